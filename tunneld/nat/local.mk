@@ -1,0 +1,12 @@
+# STUN codec and TURN client (sans-IO); included from the top-level Makefile.am.
+
+noinst_LIBRARIES += libfzcnat.a
+libfzcnat_a_SOURCES = tunneld/nat/stun.c tunneld/nat/stun.h
+libfzcnat_a_CFLAGS = $(AM_CFLAGS) $(LIBCRYPTO_CFLAGS) $(ZLIB_CFLAGS)
+
+check_PROGRAMS += tests/unit/check_stun
+
+tests_unit_check_stun_SOURCES = tests/unit/check_stun.c
+tests_unit_check_stun_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_stun_LDADD = libfzcnat.a $(CHECK_LIBS) $(LIBCRYPTO_LIBS) \
+	$(ZLIB_LIBS)
