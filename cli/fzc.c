@@ -1,0 +1,218 @@
+/* fzc.c: the command line front-end to fzc-controld's control socket. */
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+
+#define REPLY_MAX	65536
+#define TIMEOUT_S	10
+
+static __dead void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: fzc [--control-socket PATH] [--json] COMMAND\n"
+	    "commands:\n"
+	    "  status                          daemon state\n"
+	    "  debug protected-socket [inet|inet6] [udp|tcp]\n"
+	    "                                  check that tunneld hands out "
+	    "marked sockets\n");
+	exit(2);
+}
+
+static int
+fzc_connect(const char *path)
+{
+	struct sockaddr_un	 sun;
+	struct timeval		 tv = { TIMEOUT_S, 0 };
+	int			 fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		fprintf(stderr, "fzc: control socket path too long\n");
+		exit(1);
+	}
+	strncpy(sun.sun_path, path, sizeof(sun.sun_path) - 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		perror("fzc: socket");
+		exit(1);
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		if (errno == ENOENT || errno == ECONNREFUSED)
+			fprintf(stderr, "fzc: fzc is not running (nothing "
+			    "listens on %s)\n", path);
+		else if (errno == EACCES || errno == EPERM)
+			fprintf(stderr, "fzc: permission denied on %s: run "
+			    "as root or as a member of group fzc\n", path);
+		else
+			fprintf(stderr, "fzc: connecting to %s: %s\n", path,
+			    strerror(errno));
+		exit(1);
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1)
+		perror("fzc: SO_RCVTIMEO");
+	return (fd);
+}
+
+/* One request line out, one reply line back. */
+static json_t *
+fzc_request(const char *path, json_t *req)
+{
+	char		*line, *buf;
+	json_t		*reply;
+	json_error_t	 err;
+	size_t		 len = 0;
+	ssize_t		 n;
+	int		 fd;
+
+	fd = fzc_connect(path);
+	if ((line = json_dumps(req, JSON_COMPACT)) == NULL) {
+		fprintf(stderr, "fzc: out of memory\n");
+		exit(1);
+	}
+	if (dprintf(fd, "%s\n", line) < 0) {
+		perror("fzc: sending the request");
+		exit(1);
+	}
+	free(line);
+	buf = xmalloc(REPLY_MAX);
+	while (len < REPLY_MAX - 1 && memchr(buf, '\n', len) == NULL) {
+		n = read(fd, buf + len, REPLY_MAX - 1 - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			fprintf(stderr, "fzc: no answer from fzc-controld in "
+			    "%d s\n", TIMEOUT_S);
+			exit(1);
+		}
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	if ((reply = json_loads(buf, JSON_DISABLE_EOF_CHECK, &err)) == NULL ||
+	    !json_is_object(reply)) {
+		fprintf(stderr, "fzc: unreadable answer from fzc-controld%s\n",
+		    len == 0 ? " (connection closed)" : "");
+		exit(1);
+	}
+	free(buf);
+	return (reply);
+}
+
+static void
+fzc_uptime(char *buf, size_t size, json_int_t s)
+{
+	if (s >= 86400)
+		snprintf(buf, size, "%lldd %lldh", s / 86400,
+		    (s % 86400) / 3600);
+	else if (s >= 3600)
+		snprintf(buf, size, "%lldh %lldm", s / 3600, (s % 3600) / 60);
+	else if (s >= 60)
+		snprintf(buf, size, "%lldm %llds", s / 60, s % 60);
+	else
+		snprintf(buf, size, "%llds", s);
+}
+
+static void
+print_status(json_t *r)
+{
+	json_int_t	 tpid = 0, tup = 0, restarts = 0, cpid = 0, cup = 0;
+	const char	*state = "?";
+	char		 t[32], c[32];
+
+	json_unpack(r, "{s?s, s?{s?I, s?I, s?I}, s?{s?I, s?I}}",
+	    "state", &state,
+	    "tunneld", "pid", &tpid, "uptime", &tup,
+	    "controld_restarts", &restarts,
+	    "controld", "pid", &cpid, "uptime", &cup);
+	fzc_uptime(t, sizeof(t), tup);
+	fzc_uptime(c, sizeof(c), cup);
+	printf("state:     %s\n", state);
+	printf("tunneld:   pid %lld, up %s\n", tpid, t);
+	printf("controld:  pid %lld, up %s, restarted %lld time%s\n", cpid, c,
+	    restarts, restarts == 1 ? "" : "s");
+}
+
+static void
+print_socket(json_t *r)
+{
+	const char	*family = "?", *type = "?";
+	json_int_t	 mark = 0;
+
+	json_unpack(r, "{s?s, s?s, s?I}", "family", &family, "type", &type,
+	    "mark", &mark);
+	printf("protected %s/%s socket received, SO_MARK 0x%llx (%s)\n",
+	    family, type, mark, mark == FZC_FWMARK ? "as expected" :
+	    "WRONG");
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option	 longopts[] = {
+		{ "control-socket", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char	*path = FZC_CONTROL_SOCKET, *error = NULL;
+	void		 (*print)(json_t *);
+	json_t		*req, *reply;
+	char		*s;
+	int		 ch, json = 0, ok;
+
+	while ((ch = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			path = optarg;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 1 && strcmp(argv[0], "status") == 0) {
+		req = json_pack("{s:s}", "command", "status");
+		print = print_status;
+	} else if (argc >= 2 && argc <= 4 && strcmp(argv[0], "debug") == 0 &&
+	    strcmp(argv[1], "protected-socket") == 0) {
+		req = json_pack("{s:s, s:s, s:s}", "command",
+		    "protected-socket", "family", argc > 2 ? argv[2] : "inet",
+		    "type", argc > 3 ? argv[3] : "udp");
+		print = print_socket;
+	} else
+		usage();
+
+	reply = fzc_request(path, req);
+	json_decref(req);
+	ok = json_is_true(json_object_get(reply, "ok"));
+	if (json) {
+		s = json_dumps(reply, JSON_COMPACT);
+		printf("%s\n", s ? s : "{}");
+		free(s);
+	} else if (ok)
+		print(reply);
+	else {
+		error = json_string_value(json_object_get(reply, "error"));
+		fprintf(stderr, "fzc: %s\n", error ? error : "request failed");
+	}
+	json_decref(reply);
+	return (ok ? 0 : 1);
+}

@@ -1,0 +1,400 @@
+/*
+ * control.c: the local control socket of fzc-controld, used by the fzc CLI
+ * and the GUI. Newline-delimited JSON: one request object per line, one
+ * reply object per line. Only root and members of the fzc group get in.
+ */
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <grp.h>
+#include <jansson.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "controld/controld.h"
+
+#define CONTROL_MAX_CONNS	32
+#define CONTROL_MAX_LINE	65536
+#define CONTROL_MAX_PENDING	16
+#define CONTROL_MAX_GROUPS	256
+
+struct control_conn {
+	LIST_ENTRY(control_conn)	 entry;
+	struct control			*ctl;
+	struct bufferevent		*bev;
+	uid_t				 uid;
+};
+
+struct control_pending {
+	uint32_t			 id;
+	int				 used;
+	struct control_conn		*conn;	/* NULL once it went away */
+};
+
+struct control {
+	struct controld			*c;
+	char				*path;
+	int				 fd;
+	struct event			*ev_accept;
+	LIST_HEAD(, control_conn)	 conns;
+	int				 nconns;
+	struct control_pending		 pending[CONTROL_MAX_PENDING];
+};
+
+static const struct {
+	const char	*name;
+	int		 value;
+} families[] = {
+	{ "inet", AF_INET }, { "inet6", AF_INET6 },
+}, types[] = {
+	{ "udp", SOCK_DGRAM }, { "tcp", SOCK_STREAM },
+};
+
+static void
+control_reply(struct control_conn *cc, json_t *reply)
+{
+	char	*s;
+
+	if ((s = json_dumps(reply, JSON_COMPACT)) == NULL)
+		fatalx("json_dumps");
+	evbuffer_add_printf(bufferevent_get_output(cc->bev), "%s\n", s);
+	free(s);
+	json_decref(reply);
+}
+
+static void
+control_error(struct control_conn *cc, const char *error)
+{
+	control_reply(cc, json_pack("{s:b, s:s}", "ok", 0, "error", error));
+}
+
+static json_t *
+control_status(struct control *ctl)
+{
+	struct controld	*c = ctl->c;
+	uint64_t	 now = util_realtime_s();
+
+	return (json_pack("{s:b, s:s, s:{s:I, s:I, s:I}, s:{s:I, s:I}}",
+	    "ok", 1,
+	    "state", c->tunneld_hello ? "idle" : "starting",
+	    "tunneld",
+	    "pid", (json_int_t)c->tunneld.pid,
+	    "uptime", (json_int_t)(now - c->tunneld.started),
+	    "controld_restarts", (json_int_t)c->tunneld.restarts,
+	    "controld",
+	    "pid", (json_int_t)getpid(),
+	    "uptime", (json_int_t)(now - c->started)));
+}
+
+static int
+control_lookup(const char *s, int table, int *value)
+{
+	size_t	 i;
+
+	for (i = 0; i < 2; i++) {
+		if (table == 0 && strcmp(s, families[i].name) == 0) {
+			*value = families[i].value;
+			return (0);
+		}
+		if (table == 1 && strcmp(s, types[i].name) == 0) {
+			*value = types[i].value;
+			return (0);
+		}
+	}
+	return (-1);
+}
+
+/* A diagnostic: ask tunneld for a protected socket and report its mark. */
+static void
+control_protected_socket(struct control_conn *cc, json_t *req)
+{
+	struct control	*ctl = cc->ctl;
+	const char	*fam = "inet", *typ = "udp";
+	int		 family, type, i;
+	uint32_t	 id;
+
+	if (json_unpack(req, "{s?s, s?s}", "family", &fam, "type",
+	    &typ) == -1 || control_lookup(fam, 0, &family) == -1 ||
+	    control_lookup(typ, 1, &type) == -1) {
+		control_error(cc, "family must be inet or inet6, type udp "
+		    "or tcp");
+		return;
+	}
+	for (i = 0; i < CONTROL_MAX_PENDING; i++)
+		if (!ctl->pending[i].used)
+			break;
+	if (i == CONTROL_MAX_PENDING) {
+		control_error(cc, "too many requests in flight");
+		return;
+	}
+	if (controld_request_socket(ctl->c, family, type, &id) == -1) {
+		log_warn("asking tunneld for a socket");
+		control_error(cc, "cannot reach tunneld");
+		return;
+	}
+	ctl->pending[i].used = 1;
+	ctl->pending[i].id = id;
+	ctl->pending[i].conn = cc;
+}
+
+int
+control_socket_answer(struct control *ctl, uint32_t id, int fd, int error)
+{
+	struct control_pending	*p = NULL;
+	json_t			*reply;
+	uint32_t		 mark = 0;
+	socklen_t		 len = sizeof(mark);
+	int			 i, domain = 0, type = 0;
+
+	for (i = 0; i < CONTROL_MAX_PENDING; i++)
+		if (ctl->pending[i].used && ctl->pending[i].id == id)
+			p = &ctl->pending[i];
+	if (p == NULL) {
+		if (fd != -1)
+			close(fd);
+		return (-1);
+	}
+	p->used = 0;
+	if (p->conn == NULL) {
+		if (fd != -1)
+			close(fd);
+		return (0);
+	}
+	if (fd == -1) {
+		reply = json_pack("{s:b, s:s, s:s}", "ok", 0,
+		    "error", "tunneld could not create the socket",
+		    "reason", strerror(error));
+	} else {
+		/* Read back from the kernel, not from tunneld's message. */
+		if (getsockopt(fd, SOL_SOCKET, SO_MARK, &mark, &len) == -1)
+			log_warn("getsockopt SO_MARK");
+		len = sizeof(domain);
+		getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len);
+		len = sizeof(type);
+		getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len);
+		close(fd);
+		reply = json_pack("{s:b, s:s, s:s, s:I}", "ok", 1,
+		    "family", domain == AF_INET6 ? "inet6" : "inet",
+		    "type", type == SOCK_STREAM ? "tcp" : "udp",
+		    "mark", (json_int_t)mark);
+	}
+	control_reply(p->conn, reply);
+	return (0);
+}
+
+static void
+control_handle(struct control_conn *cc, const char *line)
+{
+	json_t		*req;
+	json_error_t	 err;
+	const char	*cmd;
+	char		 why[256];
+
+	if ((req = json_loads(line, 0, &err)) == NULL) {
+		snprintf(why, sizeof(why), "request is not valid JSON: %s",
+		    err.text);
+		control_error(cc, why);
+		return;
+	}
+	if (!json_is_object(req) ||
+	    (cmd = json_string_value(json_object_get(req, "command"))) ==
+	    NULL)
+		control_error(cc, "request must be an object with a "
+		    "\"command\" string");
+	else if (strcmp(cmd, "status") == 0)
+		control_reply(cc, control_status(cc->ctl));
+	else if (strcmp(cmd, "protected-socket") == 0)
+		control_protected_socket(cc, req);
+	else {
+		snprintf(why, sizeof(why), "unknown command \"%.64s\"", cmd);
+		control_error(cc, why);
+	}
+	json_decref(req);
+}
+
+static void
+control_close(struct control_conn *cc)
+{
+	int	 i;
+
+	for (i = 0; i < CONTROL_MAX_PENDING; i++)
+		if (cc->ctl->pending[i].conn == cc)
+			cc->ctl->pending[i].conn = NULL;
+	LIST_REMOVE(cc, entry);
+	cc->ctl->nconns--;
+	bufferevent_free(cc->bev);
+	free(cc);
+}
+
+static void
+control_read(struct bufferevent *bev, void *arg)
+{
+	struct control_conn	*cc = arg;
+	struct evbuffer		*in = bufferevent_get_input(bev);
+	char			*line;
+	size_t			 len;
+
+	while ((line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF)) != NULL) {
+		control_handle(cc, line);
+		free(line);
+	}
+	if (evbuffer_get_length(in) > CONTROL_MAX_LINE) {
+		log_warnx("control: uid %d sent a line over %d bytes; "
+		    "closing", (int)cc->uid, CONTROL_MAX_LINE);
+		control_close(cc);
+	}
+}
+
+static void
+control_event(struct bufferevent *bev, short events, void *arg)
+{
+	(void)bev;
+	if (events & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+		control_close(arg);
+}
+
+static int
+control_peer_allowed(struct control *ctl, uid_t uid, gid_t gid)
+{
+	struct passwd	*pw;
+	gid_t		 groups[CONTROL_MAX_GROUPS];
+	int		 i, n = CONTROL_MAX_GROUPS;
+
+	if (uid == 0 || gid == ctl->c->gid)
+		return (1);
+	if ((pw = getpwuid(uid)) == NULL)
+		return (0);
+	if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) == -1)
+		return (0);
+	for (i = 0; i < n; i++)
+		if (groups[i] == ctl->c->gid)
+			return (1);
+	return (0);
+}
+
+static void
+control_accept(evutil_socket_t lfd, short events, void *arg)
+{
+	static const char	 denied[] = "{\"ok\":false,\"error\":"
+	    "\"permission denied: not root and not in group fzc\"}\n";
+	struct control		*ctl = arg;
+	struct control_conn	*cc;
+	struct ucred		 cred;
+	socklen_t		 len = sizeof(cred);
+	int			 fd;
+
+	(void)events;
+	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd == -1) {
+		if (errno != EAGAIN && errno != EINTR)
+			log_warn("control: accept");
+		return;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+		log_warn("control: SO_PEERCRED");
+		close(fd);
+		return;
+	}
+	/* The file mode is the first gate; this is the one we trust. */
+	if (!control_peer_allowed(ctl, cred.uid, cred.gid)) {
+		log_warnx("control: refused uid %d gid %d (pid %d): not root "
+		    "and not in group fzc", (int)cred.uid, (int)cred.gid,
+		    (int)cred.pid);
+		if (write(fd, denied, sizeof(denied) - 1) == -1)
+			log_debug("control: telling uid %d: %s",
+			    (int)cred.uid, strerror(errno));
+		close(fd);
+		return;
+	}
+	if (ctl->nconns >= CONTROL_MAX_CONNS) {
+		log_warnx("control: too many connections, refusing uid %d",
+		    (int)cred.uid);
+		close(fd);
+		return;
+	}
+	cc = calloc(1, sizeof(*cc));
+	if (cc == NULL ||
+	    (cc->bev = bufferevent_socket_new(ctl->c->base, fd,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		log_warnx("control: out of memory, dropping a connection");
+		free(cc);
+		close(fd);
+		return;
+	}
+	cc->ctl = ctl;
+	cc->uid = cred.uid;
+	bufferevent_setcb(cc->bev, control_read, NULL, control_event, cc);
+	bufferevent_enable(cc->bev, EV_READ | EV_WRITE);
+	LIST_INSERT_HEAD(&ctl->conns, cc, entry);
+	ctl->nconns++;
+	log_debug("control: uid %d connected", (int)cred.uid);
+}
+
+struct control *
+control_init(struct controld *c, const char *path)
+{
+	struct control		*ctl;
+	struct sockaddr_un	 sun;
+	mode_t			 old;
+	int			 probe;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path))
+		fatalx("control socket path too long: %s", path);
+	strncpy(sun.sun_path, path, sizeof(sun.sun_path) - 1);
+
+	/* A socket file nobody answers on is stale; a live one is not ours. */
+	if ((probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		fatal("socket");
+	if (connect(probe, (struct sockaddr *)&sun, sizeof(sun)) == 0)
+		fatalx("another fzc is already listening on %s", path);
+	close(probe);
+	if (unlink(path) == -1 && errno != ENOENT)
+		fatal("removing stale %s", path);
+
+	ctl = xcalloc(1, sizeof(*ctl));
+	ctl->c = c;
+	ctl->path = xstrdup(path);
+	LIST_INIT(&ctl->conns);
+	ctl->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0);
+	if (ctl->fd == -1)
+		fatal("socket");
+	old = umask(0117);
+	if (bind(ctl->fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		fatal("bind %s", path);
+	umask(old);
+	if (chmod(path, 0660) == -1)
+		fatal("chmod %s", path);
+	if (listen(ctl->fd, 16) == -1)
+		fatal("listen %s", path);
+	ctl->ev_accept = event_new(c->base, ctl->fd, EV_READ | EV_PERSIST,
+	    control_accept, ctl);
+	if (ctl->ev_accept == NULL || event_add(ctl->ev_accept, NULL) == -1)
+		fatalx("event_add control");
+	return (ctl);
+}
+
+void
+control_free(struct control *ctl)
+{
+	while (!LIST_EMPTY(&ctl->conns))
+		control_close(LIST_FIRST(&ctl->conns));
+	event_free(ctl->ev_accept);
+	close(ctl->fd);
+	if (unlink(ctl->path) == -1)
+		log_warn("removing %s", ctl->path);
+	free(ctl->path);
+	free(ctl);
+}

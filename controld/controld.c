@@ -1,0 +1,225 @@
+/*
+ * controld.c: fzc-controld, the unprivileged half. It is exec'd by
+ * fzc-tunneld with the IPC channel on fd 3, already running as the fzc
+ * user with no capabilities, and exits when the channel closes.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <event2/event.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "controld/controld.h"
+#include "ipc/ipc.h"
+
+static __dead void
+usage(void)
+{
+	fprintf(stderr, "usage: fzc-controld [--control-socket PATH] "
+	    "[--log-level LEVEL]\n"
+	    "fzc-controld is started by fzc-tunneld, not by hand.\n");
+	exit(2);
+}
+
+int
+controld_request_socket(struct controld *c, int family, int type,
+    uint32_t *id)
+{
+	struct ipc_socket_request	 req;
+
+	memset(&req, 0, sizeof(req));
+	req.family = family;
+	req.type = type;
+	*id = ++c->next_id;
+	return (ipc_send(c->ipc_fd, IPC_SOCKET_REQUEST, *id, &req,
+	    sizeof(req), -1));
+}
+
+/* STYLE 5: check what the fd really is before anyone uses it. */
+static void
+controld_check_socket(const struct ipc_msg *msg)
+{
+	int		 domain, type;
+	socklen_t	 len;
+
+	len = sizeof(domain);
+	if (getsockopt(msg->fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == -1)
+		fatal("tunneld passed an fd that is not a socket");
+	len = sizeof(type);
+	if (getsockopt(msg->fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1)
+		fatal("getsockopt SO_TYPE");
+	if (domain != msg->u.socket.family || type != msg->u.socket.type)
+		fatalx("tunneld passed a socket of family %d type %d, "
+		    "announced %d/%d", domain, type, msg->u.socket.family,
+		    msg->u.socket.type);
+}
+
+static void
+controld_dispatch_tunneld(evutil_socket_t fd, short events, void *arg)
+{
+	struct controld		*c = arg;
+	struct ipc_msg		 msg;
+	const char		*why;
+	enum ipc_recv_result	 r;
+
+	(void)fd;
+	(void)events;
+	for (;;) {
+		r = ipc_recv(c->ipc_fd, IPC_PEER_CONTROLD, &msg, &why);
+		if (r == IPC_RECV_ERROR) {
+			if (errno == EAGAIN || errno == EINTR)
+				return;
+			fatal("reading from tunneld");
+		}
+		if (r == IPC_RECV_EOF) {
+			log_info("tunneld closed the channel; exiting");
+			event_base_loopexit(c->base, NULL);
+			return;
+		}
+		if (r == IPC_RECV_MALFORMED)
+			fatalx("tunneld sent a malformed %s message: %s",
+			    ipc_type_name(msg.hdr.type), why);
+		if (!c->tunneld_hello && msg.hdr.type != IPC_HELLO)
+			fatalx("tunneld's first message is %s, not hello",
+			    ipc_type_name(msg.hdr.type));
+		switch (msg.hdr.type) {
+		case IPC_HELLO:
+			if (c->tunneld_hello ||
+			    msg.u.hello.pid != (uint32_t)getppid())
+				fatalx("repeated hello, or hello from a "
+				    "process that is not our parent");
+			c->tunneld = msg.u.hello;
+			c->tunneld_hello = 1;
+			log_debug("tunneld (pid %u) said hello",
+			    msg.u.hello.pid);
+			break;
+		case IPC_SOCKET:
+			controld_check_socket(&msg);
+			if (control_socket_answer(c->control, msg.hdr.id,
+			    msg.fd, 0) == -1)
+				fatalx("tunneld answered request %u, which "
+				    "was never made", msg.hdr.id);
+			break;
+		case IPC_SOCKET_FAILED:
+			if (control_socket_answer(c->control, msg.hdr.id, -1,
+			    msg.u.socket_failed.error) == -1)
+				fatalx("tunneld answered request %u, which "
+				    "was never made", msg.hdr.id);
+			break;
+		default:
+			fatalx("unhandled message %s from tunneld",
+			    ipc_type_name(msg.hdr.type));
+		}
+	}
+}
+
+static void
+controld_sigterm(evutil_socket_t sig, short events, void *arg)
+{
+	struct controld	*c = arg;
+
+	(void)events;
+	log_info("signal %d: exiting", (int)sig);
+	event_base_loopexit(c->base, NULL);
+}
+
+static void
+controld_check_channel(void)
+{
+	struct stat	 st;
+	int		 type;
+	socklen_t	 len = sizeof(type);
+
+	if (fstat(IPC_CHANNEL_FD, &st) == -1 || !S_ISSOCK(st.st_mode) ||
+	    getsockopt(IPC_CHANNEL_FD, SOL_SOCKET, SO_TYPE, &type,
+	    &len) == -1 || type != SOCK_SEQPACKET)
+		fatalx("fd %d is not the IPC channel; fzc-controld is "
+		    "started by fzc-tunneld", IPC_CHANNEL_FD);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option	 longopts[] = {
+		{ "control-socket", required_argument, NULL, 's' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct controld		 c;
+	struct ipc_hello	 hello;
+	const char		*sockpath = FZC_CONTROL_SOCKET;
+	enum log_level		 level = LOG_LEVEL_INFO;
+	int			 ch;
+
+	log_init(LOG_LEVEL_INFO, "fzc-controld");
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			sockpath = optarg;
+			break;
+		case 'l':
+			if (log_parse_level(optarg, &level) == -1)
+				fatalx("unknown log level '%s'", optarg);
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_setlevel(level);
+
+	/* All parsing of network input happens here: never as root. */
+	if (getuid() == 0 || geteuid() == 0 || getgid() == 0 ||
+	    getegid() == 0)
+		fatalx("refusing to run as root; fzc-controld is started by "
+		    "fzc-tunneld as an unprivileged user");
+	controld_check_channel();
+	signal(SIGPIPE, SIG_IGN);
+
+	memset(&c, 0, sizeof(c));
+	c.ipc_fd = IPC_CHANNEL_FD;
+	c.gid = getgid();
+	c.started = util_realtime_s();
+	if ((c.base = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	if (evutil_make_socket_nonblocking(c.ipc_fd) == -1)
+		fatalx("cannot make the IPC channel non-blocking");
+	c.ev_ipc = event_new(c.base, c.ipc_fd, EV_READ | EV_PERSIST,
+	    controld_dispatch_tunneld, &c);
+	c.ev_sigterm = evsignal_new(c.base, SIGTERM, controld_sigterm, &c);
+	c.ev_sigint = evsignal_new(c.base, SIGINT, controld_sigterm, &c);
+	if (c.ev_ipc == NULL || c.ev_sigterm == NULL || c.ev_sigint == NULL ||
+	    event_add(c.ev_ipc, NULL) == -1 ||
+	    evsignal_add(c.ev_sigterm, NULL) == -1 ||
+	    evsignal_add(c.ev_sigint, NULL) == -1)
+		fatalx("cannot set up the event loop");
+
+	memset(&hello, 0, sizeof(hello));
+	hello.pid = (uint32_t)getpid();
+	hello.started = c.started;
+	if (ipc_send(c.ipc_fd, IPC_HELLO, 0, &hello, sizeof(hello), -1) == -1)
+		fatal("sending hello to tunneld");
+
+	c.control = control_init(&c, sockpath);
+	log_info("running as uid %d, control socket %s", (int)getuid(),
+	    sockpath);
+	if (event_base_dispatch(c.base) == -1)
+		fatalx("event loop failed");
+
+	control_free(c.control);
+	event_free(c.ev_sigint);
+	event_free(c.ev_sigterm);
+	event_free(c.ev_ipc);
+	event_base_free(c.base);
+	close(c.ipc_fd);
+	return (0);
+}

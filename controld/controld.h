@@ -1,0 +1,36 @@
+/* controld.h: state shared by fzc-controld's files. */
+#ifndef FZC_CONTROLD_H
+#define FZC_CONTROLD_H
+
+#include <sys/types.h>
+
+#include <stdint.h>
+
+#include "ipc/ipc.h"
+
+struct event_base;
+struct control;
+
+struct controld {
+	struct event_base	*base;
+	struct event		*ev_ipc;
+	struct event		*ev_sigterm;
+	struct event		*ev_sigint;
+	int			 ipc_fd;
+	int			 tunneld_hello;
+	struct ipc_hello	 tunneld;
+	uint64_t		 started;
+	uint32_t		 next_id;
+	gid_t			 gid;
+	struct control		*control;
+};
+
+/* controld.c */
+int	controld_request_socket(struct controld *, int, int, uint32_t *);
+
+/* control.c */
+struct control	*control_init(struct controld *, const char *);
+void		 control_free(struct control *);
+int		 control_socket_answer(struct control *, uint32_t, int, int);
+
+#endif

@@ -1,0 +1,342 @@
+/* check_ipc.c: the IPC codec, its rejections and fd passing. */
+#include <sys/socket.h>
+
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ipc/ipc.h"
+
+static int	sv[2];
+
+static void
+setup(void)
+{
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC,
+	    0, sv), 0);
+}
+
+static void
+teardown(void)
+{
+	close(sv[0]);
+	close(sv[1]);
+}
+
+static int
+count_fds(void)
+{
+	DIR		*d;
+	struct dirent	*de;
+	int		 n = 0;
+
+	ck_assert_ptr_nonnull(d = opendir("/proc/self/fd"));
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return (n);
+}
+
+/* Raw sendmsg, so that tests can send what ipc_send never would. */
+static void
+send_raw(const void *buf, size_t len, const int *fds, size_t nfds)
+{
+	char		 cbuf[CMSG_SPACE(8 * sizeof(int))];
+	struct msghdr	 mh;
+	struct iovec	 iov;
+	struct cmsghdr	*cmsg;
+
+	memset(&mh, 0, sizeof(mh));
+	memset(cbuf, 0, sizeof(cbuf));
+	iov.iov_base = (void *)buf;
+	iov.iov_len = len;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (nfds > 0) {
+		mh.msg_control = cbuf;
+		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+		cmsg = CMSG_FIRSTHDR(&mh);
+		cmsg->cmsg_level = SOL_SOCKET;
+		cmsg->cmsg_type = SCM_RIGHTS;
+		cmsg->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+		memcpy(CMSG_DATA(cmsg), fds, nfds * sizeof(int));
+	}
+	ck_assert_int_eq(sendmsg(sv[0], &mh, 0), (ssize_t)len);
+}
+
+/* Every message type, valid, with the side that receives it. */
+static const struct sample {
+	enum ipc_type	 type;
+	enum ipc_peer	 receiver;
+	int		 with_fd;
+	size_t		 len;
+	union {
+		struct ipc_hello		hello;
+		struct ipc_socket_request	socket_request;
+		struct ipc_socket		socket;
+		struct ipc_socket_failed	socket_failed;
+	} u;
+} samples[] = {
+	{ IPC_HELLO, IPC_PEER_TUNNELD, 0, sizeof(struct ipc_hello),
+	    { .hello = { 4242, 0, 1700000000 } } },
+	{ IPC_HELLO, IPC_PEER_CONTROLD, 0, sizeof(struct ipc_hello),
+	    { .hello = { 17, 3, 1800000000 } } },
+	{ IPC_SOCKET_REQUEST, IPC_PEER_TUNNELD, 0,
+	    sizeof(struct ipc_socket_request),
+	    { .socket_request = { AF_INET6, SOCK_STREAM } } },
+	{ IPC_SOCKET, IPC_PEER_CONTROLD, 1, sizeof(struct ipc_socket),
+	    { .socket = { AF_INET, SOCK_DGRAM, 0x667a63, 0 } } },
+	{ IPC_SOCKET_FAILED, IPC_PEER_CONTROLD, 0,
+	    sizeof(struct ipc_socket_failed),
+	    { .socket_failed = { EMFILE } } },
+};
+#define NSAMPLES	(sizeof(samples) / sizeof(samples[0]))
+
+START_TEST(test_encode_decode)
+{
+	const struct sample	*s = &samples[_i];
+	uint8_t			 buf[IPC_MSG_MAX];
+	struct ipc_msg		 msg;
+	const char		*why = NULL;
+	size_t			 n;
+
+	n = ipc_encode(buf, sizeof(buf), s->type, 77 + _i, &s->u, s->len);
+	ck_assert_uint_eq(n, sizeof(struct ipc_hdr) + s->len);
+	ck_assert_int_eq(ipc_decode(s->receiver, buf, n, s->with_fd, &msg,
+	    &why), 0);
+	ck_assert_ptr_null(why);
+	ck_assert_uint_eq(msg.hdr.type, s->type);
+	ck_assert_uint_eq(msg.hdr.version, IPC_VERSION);
+	ck_assert_uint_eq(msg.hdr.id, 77 + _i);
+	ck_assert_uint_eq(msg.hdr.len, s->len);
+	ck_assert_mem_eq(&msg.u, &s->u, s->len);
+	ck_assert_str_ne(ipc_type_name(s->type), "IPC_UNKNOWN");
+}
+END_TEST
+
+START_TEST(test_send_recv)
+{
+	const struct sample	*s = &samples[_i];
+	struct ipc_msg		 msg;
+	const char		*why;
+	int			 p[2] = { -1, -1 }, fd = -1, before;
+	char			 c = 0;
+
+	before = count_fds();
+	if (s->with_fd) {
+		ck_assert_int_eq(pipe(p), 0);
+		fd = p[1];
+	}
+	ck_assert_int_eq(ipc_send(sv[0], s->type, 9, &s->u, s->len, fd), 0);
+	ck_assert_int_eq(ipc_recv(sv[1], s->receiver, &msg, &why),
+	    IPC_RECV_OK);
+	ck_assert_uint_eq(msg.hdr.type, s->type);
+	ck_assert_mem_eq(&msg.u, &s->u, s->len);
+	if (s->with_fd) {
+		/* The received descriptor is the same pipe, and works. */
+		ck_assert_int_ge(msg.fd, 0);
+		ck_assert_int_ne(msg.fd, p[1]);
+		ck_assert_int_eq(fcntl(msg.fd, F_GETFD) & FD_CLOEXEC,
+		    FD_CLOEXEC);
+		ck_assert_int_eq(write(msg.fd, "x", 1), 1);
+		ck_assert_int_eq(read(p[0], &c, 1), 1);
+		ck_assert_int_eq(c, 'x');
+		close(msg.fd);
+		close(p[0]);
+		close(p[1]);
+	} else
+		ck_assert_int_eq(msg.fd, -1);
+	ck_assert_int_eq(count_fds(), before);
+}
+END_TEST
+
+enum { NO_FD, ONE_FD, TWO_FDS, FOUR_FDS };
+
+static const struct bad {
+	const char	*what;
+	const char	*reason;	/* part of the logged reason */
+	enum ipc_peer	 receiver;
+	uint16_t	 type;
+	uint16_t	 version;
+	uint32_t	 hdrlen_delta;	/* added to the true payload length */
+	size_t		 payload;	/* bytes actually sent after header */
+	uint32_t	 reserved;
+	int		 fds;
+	int32_t		 f0, f1;	/* first payload words */
+} bads[] = {
+	{ "unknown type", "unknown message type", IPC_PEER_TUNNELD, 99, IPC_VERSION, 0, 16, 0,
+	    NO_FD, 1, 0 },
+	{ "type NONE", "unknown message type", IPC_PEER_TUNNELD, IPC_NONE, IPC_VERSION, 0, 0, 0,
+	    NO_FD, 0, 0 },
+	{ "wrong version", "version", IPC_PEER_TUNNELD, IPC_HELLO, IPC_VERSION + 1, 0,
+	    sizeof(struct ipc_hello), 0, NO_FD, 1, 0 },
+	{ "payload too long", "wrong payload length", IPC_PEER_TUNNELD, IPC_HELLO, IPC_VERSION, 0,
+	    sizeof(struct ipc_hello) + 4, 0, NO_FD, 1, 0 },
+	{ "payload too short", "wrong payload length", IPC_PEER_TUNNELD, IPC_HELLO, IPC_VERSION, 0,
+	    sizeof(struct ipc_hello) - 4, 0, NO_FD, 1, 0 },
+	{ "header length lies", "header length disagrees", IPC_PEER_TUNNELD, IPC_HELLO, IPC_VERSION, 4,
+	    sizeof(struct ipc_hello), 0, NO_FD, 1, 0 },
+	{ "shorter than header", "shorter than the header", IPC_PEER_TUNNELD, IPC_HELLO, IPC_VERSION, 0,
+	    (size_t)-8, 0, NO_FD, 1, 0 },
+	{ "reserved header field", "reserved header", IPC_PEER_TUNNELD, IPC_HELLO, IPC_VERSION,
+	    0, sizeof(struct ipc_hello), 1, NO_FD, 1, 0 },
+	{ "wrong direction", "direction", IPC_PEER_CONTROLD, IPC_SOCKET_REQUEST,
+	    IPC_VERSION, 0, sizeof(struct ipc_socket_request), 0, NO_FD,
+	    AF_INET, SOCK_DGRAM },
+	{ "wrong direction with fd", "direction", IPC_PEER_TUNNELD, IPC_SOCKET,
+	    IPC_VERSION, 0, sizeof(struct ipc_socket), 0, ONE_FD, AF_INET,
+	    SOCK_DGRAM },
+	{ "fd on a type that takes none", "takes none", IPC_PEER_TUNNELD, IPC_HELLO,
+	    IPC_VERSION, 0, sizeof(struct ipc_hello), 0, ONE_FD, 1, 0 },
+	{ "no fd where one is required", "expected but absent", IPC_PEER_CONTROLD, IPC_SOCKET,
+	    IPC_VERSION, 0, sizeof(struct ipc_socket), 0, NO_FD, AF_INET,
+	    SOCK_DGRAM },
+	{ "two fds", "more than one fd", IPC_PEER_CONTROLD, IPC_SOCKET, IPC_VERSION, 0,
+	    sizeof(struct ipc_socket), 0, TWO_FDS, AF_INET, SOCK_DGRAM },
+	{ "control data truncated", "control data truncated", IPC_PEER_CONTROLD, IPC_SOCKET,
+	    IPC_VERSION, 0, sizeof(struct ipc_socket), 0, FOUR_FDS, AF_INET,
+	    SOCK_DGRAM },
+	{ "message truncated", "message truncated", IPC_PEER_TUNNELD, IPC_HELLO, IPC_VERSION, 0,
+	    IPC_MAX_PAYLOAD + 64, 0, ONE_FD, 1, 0 },
+	{ "hello pid 0", "pid 0", IPC_PEER_TUNNELD, IPC_HELLO, IPC_VERSION, 0,
+	    sizeof(struct ipc_hello), 0, NO_FD, 0, 0 },
+	{ "socket family AF_UNIX", "family", IPC_PEER_TUNNELD, IPC_SOCKET_REQUEST,
+	    IPC_VERSION, 0, sizeof(struct ipc_socket_request), 0, NO_FD,
+	    AF_UNIX, SOCK_DGRAM },
+	{ "socket type SOCK_RAW", "type not", IPC_PEER_TUNNELD, IPC_SOCKET_REQUEST,
+	    IPC_VERSION, 0, sizeof(struct ipc_socket_request), 0, NO_FD,
+	    AF_INET, SOCK_RAW },
+	{ "socket failed errno 0", "out of range", IPC_PEER_CONTROLD, IPC_SOCKET_FAILED,
+	    IPC_VERSION, 0, sizeof(struct ipc_socket_failed), 0, NO_FD, 0,
+	    0 },
+	{ "socket failed errno huge", "out of range", IPC_PEER_CONTROLD, IPC_SOCKET_FAILED,
+	    IPC_VERSION, 0, sizeof(struct ipc_socket_failed), 0, NO_FD,
+	    100000, 0 },
+};
+#define NBADS	(sizeof(bads) / sizeof(bads[0]))
+
+START_TEST(test_reject)
+{
+	const struct bad	*b = &bads[_i];
+	uint8_t			 buf[IPC_MSG_MAX + 128];
+	struct ipc_hdr		 hdr;
+	struct ipc_msg		 msg;
+	const char		*why = NULL;
+	int			 fds[4], nfds = 0, i, before;
+	size_t			 len;
+
+	before = count_fds();
+	memset(buf, 0, sizeof(buf));
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.type = b->type;
+	hdr.version = b->version;
+	hdr.reserved = b->reserved;
+	if (b->payload == (size_t)-8) {
+		len = sizeof(hdr) - 8;
+		hdr.len = 0;
+	} else {
+		len = sizeof(hdr) + b->payload;
+		hdr.len = (uint32_t)b->payload + b->hdrlen_delta;
+	}
+	memcpy(buf, &hdr, sizeof(hdr));
+	memcpy(buf + sizeof(hdr), &b->f0, sizeof(b->f0));
+	memcpy(buf + sizeof(hdr) + 4, &b->f1, sizeof(b->f1));
+	if (b->type == IPC_HELLO)	/* pid is the first word */
+		memcpy(buf + sizeof(hdr), &b->f0, sizeof(b->f0));
+	nfds = b->fds == ONE_FD ? 1 : b->fds == TWO_FDS ? 2 :
+	    b->fds == FOUR_FDS ? 4 : 0;
+	for (i = 0; i < nfds; i++)
+		ck_assert_int_ge(fds[i] = open("/dev/null", O_RDONLY), 0);
+	send_raw(buf, len, fds, (size_t)nfds);
+	for (i = 0; i < nfds; i++)
+		close(fds[i]);
+
+	ck_assert_int_eq(ipc_recv(sv[1], b->receiver, &msg, &why),
+	    IPC_RECV_MALFORMED);
+	ck_assert_ptr_nonnull(why);
+	ck_assert_msg(strstr(why, b->reason) != NULL, "%s: got \"%s\"",
+	    b->what, why);
+	ck_assert_int_eq(msg.fd, -1);
+	/* Whatever descriptors came with the message are closed again. */
+	ck_assert_int_eq(count_fds(), before);
+}
+END_TEST
+
+START_TEST(test_eof)
+{
+	struct ipc_msg	 msg;
+	const char	*why;
+
+	close(sv[0]);
+	sv[0] = open("/dev/null", O_RDONLY);
+	ck_assert_int_eq(ipc_recv(sv[1], IPC_PEER_TUNNELD, &msg, &why),
+	    IPC_RECV_EOF);
+}
+END_TEST
+
+START_TEST(test_nothing_pending)
+{
+	struct ipc_msg	 msg;
+	const char	*why;
+
+	ck_assert_int_eq(ipc_recv(sv[1], IPC_PEER_TUNNELD, &msg, &why),
+	    IPC_RECV_ERROR);
+	ck_assert_int_eq(errno, EAGAIN);
+}
+END_TEST
+
+START_TEST(test_encode_limits)
+{
+	uint8_t	 buf[IPC_MSG_MAX];
+	uint8_t	 big[IPC_MAX_PAYLOAD + 1];
+
+	memset(big, 0, sizeof(big));
+	ck_assert_uint_eq(ipc_encode(buf, sizeof(buf), IPC_HELLO, 0, big,
+	    sizeof(big)), 0);
+	ck_assert_uint_eq(ipc_encode(buf, 8, IPC_HELLO, 0, big, 0), 0);
+	ck_assert_int_eq(ipc_send(sv[0], IPC_HELLO, 0, big, sizeof(big), -1),
+	    -1);
+	ck_assert_int_eq(errno, EMSGSIZE);
+	ck_assert_str_eq(ipc_type_name(IPC_SOCKET), "IPC_SOCKET");
+	ck_assert_str_eq(ipc_type_name(12345), "IPC_UNKNOWN");
+	ck_assert_str_eq(ipc_type_name(IPC_NONE), "IPC_UNKNOWN");
+}
+END_TEST
+
+static Suite *
+ipc_suite(void)
+{
+	Suite	*s = suite_create("ipc");
+	TCase	*tc;
+
+	tc = tcase_create("codec");
+	tcase_add_loop_test(tc, test_encode_decode, 0, NSAMPLES);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("socket");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_loop_test(tc, test_send_recv, 0, NSAMPLES);
+	tcase_add_loop_test(tc, test_reject, 0, NBADS);
+	tcase_add_test(tc, test_eof);
+	tcase_add_test(tc, test_nothing_pending);
+	tcase_add_test(tc, test_encode_limits);
+	suite_add_tcase(s, tc);
+	return (s);
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(ipc_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+}

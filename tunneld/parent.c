@@ -1,0 +1,487 @@
+/*
+ * parent.c: fzc-tunneld's privileged parent. It starts fzc-controld as the
+ * unprivileged user over a SOCK_SEQPACKET channel, restarts it when it
+ * dies, answers its requests (protected sockets) and stops it on SIGTERM.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "ipc/ipc.h"
+#include "tunneld/privdrop.h"
+#include "tunneld/protsock.h"
+
+#define BACKOFF_MIN_MS		250
+#define BACKOFF_MAX_MS		30000
+/* A controld that lived this long is healthy: the backoff starts over. */
+#define BACKOFF_RESET_S		30
+#define STOP_GRACE_S		3
+
+struct parent {
+	struct event_base	*base;
+	struct event		*ev_sigterm;
+	struct event		*ev_sigint;
+	struct event		*ev_sigchld;
+	struct event		*ev_ipc;
+	struct event		*ev_respawn;
+	struct event		*ev_kill;
+
+	const char		*user;
+	uid_t			 uid;
+	gid_t			 gid;
+	const char		*controld_path;
+	const char		*control_socket;
+	enum log_level		 log_level;
+
+	uint64_t		 started;
+	uint64_t		 controld_started_ns;
+	pid_t			 controld_pid;
+	int			 ipc_fd;
+	int			 controld_hello;
+	uint32_t		 restarts;
+	int			 backoff_ms;
+	int			 ready_notified;
+	int			 stopping;
+};
+
+static void	parent_spawn(struct parent *);
+static void	parent_close_channel(struct parent *);
+
+static __dead void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: fzc-tunneld [--user NAME] [--controld PATH] "
+	    "[--control-socket PATH]\n"
+	    "                   [--log-level error|warning|info|debug]\n");
+	exit(2);
+}
+
+static void
+parent_send_hello(struct parent *p)
+{
+	struct ipc_hello	 hello;
+
+	memset(&hello, 0, sizeof(hello));
+	hello.pid = (uint32_t)getpid();
+	hello.restarts = p->restarts;
+	hello.started = p->started;
+	if (ipc_send(p->ipc_fd, IPC_HELLO, 0, &hello, sizeof(hello), -1) == -1)
+		log_warn("sending hello to controld");
+}
+
+/* Malformed input from controld means it is compromised: replace it. */
+static void
+parent_reject(struct parent *p, const struct ipc_msg *msg, const char *why)
+{
+	log_warnx("controld sent a malformed %s message: %s; restarting it",
+	    ipc_type_name(msg->hdr.type), why);
+	parent_close_channel(p);
+	if (p->controld_pid > 0)
+		kill(p->controld_pid, SIGKILL);
+}
+
+static void
+parent_socket_request(struct parent *p, const struct ipc_msg *msg)
+{
+	const struct ipc_socket_request	*req = &msg->u.socket_request;
+	struct ipc_socket		 ans;
+	struct ipc_socket_failed	 fail;
+	int				 fd;
+
+	if ((fd = protsock_open(req->family, req->type)) == -1) {
+		log_warn("protected socket (family %d, type %d)",
+		    req->family, req->type);
+		fail.error = errno;
+		if (ipc_send(p->ipc_fd, IPC_SOCKET_FAILED, msg->hdr.id, &fail,
+		    sizeof(fail), -1) == -1)
+			log_warn("answering controld");
+		return;
+	}
+	memset(&ans, 0, sizeof(ans));
+	ans.family = req->family;
+	ans.type = req->type;
+	ans.mark = FZC_FWMARK;
+	if (ipc_send(p->ipc_fd, IPC_SOCKET, msg->hdr.id, &ans, sizeof(ans),
+	    fd) == -1)
+		log_warn("passing a protected socket to controld");
+	/* Our copy goes either way: on success controld owns the socket. */
+	close(fd);
+	log_debug("passed a protected socket (family %d, type %d, id %u)",
+	    req->family, req->type, msg->hdr.id);
+}
+
+static void
+parent_dispatch_controld(evutil_socket_t fd, short events, void *arg)
+{
+	struct parent		*p = arg;
+	struct ipc_msg		 msg;
+	const char		*why;
+	enum ipc_recv_result	 r;
+
+	(void)fd;
+	(void)events;
+	while (p->ipc_fd != -1) {
+		r = ipc_recv(p->ipc_fd, IPC_PEER_TUNNELD, &msg, &why);
+		if (r == IPC_RECV_ERROR) {
+			if (errno == EAGAIN || errno == EINTR)
+				return;
+			/* A controld that exited with our hello unread. */
+			if (errno != ECONNRESET)
+				log_warn("reading from controld");
+			parent_close_channel(p);
+			return;
+		}
+		if (r == IPC_RECV_EOF) {
+			log_debug("controld closed the channel");
+			parent_close_channel(p);
+			return;
+		}
+		if (r == IPC_RECV_MALFORMED) {
+			parent_reject(p, &msg, why);
+			return;
+		}
+		if (!p->controld_hello && msg.hdr.type != IPC_HELLO) {
+			parent_reject(p, &msg, "first message is not hello");
+			return;
+		}
+		switch (msg.hdr.type) {
+		case IPC_HELLO:
+			if (p->controld_hello ||
+			    msg.u.hello.pid != (uint32_t)p->controld_pid) {
+				parent_reject(p, &msg,
+				    "repeated hello or wrong pid");
+				return;
+			}
+			p->controld_hello = 1;
+			log_info("controld (pid %d) is up", (int)p->controld_pid);
+			if (!p->ready_notified) {
+				sd_notifyf(0, "READY=1\nSTATUS=running, "
+				    "controld pid %d", (int)p->controld_pid);
+				p->ready_notified = 1;
+			} else
+				sd_notifyf(0, "STATUS=running, controld pid %d "
+				    "(restarted %u times)",
+				    (int)p->controld_pid, p->restarts);
+			break;
+		case IPC_SOCKET_REQUEST:
+			parent_socket_request(p, &msg);
+			break;
+		default:
+			/* ipc_decode lets through only controld's types. */
+			parent_reject(p, &msg, "unhandled type");
+			return;
+		}
+	}
+}
+
+static void
+parent_close_channel(struct parent *p)
+{
+	if (p->ev_ipc != NULL) {
+		event_free(p->ev_ipc);
+		p->ev_ipc = NULL;
+	}
+	if (p->ipc_fd != -1) {
+		close(p->ipc_fd);
+		p->ipc_fd = -1;
+	}
+}
+
+/* In the forked child: become the unprivileged user and exec controld. */
+static __dead void
+parent_exec_controld(struct parent *p, int fd)
+{
+	const char	*why;
+	char		*argv[8];
+	int		 i = 0;
+
+	signal(SIGPIPE, SIG_DFL);
+	if (fd == IPC_CHANNEL_FD) {
+		if (fcntl(fd, F_SETFD, 0) == -1)
+			fatal("fcntl");
+	} else if (dup2(fd, IPC_CHANNEL_FD) == -1)
+		fatal("dup2");
+	closefrom(IPC_CHANNEL_FD + 1);
+	if (privdrop_to_user(p->uid, p->gid, &why) == -1)
+		fatal("dropping privileges to %s: %s", p->user, why);
+
+	argv[i++] = (char *)p->controld_path;
+	argv[i++] = "--control-socket";
+	argv[i++] = (char *)p->control_socket;
+	argv[i++] = "--log-level";
+	argv[i++] = (char *)log_level_name(p->log_level);
+	argv[i] = NULL;
+	execv(p->controld_path, argv);
+	fatal("exec %s", p->controld_path);
+}
+
+static void
+parent_spawn(struct parent *p)
+{
+	int	 sv[2];
+	pid_t	 pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
+		fatal("socketpair");
+	if ((pid = fork()) == -1)
+		fatal("fork");
+	if (pid == 0) {
+		close(sv[0]);
+		parent_exec_controld(p, sv[1]);
+	}
+	close(sv[1]);
+	if (fcntl(sv[0], F_SETFL, O_NONBLOCK) == -1)
+		fatal("fcntl");
+	p->controld_pid = pid;
+	p->controld_hello = 0;
+	p->controld_started_ns = util_now_ns();
+	p->ipc_fd = sv[0];
+	p->ev_ipc = event_new(p->base, sv[0], EV_READ | EV_PERSIST,
+	    parent_dispatch_controld, p);
+	if (p->ev_ipc == NULL || event_add(p->ev_ipc, NULL) == -1)
+		fatalx("event_add ipc");
+	parent_send_hello(p);
+	log_debug("started controld, pid %d", (int)pid);
+}
+
+static void
+parent_respawn_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct parent	*p = arg;
+
+	(void)fd;
+	(void)events;
+	if (!p->stopping)
+		parent_spawn(p);
+}
+
+static void
+parent_controld_exited(struct parent *p, int status)
+{
+	struct timeval	 tv;
+	uint64_t	 lived_s;
+
+	if (WIFEXITED(status))
+		log_info("controld (pid %d) exited with status %d",
+		    (int)p->controld_pid, WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		log_info("controld (pid %d) killed by signal %d",
+		    (int)p->controld_pid, WTERMSIG(status));
+	p->controld_pid = -1;
+	parent_close_channel(p);
+	if (p->stopping) {
+		event_base_loopexit(p->base, NULL);
+		return;
+	}
+	lived_s = (util_now_ns() - p->controld_started_ns) / 1000000000ULL;
+	if (lived_s >= BACKOFF_RESET_S)
+		p->backoff_ms = BACKOFF_MIN_MS;
+	tv.tv_sec = p->backoff_ms / 1000;
+	tv.tv_usec = (p->backoff_ms % 1000) * 1000;
+	log_info("restarting controld in %d ms", p->backoff_ms);
+	p->backoff_ms *= 2;
+	if (p->backoff_ms > BACKOFF_MAX_MS)
+		p->backoff_ms = BACKOFF_MAX_MS;
+	p->restarts++;
+	sd_notifyf(0, "STATUS=controld died, restarting (%u restarts)",
+	    p->restarts);
+	event_add(p->ev_respawn, &tv);
+}
+
+static void
+parent_sigchld(evutil_socket_t sig, short events, void *arg)
+{
+	struct parent	*p = arg;
+	pid_t		 pid;
+	int		 status;
+
+	(void)sig;
+	(void)events;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == p->controld_pid)
+			parent_controld_exited(p, status);
+	}
+}
+
+static void
+parent_kill_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct parent	*p = arg;
+
+	(void)fd;
+	(void)events;
+	if (p->controld_pid > 0) {
+		log_warnx("controld did not stop in %d s, killing it",
+		    STOP_GRACE_S);
+		kill(p->controld_pid, SIGKILL);
+	}
+}
+
+static void
+parent_sigterm(evutil_socket_t sig, short events, void *arg)
+{
+	struct parent	*p = arg;
+	struct timeval	 tv = { STOP_GRACE_S, 0 };
+
+	(void)events;
+	if (p->stopping)
+		return;
+	log_info("signal %d: stopping", (int)sig);
+	p->stopping = 1;
+	sd_notify(0, "STOPPING=1");
+	event_del(p->ev_respawn);
+	if (p->controld_pid <= 0) {
+		event_base_loopexit(p->base, NULL);
+		return;
+	}
+	kill(p->controld_pid, SIGTERM);
+	event_add(p->ev_kill, &tv);
+}
+
+/*
+ * The control socket's directory belongs to the unprivileged user so that
+ * controld can (re)create the socket in it after every restart. An
+ * existing directory is left as it is.
+ */
+static void
+parent_make_control_dir(struct parent *p)
+{
+	char	*copy, *dir;
+
+	copy = xstrdup(p->control_socket);
+	dir = dirname(copy);
+	if (mkdir(dir, 0750) == 0) {
+		if (chown(dir, p->uid, p->gid) == -1)
+			fatal("chown %s", dir);
+	} else if (errno != EEXIST)
+		fatal("creating %s", dir);
+	free(copy);
+}
+
+static struct event *
+parent_signal(struct parent *p, int sig, event_callback_fn cb)
+{
+	struct event	*ev;
+
+	if ((ev = evsignal_new(p->base, sig, cb, p)) == NULL ||
+	    evsignal_add(ev, NULL) == -1)
+		fatalx("evsignal_add %d", sig);
+	return (ev);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option	 longopts[] = {
+		{ "user", required_argument, NULL, 'u' },
+		{ "controld", required_argument, NULL, 'c' },
+		{ "control-socket", required_argument, NULL, 's' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct parent	 p;
+	struct passwd	*pw;
+	int		 ch;
+
+	memset(&p, 0, sizeof(p));
+	p.user = FZC_DEFAULT_USER;
+	p.controld_path = LIBEXECDIR "/fzc/fzc-controld";
+	p.control_socket = FZC_CONTROL_SOCKET;
+	p.log_level = LOG_LEVEL_INFO;
+	p.ipc_fd = -1;
+	p.controld_pid = -1;
+	p.backoff_ms = BACKOFF_MIN_MS;
+	log_init(LOG_LEVEL_INFO, "fzc-tunneld");
+
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'u':
+			p.user = optarg;
+			break;
+		case 'c':
+			p.controld_path = optarg;
+			break;
+		case 's':
+			p.control_socket = optarg;
+			break;
+		case 'l':
+			if (log_parse_level(optarg, &p.log_level) == -1)
+				fatalx("unknown log level '%s' (use error, "
+				    "warning, info or debug)", optarg);
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_setlevel(p.log_level);
+
+	if (geteuid() != 0)
+		fatalx("must be started as root: it configures the network "
+		    "and drops fzc-controld to user '%s'", p.user);
+	if ((pw = getpwnam(p.user)) == NULL)
+		fatalx("user '%s' does not exist; create it with "
+		    "'useradd --system --user-group --no-create-home "
+		    "--shell /usr/sbin/nologin %s' or pass --user", p.user,
+		    p.user);
+	if (pw->pw_uid == 0)
+		fatalx("user '%s' is root; fzc-controld must run "
+		    "unprivileged", p.user);
+	p.uid = pw->pw_uid;
+	p.gid = pw->pw_gid;
+	if (access(p.controld_path, X_OK) == -1)
+		fatal("cannot execute fzc-controld at %s (--controld PATH)",
+		    p.controld_path);
+	if (p.control_socket[0] != '/')
+		fatalx("--control-socket must be an absolute path");
+
+	umask(022);
+	signal(SIGPIPE, SIG_IGN);
+	parent_make_control_dir(&p);
+	p.started = util_realtime_s();
+
+	if ((p.base = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	p.ev_sigterm = parent_signal(&p, SIGTERM, parent_sigterm);
+	p.ev_sigint = parent_signal(&p, SIGINT, parent_sigterm);
+	p.ev_sigchld = parent_signal(&p, SIGCHLD, parent_sigchld);
+	p.ev_respawn = evtimer_new(p.base, parent_respawn_cb, &p);
+	p.ev_kill = evtimer_new(p.base, parent_kill_cb, &p);
+	if (p.ev_respawn == NULL || p.ev_kill == NULL)
+		fatalx("evtimer_new");
+
+	log_info("starting (user %s, control socket %s)", p.user,
+	    p.control_socket);
+	parent_spawn(&p);
+	if (event_base_dispatch(p.base) == -1)
+		fatalx("event loop failed");
+
+	parent_close_channel(&p);
+	event_free(p.ev_kill);
+	event_free(p.ev_respawn);
+	event_free(p.ev_sigchld);
+	event_free(p.ev_sigint);
+	event_free(p.ev_sigterm);
+	event_base_free(p.base);
+	log_info("stopped");
+	return (0);
+}
