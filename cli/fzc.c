@@ -81,11 +81,19 @@ fzc_request(const char *path, json_t *req)
 		fprintf(stderr, "fzc: out of memory\n");
 		exit(1);
 	}
-	if (dprintf(fd, "%s\n", line) < 0) {
+	/*
+	 * A refused peer may be closed before the request is written: the
+	 * reason is still waiting to be read, so EPIPE is no reason to stop.
+	 */
+	len = strlen(line);
+	line[len++] = '\n';
+	if (send(fd, line, len, MSG_NOSIGNAL) == -1 && errno != EPIPE &&
+	    errno != ECONNRESET) {
 		perror("fzc: sending the request");
 		exit(1);
 	}
 	free(line);
+	len = 0;
 	buf = xmalloc(REPLY_MAX);
 	while (len < REPLY_MAX - 1 && memchr(buf, '\n', len) == NULL) {
 		n = read(fd, buf + len, REPLY_MAX - 1 - len);

@@ -12,9 +12,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <grp.h>
 #include <jansson.h>
-#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -263,20 +261,24 @@ control_event(struct bufferevent *bev, short events, void *arg)
 		control_close(arg);
 }
 
+/*
+ * SO_PEERGROUPS gives the groups the connecting process really holds,
+ * rather than what the group database says the user could hold.
+ */
 static int
-control_peer_allowed(struct control *ctl, uid_t uid, gid_t gid)
+control_peer_allowed(struct control *ctl, int fd, uid_t uid, gid_t gid)
 {
-	struct passwd	*pw;
 	gid_t		 groups[CONTROL_MAX_GROUPS];
-	int		 i, n = CONTROL_MAX_GROUPS;
+	socklen_t	 len = sizeof(groups);
+	size_t		 i;
 
 	if (uid == 0 || gid == ctl->c->gid)
 		return (1);
-	if ((pw = getpwuid(uid)) == NULL)
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == -1) {
+		log_warn("control: SO_PEERGROUPS");
 		return (0);
-	if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) == -1)
-		return (0);
-	for (i = 0; i < n; i++)
+	}
+	for (i = 0; i < len / sizeof(gid_t); i++)
 		if (groups[i] == ctl->c->gid)
 			return (1);
 	return (0);
@@ -306,7 +308,7 @@ control_accept(evutil_socket_t lfd, short events, void *arg)
 		return;
 	}
 	/* The file mode is the first gate; this is the one we trust. */
-	if (!control_peer_allowed(ctl, cred.uid, cred.gid)) {
+	if (!control_peer_allowed(ctl, fd, cred.uid, cred.gid)) {
 		log_warnx("control: refused uid %d gid %d (pid %d): not root "
 		    "and not in group fzc", (int)cred.uid, (int)cred.gid,
 		    (int)cred.pid);

@@ -357,21 +357,34 @@ parent_sigterm(evutil_socket_t sig, short events, void *arg)
 
 /*
  * The control socket's directory belongs to the unprivileged user so that
- * controld can (re)create the socket in it after every restart. An
- * existing directory is left as it is.
+ * controld can (re)create the socket in it after every restart. A
+ * directory given with --control-socket that exists already is left as it
+ * is; the default one may come from systemd's RuntimeDirectory=, owned by
+ * root, and is handed over.
  */
 static void
 parent_make_control_dir(struct parent *p)
 {
 	char	*copy, *dir;
+	int	 fd;
 
 	copy = xstrdup(p->control_socket);
 	dir = dirname(copy);
-	if (mkdir(dir, 0750) == 0) {
-		if (chown(dir, p->uid, p->gid) == -1)
-			fatal("chown %s", dir);
-	} else if (errno != EEXIST)
-		fatal("creating %s", dir);
+	if (mkdir(dir, 0750) == -1) {
+		if (errno != EEXIST)
+			fatal("creating %s", dir);
+		if (strcmp(p->control_socket, FZC_CONTROL_SOCKET) != 0) {
+			free(copy);
+			return;
+		}
+	}
+	/* O_NOFOLLOW: never chown what a symlink points to. */
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		fatal("opening %s", dir);
+	if (fchown(fd, p->uid, p->gid) == -1 || fchmod(fd, 0750) == -1)
+		fatal("handing %s to user %s", dir, p->user);
+	close(fd);
 	free(copy);
 }
 

@@ -1,0 +1,43 @@
+# scripts/lib.sh: shared by scripts/test and scripts/demo (sourced).
+
+# Every Debian 12 package the build, the tests and the demo use.
+FZC_PACKAGES=(
+	build-essential autoconf automake pkg-config
+	libsodium-dev libb2-dev libevent-dev libjansson-dev
+	libcurl4-openssl-dev libwslay-dev libmnl-dev libseccomp-dev
+	libsystemd-dev libssl-dev zlib1g-dev check
+	iproute2 util-linux procps passwd systemd
+	python3 python3-websockets
+)
+
+fzc_need_root() {
+	if [ "$(id -u)" != 0 ]; then
+		echo "$0: run as root (it installs packages and creates" \
+		    "network namespaces)" >&2
+		exit 1
+	fi
+}
+
+# Installs whatever is missing; touches the network only if something is.
+fzc_install_deps() {
+	local missing=() p
+	for p in "${FZC_PACKAGES[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+		    grep -q 'install ok installed' || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	echo "==> installing: ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# --no-install-recommends: recommends would pull in a kernel image.
+	apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# fzc_build DIR [CONFIGURE ARGS...]: an out-of-tree build in DIR.
+fzc_build() {
+	local dir=$1
+	shift
+	[ -x configure ] || autoreconf -fi
+	mkdir -p "$dir"
+	(cd "$dir" && ../../configure -q "$@" && make -s -j"$(nproc)")
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# run.sh BUILDDIR [TEST...]: fzc's integration tests, as root. Each test runs
+# in a subshell with its own network namespaces and work directory.
+set -u
+[ "$(id -u)" = 0 ] || { echo "run.sh: must run as root" >&2; exit 2; }
+B=$(cd "${1:?usage: run.sh BUILDDIR [TEST...]}" && pwd)
+shift
+HERE=$(cd "$(dirname "$0")" && pwd)
+SRCDIR=$(cd "$HERE/../.." && pwd)
+export B HERE SRCDIR
+
+# The tests need the fzc user and group; they create them and nothing else.
+if ! getent passwd fzc >/dev/null; then
+	useradd --system --user-group --no-create-home \
+	    --shell /usr/sbin/nologin fzc
+fi
+
+. "$HERE/tests.sh"
+if [ $# -gt 0 ]; then
+	tests=("$@")
+else
+	mapfile -t tests < <(grep -o '^t_[a-z0-9_]*' "$HERE/tests.sh")
+fi
+
+passed=0
+failed=0
+logdir=$(mktemp -d /tmp/fzc-it-logs.XXXXXX)
+for t in "${tests[@]}"; do
+	log=$logdir/$t.log
+	if ( . "$HERE/lib.sh"; "$t" ) >"$log" 2>&1; then
+		echo "PASS: $t"
+		passed=$((passed + 1))
+	else
+		echo "FAIL: $t"
+		sed 's/^/    /' "$log" | tail -40
+		failed=$((failed + 1))
+	fi
+done
+rm -rf "$logdir"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

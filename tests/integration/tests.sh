@@ -1,0 +1,219 @@
+# tests.sh: the integration tests; each t_* function fails by returning
+# non-zero. Sourced by run.sh, run with lib.sh's helpers.
+
+# controld runs as fzc, with no capability at all and no-new-privs.
+t_controld_unprivileged() {
+	local ns pid uid gid f
+	ns=$(new_netns priv) || return 1
+	start_tunneld "$ns" "$WORK/a"
+	wait_until 5 fzc_cli "$WORK/a" status || fail "no status" || return 1
+	pid=$(controld_pid "$WORK/a")
+	uid=$(id -u fzc)
+	gid=$(id -g fzc)
+	[ "$(proc_field "$pid" Uid)" = "$uid $uid $uid $uid" ] ||
+	    fail "Uid: $(proc_field "$pid" Uid)" || return 1
+	[ "$(proc_field "$pid" Gid)" = "$gid $gid $gid $gid" ] ||
+	    fail "Gid: $(proc_field "$pid" Gid)" || return 1
+	[ "$(proc_field "$pid" Groups)" = "$gid" ] ||
+	    fail "Groups: $(proc_field "$pid" Groups)" || return 1
+	for f in CapInh CapPrm CapEff CapBnd CapAmb; do
+		[ "$(proc_field "$pid" $f)" = 0000000000000000 ] ||
+		    fail "$f: $(proc_field "$pid" $f)" || return 1
+	done
+	[ "$(proc_field "$pid" NoNewPrivs)" = 1 ] || fail NoNewPrivs ||
+	    return 1
+	# tunneld itself is still root, and controld is its child.
+	[ "$(proc_field "$pid" PPid)" = "$TPID" ] || fail "PPid" || return 1
+	[ "$(status_field "$WORK/a" tunneld.pid)" = "$TPID" ] ||
+	    fail "tunneld pid in status" || return 1
+}
+
+# kill -9 of controld: a new one answers within 5 s.
+t_controld_restart() {
+	local ns old new
+	ns=$(new_netns restart) || return 1
+	start_tunneld "$ns" "$WORK/a"
+	wait_until 5 fzc_cli "$WORK/a" status || fail "no status" || return 1
+	old=$(controld_pid "$WORK/a")
+	kill -KILL "$old"
+	new_controld() {
+		local p
+		p=$(controld_pid "$WORK/a") && [ "$p" != "$old" ]
+	}
+	wait_until 5 new_controld || fail "no new controld in 5 s" || return 1
+	new=$(controld_pid "$WORK/a")
+	[ "$(proc_field "$new" PPid)" = "$TPID" ] || fail "PPid" || return 1
+	[ "$(status_field "$WORK/a" tunneld.controld_restarts)" = 1 ] ||
+	    fail "restart count" || return 1
+	kill -0 "$TPID" || fail "tunneld died" || return 1
+}
+
+# SIGTERM to tunneld ends both within 5 s, status 0.
+t_sigterm() {
+	local ns cpid rc
+	ns=$(new_netns term) || return 1
+	start_tunneld "$ns" "$WORK/a"
+	wait_until 5 fzc_cli "$WORK/a" status || fail "no status" || return 1
+	cpid=$(controld_pid "$WORK/a")
+	kill -TERM "$TPID"
+	gone() { ! kill -0 "$TPID" 2>/dev/null && ! kill -0 "$cpid" 2>/dev/null; }
+	wait_until 5 gone || fail "still running after 5 s" || return 1
+	wait "$TPID"
+	rc=$?
+	[ "$rc" = 0 ] || fail "tunneld exit status $rc" || return 1
+	[ ! -e "$WORK/a/run/control.sock" ] ||
+	    fail "control socket left behind" || return 1
+	grep -q 'controld (pid [0-9]*) exited with status 0' "$TLOG" ||
+	    fail "controld did not exit cleanly" || return 1
+}
+
+# A protected socket arrives in controld with SO_MARK set, read back there.
+t_protected_socket() {
+	local ns fam typ out
+	ns=$(new_netns mark) || return 1
+	start_tunneld "$ns" "$WORK/a"
+	wait_until 5 fzc_cli "$WORK/a" status || fail "no status" || return 1
+	for fam in inet inet6; do
+		for typ in udp tcp; do
+			out=$(fzc_cli "$WORK/a" --json debug protected-socket \
+			    $fam $typ) || fail "$fam/$typ: $out" || return 1
+			echo "$out"
+			echo "$out" | grep -q "\"family\":\"$fam\"" &&
+			    echo "$out" | grep -q "\"type\":\"$typ\"" &&
+			    echo "$out" | grep -q '"mark":6716003[,}]' ||
+			    fail "$fam/$typ: $out" || return 1
+		done
+	done
+}
+
+# The control socket: 0660 group fzc; root and members of fzc get in,
+# others are refused by the file mode and, past it, by SO_PEERCRED.
+t_control_access() {
+	local ns sock out
+	ns=$(new_netns access) || return 1
+	start_tunneld "$ns" "$WORK/a"
+	wait_until 5 fzc_cli "$WORK/a" status || fail "no status" || return 1
+	sock=$WORK/a/run/control.sock
+	[ "$(stat -c '%a %G' "$sock")" = "660 fzc" ] ||
+	    fail "socket mode $(stat -c '%a %G' "$sock")" || return 1
+	out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	    "$B/fzc" --control-socket "$sock" status 2>&1) &&
+	    fail "nobody got in: $out" && return 1
+	echo "$out" | grep -q 'permission denied' || fail "$out" || return 1
+	# With CAP_DAC_OVERRIDE the file mode no longer stops nobody:
+	# controld's own check must.
+	out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	    --inh-caps=+dac_override --ambient-caps=+dac_override \
+	    "$B/fzc" --control-socket "$sock" status 2>&1) &&
+	    fail "nobody got past SO_PEERCRED: $out" && return 1
+	echo "$out" | grep -q 'not root and not in group fzc' ||
+	    fail "$out" || return 1
+	grep -q "refused uid $(id -u nobody)" "$TLOG" ||
+	    fail "refusal not logged" || return 1
+	# A member of group fzc (supplementary) is let in.
+	out=$(setpriv --reuid=nobody --regid=nogroup --groups=fzc \
+	    "$B/fzc" --control-socket "$sock" status 2>&1) ||
+	    fail "member of fzc refused: $out" || return 1
+	echo "$out" | grep -q '^state:' || fail "$out" || return 1
+}
+
+# Two instances side by side, one per namespace, each with its own socket.
+t_two_instances() {
+	local ns1 ns2 p1 p2
+	ns1=$(new_netns one) || return 1
+	ns2=$(new_netns two) || return 1
+	start_tunneld "$ns1" "$WORK/a"
+	local t1=$TPID
+	start_tunneld "$ns2" "$WORK/b"
+	wait_until 5 fzc_cli "$WORK/a" status || fail "a: no status" || return 1
+	wait_until 5 fzc_cli "$WORK/b" status || fail "b: no status" || return 1
+	p1=$(status_field "$WORK/a" tunneld.pid)
+	p2=$(status_field "$WORK/b" tunneld.pid)
+	[ "$p1" = "$t1" ] && [ "$p2" = "$TPID" ] && [ "$p1" != "$p2" ] ||
+	    fail "pids $p1 $p2" || return 1
+	# A second tunneld on a socket that is in use refuses, and the first
+	# keeps answering.
+	start_tunneld "$ns1" "$WORK/a"
+	wait_until 5 grep -q 'already listening' "$TLOG" ||
+	    fail "no refusal for a socket in use" || return 1
+	[ "$(status_field "$WORK/a" tunneld.pid)" = "$t1" ] ||
+	    fail "first instance lost its socket" || return 1
+}
+
+# Refusals at start: not root, unknown user, controld run by hand as root.
+t_refusals() {
+	local out
+	out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	    "$B/fzc-tunneld" --controld "$B/fzc-controld" 2>&1) &&
+	    fail "ran unprivileged" && return 1
+	echo "$out" | grep -q 'must be started as root' || fail "$out" ||
+	    return 1
+	out=$("$B/fzc-tunneld" --user fzc-no-such-user \
+	    --controld "$B/fzc-controld" 2>&1) && fail "ran" && return 1
+	echo "$out" | grep -q "user 'fzc-no-such-user' does not exist" ||
+	    fail "$out" || return 1
+	out=$("$B/fzc-controld" 3</dev/null 2>&1) && fail "ran as root" &&
+	    return 1
+	echo "$out" | grep -q 'refusing to run as root' || fail "$out" ||
+	    return 1
+	out=$("$B/fzc-tunneld" --log-level loud 2>&1) && fail "ran" && return 1
+	echo "$out" | grep -q "unknown log level 'loud'" || fail "$out" ||
+	    return 1
+}
+
+# A controld that sends garbage is treated as compromised: killed, logged,
+# restarted (and the replacement, garbage again, meets the same fate).
+t_malformed_ipc_restarts() {
+	local ns fake
+	ns=$(new_netns bad) || return 1
+	fake=$WORK/fake-controld
+	cat >"$fake" <<'PY'
+#!/usr/bin/python3
+import os, socket, time
+s = socket.socket(fileno=3)
+s.send(b"\x01\x00\x01\x00\xff\xff\x00\x00" + b"\x00" * 8)
+time.sleep(30)
+PY
+	chmod 755 "$fake"
+	mkdir -p "$WORK/a"
+	ip netns exec "$ns" "$B/fzc-tunneld" --controld "$fake" \
+	    --control-socket "$WORK/a/run/control.sock" 2>"$WORK/log" &
+	PIDS+=($!)
+	wait_until 8 grep -c 'restarting controld' "$WORK/log" ||
+	    fail "no restart" || return 1
+	grep -q 'controld sent a malformed IPC_HELLO message: header length disagrees' "$WORK/log" ||
+	    fail "reason not logged" || return 1
+	cnt() { [ "$(grep -c 'killed by signal 9' "$WORK/log")" -ge 2 ]; }
+	wait_until 8 cnt || fail "replacement not killed" || return 1
+	cat "$WORK/log"
+}
+
+# READY=1 reaches systemd's notify socket once controld is up.
+t_sd_notify() {
+	local ns out
+	ns=$(new_netns notify) || return 1
+	python3 - "$WORK/notify" >"$WORK/notified" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(10)
+print(s.recv(4096).decode(), flush=True)
+PY
+	PIDS+=($!)
+	wait_until 5 test -S "$WORK/notify" || fail "listener" || return 1
+	NOTIFY_SOCKET=$WORK/notify start_tunneld "$ns" "$WORK/a"
+	wait_until 8 grep -q 'READY=1' "$WORK/notified" ||
+	    fail "no READY=1: $(cat "$WORK/notified")" || return 1
+	fzc_cli "$WORK/a" status || fail "not answering when ready" || return 1
+}
+
+# The unit passes systemd-analyze verify, with no warning at all.
+t_systemd_unit() {
+	local unit=$WORK/fzc.service out
+	sed "s|^ExecStart=.*|ExecStart=$B/fzc-tunneld|" \
+	    "$SRCDIR/packaging/systemd/fzc.service" >"$unit"
+	out=$(systemd-analyze verify --recursive-errors=no --man=no \
+	    "$unit" 2>&1) || fail "verify: $out" || return 1
+	[ -z "$out" ] || fail "verify printed: $out" || return 1
+	grep -q '^Type=notify$' "$unit" || fail "not Type=notify" || return 1
+}
