@@ -1,0 +1,1233 @@
+/*
+ * Portal channel messages, PROTOCOL.md 2.1-2.3.  Decoders validate the
+ * whole payload before the caller sees anything: a malformed message
+ * yields an empty struct and a static reason, which names a field but
+ * never quotes a value (values may be keys, passwords or tokens).
+ * Unknown fields, events, resource and relay types are ignored.
+ */
+
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "controld/portal_msg.h"
+
+#define MAX_STR		1024	/* names, descriptions, URLs, credentials */
+#define MAX_DOMAIN	255
+#define MAX_RESOURCES	100000
+#define MAX_RELAYS	64
+#define MAX_LIST	256	/* servers, filters, candidates, relay ids */
+#define MAX_SITES	16
+#define ICE_UFRAG_MIN	4	/* RFC 8445 section 5.3 */
+#define ICE_PWD_MIN	22
+#define ICE_MAX		256
+
+struct portal_ratelimit_ent {
+	char		 id[PORTAL_ID_SIZE];
+	uint64_t	 last;
+};
+
+static void
+wipe_free(char *s)
+{
+	if (s == NULL)
+		return;
+	explicit_bzero(s, strlen(s));
+	free(s);
+}
+
+/* Bytes a log line or a header can carry; UTF-8 beyond ASCII passes. */
+static bool
+printable(const char *s, bool space)
+{
+	const unsigned char	*p;
+
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7f || (*p == ' ' && !space))
+			return (false);
+	}
+	return (true);
+}
+
+/* A JSON string of min..max bytes without NUL, or NULL. */
+static const char *
+jstr(json_t *v, size_t min, size_t max)
+{
+	size_t	 len;
+
+	if (!json_is_string(v))
+		return (NULL);
+	len = json_string_length(v);
+	if (len < min || len > max || strlen(json_string_value(v)) != len)
+		return (NULL);
+	return (json_string_value(v));
+}
+
+/*
+ * Optional string member: absent or null leaves *out NULL.  Returns false
+ * when present but not a string of the allowed shape or on ENOMEM.
+ */
+static bool
+opt_str(json_t *o, const char *key, size_t max, bool space, char **out)
+{
+	json_t		*v;
+	const char	*s;
+
+	*out = NULL;
+	v = json_object_get(o, key);
+	if (v == NULL || json_is_null(v))
+		return (true);
+	if ((s = jstr(v, 1, max)) == NULL || !printable(s, space))
+		return (false);
+	return ((*out = strdup(s)) != NULL);
+}
+
+static bool
+req_str(json_t *o, const char *key, size_t min, size_t max, bool space,
+    char **out)
+{
+	const char	*s;
+
+	*out = NULL;
+	if ((s = jstr(json_object_get(o, key), min, max)) == NULL ||
+	    !printable(s, space))
+		return (false);
+	return ((*out = strdup(s)) != NULL);
+}
+
+/* Absent or null: *arr is NULL.  Otherwise an array of at most max. */
+static bool
+opt_array(json_t *o, const char *key, size_t max, json_t **arr)
+{
+	json_t	*v;
+
+	*arr = NULL;
+	v = json_object_get(o, key);
+	if (v == NULL || json_is_null(v))
+		return (true);
+	if (!json_is_array(v) || json_array_size(v) > max)
+		return (false);
+	*arr = v;
+	return (true);
+}
+
+static bool
+req_array(json_t *o, const char *key, size_t max, json_t **arr)
+{
+	*arr = json_object_get(o, key);
+	return (json_is_array(*arr) && json_array_size(*arr) <= max);
+}
+
+/* calloc that treats an empty list as "no array", not as a failure. */
+static bool
+alloc_list(size_t n, size_t size, void *out)
+{
+	void	*p = NULL;
+
+	if (n > 0 && (p = calloc(n, size)) == NULL)
+		return (false);
+	memcpy(out, &p, sizeof(p));
+	return (true);
+}
+
+/* Canonical 8-4-4-4-12 form, stored lower case. */
+bool
+portal_msg_uuid(const char *s, char out[PORTAL_ID_SIZE])
+{
+	size_t	 i;
+	char	 c;
+
+	if (s == NULL || strlen(s) != PORTAL_ID_SIZE - 1)
+		return (false);
+	for (i = 0; i < PORTAL_ID_SIZE - 1; i++) {
+		c = s[i];
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (c != '-')
+				return (false);
+		} else if (c >= 'A' && c <= 'F')
+			c = c - 'A' + 'a';
+		else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return (false);
+		out[i] = c;
+	}
+	out[i] = '\0';
+	return (true);
+}
+
+static bool
+get_uuid(json_t *o, const char *key, char out[PORTAL_ID_SIZE])
+{
+	return (portal_msg_uuid(jstr(json_object_get(o, key), 36, 36), out));
+}
+
+/*
+ * A bare address.  With lenient set, a full-length prefix ("/32",
+ * "/128") is accepted too: some payloads carry tunnel addresses that way.
+ */
+static bool
+parse_addr(const char *s, struct portal_addr *a, bool lenient)
+{
+	char		 buf[INET6_ADDRSTRLEN + 5];
+	char		*slash;
+	size_t		 len;
+
+	memset(a, 0, sizeof(*a));
+	if (s == NULL || (len = strlen(s)) >= sizeof(buf))
+		return (false);
+	memcpy(buf, s, len + 1);
+	if ((slash = strchr(buf, '/')) != NULL) {
+		if (!lenient)
+			return (false);
+		*slash++ = '\0';
+	}
+	if (inet_pton(AF_INET, buf, a->addr) == 1) {
+		a->family = AF_INET;
+		if (slash != NULL && strcmp(slash, "32") != 0)
+			return (false);
+		return (true);
+	}
+	if (inet_pton(AF_INET6, buf, a->addr) == 1) {
+		a->family = AF_INET6;
+		if (slash != NULL && strcmp(slash, "128") != 0)
+			return (false);
+		return (true);
+	}
+	return (false);
+}
+
+/* "a.b.c.d/n" or "x::y/n"; host bits are cleared. */
+static bool
+parse_cidr(const char *s, struct portal_cidr *c)
+{
+	char		 buf[INET6_ADDRSTRLEN + 5];
+	char		*slash, *p;
+	size_t		 len, i, max;
+	unsigned int	 plen = 0;
+
+	memset(c, 0, sizeof(*c));
+	if (s == NULL || (len = strlen(s)) >= sizeof(buf))
+		return (false);
+	memcpy(buf, s, len + 1);
+	if ((slash = strchr(buf, '/')) == NULL)
+		return (false);
+	*slash++ = '\0';
+	if (*slash == '\0' || strlen(slash) > 3 ||
+	    (slash[0] == '0' && slash[1] != '\0'))
+		return (false);
+	for (p = slash; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9')
+			return (false);
+		plen = plen * 10 + (unsigned int)(*p - '0');
+	}
+	if (!parse_addr(buf, &c->addr, false))
+		return (false);
+	max = c->addr.family == AF_INET ? 32 : 128;
+	if (plen > max)
+		return (false);
+	c->plen = (uint8_t)plen;
+	for (i = plen; i < max; i++)
+		c->addr.addr[i / 8] &= (uint8_t)~(0x80 >> (i % 8));
+	return (true);
+}
+
+/* "1.2.3.4:3478" or "[2001:db8::1]:3478". */
+static bool
+parse_sockaddr(const char *s, struct portal_sockaddr *sa)
+{
+	char		 buf[INET6_ADDRSTRLEN + 9];
+	char		*host, *port, *p;
+	size_t		 len;
+	unsigned long	 v = 0;
+
+	memset(sa, 0, sizeof(*sa));
+	if (s == NULL || (len = strlen(s)) >= sizeof(buf))
+		return (false);
+	memcpy(buf, s, len + 1);
+	if (buf[0] == '[') {
+		host = buf + 1;
+		if ((p = strstr(host, "]:")) == NULL)
+			return (false);
+		*p = '\0';
+		port = p + 2;
+		if (inet_pton(AF_INET6, host, sa->addr.addr) != 1)
+			return (false);
+		sa->addr.family = AF_INET6;
+	} else {
+		host = buf;
+		if ((p = strchr(host, ':')) == NULL)
+			return (false);
+		*p = '\0';
+		port = p + 1;
+		if (inet_pton(AF_INET, host, sa->addr.addr) != 1)
+			return (false);
+		sa->addr.family = AF_INET;
+	}
+	if (*port == '\0' || strlen(port) > 5 || port[0] == '0')
+		return (false);
+	for (p = port; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9')
+			return (false);
+		v = v * 10 + (unsigned long)(*p - '0');
+	}
+	if (v > 65535)
+		return (false);
+	sa->port = (uint16_t)v;
+	return (true);
+}
+
+/* Standard base64 with padding of exactly 32 bytes, in constant time. */
+static bool
+decode_key(json_t *v, uint8_t out[PORTAL_KEY_LEN])
+{
+	const char	*s, *end;
+	size_t		 binlen;
+
+	if ((s = jstr(v, 44, 44)) == NULL)
+		goto bad;
+	if (sodium_base642bin(out, PORTAL_KEY_LEN, s, 44, NULL, &binlen,
+	    &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    binlen != PORTAL_KEY_LEN || end != s + 44)
+		goto bad;
+	return (true);
+ bad:
+	explicit_bzero(out, PORTAL_KEY_LEN);
+	return (false);
+}
+
+void
+portal_msg_interface_free(struct portal_interface *ifc)
+{
+	size_t	 i;
+
+	free(ifc->search_domain);
+	free(ifc->do53);
+	for (i = 0; i < ifc->ndoh; i++)
+		free(ifc->doh[i]);
+	free(ifc->doh);
+	free(ifc->upstream_dns);
+	memset(ifc, 0, sizeof(*ifc));
+}
+
+static bool
+dec_interface(json_t *o, struct portal_interface *ifc, const char **why)
+{
+	json_t		*arr, *e;
+	const char	*s;
+	size_t		 i;
+
+	memset(ifc, 0, sizeof(*ifc));
+	if (!json_is_object(o)) {
+		*why = "interface: missing or not an object";
+		return (false);
+	}
+	if (!parse_addr(jstr(json_object_get(o, "ipv4"), 1, 64), &ifc->ipv4,
+	    true) || ifc->ipv4.family != AF_INET) {
+		*why = "interface.ipv4: missing or not an IPv4 address";
+		goto fail;
+	}
+	if (!parse_addr(jstr(json_object_get(o, "ipv6"), 1, 64), &ifc->ipv6,
+	    true) || ifc->ipv6.family != AF_INET6) {
+		*why = "interface.ipv6: missing or not an IPv6 address";
+		goto fail;
+	}
+	if (!opt_str(o, "search_domain", MAX_DOMAIN, false,
+	    &ifc->search_domain)) {
+		*why = "interface.search_domain: not a domain";
+		goto fail;
+	}
+
+	if (!opt_array(o, "upstream_do53", MAX_LIST, &arr) ||
+	    !alloc_list(json_array_size(arr), sizeof(*ifc->do53), &ifc->do53)) {
+		*why = "interface.upstream_do53: not a list";
+		goto fail;
+	}
+	json_array_foreach(arr, i, e) {
+		if (!parse_addr(jstr(json_object_get(e, "ip"), 1, 64),
+		    &ifc->do53[i], false)) {
+			*why = "interface.upstream_do53[].ip: not an address";
+			goto fail;
+		}
+		ifc->ndo53++;
+	}
+
+	if (!opt_array(o, "upstream_doh", MAX_LIST, &arr) ||
+	    !alloc_list(json_array_size(arr), sizeof(*ifc->doh), &ifc->doh)) {
+		*why = "interface.upstream_doh: not a list";
+		goto fail;
+	}
+	json_array_foreach(arr, i, e) {
+		s = jstr(json_object_get(e, "url"), 9, MAX_STR);
+		if (s == NULL || strncmp(s, "https://", 8) != 0 ||
+		    !printable(s, false)) {
+			*why = "interface.upstream_doh[].url: not an https URL";
+			goto fail;
+		}
+		if ((ifc->doh[i] = strdup(s)) == NULL) {
+			*why = "out of memory";
+			goto fail;
+		}
+		ifc->ndoh++;
+	}
+
+	/* Legacy list: only "ip_port" entries mean anything to us. */
+	if (!opt_array(o, "upstream_dns", MAX_LIST, &arr) ||
+	    !alloc_list(json_array_size(arr), sizeof(*ifc->upstream_dns),
+	    &ifc->upstream_dns)) {
+		*why = "interface.upstream_dns: not a list";
+		goto fail;
+	}
+	json_array_foreach(arr, i, e) {
+		if ((s = jstr(json_object_get(e, "protocol"), 1, 64)) ==
+		    NULL) {
+			*why = "interface.upstream_dns[].protocol: missing";
+			goto fail;
+		}
+		if (strcmp(s, "ip_port") != 0)
+			continue;
+		if (!parse_sockaddr(jstr(json_object_get(e, "address"), 1, 64),
+		    &ifc->upstream_dns[ifc->nupstream_dns])) {
+			*why = "interface.upstream_dns[].address: not ip:port";
+			goto fail;
+		}
+		ifc->nupstream_dns++;
+	}
+	return (true);
+ fail:
+	portal_msg_interface_free(ifc);
+	return (false);
+}
+
+void
+portal_msg_resource_free(struct portal_resource *r)
+{
+	size_t	 i;
+
+	free(r->address);
+	free(r->name);
+	free(r->address_description);
+	free(r->filters);
+	for (i = 0; i < r->nsites; i++)
+		free(r->sites[i].name);
+	free(r->sites);
+	memset(r, 0, sizeof(*r));
+}
+
+static bool
+dec_filter(json_t *o, struct portal_filter *f)
+{
+	const char	*p;
+	json_t		*v;
+	json_int_t	 start = 0, end = 65535;
+
+	if ((p = jstr(json_object_get(o, "protocol"), 1, 16)) == NULL)
+		return (false);
+	if (strcmp(p, "icmp") == 0) {
+		f->proto = PORTAL_PROTO_ICMP;
+		return (true);
+	}
+	if (strcmp(p, "tcp") == 0)
+		f->proto = PORTAL_PROTO_TCP;
+	else if (strcmp(p, "udp") == 0)
+		f->proto = PORTAL_PROTO_UDP;
+	else
+		return (false);
+	if ((v = json_object_get(o, "port_range_start")) != NULL) {
+		if (!json_is_integer(v))
+			return (false);
+		start = json_integer_value(v);
+	}
+	if ((v = json_object_get(o, "port_range_end")) != NULL) {
+		if (!json_is_integer(v))
+			return (false);
+		end = json_integer_value(v);
+	}
+	if (start < 0 || end > 65535 || start > end)
+		return (false);
+	f->port_start = (uint16_t)start;
+	f->port_end = (uint16_t)end;
+	return (true);
+}
+
+static bool
+dec_sites(json_t *o, struct portal_resource *r, const char **why)
+{
+	json_t	*arr, *e;
+	size_t	 i;
+
+	/* Old clients get "gateway_groups"; same shape. */
+	if (json_object_get(o, "sites") != NULL) {
+		if (!req_array(o, "sites", MAX_SITES, &arr))
+			goto bad;
+	} else if (!req_array(o, "gateway_groups", MAX_SITES, &arr))
+		goto bad;
+	if (!alloc_list(json_array_size(arr), sizeof(*r->sites), &r->sites)) {
+		*why = "out of memory";
+		return (false);
+	}
+	json_array_foreach(arr, i, e) {
+		if (!get_uuid(e, "id", r->sites[i].id)) {
+			*why = "resource.sites[].id: missing or not a UUID";
+			return (false);
+		}
+		if (!opt_str(e, "name", MAX_STR, true, &r->sites[i].name)) {
+			*why = "resource.sites[].name: not a string";
+			return (false);
+		}
+		r->nsites++;
+	}
+	return (true);
+ bad:
+	*why = "resource.sites: missing or not a list";
+	return (false);
+}
+
+static bool
+dec_filters(json_t *o, struct portal_resource *r, const char **why)
+{
+	json_t	*arr, *e;
+	size_t	 i;
+
+	if (!opt_array(o, "filters", MAX_LIST, &arr)) {
+		*why = "resource.filters: not a list";
+		return (false);
+	}
+	if (!alloc_list(json_array_size(arr), sizeof(*r->filters),
+	    &r->filters)) {
+		*why = "out of memory";
+		return (false);
+	}
+	json_array_foreach(arr, i, e) {
+		if (!dec_filter(e, &r->filters[i])) {
+			*why = "resource.filters[]: bad protocol or port range";
+			return (false);
+		}
+		r->nfilters++;
+	}
+	return (true);
+}
+
+/* 1: decoded, 0: a type we do not know (ignored), -1: malformed. */
+static int
+dec_resource(json_t *o, struct portal_resource *r, const char **why)
+{
+	const char	*type, *s;
+	json_t		*v;
+
+	memset(r, 0, sizeof(*r));
+	if (!json_is_object(o)) {
+		*why = "resource: not an object";
+		return (-1);
+	}
+	if ((type = jstr(json_object_get(o, "type"), 1, 64)) == NULL) {
+		*why = "resource.type: missing or not a string";
+		return (-1);
+	}
+	if (strcmp(type, "dns") == 0)
+		r->type = PORTAL_RES_DNS;
+	else if (strcmp(type, "cidr") == 0)
+		r->type = PORTAL_RES_CIDR;
+	else if (strcmp(type, "internet") == 0)
+		r->type = PORTAL_RES_INTERNET;
+	else
+		return (0);
+	if (!get_uuid(o, "id", r->id)) {
+		*why = "resource.id: missing or not a UUID";
+		goto fail;
+	}
+	if (!dec_sites(o, r, why))
+		goto fail;
+
+	if (r->type == PORTAL_RES_INTERNET) {
+		v = json_object_get(o, "can_be_disabled");
+		if (v != NULL && !json_is_boolean(v)) {
+			*why = "resource.can_be_disabled: not a boolean";
+			goto fail;
+		}
+		r->can_be_disabled = json_is_true(v);
+		return (1);
+	}
+
+	if (r->type == PORTAL_RES_DNS) {
+		if (!req_str(o, "address", 1, MAX_DOMAIN, false,
+		    &r->address)) {
+			*why = "resource.address: missing or not a domain";
+			goto fail;
+		}
+	} else if ((s = jstr(json_object_get(o, "address"), 1, 64)) == NULL ||
+	    !parse_cidr(s, &r->cidr) || (r->address = strdup(s)) == NULL) {
+		*why = "resource.address: missing or not a CIDR";
+		goto fail;
+	}
+	if (!req_str(o, "name", 1, MAX_STR, true, &r->name)) {
+		*why = "resource.name: missing or not a string";
+		goto fail;
+	}
+	if (!opt_str(o, "address_description", MAX_STR, true,
+	    &r->address_description)) {
+		*why = "resource.address_description: not a string";
+		goto fail;
+	}
+	if (!dec_filters(o, r, why))
+		goto fail;
+
+	if (r->type == PORTAL_RES_DNS &&
+	    (v = json_object_get(o, "ip_stack")) != NULL && !json_is_null(v)) {
+		if ((s = jstr(v, 1, 16)) == NULL)
+			s = "";
+		if (strcmp(s, "dual") == 0)
+			r->ip_stack = PORTAL_STACK_DUAL;
+		else if (strcmp(s, "ipv4_only") == 0)
+			r->ip_stack = PORTAL_STACK_IPV4_ONLY;
+		else if (strcmp(s, "ipv6_only") == 0)
+			r->ip_stack = PORTAL_STACK_IPV6_ONLY;
+		else {
+			*why = "resource.ip_stack: unknown value";
+			goto fail;
+		}
+	}
+	return (1);
+ fail:
+	portal_msg_resource_free(r);
+	return (-1);
+}
+
+void
+portal_msg_relay_free(struct portal_relay *r)
+{
+	free(r->username);
+	wipe_free(r->password);
+	memset(r, 0, sizeof(*r));
+}
+
+/* 1: decoded, 0: a relay type we do not know (ignored), -1: malformed. */
+static int
+dec_relay(json_t *o, struct portal_relay *r, const char **why)
+{
+	const char	*type;
+	json_t		*v;
+
+	memset(r, 0, sizeof(*r));
+	if ((type = jstr(json_object_get(o, "type"), 1, 16)) == NULL) {
+		*why = "relay.type: missing or not a string";
+		return (-1);
+	}
+	if (strcmp(type, "turn") == 0)
+		r->type = PORTAL_RELAY_TURN;
+	else if (strcmp(type, "stun") == 0)
+		r->type = PORTAL_RELAY_STUN;
+	else
+		return (0);
+	if (!get_uuid(o, "id", r->id)) {
+		*why = "relay.id: missing or not a UUID";
+		goto fail;
+	}
+	if (!parse_sockaddr(jstr(json_object_get(o, "addr"), 1, 64),
+	    &r->addr)) {
+		*why = "relay.addr: missing or not ip:port";
+		goto fail;
+	}
+	if (r->type == PORTAL_RELAY_STUN)
+		return (1);
+	if (!req_str(o, "username", 1, MAX_STR, false, &r->username)) {
+		*why = "relay.username: missing or not a string";
+		goto fail;
+	}
+	if (!req_str(o, "password", 1, MAX_STR, false, &r->password)) {
+		*why = "relay.password: missing or not a string";
+		goto fail;
+	}
+	v = json_object_get(o, "expires_at");
+	if (!json_is_integer(v) || json_integer_value(v) <= 0) {
+		*why = "relay.expires_at: missing or not a timestamp";
+		goto fail;
+	}
+	r->expires_at = json_integer_value(v);
+	return (1);
+ fail:
+	portal_msg_relay_free(r);
+	return (-1);
+}
+
+/* Fills list[0..] with the known relays of arr; *n counts them. */
+static bool
+dec_relay_list(json_t *arr, struct portal_relay **list, size_t *n,
+    const char **why)
+{
+	json_t	*e;
+	size_t	 i;
+	int	 rv;
+
+	*n = 0;
+	if (!alloc_list(json_array_size(arr), sizeof(**list), list)) {
+		*why = "out of memory";
+		return (false);
+	}
+	json_array_foreach(arr, i, e) {
+		if (!json_is_object(e)) {
+			*why = "relay: not an object";
+			return (false);
+		}
+		if ((rv = dec_relay(e, &(*list)[*n], why)) == -1)
+			return (false);
+		if (rv == 1)
+			(*n)++;
+	}
+	return (true);
+}
+
+void
+portal_msg_init_free(struct portal_init *in)
+{
+	size_t	 i;
+
+	portal_msg_interface_free(&in->iface);
+	for (i = 0; i < in->nresources; i++)
+		portal_msg_resource_free(&in->resources[i]);
+	free(in->resources);
+	for (i = 0; i < in->nrelays; i++)
+		portal_msg_relay_free(&in->relays[i]);
+	free(in->relays);
+	memset(in, 0, sizeof(*in));
+}
+
+static int
+dec_init(json_t *p, struct portal_init *in, const char **why)
+{
+	json_t	*arr, *e;
+	size_t	 i;
+	int	 rv;
+
+	if (!dec_interface(json_object_get(p, "interface"), &in->iface, why))
+		return (-1);
+	if (!req_array(p, "resources", MAX_RESOURCES, &arr)) {
+		*why = "init.resources: missing or not a list";
+		goto fail;
+	}
+	if (!alloc_list(json_array_size(arr), sizeof(*in->resources),
+	    &in->resources)) {
+		*why = "out of memory";
+		goto fail;
+	}
+	json_array_foreach(arr, i, e) {
+		rv = dec_resource(e, &in->resources[in->nresources], why);
+		if (rv == -1)
+			goto fail;
+		if (rv == 1)
+			in->nresources++;
+	}
+	if (!req_array(p, "relays", MAX_RELAYS, &arr)) {
+		*why = "init.relays: missing or not a list";
+		goto fail;
+	}
+	if (!dec_relay_list(arr, &in->relays, &in->nrelays, why))
+		goto fail;
+	return (1);
+ fail:
+	portal_msg_init_free(in);
+	return (-1);
+}
+
+void
+portal_msg_relays_presence_free(struct portal_relays_presence *rp)
+{
+	size_t	 i;
+
+	free(rp->disconnected);
+	for (i = 0; i < rp->nconnected; i++)
+		portal_msg_relay_free(&rp->connected[i]);
+	free(rp->connected);
+	memset(rp, 0, sizeof(*rp));
+}
+
+static int
+dec_relays_presence(json_t *p, struct portal_relays_presence *rp,
+    const char **why)
+{
+	json_t	*arr, *e;
+	size_t	 i;
+
+	if (!req_array(p, "disconnected_ids", MAX_LIST, &arr) ||
+	    !alloc_list(json_array_size(arr), sizeof(*rp->disconnected),
+	    &rp->disconnected)) {
+		*why = "relays_presence.disconnected_ids: missing or not a list";
+		goto fail;
+	}
+	json_array_foreach(arr, i, e) {
+		if (!portal_msg_uuid(jstr(e, 36, 36), rp->disconnected[i])) {
+			*why = "relays_presence.disconnected_ids[]: not a UUID";
+			goto fail;
+		}
+		rp->ndisconnected++;
+	}
+	if (!req_array(p, "connected", MAX_RELAYS, &arr)) {
+		*why = "relays_presence.connected: missing or not a list";
+		goto fail;
+	}
+	if (!dec_relay_list(arr, &rp->connected, &rp->nconnected, why))
+		goto fail;
+	return (1);
+ fail:
+	portal_msg_relays_presence_free(rp);
+	return (-1);
+}
+
+/* ice-char = ALPHA / DIGIT / "+" / "/", RFC 8445 section 5.3 */
+static bool
+dec_ice_str(json_t *o, const char *key, size_t min, char **out)
+{
+	const char	*s, *p;
+
+	*out = NULL;
+	if ((s = jstr(json_object_get(o, key), min, ICE_MAX)) == NULL)
+		return (false);
+	for (p = s; *p != '\0'; p++) {
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '+' || *p == '/'))
+			return (false);
+	}
+	return ((*out = strdup(s)) != NULL);
+}
+
+static bool
+dec_ice_creds(json_t *o, struct portal_ice_creds *c)
+{
+	if (!json_is_object(o))
+		return (false);
+	return (dec_ice_str(o, "username", ICE_UFRAG_MIN, &c->username) &&
+	    dec_ice_str(o, "password", ICE_PWD_MIN, &c->password));
+}
+
+void
+portal_msg_authorization_free(struct portal_authorization *a)
+{
+	free(a->client_ice.username);
+	wipe_free(a->client_ice.password);
+	free(a->gateway_ice.username);
+	wipe_free(a->gateway_ice.password);
+	explicit_bzero(a, sizeof(*a));
+}
+
+static int
+dec_authz(json_t *p, struct portal_authorization *a, const char **why)
+{
+	json_t	*v;
+
+	if (!get_uuid(p, "resource_id", a->resource_id)) {
+		*why = "authorization.resource_id: missing or not a UUID";
+		goto fail;
+	}
+	if (!get_uuid(p, "gateway_id", a->gateway_id)) {
+		*why = "authorization.gateway_id: missing or not a UUID";
+		goto fail;
+	}
+	/* Older client versions get the site as gateway_group_id. */
+	if (!get_uuid(p, json_object_get(p, "site_id") != NULL ? "site_id" :
+	    "gateway_group_id", a->site_id)) {
+		*why = "authorization.site_id: missing or not a UUID";
+		goto fail;
+	}
+	if (!decode_key(json_object_get(p, "gateway_public_key"),
+	    a->gateway_public_key)) {
+		*why = "authorization.gateway_public_key: not a base64 key";
+		goto fail;
+	}
+	if (!parse_addr(jstr(json_object_get(p, "gateway_ipv4"), 1, 64),
+	    &a->gateway_ipv4, true) || a->gateway_ipv4.family != AF_INET) {
+		*why = "authorization.gateway_ipv4: missing or not IPv4";
+		goto fail;
+	}
+	if (!parse_addr(jstr(json_object_get(p, "gateway_ipv6"), 1, 64),
+	    &a->gateway_ipv6, true) || a->gateway_ipv6.family != AF_INET6) {
+		*why = "authorization.gateway_ipv6: missing or not IPv6";
+		goto fail;
+	}
+	if (!decode_key(json_object_get(p, "preshared_key"),
+	    a->preshared_key)) {
+		*why = "authorization.preshared_key: not a base64 key";
+		goto fail;
+	}
+	if (!dec_ice_creds(json_object_get(p, "client_ice_credentials"),
+	    &a->client_ice)) {
+		*why = "authorization.client_ice_credentials: malformed";
+		goto fail;
+	}
+	if (!dec_ice_creds(json_object_get(p, "gateway_ice_credentials"),
+	    &a->gateway_ice)) {
+		*why = "authorization.gateway_ice_credentials: malformed";
+		goto fail;
+	}
+	v = json_object_get(p, "use_iceless");
+	if (v != NULL && !json_is_boolean(v)) {
+		*why = "authorization.use_iceless: not a boolean";
+		goto fail;
+	}
+	a->use_iceless = json_is_true(v);
+	/* flow_logs_ingest_token: flow logs are not implemented, not kept. */
+	return (1);
+ fail:
+	portal_msg_authorization_free(a);
+	return (-1);
+}
+
+static int
+dec_authz_failed(json_t *p, struct portal_authz_failed *f, const char **why)
+{
+	static const struct {
+		const char	*name;
+		uint32_t	 bit;
+	} props[] = {
+		{ "remote_ip_location_region",	PORTAL_VIOL_REGION },
+		{ "remote_ip",			PORTAL_VIOL_REMOTE_IP },
+		{ "auth_provider_id",		PORTAL_VIOL_PROVIDER },
+		{ "provider_id",		PORTAL_VIOL_PROVIDER },
+		{ "current_utc_datetime",	PORTAL_VIOL_DATETIME },
+		{ "client_verified",		PORTAL_VIOL_CLIENT_VERIFIED },
+	};
+	json_t		*arr, *e;
+	const char	*s;
+	size_t		 i, j;
+	uint32_t	 bit;
+
+	if (!get_uuid(p, "resource_id", f->resource_id)) {
+		*why = "authorization_failed.resource_id: missing or not a UUID";
+		goto fail;
+	}
+	if ((s = jstr(json_object_get(p, "reason"), 1, 64)) == NULL) {
+		*why = "authorization_failed.reason: missing or not a string";
+		goto fail;
+	}
+	if (strcmp(s, "not_found") == 0)
+		f->reason = PORTAL_AUTHZ_NOT_FOUND;
+	else if (strcmp(s, "forbidden") == 0)
+		f->reason = PORTAL_AUTHZ_FORBIDDEN;
+	else if (strcmp(s, "offline") == 0)
+		f->reason = PORTAL_AUTHZ_OFFLINE;
+	else if (strcmp(s, "version_mismatch") == 0)
+		f->reason = PORTAL_AUTHZ_VERSION_MISMATCH;
+	else
+		f->reason = PORTAL_AUTHZ_UNKNOWN;
+	if (!opt_array(p, "violated_properties", MAX_LIST, &arr)) {
+		*why = "authorization_failed.violated_properties: not a list";
+		goto fail;
+	}
+	json_array_foreach(arr, i, e) {
+		if ((s = jstr(e, 1, 64)) == NULL) {
+			*why = "authorization_failed.violated_properties[]: "
+			    "not a string";
+			goto fail;
+		}
+		bit = PORTAL_VIOL_UNKNOWN;
+		for (j = 0; j < sizeof(props) / sizeof(props[0]); j++) {
+			if (strcmp(s, props[j].name) == 0) {
+				bit = props[j].bit;
+				break;
+			}
+		}
+		f->violated |= bit;
+	}
+	return (1);
+ fail:
+	memset(f, 0, sizeof(*f));
+	return (-1);
+}
+
+void
+portal_msg_candidates_free(struct portal_candidates *c)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->ncandidates; i++)
+		free(c->candidates[i]);
+	free(c->candidates);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Entries that cannot be candidates are skipped one by one. */
+static int
+dec_candidates(json_t *p, struct portal_candidates *c, const char **why)
+{
+	json_t		*arr, *e;
+	const char	*s;
+	size_t		 i;
+
+	if (!get_uuid(p, "gateway_id", c->gateway_id)) {
+		*why = "ice_candidates.gateway_id: missing or not a UUID";
+		goto fail;
+	}
+	if (!req_array(p, "candidates", MAX_LIST, &arr) ||
+	    !alloc_list(json_array_size(arr), sizeof(*c->candidates),
+	    &c->candidates)) {
+		*why = "ice_candidates.candidates: missing or not a list";
+		goto fail;
+	}
+	json_array_foreach(arr, i, e) {
+		if ((s = jstr(e, 1, MAX_STR)) == NULL || !printable(s, true))
+			continue;
+		if ((c->candidates[c->ncandidates] = strdup(s)) == NULL) {
+			*why = "out of memory";
+			goto fail;
+		}
+		c->ncandidates++;
+	}
+	return (1);
+ fail:
+	portal_msg_candidates_free(c);
+	return (-1);
+}
+
+static int
+dec_disconnect(json_t *p, struct portal_disconnect *d, const char **why)
+{
+	const char	*s;
+	size_t		 i;
+
+	if ((s = jstr(json_object_get(p, "reason"), 1, MAX_STR)) == NULL) {
+		*why = "disconnect.reason: missing or not a string";
+		return (-1);
+	}
+	d->token_expired = strcmp(s, "token_expired") == 0;
+	for (i = 0; i < sizeof(d->reason) - 1 && s[i] != '\0'; i++)
+		d->reason[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+	d->reason[i] = '\0';
+	return (1);
+}
+
+/*
+ * Returns 1 and fills *m for a message we understand, 0 for one we ignore
+ * (unknown event, unknown resource type), -1 for a malformed one: then *m
+ * is empty and *why names the field.
+ */
+int
+portal_msg_decode(const char *event, json_t *p, struct portal_msg *m,
+    const char **why)
+{
+	int	 rv;
+
+	memset(m, 0, sizeof(*m));
+	*why = NULL;
+	if (strcmp(event, "resource_deleted") == 0) {
+		/* The only push whose payload is not an object. */
+		if (!portal_msg_uuid(jstr(p, 36, 36), m->u.resource_id)) {
+			*why = "resource_deleted: payload is not a UUID";
+			return (-1);
+		}
+		m->type = PORTAL_MSG_RESOURCE_DELETED;
+		return (1);
+	}
+	if (strcmp(event, "init") == 0)
+		m->type = PORTAL_MSG_INIT;
+	else if (strcmp(event, "config_changed") == 0)
+		m->type = PORTAL_MSG_CONFIG_CHANGED;
+	else if (strcmp(event, "resource_created_or_updated") == 0)
+		m->type = PORTAL_MSG_RESOURCE_UPSERT;
+	else if (strcmp(event, "relays_presence") == 0)
+		m->type = PORTAL_MSG_RELAYS_PRESENCE;
+	else if (strcmp(event, "authorization_created") == 0 ||
+	    strcmp(event, "flow_created") == 0)
+		m->type = PORTAL_MSG_AUTHZ_CREATED;
+	else if (strcmp(event, "authorization_creation_failed") == 0 ||
+	    strcmp(event, "flow_creation_failed") == 0)
+		m->type = PORTAL_MSG_AUTHZ_FAILED;
+	else if (strcmp(event, "ice_candidates") == 0 ||
+	    strcmp(event, "gateway_ice_candidates") == 0)
+		m->type = PORTAL_MSG_CANDIDATES;
+	else if (strcmp(event, "invalidate_ice_candidates") == 0 ||
+	    strcmp(event, "invalidate_gateway_ice_candidates") == 0)
+		m->type = PORTAL_MSG_INVALIDATE_CANDIDATES;
+	else if (strcmp(event, "disconnect") == 0)
+		m->type = PORTAL_MSG_DISCONNECT;
+	else
+		return (0);
+	if (!json_is_object(p)) {
+		m->type = PORTAL_MSG_NONE;
+		*why = "payload is not an object";
+		return (-1);
+	}
+
+	switch (m->type) {
+	case PORTAL_MSG_INIT:
+		rv = dec_init(p, &m->u.init, why);
+		break;
+	case PORTAL_MSG_CONFIG_CHANGED:
+		rv = dec_interface(json_object_get(p, "interface"),
+		    &m->u.iface, why) ? 1 : -1;
+		break;
+	case PORTAL_MSG_RESOURCE_UPSERT:
+		rv = dec_resource(p, &m->u.resource, why);
+		break;
+	case PORTAL_MSG_RELAYS_PRESENCE:
+		rv = dec_relays_presence(p, &m->u.relays, why);
+		break;
+	case PORTAL_MSG_AUTHZ_CREATED:
+		rv = dec_authz(p, &m->u.authz, why);
+		break;
+	case PORTAL_MSG_AUTHZ_FAILED:
+		rv = dec_authz_failed(p, &m->u.authz_failed, why);
+		break;
+	case PORTAL_MSG_CANDIDATES:
+	case PORTAL_MSG_INVALIDATE_CANDIDATES:
+		rv = dec_candidates(p, &m->u.candidates, why);
+		break;
+	default:
+		rv = dec_disconnect(p, &m->u.disconnect, why);
+		break;
+	}
+	if (rv != 1) {
+		/* The decoders have freed what they had built. */
+		explicit_bzero(m, sizeof(*m));
+		m->type = PORTAL_MSG_NONE;
+	}
+	return (rv);
+}
+
+void
+portal_msg_free(struct portal_msg *m)
+{
+	switch (m->type) {
+	case PORTAL_MSG_INIT:
+		portal_msg_init_free(&m->u.init);
+		break;
+	case PORTAL_MSG_CONFIG_CHANGED:
+		portal_msg_interface_free(&m->u.iface);
+		break;
+	case PORTAL_MSG_RESOURCE_UPSERT:
+		portal_msg_resource_free(&m->u.resource);
+		break;
+	case PORTAL_MSG_RELAYS_PRESENCE:
+		portal_msg_relays_presence_free(&m->u.relays);
+		break;
+	case PORTAL_MSG_AUTHZ_CREATED:
+		portal_msg_authorization_free(&m->u.authz);
+		break;
+	case PORTAL_MSG_CANDIDATES:
+	case PORTAL_MSG_INVALIDATE_CANDIDATES:
+		portal_msg_candidates_free(&m->u.candidates);
+		break;
+	default:
+		break;
+	}
+	explicit_bzero(m, sizeof(*m));
+}
+
+static json_t *
+id_list(const char *const *ids, size_t n)
+{
+	json_t	*arr;
+	char	 id[PORTAL_ID_SIZE];
+	size_t	 i;
+
+	if ((arr = json_array()) == NULL)
+		return (NULL);
+	for (i = 0; i < n; i++) {
+		if (!portal_msg_uuid(ids[i], id) ||
+		    json_array_append_new(arr, json_string(id)) == -1) {
+			json_decref(arr);
+			return (NULL);
+		}
+	}
+	return (arr);
+}
+
+/* connected_gateway_ids is always sent, [] when there is none. */
+json_t *
+portal_msg_request_authorization(const char *resource_id,
+    const char *const *gateway_ids, size_t n)
+{
+	char	 id[PORTAL_ID_SIZE];
+	json_t	*gws;
+
+	if (!portal_msg_uuid(resource_id, id) ||
+	    (gws = id_list(gateway_ids, n)) == NULL)
+		return (NULL);
+	return (json_pack("{s:s, s:o}", "resource_id", id,
+	    "connected_gateway_ids", gws));
+}
+
+/* Payload of new_ and invalidate_gateway_ice_candidates. */
+json_t *
+portal_msg_gateway_candidates(const char *gateway_id,
+    const char *const *cands, size_t n)
+{
+	char	 id[PORTAL_ID_SIZE];
+	json_t	*arr;
+	size_t	 i;
+
+	if (!portal_msg_uuid(gateway_id, id) || (arr = json_array()) == NULL)
+		return (NULL);
+	for (i = 0; i < n; i++) {
+		if (cands[i] == NULL || cands[i][0] == '\0' ||
+		    strlen(cands[i]) > MAX_STR || !printable(cands[i], true) ||
+		    json_array_append_new(arr, json_string(cands[i])) == -1) {
+			json_decref(arr);
+			return (NULL);
+		}
+	}
+	return (json_pack("{s:s, s:o}", "gateway_id", id, "candidates", arr));
+}
+
+json_t *
+portal_msg_no_relays(void)
+{
+	return (json_object());
+}
+
+/* Classic ICE only: the portal then never sets use_iceless. */
+json_t *
+portal_msg_snownet_capabilities(void)
+{
+	return (json_pack("{s:b}", "iceless", 0));
+}
+
+/*
+ * At most one request_authorization per resource every 2 s.  Entries
+ * older than that are dropped on every call, so the table only holds
+ * resources asked for in the last 2 s.
+ */
+bool
+portal_msg_ratelimit_allow(struct portal_ratelimit *rl,
+    const char *resource_id, uint64_t now)
+{
+	struct portal_ratelimit_ent	*ents;
+	char				 id[PORTAL_ID_SIZE];
+	size_t				 i, j, cap;
+
+	if (!portal_msg_uuid(resource_id, id))
+		return (false);
+	for (i = j = 0; i < rl->n; i++) {
+		if (now >= rl->ents[i].last &&
+		    now - rl->ents[i].last >= PORTAL_AUTHZ_INTERVAL_NS)
+			continue;
+		rl->ents[j++] = rl->ents[i];
+	}
+	rl->n = j;
+	for (i = 0; i < rl->n; i++) {
+		if (strcmp(rl->ents[i].id, id) == 0)
+			return (false);
+	}
+	if (rl->n == rl->cap) {
+		cap = rl->cap == 0 ? 16 : rl->cap * 2;
+		/* Failing open only costs an extra request. */
+		if ((ents = reallocarray(rl->ents, cap, sizeof(*ents))) ==
+		    NULL)
+			return (true);
+		rl->ents = ents;
+		rl->cap = cap;
+	}
+	memcpy(rl->ents[rl->n].id, id, sizeof(id));
+	rl->ents[rl->n].last = now;
+	rl->n++;
+	return (true);
+}
+
+void
+portal_msg_ratelimit_clear(struct portal_ratelimit *rl)
+{
+	free(rl->ents);
+	memset(rl, 0, sizeof(*rl));
+}
