@@ -1,12 +1,18 @@
 # STUN codec and TURN client (sans-IO); included from the top-level Makefile.am.
 
 noinst_LIBRARIES += libfzcnat.a
-libfzcnat_a_SOURCES = tunneld/nat/stun.c tunneld/nat/stun.h
+libfzcnat_a_SOURCES = tunneld/nat/stun.c tunneld/nat/stun.h \
+	tunneld/nat/turn.c tunneld/nat/turn.h
 libfzcnat_a_CFLAGS = $(AM_CFLAGS) $(LIBCRYPTO_CFLAGS) $(ZLIB_CFLAGS)
 
-check_PROGRAMS += tests/unit/check_stun
+check_PROGRAMS += tests/unit/check_stun tests/unit/check_turn
 
 tests_unit_check_stun_SOURCES = tests/unit/check_stun.c
 tests_unit_check_stun_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_stun_LDADD = libfzcnat.a $(CHECK_LIBS) $(LIBCRYPTO_LIBS) \
+	$(ZLIB_LIBS)
+
+tests_unit_check_turn_SOURCES = tests/unit/check_turn.c
+tests_unit_check_turn_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_turn_LDADD = libfzcnat.a $(CHECK_LIBS) $(LIBCRYPTO_LIBS) \
 	$(ZLIB_LIBS)
