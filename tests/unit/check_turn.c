@@ -53,6 +53,8 @@ struct harness {
 	uint32_t		 lifetime;
 	bool			 silent;	/* drops every request */
 	bool			 rotate;	/* new nonce for each request */
+	bool			 v4_only;	/* 440 to a second family */
+	int			 perm_error;	/* CREATE-PERMISSION's answer */
 	struct sent		 log[256];
 	size_t			 nlog;
 };
@@ -117,6 +119,16 @@ relay_answer(struct harness *h, const struct stun_msg *m, uint8_t *out,
 			stun_put_error(&b, 401, "Unauthorized");
 		stun_put_str(&b, STUN_A_REALM, "firezone");
 		stun_put_str(&b, STUN_A_NONCE, h->nonce);
+		ck_assert_int_eq(stun_build_end(&b, &len), 0);
+		return (len);
+	}
+	if ((m->method == STUN_CREATE_PERMISSION && h->perm_error != 0) ||
+	    (m->method == STUN_ALLOCATE && h->v4_only &&
+	    stun_find(m, STUN_A_ADDITIONAL_ADDRESS_FAMILY) != NULL)) {
+		stun_build(&b, out, cap, m->method, STUN_ERROR, m->txid);
+		stun_put_error(&b, m->method == STUN_ALLOCATE ? 440 :
+		    h->perm_error, "No");
+		stun_put_integrity(&b, h->key, sizeof(h->key));
 		ck_assert_int_eq(stun_build_end(&b, &len), 0);
 		return (len);
 	}
@@ -389,6 +401,30 @@ START_TEST(test_stale_nonce)
 }
 END_TEST
 
+START_TEST(test_second_family_refused)
+{
+	struct harness		 h;
+	struct turn_event	 ev;
+	struct stun_addr	 a;
+
+	h_init(&h, pass);
+	h.v4_only = true;
+	ck_assert_int_eq(turn_start(h.c, 0), 0);
+	h_flush(&h);
+	ck_assert_int_eq(turn_get_state(h.c), TURN_ALLOCATED);
+	/* 401, then 440 for IPv6, then plain IPv4. */
+	ck_assert_uint_eq(h_count(&h, STUN_ALLOCATE, 0), 3);
+	ck_assert(h_nth(&h, STUN_ALLOCATE, 0, 1)->aaf);
+	ck_assert(!h_nth(&h, STUN_ALLOCATE, 0, 2)->aaf);
+	h_event(&h, TURN_EV_SRFLX);
+	ev = h_event(&h, TURN_EV_RELAYED);
+	ck_assert(stun_addr_eq(&ev.addr, &relayed4));
+	h_no_event(&h);
+	ck_assert(!turn_get_relayed(h.c, AF_INET6, &a));
+	turn_free(h.c);
+}
+END_TEST
+
 START_TEST(test_stale_nonce_loop)
 {
 	struct harness		h;
@@ -515,6 +551,38 @@ START_TEST(test_channel_data)
 	ck_assert_uint_eq(dlen, 3);
 	ck_assert_mem_eq(data, "abc", 3);
 	h_no_event(&h);
+	turn_free(h.c);
+}
+END_TEST
+
+START_TEST(test_permission_refused)
+{
+	struct harness		 h;
+	struct turn_event	 ev;
+	uint8_t			 out[64];
+	size_t			 n;
+
+	h_init(&h, pass);
+	h_allocate(&h);
+	h.perm_error = 403;
+	ck_assert_int_eq(turn_bind_peer(h.c, h.now, &peer_p), 0);
+	h_flush(&h);
+	ev = h_event(&h, TURN_EV_CHANNEL_FAILED);
+	ck_assert(stun_addr_eq(&ev.addr, &peer_p));
+	ck_assert_int_eq(ev.code, 403);
+	/* The bind in flight was abandoned with the peer. */
+	h_no_event(&h);
+	ck_assert_int_eq(turn_get_state(h.c), TURN_ALLOCATED);
+	/* Allowed again, the peer starts over with a fresh channel. */
+	h.perm_error = 0;
+	h.nlog = 0;
+	ck_assert_int_eq(turn_wrap(h.c, h.now, &peer_p, out, 1, out,
+	    sizeof(out), &n), TURN_WRAP_PENDING);
+	h_flush(&h);
+	ck_assert_uint_eq(h_count(&h, STUN_CHANNEL_BIND, 0), 1);
+	ck_assert_uint_eq(h_first(&h, STUN_CHANNEL_BIND, 0)->channel,
+	    0x4001U << 16);
+	h_event(&h, TURN_EV_CHANNEL_BOUND);
 	turn_free(h.c);
 }
 END_TEST
@@ -763,6 +831,7 @@ turn_suite(void)
 	tcase_add_test(tc, test_refresh_and_keepalive);
 	tcase_add_test(tc, test_stale_nonce);
 	tcase_add_test(tc, test_stale_nonce_loop);
+	tcase_add_test(tc, test_second_family_refused);
 	tcase_add_test(tc, test_bad_credentials);
 	tcase_add_test(tc, test_retransmit_and_give_up);
 	tcase_add_test(tc, test_expiry);
@@ -772,6 +841,7 @@ turn_suite(void)
 	tc = tcase_create("channels");
 	tcase_add_test(tc, test_channel_data);
 	tcase_add_test(tc, test_permission_refresh);
+	tcase_add_test(tc, test_permission_refused);
 	suite_add_tcase(s, tc);
 	return (s);
 }

@@ -6,8 +6,9 @@
  * while the peer carries traffic.
  *
  * Requests are rebuilt from their parameters each time they are sent, so
- * a retransmission is byte-identical (same transaction id) without keeping
- * a copy of every request.
+ * a retransmission keeps its transaction id without a copy of every
+ * request being kept; it differs only if a 438 brought a new nonce since,
+ * and then it carries the nonce the relay wants.
  */
 
 #include <netinet/in.h>
@@ -47,7 +48,7 @@ struct turn_peer {
 	bool		in_use;
 	bool		bound;		/* ChannelData may flow */
 	bool		used;		/* traffic since the last refresh */
-	bool		lapsing;	/* refresh skipped for lack of traffic */
+	bool		lapsing;	/* refresh skipped: no traffic */
 	struct stun_addr addr;
 	uint16_t	channel;
 	uint64_t	refresh_at;
@@ -311,6 +312,8 @@ static bool
 take_auth(struct turn_client *c, const struct stun_msg *m, bool need_realm)
 {
 	const struct stun_attr	*n, *r;
+	char			 realm[STUN_MAX_TEXT + 1];
+	uint8_t			 key[STUN_KEY_LEN];
 
 	n = stun_find(m, STUN_A_NONCE);
 	r = stun_find(m, STUN_A_REALM);
@@ -320,15 +323,19 @@ take_auth(struct turn_client *c, const struct stun_msg *m, bool need_realm)
 	if (memchr(n->val, '\0', n->len) != NULL ||
 	    (r != NULL && memchr(r->val, '\0', r->len) != NULL))
 		return (false);
-	memcpy(c->nonce, n->val, n->len);
-	c->nonce[n->len] = '\0';
+	/* Commit nothing until the key is derived. */
 	if (r != NULL) {
-		memcpy(c->realm, r->val, r->len);
-		c->realm[r->len] = '\0';
-		if (stun_long_term_key(c->key, c->username, c->realm,
+		memcpy(realm, r->val, r->len);
+		realm[r->len] = '\0';
+		if (stun_long_term_key(key, c->username, realm,
 		    c->password) == -1)
 			return (false);
+		memcpy(c->realm, realm, sizeof(realm));
+		memcpy(c->key, key, sizeof(key));
+		explicit_bzero(key, sizeof(key));
 	}
+	memcpy(c->nonce, n->val, n->len);
+	c->nonce[n->len] = '\0';
 	c->have_auth = true;
 	return (true);
 }
