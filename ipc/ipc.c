@@ -61,6 +61,148 @@ check_socket_failed(const struct ipc_msg *m)
 	return (NULL);
 }
 
+static int
+all_zero(const uint8_t *p, size_t len)
+{
+	size_t	 i;
+	uint8_t	 acc = 0;
+
+	for (i = 0; i < len; i++)
+		acc |= p[i];
+	return (acc == 0);
+}
+
+/* Valid, and normalised: no bits set past the prefix length. */
+int
+ipc_prefix_valid(const struct ipc_prefix *p)
+{
+	unsigned	 max, i, bits;
+
+	if (p->family == AF_INET)
+		max = 32;
+	else if (p->family == AF_INET6)
+		max = 128;
+	else
+		return (0);
+	if (p->prefixlen > max || !all_zero(p->reserved, sizeof(p->reserved)))
+		return (0);
+	for (i = 0; i < 16; i++) {
+		bits = i * 8 >= p->prefixlen ? 0 :
+		    p->prefixlen - i * 8 >= 8 ? 8 : p->prefixlen - i * 8;
+		if ((p->addr[i] & (uint8_t)(0xff >> bits)) != 0)
+			return (0);
+	}
+	return (1);
+}
+
+int
+ipc_sockaddr_valid(const struct ipc_sockaddr *sa)
+{
+	if (sa->port == 0)
+		return (0);
+	if (sa->family == AF_INET)
+		return (sa->scope_id == 0 && all_zero(sa->addr + 4, 12));
+	return (sa->family == AF_INET6);
+}
+
+static const char *
+check_string(const char *s, size_t size, int printable)
+{
+	const char	*end;
+
+	if ((end = memchr(s, '\0', size)) == NULL)
+		return ("string not NUL-terminated");
+	for (; printable && s < end; s++)
+		if ((*s < 0x20 && *s != '\t') || *s == 0x7f)
+			return ("string has control characters");
+	return (NULL);
+}
+
+static const char *
+check_wg_file(const struct ipc_msg *m)
+{
+	return (check_string(m->u.wg_file.name, IPC_NAME_MAX, 1));
+}
+
+static const char *
+check_wg_error(const struct ipc_msg *m)
+{
+	return (check_string(m->u.wg_error.text, IPC_TEXT_MAX, 1));
+}
+
+static const char *
+check_wg_interface(const struct ipc_msg *m)
+{
+	const struct ipc_wg_interface	*i = &m->u.wg_interface;
+
+	if (i->mtu < 576 || i->naddrs > 256 || i->npeers > IPC_WG_MAX_PEERS ||
+	    i->reserved != 0)
+		return ("wg interface: mtu, address or peer count out of range");
+	return (NULL);
+}
+
+static const char *
+check_wg_address(const struct ipc_msg *m)
+{
+	if (!ipc_prefix_valid(&m->u.wg_address.prefix))
+		return ("wg address: invalid prefix");
+	return (NULL);
+}
+
+static const char *
+check_endpoint(uint32_t has, const struct ipc_sockaddr *sa)
+{
+	if (has > 1)
+		return ("endpoint flag not 0 or 1");
+	if (has ? !ipc_sockaddr_valid(sa) : !all_zero((const void *)sa,
+	    sizeof(*sa)))
+		return ("invalid endpoint");
+	return (NULL);
+}
+
+static const char *
+check_wg_peer(const struct ipc_msg *m)
+{
+	const struct ipc_wg_peer	*p = &m->u.wg_peer;
+
+	if (p->peer_id >= IPC_WG_MAX_PEERS || p->reserved != 0)
+		return ("wg peer: id out of range");
+	return (check_endpoint(p->has_endpoint, &p->endpoint));
+}
+
+static const char *
+check_wg_allowed_ip(const struct ipc_msg *m)
+{
+	if (m->u.wg_allowed_ip.peer_id >= IPC_WG_MAX_PEERS)
+		return ("wg allowed ip: peer id out of range");
+	if (!ipc_prefix_valid(&m->u.wg_allowed_ip.prefix))
+		return ("wg allowed ip: invalid prefix");
+	return (NULL);
+}
+
+static const char *
+check_empty(const struct ipc_msg *m)
+{
+	if (m->u.empty.reserved != 0)
+		return ("reserved field not zero");
+	return (NULL);
+}
+
+static const char *
+check_peer_stats(const struct ipc_msg *m)
+{
+	return (check_endpoint(m->u.peer_stats.has_endpoint,
+	    &m->u.peer_stats.endpoint));
+}
+
+static const char *
+check_worker_stats(const struct ipc_msg *m)
+{
+	if (m->u.worker_stats.reserved != 0)
+		return ("reserved field not zero");
+	return (NULL);
+}
+
 #define RULE(t, s, f, fd, c)	[t] = { #t, sizeof(s), f, fd, c }
 static const struct ipc_rule ipc_rules[IPC_TYPE_MAX] = {
 	RULE(IPC_HELLO, struct ipc_hello, 0, IPC_FD_NONE, check_hello),
@@ -70,6 +212,28 @@ static const struct ipc_rule ipc_rules[IPC_TYPE_MAX] = {
 	    IPC_FD_REQUIRED, check_socket),
 	RULE(IPC_SOCKET_FAILED, struct ipc_socket_failed, IPC_PEER_TUNNELD,
 	    IPC_FD_NONE, check_socket_failed),
+	RULE(IPC_WG_FILE, struct ipc_wg_file, IPC_PEER_TUNNELD,
+	    IPC_FD_REQUIRED, check_wg_file),
+	RULE(IPC_WG_ERROR, struct ipc_wg_error, IPC_PEER_CONTROLD,
+	    IPC_FD_NONE, check_wg_error),
+	RULE(IPC_WG_INTERFACE, struct ipc_wg_interface, IPC_PEER_CONTROLD,
+	    IPC_FD_NONE, check_wg_interface),
+	RULE(IPC_WG_ADDRESS, struct ipc_wg_address, IPC_PEER_CONTROLD,
+	    IPC_FD_NONE, check_wg_address),
+	RULE(IPC_WG_PEER, struct ipc_wg_peer, IPC_PEER_CONTROLD,
+	    IPC_FD_NONE, check_wg_peer),
+	RULE(IPC_WG_ALLOWED_IP, struct ipc_wg_allowed_ip, IPC_PEER_CONTROLD,
+	    IPC_FD_NONE, check_wg_allowed_ip),
+	RULE(IPC_WG_COMMIT, struct ipc_empty, IPC_PEER_CONTROLD,
+	    IPC_FD_NONE, check_empty),
+	RULE(IPC_STATS_REQUEST, struct ipc_empty, IPC_PEER_CONTROLD,
+	    IPC_FD_NONE, check_empty),
+	RULE(IPC_PEER_STATS, struct ipc_peer_stats, IPC_PEER_TUNNELD,
+	    IPC_FD_NONE, check_peer_stats),
+	RULE(IPC_WORKER_STATS, struct ipc_worker_stats, IPC_PEER_TUNNELD,
+	    IPC_FD_NONE, check_worker_stats),
+	RULE(IPC_STATS_END, struct ipc_empty, IPC_PEER_TUNNELD,
+	    IPC_FD_NONE, check_empty),
 };
 #undef RULE
 
@@ -165,6 +329,7 @@ ipc_send(int sock, enum ipc_type type, uint32_t id, const void *payload,
 	struct msghdr	 mh;
 	struct iovec	 iov;
 	size_t		 n;
+	int		 rc, saved_errno;
 
 	if ((n = ipc_encode(buf, sizeof(buf), type, id, payload, len)) == 0) {
 		errno = EMSGSIZE;
@@ -186,9 +351,12 @@ ipc_send(int sock, enum ipc_type type, uint32_t id, const void *payload,
 		memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
 	}
 	/* MSG_NOSIGNAL: a dead peer is an error to handle, not a SIGPIPE. */
-	if (sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) == -1)
-		return (-1);
-	return (0);
+	rc = sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) == -1 ? -1 : 0;
+	saved_errno = errno;
+	/* Some payloads carry keys: leave no copy on the stack. */
+	explicit_bzero(buf, n);
+	errno = saved_errno;
+	return (rc);
 }
 
 /* Closes every descriptor a control message brought in. */
@@ -221,6 +389,9 @@ collect_fds(struct msghdr *mh, int *fd)
 	return (count);
 }
 
+static enum ipc_recv_result ipc_recv_check(enum ipc_peer, const uint8_t *,
+    ssize_t, struct msghdr *, struct ipc_msg *, const char **);
+
 enum ipc_recv_result
 ipc_recv(int sock, enum ipc_peer self, struct ipc_msg *msg, const char **why)
 {
@@ -232,7 +403,7 @@ ipc_recv(int sock, enum ipc_peer self, struct ipc_msg *msg, const char **why)
 	struct msghdr	 mh;
 	struct iovec	 iov;
 	ssize_t		 n;
-	int		 nfds;
+	enum ipc_recv_result r;
 
 	msg->fd = -1;
 	*why = NULL;
@@ -248,12 +419,24 @@ ipc_recv(int sock, enum ipc_peer self, struct ipc_msg *msg, const char **why)
 	n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
 	if (n == -1)
 		return (IPC_RECV_ERROR);
-	nfds = collect_fds(&mh, &msg->fd);
+	r = ipc_recv_check(self, buf, n, &mh, msg, why);
+	/* Some payloads carry keys: the copy in msg is the caller's to wipe. */
+	explicit_bzero(buf, (size_t)n);
+	return (r);
+}
+
+static enum ipc_recv_result
+ipc_recv_check(enum ipc_peer self, const uint8_t *buf, ssize_t n,
+    struct msghdr *mh, struct ipc_msg *msg, const char **why)
+{
+	int	 nfds;
+
+	nfds = collect_fds(mh, &msg->fd);
 	if (n == 0 && nfds == 0)
 		return (IPC_RECV_EOF);
-	if (mh.msg_flags & MSG_TRUNC)
+	if (mh->msg_flags & MSG_TRUNC)
 		*why = "message truncated (larger than any known type)";
-	else if (mh.msg_flags & MSG_CTRUNC)
+	else if (mh->msg_flags & MSG_CTRUNC)
 		*why = "control data truncated (more than one fd?)";
 	else if (nfds > 1)
 		*why = "more than one fd or unexpected control data";

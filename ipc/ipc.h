@@ -42,6 +42,21 @@ enum ipc_type {
 	IPC_SOCKET = 17,		/* tunneld -> controld, carries fd */
 	IPC_SOCKET_FAILED = 18,		/* tunneld -> controld */
 
+	/* 32-47: plain WireGuard mode (--wireguard FILE) */
+	IPC_WG_FILE = 32,		/* tunneld -> controld, carries fd */
+	IPC_WG_ERROR = 33,		/* controld -> tunneld */
+	IPC_WG_INTERFACE = 34,		/* controld -> tunneld */
+	IPC_WG_ADDRESS = 35,		/* controld -> tunneld */
+	IPC_WG_PEER = 36,		/* controld -> tunneld */
+	IPC_WG_ALLOWED_IP = 37,		/* controld -> tunneld */
+	IPC_WG_COMMIT = 38,		/* controld -> tunneld */
+
+	/* 48-63: status and counters */
+	IPC_STATS_REQUEST = 48,		/* controld -> tunneld */
+	IPC_PEER_STATS = 49,		/* tunneld -> controld */
+	IPC_WORKER_STATS = 50,		/* tunneld -> controld */
+	IPC_STATS_END = 51,		/* tunneld -> controld */
+
 	IPC_TYPE_MAX
 };
 
@@ -79,6 +94,114 @@ struct ipc_socket_failed {
 	int32_t		error;		/* errno value, 1..4095 */
 };
 
+/* Building blocks of the payloads below. */
+struct ipc_prefix {
+	uint8_t		family;		/* AF_INET or AF_INET6 */
+	uint8_t		prefixlen;
+	uint8_t		reserved[2];	/* zero */
+	uint8_t		addr[16];	/* AF_INET: first 4 bytes, rest zero */
+};
+
+struct ipc_sockaddr {
+	uint16_t	family;		/* AF_INET or AF_INET6 */
+	uint16_t	port;		/* host byte order, not 0 */
+	uint32_t	scope_id;
+	uint8_t		addr[16];
+};
+
+#define IPC_NAME_MAX		256
+#define IPC_TEXT_MAX		512
+#define IPC_WG_MAX_PEERS	1024
+#define IPC_WG_KEY_LEN		32
+
+/* IPC_WG_FILE: the configuration file named here is the attached fd. */
+struct ipc_wg_file {
+	char		name[IPC_NAME_MAX];	/* NUL-terminated */
+};
+
+/* IPC_WG_ERROR: the file was rejected; tunneld reports it and exits. */
+struct ipc_wg_error {
+	char		text[IPC_TEXT_MAX];	/* NUL-terminated, printable */
+};
+
+/* IPC_WG_INTERFACE: first message of a configuration. */
+struct ipc_wg_interface {
+	uint8_t		private_key[IPC_WG_KEY_LEN];
+	uint16_t	listen_port;	/* 0: pick one */
+	uint16_t	mtu;		/* 576..65535 */
+	uint32_t	naddrs;		/* IPC_WG_ADDRESS messages that follow */
+	uint32_t	npeers;		/* IPC_WG_PEER messages that follow */
+	uint32_t	reserved;	/* zero */
+};
+
+/* IPC_WG_ADDRESS: an address of the tunnel interface. */
+struct ipc_wg_address {
+	struct ipc_prefix	prefix;
+};
+
+/* IPC_WG_PEER: peers are numbered 0..npeers-1 in order. */
+struct ipc_wg_peer {
+	uint32_t		peer_id;
+	uint8_t			public_key[IPC_WG_KEY_LEN];
+	uint8_t			psk[IPC_WG_KEY_LEN];	/* zero: none */
+	uint8_t			has_endpoint;		/* 0 or 1 */
+	uint8_t			reserved;		/* zero */
+	uint16_t		persistent_keepalive;	/* s, 0: off */
+	struct ipc_sockaddr	endpoint;
+};
+
+/* IPC_WG_ALLOWED_IP: a prefix routed to, and accepted from, a peer. */
+struct ipc_wg_allowed_ip {
+	uint32_t		peer_id;
+	struct ipc_prefix	prefix;
+};
+
+/* IPC_WG_COMMIT, IPC_STATS_REQUEST, IPC_STATS_END: no data. */
+struct ipc_empty {
+	uint32_t	reserved;	/* zero */
+};
+
+/* IPC_PEER_STATS: one per peer, answering IPC_STATS_REQUEST. */
+struct ipc_peer_stats {
+	uint32_t		peer_id;
+	uint32_t		has_endpoint;	/* 0 or 1 */
+	uint8_t			public_key[IPC_WG_KEY_LEN];
+	struct ipc_sockaddr	endpoint;
+	uint64_t		last_handshake;	/* CLOCK_REALTIME s, 0: never */
+	uint64_t		rx_bytes;
+	uint64_t		tx_bytes;
+	uint64_t		handshake_failures;
+};
+
+/* Drop reasons counted by the workers. */
+enum ipc_drop {
+	IPC_DROP_NO_PEER,	/* no allowed-ips match for the destination */
+	IPC_DROP_NO_SESSION,	/* staging queue full while handshaking */
+	IPC_DROP_BAD_PACKET,	/* not IP, or shorter than its header says */
+	IPC_DROP_DECRYPT,	/* authentication failed */
+	IPC_DROP_REPLAY,	/* counter replayed or too old */
+	IPC_DROP_UNKNOWN_INDEX,	/* no keypair for the receiver index */
+	IPC_DROP_SOURCE,	/* inner source not in the peer's allowed ips */
+	IPC_DROP_QUEUE_FULL,	/* handshake queue to the main thread full */
+	IPC_DROP_SEND,		/* UDP send failed */
+	IPC_DROP_TUN_WRITE,	/* TUN write failed */
+	IPC_DROP_MAX
+};
+
+/* IPC_WORKER_STATS: one per worker, answering IPC_STATS_REQUEST. */
+struct ipc_worker_stats {
+	uint32_t	worker;
+	uint32_t	reserved;	/* zero */
+	uint64_t	tx_packets;
+	uint64_t	tx_bytes;
+	uint64_t	rx_packets;
+	uint64_t	rx_bytes;
+	uint64_t	tx_syscalls;
+	uint64_t	rx_syscalls;
+	uint64_t	reorders;	/* inner flow packets seen out of order */
+	uint64_t	drops[IPC_DROP_MAX];
+};
+
 struct ipc_msg {
 	struct ipc_hdr	 hdr;
 	union {
@@ -86,6 +209,15 @@ struct ipc_msg {
 		struct ipc_socket_request	socket_request;
 		struct ipc_socket		socket;
 		struct ipc_socket_failed	socket_failed;
+		struct ipc_wg_file		wg_file;
+		struct ipc_wg_error		wg_error;
+		struct ipc_wg_interface		wg_interface;
+		struct ipc_wg_address		wg_address;
+		struct ipc_wg_peer		wg_peer;
+		struct ipc_wg_allowed_ip	wg_allowed_ip;
+		struct ipc_empty		empty;
+		struct ipc_peer_stats		peer_stats;
+		struct ipc_worker_stats		worker_stats;
 		uint8_t				raw[IPC_MAX_PAYLOAD];
 	} u;
 	int		 fd;		/* -1 when none came with it */
@@ -101,6 +233,8 @@ enum ipc_recv_result {
 #define IPC_MSG_MAX	(sizeof(struct ipc_hdr) + IPC_MAX_PAYLOAD)
 
 /* ipc.c */
+int			 ipc_prefix_valid(const struct ipc_prefix *);
+int			 ipc_sockaddr_valid(const struct ipc_sockaddr *);
 const char		*ipc_type_name(uint16_t);
 size_t			 ipc_encode(uint8_t *, size_t, enum ipc_type, uint32_t,
 			    const void *, size_t);

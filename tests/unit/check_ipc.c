@@ -80,6 +80,15 @@ static const struct sample {
 		struct ipc_socket_request	socket_request;
 		struct ipc_socket		socket;
 		struct ipc_socket_failed	socket_failed;
+		struct ipc_wg_file		wg_file;
+		struct ipc_wg_error		wg_error;
+		struct ipc_wg_interface		wg_interface;
+		struct ipc_wg_address		wg_address;
+		struct ipc_wg_peer		wg_peer;
+		struct ipc_wg_allowed_ip	wg_allowed_ip;
+		struct ipc_empty		empty;
+		struct ipc_peer_stats		peer_stats;
+		struct ipc_worker_stats		worker_stats;
 	} u;
 } samples[] = {
 	{ IPC_HELLO, IPC_PEER_TUNNELD, 0, sizeof(struct ipc_hello),
@@ -94,6 +103,33 @@ static const struct sample {
 	{ IPC_SOCKET_FAILED, IPC_PEER_CONTROLD, 0,
 	    sizeof(struct ipc_socket_failed),
 	    { .socket_failed = { EMFILE } } },
+	{ IPC_WG_FILE, IPC_PEER_CONTROLD, 1, sizeof(struct ipc_wg_file),
+	    { .wg_file = { "/etc/wireguard/wg0.conf" } } },
+	{ IPC_WG_ERROR, IPC_PEER_TUNNELD, 0, sizeof(struct ipc_wg_error),
+	    { .wg_error = { "wg0.conf:3: PrivateKey is not a valid key" } } },
+	{ IPC_WG_INTERFACE, IPC_PEER_TUNNELD, 0,
+	    sizeof(struct ipc_wg_interface),
+	    { .wg_interface = { { 1, 2, 3 }, 51820, 1280, 2, 1, 0 } } },
+	{ IPC_WG_ADDRESS, IPC_PEER_TUNNELD, 0, sizeof(struct ipc_wg_address),
+	    { .wg_address = { { AF_INET, 24, { 0 }, { 10, 1, 2, 0 } } } } },
+	{ IPC_WG_PEER, IPC_PEER_TUNNELD, 0, sizeof(struct ipc_wg_peer),
+	    { .wg_peer = { 3, { 9 }, { 8 }, 1, 0, 25,
+	    { AF_INET6, 51820, 0, { 0xfd, [15] = 1 } } } } },
+	{ IPC_WG_ALLOWED_IP, IPC_PEER_TUNNELD, 0,
+	    sizeof(struct ipc_wg_allowed_ip),
+	    { .wg_allowed_ip = { 3, { AF_INET6, 64, { 0 }, { 0xfd } } } } },
+	{ IPC_WG_COMMIT, IPC_PEER_TUNNELD, 0, sizeof(struct ipc_empty),
+	    { .empty = { 0 } } },
+	{ IPC_STATS_REQUEST, IPC_PEER_TUNNELD, 0, sizeof(struct ipc_empty),
+	    { .empty = { 0 } } },
+	{ IPC_PEER_STATS, IPC_PEER_CONTROLD, 0, sizeof(struct ipc_peer_stats),
+	    { .peer_stats = { 1, 1, { 7 }, { AF_INET, 9, 0, { 10, 0, 0, 1 } },
+	    1700000000, 100, 200, 0 } } },
+	{ IPC_WORKER_STATS, IPC_PEER_CONTROLD, 0,
+	    sizeof(struct ipc_worker_stats),
+	    { .worker_stats = { 1, 0, 10, 20, 30, 40, 5, 6, 0, { 1, 2 } } } },
+	{ IPC_STATS_END, IPC_PEER_CONTROLD, 0, sizeof(struct ipc_empty),
+	    { .empty = { 0 } } },
 };
 #define NSAMPLES	(sizeof(samples) / sizeof(samples[0]))
 
@@ -214,6 +250,26 @@ static const struct bad {
 	{ "socket failed errno 0", "out of range", IPC_PEER_CONTROLD, IPC_SOCKET_FAILED,
 	    IPC_VERSION, 0, sizeof(struct ipc_socket_failed), 0, NO_FD, 0,
 	    0 },
+	{ "wg error with control characters", "control characters",
+	    IPC_PEER_TUNNELD, IPC_WG_ERROR, IPC_VERSION, 0,
+	    sizeof(struct ipc_wg_error), 0, NO_FD, 0x1b414141, 0 },
+	{ "wg address host bits", "invalid prefix", IPC_PEER_TUNNELD,
+	    IPC_WG_ADDRESS, IPC_VERSION, 0, sizeof(struct ipc_wg_address), 0,
+	    NO_FD, AF_INET | 8 << 8, 0x0a0a0a0a },
+	{ "wg address family", "invalid prefix", IPC_PEER_TUNNELD,
+	    IPC_WG_ADDRESS, IPC_VERSION, 0, sizeof(struct ipc_wg_address), 0,
+	    NO_FD, 99, 0 },
+	{ "wg peer id too big", "id out of range", IPC_PEER_TUNNELD,
+	    IPC_WG_PEER, IPC_VERSION, 0, sizeof(struct ipc_wg_peer), 0,
+	    NO_FD, IPC_WG_MAX_PEERS, 0 },
+	{ "wg interface mtu 0", "out of range", IPC_PEER_TUNNELD,
+	    IPC_WG_INTERFACE, IPC_VERSION, 0,
+	    sizeof(struct ipc_wg_interface), 0, NO_FD, 0, 0 },
+	{ "commit reserved", "reserved", IPC_PEER_TUNNELD, IPC_WG_COMMIT,
+	    IPC_VERSION, 0, sizeof(struct ipc_empty), 0, NO_FD, 1, 0 },
+	{ "stats from the wrong side", "direction", IPC_PEER_TUNNELD,
+	    IPC_PEER_STATS, IPC_VERSION, 0, sizeof(struct ipc_peer_stats), 0,
+	    NO_FD, 0, 0 },
 	{ "socket failed errno huge", "out of range", IPC_PEER_CONTROLD, IPC_SOCKET_FAILED,
 	    IPC_VERSION, 0, sizeof(struct ipc_socket_failed), 0, NO_FD,
 	    100000, 0 },
