@@ -32,7 +32,7 @@ enum phoenix_event_type {
 	PHOENIX_EV_NONE = 0,
 	PHOENIX_EV_JOINED,		/* join reply ok: the session is up */
 	PHOENIX_EV_MESSAGE,		/* push: name = event, payload */
-	PHOENIX_EV_ERROR_REPLY,		/* name = reason, ref = our request */
+	PHOENIX_EV_ERROR_REPLY,		/* name = reason, ref */
 	PHOENIX_EV_CHANNEL_ERROR,	/* phx_error: log only */
 	PHOENIX_EV_NEED_RECONNECT,	/* reason; state is now CLOSED */
 	PHOENIX_EV_JOIN_REFUSED,	/* fatal; name = reason */

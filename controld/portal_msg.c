@@ -18,7 +18,7 @@
 
 #include "controld/portal_msg.h"
 
-#define MAX_STR		1024	/* names, descriptions, URLs, credentials */
+#define MAX_STR		1024	/* names, URLs, credentials */
 #define MAX_DOMAIN	255
 #define MAX_RESOURCES	100000
 #define MAX_RELAYS	64
@@ -755,7 +755,7 @@ dec_relays_presence(json_t *p, struct portal_relays_presence *rp,
 	if (!req_array(p, "disconnected_ids", MAX_LIST, &arr) ||
 	    !alloc_list(json_array_size(arr), sizeof(*rp->disconnected),
 	    &rp->disconnected)) {
-		*why = "relays_presence.disconnected_ids: missing or not a list";
+		*why = "relays_presence.disconnected_ids: not a list";
 		goto fail;
 	}
 	json_array_foreach(arr, i, e) {
@@ -887,7 +887,7 @@ dec_authz_failed(json_t *p, struct portal_authz_failed *f, const char **why)
 		{ "auth_provider_id",		PORTAL_VIOL_PROVIDER },
 		{ "provider_id",		PORTAL_VIOL_PROVIDER },
 		{ "current_utc_datetime",	PORTAL_VIOL_DATETIME },
-		{ "client_verified",		PORTAL_VIOL_CLIENT_VERIFIED },
+		{ "client_verified",	PORTAL_VIOL_CLIENT_VERIFIED },
 	};
 	json_t		*arr, *e;
 	const char	*s;
@@ -895,7 +895,7 @@ dec_authz_failed(json_t *p, struct portal_authz_failed *f, const char **why)
 	uint32_t	 bit;
 
 	if (!get_uuid(p, "resource_id", f->resource_id)) {
-		*why = "authorization_failed.resource_id: missing or not a UUID";
+		*why = "authorization_failed.resource_id: not a UUID";
 		goto fail;
 	}
 	if ((s = jstr(json_object_get(p, "reason"), 1, 64)) == NULL) {

@@ -13,20 +13,21 @@
 
 #include <jansson.h>
 
-#define PORTAL_ID_SIZE		37	/* canonical UUID text and NUL */
+#define PORTAL_ID_SIZE		37	/* UUID text and NUL */
 #define PORTAL_KEY_LEN		32
 #define PORTAL_AUTHZ_INTERVAL_NS	(2ULL * 1000000000ULL)
 
 /* Event names the client sends (v2 socket). */
 #define PORTAL_EV_REQUEST_AUTHORIZATION	"request_authorization"
 #define PORTAL_EV_NEW_CANDIDATES	"new_gateway_ice_candidates"
-#define PORTAL_EV_INVALIDATE_CANDIDATES	"invalidate_gateway_ice_candidates"
+#define PORTAL_EV_INVALIDATE_CANDIDATES	\
+	"invalidate_gateway_ice_candidates"
 #define PORTAL_EV_NO_RELAYS		"no_relays"
 #define PORTAL_EV_SNOWNET_CAPABILITIES	"set_snownet_capabilities"
 
 struct portal_addr {
 	int		 family;	/* AF_INET or AF_INET6 */
-	uint8_t		 addr[16];	/* network order; IPv4 uses 4 */
+	uint8_t		 addr[16];	/* network order */
 };
 
 struct portal_cidr {
@@ -47,7 +48,7 @@ struct portal_interface {
 	size_t			 ndo53;
 	char			**doh;		/* https URLs */
 	size_t			 ndoh;
-	struct portal_sockaddr	*upstream_dns;	/* legacy ip_port list */
+	struct portal_sockaddr	*upstream_dns;	/* legacy */
 	size_t			 nupstream_dns;
 };
 
@@ -85,8 +86,8 @@ struct portal_resource {
 	char			 id[PORTAL_ID_SIZE];
 	char			*address;	/* dns, cidr: as sent */
 	struct portal_cidr	 cidr;		/* cidr only */
-	char			*name;		/* NULL for internet */
-	char			*address_description;	/* may be NULL */
+	char			*name;		/* internet: NULL */
+	char			*address_description;	/* or NULL */
 	struct portal_filter	*filters;	/* none: all allowed */
 	size_t			 nfilters;
 	struct portal_site	*sites;
@@ -107,7 +108,7 @@ struct portal_relay {
 	struct portal_sockaddr	 addr;
 	char			*username;	/* TURN only */
 	char			*password;	/* TURN only, secret */
-	int64_t			 expires_at;	/* TURN only, Unix seconds */
+	int64_t			 expires_at;	/* TURN, Unix time */
 };
 
 struct portal_init {
@@ -167,13 +168,13 @@ struct portal_authz_failed {
 
 struct portal_candidates {
 	char			 gateway_id[PORTAL_ID_SIZE];
-	char			**candidates;	/* SDP values, unparsed */
+	char			**candidates;	/* SDP, unparsed */
 	size_t			 ncandidates;
 };
 
 struct portal_disconnect {
 	bool			 token_expired;
-	char			 reason[64];	/* printable, for logs */
+	char			 reason[64];	/* printable */
 };
 
 enum portal_msg_type {
@@ -194,9 +195,10 @@ struct portal_msg {
 	enum portal_msg_type	 type;
 	union {
 		struct portal_init		 init;
-		struct portal_interface		 iface;	/* config_changed */
+		/* config_changed */
+		struct portal_interface		 iface;
 		struct portal_resource		 resource;
-		char				 resource_id[PORTAL_ID_SIZE];
+		char			 resource_id[PORTAL_ID_SIZE];
 		struct portal_relays_presence	 relays;
 		struct portal_authorization	 authz;
 		struct portal_authz_failed	 authz_failed;

@@ -257,7 +257,8 @@ int
 portal_url_build(const char *api, const struct portal_device *dev,
     const uint8_t pubkey[32], struct portal_url *u, const char **why)
 {
-	struct sbuf	 t = { NULL, 0, 0, false }, w = { NULL, 0, 0, false };
+	struct sbuf	 t = { NULL, 0, 0, false };
+	struct sbuf	 w = { NULL, 0, 0, false };
 	char		 key[sodium_base64_ENCODED_LEN(32,
 			    sodium_base64_VARIANT_ORIGINAL)];
 	char		 port[8];

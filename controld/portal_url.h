@@ -44,10 +44,10 @@ struct portal_device {
 
 struct portal_url {
 	bool		 tls;
-	char		*host;		/* Host header; IPv6 in brackets */
+	char		*host;		/* Host header, [IPv6] */
 	uint16_t	 port;
-	char		*target;	/* path and query: the request line */
-	char		*url;		/* the whole ws:// or wss:// URL */
+	char		*target;	/* path and query */
+	char		*url;		/* ws:// or wss:// URL */
 };
 
 enum portal_verdict {

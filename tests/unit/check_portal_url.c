@@ -243,7 +243,8 @@ END_TEST
 START_TEST(test_retry_after)
 {
 	uint64_t	 d = 7;
-	time_t		 date = 784111777;	/* Sun, 06 Nov 1994 08:49:37 */
+	/* date -u -d "Sun, 06 Nov 1994 08:49:37 GMT" +%s */
+	time_t		 date = 784111777;
 
 	ck_assert(portal_retry_after("2", 0, &d));
 	ck_assert_uint_eq(d, S(2));
