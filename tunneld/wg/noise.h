@@ -20,7 +20,7 @@ struct wg_noise_identity {
 	uint8_t		 private_key[WG_KEY_LEN];
 	uint8_t		 public_key[WG_KEY_LEN];
 	uint8_t		 mac1_key[WG_HASH_LEN];	/* checks mac1 sent to us */
-	uint8_t		 hash_init[WG_HASH_LEN];	/* H0 for messages to us */
+	uint8_t		 hash_init[WG_HASH_LEN];	/* H0, messages to us */
 };
 
 enum wg_noise_state {
@@ -44,7 +44,7 @@ struct wg_noise_peer {
 	uint8_t			 remote_static[WG_KEY_LEN];
 	uint8_t			 psk[WG_KEY_LEN];
 	uint8_t			 static_static[WG_KEY_LEN];
-	uint8_t			 hash_init[WG_HASH_LEN];	/* H0 toward peer */
+	uint8_t			 hash_init[WG_HASH_LEN];	/* H0 to peer */
 	uint8_t			 latest_timestamp[WG_TIMESTAMP_LEN];
 	uint64_t		 last_initiation_consumed;
 	bool			 consumed_any;

@@ -150,7 +150,8 @@ wg_timers_event(struct wg_timers *t, enum wg_timers_event ev, uint64_t now,
 		 * The initiator rekeys shortly before the session would be
 		 * rejected, once, if it has not done so while sending.
 		 */
-		if (s != NULL && s->initiator && !t->sent_lastminute_handshake &&
+		if (s != NULL && s->initiator &&
+		    !t->sent_lastminute_handshake &&
 		    now - s->birth >= WG_REJECT_AFTER_TIME -
 		    WG_KEEPALIVE_TIMEOUT - WG_REKEY_TIMEOUT) {
 			t->sent_lastminute_handshake = true;

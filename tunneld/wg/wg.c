@@ -41,8 +41,8 @@ wg_strerror(int error)
 		return ("message counter exhausted");
 	case WG_ERR_NOSPACE:
 		return ("output buffer too small");
-	case WG_ERR_INVAL:
-		return ("invalid argument");
+	case WG_ERR_NO_SESSION:
+		return ("no usable session");
 	}
 	return ("unknown error");
 }
