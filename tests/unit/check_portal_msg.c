@@ -861,6 +861,44 @@ START_TEST(test_ratelimit)
 }
 END_TEST
 
+/* A frame as it arrives, through the channel and then the decoder. */
+START_TEST(test_frame_to_message)
+{
+	struct phoenix_chan	*ch;
+	struct phoenix_event	 ev;
+	struct portal_msg	 m;
+	json_t			*p;
+	const char		*why, *join;
+	char			*f;
+
+	ck_assert_ptr_nonnull(ch = phoenix_new("client"));
+	ck_assert_int_eq(phoenix_open(ch, 0), 0);
+	free(phoenix_next_frame(ch));
+	join = "{\"topic\":\"client\",\"event\":\"phx_reply\",\"ref\":0,"
+	    "\"payload\":{\"status\":\"ok\",\"response\":{}}}";
+	ck_assert_int_eq(phoenix_recv(ch, 1, join, strlen(join), &why), 0);
+	ck_assert(phoenix_next_event(ch, &ev));
+	ck_assert_int_eq(ev.type, PHOENIX_EV_JOINED);
+	phoenix_event_clear(&ev);
+
+	p = json_pack("{s:s, s:s, s:o, s:n}", "topic", "client", "event",
+	    "init", "payload", load("init.json"), "ref");
+	f = json_dumps(p, JSON_COMPACT);
+	json_decref(p);
+	ck_assert_int_eq(phoenix_recv(ch, 2, f, strlen(f), &why), 0);
+	free(f);
+	ck_assert(phoenix_next_event(ch, &ev));
+	ck_assert_int_eq(ev.type, PHOENIX_EV_MESSAGE);
+	ck_assert_int_eq(portal_msg_decode(ev.name, ev.payload, &m, &why), 1);
+	ck_assert_int_eq(m.type, PORTAL_MSG_INIT);
+	ck_assert_uint_eq(m.u.init.nresources, 3);
+	ck_assert_uint_eq(m.u.init.nrelays, 2);
+	portal_msg_free(&m);
+	phoenix_event_clear(&ev);
+	phoenix_free(ch);
+}
+END_TEST
+
 static Suite *
 portal_msg_suite(void)
 {
@@ -881,6 +919,7 @@ portal_msg_suite(void)
 	tcase_add_test(tc, test_disconnect);
 	tcase_add_test(tc, test_unknown_ignored);
 	tcase_add_test(tc, test_payload_not_object);
+	tcase_add_test(tc, test_frame_to_message);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("malformed");
 	tcase_add_loop_test(tc, test_malformed, 0,
