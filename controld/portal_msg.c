@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,6 +41,26 @@ wipe_free(char *s)
 		return;
 	explicit_bzero(s, strlen(s));
 	free(s);
+}
+
+static void
+json_wipe_free(void *p)
+{
+	if (p == NULL)
+		return;
+	explicit_bzero(p, malloc_usable_size(p));
+	free(p);
+}
+
+/*
+ * jansson frees its copies of strings without wiping them, and portal
+ * payloads carry PSKs and TURN passwords: have every free wipe first.
+ * Process-wide; call once, before any JSON is parsed.
+ */
+void
+portal_msg_json_wipe(void)
+{
+	json_set_alloc_funcs(malloc, json_wipe_free);
 }
 
 /* Bytes a log line or a header can carry; UTF-8 beyond ASCII passes. */

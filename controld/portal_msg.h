@@ -238,5 +238,6 @@ bool	 portal_msg_ratelimit_allow(struct portal_ratelimit *, const char *,
 void	 portal_msg_ratelimit_clear(struct portal_ratelimit *);
 
 bool	 portal_msg_uuid(const char *, char [PORTAL_ID_SIZE]);
+void	 portal_msg_json_wipe(void);
 
 #endif

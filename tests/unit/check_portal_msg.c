@@ -899,6 +899,17 @@ START_TEST(test_frame_to_message)
 }
 END_TEST
 
+START_TEST(test_json_wipe_installed)
+{
+	json_malloc_t	 m;
+	json_free_t	 f;
+
+	json_get_alloc_funcs(&m, &f);
+	ck_assert_ptr_eq((void *)m, (void *)malloc);
+	ck_assert_ptr_ne((void *)f, (void *)free);
+}
+END_TEST
+
 static Suite *
 portal_msg_suite(void)
 {
@@ -920,6 +931,7 @@ portal_msg_suite(void)
 	tcase_add_test(tc, test_unknown_ignored);
 	tcase_add_test(tc, test_payload_not_object);
 	tcase_add_test(tc, test_frame_to_message);
+	tcase_add_test(tc, test_json_wipe_installed);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("malformed");
 	tcase_add_loop_test(tc, test_malformed, 0,
@@ -938,6 +950,8 @@ main(void)
 	SRunner	*sr;
 	int	 failed;
 
+	/* Everything below runs with the wiping allocator, as controld does. */
+	portal_msg_json_wipe();
 	sr = srunner_create(portal_msg_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
