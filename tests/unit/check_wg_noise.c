@@ -450,6 +450,11 @@ START_TEST(test_response_needs_state)
 
 	ck_assert_int_eq(wg_noise_create_response(b_peer_a, IDX_B, T0, m2,
 	    &kp), WG_ERR_STATE);
+	/* Index 0 matches the zeroed handshake's index, not a handshake. */
+	memset(m2, 0, sizeof(m2));
+	m2[0] = WG_MSG_RESPONSE;
+	fix_mac1(m2, sizeof(m2), id_a->public_key);
+	reject_response(m2, sizeof(m2), WG_ERR_UNKNOWN_INDEX);
 }
 END_TEST
 
@@ -557,6 +562,7 @@ START_TEST(test_transport_padding)
 	ck_assert_uint_eq(wg_transport_padded_len(1415, 1420), 1420);
 	ck_assert_uint_eq(wg_transport_padded_len(1420, 1420), 1420);
 	ck_assert_uint_eq(wg_transport_padded_len(1405, 1420), 1408);
+	ck_assert_uint_eq(wg_transport_padded_len(1500, 1420), 1500);
 
 	ck_assert_int_eq(wg_transport_encrypt(&ikp, pkt, 1415, 1420, buf,
 	    sizeof(buf), T0, &len), WG_OK);
@@ -605,6 +611,36 @@ START_TEST(test_transport_counter_limit)
 	/* A forged counter at the limit is refused before the AEAD. */
 	wg_put_le64(buf + 8, WG_REJECT_AFTER_MESSAGES);
 	reject_transport(&rkp, buf, len, T0, WG_ERR_REPLAY);
+}
+END_TEST
+
+/* The worker pattern: authenticate anywhere, update the window once. */
+START_TEST(test_transport_open_then_update)
+{
+	struct wg_keypair	 ikp, rkp, snap;
+	uint8_t			 msg[64], copy[64];
+	uint64_t		 counter = 99;
+	size_t			 len, plain;
+
+	handshake(a_peer_b, id_b, b_peer_a, T0, WALL0, &ikp, &rkp);
+	ck_assert_int_eq(wg_transport_encrypt(&ikp, NULL, 0, 0, msg,
+	    sizeof(msg), T0, &len), WG_OK);
+	ck_assert_int_eq(wg_transport_encrypt(&ikp, (const uint8_t *)"p", 1,
+	    0, msg, sizeof(msg), T0, &len), WG_OK);
+	memcpy(copy, msg, len);
+	memcpy(&snap, &rkp, sizeof(rkp));
+	ck_assert_int_eq(wg_transport_open(&rkp, msg, len, T0, &counter,
+	    &plain), WG_OK);
+	ck_assert_uint_eq(counter, 1);
+	ck_assert_uint_eq(plain, 16);
+	ck_assert_int_eq(msg[16], 'p');
+	/* A duplicate authenticates too: only the window can catch it. */
+	ck_assert_int_eq(wg_transport_open(&rkp, copy, len, T0, &counter,
+	    &plain), WG_OK);
+	ck_assert_mem_eq(&snap, &rkp, sizeof(rkp));
+	ck_assert_int_eq(wg_replay_update(&rkp.replay, counter), WG_OK);
+	ck_assert_int_eq(wg_replay_update(&rkp.replay, counter),
+	    WG_ERR_REPLAY);
 }
 END_TEST
 
@@ -888,6 +924,7 @@ wg_noise_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_transport_rejects);
 	tcase_add_test(tc, test_transport_out_of_order);
+	tcase_add_test(tc, test_transport_open_then_update);
 	tcase_add_test(tc, test_transport_padding);
 	tcase_add_test(tc, test_transport_counter_limit);
 	tcase_add_test(tc, test_transport_concurrent_counters);

@@ -173,12 +173,13 @@ END_TEST
 START_TEST(test_rekey_keeps_old_packets)
 {
 	struct packet		 old_from_b, old_from_a, pkt;
-	struct wg_keypair	*first_a;
+	struct wg_keypair	*first_a, *first_b;
 
 	handshake(pa, pb, id_b);
 	seal(pa, "confirm", &pkt);
 	open_ok(pb, &pkt, "confirm");
 	first_a = pa->current;
+	first_b = pb->current;
 
 	seal(pb, "sent before rekey", &old_from_b);
 	seal(pa, "also before rekey", &old_from_a);
@@ -199,11 +200,14 @@ START_TEST(test_rekey_keeps_old_packets)
 	open_ok(pa, &old_from_b, "sent before rekey");
 	open_fails(pa, &old_from_b, WG_ERR_REPLAY);
 
-	/* A third handshake pushes the first keypair out and wipes it. */
+	/* A third handshake pushes the first keypairs out and wipes them. */
 	seal(pb, "on second", &old_from_b);
+	ck_assert_ptr_eq(pb->previous, first_b);
 	handshake(pa, pb, id_b);
 	ck_assert_ptr_ne(pa->previous, first_a);
 	ck_assert(slot_zero(first_a));
+	ck_assert_ptr_null(pb->previous);
+	ck_assert(slot_zero(first_b));
 	open_fails(pa, &old_from_a, WG_ERR_UNKNOWN_INDEX);
 	open_ok(pa, &old_from_b, "on second");
 	seal(pa, "third", &pkt);
@@ -283,6 +287,43 @@ START_TEST(test_expired_session)
 }
 END_TEST
 
+/* a, as initiator, is under load and sends b a cookie for message 2. */
+START_TEST(test_cookie_for_response)
+{
+	struct wg_cookie_checker checker_a;
+	uint8_t		 m1[WG_INITIATION_LEN], m2[WG_RESPONSE_LEN];
+	uint8_t		 reply[WG_COOKIE_REPLY_LEN];
+	static const uint8_t src_b[] = { 10, 0, 0, 2, 0x01, 0xbb };
+	struct wg_peer	*found = NULL;
+
+	wg_cookie_checker_init(&checker_a, id_a->public_key);
+	ck_assert_int_eq(wg_peer_create_initiation(pa, 1, wall, now, m1),
+	    WG_OK);
+	ck_assert_int_eq(wg_peer_consume_initiation(id_b, lookup, pb, m1,
+	    sizeof(m1), now, &found), WG_OK);
+	ck_assert_int_eq(wg_peer_create_response(pb, 2, now, m2), WG_OK);
+	ck_assert_int_eq(wg_cookie_validate(&checker_a, m2, sizeof(m2), src_b,
+	    sizeof(src_b), true, now), WG_ERR_COOKIE_REQUIRED);
+	ck_assert_int_eq(wg_cookie_create_reply(&checker_a, m2, sizeof(m2),
+	    src_b, sizeof(src_b), now, reply), WG_OK);
+	ck_assert_uint_eq(wg_get_le32(reply + 4), 2);
+
+	ck_assert(!pb->noise->cookie.have_cookie);
+	ck_assert_int_eq(wg_peer_consume_cookie(pb, reply, sizeof(reply),
+	    now), WG_OK);
+	ck_assert(pb->noise->cookie.have_cookie);
+	ck_assert_int_eq(wg_peer_consume_cookie(pb, reply, sizeof(reply),
+	    now), WG_ERR_STATE);
+
+	/* b's next handshake message gets through a's load check. */
+	ck_assert_int_eq(wg_peer_create_initiation(pb, 3, wall, now + 1, m1),
+	    WG_OK);
+	ck_assert_int_eq(wg_cookie_validate(&checker_a, m1, sizeof(m1), src_b,
+	    sizeof(src_b), true, now + 1), WG_OK);
+	wg_cookie_checker_clear(&checker_a);
+}
+END_TEST
+
 Suite *
 wg_peer_suite(void)
 {
@@ -297,6 +338,7 @@ wg_peer_suite(void)
 	tcase_add_test(tc, test_peer_rejects);
 	tcase_add_test(tc, test_peer_timers);
 	tcase_add_test(tc, test_expired_session);
+	tcase_add_test(tc, test_cookie_for_response);
 	suite_add_tcase(s, tc);
 	return (s);
 }

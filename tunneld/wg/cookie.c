@@ -37,11 +37,9 @@ wg_cookie_mac1_valid(const uint8_t key[WG_HASH_LEN], const uint8_t *msg,
     size_t len)
 {
 	uint8_t		 mac[WG_MAC_LEN];
-	bool		 ok;
 
 	wg_crypto_mac(mac, key, WG_HASH_LEN, msg, WG_MAC1_OFF(len));
-	ok = sodium_memcmp(mac, msg + WG_MAC1_OFF(len), WG_MAC_LEN) == 0;
-	return (ok);
+	return (sodium_memcmp(mac, msg + WG_MAC1_OFF(len), WG_MAC_LEN) == 0);
 }
 
 void
@@ -209,8 +207,10 @@ wg_cookie_consume_reply(struct wg_cookie_maker *m, const uint8_t *msg,
 		return (WG_ERR_STATE);
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt(cookie, &cookielen,
 	    NULL, msg + 32, WG_COOKIE_LEN + WG_TAG_LEN, m->last_mac1,
-	    WG_MAC_LEN, msg + 8, m->cookie_key) != 0)
+	    WG_MAC_LEN, msg + 8, m->cookie_key) != 0) {
+		sodium_memzero(cookie, sizeof(cookie));
 		return (WG_ERR_DECRYPT);
+	}
 	memcpy(m->cookie, cookie, sizeof(m->cookie));
 	m->cookie_birth = now;
 	m->have_cookie = true;

@@ -185,10 +185,18 @@ wg_peer_consume_response(struct wg_peer *p, const uint8_t *msg, size_t len,
 	return (WG_OK);
 }
 
+/*
+ * A cookie reply answers either our pending message 1 or, when the
+ * initiator is under load, the message 2 that created "next".
+ */
 int
 wg_peer_consume_cookie(struct wg_peer *p, const uint8_t *msg, size_t len,
     uint64_t now)
 {
+	if (len == WG_COOKIE_REPLY_LEN && p->next != NULL &&
+	    wg_get_le32(msg + 4) == p->next->local_index)
+		return (wg_cookie_consume_reply(&p->noise->cookie, msg, len,
+		    now));
 	return (wg_noise_consume_cookie(p->noise, msg, len, now));
 }
 

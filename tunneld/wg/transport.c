@@ -85,8 +85,10 @@ wg_transport_encrypt(struct wg_keypair *kp, const uint8_t *payload,
 /*
  * Authenticates and decrypts msg in place, leaving the plaintext at
  * msg + 16 and its (padded) length in *plainlen, the counter in *counter.
- * The replay window is only consulted, never written, so this can run on
- * any thread; the caller must then call wg_replay_update() in order.
+ * It does not look at the replay window, so workers can run it in
+ * parallel; whoever owns the window then calls wg_replay_update() with
+ * the counter, and drops the packet if that fails.  On failure msg is
+ * left as it was.
  */
 int
 wg_transport_open(const struct wg_keypair *kp, uint8_t *msg, size_t len,
@@ -104,7 +106,7 @@ wg_transport_open(const struct wg_keypair *kp, uint8_t *msg, size_t len,
 	if (wg_transport_expired(kp, now))
 		return (WG_ERR_EXPIRED);
 	c = wg_get_le64(msg + 8);
-	if (!wg_replay_acceptable(&kp->replay, c))
+	if (c >= WG_REJECT_AFTER_MESSAGES)
 		return (WG_ERR_REPLAY);
 	error = wg_crypto_open(msg + WG_TRANSPORT_HDR_LEN, kp->recv_key, c,
 	    msg + WG_TRANSPORT_HDR_LEN, len - WG_TRANSPORT_HDR_LEN, NULL, 0);
@@ -115,7 +117,10 @@ wg_transport_open(const struct wg_keypair *kp, uint8_t *msg, size_t len,
 	return (WG_OK);
 }
 
-/* wg_transport_open() followed by the replay window update. */
+/*
+ * Single-threaded receive: a cheap replay check first, so that replayed
+ * packets cost no AEAD, then wg_transport_open() and the window update.
+ */
 int
 wg_transport_decrypt(struct wg_keypair *kp, uint8_t *msg, size_t len,
     uint64_t now, size_t *plainlen)
@@ -124,6 +129,9 @@ wg_transport_decrypt(struct wg_keypair *kp, uint8_t *msg, size_t len,
 	size_t		 plain;
 	int		 error;
 
+	if (len >= WG_TRANSPORT_MIN_LEN &&
+	    !wg_replay_acceptable(&kp->replay, wg_get_le64(msg + 8)))
+		return (WG_ERR_REPLAY);
 	error = wg_transport_open(kp, msg, len, now, &counter, &plain);
 	if (error != WG_OK)
 		return (error);

@@ -1,7 +1,8 @@
 /*
- * Transport data messages (type 4) for one keypair.  Encryption may run on
- * several threads at once for the same keypair; the replay window is not
- * shared and must be updated by one thread at a time per keypair.
+ * Transport data messages (type 4) for one keypair.  Encryption and
+ * wg_transport_open() may run on several threads at once for the same
+ * keypair; the replay window (wg_replay_update(), wg_transport_decrypt())
+ * belongs to one thread at a time.
  */
 
 #ifndef FZC_WG_TRANSPORT_H
