@@ -896,6 +896,126 @@ START_TEST(test_classify)
 }
 END_TEST
 
+/*
+ * Known answers captured from wireguard-go 0.0.20220316 (Debian 12)
+ * talking to this code over loopback.  Keys: ours, wireguard-go's, psk.
+ */
+#define GO_MY_PRIVATE	"6Aeg31BgbpTaw4z/WnmungRYqR5mOr/ClHiSRTls+30="
+#define GO_MY_PUBLIC	"ZAQPbmnjXNPVG+89DNWLJq5D70P6JlYzc2vdwKIGVh0="
+#define GO_PUBLIC	"6KWHnCrCRB+p4QjulrbnK6VMmaOUZ8k57WYlEbqiO0Y="
+#define GO_PSK		"T5Kwl/tINdddg8tDT9t9D//PtJr9aPpTYPtxjyG9GPk="
+
+/* wireguard-go's message 1 to us, and the timestamp inside it. */
+static const char go_m1[] =
+    "010000005fbc00955d55b8ab80842e7787b3a37d9ff760b9602b5e336a2df0ad"
+    "71708097cfc9df1ce4f2cc2893504dca52d3cf03de1a085772d4849d46a356fb"
+    "333be080dd144b5865bec3ff37898358bf6cfd235a753c8b46bbe16f86d1b8e1"
+    "37307bb6d89dda13d690d3f7dea7070358f3eba16683e0e75b65a829d4ef5622"
+    "ae276cc100000000000000000000000000000000";
+static const char go_ts[] = "400000006b0a9dd225000000";
+
+/*
+ * Our handshake state after sending message 1 with index 0xabcdef01,
+ * wireguard-go's message 2, then its first transport message (an ICMP
+ * echo reply) and that message's plaintext.
+ */
+static const char go_hs_eph[] =
+    "5fa0ba5c7c5391dfaa72bbd705f7032216a874e9497b24a4be6e8499c683752e";
+static const char go_hs_hash[] =
+    "1de3e8b3003fc7d14e1fc138aa944eb1b617be31f2d2c114fb4fb652b01b73b2";
+static const char go_hs_ck[] =
+    "a8213635e993dec17da98361f90f84cb5b53958ad70e1ebb5124094ca8ae2e94";
+static const char go_m2[] =
+    "020000003de4aef201efcdab78d6b2d32e4adcb613727cb0a2398bc5dc77682d"
+    "9511823ce87372dcd23fb03de82c5dd4c20d7be0b142174c387cb82d4a1713e9"
+    "d1198b614b2fbbaf6df05a5500000000000000000000000000000000";
+static const char go_data[] =
+    "0400000001efcdab0000000000000000e242d9afe5515f908136d5c2b467f01b"
+    "9b8791a6386151fb11690513b5bf7ad5b3d1c5245f27d6b6b9cfd2e416a52e01"
+    "2b9ccfbac9b29218d60af21956940e78";
+static const char go_plain[] =
+    "450000242dec0000400138d90a0900010a090002000048f01234000166"
+    "7a637767747374000000000000000000000000";
+
+static size_t
+unhex(uint8_t *out, size_t outsize, const char *hex)
+{
+	size_t	 len;
+
+	ck_assert_int_eq(sodium_hex2bin(out, outsize, hex, strlen(hex), NULL,
+	    &len, NULL), 0);
+	ck_assert_uint_eq(len * 2, strlen(hex));
+	return (len);
+}
+
+/* Identity and peer as the captures saw them. */
+static void
+go_setup(struct wg_noise_identity **id, struct wg_noise_peer **p)
+{
+	uint8_t	 priv[WG_KEY_LEN], pub[WG_KEY_LEN], psk[WG_KEY_LEN];
+
+	decode_key(priv, GO_MY_PRIVATE);
+	ck_assert_int_eq(wg_noise_identity_new(id, priv), WG_OK);
+	decode_key(pub, GO_MY_PUBLIC);
+	ck_assert_mem_eq((*id)->public_key, pub, WG_KEY_LEN);
+	decode_key(pub, GO_PUBLIC);
+	decode_key(psk, GO_PSK);
+	ck_assert_int_eq(wg_noise_peer_new(p, *id, pub, psk), WG_OK);
+	sodium_memzero(priv, sizeof(priv));
+	sodium_memzero(psk, sizeof(psk));
+}
+
+START_TEST(test_kat_wireguard_go_initiation)
+{
+	struct wg_noise_identity *id;
+	struct wg_noise_peer	*p, *found = NULL;
+	uint8_t			 m1[WG_INITIATION_LEN], ts[WG_TIMESTAMP_LEN];
+
+	go_setup(&id, &p);
+	ck_assert_uint_eq(unhex(m1, sizeof(m1), go_m1), WG_INITIATION_LEN);
+	unhex(ts, sizeof(ts), go_ts);
+	ck_assert_int_eq(wg_noise_consume_initiation(id, lookup_b, p, m1,
+	    sizeof(m1), T0, &found), WG_OK);
+	ck_assert_ptr_eq(found, p);
+	ck_assert_mem_eq(p->latest_timestamp, ts, sizeof(ts));
+	ck_assert_uint_eq(p->hs.remote_index, 0x9500bc5f);
+	ck_assert_int_eq(wg_noise_consume_initiation(id, lookup_b, p, m1,
+	    sizeof(m1), T0 + WG_NSEC, &found), WG_ERR_TIMESTAMP);
+	wg_noise_peer_free(p);
+	wg_noise_identity_free(id);
+}
+END_TEST
+
+START_TEST(test_kat_wireguard_go_response)
+{
+	struct wg_noise_identity *id;
+	struct wg_noise_peer	*p;
+	struct wg_keypair	 kp;
+	uint8_t			 m2[WG_RESPONSE_LEN], data[80], plain[48];
+	size_t			 len, plainlen;
+
+	go_setup(&id, &p);
+	p->hs.state = WG_NOISE_CREATED_INITIATION;
+	p->hs.local_index = 0xabcdef01;
+	unhex(p->hs.ephemeral_private, WG_KEY_LEN, go_hs_eph);
+	unhex(p->hs.hash, WG_HASH_LEN, go_hs_hash);
+	unhex(p->hs.chaining_key, WG_HASH_LEN, go_hs_ck);
+	ck_assert_uint_eq(unhex(m2, sizeof(m2), go_m2), WG_RESPONSE_LEN);
+	ck_assert_int_eq(wg_noise_consume_response(p, m2, sizeof(m2), T0, &kp),
+	    WG_OK);
+	ck_assert_uint_eq(kp.remote_index, 0xf2aee43d);
+
+	len = unhex(data, sizeof(data), go_data);
+	unhex(plain, sizeof(plain), go_plain);
+	ck_assert_int_eq(wg_transport_decrypt(&kp, data, len, T0, &plainlen),
+	    WG_OK);
+	ck_assert_uint_eq(plainlen, sizeof(plain));
+	ck_assert_mem_eq(data + 16, plain, sizeof(plain));
+	wg_noise_peer_free(p);
+	wg_noise_identity_free(id);
+}
+END_TEST
+
 Suite *
 wg_noise_suite(void)
 {
@@ -918,6 +1038,11 @@ wg_noise_suite(void)
 	tcase_add_test(tc, test_response_rejects);
 	tcase_add_test(tc, test_response_needs_state);
 	tcase_add_test(tc, test_classify);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("interop");
+	tcase_add_test(tc, test_kat_wireguard_go_initiation);
+	tcase_add_test(tc, test_kat_wireguard_go_response);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("transport");
