@@ -614,6 +614,22 @@ START_TEST(test_transport_counter_limit)
 }
 END_TEST
 
+/* A worker whose clock reading trails the keypair's birth. */
+START_TEST(test_transport_clock_skew)
+{
+	struct wg_keypair	 ikp, rkp;
+	uint8_t			 msg[64];
+	size_t			 len, plain;
+
+	handshake(a_peer_b, id_b, b_peer_a, T0, WALL0, &ikp, &rkp);
+	ck_assert(!wg_transport_expired(&ikp, T0 - 1));
+	ck_assert_int_eq(wg_transport_encrypt(&ikp, NULL, 0, 0, msg,
+	    sizeof(msg), T0 - WG_MSEC, &len), WG_OK);
+	ck_assert_int_eq(wg_transport_decrypt(&rkp, msg, len, T0 - WG_MSEC,
+	    &plain), WG_OK);
+}
+END_TEST
+
 /* The worker pattern: authenticate anywhere, update the window once. */
 START_TEST(test_transport_open_then_update)
 {
@@ -859,6 +875,7 @@ START_TEST(test_classify)
 {
 	uint8_t		 msg[WG_INITIATION_LEN] = { 0 };
 	uint32_t	 rx = 7;
+	int		 e;
 
 	ck_assert_int_eq(wg_message_classify(msg, 3, &rx), WG_ERR_LENGTH);
 	msg[0] = WG_MSG_INITIATION;
@@ -893,6 +910,9 @@ START_TEST(test_classify)
 	    WG_ERR_TYPE);
 	ck_assert_str_eq(wg_strerror(WG_ERR_MAC1), "bad mac1");
 	ck_assert_str_eq(wg_strerror(1), "unknown error");
+	for (e = WG_OK; e >= WG_ERR_NO_SESSION; e--)
+		ck_assert_str_ne(wg_strerror(e), "unknown error");
+	ck_assert_str_eq(wg_strerror(WG_ERR_NO_SESSION - 1), "unknown error");
 }
 END_TEST
 
@@ -1050,6 +1070,7 @@ wg_noise_suite(void)
 	tcase_add_test(tc, test_transport_rejects);
 	tcase_add_test(tc, test_transport_out_of_order);
 	tcase_add_test(tc, test_transport_open_then_update);
+	tcase_add_test(tc, test_transport_clock_skew);
 	tcase_add_test(tc, test_transport_padding);
 	tcase_add_test(tc, test_transport_counter_limit);
 	tcase_add_test(tc, test_transport_concurrent_counters);

@@ -229,6 +229,10 @@ START_TEST(test_rekey_after_time)
 	    T0 + WG_REKEY_AFTER_TIME - 1, &s), 0);
 	ck_assert_int_eq(wg_timers_event(&t, WG_TIMERS_DATA_SENT,
 	    T0 + WG_REKEY_AFTER_TIME, &s), WG_TIMERS_SEND_INITIATION);
+	/* A clock reading older than the session is no age at all. */
+	wg_timers_init(&t, 0, 0, fixed_jitter, NULL);
+	s.birth = T0 + S(1);
+	ck_assert_int_eq(wg_timers_event(&t, WG_TIMERS_DATA_SENT, T0, &s), 0);
 	/* The responder leaves time-based rekeying to the initiator. */
 	wg_timers_init(&t, 0, 0, fixed_jitter, NULL);
 	s.initiator = false;

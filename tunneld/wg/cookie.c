@@ -61,7 +61,7 @@ static bool
 wg_cookie_secret_fresh(const struct wg_cookie_checker *c, uint64_t now)
 {
 	return (c->have_secret &&
-	    now - c->secret_birth < WG_COOKIE_SECRET_MAX_AGE);
+	    wg_elapsed(now, c->secret_birth) < WG_COOKIE_SECRET_MAX_AGE);
 }
 
 /* The cookie is MAC(secret, source address bytes). */
@@ -179,7 +179,7 @@ wg_cookie_add_macs(struct wg_cookie_maker *m, uint8_t *msg, size_t len,
 	memcpy(m->last_mac1, msg + WG_MAC1_OFF(len), WG_MAC_LEN);
 	m->have_last_mac1 = true;
 
-	if (m->have_cookie && now - m->cookie_birth <
+	if (m->have_cookie && wg_elapsed(now, m->cookie_birth) <
 	    WG_COOKIE_SECRET_MAX_AGE - WG_COOKIE_SECRET_LATENCY)
 		wg_crypto_mac(msg + WG_MAC2_OFF(len), m->cookie,
 		    WG_COOKIE_LEN, msg, WG_MAC2_OFF(len));

@@ -57,7 +57,8 @@ wg_timers_want_initiation(struct wg_timers *t, uint64_t now)
 {
 	t->attempt_start = now;
 	t->attempting = true;
-	if (t->initiated_any && now - t->last_initiation < WG_REKEY_TIMEOUT)
+	if (t->initiated_any && wg_elapsed(now, t->last_initiation) <
+	    WG_REKEY_TIMEOUT)
 		return (0);
 	return (WG_TIMERS_SEND_INITIATION);
 }
@@ -137,7 +138,8 @@ wg_timers_event(struct wg_timers *t, enum wg_timers_event ev, uint64_t now,
 			t->new_handshake_at = now + WG_KEEPALIVE_TIMEOUT +
 			    WG_REKEY_TIMEOUT + wg_timers_jitter(t);
 		if (s != NULL && (s->send_counter > WG_REKEY_AFTER_MESSAGES ||
-		    (s->initiator && now - s->birth >= WG_REKEY_AFTER_TIME)))
+		    (s->initiator &&
+		    wg_elapsed(now, s->birth) >= WG_REKEY_AFTER_TIME)))
 			return (wg_timers_want_initiation(t, now));
 		break;
 	case WG_TIMERS_DATA_RECEIVED:
@@ -152,7 +154,7 @@ wg_timers_event(struct wg_timers *t, enum wg_timers_event ev, uint64_t now,
 		 */
 		if (s != NULL && s->initiator &&
 		    !t->sent_lastminute_handshake &&
-		    now - s->birth >= WG_REJECT_AFTER_TIME -
+		    wg_elapsed(now, s->birth) >= WG_REJECT_AFTER_TIME -
 		    WG_KEEPALIVE_TIMEOUT - WG_REKEY_TIMEOUT) {
 			t->sent_lastminute_handshake = true;
 			return (wg_timers_want_initiation(t, now));
@@ -170,7 +172,8 @@ wg_timers_expire(struct wg_timers *t, uint64_t now)
 
 	if (t->retransmit_at <= now) {
 		t->retransmit_at = WG_TIMERS_NEVER;
-		if (now - t->attempt_start >= t->rekey_attempt_time) {
+		if (wg_elapsed(now, t->attempt_start) >=
+		    t->rekey_attempt_time) {
 			/* Queued data is stale by now; keys go later. */
 			actions |= WG_TIMERS_GIVE_UP;
 			t->attempting = false;

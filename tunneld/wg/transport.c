@@ -19,7 +19,7 @@ wg_transport_keypair_clear(struct wg_keypair *kp)
 bool
 wg_transport_expired(const struct wg_keypair *kp, uint64_t now)
 {
-	return (now - kp->birth >= WG_REJECT_AFTER_TIME);
+	return (wg_elapsed(now, kp->birth) >= WG_REJECT_AFTER_TIME);
 }
 
 /*

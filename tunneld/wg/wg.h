@@ -69,6 +69,17 @@ enum wg_error {
 const char	*wg_strerror(int);
 int		 wg_message_classify(const uint8_t *, size_t, uint32_t *);
 
+/*
+ * Time since an event.  Threads read the monotonic clock at slightly
+ * different moments, so "now" may trail a birth time set elsewhere; that
+ * counts as no time at all rather than as an age of 584 years.
+ */
+static inline uint64_t
+wg_elapsed(uint64_t now, uint64_t since)
+{
+	return (now > since ? now - since : 0);
+}
+
 /* Little-endian helpers: every multi-byte field on the wire is LE. */
 static inline uint32_t
 wg_get_le32(const uint8_t *p)
