@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -23,7 +24,8 @@ usage(void)
 	fprintf(stderr,
 	    "usage: fzc [--control-socket PATH] [--json] COMMAND\n"
 	    "commands:\n"
-	    "  status                          daemon state\n"
+	    "  status                          daemon state and worker counters\n"
+	    "  peers                           WireGuard peers, as wg show\n"
 	    "  debug protected-socket [inet|inet6] [udp|tcp]\n"
 	    "                                  check that tunneld hands out "
 	    "marked sockets\n");
@@ -134,6 +136,8 @@ fzc_uptime(char *buf, size_t size, json_int_t s)
 		snprintf(buf, size, "%llds", s);
 }
 
+static void	print_workers(json_t *);
+
 static void
 print_status(json_t *r)
 {
@@ -152,6 +156,77 @@ print_status(json_t *r)
 	printf("tunneld:   pid %lld, up %s\n", tpid, t);
 	printf("controld:  pid %lld, up %s, restarted %lld time%s\n", cpid, c,
 	    restarts, restarts == 1 ? "" : "s");
+	print_workers(r);
+}
+
+static void
+print_bytes(json_int_t b)
+{
+	const char	*units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double		 v = (double)b;
+	int		 u = 0;
+
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	printf(u == 0 ? "%.0f %s" : "%.2f %s", v, units[u]);
+}
+
+static void
+print_workers(json_t *r)
+{
+	json_t		*w, *drops, *v;
+	json_int_t	 total;
+	const char	*k;
+	size_t		 i;
+
+	json_array_foreach(json_object_get(r, "workers"), i, w) {
+		total = 0;
+		drops = json_object_get(w, "drops");
+		json_object_foreach(drops, k, v)
+			total += json_integer_value(v);
+		printf("worker %lld:  tx %lld pkts, rx %lld pkts, %lld drops, "
+		    "%lld reorders\n",
+		    json_integer_value(json_object_get(w, "worker")),
+		    json_integer_value(json_object_get(w, "tx_packets")),
+		    json_integer_value(json_object_get(w, "rx_packets")),
+		    total,
+		    json_integer_value(json_object_get(w, "reorders")));
+	}
+}
+
+static void
+print_peers(json_t *r)
+{
+	json_t		*p;
+	json_int_t	 hs, ago;
+	const char	*ep;
+	size_t		 i;
+
+	json_array_foreach(json_object_get(r, "peers"), i, p) {
+		if (i > 0)
+			printf("\n");
+		printf("peer: %s\n", json_string_value(json_object_get(p,
+		    "public_key")));
+		if ((ep = json_string_value(json_object_get(p,
+		    "endpoint"))) != NULL)
+			printf("  endpoint: %s\n", ep);
+		hs = json_integer_value(json_object_get(p,
+		    "latest_handshake"));
+		if (hs != 0) {
+			ago = (json_int_t)time(NULL) - hs;
+			printf("  latest handshake: %lld second%s ago\n", ago,
+			    ago == 1 ? "" : "s");
+		}
+		printf("  transfer: ");
+		print_bytes(json_integer_value(json_object_get(p,
+		    "rx_bytes")));
+		printf(" received, ");
+		print_bytes(json_integer_value(json_object_get(p,
+		    "tx_bytes")));
+		printf(" sent\n");
+	}
 }
 
 static void
@@ -199,6 +274,9 @@ main(int argc, char *argv[])
 	if (argc == 1 && strcmp(argv[0], "status") == 0) {
 		req = json_pack("{s:s}", "command", "status");
 		print = print_status;
+	} else if (argc == 1 && strcmp(argv[0], "peers") == 0) {
+		req = json_pack("{s:s}", "command", "peers");
+		print = print_peers;
 	} else if (argc >= 2 && argc <= 4 && strcmp(argv[0], "debug") == 0 &&
 	    strcmp(argv[1], "protected-socket") == 0) {
 		req = json_pack("{s:s, s:s, s:s}", "command",

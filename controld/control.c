@@ -8,11 +8,15 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include <arpa/inet.h>
+
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -39,6 +43,22 @@ struct control_pending {
 	struct control_conn		*conn;	/* NULL once it went away */
 };
 
+enum control_wait {
+	CONTROL_WAIT_STATUS,
+	CONTROL_WAIT_PEERS,
+};
+
+/* Clients waiting for the counters of one IPC_STATS_REQUEST. */
+struct control_stats {
+	int				 in_flight;
+	uint32_t			 id;
+	json_t				*peers;
+	json_t				*workers;
+	struct control_conn		*conn[CONTROL_MAX_CONNS];
+	enum control_wait		 wait[CONTROL_MAX_CONNS];
+	int				 nwait;
+};
+
 struct control {
 	struct controld			*c;
 	char				*path;
@@ -47,6 +67,20 @@ struct control {
 	LIST_HEAD(, control_conn)	 conns;
 	int				 nconns;
 	struct control_pending		 pending[CONTROL_MAX_PENDING];
+	struct control_stats		 stats;
+};
+
+static const char *const drop_names[IPC_DROP_MAX] = {
+	[IPC_DROP_NO_PEER] = "no_peer",
+	[IPC_DROP_NO_SESSION] = "no_session",
+	[IPC_DROP_BAD_PACKET] = "bad_packet",
+	[IPC_DROP_DECRYPT] = "decrypt",
+	[IPC_DROP_REPLAY] = "replay",
+	[IPC_DROP_UNKNOWN_INDEX] = "unknown_index",
+	[IPC_DROP_SOURCE] = "source",
+	[IPC_DROP_QUEUE_FULL] = "queue_full",
+	[IPC_DROP_SEND] = "send",
+	[IPC_DROP_TUN_WRITE] = "tun_write",
 };
 
 static const struct {
@@ -92,6 +126,117 @@ control_status(struct control *ctl)
 	    "controld",
 	    "pid", (json_int_t)getpid(),
 	    "uptime", (json_int_t)(now - c->started)));
+}
+
+static json_t *
+control_peer_json(const struct ipc_peer_stats *ps)
+{
+	char		 key[sodium_base64_ENCODED_LEN(IPC_WG_KEY_LEN,
+			    sodium_base64_VARIANT_ORIGINAL)];
+	char		 a[INET6_ADDRSTRLEN], ep[INET6_ADDRSTRLEN + 16];
+	json_t		*o;
+
+	sodium_bin2base64(key, sizeof(key), ps->public_key, IPC_WG_KEY_LEN,
+	    sodium_base64_VARIANT_ORIGINAL);
+	o = json_pack("{s:s, s:I, s:I, s:I, s:I}", "public_key", key,
+	    "latest_handshake", (json_int_t)ps->last_handshake,
+	    "rx_bytes", (json_int_t)ps->rx_bytes,
+	    "tx_bytes", (json_int_t)ps->tx_bytes,
+	    "handshake_failures", (json_int_t)ps->handshake_failures);
+	if (ps->has_endpoint) {
+		inet_ntop(ps->endpoint.family, ps->endpoint.addr, a,
+		    sizeof(a));
+		snprintf(ep, sizeof(ep), ps->endpoint.family == AF_INET6 ?
+		    "[%s]:%u" : "%s:%u", a, ps->endpoint.port);
+		json_object_set_new(o, "endpoint", json_string(ep));
+	}
+	return (o);
+}
+
+static json_t *
+control_worker_json(const struct ipc_worker_stats *ws)
+{
+	json_t	*o, *drops;
+	int	 i;
+
+	drops = json_object();
+	for (i = 0; i < IPC_DROP_MAX; i++)
+		json_object_set_new(drops, drop_names[i],
+		    json_integer((json_int_t)ws->drops[i]));
+	o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
+	    "worker", (json_int_t)ws->worker,
+	    "tx_packets", (json_int_t)ws->tx_packets,
+	    "tx_bytes", (json_int_t)ws->tx_bytes,
+	    "rx_packets", (json_int_t)ws->rx_packets,
+	    "rx_bytes", (json_int_t)ws->rx_bytes,
+	    "tx_syscalls", (json_int_t)ws->tx_syscalls,
+	    "rx_syscalls", (json_int_t)ws->rx_syscalls,
+	    "reorders", (json_int_t)ws->reorders,
+	    "drops", drops);
+	return (o);
+}
+
+/* Both status and peers need tunneld's counters: ask, answer later. */
+static void
+control_wait_stats(struct control_conn *cc, enum control_wait what)
+{
+	struct control_stats	*st = &cc->ctl->stats;
+
+	if (st->nwait == CONTROL_MAX_CONNS) {
+		control_error(cc, "too many requests in flight");
+		return;
+	}
+	if (!st->in_flight) {
+		if (controld_request_stats(cc->ctl->c, &st->id) == -1) {
+			log_warn("asking tunneld for counters");
+			control_error(cc, "cannot reach tunneld");
+			return;
+		}
+		st->in_flight = 1;
+		st->peers = json_array();
+		st->workers = json_array();
+	}
+	st->conn[st->nwait] = cc;
+	st->wait[st->nwait++] = what;
+}
+
+int
+control_stats(struct control *ctl, const struct ipc_msg *msg)
+{
+	struct control_stats	*st = &ctl->stats;
+	json_t			*reply;
+	int			 i;
+
+	if (!st->in_flight || msg->hdr.id != st->id)
+		return (-1);
+	if (msg->hdr.type == IPC_PEER_STATS) {
+		json_array_append_new(st->peers,
+		    control_peer_json(&msg->u.peer_stats));
+		return (0);
+	}
+	if (msg->hdr.type == IPC_WORKER_STATS) {
+		json_array_append_new(st->workers,
+		    control_worker_json(&msg->u.worker_stats));
+		return (0);
+	}
+	for (i = 0; i < st->nwait; i++) {
+		if (st->conn[i] == NULL)
+			continue;
+		if (st->wait[i] == CONTROL_WAIT_PEERS)
+			reply = json_pack("{s:b, s:O}", "ok", 1, "peers",
+			    st->peers);
+		else {
+			reply = control_status(ctl);
+			json_object_set(reply, "workers", st->workers);
+		}
+		control_reply(st->conn[i], reply);
+	}
+	json_decref(st->peers);
+	json_decref(st->workers);
+	st->peers = st->workers = NULL;
+	st->nwait = 0;
+	st->in_flight = 0;
+	return (0);
 }
 
 static int
@@ -210,7 +355,9 @@ control_handle(struct control_conn *cc, const char *line)
 		control_error(cc, "request must be an object with a "
 		    "\"command\" string");
 	else if (strcmp(cmd, "status") == 0)
-		control_reply(cc, control_status(cc->ctl));
+		control_wait_stats(cc, CONTROL_WAIT_STATUS);
+	else if (strcmp(cmd, "peers") == 0)
+		control_wait_stats(cc, CONTROL_WAIT_PEERS);
 	else if (strcmp(cmd, "protected-socket") == 0)
 		control_protected_socket(cc, req);
 	else {
@@ -228,6 +375,9 @@ control_close(struct control_conn *cc)
 	for (i = 0; i < CONTROL_MAX_PENDING; i++)
 		if (cc->ctl->pending[i].conn == cc)
 			cc->ctl->pending[i].conn = NULL;
+	for (i = 0; i < cc->ctl->stats.nwait; i++)
+		if (cc->ctl->stats.conn[i] == cc)
+			cc->ctl->stats.conn[i] = NULL;
 	LIST_REMOVE(cc, entry);
 	cc->ctl->nconns--;
 	bufferevent_free(cc->bev);
@@ -393,6 +543,8 @@ control_free(struct control *ctl)
 {
 	while (!LIST_EMPTY(&ctl->conns))
 		control_close(LIST_FIRST(&ctl->conns));
+	json_decref(ctl->stats.peers);
+	json_decref(ctl->stats.workers);
 	event_free(ctl->ev_accept);
 	close(ctl->fd);
 	if (unlink(ctl->path) == -1)

@@ -43,6 +43,17 @@ controld_request_socket(struct controld *c, int family, int type,
 	    sizeof(req), -1));
 }
 
+int
+controld_request_stats(struct controld *c, uint32_t *id)
+{
+	struct ipc_empty	 req;
+
+	memset(&req, 0, sizeof(req));
+	*id = ++c->next_id;
+	return (ipc_send(c->ipc_fd, IPC_STATS_REQUEST, *id, &req,
+	    sizeof(req), -1));
+}
+
 /* STYLE 5: check what the fd really is before anyone uses it. */
 static void
 controld_check_socket(const struct ipc_msg *msg)
@@ -107,6 +118,19 @@ controld_dispatch_tunneld(evutil_socket_t fd, short events, void *arg)
 			    msg.fd, 0) == -1)
 				fatalx("tunneld answered request %u, which "
 				    "was never made", msg.hdr.id);
+			break;
+		case IPC_WG_FILE:
+			if (c->wg_configured)
+				fatalx("tunneld sent a second WireGuard file");
+			c->wg_configured = 1;
+			wireguard_configure(c, &msg);
+			break;
+		case IPC_PEER_STATS:
+		case IPC_WORKER_STATS:
+		case IPC_STATS_END:
+			if (control_stats(c->control, &msg) == -1)
+				fatalx("tunneld sent counters nobody asked "
+				    "for");
 			break;
 		case IPC_SOCKET_FAILED:
 			if (control_socket_answer(c->control, msg.hdr.id, -1,

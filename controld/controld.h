@@ -23,14 +23,20 @@ struct controld {
 	uint32_t		 next_id;
 	gid_t			 gid;
 	struct control		*control;
+	int			 wg_configured;
 };
 
 /* controld.c */
 int	controld_request_socket(struct controld *, int, int, uint32_t *);
+int	controld_request_stats(struct controld *, uint32_t *);
+
+/* wireguard.c */
+void	wireguard_configure(struct controld *, const struct ipc_msg *);
 
 /* control.c */
 struct control	*control_init(struct controld *, const char *);
 void		 control_free(struct control *);
 int		 control_socket_answer(struct control *, uint32_t, int, int);
+int		 control_stats(struct control *, const struct ipc_msg *);
 
 #endif

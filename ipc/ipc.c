@@ -72,19 +72,26 @@ all_zero(const uint8_t *p, size_t len)
 	return (acc == 0);
 }
 
-/* Valid, and normalised: no bits set past the prefix length. */
+/* An interface address: host bits are meaningful and allowed. */
+int
+ipc_address_valid(const struct ipc_prefix *p)
+{
+	if (p->family == AF_INET)
+		return (p->prefixlen <= 32 && all_zero(p->addr + 4, 12) &&
+		    all_zero(p->reserved, sizeof(p->reserved)));
+	if (p->family == AF_INET6)
+		return (p->prefixlen <= 128 &&
+		    all_zero(p->reserved, sizeof(p->reserved)));
+	return (0);
+}
+
+/* A route or allowed IP: valid, and no bits set past the prefix length. */
 int
 ipc_prefix_valid(const struct ipc_prefix *p)
 {
-	unsigned	 max, i, bits;
+	unsigned	 i, bits;
 
-	if (p->family == AF_INET)
-		max = 32;
-	else if (p->family == AF_INET6)
-		max = 128;
-	else
-		return (0);
-	if (p->prefixlen > max || !all_zero(p->reserved, sizeof(p->reserved)))
+	if (!ipc_address_valid(p))
 		return (0);
 	for (i = 0; i < 16; i++) {
 		bits = i * 8 >= p->prefixlen ? 0 :
@@ -144,8 +151,8 @@ check_wg_interface(const struct ipc_msg *m)
 static const char *
 check_wg_address(const struct ipc_msg *m)
 {
-	if (!ipc_prefix_valid(&m->u.wg_address.prefix))
-		return ("wg address: invalid prefix");
+	if (!ipc_address_valid(&m->u.wg_address.prefix))
+		return ("wg address: invalid address");
 	return (NULL);
 }
 

@@ -233,6 +233,7 @@ enum ipc_recv_result {
 #define IPC_MSG_MAX	(sizeof(struct ipc_hdr) + IPC_MAX_PAYLOAD)
 
 /* ipc.c */
+int			 ipc_address_valid(const struct ipc_prefix *);
 int			 ipc_prefix_valid(const struct ipc_prefix *);
 int			 ipc_sockaddr_valid(const struct ipc_sockaddr *);
 const char		*ipc_type_name(uint16_t);

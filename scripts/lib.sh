@@ -5,7 +5,7 @@ FZC_PACKAGES=(
 	build-essential autoconf automake pkg-config
 	libsodium-dev libb2-dev libevent-dev libjansson-dev
 	libcurl4-openssl-dev libwslay-dev libmnl-dev libseccomp-dev
-	libsystemd-dev libssl-dev zlib1g-dev check
+	libsystemd-dev libssl-dev zlib1g-dev libbsd-dev check
 	iproute2 util-linux procps passwd systemd
 	python3 python3-websockets
 )

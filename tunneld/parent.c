@@ -15,6 +15,7 @@
 #include <libgen.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@
 #include "ipc/ipc.h"
 #include "tunneld/privdrop.h"
 #include "tunneld/protsock.h"
+#include "tunneld/wgmode.h"
 
 #define BACKOFF_MIN_MS		250
 #define BACKOFF_MAX_MS		30000
@@ -58,6 +60,9 @@ struct parent {
 	int			 backoff_ms;
 	int			 ready_notified;
 	int			 stopping;
+
+	struct wgmode_options	 wgopt;
+	struct wgmode		*wm;
 };
 
 static void	parent_spawn(struct parent *);
@@ -69,7 +74,9 @@ usage(void)
 	fprintf(stderr,
 	    "usage: fzc-tunneld [--user NAME] [--controld PATH] "
 	    "[--control-socket PATH]\n"
-	    "                   [--log-level error|warning|info|debug]\n");
+	    "                   [--log-level error|warning|info|debug]\n"
+	    "                   [--wireguard FILE [--interface NAME] "
+	    "[--threads N] [--mtu MTU]]\n");
 	exit(2);
 }
 
@@ -134,6 +141,7 @@ parent_dispatch_controld(evutil_socket_t fd, short events, void *arg)
 	struct ipc_msg		 msg;
 	const char		*why;
 	enum ipc_recv_result	 r;
+	int			 rc;
 
 	(void)fd;
 	(void)events;
@@ -171,6 +179,11 @@ parent_dispatch_controld(evutil_socket_t fd, short events, void *arg)
 			}
 			p->controld_hello = 1;
 			log_info("controld (pid %d) is up", (int)p->controld_pid);
+			if (p->wm != NULL &&
+			    wgmode_send_file(p->wm, p->ipc_fd) == -1)
+				fatal("passing %s to controld", p->wgopt.file);
+			if (p->wm != NULL && !wgmode_running(p->wm))
+				break;
 			if (!p->ready_notified) {
 				sd_notifyf(0, "READY=1\nSTATUS=running, "
 				    "controld pid %d", (int)p->controld_pid);
@@ -182,6 +195,32 @@ parent_dispatch_controld(evutil_socket_t fd, short events, void *arg)
 			break;
 		case IPC_SOCKET_REQUEST:
 			parent_socket_request(p, &msg);
+			break;
+		case IPC_STATS_REQUEST:
+			if (wgmode_send_stats(p->wm, p->ipc_fd,
+			    msg.hdr.id) == -1)
+				log_warn("sending counters to controld");
+			break;
+		case IPC_WG_ERROR:
+		case IPC_WG_INTERFACE:
+		case IPC_WG_ADDRESS:
+		case IPC_WG_PEER:
+		case IPC_WG_ALLOWED_IP:
+		case IPC_WG_COMMIT:
+			if (p->wm == NULL) {
+				parent_reject(p, &msg, "not in WireGuard mode");
+				return;
+			}
+			rc = wgmode_dispatch(p->wm, &msg, &why);
+			explicit_bzero(&msg, sizeof(msg));
+			if (rc == -1) {
+				parent_reject(p, &msg, why);
+				return;
+			}
+			if (rc == 1 && !p->ready_notified) {
+				sd_notifyf(0, "READY=1\nSTATUS=tunnel up");
+				p->ready_notified = 1;
+			}
 			break;
 		default:
 			/* ipc_decode lets through only controld's types. */
@@ -286,6 +325,9 @@ parent_controld_exited(struct parent *p, int status)
 		    (int)p->controld_pid, WTERMSIG(status));
 	p->controld_pid = -1;
 	parent_close_channel(p);
+	if (p->wm != NULL && !wgmode_running(p->wm) && !p->stopping)
+		fatalx("controld died before %s was configured",
+		    p->wgopt.file);
 	if (p->stopping) {
 		event_base_loopexit(p->base, NULL);
 		return;
@@ -407,11 +449,16 @@ main(int argc, char *argv[])
 		{ "controld", required_argument, NULL, 'c' },
 		{ "control-socket", required_argument, NULL, 's' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "wireguard", required_argument, NULL, 'w' },
+		{ "interface", required_argument, NULL, 'i' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "mtu", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct parent	 p;
 	struct passwd	*pw;
+	const char	*errstr;
 	int		 ch;
 
 	memset(&p, 0, sizeof(p));
@@ -422,6 +469,8 @@ main(int argc, char *argv[])
 	p.ipc_fd = -1;
 	p.controld_pid = -1;
 	p.backoff_ms = BACKOFF_MIN_MS;
+	p.wgopt.ifname = "fzc%d";
+	p.wgopt.threads = 2;
 	log_init(LOG_LEVEL_INFO, "fzc-tunneld");
 
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -439,6 +488,25 @@ main(int argc, char *argv[])
 			if (log_parse_level(optarg, &p.log_level) == -1)
 				fatalx("unknown log level '%s' (use error, "
 				    "warning, info or debug)", optarg);
+			break;
+		case 'w':
+			p.wgopt.file = optarg;
+			break;
+		case 'i':
+			p.wgopt.ifname = optarg;
+			break;
+		case 't':
+			p.wgopt.threads = (int)strtonum(optarg, 1, 16, &errstr);
+			if (errstr != NULL)
+				fatalx("--threads %s: %s (1..16)", optarg,
+				    errstr);
+			break;
+		case 'm':
+			p.wgopt.mtu = (unsigned)strtonum(optarg, 1280, 65535,
+			    &errstr);
+			if (errstr != NULL)
+				fatalx("--mtu %s: %s (1280..65535)", optarg,
+				    errstr);
 			break;
 		default:
 			usage();
@@ -472,8 +540,12 @@ main(int argc, char *argv[])
 	parent_make_control_dir(&p);
 	p.started = util_realtime_s();
 
+	if (sodium_init() == -1)
+		fatalx("libsodium failed to initialise");
 	if ((p.base = event_base_new()) == NULL)
 		fatalx("event_base_new");
+	if (p.wgopt.file != NULL)
+		p.wm = wgmode_new(p.base, &p.wgopt);
 	p.ev_sigterm = parent_signal(&p, SIGTERM, parent_sigterm);
 	p.ev_sigint = parent_signal(&p, SIGINT, parent_sigterm);
 	p.ev_sigchld = parent_signal(&p, SIGCHLD, parent_sigchld);
@@ -489,6 +561,7 @@ main(int argc, char *argv[])
 		fatalx("event loop failed");
 
 	parent_close_channel(&p);
+	wgmode_free(p.wm);
 	event_free(p.ev_kill);
 	event_free(p.ev_respawn);
 	event_free(p.ev_sigchld);

@@ -253,10 +253,11 @@ static const struct bad {
 	{ "wg error with control characters", "control characters",
 	    IPC_PEER_TUNNELD, IPC_WG_ERROR, IPC_VERSION, 0,
 	    sizeof(struct ipc_wg_error), 0, NO_FD, 0x1b414141, 0 },
-	{ "wg address host bits", "invalid prefix", IPC_PEER_TUNNELD,
-	    IPC_WG_ADDRESS, IPC_VERSION, 0, sizeof(struct ipc_wg_address), 0,
-	    NO_FD, AF_INET | 8 << 8, 0x0a0a0a0a },
-	{ "wg address family", "invalid prefix", IPC_PEER_TUNNELD,
+	{ "wg allowed ip /33", "invalid prefix", IPC_PEER_TUNNELD,
+	    IPC_WG_ALLOWED_IP, IPC_VERSION, 0,
+	    sizeof(struct ipc_wg_allowed_ip), 0, NO_FD, 0,
+	    AF_INET | 33 << 8 },
+	{ "wg address family", "invalid address", IPC_PEER_TUNNELD,
 	    IPC_WG_ADDRESS, IPC_VERSION, 0, sizeof(struct ipc_wg_address), 0,
 	    NO_FD, 99, 0 },
 	{ "wg peer id too big", "id out of range", IPC_PEER_TUNNELD,
@@ -364,6 +365,38 @@ START_TEST(test_encode_limits)
 }
 END_TEST
 
+START_TEST(test_prefixes)
+{
+	static const struct {
+		struct ipc_prefix	p;
+		int			address, prefix;
+	} t[] = {
+		{ { AF_INET, 24, { 0 }, { 10, 1, 2, 0 } }, 1, 1 },
+		{ { AF_INET, 24, { 0 }, { 10, 1, 2, 3 } }, 1, 0 },
+		{ { AF_INET, 23, { 0 }, { 10, 1, 3, 0 } }, 1, 0 },
+		{ { AF_INET, 32, { 0 }, { 10, 1, 2, 3 } }, 1, 1 },
+		{ { AF_INET, 0, { 0 }, { 0 } }, 1, 1 },
+		{ { AF_INET, 33, { 0 }, { 0 } }, 0, 0 },
+		{ { AF_INET, 8, { 0 }, { 10, [4] = 1 } }, 0, 0 },
+		{ { AF_INET, 8, { 1 }, { 10 } }, 0, 0 },
+		{ { AF_INET6, 64, { 0 }, { 0xfd, [7] = 1 } }, 1, 1 },
+		{ { AF_INET6, 64, { 0 }, { 0xfd, [8] = 1 } }, 1, 0 },
+		{ { AF_INET6, 127, { 0 }, { [15] = 1 } }, 1, 0 },
+		{ { AF_INET6, 128, { 0 }, { [15] = 1 } }, 1, 1 },
+		{ { AF_INET6, 129, { 0 }, { 0 } }, 0, 0 },
+		{ { AF_UNIX, 0, { 0 }, { 0 } }, 0, 0 },
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		ck_assert_msg(ipc_address_valid(&t[i].p) == t[i].address,
+		    "address case %zu", i);
+		ck_assert_msg(ipc_prefix_valid(&t[i].p) == t[i].prefix,
+		    "prefix case %zu", i);
+	}
+}
+END_TEST
+
 static Suite *
 ipc_suite(void)
 {
@@ -372,6 +405,7 @@ ipc_suite(void)
 
 	tc = tcase_create("codec");
 	tcase_add_loop_test(tc, test_encode_decode, 0, NSAMPLES);
+	tcase_add_test(tc, test_prefixes);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("socket");

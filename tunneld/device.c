@@ -1,0 +1,1051 @@
+/*
+ * device.c: the WireGuard device's shared state and its main-thread half:
+ * handshakes, cookies, timers and session rotation. Workers (worker.c)
+ * reach this state only through the functions at the end of this file,
+ * under the locks documented beside each structure.
+ */
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "tunneld/device.h"
+#include "tunneld/udp.h"
+#include "tunneld/worker.h"
+
+#define INDEX_BUCKETS	1024
+
+struct index_entry {
+	struct index_entry	*next;
+	uint32_t		 index;
+	struct peer		*peer;
+	struct keypair		*kp;	/* NULL: a pending initiation */
+};
+
+struct aip {
+	uint8_t		 addr[16];
+	uint8_t		 prefixlen;
+	struct peer	*peer;
+};
+
+struct aip_table {
+	struct aip	*v;
+	size_t		 n;
+};
+
+struct hs_item {
+	uint8_t			 msg[WG_INITIATION_LEN];
+	size_t			 len;
+	struct sockaddr_in6	 src;
+};
+
+struct device {
+	struct event_base	*base;
+	struct device_config	 cfg;
+	struct wg_noise_identity *identity;
+	struct wg_cookie_checker cookie;
+
+	struct peer		**peers;
+	size_t			 npeers;
+	/* Read-only once the workers run. */
+	struct aip_table	 aip4;
+	struct aip_table	 aip6;
+
+	/* Written by the main thread, read by workers. */
+	pthread_rwlock_t	 index_lock;
+	struct index_entry	*index[INDEX_BUCKETS];
+
+	/* Handshake messages from workers; wake_fd tells the main thread. */
+	pthread_mutex_t		 hsq_lock;
+	struct hs_item		*hsq;
+	int			 hsq_head;
+	int			 hsq_len;
+	int			 wake_fd;
+	_Atomic int		 wake_pending;
+	struct event		*ev_wake;
+
+	struct tun		 tun;
+	int			*udp_fds;
+	struct worker		**workers;
+	int			 nworkers;
+	uint16_t		 port;
+};
+
+static void	device_peer_timer_cb(evutil_socket_t, short, void *);
+static void	device_run_timers(struct device *, struct peer *, int);
+
+/* Index table: receiver index -> keypair or pending initiation. */
+
+static struct index_entry **
+index_slot(struct device *dev, uint32_t index)
+{
+	struct index_entry	**e;
+
+	e = &dev->index[index % INDEX_BUCKETS];
+	while (*e != NULL && (*e)->index != index)
+		e = &(*e)->next;
+	return (e);
+}
+
+static uint32_t
+index_insert(struct device *dev, struct peer *peer, struct keypair *kp)
+{
+	struct index_entry	*e;
+	uint32_t		 index;
+
+	e = xcalloc(1, sizeof(*e));
+	pthread_rwlock_wrlock(&dev->index_lock);
+	do {
+		index = randombytes_random();
+	} while (index == 0 || *index_slot(dev, index) != NULL);
+	e->index = index;
+	e->peer = peer;
+	e->kp = kp;
+	e->next = dev->index[index % INDEX_BUCKETS];
+	dev->index[index % INDEX_BUCKETS] = e;
+	pthread_rwlock_unlock(&dev->index_lock);
+	return (index);
+}
+
+static void
+index_remove(struct device *dev, uint32_t index)
+{
+	struct index_entry	**slot, *e;
+
+	pthread_rwlock_wrlock(&dev->index_lock);
+	if ((e = *(slot = index_slot(dev, index))) != NULL)
+		*slot = e->next;
+	pthread_rwlock_unlock(&dev->index_lock);
+	free(e);
+}
+
+static void
+index_set_keypair(struct device *dev, uint32_t index, struct keypair *kp)
+{
+	struct index_entry	*e;
+
+	pthread_rwlock_wrlock(&dev->index_lock);
+	if ((e = *index_slot(dev, index)) != NULL)
+		e->kp = kp;
+	pthread_rwlock_unlock(&dev->index_lock);
+}
+
+static struct peer *
+index_pending_peer(struct device *dev, uint32_t index)
+{
+	struct index_entry	*e;
+	struct peer		*peer = NULL;
+
+	pthread_rwlock_rdlock(&dev->index_lock);
+	if ((e = *index_slot(dev, index)) != NULL && e->kp == NULL)
+		peer = e->peer;
+	pthread_rwlock_unlock(&dev->index_lock);
+	return (peer);
+}
+
+/* Keypairs are shared with workers and freed by the last reference. */
+
+static struct keypair *
+keypair_new(struct peer *peer, const struct wg_keypair *src)
+{
+	struct keypair	*kp;
+
+	kp = xcalloc(1, sizeof(*kp));
+	memcpy(&kp->kp, src, sizeof(kp->kp));
+	atomic_init(&kp->kp.send_counter, atomic_load(&src->send_counter));
+	atomic_init(&kp->refs, 1);
+	pthread_mutex_init(&kp->replay_lock, NULL);
+	kp->peer = peer;
+	return (kp);
+}
+
+void
+device_keypair_put(struct keypair *kp)
+{
+	if (atomic_fetch_sub(&kp->refs, 1) != 1)
+		return;
+	pthread_mutex_destroy(&kp->replay_lock);
+	wg_transport_keypair_clear(&kp->kp);
+	free(kp);
+}
+
+/* Takes a keypair out of service: first unreachable, then released. */
+static void
+keypair_retire(struct device *dev, struct keypair *kp)
+{
+	if (kp == NULL)
+		return;
+	index_remove(dev, kp->kp.local_index);
+	device_keypair_put(kp);
+}
+
+/* Allowed IPs: longest prefix first, so the first match wins. */
+
+static int
+aip_cmp(const void *a, const void *b)
+{
+	return ((int)((const struct aip *)b)->prefixlen -
+	    (int)((const struct aip *)a)->prefixlen);
+}
+
+static int
+aip_match(const struct aip *a, const uint8_t *addr)
+{
+	unsigned	 full = a->prefixlen / 8, rest = a->prefixlen % 8;
+
+	if (memcmp(a->addr, addr, full) != 0)
+		return (0);
+	return (rest == 0 ||
+	    ((a->addr[full] ^ addr[full]) & (0xff00 >> rest)) == 0);
+}
+
+static struct peer *
+aip_lookup(const struct aip_table *t, const uint8_t *addr)
+{
+	size_t	 i;
+
+	for (i = 0; i < t->n; i++)
+		if (aip_match(&t->v[i], addr))
+			return (t->v[i].peer);
+	return (NULL);
+}
+
+static struct peer *
+device_lookup_addr(struct device *dev, const uint8_t *pkt, size_t len,
+    int src)
+{
+	if (len >= 20 && pkt[0] >> 4 == 4)
+		return (aip_lookup(&dev->aip4, pkt + (src ? 12 : 16)));
+	if (len >= 40 && pkt[0] >> 4 == 6)
+		return (aip_lookup(&dev->aip6, pkt + (src ? 8 : 24)));
+	return (NULL);
+}
+
+struct peer *
+device_lookup_dst(struct device *dev, const uint8_t *pkt, size_t len)
+{
+	return (device_lookup_addr(dev, pkt, len, 0));
+}
+
+bool
+device_src_allowed(struct device *dev, struct peer *peer,
+    const uint8_t *pkt, size_t len)
+{
+	return (device_lookup_addr(dev, pkt, len, 1) == peer);
+}
+
+int
+device_add_allowed_ip(struct device *dev, struct peer *peer,
+    const struct ipc_prefix *p)
+{
+	struct aip_table	*t = p->family == AF_INET ? &dev->aip4 :
+	    &dev->aip6;
+	size_t			 i;
+
+	for (i = 0; i < t->n; i++)
+		if (t->v[i].prefixlen == p->prefixlen &&
+		    memcmp(t->v[i].addr, p->addr, 16) == 0)
+			return (-1);
+	t->v = xreallocarray(t->v, t->n + 1, sizeof(*t->v));
+	memcpy(t->v[t->n].addr, p->addr, 16);
+	t->v[t->n].prefixlen = p->prefixlen;
+	t->v[t->n].peer = peer;
+	t->n++;
+	return (0);
+}
+
+/* Wakes the main thread; one pending wake-up is enough for any number. */
+static void
+device_wake(struct device *dev)
+{
+	uint64_t	 one = 1;
+
+	if (atomic_exchange(&dev->wake_pending, 1) == 0 &&
+	    write(dev->wake_fd, &one, sizeof(one)) == -1)
+		log_warn("eventfd");
+}
+
+void
+device_raise(struct peer *peer, uint32_t ev)
+{
+	uint32_t	 old;
+
+	old = atomic_fetch_or_explicit(&peer->events, ev,
+	    memory_order_relaxed);
+	if ((old & ev) != ev)
+		device_wake(peer->dev);
+}
+
+struct keypair *
+device_keypair_get(struct device *dev, uint32_t index)
+{
+	struct index_entry	*e;
+	struct keypair		*kp = NULL;
+
+	pthread_rwlock_rdlock(&dev->index_lock);
+	if ((e = *index_slot(dev, index)) != NULL && e->kp != NULL) {
+		kp = e->kp;
+		atomic_fetch_add(&kp->refs, 1);
+	}
+	pthread_rwlock_unlock(&dev->index_lock);
+	return (kp);
+}
+
+/* The keypair to send with, referenced, or NULL: handshake needed. */
+struct keypair *
+device_peer_keypair(struct peer *peer)
+{
+	struct keypair	*kp;
+
+	pthread_mutex_lock(&peer->lock);
+	if ((kp = peer->current) != NULL)
+		atomic_fetch_add(&kp->refs, 1);
+	pthread_mutex_unlock(&peer->lock);
+	return (kp);
+}
+
+void
+device_stage(struct peer *peer, const uint8_t *pkt, size_t len)
+{
+	unsigned	 mtu = peer->dev->cfg.mtu;
+
+	if (len > mtu)
+		return;
+	pthread_mutex_lock(&peer->lock);
+	if (peer->staged == NULL)
+		peer->staged = xcalloc(DEVICE_STAGED_MAX, mtu);
+	/* Full: the oldest goes, as the newest is likelier to matter. */
+	if (peer->nstaged == DEVICE_STAGED_MAX) {
+		memmove(peer->staged, peer->staged + mtu,
+		    (size_t)(DEVICE_STAGED_MAX - 1) * mtu);
+		memmove(peer->staged_len, peer->staged_len + 1,
+		    (DEVICE_STAGED_MAX - 1) * sizeof(size_t));
+		peer->nstaged--;
+	}
+	memcpy(peer->staged + (size_t)peer->nstaged * mtu, pkt, len);
+	peer->staged_len[peer->nstaged++] = len;
+	pthread_mutex_unlock(&peer->lock);
+}
+
+/* A worker saw data on the responder's new keypair: it becomes current. */
+void
+device_confirm(struct peer *peer, struct keypair *kp)
+{
+	struct keypair	*old = NULL;
+
+	pthread_mutex_lock(&peer->lock);
+	if (peer->next == kp) {
+		old = peer->previous;
+		peer->previous = peer->current;
+		peer->current = kp;
+		peer->next = NULL;
+	}
+	pthread_mutex_unlock(&peer->lock);
+	/* Rare (once per handshake): a worker may take the write lock. */
+	keypair_retire(peer->dev, old);
+	device_raise(peer, PEER_EV_CONFIRMED);
+}
+
+int
+device_queue_handshake(struct device *dev, const uint8_t *msg, size_t len,
+    const struct sockaddr_in6 *src)
+{
+	struct hs_item	*it;
+
+	if (len > WG_INITIATION_LEN)
+		return (-1);
+	pthread_mutex_lock(&dev->hsq_lock);
+	if (dev->hsq_len == DEVICE_HSQ_MAX) {
+		pthread_mutex_unlock(&dev->hsq_lock);
+		return (-1);
+	}
+	it = &dev->hsq[(dev->hsq_head + dev->hsq_len++) % DEVICE_HSQ_MAX];
+	memcpy(it->msg, msg, len);
+	it->len = len;
+	it->src = *src;
+	pthread_mutex_unlock(&dev->hsq_lock);
+	device_wake(dev);
+	return (0);
+}
+
+unsigned
+device_mtu(const struct device *dev)
+{
+	return (dev->cfg.mtu);
+}
+
+/* Main thread from here on. */
+
+static uint64_t
+wall_ns(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec);
+}
+
+static void
+device_sendto(struct device *dev, const uint8_t *msg, size_t len,
+    const struct sockaddr_in6 *dst)
+{
+	char	 a[64];
+
+	if (sendto(dev->udp_fds[0], msg, len, 0, (const struct sockaddr *)dst,
+	    sizeof(*dst)) == -1)
+		log_debug("sending %zu bytes to %s: %s", len,
+		    udp_addr_str(dst, a, sizeof(a)), strerror(errno));
+}
+
+static bool
+peer_endpoint(struct peer *peer, struct sockaddr_in6 *dst)
+{
+	bool	 has;
+
+	pthread_mutex_lock(&peer->lock);
+	has = peer->has_endpoint;
+	*dst = peer->endpoint;
+	pthread_mutex_unlock(&peer->lock);
+	return (has);
+}
+
+static void
+peer_name(const struct peer *peer, char *buf, size_t size)
+{
+	char	 b64[sodium_base64_ENCODED_LEN(WG_KEY_LEN,
+		    sodium_base64_VARIANT_ORIGINAL)];
+
+	sodium_bin2base64(b64, sizeof(b64), peer->public_key, WG_KEY_LEN,
+	    sodium_base64_VARIANT_ORIGINAL);
+	snprintf(buf, size, "peer %u (%.8s...)", peer->id, b64);
+}
+
+static void
+device_send_initiation(struct device *dev, struct peer *peer, uint64_t now)
+{
+	uint8_t			 msg[WG_INITIATION_LEN];
+	struct sockaddr_in6	 dst;
+	int			 rc;
+
+	if (!peer_endpoint(peer, &dst))
+		return;
+	if (peer->hs_index != 0)
+		index_remove(dev, peer->hs_index);
+	peer->hs_index = index_insert(dev, peer, NULL);
+	rc = wg_noise_create_initiation(peer->noise, peer->hs_index,
+	    wall_ns(), now, msg);
+	if (rc != WG_OK) {
+		log_warnx("handshake initiation: %s", wg_strerror(rc));
+		return;
+	}
+	device_sendto(dev, msg, sizeof(msg), &dst);
+	wg_timers_event(&peer->timers, WG_TIMERS_HANDSHAKE_INITIATED, now,
+	    NULL);
+}
+
+/* Seals and sends from the main thread: staged packets and keepalives. */
+static bool
+device_send_data(struct device *dev, struct peer *peer, const uint8_t *pkt,
+    size_t len, uint64_t now)
+{
+	uint8_t			 buf[65536];
+	struct sockaddr_in6	 dst;
+	struct keypair		*kp;
+	size_t			 outlen;
+	int			 rc;
+
+	if (!peer_endpoint(peer, &dst) ||
+	    (kp = device_peer_keypair(peer)) == NULL)
+		return (false);
+	rc = wg_transport_encrypt(&kp->kp, pkt, len, dev->cfg.mtu, buf,
+	    sizeof(buf), now, &outlen);
+	device_keypair_put(kp);
+	if (rc != WG_OK)
+		return (false);
+	device_sendto(dev, buf, outlen, &dst);
+	atomic_fetch_add(&peer->tx_bytes, outlen);
+	wg_timers_event(&peer->timers, len == 0 ? WG_TIMERS_KEEPALIVE_SENT :
+	    WG_TIMERS_DATA_SENT, now, NULL);
+	explicit_bzero(buf, outlen);
+	return (true);
+}
+
+static void
+device_flush_staged(struct device *dev, struct peer *peer, uint64_t now)
+{
+	uint8_t		*staged;
+	size_t		 lens[DEVICE_STAGED_MAX];
+	int		 i, n;
+
+	pthread_mutex_lock(&peer->lock);
+	staged = peer->staged;
+	n = peer->nstaged;
+	memcpy(lens, peer->staged_len, sizeof(lens));
+	peer->staged = NULL;
+	peer->nstaged = 0;
+	pthread_mutex_unlock(&peer->lock);
+	if (n == 0) {
+		/* Nothing to say: a keepalive confirms the session. */
+		device_send_data(dev, peer, NULL, 0, now);
+	}
+	for (i = 0; i < n; i++)
+		device_send_data(dev, peer, staged + (size_t)i * dev->cfg.mtu,
+		    lens[i], now);
+	if (staged != NULL) {
+		explicit_bzero(staged, (size_t)DEVICE_STAGED_MAX *
+		    dev->cfg.mtu);
+		free(staged);
+	}
+}
+
+static void
+device_drop_staged(struct peer *peer)
+{
+	pthread_mutex_lock(&peer->lock);
+	if (peer->staged != NULL) {
+		explicit_bzero(peer->staged,
+		    (size_t)DEVICE_STAGED_MAX * peer->dev->cfg.mtu);
+		free(peer->staged);
+	}
+	peer->staged = NULL;
+	peer->nstaged = 0;
+	pthread_mutex_unlock(&peer->lock);
+}
+
+static void
+device_zero_keys(struct device *dev, struct peer *peer)
+{
+	struct keypair	*cur, *prev, *next;
+
+	pthread_mutex_lock(&peer->lock);
+	cur = peer->current;
+	prev = peer->previous;
+	next = peer->next;
+	peer->current = peer->previous = peer->next = NULL;
+	pthread_mutex_unlock(&peer->lock);
+	keypair_retire(dev, cur);
+	keypair_retire(dev, prev);
+	keypair_retire(dev, next);
+	if (peer->hs_index != 0) {
+		index_remove(dev, peer->hs_index);
+		peer->hs_index = 0;
+	}
+	wg_noise_handshake_clear(&peer->noise->hs);
+}
+
+static void
+device_set_endpoint(struct peer *peer, const struct sockaddr_in6 *src)
+{
+	pthread_mutex_lock(&peer->lock);
+	peer->endpoint = *src;
+	peer->has_endpoint = true;
+	pthread_mutex_unlock(&peer->lock);
+}
+
+static struct wg_noise_peer *
+device_noise_lookup(void *arg, const uint8_t key[WG_KEY_LEN])
+{
+	struct device	*dev = arg;
+	size_t		 i;
+
+	for (i = 0; i < dev->npeers; i++)
+		if (sodium_memcmp(dev->peers[i]->public_key, key,
+		    WG_KEY_LEN) == 0)
+			return (dev->peers[i]->noise);
+	return (NULL);
+}
+
+static struct peer *
+device_peer_of(struct device *dev, struct wg_noise_peer *np)
+{
+	size_t	 i;
+
+	for (i = 0; i < dev->npeers; i++)
+		if (dev->peers[i]->noise == np)
+			return (dev->peers[i]);
+	return (NULL);
+}
+
+static void
+device_on_initiation(struct device *dev, struct hs_item *it, uint64_t now)
+{
+	uint8_t			 resp[WG_RESPONSE_LEN];
+	struct wg_noise_peer	*np;
+	struct wg_keypair	 tmp;
+	struct keypair		*kp, *old;
+	struct peer		*peer;
+	uint32_t		 index;
+	int			 rc;
+
+	rc = wg_noise_consume_initiation(dev->identity, device_noise_lookup,
+	    dev, it->msg, it->len, now, &np);
+	if (rc != WG_OK || (peer = device_peer_of(dev, np)) == NULL) {
+		log_debug("handshake initiation dropped: %s",
+		    wg_strerror(rc));
+		return;
+	}
+	index = index_insert(dev, peer, NULL);
+	memset(&tmp, 0, sizeof(tmp));
+	rc = wg_noise_create_response(np, index, now, resp, &tmp);
+	if (rc != WG_OK) {
+		index_remove(dev, index);
+		log_debug("handshake response: %s", wg_strerror(rc));
+		return;
+	}
+	kp = keypair_new(peer, &tmp);
+	wg_transport_keypair_clear(&tmp);
+	index_set_keypair(dev, index, kp);
+	pthread_mutex_lock(&peer->lock);
+	old = peer->next;
+	peer->next = kp;
+	pthread_mutex_unlock(&peer->lock);
+	keypair_retire(dev, old);
+	device_set_endpoint(peer, &it->src);
+	device_sendto(dev, resp, sizeof(resp), &it->src);
+	wg_timers_event(&peer->timers, WG_TIMERS_AUTH_RECEIVED, now, NULL);
+	wg_timers_event(&peer->timers, WG_TIMERS_SESSION_DERIVED, now, NULL);
+	wg_timers_event(&peer->timers, WG_TIMERS_AUTH_SENT, now, NULL);
+	device_run_timers(dev, peer, 0);
+}
+
+static void
+device_on_response(struct device *dev, struct hs_item *it, uint64_t now)
+{
+	struct wg_keypair	 tmp;
+	struct keypair		*kp, *prev, *next;
+	struct peer		*peer;
+	uint32_t		 index = wg_get_le32(it->msg + 8);
+	char			 name[64];
+	int			 rc;
+
+	if ((peer = index_pending_peer(dev, index)) == NULL ||
+	    peer->hs_index != index) {
+		log_debug("handshake response for unknown index %u", index);
+		return;
+	}
+	memset(&tmp, 0, sizeof(tmp));
+	rc = wg_noise_consume_response(peer->noise, it->msg, it->len, now,
+	    &tmp);
+	if (rc != WG_OK) {
+		log_debug("handshake response dropped: %s", wg_strerror(rc));
+		return;
+	}
+	kp = keypair_new(peer, &tmp);
+	wg_transport_keypair_clear(&tmp);
+	index_set_keypair(dev, index, kp);
+	peer->hs_index = 0;
+	pthread_mutex_lock(&peer->lock);
+	prev = peer->previous;
+	next = peer->next;
+	peer->previous = peer->current;
+	peer->current = kp;
+	peer->next = NULL;
+	peer->endpoint = it->src;
+	peer->has_endpoint = true;
+	pthread_mutex_unlock(&peer->lock);
+	keypair_retire(dev, prev);
+	keypair_retire(dev, next);
+	atomic_store(&peer->last_handshake, util_realtime_s());
+	peer_name(peer, name, sizeof(name));
+	log_info("%s: handshake completed (initiator)", name);
+	wg_timers_event(&peer->timers, WG_TIMERS_AUTH_RECEIVED, now, NULL);
+	wg_timers_event(&peer->timers, WG_TIMERS_HANDSHAKE_COMPLETE, now,
+	    NULL);
+	wg_timers_event(&peer->timers, WG_TIMERS_SESSION_DERIVED, now, NULL);
+	device_flush_staged(dev, peer, now);
+	device_run_timers(dev, peer, 0);
+}
+
+static void
+device_on_cookie(struct device *dev, struct hs_item *it, uint64_t now)
+{
+	struct peer	*peer;
+	uint32_t	 index = wg_get_le32(it->msg + 4);
+	int		 rc;
+
+	if ((peer = index_pending_peer(dev, index)) == NULL)
+		return;
+	if ((rc = wg_noise_consume_cookie(peer->noise, it->msg, it->len,
+	    now)) != WG_OK)
+		log_debug("cookie reply dropped: %s", wg_strerror(rc));
+}
+
+/* MAC1, and under load MAC2 or a cookie reply, before any real work. */
+static bool
+device_check_macs(struct device *dev, struct hs_item *it, bool under_load,
+    uint64_t now)
+{
+	uint8_t		 reply[WG_COOKIE_REPLY_LEN];
+	uint8_t		 src[18];
+	int		 rc;
+
+	memcpy(src, &it->src.sin6_addr, 16);
+	memcpy(src + 16, &it->src.sin6_port, 2);
+	rc = wg_cookie_validate(&dev->cookie, it->msg, it->len, src,
+	    sizeof(src), under_load, now);
+	if (rc == WG_ERR_COOKIE_REQUIRED) {
+		if (wg_cookie_create_reply(&dev->cookie, it->msg, it->len, src,
+		    sizeof(src), now, reply) == WG_OK)
+			device_sendto(dev, reply, sizeof(reply), &it->src);
+		return (false);
+	}
+	return (rc == WG_OK);
+}
+
+static void
+device_handshakes(struct device *dev, uint64_t now)
+{
+	struct hs_item	 it;
+	bool		 under_load;
+	int		 type;
+
+	for (;;) {
+		pthread_mutex_lock(&dev->hsq_lock);
+		if (dev->hsq_len == 0) {
+			pthread_mutex_unlock(&dev->hsq_lock);
+			break;
+		}
+		it = dev->hsq[dev->hsq_head];
+		dev->hsq_head = (dev->hsq_head + 1) % DEVICE_HSQ_MAX;
+		/* A backlog means someone floods us: ask for cookies. */
+		under_load = dev->hsq_len-- > DEVICE_HSQ_MAX / 8;
+		pthread_mutex_unlock(&dev->hsq_lock);
+		type = (int)wg_get_le32(it.msg);
+		if (type == WG_MSG_COOKIE_REPLY) {
+			device_on_cookie(dev, &it, now);
+			continue;
+		}
+		if (!device_check_macs(dev, &it, under_load, now))
+			continue;
+		if (type == WG_MSG_INITIATION)
+			device_on_initiation(dev, &it, now);
+		else
+			device_on_response(dev, &it, now);
+	}
+	explicit_bzero(&it, sizeof(it));
+}
+
+static void
+device_run_timers(struct device *dev, struct peer *peer, int actions)
+{
+	struct timeval	 tv;
+	uint64_t	 now = util_now_ns(), deadline;
+	char		 name[64];
+
+	actions |= wg_timers_expire(&peer->timers, now);
+	if (actions & WG_TIMERS_SEND_INITIATION)
+		device_send_initiation(dev, peer, now);
+	if (actions & WG_TIMERS_SEND_KEEPALIVE)
+		device_send_data(dev, peer, NULL, 0, now);
+	if (actions & WG_TIMERS_GIVE_UP) {
+		peer_name(peer, name, sizeof(name));
+		log_warnx("%s: handshake did not complete in %llu s, giving "
+		    "up until there is new traffic", name, (unsigned long long)
+		    (peer->timers.rekey_attempt_time / WG_NSEC));
+		atomic_fetch_add(&peer->handshake_failures, 1);
+		device_drop_staged(peer);
+	}
+	if (actions & WG_TIMERS_ZERO_KEYS)
+		device_zero_keys(dev, peer);
+	deadline = wg_timers_next_deadline(&peer->timers);
+	if (deadline == WG_TIMERS_NEVER) {
+		evtimer_del(peer->ev_timer);
+		return;
+	}
+	deadline = deadline > now ? deadline - now : 0;
+	tv.tv_sec = (time_t)(deadline / WG_NSEC);
+	tv.tv_usec = (suseconds_t)(deadline % WG_NSEC / 1000);
+	evtimer_add(peer->ev_timer, &tv);
+}
+
+static void
+device_peer_timer_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct peer	*peer = arg;
+
+	(void)fd;
+	(void)events;
+	device_run_timers(peer->dev, peer, 0);
+}
+
+/* Turns what the workers raised into timer events, in causal order. */
+static void
+device_peer_events(struct device *dev, struct peer *peer, uint64_t now)
+{
+	struct wg_timers_session s, *sp = NULL;
+	struct keypair	*kp;
+	uint32_t	 ev;
+	int		 actions = 0;
+
+	ev = atomic_exchange(&peer->events, 0);
+	if (ev == 0)
+		return;
+	if ((kp = device_peer_keypair(peer)) != NULL) {
+		s.birth = kp->kp.birth;
+		s.send_counter = atomic_load(&kp->kp.send_counter);
+		s.initiator = kp->kp.initiator;
+		sp = &s;
+		device_keypair_put(kp);
+	}
+	if (ev & PEER_EV_CONFIRMED) {
+		atomic_store(&peer->last_handshake, util_realtime_s());
+		actions |= wg_timers_event(&peer->timers,
+		    WG_TIMERS_HANDSHAKE_COMPLETE, now, sp);
+	}
+	if (ev & PEER_EV_AUTH_RECEIVED)
+		actions |= wg_timers_event(&peer->timers,
+		    WG_TIMERS_AUTH_RECEIVED, now, sp);
+	if (ev & PEER_EV_DATA_RECEIVED)
+		actions |= wg_timers_event(&peer->timers,
+		    WG_TIMERS_DATA_RECEIVED, now, sp);
+	if (ev & PEER_EV_AUTH_SENT)
+		actions |= wg_timers_event(&peer->timers,
+		    WG_TIMERS_AUTH_SENT, now, sp);
+	if (ev & PEER_EV_DATA_SENT)
+		actions |= wg_timers_event(&peer->timers,
+		    WG_TIMERS_DATA_SENT, now, sp);
+	if (ev & PEER_EV_WANT_HANDSHAKE)
+		actions |= wg_timers_event(&peer->timers,
+		    WG_TIMERS_WANT_HANDSHAKE, now, sp);
+	device_run_timers(dev, peer, actions);
+}
+
+static void
+device_wake_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct device	*dev = arg;
+	uint64_t	 v, now;
+	size_t		 i;
+
+	(void)events;
+	if (read(fd, &v, sizeof(v)) == -1 && errno != EAGAIN)
+		log_warn("eventfd");
+	atomic_store(&dev->wake_pending, 0);
+	now = util_now_ns();
+	device_handshakes(dev, now);
+	for (i = 0; i < dev->npeers; i++)
+		device_peer_events(dev, dev->peers[i], now);
+}
+
+static uint32_t
+device_jitter(void *arg)
+{
+	(void)arg;
+	return (randombytes_uniform(WG_REKEY_JITTER_MAX_MS + 1));
+}
+
+struct device *
+device_new(struct event_base *base, const struct device_config *cfg,
+    const char **why)
+{
+	struct device	*dev;
+
+	dev = xcalloc(1, sizeof(*dev));
+	dev->base = base;
+	dev->cfg = *cfg;
+	sodium_memzero(dev->cfg.private_key, WG_KEY_LEN);
+	if (wg_noise_identity_new(&dev->identity, cfg->private_key) !=
+	    WG_OK) {
+		*why = "invalid private key";
+		free(dev);
+		return (NULL);
+	}
+	wg_cookie_checker_init(&dev->cookie, dev->identity->public_key);
+	pthread_rwlock_init(&dev->index_lock, NULL);
+	pthread_mutex_init(&dev->hsq_lock, NULL);
+	dev->hsq = xcalloc(DEVICE_HSQ_MAX, sizeof(*dev->hsq));
+	if ((dev->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1)
+		fatal("eventfd");
+	dev->ev_wake = event_new(base, dev->wake_fd, EV_READ | EV_PERSIST,
+	    device_wake_cb, dev);
+	if (dev->ev_wake == NULL || event_add(dev->ev_wake, NULL) == -1)
+		fatalx("event_add");
+	return (dev);
+}
+
+struct peer *
+device_add_peer(struct device *dev, uint32_t id,
+    const uint8_t key[WG_KEY_LEN], const uint8_t *psk,
+    const struct sockaddr_in6 *endpoint, uint16_t keepalive)
+{
+	struct peer	*peer;
+
+	if (device_noise_lookup(dev, key) != NULL)
+		return (NULL);
+	peer = xcalloc(1, sizeof(*peer));
+	if (wg_noise_peer_new(&peer->noise, dev->identity, key, psk) !=
+	    WG_OK) {
+		free(peer);
+		return (NULL);
+	}
+	peer->id = id;
+	peer->dev = dev;
+	memcpy(peer->public_key, key, WG_KEY_LEN);
+	peer->persistent_keepalive = keepalive;
+	pthread_mutex_init(&peer->lock, NULL);
+	if (endpoint != NULL) {
+		peer->endpoint = *endpoint;
+		peer->has_endpoint = true;
+	}
+	wg_timers_init(&peer->timers, WG_REKEY_ATTEMPT_TIME,
+	    (uint64_t)keepalive * WG_NSEC, device_jitter, NULL);
+	peer->ev_timer = evtimer_new(dev->base, device_peer_timer_cb, peer);
+	if (peer->ev_timer == NULL)
+		fatalx("evtimer_new");
+	dev->peers = xreallocarray(dev->peers, dev->npeers + 1,
+	    sizeof(*dev->peers));
+	dev->peers[dev->npeers++] = peer;
+	return (peer);
+}
+
+int
+device_start(struct device *dev, const char **why)
+{
+	struct udp_caps	 caps;
+	uint16_t	 port = dev->cfg.listen_port;
+	size_t		 i;
+	int		 n = dev->cfg.nworkers;
+
+	qsort(dev->aip4.v, dev->aip4.n, sizeof(struct aip), aip_cmp);
+	qsort(dev->aip6.v, dev->aip6.n, sizeof(struct aip), aip_cmp);
+	if (tun_open(&dev->tun, dev->cfg.ifname, n, why) == -1)
+		return (-1);
+	dev->udp_fds = xcalloc((size_t)n, sizeof(int));
+	dev->workers = xcalloc((size_t)n, sizeof(*dev->workers));
+	for (dev->nworkers = 0; dev->nworkers < n; dev->nworkers++) {
+		dev->udp_fds[dev->nworkers] = udp_open(port, &port, &caps,
+		    why);
+		if (dev->udp_fds[dev->nworkers] == -1)
+			return (-1);
+		dev->workers[dev->nworkers] = worker_new(dev, dev->nworkers,
+		    dev->tun.fds[dev->nworkers], dev->udp_fds[dev->nworkers],
+		    &caps);
+	}
+	dev->port = port;
+	log_info("%s: %d workers on UDP port %u (GSO %s, GRO %s)",
+	    dev->tun.name, n, port, caps.gso ? "on" : "off",
+	    caps.gro ? "on" : "off");
+	for (i = 0; i < (size_t)n; i++)
+		if (worker_start(dev->workers[i]) == -1) {
+			*why = "starting a worker thread";
+			return (-1);
+		}
+	/* Persistent keepalives start at once, as in wg(8). */
+	for (i = 0; i < dev->npeers; i++)
+		if (dev->peers[i]->persistent_keepalive != 0)
+			device_raise(dev->peers[i], PEER_EV_WANT_HANDSHAKE);
+	return (0);
+}
+
+void
+device_free(struct device *dev)
+{
+	struct index_entry	*e;
+	struct peer		*peer;
+	size_t			 i;
+	int			 w;
+
+	if (dev == NULL)
+		return;
+	for (w = 0; w < dev->nworkers; w++)
+		worker_free(dev->workers[w]);
+	for (w = 0; w < dev->nworkers; w++)
+		close(dev->udp_fds[w]);
+	free(dev->workers);
+	free(dev->udp_fds);
+	if (dev->tun.fds != NULL)
+		tun_close(&dev->tun);
+	for (i = 0; i < dev->npeers; i++) {
+		peer = dev->peers[i];
+		device_zero_keys(dev, peer);
+		device_drop_staged(peer);
+		event_free(peer->ev_timer);
+		wg_noise_peer_free(peer->noise);
+		pthread_mutex_destroy(&peer->lock);
+		free(peer);
+	}
+	free(dev->peers);
+	for (i = 0; i < INDEX_BUCKETS; i++)
+		while ((e = dev->index[i]) != NULL) {
+			dev->index[i] = e->next;
+			free(e);
+		}
+	free(dev->aip4.v);
+	free(dev->aip6.v);
+	event_free(dev->ev_wake);
+	close(dev->wake_fd);
+	explicit_bzero(dev->hsq, DEVICE_HSQ_MAX * sizeof(*dev->hsq));
+	free(dev->hsq);
+	wg_cookie_checker_clear(&dev->cookie);
+	wg_noise_identity_free(dev->identity);
+	pthread_rwlock_destroy(&dev->index_lock);
+	pthread_mutex_destroy(&dev->hsq_lock);
+	free(dev);
+}
+
+const char *
+device_ifname(const struct device *dev)
+{
+	return (dev->tun.name);
+}
+
+uint16_t
+device_port(const struct device *dev)
+{
+	return (dev->port);
+}
+
+size_t
+device_npeers(const struct device *dev)
+{
+	return (dev->npeers);
+}
+
+void
+device_peer_stats(struct device *dev, size_t i, struct ipc_peer_stats *s)
+{
+	struct peer		*peer = dev->peers[i];
+	struct sockaddr_in6	 ep;
+
+	memset(s, 0, sizeof(*s));
+	s->peer_id = peer->id;
+	memcpy(s->public_key, peer->public_key, WG_KEY_LEN);
+	if (peer_endpoint(peer, &ep)) {
+		s->has_endpoint = 1;
+		s->endpoint.port = ntohs(ep.sin6_port);
+		if (IN6_IS_ADDR_V4MAPPED(&ep.sin6_addr)) {
+			s->endpoint.family = AF_INET;
+			memcpy(s->endpoint.addr, &ep.sin6_addr.s6_addr[12], 4);
+		} else {
+			s->endpoint.family = AF_INET6;
+			s->endpoint.scope_id = ep.sin6_scope_id;
+			memcpy(s->endpoint.addr, &ep.sin6_addr, 16);
+		}
+	}
+	s->last_handshake = atomic_load(&peer->last_handshake);
+	s->rx_bytes = atomic_load(&peer->rx_bytes);
+	s->tx_bytes = atomic_load(&peer->tx_bytes);
+	s->handshake_failures = atomic_load(&peer->handshake_failures);
+}
+
+int
+device_nworkers(const struct device *dev)
+{
+	return (dev->nworkers);
+}
+
+void
+device_worker_stats(struct device *dev, int i, struct ipc_worker_stats *s)
+{
+	worker_stats(dev->workers[i], s);
+}

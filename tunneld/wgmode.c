@@ -1,0 +1,332 @@
+/*
+ * wgmode.c: plain WireGuard mode. tunneld opens the configuration file
+ * (it may be readable by root only) and passes the fd to controld, which
+ * parses it and sends back the result as a fixed sequence of messages:
+ * INTERFACE, its ADDRESSes, PEERs each with their ALLOWED_IPs, COMMIT.
+ * Anything out of that order, or repeated, is a protocol violation. On
+ * COMMIT the device comes up, with addresses and routes set through
+ * rtnetlink; they are removed again on exit.
+ */
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "tunneld/device.h"
+#include "tunneld/netlink.h"
+#include "tunneld/wgmode.h"
+
+enum wgmode_phase {
+	WGMODE_IDLE,		/* file not sent yet */
+	WGMODE_WAITING,		/* file sent, waiting for INTERFACE */
+	WGMODE_ADDRESSES,
+	WGMODE_PEERS,
+	WGMODE_RUNNING,
+};
+
+struct wgmode_aip {
+	uint32_t		 peer_id;
+	struct ipc_prefix	 prefix;
+};
+
+struct wgmode {
+	struct event_base	*base;
+	struct wgmode_options	 opt;
+	int			 fd;
+	enum wgmode_phase	 phase;
+	struct ipc_wg_interface	 iface;
+	struct ipc_prefix	*addrs;
+	size_t			 naddrs;
+	struct ipc_wg_peer	*peers;
+	size_t			 npeers;
+	struct wgmode_aip	*aips;
+	size_t			 naips;
+	struct device		*dev;
+	struct netlink		*nl;
+};
+
+struct wgmode *
+wgmode_new(struct event_base *base, const struct wgmode_options *opt)
+{
+	struct wgmode	*wm;
+	int		 fd;
+
+	/* Opened here, as root: controld could not read a 0600 file. */
+	if ((fd = open(opt->file, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+		fatal("opening %s", opt->file);
+	wm = xcalloc(1, sizeof(*wm));
+	wm->base = base;
+	wm->opt = *opt;
+	wm->fd = fd;
+	return (wm);
+}
+
+int
+wgmode_send_file(struct wgmode *wm, int ipc_fd)
+{
+	struct ipc_wg_file	 f;
+
+	if (wm->phase != WGMODE_IDLE)
+		return (0);
+	memset(&f, 0, sizeof(f));
+	strncpy(f.name, wm->opt.file, sizeof(f.name) - 1);
+	if (ipc_send(ipc_fd, IPC_WG_FILE, 0, &f, sizeof(f), wm->fd) == -1)
+		return (-1);
+	close(wm->fd);
+	wm->fd = -1;
+	wm->phase = WGMODE_WAITING;
+	return (0);
+}
+
+static void
+prefix_str(const struct ipc_prefix *p, char *buf, size_t size)
+{
+	char	 a[INET6_ADDRSTRLEN];
+
+	inet_ntop(p->family, p->addr, a, sizeof(a));
+	snprintf(buf, size, "%s/%u", a, p->prefixlen);
+}
+
+static void
+endpoint_v6(const struct ipc_sockaddr *sa, struct sockaddr_in6 *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->sin6_family = AF_INET6;
+	out->sin6_port = htons(sa->port);
+	if (sa->family == AF_INET) {
+		out->sin6_addr.s6_addr[10] = 0xff;
+		out->sin6_addr.s6_addr[11] = 0xff;
+		memcpy(&out->sin6_addr.s6_addr[12], sa->addr, 4);
+	} else {
+		memcpy(&out->sin6_addr, sa->addr, 16);
+		out->sin6_scope_id = sa->scope_id;
+	}
+}
+
+static void
+wgmode_wipe(struct wgmode *wm)
+{
+	size_t	 i;
+
+	explicit_bzero(&wm->iface, sizeof(wm->iface));
+	for (i = 0; i < wm->npeers; i++)
+		explicit_bzero(&wm->peers[i], sizeof(wm->peers[i]));
+	free(wm->peers);
+	wm->peers = NULL;
+}
+
+/* Brings the configured device up. Failures here are fatal: fix config. */
+static void
+wgmode_apply(struct wgmode *wm)
+{
+	struct device_config	 cfg;
+	struct sockaddr_in6	 ep;
+	struct peer		**peers;
+	const char		*why;
+	char			 a[64];
+	size_t			 i;
+	int			 ifindex, rc;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.ifname = wm->opt.ifname;
+	cfg.nworkers = wm->opt.threads;
+	cfg.mtu = wm->opt.mtu != 0 ? wm->opt.mtu : wm->iface.mtu;
+	cfg.listen_port = wm->iface.listen_port;
+	memcpy(cfg.private_key, wm->iface.private_key, WG_KEY_LEN);
+	wm->dev = device_new(wm->base, &cfg, &why);
+	explicit_bzero(&cfg, sizeof(cfg));
+	if (wm->dev == NULL)
+		fatalx("%s: %s", wm->opt.file, why);
+	peers = xcalloc(wm->npeers + 1, sizeof(*peers));
+	for (i = 0; i < wm->npeers; i++) {
+		if (wm->peers[i].has_endpoint)
+			endpoint_v6(&wm->peers[i].endpoint, &ep);
+		peers[i] = device_add_peer(wm->dev, wm->peers[i].peer_id,
+		    wm->peers[i].public_key,
+		    sodium_is_zero(wm->peers[i].psk, WG_KEY_LEN) ? NULL :
+		    wm->peers[i].psk, wm->peers[i].has_endpoint ? &ep : NULL,
+		    wm->peers[i].persistent_keepalive);
+		if (peers[i] == NULL)
+			fatalx("%s: peer %zu: duplicate or invalid public key",
+			    wm->opt.file, i + 1);
+	}
+	for (i = 0; i < wm->naips; i++)
+		if (device_add_allowed_ip(wm->dev, peers[wm->aips[i].peer_id],
+		    &wm->aips[i].prefix) == -1) {
+			prefix_str(&wm->aips[i].prefix, a, sizeof(a));
+			fatalx("%s: allowed IP %s is given to two peers",
+			    wm->opt.file, a);
+		}
+	free(peers);
+	wgmode_wipe(wm);
+	if (device_start(wm->dev, &why) == -1)
+		fatal("%s: %s", wm->opt.ifname, why);
+
+	if ((rc = netlink_open(&wm->nl)) < 0) {
+		errno = -rc;
+		fatal("rtnetlink");
+	}
+	if ((ifindex = netlink_ifindex(wm->nl, device_ifname(wm->dev))) < 0)
+		fatalx("%s: no such interface", device_ifname(wm->dev));
+	for (i = 0; i < wm->naddrs; i++)
+		if ((rc = netlink_addr_add(wm->nl, ifindex,
+		    wm->addrs[i].family, wm->addrs[i].addr,
+		    wm->addrs[i].prefixlen)) < 0) {
+			prefix_str(&wm->addrs[i], a, sizeof(a));
+			errno = -rc;
+			fatal("adding address %s", a);
+		}
+	if ((rc = netlink_link_set(wm->nl, ifindex, device_mtu(wm->dev),
+	    true)) < 0) {
+		errno = -rc;
+		fatal("setting %s up", device_ifname(wm->dev));
+	}
+	for (i = 0; i < wm->naips; i++) {
+		rc = netlink_route_add(wm->nl, ifindex,
+		    wm->aips[i].prefix.family, wm->aips[i].prefix.addr,
+		    wm->aips[i].prefix.prefixlen, 0, 0);
+		prefix_str(&wm->aips[i].prefix, a, sizeof(a));
+		/* The address's own prefix route may already cover it. */
+		if (rc == -EEXIST)
+			log_debug("route %s exists already", a);
+		else if (rc < 0) {
+			errno = -rc;
+			fatal("adding route %s", a);
+		}
+	}
+	log_info("%s is up: %zu peers, %zu addresses, %zu allowed IPs, "
+	    "MTU %u", device_ifname(wm->dev), wm->npeers, wm->naddrs,
+	    wm->naips, device_mtu(wm->dev));
+	wm->phase = WGMODE_RUNNING;
+}
+
+/*
+ * One configuration message from controld. Returns 1 when the device just
+ * came up, 0 when more is expected, -1 with *why for a violation.
+ */
+int
+wgmode_dispatch(struct wgmode *wm, const struct ipc_msg *msg,
+    const char **why)
+{
+	const struct ipc_wg_allowed_ip	*aip;
+
+	switch (msg->hdr.type) {
+	case IPC_WG_ERROR:
+		if (wm->phase != WGMODE_WAITING)
+			break;
+		fatalx("%s", msg->u.wg_error.text);
+	case IPC_WG_INTERFACE:
+		if (wm->phase != WGMODE_WAITING)
+			break;
+		wm->iface = msg->u.wg_interface;
+		if (wm->iface.mtu == 0)
+			wm->iface.mtu = 1280;
+		wm->addrs = xcalloc(wm->iface.naddrs + 1, sizeof(*wm->addrs));
+		wm->peers = xcalloc(wm->iface.npeers + 1, sizeof(*wm->peers));
+		wm->phase = WGMODE_ADDRESSES;
+		return (0);
+	case IPC_WG_ADDRESS:
+		if (wm->phase != WGMODE_ADDRESSES ||
+		    wm->naddrs == wm->iface.naddrs)
+			break;
+		wm->addrs[wm->naddrs++] = msg->u.wg_address.prefix;
+		return (0);
+	case IPC_WG_PEER:
+		if ((wm->phase != WGMODE_ADDRESSES &&
+		    wm->phase != WGMODE_PEERS) ||
+		    wm->naddrs != wm->iface.naddrs ||
+		    wm->npeers == wm->iface.npeers ||
+		    msg->u.wg_peer.peer_id != wm->npeers)
+			break;
+		wm->peers[wm->npeers++] = msg->u.wg_peer;
+		wm->phase = WGMODE_PEERS;
+		return (0);
+	case IPC_WG_ALLOWED_IP:
+		aip = &msg->u.wg_allowed_ip;
+		/* Only for the peer just announced, in order. */
+		if (wm->phase != WGMODE_PEERS ||
+		    aip->peer_id + 1 != wm->npeers)
+			break;
+		wm->aips = xreallocarray(wm->aips, wm->naips + 1,
+		    sizeof(*wm->aips));
+		wm->aips[wm->naips].peer_id = aip->peer_id;
+		wm->aips[wm->naips++].prefix = aip->prefix;
+		return (0);
+	case IPC_WG_COMMIT:
+		if ((wm->phase != WGMODE_ADDRESSES &&
+		    wm->phase != WGMODE_PEERS) ||
+		    wm->naddrs != wm->iface.naddrs ||
+		    wm->npeers != wm->iface.npeers)
+			break;
+		wgmode_apply(wm);
+		return (1);
+	default:
+		*why = "not a configuration message";
+		return (-1);
+	}
+	*why = "configuration message out of order or repeated";
+	return (-1);
+}
+
+int
+wgmode_running(const struct wgmode *wm)
+{
+	return (wm != NULL && wm->phase == WGMODE_RUNNING);
+}
+
+/* Answers IPC_STATS_REQUEST: a message per peer and worker, then END. */
+int
+wgmode_send_stats(struct wgmode *wm, int ipc_fd, uint32_t id)
+{
+	struct ipc_peer_stats	 ps;
+	struct ipc_worker_stats	 ws;
+	struct ipc_empty	 end;
+	size_t			 i;
+	int			 w;
+
+	if (wgmode_running(wm)) {
+		for (i = 0; i < device_npeers(wm->dev); i++) {
+			device_peer_stats(wm->dev, i, &ps);
+			if (ipc_send(ipc_fd, IPC_PEER_STATS, id, &ps,
+			    sizeof(ps), -1) == -1)
+				return (-1);
+		}
+		for (w = 0; w < device_nworkers(wm->dev); w++) {
+			device_worker_stats(wm->dev, w, &ws);
+			if (ipc_send(ipc_fd, IPC_WORKER_STATS, id, &ws,
+			    sizeof(ws), -1) == -1)
+				return (-1);
+		}
+	}
+	memset(&end, 0, sizeof(end));
+	return (ipc_send(ipc_fd, IPC_STATS_END, id, &end, sizeof(end), -1));
+}
+
+void
+wgmode_free(struct wgmode *wm)
+{
+	int	 rc;
+
+	if (wm == NULL)
+		return;
+	if (wm->nl != NULL) {
+		if ((rc = netlink_undo_all(wm->nl)) < 0)
+			log_warnx("removing routes and addresses: %s",
+			    strerror(-rc));
+		netlink_close(wm->nl);
+	}
+	device_free(wm->dev);
+	if (wm->fd != -1)
+		close(wm->fd);
+	wgmode_wipe(wm);
+	free(wm->addrs);
+	free(wm->aips);
+	free(wm);
+}

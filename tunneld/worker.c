@@ -1,0 +1,569 @@
+/*
+ * worker.c: a data-plane thread. It owns one TUN queue and one UDP socket
+ * and runs each batch to completion: packets the kernel steered to its
+ * queue are encrypted and sent, datagrams the kernel hashed to its socket
+ * are decrypted and written to its queue. One peer's datagrams all reach
+ * one socket, so one worker writes all of a flow's packets, in order.
+ */
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <netinet/in.h>
+#include <netinet/udp.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "tunneld/device.h"
+#include "tunneld/worker.h"
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT	103
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO		104
+#endif
+
+#define RX_BATCH	16
+#define RX_GRO_SIZE	65536
+#define MAX_UDP_PAYLOAD	65507
+/* How long a full socket or queue may hold a batch before it is dropped. */
+#define BACKPRESSURE_MS	1000
+
+struct worker_counters {
+	_Atomic uint64_t	 tx_packets;
+	_Atomic uint64_t	 tx_bytes;
+	_Atomic uint64_t	 rx_packets;
+	_Atomic uint64_t	 rx_bytes;
+	_Atomic uint64_t	 tx_syscalls;
+	_Atomic uint64_t	 rx_syscalls;
+	_Atomic uint64_t	 reorders;
+	_Atomic uint64_t	 drops[IPC_DROP_MAX];
+};
+
+struct worker {
+	struct device		*dev;
+	int			 id;
+	int			 tun_fd;
+	int			 udp_fd;
+	int			 stop_fd;
+	bool			 gso;
+	bool			 gro;
+	pthread_t		 thread;
+	bool			 running;
+	unsigned		 mtu;
+
+	/* Outbound batch: slot i holds one packet, then its ciphertext. */
+	uint8_t			*tx;
+	size_t			 tx_stride;
+	size_t			 tx_len[DEVICE_BATCH];
+	struct sockaddr_in6	 tx_dst[DEVICE_BATCH];
+	int			 ntx;
+
+	/* Inbound batch. */
+	uint8_t			*rx;
+	size_t			 rx_stride;
+	struct mmsghdr		 rx_msgs[RX_BATCH];
+	struct iovec		 rx_iov[RX_BATCH];
+	struct sockaddr_in6	 rx_src[RX_BATCH];
+	char			 rx_cmsg[RX_BATCH][CMSG_SPACE(sizeof(int))];
+
+	struct worker_counters	 c;
+};
+
+static void
+count(_Atomic uint64_t *c, uint64_t n)
+{
+	/* Only this thread writes; the main thread reads for status. */
+	atomic_store_explicit(c, atomic_load_explicit(c,
+	    memory_order_relaxed) + n, memory_order_relaxed);
+}
+
+static void
+drop(struct worker *w, enum ipc_drop why)
+{
+	count(&w->c.drops[why], 1);
+}
+
+/* Waits for room instead of spinning or dropping at once. */
+static int
+wait_writable(int fd)
+{
+	struct pollfd	 pfd = { fd, POLLOUT, 0 };
+
+	return (poll(&pfd, 1, BACKPRESSURE_MS) == 1 ? 0 : -1);
+}
+
+static int
+send_one(struct worker *w, struct msghdr *mh)
+{
+	for (;;) {
+		count(&w->c.tx_syscalls, 1);
+		if (sendmsg(w->udp_fd, mh, 0) != -1)
+			return (0);
+		if (errno == EINTR)
+			continue;
+		if ((errno != EAGAIN && errno != ENOBUFS) ||
+		    wait_writable(w->udp_fd) == -1)
+			return (-1);
+	}
+}
+
+/*
+ * Sends slots [i, j) to one destination: with GSO as one super-datagram
+ * of equal segments (the last may be shorter), else one by one.
+ */
+static void
+flush_group(struct worker *w, int i, int j)
+{
+	struct iovec	 iov[DEVICE_BATCH];
+	union {
+		char		buf[CMSG_SPACE(sizeof(uint16_t))];
+		struct cmsghdr	align;
+	} cm;
+	struct cmsghdr	*cmsg;
+	struct msghdr	 mh;
+	uint16_t	 seg = (uint16_t)w->tx_len[i];
+	size_t		 bytes = 0;
+	int		 k;
+
+	for (k = i; k < j; k++) {
+		iov[k - i].iov_base = w->tx + (size_t)k * w->tx_stride;
+		iov[k - i].iov_len = w->tx_len[k];
+		bytes += w->tx_len[k];
+	}
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_name = &w->tx_dst[i];
+	mh.msg_namelen = sizeof(w->tx_dst[i]);
+	if (w->gso && j - i > 1) {
+		mh.msg_iov = iov;
+		mh.msg_iovlen = (size_t)(j - i);
+		memset(&cm, 0, sizeof(cm));
+		mh.msg_control = cm.buf;
+		mh.msg_controllen = sizeof(cm.buf);
+		cmsg = CMSG_FIRSTHDR(&mh);
+		cmsg->cmsg_level = SOL_UDP;
+		cmsg->cmsg_type = UDP_SEGMENT;
+		cmsg->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+		memcpy(CMSG_DATA(cmsg), &seg, sizeof(seg));
+		if (send_one(w, &mh) == 0) {
+			count(&w->c.tx_packets, (uint64_t)(j - i));
+			count(&w->c.tx_bytes, bytes);
+			return;
+		}
+		if (errno != EIO && errno != EINVAL && errno != EOPNOTSUPP) {
+			drop(w, IPC_DROP_SEND);
+			return;
+		}
+		/* The route's device cannot segment: go one by one from now. */
+		log_warnx("worker %d: UDP GSO refused, sending singly",
+		    w->id);
+		w->gso = false;
+	}
+	for (k = i; k < j; k++) {
+		mh.msg_iov = &iov[k - i];
+		mh.msg_iovlen = 1;
+		mh.msg_control = NULL;
+		mh.msg_controllen = 0;
+		mh.msg_name = &w->tx_dst[k];
+		if (send_one(w, &mh) == -1) {
+			drop(w, IPC_DROP_SEND);
+			continue;
+		}
+		count(&w->c.tx_packets, 1);
+		count(&w->c.tx_bytes, w->tx_len[k]);
+	}
+}
+
+static int
+same_dst(const struct sockaddr_in6 *a, const struct sockaddr_in6 *b)
+{
+	return (a->sin6_port == b->sin6_port &&
+	    memcmp(&a->sin6_addr, &b->sin6_addr, sizeof(a->sin6_addr)) == 0);
+}
+
+static void
+flush_tx(struct worker *w)
+{
+	size_t	 seg, maxsegs;
+	int	 i = 0, j;
+
+	while (i < w->ntx) {
+		seg = w->tx_len[i];
+		maxsegs = MAX_UDP_PAYLOAD / seg;
+		if (maxsegs > DEVICE_BATCH)
+			maxsegs = DEVICE_BATCH;
+		/* Equal sizes to one place; a shorter one closes the group. */
+		for (j = i + 1; j < w->ntx && (size_t)(j - i) < maxsegs &&
+		    w->tx_len[j - 1] == seg && w->tx_len[j] <= seg &&
+		    same_dst(&w->tx_dst[j], &w->tx_dst[i]); j++)
+			;
+		flush_group(w, i, j);
+		i = j;
+	}
+	w->ntx = 0;
+}
+
+/* Reads what the TUN queue has (up to a batch), seals it, sends it. */
+static void
+worker_outbound(struct worker *w)
+{
+	struct device	*dev = w->dev;
+	struct peer	*peer = NULL, *p;
+	struct keypair	*kp = NULL;
+	struct sockaddr_in6 dst;
+	bool		 has_dst = false;
+	uint8_t		*slot, *pkt;
+	uint64_t	 now = util_now_ns();
+	size_t		 outlen;
+	ssize_t		 n;
+	int		 i, rc;
+	uint32_t	 ev;
+
+	for (i = 0; i < DEVICE_BATCH; i++) {
+		slot = w->tx + (size_t)w->ntx * w->tx_stride;
+		pkt = slot + DEVICE_HEADROOM;
+		n = read(w->tun_fd, pkt, w->mtu);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if ((p = device_lookup_dst(dev, pkt, (size_t)n)) == NULL) {
+			drop(w, IPC_DROP_NO_PEER);
+			continue;
+		}
+		if (p != peer) {
+			if (kp != NULL)
+				device_keypair_put(kp);
+			peer = p;
+			kp = device_peer_keypair(peer);
+			pthread_mutex_lock(&peer->lock);
+			has_dst = peer->has_endpoint;
+			dst = peer->endpoint;
+			pthread_mutex_unlock(&peer->lock);
+		}
+		rc = kp == NULL ? WG_ERR_EXPIRED : has_dst ?
+		    wg_transport_encrypt(&kp->kp, pkt, (size_t)n, w->mtu, slot,
+		    w->tx_stride, now, &outlen) : WG_ERR_STATE;
+		if (rc == WG_ERR_STATE) {
+			drop(w, IPC_DROP_NO_SESSION);
+			continue;
+		}
+		if (rc != WG_OK) {
+			/* Held until the handshake the main thread starts. */
+			device_stage(peer, pkt, (size_t)n);
+			device_raise(peer, PEER_EV_WANT_HANDSHAKE);
+			continue;
+		}
+		w->tx_len[w->ntx] = outlen;
+		w->tx_dst[w->ntx] = dst;
+		w->ntx++;
+		atomic_fetch_add_explicit(&peer->tx_bytes, outlen,
+		    memory_order_relaxed);
+		ev = PEER_EV_DATA_SENT | PEER_EV_AUTH_SENT;
+		device_raise(peer, ev);
+	}
+	if (kp != NULL)
+		device_keypair_put(kp);
+	flush_tx(w);
+}
+
+static void
+tun_write(struct worker *w, const uint8_t *pkt, size_t len)
+{
+	for (;;) {
+		if (write(w->tun_fd, pkt, len) != -1) {
+			count(&w->c.rx_packets, 1);
+			count(&w->c.rx_bytes, len);
+			return;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN || wait_writable(w->tun_fd) == -1) {
+			drop(w, IPC_DROP_TUN_WRITE);
+			return;
+		}
+	}
+}
+
+/* The length of the IP packet at p, or 0 if it is not one that fits. */
+static size_t
+ip_len(const uint8_t *p, size_t avail)
+{
+	size_t	 len;
+
+	if (avail >= 20 && p[0] >> 4 == 4) {
+		len = (size_t)p[2] << 8 | p[3];
+		if (len >= 20 && (size_t)(p[0] & 0x0f) * 4 >= 20 &&
+		    len <= avail)
+			return (len);
+	} else if (avail >= 40 && p[0] >> 4 == 6) {
+		len = 40 + ((size_t)p[4] << 8 | p[5]);
+		if (len <= avail)
+			return (len);
+	}
+	return (0);
+}
+
+struct rx_state {
+	uint32_t		 index;
+	struct keypair		*kp;
+	uint64_t		 last_counter;
+};
+
+static void
+worker_transport(struct worker *w, struct rx_state *st, uint8_t *msg,
+    size_t len, const struct sockaddr_in6 *src, uint64_t now)
+{
+	struct keypair	*kp;
+	struct peer	*peer;
+	uint64_t	 counter;
+	size_t		 plain, ilen;
+	uint32_t	 index = wg_get_le32(msg + 4);
+	int		 rc;
+
+	if (st->kp == NULL || st->index != index) {
+		if (st->kp != NULL)
+			device_keypair_put(st->kp);
+		st->kp = device_keypair_get(w->dev, index);
+		st->index = index;
+		st->last_counter = 0;
+	}
+	if ((kp = st->kp) == NULL) {
+		drop(w, IPC_DROP_UNKNOWN_INDEX);
+		return;
+	}
+	counter = wg_get_le64(msg + 8);
+	/* Several threads may receive for one keypair when a peer roams. */
+	pthread_mutex_lock(&kp->replay_lock);
+	rc = wg_transport_decrypt(&kp->kp, msg, len, now, &plain);
+	pthread_mutex_unlock(&kp->replay_lock);
+	if (rc != WG_OK) {
+		drop(w, rc == WG_ERR_REPLAY ? IPC_DROP_REPLAY :
+		    IPC_DROP_DECRYPT);
+		return;
+	}
+	if (counter < st->last_counter)
+		count(&w->c.reorders, 1);
+	else
+		st->last_counter = counter;
+	peer = kp->peer;
+	atomic_fetch_add_explicit(&peer->rx_bytes, len, memory_order_relaxed);
+	pthread_mutex_lock(&peer->lock);
+	/* Roaming: authenticated packets move the endpoint. */
+	if (!peer->has_endpoint || !same_dst(&peer->endpoint, src)) {
+		peer->endpoint = *src;
+		peer->has_endpoint = true;
+	}
+	if (peer->next == kp) {
+		pthread_mutex_unlock(&peer->lock);
+		device_confirm(peer, kp);
+	} else
+		pthread_mutex_unlock(&peer->lock);
+	if (plain == 0) {
+		device_raise(peer, PEER_EV_AUTH_RECEIVED);
+		return;
+	}
+	device_raise(peer, PEER_EV_AUTH_RECEIVED | PEER_EV_DATA_RECEIVED);
+	msg += WG_TRANSPORT_HDR_LEN;
+	if ((ilen = ip_len(msg, plain)) == 0) {
+		drop(w, IPC_DROP_BAD_PACKET);
+		return;
+	}
+	/* Cryptokey routing: the peer may only speak for its allowed IPs. */
+	if (!device_src_allowed(w->dev, peer, msg, ilen)) {
+		drop(w, IPC_DROP_SOURCE);
+		return;
+	}
+	tun_write(w, msg, ilen);
+}
+
+static void
+worker_datagram(struct worker *w, struct rx_state *st, uint8_t *msg,
+    size_t len, const struct sockaddr_in6 *src, uint64_t now)
+{
+	uint32_t	 receiver;
+	int		 type;
+
+	if ((type = wg_message_classify(msg, len, &receiver)) < 0) {
+		drop(w, IPC_DROP_BAD_PACKET);
+		return;
+	}
+	if (type == WG_MSG_TRANSPORT)
+		worker_transport(w, st, msg, len, src, now);
+	else if (device_queue_handshake(w->dev, msg, len, src) == -1)
+		drop(w, IPC_DROP_QUEUE_FULL);
+}
+
+static void
+worker_inbound(struct worker *w)
+{
+	struct rx_state	 st = { 0, NULL, 0 };
+	struct cmsghdr	*cmsg;
+	struct sockaddr_in6 src;
+	uint64_t	 now;
+	uint8_t		*buf;
+	size_t		 len, seg, off;
+	int		 i, n, gso;
+
+	for (i = 0; i < RX_BATCH; i++) {
+		w->rx_iov[i].iov_base = w->rx + (size_t)i * w->rx_stride;
+		w->rx_iov[i].iov_len = w->rx_stride;
+		memset(&w->rx_msgs[i].msg_hdr, 0, sizeof(struct msghdr));
+		w->rx_msgs[i].msg_hdr.msg_iov = &w->rx_iov[i];
+		w->rx_msgs[i].msg_hdr.msg_iovlen = 1;
+		w->rx_msgs[i].msg_hdr.msg_name = &w->rx_src[i];
+		w->rx_msgs[i].msg_hdr.msg_namelen = sizeof(w->rx_src[i]);
+		w->rx_msgs[i].msg_hdr.msg_control = w->rx_cmsg[i];
+		w->rx_msgs[i].msg_hdr.msg_controllen = sizeof(w->rx_cmsg[i]);
+	}
+	count(&w->c.rx_syscalls, 1);
+	n = recvmmsg(w->udp_fd, w->rx_msgs, RX_BATCH, MSG_DONTWAIT, NULL);
+	if (n <= 0)
+		return;
+	now = util_now_ns();
+	for (i = 0; i < n; i++) {
+		buf = w->rx_iov[i].iov_base;
+		len = w->rx_msgs[i].msg_len;
+		if (w->rx_msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
+			drop(w, IPC_DROP_BAD_PACKET);
+			continue;
+		}
+		udp_addr_to_v6((struct sockaddr *)&w->rx_src[i], &src);
+		seg = len;
+		for (cmsg = CMSG_FIRSTHDR(&w->rx_msgs[i].msg_hdr);
+		    cmsg != NULL;
+		    cmsg = CMSG_NXTHDR(&w->rx_msgs[i].msg_hdr, cmsg)) {
+			if (cmsg->cmsg_level == SOL_UDP &&
+			    cmsg->cmsg_type == UDP_GRO) {
+				memcpy(&gso, CMSG_DATA(cmsg), sizeof(gso));
+				if (gso > 0)
+					seg = (size_t)gso;
+			}
+		}
+		/* A GRO datagram is a train of seg-sized datagrams. */
+		for (off = 0; off < len; off += seg)
+			worker_datagram(w, &st, buf + off,
+			    len - off < seg ? len - off : seg, &src, now);
+	}
+	if (st.kp != NULL)
+		device_keypair_put(st.kp);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker	*w = arg;
+	struct pollfd	 pfd[3];
+	sigset_t	 all;
+
+	/* Signals are the main thread's business. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	pfd[0].fd = w->tun_fd;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = w->udp_fd;
+	pfd[1].events = POLLIN;
+	pfd[2].fd = w->stop_fd;
+	pfd[2].events = POLLIN;
+	for (;;) {
+		if (poll(pfd, 3, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			log_warn("worker %d: poll", w->id);
+			break;
+		}
+		if (pfd[2].revents)
+			break;
+		if (pfd[1].revents & POLLIN)
+			worker_inbound(w);
+		if (pfd[0].revents & POLLIN)
+			worker_outbound(w);
+	}
+	return (NULL);
+}
+
+struct worker *
+worker_new(struct device *dev, int id, int tun_fd, int udp_fd,
+    const struct udp_caps *caps)
+{
+	struct worker	*w;
+
+	w = xcalloc(1, sizeof(*w));
+	w->dev = dev;
+	w->id = id;
+	w->tun_fd = tun_fd;
+	w->udp_fd = udp_fd;
+	w->gso = caps->gso;
+	w->gro = caps->gro;
+	w->mtu = device_mtu(dev);
+	w->tx_stride = DEVICE_HEADROOM + w->mtu + DEVICE_TAILROOM;
+	w->tx = xcalloc(DEVICE_BATCH, w->tx_stride);
+	w->rx_stride = w->gro ? RX_GRO_SIZE : w->tx_stride + 64;
+	w->rx = xcalloc(RX_BATCH, w->rx_stride);
+	if ((w->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1)
+		fatal("eventfd");
+	return (w);
+}
+
+int
+worker_start(struct worker *w)
+{
+	if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+		return (-1);
+	w->running = true;
+	return (0);
+}
+
+void
+worker_stop(struct worker *w)
+{
+	uint64_t	 one = 1;
+
+	if (!w->running)
+		return;
+	if (write(w->stop_fd, &one, sizeof(one)) == -1)
+		fatal("worker %d: eventfd", w->id);
+	pthread_join(w->thread, NULL);
+	w->running = false;
+}
+
+void
+worker_free(struct worker *w)
+{
+	worker_stop(w);
+	close(w->stop_fd);
+	/* Buffers held plaintext. */
+	explicit_bzero(w->tx, DEVICE_BATCH * w->tx_stride);
+	explicit_bzero(w->rx, RX_BATCH * w->rx_stride);
+	free(w->tx);
+	free(w->rx);
+	free(w);
+}
+
+void
+worker_stats(struct worker *w, struct ipc_worker_stats *s)
+{
+	int	 i;
+
+	memset(s, 0, sizeof(*s));
+	s->worker = (uint32_t)w->id;
+	s->tx_packets = atomic_load(&w->c.tx_packets);
+	s->tx_bytes = atomic_load(&w->c.tx_bytes);
+	s->rx_packets = atomic_load(&w->c.rx_packets);
+	s->rx_bytes = atomic_load(&w->c.rx_bytes);
+	s->tx_syscalls = atomic_load(&w->c.tx_syscalls);
+	s->rx_syscalls = atomic_load(&w->c.rx_syscalls);
+	s->reorders = atomic_load(&w->c.reorders);
+	for (i = 0; i < IPC_DROP_MAX; i++)
+		s->drops[i] = atomic_load(&w->c.drops[i]);
+}

@@ -1,0 +1,18 @@
+/* worker.h: a data-plane thread owning one TUN queue and one UDP socket. */
+#ifndef FZC_WORKER_H
+#define FZC_WORKER_H
+
+#include "ipc/ipc.h"
+#include "tunneld/udp.h"
+
+struct device;
+struct worker;
+
+struct worker	*worker_new(struct device *, int, int, int,
+		    const struct udp_caps *);
+int		 worker_start(struct worker *);
+void		 worker_stop(struct worker *);
+void		 worker_free(struct worker *);
+void		 worker_stats(struct worker *, struct ipc_worker_stats *);
+
+#endif
