@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <check.h>
@@ -324,6 +325,84 @@ START_TEST(test_cookie_for_response)
 }
 END_TEST
 
+/*
+ * Random datagrams, shaped to get past the framing checks, must all be
+ * refused with both peers left exactly as they were.
+ */
+START_TEST(test_random_datagrams)
+{
+	static const uint8_t	 seed[randombytes_SEEDBYTES] = { 'f', 'z', 'c' };
+	static const size_t	 lens[] = { WG_INITIATION_LEN,
+	    WG_RESPONSE_LEN, WG_COOKIE_REPLY_LEN, WG_TRANSPORT_MIN_LEN, 48 };
+	struct wg_peer		 snap_a, snap_b, *found;
+	struct wg_noise_peer	 nsnap_a, nsnap_b;
+	struct packet		 pkt;
+	uint8_t			 m1[WG_INITIATION_LEN];
+	uint8_t			*stream, *d;
+	uint32_t		 rx;
+	size_t			 len, plain, off = 0;
+	int			 i, type, actions, error;
+
+	handshake(pa, pb, id_b);
+	seal(pa, "confirm", &pkt);
+	open_ok(pb, &pkt, "confirm");
+	/* a has an initiation pending too, so responses have a target. */
+	ck_assert_int_eq(wg_peer_create_initiation(pa, 77, wall + WG_NSEC,
+	    now, m1), WG_OK);
+	memcpy(&snap_a, pa, sizeof(snap_a));
+	memcpy(&snap_b, pb, sizeof(snap_b));
+	memcpy(&nsnap_a, pa->noise, sizeof(nsnap_a));
+	memcpy(&nsnap_b, pb->noise, sizeof(nsnap_b));
+
+	stream = malloc(10000 * 256);
+	ck_assert_ptr_nonnull(stream);
+	randombytes_buf_deterministic(stream, 10000 * 256, seed);
+	for (i = 0; i < 10000; i++, off += 256) {
+		d = stream + off;
+		/* Mostly well-framed: a known type and a plausible length. */
+		if (d[255] < 200) {
+			d[0] = 1 + d[254] % 4;
+			d[1] = d[2] = d[3] = 0;
+			len = lens[d[253] % 5];
+			if (d[0] == WG_MSG_TRANSPORT && d[252] & 1)
+				wg_put_le32(d + 4, pa->current->local_index);
+			if (d[0] == WG_MSG_RESPONSE && d[252] & 2)
+				wg_put_le32(d + 8, 77);
+		} else
+			len = d[254] % 250;
+		type = wg_message_classify(d, len, &rx);
+		switch (type) {
+		case WG_MSG_INITIATION:
+			error = wg_peer_consume_initiation(id_a, lookup, pa, d,
+			    len, now, &found);
+			break;
+		case WG_MSG_RESPONSE:
+			error = wg_peer_consume_response(pa, d, len, now);
+			break;
+		case WG_MSG_COOKIE_REPLY:
+			error = wg_peer_consume_cookie(pa, d, len, now);
+			break;
+		case WG_MSG_TRANSPORT:
+			error = wg_peer_decrypt(pa, d, len, now, &plain,
+			    &actions);
+			break;
+		default:
+			/* Framing refused it; the data path must agree. */
+			ck_assert_int_lt(type, 0);
+			error = wg_peer_decrypt(pb, d, len, now, &plain,
+			    &actions);
+			break;
+		}
+		ck_assert_msg(error < 0, "datagram %d accepted", i);
+	}
+	ck_assert_mem_eq(&snap_a, pa, sizeof(snap_a));
+	ck_assert_mem_eq(&snap_b, pb, sizeof(snap_b));
+	ck_assert_mem_eq(&nsnap_a, pa->noise, sizeof(nsnap_a));
+	ck_assert_mem_eq(&nsnap_b, pb->noise, sizeof(nsnap_b));
+	free(stream);
+}
+END_TEST
+
 Suite *
 wg_peer_suite(void)
 {
@@ -339,6 +418,7 @@ wg_peer_suite(void)
 	tcase_add_test(tc, test_peer_timers);
 	tcase_add_test(tc, test_expired_session);
 	tcase_add_test(tc, test_cookie_for_response);
+	tcase_add_test(tc, test_random_datagrams);
 	suite_add_tcase(s, tc);
 	return (s);
 }
