@@ -4,6 +4,8 @@
  * it) and its timers.  A peer is owned by one thread; workers that
  * encrypt in parallel use wg_transport_*() on a keypair the owner
  * publishes to them and keeps alive until they are done with it.
+ * Local indices are chosen by the caller, who maps them to peers; once a
+ * rotation drops a keypair, its index simply stops matching.
  */
 
 #ifndef FZC_WG_PEER_H

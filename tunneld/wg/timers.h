@@ -20,14 +20,18 @@
 #define WG_TIMERS_ZERO_KEYS		0x04
 #define WG_TIMERS_GIVE_UP		0x08
 
+/*
+ * Report each packet once, with the most specific event: the _SENT
+ * events all include AUTH_SENT, DATA_RECEIVED includes AUTH_RECEIVED.
+ */
 enum wg_timers_event {
 	WG_TIMERS_WANT_HANDSHAKE,	/* data queued, no usable session */
 	WG_TIMERS_HANDSHAKE_INITIATED,	/* a message 1 was sent */
 	WG_TIMERS_HANDSHAKE_COMPLETE,	/* message 2 consumed, or first data
 					   on a responder's session */
 	WG_TIMERS_SESSION_DERIVED,	/* a new keypair exists */
-	WG_TIMERS_AUTH_SENT,		/* any authenticated packet sent */
-	WG_TIMERS_AUTH_RECEIVED,	/* any authenticated packet received */
+	WG_TIMERS_AUTH_SENT,		/* other authenticated packet sent */
+	WG_TIMERS_AUTH_RECEIVED,	/* authenticated, not data, received */
 	WG_TIMERS_KEEPALIVE_SENT,
 	WG_TIMERS_DATA_SENT,
 	WG_TIMERS_DATA_RECEIVED
