@@ -8,6 +8,7 @@ FZC_PACKAGES=(
 	libsystemd-dev libssl-dev zlib1g-dev libbsd-dev check
 	iproute2 util-linux procps passwd systemd
 	python3 python3-websockets
+	wireguard-go wireguard-tools iputils-ping netcat-openbsd iperf3
 )
 
 fzc_need_root() {

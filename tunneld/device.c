@@ -637,9 +637,17 @@ device_on_response(struct device *dev, struct hs_item *it, uint64_t now)
 	rc = wg_noise_consume_response(peer->noise, it->msg, it->len, now,
 	    &tmp);
 	if (rc != WG_OK) {
-		log_debug("handshake response dropped: %s", wg_strerror(rc));
+		/* Once per attempt: the index is guessable, the log is not. */
+		if (!peer->warned_response) {
+			peer_name(peer, name, sizeof(name));
+			log_warnx("%s: handshake response rejected (%s): wrong "
+			    "preshared key or peer key?", name,
+			    wg_strerror(rc));
+			peer->warned_response = true;
+		}
 		return;
 	}
+	peer->warned_response = false;
 	kp = keypair_new(peer, &tmp);
 	wg_transport_keypair_clear(&tmp);
 	index_set_keypair(dev, index, kp);

@@ -60,6 +60,7 @@ struct peer {
 	struct wg_timers	 timers;
 	struct event		*ev_timer;
 	uint32_t		 hs_index;	/* 0: no initiation pending */
+	bool			 warned_response;
 
 	/* Guarded by lock: shared with the workers. */
 	pthread_mutex_t		 lock;

@@ -115,8 +115,8 @@ wgmode_wipe(struct wgmode *wm)
 {
 	size_t	 i;
 
-	explicit_bzero(&wm->iface, sizeof(wm->iface));
-	for (i = 0; i < wm->npeers; i++)
+	explicit_bzero(&wm->iface.private_key, sizeof(wm->iface.private_key));
+	for (i = 0; wm->peers != NULL && i < wm->npeers; i++)
 		explicit_bzero(&wm->peers[i], sizeof(wm->peers[i]));
 	free(wm->peers);
 	wm->peers = NULL;

@@ -31,13 +31,14 @@ fail() {
 	return 1
 }
 
-# new_netns NAME: a private network namespace with loopback up.
+# new_netns VAR NAME: a private network namespace with loopback up, its
+# name stored in VAR. Not used as $(...): the cleanup list must be ours.
 new_netns() {
-	local ns="fzct-$$-$1"
-	ip netns add "$ns" || return 1
-	NETNS+=("$ns")
-	ip -n "$ns" link set lo up
-	echo "$ns"
+	local _nsname="fzct-$BASHPID-$2"
+	ip netns add "$_nsname" || return 1
+	NETNS+=("$_nsname")
+	ip -n "$_nsname" link set lo up
+	printf -v "$1" %s "$_nsname"
 }
 
 # start_tunneld NS DIR [ARGS...]: fzc-tunneld in NS, socket in DIR/run.

@@ -15,11 +15,13 @@ if ! getent passwd fzc >/dev/null; then
 	    --shell /usr/sbin/nologin fzc
 fi
 
-. "$HERE/tests.sh"
+for f in "$HERE"/tests*.sh; do
+	. "$f"
+done
 if [ $# -gt 0 ]; then
 	tests=("$@")
 else
-	mapfile -t tests < <(grep -o '^t_[a-z0-9_]*' "$HERE/tests.sh")
+	mapfile -t tests < <(cat "$HERE"/tests*.sh | grep -o '^t_[a-z0-9_]*')
 fi
 
 passed=0
@@ -37,5 +39,11 @@ for t in "${tests[@]}"; do
 	fi
 done
 rm -rf "$logdir"
+# Tests must leave nothing behind: a namespace left over is a failure.
+left=$(ip netns list | grep -c '^fzct-' || true)
+if [ "$left" -gt 0 ]; then
+	echo "FAIL: cleanup ($left test namespaces left behind)"
+	failed=$((failed + 1))
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -4,7 +4,7 @@
 # controld runs as fzc, with no capability at all and no-new-privs.
 t_controld_unprivileged() {
 	local ns pid uid gid f
-	ns=$(new_netns priv) || return 1
+	new_netns ns priv || return 1
 	start_tunneld "$ns" "$WORK/a"
 	wait_until 5 fzc_cli "$WORK/a" status || fail "no status" || return 1
 	pid=$(controld_pid "$WORK/a")
@@ -31,7 +31,7 @@ t_controld_unprivileged() {
 # kill -9 of controld: a new one answers within 5 s.
 t_controld_restart() {
 	local ns old new
-	ns=$(new_netns restart) || return 1
+	new_netns ns restart || return 1
 	start_tunneld "$ns" "$WORK/a"
 	wait_until 5 fzc_cli "$WORK/a" status || fail "no status" || return 1
 	old=$(controld_pid "$WORK/a")
@@ -51,7 +51,7 @@ t_controld_restart() {
 # SIGTERM to tunneld ends both within 5 s, status 0.
 t_sigterm() {
 	local ns cpid rc
-	ns=$(new_netns term) || return 1
+	new_netns ns term || return 1
 	start_tunneld "$ns" "$WORK/a"
 	wait_until 5 fzc_cli "$WORK/a" status || fail "no status" || return 1
 	cpid=$(controld_pid "$WORK/a")
@@ -70,7 +70,7 @@ t_sigterm() {
 # A protected socket arrives in controld with SO_MARK set, read back there.
 t_protected_socket() {
 	local ns fam typ out
-	ns=$(new_netns mark) || return 1
+	new_netns ns mark || return 1
 	start_tunneld "$ns" "$WORK/a"
 	wait_until 5 fzc_cli "$WORK/a" status || fail "no status" || return 1
 	for fam in inet inet6; do
@@ -90,7 +90,7 @@ t_protected_socket() {
 # others are refused by the file mode and, past it, by SO_PEERCRED.
 t_control_access() {
 	local ns sock out
-	ns=$(new_netns access) || return 1
+	new_netns ns access || return 1
 	start_tunneld "$ns" "$WORK/a"
 	wait_until 5 fzc_cli "$WORK/a" status || fail "no status" || return 1
 	sock=$WORK/a/run/control.sock
@@ -120,8 +120,8 @@ t_control_access() {
 # Two instances side by side, one per namespace, each with its own socket.
 t_two_instances() {
 	local ns1 ns2 p1 p2
-	ns1=$(new_netns one) || return 1
-	ns2=$(new_netns two) || return 1
+	new_netns ns1 one || return 1
+	new_netns ns2 two || return 1
 	start_tunneld "$ns1" "$WORK/a"
 	local t1=$TPID
 	start_tunneld "$ns2" "$WORK/b"
@@ -165,7 +165,7 @@ t_refusals() {
 # restarted (and the replacement, garbage again, meets the same fate).
 t_malformed_ipc_restarts() {
 	local ns fake
-	ns=$(new_netns bad) || return 1
+	new_netns ns bad || return 1
 	fake=$WORK/fake-controld
 	cat >"$fake" <<'PY'
 #!/usr/bin/python3
@@ -191,7 +191,7 @@ PY
 # READY=1 reaches systemd's notify socket once controld is up.
 t_sd_notify() {
 	local ns out
-	ns=$(new_netns notify) || return 1
+	new_netns ns notify || return 1
 	python3 - "$WORK/notify" >"$WORK/notified" <<'PY' &
 import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
