@@ -8,7 +8,6 @@
 Suite	*wg_replay_suite(void);
 Suite	*wg_noise_suite(void);
 Suite	*wg_timers_suite(void);
-Suite	*wg_peer_suite(void);
 
 int
 main(void)
@@ -21,7 +20,6 @@ main(void)
 	sr = srunner_create(wg_replay_suite());
 	srunner_add_suite(sr, wg_noise_suite());
 	srunner_add_suite(sr, wg_timers_suite());
-	srunner_add_suite(sr, wg_peer_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
