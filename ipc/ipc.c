@@ -210,6 +210,98 @@ check_worker_stats(const struct ipc_msg *m)
 	return (NULL);
 }
 
+static const char *
+check_portal_config(const struct ipc_msg *m)
+{
+	const struct ipc_portal_config	*c = &m->u.portal_config;
+	const char			*why;
+
+	if ((why = check_string(c->api_url, sizeof(c->api_url), 1)) ||
+	    (why = check_string(c->ca_file, sizeof(c->ca_file), 1)) ||
+	    (why = check_string(c->name, sizeof(c->name), 1)) ||
+	    (why = check_string(c->device_id, sizeof(c->device_id), 1)))
+		return (why);
+	if (c->api_url[0] == '\0' || c->device_id[0] == '\0')
+		return ("portal config: empty URL or device id");
+	return (NULL);
+}
+
+static const char *
+check_token(const struct ipc_msg *m)
+{
+	const char	*why;
+
+	if ((why = check_string(m->u.token.token, IPC_TOKEN_MAX, 1)) != NULL)
+		return (why);
+	if (m->u.token.token[0] == '\0')
+		return ("empty token");
+	return (NULL);
+}
+
+static const char *
+check_token_result(const struct ipc_msg *m)
+{
+	if (m->u.token_result.error < 0 || m->u.token_result.error > 4095 ||
+	    m->u.token_result.have_token > 1)
+		return ("token result out of range");
+	return (NULL);
+}
+
+static const char *
+check_tun_addresses(const struct ipc_msg *m)
+{
+	const struct ipc_tun_addresses	*a = &m->u.tun_addresses;
+
+	if (a->ipv4.family != AF_INET || a->ipv4.prefixlen != 32 ||
+	    !ipc_prefix_valid(&a->ipv4) || a->ipv6.family != AF_INET6 ||
+	    a->ipv6.prefixlen != 128 || !ipc_prefix_valid(&a->ipv6))
+		return ("tunnel addresses: not an IPv4 /32 and IPv6 /128");
+	return (NULL);
+}
+
+static const char *
+check_route(const struct ipc_msg *m)
+{
+	const char	*why;
+
+	if ((why = check_string(m->u.route.resource_id, IPC_ID_MAX, 1)))
+		return (why);
+	if (!ipc_prefix_valid(&m->u.route.prefix))
+		return ("route: invalid prefix");
+	return (NULL);
+}
+
+static const char *
+check_relay(const struct ipc_msg *m)
+{
+	const struct ipc_relay	*r = &m->u.relay;
+	const char		*why;
+
+	if ((why = check_string(r->id, sizeof(r->id), 1)) ||
+	    (why = check_string(r->username, sizeof(r->username), 1)) ||
+	    (why = check_string(r->password, sizeof(r->password), 1)))
+		return (why);
+	if (!ipc_sockaddr_valid(&r->addr))
+		return ("relay: invalid address");
+	return (NULL);
+}
+
+static const char *
+check_relay_id(const struct ipc_msg *m)
+{
+	return (check_string(m->u.relay_id.id, IPC_ID_MAX, 1));
+}
+
+static const char *
+check_state_ack(const struct ipc_msg *m)
+{
+	if (m->u.state_ack.type < IPC_TUN_ADDRESSES ||
+	    m->u.state_ack.type > IPC_RELAY_DEL ||
+	    m->u.state_ack.error < 0 || m->u.state_ack.error > 4095)
+		return ("state ack out of range");
+	return (NULL);
+}
+
 #define RULE(t, s, f, fd, c)	[t] = { #t, sizeof(s), f, fd, c }
 static const struct ipc_rule ipc_rules[IPC_TYPE_MAX] = {
 	RULE(IPC_HELLO, struct ipc_hello, 0, IPC_FD_NONE, check_hello),
@@ -241,6 +333,28 @@ static const struct ipc_rule ipc_rules[IPC_TYPE_MAX] = {
 	    IPC_FD_NONE, check_worker_stats),
 	RULE(IPC_STATS_END, struct ipc_empty, IPC_PEER_TUNNELD,
 	    IPC_FD_NONE, check_empty),
+	RULE(IPC_PORTAL_CONFIG, struct ipc_portal_config, IPC_PEER_TUNNELD,
+	    IPC_FD_NONE, check_portal_config),
+	RULE(IPC_TOKEN, struct ipc_empty, IPC_PEER_TUNNELD,
+	    IPC_FD_REQUIRED, check_empty),
+	RULE(IPC_TOKEN_DELETE, struct ipc_empty, IPC_PEER_CONTROLD,
+	    IPC_FD_NONE, check_empty),
+	RULE(IPC_TOKEN_STORE, struct ipc_token, IPC_PEER_CONTROLD,
+	    IPC_FD_NONE, check_token),
+	RULE(IPC_TOKEN_RESULT, struct ipc_token_result, IPC_PEER_TUNNELD,
+	    IPC_FD_NONE, check_token_result),
+	RULE(IPC_TUN_ADDRESSES, struct ipc_tun_addresses, IPC_PEER_CONTROLD,
+	    IPC_FD_NONE, check_tun_addresses),
+	RULE(IPC_ROUTE_ADD, struct ipc_route, IPC_PEER_CONTROLD,
+	    IPC_FD_NONE, check_route),
+	RULE(IPC_ROUTE_DEL, struct ipc_route, IPC_PEER_CONTROLD,
+	    IPC_FD_NONE, check_route),
+	RULE(IPC_RELAY_ADD, struct ipc_relay, IPC_PEER_CONTROLD,
+	    IPC_FD_NONE, check_relay),
+	RULE(IPC_RELAY_DEL, struct ipc_relay_id, IPC_PEER_CONTROLD,
+	    IPC_FD_NONE, check_relay_id),
+	RULE(IPC_STATE_ACK, struct ipc_state_ack, IPC_PEER_TUNNELD,
+	    IPC_FD_NONE, check_state_ack),
 };
 #undef RULE
 

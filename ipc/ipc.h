@@ -19,7 +19,7 @@
 /* fzc-controld finds the channel on this descriptor after exec. */
 #define IPC_CHANNEL_FD		3
 
-#define IPC_MAX_PAYLOAD		1024
+#define IPC_MAX_PAYLOAD		4096
 
 /* Who sent a message: each type is valid in one direction only. */
 enum ipc_peer {
@@ -56,6 +56,21 @@ enum ipc_type {
 	IPC_PEER_STATS = 49,		/* tunneld -> controld */
 	IPC_WORKER_STATS = 50,		/* tunneld -> controld */
 	IPC_STATS_END = 51,		/* tunneld -> controld */
+
+	/* 64-79: portal session, identity and token */
+	IPC_PORTAL_CONFIG = 64,		/* tunneld -> controld */
+	IPC_TOKEN = 65,			/* tunneld -> controld, carries fd */
+	IPC_TOKEN_DELETE = 66,		/* controld -> tunneld */
+	IPC_TOKEN_STORE = 67,		/* controld -> tunneld */
+	IPC_TOKEN_RESULT = 68,		/* tunneld -> controld */
+
+	/* 80-95: client state from the portal, and tunneld's answers */
+	IPC_TUN_ADDRESSES = 80,		/* controld -> tunneld */
+	IPC_ROUTE_ADD = 81,		/* controld -> tunneld */
+	IPC_ROUTE_DEL = 82,		/* controld -> tunneld */
+	IPC_RELAY_ADD = 83,		/* controld -> tunneld */
+	IPC_RELAY_DEL = 84,		/* controld -> tunneld */
+	IPC_STATE_ACK = 95,		/* tunneld -> controld */
 
 	IPC_TYPE_MAX
 };
@@ -173,6 +188,70 @@ struct ipc_peer_stats {
 	uint64_t		handshake_failures;
 };
 
+#define IPC_URL_MAX		512
+#define IPC_PATH_MAX		256
+#define IPC_ID_MAX		40	/* a UUID and NUL, padded */
+#define IPC_TOKEN_MAX		2048
+#define IPC_CRED_MAX		256
+
+/* IPC_PORTAL_CONFIG: what controld needs to sign in, once after hello. */
+struct ipc_portal_config {
+	char		api_url[IPC_URL_MAX];	/* NUL-terminated */
+	char		ca_file[IPC_PATH_MAX];	/* "": system store */
+	char		name[IPC_NAME_MAX];	/* device name */
+	char		device_id[IPC_ID_MAX];	/* UUID from the state dir */
+	uint8_t		public_key[IPC_WG_KEY_LEN];	/* tunneld keeps the
+							   private half */
+};
+
+/*
+ * IPC_TOKEN: the attached fd reads the token (the root-only file, or a
+ * memfd holding FIREZONE_TOKEN). No fd: IPC_TOKEN_RESULT says none.
+ */
+
+/* IPC_TOKEN_STORE: fzc sign-in; tunneld writes the token file. */
+struct ipc_token {
+	char		token[IPC_TOKEN_MAX];	/* NUL-terminated, printable */
+};
+
+/* IPC_TOKEN_RESULT: answer to STORE/DELETE, and "no token" at start. */
+struct ipc_token_result {
+	int32_t		error;		/* 0 or an errno value */
+	uint32_t	have_token;	/* 0 or 1 */
+};
+
+/* IPC_TUN_ADDRESSES: the device's tunnel addresses from init. */
+struct ipc_tun_addresses {
+	struct ipc_prefix	ipv4;	/* /32 */
+	struct ipc_prefix	ipv6;	/* /128 */
+};
+
+/* IPC_ROUTE_ADD, IPC_ROUTE_DEL: a CIDR resource routed into the tunnel. */
+struct ipc_route {
+	char			resource_id[IPC_ID_MAX];
+	struct ipc_prefix	prefix;
+};
+
+/* IPC_RELAY_ADD: a TURN relay with its credentials. */
+struct ipc_relay {
+	char			id[IPC_ID_MAX];
+	struct ipc_sockaddr	addr;
+	char			username[IPC_CRED_MAX];
+	char			password[IPC_CRED_MAX];	/* secret */
+	int64_t			expires_at;	/* Unix time */
+};
+
+/* IPC_RELAY_DEL: the relay is gone. */
+struct ipc_relay_id {
+	char			id[IPC_ID_MAX];
+};
+
+/* IPC_STATE_ACK: tunneld validated and keeps a state message. */
+struct ipc_state_ack {
+	uint32_t	type;		/* the message acknowledged */
+	int32_t		error;		/* 0, or errno: rejected */
+};
+
 /* Drop reasons counted by the workers. */
 enum ipc_drop {
 	IPC_DROP_NO_PEER,	/* no allowed-ips match for the destination */
@@ -218,6 +297,14 @@ struct ipc_msg {
 		struct ipc_empty		empty;
 		struct ipc_peer_stats		peer_stats;
 		struct ipc_worker_stats		worker_stats;
+		struct ipc_portal_config	portal_config;
+		struct ipc_token		token;
+		struct ipc_token_result		token_result;
+		struct ipc_tun_addresses	tun_addresses;
+		struct ipc_route		route;
+		struct ipc_relay		relay;
+		struct ipc_relay_id		relay_id;
+		struct ipc_state_ack		state_ack;
 		uint8_t				raw[IPC_MAX_PAYLOAD];
 	} u;
 	int		 fd;		/* -1 when none came with it */

@@ -89,6 +89,14 @@ static const struct sample {
 		struct ipc_empty		empty;
 		struct ipc_peer_stats		peer_stats;
 		struct ipc_worker_stats		worker_stats;
+		struct ipc_portal_config	portal_config;
+		struct ipc_token		token;
+		struct ipc_token_result		token_result;
+		struct ipc_tun_addresses	tun_addresses;
+		struct ipc_route		route;
+		struct ipc_relay		relay;
+		struct ipc_relay_id		relay_id;
+		struct ipc_state_ack		state_ack;
 	} u;
 } samples[] = {
 	{ IPC_HELLO, IPC_PEER_TUNNELD, 0, sizeof(struct ipc_hello),
@@ -130,6 +138,34 @@ static const struct sample {
 	    { .worker_stats = { 1, 0, 10, 20, 30, 40, 5, 6, 0, { 1, 2 } } } },
 	{ IPC_STATS_END, IPC_PEER_CONTROLD, 0, sizeof(struct ipc_empty),
 	    { .empty = { 0 } } },
+	{ IPC_PORTAL_CONFIG, IPC_PEER_CONTROLD, 0,
+	    sizeof(struct ipc_portal_config),
+	    { .portal_config = { "wss://api.example.test", "", "box",
+	    "5c0a4d62-3f1e-4a2b-9c1d-2e3f4a5b6c7d", { 1 } } } },
+	{ IPC_TOKEN, IPC_PEER_CONTROLD, 1, sizeof(struct ipc_empty),
+	    { .empty = { 0 } } },
+	{ IPC_TOKEN_DELETE, IPC_PEER_TUNNELD, 0, sizeof(struct ipc_empty),
+	    { .empty = { 0 } } },
+	{ IPC_TOKEN_STORE, IPC_PEER_TUNNELD, 0, sizeof(struct ipc_token),
+	    { .token = { "SFMyNTY.g2gDaAJtAAAAJDA" } } },
+	{ IPC_TOKEN_RESULT, IPC_PEER_CONTROLD, 0,
+	    sizeof(struct ipc_token_result),
+	    { .token_result = { EACCES, 1 } } },
+	{ IPC_TUN_ADDRESSES, IPC_PEER_TUNNELD, 0,
+	    sizeof(struct ipc_tun_addresses),
+	    { .tun_addresses = { { AF_INET, 32, { 0 }, { 100, 64, 0, 7 } },
+	    { AF_INET6, 128, { 0 }, { 0xfd, 0, 0x20, 0x21, [15] = 7 } } } } },
+	{ IPC_ROUTE_ADD, IPC_PEER_TUNNELD, 0, sizeof(struct ipc_route),
+	    { .route = { "r1", { AF_INET, 16, { 0 }, { 10, 5 } } } } },
+	{ IPC_ROUTE_DEL, IPC_PEER_TUNNELD, 0, sizeof(struct ipc_route),
+	    { .route = { "r1", { AF_INET, 16, { 0 }, { 10, 5 } } } } },
+	{ IPC_RELAY_ADD, IPC_PEER_TUNNELD, 0, sizeof(struct ipc_relay),
+	    { .relay = { "relay1", { AF_INET, 3478, 0, { 10, 0, 0, 9 } },
+	    "1700000000:fz", "secret", 1700000000 } } },
+	{ IPC_RELAY_DEL, IPC_PEER_TUNNELD, 0, sizeof(struct ipc_relay_id),
+	    { .relay_id = { "relay1" } } },
+	{ IPC_STATE_ACK, IPC_PEER_CONTROLD, 0, sizeof(struct ipc_state_ack),
+	    { .state_ack = { IPC_ROUTE_ADD, 0 } } },
 };
 #define NSAMPLES	(sizeof(samples) / sizeof(samples[0]))
 
@@ -271,6 +307,18 @@ static const struct bad {
 	{ "stats from the wrong side", "direction", IPC_PEER_TUNNELD,
 	    IPC_PEER_STATS, IPC_VERSION, 0, sizeof(struct ipc_peer_stats), 0,
 	    NO_FD, 0, 0 },
+	{ "empty token", "empty token", IPC_PEER_TUNNELD, IPC_TOKEN_STORE,
+	    IPC_VERSION, 0, sizeof(struct ipc_token), 0, NO_FD, 0, 0 },
+	{ "token without fd", "expected but absent", IPC_PEER_CONTROLD,
+	    IPC_TOKEN, IPC_VERSION, 0, sizeof(struct ipc_empty), 0, NO_FD, 0,
+	    0 },
+	{ "tunnel address not /32", "not an IPv4 /32", IPC_PEER_TUNNELD,
+	    IPC_TUN_ADDRESSES, IPC_VERSION, 0,
+	    sizeof(struct ipc_tun_addresses), 0, NO_FD, AF_INET | 24 << 8,
+	    0 },
+	{ "ack of a foreign type", "out of range", IPC_PEER_CONTROLD,
+	    IPC_STATE_ACK, IPC_VERSION, 0, sizeof(struct ipc_state_ack), 0,
+	    NO_FD, IPC_HELLO, 0 },
 	{ "socket failed errno huge", "out of range", IPC_PEER_CONTROLD, IPC_SOCKET_FAILED,
 	    IPC_VERSION, 0, sizeof(struct ipc_socket_failed), 0, NO_FD,
 	    100000, 0 },
