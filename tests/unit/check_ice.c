@@ -353,6 +353,35 @@ assert_path(const struct ice_path *p, const struct stun_addr *local,
 	ck_assert_int_eq(p->relayed, relayed);
 }
 
+/* Times of the requests in [from, to] (to dst if not NULL), into at[]. */
+static size_t
+request_times(const struct side *s, uint64_t from, uint64_t to,
+    uint64_t *at, size_t max, const struct stun_addr *dst)
+{
+	size_t	i, k = 0;
+
+	for (i = 0; i < s->nlog && k < max; i++)
+		if (s->log[i].class == STUN_REQUEST && s->log[i].at >= from &&
+		    s->log[i].at <= to && (dst == NULL ||
+		    stun_addr_eq(&s->log[i].path.remote, dst)))
+			at[k++] = s->log[i].at;
+	return (k);
+}
+
+static void
+candidate_string(const struct stun_addr *a, enum ice_cand_type type,
+    char *buf, size_t len)
+{
+	struct ice_candidate	c;
+
+	memset(&c, 0, sizeof(c));
+	c.type = type;
+	strcpy(c.foundation, "1");
+	c.priority = ice_priority(type, 65535);
+	c.addr = *a;
+	ck_assert_int_eq(ice_candidate_format(&c, buf, len), 0);
+}
+
 START_TEST(test_host_pair)
 {
 	struct net	*n = net_new(true, false);
@@ -395,7 +424,107 @@ START_TEST(test_host_pair)
 	ck_assert(nominating);
 	for (i = 0; i < n->s[1].nlog; i++)
 		ck_assert(!n->s[1].log[i].use_cand);
+	/* The gateway nominates only when told to. */
+	for (i = 0; i < n->s[0].nlog; i++)
+		if (n->s[0].log[i].use_cand)
+			break;
+	e = find_ev(&n->s[1], ICE_EV_NOMINATED, 0, 0);
+	ck_assert_uint_ge(n->s[1].ev[e].at, n->s[0].log[i].at + LATENCY);
 	ck_assert_uint_eq(n->s[0].ignored + n->s[1].ignored, 0);
+	net_free(n);
+}
+END_TEST
+
+START_TEST(test_order_and_pacing)
+{
+	struct net	*n = net_new(true, false);
+	struct sent	*l = n->s[CLIENT].log;
+
+	/*
+	 * Relay first, so that the relay-relay pair sits before the
+	 * host-relay pair: both have the same lower candidate priority, and
+	 * only the rest of the formula puts host-relay ahead.
+	 */
+	add_cand(n, CLIENT, ICE_CAND_RELAY, &a_relay, false);
+	add_cand(n, CLIENT, ICE_CAND_HOST, &a_host, false);
+	add_cand(n, GW, ICE_CAND_RELAY, &b_relay, true);
+	n->s[CLIENT].blackhole = true;
+	start(n);
+	run(n, MS(400));
+	ck_assert_uint_eq(n->s[CLIENT].nlog, 4);
+	/* New checks Ta apart, retransmissions on their own clock. */
+	ck_assert_uint_eq(l[0].at, 0);
+	assert_path(&l[0].path, &a_host, &b_relay, false);
+	ck_assert_uint_eq(l[1].at, MS(50));
+	assert_path(&l[1].path, &a_relay, &b_relay, true);
+	ck_assert_uint_eq(l[2].at, MS(250));
+	assert_path(&l[2].path, &a_host, &b_relay, false);
+	ck_assert_uint_eq(l[3].at, MS(300));
+	assert_path(&l[3].path, &a_relay, &b_relay, true);
+	net_free(n);
+}
+END_TEST
+
+/* Ta holds even for a caller that calls ice_handle_timeout() early. */
+START_TEST(test_pacing_early_calls)
+{
+	struct net		*n = net_new(true, false);
+	struct ice_agent	*cl = n->s[CLIENT].ice;
+	struct ice_path		 out;
+	uint8_t			 buf[ICE_MAX_MSG];
+
+	add_cand(n, CLIENT, ICE_CAND_RELAY, &a_relay, false);
+	add_cand(n, CLIENT, ICE_CAND_HOST, &a_host, false);
+	add_cand(n, GW, ICE_CAND_RELAY, &b_relay, true);
+	ice_start(cl, 0);
+	ice_handle_timeout(cl, 0);
+	ck_assert_uint_gt(ice_poll_transmit(cl, buf, sizeof(buf), &out), 0);
+	ice_handle_timeout(cl, 0);
+	ice_handle_timeout(cl, MS(49));
+	ck_assert_uint_eq(ice_poll_transmit(cl, buf, sizeof(buf), &out), 0);
+	ck_assert_uint_eq(ice_next_deadline(cl), MS(50));
+	ice_handle_timeout(cl, MS(50));
+	ck_assert_uint_gt(ice_poll_transmit(cl, buf, sizeof(buf), &out), 0);
+	assert_path(&out, &a_relay, &b_relay, true);
+	net_free(n);
+}
+END_TEST
+
+START_TEST(test_asymmetric_response)
+{
+	struct net		*n = net_new(true, false);
+	struct ice_agent	*cl = n->s[CLIENT].ice;
+	struct ice_path		 in, out;
+	struct stun_builder	 b;
+	struct stun_msg		 m;
+	uint8_t			 buf[ICE_MAX_MSG], resp[ICE_MAX_MSG];
+	const char		*why;
+	size_t			 len, rlen;
+
+	add_cand(n, CLIENT, ICE_CAND_HOST, &a_host, false);
+	add_cand(n, GW, ICE_CAND_HOST, &b_host, true);
+	ice_start(cl, 0);
+	ice_handle_timeout(cl, 0);
+	len = ice_poll_transmit(cl, buf, sizeof(buf), &out);
+	ck_assert_uint_gt(len, 0);
+	ck_assert_int_eq(stun_parse(&m, buf, len, NULL), 0);
+	stun_build(&b, resp, sizeof(resp), STUN_BINDING, STUN_SUCCESS, m.txid);
+	stun_put_addr(&b, STUN_A_XOR_MAPPED_ADDRESS, &a_host);
+	stun_put_integrity(&b, (const uint8_t *)pwd[GW], strlen(pwd[GW]));
+	stun_put_fingerprint(&b);
+	ck_assert_int_eq(stun_build_end(&b, &rlen), 0);
+	/*
+	 * Authentic, but not back on the path the check took (RFC 8445
+	 * 7.2.5.2.1): from another address, or to another of ours.
+	 */
+	memset(&in, 0, sizeof(in));
+	in.local = _i == 0 ? a_host : a_priv;
+	in.remote = _i == 0 ? b_relay : b_host;
+	ck_assert_int_eq(ice_handle_input(cl, MS(5), resp, rlen, &in, &why),
+	    ICE_IN_HANDLED);
+	/* The only pair failed, and with it the agent. */
+	ck_assert_int_eq(ice_get_state(cl), ICE_FAILED);
+	ck_assert(!ice_get_selected(cl, &out));
 	net_free(n);
 }
 END_TEST
@@ -403,12 +532,17 @@ END_TEST
 START_TEST(test_nat_prflx)
 {
 	struct net	*n = net_new(true, false);
+	struct ice_path	 p;
+	char		 str[ICE_CANDIDATE_STRLEN];
+	const char	*why = NULL;
+	size_t		 i, nev, mark, to_priv = 0;
 	int		 e;
 
 	n->nat = true;
 	/* The client only knows and signals its private address. */
 	add_cand(n, CLIENT, ICE_CAND_HOST, &a_priv, true);
 	add_cand(n, GW, ICE_CAND_HOST, &b_host, true);
+	add_cand(n, GW, ICE_CAND_RELAY, &b_relay, false);
 	start(n);
 	run(n, S(2));
 	ck_assert_int_eq(ice_get_state(n->s[0].ice), ICE_CONNECTED);
@@ -421,8 +555,39 @@ START_TEST(test_nat_prflx)
 	e = last_nominated(&n->s[CLIENT]);
 	ck_assert_int_ge(e, 0);
 	assert_path(&n->s[CLIENT].ev[e].ev.path, &a_priv, &b_host, false);
-	/* Its own checks to the private address went nowhere. */
-	ck_assert_uint_gt(count_requests(&n->s[GW], 0, S(2)), 0);
+	/* It did check the private address it was given, in vain. */
+	for (i = 0; i < n->s[GW].nlog; i++)
+		if (n->s[GW].log[i].class == STUN_REQUEST &&
+		    stun_addr_eq(&n->s[GW].log[i].path.remote, &a_priv)) {
+			ck_assert(n->s[GW].log[i].dropped);
+			to_priv++;
+		}
+	ck_assert_uint_gt(to_priv, 0);
+
+	/* The prflx was paired only with the address the check reached. */
+	for (i = 0; i < n->s[GW].nlog; i++)
+		ck_assert(!(n->s[GW].log[i].class == STUN_REQUEST &&
+		    stun_addr_eq(&n->s[GW].log[i].path.local, &b_relay) &&
+		    stun_addr_eq(&n->s[GW].log[i].path.remote, &a_pub)));
+
+	/*
+	 * The NAT's address, signalled late, takes over the prflx without
+	 * disturbing the path, and pairs with the relay too.
+	 */
+	nev = n->s[GW].nev;
+	mark = n->s[GW].nlog;
+	candidate_string(&a_pub, ICE_CAND_SRFLX, str, sizeof(str));
+	ck_assert_int_eq(ice_add_remote(n->s[GW].ice, n->now, str, &why), 0);
+	run(n, S(4));
+	ck_assert_uint_eq(n->s[GW].nev, nev);
+	ck_assert(ice_get_selected(n->s[GW].ice, &p));
+	assert_path(&p, &b_host, &a_pub, false);
+	for (i = mark; i < n->s[GW].nlog; i++)
+		if (n->s[GW].log[i].class == STUN_REQUEST &&
+		    stun_addr_eq(&n->s[GW].log[i].path.local, &b_relay) &&
+		    stun_addr_eq(&n->s[GW].log[i].path.remote, &a_pub))
+			break;
+	ck_assert_uint_lt(i, n->s[GW].nlog);
 	net_free(n);
 }
 END_TEST
@@ -451,6 +616,119 @@ START_TEST(test_loss_then_retransmit)
 	ck_assert_uint_ge(n->s[CLIENT].ev[c].at, MS(1750));
 	ck_assert_uint_le(n->s[CLIENT].ev[c].at, MS(1800));
 	ck_assert_int_eq(ice_get_state(n->s[GW].ice), ICE_CONNECTED);
+	net_free(n);
+}
+END_TEST
+
+START_TEST(test_triggered_check)
+{
+	struct net	*n = net_new(true, false);
+	uint64_t	 at[2];
+	int		 c;
+
+	add_cand(n, CLIENT, ICE_CAND_HOST, &a_host, true);
+	add_cand(n, GW, ICE_CAND_HOST, &b_host, true);
+	n->s[CLIENT].drop_first = 1;
+	start(n);
+	run(n, S(1));
+	/*
+	 * The gateway's check at 5 ms triggers a new check at the next Ta
+	 * (50 ms) instead of the retransmission at 250 ms; the nomination
+	 * follows one Ta later.
+	 */
+	c = find_ev(&n->s[CLIENT], ICE_EV_STATE, ICE_CONNECTED, 0);
+	ck_assert_int_ge(c, 0);
+	ck_assert_uint_eq(n->s[CLIENT].ev[c].at, MS(100) + 2 * LATENCY);
+	ck_assert_uint_eq(request_times(&n->s[CLIENT], 0, S(1), at, 2, NULL),
+	    2);
+	ck_assert_uint_eq(at[1], MS(50));
+	net_free(n);
+}
+END_TEST
+
+/* An answer to a check that a triggered one replaced still counts. */
+START_TEST(test_replaced_check_answered)
+{
+	struct net		*n = net_new(true, false);
+	struct ice_agent	*cl = n->s[CLIENT].ice;
+	struct ice_path		 in, out;
+	struct stun_builder	 b;
+	struct stun_msg		 m;
+	uint8_t			 buf[ICE_MAX_MSG], first[STUN_TXID_LEN];
+	const char		*why;
+	size_t			 len;
+
+	add_cand(n, CLIENT, ICE_CAND_HOST, &a_host, false);
+	add_cand(n, GW, ICE_CAND_HOST, &b_host, true);
+	ice_start(cl, 0);
+	ice_handle_timeout(cl, 0);
+	len = ice_poll_transmit(cl, buf, sizeof(buf), &out);
+	ck_assert_int_eq(stun_parse(&m, buf, len, NULL), 0);
+	memcpy(first, m.txid, sizeof(first));
+	/* The gateway's check arrives: answered, and a new check goes. */
+	memset(&in, 0, sizeof(in));
+	in.local = a_host;
+	in.remote = b_host;
+	stun_build(&b, buf, sizeof(buf), STUN_BINDING, STUN_REQUEST,
+	    (uint8_t[STUN_TXID_LEN]){ 7 });
+	stun_put_str(&b, STUN_A_USERNAME, "mfrg:xk4q");
+	stun_put_u32(&b, STUN_A_PRIORITY, 1862270975);
+	stun_put_u64(&b, STUN_A_ICE_CONTROLLED, 1);
+	stun_put_integrity(&b, (const uint8_t *)pwd[CLIENT],
+	    strlen(pwd[CLIENT]));
+	stun_put_fingerprint(&b);
+	ck_assert_int_eq(stun_build_end(&b, &len), 0);
+	ck_assert_int_eq(ice_handle_input(cl, MS(10), buf, len, &in, &why),
+	    ICE_IN_HANDLED);
+	ck_assert_uint_gt(ice_poll_transmit(cl, buf, sizeof(buf), &out), 0);
+	ice_handle_timeout(cl, MS(50));
+	len = ice_poll_transmit(cl, buf, sizeof(buf), &out);
+	ck_assert_int_eq(stun_parse(&m, buf, len, NULL), 0);
+	ck_assert_int_eq(m.class, STUN_REQUEST);
+	ck_assert_mem_ne(m.txid, first, sizeof(first));
+	/* Now the answer to the first one. */
+	stun_build(&b, buf, sizeof(buf), STUN_BINDING, STUN_SUCCESS, first);
+	stun_put_addr(&b, STUN_A_XOR_MAPPED_ADDRESS, &a_host);
+	stun_put_integrity(&b, (const uint8_t *)pwd[GW], strlen(pwd[GW]));
+	stun_put_fingerprint(&b);
+	ck_assert_int_eq(stun_build_end(&b, &len), 0);
+	ck_assert_int_eq(ice_handle_input(cl, MS(60), buf, len, &in, &why),
+	    ICE_IN_HANDLED);
+	/* Valid: the nomination follows at the next Ta. */
+	ice_handle_timeout(cl, MS(100));
+	len = ice_poll_transmit(cl, buf, sizeof(buf), &out);
+	ck_assert_int_eq(stun_parse(&m, buf, len, NULL), 0);
+	ck_assert_ptr_nonnull(stun_find(&m, STUN_A_USE_CANDIDATE));
+	net_free(n);
+}
+END_TEST
+
+/* RFC 8445 6.1.2.6: a second pair of one foundation waits for the first. */
+START_TEST(test_frozen_foundation)
+{
+	struct net		*n = net_new(true, false);
+	struct ice_agent	*cl = n->s[CLIENT].ice;
+	struct stun_addr	 b2 = b_host;
+	uint64_t		 at[4];
+
+	b2.port++;
+	add_cand(n, CLIENT, ICE_CAND_HOST, &a_host, false);
+	add_cand(n, CLIENT, ICE_CAND_RELAY, &a_relay, false);
+	ck_assert_int_eq(ice_add_remote(cl, 0, "candidate:1 1 udp 2130706431 "
+	    "10.0.0.2 52625 typ host", NULL), 0);
+	ck_assert_int_eq(ice_add_remote(cl, 0, "candidate:1 1 udp 2130706175 "
+	    "10.0.0.2 52626 typ host", NULL), 0);
+	n->s[CLIENT].blackhole = true;
+	start(n);
+	run(n, S(1));
+	/* Host to b_host, then the relay, not the frozen twin before it. */
+	ck_assert_uint_eq(request_times(&n->s[CLIENT], 0, MS(50), at, 4,
+	    &b_host), 2);
+	ck_assert_uint_eq(at[0], 0);
+	ck_assert_uint_eq(at[1], MS(50));
+	ck_assert(n->s[CLIENT].log[1].path.relayed);
+	ck_assert_uint_eq(request_times(&n->s[CLIENT], 0, S(1), at, 4, &b2),
+	    0);
 	net_free(n);
 }
 END_TEST
@@ -554,20 +832,6 @@ START_TEST(test_trickle)
 }
 END_TEST
 
-static void
-candidate_string(const struct stun_addr *a, enum ice_cand_type type,
-    char *buf, size_t len)
-{
-	struct ice_candidate	c;
-
-	memset(&c, 0, sizeof(c));
-	c.type = type;
-	strcpy(c.foundation, "1");
-	c.priority = ice_priority(type, 65535);
-	c.addr = *a;
-	ck_assert_int_eq(ice_candidate_format(&c, buf, len), 0);
-}
-
 START_TEST(test_invalidated)
 {
 	struct net	*n = net_new(true, false);
@@ -617,20 +881,6 @@ START_TEST(test_invalidated)
 }
 END_TEST
 
-/* Times of the client's requests in [from, to], into at[]. */
-static size_t
-request_times(const struct side *s, uint64_t from, uint64_t to,
-    uint64_t *at, size_t max)
-{
-	size_t	i, k = 0;
-
-	for (i = 0; i < s->nlog && k < max; i++)
-		if (s->log[i].class == STUN_REQUEST && s->log[i].at >= from &&
-		    s->log[i].at <= to)
-			at[k++] = s->log[i].at;
-	return (k);
-}
-
 START_TEST(test_idle)
 {
 	struct net	*n = net_new(true, false);
@@ -640,6 +890,8 @@ START_TEST(test_idle)
 
 	add_cand(n, CLIENT, ICE_CAND_HOST, &a_host, true);
 	add_cand(n, GW, ICE_CAND_HOST, &b_host, true);
+	/* A second valid pair, checked only while active. */
+	add_cand(n, GW, ICE_CAND_RELAY, &b_relay, true);
 	start(n);
 	run(n, S(1));
 	c = find_ev(&n->s[CLIENT], ICE_EV_STATE, ICE_CONNECTED, 0);
@@ -648,15 +900,19 @@ START_TEST(test_idle)
 	/* Active: the path is checked every 1.5 s. */
 	run(n, S(20));
 	ck_assert(!ice_is_idle(n->s[CLIENT].ice));
-	k = request_times(&n->s[CLIENT], S(2), S(20), at, 64);
+	k = request_times(&n->s[CLIENT], S(2), S(20), at, 64, &b_host);
 	ck_assert_uint_ge(k, 10);
 	for (i = 1; i < k; i++)
 		ck_assert_uint_eq(at[i] - at[i - 1], MS(1500));
+	ck_assert_uint_ge(request_times(&n->s[CLIENT], S(2), S(20), at, 64,
+	    &b_relay), 10);
 	/* 20 s after the last traffic: idle, every 25 s. */
 	run(n, S(21) + MS(1));
 	ck_assert(ice_is_idle(n->s[CLIENT].ice));
 	run(n, S(100));
-	k = request_times(&n->s[CLIENT], S(2), S(100), at, 64);
+	ck_assert_uint_eq(request_times(&n->s[CLIENT], S(21), S(100), at, 64,
+	    &b_relay), 0);
+	k = request_times(&n->s[CLIENT], S(2), S(100), at, 64, &b_host);
 	/* The last active check, then three idle ones, 25 s apart. */
 	ck_assert_uint_ge(k, 4);
 	ck_assert_uint_le(at[k - 4], S(21));
@@ -670,21 +926,24 @@ START_TEST(test_idle)
 	ck_assert(!ice_is_idle(n->s[CLIENT].ice));
 	ck_assert_uint_le(ice_next_deadline(n->s[CLIENT].ice), n->now);
 	run(n, S(110));
-	k = request_times(&n->s[CLIENT], S(100), S(110), at, 64);
+	k = request_times(&n->s[CLIENT], S(100), S(110), at, 64, &b_host);
 	ck_assert_uint_ge(k, 6);
 
 	/* Idle again, then the gateway stops answering. */
 	run(n, S(140));
 	ck_assert(ice_is_idle(n->s[CLIENT].ice));
-	k = request_times(&n->s[CLIENT], 0, S(140), at, 64);
+	k = request_times(&n->s[CLIENT], 0, S(140), at, 64, &b_host);
 	last = at[k - 1];
 	run(n, last + MS(100));
 	n->s[GW].blackhole = true;
 	/* Four checks go unanswered; the fifth finds the path lost. */
 	run(n, last + S(125) + S(2) - 1);
 	ck_assert_int_eq(ice_get_state(n->s[CLIENT].ice), ICE_CONNECTED);
-	k = request_times(&n->s[CLIENT], last + 1, n->now, at, 64);
+	k = request_times(&n->s[CLIENT], last + 1, n->now, at, 64, &b_host);
 	ck_assert_uint_eq(k, 5);
+	/* Meanwhile it tried to move to the relay, in vain. */
+	ck_assert_uint_gt(request_times(&n->s[CLIENT], last + 1, n->now, at,
+	    64, &b_relay), 0);
 	run(n, last + S(128));
 	ck_assert_int_eq(ice_get_state(n->s[CLIENT].ice), ICE_DISCONNECTED);
 	d = find_ev(&n->s[CLIENT], ICE_EV_STATE, ICE_DISCONNECTED, 0);
@@ -702,6 +961,10 @@ START_TEST(test_candidate_strings)
 		    "raddr 203.0.113.5 rport 40000",
 		"candidate:1 1 udp 2130706431 10.0.0.1 52625 typ host",
 		"candidate:a+/Z 1 udp 1862270975 fe80::1 9 typ prflx",
+		/* The longest: ICE_CANDIDATE_STRLEN must hold it. */
+		"candidate:abcdefghijklmnopqrstuvwxyz012345 1 udp 4294967295 "
+		    "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff 65535 typ srflx "
+		    "raddr ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff rport 65535",
 	};
 	static const char *const bad[] = {
 		"",
@@ -724,7 +987,8 @@ START_TEST(test_candidate_strings)
 		"candidate:1-2 1 udp 2130706431 10.0.0.1 52625 typ host",
 		"candidate:123456789012345678901234567890123 1 udp 2130706431 "
 		    "10.0.0.1 52625 typ host",
-		"candidate:1 1 udp 1694498815 1.2.3.4 5 typ srflx raddr 0.0.0.0",
+		"candidate:1 1 udp 1694498815 1.2.3.4 5 typ srflx raddr "
+		    "0.0.0.0",
 		"candidate:1 1 udp 1694498815 1.2.3.4 5 typ srflx rport 0",
 		"candidate:1 1 udp 1694498815 1.2.3.4 5 typ srflx raddr "
 		    "0.0.0.0 rport 0 raddr 0.0.0.0 rport 0",
@@ -1057,8 +1321,14 @@ ice_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("checks");
 	tcase_add_test(tc, test_host_pair);
+	tcase_add_test(tc, test_order_and_pacing);
+	tcase_add_loop_test(tc, test_asymmetric_response, 0, 2);
+	tcase_add_test(tc, test_pacing_early_calls);
 	tcase_add_test(tc, test_nat_prflx);
 	tcase_add_test(tc, test_loss_then_retransmit);
+	tcase_add_test(tc, test_triggered_check);
+	tcase_add_test(tc, test_replaced_check_answered);
+	tcase_add_test(tc, test_frozen_foundation);
 	tcase_add_test(tc, test_total_loss_fails);
 	tcase_add_test(tc, test_role_conflict);
 	tcase_add_test(tc, test_trickle);

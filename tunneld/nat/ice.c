@@ -80,15 +80,14 @@ struct ice_pair {
 	 * the peer nominated the pair before it succeeded here.
 	 */
 	bool		nominate;
-	bool		queued;		/* in the triggered-check queue */
-	bool		lost;		/* valid, but checks go unanswered */
+	bool		queued;		/* in the triggered queue */
+	bool		lost;		/* valid, but unanswered */
 	enum txn_kind	txn;
 	bool		txn_use_cand;
 	bool		txn_controlling;
 	uint8_t		txid[STUN_TXID_LEN];
 	/* A check replaced by a triggered one may still be answered. */
 	bool		has_prev;
-	bool		prev_use_cand;
 	bool		prev_controlling;
 	uint8_t		prev_txid[STUN_TXID_LEN];
 	unsigned int	retransmits;
@@ -600,7 +599,10 @@ next_check(const struct ice_agent *a, bool *triggered)
 	*triggered = false;
 	for (n = 0; n < a->trig_count; n++) {
 		i = a->trig[(a->trig_head + n) % ICE_MAX_PAIRS];
-		if (a->pairs[i].txn != TXN_CHECK) {
+		p = &a->pairs[i];
+		/* Skip those a check in flight or a success made moot. */
+		if (p->txn != TXN_CHECK &&
+		    (p->state != PAIR_SUCCEEDED || p->nominate)) {
 			*triggered = true;
 			return (i);
 		}
@@ -634,7 +636,7 @@ tick(struct ice_agent *a, uint64_t now)
 		return;
 	p = &a->pairs[i];
 	if (triggered) {
-		/* Entries ahead of it are busy checks: they go too. */
+		/* The moot entries ahead of it go too. */
 		while (a->trig_count > 0) {
 			a->pairs[a->trig[a->trig_head]].queued = false;
 			a->trig_count--;
@@ -930,8 +932,8 @@ handle_request(struct ice_agent *a, uint64_t now, const struct stun_msg *m,
 	/* RFC 8445 7.3.1.4: a triggered check, unless it is valid already. */
 	if (p->state != PAIR_SUCCEEDED) {
 		if (p->txn == TXN_CHECK) {
+			/* Never a nomination: the pair is not valid yet. */
 			p->has_prev = true;
-			p->prev_use_cand = p->txn_use_cand;
 			p->prev_controlling = p->txn_controlling;
 			memcpy(p->prev_txid, p->txid, STUN_TXID_LEN);
 			p->txn = TXN_NONE;
@@ -995,7 +997,7 @@ handle_response(struct ice_agent *a, uint64_t now, const struct stun_msg *m,
 		p->txn = TXN_NONE;
 	} else {
 		kind = TXN_CHECK;
-		use_cand = p->prev_use_cand;
+		use_cand = false;
 		controlling = p->prev_controlling;
 		p->has_prev = false;
 	}
@@ -1034,6 +1036,10 @@ handle_response(struct ice_agent *a, uint64_t now, const struct stun_msg *m,
 	p->lost = false;
 	p->unanswered = 0;
 	p->last_ka = now;
+	/* Valid now: a plain check still out on it is moot. */
+	p->has_prev = false;
+	if (p->txn == TXN_CHECK && !p->txn_use_cand)
+		p->txn = TXN_NONE;
 	for (i = 0; i < ICE_MAX_PAIRS; i++)
 		if (a->pairs[i].in_use && a->pairs[i].state == PAIR_FROZEN &&
 		    same_foundation(a, p, &a->pairs[i]))
@@ -1280,33 +1286,34 @@ ice_add_remote(struct ice_agent *a, uint64_t now, const char *s,
 		*why = "agent has stopped";
 		return (-1);
 	}
+	*why = NULL;
 	if ((r = find_remote(a, &c.addr)) != -1) {
 		rc = &a->remote[r];
-		/* RFC 8838 11.4: the signalled candidate replaces a prflx. */
-		if (rc->c.type == ICE_CAND_PRFLX && c.type != ICE_CAND_PRFLX) {
-			rc->c = c;
-			for (i = 0; i < ICE_MAX_PAIRS; i++)
-				if (a->pairs[i].in_use &&
-				    a->pairs[i].remote == r)
-					pair_prio(a, &a->pairs[i]);
+		if (rc->c.type != ICE_CAND_PRFLX || c.type == ICE_CAND_PRFLX)
+			return (0);
+		/*
+		 * RFC 8838 11.4: the signalled candidate replaces the
+		 * prflx, which was paired only with the base it reached.
+		 */
+		rc->c = c;
+		for (i = 0; i < ICE_MAX_PAIRS; i++)
+			if (a->pairs[i].in_use && a->pairs[i].remote == r)
+				pair_prio(a, &a->pairs[i]);
+	} else {
+		for (r = 0; r < ICE_MAX_REMOTE; r++)
+			if (!a->remote[r].in_use)
+				break;
+		if (r == ICE_MAX_REMOTE) {
+			*why = "too many remote candidates";
+			return (-1);
 		}
-		*why = NULL;
-		return (0);
+		a->remote[r].in_use = true;
+		a->remote[r].c = c;
 	}
-	for (r = 0; r < ICE_MAX_REMOTE; r++)
-		if (!a->remote[r].in_use)
-			break;
-	if (r == ICE_MAX_REMOTE) {
-		*why = "too many remote candidates";
-		return (-1);
-	}
-	a->remote[r].in_use = true;
-	a->remote[r].c = c;
 	for (l = 0; l < ICE_MAX_LOCAL; l++)
 		if (a->local[l].in_use && pairable(a, l, r))
 			add_pair(a, l, r);
 	update(a, now);
-	*why = NULL;
 	return (0);
 }
 
@@ -1508,7 +1515,8 @@ ice_candidate_parse(struct ice_candidate *out, const char *s,
 	c.type = i;
 	for (i = 8; i < n; i += 2) {
 		if (strcmp(tok[i], "raddr") == 0) {
-			if (c.has_related || !parse_ip(tok[i + 1], &c.related)) {
+			if (c.has_related ||
+			    !parse_ip(tok[i + 1], &c.related)) {
 				*why = "bad raddr";
 				return (-1);
 			}

@@ -10,6 +10,9 @@
  * Paths name the local side by its base: a host socket address, or a
  * relayed address, in which case the datagram goes through (or came
  * through) the TURN allocation that owns that relayed address.
+ *
+ * Functions that take a "const char **why" set it to a static string
+ * saying why an input was refused or ignored (NULL is allowed).
  */
 
 #ifndef FZC_ICE_H
@@ -27,9 +30,9 @@
 #define ICE_MAX_LOCAL		8
 #define ICE_MAX_REMOTE		32
 #define ICE_MAX_FOUNDATION	32
-#define ICE_MAX_CRED		256	/* ufrag and password, RFC 8839 */
-#define ICE_MAX_MSG		640	/* largest STUN message we build */
-#define ICE_CANDIDATE_STRLEN	160	/* enough for ice_candidate_format */
+#define ICE_MAX_CRED		256	/* ufrag, password: RFC 8839 */
+#define ICE_MAX_MSG		640	/* largest message we build */
+#define ICE_CANDIDATE_STRLEN	192	/* any formatted candidate */
 
 enum ice_cand_type {
 	ICE_CAND_HOST,
@@ -56,7 +59,7 @@ enum ice_state {
 };
 
 struct ice_path {
-	struct stun_addr	local;	/* host address or relayed address */
+	struct stun_addr	local;	/* host or relayed address */
 	struct stun_addr	remote;
 	bool			relayed;
 };
@@ -77,7 +80,7 @@ struct ice_event {
 enum ice_input {
 	ICE_IN_HANDLED,
 	ICE_IN_NOT_MINE,	/* another agent's ufrag or transaction */
-	ICE_IN_IGNORED		/* malformed or unauthenticated: dropped */
+	ICE_IN_IGNORED		/* malformed, unauthenticated: dropped */
 };
 
 typedef void	(*ice_random_fn)(void *, uint8_t *, size_t);
@@ -89,12 +92,12 @@ struct ice_config {
 	const char	*remote_ufrag;
 	const char	*remote_pwd;
 	uint64_t	 rto_initial;
-	uint64_t	 rto_max;	/* also the check interval once valid */
+	uint64_t	 rto_max;	/* and the interval once valid */
 	unsigned int	 max_retransmits;
 	uint64_t	 idle_after;	/* no traffic for this long: idle */
 	uint64_t	 idle_interval;
 	unsigned int	 idle_retransmits;
-	uint64_t	 grace;		/* path lost this long: disconnected */
+	uint64_t	 grace;		/* lost this long: disconnect */
 	uint64_t	 pacing;	/* Ta, between new checks */
 	uint64_t	 candidate_timeout; /* no pair this long: failed */
 	ice_random_fn	 random;	/* tie-breaker, transaction ids */
@@ -108,15 +111,15 @@ struct ice_agent *ice_new(const struct ice_config *, const char **);
 void		 ice_free(struct ice_agent *);
 void		 ice_start(struct ice_agent *, uint64_t);
 
-int		 ice_add_local(struct ice_agent *, uint64_t, enum ice_cand_type,
-		    const struct stun_addr *, const struct stun_addr *,
-		    struct ice_candidate *);
+int		 ice_add_local(struct ice_agent *, uint64_t,
+		    enum ice_cand_type, const struct stun_addr *,
+		    const struct stun_addr *, struct ice_candidate *);
 int		 ice_remove_local(struct ice_agent *, uint64_t,
 		    const struct stun_addr *);
 int		 ice_add_remote(struct ice_agent *, uint64_t, const char *,
 		    const char **);
-int		 ice_remove_remote(struct ice_agent *, uint64_t, const char *,
-		    const char **);
+int		 ice_remove_remote(struct ice_agent *, uint64_t,
+		    const char *, const char **);
 
 enum ice_input	 ice_handle_input(struct ice_agent *, uint64_t,
 		    const uint8_t *, size_t, const struct ice_path *,
@@ -131,7 +134,8 @@ void		 ice_note_traffic(struct ice_agent *, uint64_t);
 enum ice_state	 ice_get_state(const struct ice_agent *);
 bool		 ice_is_controlling(const struct ice_agent *);
 bool		 ice_is_idle(const struct ice_agent *);
-bool		 ice_get_selected(const struct ice_agent *, struct ice_path *);
+bool		 ice_get_selected(const struct ice_agent *,
+		    struct ice_path *);
 const char	*ice_state_name(enum ice_state);
 
 uint32_t	 ice_priority(enum ice_cand_type, uint16_t);
