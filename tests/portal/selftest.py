@@ -540,6 +540,109 @@ def wrong_clients(stub):
           >= 6)
 
 
+GW_EXTERNAL_ID = hashlib.sha256(b"gateway-1").hexdigest()
+GW_UA = "Debian/12 gateway/1.6.1 (x86_64; 6.1.0-18-amd64)"
+
+
+def gateway_role(stub):
+    """Section 3: a live gateway gets init, then the gateway half of an
+    authorization; the client is answered only after the gateway's ack."""
+    stub.cmd(cmd="clear")
+    target = ("/gateway/v2/websocket?external_id=%s&name=gw-1&public_key=%s"
+              % (GW_EXTERNAL_ID, form(GW_PK)))
+    hs = [(k, GW_UA if k == "User-Agent" else v) for k, v in good_headers()]
+    st, _, _, gw = upgrade(stub.port, target, hs)
+    if not check("gateway: upgrade answered 101", st == 101, st):
+        return
+    gw.send({"topic": "gateway", "event": "phx_join", "payload": None,
+             "ref": 0})
+    reply, init = gw.recv(), gw.recv()
+    check("gateway: join reply on topic gateway", reply == {
+        "topic": "gateway", "event": "phx_reply", "ref": 0,
+        "payload": {"status": "ok", "response": {}}}, reply)
+    p = init.get("payload", {})
+    # The relay set is the one left by correct_client's relays_presence.
+    u, pw = expected_turn(GW_PK, 2145916800, "s2")
+    check("gateway: init with interface, config and 2038 TURN credentials",
+          init.get("event") == "init" and
+          p["interface"] == {"ipv4": "100.82.5.17",
+                             "ipv6": "fd00:2021:1111::3:9c4e"} and
+          p["config"]["ipv4_masquerade_enabled"] is True and
+          p["relays"][0]["username"] == u and
+          p["relays"][0]["password"] == pw, p)
+    st2, _, body, _ = upgrade(stub.port, target, hs)
+    check("gateway: second connection of the same gateway -> 409",
+          st2 == 409 and json.loads(body)["code"] ==
+          "gateway_already_connected", (st2, body))
+
+    st, _, _, ws = upgrade(stub.port, good_target(), good_headers())
+    join(ws)
+    ws.send({"topic": "client", "event": "request_authorization",
+             "payload": {"resource_id": RES_DNS,
+                         "connected_gateway_ids": []}, "ref": 1})
+    ca = gw.recv()
+    cp = ca.get("payload", {})
+    cice, gice = expected_ice(CLIENT_ID, CLIENT_PK, GW_ID, GW_PK)
+    check("gateway: create_authorization with PSK and ICE credentials",
+          ca.get("event") == "create_authorization" and
+          cp["client"]["id"] == CLIENT_ID and
+          cp["client"]["public_key"] == CLIENT_PK and
+          cp["client"]["preshared_key"] == expected_psk(
+              CLIENT_ID, CLIENT_PK, CLIENT_PSK_BASE, GW_ID, GW_PK,
+              GW_PSK_BASE) and
+          cp["client_ice_credentials"] == cice and
+          cp["gateway_ice_credentials"] == gice and
+          cp["resource"] == {"id": RES_DNS, "type": "dns",
+                             "address": "*.git.corp.example.com",
+                             "name": "GitLab",
+                             "filters": [{"protocol": "tcp",
+                                          "port_range_start": 443,
+                                          "port_range_end": 443}]}, ca)
+    gw.send({"topic": "gateway", "event": "authorization_created",
+             "payload": {"ref": cp.get("ref")}, "ref": 1})
+    ack = gw.recv()
+    check("gateway: ack answered ok", ack.get("event") == "phx_reply" and
+          ack["ref"] == 1 and ack["payload"]["status"] == "ok", ack)
+    a = ws.recv()
+    check("gateway: client gets authorization_created after the ack",
+          a.get("event") == "authorization_created" and
+          a["payload"]["gateway_id"] == GW_ID and
+          a["payload"]["client_ice_credentials"] == cice, a)
+
+    cand = "candidate:1 1 udp 2130706431 192.168.1.23 52625 typ host"
+    ws.send({"topic": "client", "event": "new_gateway_ice_candidates",
+             "payload": {"gateway_id": GW_ID, "candidates": [cand]},
+             "ref": 2})
+    m = gw.recv()
+    check("gateway: client candidates forwarded as ice_candidates",
+          m.get("event") == "ice_candidates" and m["payload"] == {
+              "client_id": CLIENT_ID, "candidates": [cand]}, m)
+    gw.send({"topic": "gateway", "event": "broadcast_ice_candidates",
+             "payload": {"client_ids": [CLIENT_ID], "candidates": [cand]},
+             "ref": 2})
+    m = ws.recv()
+    check("gateway: gateway candidates forwarded to the client",
+          m.get("event") == "ice_candidates" and m["payload"] == {
+              "gateway_id": GW_ID, "candidates": [cand]}, m)
+
+    stub.cmd(cmd="set", key="gateway_ack_timeout", value=0.5)
+    ws.send({"topic": "client", "event": "request_authorization",
+             "payload": {"resource_id": RES_CIDR,
+                         "connected_gateway_ids": [GW_ID]}, "ref": 3})
+    gw.recv()       # create_authorization, deliberately not acknowledged
+    f = ws.recv()
+    check("gateway: no ack in time -> offline", f.get("event") ==
+          "authorization_creation_failed" and
+          f["payload"]["reason"] == "offline", f)
+    s = stub.cmd(cmd="state", role="gateway")
+    check("gateway: state for role gateway, no violations",
+          s["connected"] and s["joined"] and
+          stub.cmd(cmd="state")["violations"] == [],
+          stub.cmd(cmd="state")["violations"])
+    ws.close()
+    gw.close()
+
+
 def make_ca(tmp):
     """Throwaway CA and a server certificate for portal.test / 127.0.0.1."""
     def run(*args):
@@ -572,6 +675,7 @@ def main():
         correct_client(stub)
         http_answers(stub)
         wrong_clients(stub)
+        gateway_role(stub)
     finally:
         stub.stop()
 

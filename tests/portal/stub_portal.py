@@ -272,6 +272,8 @@ def load_scenario(path):
             sc[k] = v
     if isinstance(sc["http_status"], dict):
         sc["http_status"] = [sc["http_status"]]
+    for e in sc["http_status"]:
+        http.HTTPStatus(int(e["status"]))       # ValueError if unknown
     for r in sc["relays"]:
         if "addrs" not in r and "addr" in r:
             r["addrs"] = [r["addr"]]
@@ -755,6 +757,12 @@ class StubProtocol(websockets.legacy.server.WebSocketServerProtocol):
             return None     # upgrade, then close with 1008 in the handler
         if p.tokens and conn.token not in p.tokens:
             return answer({"status": 401})
+        if conn.role == "gateway" and any(
+                c.role == "gateway" and not c.closing and
+                c.external_id == conn.external_id for c in p.conns):
+            # Section 3: one connection per gateway at a time.
+            return answer({"status": 409,
+                           "code": "gateway_already_connected"})
         return None
 
 
@@ -1400,6 +1408,7 @@ async def control(p, cmd):
         spec = {k: cmd[k] for k in ("status", "retry_after", "body", "code",
                                     "detail", "content_type", "count")
                 if k in cmd}
+        http.HTTPStatus(int(spec["status"]))    # ValueError if unknown
         if spec.get("count", 1) <= 0:
             p.http_queue = []
         else:
