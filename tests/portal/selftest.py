@@ -378,6 +378,11 @@ def correct_client(stub, tls_ctx=None, label="plain"):
           r["payload"]["disconnected_ids"] == [] and
           len(r["payload"]["connected"]) == 2, r)
 
+    w = stub.cmd(cmd="wait", what="message", value="no_relays", timeout=2)
+    check(label + ": wait for a received event", w["ok"], w)
+    w = stub.cmd(cmd="wait", what="heartbeats", value=5, timeout=0.2)
+    check(label + ": wait times out with ok false", not w["ok"] and
+          "timeout" in w["error"], w)
     s = stub.cmd(cmd="state")
     check(label + ": state: connected, joined, no violations",
           s["ok"] and s["connected"] and s["joined"] and
@@ -400,6 +405,12 @@ def correct_client(stub, tls_ctx=None, label="plain"):
     m = ws.recv()
     check(label + ": create_resource pushed", m.get("event") ==
           "resource_created_or_updated" and m["payload"] == new, m)
+    new["name"] = "Caf\u00e9 lab"
+    stub.cmd(cmd="update_resource", resource=new)
+    op, data = ws.recv_frame()
+    check(label + ": update_resource pushed in raw UTF-8, compact",
+          op == 1 and "Café lab".encode() in data and b'", "' not in data,
+          data)
     stub.cmd(cmd="delete_resource", id=RES_NEW)
     m = ws.recv()
     check(label + ": delete_resource pushes the bare id",
@@ -429,6 +440,17 @@ def correct_client(stub, tls_ctx=None, label="plain"):
           m.get("event") == "disconnect" and
           m["payload"] == {"reason": "token_expired"} and c[0] == "close", c)
     ws.close()
+
+
+def ctl_cli(stub):
+    # The shell tests' way in: stub_portal.py ctl SOCKET JSON...
+    out = subprocess.run([PY, STUB, "ctl", stub.ctl_path,
+                          '{"cmd":"state"}', '{"cmd":"nonsense"}'],
+                         capture_output=True, text=True, timeout=10)
+    lines = [json.loads(x) for x in out.stdout.splitlines()]
+    check("ctl CLI: one answer per command, exit 1 on a failed one",
+          len(lines) == 2 and lines[0]["ok"] and not lines[1]["ok"] and
+          out.returncode == 1, out)
 
 
 def http_answers(stub):
@@ -673,6 +695,7 @@ def main():
     stub = Stub(tmp, ["--plain", "--scenario", scen])
     try:
         correct_client(stub)
+        ctl_cli(stub)
         http_answers(stub)
         wrong_clients(stub)
         gateway_role(stub)

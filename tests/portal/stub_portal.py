@@ -461,8 +461,10 @@ class Portal:
     # -- sending -----------------------------------------------------------
 
     async def send_obj(self, conn, event, payload, ref=None, topic=None):
+        # Compact and raw UTF-8, as Phoenix's Jason encoder writes it.
         frame = json.dumps({"topic": topic or conn.topic, "event": event,
-                            "payload": payload, "ref": ref})
+                            "payload": payload, "ref": ref},
+                           separators=(",", ":"), ensure_ascii=False)
         await self.send_raw(conn, frame)
 
     async def send_raw(self, conn, data, opcode="text"):
@@ -753,7 +755,7 @@ class StubProtocol(websockets.legacy.server.WebSocketServerProtocol):
         if broken:
             return answer({"status": 400, "code": "invalid_connect_params",
                            "detail": "VIOLATION: " + "; ".join(bad)})
-        if bad:
+        if bad and p.sc["close_on_violation"]:
             return None     # upgrade, then close with 1008 in the handler
         if p.tokens and conn.token not in p.tokens:
             return answer({"status": 401})
@@ -1186,6 +1188,15 @@ def authorization_parts(p, conn, g, res):
 async def authorize(p, conn, req):
     """Answers one request_authorization (2.2, 2.4), through a live
     gateway's ack when the chosen gateway is connected."""
+    try:
+        await authorize_inner(p, conn, req)
+    except websockets.exceptions.ConnectionClosed:
+        # The client or the gateway went away meanwhile: nothing to answer.
+        log("connection %d: authorization abandoned, connection closed" %
+            conn.num)
+
+
+async def authorize_inner(p, conn, req):
     v1 = conn.v1
     ok_event = "flow_created" if v1 else "authorization_created"
     fail_event = "flow_creation_failed" if v1 else \
@@ -1428,6 +1439,8 @@ async def control(p, cmd):
             p.http_queue = [dict(e) for e in
                             (v if isinstance(v, list) else [v])]
         return {}
+    if c == "wait":
+        return await wait_for_condition(p, cmd, role)
     if c == "clear":
         p.violations.clear()
         for st in p.stats.values():
@@ -1435,6 +1448,42 @@ async def control(p, cmd):
             st["http_answers"].clear()
         return {}
     raise KeyError("unknown command %r" % c)
+
+
+async def wait_for_condition(p, cmd, role):
+    """{"cmd":"wait","what":W,"value":V,"timeout":T}: returns once the
+    condition holds, ok=false after T seconds (default 10).  W is one of
+    joined, connected, disconnected (no value); connections, heartbeats,
+    violations (value = at least that many in total); message (value = an
+    event name, "count" = at least that many received)."""
+    what, value = cmd["what"], cmd.get("value")
+    deadline = time.monotonic() + float(cmd.get("timeout", 10))
+    st = p.stats[role]
+
+    def holds():
+        conn = p.current(role)
+        if what == "joined":
+            return conn is not None and conn.joined
+        if what == "connected":
+            return conn is not None
+        if what == "disconnected":
+            return conn is None
+        if what == "connections":
+            return st["connections"] >= int(value)
+        if what == "heartbeats":
+            return st["heartbeats"] >= int(value)
+        if what == "violations":
+            return len(p.violations) >= int(value)
+        if what == "message":
+            return sum(1 for m in st["messages"] if m["event"] == value) \
+                >= int(cmd.get("count", 1))
+        raise KeyError("unknown wait condition %r" % what)
+
+    while not holds():
+        if time.monotonic() > deadline:
+            raise TimeoutError("timeout waiting for %s %s" % (what, value))
+        await asyncio.sleep(0.05)
+    return {}
 
 
 async def control_client(p, reader, writer):
@@ -1448,8 +1497,7 @@ async def control_client(p, reader, writer):
                 raise ValueError("command is not a JSON object")
             out = {"ok": True}
             out.update(await control(p, cmd))
-        except (KeyError, ValueError, TypeError, binascii.Error,
-                websockets.exceptions.ConnectionClosed) as e:
+        except Exception as e:      # a bad command must not end the channel
             out = {"ok": False, "error": "%s: %s" % (type(e).__name__, e)}
         writer.write((json.dumps(out) + "\n").encode())
         await writer.drain()
