@@ -946,31 +946,44 @@ handle_request(struct ice_agent *a, uint64_t now, const struct stun_msg *m,
 	return (ICE_IN_HANDLED);
 }
 
-static enum ice_input
-handle_response(struct ice_agent *a, uint64_t now, const struct stun_msg *m,
-    const struct ice_path *path, const char **why)
+/* The pair with a transaction of that id; *prev if it was replaced. */
+static int
+find_txn(const struct ice_agent *a, const uint8_t *txid, bool *prev)
 {
-	struct ice_pair		*p = NULL;
-	struct stun_addr	 mapped;
-	enum txn_kind		 kind;
-	bool			 use_cand, controlling, symmetric;
-	int			 i, code = 0;
+	const struct ice_pair	*p;
+	int			 i;
 
 	for (i = 0; i < ICE_MAX_PAIRS; i++) {
 		p = &a->pairs[i];
 		if (!p->in_use)
 			continue;
+		*prev = false;
 		if (p->txn != TXN_NONE &&
-		    memcmp(p->txid, m->txid, STUN_TXID_LEN) == 0)
-			break;
+		    memcmp(p->txid, txid, STUN_TXID_LEN) == 0)
+			return (i);
+		*prev = true;
 		if (p->has_prev &&
-		    memcmp(p->prev_txid, m->txid, STUN_TXID_LEN) == 0)
-			break;
+		    memcmp(p->prev_txid, txid, STUN_TXID_LEN) == 0)
+			return (i);
 	}
-	if (i == ICE_MAX_PAIRS) {
+	return (-1);
+}
+
+static enum ice_input
+handle_response(struct ice_agent *a, uint64_t now, const struct stun_msg *m,
+    const struct ice_path *path, const char **why)
+{
+	struct ice_pair		*p;
+	struct stun_addr	 mapped;
+	enum txn_kind		 kind;
+	bool			 prev, use_cand, controlling, symmetric;
+	int			 i, code = 0;
+
+	if ((i = find_txn(a, m->txid, &prev)) == -1) {
 		*why = "response to no transaction of ours";
 		return (ICE_IN_NOT_MINE);
 	}
+	p = &a->pairs[i];
 	if (!stun_check_integrity(m, (const uint8_t *)a->rpwd,
 	    strlen(a->rpwd))) {
 		*why = "bad or missing MESSAGE-INTEGRITY";
@@ -989,17 +1002,16 @@ handle_response(struct ice_agent *a, uint64_t now, const struct stun_msg *m,
 		*why = "error without ERROR-CODE";
 		return (ICE_IN_IGNORED);
 	}
-	if (p->txn != TXN_NONE &&
-	    memcmp(p->txid, m->txid, STUN_TXID_LEN) == 0) {
-		kind = p->txn;
-		use_cand = p->txn_use_cand;
-		controlling = p->txn_controlling;
-		p->txn = TXN_NONE;
-	} else {
+	if (prev) {
 		kind = TXN_CHECK;
 		use_cand = false;
 		controlling = p->prev_controlling;
 		p->has_prev = false;
+	} else {
+		kind = p->txn;
+		use_cand = p->txn_use_cand;
+		controlling = p->txn_controlling;
+		p->txn = TXN_NONE;
 	}
 	*why = NULL;
 
@@ -1171,7 +1183,10 @@ ice_start(struct ice_agent *a, uint64_t now)
 	update(a, now);
 }
 
-/* Foundation of a local candidate: its type and base IP (RFC 8445 5.1.1.3). */
+/*
+ * Foundation of a local candidate: its type and IP (RFC 8445 5.1.1.3),
+ * which for the types we pair is the base.
+ */
 static void
 local_foundation(struct ice_candidate *c)
 {
@@ -1194,13 +1209,25 @@ usable_addr(const struct stun_addr *a)
 	return (a->port != 0 && memcmp(a->ip, zero, addr_len(a)) != 0);
 }
 
+static bool
+pref_taken(const struct ice_agent *a, enum ice_cand_type type, uint16_t pref)
+{
+	int	i;
+
+	for (i = 0; i < ICE_MAX_LOCAL; i++)
+		if (a->local[i].in_use && a->local[i].c.type == type &&
+		    a->local[i].pref == pref)
+			return (true);
+	return (false);
+}
+
 int
 ice_add_local(struct ice_agent *a, uint64_t now, enum ice_cand_type type,
     const struct stun_addr *addr, const struct stun_addr *related,
     struct ice_candidate *out)
 {
 	struct ice_local	*l;
-	unsigned int		 same = 0;
+	uint16_t		 pref = 65535;
 	int			 i, k, r;
 
 	if (terminal(a) || type == ICE_CAND_PRFLX || !usable_addr(addr))
@@ -1218,16 +1245,16 @@ ice_add_local(struct ice_agent *a, uint64_t now, enum ice_cand_type type,
 				*out = a->local[i].c;
 			return (0);
 		}
-		if (a->local[i].c.type == type)
-			same++;
 	}
 	if (k == -1)
 		return (-1);
+	/* Unique priorities among candidates of one type (RFC 8445 5.1.2). */
+	while (pref_taken(a, type, pref))
+		pref--;
 	l = &a->local[k];
 	memset(l, 0, sizeof(*l));
 	l->in_use = true;
-	/* Unique priorities among candidates of one type. */
-	l->pref = 65535 - same;
+	l->pref = pref;
 	l->c.type = type;
 	l->c.addr = *addr;
 	l->c.priority = ice_priority(type, l->pref);

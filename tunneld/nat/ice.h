@@ -9,10 +9,19 @@
  *
  * Paths name the local side by its base: a host socket address, or a
  * relayed address, in which case the datagram goes through (or came
- * through) the TURN allocation that owns that relayed address.
+ * through) the TURN allocation that owns that relayed address.  For
+ * ice_handle_input() the path is the one the datagram took: local is the
+ * address it arrived on, remote its source.
+ *
+ * ice_add_local() takes host, srflx and relay candidates, with the
+ * related address (raddr/rport in the string) for the last two, or NULL,
+ * and returns the candidate to signal.  Remote candidates come and go as
+ * the portal's strings; ice_remove_remote() drops every pair using that
+ * address, the nominated one included.
  *
  * Functions that take a "const char **why" set it to a static string
  * saying why an input was refused or ignored (NULL is allowed).
+ * ICE_IN_NOT_MINE lets a caller with several agents try the next one.
  */
 
 #ifndef FZC_ICE_H
