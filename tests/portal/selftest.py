@@ -214,6 +214,8 @@ UA = "Debian/12 headless-client/1.5.6 (x86_64; 6.1.0-18-amd64)"
 
 SCENARIO = {
     "token_expires_at": EXPIRES,
+    # This test heartbeats at once; the 10 s spacing is checked separately.
+    "heartbeat_min_interval": 0,
     "client": {"id": CLIENT_ID,
                "psk_base": base64.b64encode(CLIENT_PSK_BASE).decode()},
     "interface": {"ipv4": "100.71.34.9", "ipv6": "fd00:2021:1111::a:3b21",
@@ -554,6 +556,20 @@ def wrong_clients(stub):
         "at most one per 2 s" in x["what"] for x in violations()))
     ws.close()
 
+    # A heartbeat right after the socket opened (1.7: every 10 s).
+    stub.cmd(cmd="clear")
+    stub.cmd(cmd="set", key="heartbeat_min_interval", value=9)
+    st, _, _, ws = upgrade(stub.port, good_target(), good_headers())
+    join(ws)
+    ws.send({"topic": "phoenix", "event": "heartbeat", "payload": {},
+             "ref": 1})
+    c = ws.recv()
+    check("early heartbeat: violation", isinstance(c, tuple) and
+          c[1] == 1008 and any("after the socket opened" in x["what"]
+                               for x in violations()), c)
+    ws.close()
+    stub.cmd(cmd="set", key="heartbeat_min_interval", value=0)
+
     # Stderr carries the VIOLATION lines.
     stub.stderr.flush()
     stub.stderr.seek(0)
@@ -647,6 +663,15 @@ def gateway_role(stub):
           m.get("event") == "ice_candidates" and m["payload"] == {
               "gateway_id": GW_ID, "candidates": [cand]}, m)
 
+    upd = dict(SCENARIO["resources"][1], filters=[{"protocol": "icmp"}])
+    stub.cmd(cmd="update_resource", resource=upd)
+    m1, m2 = ws.recv(), gw.recv()
+    check("gateway: update_resource -> resource_updated to the gateway",
+          m1.get("event") == "resource_created_or_updated" and
+          m2.get("event") == "resource_updated" and
+          m2["payload"]["filters"] == [{"protocol": "icmp"}] and
+          "sites" not in m2["payload"], m2)
+
     stub.cmd(cmd="set", key="gateway_ack_timeout", value=0.5)
     ws.send({"topic": "client", "event": "request_authorization",
              "payload": {"resource_id": RES_CIDR,
@@ -656,6 +681,13 @@ def gateway_role(stub):
     check("gateway: no ack in time -> offline", f.get("event") ==
           "authorization_creation_failed" and
           f["payload"]["reason"] == "offline", f)
+    stub.cmd(cmd="delete_resource", id=RES_DNS)
+    m1, m2 = ws.recv(), gw.recv()
+    check("gateway: delete_resource -> resource_deleted and reject_access",
+          m1.get("event") == "resource_deleted" and m2 == {
+              "topic": "gateway", "event": "reject_access", "ref": None,
+              "payload": {"client_id": CLIENT_ID, "resource_id": RES_DNS}},
+          (m1, m2))
     s = stub.cmd(cmd="state", role="gateway")
     check("gateway: state for role gateway, no violations",
           s["connected"] and s["joined"] and

@@ -241,11 +241,14 @@ DEFAULT_SCENARIO = {
     "disconnect_reason": None,          # pushed disconnect after join
     "disconnect_after": 0,
     "idle_timeout": 37,                 # 1.1: server closes after silence
+    "heartbeat_min_interval": 9.0,      # 1.7: every 10 s; 0 = no check
     "authorization_failures": {},       # resource id or "*" -> {reason, ...}
     "authorization_delay": 0,
     "gateway_ack_timeout": 15,          # 2.4
     # Data.
     "client": {},                       # {id, psk_base}
+    "clients": {},                      # external_id -> {id, psk_base,
+                                        #                 ipv4, ipv6}
     "interface": {"ipv4": "100.64.0.2", "ipv6": "fd00:2021:1111::2",
                   "search_domain": None, "upstream_do53": [],
                   "upstream_doh": []},
@@ -306,6 +309,9 @@ class Conn:
         self.closing = False
         self.last_auth_request = {}  # resource id -> monotonic time
         self.gateway = None         # scenario gateway entry (gateway role)
+        self.opened = time.monotonic()
+        self.last_heartbeat = None
+        self.heartbeats_here = 0
 
 
 class Portal:
@@ -320,6 +326,9 @@ class Portal:
         self.next_conn = 1
         self.violations = []
         self.pending = {}           # create_authorization ref -> record
+        # (client id, resource id) -> gateway id, for every authorization
+        # given: feeds the gateway's init, resource_updated, reject_access.
+        self.grants = {}
         self.port = None
         self.stats = {role: {"connection_attempts": 0, "connections": 0,
                              "http_answers": [], "heartbeats": 0,
@@ -366,15 +375,24 @@ class Portal:
 
     # -- renderings --------------------------------------------------------
 
+    def client_entry(self, conn):
+        # Per-device entry by external_id, else the scenario's one client.
+        return self.sc["clients"].get(conn.external_id) or self.sc["client"]
+
     def client_id(self, conn):
-        cid = self.sc["client"].get("id")
+        cid = self.client_entry(conn).get("id")
         if cid:
             return cid
         # 1.2: same external_id -> same device row -> same id.
         return str(uuid.uuid5(STUB_NS, "client:" + (conn.external_id or "")))
 
+    def client_addresses(self, conn):
+        e = self.client_entry(conn)
+        return (e.get("ipv4", self.sc["interface"].get("ipv4")),
+                e.get("ipv6", self.sc["interface"].get("ipv6")))
+
     def client_psk_base(self, conn):
-        b = self.sc["client"].get("psk_base")
+        b = self.client_entry(conn).get("psk_base")
         if b:
             return base64.b64decode(b)
         return stable_psk_base(self.client_id(conn))
@@ -388,8 +406,9 @@ class Portal:
         comp, ver = conn.ua_version or (None, None)
         return ver is not None and ver >= SITES_MIN.get(comp, (0, 0, 0))
 
-    def render_interface(self):
+    def render_interface(self, conn):
         iface = copy.deepcopy(self.sc["interface"])
+        iface["ipv4"], iface["ipv6"] = self.client_addresses(conn)
         iface.setdefault("search_domain", None)
         iface.setdefault("upstream_do53", [])
         iface.setdefault("upstream_doh", [])
@@ -441,7 +460,7 @@ class Portal:
         return out
 
     def client_init(self, conn):
-        return {"interface": self.render_interface(),
+        return {"interface": self.render_interface(conn),
                 "resources": self.render_resources(conn),
                 "relays": self.render_relays(self.sc["relays"], conn),
                 "authorizations": copy.deepcopy(self.sc["authorizations"]),
@@ -455,7 +474,11 @@ class Portal:
                            "ipv6_masquerade_enabled": True},
                 "relays": self.render_relays(self.sc["relays"], conn),
                 "account_slug": self.sc["account_slug"],
-                "authorizations": [],
+                "authorizations": [
+                    {"client_id": cid, "resource_id": rid,
+                     "expires_at": int(self.sc["token_expires_at"])}
+                    for (cid, rid), gid in sorted(self.grants.items())
+                    if gid == g.get("id")],
                 "flow_logs": copy.deepcopy(self.sc["flow_logs"])}
 
     # -- sending -----------------------------------------------------------
@@ -717,11 +740,19 @@ class StubProtocol(websockets.legacy.server.WebSocketServerProtocol):
     line and headers are still at hand."""
 
     portal = None
+    accepted_at = None
+
+    def connection_made(self, transport):
+        # Heartbeat spacing counts from the TCP accept, the earliest moment
+        # a client could start its 10 s timer.
+        self.accepted_at = time.monotonic()
+        super().connection_made(transport)
 
     async def process_request(self, path, headers):
         p = self.portal
         conn = Conn(p.next_conn, "client", self)
         p.next_conn += 1
+        conn.opened = self.accepted_at or conn.opened
         self.conn = conn
         bad, broken = check_connect(p, conn, path, headers)
         st = p.stats[conn.role]
@@ -928,6 +959,17 @@ class Session:
                 return await self.violate("heartbeat payload is not {}",
                                           data)
             st["heartbeats"] += 1
+            # 1.7: one every 10 s, the first 10 s after the socket opened.
+            t = time.monotonic()
+            gap = t - (c.last_heartbeat or c.opened)
+            c.last_heartbeat = t
+            if p.sc["heartbeat_min_interval"] and \
+                    gap < p.sc["heartbeat_min_interval"]:
+                return await self.violate(
+                    "heartbeat %.2f s after the %s (1.7: every 10 s)" % (
+                        gap, "previous one" if c.heartbeats_here > 0
+                        else "socket opened"), data)
+            c.heartbeats_here += 1
             st["heartbeat_times"].append(round(now() - p.start, 3))
             del st["heartbeat_times"][:-1000]
             if not p.sc["ignore_heartbeats"]:
@@ -1242,8 +1284,8 @@ async def authorize_inner(p, conn, req):
             "resource": gateway_resource_view(res),
             "client": {"id": cid, "public_key": conn.public_key,
                        "preshared_key": psk,
-                       "ipv4": p.sc["interface"].get("ipv4"),
-                       "ipv6": p.sc["interface"].get("ipv6"),
+                       "ipv4": p.client_addresses(conn)[0],
+                       "ipv6": p.client_addresses(conn)[1],
                        "version": "%d.%d.%d" % ver,
                        "device_os_name": m.group("os") if m else None,
                        "device_os_version": m.group("osver") if m else None,
@@ -1284,6 +1326,7 @@ async def authorize_inner(p, conn, req):
                "use_iceless": False,
                "flow_logs_ingest_token": token}
     if not conn.closing:
+        p.grants[(cid, rid)] = g["id"]
         await p.send_obj(conn, ok_event, payload)
 
 
@@ -1294,6 +1337,27 @@ def gateway_resource_view(res):
         return {"id": res["id"], "type": "internet"}
     return {k: copy.deepcopy(res.get(k)) for k in
             ("id", "type", "address", "name", "filters")}
+
+
+def grant_gateways(p, rid):
+    """Live gateway connections holding an authorization for rid."""
+    gids = {gid for (cid, r), gid in p.grants.items() if r == rid}
+    return [gc for gc in (gateway_conn(p, gid) for gid in sorted(gids))
+            if gc is not None]
+
+
+async def reject_access(p, rid, client_id):
+    n = 0
+    for (cid, r), gid in list(p.grants.items()):
+        if r != rid or (client_id is not None and cid != client_id):
+            continue
+        del p.grants[(cid, r)]
+        gc = gateway_conn(p, gid)
+        if gc is not None:
+            await p.send_obj(gc, "reject_access",
+                             {"client_id": cid, "resource_id": rid})
+            n += 1
+    return n
 
 
 async def do_disconnect(p, conn, reason):
@@ -1363,11 +1427,16 @@ async def control(p, cmd):
             if r is not None:
                 await p.send_obj(cc, "resource_created_or_updated", r)
                 n += 1
+        # Section 3: gateways serving it hear about new filters.
+        for gc in grant_gateways(p, res.get("id")):
+            await p.send_obj(gc, "resource_updated",
+                             gateway_resource_view(res))
         return {"sent": n}
     if c == "delete_resource":
         rid = cmd["id"]
         p.sc["resources"] = [r for r in p.sc["resources"]
                              if r.get("id") != rid]
+        await reject_access(p, rid, None)
         # 2.2: the payload is the bare id string.
         return {"sent": await p.broadcast("client", "resource_deleted",
                                           lambda cc: rid)}
@@ -1393,7 +1462,12 @@ async def control(p, cmd):
             p.sc["interface"].pop("upstream_dns", None)
         return {"sent": await p.broadcast("client", "config_changed",
                                           lambda cc: {"interface":
-                                                      p.render_interface()})}
+                                                      p.render_interface(cc)})}
+    if c == "reject_access":
+        # A revoked policy as a gateway sees it (the client is not told;
+        # delete_resource does both).
+        return {"sent": await reject_access(p, cmd["resource_id"],
+                                            cmd.get("client_id"))}
     if c == "send_init":
         conn = need_conn()
         await p.send_obj(conn, "init", p.client_init(conn) if
