@@ -1,0 +1,72 @@
+/*
+ * A non-blocking WebSocket client (RFC 6455) over TLS for the portal
+ * connection: libcurl's multi interface makes the TCP+TLS connection,
+ * the HTTP/1.1 upgrade is written here, wslay does the framing.  All of
+ * it runs from the caller's libevent loop and never blocks it.
+ */
+
+#ifndef FZC_WS_H
+#define FZC_WS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct ws;
+
+/* PROTOCOL.md 1.5: opening handshake budget (TCP, TLS, HTTP upgrade). */
+#define WS_HANDSHAKE_TIMEOUT_MS	15000
+/* Longest text message delivered; a longer one closes with 1009. */
+#define WS_MAX_MESSAGE		(1024 * 1024)
+
+enum ws_close_kind {
+	WS_CLOSED_BY_PEER,	/* close frame, or 1006: stream ended */
+	WS_HTTP_STATUS,		/* the upgrade was answered, not with 101 */
+	WS_TLS_ERROR,		/* handshake or certificate verification */
+	WS_CONNECT_ERROR,	/* resolve, TCP, or I/O on the connection */
+	WS_TIMEOUT,		/* opening handshake took too long */
+	WS_PROTOCOL_ERROR,	/* bad 101, bad framing, message too big */
+};
+
+struct ws_close_info {
+	enum ws_close_kind	 kind;
+	int			 http_status;	/* WS_HTTP_STATUS */
+	char			 retry_after[64];	/* "" if absent */
+	char			 body[512];	/* first bytes, NUL added */
+	size_t			 body_len;
+	uint16_t		 close_code;	/* sent or received */
+	char			 reason[256];	/* the peer's close reason */
+	char			 error[256];	/* for the log; no secrets */
+};
+
+struct ws_config {
+	/* wss://host[:port]/path?query, or ws:// for local portals */
+	const char		 *url;
+	const char		 *ca_file;	/* NULL: the system CA store */
+	/* "Name: value" lines (NULL-terminated); never logged */
+	const char *const	 *headers;
+	/* Returns a fresh unconnected socket, or -1; NULL: socket(2). */
+	int			(*open_socket)(void *, int, int, int);
+	unsigned int		 timeout_ms;	/* 0: WS_HANDSHAKE_TIMEOUT_MS */
+	void			 *arg;
+	void			(*on_open)(void *);
+	/* One complete text message, valid UTF-8, not NUL-terminated. */
+	void			(*on_text)(void *, const char *, size_t);
+	/* Once, at the end; the connection is dead, ws_close() frees it. */
+	void			(*on_close)(void *, const struct ws_close_info *);
+};
+
+/*
+ * Starts connecting; the outcome arrives through the callbacks, never
+ * from within ws_connect() itself.  NULL with a message in err on a bad
+ * configuration or when out of resources.  ws_send_text() works between
+ * on_open and on_close.  ws_close() may be called from any callback; it
+ * sends a close frame (1000) if the connection is open, frees everything
+ * and no callback follows.
+ */
+struct ws	*ws_connect(struct event_base *, const struct ws_config *,
+		    char *, size_t);
+int		 ws_send_text(struct ws *, const char *, size_t);
+void		 ws_close(struct ws *);
+
+#endif /* FZC_WS_H */
