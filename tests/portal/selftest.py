@@ -455,6 +455,69 @@ def ctl_cli(stub):
           out.returncode == 1, out)
 
 
+def behaviours(stub):
+    stub.cmd(cmd="clear")
+    seen = stub.cmd(cmd="state")["heartbeats_seen"]
+    st, _, _, ws = upgrade(stub.port, good_target(), good_headers())
+    join(ws)
+    stub.cmd(cmd="ignore_heartbeats", on=True)
+    ws.send({"topic": "phoenix", "event": "heartbeat", "payload": {},
+             "ref": 1})
+    try:
+        ws.recv(timeout=0.5)
+        silent = False
+    except socket.timeout:
+        silent = True
+    s = stub.cmd(cmd="state")
+    check("ignore_heartbeats: not answered, but counted",
+          silent and s["heartbeats_seen"] == seen + 1, s["heartbeats_seen"])
+    stub.cmd(cmd="ignore_heartbeats", on=False)
+    stub.cmd(cmd="close")
+    try:
+        got = ws.recv(timeout=2)
+    except EOFError:
+        got = "eof"
+    check("close: TCP dropped without a Close frame", got == "eof", got)
+    ws.close()
+
+    stub.cmd(cmd="set", key="join_error", value="unauthorized")
+    st, _, _, ws = upgrade(stub.port, good_target(), good_headers())
+    ws.send({"topic": "client", "event": "phx_join", "payload": {},
+             "ref": 0})
+    r = ws.recv()
+    check("join_error: error reply to the join", r.get("payload") == {
+        "status": "error", "response": {"reason": "unauthorized"}}, r)
+    ws.close()
+    stub.cmd(cmd="set", key="join_error", value=None)
+
+    stub.cmd(cmd="set", key="idle_timeout", value=0.5)
+    st, _, _, ws = upgrade(stub.port, good_target(), good_headers())
+    join(ws)
+    c = ws.recv(timeout=3)
+    check("idle_timeout: silent connection closed", isinstance(c, tuple)
+          and c[1] == 1000 and
+          stub.cmd(cmd="state")["idle_timeouts"] == 1, c)
+    ws.close()
+    stub.cmd(cmd="set", key="idle_timeout", value=37)
+
+    stub.cmd(cmd="set", key="authorization_failures",
+             value={RES_CIDR: {"reason": "forbidden",
+                               "violated_properties": ["remote_ip"]}})
+    st, _, _, ws = upgrade(stub.port, good_target(), good_headers())
+    join(ws)
+    ws.send({"topic": "client", "event": "request_authorization",
+             "payload": {"resource_id": RES_CIDR,
+                         "connected_gateway_ids": []}, "ref": 1})
+    f = ws.recv()
+    check("authorization_failures: scripted forbidden", f.get("payload") == {
+        "resource_id": RES_CIDR, "reason": "forbidden",
+        "violated_properties": ["remote_ip"]}, f)
+    ws.close()
+    stub.cmd(cmd="set", key="authorization_failures", value={})
+    check("behaviours: no violations", stub.cmd(cmd="state")[
+        "violations"] == [], stub.cmd(cmd="state")["violations"])
+
+
 def http_answers(stub):
     r = stub.cmd(cmd="set_http_status", status=503, retry_after=2, count=1)
     st, rh, body, _ = upgrade(stub.port, good_target(), good_headers())
@@ -569,6 +632,71 @@ def wrong_clients(stub):
                                for x in violations()), c)
     ws.close()
     stub.cmd(cmd="set", key="heartbeat_min_interval", value=0)
+
+    # Text frame with invalid UTF-8, refused by websockets itself.
+    stub.cmd(cmd="clear")
+    st, _, _, ws = upgrade(stub.port, good_target(), good_headers())
+    join(ws)
+    ws.send_frame(1, b'{"topic":"\xff"}')
+    c = ws.recv()
+    ws.close()      # websockets records the failure once the TCP is gone
+    stub.cmd(cmd="wait", what="violations", value=1, timeout=5)
+    check("invalid UTF-8 frame: 1007 and a violation", c[1] == 1007 and any(
+        "1007" in x["what"] for x in violations()), (c, violations()))
+
+    # Malformed frames of several kinds, each on a fresh connection.
+    bad_frames = [
+        ("not JSON", '{"topic":'),
+        ("array", '[1,2]'),
+        ("string ref", '{"topic":"phoenix","event":"heartbeat",'
+                       '"payload":{},"ref":"1"}'),
+        ("duplicate key", '{"topic":"phoenix","topic":"phoenix",'
+                          '"event":"heartbeat","payload":{},"ref":1}'),
+        ("missing payload", '{"topic":"phoenix","event":"heartbeat",'
+                            '"ref":1}'),
+        ("ref gap", '{"topic":"phoenix","event":"heartbeat",'
+                    '"payload":{},"ref":5}'),
+        ("heartbeat on client topic", '{"topic":"client","event":'
+                                      '"heartbeat","payload":{},"ref":1}'),
+        ("legacy event", '{"topic":"client","event":"create_flow",'
+                         '"payload":{"resource_id":"%s",'
+                         '"connected_gateway_ids":[]},"ref":1}' % RES_CIDR),
+        ("iceless true", '{"topic":"client","event":'
+                         '"set_snownet_capabilities","payload":'
+                         '{"iceless":true},"ref":1}'),
+        ("bad candidate", '{"topic":"client","event":'
+                          '"new_gateway_ice_candidates","payload":'
+                          '{"gateway_id":"%s","candidates":["x"]},"ref":1}'
+                          % GW_ID),
+    ]
+    for name, frame in bad_frames:
+        stub.cmd(cmd="clear")
+        st, _, _, ws = upgrade(stub.port, good_target(), good_headers())
+        join(ws)
+        ws.send(frame)
+        while True:
+            c = ws.recv()
+            if isinstance(c, tuple):
+                break
+        v = violations()
+        check("malformed frame (%s): 1008 and one violation" % name,
+              c[1] == 1008 and len(v) == 1, (c, v))
+        ws.close()
+
+    # A channel message before the join reply.
+    stub.cmd(cmd="clear")
+    stub.cmd(cmd="set", key="no_join_reply", value=True)
+    st, _, _, ws = upgrade(stub.port, good_target(), good_headers())
+    ws.send({"topic": "client", "event": "phx_join", "payload": None,
+             "ref": 0})
+    ws.send({"topic": "client", "event": "no_relays", "payload": {},
+             "ref": 1})
+    c = ws.recv()
+    check("no_join_reply, then a channel message: violation",
+          c[1] == 1008 and "before the join reply" in violations()[0]["what"],
+          c)
+    ws.close()
+    stub.cmd(cmd="set", key="no_join_reply", value=False)
 
     # Stderr carries the VIOLATION lines.
     stub.stderr.flush()
@@ -728,6 +856,7 @@ def main():
     try:
         correct_client(stub)
         ctl_cli(stub)
+        behaviours(stub)
         http_answers(stub)
         wrong_clients(stub)
         gateway_role(stub)

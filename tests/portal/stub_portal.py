@@ -897,7 +897,20 @@ class Session:
                 c.closing = True
                 await c.ws.close(1000, "idle timeout")
                 return
-            except websockets.exceptions.ConnectionClosed:
+            except (websockets.exceptions.ConnectionClosed,
+                    asyncio.CancelledError) as e:
+                # websockets itself fails the connection on a broken frame
+                # (unmasked, invalid UTF-8 in a text frame, too big, bad
+                # opcode) with 1002/1007/1009, codes this stub never uses:
+                # the client's fault, hence a violation.  (recv() then
+                # raises CancelledError rather than ConnectionClosed.)
+                sent = c.ws.close_sent
+                if sent is not None and sent.code in (1002, 1007, 1009) \
+                        and not c.closing:
+                    p.violation(c, "WebSocket frame refused by the server: "
+                                "%d %s" % (sent.code, sent.reason))
+                elif isinstance(e, asyncio.CancelledError) and sent is None:
+                    raise
                 return
             await self.frame(data)
 
