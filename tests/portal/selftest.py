@@ -265,10 +265,6 @@ class Stub:
         line = self.proc.stdout.readline()
         assert line.startswith("PORT "), line
         self.port = int(line.split()[1])
-        for _ in range(50):
-            if os.path.exists(self.ctl_path):
-                break
-            time.sleep(0.1)
         self.ctl = socket.socket(socket.AF_UNIX)
         self.ctl.connect(self.ctl_path)
         self.ctlf = self.ctl.makefile("rwb")

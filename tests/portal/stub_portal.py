@@ -1634,14 +1634,16 @@ async def main_async(args):
         ping_interval=None,     # Phoenix relies on the client's heartbeats
         max_size=16 * 1024 * 1024, server_header=None)
     portal.port = server.sockets[0].getsockname()[1]
-    print("PORT %d" % portal.port, flush=True)
-    log("listening on %s:%d (%s)" % (host, portal.port,
-                                     "ws" if args.plain else "wss"))
     if args.control:
         if os.path.exists(args.control):
             os.unlink(args.control)
         await asyncio.start_unix_server(
             lambda r, w: control_client(portal, r, w), path=args.control)
+    # Printed last: once "PORT" is out, the portal and the control socket
+    # both accept connections.
+    print("PORT %d" % portal.port, flush=True)
+    log("listening on %s:%d (%s)" % (host, portal.port,
+                                     "ws" if args.plain else "wss"))
     stop = asyncio.get_event_loop().create_future()
     for sig in (2, 15):
         asyncio.get_event_loop().add_signal_handler(
