@@ -730,6 +730,40 @@ START_TEST(test_frozen_foundation)
 }
 END_TEST
 
+/* PROTOCOL.md 4.3: at most 10 s for the first remote candidate. */
+START_TEST(test_candidate_timeout)
+{
+	struct net	*n = net_new(true, false);
+	int		 f;
+
+	add_cand(n, CLIENT, ICE_CAND_HOST, &a_host, false);
+	start(n);
+	ck_assert_uint_eq(ice_next_deadline(n->s[CLIENT].ice), S(10));
+	run(n, S(10) - 1);
+	ck_assert_int_eq(ice_get_state(n->s[CLIENT].ice), ICE_CHECKING);
+	run(n, S(11));
+	ck_assert_int_eq(ice_get_state(n->s[CLIENT].ice), ICE_FAILED);
+	f = find_ev(&n->s[CLIENT], ICE_EV_STATE, ICE_FAILED, 0);
+	ck_assert_uint_eq(n->s[CLIENT].ev[f].at, S(10));
+	/* Stopped: candidates are refused now. */
+	ck_assert_int_eq(ice_add_remote(n->s[CLIENT].ice, n->now,
+	    "candidate:1 1 udp 2130706431 10.0.0.2 52625 typ host", NULL), -1);
+
+	/* One that arrives in time is checked past 10 s. */
+	net_free(n);
+	n = net_new(true, false);
+	add_cand(n, CLIENT, ICE_CAND_HOST, &a_host, false);
+	start(n);
+	run(n, S(9));
+	add_cand(n, GW, ICE_CAND_HOST, &b_host, true);
+	run(n, S(12));
+	ck_assert_int_eq(ice_get_state(n->s[CLIENT].ice), ICE_CONNECTED);
+	ck_assert_int_eq(find_ev(&n->s[CLIENT], ICE_EV_STATE, ICE_FAILED, 0),
+	    -1);
+	net_free(n);
+}
+END_TEST
+
 START_TEST(test_total_loss_fails)
 {
 	struct net	*n = net_new(true, false);
@@ -760,11 +794,12 @@ START_TEST(test_total_loss_fails)
 }
 END_TEST
 
+/* Both controlling, then both controlled (RFC 8445 7.3.1.1). */
 START_TEST(test_role_conflict)
 {
-	struct net	*n = net_new(true, true);
+	struct net	*n = net_new(_i == 0, _i == 0);
 	struct ice_path	 p0, p1;
-	size_t		 i;
+	size_t		 i, k;
 	bool		 saw487 = false;
 
 	add_cand(n, CLIENT, ICE_CAND_HOST, &a_host, true);
@@ -773,13 +808,14 @@ START_TEST(test_role_conflict)
 	run(n, S(2));
 	for (i = 0; i < 2; i++)
 		ck_assert_int_eq(ice_get_state(n->s[i].ice), ICE_CONNECTED);
-	/* Side 1 drew the larger tie-breaker and keeps control. */
+	/* Side 1 drew the larger tie-breaker: it controls. */
 	ck_assert(ice_is_controlling(n->s[1].ice));
 	ck_assert(!ice_is_controlling(n->s[0].ice));
-	for (i = 0; i < n->s[1].nlog; i++)
-		if (n->s[1].log[i].class == STUN_ERROR &&
-		    n->s[1].log[i].code == 487)
-			saw487 = true;
+	for (k = 0; k < 2; k++)
+		for (i = 0; i < n->s[k].nlog; i++)
+			if (n->s[k].log[i].class == STUN_ERROR &&
+			    n->s[k].log[i].code == 487)
+				saw487 = true;
 	ck_assert(saw487);
 	ck_assert(ice_get_selected(n->s[0].ice, &p0));
 	ck_assert(ice_get_selected(n->s[1].ice, &p1));
@@ -875,6 +911,11 @@ START_TEST(test_invalidated)
 	ck_assert_int_eq(ice_get_state(n->s[CLIENT].ice), ICE_DISCONNECTED);
 	d = find_ev(&n->s[CLIENT], ICE_EV_STATE, ICE_DISCONNECTED, 0);
 	ck_assert_uint_eq(n->s[CLIENT].ev[d].at, S(6));
+	/* Stopped: no timers, nothing more sent. */
+	ck_assert_uint_eq(ice_next_deadline(n->s[CLIENT].ice), ICE_NEVER);
+	mark = n->s[CLIENT].nlog;
+	run(n, S(60));
+	ck_assert_uint_eq(n->s[CLIENT].nlog, mark);
 	net_free(n);
 }
 END_TEST
@@ -1339,7 +1380,8 @@ ice_suite(void)
 	tcase_add_test(tc, test_replaced_check_answered);
 	tcase_add_test(tc, test_frozen_foundation);
 	tcase_add_test(tc, test_total_loss_fails);
-	tcase_add_test(tc, test_role_conflict);
+	tcase_add_test(tc, test_candidate_timeout);
+	tcase_add_loop_test(tc, test_role_conflict, 0, 2);
 	tcase_add_test(tc, test_trickle);
 	tcase_add_test(tc, test_invalidated);
 	tcase_add_test(tc, test_idle);
