@@ -510,6 +510,21 @@ def behaviours(stub):
         "violated_properties": ["remote_ip"]}, f)
     ws.close()
     stub.cmd(cmd="set", key="authorization_failures", value={})
+
+    # v1 socket (2.4): create_flow -> flow_created, only when allowed.
+    stub.cmd(cmd="set", key="allow_v1", value=True)
+    st, _, _, ws = upgrade(stub.port, good_target().replace("/v2", ""),
+                           good_headers())
+    join(ws)
+    ws.send({"topic": "client", "event": "create_flow",
+             "payload": {"resource_id": RES_DNS,
+                         "connected_gateway_ids": []}, "ref": 1})
+    f = ws.recv()
+    check("allow_v1: create_flow answered by flow_created",
+          f.get("event") == "flow_created" and
+          f["payload"]["gateway_id"] == GW_ID, f)
+    ws.close()
+    stub.cmd(cmd="set", key="allow_v1", value=False)
     check("behaviours: no violations", stub.cmd(cmd="state")[
         "violations"] == [], stub.cmd(cmd="state")["violations"])
 

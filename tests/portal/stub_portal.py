@@ -777,11 +777,13 @@ class StubProtocol(websockets.legacy.server.WebSocketServerProtocol):
 
         # Scripted HTTP answers win: the test is about the client's
         # reaction to them, and the violations are recorded anyway.
-        if p.http_queue:
-            spec = p.http_queue[0]
+        for spec in p.http_queue:
+            # An entry may be limited to one role ("role": "gateway").
+            if spec.get("role", conn.role) != conn.role:
+                continue
             spec["count"] = spec.get("count", 1) - 1
             if spec["count"] <= 0:
-                p.http_queue.pop(0)
+                p.http_queue.remove(spec)
             return answer(spec)
         if broken:
             return answer({"status": 400, "code": "invalid_connect_params",
@@ -1504,7 +1506,8 @@ async def control(p, cmd):
         return {}
     if c == "set_http_status":
         spec = {k: cmd[k] for k in ("status", "retry_after", "body", "code",
-                                    "detail", "content_type", "count")
+                                    "detail", "content_type", "count",
+                                    "role")
                 if k in cmd}
         http.HTTPStatus(int(spec["status"]))    # ValueError if unknown
         if spec.get("count", 1) <= 0:
