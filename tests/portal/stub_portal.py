@@ -338,6 +338,12 @@ class Portal:
                              "messages": [], "idle_timeouts": 0}
                       for role in ("client", "gateway")}
         for g in self.sc["gateways"]:
+            # Simulated gateways need what the authorization is made of.
+            if not valid_uuid(g.get("id")) or (
+                    g.get("simulated", True) and
+                    not valid_pubkey(g.get("public_key"))):
+                raise ValueError("scenario gateway %r needs a UUID id and a "
+                                 "base64 public_key" % g)
             g.setdefault("version", "1.6.1")
             g.setdefault("online", True)
             g.setdefault("simulated", True)
