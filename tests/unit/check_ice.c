@@ -377,6 +377,21 @@ candidate_string(const struct stun_addr *a, enum ice_cand_type type,
 	ck_assert_int_eq(ice_candidate_format(&c, buf, len), 0);
 }
 
+/* The gateway's answer to a check from a_host, keyed with key. */
+static size_t
+gw_success(const uint8_t *txid, const char *key, uint8_t *buf, size_t cap)
+{
+	struct stun_builder	b;
+	size_t			len;
+
+	stun_build(&b, buf, cap, STUN_BINDING, STUN_SUCCESS, txid);
+	stun_put_addr(&b, STUN_A_XOR_MAPPED_ADDRESS, &a_host);
+	stun_put_integrity(&b, (const uint8_t *)key, strlen(key));
+	stun_put_fingerprint(&b);
+	ck_assert_int_eq(stun_build_end(&b, &len), 0);
+	return (len);
+}
+
 START_TEST(test_host_pair)
 {
 	struct net	*n = net_new(true, false);
@@ -490,7 +505,6 @@ START_TEST(test_asymmetric_response)
 	struct net		*n = net_new(true, false);
 	struct ice_agent	*cl = n->s[CLIENT].ice;
 	struct ice_path		 in, out;
-	struct stun_builder	 b;
 	struct stun_msg		 m;
 	uint8_t			 buf[ICE_MAX_MSG], resp[ICE_MAX_MSG];
 	const char		*why;
@@ -503,11 +517,7 @@ START_TEST(test_asymmetric_response)
 	len = ice_poll_transmit(cl, buf, sizeof(buf), &out);
 	ck_assert_uint_gt(len, 0);
 	ck_assert_int_eq(stun_parse(&m, buf, len, NULL), 0);
-	stun_build(&b, resp, sizeof(resp), STUN_BINDING, STUN_SUCCESS, m.txid);
-	stun_put_addr(&b, STUN_A_XOR_MAPPED_ADDRESS, &a_host);
-	stun_put_integrity(&b, (const uint8_t *)pwd[GW], strlen(pwd[GW]));
-	stun_put_fingerprint(&b);
-	ck_assert_int_eq(stun_build_end(&b, &rlen), 0);
+	rlen = gw_success(m.txid, pwd[GW], resp, sizeof(resp));
 	/*
 	 * Authentic, but not back on the path the check took (RFC 8445
 	 * 7.2.5.2.1): from another address, or to another of ours.
@@ -684,11 +694,7 @@ START_TEST(test_replaced_check_answered)
 	ck_assert_int_eq(m.class, STUN_REQUEST);
 	ck_assert_mem_ne(m.txid, first, sizeof(first));
 	/* Now the answer to the first one. */
-	stun_build(&b, buf, sizeof(buf), STUN_BINDING, STUN_SUCCESS, first);
-	stun_put_addr(&b, STUN_A_XOR_MAPPED_ADDRESS, &a_host);
-	stun_put_integrity(&b, (const uint8_t *)pwd[GW], strlen(pwd[GW]));
-	stun_put_fingerprint(&b);
-	ck_assert_int_eq(stun_build_end(&b, &len), 0);
+	len = gw_success(first, pwd[GW], buf, sizeof(buf));
 	ck_assert_int_eq(ice_handle_input(cl, MS(60), buf, len, &in, &why),
 	    ICE_IN_HANDLED);
 	/* Valid: the nomination follows at the next Ta. */
@@ -1246,7 +1252,6 @@ START_TEST(test_malformed_stun)
 	struct ice_agent	*gw, *cl;
 	struct ice_path		 in, out;
 	struct ice_event	 ev;
-	struct stun_builder	 b;
 	struct stun_msg		 m;
 	struct stun_addr	 mapped;
 	uint8_t			 buf[ICE_MAX_MSG], resp[ICE_MAX_MSG];
@@ -1317,11 +1322,7 @@ START_TEST(test_malformed_stun)
 	ck_assert_int_eq(stun_parse(&m, buf, len, NULL), 0);
 	ck_assert_int_eq(m.class, STUN_REQUEST);
 	memcpy(txid, m.txid, sizeof(txid));
-	stun_build(&b, resp, sizeof(resp), STUN_BINDING, STUN_SUCCESS, txid);
-	stun_put_addr(&b, STUN_A_XOR_MAPPED_ADDRESS, &a_host);
-	stun_put_integrity(&b, (const uint8_t *)"wrongwrongwrongwrong00", 22);
-	stun_put_fingerprint(&b);
-	ck_assert_int_eq(stun_build_end(&b, &len), 0);
+	len = gw_success(txid, "wrongwrongwrongwrong00", resp, sizeof(resp));
 	in.local = a_host;
 	in.remote = b_host;
 	ck_assert_int_eq(ice_handle_input(cl, MS(5), resp, len, &in, &why),
@@ -1333,19 +1334,11 @@ START_TEST(test_malformed_stun)
 		ck_assert_ptr_null(stun_find(&m, STUN_A_USE_CANDIDATE));
 	}
 	/* Unknown transaction: somebody else's. */
-	stun_build(&b, resp, sizeof(resp), STUN_BINDING, STUN_SUCCESS,
-	    (uint8_t[STUN_TXID_LEN]){ 9, 9, 9 });
-	stun_put_addr(&b, STUN_A_XOR_MAPPED_ADDRESS, &a_host);
-	stun_put_integrity(&b, (const uint8_t *)pwd[GW], strlen(pwd[GW]));
-	stun_put_fingerprint(&b);
-	ck_assert_int_eq(stun_build_end(&b, &len), 0);
+	len = gw_success((uint8_t[STUN_TXID_LEN]){ 9, 9, 9 }, pwd[GW], resp,
+	    sizeof(resp));
 	ck_assert_int_eq(ice_handle_input(cl, MS(5), resp, len, &in, &why),
 	    ICE_IN_NOT_MINE);
-	stun_build(&b, resp, sizeof(resp), STUN_BINDING, STUN_SUCCESS, txid);
-	stun_put_addr(&b, STUN_A_XOR_MAPPED_ADDRESS, &a_host);
-	stun_put_integrity(&b, (const uint8_t *)pwd[GW], strlen(pwd[GW]));
-	stun_put_fingerprint(&b);
-	ck_assert_int_eq(stun_build_end(&b, &len), 0);
+	len = gw_success(txid, pwd[GW], resp, sizeof(resp));
 	ck_assert_int_eq(ice_handle_input(cl, MS(110), resp, len, &in, &why),
 	    ICE_IN_HANDLED);
 	ice_handle_timeout(cl, MS(200));

@@ -521,6 +521,17 @@ tx_slot(struct ice_agent *a)
 	return (t);
 }
 
+/* MESSAGE-INTEGRITY and FINGERPRINT, then queue it. */
+static void
+seal(struct ice_agent *a, struct stun_builder *b, struct ice_tx *t,
+    const char *key)
+{
+	stun_put_integrity(b, (const uint8_t *)key, strlen(key));
+	stun_put_fingerprint(b);
+	if (stun_build_end(b, &t->len) == 0)
+		a->tx_count++;
+}
+
 static void
 send_request(struct ice_agent *a, struct ice_pair *p)
 {
@@ -542,10 +553,7 @@ send_request(struct ice_agent *a, struct ice_pair *p)
 	    STUN_A_ICE_CONTROLLED, a->tiebreaker);
 	if (p->txn_use_cand)
 		stun_put(&b, STUN_A_USE_CANDIDATE, NULL, 0);
-	stun_put_integrity(&b, (const uint8_t *)a->rpwd, strlen(a->rpwd));
-	stun_put_fingerprint(&b);
-	if (stun_build_end(&b, &t->len) == 0)
-		a->tx_count++;
+	seal(a, &b, t, a->rpwd);
 }
 
 static void
@@ -567,10 +575,7 @@ send_response(struct ice_agent *a, const struct stun_msg *req,
 		    STUN_ERROR, req->txid);
 		stun_put_error(&b, code, "Role Conflict");
 	}
-	stun_put_integrity(&b, (const uint8_t *)a->lpwd, strlen(a->lpwd));
-	stun_put_fingerprint(&b);
-	if (stun_build_end(&b, &t->len) == 0)
-		a->tx_count++;
+	seal(a, &b, t, a->lpwd);
 }
 
 static void
@@ -837,6 +842,17 @@ learn_prflx(struct ice_agent *a, const struct stun_addr *from, uint32_t prio)
 	return (i);
 }
 
+/* Why a message keyed with key is not to be trusted, or NULL. */
+static const char *
+distrust(const struct stun_msg *m, const char *key)
+{
+	if (!stun_check_integrity(m, (const uint8_t *)key, strlen(key)))
+		return ("bad or missing MESSAGE-INTEGRITY");
+	if (m->nunknown > 0)
+		return ("unknown comprehension-required attribute");
+	return (NULL);
+}
+
 /* The part of USERNAME before or after its first colon is s. */
 static bool
 username_part(const struct stun_attr *u, bool first, const char *s)
@@ -876,15 +892,8 @@ handle_request(struct ice_agent *a, uint64_t now, const struct stun_msg *m,
 		*why = "USERNAME has the wrong remote ufrag";
 		return (ICE_IN_IGNORED);
 	}
-	if (!stun_check_integrity(m, (const uint8_t *)a->lpwd,
-	    strlen(a->lpwd))) {
-		*why = "bad or missing MESSAGE-INTEGRITY";
+	if ((*why = distrust(m, a->lpwd)) != NULL)
 		return (ICE_IN_IGNORED);
-	}
-	if (m->nunknown > 0) {
-		*why = "unknown comprehension-required attribute";
-		return (ICE_IN_IGNORED);
-	}
 	if (!stun_get_u32(m, STUN_A_PRIORITY, &prio) || prio == 0) {
 		*why = "missing PRIORITY";
 		return (ICE_IN_IGNORED);
@@ -984,15 +993,8 @@ handle_response(struct ice_agent *a, uint64_t now, const struct stun_msg *m,
 		return (ICE_IN_NOT_MINE);
 	}
 	p = &a->pairs[i];
-	if (!stun_check_integrity(m, (const uint8_t *)a->rpwd,
-	    strlen(a->rpwd))) {
-		*why = "bad or missing MESSAGE-INTEGRITY";
+	if ((*why = distrust(m, a->rpwd)) != NULL)
 		return (ICE_IN_IGNORED);
-	}
-	if (m->nunknown > 0) {
-		*why = "unknown comprehension-required attribute";
-		return (ICE_IN_IGNORED);
-	}
 	if (m->class == STUN_SUCCESS &&
 	    !stun_get_addr(m, STUN_A_XOR_MAPPED_ADDRESS, &mapped)) {
 		*why = "success without XOR-MAPPED-ADDRESS";
