@@ -32,7 +32,7 @@
  * the usual one or two addresses per family (PROTOCOL.md 1.5).
  */
 #define WS_CONNECT_MS	10000
-#define WS_FLUSH_MS	2000	/* to send our close frame before giving up */
+#define WS_FLUSH_MS	2000	/* for the close handshake */
 #define WS_OBUF_SIZE	16384
 #define WS_IBUF_SIZE	16384
 
@@ -41,7 +41,7 @@ enum ws_state {
 	ST_UPGRADE,		/* request out, waiting for the 101 */
 	ST_ERRBODY,		/* not 101: collecting the body */
 	ST_OPEN,
-	ST_CLOSING,		/* read side done, flushing our close frame */
+	ST_CLOSING,		/* close frame out, waiting for EOF */
 	ST_DEAD,		/* on_close delivered */
 };
 
@@ -59,9 +59,10 @@ struct ws {
 	void			*arg;
 	void			(*on_open)(void *);
 	void			(*on_text)(void *, const char *, size_t);
-	void			(*on_close)(void *, const struct ws_close_info *);
-	int			 depth;		/* handlers on the stack */
-	bool			 freeing;	/* ws_close() while depth > 0 */
+	void			(*on_close)(void *,
+				    const struct ws_close_info *);
+	int			 depth;	/* handlers on the stack */
+	bool			 freeing; /* ws_close() while depth > 0 */
 
 	CURLM			*multi;
 	CURL			*easy;
@@ -71,14 +72,14 @@ struct ws {
 	char			 curlerr[CURL_ERROR_SIZE];
 	CURLcode		 curlrc;	/* last I/O error */
 
-	curl_socket_t		 fd;
 	struct event		*rev;
 	struct event		*wev;
 	wslay_event_context_ptr	 wctx;
 	bool			 eof;
 	bool			 peer_closed;
-	char			 accept[32];	/* expected Sec-WebSocket-Accept */
-	size_t			 body_want;	/* Content-Length, capped */
+	bool			 chunked;	/* error body */
+	char			 accept[32];	/* expected */
+	size_t			 body_want;	/* Content-Length */
 	struct ws_close_info	 info;
 
 	/* Upgrade answer, then the WebSocket bytes that came with it. */
@@ -98,6 +99,7 @@ struct ws {
 
 static void	io_cb(evutil_socket_t, short, void *);
 static void	finish(struct ws *);
+static void	ws_free(struct ws *);
 
 static void
 hold(struct ws *ws)
@@ -105,17 +107,12 @@ hold(struct ws *ws)
 	ws->depth++;
 }
 
-static void ws_free(struct ws *);
-
-/* Returns true when the object is gone. */
-static bool
+/* The object is gone afterwards if ws_close() was called meanwhile. */
+static void
 release(struct ws *ws)
 {
-	if (--ws->depth == 0 && ws->freeing) {
+	if (--ws->depth == 0 && ws->freeing)
 		ws_free(ws);
-		return (true);
-	}
-	return (false);
 }
 
 static void
@@ -222,8 +219,8 @@ parse_url(const char *url, bool *tls, char *host, uint16_t *port,
 		return (-1);
 	}
 	for (end = p; *end != '\0'; end++) {
-		if ((unsigned char)*end <= 0x20 || (unsigned char)*end >= 0x7f ||
-		    *end == '#') {
+		if ((unsigned char)*end <= 0x20 ||
+		    (unsigned char)*end >= 0x7f || *end == '#') {
 			*why = "bad character in the URL path or query";
 			return (-1);
 		}
@@ -476,7 +473,9 @@ wslay_msg_cb(wslay_event_context_ptr ctx,
 	/* Binary frames are not part of the portal protocol. */
 	if (m->opcode != WSLAY_TEXT_FRAME || ws->state != ST_OPEN)
 		return;
-	ws->on_text(ws->arg, (const char *)m->msg, m->msg_length);
+	/* wslay has no buffer for an empty message. */
+	ws->on_text(ws->arg, m->msg != NULL ? (const char *)m->msg : "",
+	    m->msg_length);
 	/* ws_close() from on_text: stop before the next message. */
 	if (ws->freeing)
 		wslay_event_shutdown_read(ctx);
@@ -646,11 +645,57 @@ body_take(struct ws *ws, const char *p, size_t n)
 	ws->info.body[ws->info.body_len] = '\0';
 }
 
+/*
+ * Decodes the start of a chunked body; true once its last chunk is in.
+ * Output never overtakes input, so out may be in.
+ */
+static bool
+dechunk(const char *in, size_t len, char *out, size_t *outlen)
+{
+	const char	*eol;
+	unsigned long	 size;
+	size_t		 i = 0, o = 0, n;
+
+	while (i < len && (eol = memmem(in + i, len - i, "\r\n", 2)) != NULL) {
+		if (!isxdigit((unsigned char)in[i]))
+			break;
+		size = strtoul(in + i, NULL, 16);
+		i = eol + 2 - in;
+		if (size == 0) {
+			*outlen = o;
+			return (true);
+		}
+		n = size < len - i ? size : len - i;
+		memmove(out + o, in + i, n);
+		o += n;
+		i += n + 2;
+	}
+	*outlen = o;
+	return (false);
+}
+
 static bool
 body_done(struct ws *ws)
 {
-	return (ws->info.body_len >= ws->body_want ||
-	    ws->info.body_len == sizeof(ws->info.body) - 1);
+	char	 tmp[sizeof(ws->info.body)];
+	size_t	 n;
+
+	if (ws->info.body_len == sizeof(ws->info.body) - 1)
+		return (true);
+	if (ws->chunked)
+		return (dechunk(ws->info.body, ws->info.body_len, tmp, &n));
+	return (ws->info.body_len >= ws->body_want);
+}
+
+static void
+body_finish(struct ws *ws)
+{
+	if (ws->chunked) {
+		dechunk(ws->info.body, ws->info.body_len, ws->info.body,
+		    &ws->info.body_len);
+		ws->info.body[ws->info.body_len] = '\0';
+	}
+	finish(ws);
 }
 
 /* Parses the answer to the upgrade, ibuf[0, hdrlen). */
@@ -660,7 +705,8 @@ parse_response(struct ws *ws, size_t hdrlen)
 	const char	*p = ws->ibuf, *end = ws->ibuf + hdrlen - 2, *eol;
 	const char	*v;
 	size_t		 nlen, vlen, i;
-	bool		 upgrade = false, conn = false, acc = false, ext = false;
+	bool		 upgrade = false, conn = false, acc = false;
+	bool		 ext = false;
 	int		 status;
 
 	eol = memmem(p, end - p, "\r\n", 2);
@@ -695,7 +741,9 @@ parse_response(struct ws *ws, size_t hdrlen)
 			if (vlen > 0 && vlen < 10 && strspn(v, "0123456789") >=
 			    vlen)
 				ws->body_want = strtoul(v, NULL, 10);
-		} else if (IS("Upgrade"))
+		} else if (IS("Transfer-Encoding"))
+			ws->chunked = token_in(v, vlen, "chunked");
+		else if (IS("Upgrade"))
 			upgrade = token_in(v, vlen, "websocket");
 		else if (IS("Connection"))
 			conn = token_in(v, vlen, "upgrade");
@@ -729,7 +777,7 @@ parse_response(struct ws *ws, size_t hdrlen)
 	body_take(ws, ws->ibuf + hdrlen, ws->ilen - hdrlen);
 	ws->ilen = 0;
 	if (body_done(ws))
-		finish(ws);
+		body_finish(ws);
 }
 
 static void
@@ -761,7 +809,7 @@ read_response(struct ws *ws)
 			if (rc == CURLE_OK && n > 0)
 				body_take(ws, dst, n);
 			if (rc != CURLE_OK || n == 0 || body_done(ws)) {
-				finish(ws);
+				body_finish(ws);
 				return;
 			}
 			continue;
@@ -828,15 +876,17 @@ io_cb(evutil_socket_t fd, short what, void *arg)
 static void
 start_upgrade(struct ws *ws)
 {
-	if (curl_easy_getinfo(ws->easy, CURLINFO_ACTIVESOCKET, &ws->fd) !=
-	    CURLE_OK || ws->fd == CURL_SOCKET_BAD) {
+	curl_socket_t	 fd;
+
+	if (curl_easy_getinfo(ws->easy, CURLINFO_ACTIVESOCKET, &fd) !=
+	    CURLE_OK || fd == CURL_SOCKET_BAD) {
 		fail(ws, WS_CONNECT_ERROR, "no socket after connect");
 		return;
 	}
+	/* curl no longer watches the socket; these events do. */
 	evtimer_del(ws->curl_timer);
-	ws->rev = event_new(ws->base, ws->fd, EV_READ | EV_PERSIST, io_cb, ws);
-	ws->wev = event_new(ws->base, ws->fd, EV_WRITE | EV_PERSIST, io_cb,
-	    ws);
+	ws->rev = event_new(ws->base, fd, EV_READ | EV_PERSIST, io_cb, ws);
+	ws->wev = event_new(ws->base, fd, EV_WRITE | EV_PERSIST, io_cb, ws);
 	if (ws->rev == NULL || ws->wev == NULL) {
 		fail(ws, WS_CONNECT_ERROR, "out of memory");
 		return;
@@ -1021,7 +1071,7 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 		fail(ws, WS_TIMEOUT, "opening handshake timed out");
 		break;
 	case ST_ERRBODY:
-		finish(ws);
+		body_finish(ws);
 		break;
 	case ST_CLOSING:
 		closing_done(ws);
@@ -1172,7 +1222,6 @@ ws_connect(struct event_base *base, const struct ws_config *cfg, char *err,
 	}
 	ws->base = base;
 	ws->state = ST_CONNECTING;
-	ws->fd = CURL_SOCKET_BAD;
 	ws->open_socket = cfg->open_socket;
 	ws->arg = cfg->arg;
 	ws->on_open = cfg->on_open;

@@ -20,40 +20,46 @@ struct ws;
 #define WS_MAX_MESSAGE		(1024 * 1024)
 
 enum ws_close_kind {
-	WS_CLOSED_BY_PEER,	/* close frame, or 1006: stream ended */
-	WS_HTTP_STATUS,		/* the upgrade was answered, not with 101 */
+	WS_CLOSED_BY_PEER,	/* close frame, or 1006: the stream ended */
+	WS_HTTP_STATUS,		/* the upgrade answer was not 101 */
 	WS_TLS_ERROR,		/* handshake or certificate verification */
-	WS_CONNECT_ERROR,	/* resolve, TCP, or I/O on the connection */
+	WS_CONNECT_ERROR,	/* resolve, TCP, or I/O once connected */
 	WS_TIMEOUT,		/* opening handshake took too long */
 	WS_PROTOCOL_ERROR,	/* bad 101, bad framing, message too big */
 };
 
+/* Fields not set for a kind are 0 or "". */
 struct ws_close_info {
 	enum ws_close_kind	 kind;
-	int			 http_status;	/* WS_HTTP_STATUS */
-	char			 retry_after[64];	/* "" if absent */
-	char			 body[512];	/* first bytes, NUL added */
+	int			 http_status;
+	char			 retry_after[64];
+	/* The first bytes of an error body, de-chunked, NUL added. */
+	char			 body[512];
 	size_t			 body_len;
-	uint16_t		 close_code;	/* sent or received */
-	char			 reason[256];	/* the peer's close reason */
-	char			 error[256];	/* for the log; no secrets */
+	uint16_t		 close_code;	/* received or sent */
+	char			 reason[256];	/* received */
+	char			 error[256];	/* no secrets */
 };
 
 struct ws_config {
 	/* wss://host[:port]/path?query, or ws:// for local portals */
 	const char		 *url;
-	const char		 *ca_file;	/* NULL: the system CA store */
+	const char		 *ca_file;	/* NULL: system CA store */
 	/* "Name: value" lines (NULL-terminated); never logged */
 	const char *const	 *headers;
-	/* Returns a fresh unconnected socket, or -1; NULL: socket(2). */
+	/*
+	 * A fresh unconnected socket, or -1; curl closes it.  Called for
+	 * each address tried.  NULL: socket(2).
+	 */
 	int			(*open_socket)(void *, int, int, int);
-	unsigned int		 timeout_ms;	/* 0: WS_HANDSHAKE_TIMEOUT_MS */
+	unsigned int		 timeout_ms;	/* 0: 15 s */
 	void			 *arg;
 	void			(*on_open)(void *);
-	/* One complete text message, valid UTF-8, not NUL-terminated. */
+	/* One whole text message, valid UTF-8, not NUL-terminated. */
 	void			(*on_text)(void *, const char *, size_t);
 	/* Once, at the end; the connection is dead, ws_close() frees it. */
-	void			(*on_close)(void *, const struct ws_close_info *);
+	void			(*on_close)(void *,
+				    const struct ws_close_info *);
 };
 
 /*
@@ -61,8 +67,9 @@ struct ws_config {
  * from within ws_connect() itself.  NULL with a message in err on a bad
  * configuration or when out of resources.  ws_send_text() works between
  * on_open and on_close.  ws_close() may be called from any callback; it
- * sends a close frame (1000) if the connection is open, frees everything
- * and no callback follows.
+ * sends a close frame (1000) if the connection is open, without waiting
+ * for the answer, frees everything, and no callback follows.  The caller
+ * ignores SIGPIPE.
  */
 struct ws	*ws_connect(struct event_base *, const struct ws_config *,
 		    char *, size_t);

@@ -10,7 +10,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
-#include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -53,6 +53,7 @@ struct tc {
 	int			 sockets;	/* open_socket calls */
 	bool			 close_on_text;
 	bool			 send_on_open;
+	bool			 small_sndbuf;
 };
 
 static void
@@ -64,7 +65,7 @@ server_start(struct server *s, const char *scenario, bool plain)
 
 	snprintf(path, sizeof(path), "%s/tests/unit/ws_server.py",
 	    srcdir != NULL ? srcdir : ".");
-	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
 	s->pid = fork();
 	ck_assert_int_ne(s->pid, -1);
 	if (s->pid == 0) {
@@ -149,9 +150,14 @@ static int
 count_socket(void *arg, int family, int type, int protocol)
 {
 	struct tc	*tc = arg;
+	int		 s, sz = 4096;
 
 	tc->sockets++;
-	return (socket(family, type, protocol));
+	s = socket(family, type, protocol);
+	/* Makes writes stop half way, long before the server reads. */
+	if (s != -1 && tc->small_sndbuf)
+		setsockopt(s, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	return (s);
 }
 
 static void
@@ -213,14 +219,21 @@ tc_connect(struct tc *tc, const char *url, const char *ca,
 }
 
 static void
-tc_start(struct tc *tc, const char *scenario, bool plain, const char *path)
+tc_start_url(struct tc *tc, const char *scheme, const char *path,
+    unsigned int timeout_ms)
 {
 	char	 url[256];
 
-	server_start(&tc->srv, scenario, plain);
-	snprintf(url, sizeof(url), "%s://127.0.0.1:%d%s", plain ? "ws" : "wss",
+	snprintf(url, sizeof(url), "%s://127.0.0.1:%d%s", scheme,
 	    tc->srv.port, path);
-	tc_connect(tc, url, ca_file, NULL, 0);
+	tc_connect(tc, url, ca_file, NULL, timeout_ms);
+}
+
+static void
+tc_start(struct tc *tc, const char *scenario, bool plain, const char *path)
+{
+	server_start(&tc->srv, scenario, plain);
+	tc_start_url(tc, plain ? "ws" : "wss", path, 0);
 }
 
 static void
@@ -252,7 +265,7 @@ static void
 run_for(struct tc *tc, int ms)
 {
 	struct event	*stop;
-	struct timeval	 tv = { 0, ms * 1000 };
+	struct timeval	 tv = { ms / 1000, (ms % 1000) * 1000 };
 	bool		 expired = tc->expired;
 
 	stop = evtimer_new(tc->base, expire, tc);
@@ -315,7 +328,11 @@ START_TEST(test_echo)
 	send_str(&tc, "max");
 	run_until_msgs(&tc, 6);
 	ck_assert_uint_eq(tc.len[5], WS_MAX_MESSAGE);
-	ck_assert_int_eq(tc.nmsg, 6);
+	send_str(&tc, "");
+	run_until_msgs(&tc, 7);
+	ck_assert_str_eq(tc.msg[6], "");
+	ck_assert_uint_eq(tc.len[6], 0);
+	ck_assert_int_eq(tc.nmsg, 7);
 	ck_assert_int_eq(tc.closed, 0);
 
 	/* Our close frame reaches the server with 1000. */
@@ -340,6 +357,7 @@ START_TEST(test_burst)
 
 	tc_init(&tc);
 	tc.send_on_open = true;
+	tc.small_sndbuf = true;
 	tc_start(&tc, "echo", false, "/");
 	run_until_open(&tc);
 	run_until_msgs(&tc, 1);
@@ -502,6 +520,28 @@ START_TEST(test_http_503)
 	ck_assert_int_eq(tc.ci.http_status, 503);
 	ck_assert_str_eq(tc.ci.retry_after, "2");
 	ck_assert_str_eq(tc.ci.body, "try again later\n");
+	tc_free(&tc);
+}
+END_TEST
+
+/* Chunked, and the server keeps the connection: the last chunk ends it. */
+START_TEST(test_http_chunked)
+{
+	struct tc	 tc;
+	struct timespec	 t0, t1;
+	const char	*body = "{\"code\":\"invalid_token\"}\n";
+
+	tc_init(&tc);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	server_start(&tc.srv, "chunked401", false);
+	tc_start_url(&tc, "wss", "/", 5000);
+	run_until_closed(&tc);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ck_assert_int_eq(tc.ci.kind, WS_HTTP_STATUS);
+	ck_assert_int_eq(tc.ci.http_status, 401);
+	ck_assert_str_eq(tc.ci.body, body);
+	ck_assert_uint_eq(tc.ci.body_len, strlen(body));
+	ck_assert_int_lt(t1.tv_sec - t0.tv_sec, 4);
 	tc_free(&tc);
 }
 END_TEST
@@ -747,7 +787,12 @@ START_TEST(test_bad_config)
 	    "wss://", "wss://user@portal.test/", "wss://portal.test/#frag",
 	    "wss://portal.test:0/", "wss://portal.test:70000/",
 	    "wss://portal.test/a b", "wss://[::1/", "wss://portal.test\r\n/",
+	    "wss://[fe80::1%25eth0]/", "wss://portal.test:443x/",
 	};
+	const char *const	 good[] = { "wss://[::1]:8443/x?y=1",
+	    "WS://portal.test", "wss://api.firezone.dev?a=b",
+	};
+	struct ws		*ws;
 	char			 err[256];
 	size_t			 i;
 
@@ -770,6 +815,13 @@ START_TEST(test_bad_config)
 	ck_assert_ptr_nonnull(strstr(err, "header 0"));
 	cfg.headers = host;
 	ck_assert_ptr_null(ws_connect(base, &cfg, err, sizeof(err)));
+	cfg.headers = NULL;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		cfg.url = good[i];
+		ws = ws_connect(base, &cfg, err, sizeof(err));
+		ck_assert_msg(ws != NULL, "refused %s: %s", good[i], err);
+		ws_close(ws);
+	}
 	event_base_free(base);
 }
 END_TEST
@@ -833,6 +885,7 @@ ws_suite(void)
 	tcase_add_test(tc, test_bad_utf8);
 	tcase_add_test(tc, test_http_401);
 	tcase_add_test(tc, test_http_503);
+	tcase_add_test(tc, test_http_chunked);
 	tcase_add_test(tc, test_wrong_ca);
 	tcase_add_test(tc, test_wrong_host);
 	tcase_add_test(tc, test_headers);

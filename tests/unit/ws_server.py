@@ -11,6 +11,7 @@ import asyncio
 import base64
 import hashlib
 import http
+import logging
 import os
 import ssl
 import sys
@@ -77,12 +78,14 @@ async def headers(ws, path):
 
 
 async def refuse401(path, request_headers):
-    return (http.HTTPStatus.UNAUTHORIZED, [("Content-Type", "application/json")],
+    return (http.HTTPStatus.UNAUTHORIZED,
+            [("Content-Type", "application/json")],
             b'{"error":{"reason":"invalid_token"}}')
 
 
 async def refuse503(path, request_headers):
-    return (http.HTTPStatus.SERVICE_UNAVAILABLE, [("Retry-After", "2")], b"try again later\n")
+    return (http.HTTPStatus.SERVICE_UNAVAILABLE, [("Retry-After", "2")],
+            b"try again later\n")
 
 
 async def stall(path, request_headers):
@@ -112,6 +115,12 @@ async def raw(reader, writer, scenario):
     if scenario == "eager":
         # Frames in the same write as the 101: they arrive together.
         resp += frame("early") + frame("second")
+    elif scenario == "chunked401":
+        # A proxy's way of saying 401; the connection stays open.
+        resp = (b"HTTP/1.1 401 Unauthorized\r\nContent-Type: "
+                b"application/problem+json\r\nTransfer-Encoding: chunked"
+                b"\r\n\r\n11\r\n{\"code\":\"invalid_\r\n"
+                b"8;ext=1\r\ntoken\"}\n\r\n0\r\n\r\n")
     writer.write(resp)
     await writer.drain()
     await reader.read()
@@ -125,7 +134,9 @@ async def main():
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(os.path.join(certs, "cert.pem"),
                             os.path.join(certs, "key.pem"))
-    if scenario in ("badaccept", "eager"):
+    # The client's ws_close() does not wait for the server's close frame.
+    logging.getLogger("websockets").setLevel(logging.CRITICAL)
+    if scenario in ("badaccept", "eager", "chunked401"):
         server = await asyncio.start_server(
             lambda r, w: raw(r, w, scenario), "127.0.0.1", 0, ssl=ctx)
     else:
