@@ -9,6 +9,7 @@
  */
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -27,9 +28,10 @@
 #define WS_GUID		"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #define WS_HOST_MAX	256
 /*
- * curl gives the first of several addresses half of the remaining connect
- * time and the last one all of it: 10 s makes that 5 s per address for
- * the usual one or two addresses per family (PROTOCOL.md 1.5).
+ * curl 7.88 has no per-address timeout: within a family, an address with
+ * another after it gets half of the connect time left, the last one all
+ * of it.  10 s gives two addresses 5 s each (PROTOCOL.md 1.5); the 15 s
+ * deadline covers the whole handshake.
  */
 #define WS_CONNECT_MS	10000
 #define WS_FLUSH_MS	2000	/* for the close handshake */
@@ -71,6 +73,7 @@ struct ws {
 	struct event		*deadline;
 	char			 curlerr[CURL_ERROR_SIZE];
 	CURLcode		 curlrc;	/* last I/O error */
+	int			 sock_errno;	/* open_socket failed */
 
 	struct event		*rev;
 	struct event		*wev;
@@ -924,7 +927,11 @@ connect_failed(struct ws *ws, CURLcode rc)
 		fail(ws, WS_TLS_ERROR, "TLS: %s", msg);
 		break;
 	default:
-		fail(ws, WS_CONNECT_ERROR, "%s", msg);
+		if (ws->sock_errno != 0)
+			fail(ws, WS_CONNECT_ERROR, "%s (no socket: %s)", msg,
+			    strerror(ws->sock_errno));
+		else
+			fail(ws, WS_CONNECT_ERROR, "%s", msg);
 		break;
 	}
 }
@@ -1054,7 +1061,11 @@ open_socket_cb(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 	if (purpose != CURLSOCKTYPE_IPCXN)
 		return (CURL_SOCKET_BAD);
 	fd = ws->open_socket(ws->arg, a->family, a->socktype, a->protocol);
-	return (fd < 0 ? CURL_SOCKET_BAD : fd);
+	if (fd < 0) {
+		ws->sock_errno = errno != 0 ? errno : EIO;
+		return (CURL_SOCKET_BAD);
+	}
+	return (fd);
 }
 
 static void

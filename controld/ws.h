@@ -48,8 +48,8 @@ struct ws_config {
 	/* "Name: value" lines (NULL-terminated); never logged */
 	const char *const	 *headers;
 	/*
-	 * A fresh unconnected socket, or -1; curl closes it.  Called for
-	 * each address tried.  NULL: socket(2).
+	 * A fresh unconnected socket, or -1 with errno set; curl closes
+	 * it.  Called for each address tried.  NULL: socket(2).
 	 */
 	int			(*open_socket)(void *, int, int, int);
 	unsigned int		 timeout_ms;	/* 0: 15 s */

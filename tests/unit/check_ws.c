@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -54,6 +55,7 @@ struct tc {
 	bool			 close_on_text;
 	bool			 send_on_open;
 	bool			 small_sndbuf;
+	bool			 no_sockets;
 };
 
 static void
@@ -81,6 +83,8 @@ server_start(struct server *s, const char *scenario, bool plain)
 	close(p[1]);
 	s->out = fdopen(p[0], "r");
 	ck_assert_ptr_nonnull(s->out);
+	/* Lines stay in the pipe, where poll() in server_expect sees them. */
+	setvbuf(s->out, NULL, _IONBF, 0);
 	ck_assert_msg(fgets(line, sizeof(line), s->out) != NULL,
 	    "ws_server.py did not start");
 	ck_assert_int_eq(sscanf(line, "PORT %d", &s->port), 1);
@@ -153,6 +157,10 @@ count_socket(void *arg, int family, int type, int protocol)
 	int		 s, sz = 4096;
 
 	tc->sockets++;
+	if (tc->no_sockets) {
+		errno = EACCES;
+		return (-1);
+	}
 	s = socket(family, type, protocol);
 	/* Makes writes stop half way, long before the server reads. */
 	if (s != -1 && tc->small_sndbuf)
@@ -665,6 +673,24 @@ START_TEST(test_refused)
 }
 END_TEST
 
+/* The privileged daemon could not give a protected socket. */
+START_TEST(test_no_socket)
+{
+	struct tc	 tc;
+
+	tc_init(&tc);
+	tc.no_sockets = true;
+	tc_start(&tc, "echo", false, "/");
+	run_until_closed(&tc);
+	ck_assert_int_eq(tc.ci.kind, WS_CONNECT_ERROR);
+	ck_assert_msg(strstr(tc.ci.error, strerror(EACCES)) != NULL,
+	    "unclear: %s", tc.ci.error);
+	ck_assert_int_eq(tc.sockets, 1);
+	ck_assert_int_eq(tc.opened, 0);
+	tc_free(&tc);
+}
+END_TEST
+
 /* TCP accepted by the kernel, but no TLS answer ever comes. */
 START_TEST(test_timeout_tls)
 {
@@ -891,6 +917,7 @@ ws_suite(void)
 	tcase_add_test(tc, test_headers);
 	tcase_add_test(tc, test_empty_path);
 	tcase_add_test(tc, test_refused);
+	tcase_add_test(tc, test_no_socket);
 	tcase_add_test(tc, test_timeout_tls);
 	tcase_add_test(tc, test_timeout_upgrade);
 	tcase_add_test(tc, test_bad_accept);
