@@ -772,6 +772,11 @@ parse_response(struct ws *ws, size_t hdrlen)
 			open_ws(ws, hdrlen);
 		return;
 	}
+	/* RFC 9112 6.3: these never have a body. */
+	if (status < 200 || status == 204 || status == 304) {
+		ws->body_want = 0;
+		ws->chunked = false;
+	}
 	ws->info.kind = WS_HTTP_STATUS;
 	ws->info.http_status = status;
 	snprintf(ws->info.error, sizeof(ws->info.error),

@@ -554,6 +554,26 @@ START_TEST(test_http_chunked)
 }
 END_TEST
 
+/* A status without a body is reported at once, not at the deadline. */
+START_TEST(test_http_204)
+{
+	struct tc	 tc;
+	struct timespec	 t0, t1;
+
+	tc_init(&tc);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	server_start(&tc.srv, "http204", false);
+	tc_start_url(&tc, "wss", "/", 5000);
+	run_until_closed(&tc);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ck_assert_int_eq(tc.ci.kind, WS_HTTP_STATUS);
+	ck_assert_int_eq(tc.ci.http_status, 204);
+	ck_assert_uint_eq(tc.ci.body_len, 0);
+	ck_assert_int_lt(t1.tv_sec - t0.tv_sec, 4);
+	tc_free(&tc);
+}
+END_TEST
+
 START_TEST(test_wrong_ca)
 {
 	struct tc	 tc;
@@ -912,6 +932,7 @@ ws_suite(void)
 	tcase_add_test(tc, test_http_401);
 	tcase_add_test(tc, test_http_503);
 	tcase_add_test(tc, test_http_chunked);
+	tcase_add_test(tc, test_http_204);
 	tcase_add_test(tc, test_wrong_ca);
 	tcase_add_test(tc, test_wrong_host);
 	tcase_add_test(tc, test_headers);

@@ -115,6 +115,9 @@ async def raw(reader, writer, scenario):
     if scenario == "eager":
         # Frames in the same write as the 101: they arrive together.
         resp += frame("early") + frame("second")
+    elif scenario == "http204":
+        # No body, no length, and the connection stays open.
+        resp = b"HTTP/1.1 204 No Content\r\n\r\n"
     elif scenario == "chunked401":
         # A proxy's way of saying 401; the connection stays open.
         resp = (b"HTTP/1.1 401 Unauthorized\r\nContent-Type: "
@@ -136,7 +139,7 @@ async def main():
                             os.path.join(certs, "key.pem"))
     # The client's ws_close() does not wait for the server's close frame.
     logging.getLogger("websockets").setLevel(logging.CRITICAL)
-    if scenario in ("badaccept", "eager", "chunked401"):
+    if scenario in ("badaccept", "eager", "chunked401", "http204"):
         server = await asyncio.start_server(
             lambda r, w: raw(r, w, scenario), "127.0.0.1", 0, ssl=ctx)
     else:
