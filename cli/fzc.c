@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,6 +27,11 @@ usage(void)
 	    "commands:\n"
 	    "  status                          daemon state and worker counters\n"
 	    "  peers                           WireGuard peers, as wg show\n"
+	    "  resources                       resources from the portal\n"
+	    "  sign-in                         store a token, read from "
+	    "standard input\n"
+	    "  sign-out                        delete the token, end the "
+	    "session\n"
 	    "  debug protected-socket [inet|inet6] [udp|tcp]\n"
 	    "                                  check that tunneld hands out "
 	    "marked sockets\n");
@@ -94,6 +100,8 @@ fzc_request(const char *path, json_t *req)
 		perror("fzc: sending the request");
 		exit(1);
 	}
+	/* A sign-in request carries the token. */
+	explicit_bzero(line, len);
 	free(line);
 	len = 0;
 	buf = xmalloc(REPLY_MAX);
@@ -139,6 +147,24 @@ fzc_uptime(char *buf, size_t size, json_int_t s)
 static void	print_workers(json_t *);
 
 static void
+print_portal(json_t *p)
+{
+	const char	*state, *reason;
+	json_t		*retry;
+
+	if (p == NULL)
+		return;
+	state = json_string_value(json_object_get(p, "state"));
+	reason = json_string_value(json_object_get(p, "reason"));
+	printf("portal:    %s", state != NULL ? state : "?");
+	if (reason != NULL)
+		printf(" (%s)", reason);
+	if ((retry = json_object_get(p, "retry_in_s")) != NULL)
+		printf(", retrying in %.1f s", json_number_value(retry));
+	printf("\n");
+}
+
+static void
 print_status(json_t *r)
 {
 	json_int_t	 tpid = 0, tup = 0, restarts = 0, cpid = 0, cup = 0;
@@ -157,6 +183,7 @@ print_status(json_t *r)
 	printf("controld:  pid %lld, up %s, restarted %lld time%s\n", cpid, c,
 	    restarts, restarts == 1 ? "" : "s");
 	print_workers(r);
+	print_portal(json_object_get(r, "portal"));
 }
 
 static void
@@ -230,6 +257,65 @@ print_peers(json_t *r)
 }
 
 static void
+print_resources(json_t *r)
+{
+	json_t		*o;
+	const char	*v;
+	size_t		 i;
+
+	json_array_foreach(json_object_get(r, "resources"), i, o) {
+		v = json_string_value(json_object_get(o, "name"));
+		printf("%-24s ", v != NULL ? v : "-");
+		v = json_string_value(json_object_get(o, "address"));
+		printf("%-28s ", v != NULL ? v : "-");
+		printf("%-8s ", json_string_value(json_object_get(o, "type")));
+		v = json_string_value(json_object_get(o, "site"));
+		printf("%-16s %s\n", v != NULL ? v : "-",
+		    json_is_true(json_object_get(o, "authorized")) ?
+		    "authorized" : "-");
+	}
+}
+
+static void
+print_ok(json_t *r)
+{
+	(void)r;
+	printf("done\n");
+}
+
+/* The token never goes through argv; a terminal does not echo it. */
+static char *
+read_token(void)
+{
+	struct termios	 t, saved;
+	char		*line = NULL;
+	size_t		 cap = 0;
+	ssize_t		 n;
+	int		 tty = isatty(STDIN_FILENO);
+
+	if (tty) {
+		fprintf(stderr, "Token: ");
+		if (tcgetattr(STDIN_FILENO, &saved) == 0) {
+			t = saved;
+			t.c_lflag &= ~(tcflag_t)ECHO;
+			tcsetattr(STDIN_FILENO, TCSAFLUSH, &t);
+		} else
+			tty = 0;
+	}
+	n = getline(&line, &cap, stdin);
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+		fprintf(stderr, "\n");
+	}
+	if (n <= 0) {
+		fprintf(stderr, "fzc: no token on standard input\n");
+		exit(1);
+	}
+	line[strcspn(line, "\r\n")] = '\0';
+	return (line);
+}
+
+static void
 print_socket(json_t *r)
 {
 	const char	*family = "?", *type = "?";
@@ -254,7 +340,7 @@ main(int argc, char *argv[])
 	const char	*path = FZC_CONTROL_SOCKET, *error = NULL;
 	void		 (*print)(json_t *);
 	json_t		*req, *reply;
-	char		*s;
+	char		*s, *token;
 	int		 ch, json = 0, ok;
 
 	while ((ch = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
@@ -274,6 +360,19 @@ main(int argc, char *argv[])
 	if (argc == 1 && strcmp(argv[0], "status") == 0) {
 		req = json_pack("{s:s}", "command", "status");
 		print = print_status;
+	} else if (argc == 1 && strcmp(argv[0], "resources") == 0) {
+		req = json_pack("{s:s}", "command", "resources");
+		print = print_resources;
+	} else if (argc == 1 && strcmp(argv[0], "sign-in") == 0) {
+		token = read_token();
+		req = json_pack("{s:s, s:s}", "command", "sign-in", "token",
+		    token);
+		explicit_bzero(token, strlen(token));
+		free(token);
+		print = print_ok;
+	} else if (argc == 1 && strcmp(argv[0], "sign-out") == 0) {
+		req = json_pack("{s:s}", "command", "sign-out");
+		print = print_ok;
 	} else if (argc == 1 && strcmp(argv[0], "peers") == 0) {
 		req = json_pack("{s:s}", "command", "peers");
 		print = print_peers;

@@ -24,6 +24,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "controld/controld.h"
+#include "controld/session.h"
 
 #define CONTROL_MAX_CONNS	32
 #define CONTROL_MAX_LINE	65536
@@ -228,6 +229,9 @@ control_stats(struct control *ctl, const struct ipc_msg *msg)
 		else {
 			reply = control_status(ctl);
 			json_object_set(reply, "workers", st->workers);
+			if (!ctl->c->wg_configured)
+				json_object_set_new(reply, "portal",
+				    session_status(ctl->c->session));
 		}
 		control_reply(st->conn[i], reply);
 	}
@@ -336,6 +340,38 @@ control_socket_answer(struct control *ctl, uint32_t id, int fd, int error)
 }
 
 static void
+control_token_done(void *arg, int error)
+{
+	struct control_conn	*cc = arg;
+	char			 why[160];
+
+	if (error == 0) {
+		control_reply(cc, json_pack("{s:b}", "ok", 1));
+		return;
+	}
+	snprintf(why, sizeof(why), "tunneld could not update the token "
+	    "file: %s", strerror(error));
+	control_error(cc, why);
+}
+
+/* The token travels in the request body, never on a command line. */
+static void
+control_sign_in(struct control_conn *cc, json_t *req)
+{
+	const char	*token;
+
+	if ((token = json_string_value(json_object_get(req, "token"))) ==
+	    NULL || *token == '\0') {
+		control_error(cc, "sign-in needs a \"token\" string");
+		return;
+	}
+	if (session_sign_in(cc->ctl->c->session, token, control_token_done,
+	    cc) == -1)
+		control_error(cc, "token too long, or another sign-in or "
+		    "sign-out is under way");
+}
+
+static void
 control_handle(struct control_conn *cc, const char *line)
 {
 	json_t		*req;
@@ -358,6 +394,17 @@ control_handle(struct control_conn *cc, const char *line)
 		control_wait_stats(cc, CONTROL_WAIT_STATUS);
 	else if (strcmp(cmd, "peers") == 0)
 		control_wait_stats(cc, CONTROL_WAIT_PEERS);
+	else if (strcmp(cmd, "resources") == 0)
+		control_reply(cc, json_pack("{s:b, s:o}", "ok", 1,
+		    "resources", session_resources(cc->ctl->c->session)));
+	else if (strcmp(cmd, "sign-in") == 0)
+		control_sign_in(cc, req);
+	else if (strcmp(cmd, "sign-out") == 0) {
+		if (session_sign_out(cc->ctl->c->session, control_token_done,
+		    cc) == -1)
+			control_error(cc, "another sign-in or sign-out is "
+			    "under way");
+	}
 	else if (strcmp(cmd, "protected-socket") == 0)
 		control_protected_socket(cc, req);
 	else {
@@ -378,6 +425,7 @@ control_close(struct control_conn *cc)
 	for (i = 0; i < cc->ctl->stats.nwait; i++)
 		if (cc->ctl->stats.conn[i] == cc)
 			cc->ctl->stats.conn[i] = NULL;
+	session_forget_waiter(cc->ctl->c->session, cc);
 	LIST_REMOVE(cc, entry);
 	cc->ctl->nconns--;
 	bufferevent_free(cc->bev);
@@ -394,6 +442,8 @@ control_read(struct bufferevent *bev, void *arg)
 
 	while ((line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF)) != NULL) {
 		control_handle(cc, line);
+		/* A sign-in line carries the token. */
+		explicit_bzero(line, len);
 		free(line);
 	}
 	if (evbuffer_get_length(in) > CONTROL_MAX_LINE) {

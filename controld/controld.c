@@ -18,6 +18,8 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "controld/controld.h"
+#include "controld/portal_msg.h"
+#include "controld/session.h"
 #include "ipc/ipc.h"
 
 static __dead void
@@ -114,6 +116,8 @@ controld_dispatch_tunneld(evutil_socket_t fd, short events, void *arg)
 			break;
 		case IPC_SOCKET:
 			controld_check_socket(&msg);
+			if (session_socket(c->session, msg.hdr.id, msg.fd))
+				break;
 			if (control_socket_answer(c->control, msg.hdr.id,
 			    msg.fd, 0) == -1)
 				fatalx("tunneld answered request %u, which "
@@ -125,6 +129,19 @@ controld_dispatch_tunneld(evutil_socket_t fd, short events, void *arg)
 			c->wg_configured = 1;
 			wireguard_configure(c, &msg);
 			break;
+		case IPC_PORTAL_CONFIG:
+			session_config(c->session, &msg.u.portal_config);
+			break;
+		case IPC_TOKEN:
+			session_token(c->session, msg.fd);
+			break;
+		case IPC_TOKEN_RESULT:
+			session_token_result(c->session, msg.hdr.id,
+			    &msg.u.token_result);
+			break;
+		case IPC_STATE_ACK:
+			session_state_ack(c->session, &msg.u.state_ack);
+			break;
 		case IPC_PEER_STATS:
 		case IPC_WORKER_STATS:
 		case IPC_STATS_END:
@@ -133,6 +150,8 @@ controld_dispatch_tunneld(evutil_socket_t fd, short events, void *arg)
 				    "for");
 			break;
 		case IPC_SOCKET_FAILED:
+			if (session_socket(c->session, msg.hdr.id, -1))
+				break;
 			if (control_socket_answer(c->control, msg.hdr.id, -1,
 			    msg.u.socket_failed.error) == -1)
 				fatalx("tunneld answered request %u, which "
@@ -233,6 +252,9 @@ main(int argc, char *argv[])
 	if (ipc_send(c.ipc_fd, IPC_HELLO, 0, &hello, sizeof(hello), -1) == -1)
 		fatal("sending hello to tunneld");
 
+	/* PSKs and TURN passwords pass through jansson: wipe its frees. */
+	portal_msg_json_wipe();
+	c.session = session_new(&c);
 	c.control = control_init(&c, sockpath);
 	log_info("running as uid %d, control socket %s", (int)getuid(),
 	    sockpath);
@@ -240,6 +262,7 @@ main(int argc, char *argv[])
 		fatalx("event loop failed");
 
 	control_free(c.control);
+	session_free(c.session);
 	event_free(c.ev_sigint);
 	event_free(c.ev_sigterm);
 	event_free(c.ev_ipc);

@@ -10,6 +10,7 @@
 
 struct event_base;
 struct control;
+struct session;
 
 struct controld {
 	struct event_base	*base;
@@ -23,6 +24,7 @@ struct controld {
 	uint32_t		 next_id;
 	gid_t			 gid;
 	struct control		*control;
+	struct session		*session;
 	int			 wg_configured;
 };
 

@@ -292,8 +292,11 @@ build_request(struct ws *ws, const struct ws_config *cfg, const char *host,
 	r |= obuf_add(ws, *target == '/' ? "" : "/");
 	r |= obuf_add(ws, target);
 	r |= obuf_add(ws, " HTTP/1.1\r\nHost: ");
-	/* RFC 6455 4.1: the port only when it is not the default. */
-	if (port == (tls ? 443 : 80))
+	/*
+	 * RFC 6455 4.1: the port only when it is not the default; the portal
+	 * client leaves it out always, as connlib does (PROTOCOL 1.3).
+	 */
+	if (port == (tls ? 443 : 80) || cfg->host_without_port)
 		snprintf(line, sizeof(line), "%s\r\n", host);
 	else
 		snprintf(line, sizeof(line), "%s:%u\r\n", host, port);

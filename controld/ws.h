@@ -53,6 +53,7 @@ struct ws_config {
 	 */
 	int			(*open_socket)(void *, int, int, int);
 	unsigned int		 timeout_ms;	/* 0: 15 s */
+	int			 host_without_port;	/* connlib's Host */
 	void			 *arg;
 	void			(*on_open)(void *);
 	/* One whole text message, valid UTF-8, not NUL-terminated. */

@@ -25,6 +25,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "ipc/ipc.h"
+#include "tunneld/client.h"
 #include "tunneld/privdrop.h"
 #include "tunneld/protsock.h"
 #include "tunneld/wgmode.h"
@@ -63,6 +64,8 @@ struct parent {
 
 	struct wgmode_options	 wgopt;
 	struct wgmode		*wm;
+	struct client_options	 clopt;
+	struct client		*client;
 };
 
 static void	parent_spawn(struct parent *);
@@ -75,6 +78,9 @@ usage(void)
 	    "usage: fzc-tunneld [--user NAME] [--controld PATH] "
 	    "[--control-socket PATH]\n"
 	    "                   [--log-level error|warning|info|debug]\n"
+	    "                   [--api-url URL] [--ca-file FILE] "
+	    "[--token-file FILE]\n"
+	    "                   [--state-dir DIR] [--name NAME]\n"
 	    "                   [--wireguard FILE [--interface NAME] "
 	    "[--threads N] [--mtu MTU]]\n");
 	exit(2);
@@ -182,6 +188,9 @@ parent_dispatch_controld(evutil_socket_t fd, short events, void *arg)
 			if (p->wm != NULL &&
 			    wgmode_send_file(p->wm, p->ipc_fd) == -1)
 				fatal("passing %s to controld", p->wgopt.file);
+			if (p->client != NULL &&
+			    client_send_config(p->client, p->ipc_fd) == -1)
+				log_warn("configuring controld");
 			if (p->wm != NULL && !wgmode_running(p->wm))
 				break;
 			if (!p->ready_notified) {
@@ -200,6 +209,24 @@ parent_dispatch_controld(evutil_socket_t fd, short events, void *arg)
 			if (wgmode_send_stats(p->wm, p->ipc_fd,
 			    msg.hdr.id) == -1)
 				log_warn("sending counters to controld");
+			break;
+		case IPC_TOKEN_DELETE:
+		case IPC_TOKEN_STORE:
+		case IPC_TUN_ADDRESSES:
+		case IPC_ROUTE_ADD:
+		case IPC_ROUTE_DEL:
+		case IPC_RELAY_ADD:
+		case IPC_RELAY_DEL:
+			if (p->client == NULL) {
+				parent_reject(p, &msg, "not in the client role");
+				return;
+			}
+			rc = client_dispatch(p->client, p->ipc_fd, &msg, &why);
+			explicit_bzero(&msg, sizeof(msg));
+			if (rc == -1) {
+				parent_reject(p, &msg, why);
+				return;
+			}
 			break;
 		case IPC_WG_ERROR:
 		case IPC_WG_INTERFACE:
@@ -453,6 +480,11 @@ main(int argc, char *argv[])
 		{ "interface", required_argument, NULL, 'i' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "mtu", required_argument, NULL, 'm' },
+		{ "api-url", required_argument, NULL, 'A' },
+		{ "ca-file", required_argument, NULL, 'C' },
+		{ "token-file", required_argument, NULL, 'T' },
+		{ "state-dir", required_argument, NULL, 'S' },
+		{ "name", required_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -471,6 +503,11 @@ main(int argc, char *argv[])
 	p.backoff_ms = BACKOFF_MIN_MS;
 	p.wgopt.ifname = "fzc%d";
 	p.wgopt.threads = 2;
+	p.clopt.api_url = getenv("FIREZONE_API_URL") != NULL ?
+	    getenv("FIREZONE_API_URL") : "wss://api.firezone.dev";
+	p.clopt.name = getenv("FIREZONE_NAME");
+	p.clopt.token_file = "/etc/fzc/token";
+	p.clopt.state_dir = "/var/lib/fzc";
 	log_init(LOG_LEVEL_INFO, "fzc-tunneld");
 
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -507,6 +544,21 @@ main(int argc, char *argv[])
 			if (errstr != NULL)
 				fatalx("--mtu %s: %s (1280..65535)", optarg,
 				    errstr);
+			break;
+		case 'A':
+			p.clopt.api_url = optarg;
+			break;
+		case 'C':
+			p.clopt.ca_file = optarg;
+			break;
+		case 'T':
+			p.clopt.token_file = optarg;
+			break;
+		case 'S':
+			p.clopt.state_dir = optarg;
+			break;
+		case 'N':
+			p.clopt.name = optarg;
 			break;
 		default:
 			usage();
@@ -546,6 +598,8 @@ main(int argc, char *argv[])
 		fatalx("event_base_new");
 	if (p.wgopt.file != NULL)
 		p.wm = wgmode_new(p.base, &p.wgopt);
+	else
+		p.client = client_new(&p.clopt);
 	p.ev_sigterm = parent_signal(&p, SIGTERM, parent_sigterm);
 	p.ev_sigint = parent_signal(&p, SIGINT, parent_sigterm);
 	p.ev_sigchld = parent_signal(&p, SIGCHLD, parent_sigchld);
@@ -562,6 +616,7 @@ main(int argc, char *argv[])
 
 	parent_close_channel(&p);
 	wgmode_free(p.wm);
+	client_free(p.client);
 	event_free(p.ev_kill);
 	event_free(p.ev_respawn);
 	event_free(p.ev_sigchld);

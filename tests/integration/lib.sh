@@ -50,8 +50,10 @@ start_tunneld() {
 	chmod 755 "$dir"
 	TLOG=$dir/tunneld.log
 	# ip netns exec replaces itself with the command: $! is tunneld.
+	# Client-role state stays in DIR; no portal unless a test gives one.
 	ip netns exec "$ns" "$B/fzc-tunneld" --controld "$B/fzc-controld" \
-	    --control-socket "$dir/run/control.sock" --log-level debug "$@" \
+	    --control-socket "$dir/run/control.sock" --log-level debug \
+	    --state-dir "$dir/state" --token-file "$dir/token" "$@" \
 	    2>"$TLOG" &
 	TPID=$!
 	PIDS+=("$TPID")

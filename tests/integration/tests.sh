@@ -177,7 +177,9 @@ PY
 	chmod 755 "$fake"
 	mkdir -p "$WORK/a"
 	ip netns exec "$ns" "$B/fzc-tunneld" --controld "$fake" \
-	    --control-socket "$WORK/a/run/control.sock" 2>"$WORK/log" &
+	    --control-socket "$WORK/a/run/control.sock" \
+	    --state-dir "$WORK/a/state" --token-file "$WORK/a/token" \
+	    2>"$WORK/log" &
 	PIDS+=($!)
 	wait_until 8 grep -c 'restarting controld' "$WORK/log" ||
 	    fail "no restart" || return 1

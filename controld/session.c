@@ -1,0 +1,992 @@
+/*
+ * session.c: the portal session. One TLS WebSocket (ws.c) on protected
+ * sockets from tunneld, one Phoenix channel (phoenix.c) on topic
+ * "client", the portal's messages decoded by portal_msg.c and the
+ * reconnect rules of portal_url.c. The portal's state is kept here and
+ * shipped to tunneld as validated IPC messages.
+ */
+#include <sys/socket.h>
+#include <sys/utsname.h>
+
+#include <errno.h>
+#include <event2/event.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "controld/controld.h"
+#include "controld/phoenix.h"
+#include "controld/portal_msg.h"
+#include "controld/portal_url.h"
+#include "controld/session.h"
+#include "controld/ws.h"
+
+/* Sockets per family taken from tunneld before each connection attempt. */
+#define POOL_PER_FAMILY	2
+
+enum session_state {
+	SESSION_SIGNED_OUT,
+	SESSION_CONNECTING,
+	SESSION_CONNECTED,
+	SESSION_WAITING,
+};
+
+static const char *const state_names[] = {
+	[SESSION_SIGNED_OUT] = "signed_out",
+	[SESSION_CONNECTING] = "connecting",
+	[SESSION_CONNECTED] = "connected",
+	[SESSION_WAITING] = "waiting",
+};
+
+struct session {
+	struct controld		*c;
+	bool			 configured;
+	struct ipc_portal_config cfg;
+	char			*token;
+	char			 external_id[PORTAL_EXTERNAL_ID_SIZE];
+
+	enum session_state	 state;
+	char			 reason[320];
+	uint64_t		 retry_at;
+
+	struct ws		*ws;
+	struct phoenix_chan	*chan;
+	struct portal_backoff	 backoff;
+	struct event		*ev_tick;
+	struct event		*ev_retry;
+
+	int			 pool[2][POOL_PER_FAMILY];	/* v4, v6 */
+	uint32_t		 pool_ids[2 * POOL_PER_FAMILY];
+	int			 pool_waiting;
+
+	bool			 have_init;
+	struct portal_interface	 iface;
+	struct portal_resource	*resources;
+	size_t			 nresources;
+	struct portal_relay	*relays;
+	size_t			 nrelays;
+
+	uint32_t		 waiter_id;
+	session_done_fn		*waiter_fn;
+	void			*waiter_arg;
+};
+
+static void	session_connect(struct session *);
+static void	session_schedule(struct session *);
+
+static int
+fam_index(int family)
+{
+	return (family == AF_INET6 ? 1 : 0);
+}
+
+static void
+session_set_state(struct session *s, enum session_state st,
+    const char *reason)
+{
+	if (s->state != st || (reason != NULL &&
+	    strcmp(reason, s->reason) != 0))
+		log_info("portal: %s%s%s", state_names[st],
+		    reason != NULL ? ": " : "", reason != NULL ? reason : "");
+	s->state = st;
+	snprintf(s->reason, sizeof(s->reason), "%s",
+	    reason != NULL ? reason : "");
+}
+
+static void
+session_drop_ws(struct session *s)
+{
+	if (s->ws != NULL) {
+		ws_close(s->ws);
+		s->ws = NULL;
+	}
+	phoenix_close(s->chan);
+	evtimer_del(s->ev_tick);
+}
+
+static void
+session_pool_clear(struct session *s)
+{
+	int	 f, i;
+
+	for (f = 0; f < 2; f++)
+		for (i = 0; i < POOL_PER_FAMILY; i++)
+			if (s->pool[f][i] != -1) {
+				close(s->pool[f][i]);
+				s->pool[f][i] = -1;
+			}
+}
+
+/* curl's socket factory: only protected sockets, never our own. */
+static int
+session_open_socket(void *arg, int family, int type, int protocol)
+{
+	struct session	*s = arg;
+	int		 i, fd, f = fam_index(family);
+
+	(void)protocol;
+	if (type != SOCK_STREAM || (family != AF_INET && family != AF_INET6))
+		return (-1);
+	for (i = 0; i < POOL_PER_FAMILY; i++)
+		if ((fd = s->pool[f][i]) != -1) {
+			s->pool[f][i] = -1;
+			return (fd);
+		}
+	log_warnx("portal: no protected %s socket left for this attempt",
+	    family == AF_INET ? "IPv4" : "IPv6");
+	return (-1);
+}
+
+/* Sends what phoenix queued, and re-arms its timer. */
+static void
+session_flush(struct session *s)
+{
+	struct timeval	 tv;
+	uint64_t	 now = util_now_ns(), d;
+	char		*frame;
+
+	while ((frame = phoenix_next_frame(s->chan)) != NULL) {
+		if (s->ws != NULL && ws_send_text(s->ws, frame,
+		    strlen(frame)) == -1)
+			log_warnx("portal: sending a frame failed");
+		free(frame);
+	}
+	d = phoenix_deadline(s->chan);
+	if (d == PHOENIX_NO_DEADLINE) {
+		evtimer_del(s->ev_tick);
+		return;
+	}
+	d = d > now ? d - now : 0;
+	tv.tv_sec = (time_t)(d / PORTAL_NSEC);
+	tv.tv_usec = (suseconds_t)(d % PORTAL_NSEC / 1000);
+	evtimer_add(s->ev_tick, &tv);
+}
+
+static void
+session_ipc(struct session *s, enum ipc_type type, const void *p,
+    size_t len)
+{
+	if (ipc_send(s->c->ipc_fd, type, ++s->c->next_id, p, len, -1) == -1)
+		log_warn("portal: sending %s to tunneld", ipc_type_name(type));
+}
+
+static void
+prefix_of(const struct portal_addr *a, unsigned plen, struct ipc_prefix *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->family = (uint8_t)a->family;
+	p->prefixlen = (uint8_t)plen;
+	memcpy(p->addr, a->addr, a->family == AF_INET ? 4 : 16);
+}
+
+static void
+session_ship_route(struct session *s, const struct portal_resource *r,
+    enum ipc_type type)
+{
+	struct ipc_route	 rt;
+
+	if (r->type != PORTAL_RES_CIDR)
+		return;
+	memset(&rt, 0, sizeof(rt));
+	snprintf(rt.resource_id, sizeof(rt.resource_id), "%s", r->id);
+	prefix_of(&r->cidr.addr, r->cidr.plen, &rt.prefix);
+	session_ipc(s, type, &rt, sizeof(rt));
+}
+
+static void
+session_ship_relay(struct session *s, const struct portal_relay *r)
+{
+	struct ipc_relay	 ir;
+
+	if (r->type != PORTAL_RELAY_TURN)
+		return;
+	memset(&ir, 0, sizeof(ir));
+	snprintf(ir.id, sizeof(ir.id), "%s", r->id);
+	ir.addr.family = (uint16_t)r->addr.addr.family;
+	ir.addr.port = r->addr.port;
+	memcpy(ir.addr.addr, r->addr.addr.addr,
+	    r->addr.addr.family == AF_INET ? 4 : 16);
+	snprintf(ir.username, sizeof(ir.username), "%s", r->username);
+	snprintf(ir.password, sizeof(ir.password), "%s", r->password);
+	ir.expires_at = r->expires_at;
+	session_ipc(s, IPC_RELAY_ADD, &ir, sizeof(ir));
+	explicit_bzero(&ir, sizeof(ir));
+}
+
+static void
+session_ship_relay_del(struct session *s, const char *id)
+{
+	struct ipc_relay_id	 ir;
+
+	memset(&ir, 0, sizeof(ir));
+	snprintf(ir.id, sizeof(ir.id), "%s", id);
+	session_ipc(s, IPC_RELAY_DEL, &ir, sizeof(ir));
+}
+
+static void
+session_ship_interface(struct session *s)
+{
+	struct ipc_tun_addresses	 a;
+
+	memset(&a, 0, sizeof(a));
+	prefix_of(&s->iface.ipv4, 32, &a.ipv4);
+	prefix_of(&s->iface.ipv6, 128, &a.ipv6);
+	session_ipc(s, IPC_TUN_ADDRESSES, &a, sizeof(a));
+}
+
+static void
+session_clear_resources(struct session *s, bool ship)
+{
+	size_t	 i;
+
+	for (i = 0; i < s->nresources; i++) {
+		if (ship)
+			session_ship_route(s, &s->resources[i],
+			    IPC_ROUTE_DEL);
+		portal_msg_resource_free(&s->resources[i]);
+	}
+	free(s->resources);
+	s->resources = NULL;
+	s->nresources = 0;
+}
+
+static void
+session_clear_relays(struct session *s, bool ship)
+{
+	size_t	 i;
+
+	for (i = 0; i < s->nrelays; i++) {
+		if (ship && s->relays[i].type == PORTAL_RELAY_TURN)
+			session_ship_relay_del(s, s->relays[i].id);
+		portal_msg_relay_free(&s->relays[i]);
+	}
+	free(s->relays);
+	s->relays = NULL;
+	s->nrelays = 0;
+}
+
+static ssize_t
+session_find_resource(struct session *s, const char *id)
+{
+	size_t	 i;
+
+	for (i = 0; i < s->nresources; i++)
+		if (strcmp(s->resources[i].id, id) == 0)
+			return ((ssize_t)i);
+	return (-1);
+}
+
+static ssize_t
+session_find_relay(struct session *s, const char *id)
+{
+	size_t	 i;
+
+	for (i = 0; i < s->nrelays; i++)
+		if (strcmp(s->relays[i].id, id) == 0)
+			return ((ssize_t)i);
+	return (-1);
+}
+
+/* init replaces everything; the old state is withdrawn first. */
+static void
+session_on_init(struct session *s, struct portal_init *init)
+{
+	size_t	 i;
+
+	session_clear_resources(s, s->have_init);
+	session_clear_relays(s, s->have_init);
+	if (s->have_init)
+		portal_msg_interface_free(&s->iface);
+	s->iface = init->iface;
+	memset(&init->iface, 0, sizeof(init->iface));
+	s->resources = init->resources;
+	s->nresources = init->nresources;
+	init->resources = NULL;
+	init->nresources = 0;
+	s->relays = init->relays;
+	s->nrelays = init->nrelays;
+	init->relays = NULL;
+	init->nrelays = 0;
+	s->have_init = true;
+	session_ship_interface(s);
+	for (i = 0; i < s->nresources; i++)
+		session_ship_route(s, &s->resources[i], IPC_ROUTE_ADD);
+	for (i = 0; i < s->nrelays; i++)
+		session_ship_relay(s, &s->relays[i]);
+	log_info("portal: init with %zu resources and %zu relays",
+	    s->nresources, s->nrelays);
+}
+
+static void
+session_on_upsert(struct session *s, struct portal_resource *r)
+{
+	ssize_t	 i = session_find_resource(s, r->id);
+
+	if (i >= 0) {
+		session_ship_route(s, &s->resources[i], IPC_ROUTE_DEL);
+		portal_msg_resource_free(&s->resources[i]);
+	} else {
+		s->resources = xreallocarray(s->resources, s->nresources + 1,
+		    sizeof(*s->resources));
+		i = (ssize_t)s->nresources++;
+	}
+	s->resources[i] = *r;
+	memset(r, 0, sizeof(*r));
+	session_ship_route(s, &s->resources[i], IPC_ROUTE_ADD);
+	log_info("portal: resource %s %s", s->resources[i].id,
+	    s->resources[i].name != NULL ? s->resources[i].name : "");
+}
+
+static void
+session_on_deleted(struct session *s, const char *id)
+{
+	ssize_t	 i = session_find_resource(s, id);
+
+	if (i < 0) {
+		log_info("portal: deleted resource %s was not known", id);
+		return;
+	}
+	session_ship_route(s, &s->resources[i], IPC_ROUTE_DEL);
+	portal_msg_resource_free(&s->resources[i]);
+	s->resources[i] = s->resources[--s->nresources];
+	log_info("portal: resource %s deleted", id);
+}
+
+static void
+session_on_relays(struct session *s, struct portal_relays_presence *rp)
+{
+	ssize_t	 j;
+	size_t	 i;
+
+	for (i = 0; i < rp->ndisconnected; i++) {
+		if ((j = session_find_relay(s, rp->disconnected[i])) < 0)
+			continue;
+		if (s->relays[j].type == PORTAL_RELAY_TURN)
+			session_ship_relay_del(s, s->relays[j].id);
+		portal_msg_relay_free(&s->relays[j]);
+		s->relays[j] = s->relays[--s->nrelays];
+	}
+	for (i = 0; i < rp->nconnected; i++) {
+		if ((j = session_find_relay(s, rp->connected[i].id)) >= 0)
+			portal_msg_relay_free(&s->relays[j]);
+		else {
+			s->relays = xreallocarray(s->relays, s->nrelays + 1,
+			    sizeof(*s->relays));
+			j = (ssize_t)s->nrelays++;
+		}
+		s->relays[j] = rp->connected[i];
+		memset(&rp->connected[i], 0, sizeof(rp->connected[i]));
+		session_ship_relay(s, &s->relays[j]);
+	}
+	log_info("portal: relays presence: %zu relays", s->nrelays);
+}
+
+static void	session_stop(struct session *, const char *, bool);
+
+static void
+session_message(struct session *s, const char *event, json_t *payload)
+{
+	struct portal_msg	 m;
+	const char		*why;
+	int			 rc;
+
+	rc = portal_msg_decode(event, payload, &m, &why);
+	if (rc == -1) {
+		log_warnx("portal: malformed %s dropped: %s", event, why);
+		return;
+	}
+	if (rc == 0) {
+		log_debug("portal: ignored event %s", event);
+		return;
+	}
+	switch (m.type) {
+	case PORTAL_MSG_INIT:
+		session_on_init(s, &m.u.init);
+		break;
+	case PORTAL_MSG_CONFIG_CHANGED:
+		if (s->have_init)
+			portal_msg_interface_free(&s->iface);
+		s->iface = m.u.iface;
+		memset(&m.u.iface, 0, sizeof(m.u.iface));
+		s->have_init = true;
+		session_ship_interface(s);
+		log_info("portal: configuration changed");
+		break;
+	case PORTAL_MSG_RESOURCE_UPSERT:
+		session_on_upsert(s, &m.u.resource);
+		break;
+	case PORTAL_MSG_RESOURCE_DELETED:
+		session_on_deleted(s, m.u.resource_id);
+		break;
+	case PORTAL_MSG_RELAYS_PRESENCE:
+		session_on_relays(s, &m.u.relays);
+		break;
+	case PORTAL_MSG_DISCONNECT:
+		/* phoenix reports token_expired itself; others are hiccups. */
+		log_info("portal: disconnect (%s)", m.u.disconnect.reason);
+		break;
+	default:
+		/* Authorizations and candidates need the data plane. */
+		log_info("portal: %s received; nothing to do with it yet",
+		    event);
+		break;
+	}
+	portal_msg_free(&m);
+}
+
+static void
+session_events(struct session *s)
+{
+	struct phoenix_event	 ev;
+
+	while (phoenix_next_event(s->chan, &ev)) {
+		switch (ev.type) {
+		case PHOENIX_EV_JOINED:
+			portal_backoff_joined(&s->backoff);
+			session_set_state(s, SESSION_CONNECTED, NULL);
+			phoenix_send(s->chan, PORTAL_EV_SNOWNET_CAPABILITIES,
+			    portal_msg_snownet_capabilities());
+			break;
+		case PHOENIX_EV_MESSAGE:
+			session_message(s, ev.name, ev.payload);
+			break;
+		case PHOENIX_EV_ERROR_REPLY:
+			log_warnx("portal: error reply: %s", ev.name);
+			break;
+		case PHOENIX_EV_CHANNEL_ERROR:
+			log_warnx("portal: channel error");
+			break;
+		case PHOENIX_EV_NEED_RECONNECT:
+			session_drop_ws(s);
+			snprintf(s->reason, sizeof(s->reason), "%s",
+			    ev.reason != NULL ? ev.reason : "reconnect");
+			session_schedule(s);
+			break;
+		case PHOENIX_EV_JOIN_REFUSED:
+			session_stop(s, "the portal refused to join", false);
+			break;
+		case PHOENIX_EV_TOKEN_EXPIRED:
+			session_stop(s, "token expired: sign in again", true);
+			break;
+		default:
+			break;
+		}
+		phoenix_event_clear(&ev);
+	}
+	session_flush(s);
+}
+
+static void
+session_tick_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct session	*s = arg;
+
+	(void)fd;
+	(void)events;
+	phoenix_tick(s->chan, util_now_ns());
+	session_events(s);
+}
+
+static void
+session_on_open(void *arg)
+{
+	struct session	*s = arg;
+
+	log_info("portal: WebSocket open, joining");
+	if (phoenix_open(s->chan, util_now_ns()) == -1)
+		log_warnx("portal: cannot open the channel");
+	session_events(s);
+}
+
+static void
+session_on_text(void *arg, const char *text, size_t len)
+{
+	struct session	*s = arg;
+	const char	*why;
+
+	if (phoenix_recv(s->chan, util_now_ns(), text, len, &why) == -1)
+		log_warnx("portal: frame dropped: %s", why);
+	session_events(s);
+}
+
+/* Frees the dead connection outside of its own callback. */
+static void
+session_reap_cb(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	ws_close(arg);
+}
+
+static void
+session_on_close(void *arg, const struct ws_close_info *ci)
+{
+	struct session		*s = arg;
+	enum portal_verdict	 v;
+	uint64_t		 delay, now = util_now_ns();
+	struct timeval		 tv;
+	char			 why[320];
+
+	event_base_once(s->c->base, -1, EV_TIMEOUT, session_reap_cb, s->ws,
+	    NULL);
+	s->ws = NULL;
+	phoenix_close(s->chan);
+	evtimer_del(s->ev_tick);
+	session_pool_clear(s);
+	if (ci->kind == WS_HTTP_STATUS) {
+		snprintf(why, sizeof(why), "HTTP %d from the portal",
+		    ci->http_status);
+		v = portal_classify_http(ci->http_status, ci->body,
+		    ci->body_len);
+		if (v != PORTAL_RETRY) {
+			session_stop(s, v == PORTAL_STOP_SIGNOUT ?
+			    "the portal rejected the token: sign in again" :
+			    "the portal refused the connection (HTTP 401)",
+			    v == PORTAL_STOP_SIGNOUT);
+			return;
+		}
+		if (portal_reconnect_delay(&s->backoff, now, ci->retry_after,
+		    time(NULL), randombytes_random(), &delay)) {
+			snprintf(s->reason, sizeof(s->reason), "%s", why);
+			s->retry_at = now + delay;
+			session_set_state(s, SESSION_WAITING, why);
+			tv.tv_sec = (time_t)(delay / PORTAL_NSEC);
+			tv.tv_usec = (suseconds_t)(delay % PORTAL_NSEC / 1000);
+			evtimer_add(s->ev_retry, &tv);
+			return;
+		}
+		session_stop(s, "the portal kept failing", false);
+		return;
+	}
+	if (ci->kind == WS_CLOSED_BY_PEER)
+		snprintf(why, sizeof(why), "closed by the portal (%u%s%.200s)",
+		    ci->close_code, ci->reason[0] ? ": " : "", ci->reason);
+	else
+		snprintf(why, sizeof(why), "%.300s", ci->error);
+	snprintf(s->reason, sizeof(s->reason), "%s", why);
+	session_schedule(s);
+}
+
+/* After a hiccup: wait as the backoff says, then connect again. */
+static void
+session_schedule(struct session *s)
+{
+	struct timeval	 tv;
+	uint64_t	 delay, now = util_now_ns();
+	char		 reason[320];
+
+	session_pool_clear(s);
+	if (!portal_backoff_next(&s->backoff, now, randombytes_random(),
+	    &delay)) {
+		session_stop(s, "could not reach the portal", false);
+		return;
+	}
+	snprintf(reason, sizeof(reason), "%s", s->reason);
+	s->retry_at = now + delay;
+	session_set_state(s, SESSION_WAITING, reason);
+	tv.tv_sec = (time_t)(delay / PORTAL_NSEC);
+	tv.tv_usec = (suseconds_t)(delay % PORTAL_NSEC / 1000);
+	evtimer_add(s->ev_retry, &tv);
+}
+
+static void
+session_retry_cb(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	session_connect(arg);
+}
+
+static void
+session_stop(struct session *s, const char *reason, bool delete_token)
+{
+	struct ipc_empty	 e;
+
+	session_drop_ws(s);
+	session_pool_clear(s);
+	evtimer_del(s->ev_retry);
+	if (s->token != NULL) {
+		explicit_bzero(s->token, strlen(s->token));
+		free(s->token);
+		s->token = NULL;
+	}
+	session_set_state(s, SESSION_SIGNED_OUT, reason);
+	if (delete_token) {
+		memset(&e, 0, sizeof(e));
+		session_ipc(s, IPC_TOKEN_DELETE, &e, sizeof(e));
+	}
+}
+
+static void
+unquote(char *s)
+{
+	char	*d = s;
+
+	for (; *s != '\0'; s++)
+		if (*s != '"' && *s != '\'')
+			*d++ = *s;
+	*d = '\0';
+}
+
+/* "Debian/12 headless-client/1.5.6 (x86_64; 6.1.0-25-amd64)". */
+static void
+session_user_agent(char *buf, size_t len)
+{
+	struct utsname	 u;
+	char		 line[256], name[64] = "", ver[64] = "", ua[200];
+	FILE		*f;
+
+	if ((f = fopen("/etc/os-release", "re")) != NULL) {
+		while (fgets(line, sizeof(line), f) != NULL) {
+			line[strcspn(line, "\n")] = '\0';
+			if (strncmp(line, "NAME=", 5) == 0)
+				snprintf(name, sizeof(name), "%.63s", line + 5);
+			else if (strncmp(line, "VERSION_ID=", 11) == 0)
+				snprintf(ver, sizeof(ver), "%.63s", line + 11);
+		}
+		fclose(f);
+	}
+	/* os-release values may be quoted, and NAME may have spaces. */
+	unquote(name);
+	unquote(ver);
+	name[strcspn(name, " ")] = '\0';
+	if (uname(&u) == -1)
+		memset(&u, 0, sizeof(u));
+	if (portal_user_agent(ua, sizeof(ua), name[0] ? name : NULL,
+	    ver[0] ? ver : NULL, u.machine[0] ? u.machine : NULL,
+	    u.release[0] ? u.release : NULL) == -1)
+		snprintf(ua, sizeof(ua), "Linux/unknown %s/%s",
+		    PORTAL_UA_COMPONENT, PORTAL_UA_VERSION);
+	snprintf(buf, len, "User-Agent: %s", ua);
+}
+
+/* The socket pool is full (or tunneld said what it could not make). */
+static void
+session_dial(struct session *s)
+{
+	struct portal_device	 dev;
+	struct portal_url	 url;
+	struct ws_config	 wc;
+	const char		*why, *headers[3];
+	char			 ua[256], *auth = NULL, err[256];
+	size_t			 len;
+
+	memset(&dev, 0, sizeof(dev));
+	dev.external_id = s->external_id;
+	dev.name = s->cfg.name[0] != '\0' ? s->cfg.name : NULL;
+	if (portal_url_build(s->cfg.api_url, &dev, s->cfg.public_key, &url,
+	    &why) == -1) {
+		session_stop(s, why, false);
+		return;
+	}
+	session_user_agent(ua, sizeof(ua));
+	len = strlen("X-Authorization: Bearer ") + strlen(s->token) + 1;
+	auth = xmalloc(len);
+	snprintf(auth, len, "X-Authorization: Bearer %s", s->token);
+	headers[0] = ua;
+	headers[1] = auth;
+	headers[2] = NULL;
+	memset(&wc, 0, sizeof(wc));
+	wc.url = url.url;
+	wc.ca_file = s->cfg.ca_file[0] != '\0' ? s->cfg.ca_file : NULL;
+	wc.headers = headers;
+	wc.open_socket = session_open_socket;
+	wc.host_without_port = 1;
+	wc.arg = s;
+	wc.on_open = session_on_open;
+	wc.on_text = session_on_text;
+	wc.on_close = session_on_close;
+	s->ws = ws_connect(s->c->base, &wc, err, sizeof(err));
+	explicit_bzero(auth, len);
+	free(auth);
+	portal_url_free(&url);
+	if (s->ws == NULL) {
+		snprintf(s->reason, sizeof(s->reason), "%.300s", err);
+		session_schedule(s);
+	}
+}
+
+static void
+session_connect(struct session *s)
+{
+	int	 f, i, fam;
+
+	if (s->token == NULL || !s->configured)
+		return;
+	session_set_state(s, SESSION_CONNECTING, NULL);
+	session_pool_clear(s);
+	s->pool_waiting = 0;
+	for (f = 0; f < 2; f++) {
+		fam = f == 0 ? AF_INET : AF_INET6;
+		for (i = 0; i < POOL_PER_FAMILY; i++) {
+			if (controld_request_socket(s->c, fam, SOCK_STREAM,
+			    &s->pool_ids[s->pool_waiting]) == -1) {
+				log_warn("portal: asking tunneld for a socket");
+				continue;
+			}
+			s->pool_waiting++;
+		}
+	}
+	if (s->pool_waiting == 0)
+		session_schedule(s);
+}
+
+int
+session_socket(struct session *s, uint32_t id, int fd)
+{
+	int	 i, j, f, domain;
+	socklen_t len = sizeof(domain);
+
+	for (i = 0; i < s->pool_waiting; i++)
+		if (s->pool_ids[i] == id)
+			break;
+	if (i == s->pool_waiting)
+		return (0);
+	s->pool_ids[i] = s->pool_ids[--s->pool_waiting];
+	if (fd != -1) {
+		if (s->state != SESSION_CONNECTING ||
+		    getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == -1) {
+			close(fd);
+		} else {
+			f = fam_index(domain);
+			for (j = 0; j < POOL_PER_FAMILY; j++)
+				if (s->pool[f][j] == -1) {
+					s->pool[f][j] = fd;
+					fd = -1;
+					break;
+				}
+			if (fd != -1)
+				close(fd);
+		}
+	}
+	if (s->pool_waiting == 0 && s->state == SESSION_CONNECTING &&
+	    s->ws == NULL)
+		session_dial(s);
+	return (1);
+}
+
+/* The token arrived as an fd: read it, strip whitespace, connect. */
+void
+session_token(struct session *s, int fd)
+{
+	char	 buf[IPC_TOKEN_MAX + 1];
+	ssize_t	 n;
+	size_t	 i, j;
+
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n <= 0 || n > IPC_TOKEN_MAX) {
+		explicit_bzero(buf, sizeof(buf));
+		session_stop(s, n > IPC_TOKEN_MAX ? "token too long" :
+		    "token unreadable or empty", false);
+		return;
+	}
+	/* PROTOCOL 1.3: all whitespace goes; nothing else may be odd. */
+	for (i = j = 0; i < (size_t)n; i++) {
+		if (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r' ||
+		    buf[i] == '\n')
+			continue;
+		if ((unsigned char)buf[i] < 0x21 ||
+		    (unsigned char)buf[i] > 0x7e) {
+			explicit_bzero(buf, sizeof(buf));
+			session_stop(s, "token has invalid characters", false);
+			return;
+		}
+		buf[j++] = buf[i];
+	}
+	buf[j] = '\0';
+	session_drop_ws(s);
+	evtimer_del(s->ev_retry);
+	if (s->token != NULL) {
+		explicit_bzero(s->token, strlen(s->token));
+		free(s->token);
+	}
+	s->token = j > 0 ? xstrdup(buf) : NULL;
+	explicit_bzero(buf, sizeof(buf));
+	if (s->token == NULL) {
+		session_stop(s, "token empty", false);
+		return;
+	}
+	portal_backoff_init(&s->backoff, util_now_ns());
+	session_connect(s);
+}
+
+void
+session_token_result(struct session *s, uint32_t id,
+    const struct ipc_token_result *r)
+{
+	session_done_fn	*fn = s->waiter_fn;
+
+	if (!r->have_token && s->token == NULL && r->error == 0 &&
+	    s->state != SESSION_SIGNED_OUT)
+		session_set_state(s, SESSION_SIGNED_OUT, "no token");
+	if (!r->have_token && s->state == SESSION_SIGNED_OUT &&
+	    s->reason[0] == '\0')
+		session_set_state(s, SESSION_SIGNED_OUT,
+		    "no token: run fzc sign-in");
+	if (fn != NULL && id == s->waiter_id) {
+		s->waiter_fn = NULL;
+		fn(s->waiter_arg, r->error);
+	}
+}
+
+void
+session_config(struct session *s, const struct ipc_portal_config *cfg)
+{
+	s->cfg = *cfg;
+	if (portal_external_id(cfg->device_id, s->external_id) == -1)
+		fatalx("tunneld sent an unusable device id");
+	s->configured = true;
+}
+
+void
+session_state_ack(struct session *s, const struct ipc_state_ack *ack)
+{
+	(void)s;
+	if (ack->error != 0 && ack->error != EEXIST && ack->error != ENOENT)
+		log_warnx("tunneld refused %s: %s", ipc_type_name(ack->type),
+		    strerror(ack->error));
+}
+
+static int
+session_send_waiting(struct session *s, enum ipc_type type,
+    const void *p, size_t len, session_done_fn *fn, void *arg)
+{
+	if (s->waiter_fn != NULL)
+		return (-1);
+	s->waiter_id = ++s->c->next_id;
+	if (ipc_send(s->c->ipc_fd, type, s->waiter_id, p, len, -1) == -1)
+		return (-1);
+	s->waiter_fn = fn;
+	s->waiter_arg = arg;
+	return (0);
+}
+
+int
+session_sign_in(struct session *s, const char *token, session_done_fn *fn,
+    void *arg)
+{
+	struct ipc_token	 t;
+	int			 rc;
+
+	if (strlen(token) == 0 || strlen(token) >= sizeof(t.token))
+		return (-1);
+	memset(&t, 0, sizeof(t));
+	memcpy(t.token, token, strlen(token));
+	rc = session_send_waiting(s, IPC_TOKEN_STORE, &t, sizeof(t), fn, arg);
+	explicit_bzero(&t, sizeof(t));
+	return (rc);
+}
+
+int
+session_sign_out(struct session *s, session_done_fn *fn, void *arg)
+{
+	struct ipc_empty	 e;
+
+	memset(&e, 0, sizeof(e));
+	if (session_send_waiting(s, IPC_TOKEN_DELETE, &e, sizeof(e), fn,
+	    arg) == -1)
+		return (-1);
+	session_stop(s, "signed out", false);
+	return (0);
+}
+
+void
+session_forget_waiter(struct session *s, void *arg)
+{
+	if (s->waiter_arg == arg)
+		s->waiter_fn = NULL;
+}
+
+json_t *
+session_status(struct session *s)
+{
+	json_t		*o;
+	uint64_t	 now = util_now_ns();
+
+	o = json_pack("{s:s}", "state", state_names[s->state]);
+	if (s->reason[0] != '\0')
+		json_object_set_new(o, "reason", json_string(s->reason));
+	if (s->state == SESSION_WAITING)
+		json_object_set_new(o, "retry_in_s", json_real(
+		    s->retry_at > now ? (double)(s->retry_at - now) /
+		    PORTAL_NSEC : 0));
+	return (o);
+}
+
+static const char *
+resource_type(enum portal_res_type t)
+{
+	return (t == PORTAL_RES_DNS ? "dns" : t == PORTAL_RES_CIDR ? "cidr" :
+	    "internet");
+}
+
+json_t *
+session_resources(struct session *s)
+{
+	json_t	*a = json_array(), *o;
+	size_t	 i;
+
+	for (i = 0; i < s->nresources; i++) {
+		o = json_pack("{s:s, s:s, s:s*, s:s*, s:s*, s:b}",
+		    "id", s->resources[i].id,
+		    "type", resource_type(s->resources[i].type),
+		    "name", s->resources[i].name,
+		    "address", s->resources[i].address,
+		    "site", s->resources[i].nsites > 0 ?
+		    (s->resources[i].sites[0].name != NULL ?
+		    s->resources[i].sites[0].name :
+		    s->resources[i].sites[0].id) : NULL,
+		    "authorized", 0);
+		json_array_append_new(a, o);
+	}
+	return (a);
+}
+
+struct session *
+session_new(struct controld *c)
+{
+	struct session	*s;
+	int		 f, i;
+
+	s = xcalloc(1, sizeof(*s));
+	s->c = c;
+	s->state = SESSION_SIGNED_OUT;
+	if ((s->chan = phoenix_new("client")) == NULL)
+		fatalx("phoenix_new");
+	s->ev_tick = evtimer_new(c->base, session_tick_cb, s);
+	s->ev_retry = evtimer_new(c->base, session_retry_cb, s);
+	if (s->ev_tick == NULL || s->ev_retry == NULL)
+		fatalx("evtimer_new");
+	for (f = 0; f < 2; f++)
+		for (i = 0; i < POOL_PER_FAMILY; i++)
+			s->pool[f][i] = -1;
+	return (s);
+}
+
+void
+session_free(struct session *s)
+{
+	if (s == NULL)
+		return;
+	session_drop_ws(s);
+	session_pool_clear(s);
+	session_clear_resources(s, false);
+	session_clear_relays(s, false);
+	if (s->have_init)
+		portal_msg_interface_free(&s->iface);
+	if (s->token != NULL) {
+		explicit_bzero(s->token, strlen(s->token));
+		free(s->token);
+	}
+	phoenix_free(s->chan);
+	event_free(s->ev_tick);
+	event_free(s->ev_retry);
+	free(s);
+}

@@ -1,0 +1,390 @@
+/*
+ * client.c: the client role in fzc-tunneld. It holds what controld must
+ * not: the WireGuard private key (controld gets the public half), the
+ * root-only token file (controld gets an fd to read, and may ask for it
+ * to be replaced or deleted, nothing else), and the device id in the
+ * state directory. It keeps the state controld derives from the portal
+ * (tunnel addresses, CIDR routes, relays), validated and acknowledged.
+ */
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "tunneld/client.h"
+
+#define CLIENT_MAX_ROUTES	4096
+#define CLIENT_MAX_RELAYS	64
+
+struct client {
+	struct client_options	 opt;
+	uint8_t			*private_key;	/* sodium_malloc'd */
+	uint8_t			 public_key[32];
+	char			 device_id[IPC_ID_MAX];
+	char			 name[IPC_NAME_MAX];
+	char			*env_token;	/* FIREZONE_TOKEN, wiped */
+
+	bool			 have_addresses;
+	struct ipc_tun_addresses addresses;
+	struct ipc_route	*routes;
+	size_t			 nroutes;
+	struct ipc_relay	*relays;
+	size_t			 nrelays;
+};
+
+/* A v4 UUID, made once and kept: the portal knows the device by it. */
+static void
+client_device_id(struct client *c)
+{
+	uint8_t	 u[16];
+	char	 path[512];
+	FILE	*f;
+	size_t	 n;
+
+	snprintf(path, sizeof(path), "%s/device-id", c->opt.state_dir);
+	if ((f = fopen(path, "re")) != NULL) {
+		n = fread(c->device_id, 1, sizeof(c->device_id) - 1, f);
+		fclose(f);
+		c->device_id[n] = '\0';
+		c->device_id[strcspn(c->device_id, "\r\n")] = '\0';
+		if (strlen(c->device_id) == 36)
+			return;
+		log_warnx("%s is not a UUID; making a new one", path);
+	} else if (errno != ENOENT)
+		fatal("reading %s", path);
+	randombytes_buf(u, sizeof(u));
+	u[6] = (u[6] & 0x0f) | 0x40;
+	u[8] = (u[8] & 0x3f) | 0x80;
+	snprintf(c->device_id, sizeof(c->device_id),
+	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+	    "%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3], u[4], u[5],
+	    u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+	if (mkdir(c->opt.state_dir, 0750) == -1 && errno != EEXIST)
+		fatal("creating %s", c->opt.state_dir);
+	if ((f = fopen(path, "wxe")) == NULL ||
+	    fprintf(f, "%s\n", c->device_id) < 0 || fclose(f) == EOF)
+		fatal("writing %s", path);
+	log_info("new device id in %s", path);
+}
+
+struct client *
+client_new(const struct client_options *opt)
+{
+	struct client	*c;
+	const char	*env;
+
+	c = xcalloc(1, sizeof(*c));
+	c->opt = *opt;
+	if ((c->private_key = sodium_malloc(32)) == NULL)
+		fatal("sodium_malloc");
+	/* A new key per start, as connlib does; the portal takes the latest. */
+	randombytes_buf(c->private_key, 32);
+	if (crypto_scalarmult_base(c->public_key, c->private_key) != 0)
+		fatalx("deriving the public key");
+	client_device_id(c);
+	if (opt->name != NULL)
+		strncpy(c->name, opt->name, sizeof(c->name) - 1);
+	else if (gethostname(c->name, sizeof(c->name) - 1) == -1)
+		c->name[0] = '\0';
+	/* Taken out of the environment so that controld never inherits it. */
+	if ((env = getenv("FIREZONE_TOKEN")) != NULL && *env != '\0') {
+		c->env_token = xstrdup(env);
+		explicit_bzero((char *)env, strlen(env));
+		unsetenv("FIREZONE_TOKEN");
+	}
+	return (c);
+}
+
+/*
+ * The token as an fd controld can read: a memfd for FIREZONE_TOKEN, else
+ * the file, which must be root's alone. -1 with errno ENOENT: no token.
+ */
+static int
+client_token_fd(struct client *c)
+{
+	struct stat	 st;
+	int		 fd;
+
+	if (c->env_token != NULL) {
+		if ((fd = memfd_create("fzc-token", MFD_CLOEXEC)) == -1)
+			return (-1);
+		if (write(fd, c->env_token, strlen(c->env_token)) == -1 ||
+		    lseek(fd, 0, SEEK_SET) == -1) {
+			close(fd);
+			return (-1);
+		}
+		return (fd);
+	}
+	fd = open(c->opt.token_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd == -1)
+		return (-1);
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EINVAL;
+		return (-1);
+	}
+	if (st.st_mode & 077) {
+		log_warnx("token file %s is readable by group or others: "
+		    "refusing it; chmod 600 it", c->opt.token_file);
+		close(fd);
+		errno = EPERM;
+		return (-1);
+	}
+	return (fd);
+}
+
+static int
+client_send_token(struct client *c, int ipc_fd, uint32_t id, int error)
+{
+	struct ipc_token_result	 r;
+	struct ipc_empty	 e;
+	int			 fd, rc;
+
+	memset(&r, 0, sizeof(r));
+	r.error = error;
+	if ((fd = client_token_fd(c)) == -1) {
+		if (errno != ENOENT)
+			log_warn("token %s", c->opt.token_file);
+		return (ipc_send(ipc_fd, IPC_TOKEN_RESULT, id, &r, sizeof(r),
+		    -1));
+	}
+	memset(&e, 0, sizeof(e));
+	rc = ipc_send(ipc_fd, IPC_TOKEN, id, &e, sizeof(e), fd);
+	close(fd);
+	if (rc == 0) {
+		r.have_token = 1;
+		rc = ipc_send(ipc_fd, IPC_TOKEN_RESULT, id, &r, sizeof(r), -1);
+	}
+	return (rc);
+}
+
+/* Sent after every hello: a restarted controld starts from scratch. */
+int
+client_send_config(struct client *c, int ipc_fd)
+{
+	struct ipc_portal_config	 pc;
+
+	memset(&pc, 0, sizeof(pc));
+	strncpy(pc.api_url, c->opt.api_url, sizeof(pc.api_url) - 1);
+	if (c->opt.ca_file != NULL)
+		strncpy(pc.ca_file, c->opt.ca_file, sizeof(pc.ca_file) - 1);
+	memcpy(pc.name, c->name, sizeof(pc.name));
+	memcpy(pc.device_id, c->device_id, sizeof(pc.device_id));
+	memcpy(pc.public_key, c->public_key, sizeof(pc.public_key));
+	if (ipc_send(ipc_fd, IPC_PORTAL_CONFIG, 0, &pc, sizeof(pc), -1) == -1)
+		return (-1);
+	return (client_send_token(c, ipc_fd, 0, 0));
+}
+
+static int
+client_store_token(struct client *c, const char *token)
+{
+	char	 tmp[IPC_PATH_MAX + 8];
+	size_t	 len = strlen(token);
+	int	 fd, saved;
+
+	snprintf(tmp, sizeof(tmp), "%s.new", c->opt.token_file);
+	(void)unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (fd == -1)
+		return (errno);
+	if (write(fd, token, len) != (ssize_t)len || write(fd, "\n", 1) != 1 ||
+	    fsync(fd) == -1 || close(fd) == -1) {
+		saved = errno != 0 ? errno : EIO;
+		(void)unlink(tmp);
+		return (saved);
+	}
+	if (rename(tmp, c->opt.token_file) == -1) {
+		saved = errno;
+		(void)unlink(tmp);
+		return (saved);
+	}
+	return (0);
+}
+
+static void
+client_forget_env_token(struct client *c)
+{
+	if (c->env_token != NULL) {
+		explicit_bzero(c->env_token, strlen(c->env_token));
+		free(c->env_token);
+		c->env_token = NULL;
+	}
+}
+
+static int
+client_route_index(struct client *c, const struct ipc_route *r)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->nroutes; i++)
+		if (strcmp(c->routes[i].resource_id, r->resource_id) == 0 &&
+		    memcmp(&c->routes[i].prefix, &r->prefix,
+		    sizeof(r->prefix)) == 0)
+			return ((int)i);
+	return (-1);
+}
+
+static int
+client_relay_index(struct client *c, const char *id)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->nrelays; i++)
+		if (strcmp(c->relays[i].id, id) == 0)
+			return ((int)i);
+	return (-1);
+}
+
+/* Keeps one state message; returns the errno to acknowledge it with. */
+static int
+client_state(struct client *c, const struct ipc_msg *msg)
+{
+	int	 i;
+
+	switch (msg->hdr.type) {
+	case IPC_TUN_ADDRESSES:
+		c->addresses = msg->u.tun_addresses;
+		c->have_addresses = true;
+		return (0);
+	case IPC_ROUTE_ADD:
+		if (client_route_index(c, &msg->u.route) != -1)
+			return (EEXIST);
+		if (c->nroutes == CLIENT_MAX_ROUTES)
+			return (ENOSPC);
+		c->routes = xreallocarray(c->routes, c->nroutes + 1,
+		    sizeof(*c->routes));
+		c->routes[c->nroutes++] = msg->u.route;
+		return (0);
+	case IPC_ROUTE_DEL:
+		if ((i = client_route_index(c, &msg->u.route)) == -1)
+			return (ENOENT);
+		c->routes[i] = c->routes[--c->nroutes];
+		return (0);
+	case IPC_RELAY_ADD:
+		if ((i = client_relay_index(c, msg->u.relay.id)) != -1) {
+			/* New credentials for a known relay. */
+			explicit_bzero(&c->relays[i], sizeof(c->relays[i]));
+			c->relays[i] = msg->u.relay;
+			return (0);
+		}
+		if (c->nrelays == CLIENT_MAX_RELAYS)
+			return (ENOSPC);
+		c->relays = xreallocarray(c->relays, c->nrelays + 1,
+		    sizeof(*c->relays));
+		c->relays[c->nrelays++] = msg->u.relay;
+		return (0);
+	default:	/* IPC_RELAY_DEL */
+		if ((i = client_relay_index(c, msg->u.relay_id.id)) == -1)
+			return (ENOENT);
+		explicit_bzero(&c->relays[i], sizeof(c->relays[i]));
+		c->relays[i] = c->relays[--c->nrelays];
+		return (0);
+	}
+}
+
+static void
+client_log_state(const struct ipc_msg *msg, int error)
+{
+	const struct ipc_prefix	*p = NULL;
+	char			 a[INET6_ADDRSTRLEN] = "";
+	const char		*what = "";
+
+	switch (msg->hdr.type) {
+	case IPC_TUN_ADDRESSES:
+		p = &msg->u.tun_addresses.ipv4;
+		break;
+	case IPC_ROUTE_ADD:
+	case IPC_ROUTE_DEL:
+		p = &msg->u.route.prefix;
+		what = msg->u.route.resource_id;
+		break;
+	case IPC_RELAY_ADD:
+		what = msg->u.relay.id;
+		break;
+	default:
+		what = msg->u.relay_id.id;
+		break;
+	}
+	if (p != NULL)
+		inet_ntop(p->family, p->addr, a, sizeof(a));
+	log_debug("client state: %s %s%s%u %s%s%s", ipc_type_name(msg->hdr.type),
+	    a, p != NULL ? "/" : "", p != NULL ? p->prefixlen : 0, what,
+	    error != 0 ? ": " : "", error != 0 ? strerror(error) : "");
+}
+
+/* Returns 0, or -1 with *why when controld broke the protocol. */
+int
+client_dispatch(struct client *c, int ipc_fd, const struct ipc_msg *msg,
+    const char **why)
+{
+	struct ipc_token_result	 r;
+	struct ipc_state_ack	 ack;
+	int			 error = 0;
+
+	switch (msg->hdr.type) {
+	case IPC_TOKEN_DELETE:
+		client_forget_env_token(c);
+		if (unlink(c->opt.token_file) == -1 && errno != ENOENT)
+			error = errno;
+		else
+			log_info("token deleted (%s)", c->opt.token_file);
+		memset(&r, 0, sizeof(r));
+		r.error = error;
+		if (ipc_send(ipc_fd, IPC_TOKEN_RESULT, msg->hdr.id, &r,
+		    sizeof(r), -1) == -1)
+			log_warn("answering controld");
+		return (0);
+	case IPC_TOKEN_STORE:
+		client_forget_env_token(c);
+		if ((error = client_store_token(c, msg->u.token.token)) != 0)
+			log_warnx("storing the token in %s: %s",
+			    c->opt.token_file, strerror(error));
+		else
+			log_info("new token stored in %s", c->opt.token_file);
+		if (client_send_token(c, ipc_fd, msg->hdr.id, error) == -1)
+			log_warn("sending the token to controld");
+		return (0);
+	case IPC_TUN_ADDRESSES:
+	case IPC_ROUTE_ADD:
+	case IPC_ROUTE_DEL:
+	case IPC_RELAY_ADD:
+	case IPC_RELAY_DEL:
+		memset(&ack, 0, sizeof(ack));
+		ack.type = msg->hdr.type;
+		ack.error = client_state(c, msg);
+		client_log_state(msg, ack.error);
+		if (ipc_send(ipc_fd, IPC_STATE_ACK, msg->hdr.id, &ack,
+		    sizeof(ack), -1) == -1)
+			log_warn("acknowledging %s", ipc_type_name(ack.type));
+		return (0);
+	default:
+		*why = "not a client-role message";
+		return (-1);
+	}
+}
+
+void
+client_free(struct client *c)
+{
+	if (c == NULL)
+		return;
+	sodium_free(c->private_key);
+	client_forget_env_token(c);
+	if (c->relays != NULL)
+		explicit_bzero(c->relays, c->nrelays * sizeof(*c->relays));
+	free(c->relays);
+	free(c->routes);
+	free(c);
+}

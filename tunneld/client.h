@@ -1,0 +1,23 @@
+/* client.h: the client role's privileged half: identity, token, state. */
+#ifndef FZC_CLIENT_H
+#define FZC_CLIENT_H
+
+#include "ipc/ipc.h"
+
+struct client;
+
+struct client_options {
+	const char	*api_url;
+	const char	*ca_file;	/* NULL: system store */
+	const char	*token_file;
+	const char	*state_dir;
+	const char	*name;		/* NULL: the host name */
+};
+
+struct client	*client_new(const struct client_options *);
+int		 client_send_config(struct client *, int);
+int		 client_dispatch(struct client *, int, const struct ipc_msg *,
+		    const char **);
+void		 client_free(struct client *);
+
+#endif
