@@ -281,33 +281,36 @@ struct ipc_worker_stats {
 	uint64_t	drops[IPC_DROP_MAX];
 };
 
+/* Every payload, for receive buffers and tables of samples. */
+union ipc_payload {
+	struct ipc_hello		hello;
+	struct ipc_socket_request	socket_request;
+	struct ipc_socket		socket;
+	struct ipc_socket_failed	socket_failed;
+	struct ipc_wg_file		wg_file;
+	struct ipc_wg_error		wg_error;
+	struct ipc_wg_interface		wg_interface;
+	struct ipc_wg_address		wg_address;
+	struct ipc_wg_peer		wg_peer;
+	struct ipc_wg_allowed_ip	wg_allowed_ip;
+	struct ipc_empty		empty;
+	struct ipc_peer_stats		peer_stats;
+	struct ipc_worker_stats		worker_stats;
+	struct ipc_portal_config	portal_config;
+	struct ipc_token		token;
+	struct ipc_token_result		token_result;
+	struct ipc_tun_addresses	tun_addresses;
+	struct ipc_route		route;
+	struct ipc_relay		relay;
+	struct ipc_relay_id		relay_id;
+	struct ipc_state_ack		state_ack;
+	uint8_t				raw[IPC_MAX_PAYLOAD];
+};
+
 struct ipc_msg {
-	struct ipc_hdr	 hdr;
-	union {
-		struct ipc_hello		hello;
-		struct ipc_socket_request	socket_request;
-		struct ipc_socket		socket;
-		struct ipc_socket_failed	socket_failed;
-		struct ipc_wg_file		wg_file;
-		struct ipc_wg_error		wg_error;
-		struct ipc_wg_interface		wg_interface;
-		struct ipc_wg_address		wg_address;
-		struct ipc_wg_peer		wg_peer;
-		struct ipc_wg_allowed_ip	wg_allowed_ip;
-		struct ipc_empty		empty;
-		struct ipc_peer_stats		peer_stats;
-		struct ipc_worker_stats		worker_stats;
-		struct ipc_portal_config	portal_config;
-		struct ipc_token		token;
-		struct ipc_token_result		token_result;
-		struct ipc_tun_addresses	tun_addresses;
-		struct ipc_route		route;
-		struct ipc_relay		relay;
-		struct ipc_relay_id		relay_id;
-		struct ipc_state_ack		state_ack;
-		uint8_t				raw[IPC_MAX_PAYLOAD];
-	} u;
-	int		 fd;		/* -1 when none came with it */
+	struct ipc_hdr		 hdr;
+	union ipc_payload	 u;
+	int			 fd;		/* -1 when none came with it */
 };
 
 enum ipc_recv_result {

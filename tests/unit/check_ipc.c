@@ -75,29 +75,7 @@ static const struct sample {
 	enum ipc_peer	 receiver;
 	int		 with_fd;
 	size_t		 len;
-	union {
-		struct ipc_hello		hello;
-		struct ipc_socket_request	socket_request;
-		struct ipc_socket		socket;
-		struct ipc_socket_failed	socket_failed;
-		struct ipc_wg_file		wg_file;
-		struct ipc_wg_error		wg_error;
-		struct ipc_wg_interface		wg_interface;
-		struct ipc_wg_address		wg_address;
-		struct ipc_wg_peer		wg_peer;
-		struct ipc_wg_allowed_ip	wg_allowed_ip;
-		struct ipc_empty		empty;
-		struct ipc_peer_stats		peer_stats;
-		struct ipc_worker_stats		worker_stats;
-		struct ipc_portal_config	portal_config;
-		struct ipc_token		token;
-		struct ipc_token_result		token_result;
-		struct ipc_tun_addresses	tun_addresses;
-		struct ipc_route		route;
-		struct ipc_relay		relay;
-		struct ipc_relay_id		relay_id;
-		struct ipc_state_ack		state_ack;
-	} u;
+	union ipc_payload u;
 } samples[] = {
 	{ IPC_HELLO, IPC_PEER_TUNNELD, 0, sizeof(struct ipc_hello),
 	    { .hello = { 4242, 0, 1700000000 } } },
