@@ -178,7 +178,7 @@ print_status(json_t *r)
 	    "controld", "pid", &cpid, "uptime", &cup);
 	fzc_uptime(t, sizeof(t), tup);
 	fzc_uptime(c, sizeof(c), cup);
-	printf("state:     %s\n", state);
+	printf("daemons:   %s\n", state);
 	printf("tunneld:   pid %lld, up %s\n", tpid, t);
 	printf("controld:  pid %lld, up %s, restarted %lld time%s\n", cpid, c,
 	    restarts, restarts == 1 ? "" : "s");

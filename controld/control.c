@@ -119,7 +119,7 @@ control_status(struct control *ctl)
 
 	return (json_pack("{s:b, s:s, s:{s:I, s:I, s:I}, s:{s:I, s:I}}",
 	    "ok", 1,
-	    "state", c->tunneld_hello ? "idle" : "starting",
+	    "state", c->tunneld_hello ? "running" : "starting",
 	    "tunneld",
 	    "pid", (json_int_t)c->tunneld.pid,
 	    "uptime", (json_int_t)(now - c->tunneld.started),

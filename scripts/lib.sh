@@ -7,7 +7,7 @@ FZC_PACKAGES=(
 	libcurl4-openssl-dev libwslay-dev libmnl-dev libseccomp-dev
 	libsystemd-dev libssl-dev zlib1g-dev libbsd-dev check
 	iproute2 util-linux procps passwd systemd
-	python3 python3-websockets
+	python3 python3-websockets openssl
 	wireguard-go wireguard-tools iputils-ping netcat-openbsd iperf3
 )
 

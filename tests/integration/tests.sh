@@ -114,7 +114,7 @@ t_control_access() {
 	out=$(setpriv --reuid=nobody --regid=nogroup --groups=fzc \
 	    "$B/fzc" --control-socket "$sock" status 2>&1) ||
 	    fail "member of fzc refused: $out" || return 1
-	echo "$out" | grep -q '^state:' || fail "$out" || return 1
+	echo "$out" | grep -q '^daemons:   running' || fail "$out" || return 1
 }
 
 # Two instances side by side, one per namespace, each with its own socket.

@@ -17,12 +17,15 @@ wg_setup() {
 	ip -n "$NA" link set "va$$" up
 	ip -n "$NB" link set "vb$$" up
 	local k
-	for k in a b; do
-		wg genkey >"$WORK/$k.key"
-		wg pubkey <"$WORK/$k.key" >"$WORK/$k.pub"
-	done
-	wg genpsk >"$WORK/psk"
-	wg genpsk >"$WORK/wrongpsk"
+	(
+		umask 077
+		for k in a b; do
+			wg genkey >"$WORK/$k.key"
+			wg pubkey <"$WORK/$k.key" >"$WORK/$k.pub"
+		done
+		wg genpsk >"$WORK/psk"
+		wg genpsk >"$WORK/wrongpsk"
+	)
 }
 
 # wg_conf SIDE PSKFILE: a wg-quick file for side a or b.
