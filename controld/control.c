@@ -82,6 +82,7 @@ static const char *const drop_names[IPC_DROP_MAX] = {
 	[IPC_DROP_QUEUE_FULL] = "queue_full",
 	[IPC_DROP_SEND] = "send",
 	[IPC_DROP_TUN_WRITE] = "tun_write",
+	[IPC_DROP_UNAUTHORIZED] = "unauthorized",
 };
 
 static const struct {

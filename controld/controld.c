@@ -142,6 +142,17 @@ controld_dispatch_tunneld(evutil_socket_t fd, short events, void *arg)
 		case IPC_STATE_ACK:
 			session_state_ack(c->session, &msg.u.state_ack);
 			break;
+		case IPC_NEED_AUTHZ:
+			session_need_authz(c->session, msg.u.resource_id.id);
+			break;
+		case IPC_LOCAL_CANDIDATE:
+		case IPC_LOCAL_CANDIDATE_DEL:
+			session_local_candidate(c->session, &msg.u.candidate,
+			    msg.hdr.type == IPC_LOCAL_CANDIDATE_DEL);
+			break;
+		case IPC_NO_RELAYS:
+			session_no_relays(c->session, msg.u.gateway_id.id);
+			break;
 		case IPC_PEER_STATS:
 		case IPC_WORKER_STATS:
 		case IPC_STATS_END:

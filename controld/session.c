@@ -29,6 +29,22 @@
 
 /* Sockets per family taken from tunneld before each connection attempt. */
 #define POOL_PER_FAMILY	2
+#define MAX_HELD	256	/* candidate changes held while disconnected */
+
+/* What the data plane wants said to the portal, kept across reconnects. */
+struct held {
+	char		 gateway_id[PORTAL_ID_SIZE];
+	char		*candidate;
+	bool		 invalidate;
+};
+
+/* A resource's authorization as the portal last answered it. */
+struct authz {
+	char			 resource_id[PORTAL_ID_SIZE];
+	char			 gateway_id[PORTAL_ID_SIZE];
+	bool			 authorized;
+	enum portal_authz_reason failed;	/* when not authorized */
+};
 
 enum session_state {
 	SESSION_SIGNED_OUT,
@@ -72,6 +88,12 @@ struct session {
 	struct portal_relay	*relays;
 	size_t			 nrelays;
 
+	struct authz		*authz;
+	size_t			 nauthz;
+	struct portal_ratelimit	 ratelimit;
+	struct held		 held[MAX_HELD];
+	size_t			 nheld;
+
 	uint32_t		 waiter_id;
 	session_done_fn		*waiter_fn;
 	void			*waiter_arg;
@@ -79,6 +101,7 @@ struct session {
 
 static void	session_connect(struct session *);
 static void	session_schedule(struct session *);
+static void	session_flush_held(struct session *);
 
 static int
 fam_index(int family)
@@ -389,10 +412,98 @@ session_on_relays(struct session *s, struct portal_relays_presence *rp)
 
 static void	session_stop(struct session *, const char *, bool);
 
+static struct authz *
+session_authz(struct session *s, const char *resource_id, bool create)
+{
+	size_t	 i;
+
+	for (i = 0; i < s->nauthz; i++)
+		if (strcmp(s->authz[i].resource_id, resource_id) == 0)
+			return (&s->authz[i]);
+	if (!create)
+		return (NULL);
+	s->authz = xreallocarray(s->authz, s->nauthz + 1, sizeof(*s->authz));
+	memset(&s->authz[s->nauthz], 0, sizeof(s->authz[0]));
+	snprintf(s->authz[s->nauthz].resource_id, PORTAL_ID_SIZE, "%s",
+	    resource_id);
+	return (&s->authz[s->nauthz++]);
+}
+
+static void
+session_on_authorized(struct session *s, struct portal_authorization *a)
+{
+	struct ipc_gateway_peer	 gp;
+	struct authz		*z;
+
+	memset(&gp, 0, sizeof(gp));
+	snprintf(gp.gateway_id, sizeof(gp.gateway_id), "%s", a->gateway_id);
+	snprintf(gp.resource_id, sizeof(gp.resource_id), "%s",
+	    a->resource_id);
+	memcpy(gp.public_key, a->gateway_public_key, sizeof(gp.public_key));
+	memcpy(gp.psk, a->preshared_key, sizeof(gp.psk));
+	prefix_of(&a->gateway_ipv4, 32, &gp.gateway_ipv4);
+	prefix_of(&a->gateway_ipv6, 128, &gp.gateway_ipv6);
+	snprintf(gp.local_ufrag, sizeof(gp.local_ufrag), "%s",
+	    a->client_ice.username);
+	snprintf(gp.local_pwd, sizeof(gp.local_pwd), "%s",
+	    a->client_ice.password);
+	snprintf(gp.remote_ufrag, sizeof(gp.remote_ufrag), "%s",
+	    a->gateway_ice.username);
+	snprintf(gp.remote_pwd, sizeof(gp.remote_pwd), "%s",
+	    a->gateway_ice.password);
+	session_ipc(s, IPC_GATEWAY_PEER, &gp, sizeof(gp));
+	explicit_bzero(&gp, sizeof(gp));
+	z = session_authz(s, a->resource_id, true);
+	snprintf(z->gateway_id, sizeof(z->gateway_id), "%s", a->gateway_id);
+	z->authorized = true;
+	log_info("portal: resource %s authorized through gateway %s",
+	    a->resource_id, a->gateway_id);
+}
+
+static const char *
+authz_reason(enum portal_authz_reason r)
+{
+	switch (r) {
+	case PORTAL_AUTHZ_NOT_FOUND:
+		return ("not_found");
+	case PORTAL_AUTHZ_FORBIDDEN:
+		return ("forbidden");
+	case PORTAL_AUTHZ_OFFLINE:
+		return ("offline");
+	case PORTAL_AUTHZ_VERSION_MISMATCH:
+		return ("version_mismatch");
+	default:
+		return ("unknown");
+	}
+}
+
+static void
+session_on_candidates(struct session *s, struct portal_candidates *c,
+    enum ipc_type type)
+{
+	struct ipc_candidate	 ic;
+	size_t			 i;
+
+	for (i = 0; i < c->ncandidates; i++) {
+		memset(&ic, 0, sizeof(ic));
+		snprintf(ic.gateway_id, sizeof(ic.gateway_id), "%s",
+		    c->gateway_id);
+		if (strlen(c->candidates[i]) >= sizeof(ic.candidate)) {
+			log_warnx("portal: candidate for %s too long, dropped",
+			    c->gateway_id);
+			continue;
+		}
+		memcpy(ic.candidate, c->candidates[i],
+		    strlen(c->candidates[i]));
+		session_ipc(s, type, &ic, sizeof(ic));
+	}
+}
+
 static void
 session_message(struct session *s, const char *event, json_t *payload)
 {
 	struct portal_msg	 m;
+	struct authz		*z;
 	const char		*why;
 	int			 rc;
 
@@ -431,10 +542,26 @@ session_message(struct session *s, const char *event, json_t *payload)
 		/* phoenix reports token_expired itself; others are hiccups. */
 		log_info("portal: disconnect (%s)", m.u.disconnect.reason);
 		break;
+	case PORTAL_MSG_AUTHZ_CREATED:
+		session_on_authorized(s, &m.u.authz);
+		break;
+	case PORTAL_MSG_AUTHZ_FAILED:
+		z = session_authz(s, m.u.authz_failed.resource_id, true);
+		z->authorized = false;
+		z->failed = m.u.authz_failed.reason;
+		log_warnx("portal: authorization for %s failed: %s; packets "
+		    "for it are dropped", m.u.authz_failed.resource_id,
+		    authz_reason(m.u.authz_failed.reason));
+		break;
+	case PORTAL_MSG_CANDIDATES:
+		session_on_candidates(s, &m.u.candidates,
+		    IPC_REMOTE_CANDIDATE);
+		break;
+	case PORTAL_MSG_INVALIDATE_CANDIDATES:
+		session_on_candidates(s, &m.u.candidates,
+		    IPC_REMOTE_CANDIDATE_DEL);
+		break;
 	default:
-		/* Authorizations and candidates need the data plane. */
-		log_info("portal: %s received; nothing to do with it yet",
-		    event);
 		break;
 	}
 	portal_msg_free(&m);
@@ -452,6 +579,7 @@ session_events(struct session *s)
 			session_set_state(s, SESSION_CONNECTED, NULL);
 			phoenix_send(s->chan, PORTAL_EV_SNOWNET_CAPABILITIES,
 			    portal_msg_snownet_capabilities());
+			session_flush_held(s);
 			break;
 		case PHOENIX_EV_MESSAGE:
 			session_message(s, ev.name, ev.payload);
@@ -904,6 +1032,98 @@ session_forget_waiter(struct session *s, void *arg)
 		s->waiter_fn = NULL;
 }
 
+/* tunneld saw a packet for a resource: ask, at most every 2 s. */
+void
+session_need_authz(struct session *s, const char *resource_id)
+{
+	const char	*gws[64];
+	size_t		 i, j, n = 0;
+
+	if (session_find_resource(s, resource_id) < 0) {
+		log_warnx("tunneld asked for unknown resource %s", resource_id);
+		return;
+	}
+	if (s->state != SESSION_CONNECTED ||
+	    !portal_msg_ratelimit_allow(&s->ratelimit, resource_id,
+	    util_now_ns()))
+		return;
+	/* Reuse gateways we are connected to (PROTOCOL 2.3). */
+	for (i = 0; i < s->nauthz && n < 64; i++) {
+		if (!s->authz[i].authorized)
+			continue;
+		for (j = 0; j < n; j++)
+			if (strcmp(gws[j], s->authz[i].gateway_id) == 0)
+				break;
+		if (j == n)
+			gws[n++] = s->authz[i].gateway_id;
+	}
+	phoenix_send(s->chan, PORTAL_EV_REQUEST_AUTHORIZATION,
+	    portal_msg_request_authorization(resource_id, gws, n));
+	log_info("portal: requesting authorization for %s", resource_id);
+	session_flush(s);
+}
+
+static void
+session_send_candidate(struct session *s, const struct held *h)
+{
+	const char	*c = h->candidate;
+
+	phoenix_send(s->chan, h->invalidate ?
+	    PORTAL_EV_INVALIDATE_CANDIDATES : PORTAL_EV_NEW_CANDIDATES,
+	    portal_msg_gateway_candidates(h->gateway_id, &c, 1));
+}
+
+static void
+session_flush_held(struct session *s)
+{
+	size_t	 i;
+
+	for (i = 0; i < s->nheld; i++) {
+		session_send_candidate(s, &s->held[i]);
+		free(s->held[i].candidate);
+	}
+	s->nheld = 0;
+}
+
+/* Local candidates go out at once, or after the next join (1.6). */
+void
+session_local_candidate(struct session *s, const struct ipc_candidate *c,
+    bool invalidate)
+{
+	struct held	 h;
+
+	memset(&h, 0, sizeof(h));
+	snprintf(h.gateway_id, sizeof(h.gateway_id), "%.36s", c->gateway_id);
+	h.candidate = xstrdup(c->candidate);
+	h.invalidate = invalidate;
+	if (s->state == SESSION_CONNECTED) {
+		session_send_candidate(s, &h);
+		free(h.candidate);
+		session_flush(s);
+		return;
+	}
+	if (s->nheld == MAX_HELD) {
+		log_warnx("portal: too many candidate changes held; dropping "
+		    "the oldest");
+		free(s->held[0].candidate);
+		memmove(&s->held[0], &s->held[1],
+		    (MAX_HELD - 1) * sizeof(s->held[0]));
+		s->nheld--;
+	}
+	s->held[s->nheld++] = h;
+}
+
+void
+session_no_relays(struct session *s, const char *gateway_id)
+{
+	log_warnx("portal: gateway %s needs a relay and none is allocated",
+	    gateway_id);
+	if (s->state != SESSION_CONNECTED)
+		return;
+	phoenix_send(s->chan, PORTAL_EV_NO_RELAYS, portal_msg_no_relays());
+	session_flush(s);
+}
+
 json_t *
 session_status(struct session *s)
 {
@@ -930,8 +1150,9 @@ resource_type(enum portal_res_type t)
 json_t *
 session_resources(struct session *s)
 {
-	json_t	*a = json_array(), *o;
-	size_t	 i;
+	struct authz	*z;
+	json_t		*a = json_array(), *o;
+	size_t		 i;
 
 	for (i = 0; i < s->nresources; i++) {
 		o = json_pack("{s:s, s:s, s:s*, s:s*, s:s*, s:b}",
@@ -943,7 +1164,11 @@ session_resources(struct session *s)
 		    (s->resources[i].sites[0].name != NULL ?
 		    s->resources[i].sites[0].name :
 		    s->resources[i].sites[0].id) : NULL,
-		    "authorized", 0);
+		    "authorized", (z = session_authz(s, s->resources[i].id,
+		    false)) != NULL && z->authorized);
+		if (z != NULL && !z->authorized)
+			json_object_set_new(o, "authorization_failed",
+			    json_string(authz_reason(z->failed)));
 		json_array_append_new(a, o);
 	}
 	return (a);
@@ -979,6 +1204,10 @@ session_free(struct session *s)
 	session_pool_clear(s);
 	session_clear_resources(s, false);
 	session_clear_relays(s, false);
+	while (s->nheld > 0)
+		free(s->held[--s->nheld].candidate);
+	free(s->authz);
+	portal_msg_ratelimit_clear(&s->ratelimit);
 	if (s->have_init)
 		portal_msg_interface_free(&s->iface);
 	if (s->token != NULL) {

@@ -3,6 +3,7 @@
 #define FZC_SESSION_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "ipc/ipc.h"
@@ -29,5 +30,9 @@ int		 session_sign_in(struct session *, const char *,
 		    session_done_fn *, void *);
 int		 session_sign_out(struct session *, session_done_fn *, void *);
 void		 session_forget_waiter(struct session *, void *);
+void		 session_need_authz(struct session *, const char *);
+void		 session_local_candidate(struct session *,
+		    const struct ipc_candidate *, bool);
+void		 session_no_relays(struct session *, const char *);
 
 #endif

@@ -125,6 +125,19 @@ check_string(const char *s, size_t size, int printable)
 	return (NULL);
 }
 
+/* A UUID as the portal sends it: 36 characters, NUL-terminated. */
+static const char *
+check_id(const char *id)
+{
+	const char	*why;
+
+	if ((why = check_string(id, IPC_ID_MAX, 1)) != NULL)
+		return (why);
+	if (strlen(id) != 36)
+		return ("id is not a UUID");
+	return (NULL);
+}
+
 static const char *
 check_wg_file(const struct ipc_msg *m)
 {
@@ -264,7 +277,7 @@ check_route(const struct ipc_msg *m)
 {
 	const char	*why;
 
-	if ((why = check_string(m->u.route.resource_id, IPC_ID_MAX, 1)))
+	if ((why = check_id(m->u.route.resource_id)) != NULL)
 		return (why);
 	if (!ipc_prefix_valid(&m->u.route.prefix))
 		return ("route: invalid prefix");
@@ -277,7 +290,7 @@ check_relay(const struct ipc_msg *m)
 	const struct ipc_relay	*r = &m->u.relay;
 	const char		*why;
 
-	if ((why = check_string(r->id, sizeof(r->id), 1)) ||
+	if ((why = check_id(r->id)) ||
 	    (why = check_string(r->username, sizeof(r->username), 1)) ||
 	    (why = check_string(r->password, sizeof(r->password), 1)))
 		return (why);
@@ -289,14 +302,63 @@ check_relay(const struct ipc_msg *m)
 static const char *
 check_relay_id(const struct ipc_msg *m)
 {
-	return (check_string(m->u.relay_id.id, IPC_ID_MAX, 1));
+	return (check_id(m->u.relay_id.id));
+}
+
+static const char *
+check_gateway_peer(const struct ipc_msg *m)
+{
+	const struct ipc_gateway_peer	*g = &m->u.gateway_peer;
+	const char			*why;
+
+	if ((why = check_id(g->gateway_id)) || (why = check_id(g->resource_id)))
+		return (why);
+	if ((why = check_string(g->local_ufrag, IPC_CRED_MAX, 1)) ||
+	    (why = check_string(g->local_pwd, IPC_CRED_MAX, 1)) ||
+	    (why = check_string(g->remote_ufrag, IPC_CRED_MAX, 1)) ||
+	    (why = check_string(g->remote_pwd, IPC_CRED_MAX, 1)))
+		return (why);
+	if (g->gateway_ipv4.family != AF_INET ||
+	    g->gateway_ipv4.prefixlen != 32 ||
+	    !ipc_prefix_valid(&g->gateway_ipv4) ||
+	    g->gateway_ipv6.family != AF_INET6 ||
+	    g->gateway_ipv6.prefixlen != 128 ||
+	    !ipc_prefix_valid(&g->gateway_ipv6))
+		return ("gateway peer: addresses not an IPv4 /32 and IPv6 /128");
+	return (NULL);
+}
+
+static const char *
+check_candidate(const struct ipc_msg *m)
+{
+	const char	*why;
+
+	if ((why = check_id(m->u.candidate.gateway_id)) ||
+	    (why = check_string(m->u.candidate.candidate, IPC_CANDIDATE_MAX,
+	    1)))
+		return (why);
+	if (strncmp(m->u.candidate.candidate, "candidate:", 10) != 0)
+		return ("candidate: not an SDP candidate line");
+	return (NULL);
+}
+
+static const char *
+check_resource_id(const struct ipc_msg *m)
+{
+	return (check_id(m->u.resource_id.id));
+}
+
+static const char *
+check_gateway_id(const struct ipc_msg *m)
+{
+	return (check_id(m->u.gateway_id.id));
 }
 
 static const char *
 check_state_ack(const struct ipc_msg *m)
 {
 	if (m->u.state_ack.type < IPC_TUN_ADDRESSES ||
-	    m->u.state_ack.type > IPC_RELAY_DEL ||
+	    m->u.state_ack.type > IPC_REMOTE_CANDIDATE_DEL ||
 	    m->u.state_ack.error < 0 || m->u.state_ack.error > 4095)
 		return ("state ack out of range");
 	return (NULL);
@@ -353,8 +415,22 @@ static const struct ipc_rule ipc_rules[IPC_TYPE_MAX] = {
 	    IPC_FD_NONE, check_relay),
 	RULE(IPC_RELAY_DEL, struct ipc_relay_id, IPC_PEER_CONTROLD,
 	    IPC_FD_NONE, check_relay_id),
+	RULE(IPC_GATEWAY_PEER, struct ipc_gateway_peer, IPC_PEER_CONTROLD,
+	    IPC_FD_NONE, check_gateway_peer),
+	RULE(IPC_REMOTE_CANDIDATE, struct ipc_candidate, IPC_PEER_CONTROLD,
+	    IPC_FD_NONE, check_candidate),
+	RULE(IPC_REMOTE_CANDIDATE_DEL, struct ipc_candidate,
+	    IPC_PEER_CONTROLD, IPC_FD_NONE, check_candidate),
 	RULE(IPC_STATE_ACK, struct ipc_state_ack, IPC_PEER_TUNNELD,
 	    IPC_FD_NONE, check_state_ack),
+	RULE(IPC_NEED_AUTHZ, struct ipc_resource_id, IPC_PEER_TUNNELD,
+	    IPC_FD_NONE, check_resource_id),
+	RULE(IPC_LOCAL_CANDIDATE, struct ipc_candidate, IPC_PEER_TUNNELD,
+	    IPC_FD_NONE, check_candidate),
+	RULE(IPC_LOCAL_CANDIDATE_DEL, struct ipc_candidate, IPC_PEER_TUNNELD,
+	    IPC_FD_NONE, check_candidate),
+	RULE(IPC_NO_RELAYS, struct ipc_gateway_id, IPC_PEER_TUNNELD,
+	    IPC_FD_NONE, check_gateway_id),
 };
 #undef RULE
 

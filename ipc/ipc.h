@@ -70,7 +70,16 @@ enum ipc_type {
 	IPC_ROUTE_DEL = 82,		/* controld -> tunneld */
 	IPC_RELAY_ADD = 83,		/* controld -> tunneld */
 	IPC_RELAY_DEL = 84,		/* controld -> tunneld */
+	IPC_GATEWAY_PEER = 85,		/* controld -> tunneld */
+	IPC_REMOTE_CANDIDATE = 86,	/* controld -> tunneld */
+	IPC_REMOTE_CANDIDATE_DEL = 87,	/* controld -> tunneld */
 	IPC_STATE_ACK = 95,		/* tunneld -> controld */
+
+	/* 96-111: what the data plane needs from the portal */
+	IPC_NEED_AUTHZ = 96,		/* tunneld -> controld */
+	IPC_LOCAL_CANDIDATE = 97,	/* tunneld -> controld */
+	IPC_LOCAL_CANDIDATE_DEL = 98,	/* tunneld -> controld */
+	IPC_NO_RELAYS = 99,		/* tunneld -> controld */
 
 	IPC_TYPE_MAX
 };
@@ -246,6 +255,38 @@ struct ipc_relay_id {
 	char			id[IPC_ID_MAX];
 };
 
+#define IPC_CANDIDATE_MAX	256
+
+/* IPC_GATEWAY_PEER: authorization_created, the gateway as a peer. */
+struct ipc_gateway_peer {
+	char			gateway_id[IPC_ID_MAX];
+	char			resource_id[IPC_ID_MAX];
+	uint8_t			public_key[IPC_WG_KEY_LEN];
+	uint8_t			psk[IPC_WG_KEY_LEN];	/* secret */
+	struct ipc_prefix	gateway_ipv4;		/* /32 */
+	struct ipc_prefix	gateway_ipv6;		/* /128 */
+	char			local_ufrag[IPC_CRED_MAX];
+	char			local_pwd[IPC_CRED_MAX];	/* secret */
+	char			remote_ufrag[IPC_CRED_MAX];
+	char			remote_pwd[IPC_CRED_MAX];	/* secret */
+};
+
+/* IPC_*_CANDIDATE*: an ICE candidate in the SDP form of PROTOCOL 2.2. */
+struct ipc_candidate {
+	char			gateway_id[IPC_ID_MAX];
+	char			candidate[IPC_CANDIDATE_MAX];
+};
+
+/* IPC_NEED_AUTHZ: a packet went to a resource nobody authorized yet. */
+struct ipc_resource_id {
+	char			id[IPC_ID_MAX];
+};
+
+/* IPC_NO_RELAYS: a connection needs a relay and none is allocated. */
+struct ipc_gateway_id {
+	char			id[IPC_ID_MAX];
+};
+
 /* IPC_STATE_ACK: tunneld validated and keeps a state message. */
 struct ipc_state_ack {
 	uint32_t	type;		/* the message acknowledged */
@@ -264,6 +305,7 @@ enum ipc_drop {
 	IPC_DROP_QUEUE_FULL,	/* handshake queue to the main thread full */
 	IPC_DROP_SEND,		/* UDP send failed */
 	IPC_DROP_TUN_WRITE,	/* TUN write failed */
+	IPC_DROP_UNAUTHORIZED,	/* a resource not authorized yet */
 	IPC_DROP_MAX
 };
 
@@ -304,6 +346,10 @@ union ipc_payload {
 	struct ipc_relay		relay;
 	struct ipc_relay_id		relay_id;
 	struct ipc_state_ack		state_ack;
+	struct ipc_gateway_peer		gateway_peer;
+	struct ipc_candidate		candidate;
+	struct ipc_resource_id		resource_id;
+	struct ipc_gateway_id		gateway_id;
 	uint8_t				raw[IPC_MAX_PAYLOAD];
 };
 

@@ -22,12 +22,29 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "tunneld/client.h"
+#include "tunneld/device.h"
+#include "tunneld/netlink.h"
+#include "tunneld/nat/ice.h"
 
 #define CLIENT_MAX_ROUTES	4096
 #define CLIENT_MAX_RELAYS	64
+#define CLIENT_MAX_GATEWAYS	256
+#define CLIENT_MAX_CANDIDATES	32	/* per gateway */
+
+/* An authorized gateway, waiting for the data plane's ICE agent. */
+struct client_gateway {
+	struct ipc_gateway_peer	 peer;
+	struct ice_candidate	 remote[CLIENT_MAX_CANDIDATES];
+	size_t			 nremote;
+};
 
 struct client {
+	struct event_base	*base;
 	struct client_options	 opt;
+	int			 ipc_fd;		/* of the current controld */
+	struct device		*dev;
+	struct netlink		*nl;
+	int			 ifindex;
 	uint8_t			*private_key;	/* sodium_malloc'd */
 	uint8_t			 public_key[32];
 	char			 device_id[IPC_ID_MAX];
@@ -40,6 +57,8 @@ struct client {
 	size_t			 nroutes;
 	struct ipc_relay	*relays;
 	size_t			 nrelays;
+	struct client_gateway	*gateways;
+	size_t			 ngateways;
 };
 
 /* A v4 UUID, made once and kept: the portal knows the device by it. */
@@ -78,13 +97,15 @@ client_device_id(struct client *c)
 }
 
 struct client *
-client_new(const struct client_options *opt)
+client_new(struct event_base *base, const struct client_options *opt)
 {
 	struct client	*c;
 	const char	*env;
 
 	c = xcalloc(1, sizeof(*c));
+	c->base = base;
 	c->opt = *opt;
+	c->ipc_fd = -1;
 	if ((c->private_key = sodium_malloc(32)) == NULL)
 		fatal("sodium_malloc");
 	/* A new key per start, as connlib does; the portal takes the latest. */
@@ -174,6 +195,7 @@ client_send_config(struct client *c, int ipc_fd)
 {
 	struct ipc_portal_config	 pc;
 
+	c->ipc_fd = ipc_fd;
 	memset(&pc, 0, sizeof(pc));
 	strncpy(pc.api_url, c->opt.api_url, sizeof(pc.api_url) - 1);
 	if (c->opt.ca_file != NULL)
@@ -247,16 +269,172 @@ client_relay_index(struct client *c, const char *id)
 	return (-1);
 }
 
+static struct client_gateway *
+client_gateway(struct client *c, const char *id)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->ngateways; i++)
+		if (strcmp(c->gateways[i].peer.gateway_id, id) == 0)
+			return (&c->gateways[i]);
+	return (NULL);
+}
+
+static int
+client_gateway_peer(struct client *c, const struct ipc_gateway_peer *p)
+{
+	struct client_gateway	*g;
+
+	if ((g = client_gateway(c, p->gateway_id)) == NULL) {
+		if (c->ngateways == CLIENT_MAX_GATEWAYS)
+			return (ENOSPC);
+		c->gateways = xreallocarray(c->gateways, c->ngateways + 1,
+		    sizeof(*c->gateways));
+		g = &c->gateways[c->ngateways++];
+		memset(g, 0, sizeof(*g));
+	}
+	/* A new authorization replaces credentials and candidates. */
+	explicit_bzero(&g->peer, sizeof(g->peer));
+	g->peer = *p;
+	g->nremote = 0;
+	return (0);
+}
+
+/* Parsed here too: tunneld trusts no candidate it has not read itself. */
+static int
+client_candidate(struct client *c, const struct ipc_candidate *m, bool add)
+{
+	struct client_gateway	*g;
+	struct ice_candidate	 cand;
+	const char		*why;
+	size_t			 i;
+
+	if ((g = client_gateway(c, m->gateway_id)) == NULL)
+		return (ENOENT);
+	if (ice_candidate_parse(&cand, m->candidate, &why) == -1) {
+		log_warnx("candidate for gateway %s rejected: %s",
+		    m->gateway_id, why);
+		return (EINVAL);
+	}
+	for (i = 0; i < g->nremote; i++)
+		if (memcmp(&g->remote[i].addr, &cand.addr,
+		    sizeof(cand.addr)) == 0 && g->remote[i].type == cand.type)
+			break;
+	if (!add) {
+		if (i == g->nremote)
+			return (ENOENT);
+		g->remote[i] = g->remote[--g->nremote];
+		return (0);
+	}
+	if (i < g->nremote)
+		return (EEXIST);
+	if (g->nremote == CLIENT_MAX_CANDIDATES)
+		return (ENOSPC);
+	g->remote[g->nremote++] = cand;
+	return (0);
+}
+
+static void
+client_need_authz(void *arg, const char *resource_id)
+{
+	struct client		*c = arg;
+	struct ipc_resource_id	 r;
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.id, sizeof(r.id), "%s", resource_id);
+	log_debug("first packet for resource %s: asking controld",
+	    resource_id);
+	if (c->ipc_fd == -1 || ipc_send(c->ipc_fd, IPC_NEED_AUTHZ, 0, &r,
+	    sizeof(r), -1) == -1)
+		log_warnx("cannot tell controld about resource %s",
+		    resource_id);
+}
+
+/*
+ * The tunnel device comes up with the first tunnel addresses the portal
+ * gives; they do not change for a device (the portal keys them by the
+ * device id), so later ones are only compared.
+ */
+static int
+client_device_up(struct client *c, const struct ipc_tun_addresses *a)
+{
+	struct device_config	 cfg;
+	const char		*why;
+	int			 rc;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.ifname = c->opt.ifname;
+	cfg.nworkers = c->opt.threads;
+	cfg.mtu = 1280;
+	cfg.listen_port = 0;
+	memcpy(cfg.private_key, c->private_key, sizeof(cfg.private_key));
+	c->dev = device_new(c->base, &cfg, &why);
+	explicit_bzero(&cfg, sizeof(cfg));
+	if (c->dev == NULL) {
+		log_warnx("tunnel device: %s", why);
+		return (EINVAL);
+	}
+	device_set_authz_cb(c->dev, client_need_authz, c);
+	if (device_start(c->dev, &why) == -1) {
+		log_warn("tunnel device: %s", why);
+		return (EIO);
+	}
+	if ((rc = netlink_open(&c->nl)) < 0 ||
+	    (rc = c->ifindex = netlink_ifindex(c->nl,
+	    device_ifname(c->dev))) < 0 ||
+	    (rc = netlink_addr_add(c->nl, c->ifindex, AF_INET, a->ipv4.addr,
+	    32)) < 0 ||
+	    (rc = netlink_addr_add(c->nl, c->ifindex, AF_INET6, a->ipv6.addr,
+	    128)) < 0 ||
+	    (rc = netlink_link_set(c->nl, c->ifindex, 1280, true)) < 0) {
+		log_warnx("configuring %s: %s", device_ifname(c->dev),
+		    strerror(-rc));
+		return (-rc);
+	}
+	log_info("%s is up", device_ifname(c->dev));
+	return (0);
+}
+
+static int
+client_route(struct client *c, const struct ipc_route *r, bool add)
+{
+	int	 rc;
+
+	if (c->dev == NULL || c->nl == NULL)
+		return (0);
+	if (add) {
+		if (device_add_resource(c->dev, &r->prefix,
+		    r->resource_id) == -1)
+			return (EEXIST);
+		rc = netlink_route_add(c->nl, c->ifindex, r->prefix.family,
+		    r->prefix.addr, r->prefix.prefixlen, 0, 0);
+	} else {
+		device_del_resource(c->dev, &r->prefix, r->resource_id);
+		rc = netlink_route_del(c->nl, c->ifindex, r->prefix.family,
+		    r->prefix.addr, r->prefix.prefixlen, 0, 0);
+	}
+	/* Another resource may hold the same route: that one keeps it. */
+	return (rc == -EEXIST || rc == -ENOENT ? 0 : -rc);
+}
+
 /* Keeps one state message; returns the errno to acknowledge it with. */
 static int
 client_state(struct client *c, const struct ipc_msg *msg)
 {
-	int	 i;
+	size_t	 j;
+	int	 i, error;
 
 	switch (msg->hdr.type) {
 	case IPC_TUN_ADDRESSES:
+		if (c->have_addresses)
+			return (memcmp(&c->addresses, &msg->u.tun_addresses,
+			    sizeof(c->addresses)) == 0 ? 0 : EBUSY);
 		c->addresses = msg->u.tun_addresses;
 		c->have_addresses = true;
+		if ((error = client_device_up(c, &c->addresses)) != 0)
+			return (error);
+		for (j = 0; j < c->nroutes; j++)
+			(void)client_route(c, &c->routes[j], true);
 		return (0);
 	case IPC_ROUTE_ADD:
 		if (client_route_index(c, &msg->u.route) != -1)
@@ -266,12 +444,12 @@ client_state(struct client *c, const struct ipc_msg *msg)
 		c->routes = xreallocarray(c->routes, c->nroutes + 1,
 		    sizeof(*c->routes));
 		c->routes[c->nroutes++] = msg->u.route;
-		return (0);
+		return (client_route(c, &msg->u.route, true));
 	case IPC_ROUTE_DEL:
 		if ((i = client_route_index(c, &msg->u.route)) == -1)
 			return (ENOENT);
 		c->routes[i] = c->routes[--c->nroutes];
-		return (0);
+		return (client_route(c, &msg->u.route, false));
 	case IPC_RELAY_ADD:
 		if ((i = client_relay_index(c, msg->u.relay.id)) != -1) {
 			/* New credentials for a known relay. */
@@ -285,6 +463,12 @@ client_state(struct client *c, const struct ipc_msg *msg)
 		    sizeof(*c->relays));
 		c->relays[c->nrelays++] = msg->u.relay;
 		return (0);
+	case IPC_GATEWAY_PEER:
+		return (client_gateway_peer(c, &msg->u.gateway_peer));
+	case IPC_REMOTE_CANDIDATE:
+		return (client_candidate(c, &msg->u.candidate, true));
+	case IPC_REMOTE_CANDIDATE_DEL:
+		return (client_candidate(c, &msg->u.candidate, false));
 	default:	/* IPC_RELAY_DEL */
 		if ((i = client_relay_index(c, msg->u.relay_id.id)) == -1)
 			return (ENOENT);
@@ -312,6 +496,14 @@ client_log_state(const struct ipc_msg *msg, int error)
 		break;
 	case IPC_RELAY_ADD:
 		what = msg->u.relay.id;
+		break;
+	case IPC_GATEWAY_PEER:
+		p = &msg->u.gateway_peer.gateway_ipv4;
+		what = msg->u.gateway_peer.gateway_id;
+		break;
+	case IPC_REMOTE_CANDIDATE:
+	case IPC_REMOTE_CANDIDATE_DEL:
+		what = msg->u.candidate.candidate;
 		break;
 	default:
 		what = msg->u.relay_id.id;
@@ -361,6 +553,9 @@ client_dispatch(struct client *c, int ipc_fd, const struct ipc_msg *msg,
 	case IPC_ROUTE_DEL:
 	case IPC_RELAY_ADD:
 	case IPC_RELAY_DEL:
+	case IPC_GATEWAY_PEER:
+	case IPC_REMOTE_CANDIDATE:
+	case IPC_REMOTE_CANDIDATE_DEL:
 		memset(&ack, 0, sizeof(ack));
 		ack.type = msg->hdr.type;
 		ack.error = client_state(c, msg);
@@ -378,13 +573,25 @@ client_dispatch(struct client *c, int ipc_fd, const struct ipc_msg *msg,
 void
 client_free(struct client *c)
 {
+	int	 rc;
+
 	if (c == NULL)
 		return;
+	if (c->nl != NULL) {
+		if ((rc = netlink_undo_all(c->nl)) < 0)
+			log_warnx("removing routes and addresses: %s",
+			    strerror(-rc));
+		netlink_close(c->nl);
+	}
+	device_free(c->dev);
 	sodium_free(c->private_key);
 	client_forget_env_token(c);
 	if (c->relays != NULL)
 		explicit_bzero(c->relays, c->nrelays * sizeof(*c->relays));
 	free(c->relays);
 	free(c->routes);
+	if (c->gateways != NULL)
+		explicit_bzero(c->gateways, c->ngateways * sizeof(*c->gateways));
+	free(c->gateways);
 	free(c);
 }

@@ -5,8 +5,11 @@
 #include "ipc/ipc.h"
 
 struct client;
+struct event_base;
 
 struct client_options {
+	const char	*ifname;
+	int		 threads;
 	const char	*api_url;
 	const char	*ca_file;	/* NULL: system store */
 	const char	*token_file;
@@ -14,7 +17,7 @@ struct client_options {
 	const char	*name;		/* NULL: the host name */
 };
 
-struct client	*client_new(const struct client_options *);
+struct client	*client_new(struct event_base *, const struct client_options *);
 int		 client_send_config(struct client *, int);
 int		 client_dispatch(struct client *, int, const struct ipc_msg *,
 		    const char **);

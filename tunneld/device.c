@@ -43,6 +43,16 @@ struct aip_table {
 	size_t		 n;
 };
 
+/* A CIDR resource: packets to it with no peer ask for authorization. */
+struct resource {
+	uint8_t		 addr[16];
+	uint8_t		 prefixlen;
+	int		 family;
+	char		 id[IPC_ID_MAX];
+	_Atomic int	 wanted;	/* set by workers, taken by main */
+	uint64_t	 last_report;
+};
+
 struct hs_item {
 	uint8_t			 msg[WG_INITIATION_LEN];
 	size_t			 len;
@@ -57,9 +67,17 @@ struct device {
 
 	struct peer		**peers;
 	size_t			 npeers;
-	/* Read-only once the workers run. */
+	/*
+	 * Changed by the main thread only (peers and resources come and go
+	 * in the client role), read by workers for every packet.
+	 */
+	pthread_rwlock_t	 table_lock;
 	struct aip_table	 aip4;
 	struct aip_table	 aip6;
+	struct resource		**resources;
+	size_t			 nresources;
+	device_authz_fn		*authz_fn;
+	void			*authz_arg;
 
 	/* Written by the main thread, read by workers. */
 	pthread_rwlock_t	 index_lock;
@@ -82,6 +100,7 @@ struct device {
 };
 
 static void	device_peer_timer_cb(evutil_socket_t, short, void *);
+static void	device_wake(struct device *);
 static void	device_run_timers(struct device *, struct peer *, int);
 
 /* Index table: receiver index -> keypair or pending initiation. */
@@ -234,14 +253,138 @@ device_lookup_addr(struct device *dev, const uint8_t *pkt, size_t len,
 struct peer *
 device_lookup_dst(struct device *dev, const uint8_t *pkt, size_t len)
 {
-	return (device_lookup_addr(dev, pkt, len, 0));
+	struct peer	*peer;
+
+	pthread_rwlock_rdlock(&dev->table_lock);
+	peer = device_lookup_addr(dev, pkt, len, 0);
+	pthread_rwlock_unlock(&dev->table_lock);
+	return (peer);
 }
 
 bool
 device_src_allowed(struct device *dev, struct peer *peer,
     const uint8_t *pkt, size_t len)
 {
-	return (device_lookup_addr(dev, pkt, len, 1) == peer);
+	struct peer	*p;
+
+	pthread_rwlock_rdlock(&dev->table_lock);
+	p = device_lookup_addr(dev, pkt, len, 1);
+	pthread_rwlock_unlock(&dev->table_lock);
+	return (p == peer);
+}
+
+static int
+resource_match(const struct resource *r, const uint8_t *addr)
+{
+	struct aip	 a;
+
+	memcpy(a.addr, r->addr, sizeof(a.addr));
+	a.prefixlen = r->prefixlen;
+	return (aip_match(&a, addr));
+}
+
+/*
+ * A packet no peer takes: if a resource covers its destination, flag the
+ * resource for the main thread, which asks for an authorization.
+ */
+bool
+device_unrouted(struct device *dev, const uint8_t *pkt, size_t len)
+{
+	struct resource	*best = NULL, *r;
+	const uint8_t	*dst;
+	size_t		 i;
+	int		 family;
+
+	if (len >= 20 && pkt[0] >> 4 == 4) {
+		family = AF_INET;
+		dst = pkt + 16;
+	} else if (len >= 40 && pkt[0] >> 4 == 6) {
+		family = AF_INET6;
+		dst = pkt + 24;
+	} else
+		return (false);
+	pthread_rwlock_rdlock(&dev->table_lock);
+	for (i = 0; i < dev->nresources; i++) {
+		r = dev->resources[i];
+		if (r->family == family && resource_match(r, dst) &&
+		    (best == NULL || r->prefixlen > best->prefixlen))
+			best = r;
+	}
+	if (best != NULL && atomic_exchange(&best->wanted, 1) == 0)
+		device_wake(dev);
+	pthread_rwlock_unlock(&dev->table_lock);
+	return (best != NULL);
+}
+
+int
+device_add_resource(struct device *dev, const struct ipc_prefix *p,
+    const char *id)
+{
+	struct resource	*r;
+	size_t		 i;
+
+	for (i = 0; i < dev->nresources; i++)
+		if (strcmp(dev->resources[i]->id, id) == 0 &&
+		    dev->resources[i]->prefixlen == p->prefixlen &&
+		    memcmp(dev->resources[i]->addr, p->addr, 16) == 0)
+			return (-1);
+	r = xcalloc(1, sizeof(*r));
+	memcpy(r->addr, p->addr, sizeof(r->addr));
+	r->prefixlen = p->prefixlen;
+	r->family = p->family;
+	snprintf(r->id, sizeof(r->id), "%s", id);
+	pthread_rwlock_wrlock(&dev->table_lock);
+	dev->resources = xreallocarray(dev->resources, dev->nresources + 1,
+	    sizeof(*dev->resources));
+	dev->resources[dev->nresources++] = r;
+	pthread_rwlock_unlock(&dev->table_lock);
+	return (0);
+}
+
+int
+device_del_resource(struct device *dev, const struct ipc_prefix *p,
+    const char *id)
+{
+	struct resource	*r = NULL;
+	size_t		 i;
+
+	pthread_rwlock_wrlock(&dev->table_lock);
+	for (i = 0; i < dev->nresources; i++)
+		if (strcmp(dev->resources[i]->id, id) == 0 &&
+		    dev->resources[i]->prefixlen == p->prefixlen &&
+		    memcmp(dev->resources[i]->addr, p->addr, 16) == 0) {
+			r = dev->resources[i];
+			dev->resources[i] = dev->resources[--dev->nresources];
+			break;
+		}
+	pthread_rwlock_unlock(&dev->table_lock);
+	free(r);
+	return (r == NULL ? -1 : 0);
+}
+
+void
+device_set_authz_cb(struct device *dev, device_authz_fn *fn, void *arg)
+{
+	dev->authz_fn = fn;
+	dev->authz_arg = arg;
+}
+
+/* At most one report a second per resource: a flood asks once. */
+static void
+device_report_unrouted(struct device *dev, uint64_t now)
+{
+	struct resource	*r;
+	size_t		 i;
+
+	for (i = 0; i < dev->nresources; i++) {
+		r = dev->resources[i];
+		if (atomic_exchange(&r->wanted, 0) == 0 ||
+		    (r->last_report != 0 && now - r->last_report < WG_NSEC))
+			continue;
+		r->last_report = now;
+		if (dev->authz_fn != NULL)
+			dev->authz_fn(dev->authz_arg, r->id);
+	}
 }
 
 int
@@ -256,11 +399,15 @@ device_add_allowed_ip(struct device *dev, struct peer *peer,
 		if (t->v[i].prefixlen == p->prefixlen &&
 		    memcmp(t->v[i].addr, p->addr, 16) == 0)
 			return (-1);
+	pthread_rwlock_wrlock(&dev->table_lock);
 	t->v = xreallocarray(t->v, t->n + 1, sizeof(*t->v));
 	memcpy(t->v[t->n].addr, p->addr, 16);
 	t->v[t->n].prefixlen = p->prefixlen;
 	t->v[t->n].peer = peer;
 	t->n++;
+	/* Longest prefix first, so that the first match wins. */
+	qsort(t->v, t->n, sizeof(*t->v), aip_cmp);
+	pthread_rwlock_unlock(&dev->table_lock);
 	return (0);
 }
 
@@ -841,6 +988,7 @@ device_wake_cb(evutil_socket_t fd, short events, void *arg)
 	atomic_store(&dev->wake_pending, 0);
 	now = util_now_ns();
 	device_handshakes(dev, now);
+	device_report_unrouted(dev, now);
 	for (i = 0; i < dev->npeers; i++)
 		device_peer_events(dev, dev->peers[i], now);
 }
@@ -870,6 +1018,7 @@ device_new(struct event_base *base, const struct device_config *cfg,
 	}
 	wg_cookie_checker_init(&dev->cookie, dev->identity->public_key);
 	pthread_rwlock_init(&dev->index_lock, NULL);
+	pthread_rwlock_init(&dev->table_lock, NULL);
 	pthread_mutex_init(&dev->hsq_lock, NULL);
 	dev->hsq = xcalloc(DEVICE_HSQ_MAX, sizeof(*dev->hsq));
 	if ((dev->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1)
@@ -924,8 +1073,6 @@ device_start(struct device *dev, const char **why)
 	size_t		 i;
 	int		 n = dev->cfg.nworkers;
 
-	qsort(dev->aip4.v, dev->aip4.n, sizeof(struct aip), aip_cmp);
-	qsort(dev->aip6.v, dev->aip6.n, sizeof(struct aip), aip_cmp);
 	if (tun_open(&dev->tun, dev->cfg.ifname, n, why) == -1)
 		return (-1);
 	dev->udp_fds = xcalloc((size_t)n, sizeof(int));
@@ -990,6 +1137,10 @@ device_free(struct device *dev)
 		}
 	free(dev->aip4.v);
 	free(dev->aip6.v);
+	for (i = 0; i < dev->nresources; i++)
+		free(dev->resources[i]);
+	free(dev->resources);
+	pthread_rwlock_destroy(&dev->table_lock);
 	event_free(dev->ev_wake);
 	close(dev->wake_fd);
 	explicit_bzero(dev->hsq, DEVICE_HSQ_MAX * sizeof(*dev->hsq));

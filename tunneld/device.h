@@ -80,6 +80,8 @@ struct peer {
 	_Atomic uint64_t	 handshake_failures;
 };
 
+typedef void device_authz_fn(void *, const char *);
+
 struct device_config {
 	const char	*ifname;
 	int		 nworkers;
@@ -98,6 +100,12 @@ int		 device_add_allowed_ip(struct device *, struct peer *,
 		    const struct ipc_prefix *);
 int		 device_start(struct device *, const char **);
 void		 device_free(struct device *);
+int		 device_add_resource(struct device *,
+		    const struct ipc_prefix *, const char *);
+int		 device_del_resource(struct device *,
+		    const struct ipc_prefix *, const char *);
+void		 device_set_authz_cb(struct device *, device_authz_fn *,
+		    void *);
 const char	*device_ifname(const struct device *);
 uint16_t	 device_port(const struct device *);
 size_t		 device_npeers(const struct device *);
@@ -111,6 +119,7 @@ void		 device_worker_stats(struct device *, int,
 struct peer	*device_lookup_dst(struct device *, const uint8_t *, size_t);
 bool		 device_src_allowed(struct device *, struct peer *,
 		    const uint8_t *, size_t);
+bool		 device_unrouted(struct device *, const uint8_t *, size_t);
 struct keypair	*device_keypair_get(struct device *, uint32_t);
 struct keypair	*device_peer_keypair(struct peer *);
 void		 device_keypair_put(struct keypair *);

@@ -395,6 +395,42 @@ netlink_route_add(struct netlink *nl, int ifindex, int family,
 }
 
 /*
+ * Removes a route this handle added, and its record. A route we did not
+ * add is not ours to remove: -ENOENT, and nothing is sent.
+ */
+int
+netlink_route_del(struct netlink *nl, int ifindex, int family,
+    const void *dst, unsigned prefixlen, uint32_t table, uint32_t metric)
+{
+	struct undo	*u;
+	size_t		 i, len = addr_len(family);
+	int		 error;
+
+	if (ifindex <= 0 || len == 0 || dst == NULL || prefixlen > len * 8 ||
+	    table_check(&table) != 0)
+		return (-EINVAL);
+	if (family == AF_INET6 && metric == 0)
+		metric = NETLINK_IP6_METRIC;
+	for (i = 0; i < nl->nlog; i++) {
+		u = &nl->log[i];
+		if (u->kind == UNDO_ROUTE && u->family == family &&
+		    u->ifindex == ifindex && u->prefixlen == prefixlen &&
+		    u->table == table && u->metric == metric &&
+		    memcmp(u->addr, dst, len) == 0)
+			break;
+	}
+	if (i == nl->nlog)
+		return (-ENOENT);
+	error = request(nl, undo_msg(nl, &nl->log[i], false), NULL, NULL);
+	if (error != 0 && !undo_gone(UNDO_ROUTE, error))
+		return (error);
+	memmove(&nl->log[i], &nl->log[i + 1],
+	    (nl->nlog - i - 1) * sizeof(nl->log[0]));
+	nl->nlog--;
+	return (0);
+}
+
+/*
  * Priority 0 would come before the local table and break local delivery;
  * an inverted rule without a fwmark would match nothing.
  */

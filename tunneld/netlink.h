@@ -41,6 +41,8 @@ int	netlink_route_add(struct netlink *, int, int, const void *, unsigned,
  * family, fwmark (0: match every packet), invert (only with a fwmark),
  * table (0 for main), priority (> 0), suppress_prefixlength 0.
  */
+int	netlink_route_del(struct netlink *, int, int, const void *, unsigned,
+	    uint32_t, uint32_t);
 int	netlink_rule_add(struct netlink *, int, uint32_t, bool, uint32_t,
 	    uint32_t, bool);
 

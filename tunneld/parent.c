@@ -217,6 +217,9 @@ parent_dispatch_controld(evutil_socket_t fd, short events, void *arg)
 		case IPC_ROUTE_DEL:
 		case IPC_RELAY_ADD:
 		case IPC_RELAY_DEL:
+		case IPC_GATEWAY_PEER:
+		case IPC_REMOTE_CANDIDATE:
+		case IPC_REMOTE_CANDIDATE_DEL:
 			if (p->client == NULL) {
 				parent_reject(p, &msg, "not in the client role");
 				return;
@@ -598,8 +601,11 @@ main(int argc, char *argv[])
 		fatalx("event_base_new");
 	if (p.wgopt.file != NULL)
 		p.wm = wgmode_new(p.base, &p.wgopt);
-	else
-		p.client = client_new(&p.clopt);
+	else {
+		p.clopt.ifname = p.wgopt.ifname;
+		p.clopt.threads = p.wgopt.threads;
+		p.client = client_new(p.base, &p.clopt);
+	}
 	p.ev_sigterm = parent_signal(&p, SIGTERM, parent_sigterm);
 	p.ev_sigint = parent_signal(&p, SIGINT, parent_sigterm);
 	p.ev_sigchld = parent_signal(&p, SIGCHLD, parent_sigchld);

@@ -238,7 +238,8 @@ worker_outbound(struct worker *w)
 		if (n <= 0)
 			break;
 		if ((p = device_lookup_dst(dev, pkt, (size_t)n)) == NULL) {
-			drop(w, IPC_DROP_NO_PEER);
+			drop(w, device_unrouted(dev, pkt, (size_t)n) ?
+			    IPC_DROP_UNAUTHORIZED : IPC_DROP_NO_PEER);
 			continue;
 		}
 		if (p != peer) {

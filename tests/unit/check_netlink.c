@@ -469,6 +469,42 @@ START_TEST(test_neighbour_kept)
 }
 END_TEST
 
+/* Deleting one route takes it and its record; others' routes are refused. */
+START_TEST(test_route_del)
+{
+	const struct entry	*e = &entries[2], *f = &entries[3];
+	struct netlink		*other;
+	uint8_t			 a[16], b[16];
+
+	ck_assert_int_eq(netlink_link_set(nl, tunidx, 1280, true), 0);
+	ck_assert_int_eq(inet_pton(e->family, e->addr, a), 1);
+	ck_assert_int_eq(inet_pton(f->family, f->addr, b), 1);
+	ck_assert_int_eq(entry_add(nl, e), 0);
+	ck_assert_int_eq(entry_add(nl, f), 0);
+	ck_assert_uint_eq(netlink_undo_count(nl), 2);
+	ck_assert_int_eq(netlink_route_del(nl, tunidx, e->family, a, e->plen,
+	    e->table, e->metric), 0);
+	ck_assert_int_eq(entry_count(e), 0);
+	ck_assert_int_eq(entry_count(f), 1);
+	ck_assert_uint_eq(netlink_undo_count(nl), 1);
+	ck_assert_int_eq(netlink_route_del(nl, tunidx, e->family, a, e->plen,
+	    e->table, e->metric), -ENOENT);
+	/* A route another handle made is not ours to delete. */
+	ck_assert_int_eq(netlink_open(&other), 0);
+	ck_assert_int_eq(entry_add(other, e), 0);
+	netlink_close(other);
+	ck_assert_int_eq(netlink_route_del(nl, tunidx, e->family, a, e->plen,
+	    e->table, e->metric), -ENOENT);
+	ck_assert_int_eq(entry_count(e), 1);
+	ck_assert_int_eq(netlink_route_del(nl, tunidx, f->family, b, f->plen,
+	    f->table, f->metric), 0);
+	ck_assert_int_eq(entry_count(f), 0);
+	ck_assert_uint_eq(netlink_undo_count(nl), 0);
+	ck_assert_int_eq(netlink_route_del(nl, 0, AF_INET, a, 8, 0, 0),
+	    -EINVAL);
+}
+END_TEST
+
 START_TEST(test_undo_all)
 {
 	unsigned	 mtu;
@@ -672,6 +708,7 @@ netlink_suite(void)
 	tcase_add_test(tc, test_ifindex);
 	tcase_add_test(tc, test_link_set);
 	tcase_add_test(tc, test_add);
+	tcase_add_test(tc, test_route_del);
 	tcase_add_loop_test(tc, test_duplicate_same, 0, NENTRIES);
 	tcase_add_loop_test(tc, test_duplicate_preexisting, 0, NENTRIES);
 	tcase_add_loop_test(tc, test_neighbour_kept, 0, NENTRIES);
