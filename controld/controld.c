@@ -3,6 +3,7 @@
  * fzc-tunneld with the IPC channel on fd 3, already running as the fzc
  * user with no capabilities, and exits when the channel closes.
  */
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -237,6 +238,9 @@ main(int argc, char *argv[])
 		fatalx("refusing to run as root; fzc-controld is started by "
 		    "fzc-tunneld as an unprivileged user");
 	controld_check_channel();
+	/* The token and PSKs pass through this process: no core dumps. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		fatal("PR_SET_DUMPABLE");
 	signal(SIGPIPE, SIG_IGN);
 
 	memset(&c, 0, sizeof(c));

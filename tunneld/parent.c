@@ -3,6 +3,7 @@
  * unprivileged user over a SOCK_SEQPACKET channel, restarts it when it
  * dies, answers its requests (protected sockets) and stops it on SIGTERM.
  */
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -592,6 +593,9 @@ main(int argc, char *argv[])
 
 	umask(022);
 	signal(SIGPIPE, SIG_IGN);
+	/* Keys and the token live here: no core dumps. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		fatal("PR_SET_DUMPABLE");
 	parent_make_control_dir(&p);
 	p.started = util_realtime_s();
 
