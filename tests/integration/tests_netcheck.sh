@@ -35,6 +35,9 @@ nc_direct() {
 # nc_nat [MASQUERADE OPTIONS]: C behind router N, R with two addresses;
 # sets NCC, NCN, NCR.
 nc_nat() {
+	command -v nft >/dev/null && command -v conntrack >/dev/null ||
+	    fail "nft or conntrack missing: apt-get install nftables" \
+	    "conntrack" || return 1
 	new_netns NCC client || return 1
 	new_netns NCN router || return 1
 	new_netns NCR relay || return 1
