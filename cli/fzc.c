@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/netcheck.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -32,6 +33,8 @@ usage(void)
 	    "standard input\n"
 	    "  sign-out                        delete the token, end the "
 	    "session\n"
+	    "  netcheck --relay HOST[:PORT] --username U --password-file F\n"
+	    "                                  test relays and NAT, no daemon\n"
 	    "  debug protected-socket [inet|inet6] [udp|tcp]\n"
 	    "                                  check that tunneld hands out "
 	    "marked sockets\n");
@@ -357,6 +360,8 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
+	if (argc >= 1 && strcmp(argv[0], "netcheck") == 0)
+		return (netcheck_main(argc, argv, json));
 	if (argc == 1 && strcmp(argv[0], "status") == 0) {
 		req = json_pack("{s:s}", "command", "status");
 		print = print_status;

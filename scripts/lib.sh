@@ -9,6 +9,7 @@ FZC_PACKAGES=(
 	iproute2 util-linux procps passwd systemd
 	python3 python3-websockets openssl
 	wireguard-go wireguard-tools iputils-ping netcat-openbsd iperf3
+	coturn nftables conntrack
 )
 
 fzc_need_root() {
