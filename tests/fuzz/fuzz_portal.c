@@ -1,0 +1,203 @@
+/*
+ * fuzz_portal: the portal's JSON.  A Phoenix channel is opened and joined
+ * on a fake clock, then fed records (see fuzz.h), by op & 3:
+ *
+ *   0  a text frame to phoenix_recv().
+ *   1  time passes: two data bytes in ms (bit 2 clear) or s, then
+ *      phoenix_tick().
+ *   2  phoenix_close() and phoenix_open() (bit 2: open only), as a
+ *      reconnect does.
+ *   3  a payload alone: parsed as JSON and decoded under every event
+ *      name, as if pushed.
+ *
+ * Every event the channel raises is drained, and the payload of every
+ * pushed message goes to portal_msg_decode() under its own name and under
+ * every name the decoder knows, so that each decoder sees every shape.
+ * Everything is freed; LeakSanitizer checks that nothing is left.
+ */
+#include "controld/phoenix.c"
+#include "controld/portal_msg.c"
+
+#include "tests/fuzz/fuzz.h"
+
+#define TOPIC	"client"
+#define SEC	PHOENIX_NSEC
+
+static const char *const events[] = {
+	"init", "config_changed", "resource_created_or_updated",
+	"resource_deleted", "relays_presence", "authorization_created",
+	"flow_created", "authorization_creation_failed",
+	"flow_creation_failed", "ice_candidates", "gateway_ice_candidates",
+	"invalidate_ice_candidates", "invalidate_gateway_ice_candidates",
+	"disconnect", "no_such_event",
+};
+
+static void
+check_msg(const struct portal_msg *m)
+{
+	size_t	 i;
+
+	switch (m->type) {
+	case PORTAL_MSG_INIT:
+		for (i = 0; i < m->u.init.nresources; i++)
+			FUZZ_ASSERT(strlen(m->u.init.resources[i].id) == 36);
+		for (i = 0; i < m->u.init.nrelays; i++)
+			FUZZ_ASSERT(m->u.init.relays[i].type ==
+			    PORTAL_RELAY_TURN || m->u.init.relays[i].type ==
+			    PORTAL_RELAY_STUN);
+		break;
+	case PORTAL_MSG_RESOURCE_UPSERT:
+		FUZZ_ASSERT(strlen(m->u.resource.id) == 36);
+		if (m->u.resource.type == PORTAL_RES_CIDR)
+			FUZZ_ASSERT(m->u.resource.cidr.plen <=
+			    (m->u.resource.cidr.addr.family == AF_INET ? 32 :
+			    128));
+		break;
+	case PORTAL_MSG_RESOURCE_DELETED:
+		FUZZ_ASSERT(strlen(m->u.resource_id) == 36);
+		break;
+	case PORTAL_MSG_CANDIDATES:
+	case PORTAL_MSG_INVALIDATE_CANDIDATES:
+		for (i = 0; i < m->u.candidates.ncandidates; i++)
+			FUZZ_ASSERT(m->u.candidates.candidates[i] != NULL);
+		break;
+	case PORTAL_MSG_DISCONNECT:
+		FUZZ_ASSERT(memchr(m->u.disconnect.reason, '\0',
+		    sizeof(m->u.disconnect.reason)) != NULL);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+decode(const char *event, json_t *payload)
+{
+	struct portal_msg	 m;
+	const char		*why = NULL;
+	int			 rv;
+
+	rv = portal_msg_decode(event, payload, &m, &why);
+	if (rv == 1) {
+		FUZZ_ASSERT(m.type != PORTAL_MSG_NONE);
+		check_msg(&m);
+	} else {
+		FUZZ_ASSERT(m.type == PORTAL_MSG_NONE);
+		FUZZ_ASSERT(rv == 0 || why != NULL);
+	}
+	portal_msg_free(&m);
+}
+
+static void
+decode_all(const char *own, json_t *payload)
+{
+	size_t	 i;
+
+	if (own != NULL)
+		decode(own, payload);
+	for (i = 0; i < sizeof(events) / sizeof(events[0]); i++)
+		decode(events[i], payload);
+}
+
+static void
+drain(struct phoenix_chan *c)
+{
+	struct phoenix_event	 ev;
+	char			*f;
+	json_t			*j;
+
+	while ((f = phoenix_next_frame(c)) != NULL) {
+		/* What we send is JSON the portal can read. */
+		FUZZ_ASSERT((j = json_loads(f, 0, NULL)) != NULL);
+		json_decref(j);
+		free(f);
+	}
+	while (phoenix_next_event(c, &ev)) {
+		FUZZ_ASSERT(ev.type > PHOENIX_EV_NONE &&
+		    ev.type <= PHOENIX_EV_TOKEN_EXPIRED);
+		if (ev.type == PHOENIX_EV_MESSAGE) {
+			FUZZ_ASSERT(ev.name != NULL && ev.payload != NULL);
+			decode_all(ev.name, ev.payload);
+		}
+		phoenix_event_clear(&ev);
+	}
+}
+
+static void
+join(struct phoenix_chan *c, uint64_t now)
+{
+	static const char	 reply[] = "{\"topic\":\"" TOPIC "\","
+	    "\"event\":\"phx_reply\",\"payload\":{\"status\":\"ok\","
+	    "\"response\":{}},\"ref\":0}";
+	const char		*why;
+
+	FUZZ_ASSERT(phoenix_open(c, now) == 0);
+	FUZZ_ASSERT(phoenix_recv(c, now, reply, sizeof(reply) - 1, &why) ==
+	    0);
+	FUZZ_ASSERT(phoenix_state(c) == PHOENIX_JOINED);
+}
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	if (sodium_init() == -1)
+		abort();
+	/* As controld runs: every jansson free wipes first. */
+	portal_msg_json_wipe();
+	return (0);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct phoenix_chan	*c;
+	struct fuzz_in		 in = { data, size };
+	struct fuzz_rec		 r;
+	json_t			*j;
+	const char		*why;
+	char			*buf;
+	uint64_t		 now = 1000 * SEC;
+	int			 rv;
+
+	if ((c = phoenix_new(TOPIC)) == NULL)
+		abort();
+	join(c, now);
+	drain(c);
+	while (fuzz_next(&in, &r)) {
+		switch (r.op & 3) {
+		case 0:
+			/* An exact-size copy: ASan sees any overread. */
+			if ((buf = malloc(r.len > 0 ? r.len : 1)) == NULL)
+				abort();
+			memcpy(buf, r.data, r.len);
+			why = NULL;
+			rv = phoenix_recv(c, now, buf, r.len, &why);
+			FUZZ_ASSERT(rv == 0 || (rv == 1 && why != NULL));
+			free(buf);
+			break;
+		case 1:
+			now += (uint64_t)(fuzz_byte(&r, 0) << 8 |
+			    fuzz_byte(&r, 1)) * (r.op & 4 ? SEC : 1000000ULL);
+			FUZZ_ASSERT(phoenix_tick(c, now) == 0);
+			break;
+		case 2:
+			if (!(r.op & 4))
+				phoenix_close(c);
+			FUZZ_ASSERT(phoenix_open(c, now) == 0);
+			break;
+		case 3:
+			j = json_loadb((const char *)r.data, r.len,
+			    JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, NULL);
+			if (j != NULL) {
+				decode_all(NULL, j);
+				json_decref(j);
+			}
+			break;
+		}
+		drain(c);
+	}
+	phoenix_free(c);
+	return (0);
+}

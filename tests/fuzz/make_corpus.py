@@ -1,0 +1,361 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora under tests/fuzz/corpus/ (run from anywhere).
+
+Each seed is a small valid input in the format its harness documents at
+the top of fuzz_<name>.c.  Messages the harness can repair (STUN lengths,
+transaction ids, MESSAGE-INTEGRITY, FINGERPRINT) are written with
+placeholders and the repair bits set.
+"""
+
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.normpath(os.path.join(HERE, "..", ".."))
+CORPUS = os.path.join(HERE, "corpus")
+
+
+def write(name, seed, data):
+    d = os.path.join(CORPUS, name)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, seed), "wb") as f:
+        f.write(data)
+
+
+def rec(op, data):
+    return struct.pack(">BH", op, len(data)) + data
+
+
+# --- ipc ------------------------------------------------------------------
+
+AF_INET, AF_INET6 = 2, 10
+SOCK_DGRAM = 2
+
+
+def ipc(type_, payload, id_=0):
+    return struct.pack("=HHIII", type_, 1, len(payload), id_, 0) + payload
+
+
+def prefix(family, plen, addr):
+    return struct.pack("=BB2x16s", family, plen, addr)
+
+
+def sockaddr(family, port, addr):
+    return struct.pack("=HHI16s", family, port, 0, addr)
+
+
+def ipc_seeds():
+    v4 = bytes([10, 8, 0, 0])
+    # Bit 0 of the first byte: the receiver is controld.
+    write("fuzz_ipc", "hello-to-controld",
+          b"\x01" + ipc(1, struct.pack("=IIQ", 4242, 0, 1700000000)))
+    write("fuzz_ipc", "hello-to-tunneld",
+          b"\x00" + ipc(1, struct.pack("=IIQ", 4243, 1, 1700000000)))
+    write("fuzz_ipc", "socket-with-fd",
+          b"\x03" + ipc(17, struct.pack("=iiII", AF_INET, SOCK_DGRAM,
+                                        0x667a63, 0), 7))
+    write("fuzz_ipc", "route-add",
+          b"\x00" + ipc(81, b"0f6a8c1e-5b8e-4d5f-9a3c-11a2b3c4d5e6".ljust(
+              40, b"\0") + prefix(AF_INET, 16, v4 + bytes(12)), 9))
+    write("fuzz_ipc", "tun-addresses",
+          b"\x00" + ipc(80, prefix(AF_INET, 32, bytes([100, 64, 0, 2]) +
+                                   bytes(12)) +
+                        prefix(AF_INET6, 128, bytes([0xfd] + [0] * 14 +
+                                                    [2]))))
+    write("fuzz_ipc", "relay-add",
+          b"\x00" + ipc(83, b"9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d".ljust(
+              40, b"\0") + sockaddr(AF_INET, 3478, bytes([203, 0, 113, 9]) +
+                                    bytes(12)) +
+              b"1767225600:c2FsdHNhbHQ".ljust(256, b"\0") +
+              b"cGFzc3dvcmRwYXNzd29yZA".ljust(256, b"\0") +
+              struct.pack("=q", 1767225600)))
+    write("fuzz_ipc", "token-result-recv",
+          b"\x05" + ipc(68, struct.pack("=iI", 0, 1)))
+    write("fuzz_ipc", "state-ack",
+          b"\x01" + ipc(95, struct.pack("=Ii", 81, 0)))
+
+
+# --- wgconf ---------------------------------------------------------------
+
+PRIV = "sHOsRzId4ZdiKVr4LCat1GqMLcgGeQLp6Z5fzJVsMls="
+PUB1 = "oMWpZyCPd7KpUabhC6ylzRAtugZu9/okX/14jTxU5jo="
+PUB2 = "nZiTydSJPhIn/OcM1CT2it+gbQq/M80Fa5aaj0D4DDk="
+PSK = "dW9ttqjLmV2RSq6Zb0wUc4MWxbI9bgw9oGbc6eFbww4="
+
+FULL = f"""[Interface]
+PrivateKey = {PRIV}
+ListenPort = 51820
+MTU = 1420
+Address = 10.8.0.2/24, fd00:8::2/64
+DNS = 10.8.0.1
+PostUp = true
+
+[Peer]
+PublicKey = {PUB1}
+PresharedKey = {PSK}
+Endpoint = 192.0.2.1:51820
+AllowedIPs = 10.8.0.0/24, 0.0.0.0/0
+AllowedIPs = ::/0
+PersistentKeepalive = 25
+
+[Peer]
+PublicKey = {PUB2}
+Endpoint = [2001:db8::1]:443
+AllowedIPs = 192.168.7.0/24
+"""
+
+
+def wgconf_seeds():
+    write("fuzz_wgconf", "full", b"\x00" + FULL.encode())
+    write("fuzz_wgconf", "full-fd", b"\x04" + FULL.encode())
+    write("fuzz_wgconf", "crlf-hostname",
+          b"\x03" + FULL.replace("\n", "\r\n").replace(
+              "[2001:db8::1]:443", "vpn.example.com:443").encode())
+    write("fuzz_wgconf", "bad-key",
+          b"\x00" + f"[Interface]\nPrivateKey = {PRIV[:-2]}\n".encode())
+    write("fuzz_wgconf", "unknown-key",
+          b"\x00" + f"[Interface]\nPrivateKey = {PRIV}\nFooBar = 1\n"
+          .encode())
+
+
+# --- STUN -----------------------------------------------------------------
+
+MAGIC = 0x2112A442
+
+
+def msg_type(method, cls):
+    return ((method & 0x000f) | ((cls & 1) << 4) | ((method & 0x0070) << 1)
+            | ((cls & 2) << 7) | ((method & 0x0f80) << 2))
+
+
+def attr(t, v):
+    pad = (4 - len(v) % 4) % 4
+    return struct.pack(">HH", t, len(v)) + v + b"\0" * pad
+
+
+def stun(method, cls, attrs, txid=bytes(12)):
+    body = b"".join(attrs)
+    return struct.pack(">HHI", msg_type(method, cls), len(body), MAGIC) + \
+        txid + body
+
+
+def xaddr4(ip, port, txid=bytes(12)):
+    x = struct.pack(">I", MAGIC)
+    return struct.pack(">BBH", 0, 1, port ^ (MAGIC >> 16)) + \
+        bytes(a ^ b for a, b in zip(bytes(ip), x))
+
+
+MI = attr(0x0008, bytes(20))
+FP = attr(0x8028, bytes(4))
+
+RFC_REQUEST = bytes.fromhex(
+    "000100582112a442b7e7a701bc34d686fa87dfae"
+    "802200105354554e207465737420636c69656e74"
+    "002400046e0001ff"
+    "80290008932ff9b151263b36"
+    "000600096576746a3a68367659202020"
+    "000800149aeaa70cbfd8cb56781ef2b5b2d3f249c1b571a2"
+    "80280004e57a3bcf")
+RFC_V4 = bytes.fromhex(
+    "0101003c2112a442b7e7a701bc34d686fa87dfae"
+    "8022000b7465737420766563746f7220"
+    "002000080001a147e112a643"
+    "000800142b91f599fd9e90c38c7489f92af9ba53f06be7d7"
+    "80280004c07d4c96")
+RFC_V6 = bytes.fromhex(
+    "010100482112a442b7e7a701bc34d686fa87dfae"
+    "8022000b7465737420766563746f7220"
+    "002000140002a1470113a9faa5d3f179bc25f4b5bed2b9d9"
+    "00080014a382954e4be67bf11784c97c8292c275bfe3ed41"
+    "80280004c8fb0b4c")
+RFC_LT = bytes.fromhex(
+    "000100602112a44278ad3433c6ad72c029da412e"
+    "00060012e3839ee38388e383aae38383e382afe382b90000"
+    "0015001c662f2f3439396b3935346436"
+    "4f4c33346f4c39465354767936347341"
+    "0014000b6578616d706c652e6f726700"
+    "00080014f67024656dd64a3e02b8e0712e85c9a28ca89666")
+
+
+def stun_seeds():
+    write("fuzz_stun", "rfc5769-request", b"\x00" + RFC_REQUEST)
+    write("fuzz_stun", "rfc5769-v4-response", b"\x00" + RFC_V4)
+    write("fuzz_stun", "rfc5769-v6-response", b"\x00" + RFC_V6)
+    write("fuzz_stun", "rfc5769-long-term", b"\x00" + RFC_LT)
+    write("fuzz_stun", "resealed-short", b"\x03" + stun(
+        0x001, 0, [attr(0x0006, b"lfrg:rfrg"),
+                   attr(0x0024, struct.pack(">I", 0x6e0001ff)),
+                   attr(0x802A, bytes(8)), attr(0x0025, b""), MI, FP]))
+    write("fuzz_stun", "resealed-long", b"\x05" + stun(
+        0x003, 2, [attr(0x0016, xaddr4([198, 51, 100, 7], 50000)),
+                   attr(0x000D, struct.pack(">I", 600)),
+                   attr(0x0020, xaddr4([203, 0, 113, 4], 40000)),
+                   attr(0x8022, b"relay"), MI, FP]))
+    write("fuzz_stun", "error-unknown", b"\x01" + stun(
+        0x003, 3, [attr(0x0009, bytes([0, 0, 4, 1]) + b"Unauthorized"),
+                   attr(0x0014, b"example.org"), attr(0x0015, b"nonce"),
+                   attr(0x000A, struct.pack(">HH", 0x0030, 0x0031)),
+                   attr(0x0030, b"x")]))
+    write("fuzz_stun", "channeldata", b"\x00" +
+          struct.pack(">HH", 0x4000, 4) + b"ping")
+
+
+# --- TURN -----------------------------------------------------------------
+
+TURN_DGRAM = 0
+HDR, TXID, SEAL = 4, 8, 16
+
+
+def turn_dgram(m, k=0, seal=False):
+    op = TURN_DGRAM | HDR | TXID | (k << 5) | (SEAL and 16 or 0)
+    return rec(op, m)
+
+
+def turn_seeds():
+    bind_ok = stun(0x001, 2, [attr(0x0020, xaddr4([203, 0, 113, 4],
+                                                   40000))])
+    alloc_401 = stun(0x003, 3, [
+        attr(0x0009, bytes([0, 0, 4, 1]) + b"Unauthorized"),
+        attr(0x0014, b"firezone"), attr(0x0015, b"c2VjcmV0bm9uY2U")])
+    alloc_ok = stun(0x003, 2, [
+        attr(0x0016, xaddr4([198, 51, 100, 7], 50000)),
+        attr(0x000D, struct.pack(">I", 600)),
+        attr(0x0020, xaddr4([203, 0, 113, 4], 40000)), MI, FP])
+    perm_ok = stun(0x008, 2, [MI, FP])
+    chan_ok = stun(0x009, 2, [MI, FP])
+    peer = struct.pack(">H", 52625) + bytes([192, 0, 2, 50])
+    chdata = struct.pack(">HH", 0x4000, 5) + b"hello\0\0\0"
+    data_ind = stun(0x007, 1, [attr(0x0012, xaddr4([192, 0, 2, 50], 1)),
+                               attr(0x0013, b"relayed")])
+    stale = stun(0x004, 3, [attr(0x0009, bytes([0, 0, 4, 38]) + b"Stale"),
+                            attr(0x0015, b"bmV3bm9uY2U")])
+    s = (turn_dgram(bind_ok) + turn_dgram(alloc_401) +
+         turn_dgram(alloc_ok, seal=True))
+    write("fuzz_turn", "allocate", s)
+    s2 = (s + rec(2, peer) + turn_dgram(chan_ok, 0, True) +
+          turn_dgram(perm_ok, 1, True) + rec(0, chdata) +
+          rec(2 | 4, peer + b"payload") + rec(0 | HDR, data_ind))
+    write("fuzz_turn", "channel", s2)
+    s3 = (s2 + rec(1 | 4, struct.pack(">H", 301)) +
+          turn_dgram(stale, 0) + rec(1 | 4, struct.pack(">H", 400)) +
+          rec(3, b"") + turn_dgram(stun(0x004, 2, [MI, FP]), 0, True))
+    write("fuzz_turn", "refresh-close", s3)
+    write("fuzz_turn", "timeout", rec(1 | 4, struct.pack(">H", 9)))
+
+
+# --- ICE ------------------------------------------------------------------
+
+def ice_seeds():
+    req = stun(0x001, 0, [attr(0x0006, b"lfrg:rfrg"),
+                          attr(0x0024, struct.pack(">I", 0x6e0001ff)),
+                          attr(0x802A, bytes(7) + b"\x01"),
+                          attr(0x0025, b""), MI, FP])
+    req_ctl = stun(0x001, 0, [attr(0x0006, b"lfrg:rfrg"),
+                              attr(0x0024, struct.pack(">I", 0x6e0001ff)),
+                              attr(0x8029, bytes(7) + b"\x01"), MI, FP])
+    ok = stun(0x001, 2, [attr(0x0020, xaddr4([10, 0, 0, 1], 50000)),
+                         MI, FP])
+    conflict = stun(0x001, 3, [attr(0x0009, bytes([0, 0, 4, 87]) +
+                                    b"Role Conflict"), MI, FP])
+    cands = [
+        b"candidate:4021987365 1 udp 1694498815 198.51.100.20 41873 typ "
+        b"srflx raddr 0.0.0.0 rport 0",
+        b"candidate:77 1 udp 16777215 2001:db8:7::5 50001 typ relay "
+        b"raddr 2001:db8:7::1 rport 3478 generation 0",
+        b"candidate:a+/Z 1 udp 1862270975 fe80::1 9 typ prflx",
+        b"candidate:9 1 UDP 2130706431 10.0.0.3 52626 typ host",
+    ]
+    # Path byte 0: local host 10.0.0.1, remote 10.0.0.2.
+    tick = rec(1, struct.pack(">H", 60))
+    s = b"\x00" + rec(0 | HDR | SEAL, b"\x00" + req) + tick
+    s += rec(0 | HDR | TXID | SEAL, b"\x00" + ok) + tick + tick
+    write("fuzz_ice", "controlled-connect", s)
+    s = b"\x01" + tick + rec(0 | HDR | TXID | SEAL, b"\x00" + ok) + tick
+    s += rec(0 | HDR | TXID | SEAL, b"\x00" + ok) + tick
+    s += rec(0 | HDR | SEAL, b"\x08" + req_ctl)
+    write("fuzz_ice", "controlling-connect", s)
+    s = b"\x01" + tick + rec(0 | HDR | TXID | SEAL, b"\x00" + conflict)
+    s += rec(0 | HDR | SEAL, b"\x00" + req) + rec(1 | 4, b"\x00\x1e")
+    write("fuzz_ice", "conflict-timeout", s)
+    s = b"\x00" + b"".join(rec(2, c) for c in cands)
+    s += rec(2 | 4, cands[0]) + rec(3 | 8, b"\x00") + rec(3 | 16, b"\x00")
+    write("fuzz_ice", "candidates", s)
+
+
+# --- WireGuard ------------------------------------------------------------
+
+def wg_seeds():
+    init = struct.pack("<I", 7) + struct.pack(">Q", 1) + b"ping"
+    s = rec(1, init) + rec(1, struct.pack("<I", 8) + struct.pack(">Q", 2))
+    write("fuzz_wg", "handshake", s)
+    s = rec(1 | 16 | 8, struct.pack("<I", 9) + struct.pack(">Q", 3))
+    s += rec(2, b"") + rec(2, b"\x05\x01")
+    write("fuzz_wg", "cookie", s)
+    s = rec(3, struct.pack("<Q", 0) + b"payload") + \
+        rec(3, struct.pack("<Q", 5000) + b"x") + \
+        rec(3, struct.pack("<Q", 2) + b"") + \
+        rec(3, struct.pack("<Q", 5000) + b"x") + \
+        rec(3 | 8, struct.pack("<Q", 7) + b"\x03\x02") + \
+        rec(4 | 8, b"\x00\xb4") + rec(3, struct.pack("<Q", 8))
+    write("fuzz_wg", "transport", s)
+    raw1 = struct.pack("<I", 1) + bytes(144)
+    raw2 = struct.pack("<II", 2, 5) + bytes(84)
+    raw3 = struct.pack("<II", 3, 0) + bytes(56)
+    raw4 = struct.pack("<IIQ", 4, 0, 0) + bytes(16)
+    s = rec(0 | 8, raw1) + rec(0 | 8 | 16, raw2) + rec(0 | 16, raw3) + \
+        rec(0 | 16, raw4) + rec(0 | 8 | 32, raw1)
+    write("fuzz_wg", "raw", s)
+
+
+# --- portal ---------------------------------------------------------------
+
+PORTAL_EVENTS = {
+    "authorization_created": "authorization_created",
+    "authorization_creation_failed": "authorization_creation_failed",
+    "config_changed": "config_changed",
+    "disconnect": "disconnect",
+    "ice_candidates": "ice_candidates",
+    "init": "init",
+    "relays_presence": "relays_presence",
+    "resource_cidr": "resource_created_or_updated",
+    "resource_dns": "resource_created_or_updated",
+    "resource_internet": "resource_created_or_updated",
+}
+
+
+def frame(event, payload, ref=b"null", topic=b"client"):
+    return (b'{"topic":"' + topic + b'","event":"' + event.encode() +
+            b'","payload":' + payload + b',"ref":' + ref + b'}')
+
+
+def portal_seeds():
+    data = os.path.join(TOP, "tests", "unit", "data", "portal")
+    for base, event in sorted(PORTAL_EVENTS.items()):
+        with open(os.path.join(data, base + ".json"), "rb") as f:
+            payload = f.read().strip()
+        write("fuzz_portal", "push-" + base,
+              rec(0, frame(event, payload)) + rec(3, payload))
+    s = rec(0, frame("resource_deleted",
+                     b'"0f6a8c1e-5b8e-4d5f-9a3c-11a2b3c4d5e6"'))
+    s += rec(1 | 4, b"\x00\x0b") + rec(0, frame(
+        "phx_reply", b'{"status":"ok","response":{}}', b"1", b"phoenix"))
+    s += rec(0, frame("phx_reply", b'{"status":"error","response":'
+                      b'{"reason":"unmatched topic"}}', b"7"))
+    s += rec(0, frame("phx_error", b"{}")) + rec(2, b"")
+    s += rec(0, frame("phx_reply", b'{"status":"ok","response":{}}', b"0"))
+    s += rec(0, frame("disconnect", b'{"reason":"token_expired"}'))
+    write("fuzz_portal", "channel", s)
+    s = rec(1 | 4, b"\x00\x0b") + rec(1 | 4, b"\x00\x0b") + \
+        rec(1 | 4, b"\x00\x0b") + rec(1 | 4, b"\x00\x0b") + \
+        rec(0, frame("phx_close", b"{}"))
+    write("fuzz_portal", "heartbeats", s)
+
+
+if __name__ == "__main__":
+    ipc_seeds()
+    wgconf_seeds()
+    stun_seeds()
+    turn_seeds()
+    ice_seeds()
+    wg_seeds()
+    portal_seeds()
