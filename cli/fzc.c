@@ -17,7 +17,8 @@
 #include "common/log.h"
 #include "common/util.h"
 
-#define REPLY_MAX	65536
+/* The resource list of a large account runs to megabytes. */
+#define REPLY_MAX	(256 * 1024 * 1024)
 #define TIMEOUT_S	10
 
 static __dead void
@@ -83,7 +84,7 @@ fzc_request(const char *path, json_t *req)
 	char		*line, *buf;
 	json_t		*reply;
 	json_error_t	 err;
-	size_t		 len = 0;
+	size_t		 len = 0, cap, scanned = 0;
 	ssize_t		 n;
 	int		 fd;
 
@@ -107,9 +108,23 @@ fzc_request(const char *path, json_t *req)
 	explicit_bzero(line, len);
 	free(line);
 	len = 0;
-	buf = xmalloc(REPLY_MAX);
-	while (len < REPLY_MAX - 1 && memchr(buf, '\n', len) == NULL) {
-		n = read(fd, buf + len, REPLY_MAX - 1 - len);
+	cap = 65536;
+	buf = xmalloc(cap);
+	/* Only the bytes just read can hold the end of the line. */
+	for (;;) {
+		if (len > scanned && memchr(buf + scanned, '\n',
+		    len - scanned) != NULL)
+			break;
+		scanned = len;
+		if (len == cap - 1) {
+			if (cap >= REPLY_MAX) {
+				fprintf(stderr, "fzc: answer too long\n");
+				exit(1);
+			}
+			cap *= 2;
+			buf = xreallocarray(buf, cap, 1);
+		}
+		n = read(fd, buf + len, cap - 1 - len);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {

@@ -20,6 +20,7 @@
 #include "common/util.h"
 #include "controld/controld.h"
 #include "controld/portal_msg.h"
+#include "controld/sandbox.h"
 #include "controld/session.h"
 #include "ipc/ipc.h"
 
@@ -271,6 +272,7 @@ main(int argc, char *argv[])
 	portal_msg_json_wipe();
 	c.session = session_new(&c);
 	c.control = control_init(&c, sockpath);
+	sandbox_enter();
 	log_info("running as uid %d, control socket %s", (int)getuid(),
 	    sockpath);
 	if (event_base_dispatch(c.base) == -1)

@@ -1155,7 +1155,7 @@ session_resources(struct session *s)
 	size_t		 i;
 
 	for (i = 0; i < s->nresources; i++) {
-		o = json_pack("{s:s, s:s, s:s*, s:s*, s:s*, s:b}",
+		o = json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:b}",
 		    "id", s->resources[i].id,
 		    "type", resource_type(s->resources[i].type),
 		    "name", s->resources[i].name,

@@ -17,7 +17,7 @@ struct ws;
 /* PROTOCOL.md 1.5: opening handshake budget (TCP, TLS, HTTP upgrade). */
 #define WS_HANDSHAKE_TIMEOUT_MS	15000
 /* Longest text message delivered; a longer one closes with 1009. */
-#define WS_MAX_MESSAGE		(1024 * 1024)
+#define WS_MAX_MESSAGE		(32 * 1024 * 1024)
 
 enum ws_close_kind {
 	WS_CLOSED_BY_PEER,	/* close frame, or 1006: the stream ended */

@@ -16,6 +16,9 @@ import os
 import ssl
 import sys
 
+# controld/ws.h WS_MAX_MESSAGE: the largest message the client takes.
+MAX_MESSAGE = 32 << 20
+
 import websockets
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -45,11 +48,12 @@ async def echo(ws, path):
                 await ws.send(b"\x00\x01\x02")
                 await ws.send("after binary")
             elif msg == "max":
-                await ws.send("m" * (1 << 20))
+                await ws.send("m" * MAX_MESSAGE)
             elif msg == "toobig":
-                await ws.send("t" * ((1 << 20) + 1))
+                await ws.send("t" * (MAX_MESSAGE + 1))
             elif msg == "toobig-frag":
-                await ws.send(["a" * 600000, "b" * 600000])
+                await ws.send(["a" * (MAX_MESSAGE // 2 + 1),
+                               "b" * (MAX_MESSAGE // 2 + 1)])
             elif msg == "badutf8":
                 await ws.write_frame(True, 0x1, b"ok\xff\xfe")
             elif msg == "drop":
