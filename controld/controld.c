@@ -43,8 +43,40 @@ controld_request_socket(struct controld *c, int family, int type,
 	req.family = family;
 	req.type = type;
 	*id = ++c->next_id;
-	return (ipc_send(c->ipc_fd, IPC_SOCKET_REQUEST, *id, &req,
+	return (ipc_chan_send(&c->chan, IPC_SOCKET_REQUEST, *id, &req,
 	    sizeof(req), -1));
+}
+
+static void
+controld_want_write(void *arg)
+{
+	struct controld	*c = arg;
+
+	if (event_add(c->ev_ipc_write, NULL) == -1)
+		fatalx("event_add ipc write");
+}
+
+static void
+controld_write_tunneld(evutil_socket_t fd, short events, void *arg)
+{
+	struct controld	*c = arg;
+	int		 rc;
+
+	(void)fd;
+	(void)events;
+	if ((rc = ipc_chan_flush(&c->chan)) == 1)
+		controld_want_write(c);
+	else if (rc == -1)
+		fatal("writing to tunneld");
+}
+
+/* Messages to tunneld queue when it is busy; a channel gone is fatal. */
+void
+controld_send(struct controld *c, enum ipc_type type, uint32_t id,
+    const void *p, size_t len)
+{
+	if (ipc_chan_send(&c->chan, type, id, p, len, -1) == -1)
+		fatal("sending %s to tunneld", ipc_type_name(type));
 }
 
 int
@@ -54,7 +86,7 @@ controld_request_stats(struct controld *c, uint32_t *id)
 
 	memset(&req, 0, sizeof(req));
 	*id = ++c->next_id;
-	return (ipc_send(c->ipc_fd, IPC_STATS_REQUEST, *id, &req,
+	return (ipc_chan_send(&c->chan, IPC_STATS_REQUEST, *id, &req,
 	    sizeof(req), -1));
 }
 
@@ -254,6 +286,11 @@ main(int argc, char *argv[])
 		fatalx("cannot make the IPC channel non-blocking");
 	c.ev_ipc = event_new(c.base, c.ipc_fd, EV_READ | EV_PERSIST,
 	    controld_dispatch_tunneld, &c);
+	c.ev_ipc_write = event_new(c.base, c.ipc_fd, EV_WRITE,
+	    controld_write_tunneld, &c);
+	if (c.ev_ipc_write == NULL)
+		fatalx("cannot set up the event loop");
+	ipc_chan_init(&c.chan, c.ipc_fd, controld_want_write, &c);
 	c.ev_sigterm = evsignal_new(c.base, SIGTERM, controld_sigterm, &c);
 	c.ev_sigint = evsignal_new(c.base, SIGINT, controld_sigterm, &c);
 	if (c.ev_ipc == NULL || c.ev_sigterm == NULL || c.ev_sigint == NULL ||
@@ -265,7 +302,8 @@ main(int argc, char *argv[])
 	memset(&hello, 0, sizeof(hello));
 	hello.pid = (uint32_t)getpid();
 	hello.started = c.started;
-	if (ipc_send(c.ipc_fd, IPC_HELLO, 0, &hello, sizeof(hello), -1) == -1)
+	if (ipc_chan_send(&c.chan, IPC_HELLO, 0, &hello, sizeof(hello),
+	    -1) == -1)
 		fatal("sending hello to tunneld");
 
 	/* PSKs and TURN passwords pass through jansson: wipe its frees. */
@@ -283,6 +321,8 @@ main(int argc, char *argv[])
 	event_free(c.ev_sigint);
 	event_free(c.ev_sigterm);
 	event_free(c.ev_ipc);
+	event_free(c.ev_ipc_write);
+	ipc_chan_clear(&c.chan);
 	event_base_free(c.base);
 	close(c.ipc_fd);
 	return (0);

@@ -15,6 +15,8 @@ struct session;
 struct controld {
 	struct event_base	*base;
 	struct event		*ev_ipc;
+	struct event		*ev_ipc_write;
+	struct ipc_chan		 chan;
 	struct event		*ev_sigterm;
 	struct event		*ev_sigint;
 	int			 ipc_fd;
@@ -31,6 +33,8 @@ struct controld {
 /* controld.c */
 int	controld_request_socket(struct controld *, int, int, uint32_t *);
 int	controld_request_stats(struct controld *, uint32_t *);
+void	controld_send(struct controld *, enum ipc_type, uint32_t,
+	    const void *, size_t);
 
 /* wireguard.c */
 void	wireguard_configure(struct controld *, const struct ipc_msg *);

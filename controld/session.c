@@ -195,8 +195,7 @@ static void
 session_ipc(struct session *s, enum ipc_type type, const void *p,
     size_t len)
 {
-	if (ipc_send(s->c->ipc_fd, type, ++s->c->next_id, p, len, -1) == -1)
-		log_warn("portal: sending %s to tunneld", ipc_type_name(type));
+	controld_send(s->c, type, ++s->c->next_id, p, len);
 }
 
 static void
@@ -989,8 +988,7 @@ session_send_waiting(struct session *s, enum ipc_type type,
 	if (s->waiter_fn != NULL)
 		return (-1);
 	s->waiter_id = ++s->c->next_id;
-	if (ipc_send(s->c->ipc_fd, type, s->waiter_id, p, len, -1) == -1)
-		return (-1);
+	controld_send(s->c, type, s->waiter_id, p, len);
 	s->waiter_fn = fn;
 	s->waiter_arg = arg;
 	return (0);

@@ -30,8 +30,7 @@ wireguard_error(struct controld *c, const char *text)
 	for (i = 0; e.text[i] != '\0'; i++)
 		if ((unsigned char)e.text[i] < 0x20 || e.text[i] == 0x7f)
 			e.text[i] = '?';
-	if (ipc_send(c->ipc_fd, IPC_WG_ERROR, 0, &e, sizeof(e), -1) == -1)
-		fatal("sending to tunneld");
+	controld_send(c, IPC_WG_ERROR, 0, &e, sizeof(e));
 }
 
 static void
@@ -79,14 +78,6 @@ resolve(const struct wgconf_peer *p, struct ipc_sockaddr *sa,
 	return (0);
 }
 
-static void
-send_or_die(struct controld *c, enum ipc_type type, const void *p,
-    size_t len)
-{
-	if (ipc_send(c->ipc_fd, type, 0, p, len, -1) == -1)
-		fatal("sending %s to tunneld", ipc_type_name(type));
-}
-
 void
 wireguard_configure(struct controld *c, const struct ipc_msg *msg)
 {
@@ -129,11 +120,11 @@ wireguard_configure(struct controld *c, const struct ipc_msg *msg)
 	iface.mtu = conf->mtu != 0 ? conf->mtu : 1280;
 	iface.naddrs = (uint32_t)conf->n_addresses;
 	iface.npeers = (uint32_t)conf->n_peers;
-	send_or_die(c, IPC_WG_INTERFACE, &iface, sizeof(iface));
+	controld_send(c, IPC_WG_INTERFACE, 0, &iface, sizeof(iface));
 	explicit_bzero(&iface, sizeof(iface));
 	for (i = 0; i < conf->n_addresses; i++) {
 		prefix_to_ipc(&conf->addresses[i], &addr.prefix);
-		send_or_die(c, IPC_WG_ADDRESS, &addr, sizeof(addr));
+		controld_send(c, IPC_WG_ADDRESS, 0, &addr, sizeof(addr));
 	}
 	for (i = 0; i < conf->n_peers; i++) {
 		memset(&peer, 0, sizeof(peer));
@@ -148,17 +139,17 @@ wireguard_configure(struct controld *c, const struct ipc_msg *msg)
 			peer.has_endpoint = 1;
 			peer.endpoint = eps[i];
 		}
-		send_or_die(c, IPC_WG_PEER, &peer, sizeof(peer));
+		controld_send(c, IPC_WG_PEER, 0, &peer, sizeof(peer));
 		explicit_bzero(&peer, sizeof(peer));
 		for (j = 0; j < conf->peers[i].n_allowed_ips; j++) {
 			aip.peer_id = (uint32_t)i;
 			prefix_to_ipc(&conf->peers[i].allowed_ips[j],
 			    &aip.prefix);
-			send_or_die(c, IPC_WG_ALLOWED_IP, &aip, sizeof(aip));
+			controld_send(c, IPC_WG_ALLOWED_IP, 0, &aip, sizeof(aip));
 		}
 	}
 	memset(&commit, 0, sizeof(commit));
-	send_or_die(c, IPC_WG_COMMIT, &commit, sizeof(commit));
+	controld_send(c, IPC_WG_COMMIT, 0, &commit, sizeof(commit));
 	log_info("%s: %zu peers configured", file, conf->n_peers);
 	free(eps);
 	wgconf_free(conf);

@@ -2,6 +2,8 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -513,11 +515,10 @@ ipc_decode(enum ipc_peer self, const uint8_t *buf, size_t n, int has_fd,
 	return (0);
 }
 
-int
-ipc_send(int sock, enum ipc_type type, uint32_t id, const void *payload,
-    size_t len, int fd)
+/* One encoded message, and at most one fd, in one sendmsg. */
+static int
+ipc_sendraw(int sock, const uint8_t *buf, size_t n, int fd)
 {
-	uint8_t		 buf[IPC_MSG_MAX];
 	union {
 		struct cmsghdr	hdr;
 		char		buf[CMSG_SPACE(sizeof(int))];
@@ -525,15 +526,9 @@ ipc_send(int sock, enum ipc_type type, uint32_t id, const void *payload,
 	struct cmsghdr	*cmsg;
 	struct msghdr	 mh;
 	struct iovec	 iov;
-	size_t		 n;
-	int		 rc, saved_errno;
 
-	if ((n = ipc_encode(buf, sizeof(buf), type, id, payload, len)) == 0) {
-		errno = EMSGSIZE;
-		return (-1);
-	}
 	memset(&mh, 0, sizeof(mh));
-	iov.iov_base = buf;
+	iov.iov_base = (void *)buf;
 	iov.iov_len = n;
 	mh.msg_iov = &iov;
 	mh.msg_iovlen = 1;
@@ -548,12 +543,139 @@ ipc_send(int sock, enum ipc_type type, uint32_t id, const void *payload,
 		memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
 	}
 	/* MSG_NOSIGNAL: a dead peer is an error to handle, not a SIGPIPE. */
-	rc = sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) == -1 ? -1 : 0;
+	return (sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) == -1 ?
+	    -1 : 0);
+}
+
+int
+ipc_send(int sock, enum ipc_type type, uint32_t id, const void *payload,
+    size_t len, int fd)
+{
+	uint8_t		 buf[IPC_MSG_MAX];
+	size_t		 n;
+	int		 rc, saved_errno;
+
+	if ((n = ipc_encode(buf, sizeof(buf), type, id, payload, len)) == 0) {
+		errno = EMSGSIZE;
+		return (-1);
+	}
+	rc = ipc_sendraw(sock, buf, n, fd);
 	saved_errno = errno;
 	/* Some payloads carry keys: leave no copy on the stack. */
 	explicit_bzero(buf, n);
 	errno = saved_errno;
 	return (rc);
+}
+
+struct ipc_queued {
+	struct ipc_queued	*next;
+	size_t			 len;
+	int			 fd;	/* our own duplicate, or -1 */
+	uint8_t			 buf[];
+};
+
+void
+ipc_chan_init(struct ipc_chan *ch, int fd, void (*want_write)(void *),
+    void *arg)
+{
+	memset(ch, 0, sizeof(*ch));
+	ch->fd = fd;
+	ch->tail = NULL;
+	ch->want_write = want_write;
+	ch->arg = arg;
+}
+
+static void
+ipc_queued_free(struct ipc_queued *q)
+{
+	if (q->fd != -1)
+		close(q->fd);
+	explicit_bzero(q->buf, q->len);
+	free(q);
+}
+
+/*
+ * Sends at once when nothing waits, else queues behind what waits. The
+ * caller keeps its fd either way (a queued message holds a duplicate).
+ * -1 with errno: the channel is broken, or the peer too far behind.
+ */
+int
+ipc_chan_send(struct ipc_chan *ch, enum ipc_type type, uint32_t id,
+    const void *payload, size_t len, int fd)
+{
+	struct ipc_queued	*q;
+	uint8_t			 buf[IPC_MSG_MAX];
+	size_t			 n;
+	int			 saved_errno;
+
+	if (ch->head == NULL) {
+		if (ipc_send(ch->fd, type, id, payload, len, fd) == 0)
+			return (0);
+		if (errno != EAGAIN && errno != ENOBUFS)
+			return (-1);
+	}
+	if ((n = ipc_encode(buf, sizeof(buf), type, id, payload, len)) == 0) {
+		errno = EMSGSIZE;
+		return (-1);
+	}
+	if (ch->bytes + n > IPC_QUEUE_MAX ||
+	    (q = malloc(sizeof(*q) + n)) == NULL) {
+		explicit_bzero(buf, n);
+		errno = ENOBUFS;
+		return (-1);
+	}
+	q->next = NULL;
+	q->len = n;
+	memcpy(q->buf, buf, n);
+	explicit_bzero(buf, n);
+	q->fd = -1;
+	if (fd != -1 && (q->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -1) {
+		saved_errno = errno;
+		ipc_queued_free(q);
+		errno = saved_errno;
+		return (-1);
+	}
+	if (ch->head == NULL) {
+		ch->head = ch->tail = q;
+		if (ch->want_write != NULL)
+			ch->want_write(ch->arg);
+	} else {
+		ch->tail->next = q;
+		ch->tail = q;
+	}
+	ch->bytes += n;
+	return (0);
+}
+
+/* Returns 0 when the queue is empty, 1 when more waits, -1 on error. */
+int
+ipc_chan_flush(struct ipc_chan *ch)
+{
+	struct ipc_queued	*q;
+
+	while ((q = ch->head) != NULL) {
+		if (ipc_sendraw(ch->fd, q->buf, q->len, q->fd) == -1)
+			return (errno == EAGAIN || errno == ENOBUFS ? 1 : -1);
+		ch->head = q->next;
+		if (ch->head == NULL)
+			ch->tail = NULL;
+		ch->bytes -= q->len;
+		ipc_queued_free(q);
+	}
+	return (0);
+}
+
+void
+ipc_chan_clear(struct ipc_chan *ch)
+{
+	struct ipc_queued	*q;
+
+	while ((q = ch->head) != NULL) {
+		ch->head = q->next;
+		ipc_queued_free(q);
+	}
+	ch->tail = NULL;
+	ch->bytes = 0;
 }
 
 /* Closes every descriptor a control message brought in. */

@@ -368,6 +368,25 @@ enum ipc_recv_result {
 
 #define IPC_MSG_MAX	(sizeof(struct ipc_hdr) + IPC_MAX_PAYLOAD)
 
+/* A peer this far behind in reading is not well. */
+#define IPC_QUEUE_MAX	(16 * 1024 * 1024)
+
+/*
+ * One end of the channel with an outgoing queue: a message that does not
+ * fit the socket now waits, in order, instead of being lost. want_write
+ * is called when the queue becomes non-empty; the caller then calls
+ * ipc_chan_flush() whenever the socket is writable.
+ */
+struct ipc_queued;
+struct ipc_chan {
+	int			 fd;
+	struct ipc_queued	*head;
+	struct ipc_queued	*tail;
+	size_t			 bytes;
+	void			(*want_write)(void *);
+	void			*arg;
+};
+
 /* ipc.c */
 int			 ipc_address_valid(const struct ipc_prefix *);
 int			 ipc_prefix_valid(const struct ipc_prefix *);
@@ -381,5 +400,11 @@ int			 ipc_send(int, enum ipc_type, uint32_t, const void *,
 			    size_t, int);
 enum ipc_recv_result	 ipc_recv(int, enum ipc_peer, struct ipc_msg *,
 			    const char **);
+void			 ipc_chan_init(struct ipc_chan *, int,
+			    void (*)(void *), void *);
+int			 ipc_chan_send(struct ipc_chan *, enum ipc_type,
+			    uint32_t, const void *, size_t, int);
+int			 ipc_chan_flush(struct ipc_chan *);
+void			 ipc_chan_clear(struct ipc_chan *);
 
 #endif

@@ -41,7 +41,7 @@ struct client_gateway {
 struct client {
 	struct event_base	*base;
 	struct client_options	 opt;
-	int			 ipc_fd;		/* of the current controld */
+	struct ipc_chan		*chan;		/* to the current controld */
 	struct device		*dev;
 	struct netlink		*nl;
 	int			 ifindex;
@@ -105,7 +105,7 @@ client_new(struct event_base *base, const struct client_options *opt)
 	c = xcalloc(1, sizeof(*c));
 	c->base = base;
 	c->opt = *opt;
-	c->ipc_fd = -1;
+	c->chan = NULL;
 	if ((c->private_key = sodium_malloc(32)) == NULL)
 		fatal("sodium_malloc");
 	/* A new key per start, as connlib does; the portal takes the latest. */
@@ -165,7 +165,8 @@ client_token_fd(struct client *c)
 }
 
 static int
-client_send_token(struct client *c, int ipc_fd, uint32_t id, int error)
+client_send_token(struct client *c, struct ipc_chan *ch, uint32_t id,
+    int error)
 {
 	struct ipc_token_result	 r;
 	struct ipc_empty	 e;
@@ -176,26 +177,27 @@ client_send_token(struct client *c, int ipc_fd, uint32_t id, int error)
 	if ((fd = client_token_fd(c)) == -1) {
 		if (errno != ENOENT)
 			log_warn("token %s", c->opt.token_file);
-		return (ipc_send(ipc_fd, IPC_TOKEN_RESULT, id, &r, sizeof(r),
+		return (ipc_chan_send(ch, IPC_TOKEN_RESULT, id, &r, sizeof(r),
 		    -1));
 	}
 	memset(&e, 0, sizeof(e));
-	rc = ipc_send(ipc_fd, IPC_TOKEN, id, &e, sizeof(e), fd);
+	rc = ipc_chan_send(ch, IPC_TOKEN, id, &e, sizeof(e), fd);
 	close(fd);
 	if (rc == 0) {
 		r.have_token = 1;
-		rc = ipc_send(ipc_fd, IPC_TOKEN_RESULT, id, &r, sizeof(r), -1);
+		rc = ipc_chan_send(ch, IPC_TOKEN_RESULT, id, &r, sizeof(r),
+		    -1);
 	}
 	return (rc);
 }
 
 /* Sent after every hello: a restarted controld starts from scratch. */
 int
-client_send_config(struct client *c, int ipc_fd)
+client_send_config(struct client *c, struct ipc_chan *ch)
 {
 	struct ipc_portal_config	 pc;
 
-	c->ipc_fd = ipc_fd;
+	c->chan = ch;
 	memset(&pc, 0, sizeof(pc));
 	strncpy(pc.api_url, c->opt.api_url, sizeof(pc.api_url) - 1);
 	if (c->opt.ca_file != NULL)
@@ -203,9 +205,9 @@ client_send_config(struct client *c, int ipc_fd)
 	memcpy(pc.name, c->name, sizeof(pc.name));
 	memcpy(pc.device_id, c->device_id, sizeof(pc.device_id));
 	memcpy(pc.public_key, c->public_key, sizeof(pc.public_key));
-	if (ipc_send(ipc_fd, IPC_PORTAL_CONFIG, 0, &pc, sizeof(pc), -1) == -1)
+	if (ipc_chan_send(ch, IPC_PORTAL_CONFIG, 0, &pc, sizeof(pc), -1) == -1)
 		return (-1);
-	return (client_send_token(c, ipc_fd, 0, 0));
+	return (client_send_token(c, ch, 0, 0));
 }
 
 static int
@@ -344,7 +346,7 @@ client_need_authz(void *arg, const char *resource_id)
 	snprintf(r.id, sizeof(r.id), "%s", resource_id);
 	log_debug("first packet for resource %s: asking controld",
 	    resource_id);
-	if (c->ipc_fd == -1 || ipc_send(c->ipc_fd, IPC_NEED_AUTHZ, 0, &r,
+	if (c->chan == NULL || ipc_chan_send(c->chan, IPC_NEED_AUTHZ, 0, &r,
 	    sizeof(r), -1) == -1)
 		log_warnx("cannot tell controld about resource %s",
 		    resource_id);
@@ -518,7 +520,8 @@ client_log_state(const struct ipc_msg *msg, int error)
 
 /* Returns 0, or -1 with *why when controld broke the protocol. */
 int
-client_dispatch(struct client *c, int ipc_fd, const struct ipc_msg *msg,
+client_dispatch(struct client *c, struct ipc_chan *ch,
+    const struct ipc_msg *msg,
     const char **why)
 {
 	struct ipc_token_result	 r;
@@ -534,7 +537,7 @@ client_dispatch(struct client *c, int ipc_fd, const struct ipc_msg *msg,
 			log_info("token deleted (%s)", c->opt.token_file);
 		memset(&r, 0, sizeof(r));
 		r.error = error;
-		if (ipc_send(ipc_fd, IPC_TOKEN_RESULT, msg->hdr.id, &r,
+		if (ipc_chan_send(ch, IPC_TOKEN_RESULT, msg->hdr.id, &r,
 		    sizeof(r), -1) == -1)
 			log_warn("answering controld");
 		return (0);
@@ -545,7 +548,7 @@ client_dispatch(struct client *c, int ipc_fd, const struct ipc_msg *msg,
 			    c->opt.token_file, strerror(error));
 		else
 			log_info("new token stored in %s", c->opt.token_file);
-		if (client_send_token(c, ipc_fd, msg->hdr.id, error) == -1)
+		if (client_send_token(c, ch, msg->hdr.id, error) == -1)
 			log_warn("sending the token to controld");
 		return (0);
 	case IPC_TUN_ADDRESSES:
@@ -560,7 +563,7 @@ client_dispatch(struct client *c, int ipc_fd, const struct ipc_msg *msg,
 		ack.type = msg->hdr.type;
 		ack.error = client_state(c, msg);
 		client_log_state(msg, ack.error);
-		if (ipc_send(ipc_fd, IPC_STATE_ACK, msg->hdr.id, &ack,
+		if (ipc_chan_send(ch, IPC_STATE_ACK, msg->hdr.id, &ack,
 		    sizeof(ack), -1) == -1)
 			log_warn("acknowledging %s", ipc_type_name(ack.type));
 		return (0);

@@ -18,8 +18,9 @@ struct client_options {
 };
 
 struct client	*client_new(struct event_base *, const struct client_options *);
-int		 client_send_config(struct client *, int);
-int		 client_dispatch(struct client *, int, const struct ipc_msg *,
+int		 client_send_config(struct client *, struct ipc_chan *);
+int		 client_dispatch(struct client *, struct ipc_chan *,
+		    const struct ipc_msg *,
 		    const char **);
 void		 client_free(struct client *);
 

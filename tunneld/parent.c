@@ -57,6 +57,8 @@ struct parent {
 	uint64_t		 controld_started_ns;
 	pid_t			 controld_pid;
 	int			 ipc_fd;
+	struct ipc_chan		 chan;
+	struct event		*ev_ipc_write;
 	int			 controld_hello;
 	uint32_t		 restarts;
 	int			 backoff_ms;
@@ -96,7 +98,8 @@ parent_send_hello(struct parent *p)
 	hello.pid = (uint32_t)getpid();
 	hello.restarts = p->restarts;
 	hello.started = p->started;
-	if (ipc_send(p->ipc_fd, IPC_HELLO, 0, &hello, sizeof(hello), -1) == -1)
+	if (ipc_chan_send(&p->chan, IPC_HELLO, 0, &hello, sizeof(hello),
+	    -1) == -1)
 		log_warn("sending hello to controld");
 }
 
@@ -123,7 +126,8 @@ parent_socket_request(struct parent *p, const struct ipc_msg *msg)
 		log_warn("protected socket (family %d, type %d)",
 		    req->family, req->type);
 		fail.error = errno;
-		if (ipc_send(p->ipc_fd, IPC_SOCKET_FAILED, msg->hdr.id, &fail,
+		if (ipc_chan_send(&p->chan, IPC_SOCKET_FAILED, msg->hdr.id,
+		    &fail,
 		    sizeof(fail), -1) == -1)
 			log_warn("answering controld");
 		return;
@@ -132,7 +136,7 @@ parent_socket_request(struct parent *p, const struct ipc_msg *msg)
 	ans.family = req->family;
 	ans.type = req->type;
 	ans.mark = FZC_FWMARK;
-	if (ipc_send(p->ipc_fd, IPC_SOCKET, msg->hdr.id, &ans, sizeof(ans),
+	if (ipc_chan_send(&p->chan, IPC_SOCKET, msg->hdr.id, &ans, sizeof(ans),
 	    fd) == -1)
 		log_warn("passing a protected socket to controld");
 	/* Our copy goes either way: on success controld owns the socket. */
@@ -187,10 +191,10 @@ parent_dispatch_controld(evutil_socket_t fd, short events, void *arg)
 			p->controld_hello = 1;
 			log_info("controld (pid %d) is up", (int)p->controld_pid);
 			if (p->wm != NULL &&
-			    wgmode_send_file(p->wm, p->ipc_fd) == -1)
+			    wgmode_send_file(p->wm, &p->chan) == -1)
 				fatal("passing %s to controld", p->wgopt.file);
 			if (p->client != NULL &&
-			    client_send_config(p->client, p->ipc_fd) == -1)
+			    client_send_config(p->client, &p->chan) == -1)
 				log_warn("configuring controld");
 			if (p->wm != NULL && !wgmode_running(p->wm))
 				break;
@@ -207,7 +211,7 @@ parent_dispatch_controld(evutil_socket_t fd, short events, void *arg)
 			parent_socket_request(p, &msg);
 			break;
 		case IPC_STATS_REQUEST:
-			if (wgmode_send_stats(p->wm, p->ipc_fd,
+			if (wgmode_send_stats(p->wm, &p->chan,
 			    msg.hdr.id) == -1)
 				log_warn("sending counters to controld");
 			break;
@@ -225,7 +229,7 @@ parent_dispatch_controld(evutil_socket_t fd, short events, void *arg)
 				parent_reject(p, &msg, "not in the client role");
 				return;
 			}
-			rc = client_dispatch(p->client, p->ipc_fd, &msg, &why);
+			rc = client_dispatch(p->client, &p->chan, &msg, &why);
 			explicit_bzero(&msg, sizeof(msg));
 			if (rc == -1) {
 				parent_reject(p, &msg, why);
@@ -268,9 +272,42 @@ parent_close_channel(struct parent *p)
 		event_free(p->ev_ipc);
 		p->ev_ipc = NULL;
 	}
+	if (p->ev_ipc_write != NULL) {
+		event_free(p->ev_ipc_write);
+		p->ev_ipc_write = NULL;
+	}
+	ipc_chan_clear(&p->chan);
 	if (p->ipc_fd != -1) {
 		close(p->ipc_fd);
 		p->ipc_fd = -1;
+	}
+}
+
+static void
+parent_want_write(void *arg)
+{
+	struct parent	*p = arg;
+
+	if (event_add(p->ev_ipc_write, NULL) == -1)
+		fatalx("event_add ipc write");
+}
+
+/* A controld that stops reading for good is broken: replace it. */
+static void
+parent_write_controld(evutil_socket_t fd, short events, void *arg)
+{
+	struct parent	*p = arg;
+	int		 rc;
+
+	(void)fd;
+	(void)events;
+	if ((rc = ipc_chan_flush(&p->chan)) == 1)
+		parent_want_write(p);
+	else if (rc == -1) {
+		log_warn("writing to controld");
+		parent_close_channel(p);
+		if (p->controld_pid > 0)
+			kill(p->controld_pid, SIGKILL);
 	}
 }
 
@@ -325,8 +362,12 @@ parent_spawn(struct parent *p)
 	p->ipc_fd = sv[0];
 	p->ev_ipc = event_new(p->base, sv[0], EV_READ | EV_PERSIST,
 	    parent_dispatch_controld, p);
-	if (p->ev_ipc == NULL || event_add(p->ev_ipc, NULL) == -1)
+	p->ev_ipc_write = event_new(p->base, sv[0], EV_WRITE,
+	    parent_write_controld, p);
+	if (p->ev_ipc == NULL || p->ev_ipc_write == NULL ||
+	    event_add(p->ev_ipc, NULL) == -1)
 		fatalx("event_add ipc");
+	ipc_chan_init(&p->chan, sv[0], parent_want_write, p);
 	parent_send_hello(p);
 	log_debug("started controld, pid %d", (int)pid);
 }

@@ -69,7 +69,7 @@ wgmode_new(struct event_base *base, const struct wgmode_options *opt)
 }
 
 int
-wgmode_send_file(struct wgmode *wm, int ipc_fd)
+wgmode_send_file(struct wgmode *wm, struct ipc_chan *ch)
 {
 	struct ipc_wg_file	 f;
 
@@ -77,7 +77,7 @@ wgmode_send_file(struct wgmode *wm, int ipc_fd)
 		return (0);
 	memset(&f, 0, sizeof(f));
 	strncpy(f.name, wm->opt.file, sizeof(f.name) - 1);
-	if (ipc_send(ipc_fd, IPC_WG_FILE, 0, &f, sizeof(f), wm->fd) == -1)
+	if (ipc_chan_send(ch, IPC_WG_FILE, 0, &f, sizeof(f), wm->fd) == -1)
 		return (-1);
 	close(wm->fd);
 	wm->fd = -1;
@@ -283,7 +283,7 @@ wgmode_running(const struct wgmode *wm)
 
 /* Answers IPC_STATS_REQUEST: a message per peer and worker, then END. */
 int
-wgmode_send_stats(struct wgmode *wm, int ipc_fd, uint32_t id)
+wgmode_send_stats(struct wgmode *wm, struct ipc_chan *ch, uint32_t id)
 {
 	struct ipc_peer_stats	 ps;
 	struct ipc_worker_stats	 ws;
@@ -294,19 +294,19 @@ wgmode_send_stats(struct wgmode *wm, int ipc_fd, uint32_t id)
 	if (wgmode_running(wm)) {
 		for (i = 0; i < device_npeers(wm->dev); i++) {
 			device_peer_stats(wm->dev, i, &ps);
-			if (ipc_send(ipc_fd, IPC_PEER_STATS, id, &ps,
+			if (ipc_chan_send(ch, IPC_PEER_STATS, id, &ps,
 			    sizeof(ps), -1) == -1)
 				return (-1);
 		}
 		for (w = 0; w < device_nworkers(wm->dev); w++) {
 			device_worker_stats(wm->dev, w, &ws);
-			if (ipc_send(ipc_fd, IPC_WORKER_STATS, id, &ws,
+			if (ipc_chan_send(ch, IPC_WORKER_STATS, id, &ws,
 			    sizeof(ws), -1) == -1)
 				return (-1);
 		}
 	}
 	memset(&end, 0, sizeof(end));
-	return (ipc_send(ipc_fd, IPC_STATS_END, id, &end, sizeof(end), -1));
+	return (ipc_chan_send(ch, IPC_STATS_END, id, &end, sizeof(end), -1));
 }
 
 void

@@ -15,11 +15,11 @@ struct wgmode_options {
 };
 
 struct wgmode	*wgmode_new(struct event_base *, const struct wgmode_options *);
-int		 wgmode_send_file(struct wgmode *, int);
+int		 wgmode_send_file(struct wgmode *, struct ipc_chan *);
 int		 wgmode_dispatch(struct wgmode *, const struct ipc_msg *,
 		    const char **);
 int		 wgmode_running(const struct wgmode *);
-int		 wgmode_send_stats(struct wgmode *, int, uint32_t);
+int		 wgmode_send_stats(struct wgmode *, struct ipc_chan *, uint32_t);
 void		 wgmode_free(struct wgmode *);
 
 #endif

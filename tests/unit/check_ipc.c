@@ -454,6 +454,89 @@ START_TEST(test_prefixes)
 }
 END_TEST
 
+static int	wants;
+
+static void
+count_want(void *arg)
+{
+	(void)arg;
+	wants++;
+}
+
+/* Nothing is lost or reordered when the socket is full; fds survive. */
+START_TEST(test_chan_queue)
+{
+	struct ipc_chan		 ch;
+	struct ipc_hello	 h;
+	struct ipc_msg		 msg;
+	const char		*why;
+	int			 small = 4096, i, n, rc, p[2], before;
+	char			 c;
+
+	before = count_fds();
+	ck_assert_int_eq(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small,
+	    sizeof(small)), 0);
+	wants = 0;
+	ipc_chan_init(&ch, sv[0], count_want, NULL);
+	memset(&h, 0, sizeof(h));
+	for (i = 0; i < 2000; i++) {
+		h.pid = (uint32_t)i + 1;
+		ck_assert_int_eq(ipc_chan_send(&ch, IPC_HELLO, (uint32_t)i,
+		    &h, sizeof(h), -1), 0);
+	}
+	ck_assert_ptr_nonnull(ch.head);
+	ck_assert_int_eq(wants, 1);
+	/* A queued fd is our duplicate: the caller may close its own. */
+	ck_assert_int_eq(pipe(p), 0);
+	memset(&msg, 0, sizeof(msg));
+	ck_assert_int_eq(ipc_chan_send(&ch, IPC_SOCKET, 2000, &samples[3].u,
+	    sizeof(struct ipc_socket), p[1]), 0);
+	close(p[1]);
+	n = 0;
+	for (;;) {
+		rc = ipc_chan_flush(&ch);
+		ck_assert_int_ne(rc, -1);
+		while (ipc_recv(sv[1], IPC_PEER_CONTROLD, &msg, &why) ==
+		    IPC_RECV_OK) {
+			ck_assert_uint_eq(msg.hdr.id, (uint32_t)n);
+			if (n < 2000)
+				ck_assert_uint_eq(msg.u.hello.pid,
+				    (uint32_t)n + 1);
+			else {
+				ck_assert_int_eq(write(msg.fd, "q", 1), 1);
+				ck_assert_int_eq(read(p[0], &c, 1), 1);
+				ck_assert_int_eq(c, 'q');
+				close(msg.fd);
+			}
+			n++;
+		}
+		if (rc == 0)
+			break;
+	}
+	ck_assert_int_eq(n, 2001);
+	ck_assert_ptr_null(ch.head);
+	ck_assert_uint_eq(ch.bytes, 0);
+	close(p[0]);
+	ck_assert_int_eq(count_fds(), before);
+}
+END_TEST
+
+/* A broken channel reports the error; what was queued is freed. */
+START_TEST(test_chan_broken)
+{
+	struct ipc_chan		 ch;
+	struct ipc_hello	 h = { 1, 0, 0 };
+
+	ipc_chan_init(&ch, sv[0], NULL, NULL);
+	close(sv[1]);
+	sv[1] = open("/dev/null", O_RDONLY);
+	ck_assert_int_eq(ipc_chan_send(&ch, IPC_HELLO, 0, &h, sizeof(h), -1),
+	    -1);
+	ck_assert_int_eq(errno, EPIPE);
+	ipc_chan_clear(&ch);
+}
+END_TEST
+
 static Suite *
 ipc_suite(void)
 {
@@ -472,6 +555,8 @@ ipc_suite(void)
 	tcase_add_test(tc, test_eof);
 	tcase_add_test(tc, test_nothing_pending);
 	tcase_add_test(tc, test_encode_limits);
+	tcase_add_test(tc, test_chan_queue);
+	tcase_add_test(tc, test_chan_broken);
 	suite_add_tcase(s, tc);
 	return (s);
 }
