@@ -24,6 +24,7 @@
 #include "tunneld/worker.h"
 
 #define INDEX_BUCKETS	1024
+#define DEVICE_HOLDOFF_US	100000
 
 struct index_entry {
 	struct index_entry	*next;
@@ -91,6 +92,13 @@ struct device {
 	int			 wake_fd;
 	_Atomic int		 wake_pending;
 	struct event		*ev_wake;
+	/*
+	 * Timer events (data sent or received) wake the main thread at most
+	 * once per hold-off: under load they would otherwise wake it for
+	 * every batch, for timers counted in seconds.
+	 */
+	_Atomic int		 timers_pending;
+	struct event		*ev_holdoff;
 
 	struct tun		 tun;
 	int			*udp_fds;
@@ -425,12 +433,17 @@ device_wake(struct device *dev)
 void
 device_raise(struct peer *peer, uint32_t ev)
 {
+	struct device	*dev = peer->dev;
 	uint32_t	 old;
 
 	old = atomic_fetch_or_explicit(&peer->events, ev,
 	    memory_order_relaxed);
-	if ((old & ev) != ev)
-		device_wake(peer->dev);
+	if ((old & ev) == ev)
+		return;
+	/* A handshake to start, or a session confirmed: no waiting. */
+	if ((ev & (PEER_EV_WANT_HANDSHAKE | PEER_EV_CONFIRMED)) != 0 ||
+	    atomic_exchange(&dev->timers_pending, 1) == 0)
+		device_wake(dev);
 }
 
 struct keypair *
@@ -934,7 +947,7 @@ device_peer_timer_cb(evutil_socket_t fd, short events, void *arg)
 }
 
 /* Turns what the workers raised into timer events, in causal order. */
-static void
+static bool
 device_peer_events(struct device *dev, struct peer *peer, uint64_t now)
 {
 	struct wg_timers_session s, *sp = NULL;
@@ -944,7 +957,7 @@ device_peer_events(struct device *dev, struct peer *peer, uint64_t now)
 
 	ev = atomic_exchange(&peer->events, 0);
 	if (ev == 0)
-		return;
+		return (false);
 	if ((kp = device_peer_keypair(peer)) != NULL) {
 		s.birth = kp->kp.birth;
 		s.send_counter = atomic_load(&kp->kp.send_counter);
@@ -973,6 +986,45 @@ device_peer_events(struct device *dev, struct peer *peer, uint64_t now)
 		actions |= wg_timers_event(&peer->timers,
 		    WG_TIMERS_WANT_HANDSHAKE, now, sp);
 	device_run_timers(dev, peer, actions);
+	return (true);
+}
+
+static bool
+device_all_peer_events(struct device *dev, uint64_t now)
+{
+	size_t	 i;
+	bool	 any = false;
+
+	for (i = 0; i < dev->npeers; i++)
+		any |= device_peer_events(dev, dev->peers[i], now);
+	return (any);
+}
+
+static void
+device_holdoff_add(struct device *dev)
+{
+	struct timeval	 tv = { 0, DEVICE_HOLDOFF_US };
+
+	if (!evtimer_pending(dev->ev_holdoff, NULL))
+		evtimer_add(dev->ev_holdoff, &tv);
+}
+
+/*
+ * End of a hold-off: open the gate first, so that a worker raising an
+ * event after our scan wakes us; keep it closed while events still come.
+ */
+static void
+device_holdoff_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct device	*dev = arg;
+
+	(void)fd;
+	(void)events;
+	atomic_store(&dev->timers_pending, 0);
+	if (device_all_peer_events(dev, util_now_ns())) {
+		atomic_store(&dev->timers_pending, 1);
+		device_holdoff_add(dev);
+	}
 }
 
 static void
@@ -980,7 +1032,6 @@ device_wake_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct device	*dev = arg;
 	uint64_t	 v, now;
-	size_t		 i;
 
 	(void)events;
 	if (read(fd, &v, sizeof(v)) == -1 && errno != EAGAIN)
@@ -989,8 +1040,9 @@ device_wake_cb(evutil_socket_t fd, short events, void *arg)
 	now = util_now_ns();
 	device_handshakes(dev, now);
 	device_report_unrouted(dev, now);
-	for (i = 0; i < dev->npeers; i++)
-		device_peer_events(dev, dev->peers[i], now);
+	device_all_peer_events(dev, now);
+	if (atomic_load(&dev->timers_pending))
+		device_holdoff_add(dev);
 }
 
 static uint32_t
@@ -1025,7 +1077,9 @@ device_new(struct event_base *base, const struct device_config *cfg,
 		fatal("eventfd");
 	dev->ev_wake = event_new(base, dev->wake_fd, EV_READ | EV_PERSIST,
 	    device_wake_cb, dev);
-	if (dev->ev_wake == NULL || event_add(dev->ev_wake, NULL) == -1)
+	dev->ev_holdoff = evtimer_new(base, device_holdoff_cb, dev);
+	if (dev->ev_wake == NULL || dev->ev_holdoff == NULL ||
+	    event_add(dev->ev_wake, NULL) == -1)
 		fatalx("event_add");
 	return (dev);
 }
@@ -1083,8 +1137,7 @@ device_start(struct device *dev, const char **why)
 		if (dev->udp_fds[dev->nworkers] == -1)
 			return (-1);
 		dev->workers[dev->nworkers] = worker_new(dev, dev->nworkers,
-		    dev->tun.fds[dev->nworkers], dev->udp_fds[dev->nworkers],
-		    &caps);
+		    dev->tun.fds, n, dev->udp_fds[dev->nworkers], &caps);
 	}
 	dev->port = port;
 	log_info("%s: %d workers on UDP port %u (GSO %s, GRO %s)",
@@ -1142,6 +1195,7 @@ device_free(struct device *dev)
 	free(dev->resources);
 	pthread_rwlock_destroy(&dev->table_lock);
 	event_free(dev->ev_wake);
+	event_free(dev->ev_holdoff);
 	close(dev->wake_fd);
 	explicit_bzero(dev->hsq, DEVICE_HSQ_MAX * sizeof(*dev->hsq));
 	free(dev->hsq);

@@ -1,5 +1,6 @@
 /* tun.c: the multi-queue TUN device, one queue per worker. */
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include <linux/if_tun.h>
 
@@ -44,6 +45,25 @@ fail:
 }
 
 /*
+ * The kernel's default of 500 overflows at a burst from a fast sender
+ * before a worker gets to read, and every overflow is a TCP retransmit.
+ */
+static void
+tun_set_txqlen(struct tun *t)
+{
+	struct ifreq	 ifr;
+	int		 s;
+
+	if ((s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return;
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, t->name, strnlen(t->name, IFNAMSIZ - 1));
+	ifr.ifr_qlen = TUN_TXQLEN;
+	(void)ioctl(s, SIOCSIFTXQLEN, &ifr);
+	close(s);
+}
+
+/*
  * Opens the device NAME (a kernel-chosen name for "fzc%d" patterns) with
  * nqueues queues. Non-persistent: the device goes away with the last fd.
  */
@@ -71,6 +91,7 @@ tun_open(struct tun *t, const char *name, int nqueues, const char **why)
 		}
 		t->nqueues++;
 	}
+	tun_set_txqlen(t);
 	return (0);
 }
 

@@ -4,6 +4,8 @@
 
 #include <net/if.h>
 
+#define TUN_TXQLEN	4096
+
 struct tun {
 	char	 name[IFNAMSIZ];
 	int	*fds;

@@ -53,7 +53,9 @@ struct worker_counters {
 struct worker {
 	struct device		*dev;
 	int			 id;
-	int			 tun_fd;
+	int			 tun_fd;	/* the queue this worker reads */
+	const int		*tun_fds;	/* every queue, for writes */
+	int			 nqueues;
 	int			 udp_fd;
 	int			 stop_fd;
 	bool			 gso;
@@ -227,7 +229,7 @@ worker_outbound(struct worker *w)
 	size_t		 outlen;
 	ssize_t		 n;
 	int		 i, rc;
-	uint32_t	 ev;
+	uint32_t	 ev = 0;
 
 	for (i = 0; i < DEVICE_BATCH; i++) {
 		slot = w->tx + (size_t)w->ntx * w->tx_stride;
@@ -245,6 +247,9 @@ worker_outbound(struct worker *w)
 		if (p != peer) {
 			if (kp != NULL)
 				device_keypair_put(kp);
+			if (ev != 0)
+				device_raise(peer, ev);
+			ev = 0;
 			peer = p;
 			kp = device_peer_keypair(peer);
 			pthread_mutex_lock(&peer->lock);
@@ -270,26 +275,66 @@ worker_outbound(struct worker *w)
 		w->ntx++;
 		atomic_fetch_add_explicit(&peer->tx_bytes, outlen,
 		    memory_order_relaxed);
+		/* Raised once per peer and batch, not per packet. */
 		ev = PEER_EV_DATA_SENT | PEER_EV_AUTH_SENT;
-		device_raise(peer, ev);
 	}
 	if (kp != NULL)
 		device_keypair_put(kp);
+	if (ev != 0)
+		device_raise(peer, ev);
 	flush_tx(w);
+}
+
+/*
+ * The TUN queue for an inner flow. The kernel sends a flow's outbound
+ * packets to the queue its inbound packets were last written to, so
+ * choosing the queue by flow spreads outbound flows over the workers,
+ * while each flow still stays on one queue and is written by the one
+ * worker that receives its peer's datagrams.
+ */
+static int
+tun_queue_fd(struct worker *w, const uint8_t *p, size_t len)
+{
+	uint32_t	 h = 2166136261u;
+	size_t		 i, n = 0, l4 = 0;
+	int		 proto = 0;
+
+	if (w->nqueues == 1)
+		return (w->tun_fds[0]);
+	if (p[0] >> 4 == 4) {
+		n = 12;
+		l4 = (size_t)(p[0] & 0x0f) * 4;
+		proto = p[9];
+		/* Only the first fragment carries ports. */
+		if ((p[6] & 0x3f) != 0 || p[7] != 0)
+			proto = 0;
+	} else {
+		n = 8;
+		l4 = 40;
+		proto = p[6];
+	}
+	for (i = n; i < n + (p[0] >> 4 == 4 ? 8 : 32); i++)
+		h = (h ^ p[i]) * 16777619u;
+	if ((proto == 6 || proto == 17) && len >= l4 + 4)
+		for (i = l4; i < l4 + 4; i++)
+			h = (h ^ p[i]) * 16777619u;
+	return (w->tun_fds[h % (uint32_t)w->nqueues]);
 }
 
 static void
 tun_write(struct worker *w, const uint8_t *pkt, size_t len)
 {
+	int	 fd = tun_queue_fd(w, pkt, len);
+
 	for (;;) {
-		if (write(w->tun_fd, pkt, len) != -1) {
+		if (write(fd, pkt, len) != -1) {
 			count(&w->c.rx_packets, 1);
 			count(&w->c.rx_bytes, len);
 			return;
 		}
 		if (errno == EINTR)
 			continue;
-		if (errno != EAGAIN || wait_writable(w->tun_fd) == -1) {
+		if (errno != EAGAIN || wait_writable(fd) == -1) {
 			drop(w, IPC_DROP_TUN_WRITE);
 			return;
 		}
@@ -494,15 +539,17 @@ worker_main(void *arg)
 }
 
 struct worker *
-worker_new(struct device *dev, int id, int tun_fd, int udp_fd,
-    const struct udp_caps *caps)
+worker_new(struct device *dev, int id, const int *tun_fds, int nqueues,
+    int udp_fd, const struct udp_caps *caps)
 {
 	struct worker	*w;
 
 	w = xcalloc(1, sizeof(*w));
 	w->dev = dev;
 	w->id = id;
-	w->tun_fd = tun_fd;
+	w->tun_fd = tun_fds[id];
+	w->tun_fds = tun_fds;
+	w->nqueues = nqueues;
 	w->udp_fd = udp_fd;
 	w->gso = caps->gso;
 	w->gro = caps->gro;

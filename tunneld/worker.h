@@ -8,7 +8,7 @@
 struct device;
 struct worker;
 
-struct worker	*worker_new(struct device *, int, int, int,
+struct worker	*worker_new(struct device *, int, const int *, int, int,
 		    const struct udp_caps *);
 int		 worker_start(struct worker *);
 void		 worker_stop(struct worker *);
