@@ -15,6 +15,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <jansson.h>
+#include <malloc.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,12 +99,18 @@ static void
 control_reply(struct control_conn *cc, json_t *reply)
 {
 	char	*s;
+	size_t	 len;
 
 	if ((s = json_dumps(reply, JSON_COMPACT)) == NULL)
 		fatalx("json_dumps");
-	evbuffer_add_printf(bufferevent_get_output(cc->bev), "%s\n", s);
+	len = strlen(s);
+	evbuffer_add(bufferevent_get_output(cc->bev), s, len);
+	evbuffer_add(bufferevent_get_output(cc->bev), "\n", 1);
 	free(s);
 	json_decref(reply);
+	/* The resource list of a large account is megabytes of tree. */
+	if (len > 1024 * 1024)
+		malloc_trim(0);
 }
 
 static void

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <jansson.h>
+#include <malloc.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -343,6 +344,8 @@ session_on_init(struct session *s, struct portal_init *init)
 		session_ship_relay(s, &s->relays[i]);
 	log_info("portal: init with %zu resources and %zu relays",
 	    s->nresources, s->nrelays);
+	/* A large init leaves megabytes of freed JSON tree behind. */
+	malloc_trim(0);
 }
 
 static void
