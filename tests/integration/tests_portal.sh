@@ -1,0 +1,963 @@
+# tests_portal.sh: fzc against the stub portal (tests/portal/), issue 4.
+# Sourced by run.sh; each t_portal_* runs in its own subshell and work
+# directory, with its own network namespace where the stub listens on
+# 127.0.0.1 (TLS, with a CA made per test).
+#
+# Helpers (pt_*) keep their state in PT_* variables: PT_NS (namespace),
+# PT_DIR (the fzc instance), PT_SOCK (the stub's control socket), PT_PORT,
+# PT_SPID (the stub's pid) and PT_SLOG (the stub's log, every line stamped
+# with the wall-clock time it was written, for timing assertions).
+
+PT_STUB=$SRCDIR/tests/portal/stub_portal.py
+
+# Ids and keys used by the scenarios (made up).
+PT_SITE=5d1b0c9a-7e3f-4a21-8c6d-9e8f7a6b5c4d
+PT_ISITE=e1d2c3b4-a596-4877-8695-a4b3c2d1e0f9
+PT_CIDR=a4e2c7d9-1b3f-4e5a-8c7d-2f1e0d9c8b7a
+PT_DNS=0f6a8c1e-5b8e-4d5f-9a3c-11a2b3c4d5e6
+PT_INET=c3b2a190-8f7e-4d6c-b5a4-93827160f5e4
+PT_RELAY1=6b7d1f52-2c0e-4a8e-9d40-0c1b2d3e4f50
+PT_RELAY2=9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d
+PT_TOKEN=tok-good-1
+PT_TOKEN2=tok-good-2
+
+# The scenario of most tests: a CIDR, a DNS and the Internet resource, one
+# dual-stack relay, two accepted tokens.
+pt_scenario() {
+	cat <<JSON
+{
+  "tokens": ["$PT_TOKEN", "$PT_TOKEN2"],
+  "interface": {"ipv4": "100.71.34.9", "ipv6": "fd00:2021:1111::a:3b21",
+                "search_domain": "corp.example.com",
+                "upstream_do53": [{"ip": "10.20.0.53"}], "upstream_doh": []},
+  "sites": [{"id": "$PT_SITE", "name": "HQ"},
+            {"id": "$PT_ISITE", "name": "Internet"}],
+  "resources": [
+    {"id": "$PT_CIDR", "type": "cidr", "address": "10.20.0.0/16",
+     "name": "HQ LAN", "address_description": null, "filters": [],
+     "sites": [{"id": "$PT_SITE", "name": "HQ"}]},
+    {"id": "$PT_DNS", "type": "dns", "address": "*.git.corp.example.com",
+     "name": "GitLab", "address_description": "https://git.corp.example.com",
+     "filters": [{"protocol": "tcp", "port_range_start": 443,
+                  "port_range_end": 443}, {"protocol": "icmp"}],
+     "sites": [{"id": "$PT_SITE", "name": "HQ"}], "ip_stack": "dual"},
+    {"id": "$PT_INET", "type": "internet", "can_be_disabled": true,
+     "sites": [{"id": "$PT_ISITE", "name": "Internet"}]}],
+  "relays": [{"id": "$PT_RELAY1",
+              "addrs": ["198.51.100.7:3478", "[2001:db8:7::5]:3478"],
+              "stamp_secret": "relay-secret-1"}]${1:+,
+  $1}
+}
+JSON
+}
+
+# pt_ca DIR: a CA (DIR/ca.crt, DIR/ca.key).
+pt_ca() {
+	mkdir -p "$1" && chmod 755 "$1" &&
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+	    -nodes -keyout "$1/ca.key" -out "$1/ca.crt" -days 2 \
+	    -subj "/CN=fzc test CA $RANDOM" 2>/dev/null &&
+	chmod 644 "$1/ca.crt"
+}
+
+# pt_cert CADIR NAME CN SAN: a server certificate CADIR/NAME.{crt,key}
+# signed by the CA in CADIR.
+pt_cert() {
+	local d=$1 n=$2
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+	    -keyout "$d/$n.key" -out "$d/$n.csr" -subj "/CN=$3" 2>/dev/null &&
+	echo "subjectAltName=$4" >"$d/$n.ext" &&
+	openssl x509 -req -in "$d/$n.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" \
+	    -CAcreateserial -out "$d/$n.crt" -days 2 -extfile "$d/$n.ext" \
+	    2>/dev/null
+}
+
+# pt_stamp: copies stdin to stdout, each line prefixed by the time it came.
+pt_stamp() {
+	local line
+	while IFS= read -r line; do
+		printf '%s %s\n' "$EPOCHREALTIME" "$line"
+	done
+}
+
+# pt_stub NS SOCK CERTBASE SCENARIO LISTEN: the stub portal in NS; sets
+# PT_PORT, PT_SPID and PT_SLOG. CERTBASE "" for ws://.
+pt_stub() {
+	local ns=$1 sock=$2 cert=$3 sc=$4 listen=$5 n
+	PT_NSTUB=$((${PT_NSTUB:-0} + 1))
+	n=$WORK/stub$PT_NSTUB
+	PT_SLOG=$n.log
+	mkfifo "$n.fifo" || return 1
+	pt_stamp <"$n.fifo" >"$PT_SLOG" &
+	PIDS+=($!)
+	if [ -n "$cert" ]; then
+		set -- --cert "$cert.crt" --key "$cert.key"
+	else
+		set -- --plain
+	fi
+	ip netns exec "$ns" /usr/bin/python3 "$PT_STUB" --listen "$listen" \
+	    "$@" --scenario "$sc" --control "$sock" >"$n.out" 2>"$n.fifo" &
+	PT_SPID=$!
+	PIDS+=("$PT_SPID")
+	wait_until 10 grep -q '^PORT ' "$n.out" ||
+	    { cat "$PT_SLOG"; fail "stub portal did not start"; } || return 1
+	PT_PORT=$(sed -n 's/^PORT //p' "$n.out")
+}
+
+# pt_setup NAME [SCENARIO-EXTRA [TOKEN [TUNNELD ARGS...]]]: a namespace,
+# the stub portal and fzc-tunneld with TOKEN (default PT_TOKEN, "" for
+# none) in its token file, all under WORK/NAME. SCENARIO-EXTRA: more keys
+# for pt_scenario. The test PKI (WORK/pki) is made on first use; PT_CERT
+# names the server certificate in it (default srv, for 127.0.0.1) and
+# PT_CAFILE the CA file given to fzc (default the test CA).
+pt_setup() {
+	local name=$1 extra=${2-} token=${3-$PT_TOKEN}
+	shift 3 2>/dev/null || shift $#
+	new_netns PT_NS "$name" || return 1
+	mkdir -p "$WORK/$name" && chmod 755 "$WORK/$name" || return 1
+	PT_DIR=$WORK/$name/fzc
+	PT_SOCK=$WORK/$name/portal.sock
+	PT_PKI=$WORK/pki
+	if [ ! -e "$PT_PKI/srv.crt" ]; then
+		pt_ca "$PT_PKI" && pt_cert "$PT_PKI" srv 127.0.0.1 \
+		    "DNS:portal.test,IP:127.0.0.1" ||
+		    fail "cannot make the test PKI" || return 1
+	fi
+	pt_scenario "$extra" >"$WORK/$name/scenario.json"
+	pt_stub "$PT_NS" "$PT_SOCK" "$PT_PKI/${PT_CERT:-srv}" \
+	    "$WORK/$name/scenario.json" 127.0.0.1:0 || return 1
+	mkdir -p "$PT_DIR"
+	if [ -n "$token" ]; then
+		(umask 077; printf '%s\n' "$token" >"$PT_DIR/token")
+	fi
+	start_tunneld "$PT_NS" "$PT_DIR" --api-url "wss://127.0.0.1:$PT_PORT" \
+	    --ca-file "${PT_CAFILE:-$PT_PKI/ca.crt}" --name "fzc-it-$name" "$@"
+}
+
+# pt_ctl COMMAND...: commands to the stub (JSON each); false if one fails.
+# Answers go to WORK/ctl.log.
+pt_ctl() {
+	# One command a line: newlines in the JSON become spaces.
+	/usr/bin/python3 "$PT_STUB" ctl "$PT_SOCK" "${@//$'\n'/ }" \
+	    >>"$WORK/ctl.log" 2>&1
+}
+
+# pt_wait WHAT [VALUE [TIMEOUT]]: the stub's wait command.
+pt_wait() {
+	local v=
+	[ -n "${2-}" ] && v=", \"value\": $2"
+	pt_ctl "{\"cmd\": \"wait\", \"what\": \"$1\"$v, \"timeout\": ${3:-10}}"
+}
+
+# pt_state EXPR: a Python expression over v, the stub's state (client
+# role); prints the result (JSON unless a string).
+pt_state() {
+	/usr/bin/python3 "$PT_STUB" ctl "$PT_SOCK" '{"cmd":"state"}' |
+	    python3 -c '
+import json, sys
+v = json.loads(sys.stdin.readline())
+r = eval(sys.argv[1])
+print(r if isinstance(r, str) else json.dumps(r))' "$1"
+}
+
+# pt_no_violations: the stub saw nothing wrong.
+pt_no_violations() {
+	local n
+	n=$(pt_state 'len(v["violations"])') || fail "no stub state" ||
+	    return 1
+	[ "$n" = 0 ] && return 0
+	pt_state 'v["violations"]' | cut -c1-2000 >&2
+	fail "$n protocol violations recorded by the stub"
+}
+
+# pt_res EXPR: a Python expression over r, fzc's resources keyed by id.
+pt_res() {
+	fzc_cli "$PT_DIR" --json resources | python3 -c '
+import json, sys
+o = json.load(sys.stdin)
+r = {x["id"]: x for x in o["resources"]}
+v = eval(sys.argv[1])
+print(v if isinstance(v, str) else json.dumps(v))' "$1"
+}
+
+# pt_res_true EXPR: EXPR over r holds.
+pt_res_true() {
+	[ "$(pt_res "bool($1)")" = true ]
+}
+
+pt_pstate() {
+	status_field "$PT_DIR" portal.state
+}
+
+pt_pstate_is() {
+	[ "$(pt_pstate)" = "$1" ]
+}
+
+# pt_alive: tunneld and a controld are running.
+pt_alive() {
+	local cpid
+	kill -0 "$TPID" 2>/dev/null || fail "tunneld died" || return 1
+	cpid=$(controld_pid "$PT_DIR") && kill -0 "$cpid" 2>/dev/null ||
+	    fail "no controld" || return 1
+}
+
+# pt_dump: the logs, for a failing test's output.
+pt_dump() {
+	echo "--- stub log (last lines)"
+	tail -n 15 "$PT_SLOG" | cut -c1-300
+	echo "--- tunneld/controld log (last lines)"
+	tail -n 25 "$TLOG" | cut -c1-300
+	echo "--- status"
+	fzc_cli "$PT_DIR" --json status 2>&1 | cut -c1-600
+}
+
+# pt_fail MESSAGE: dump the logs, then fail.
+pt_fail() {
+	pt_dump >&2
+	fail "$@"
+}
+
+# pt_connected [TIMEOUT]: the stub saw a join and fzc says connected.
+pt_connected() {
+	pt_wait joined "" "${1:-10}" || pt_fail "the client never joined" ||
+	    return 1
+	wait_until 5 pt_pstate_is connected ||
+	    pt_fail "portal state $(pt_pstate), not connected" || return 1
+}
+
+# ---------------------------------------------------------------------------
+
+# 1. Connect, join, init: resources listed with their fields, tunnel
+# addresses and the CIDR route shipped to tunneld, no protocol violation.
+t_portal_connect_init() {
+	pt_setup init || return 1
+	pt_connected || return 1
+	wait_until 5 pt_res_true 'len(r) == 3' ||
+	    pt_fail "resources: $(pt_res r)" || return 1
+	pt_res r
+	pt_res_true "r['$PT_CIDR'] == {'id': '$PT_CIDR', 'type': 'cidr',
+	    'name': 'HQ LAN', 'address': '10.20.0.0/16', 'site': 'HQ',
+	    'authorized': False}" || fail "cidr: $(pt_res "r['$PT_CIDR']")" ||
+	    return 1
+	pt_res_true "r['$PT_DNS'] == {'id': '$PT_DNS', 'type': 'dns',
+	    'name': 'GitLab', 'address': '*.git.corp.example.com',
+	    'site': 'HQ', 'authorized': False}" ||
+	    fail "dns: $(pt_res "r['$PT_DNS']")" || return 1
+	pt_res_true "r['$PT_INET']['type'] == 'internet' and
+	    r['$PT_INET']['site'] == 'Internet' and
+	    r['$PT_INET']['authorized'] is False" ||
+	    fail "internet: $(pt_res "r['$PT_INET']")" || return 1
+	# tunneld got the tunnel addresses, the CIDR route and the relay.
+	wait_until 5 grep -q 'client state: IPC_TUN_ADDRESSES 100.71.34.9/32' \
+	    "$TLOG" || pt_fail "no tunnel addresses in tunneld" || return 1
+	wait_until 5 grep -q \
+	    "client state: IPC_ROUTE_ADD 10.20.0.0/16 $PT_CIDR\$" "$TLOG" ||
+	    pt_fail "no route for the CIDR resource in tunneld" || return 1
+	wait_until 5 grep -q "client state: IPC_RELAY_ADD .*$PT_RELAY1" \
+	    "$TLOG" || pt_fail "no relay in tunneld" || return 1
+	grep -q 'client state: .*: ' "$TLOG" &&
+	    { grep 'client state: .*: ' "$TLOG"; pt_fail "tunneld refused state"; } &&
+	    return 1
+	# 1.8/2.3: set_snownet_capabilities right after the join.
+	pt_wait message '"set_snownet_capabilities"' 5 ||
+	    pt_fail "no set_snownet_capabilities after the join" || return 1
+	[ "$(pt_state 'v["joins"]')" = 1 ] ||
+	    pt_fail "joins: $(pt_state 'v["joins"]')" || return 1
+	# The token is nowhere in the logs or the process list.
+	! grep -q "$PT_TOKEN" "$TLOG" || fail "token in the log" || return 1
+	! ps -eo args | grep -v grep | grep -q "$PT_TOKEN" ||
+	    fail "token in the process list" || return 1
+	pt_no_violations || return 1
+	pt_alive || return 1
+	# Issue 4 item 8: scripts rely on every entry having id, type, name,
+	# address, site and authorized (null where there is no value).
+	pt_res_true "all(set(x) >= {'id', 'type', 'name', 'address', 'site',
+	    'authorized'} for x in r.values())" ||
+	    fail "entries without all six keys: $(pt_res "r['$PT_INET']")"
+}
+
+# 2. Live changes: resource created, updated (new name, new address),
+# deleted; config_changed; relays_presence.
+t_portal_live_changes() {
+	local id=2b9c4d6e-8f10-4a2b-9c3d-4e5f60718293 res
+	pt_setup live || return 1
+	pt_connected || return 1
+	wait_until 5 pt_res_true 'len(r) == 3' ||
+	    pt_fail "resources after init: $(pt_res r)" || return 1
+	res='{"id": "'$id'", "type": "cidr", "address": "10.30.0.0/24",
+	    "name": "Lab", "address_description": null, "filters": [],
+	    "sites": [{"id": "'$PT_SITE'", "name": "HQ"}]}'
+	pt_ctl "{\"cmd\": \"create_resource\", \"resource\": $res}" ||
+	    fail "create_resource" || return 1
+	wait_until 5 pt_res_true "r.get('$id', {}).get('name') == 'Lab' and
+	    r['$id']['address'] == '10.30.0.0/24' and
+	    r['$id']['type'] == 'cidr' and r['$id']['site'] == 'HQ'" ||
+	    pt_fail "created resource: $(pt_res r)" || return 1
+	wait_until 5 grep -q "IPC_ROUTE_ADD 10.30.0.0/24 $id\$" "$TLOG" ||
+	    pt_fail "no route for the new resource" || return 1
+	# Update: a new name, then a new address (the route moves).
+	pt_ctl "{\"cmd\": \"update_resource\", \"resource\":
+	    ${res/\"Lab\"/\"Lab 2\"}}" || fail "update_resource" || return 1
+	wait_until 5 pt_res_true "r['$id']['name'] == 'Lab 2'" ||
+	    pt_fail "name change not applied: $(pt_res "r['$id']")" ||
+	    return 1
+	res=${res/\"Lab\"/\"Lab 3\"}
+	pt_ctl "{\"cmd\": \"update_resource\", \"resource\":
+	    ${res/10.30.0.0\/24/10.31.0.0\/24}}" ||
+	    fail "update_resource" || return 1
+	wait_until 5 pt_res_true "r['$id']['name'] == 'Lab 3' and
+	    r['$id']['address'] == '10.31.0.0/24'" ||
+	    pt_fail "address change not applied: $(pt_res "r['$id']")" ||
+	    return 1
+	wait_until 5 grep -q "IPC_ROUTE_ADD 10.31.0.0/24 $id\$" "$TLOG" ||
+	    pt_fail "no route for the new address" || return 1
+	grep -q "IPC_ROUTE_DEL 10.30.0.0/24 $id\$" "$TLOG" ||
+	    pt_fail "old route not withdrawn" || return 1
+	[ "$(pt_res 'len(r)')" = 4 ] || fail "resources: $(pt_res r)" ||
+	    return 1
+	# Delete (bare id string): gone, route withdrawn, others untouched.
+	pt_ctl "{\"cmd\": \"delete_resource\", \"id\": \"$id\"}" ||
+	    fail "delete_resource" || return 1
+	wait_until 5 pt_res_true "'$id' not in r" ||
+	    pt_fail "deleted resource still listed" || return 1
+	wait_until 5 grep -q "IPC_ROUTE_DEL 10.31.0.0/24 $id\$" "$TLOG" ||
+	    pt_fail "route of the deleted resource not withdrawn" || return 1
+	pt_res_true "sorted(r) == sorted(['$PT_CIDR', '$PT_DNS', '$PT_INET'])" ||
+	    fail "resources after delete: $(pt_res r)" || return 1
+	# Deleting the CIDR resource of the init withdraws its route too.
+	pt_ctl "{\"cmd\": \"delete_resource\", \"id\": \"$PT_CIDR\"}" ||
+	    fail "delete_resource" || return 1
+	wait_until 5 grep -q "IPC_ROUTE_DEL 10.20.0.0/16 $PT_CIDR\$" "$TLOG" ||
+	    pt_fail "route of the init's CIDR resource not withdrawn" ||
+	    return 1
+	pt_res_true "sorted(r) == sorted(['$PT_DNS', '$PT_INET'])" ||
+	    fail "resources after delete: $(pt_res r)" || return 1
+	# config_changed: applied (logged) and shipped to tunneld again.
+	local n
+	n=$(grep -c 'client state: IPC_TUN_ADDRESSES' "$TLOG")
+	pt_ctl '{"cmd": "config_changed", "interface":
+	    {"search_domain": "new.example.com",
+	     "upstream_do53": [{"ip": "10.20.0.54"}, {"ip": "10.20.0.55"}]}}' ||
+	    fail "config_changed" || return 1
+	wait_until 5 grep -q 'portal: configuration changed' "$TLOG" ||
+	    pt_fail "config_changed not applied" || return 1
+	ship_count() {
+		[ "$(grep -c 'client state: IPC_TUN_ADDRESSES 100.71.34.9/32' \
+		    "$TLOG")" -gt "$n" ]
+	}
+	wait_until 5 ship_count ||
+	    pt_fail "interface not shipped to tunneld after config_changed" ||
+	    return 1
+	# relays_presence: relay 1 goes, relay 2 comes.
+	pt_ctl '{"cmd": "relays_presence", "disconnected_ids": ["'$PT_RELAY1'"],
+	    "connected": [{"id": "'$PT_RELAY2'", "addrs": ["203.0.113.9:3478"],
+	    "stamp_secret": "relay-secret-2"}]}' ||
+	    fail "relays_presence" || return 1
+	wait_until 5 grep -q "client state: IPC_RELAY_DEL .*$PT_RELAY1" \
+	    "$TLOG" || pt_fail "no IPC_RELAY_DEL for the relay gone" ||
+	    return 1
+	wait_until 5 grep -q "client state: IPC_RELAY_ADD .*$PT_RELAY2" \
+	    "$TLOG" || pt_fail "no IPC_RELAY_ADD for the new relay" ||
+	    return 1
+	! grep 'client state: .*: ' "$TLOG" ||
+	    pt_fail "tunneld refused some state" || return 1
+	grep -q 'portal: malformed' "$TLOG" &&
+	    { grep 'portal: malformed' "$TLOG"; fail "good message dropped"; } &&
+	    return 1
+	# All on the first connection.
+	[ "$(pt_state 'v["connection_count"]')" = 1 ] ||
+	    pt_fail "reconnected: $(pt_state 'v["connection_count"]')" ||
+	    return 1
+	pt_connected || return 1
+	pt_no_violations || return 1
+	pt_alive
+}
+
+# pt_msgs EXPR: EXPR over ms, the stub's recorded client frames.
+pt_msgs() {
+	pt_state "(lambda ms: $1)(v['messages'])"
+}
+
+# 3. Heartbeats: unanswered ones make the client reconnect after ~40 s
+# (1.7: more than 3 outstanding); answered ones come every ~10 s and keep
+# the connection.
+t_portal_heartbeats() {
+	local t n
+	pt_setup hb '"ignore_heartbeats": true' || return 1
+	pt_connected || return 1
+	pt_wait disconnected "" 55 ||
+	    pt_fail "still on the first connection after 55 s of unanswered heartbeats" ||
+	    return 1
+	pt_ctl '{"cmd": "ignore_heartbeats", "on": false}' || return 1
+	pt_connected 10 || return 1
+	pt_msgs '[(m["conn"], m["event"], m["time"]) for m in ms]' |
+	    cut -c1-1500
+	# The first connection: 3 or 4 heartbeats, none answered, then the
+	# client (not the stub's idle timeout) dropped it ~40 s after it
+	# opened; the second connection follows within the backoff.
+	n=$(pt_msgs 'len([m for m in ms if m["conn"] == 1 and
+	    m["event"] == "heartbeat"])')
+	[ "$n" = 3 ] || [ "$n" = 4 ] ||
+	    pt_fail "$n heartbeats on the first connection" || return 1
+	[ "$(pt_state 'v["idle_timeouts"]')" = 0 ] ||
+	    pt_fail "the stub closed for idleness, not the client" || return 1
+	t=$(pt_msgs '
+	    [m["time"] for m in ms if m["conn"] == 2 and
+	     m["event"] == "phx_join"][0] -
+	    [m["time"] for m in ms if m["conn"] == 1 and
+	     m["event"] == "phx_join"][0]')
+	echo "second join $t s after the first"
+	python3 -c "import sys; sys.exit(not 38 <= $t <= 45)" ||
+	    pt_fail "reconnected $t s after the first join, not ~40 s" ||
+	    return 1
+	# Re-joined, capabilities sent again.
+	[ "$(pt_state 'v["joins"]')" = 2 ] || pt_fail "joins" || return 1
+	pt_wait message '"set_snownet_capabilities"' 5 ||
+	    pt_fail "no set_snownet_capabilities" || return 1
+	[ "$(pt_msgs 'len([m for m in ms if m["conn"] == 2 and
+	    m["event"] == "set_snownet_capabilities"])')" = 1 ] ||
+	    pt_fail "no set_snownet_capabilities after the re-join" ||
+	    return 1
+	# Answered heartbeats: two more, ~10 s apart, same connection.
+	n=$(pt_state 'v["heartbeats_seen"]')
+	pt_wait heartbeats $((n + 2)) 25 ||
+	    pt_fail "fewer than 2 heartbeats in 25 s" || return 1
+	t=$(pt_msgs '(lambda h: h[1] - h[0])([m["time"] for m in ms
+	    if m["conn"] == 2 and m["event"] == "heartbeat"][:2])')
+	echo "answered heartbeats $t s apart"
+	python3 -c "import sys; sys.exit(not 9.5 <= $t <= 10.8)" ||
+	    pt_fail "heartbeats $t s apart" || return 1
+	t=$(pt_msgs '[m["time"] for m in ms if m["conn"] == 2 and
+	    m["event"] == "heartbeat"][0] - [m["time"] for m in ms
+	    if m["conn"] == 2 and m["event"] == "phx_join"][0]')
+	python3 -c "import sys; sys.exit(not 9.0 <= $t <= 10.8)" ||
+	    pt_fail "first heartbeat $t s after the join" || return 1
+	[ "$(pt_state 'v["connection_count"]')" = 2 ] ||
+	    pt_fail "reconnected although heartbeats were answered" ||
+	    return 1
+	pt_pstate_is connected || pt_fail "not connected" || return 1
+	pt_no_violations || return 1
+	pt_alive
+}
+
+# 4. Join timeout: no reply to the join, the client gives up after 5 s
+# and connects again.
+t_portal_join_timeout() {
+	local t
+	pt_setup join '"no_join_reply": true' || return 1
+	pt_wait message '"phx_join"' 10 || pt_fail "no join" || return 1
+	pt_ctl '{"cmd": "set", "key": "no_join_reply", "value": false}' ||
+	    return 1
+	# Not connected while the join is unanswered.
+	sleep 1
+	[ "$(pt_pstate)" = connecting ] ||
+	    pt_fail "state $(pt_pstate) while the join is unanswered" ||
+	    return 1
+	pt_connected 10 || return 1
+	t=$(pt_msgs '
+	    [m["time"] for m in ms if m["conn"] == 2 and
+	     m["event"] == "phx_join"][0] -
+	    [m["time"] for m in ms if m["conn"] == 1 and
+	     m["event"] == "phx_join"][0]')
+	echo "second join $t s after the first"
+	python3 -c "import sys; sys.exit(not 5.0 <= $t <= 7.0)" ||
+	    pt_fail "re-joined $t s after the unanswered join" || return 1
+	[ "$(pt_state 'v["connection_count"]')" = 2 ] ||
+	    pt_fail "connections: $(pt_state 'v["connection_count"]')" ||
+	    return 1
+	wait_until 5 pt_res_true 'len(r) == 3' ||
+	    pt_fail "no init after the re-join" || return 1
+	pt_no_violations || return 1
+	pt_alive
+}
+
+# pt_attempts_stay N SECONDS: the stub sees no more than N connection
+# attempts during SECONDS.
+pt_attempts_stay() {
+	sleep "$2"
+	[ "$(pt_state 'v["connection_attempts"]')" = "$1" ] ||
+	    pt_fail "connection attempts: $(pt_state 'v["connection_attempts"]'), expected $1" ||
+	    return 1
+}
+
+# pt_sign_in TOKEN: fzc sign-in, the token on standard input.
+pt_sign_in() {
+	printf '%s\n' "$1" | fzc_cli "$PT_DIR" sign-in ||
+	    pt_fail "fzc sign-in failed" || return 1
+}
+
+# 5. 401: invalid_token signs out and deletes the token; another 401 (a
+# problem body with another code, or no problem body) signs out and keeps
+# the token; fzc sign-in with a good token connects again.
+t_portal_401() {
+	local tf
+	pt_setup auth "" tok-unknown || return 1
+	tf=$PT_DIR/token
+	wait_until 10 pt_pstate_is signed_out ||
+	    pt_fail "not signed out after 401 invalid_token" || return 1
+	grep -q 'answering HTTP 401' "$PT_SLOG" || pt_fail "no 401" ||
+	    return 1
+	wait_until 5 test ! -e "$tf" ||
+	    pt_fail "token file kept after invalid_token" || return 1
+	[ -n "$(status_field "$PT_DIR" portal.reason)" ] ||
+	    pt_fail "no reason given" || return 1
+	status_field "$PT_DIR" portal.reason
+	pt_alive || return 1
+	pt_attempts_stay 1 2 || return 1
+	# Signing in with a good token reconnects.
+	pt_sign_in "$PT_TOKEN" || return 1
+	[ "$(cat "$tf")" = "$PT_TOKEN" ] && [ "$(stat -c %a "$tf")" = 600 ] ||
+	    pt_fail "token file not stored (mode $(stat -c %a "$tf"))" ||
+	    return 1
+	pt_connected 10 || return 1
+	# 401 with another code: signed out, the token stays.
+	pt_ctl '{"cmd": "set_http_status", "status": 401,
+	    "code": "account_suspended", "detail": "Suspended"}' \
+	    '{"cmd": "close"}' || return 1
+	wait_until 10 pt_pstate_is signed_out ||
+	    pt_fail "not signed out after 401 account_suspended" || return 1
+	pt_alive || return 1
+	[ "$(cat "$tf" 2>/dev/null)" = "$PT_TOKEN" ] ||
+	    pt_fail "token file lost after a 401 other than invalid_token" ||
+	    return 1
+	pt_attempts_stay 3 2 || return 1
+	# A 401 without a problem body (a proxy's page): the same.
+	pt_sign_in "$PT_TOKEN2" || return 1
+	pt_connected 10 || return 1
+	pt_ctl '{"cmd": "set_http_status", "status": 401,
+	    "body": "<html><body>Unauthorized</body></html>",
+	    "content_type": "text/html"}' '{"cmd": "close"}' || return 1
+	wait_until 10 pt_pstate_is signed_out ||
+	    pt_fail "not signed out after a 401 without problem body" ||
+	    return 1
+	[ "$(cat "$tf" 2>/dev/null)" = "$PT_TOKEN2" ] ||
+	    pt_fail "token file lost after a bare 401" || return 1
+	pt_attempts_stay 5 2 || return 1
+	# And a new sign-in still works.
+	pt_sign_in "$PT_TOKEN" || return 1
+	pt_connected 10 || return 1
+	[ "$(pt_state '[a["status"] for a in v["http_answers"]]')" = \
+	    "[401, 401, 401]" ] ||
+	    pt_fail "HTTP answers: $(pt_state 'v["http_answers"]')" ||
+	    return 1
+	! grep -q -e "$PT_TOKEN" -e "$PT_TOKEN2" -e tok-unknown "$TLOG" ||
+	    fail "a token in the log" || return 1
+	pt_no_violations || return 1
+	pt_alive
+}
+
+# pt_slog_time REGEX [N]: the time the stub logged the Nth line (default
+# 1) matching REGEX.
+pt_slog_time() {
+	grep -E -- "$1" "$PT_SLOG" | sed -n "${2:-1}p" | cut -d' ' -f1
+}
+
+# 6. 403 and 500 are hiccups (retried every second while never
+# connected); 503 with Retry-After: 2 delays the next attempt by 2 s.
+t_portal_http_errors() {
+	local t0 t1 gap i n r
+	pt_setup http '"http_status": [{"status": 403, "count": 2},
+	    {"status": 500, "count": 2}]' || return 1
+	wait_until 5 eval '[ "$(status_field "$PT_DIR" portal.state)" = waiting ] &&
+	    status_field "$PT_DIR" portal.reason | grep -q 403' ||
+	    pt_fail "no waiting state after a 403" || return 1
+	pt_connected 15 || return 1
+	[ "$(pt_state '[a["status"] for a in v["http_answers"]]')" = \
+	    "[403, 403, 500, 500]" ] ||
+	    pt_fail "HTTP answers: $(pt_state 'v["http_answers"]')" ||
+	    return 1
+	[ "$(pt_state 'v["connection_attempts"]')" = 5 ] ||
+	    pt_fail "attempts: $(pt_state 'v["connection_attempts"]')" ||
+	    return 1
+	# 1.8: while never connected, one attempt a second.
+	for i in 1 2 3 4; do
+		t0=$(pt_slog_time 'GET /client' $i)
+		t1=$(pt_slog_time 'GET /client' $((i + 1)))
+		gap=$(python3 -c "print(round($t1 - $t0, 3))")
+		echo "attempt $((i + 1)) $gap s after attempt $i"
+		python3 -c "import sys; sys.exit(not 1.0 <= $gap <= 2.5)" ||
+		    pt_fail "attempt $((i + 1)) came $gap s after attempt $i" ||
+		    return 1
+	done
+	# 503 with Retry-After: 2 on the next attempt, after a dropped
+	# connection.
+	pt_ctl '{"cmd": "set_http_status", "status": 503, "retry_after": 2}' \
+	    '{"cmd": "close"}' || return 1
+	wait_until 5 eval '[ "$(status_field "$PT_DIR" portal.state)" = waiting ] &&
+	    status_field "$PT_DIR" portal.reason | grep -q 503' ||
+	    pt_fail "no waiting state after the 503" || return 1
+	# fzc status counts down from the 2 s of Retry-After.
+	t0=$EPOCHREALTIME
+	r=$(status_field "$PT_DIR" portal.retry_in_s)
+	t1=$EPOCHREALTIME
+	gap=$(pt_slog_time 'answering HTTP 503')
+	echo "retry in $r s, $(python3 -c "print(round($t0 - $gap, 3))") s after the 503"
+	python3 -c "import sys; sys.exit(not
+	    2 - ($t1 - $gap) - 0.2 <= $r <= 2 - ($t0 - $gap) + 0.2)" ||
+	    pt_fail "retry_in_s $r after Retry-After: 2" || return 1
+	pt_connected 10 || return 1
+	n=$(grep -c 'GET /client' "$PT_SLOG")
+	t0=$(pt_slog_time 'answering HTTP 503')
+	t1=$(pt_slog_time 'GET /client' "$n")
+	gap=$(python3 -c "print(round($t1 - $t0, 3))")
+	echo "attempt after the 503: $gap s later"
+	python3 -c "import sys; sys.exit(not 2.0 <= $gap <= 3.5)" ||
+	    pt_fail "next attempt $gap s after the 503 (Retry-After: 2)" ||
+	    return 1
+	[ "$(pt_state '[a["status"] for a in v["http_answers"]]')" = \
+	    "[403, 403, 500, 500, 503]" ] ||
+	    pt_fail "HTTP answers: $(pt_state 'v["http_answers"]')" ||
+	    return 1
+	[ "$(pt_state 'v["connection_attempts"]')" = 7 ] ||
+	    pt_fail "attempts: $(pt_state 'v["connection_attempts"]')" ||
+	    return 1
+	[ -e "$PT_DIR/token" ] || pt_fail "token file lost" || return 1
+	pt_no_violations || return 1
+	pt_alive
+}
+
+# pt_backoff_bound DOWN: 1.8's bound on the wait for the first attempt
+# after a portal that was down DOWN seconds is back: the client, once
+# connected, retries after 0.5 s x 1.5^n with a jitter of +-50 %, so at
+# most n attempts (the shortest delays) fit in DOWN, and the next one
+# comes at the latest 0.75 s x 1.5^n later.
+pt_backoff_bound() {
+	python3 -c '
+import sys
+down, t, n = float(sys.argv[1]), 0.0, 0
+while True:
+    t += 0.25 * 1.5 ** n
+    if t > down:
+        break
+    n += 1
+print(round(0.75 * 1.5 ** n, 3))' "$1"
+}
+
+# 7. Portal killed (SIGKILL) and restarted on the same port 2 s later: the
+# client reconnects within the backoff bound and joins again.
+t_portal_restart() {
+	local t_kill t_up t_get down bound late n
+	pt_setup restart || return 1
+	pt_connected || return 1
+	wait_until 5 pt_res_true 'len(r) == 3' || pt_fail "no init" ||
+	    return 1
+	n=$(grep -c 'portal: connecting' "$TLOG")
+	kill -KILL "$PT_SPID"
+	t_kill=$EPOCHREALTIME
+	wait_until 5 eval '[ "$(pt_pstate)" = waiting ]' ||
+	    pt_fail "the client did not notice the portal was gone" ||
+	    return 1
+	status_field "$PT_DIR" portal.reason
+	sleep 2
+	# It kept trying while the portal was down.
+	[ "$(grep -c 'portal: connecting' "$TLOG")" -ge $((n + 2)) ] ||
+	    pt_fail "fewer than 2 attempts while the portal was down" ||
+	    return 1
+	pt_stub "$PT_NS" "$PT_SOCK" "$PT_PKI/srv" "$WORK/restart/scenario.json" \
+	    "127.0.0.1:$PT_PORT" || return 1
+	t_up=$(head -n 1 "$PT_SLOG" | cut -d' ' -f1)
+	pt_connected 15 || return 1
+	t_get=$(pt_slog_time 'GET /client')
+	down=$(python3 -c "print(round($t_up - $t_kill, 3))")
+	late=$(python3 -c "print(round($t_get - $t_up, 3))")
+	bound=$(pt_backoff_bound "$down")
+	echo "portal down $down s, client back $late s later (bound $bound s)"
+	python3 -c "import sys; sys.exit(not $late <= $bound + 0.3)" ||
+	    pt_fail "reconnected $late s after the portal was back (bound $bound s)" ||
+	    return 1
+	# Re-joined on the first attempt, fresh init, capabilities again.
+	[ "$(pt_state 'v["connection_attempts"]')" = 1 ] &&
+	    [ "$(pt_state 'v["joins"]')" = 1 ] ||
+	    pt_fail "attempts/joins at the new portal" || return 1
+	pt_wait message '"set_snownet_capabilities"' 5 ||
+	    pt_fail "no set_snownet_capabilities after the re-join" ||
+	    return 1
+	wait_until 5 pt_res_true 'len(r) == 3' ||
+	    pt_fail "resources after the re-join: $(pt_res r)" || return 1
+	[ "$(grep -c 'portal: init with 3 resources' "$TLOG")" = 2 ] ||
+	    pt_fail "no second init" || return 1
+	pt_no_violations || return 1
+	pt_alive
+}
+
+# 8. disconnect {reason: token_expired}: signed out, token discarded (1.7:
+# like 401 invalid_token), no reconnect.
+t_portal_token_expired() {
+	pt_setup expired || return 1
+	pt_connected || return 1
+	pt_ctl '{"cmd": "disconnect", "reason": "token_expired"}' ||
+	    return 1
+	wait_until 5 pt_pstate_is signed_out ||
+	    pt_fail "not signed out after disconnect token_expired" ||
+	    return 1
+	status_field "$PT_DIR" portal.reason
+	pt_wait disconnected "" 5 || pt_fail "connection left open" ||
+	    return 1
+	wait_until 5 test ! -e "$PT_DIR/token" ||
+	    pt_fail "token file kept after token_expired" || return 1
+	pt_alive || return 1
+	pt_attempts_stay 1 2 || return 1
+	pt_no_violations
+}
+
+# pt_tls_refused PATTERN: the instance in PT_DIR (its portal in PT_SOCK)
+# cannot connect because of TLS: waiting, a reason matching PATTERN in
+# fzc status and in controld's log, retried, nothing reached the stub.
+pt_tls_refused() {
+	local reason
+	wait_until 5 eval '[ "$(pt_pstate)" = waiting ]' ||
+	    pt_fail "state $(pt_pstate), not waiting" || return 1
+	reason=$(status_field "$PT_DIR" portal.reason)
+	echo "reason: $reason"
+	echo "$reason" | grep -Eiq -- "$1" ||
+	    pt_fail "reason '$reason' does not say why ($1)" || return 1
+	grep 'portal: waiting' "$TLOG" | grep -Eiq -- "$1" ||
+	    pt_fail "controld did not log why" || return 1
+	# Retried as a hiccup (1 s apart while never connected).
+	retried() {
+		[ "$(grep -c 'portal: connecting' "$TLOG")" -ge 3 ]
+	}
+	wait_until 6 retried || pt_fail "not retried" || return 1
+	wait_until 2 eval '[ "$(pt_pstate)" = waiting ]' ||
+	    pt_fail "state $(pt_pstate) after retries, not waiting" ||
+	    return 1
+	[ "$(pt_state 'v["connection_attempts"]')" = 0 ] ||
+	    pt_fail "an HTTP request got through" || return 1
+	[ -e "$PT_DIR/token" ] || pt_fail "token file lost" || return 1
+	pt_no_violations || return 1
+	pt_alive
+}
+
+# 9. TLS: a server certificate from another CA, then one for another host
+# name (signed by the right CA): refused with a clear reason, retried.
+t_portal_tls() {
+	pt_ca "$WORK/otherca" || fail "cannot make a CA" || return 1
+	PT_CAFILE=$WORK/otherca/ca.crt pt_setup tlsca || return 1
+	pt_tls_refused 'certificate|issuer|verif' || return 1
+	pt_cert "$WORK/pki" other other.test "DNS:other.test" ||
+	    fail "cannot make a certificate" || return 1
+	PT_CERT=other pt_setup tlshost || return 1
+	pt_tls_refused 'name|host' || return 1
+	! grep -q "$PT_TOKEN" "$TLOG" || fail "token in the log"
+}
+
+# pt_ctl_file FILE: the stub commands in FILE (one JSON a line, any size)
+# on one control connection; false at the first one that fails.
+pt_ctl_file() {
+	/usr/bin/python3 - "$PT_SOCK" "$1" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+f = s.makefile("rwb")
+for line in open(sys.argv[2], "rb"):
+    f.write(line)
+    f.flush()
+    a = json.loads(f.readline())
+    if not a.get("ok"):
+        sys.exit("stub refused %s...: %s" % (line[:80], a))
+PY
+}
+
+# pt_malformed HALF OUT: the commands of one half of the malformed-frame
+# test: 24 frames that are broken JSON, Phoenix or payloads, each followed
+# by a good resource_created_or_updated (create_resource); then OUT.utf8
+# gets a text frame that is not UTF-8 and OUT.last one more good
+# resource. Good
+# resource n of half h: id gid(h*25+n), 10.100.(h*25+n).0/24, "good-N".
+# Broken ones that could be taken for resources use bad ids, which must
+# never show up.
+pt_malformed() {
+	python3 - "$1" "$2" "$PT_SITE" <<'PY'
+import base64, json, sys
+h, out, site = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+gid = lambda i: "%08x-1111-4111-8111-%012x" % (i, i)
+bid = lambda i: "%08x-dead-4bad-8bad-%012x" % (i, i)
+sites = [{"id": site, "name": "HQ"}]
+
+def res(i, good, **kw):
+    r = {"id": gid(i) if good else bid(i), "type": "cidr",
+         "address": "10.%d.%d.0/24" % (100 if good else 200, i),
+         "name": ("good-%d" if good else "bad-%d") % i,
+         "address_description": None, "filters": [], "sites": sites}
+    for k, v in kw.items():
+        if v is None:
+            r.pop(k)
+        else:
+            r[k] = v
+    return r
+
+def frame(event, payload, **kw):
+    f = {"topic": "client", "event": event, "payload": payload, "ref": None}
+    f.update(kw)
+    return json.dumps(f)
+
+RCU = "resource_created_or_updated"
+# The stub's control channel reads lines of up to 64 KiB: the huge
+# strings are 60,000 characters (UUIDs are 36).
+big = "x" * 60000
+b = lambda k: h * 100 + k      # bad resource numbers of this half
+first_good = h * 25
+broken = [
+    # bad JSON
+    "this is not JSON at all",
+    frame(RCU, res(b(1), False))[:-9],
+    frame(RCU, res(b(2), False)) + " trailing",
+    frame(RCU, res(b(3), False)).replace('"ref": null',
+                                         '"ref": null, "ref": null'),
+    frame(RCU, res(b(4), False)).replace('"filters": []',
+                                         '"filters": NaN'),
+    "",
+    # V2 array form instead of V1's object
+    json.dumps([None, None, "client", RCU, res(b(6), False)]),
+    # wrong types
+    frame(RCU, res(b(7), False), topic=5),
+    frame(["x"], res(b(8), False)),
+    frame(RCU, "a string"),
+    frame(RCU, res(b(11), False, id=12345)),
+    frame(RCU, res(b(13), False, address=10)),
+    frame(RCU, res(b(14), False, sites="HQ")),
+    frame("resource_deleted", {"id": gid(first_good)}),
+    frame("init", {"interface": {"ipv4": "100.64.9.9"}, "resources": "x",
+                   "relays": [], "authorizations": []}),
+    # missing keys
+    frame(RCU, res(b(17), False, type=None)),
+    json.dumps({"topic": "client", "payload": res(b(18), False),
+                "ref": None}),
+    # huge strings
+    frame(big, res(b(19), False)),
+    frame(RCU, res(b(20), False, name=big, address=12345)),
+    frame(RCU, res(b(21), False, id=big)),
+    frame(RCU, res(b(25), False), topic=big),
+    # deep nesting
+    frame(RCU, None).replace("null", "[" * 30000 + "]" * 30000, 1),
+    frame(RCU, res(b(22), False, type=None)).replace(
+        '"filters": []', '"filters": ' + '{"a": ' * 5000 + '1' + '}' * 5000),
+    # a lone surrogate: not Unicode
+    frame(RCU, res(b(23), False, address=5)).replace('"bad-',
+                                                     '"\\udc80bad-'),
+]
+assert len(broken) == 24
+with open(out, "w") as f:
+    for n, text in enumerate(broken):
+        print(json.dumps({"cmd": "push", "raw": text}), file=f)
+        print(json.dumps({"cmd": "create_resource",
+                          "resource": res(h * 25 + n, True)}), file=f)
+# The 25th: invalid UTF-8 on the wire, then the 25th good one.
+with open(out + ".utf8", "w") as f:
+    raw = frame(RCU, res(b(24), False)).encode().replace(b"bad-",
+                                                         b"\xff\xfebad-")
+    print(json.dumps({"cmd": "push",
+                      "raw_b64": base64.b64encode(raw).decode()}), file=f)
+with open(out + ".last", "w") as f:
+    print(json.dumps({"cmd": "create_resource",
+                      "resource": res(h * 25 + 24, True)}), file=f)
+PY
+}
+
+# pt_rss PID: VmRSS in kB.
+pt_rss() {
+	sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"
+}
+
+# pt_goods N: exactly the 3 resources of the init and good ones 0..N-1.
+pt_goods() {
+	pt_res_true "sorted(r) == sorted(['$PT_CIDR', '$PT_DNS', '$PT_INET'] +
+	    ['%08x-1111-4111-8111-%012x' % (i, i) for i in range($1)]) and
+	    all(r['%08x-1111-4111-8111-%012x' % (i, i)]['name'] ==
+	        'good-%d' % i for i in range($1))"
+}
+
+# 10. 50 malformed frames interleaved with 50 good pushes: every good one
+# applied, no broken one, daemons alive, controld's memory not growing,
+# and no leak when it exits.
+t_portal_malformed() {
+	local cpid h conns rss=() dropped asan= bound=256
+	# Under ASan freed memory sits in a quarantine (256 MB) and RSS only
+	# grows: without it RSS says whether memory is reused. ASan's own
+	# allocator and shadow memory still add some 500 kB between the
+	# halves (20 kB without ASan), and LeakSanitizer checks at the exit.
+	if grep -q __asan_init "$B/fzc-controld"; then
+		asan=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0
+		bound=1024
+	fi
+	ASAN_OPTIONS=$asan pt_setup malformed || return 1
+	pt_connected || return 1
+	wait_until 5 pt_res_true 'len(r) == 3' || pt_fail "no init" ||
+	    return 1
+	cpid=$(controld_pid "$PT_DIR")
+	rss+=("$(pt_rss "$cpid")")
+	for h in 0 1; do
+		pt_malformed "$h" "$WORK/half$h" ||
+		    fail "cannot make the frames" || return 1
+		conns=$(pt_state 'v["connection_count"]')
+		pt_ctl_file "$WORK/half$h" || pt_fail "stub commands" ||
+		    return 1
+		# Broken JSON, Phoenix frames or payloads are dropped and
+		# the session goes on: same connection, all good ones in.
+		wait_until 10 pt_goods $((h * 25 + 24)) ||
+		    pt_fail "half $h: good resources missing or broken ones applied: $(pt_res 'sorted(x["name"] or "-" for x in r.values())' | cut -c1-600)" ||
+		    return 1
+		[ "$(pt_state 'v["connection_count"]')" = "$conns" ] ||
+		    pt_fail "half $h: the connection was dropped" || return 1
+		pt_alive || return 1
+		# A text frame that is not UTF-8 fails the WebSocket (RFC 6455
+		# 8.1); the client connects again, the session goes on.
+		pt_ctl_file "$WORK/half$h.utf8" || pt_fail "stub commands" ||
+		    return 1
+		pt_wait connections $((conns + 1)) 10 ||
+		    pt_fail "half $h: the connection survived a text frame that is not UTF-8" ||
+		    return 1
+		pt_connected 10 || return 1
+		pt_ctl_file "$WORK/half$h.last" || pt_fail "stub commands" ||
+		    return 1
+		wait_until 15 pt_goods $((h * 25 + 25)) ||
+		    pt_fail "half $h: after the non-UTF-8 frame: $(pt_res 'len(r)')" ||
+		    return 1
+		pt_alive || return 1
+		[ "$(controld_pid "$PT_DIR")" = "$cpid" ] ||
+		    pt_fail "controld was restarted" || return 1
+		rss+=("$(pt_rss "$cpid")")
+	done
+	echo "controld VmRSS: start ${rss[0]} kB, after half 1 ${rss[1]} kB, after half 2 ${rss[2]} kB"
+	[ $((rss[2] - rss[1])) -le "$bound" ] ||
+	    pt_fail "controld's RSS grew by $((rss[2] - rss[1])) kB in the second half (bound $bound kB)" ||
+	    return 1
+	[ "$(status_field "$PT_DIR" tunneld.controld_restarts)" = 0 ] ||
+	    pt_fail "controld restarted" || return 1
+	# A clean exit (with ASan: LeakSanitizer found nothing).
+	kill -TERM "$TPID"
+	wait_until 10 eval '! kill -0 "$TPID" 2>/dev/null' ||
+	    pt_fail "tunneld did not stop" || return 1
+	grep -q "controld (pid $cpid) exited with status 0" "$TLOG" &&
+	    ! grep -q -e 'Sanitizer' -e 'runtime error' "$TLOG" ||
+	    { grep -A20 -e 'Sanitizer' -e 'runtime error' -e "pid $cpid" \
+	    "$TLOG" | head -n 30; fail "controld did not exit cleanly"; } ||
+	    return 1
+	# Each dropped frame was logged with a reason: 22 a half, all but the
+	# unknown event and the unknown topic, which are merely ignored.
+	dropped=$(grep -cE 'portal: (malformed .* dropped|frame dropped)' "$TLOG")
+	echo "$dropped frames logged as dropped:"
+	grep -E 'portal: (malformed .* dropped|frame dropped)' "$TLOG" |
+	    cut -c1-160 | sort | uniq -c | sort -rn
+	[ "$dropped" -ge 44 ] ||
+	    fail "only $dropped of the 44 malformed frames logged as dropped (with a reason)" ||
+	    return 1
+	pt_no_violations
+}
+
+# 11. fzc sign-out: token file deleted, signed out, connection closed.
+t_portal_sign_out() {
+	pt_setup signout || return 1
+	pt_connected || return 1
+	fzc_cli "$PT_DIR" sign-out || pt_fail "fzc sign-out failed" ||
+	    return 1
+	[ ! -e "$PT_DIR/token" ] || pt_fail "token file kept" || return 1
+	pt_pstate_is signed_out || pt_fail "state $(pt_pstate)" || return 1
+	status_field "$PT_DIR" portal.reason
+	pt_wait disconnected "" 5 ||
+	    pt_fail "the connection is still open at the stub" || return 1
+	pt_alive || return 1
+	pt_attempts_stay 1 2 || return 1
+	pt_pstate_is signed_out || pt_fail "state $(pt_pstate)" || return 1
+	pt_no_violations
+}
