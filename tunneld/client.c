@@ -573,6 +573,12 @@ client_dispatch(struct client *c, struct ipc_chan *ch,
 	}
 }
 
+struct device *
+client_device(const struct client *c)
+{
+	return (c->dev);
+}
+
 void
 client_free(struct client *c)
 {

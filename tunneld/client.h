@@ -22,6 +22,7 @@ int		 client_send_config(struct client *, struct ipc_chan *);
 int		 client_dispatch(struct client *, struct ipc_chan *,
 		    const struct ipc_msg *,
 		    const char **);
+struct device	*client_device(const struct client *);
 void		 client_free(struct client *);
 
 #endif

@@ -1206,25 +1206,7 @@ device_free(struct device *dev)
 	free(dev);
 }
 
-const char *
-device_ifname(const struct device *dev)
-{
-	return (dev->tun.name);
-}
-
-uint16_t
-device_port(const struct device *dev)
-{
-	return (dev->port);
-}
-
-size_t
-device_npeers(const struct device *dev)
-{
-	return (dev->npeers);
-}
-
-void
+static void
 device_peer_stats(struct device *dev, size_t i, struct ipc_peer_stats *s)
 {
 	struct peer		*peer = dev->peers[i];
@@ -1251,14 +1233,41 @@ device_peer_stats(struct device *dev, size_t i, struct ipc_peer_stats *s)
 	s->handshake_failures = atomic_load(&peer->handshake_failures);
 }
 
+/* Answers IPC_STATS_REQUEST: a message per peer and worker, then END. */
 int
-device_nworkers(const struct device *dev)
+device_send_stats(struct device *dev, struct ipc_chan *ch, uint32_t id)
 {
-	return (dev->nworkers);
+	struct ipc_peer_stats	 ps;
+	struct ipc_worker_stats	 ws;
+	struct ipc_empty	 end;
+	size_t			 i;
+	int			 w;
+
+	for (i = 0; dev != NULL && i < dev->npeers; i++) {
+		device_peer_stats(dev, i, &ps);
+		if (ipc_chan_send(ch, IPC_PEER_STATS, id, &ps, sizeof(ps),
+		    -1) == -1)
+			return (-1);
+	}
+	for (w = 0; dev != NULL && w < dev->nworkers; w++) {
+		worker_stats(dev->workers[w], &ws);
+		if (ipc_chan_send(ch, IPC_WORKER_STATS, id, &ws, sizeof(ws),
+		    -1) == -1)
+			return (-1);
+	}
+	memset(&end, 0, sizeof(end));
+	return (ipc_chan_send(ch, IPC_STATS_END, id, &end, sizeof(end), -1));
 }
 
-void
-device_worker_stats(struct device *dev, int i, struct ipc_worker_stats *s)
+const char *
+device_ifname(const struct device *dev)
 {
-	worker_stats(dev->workers[i], s);
+	return (dev->tun.name);
 }
+
+uint16_t
+device_port(const struct device *dev)
+{
+	return (dev->port);
+}
+

@@ -106,14 +106,10 @@ int		 device_del_resource(struct device *,
 		    const struct ipc_prefix *, const char *);
 void		 device_set_authz_cb(struct device *, device_authz_fn *,
 		    void *);
+int		 device_send_stats(struct device *, struct ipc_chan *,
+		    uint32_t);
 const char	*device_ifname(const struct device *);
 uint16_t	 device_port(const struct device *);
-size_t		 device_npeers(const struct device *);
-void		 device_peer_stats(struct device *, size_t,
-		    struct ipc_peer_stats *);
-int		 device_nworkers(const struct device *);
-void		 device_worker_stats(struct device *, int,
-		    struct ipc_worker_stats *);
 
 /* Shared with worker.c. */
 struct peer	*device_lookup_dst(struct device *, const uint8_t *, size_t);

@@ -27,6 +27,7 @@
 #include "common/util.h"
 #include "ipc/ipc.h"
 #include "tunneld/client.h"
+#include "tunneld/device.h"
 #include "tunneld/privdrop.h"
 #include "tunneld/protsock.h"
 #include "tunneld/wgmode.h"
@@ -211,7 +212,9 @@ parent_dispatch_controld(evutil_socket_t fd, short events, void *arg)
 			parent_socket_request(p, &msg);
 			break;
 		case IPC_STATS_REQUEST:
-			if (wgmode_send_stats(p->wm, &p->chan,
+			if (device_send_stats(p->wm != NULL ?
+			    wgmode_device(p->wm) : p->client != NULL ?
+			    client_device(p->client) : NULL, &p->chan,
 			    msg.hdr.id) == -1)
 				log_warn("sending counters to controld");
 			break;

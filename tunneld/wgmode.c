@@ -281,32 +281,10 @@ wgmode_running(const struct wgmode *wm)
 	return (wm != NULL && wm->phase == WGMODE_RUNNING);
 }
 
-/* Answers IPC_STATS_REQUEST: a message per peer and worker, then END. */
-int
-wgmode_send_stats(struct wgmode *wm, struct ipc_chan *ch, uint32_t id)
+struct device *
+wgmode_device(const struct wgmode *wm)
 {
-	struct ipc_peer_stats	 ps;
-	struct ipc_worker_stats	 ws;
-	struct ipc_empty	 end;
-	size_t			 i;
-	int			 w;
-
-	if (wgmode_running(wm)) {
-		for (i = 0; i < device_npeers(wm->dev); i++) {
-			device_peer_stats(wm->dev, i, &ps);
-			if (ipc_chan_send(ch, IPC_PEER_STATS, id, &ps,
-			    sizeof(ps), -1) == -1)
-				return (-1);
-		}
-		for (w = 0; w < device_nworkers(wm->dev); w++) {
-			device_worker_stats(wm->dev, w, &ws);
-			if (ipc_chan_send(ch, IPC_WORKER_STATS, id, &ws,
-			    sizeof(ws), -1) == -1)
-				return (-1);
-		}
-	}
-	memset(&end, 0, sizeof(end));
-	return (ipc_chan_send(ch, IPC_STATS_END, id, &end, sizeof(end), -1));
+	return (wgmode_running(wm) ? wm->dev : NULL);
 }
 
 void

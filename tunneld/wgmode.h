@@ -19,7 +19,7 @@ int		 wgmode_send_file(struct wgmode *, struct ipc_chan *);
 int		 wgmode_dispatch(struct wgmode *, const struct ipc_msg *,
 		    const char **);
 int		 wgmode_running(const struct wgmode *);
-int		 wgmode_send_stats(struct wgmode *, struct ipc_chan *, uint32_t);
+struct device	*wgmode_device(const struct wgmode *);
 void		 wgmode_free(struct wgmode *);
 
 #endif

@@ -29,7 +29,7 @@ failed=0
 logdir=$(mktemp -d /tmp/fzc-it-logs.XXXXXX)
 for t in "${tests[@]}"; do
 	log=$logdir/$t.log
-	if ( . "$HERE/lib.sh"; "$t" ) >"$log" 2>&1; then
+	if ( . "$HERE/lib.sh"; ${FZC_TRACE:+set -x}; "$t" ) >"$log" 2>&1; then
 		echo "PASS: $t"
 		passed=$((passed + 1))
 	else

@@ -1,0 +1,193 @@
+# tests_client.sh: the client role against the stub portal: the tunnel
+# device from init, routes for CIDR resources, the first packet to a
+# resource leading to an authorization, and what reaches tunneld.
+# Sourced by run.sh; each t_* runs in its own subshell.
+
+CL_RES=a4e2c7d9-1b3f-4e5a-8c7d-2f1e0d9c8b7a
+CL_RES2=0f3e5c7a-9b1d-4e2f-8a6c-4d2b0e8f6a1c
+CL_SITE=5d1b0c9a-7e3f-4a21-8c6d-9e8f7a6b5c4d
+CL_GW=77aa11bb-22cc-4d33-8e44-55ff66aa77bb
+
+# cl_up [SCENARIO-EXTRA-JSON]: stub portal (ws://, in the namespace) and
+# fzc signed in; sets NS, CTL, DIR.
+cl_up() {
+	local extra=${1:-} port
+	new_netns NS client || return 1
+	DIR=$WORK/a
+	CTL=$WORK/portal.ctl
+	mkdir -p "$DIR"
+	chmod 755 "$DIR"
+	cat >"$WORK/scenario.json" <<JSON
+{
+  "sites": [{"id": "$CL_SITE", "name": "HQ"}],
+  "resources": [
+    {"id": "$CL_RES", "type": "cidr", "address": "10.20.0.0/16",
+     "name": "HQ LAN", "filters": [],
+     "sites": [{"id": "$CL_SITE", "name": "HQ"}]},
+    {"id": "$CL_RES2", "type": "cidr", "address": "10.30.1.0/24",
+     "name": "Lab", "filters": [],
+     "sites": [{"id": "$CL_SITE", "name": "HQ"}]}
+  ],
+  "gateways": [{"id": "$CL_GW", "site_id": "$CL_SITE",
+                "public_key": "xLeUfO5Lnz0pPj/xBmkAIb+9UjAZs/JHWIv4VggjpAQ=",
+                "ipv4": "100.82.5.17", "ipv6": "fd00:2021:1111::3:9c4e",
+                "version": "1.6.1", "online": true}]
+  $extra
+}
+JSON
+	ip netns exec "$NS" /usr/bin/python3 "$SRCDIR/tests/portal/stub_portal.py" \
+	    --plain --listen 127.0.0.1:0 --token cl-token \
+	    --scenario "$WORK/scenario.json" --control "$CTL" \
+	    >"$WORK/portal.out" 2>"$WORK/portal.log" &
+	PIDS+=($!)
+	wait_until 10 grep -q '^PORT ' "$WORK/portal.out" ||
+	    fail "stub portal: $(cat "$WORK/portal.log")" || return 1
+	port=$(awk '/^PORT /{print $2}' "$WORK/portal.out")
+	echo cl-token >"$DIR/token"
+	chmod 600 "$DIR/token"
+	start_tunneld "$NS" "$DIR" --api-url "ws://127.0.0.1:$port" \
+	    --interface "fzcl$$"
+	wait_until 10 portal_connected ||
+	    fail "not connected: $(cat "$TLOG")" || return 1
+	wait_until 5 has_route 10.20.0.0/16 ||
+	    fail "no route: $(ip -n "$NS" route)" || return 1
+}
+
+# has_route PREFIX: routed into the tunnel device.
+has_route() {
+	ip -n "$NS" route show "$1" | grep -q "dev fzcl$$"
+}
+
+portal_connected() {
+	fzc_cli "$DIR" --json status | grep -q '"portal":{"state":"connected"'
+}
+
+# stub CMD...: control commands; each must travel as one line.
+stub() {
+	local a args=()
+	for a in "$@"; do
+		a=${a//$'\n'/ }
+		args+=("${a//$'\t'/ }")
+	done
+	/usr/bin/python3 "$SRCDIR/tests/portal/stub_portal.py" ctl "$CTL" \
+	    "${args[@]}"
+}
+
+resource_field() {
+	fzc_cli "$DIR" --json resources | python3 -c '
+import json, sys
+for r in json.load(sys.stdin)["resources"]:
+    if r["id"] == sys.argv[1]:
+        print(r.get(sys.argv[2]))' "$1" "$2"
+}
+
+# The tunnel device comes up with init's addresses and resource routes.
+t_client_device_from_init() {
+	local out
+	cl_up || return 1
+	out=$(ip -n "$NS" addr show "fzcl$$")
+	echo "$out" | grep -q 'inet 100.64.0.2/32' &&
+	    echo "$out" | grep -q 'inet6 fd00:2021:1111::2/128' &&
+	    echo "$out" | grep -q 'mtu 1280' ||
+	    fail "addresses: $out" || return 1
+	ip -n "$NS" route show 10.30.1.0/24 | grep -q "fzcl$$" ||
+	    fail "second route missing" || return 1
+	grep -q 'client state: IPC_TUN_ADDRESSES 100.64.0.2/32' "$TLOG" ||
+	    fail "tunnel addresses not shipped" || return 1
+	# A deleted resource takes its route along; an added one brings one.
+	stub '{"cmd":"delete_resource","id":"'"$CL_RES2"'"}' >/dev/null ||
+	    return 1
+	no_route() { ! has_route 10.30.1.0/24; }
+	wait_until 5 no_route ||
+	    fail "route of a deleted resource stays" || return 1
+	stub '{"cmd":"create_resource","resource":{"id":"'"$CL_RES2"'",
+	    "type":"cidr","address":"10.40.0.0/16","name":"Lab 2",
+	    "filters":[],"sites":[{"id":"'"$CL_SITE"'","name":"HQ"}]}}' \
+	    >/dev/null || return 1
+	wait_until 5 has_route 10.40.0.0/16 ||
+	    fail "route of a new resource missing" || return 1
+}
+
+# A packet to an unauthorized resource asks the portal, once, and the
+# authorization reaches tunneld as a gateway peer.
+t_client_first_packet_authorizes() {
+	local n
+	cl_up || return 1
+	[ "$(resource_field "$CL_RES" authorized)" = False ] ||
+	    fail "authorized before any packet" || return 1
+	ip netns exec "$NS" ping -c 3 -i 0.2 -W 1 10.20.0.5 >/dev/null 2>&1
+	stub '{"cmd":"wait","what":"message","value":"request_authorization",
+	    "timeout":5}' >/dev/null ||
+	    fail "no request_authorization at the portal" || return 1
+	stub '{"cmd":"state"}' | python3 -c '
+import json, sys
+m = [x for x in json.load(sys.stdin)["messages"]
+     if x["event"] == "request_authorization"]
+assert len(m) == 1, "%d requests for one resource in 1 s" % len(m)
+p = m[0]["payload"]
+assert p["resource_id"] == sys.argv[1], p
+assert p["connected_gateway_ids"] == [], p' "$CL_RES" ||
+	    fail "request_authorization payload" || return 1
+	authorized() { [ "$(resource_field "$CL_RES" authorized)" = True ]; }
+	wait_until 5 authorized
+	[ "$(resource_field "$CL_RES" authorized)" = True ] ||
+	    fail "not authorized: $(fzc_cli "$DIR" --json resources)" ||
+	    return 1
+	grep -q "client state: IPC_GATEWAY_PEER 100.82.5.17/32 $CL_GW" \
+	    "$TLOG" || fail "gateway peer not shipped: $(cat "$TLOG")" ||
+	    return 1
+	n=$(fzc_cli "$DIR" --json status | python3 -c '
+import json, sys
+print(sum(w["drops"]["unauthorized"] for w in json.load(sys.stdin)["workers"]))')
+	[ "$n" -ge 1 ] || fail "unauthorized drops not counted: $(fzc_cli "$DIR" --json status)" || return 1
+	# A second resource asks again, naming the gateway now connected.
+	ip netns exec "$NS" ping -c 1 -W 1 10.30.1.9 >/dev/null 2>&1
+	stub '{"cmd":"wait","what":"message","value":"request_authorization",
+	    "count":2,"timeout":5}' >/dev/null ||
+	    fail "no second request" || return 1
+	stub '{"cmd":"state"}' | python3 -c '
+import json, sys
+m = [x for x in json.load(sys.stdin)["messages"]
+     if x["event"] == "request_authorization"]
+assert m[-1]["payload"]["resource_id"] == sys.argv[1], m[-1]
+assert m[-1]["payload"]["connected_gateway_ids"] == [sys.argv[2]], m[-1]
+' "$CL_RES2" "$CL_GW" || fail "connected_gateway_ids not sent" || return 1
+	stub '{"cmd":"state"}' | grep -q '"violations": \[\]' ||
+	    fail "stub saw violations" || return 1
+}
+
+t_client_authorization_failed() {
+	cl_up ', "authorization_failures": {"*": {"reason": "offline"}}' ||
+	    return 1
+	ip netns exec "$NS" ping -c 1 -W 1 10.20.0.5 >/dev/null 2>&1
+	wait_until 5 grep -q "authorization for $CL_RES failed: offline" \
+	    "$TLOG" || fail "failure not logged: $(cat "$TLOG")" || return 1
+	[ "$(resource_field "$CL_RES" authorized)" = False ] &&
+	    [ "$(resource_field "$CL_RES" authorization_failed)" = offline ] ||
+	    fail "$(fzc_cli "$DIR" --json resources)" || return 1
+}
+
+# Candidates from the portal reach tunneld, parsed; bad ones are refused.
+t_client_candidates_to_tunneld() {
+	cl_up || return 1
+	ip netns exec "$NS" ping -c 1 -W 1 10.20.0.5 >/dev/null 2>&1
+	wait_until 5 grep -q 'IPC_GATEWAY_PEER' "$TLOG" ||
+	    fail "no authorization" || return 1
+	stub '{"cmd":"push","event":"ice_candidates","payload":{
+	    "gateway_id":"'"$CL_GW"'","candidates":[
+	    "candidate:7 1 udp 2130706431 10.0.0.2 52625 typ host",
+	    "candidate:8 1 udp 2130706431 10.0.0.3 notaport typ host"]}}' \
+	    >/dev/null || return 1
+	wait_until 5 grep -q \
+	    'IPC_REMOTE_CANDIDATE .*candidate:7 1 udp 2130706431 10.0.0.2 52625 typ host$' \
+	    "$TLOG" || fail "candidate not kept: $(cat "$TLOG")" || return 1
+	grep -q "candidate for gateway $CL_GW rejected" "$TLOG" ||
+	    fail "bad candidate not refused" || return 1
+	stub '{"cmd":"push","event":"invalidate_ice_candidates","payload":{
+	    "gateway_id":"'"$CL_GW"'","candidates":[
+	    "candidate:7 1 udp 2130706431 10.0.0.2 52625 typ host"]}}' \
+	    >/dev/null || return 1
+	wait_until 5 grep -q 'IPC_REMOTE_CANDIDATE_DEL .*10.0.0.2 52625' \
+	    "$TLOG" || fail "invalidation not shipped" || return 1
+	kill -0 "$TPID" || fail "tunneld died" || return 1
+}
