@@ -34,7 +34,7 @@ fail() {
 # new_netns VAR NAME: a private network namespace with loopback up, its
 # name stored in VAR. Not used as $(...): the cleanup list must be ours.
 new_netns() {
-	local _nsname="fzct-$BASHPID-$2"
+	local _nsname="fzct$FZC_RUN-$BASHPID-$2"
 	ip netns add "$_nsname" || return 1
 	NETNS+=("$_nsname")
 	ip -n "$_nsname" link set lo up

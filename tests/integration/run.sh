@@ -7,7 +7,10 @@ B=$(cd "${1:?usage: run.sh BUILDDIR [TEST...]}" && pwd)
 shift
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRCDIR=$(cd "$HERE/../.." && pwd)
-export B HERE SRCDIR
+# Namespaces of this run carry its pid, so that the cleanup check below
+# does not count another run's.
+FZC_RUN=$$
+export B HERE SRCDIR FZC_RUN
 
 # The tests need the fzc user and group; they create them and nothing else.
 if ! getent passwd fzc >/dev/null; then
@@ -40,7 +43,7 @@ for t in "${tests[@]}"; do
 done
 rm -rf "$logdir"
 # Tests must leave nothing behind: a namespace left over is a failure.
-left=$(ip netns list | grep -c '^fzct-' || true)
+left=$(ip netns list | grep -c "^fzct$FZC_RUN-" || true)
 if [ "$left" -gt 0 ]; then
 	echo "FAIL: cleanup ($left test namespaces left behind)"
 	failed=$((failed + 1))
