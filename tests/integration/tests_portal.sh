@@ -10,7 +10,7 @@
 
 PT_STUB=$SRCDIR/tests/portal/stub_portal.py
 
-# Ids and keys used by the scenarios (made up).
+# Ids used by the scenarios (made up).
 PT_SITE=5d1b0c9a-7e3f-4a21-8c6d-9e8f7a6b5c4d
 PT_ISITE=e1d2c3b4-a596-4877-8695-a4b3c2d1e0f9
 PT_CIDR=a4e2c7d9-1b3f-4e5a-8c7d-2f1e0d9c8b7a
@@ -486,9 +486,10 @@ pt_sign_in() {
 	    pt_fail "fzc sign-in failed" || return 1
 }
 
-# 5. 401: invalid_token signs out and deletes the token; another 401 (a
-# problem body with another code, or no problem body) signs out and keeps
-# the token; fzc sign-in with a good token connects again.
+# 5. 401: invalid_token (and missing_token) signs out and deletes the
+# token; another 401 (a problem body with another code, or no problem body)
+# signs out and keeps the token; fzc sign-in with a good token connects
+# again.
 t_portal_401() {
 	local tf
 	pt_setup auth "" tok-unknown || return 1
@@ -533,11 +534,22 @@ t_portal_401() {
 	[ "$(cat "$tf" 2>/dev/null)" = "$PT_TOKEN2" ] ||
 	    pt_fail "token file lost after a bare 401" || return 1
 	pt_attempts_stay 5 2 || return 1
-	# And a new sign-in still works.
+	# And a new sign-in still works; 401 missing_token deletes the token
+	# as invalid_token does.
 	pt_sign_in "$PT_TOKEN" || return 1
 	pt_connected 10 || return 1
+	pt_ctl '{"cmd": "set_http_status", "status": 401,
+	    "code": "missing_token", "detail": "Missing token"}' \
+	    '{"cmd": "close"}' || return 1
+	wait_until 10 pt_pstate_is signed_out ||
+	    pt_fail "not signed out after 401 missing_token" || return 1
+	wait_until 5 test ! -e "$tf" ||
+	    pt_fail "token file kept after missing_token" || return 1
+	pt_attempts_stay 7 2 || return 1
+	pt_sign_in "$PT_TOKEN2" || return 1
+	pt_connected 10 || return 1
 	[ "$(pt_state '[a["status"] for a in v["http_answers"]]')" = \
-	    "[401, 401, 401]" ] ||
+	    "[401, 401, 401, 401]" ] ||
 	    pt_fail "HTTP answers: $(pt_state 'v["http_answers"]')" ||
 	    return 1
 	! grep -q -e "$PT_TOKEN" -e "$PT_TOKEN2" -e tok-unknown "$TLOG" ||
