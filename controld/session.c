@@ -640,8 +640,14 @@ session_on_text(void *arg, const char *text, size_t len)
 	struct session	*s = arg;
 	const char	*why;
 
-	if (phoenix_recv(s->chan, util_now_ns(), text, len, &why) == -1)
-		log_warnx("portal: frame dropped: %s", why);
+	switch (phoenix_recv(s->chan, util_now_ns(), text, len, &why)) {
+	case 1:
+		log_warnx("portal: malformed frame dropped: %s", why);
+		break;
+	case -1:
+		log_warnx("portal: frame dropped: out of memory");
+		break;
+	}
 	session_events(s);
 }
 

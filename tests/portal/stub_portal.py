@@ -913,8 +913,10 @@ class Session:
                 # the client's fault, hence a violation.  (recv() then
                 # raises CancelledError rather than ConnectionClosed.)
                 sent = c.ws.close_sent
+                # Echoing the client's own close is not refusing a frame.
                 if sent is not None and sent.code in (1002, 1007, 1009) \
-                        and not c.closing:
+                        and not c.closing \
+                        and not c.ws.close_rcvd_then_sent:
                     p.violation(c, "WebSocket frame refused by the server: "
                                 "%d %s" % (sent.code, sent.reason))
                 elif isinstance(e, asyncio.CancelledError) and sent is None:
