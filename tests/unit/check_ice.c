@@ -1002,6 +1002,20 @@ START_TEST(test_idle)
 }
 END_TEST
 
+/* rport before raddr: the port must survive the address. */
+START_TEST(test_candidate_rport_first)
+{
+	struct ice_candidate	 c;
+	const char		*why = NULL;
+
+	ck_assert_int_eq(ice_candidate_parse(&c, "candidate:1 1 udp 5 "
+	    "10.0.0.1 5 typ srflx rport 4000 raddr 10.0.0.9", &why), 0);
+	ck_assert_int_eq(c.has_related, 1);
+	ck_assert_uint_eq(c.related.port, 4000);
+	ck_assert_uint_eq(c.related.ip[3], 9);
+}
+END_TEST
+
 START_TEST(test_candidate_strings)
 {
 	static const char *const good[] = {
@@ -1359,6 +1373,7 @@ ice_suite(void)
 	s = suite_create("ice");
 	tc = tcase_create("candidates");
 	tcase_add_test(tc, test_candidate_strings);
+	tcase_add_test(tc, test_candidate_rport_first);
 	tcase_add_test(tc, test_local_candidates);
 	tcase_add_test(tc, test_bad_config);
 	suite_add_tcase(s, tc);

@@ -1470,6 +1470,7 @@ ice_candidate_parse(struct ice_candidate *out, const char *s,
 	const char		*dummy;
 	size_t			 n = 0, i, len;
 	uint32_t		 v;
+	uint16_t		 related_port = 0;
 	bool			 rport = false;
 
 	if (why == NULL)
@@ -1556,7 +1557,7 @@ ice_candidate_parse(struct ice_candidate *out, const char *s,
 				return (-1);
 			}
 			rport = true;
-			c.related.port = v;
+			related_port = (uint16_t)v;
 		}
 		/* Other extensions (generation, network-id...) are skipped. */
 	}
@@ -1564,6 +1565,9 @@ ice_candidate_parse(struct ice_candidate *out, const char *s,
 		*why = "raddr without rport or rport without raddr";
 		return (-1);
 	}
+	/* After the loop: parse_ip clears the port, in whichever order. */
+	if (rport)
+		c.related.port = related_port;
 	*out = c;
 	return (0);
 }
