@@ -10,6 +10,7 @@ FZC_PACKAGES=(
 	python3 python3-websockets openssl
 	wireguard-go wireguard-tools iputils-ping netcat-openbsd iperf3
 	coturn nftables conntrack
+	clang-14 libclang-rt-14-dev
 )
 
 fzc_need_root() {
