@@ -518,6 +518,27 @@ client_log_state(const struct ipc_msg *msg, int error)
 	    error != 0 ? ": " : "", error != 0 ? strerror(error) : "");
 }
 
+/* The messages client_dispatch() takes. */
+bool
+client_owns(uint16_t type)
+{
+	switch (type) {
+	case IPC_TOKEN_DELETE:
+	case IPC_TOKEN_STORE:
+	case IPC_TUN_ADDRESSES:
+	case IPC_ROUTE_ADD:
+	case IPC_ROUTE_DEL:
+	case IPC_RELAY_ADD:
+	case IPC_RELAY_DEL:
+	case IPC_GATEWAY_PEER:
+	case IPC_REMOTE_CANDIDATE:
+	case IPC_REMOTE_CANDIDATE_DEL:
+		return (true);
+	default:
+		return (false);
+	}
+}
+
 /* Returns 0, or -1 with *why when controld broke the protocol. */
 int
 client_dispatch(struct client *c, struct ipc_chan *ch,

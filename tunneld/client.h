@@ -2,6 +2,9 @@
 #ifndef FZC_CLIENT_H
 #define FZC_CLIENT_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "ipc/ipc.h"
 
 struct client;
@@ -19,6 +22,7 @@ struct client_options {
 
 struct client	*client_new(struct event_base *, const struct client_options *);
 int		 client_send_config(struct client *, struct ipc_chan *);
+bool		 client_owns(uint16_t);
 int		 client_dispatch(struct client *, struct ipc_chan *,
 		    const struct ipc_msg *,
 		    const char **);

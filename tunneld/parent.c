@@ -218,27 +218,6 @@ parent_dispatch_controld(evutil_socket_t fd, short events, void *arg)
 			    msg.hdr.id) == -1)
 				log_warn("sending counters to controld");
 			break;
-		case IPC_TOKEN_DELETE:
-		case IPC_TOKEN_STORE:
-		case IPC_TUN_ADDRESSES:
-		case IPC_ROUTE_ADD:
-		case IPC_ROUTE_DEL:
-		case IPC_RELAY_ADD:
-		case IPC_RELAY_DEL:
-		case IPC_GATEWAY_PEER:
-		case IPC_REMOTE_CANDIDATE:
-		case IPC_REMOTE_CANDIDATE_DEL:
-			if (p->client == NULL) {
-				parent_reject(p, &msg, "not in the client role");
-				return;
-			}
-			rc = client_dispatch(p->client, &p->chan, &msg, &why);
-			explicit_bzero(&msg, sizeof(msg));
-			if (rc == -1) {
-				parent_reject(p, &msg, why);
-				return;
-			}
-			break;
 		case IPC_WG_ERROR:
 		case IPC_WG_INTERFACE:
 		case IPC_WG_ADDRESS:
@@ -250,7 +229,7 @@ parent_dispatch_controld(evutil_socket_t fd, short events, void *arg)
 				return;
 			}
 			rc = wgmode_dispatch(p->wm, &msg, &why);
-			explicit_bzero(&msg, sizeof(msg));
+			explicit_bzero(&msg.u, sizeof(msg.u));
 			if (rc == -1) {
 				parent_reject(p, &msg, why);
 				return;
@@ -262,8 +241,20 @@ parent_dispatch_controld(evutil_socket_t fd, short events, void *arg)
 			break;
 		default:
 			/* ipc_decode lets through only controld's types. */
-			parent_reject(p, &msg, "unhandled type");
-			return;
+			if (!client_owns(msg.hdr.type)) {
+				parent_reject(p, &msg, "unhandled type");
+				return;
+			}
+			if (p->client == NULL) {
+				parent_reject(p, &msg, "not in the client role");
+				return;
+			}
+			rc = client_dispatch(p->client, &p->chan, &msg, &why);
+			explicit_bzero(&msg.u, sizeof(msg.u));
+			if (rc == -1) {
+				parent_reject(p, &msg, why);
+				return;
+			}
 		}
 	}
 }

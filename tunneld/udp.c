@@ -13,13 +13,6 @@
 #include "common/util.h"
 #include "tunneld/udp.h"
 
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT	103
-#endif
-#ifndef UDP_GRO
-#define UDP_GRO		104
-#endif
-
 static int
 udp_fail(int fd, const char **why, const char *what)
 {

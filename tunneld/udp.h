@@ -8,6 +8,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* Older libc headers lack the UDP offload socket options. */
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT	103
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO		104
+#endif
+
 /* Socket buffers sized for ~1 Gbit/s with tens of ms of scheduling lag. */
 #define UDP_SOCKBUF		(8 * 1024 * 1024)
 /* Budget both for old kernels' 64-segment cap and the 64 KiB datagram. */

@@ -26,13 +26,6 @@
 #include "tunneld/device.h"
 #include "tunneld/worker.h"
 
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT	103
-#endif
-#ifndef UDP_GRO
-#define UDP_GRO		104
-#endif
-
 #define RX_BATCH	16
 #define RX_GRO_SIZE	65536
 #define MAX_UDP_PAYLOAD	65507
