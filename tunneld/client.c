@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 
 #include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
@@ -24,12 +26,14 @@
 #include "tunneld/client.h"
 #include "tunneld/device.h"
 #include "tunneld/netlink.h"
+#include "tunneld/relays.h"
 #include "tunneld/nat/ice.h"
 
 #define CLIENT_MAX_ROUTES	4096
 #define CLIENT_MAX_RELAYS	64
 #define CLIENT_MAX_GATEWAYS	256
 #define CLIENT_MAX_CANDIDATES	32	/* per gateway */
+#define CLIENT_MAX_LOCAL	32
 
 /* An authorized gateway, waiting for the data plane's ICE agent. */
 struct client_gateway {
@@ -55,10 +59,15 @@ struct client {
 	struct ipc_tun_addresses addresses;
 	struct ipc_route	*routes;
 	size_t			 nroutes;
-	struct ipc_relay	*relays;
+	struct ipc_relay	*relays_kept;
 	size_t			 nrelays;
 	struct client_gateway	*gateways;
 	size_t			 ngateways;
+
+	struct relays		*relays;
+	struct ice_candidate	 local[CLIENT_MAX_LOCAL];
+	size_t			 nlocal;
+	bool			 have_host;
 };
 
 /* A v4 UUID, made once and kept: the portal knows the device by it. */
@@ -266,10 +275,14 @@ client_relay_index(struct client *c, const char *id)
 	size_t	 i;
 
 	for (i = 0; i < c->nrelays; i++)
-		if (strcmp(c->relays[i].id, id) == 0)
+		if (strcmp(c->relays_kept[i].id, id) == 0)
 			return ((int)i);
 	return (-1);
 }
+
+static void	client_host_candidates(struct client *);
+static void	client_send_candidate(struct client *, const char *,
+		    const struct ice_candidate *);
 
 static struct client_gateway *
 client_gateway(struct client *c, const char *id)
@@ -286,6 +299,7 @@ static int
 client_gateway_peer(struct client *c, const struct ipc_gateway_peer *p)
 {
 	struct client_gateway	*g;
+	size_t			 i;
 
 	if ((g = client_gateway(c, p->gateway_id)) == NULL) {
 		if (c->ngateways == CLIENT_MAX_GATEWAYS)
@@ -299,6 +313,10 @@ client_gateway_peer(struct client *c, const struct ipc_gateway_peer *p)
 	explicit_bzero(&g->peer, sizeof(g->peer));
 	g->peer = *p;
 	g->nremote = 0;
+	if (c->dev != NULL)
+		client_host_candidates(c);
+	for (i = 0; i < c->nlocal; i++)
+		client_send_candidate(c, p->gateway_id, &c->local[i]);
 	return (0);
 }
 
@@ -334,6 +352,120 @@ client_candidate(struct client *c, const struct ipc_candidate *m, bool add)
 		return (ENOSPC);
 	g->remote[g->nremote++] = cand;
 	return (0);
+}
+
+static void
+client_send_candidate(struct client *c, const char *gateway_id,
+    const struct ice_candidate *cand)
+{
+	struct ipc_candidate	 m;
+
+	memset(&m, 0, sizeof(m));
+	snprintf(m.gateway_id, sizeof(m.gateway_id), "%s", gateway_id);
+	if (ice_candidate_format(cand, m.candidate, sizeof(m.candidate)) < 0)
+		return;
+	log_debug("local candidate for %s: %s", gateway_id, m.candidate);
+	if (c->chan == NULL || ipc_chan_send(c->chan, IPC_LOCAL_CANDIDATE, 0,
+	    &m, sizeof(m), -1) == -1)
+		log_warnx("cannot send a local candidate to controld");
+}
+
+/* Kept once, and offered to every gateway we know, now and later. */
+static void
+client_local_candidate(struct client *c, const struct ice_candidate *cand)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->nlocal; i++)
+		if (c->local[i].type == cand->type &&
+		    memcmp(&c->local[i].addr, &cand->addr,
+		    sizeof(cand->addr)) == 0)
+			return;
+	if (c->nlocal == CLIENT_MAX_LOCAL)
+		return;
+	c->local[c->nlocal++] = *cand;
+	for (i = 0; i < c->ngateways; i++)
+		client_send_candidate(c, c->gateways[i].peer.gateway_id, cand);
+}
+
+static void
+client_make_candidate(struct ice_candidate *out, enum ice_cand_type type,
+    const struct stun_addr *addr, uint16_t pref)
+{
+	memset(out, 0, sizeof(*out));
+	out->type = type;
+	out->addr = *addr;
+	out->priority = ice_priority(type, pref);
+	/* One foundation per type and family: same base, same server. */
+	snprintf(out->foundation, sizeof(out->foundation), "%c%d",
+	    type == ICE_CAND_HOST ? 'h' : type == ICE_CAND_SRFLX ? 's' : 'r',
+	    addr->family == AF_INET ? 4 : 6);
+	if (type != ICE_CAND_HOST) {
+		out->has_related = true;
+		out->related.family = addr->family;
+	}
+}
+
+static void
+client_relay_candidate(void *arg, bool relayed, const struct stun_addr *a)
+{
+	struct client		*c = arg;
+	struct ice_candidate	 cand;
+
+	client_make_candidate(&cand, relayed ? ICE_CAND_RELAY :
+	    ICE_CAND_SRFLX,
+	    a, 65535);
+	client_local_candidate(c, &cand);
+}
+
+/* Host candidates: every address but loopback, link-local and ours. */
+static void
+client_host_candidates(struct client *c)
+{
+	struct ifaddrs		*ifa, *i;
+	struct ice_candidate	 cand;
+	struct stun_addr	 a;
+	uint16_t		 pref = 65535;
+
+	if (c->have_host || getifaddrs(&ifa) == -1)
+		return;
+	c->have_host = true;
+	for (i = ifa; i != NULL; i = i->ifa_next) {
+		if (i->ifa_addr == NULL || (i->ifa_flags & IFF_LOOPBACK) ||
+		    strcmp(i->ifa_name, device_ifname(c->dev)) == 0)
+			continue;
+		memset(&a, 0, sizeof(a));
+		a.port = device_port(c->dev);
+		if (i->ifa_addr->sa_family == AF_INET) {
+			a.family = AF_INET;
+			memcpy(a.ip, &((struct sockaddr_in *)i->ifa_addr)->
+			    sin_addr, 4);
+		} else if (i->ifa_addr->sa_family == AF_INET6 &&
+		    !IN6_IS_ADDR_LINKLOCAL(&((struct sockaddr_in6 *)
+		    i->ifa_addr)->sin6_addr)) {
+			a.family = AF_INET6;
+			memcpy(a.ip, &((struct sockaddr_in6 *)i->ifa_addr)->
+			    sin6_addr, 16);
+		} else
+			continue;
+		client_make_candidate(&cand, ICE_CAND_HOST, &a, pref);
+		if (pref > 0)
+			pref--;
+		client_local_candidate(c, &cand);
+	}
+	freeifaddrs(ifa);
+}
+
+/* What workers hand over from the UDP socket that is not WireGuard. */
+static void
+client_control(void *arg, const uint8_t *msg, size_t len,
+    const struct sockaddr_in6 *src)
+{
+	struct client	*c = arg;
+
+	if (c->relays != NULL && relays_input(c->relays, msg, len, src))
+		return;
+	log_debug("STUN datagram from a stranger dropped (no ICE agent yet)");
 }
 
 static void
@@ -377,6 +509,7 @@ client_device_up(struct client *c, const struct ipc_tun_addresses *a)
 		return (EINVAL);
 	}
 	device_set_authz_cb(c->dev, client_need_authz, c);
+	device_set_ctl_cb(c->dev, client_control, c);
 	if (device_start(c->dev, &why) == -1) {
 		log_warn("tunnel device: %s", why);
 		return (EIO);
@@ -394,6 +527,7 @@ client_device_up(struct client *c, const struct ipc_tun_addresses *a)
 		return (-rc);
 	}
 	log_info("%s is up", device_ifname(c->dev));
+	c->relays = relays_new(c->base, c->dev, client_relay_candidate, c);
 	return (0);
 }
 
@@ -437,6 +571,8 @@ client_state(struct client *c, const struct ipc_msg *msg)
 			return (error);
 		for (j = 0; j < c->nroutes; j++)
 			(void)client_route(c, &c->routes[j], true);
+		for (j = 0; j < c->nrelays; j++)
+			(void)relays_add(c->relays, &c->relays_kept[j]);
 		return (0);
 	case IPC_ROUTE_ADD:
 		if (client_route_index(c, &msg->u.route) != -1)
@@ -455,15 +591,20 @@ client_state(struct client *c, const struct ipc_msg *msg)
 	case IPC_RELAY_ADD:
 		if ((i = client_relay_index(c, msg->u.relay.id)) != -1) {
 			/* New credentials for a known relay. */
-			explicit_bzero(&c->relays[i], sizeof(c->relays[i]));
-			c->relays[i] = msg->u.relay;
+			explicit_bzero(&c->relays_kept[i], sizeof(c->relays_kept[i]));
+			c->relays_kept[i] = msg->u.relay;
+			if (c->relays != NULL)
+				(void)relays_add(c->relays, &msg->u.relay);
 			return (0);
 		}
 		if (c->nrelays == CLIENT_MAX_RELAYS)
 			return (ENOSPC);
-		c->relays = xreallocarray(c->relays, c->nrelays + 1,
-		    sizeof(*c->relays));
-		c->relays[c->nrelays++] = msg->u.relay;
+		c->relays_kept = xreallocarray(c->relays_kept, c->nrelays + 1,
+		    sizeof(*c->relays_kept));
+		c->relays_kept[c->nrelays++] = msg->u.relay;
+		if (c->relays != NULL && relays_add(c->relays,
+		    &msg->u.relay) == -1)
+			return (EINVAL);
 		return (0);
 	case IPC_GATEWAY_PEER:
 		return (client_gateway_peer(c, &msg->u.gateway_peer));
@@ -474,8 +615,10 @@ client_state(struct client *c, const struct ipc_msg *msg)
 	default:	/* IPC_RELAY_DEL */
 		if ((i = client_relay_index(c, msg->u.relay_id.id)) == -1)
 			return (ENOENT);
-		explicit_bzero(&c->relays[i], sizeof(c->relays[i]));
-		c->relays[i] = c->relays[--c->nrelays];
+		explicit_bzero(&c->relays_kept[i], sizeof(c->relays_kept[i]));
+		c->relays_kept[i] = c->relays_kept[--c->nrelays];
+		if (c->relays != NULL)
+			(void)relays_del(c->relays, msg->u.relay_id.id);
 		return (0);
 	}
 }
@@ -607,6 +750,7 @@ client_free(struct client *c)
 
 	if (c == NULL)
 		return;
+	relays_free(c->relays);
 	if (c->nl != NULL) {
 		if ((rc = netlink_undo_all(c->nl)) < 0)
 			log_warnx("removing routes and addresses: %s",
@@ -616,9 +760,10 @@ client_free(struct client *c)
 	device_free(c->dev);
 	sodium_free(c->private_key);
 	client_forget_env_token(c);
-	if (c->relays != NULL)
-		explicit_bzero(c->relays, c->nrelays * sizeof(*c->relays));
-	free(c->relays);
+	if (c->relays_kept != NULL)
+		explicit_bzero(c->relays_kept,
+		    c->nrelays * sizeof(*c->relays_kept));
+	free(c->relays_kept);
 	free(c->routes);
 	if (c->gateways != NULL)
 		explicit_bzero(c->gateways, c->ngateways * sizeof(*c->gateways));

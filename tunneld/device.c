@@ -60,6 +60,13 @@ struct hs_item {
 	struct sockaddr_in6	 src;
 };
 
+/* STUN and TURN traffic, handed to the main thread like handshakes. */
+struct ctl_item {
+	uint8_t			 msg[DEVICE_CTL_MAX];
+	size_t			 len;
+	struct sockaddr_in6	 src;
+};
+
 struct device {
 	struct event_base	*base;
 	struct device_config	 cfg;
@@ -99,6 +106,13 @@ struct device {
 	 */
 	_Atomic int		 timers_pending;
 	struct event		*ev_holdoff;
+
+	/* Guarded by hsq_lock too. */
+	struct ctl_item		*ctlq;
+	int			 ctlq_head;
+	int			 ctlq_len;
+	device_ctl_fn		*ctl_fn;
+	void			*ctl_arg;
 
 	struct tun		 tun;
 	int			*udp_fds;
@@ -538,6 +552,56 @@ device_queue_handshake(struct device *dev, const uint8_t *msg, size_t len,
 	return (0);
 }
 
+int
+device_queue_control(struct device *dev, const uint8_t *msg, size_t len,
+    const struct sockaddr_in6 *src)
+{
+	struct ctl_item	*it;
+
+	/* Plain WireGuard mode has no agent for it: not ours. */
+	if (len > DEVICE_CTL_MAX || dev->ctl_fn == NULL)
+		return (-2);
+	pthread_mutex_lock(&dev->hsq_lock);
+	if (dev->ctlq_len == DEVICE_CTLQ_MAX) {
+		pthread_mutex_unlock(&dev->hsq_lock);
+		return (-1);
+	}
+	it = &dev->ctlq[(dev->ctlq_head + dev->ctlq_len++) % DEVICE_CTLQ_MAX];
+	memcpy(it->msg, msg, len);
+	it->len = len;
+	it->src = *src;
+	pthread_mutex_unlock(&dev->hsq_lock);
+	device_wake(dev);
+	return (0);
+}
+
+void
+device_set_ctl_cb(struct device *dev, device_ctl_fn *fn, void *arg)
+{
+	dev->ctl_fn = fn;
+	dev->ctl_arg = arg;
+}
+
+static void
+device_controls(struct device *dev)
+{
+	struct ctl_item	 it;
+
+	for (;;) {
+		pthread_mutex_lock(&dev->hsq_lock);
+		if (dev->ctlq_len == 0) {
+			pthread_mutex_unlock(&dev->hsq_lock);
+			return;
+		}
+		it = dev->ctlq[dev->ctlq_head];
+		dev->ctlq_head = (dev->ctlq_head + 1) % DEVICE_CTLQ_MAX;
+		dev->ctlq_len--;
+		pthread_mutex_unlock(&dev->hsq_lock);
+		if (dev->ctl_fn != NULL)
+			dev->ctl_fn(dev->ctl_arg, it.msg, it.len, &it.src);
+	}
+}
+
 unsigned
 device_mtu(const struct device *dev)
 {
@@ -555,7 +619,7 @@ wall_ns(void)
 	return ((uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec);
 }
 
-static void
+void
 device_sendto(struct device *dev, const uint8_t *msg, size_t len,
     const struct sockaddr_in6 *dst)
 {
@@ -1039,6 +1103,7 @@ device_wake_cb(evutil_socket_t fd, short events, void *arg)
 	atomic_store(&dev->wake_pending, 0);
 	now = util_now_ns();
 	device_handshakes(dev, now);
+	device_controls(dev);
 	device_report_unrouted(dev, now);
 	device_all_peer_events(dev, now);
 	if (atomic_load(&dev->timers_pending))
@@ -1073,6 +1138,7 @@ device_new(struct event_base *base, const struct device_config *cfg,
 	pthread_rwlock_init(&dev->table_lock, NULL);
 	pthread_mutex_init(&dev->hsq_lock, NULL);
 	dev->hsq = xcalloc(DEVICE_HSQ_MAX, sizeof(*dev->hsq));
+	dev->ctlq = xcalloc(DEVICE_CTLQ_MAX, sizeof(*dev->ctlq));
 	if ((dev->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1)
 		fatal("eventfd");
 	dev->ev_wake = event_new(base, dev->wake_fd, EV_READ | EV_PERSIST,
@@ -1199,6 +1265,7 @@ device_free(struct device *dev)
 	close(dev->wake_fd);
 	explicit_bzero(dev->hsq, DEVICE_HSQ_MAX * sizeof(*dev->hsq));
 	free(dev->hsq);
+	free(dev->ctlq);
 	wg_cookie_checker_clear(&dev->cookie);
 	wg_noise_identity_free(dev->identity);
 	pthread_rwlock_destroy(&dev->index_lock);

@@ -29,6 +29,8 @@ struct worker;
 #define DEVICE_BATCH		UDP_GSO_MAX_SEGS
 #define DEVICE_STAGED_MAX	128
 #define DEVICE_HSQ_MAX		256
+#define DEVICE_CTLQ_MAX		64
+#define DEVICE_CTL_MAX		1500
 /* Room in front of a packet: the WireGuard header it will get. */
 #define DEVICE_HEADROOM		WG_TRANSPORT_HDR_LEN
 /* And behind it: padding to 16 and the AEAD tag. */
@@ -81,6 +83,8 @@ struct peer {
 };
 
 typedef void device_authz_fn(void *, const char *);
+typedef void device_ctl_fn(void *, const uint8_t *, size_t,
+    const struct sockaddr_in6 *);
 
 struct device_config {
 	const char	*ifname;
@@ -106,6 +110,9 @@ int		 device_del_resource(struct device *,
 		    const struct ipc_prefix *, const char *);
 void		 device_set_authz_cb(struct device *, device_authz_fn *,
 		    void *);
+void		 device_set_ctl_cb(struct device *, device_ctl_fn *, void *);
+void		 device_sendto(struct device *, const uint8_t *, size_t,
+		    const struct sockaddr_in6 *);
 int		 device_send_stats(struct device *, struct ipc_chan *,
 		    uint32_t);
 const char	*device_ifname(const struct device *);
@@ -123,6 +130,8 @@ void		 device_raise(struct peer *, uint32_t);
 void		 device_stage(struct peer *, const uint8_t *, size_t);
 void		 device_confirm(struct peer *, struct keypair *);
 int		 device_queue_handshake(struct device *, const uint8_t *,
+		    size_t, const struct sockaddr_in6 *);
+int		 device_queue_control(struct device *, const uint8_t *,
 		    size_t, const struct sockaddr_in6 *);
 unsigned	 device_mtu(const struct device *);
 

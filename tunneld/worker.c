@@ -24,6 +24,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "tunneld/device.h"
+#include "tunneld/nat/stun.h"
 #include "tunneld/worker.h"
 
 #define RX_BATCH	16
@@ -433,6 +434,18 @@ worker_datagram(struct worker *w, struct rx_state *st, uint8_t *msg,
 	uint32_t	 receiver;
 	int		 type;
 
+	/* PROTOCOL 4.1: STUN and TURN go to the main thread's agents. */
+	if (stun_classify(msg, len) != STUN_KIND_OTHER) {
+		switch (device_queue_control(w->dev, msg, len, src)) {
+		case -1:
+			drop(w, IPC_DROP_QUEUE_FULL);
+			break;
+		case -2:
+			drop(w, IPC_DROP_BAD_PACKET);
+			break;
+		}
+		return;
+	}
 	if ((type = wg_message_classify(msg, len, &receiver)) < 0) {
 		drop(w, IPC_DROP_BAD_PACKET);
 		return;

@@ -12,7 +12,11 @@ CL_GW=77aa11bb-22cc-4d33-8e44-55ff66aa77bb
 # fzc signed in; sets NS, CTL, DIR.
 cl_up() {
 	local extra=${1:-} port
-	new_netns NS client || return 1
+	if [ -n "${NETNS_PRESET:-}" ]; then
+		NS=$NETNS_PRESET
+	else
+		new_netns NS client || return 1
+	fi
 	DIR=$WORK/a
 	CTL=$WORK/portal.ctl
 	mkdir -p "$DIR"
@@ -190,4 +194,63 @@ t_client_candidates_to_tunneld() {
 	wait_until 5 grep -q 'IPC_REMOTE_CANDIDATE_DEL .*10.0.0.2 52625' \
 	    "$TLOG" || fail "invalidation not shipped" || return 1
 	kill -0 "$TPID" || fail "tunneld died" || return 1
+}
+
+# Local candidates: host addresses, and server-reflexive and relayed ones
+# from a TURN allocation on the portal's relay (coturn), reach the portal
+# as new_gateway_ice_candidates once a gateway is authorized.
+t_client_local_candidates() {
+	local cands
+	new_netns NS relayns || return 1
+	# coturn on the loopback of the namespace the client will use.
+	# An interface with an address, for a host candidate (this kernel
+	# has no dummy links; a veth pair does as well).
+	ip link add "vh$$" netns "$NS" type veth peer name "vi$$" netns "$NS"
+	ip -n "$NS" addr add 10.77.0.1/24 dev "vh$$"
+	ip -n "$NS" link set "vh$$" up
+	ip -n "$NS" link set "vi$$" up
+	cat >"$WORK/turnserver.conf" <<CONF
+listening-ip=127.0.0.1
+relay-ip=127.0.0.1
+listening-port=3478
+min-port=49152
+max-port=49300
+realm=firezone
+no-auth
+no-tls
+no-dtls
+no-cli
+log-file=$WORK/turn.log
+pidfile=$WORK/turn.pid
+CONF
+	ip netns exec "$NS" turnserver -c "$WORK/turnserver.conf" \
+	    >/dev/null 2>&1 &
+	PIDS+=($!)
+	# cl_up makes its own namespace: run this one's pieces by hand.
+	NETNS_PRESET=$NS cl_up ', "relays": [{"id":
+	    "6b7d1f52-2c0e-4a8e-9d40-0c1b2d3e4f50",
+	    "addrs": ["127.0.0.1:3478"], "stamp_secret": "test"}]' ||
+	    return 1
+	wait_until 5 grep -q 'client state: IPC_RELAY_ADD' "$TLOG" ||
+	    fail "relay not shipped" || return 1
+	ip netns exec "$NS" ping -c 1 -W 1 10.20.0.5 >/dev/null 2>&1
+	stub '{"cmd":"wait","what":"message",
+	    "value":"new_gateway_ice_candidates","count":3,"timeout":10}' \
+	    >/dev/null || fail "candidates missing: $(stub \
+	    '{"cmd":"state"}' | head -c 3000)" || return 1
+	cands=$(stub '{"cmd":"state"}' | python3 -c '
+import json, sys
+for m in json.load(sys.stdin)["messages"]:
+    if m["event"] == "new_gateway_ice_candidates":
+        for c in m["payload"]["candidates"]:
+            print(c)')
+	echo "$cands"
+	echo "$cands" | grep -q ' 10\.77\.0\.1 [0-9]* typ host$' ||
+	    fail "no host candidate" || return 1
+	echo "$cands" | grep -q ' 127\.0\.0\.1 [0-9]* typ srflx raddr' ||
+	    fail "no srflx candidate" || return 1
+	echo "$cands" | grep -Eq ' 127\.0\.0\.1 49(1[5-9][0-9]|2[0-9][0-9]|300) typ relay' ||
+	    fail "no relayed candidate" || return 1
+	stub '{"cmd":"state"}' | grep -q '"violations": \[\]' ||
+	    fail "stub saw violations" || return 1
 }
