@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include <arpa/inet.h>
+#include <event2/event.h>
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <errno.h>
@@ -35,11 +36,18 @@
 #define CLIENT_MAX_CANDIDATES	32	/* per gateway */
 #define CLIENT_MAX_LOCAL	32
 
-/* An authorized gateway, waiting for the data plane's ICE agent. */
+/*
+ * An authorized gateway: its ICE agent (we control) looks for a path, and
+ * the nominated one becomes its WireGuard peer's endpoint.
+ */
 struct client_gateway {
+	struct client		*c;
 	struct ipc_gateway_peer	 peer;
 	struct ice_candidate	 remote[CLIENT_MAX_CANDIDATES];
 	size_t			 nremote;
+	struct ice_agent	*ice;
+	struct event		*ev_ice;
+	struct peer		*wg;
 };
 
 struct client {
@@ -61,10 +69,11 @@ struct client {
 	size_t			 nroutes;
 	struct ipc_relay	*relays_kept;
 	size_t			 nrelays;
-	struct client_gateway	*gateways;
+	struct client_gateway	**gateways;
 	size_t			 ngateways;
 
 	struct relays		*relays;
+	uint32_t		 next_peer_id;
 	struct ice_candidate	 local[CLIENT_MAX_LOCAL];
 	size_t			 nlocal;
 	bool			 have_host;
@@ -281,6 +290,10 @@ client_relay_index(struct client *c, const char *id)
 }
 
 static void	client_host_candidates(struct client *);
+static void	client_ice_start(struct client *, struct client_gateway *);
+static void	client_ice_run(struct client_gateway *);
+static void	client_gateway_routes(struct client *,
+		    struct client_gateway *);
 static void	client_send_candidate(struct client *, const char *,
 		    const struct ice_candidate *);
 
@@ -290,8 +303,8 @@ client_gateway(struct client *c, const char *id)
 	size_t	 i;
 
 	for (i = 0; i < c->ngateways; i++)
-		if (strcmp(c->gateways[i].peer.gateway_id, id) == 0)
-			return (&c->gateways[i]);
+		if (strcmp(c->gateways[i]->peer.gateway_id, id) == 0)
+			return (c->gateways[i]);
 	return (NULL);
 }
 
@@ -306,8 +319,14 @@ client_gateway_peer(struct client *c, const struct ipc_gateway_peer *p)
 			return (ENOSPC);
 		c->gateways = xreallocarray(c->gateways, c->ngateways + 1,
 		    sizeof(*c->gateways));
-		g = &c->gateways[c->ngateways++];
-		memset(g, 0, sizeof(*g));
+		g = xcalloc(1, sizeof(*g));
+		g->c = c;
+		c->gateways[c->ngateways++] = g;
+	} else if (g->wg != NULL) {
+		/* Another resource through a gateway already connected. */
+		g->peer = *p;
+		client_gateway_routes(c, g);
+		return (0);
 	}
 	/* A new authorization replaces credentials and candidates. */
 	explicit_bzero(&g->peer, sizeof(g->peer));
@@ -317,6 +336,8 @@ client_gateway_peer(struct client *c, const struct ipc_gateway_peer *p)
 		client_host_candidates(c);
 	for (i = 0; i < c->nlocal; i++)
 		client_send_candidate(c, p->gateway_id, &c->local[i]);
+	if (c->dev != NULL)
+		client_ice_start(c, g);
 	return (0);
 }
 
@@ -351,6 +372,12 @@ client_candidate(struct client *c, const struct ipc_candidate *m, bool add)
 	if (g->nremote == CLIENT_MAX_CANDIDATES)
 		return (ENOSPC);
 	g->remote[g->nremote++] = cand;
+	if (g->ice != NULL) {
+		if (ice_add_remote(g->ice, util_now_ns(), m->candidate,
+		    &why) == -1)
+			log_debug("ICE: remote candidate: %s", why);
+		client_ice_run(g);
+	}
 	return (0);
 }
 
@@ -385,7 +412,7 @@ client_local_candidate(struct client *c, const struct ice_candidate *cand)
 		return;
 	c->local[c->nlocal++] = *cand;
 	for (i = 0; i < c->ngateways; i++)
-		client_send_candidate(c, c->gateways[i].peer.gateway_id, cand);
+		client_send_candidate(c, c->gateways[i]->peer.gateway_id, cand);
 }
 
 static void
@@ -456,6 +483,184 @@ client_host_candidates(struct client *c)
 	freeifaddrs(ifa);
 }
 
+static void
+client_sockaddr_stun(const struct sockaddr_in6 *sa, struct stun_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->port = ntohs(sa->sin6_port);
+	if (IN6_IS_ADDR_V4MAPPED(&sa->sin6_addr)) {
+		a->family = AF_INET;
+		memcpy(a->ip, &sa->sin6_addr.s6_addr[12], 4);
+	} else {
+		a->family = AF_INET6;
+		memcpy(a->ip, &sa->sin6_addr, 16);
+	}
+}
+
+static void
+client_stun_sockaddr(const struct stun_addr *a, struct sockaddr_in6 *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sin6_family = AF_INET6;
+	sa->sin6_port = htons(a->port);
+	if (a->family == AF_INET) {
+		sa->sin6_addr.s6_addr[10] = 0xff;
+		sa->sin6_addr.s6_addr[11] = 0xff;
+		memcpy(&sa->sin6_addr.s6_addr[12], a->ip, 4);
+	} else
+		memcpy(&sa->sin6_addr, a->ip, 16);
+}
+
+/*
+ * The socket is bound to the wildcard, so the address a datagram came in
+ * on is not known: the first host candidate of its family stands for it.
+ */
+static void
+client_local_base(struct client *c, int family, struct stun_addr *a)
+{
+	size_t	 i;
+
+	memset(a, 0, sizeof(*a));
+	for (i = 0; i < c->nlocal; i++)
+		if (c->local[i].type == ICE_CAND_HOST &&
+		    c->local[i].addr.family == family) {
+			*a = c->local[i].addr;
+			return;
+		}
+}
+
+/* The gateway's WireGuard peer routes its tunnel IPs and its resources. */
+static void
+client_gateway_routes(struct client *c, struct client_gateway *g)
+{
+	size_t	 i;
+
+	(void)device_add_allowed_ip(c->dev, g->wg, &g->peer.gateway_ipv4);
+	(void)device_add_allowed_ip(c->dev, g->wg, &g->peer.gateway_ipv6);
+	for (i = 0; i < c->nroutes; i++)
+		if (strcmp(c->routes[i].resource_id, g->peer.resource_id) == 0)
+			(void)device_add_allowed_ip(c->dev, g->wg,
+			    &c->routes[i].prefix);
+}
+
+static void
+client_ice_nominated(struct client *c, struct client_gateway *g,
+    const struct ice_event *ev)
+{
+	struct sockaddr_in6	 ep;
+
+	if (ev->path.relayed) {
+		log_warnx("ICE: gateway %s nominated a relayed path; relayed "
+		    "WireGuard is not supported yet", g->peer.gateway_id);
+		return;
+	}
+	client_stun_sockaddr(&ev->path.remote, &ep);
+	if (g->wg == NULL) {
+		g->wg = device_add_peer(c->dev, c->next_peer_id++,
+		    g->peer.public_key, g->peer.psk, &ep, 0);
+		if (g->wg == NULL) {
+			log_warnx("gateway %s: cannot add its WireGuard peer",
+			    g->peer.gateway_id);
+			return;
+		}
+		client_gateway_routes(c, g);
+	} else
+		device_set_endpoint(g->wg, &ep);
+	log_info("gateway %s: ICE nominated a direct path; handshaking",
+	    g->peer.gateway_id);
+	/* PROTOCOL 4.3: the client starts the handshake on nomination. */
+	device_raise(g->wg, PEER_EV_WANT_HANDSHAKE);
+}
+
+static void
+client_ice_timer_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct client_gateway	*g = arg;
+
+	(void)fd;
+	(void)events;
+	ice_handle_timeout(g->ice, util_now_ns());
+	client_ice_run(g);
+}
+
+/* Sends what the agent hands out, acts on its events, re-arms its timer. */
+static void
+client_ice_run(struct client_gateway *g)
+{
+	struct client		*c = g->c;
+	struct ice_path		 path;
+	struct ice_event	 ev;
+	struct sockaddr_in6	 dst;
+	struct timeval		 tv;
+	uint8_t			 buf[1500];
+	uint64_t		 d, now = util_now_ns();
+	size_t			 n;
+
+	while ((n = ice_poll_transmit(g->ice, buf, sizeof(buf), &path)) > 0) {
+		if (path.relayed)
+			continue;	/* no relayed sends yet */
+		client_stun_sockaddr(&path.remote, &dst);
+		device_sendto(c->dev, buf, n, &dst);
+	}
+	while (ice_poll_event(g->ice, &ev)) {
+		if (ev.type == ICE_EV_NOMINATED)
+			client_ice_nominated(c, g, &ev);
+		else
+			log_info("ICE: gateway %s: %s", g->peer.gateway_id,
+			    ice_state_name(ev.state));
+	}
+	if ((d = ice_next_deadline(g->ice)) == UINT64_MAX) {
+		evtimer_del(g->ev_ice);
+		return;
+	}
+	d = d > now ? d - now : 0;
+	tv.tv_sec = (time_t)(d / 1000000000ULL);
+	tv.tv_usec = (suseconds_t)(d % 1000000000ULL / 1000);
+	evtimer_add(g->ev_ice, &tv);
+}
+
+static void
+client_ice_random(void *arg, uint8_t *buf, size_t len)
+{
+	(void)arg;
+	randombytes_buf(buf, len);
+}
+
+/* We are the controlling agent (PROTOCOL 4.3); host candidates only yet. */
+static void
+client_ice_start(struct client *c, struct client_gateway *g)
+{
+	struct ice_config	 cfg;
+	const char		*why;
+	char			 s[IPC_CANDIDATE_MAX];
+	size_t			 i;
+
+	if (g->ice != NULL)
+		return;
+	ice_config_defaults(&cfg, true);
+	cfg.local_ufrag = g->peer.local_ufrag;
+	cfg.local_pwd = g->peer.local_pwd;
+	cfg.remote_ufrag = g->peer.remote_ufrag;
+	cfg.remote_pwd = g->peer.remote_pwd;
+	cfg.random = client_ice_random;
+	if ((g->ice = ice_new(&cfg, &why)) == NULL) {
+		log_warnx("ICE for gateway %s: %s", g->peer.gateway_id, why);
+		return;
+	}
+	if ((g->ev_ice = evtimer_new(c->base, client_ice_timer_cb, g)) ==
+	    NULL)
+		fatalx("evtimer_new");
+	ice_start(g->ice, util_now_ns());
+	for (i = 0; i < c->nlocal; i++)
+		if (c->local[i].type == ICE_CAND_HOST)
+			(void)ice_add_local(g->ice, util_now_ns(),
+			    ICE_CAND_HOST, &c->local[i].addr, NULL, NULL);
+	for (i = 0; i < g->nremote; i++)
+		if (ice_candidate_format(&g->remote[i], s, sizeof(s)) >= 0)
+			(void)ice_add_remote(g->ice, util_now_ns(), s, &why);
+	client_ice_run(g);
+}
+
 /* What workers hand over from the UDP socket that is not WireGuard. */
 static void
 client_control(void *arg, const uint8_t *msg, size_t len,
@@ -463,9 +668,31 @@ client_control(void *arg, const uint8_t *msg, size_t len,
 {
 	struct client	*c = arg;
 
+	struct ice_path	 path;
+	const char	*why;
+	size_t		 i;
+
 	if (c->relays != NULL && relays_input(c->relays, msg, len, src))
 		return;
-	log_debug("STUN datagram from a stranger dropped (no ICE agent yet)");
+	memset(&path, 0, sizeof(path));
+	client_sockaddr_stun(src, &path.remote);
+	client_local_base(c, path.remote.family, &path.local);
+	for (i = 0; i < c->ngateways; i++) {
+		if (c->gateways[i]->ice == NULL)
+			continue;
+		switch (ice_handle_input(c->gateways[i]->ice, util_now_ns(),
+		    msg, len, &path, &why)) {
+		case ICE_IN_HANDLED:
+			client_ice_run(c->gateways[i]);
+			return;
+		case ICE_IN_IGNORED:
+			log_debug("ICE: datagram ignored: %s", why);
+			return;
+		default:
+			break;
+		}
+	}
+	log_debug("STUN datagram for no ICE agent dropped");
 }
 
 static void
@@ -746,6 +973,7 @@ client_device(const struct client *c)
 void
 client_free(struct client *c)
 {
+	size_t	 i;
 	int	 rc;
 
 	if (c == NULL)
@@ -765,8 +993,13 @@ client_free(struct client *c)
 		    c->nrelays * sizeof(*c->relays_kept));
 	free(c->relays_kept);
 	free(c->routes);
-	if (c->gateways != NULL)
-		explicit_bzero(c->gateways, c->ngateways * sizeof(*c->gateways));
+	for (i = 0; i < c->ngateways; i++) {
+		if (c->gateways[i]->ev_ice != NULL)
+			event_free(c->gateways[i]->ev_ice);
+		ice_free(c->gateways[i]->ice);
+		explicit_bzero(c->gateways[i], sizeof(*c->gateways[i]));
+		free(c->gateways[i]);
+	}
 	free(c->gateways);
 	free(c);
 }

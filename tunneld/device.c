@@ -767,7 +767,7 @@ device_zero_keys(struct device *dev, struct peer *peer)
 	wg_noise_handshake_clear(&peer->noise->hs);
 }
 
-static void
+void
 device_set_endpoint(struct peer *peer, const struct sockaddr_in6 *src)
 {
 	pthread_mutex_lock(&peer->lock);

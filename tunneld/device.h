@@ -113,6 +113,8 @@ void		 device_set_authz_cb(struct device *, device_authz_fn *,
 void		 device_set_ctl_cb(struct device *, device_ctl_fn *, void *);
 void		 device_sendto(struct device *, const uint8_t *, size_t,
 		    const struct sockaddr_in6 *);
+void		 device_set_endpoint(struct peer *,
+		    const struct sockaddr_in6 *);
 int		 device_send_stats(struct device *, struct ipc_chan *,
 		    uint32_t);
 const char	*device_ifname(const struct device *);

@@ -254,3 +254,49 @@ for m in json.load(sys.stdin)["messages"]:
 	stub '{"cmd":"state"}' | grep -q '"violations": \[\]' ||
 	    fail "stub saw violations" || return 1
 }
+
+# ICE with a gateway's candidate: checks go out with the PROTOCOL 2.5
+# credentials, the gateway's answers nominate the path, and the WireGuard
+# handshake initiation arrives at the gateway's address on that path.
+t_client_ice_nominates_wireguard_path() {
+	local cpk out
+	new_netns NS icec || return 1
+	new_netns GW iceg || return 1
+	ip link add "vc$$" netns "$NS" type veth peer name "vg$$" netns "$GW"
+	ip -n "$NS" addr add 10.77.0.1/24 dev "vc$$"
+	ip -n "$GW" addr add 10.77.0.2/24 dev "vg$$"
+	ip -n "$NS" link set "vc$$" up
+	ip -n "$GW" link set "vg$$" up
+	ip -n "$GW" link set lo up
+	NETNS_PRESET=$NS cl_up ', "client": {"id":
+	    "d2b6f1a0-3c4e-4f5a-9b8c-7d6e5f4a3b2c"}' || return 1
+	cpk=$(stub '{"cmd":"state"}' | python3 -c '
+import json, sys, urllib.parse
+q = urllib.parse.parse_qs(json.load(sys.stdin)["last_query"])
+print(q["public_key"][0])')
+	ip netns exec "$GW" /usr/bin/python3 \
+	    "$SRCDIR/tests/integration/ice_responder.py" 10.77.0.2 51820 \
+	    d2b6f1a0-3c4e-4f5a-9b8c-7d6e5f4a3b2c "$cpk" "$CL_GW" \
+	    xLeUfO5Lnz0pPj/xBmkAIb+9UjAZs/JHWIv4VggjpAQ= \
+	    >"$WORK/gw.out" 2>"$WORK/gw.err" &
+	local rpid=$!
+	PIDS+=("$rpid")
+	ip netns exec "$NS" ping -c 1 -W 1 10.20.0.5 >/dev/null 2>&1
+	wait_until 5 grep -q 'IPC_GATEWAY_PEER' "$TLOG" ||
+	    fail "no authorization" || return 1
+	stub '{"cmd":"push","event":"ice_candidates","payload":{
+	    "gateway_id":"'"$CL_GW"'","candidates":[
+	    "candidate:g1 1 udp 2130706431 10.77.0.2 51820 typ host"]}}' \
+	    >/dev/null || return 1
+	# A packet to the resource makes the handshake worth starting.
+	wait_until 15 grep -q '^WG-INIT 10.77.0.1:' "$WORK/gw.out" ||
+	    fail "no WireGuard initiation on the nominated path: $(cat \
+	    "$WORK/gw.out" "$WORK/gw.err"; grep -i 'ice\|gateway' "$TLOG")" ||
+	    return 1
+	out=$(cat "$WORK/gw.out")
+	echo "$out"
+	echo "$out" | grep -Eq '^CHECK [a-z2-7]{4}:[a-z2-7]{4} 1$' ||
+	    fail "no check with USE-CANDIDATE and ufrag pair" || return 1
+	grep -q "gateway $CL_GW: ICE nominated a direct path" "$TLOG" ||
+	    fail "nomination not logged" || return 1
+}
