@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/timer.h"
 #include "common/util.h"
 #include "controld/controld.h"
 #include "controld/phoenix.h"
@@ -171,8 +172,6 @@ session_open_socket(void *arg, int family, int type, int protocol)
 static void
 session_flush(struct session *s)
 {
-	struct timeval	 tv;
-	uint64_t	 now = util_now_ns(), d;
 	char		*frame;
 
 	while ((frame = phoenix_next_frame(s->chan)) != NULL) {
@@ -181,15 +180,7 @@ session_flush(struct session *s)
 			log_warnx("portal: sending a frame failed");
 		free(frame);
 	}
-	d = phoenix_deadline(s->chan);
-	if (d == PHOENIX_NO_DEADLINE) {
-		evtimer_del(s->ev_tick);
-		return;
-	}
-	d = d > now ? d - now : 0;
-	tv.tv_sec = (time_t)(d / PORTAL_NSEC);
-	tv.tv_usec = (suseconds_t)(d % PORTAL_NSEC / 1000);
-	evtimer_add(s->ev_tick, &tv);
+	timer_at(s->ev_tick, phoenix_deadline(s->chan), util_now_ns());
 }
 
 static void
@@ -666,7 +657,6 @@ session_on_close(void *arg, const struct ws_close_info *ci)
 	struct session		*s = arg;
 	enum portal_verdict	 v;
 	uint64_t		 delay, now = util_now_ns();
-	struct timeval		 tv;
 	char			 why[320];
 
 	event_base_once(s->c->base, -1, EV_TIMEOUT, session_reap_cb, s->ws,
@@ -692,9 +682,7 @@ session_on_close(void *arg, const struct ws_close_info *ci)
 			snprintf(s->reason, sizeof(s->reason), "%s", why);
 			s->retry_at = now + delay;
 			session_set_state(s, SESSION_WAITING, why);
-			tv.tv_sec = (time_t)(delay / PORTAL_NSEC);
-			tv.tv_usec = (suseconds_t)(delay % PORTAL_NSEC / 1000);
-			evtimer_add(s->ev_retry, &tv);
+			timer_in(s->ev_retry, delay);
 			return;
 		}
 		session_stop(s, "the portal kept failing", false);
@@ -713,7 +701,6 @@ session_on_close(void *arg, const struct ws_close_info *ci)
 static void
 session_schedule(struct session *s)
 {
-	struct timeval	 tv;
 	uint64_t	 delay, now = util_now_ns();
 	char		 reason[320];
 
@@ -726,9 +713,7 @@ session_schedule(struct session *s)
 	snprintf(reason, sizeof(reason), "%s", s->reason);
 	s->retry_at = now + delay;
 	session_set_state(s, SESSION_WAITING, reason);
-	tv.tv_sec = (time_t)(delay / PORTAL_NSEC);
-	tv.tv_usec = (suseconds_t)(delay % PORTAL_NSEC / 1000);
-	evtimer_add(s->ev_retry, &tv);
+	timer_in(s->ev_retry, delay);
 }
 
 static void

@@ -359,8 +359,8 @@ check_gateway_id(const struct ipc_msg *m)
 static const char *
 check_state_ack(const struct ipc_msg *m)
 {
-	if (m->u.state_ack.type < IPC_TUN_ADDRESSES ||
-	    m->u.state_ack.type > IPC_REMOTE_CANDIDATE_DEL ||
+	if (m->u.state_ack.type < IPC_STATE_FIRST ||
+	    m->u.state_ack.type > IPC_STATE_LAST ||
 	    m->u.state_ack.error < 0 || m->u.state_ack.error > 4095)
 		return ("state ack out of range");
 	return (NULL);

@@ -74,6 +74,8 @@ enum ipc_type {
 	IPC_REMOTE_CANDIDATE = 86,	/* controld -> tunneld */
 	IPC_REMOTE_CANDIDATE_DEL = 87,	/* controld -> tunneld */
 	IPC_STATE_ACK = 95,		/* tunneld -> controld */
+#define IPC_STATE_FIRST	IPC_TUN_ADDRESSES	/* the types STATE_ACK answers */
+#define IPC_STATE_LAST	IPC_REMOTE_CANDIDATE_DEL
 
 	/* 96-111: what the data plane needs from the portal */
 	IPC_NEED_AUTHZ = 96,		/* tunneld -> controld */

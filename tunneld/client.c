@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/timer.h"
 #include "common/util.h"
 #include "tunneld/client.h"
 #include "tunneld/device.h"
@@ -591,9 +592,7 @@ client_ice_run(struct client_gateway *g)
 	struct ice_path		 path;
 	struct ice_event	 ev;
 	struct sockaddr_in6	 dst;
-	struct timeval		 tv;
 	uint8_t			 buf[1500];
-	uint64_t		 d, now = util_now_ns();
 	size_t			 n;
 
 	while ((n = ice_poll_transmit(g->ice, buf, sizeof(buf), &path)) > 0) {
@@ -609,14 +608,7 @@ client_ice_run(struct client_gateway *g)
 			log_info("ICE: gateway %s: %s", g->peer.gateway_id,
 			    ice_state_name(ev.state));
 	}
-	if ((d = ice_next_deadline(g->ice)) == UINT64_MAX) {
-		evtimer_del(g->ev_ice);
-		return;
-	}
-	d = d > now ? d - now : 0;
-	tv.tv_sec = (time_t)(d / 1000000000ULL);
-	tv.tv_usec = (suseconds_t)(d % 1000000000ULL / 1000);
-	evtimer_add(g->ev_ice, &tv);
+	timer_at(g->ev_ice, ice_next_deadline(g->ice), util_now_ns());
 }
 
 static void
@@ -892,21 +884,8 @@ client_log_state(const struct ipc_msg *msg, int error)
 bool
 client_owns(uint16_t type)
 {
-	switch (type) {
-	case IPC_TOKEN_DELETE:
-	case IPC_TOKEN_STORE:
-	case IPC_TUN_ADDRESSES:
-	case IPC_ROUTE_ADD:
-	case IPC_ROUTE_DEL:
-	case IPC_RELAY_ADD:
-	case IPC_RELAY_DEL:
-	case IPC_GATEWAY_PEER:
-	case IPC_REMOTE_CANDIDATE:
-	case IPC_REMOTE_CANDIDATE_DEL:
-		return (true);
-	default:
-		return (false);
-	}
+	return (type == IPC_TOKEN_DELETE || type == IPC_TOKEN_STORE ||
+	    (type >= IPC_STATE_FIRST && type <= IPC_STATE_LAST));
 }
 
 /* Returns 0, or -1 with *why when controld broke the protocol. */
@@ -942,14 +921,11 @@ client_dispatch(struct client *c, struct ipc_chan *ch,
 		if (client_send_token(c, ch, msg->hdr.id, error) == -1)
 			log_warn("sending the token to controld");
 		return (0);
-	case IPC_TUN_ADDRESSES:
-	case IPC_ROUTE_ADD:
-	case IPC_ROUTE_DEL:
-	case IPC_RELAY_ADD:
-	case IPC_RELAY_DEL:
-	case IPC_GATEWAY_PEER:
-	case IPC_REMOTE_CANDIDATE:
-	case IPC_REMOTE_CANDIDATE_DEL:
+	default:
+		if (!client_owns(msg->hdr.type)) {
+			*why = "not a client-role message";
+			return (-1);
+		}
 		memset(&ack, 0, sizeof(ack));
 		ack.type = msg->hdr.type;
 		ack.error = client_state(c, msg);
@@ -958,9 +934,6 @@ client_dispatch(struct client *c, struct ipc_chan *ch,
 		    sizeof(ack), -1) == -1)
 			log_warn("acknowledging %s", ipc_type_name(ack.type));
 		return (0);
-	default:
-		*why = "not a client-role message";
-		return (-1);
 	}
 }
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/timer.h"
 #include "common/util.h"
 #include "tunneld/device.h"
 #include "tunneld/udp.h"
@@ -54,17 +55,20 @@ struct resource {
 	uint64_t	 last_report;
 };
 
-struct hs_item {
-	uint8_t			 msg[WG_INITIATION_LEN];
+/* A datagram a worker hands to the main thread. */
+struct dgram {
+	uint8_t			 msg[DEVICE_CTL_MAX];
 	size_t			 len;
 	struct sockaddr_in6	 src;
 };
 
-/* STUN and TURN traffic, handed to the main thread like handshakes. */
-struct ctl_item {
-	uint8_t			 msg[DEVICE_CTL_MAX];
-	size_t			 len;
-	struct sockaddr_in6	 src;
+/* Bounded: a flood fills it and the rest is dropped, and counted. */
+struct dgram_queue {
+	pthread_mutex_t		 lock;
+	struct dgram		*v;
+	int			 cap;
+	int			 head;
+	int			 len;
 };
 
 struct device {
@@ -91,11 +95,12 @@ struct device {
 	pthread_rwlock_t	 index_lock;
 	struct index_entry	*index[INDEX_BUCKETS];
 
-	/* Handshake messages from workers; wake_fd tells the main thread. */
-	pthread_mutex_t		 hsq_lock;
-	struct hs_item		*hsq;
-	int			 hsq_head;
-	int			 hsq_len;
+	/*
+	 * Handshakes, and STUN and TURN traffic, from the workers; wake_fd
+	 * tells the main thread.
+	 */
+	struct dgram_queue	 hsq;
+	struct dgram_queue	 ctlq;
 	int			 wake_fd;
 	_Atomic int		 wake_pending;
 	struct event		*ev_wake;
@@ -107,10 +112,6 @@ struct device {
 	_Atomic int		 timers_pending;
 	struct event		*ev_holdoff;
 
-	/* Guarded by hsq_lock too. */
-	struct ctl_item		*ctlq;
-	int			 ctlq_head;
-	int			 ctlq_len;
 	device_ctl_fn		*ctl_fn;
 	void			*ctl_arg;
 
@@ -530,24 +531,63 @@ device_confirm(struct peer *peer, struct keypair *kp)
 	device_raise(peer, PEER_EV_CONFIRMED);
 }
 
+static void
+dgq_init(struct dgram_queue *q, int cap)
+{
+	pthread_mutex_init(&q->lock, NULL);
+	q->v = xcalloc((size_t)cap, sizeof(*q->v));
+	q->cap = cap;
+}
+
+static void
+dgq_free(struct dgram_queue *q)
+{
+	explicit_bzero(q->v, (size_t)q->cap * sizeof(*q->v));
+	free(q->v);
+	pthread_mutex_destroy(&q->lock);
+}
+
+static int
+dgq_push(struct dgram_queue *q, const uint8_t *msg, size_t len,
+    const struct sockaddr_in6 *src)
+{
+	struct dgram	*d;
+
+	pthread_mutex_lock(&q->lock);
+	if (q->len == q->cap) {
+		pthread_mutex_unlock(&q->lock);
+		return (-1);
+	}
+	d = &q->v[(q->head + q->len++) % q->cap];
+	memcpy(d->msg, msg, len);
+	d->len = len;
+	d->src = *src;
+	pthread_mutex_unlock(&q->lock);
+	return (0);
+}
+
+/* The oldest datagram into *out; returns the backlog it was in, 0: none. */
+static int
+dgq_pop(struct dgram_queue *q, struct dgram *out)
+{
+	int	 backlog;
+
+	pthread_mutex_lock(&q->lock);
+	if ((backlog = q->len) > 0) {
+		*out = q->v[q->head];
+		q->head = (q->head + 1) % q->cap;
+		q->len--;
+	}
+	pthread_mutex_unlock(&q->lock);
+	return (backlog);
+}
+
 int
 device_queue_handshake(struct device *dev, const uint8_t *msg, size_t len,
     const struct sockaddr_in6 *src)
 {
-	struct hs_item	*it;
-
-	if (len > WG_INITIATION_LEN)
+	if (len > WG_INITIATION_LEN || dgq_push(&dev->hsq, msg, len, src) == -1)
 		return (-1);
-	pthread_mutex_lock(&dev->hsq_lock);
-	if (dev->hsq_len == DEVICE_HSQ_MAX) {
-		pthread_mutex_unlock(&dev->hsq_lock);
-		return (-1);
-	}
-	it = &dev->hsq[(dev->hsq_head + dev->hsq_len++) % DEVICE_HSQ_MAX];
-	memcpy(it->msg, msg, len);
-	it->len = len;
-	it->src = *src;
-	pthread_mutex_unlock(&dev->hsq_lock);
 	device_wake(dev);
 	return (0);
 }
@@ -556,21 +596,11 @@ int
 device_queue_control(struct device *dev, const uint8_t *msg, size_t len,
     const struct sockaddr_in6 *src)
 {
-	struct ctl_item	*it;
-
 	/* Plain WireGuard mode has no agent for it: not ours. */
 	if (len > DEVICE_CTL_MAX || dev->ctl_fn == NULL)
 		return (-2);
-	pthread_mutex_lock(&dev->hsq_lock);
-	if (dev->ctlq_len == DEVICE_CTLQ_MAX) {
-		pthread_mutex_unlock(&dev->hsq_lock);
+	if (dgq_push(&dev->ctlq, msg, len, src) == -1)
 		return (-1);
-	}
-	it = &dev->ctlq[(dev->ctlq_head + dev->ctlq_len++) % DEVICE_CTLQ_MAX];
-	memcpy(it->msg, msg, len);
-	it->len = len;
-	it->src = *src;
-	pthread_mutex_unlock(&dev->hsq_lock);
 	device_wake(dev);
 	return (0);
 }
@@ -585,21 +615,11 @@ device_set_ctl_cb(struct device *dev, device_ctl_fn *fn, void *arg)
 static void
 device_controls(struct device *dev)
 {
-	struct ctl_item	 it;
+	struct dgram	 d;
 
-	for (;;) {
-		pthread_mutex_lock(&dev->hsq_lock);
-		if (dev->ctlq_len == 0) {
-			pthread_mutex_unlock(&dev->hsq_lock);
-			return;
-		}
-		it = dev->ctlq[dev->ctlq_head];
-		dev->ctlq_head = (dev->ctlq_head + 1) % DEVICE_CTLQ_MAX;
-		dev->ctlq_len--;
-		pthread_mutex_unlock(&dev->hsq_lock);
+	while (dgq_pop(&dev->ctlq, &d) > 0)
 		if (dev->ctl_fn != NULL)
-			dev->ctl_fn(dev->ctl_arg, it.msg, it.len, &it.src);
-	}
+			dev->ctl_fn(dev->ctl_arg, d.msg, d.len, &d.src);
 }
 
 unsigned
@@ -801,7 +821,7 @@ device_peer_of(struct device *dev, struct wg_noise_peer *np)
 }
 
 static void
-device_on_initiation(struct device *dev, struct hs_item *it, uint64_t now)
+device_on_initiation(struct device *dev, struct dgram *it, uint64_t now)
 {
 	uint8_t			 resp[WG_RESPONSE_LEN];
 	struct wg_noise_peer	*np;
@@ -843,7 +863,7 @@ device_on_initiation(struct device *dev, struct hs_item *it, uint64_t now)
 }
 
 static void
-device_on_response(struct device *dev, struct hs_item *it, uint64_t now)
+device_on_response(struct device *dev, struct dgram *it, uint64_t now)
 {
 	struct wg_keypair	 tmp;
 	struct keypair		*kp, *prev, *next;
@@ -899,7 +919,7 @@ device_on_response(struct device *dev, struct hs_item *it, uint64_t now)
 }
 
 static void
-device_on_cookie(struct device *dev, struct hs_item *it, uint64_t now)
+device_on_cookie(struct device *dev, struct dgram *it, uint64_t now)
 {
 	struct peer	*peer;
 	uint32_t	 index = wg_get_le32(it->msg + 4);
@@ -914,7 +934,7 @@ device_on_cookie(struct device *dev, struct hs_item *it, uint64_t now)
 
 /* MAC1, and under load MAC2 or a cookie reply, before any real work. */
 static bool
-device_check_macs(struct device *dev, struct hs_item *it, bool under_load,
+device_check_macs(struct device *dev, struct dgram *it, bool under_load,
     uint64_t now)
 {
 	uint8_t		 reply[WG_COOKIE_REPLY_LEN];
@@ -937,21 +957,13 @@ device_check_macs(struct device *dev, struct hs_item *it, bool under_load,
 static void
 device_handshakes(struct device *dev, uint64_t now)
 {
-	struct hs_item	 it;
+	struct dgram	 it;
 	bool		 under_load;
-	int		 type;
+	int		 type, backlog;
 
-	for (;;) {
-		pthread_mutex_lock(&dev->hsq_lock);
-		if (dev->hsq_len == 0) {
-			pthread_mutex_unlock(&dev->hsq_lock);
-			break;
-		}
-		it = dev->hsq[dev->hsq_head];
-		dev->hsq_head = (dev->hsq_head + 1) % DEVICE_HSQ_MAX;
+	while ((backlog = dgq_pop(&dev->hsq, &it)) > 0) {
 		/* A backlog means someone floods us: ask for cookies. */
-		under_load = dev->hsq_len-- > DEVICE_HSQ_MAX / 8;
-		pthread_mutex_unlock(&dev->hsq_lock);
+		under_load = backlog > DEVICE_HSQ_MAX / 8;
 		type = (int)wg_get_le32(it.msg);
 		if (type == WG_MSG_COOKIE_REPLY) {
 			device_on_cookie(dev, &it, now);
@@ -970,8 +982,7 @@ device_handshakes(struct device *dev, uint64_t now)
 static void
 device_run_timers(struct device *dev, struct peer *peer, int actions)
 {
-	struct timeval	 tv;
-	uint64_t	 now = util_now_ns(), deadline;
+	uint64_t	 now = util_now_ns();
 	char		 name[64];
 
 	actions |= wg_timers_expire(&peer->timers, now);
@@ -989,15 +1000,7 @@ device_run_timers(struct device *dev, struct peer *peer, int actions)
 	}
 	if (actions & WG_TIMERS_ZERO_KEYS)
 		device_zero_keys(dev, peer);
-	deadline = wg_timers_next_deadline(&peer->timers);
-	if (deadline == WG_TIMERS_NEVER) {
-		evtimer_del(peer->ev_timer);
-		return;
-	}
-	deadline = deadline > now ? deadline - now : 0;
-	tv.tv_sec = (time_t)(deadline / WG_NSEC);
-	tv.tv_usec = (suseconds_t)(deadline % WG_NSEC / 1000);
-	evtimer_add(peer->ev_timer, &tv);
+	timer_at(peer->ev_timer, wg_timers_next_deadline(&peer->timers), now);
 }
 
 static void
@@ -1136,9 +1139,8 @@ device_new(struct event_base *base, const struct device_config *cfg,
 	wg_cookie_checker_init(&dev->cookie, dev->identity->public_key);
 	pthread_rwlock_init(&dev->index_lock, NULL);
 	pthread_rwlock_init(&dev->table_lock, NULL);
-	pthread_mutex_init(&dev->hsq_lock, NULL);
-	dev->hsq = xcalloc(DEVICE_HSQ_MAX, sizeof(*dev->hsq));
-	dev->ctlq = xcalloc(DEVICE_CTLQ_MAX, sizeof(*dev->ctlq));
+	dgq_init(&dev->hsq, DEVICE_HSQ_MAX);
+	dgq_init(&dev->ctlq, DEVICE_CTLQ_MAX);
 	if ((dev->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1)
 		fatal("eventfd");
 	dev->ev_wake = event_new(base, dev->wake_fd, EV_READ | EV_PERSIST,
@@ -1263,13 +1265,11 @@ device_free(struct device *dev)
 	event_free(dev->ev_wake);
 	event_free(dev->ev_holdoff);
 	close(dev->wake_fd);
-	explicit_bzero(dev->hsq, DEVICE_HSQ_MAX * sizeof(*dev->hsq));
-	free(dev->hsq);
-	free(dev->ctlq);
+	dgq_free(&dev->hsq);
+	dgq_free(&dev->ctlq);
 	wg_cookie_checker_clear(&dev->cookie);
 	wg_noise_identity_free(dev->identity);
 	pthread_rwlock_destroy(&dev->index_lock);
-	pthread_mutex_destroy(&dev->hsq_lock);
 	free(dev);
 }
 

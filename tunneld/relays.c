@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/timer.h"
 #include "common/util.h"
 #include "tunneld/device.h"
 #include "tunneld/nat/turn.h"
@@ -62,8 +63,6 @@ relay_run(struct relay *r)
 {
 	uint8_t			 buf[TURN_MAX_REQ];
 	struct turn_event	 ev;
-	struct timeval		 tv;
-	uint64_t		 d, now = util_now_ns();
 	size_t			 n;
 
 	while ((n = turn_poll_transmit(r->turn, buf, sizeof(buf))) > 0)
@@ -84,14 +83,7 @@ relay_run(struct relay *r)
 			break;
 		}
 	}
-	if ((d = turn_next_deadline(r->turn)) == TURN_NEVER) {
-		evtimer_del(r->ev);
-		return;
-	}
-	d = d > now ? d - now : 0;
-	tv.tv_sec = (time_t)(d / TURN_SEC);
-	tv.tv_usec = (suseconds_t)(d % TURN_SEC / 1000);
-	evtimer_add(r->ev, &tv);
+	timer_at(r->ev, turn_next_deadline(r->turn), util_now_ns());
 }
 
 struct relays *
