@@ -1,6 +1,8 @@
 /* ipc.c: encoding, strict decoding and fd passing for the IPC channel. */
 #include <sys/socket.h>
 
+#include <netinet/in.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -238,6 +240,10 @@ check_portal_config(const struct ipc_msg *m)
 		return (why);
 	if (c->api_url[0] == '\0' || c->device_id[0] == '\0')
 		return ("portal config: empty URL or device id");
+	if (c->role != IPC_ROLE_CLIENT && c->role != IPC_ROLE_GATEWAY)
+		return ("portal config: unknown role");
+	if (!all_zero(c->reserved, sizeof(c->reserved)))
+		return ("portal config: reserved field not zero");
 	return (NULL);
 }
 
@@ -359,10 +365,128 @@ check_gateway_id(const struct ipc_msg *m)
 static const char *
 check_state_ack(const struct ipc_msg *m)
 {
-	if (m->u.state_ack.type < IPC_STATE_FIRST ||
-	    m->u.state_ack.type > IPC_STATE_LAST ||
+	uint32_t	 t = m->u.state_ack.type;
+
+	if (!((t >= IPC_STATE_FIRST && t <= IPC_STATE_LAST) ||
+	    (t >= IPC_GW_STATE_FIRST && t <= IPC_GW_STATE_LAST)) ||
 	    m->u.state_ack.error < 0 || m->u.state_ack.error > 4095)
 		return ("state ack out of range");
+	return (NULL);
+}
+
+static const char *
+check_filter(const struct ipc_filter *f)
+{
+	if (f->reserved != 0)
+		return ("filter: reserved field not zero");
+	switch (f->proto) {
+	case IPPROTO_TCP:
+	case IPPROTO_UDP:
+		if (f->port_end == 0 || f->port_start > f->port_end)
+			return ("filter: bad port range");
+		return (NULL);
+	case IPPROTO_ICMP:
+		if (f->port_start != 0 || f->port_end != 0)
+			return ("filter: icmp with ports");
+		return (NULL);
+	default:
+		return ("filter: protocol not tcp, udp or icmp");
+	}
+}
+
+static const char *
+check_gw_resource_of(const struct ipc_gw_resource *r)
+{
+	const char	*why;
+	size_t		 i;
+
+	if ((why = check_id(r->id)) != NULL)
+		return (why);
+	if (!all_zero(r->reserved, sizeof(r->reserved)))
+		return ("resource: reserved field not zero");
+	if (r->type == IPC_RES_CIDR) {
+		if (!ipc_prefix_valid(&r->prefix))
+			return ("resource: invalid CIDR");
+	} else if (r->type == IPC_RES_INTERNET) {
+		if (!all_zero((const void *)&r->prefix, sizeof(r->prefix)))
+			return ("resource: internet with a prefix");
+	} else
+		return ("resource: unknown type");
+	if (r->nfilters > IPC_MAX_FILTERS)
+		return ("resource: too many filters");
+	for (i = 0; i < r->nfilters; i++)
+		if ((why = check_filter(&r->filters[i])) != NULL)
+			return (why);
+	if (!all_zero((const void *)&r->filters[i],
+	    (IPC_MAX_FILTERS - i) * sizeof(r->filters[0])))
+		return ("resource: unused filter slot not zero");
+	return (NULL);
+}
+
+static const char *
+check_gw_resource(const struct ipc_msg *m)
+{
+	return (check_gw_resource_of(&m->u.gw_resource));
+}
+
+static const char *
+check_client_peer(const struct ipc_msg *m)
+{
+	const struct ipc_client_peer	*c = &m->u.client_peer;
+	const char			*why;
+
+	if ((why = check_id(c->client_id)) != NULL)
+		return (why);
+	if ((why = check_string(c->local_ufrag, IPC_CRED_MAX, 1)) ||
+	    (why = check_string(c->local_pwd, IPC_CRED_MAX, 1)) ||
+	    (why = check_string(c->remote_ufrag, IPC_CRED_MAX, 1)) ||
+	    (why = check_string(c->remote_pwd, IPC_CRED_MAX, 1)))
+		return (why);
+	if (c->client_ipv4.family != AF_INET ||
+	    c->client_ipv4.prefixlen != 32 ||
+	    !ipc_prefix_valid(&c->client_ipv4) ||
+	    c->client_ipv6.family != AF_INET6 ||
+	    c->client_ipv6.prefixlen != 128 ||
+	    !ipc_prefix_valid(&c->client_ipv6))
+		return ("client peer: addresses not an IPv4 /32 and IPv6 /128");
+	if (c->expires_at <= 0)
+		return ("client peer: expires_at not positive");
+	return (check_gw_resource_of(&c->resource));
+}
+
+static const char *
+check_access_of(const struct ipc_access *a)
+{
+	const char	*why;
+
+	if ((why = check_id(a->client_id)) != NULL)
+		return (why);
+	return (check_id(a->resource_id));
+}
+
+static const char *
+check_access(const struct ipc_msg *m)
+{
+	return (check_access_of(&m->u.access));
+}
+
+static const char *
+check_authz_keep(const struct ipc_msg *m)
+{
+	const struct ipc_authz_keep	*k = &m->u.authz_keep;
+	const char			*why;
+	size_t				 i;
+
+	if (k->reserved != 0)
+		return ("authz keep: reserved field not zero");
+	if (k->n > IPC_MAX_KEEP)
+		return ("authz keep: count out of range");
+	for (i = 0; i < k->n; i++)
+		if ((why = check_access_of(&k->v[i])) != NULL)
+			return (why);
+	if (!all_zero((const void *)&k->v[i],
+	    (IPC_MAX_KEEP - i) * sizeof(k->v[0])))
+		return ("authz keep: unused slot not zero");
 	return (NULL);
 }
 
@@ -433,8 +557,20 @@ static const struct ipc_rule ipc_rules[IPC_TYPE_MAX] = {
 	    IPC_FD_NONE, check_candidate),
 	RULE(IPC_NO_RELAYS, struct ipc_gateway_id, IPC_PEER_TUNNELD,
 	    IPC_FD_NONE, check_gateway_id),
+	RULE(IPC_CLIENT_PEER, struct ipc_client_peer, IPC_PEER_CONTROLD,
+	    IPC_FD_NONE, check_client_peer),
+	RULE(IPC_ACCESS_DEL, struct ipc_access, IPC_PEER_CONTROLD,
+	    IPC_FD_NONE, check_access),
+	RULE(IPC_GW_RESOURCE, struct ipc_gw_resource, IPC_PEER_CONTROLD,
+	    IPC_FD_NONE, check_gw_resource),
+	RULE(IPC_AUTHZ_KEEP, struct ipc_authz_keep, IPC_PEER_CONTROLD,
+	    IPC_FD_NONE, check_authz_keep),
 };
 #undef RULE
+
+/* Every payload fits one message. */
+_Static_assert(sizeof(union ipc_payload) == IPC_MAX_PAYLOAD,
+    "a payload struct outgrew IPC_MAX_PAYLOAD");
 
 const char *
 ipc_type_name(uint16_t type)

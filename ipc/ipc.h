@@ -83,6 +83,14 @@ enum ipc_type {
 	IPC_LOCAL_CANDIDATE_DEL = 98,	/* tunneld -> controld */
 	IPC_NO_RELAYS = 99,		/* tunneld -> controld */
 
+	/* 112-127: gateway state from the portal, answered by IPC_STATE_ACK */
+	IPC_CLIENT_PEER = 112,		/* controld -> tunneld */
+	IPC_ACCESS_DEL = 113,		/* controld -> tunneld */
+	IPC_GW_RESOURCE = 114,		/* controld -> tunneld */
+	IPC_AUTHZ_KEEP = 115,		/* controld -> tunneld */
+#define IPC_GW_STATE_FIRST	IPC_CLIENT_PEER
+#define IPC_GW_STATE_LAST	IPC_AUTHZ_KEEP
+
 	IPC_TYPE_MAX
 };
 
@@ -213,7 +221,11 @@ struct ipc_portal_config {
 	char		device_id[IPC_ID_MAX];	/* UUID from the state dir */
 	uint8_t		public_key[IPC_WG_KEY_LEN];	/* tunneld keeps the
 							   private half */
+	uint8_t		role;		/* IPC_ROLE_CLIENT or IPC_ROLE_GATEWAY */
+	uint8_t		reserved[7];	/* zero */
 };
+#define IPC_ROLE_CLIENT		0
+#define IPC_ROLE_GATEWAY	1
 
 /*
  * IPC_TOKEN: the attached fd reads the token (the root-only file, or a
@@ -289,6 +301,67 @@ struct ipc_gateway_id {
 	char			id[IPC_ID_MAX];
 };
 
+/*
+ * Gateway role. The portal's view of a resource, as create_authorization
+ * and resource_updated give it; a DNS resource never gets here.
+ */
+#define IPC_MAX_FILTERS		32
+#define IPC_RES_CIDR		1
+#define IPC_RES_INTERNET	2
+
+struct ipc_filter {
+	uint8_t		proto;		/* IPPROTO_TCP, _UDP or _ICMP (ICMP
+					   means ICMPv6 too) */
+	uint8_t		reserved;	/* zero */
+	uint16_t	port_start;	/* tcp/udp: start <= end, end >= 1;
+					   icmp: both 0 */
+	uint16_t	port_end;
+};
+
+/* IPC_GW_RESOURCE: resource_updated, the filters of a resource changed. */
+struct ipc_gw_resource {
+	char			id[IPC_ID_MAX];
+	uint8_t			type;		/* IPC_RES_CIDR or _INTERNET */
+	uint8_t			nfilters;	/* 0: everything allowed */
+	uint8_t			reserved[2];	/* zero */
+	struct ipc_prefix	prefix;		/* CIDR, host bits zero; all
+						   zero for internet */
+	struct ipc_filter	filters[IPC_MAX_FILTERS]; /* unused: zero */
+};
+
+/* IPC_CLIENT_PEER: create_authorization, a client as a peer. */
+struct ipc_client_peer {
+	char			client_id[IPC_ID_MAX];
+	uint8_t			public_key[IPC_WG_KEY_LEN];
+	uint8_t			psk[IPC_WG_KEY_LEN];	/* secret */
+	struct ipc_prefix	client_ipv4;		/* /32 */
+	struct ipc_prefix	client_ipv6;		/* /128 */
+	char			local_ufrag[IPC_CRED_MAX];	/* ours */
+	char			local_pwd[IPC_CRED_MAX];	/* secret */
+	char			remote_ufrag[IPC_CRED_MAX];	/* client's */
+	char			remote_pwd[IPC_CRED_MAX];	/* secret */
+	int64_t			expires_at;		/* Unix s, > 0 */
+	struct ipc_gw_resource	resource;
+};
+
+/* IPC_ACCESS_DEL: reject_access, one (client, resource) pair revoked. */
+struct ipc_access {
+	char			client_id[IPC_ID_MAX];
+	char			resource_id[IPC_ID_MAX];
+};
+
+/*
+ * IPC_AUTHZ_KEEP: once after each init, the pairs still authorized;
+ * tunneld drops every other it holds. An init listing more pairs than
+ * fit is not followed by this message at all.
+ */
+#define IPC_MAX_KEEP	40
+struct ipc_authz_keep {
+	uint32_t		n;		/* 0..IPC_MAX_KEEP */
+	uint32_t		reserved;	/* zero */
+	struct ipc_access	v[IPC_MAX_KEEP];	/* unused: zero */
+};
+
 /* IPC_STATE_ACK: tunneld validated and keeps a state message. */
 struct ipc_state_ack {
 	uint32_t	type;		/* the message acknowledged */
@@ -352,6 +425,10 @@ union ipc_payload {
 	struct ipc_candidate		candidate;
 	struct ipc_resource_id		resource_id;
 	struct ipc_gateway_id		gateway_id;
+	struct ipc_client_peer		client_peer;
+	struct ipc_access		access;
+	struct ipc_gw_resource		gw_resource;
+	struct ipc_authz_keep		authz_keep;
 	uint8_t				raw[IPC_MAX_PAYLOAD];
 };
 

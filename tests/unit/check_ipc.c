@@ -1,10 +1,13 @@
 /* check_ipc.c: the IPC codec, its rejections and fd passing. */
 #include <sys/socket.h>
 
+#include <netinet/in.h>
+
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -120,6 +123,11 @@ static const struct sample {
 	    sizeof(struct ipc_portal_config),
 	    { .portal_config = { "wss://api.example.test", "", "box",
 	    "5c0a4d62-3f1e-4a2b-9c1d-2e3f4a5b6c7d", { 1 } } } },
+	{ IPC_PORTAL_CONFIG, IPC_PEER_CONTROLD, 0,
+	    sizeof(struct ipc_portal_config),
+	    { .portal_config = { "wss://api.example.test", "", "gw-1",
+	    "5c0a4d62-3f1e-4a2b-9c1d-2e3f4a5b6c7d", { 1 },
+	    IPC_ROLE_GATEWAY } } },
 	{ IPC_TOKEN, IPC_PEER_CONTROLD, 1, sizeof(struct ipc_empty),
 	    { .empty = { 0 } } },
 	{ IPC_TOKEN_DELETE, IPC_PEER_TUNNELD, 0, sizeof(struct ipc_empty),
@@ -172,6 +180,45 @@ static const struct sample {
 	    "candidate:2 1 udp 1694498815 192.0.2.1 52625 typ srflx" } } },
 	{ IPC_NO_RELAYS, IPC_PEER_CONTROLD, 0, sizeof(struct ipc_gateway_id),
 	    { .gateway_id = { "77aa11bb-22cc-4d33-8e44-55ff66aa77bb" } } },
+	{ IPC_CLIENT_PEER, IPC_PEER_TUNNELD, 0,
+	    sizeof(struct ipc_client_peer),
+	    { .client_peer = { "d2b6f1a0-3c4e-4f5a-9b8c-7d6e5f4a3b2c", { 4 },
+	    { 5 }, { AF_INET, 32, { 0 }, { 100, 71, 34, 9 } },
+	    { AF_INET6, 128, { 0 }, { 0xfd, [15] = 9 } },
+	    "gufrag", "gpassword-0123456789012", "cufrag",
+	    "cpassword-0123456789012", 1767225600,
+	    { "a4e2c7d9-1b3f-4e5a-8c7d-2f1e0d9c8b7a", IPC_RES_CIDR, 3, { 0 },
+	    { AF_INET, 16, { 0 }, { 10, 20 } },
+	    { { IPPROTO_TCP, 0, 443, 443 }, { IPPROTO_UDP, 0, 0, 65535 },
+	    { IPPROTO_ICMP, 0, 0, 0 } } } } } },
+	{ IPC_CLIENT_PEER, IPC_PEER_TUNNELD, 0,
+	    sizeof(struct ipc_client_peer),
+	    { .client_peer = { "d2b6f1a0-3c4e-4f5a-9b8c-7d6e5f4a3b2c", { 4 },
+	    { 5 }, { AF_INET, 32, { 0 }, { 100, 71, 34, 9 } },
+	    { AF_INET6, 128, { 0 }, { 0xfd, [15] = 9 } },
+	    "gufrag", "gpassword-0123456789012", "cufrag",
+	    "cpassword-0123456789012", 1,
+	    { "c3b2a190-8f7e-4d6c-b5a4-93827160f5e4", IPC_RES_INTERNET } } } },
+	{ IPC_ACCESS_DEL, IPC_PEER_TUNNELD, 0, sizeof(struct ipc_access),
+	    { .access = { "d2b6f1a0-3c4e-4f5a-9b8c-7d6e5f4a3b2c",
+	    "a4e2c7d9-1b3f-4e5a-8c7d-2f1e0d9c8b7a" } } },
+	{ IPC_GW_RESOURCE, IPC_PEER_TUNNELD, 0, sizeof(struct ipc_gw_resource),
+	    { .gw_resource = { "a4e2c7d9-1b3f-4e5a-8c7d-2f1e0d9c8b7a",
+	    IPC_RES_CIDR, 1, { 0 },
+	    { AF_INET6, 64, { 0 }, { 0xfd, 0, 0, 0, 0, 0, 0, 1 } },
+	    { { IPPROTO_UDP, 0, 53, 53 } } } } },
+	{ IPC_AUTHZ_KEEP, IPC_PEER_TUNNELD, 0, sizeof(struct ipc_authz_keep),
+	    { .authz_keep = { 2, 0,
+	    { { "d2b6f1a0-3c4e-4f5a-9b8c-7d6e5f4a3b2c",
+	    "a4e2c7d9-1b3f-4e5a-8c7d-2f1e0d9c8b7a" },
+	    { "d2b6f1a0-3c4e-4f5a-9b8c-7d6e5f4a3b2c",
+	    "c3b2a190-8f7e-4d6c-b5a4-93827160f5e4" } } } } },
+	{ IPC_AUTHZ_KEEP, IPC_PEER_TUNNELD, 0, sizeof(struct ipc_authz_keep),
+	    { .authz_keep = { 0 } } },
+	{ IPC_STATE_ACK, IPC_PEER_CONTROLD, 0, sizeof(struct ipc_state_ack),
+	    { .state_ack = { IPC_CLIENT_PEER, EINVAL } } },
+	{ IPC_STATE_ACK, IPC_PEER_CONTROLD, 0, sizeof(struct ipc_state_ack),
+	    { .state_ack = { IPC_AUTHZ_KEEP, 0 } } },
 };
 #define NSAMPLES	(sizeof(samples) / sizeof(samples[0]))
 
@@ -381,6 +428,298 @@ START_TEST(test_reject)
 }
 END_TEST
 
+/*
+ * Field-level rejections of the gateway-role payloads: a valid sample
+ * with one thing wrong in it.
+ */
+static const struct sample *
+find_sample(enum ipc_type type)
+{
+	size_t	 i;
+
+	for (i = 0; i < NSAMPLES; i++)
+		if (samples[i].type == type)
+			return (&samples[i]);
+	ck_abort_msg("no sample of type %d", type);
+	return (NULL);
+}
+
+static void
+mut_role(union ipc_payload *u)
+{
+	u->portal_config.role = 2;
+}
+
+static void
+mut_config_reserved(union ipc_payload *u)
+{
+	u->portal_config.reserved[6] = 1;
+}
+
+static void
+mut_client_id(union ipc_payload *u)
+{
+	snprintf(u->client_peer.client_id, IPC_ID_MAX, "d2b6f1a0");
+}
+
+static void
+mut_client_id_unterminated(union ipc_payload *u)
+{
+	memset(u->client_peer.client_id, 'a', IPC_ID_MAX);
+}
+
+static void
+mut_client_v4_len(union ipc_payload *u)
+{
+	u->client_peer.client_ipv4.prefixlen = 24;
+}
+
+static void
+mut_client_v6_family(union ipc_payload *u)
+{
+	u->client_peer.client_ipv6.family = AF_INET;
+}
+
+static void
+mut_pwd_unterminated(union ipc_payload *u)
+{
+	memset(u->client_peer.remote_pwd, 'p', IPC_CRED_MAX);
+}
+
+static void
+mut_ufrag_control(union ipc_payload *u)
+{
+	u->client_peer.local_ufrag[0] = '\n';
+}
+
+static void
+mut_expires(union ipc_payload *u)
+{
+	u->client_peer.expires_at = 0;
+}
+
+static void
+mut_res_type(union ipc_payload *u)
+{
+	u->client_peer.resource.type = 3;
+}
+
+static void
+mut_res_host_bits(union ipc_payload *u)
+{
+	u->client_peer.resource.prefix.addr[3] = 1;
+}
+
+static void
+mut_res_reserved(union ipc_payload *u)
+{
+	u->client_peer.resource.reserved[1] = 1;
+}
+
+static void
+mut_res_id(union ipc_payload *u)
+{
+	u->client_peer.resource.id[0] = '\0';
+}
+
+static void
+mut_internet_prefix(union ipc_payload *u)
+{
+	u->client_peer.resource.type = IPC_RES_INTERNET;
+}
+
+static void
+mut_nfilters(union ipc_payload *u)
+{
+	u->client_peer.resource.nfilters = IPC_MAX_FILTERS + 1;
+}
+
+static void
+mut_filter_proto(union ipc_payload *u)
+{
+	u->client_peer.resource.filters[1].proto = IPPROTO_SCTP;
+}
+
+static void
+mut_filter_range(union ipc_payload *u)
+{
+	u->client_peer.resource.filters[0].port_start = 444;
+}
+
+static void
+mut_filter_end0(union ipc_payload *u)
+{
+	u->client_peer.resource.filters[1].port_end = 0;
+}
+
+static void
+mut_filter_icmp_port(union ipc_payload *u)
+{
+	u->client_peer.resource.filters[2].port_end = 1;
+}
+
+static void
+mut_filter_reserved(union ipc_payload *u)
+{
+	u->client_peer.resource.filters[0].reserved = 1;
+}
+
+static void
+mut_filter_unused(union ipc_payload *u)
+{
+	u->client_peer.resource.filters[3].proto = IPPROTO_TCP;
+}
+
+static void
+mut_gw_res_v6_host_bits(union ipc_payload *u)
+{
+	u->gw_resource.prefix.addr[8] = 1;
+}
+
+static void
+mut_gw_res_family(union ipc_payload *u)
+{
+	u->gw_resource.prefix.family = AF_UNIX;
+}
+
+static void
+mut_access_resource(union ipc_payload *u)
+{
+	snprintf(u->access.resource_id, IPC_ID_MAX, "not-a-uuid");
+}
+
+static void
+mut_keep_n(union ipc_payload *u)
+{
+	u->authz_keep.n = IPC_MAX_KEEP + 1;
+}
+
+static void
+mut_keep_reserved(union ipc_payload *u)
+{
+	u->authz_keep.reserved = 1;
+}
+
+static void
+mut_keep_unused(union ipc_payload *u)
+{
+	u->authz_keep.v[2].client_id[0] = 'x';
+}
+
+static void
+mut_keep_entry(union ipc_payload *u)
+{
+	u->authz_keep.v[1].resource_id[5] = '\0';
+}
+
+static void
+mut_ack_between(union ipc_payload *u)
+{
+	u->state_ack.type = IPC_NO_RELAYS;
+}
+
+static void
+mut_ack_past(union ipc_payload *u)
+{
+	u->state_ack.type = IPC_AUTHZ_KEEP + 1;
+}
+
+static const struct mutation {
+	const char	*what;
+	const char	*reason;
+	enum ipc_type	 type;
+	void		(*mutate)(union ipc_payload *);
+} mutations[] = {
+	{ "unknown role", "unknown role", IPC_PORTAL_CONFIG, mut_role },
+	{ "config reserved", "reserved", IPC_PORTAL_CONFIG,
+	    mut_config_reserved },
+	{ "client id short", "not a UUID", IPC_CLIENT_PEER, mut_client_id },
+	{ "client id unterminated", "NUL", IPC_CLIENT_PEER,
+	    mut_client_id_unterminated },
+	{ "client ipv4 /24", "IPv4 /32", IPC_CLIENT_PEER, mut_client_v4_len },
+	{ "client ipv6 family", "IPv6 /128", IPC_CLIENT_PEER,
+	    mut_client_v6_family },
+	{ "pwd unterminated", "NUL", IPC_CLIENT_PEER, mut_pwd_unterminated },
+	{ "ufrag control char", "control", IPC_CLIENT_PEER, mut_ufrag_control },
+	{ "expires_at 0", "expires_at", IPC_CLIENT_PEER, mut_expires },
+	{ "resource type 3", "unknown type", IPC_CLIENT_PEER, mut_res_type },
+	{ "resource host bits", "invalid CIDR", IPC_CLIENT_PEER,
+	    mut_res_host_bits },
+	{ "resource reserved", "reserved", IPC_CLIENT_PEER, mut_res_reserved },
+	{ "resource id empty", "not a UUID", IPC_CLIENT_PEER, mut_res_id },
+	{ "internet with prefix", "internet with a prefix", IPC_CLIENT_PEER,
+	    mut_internet_prefix },
+	{ "too many filters", "too many", IPC_CLIENT_PEER, mut_nfilters },
+	{ "filter sctp", "protocol", IPC_CLIENT_PEER, mut_filter_proto },
+	{ "filter start > end", "port range", IPC_CLIENT_PEER,
+	    mut_filter_range },
+	{ "filter end 0", "port range", IPC_CLIENT_PEER, mut_filter_end0 },
+	{ "icmp with ports", "icmp", IPC_CLIENT_PEER, mut_filter_icmp_port },
+	{ "filter reserved", "reserved", IPC_CLIENT_PEER, mut_filter_reserved },
+	{ "unused filter slot", "unused filter", IPC_CLIENT_PEER,
+	    mut_filter_unused },
+	{ "gw resource v6 host bits", "invalid CIDR", IPC_GW_RESOURCE,
+	    mut_gw_res_v6_host_bits },
+	{ "gw resource family", "invalid CIDR", IPC_GW_RESOURCE,
+	    mut_gw_res_family },
+	{ "access resource id", "not a UUID", IPC_ACCESS_DEL,
+	    mut_access_resource },
+	{ "keep count", "count", IPC_AUTHZ_KEEP, mut_keep_n },
+	{ "keep reserved", "reserved", IPC_AUTHZ_KEEP, mut_keep_reserved },
+	{ "keep unused slot", "unused slot", IPC_AUTHZ_KEEP, mut_keep_unused },
+	{ "keep entry id", "not a UUID", IPC_AUTHZ_KEEP, mut_keep_entry },
+	{ "ack of IPC_NO_RELAYS", "out of range", IPC_STATE_ACK,
+	    mut_ack_between },
+	{ "ack past the gateway block", "out of range", IPC_STATE_ACK,
+	    mut_ack_past },
+};
+#define NMUTATIONS	(sizeof(mutations) / sizeof(mutations[0]))
+
+START_TEST(test_reject_field)
+{
+	const struct mutation	*t = &mutations[_i];
+	const struct sample	*s = find_sample(t->type);
+	union ipc_payload	 u;
+	uint8_t			 buf[IPC_MSG_MAX];
+	struct ipc_msg		 msg;
+	const char		*why = NULL;
+	size_t			 n;
+
+	/* The sample itself passes; the mutated copy does not. */
+	u = s->u;
+	t->mutate(&u);
+	n = ipc_encode(buf, sizeof(buf), s->type, 1, &u, s->len);
+	ck_assert_uint_ne(n, 0);
+	ck_assert_int_eq(ipc_decode(s->receiver, buf, n, 0, &msg, &why), -1);
+	ck_assert_ptr_nonnull(why);
+	ck_assert_msg(strstr(why, t->reason) != NULL, "%s: got \"%s\"",
+	    t->what, why);
+}
+END_TEST
+
+/* The gateway messages go from controld to tunneld only. */
+START_TEST(test_gateway_direction)
+{
+	static const enum ipc_type types[] = { IPC_CLIENT_PEER,
+	    IPC_ACCESS_DEL, IPC_GW_RESOURCE, IPC_AUTHZ_KEEP };
+	const struct sample	*s = find_sample(types[_i]);
+	uint8_t			 buf[IPC_MSG_MAX];
+	struct ipc_msg		 msg;
+	const char		*why = NULL;
+	size_t			 n;
+
+	n = ipc_encode(buf, sizeof(buf), s->type, 1, &s->u, s->len);
+	ck_assert_int_eq(ipc_decode(IPC_PEER_CONTROLD, buf, n, 0, &msg, &why),
+	    -1);
+	ck_assert_ptr_nonnull(strstr(why, "direction"));
+	ck_assert_int_eq(ipc_decode(IPC_PEER_TUNNELD, buf, n - 1, 0, &msg,
+	    &why), -1);
+	ck_assert_int_eq(ipc_decode(IPC_PEER_TUNNELD, buf, n, 1, &msg, &why),
+	    -1);
+	ck_assert_ptr_nonnull(strstr(why, "takes none"));
+}
+END_TEST
+
 START_TEST(test_eof)
 {
 	struct ipc_msg	 msg;
@@ -545,6 +884,8 @@ ipc_suite(void)
 
 	tc = tcase_create("codec");
 	tcase_add_loop_test(tc, test_encode_decode, 0, NSAMPLES);
+	tcase_add_loop_test(tc, test_reject_field, 0, NMUTATIONS);
+	tcase_add_loop_test(tc, test_gateway_direction, 0, 4);
 	tcase_add_test(tc, test_prefixes);
 	suite_add_tcase(s, tc);
 
