@@ -835,6 +835,123 @@ def gateway_role(stub):
     gw.close()
 
 
+GW2_ID = "0c9d8e7f-6a5b-4c3d-8e2f-1a0b9c8d7e6f"
+GW2_PK = base64.b64encode(bytes(range(150, 182))).decode()
+GW2_TOKEN = "gateway.token.site.b"
+SITE2_ID = "1e2d3c4b-5a69-4788-9a0b-c1d2e3f4a5b6"
+RES_B = "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a"
+COTURN_SECRET = "coturn-static-auth-secret"
+
+SCENARIO_GW = {
+    "token_expires_at": EXPIRES,
+    "heartbeat_min_interval": 0,
+    "client": {"id": CLIENT_ID},
+    "sites": [{"id": SITE_ID, "name": "HQ"}, {"id": SITE2_ID, "name": "B"}],
+    "resources": [
+        {"id": RES_CIDR, "type": "cidr", "address": "10.20.0.0/24",
+         "name": "HQ LAN", "filters": [],
+         "sites": [{"id": SITE_ID, "name": "HQ"}]},
+        {"id": RES_B, "type": "cidr", "address": "10.30.0.0/24",
+         "name": "B LAN", "filters": [],
+         "sites": [{"id": SITE2_ID, "name": "B"}]}],
+    "relays": [{"id": RELAY_ID, "addrs": ["127.0.0.1:3478"],
+                "stamp_secret": COTURN_SECRET, "password_form": "coturn"}],
+    # Live gateways known only by their token: offline until they connect.
+    "gateways": [{"id": GW_ID, "site_id": SITE_ID, "token": "gateway.token.a",
+                  "ipv4": "100.82.0.1", "ipv6": "fd00:2021:1111::82:1",
+                  "simulated": False},
+                 {"id": GW2_ID, "site_id": SITE2_ID, "token": GW2_TOKEN,
+                  "ipv4": "100.82.0.2", "ipv6": "fd00:2021:1111::82:2",
+                  "simulated": False}],
+}
+
+
+def gateway_connect(stub, token, pk, name):
+    target = ("/gateway/v2/websocket?external_id=%s&name=%s&public_key=%s"
+              % (hashlib.sha256(name.encode()).hexdigest(), name, form(pk)))
+    hs = [(k, GW_UA if k == "User-Agent" else v)
+          for k, v in good_headers(token)]
+    st, _, _, gw = upgrade(stub.port, target, hs)
+    if st != 101:
+        return st, None, None
+    gw.send({"topic": "gateway", "event": "phx_join", "payload": None,
+             "ref": 0})
+    gw.recv()
+    return st, gw, gw.recv()
+
+
+def gateways_by_token(stub):
+    """Gateways bound to their scenario entry (and site) by their token;
+    coturn-form relay passwords; site choice; a gateway's candidates sent
+    before its ack reach the client after authorization_created."""
+    import hmac
+    st, ws = None, None
+    st, _, _, ws = upgrade(stub.port, good_target(), good_headers())
+    _, init = join(ws)
+    u = init["payload"]["relays"][0]["username"]
+    check("coturn form: password = base64(HMAC-SHA1(secret, username))",
+          init["payload"]["relays"][0]["password"] == base64.b64encode(
+              hmac.new(COTURN_SECRET.encode(), u.encode(),
+                       hashlib.sha1).digest()).decode() and
+          u == expected_turn(CLIENT_PK, EXPIRES, "x")[0],
+          init["payload"]["relays"])
+    ws.send({"topic": "client", "event": "request_authorization",
+             "payload": {"resource_id": RES_B,
+                         "connected_gateway_ids": []}, "ref": 1})
+    f = ws.recv()
+    check("token gateways: offline before the gateway connects",
+          f.get("event") == "authorization_creation_failed" and
+          f["payload"]["reason"] == "offline", f)
+    st, gw2, ginit = gateway_connect(stub, GW2_TOKEN, GW2_PK, "gw-b")
+    check("token gateways: gateway B's token binds it to its entry",
+          st == 101 and ginit["payload"]["interface"]["ipv4"] ==
+          "100.82.0.2", (st, ginit))
+    st, _, _, _ = upgrade(stub.port, good_target(),
+                          good_headers("gateway.token.unknown"))
+    check("token gateways: unknown token still refused", st == 401, st)
+    import time
+    time.sleep(2)
+    ws.send({"topic": "client", "event": "request_authorization",
+             "payload": {"resource_id": RES_B,
+                         "connected_gateway_ids": []}, "ref": 2})
+    ca = gw2.recv()
+    check("token gateways: create_authorization to the site's gateway",
+          ca.get("event") == "create_authorization" and
+          ca["payload"]["resource"]["id"] == RES_B, ca)
+    cand = "candidate:1 1 udp 2130706431 10.82.0.2 52625 typ host"
+    gw2.send({"topic": "gateway", "event": "broadcast_ice_candidates",
+              "payload": {"client_ids": [CLIENT_ID], "candidates": [cand]},
+              "ref": 1})
+    gw2.send({"topic": "gateway", "event": "authorization_created",
+              "payload": {"ref": ca["payload"]["ref"]}, "ref": 2})
+    a, c = ws.recv(), ws.recv()
+    check("token gateways: candidates sent before the ack follow "
+          "authorization_created",
+          a.get("event") == "authorization_created" and
+          a["payload"]["gateway_id"] == GW2_ID and
+          a["payload"]["site_id"] == SITE2_ID and
+          c.get("event") == "ice_candidates" and
+          c["payload"] == {"gateway_id": GW2_ID, "candidates": [cand]},
+          (a, c))
+    gw2.send({"topic": "gateway", "event": "broadcast_ice_candidates",
+              "payload": {"client_ids": [CLIENT_ID], "candidates": [cand]},
+              "ref": 3})
+    gw2.recv()      # phx_reply to the ack
+    c = ws.recv()
+    check("token gateways: later candidates forwarded at once",
+          c.get("event") == "ice_candidates", c)
+    stub.cmd(cmd="reject_access", resource_id=RES_B, client_id=CLIENT_ID)
+    m = gw2.recv()
+    check("token gateways: reject_access reaches the gateway",
+          m.get("event") == "reject_access" and m["payload"] == {
+              "client_id": CLIENT_ID, "resource_id": RES_B}, m)
+    s = stub.cmd(cmd="state")
+    check("token gateways: no violations", s["violations"] == [],
+          s["violations"])
+    ws.close()
+    gw2.close()
+
+
 def make_ca(tmp):
     """Throwaway CA and a server certificate for portal.test / 127.0.0.1."""
     def run(*args):
@@ -870,6 +987,15 @@ def main():
         http_answers(stub)
         wrong_clients(stub)
         gateway_role(stub)
+    finally:
+        stub.stop()
+
+    scen_gw = os.path.join(tmp, "scenario-gw.json")
+    with open(scen_gw, "w") as f:
+        json.dump(SCENARIO_GW, f)
+    stub = Stub(tmp, ["--plain", "--scenario", scen_gw])
+    try:
+        gateways_by_token(stub)
     finally:
         stub.stop()
 

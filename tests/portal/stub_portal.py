@@ -154,14 +154,27 @@ def valid_uuid(s):
 # Derivations of PROTOCOL 2.2 and 2.5.  These are what the tests compare
 # the client's behaviour (and the selftest's independent code) against.
 
-def turn_credentials(public_key, expires_at, stamp_secret):
+def turn_credentials(public_key, expires_at, stamp_secret,
+                     password_form="firezone"):
     """2.2: salt = b64nopad(SHA-256(public key text)); username =
     "<expires_at>:<salt>"; password = b64nopad(SHA-256(
-    "<expires_at>:<stamp_secret>:<salt>"))."""
+    "<expires_at>:<stamp_secret>:<salt>")).  password_form "coturn" gives
+    the password coturn computes in its use-auth-secret mode (the TURN REST
+    API: base64(HMAC-SHA1(static-auth-secret, username)), padded), so that
+    a stock coturn can stand in for Firezone's relay; the username is the
+    same, and coturn reads its leading number as the expiry."""
     salt = b64_nopad(hashlib.sha256(public_key.encode()).digest())
     username = "%d:%s" % (expires_at, salt)
-    password = b64_nopad(hashlib.sha256(
-        ("%d:%s:%s" % (expires_at, stamp_secret, salt)).encode()).digest())
+    if password_form == "coturn":
+        password = base64.b64encode(hmac.new(
+            stamp_secret.encode(), username.encode(),
+            hashlib.sha1).digest()).decode()
+    elif password_form == "firezone":
+        password = b64_nopad(hashlib.sha256(
+            ("%d:%s:%s" % (expires_at, stamp_secret, salt)).encode())
+            .digest())
+    else:
+        raise ValueError("unknown relay password_form %r" % password_form)
     return username, password
 
 
@@ -280,6 +293,7 @@ def load_scenario(path):
     for r in sc["relays"]:
         if "addrs" not in r and "addr" in r:
             r["addrs"] = [r["addr"]]
+        turn_credentials("", 0, "", r.get("password_form", "firezone"))
     return sc
 
 
@@ -309,6 +323,7 @@ class Conn:
         self.closing = False
         self.last_auth_request = {}  # resource id -> monotonic time
         self.gateway = None         # scenario gateway entry (gateway role)
+        self.gateways_told = set()  # gateway ids in authorization_created
         self.opened = time.monotonic()
         self.last_heartbeat = None
         self.heartbeats_here = 0
@@ -317,7 +332,8 @@ class Conn:
 class Portal:
     def __init__(self, scenario, tokens):
         self.sc = scenario
-        self.tokens = set(tokens) | set(scenario["tokens"])
+        self.tokens = set(tokens) | set(scenario["tokens"]) | {
+            g["token"] for g in scenario["gateways"] if g.get("token")}
         self.start = now()
         if self.sc["token_expires_at"] is None:
             self.sc["token_expires_at"] = int(self.start) + 7 * 86400
@@ -326,6 +342,10 @@ class Portal:
         self.next_conn = 1
         self.violations = []
         self.pending = {}           # create_authorization ref -> record
+        # (client conn number, gateway id) -> [(event, candidates)]: a
+        # gateway's candidates for a client that has not yet been told
+        # about that gateway, passed on right after authorization_created.
+        self.held = {}
         # (client id, resource id) -> gateway id, for every authorization
         # given: feeds the gateway's init, resource_updated, reject_access.
         self.grants = {}
@@ -459,7 +479,9 @@ class Portal:
                     out.append({"id": r["id"], "type": "stun", "addr": addr})
                     continue
                 user, pw = turn_credentials(conn.public_key or "", expires,
-                                            r.get("stamp_secret", ""))
+                                            r.get("stamp_secret", ""),
+                                            r.get("password_form",
+                                                  "firezone"))
                 out.append({"id": r["id"], "type": "turn", "addr": addr,
                             "username": user, "password": pw,
                             "expires_at": expires})
@@ -1130,7 +1152,12 @@ class Session:
                               {"reason": "invalid_ref"})
                 return
             await p.reply(c, ref, c.topic)
-            rec["future"].set_result(True)
+            # The client's half goes out before the next gateway frame is
+            # read, so that candidates the gateway sends after its ack
+            # reach the client after authorization_created.
+            if not rec["future"].done():
+                await rec["deliver"]()
+                rec["future"].set_result(True)
         elif event in ("broadcast_ice_candidates",
                        "broadcast_invalidated_ice_candidates"):
             if check_keys(payload, ["client_ids", "candidates"], [], bad):
@@ -1145,10 +1172,19 @@ class Session:
                 else "invalidate_ice_candidates"
             gid = c.gateway["id"]
             for cc in p.joined_conns("client"):
-                if p.client_id(cc) in payload["client_ids"]:
-                    await p.send_obj(cc, out, {"gateway_id": gid,
-                                               "candidates":
-                                               payload["candidates"]})
+                if p.client_id(cc) not in payload["client_ids"]:
+                    continue
+                if gid not in cc.gateways_told and any(
+                        r["client_conn"] is cc and r["gateway_id"] == gid
+                        for r in p.pending.values()):
+                    # Sent before the ack: the client would not know
+                    # the gateway yet.
+                    p.held.setdefault((cc.num, gid), []).append(
+                        (out, payload["candidates"]))
+                    continue
+                await p.send_obj(cc, out, {"gateway_id": gid,
+                                           "candidates":
+                                           payload["candidates"]})
         elif event == "set_snownet_capabilities":
             if check_keys(payload, ["iceless"], [], bad) and \
                     payload.get("iceless") is not False:
@@ -1173,11 +1209,24 @@ class Session:
 def bind_gateway(p, conn):
     """Matches a connecting gateway with its scenario entry (by external_id,
     then public key), or adds one, and marks it live."""
+    def live(g):
+        return gateway_conn(p, g["id"]) is not None
+
     for g in p.sc["gateways"]:
         if (g.get("external_id") and g["external_id"] == conn.external_id) \
                 or g.get("public_key") == conn.public_key:
             break
     else:
+        # A gateway token names its site (and here its scenario entry), as
+        # a real portal's gateway token names the site: the first entry
+        # with that token that no connected gateway holds.
+        for g in p.sc["gateways"]:
+            if g.get("token") and g["token"] == conn.token and not live(g):
+                g["external_id"] = conn.external_id
+                break
+        else:
+            g = None
+    if g is None:
         sites = p.sc["sites"]
         g = {"id": str(uuid.uuid5(STUB_NS, "gateway:" +
                                   (conn.external_id or ""))),
@@ -1285,9 +1334,34 @@ async def authorize_inner(p, conn, req):
     if fail is not None:
         payload = {"resource_id": rid}
         payload.update(fail)
+        log("connection %d: %s %s: %s" % (conn.num, fail_event, rid,
+                                          fail.get("reason")))
         await p.send_obj(conn, fail_event, payload)
         return
     cid, psk, cice, gice, token = authorization_parts(p, conn, g, res)
+    payload = {"resource_id": rid, "gateway_id": g["id"],
+               ("site_id" if p.uses_sites(conn) else "gateway_group_id"):
+               g.get("site_id"),
+               "gateway_public_key": g["public_key"],
+               "gateway_ipv4": g.get("ipv4"), "gateway_ipv6": g.get("ipv6"),
+               "preshared_key": psk,
+               "client_ice_credentials": cice,
+               "gateway_ice_credentials": gice,
+               "use_iceless": False,
+               "flow_logs_ingest_token": token}
+
+    async def deliver():
+        if conn.closing:
+            return
+        p.grants[(cid, rid)] = g["id"]
+        await p.send_obj(conn, ok_event, payload)
+        log("connection %d: %s %s via gateway %s" % (conn.num, ok_event,
+                                                      rid, g["id"]))
+        conn.gateways_told.add(g["id"])
+        for event, cands in p.held.pop((conn.num, g["id"]), []):
+            await p.send_obj(conn, event, {"gateway_id": g["id"],
+                                           "candidates": cands})
+
     gc = gateway_conn(p, g["id"])
     if gc is not None:
         # Section 3: the gateway half first, the client only after the ack.
@@ -1299,9 +1373,12 @@ async def authorize_inner(p, conn, req):
         ref = "SFMyNTY." + secrets.token_urlsafe(24)
         fut = asyncio.get_event_loop().create_future()
         p.pending[ref] = {"client_conn": conn, "gateway_conn": gc,
-                          "resource_id": rid, "future": fut}
+                          "gateway_id": g["id"], "resource_id": rid,
+                          "future": fut, "deliver": deliver}
         comp, ver = conn.ua_version or ("headless-client", (1, 5, 6))
         m = UA_RE.match(conn.ua or "")
+        log("connection %d: create_authorization %s to gateway %s "
+            "(connection %d)" % (conn.num, rid, g["id"], gc.num))
         await p.send_obj(gc, "create_authorization", {
             "ref": ref,
             "resource": gateway_resource_view(res),
@@ -1330,27 +1407,27 @@ async def authorize_inner(p, conn, req):
             "use_iceless": False,
             "flow_logs_ingest_token": token})
         try:
-            await asyncio.wait_for(fut, p.sc["gateway_ack_timeout"])
+            # shield: the ack handler delivers, then resolves fut; a
+            # timeout must not cancel it under the handler's feet.
+            await asyncio.wait_for(asyncio.shield(fut),
+                                   p.sc["gateway_ack_timeout"])
         except asyncio.CancelledError:
             return
         except asyncio.TimeoutError:
-            p.pending.pop(ref, None)
+            if p.pending.pop(ref, None) is None:
+                return      # acknowledged meanwhile, delivered there
+            if not any(r["client_conn"] is conn and
+                       r["gateway_id"] == g["id"]
+                       for r in p.pending.values()):
+                p.held.pop((conn.num, g["id"]), None)
+            log("connection %d: gateway %s did not acknowledge %s in %ss: "
+                "offline" % (conn.num, g["id"], rid,
+                             p.sc["gateway_ack_timeout"]))
             await p.send_obj(conn, fail_event, {"resource_id": rid,
                                                 "reason": "offline"})
             return
-    payload = {"resource_id": rid, "gateway_id": g["id"],
-               ("site_id" if p.uses_sites(conn) else "gateway_group_id"):
-               g.get("site_id"),
-               "gateway_public_key": g["public_key"],
-               "gateway_ipv4": g.get("ipv4"), "gateway_ipv6": g.get("ipv6"),
-               "preshared_key": psk,
-               "client_ice_credentials": cice,
-               "gateway_ice_credentials": gice,
-               "use_iceless": False,
-               "flow_logs_ingest_token": token}
-    if not conn.closing:
-        p.grants[(cid, rid)] = g["id"]
-        await p.send_obj(conn, ok_event, payload)
+        return
+    await deliver()
 
 
 def gateway_resource_view(res):
