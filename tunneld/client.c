@@ -10,9 +10,6 @@
 #include <sys/stat.h>
 
 #include <arpa/inet.h>
-#include <event2/event.h>
-#include <ifaddrs.h>
-#include <net/if.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
@@ -26,29 +23,20 @@
 #include "common/timer.h"
 #include "common/util.h"
 #include "tunneld/client.h"
+#include "tunneld/conn.h"
 #include "tunneld/device.h"
 #include "tunneld/netlink.h"
-#include "tunneld/relays.h"
-#include "tunneld/nat/ice.h"
 
 #define CLIENT_MAX_ROUTES	4096
 #define CLIENT_MAX_RELAYS	64
 #define CLIENT_MAX_GATEWAYS	256
-#define CLIENT_MAX_CANDIDATES	32	/* per gateway */
-#define CLIENT_MAX_LOCAL	32
 
-/*
- * An authorized gateway: its ICE agent (we control) looks for a path, and
- * the nominated one becomes its WireGuard peer's endpoint.
- */
+/* An authorized gateway, its connection, and the resources it serves us. */
 struct client_gateway {
-	struct client		*c;
-	struct ipc_gateway_peer	 peer;
-	struct ice_candidate	 remote[CLIENT_MAX_CANDIDATES];
-	size_t			 nremote;
-	struct ice_agent	*ice;
-	struct event		*ev_ice;
-	struct peer		*wg;
+	struct ipc_gateway_peer	 peer;		/* the first authorization */
+	struct conn		*conn;
+	char			(*resources)[IPC_ID_MAX];
+	size_t			 nresources;
 };
 
 struct client {
@@ -72,12 +60,7 @@ struct client {
 	size_t			 nrelays;
 	struct client_gateway	**gateways;
 	size_t			 ngateways;
-
-	struct relays		*relays;
-	uint32_t		 next_peer_id;
-	struct ice_candidate	 local[CLIENT_MAX_LOCAL];
-	size_t			 nlocal;
-	bool			 have_host;
+	struct conns		*conns;
 };
 
 /* A v4 UUID, made once and kept: the portal knows the device by it. */
@@ -290,14 +273,6 @@ client_relay_index(struct client *c, const char *id)
 	return (-1);
 }
 
-static void	client_host_candidates(struct client *);
-static void	client_ice_start(struct client *, struct client_gateway *);
-static void	client_ice_run(struct client_gateway *);
-static void	client_gateway_routes(struct client *,
-		    struct client_gateway *);
-static void	client_send_candidate(struct client *, const char *,
-		    const struct ice_candidate *);
-
 static struct client_gateway *
 client_gateway(struct client *c, const char *id)
 {
@@ -309,382 +284,175 @@ client_gateway(struct client *c, const char *id)
 	return (NULL);
 }
 
-static int
-client_gateway_peer(struct client *c, const struct ipc_gateway_peer *p)
-{
-	struct client_gateway	*g;
-	size_t			 i;
-
-	if ((g = client_gateway(c, p->gateway_id)) == NULL) {
-		if (c->ngateways == CLIENT_MAX_GATEWAYS)
-			return (ENOSPC);
-		c->gateways = xreallocarray(c->gateways, c->ngateways + 1,
-		    sizeof(*c->gateways));
-		g = xcalloc(1, sizeof(*g));
-		g->c = c;
-		c->gateways[c->ngateways++] = g;
-	} else if (g->wg != NULL) {
-		/* Another resource through a gateway already connected. */
-		g->peer = *p;
-		client_gateway_routes(c, g);
-		return (0);
-	}
-	/* A new authorization replaces credentials and candidates. */
-	explicit_bzero(&g->peer, sizeof(g->peer));
-	g->peer = *p;
-	g->nremote = 0;
-	if (c->dev != NULL)
-		client_host_candidates(c);
-	for (i = 0; i < c->nlocal; i++)
-		client_send_candidate(c, p->gateway_id, &c->local[i]);
-	if (c->dev != NULL)
-		client_ice_start(c, g);
-	return (0);
-}
-
-/* Parsed here too: tunneld trusts no candidate it has not read itself. */
-static int
-client_candidate(struct client *c, const struct ipc_candidate *m, bool add)
-{
-	struct client_gateway	*g;
-	struct ice_candidate	 cand;
-	const char		*why;
-	size_t			 i;
-
-	if ((g = client_gateway(c, m->gateway_id)) == NULL)
-		return (ENOENT);
-	if (ice_candidate_parse(&cand, m->candidate, &why) == -1) {
-		log_warnx("candidate for gateway %s rejected: %s",
-		    m->gateway_id, why);
-		return (EINVAL);
-	}
-	for (i = 0; i < g->nremote; i++)
-		if (memcmp(&g->remote[i].addr, &cand.addr,
-		    sizeof(cand.addr)) == 0 && g->remote[i].type == cand.type)
-			break;
-	if (!add) {
-		if (i == g->nremote)
-			return (ENOENT);
-		g->remote[i] = g->remote[--g->nremote];
-		return (0);
-	}
-	if (i < g->nremote)
-		return (EEXIST);
-	if (g->nremote == CLIENT_MAX_CANDIDATES)
-		return (ENOSPC);
-	g->remote[g->nremote++] = cand;
-	if (g->ice != NULL) {
-		if (ice_add_remote(g->ice, util_now_ns(), m->candidate,
-		    &why) == -1)
-			log_debug("ICE: remote candidate: %s", why);
-		client_ice_run(g);
-	}
-	return (0);
-}
-
-static void
-client_send_candidate(struct client *c, const char *gateway_id,
-    const struct ice_candidate *cand)
-{
-	struct ipc_candidate	 m;
-
-	memset(&m, 0, sizeof(m));
-	snprintf(m.gateway_id, sizeof(m.gateway_id), "%s", gateway_id);
-	if (ice_candidate_format(cand, m.candidate, sizeof(m.candidate)) < 0)
-		return;
-	log_debug("local candidate for %s: %s", gateway_id, m.candidate);
-	if (c->chan == NULL || ipc_chan_send(c->chan, IPC_LOCAL_CANDIDATE, 0,
-	    &m, sizeof(m), -1) == -1)
-		log_warnx("cannot send a local candidate to controld");
-}
-
-/* Kept once, and offered to every gateway we know, now and later. */
-static void
-client_local_candidate(struct client *c, const struct ice_candidate *cand)
+static bool
+client_gateway_serves(const struct client_gateway *g, const char *resource)
 {
 	size_t	 i;
 
-	for (i = 0; i < c->nlocal; i++)
-		if (c->local[i].type == cand->type &&
-		    memcmp(&c->local[i].addr, &cand->addr,
-		    sizeof(cand->addr)) == 0)
-			return;
-	if (c->nlocal == CLIENT_MAX_LOCAL)
-		return;
-	c->local[c->nlocal++] = *cand;
-	for (i = 0; i < c->ngateways; i++)
-		client_send_candidate(c, c->gateways[i]->peer.gateway_id, cand);
-}
-
-static void
-client_make_candidate(struct ice_candidate *out, enum ice_cand_type type,
-    const struct stun_addr *addr, uint16_t pref)
-{
-	memset(out, 0, sizeof(*out));
-	out->type = type;
-	out->addr = *addr;
-	out->priority = ice_priority(type, pref);
-	/* One foundation per type and family: same base, same server. */
-	snprintf(out->foundation, sizeof(out->foundation), "%c%d",
-	    type == ICE_CAND_HOST ? 'h' : type == ICE_CAND_SRFLX ? 's' : 'r',
-	    addr->family == AF_INET ? 4 : 6);
-	if (type != ICE_CAND_HOST) {
-		out->has_related = true;
-		out->related.family = addr->family;
-	}
-}
-
-static void
-client_relay_candidate(void *arg, bool relayed, const struct stun_addr *a)
-{
-	struct client		*c = arg;
-	struct ice_candidate	 cand;
-
-	client_make_candidate(&cand, relayed ? ICE_CAND_RELAY :
-	    ICE_CAND_SRFLX,
-	    a, 65535);
-	client_local_candidate(c, &cand);
-}
-
-/* Host candidates: every address but loopback, link-local and ours. */
-static void
-client_host_candidates(struct client *c)
-{
-	struct ifaddrs		*ifa, *i;
-	struct ice_candidate	 cand;
-	struct stun_addr	 a;
-	uint16_t		 pref = 65535;
-
-	if (c->have_host || getifaddrs(&ifa) == -1)
-		return;
-	c->have_host = true;
-	for (i = ifa; i != NULL; i = i->ifa_next) {
-		if (i->ifa_addr == NULL || (i->ifa_flags & IFF_LOOPBACK) ||
-		    strcmp(i->ifa_name, device_ifname(c->dev)) == 0)
-			continue;
-		memset(&a, 0, sizeof(a));
-		a.port = device_port(c->dev);
-		if (i->ifa_addr->sa_family == AF_INET) {
-			a.family = AF_INET;
-			memcpy(a.ip, &((struct sockaddr_in *)i->ifa_addr)->
-			    sin_addr, 4);
-		} else if (i->ifa_addr->sa_family == AF_INET6 &&
-		    !IN6_IS_ADDR_LINKLOCAL(&((struct sockaddr_in6 *)
-		    i->ifa_addr)->sin6_addr)) {
-			a.family = AF_INET6;
-			memcpy(a.ip, &((struct sockaddr_in6 *)i->ifa_addr)->
-			    sin6_addr, 16);
-		} else
-			continue;
-		client_make_candidate(&cand, ICE_CAND_HOST, &a, pref);
-		if (pref > 0)
-			pref--;
-		client_local_candidate(c, &cand);
-	}
-	freeifaddrs(ifa);
-}
-
-static void
-client_sockaddr_stun(const struct sockaddr_in6 *sa, struct stun_addr *a)
-{
-	memset(a, 0, sizeof(*a));
-	a->port = ntohs(sa->sin6_port);
-	if (IN6_IS_ADDR_V4MAPPED(&sa->sin6_addr)) {
-		a->family = AF_INET;
-		memcpy(a->ip, &sa->sin6_addr.s6_addr[12], 4);
-	} else {
-		a->family = AF_INET6;
-		memcpy(a->ip, &sa->sin6_addr, 16);
-	}
-}
-
-static void
-client_stun_sockaddr(const struct stun_addr *a, struct sockaddr_in6 *sa)
-{
-	memset(sa, 0, sizeof(*sa));
-	sa->sin6_family = AF_INET6;
-	sa->sin6_port = htons(a->port);
-	if (a->family == AF_INET) {
-		sa->sin6_addr.s6_addr[10] = 0xff;
-		sa->sin6_addr.s6_addr[11] = 0xff;
-		memcpy(&sa->sin6_addr.s6_addr[12], a->ip, 4);
-	} else
-		memcpy(&sa->sin6_addr, a->ip, 16);
-}
-
-/*
- * The socket is bound to the wildcard, so the address a datagram came in
- * on is not known: the first host candidate of its family stands for it.
- */
-static void
-client_local_base(struct client *c, int family, struct stun_addr *a)
-{
-	size_t	 i;
-
-	memset(a, 0, sizeof(*a));
-	for (i = 0; i < c->nlocal; i++)
-		if (c->local[i].type == ICE_CAND_HOST &&
-		    c->local[i].addr.family == family) {
-			*a = c->local[i].addr;
-			return;
-		}
+	for (i = 0; i < g->nresources; i++)
+		if (strcmp(g->resources[i], resource) == 0)
+			return (true);
+	return (false);
 }
 
 /* The gateway's WireGuard peer routes its tunnel IPs and its resources. */
 static void
 client_gateway_routes(struct client *c, struct client_gateway *g)
 {
-	size_t	 i;
+	struct peer	*wg = conn_peer(g->conn);
+	size_t		 i;
 
-	(void)device_add_allowed_ip(c->dev, g->wg, &g->peer.gateway_ipv4);
-	(void)device_add_allowed_ip(c->dev, g->wg, &g->peer.gateway_ipv6);
+	(void)device_add_allowed_ip(c->dev, wg, &g->peer.gateway_ipv4);
+	(void)device_add_allowed_ip(c->dev, wg, &g->peer.gateway_ipv6);
 	for (i = 0; i < c->nroutes; i++)
-		if (strcmp(c->routes[i].resource_id, g->peer.resource_id) == 0)
-			(void)device_add_allowed_ip(c->dev, g->wg,
+		if (client_gateway_serves(g, c->routes[i].resource_id))
+			(void)device_add_allowed_ip(c->dev, wg,
 			    &c->routes[i].prefix);
 }
 
 static void
-client_ice_nominated(struct client *c, struct client_gateway *g,
-    const struct ice_event *ev)
+client_gateway_free(struct client *c, struct client_gateway *g)
 {
-	struct sockaddr_in6	 ep;
+	size_t	 i;
 
-	if (ev->path.relayed) {
-		log_warnx("ICE: gateway %s nominated a relayed path; relayed "
-		    "WireGuard is not supported yet", g->peer.gateway_id);
-		return;
-	}
-	client_stun_sockaddr(&ev->path.remote, &ep);
-	if (g->wg == NULL) {
-		g->wg = device_add_peer(c->dev, c->next_peer_id++,
-		    g->peer.public_key, g->peer.psk, &ep, 0);
-		if (g->wg == NULL) {
-			log_warnx("gateway %s: cannot add its WireGuard peer",
-			    g->peer.gateway_id);
-			return;
-		}
-		client_gateway_routes(c, g);
-	} else
-		device_set_endpoint(g->wg, &ep);
-	log_info("gateway %s: ICE nominated a direct path; handshaking",
-	    g->peer.gateway_id);
-	/* PROTOCOL 4.3: the client starts the handshake on nomination. */
-	device_raise(g->wg, PEER_EV_WANT_HANDSHAKE);
-}
-
-static void
-client_ice_timer_cb(evutil_socket_t fd, short events, void *arg)
-{
-	struct client_gateway	*g = arg;
-
-	(void)fd;
-	(void)events;
-	ice_handle_timeout(g->ice, util_now_ns());
-	client_ice_run(g);
-}
-
-/* Sends what the agent hands out, acts on its events, re-arms its timer. */
-static void
-client_ice_run(struct client_gateway *g)
-{
-	struct client		*c = g->c;
-	struct ice_path		 path;
-	struct ice_event	 ev;
-	struct sockaddr_in6	 dst;
-	uint8_t			 buf[1500];
-	size_t			 n;
-
-	while ((n = ice_poll_transmit(g->ice, buf, sizeof(buf), &path)) > 0) {
-		if (path.relayed)
-			continue;	/* no relayed sends yet */
-		client_stun_sockaddr(&path.remote, &dst);
-		device_sendto(c->dev, buf, n, &dst);
-	}
-	while (ice_poll_event(g->ice, &ev)) {
-		if (ev.type == ICE_EV_NOMINATED)
-			client_ice_nominated(c, g, &ev);
-		else
-			log_info("ICE: gateway %s: %s", g->peer.gateway_id,
-			    ice_state_name(ev.state));
-	}
-	timer_at(g->ev_ice, ice_next_deadline(g->ice), util_now_ns());
-}
-
-static void
-client_ice_random(void *arg, uint8_t *buf, size_t len)
-{
-	(void)arg;
-	randombytes_buf(buf, len);
-}
-
-/* We are the controlling agent (PROTOCOL 4.3); host candidates only yet. */
-static void
-client_ice_start(struct client *c, struct client_gateway *g)
-{
-	struct ice_config	 cfg;
-	const char		*why;
-	char			 s[IPC_CANDIDATE_MAX];
-	size_t			 i;
-
-	if (g->ice != NULL)
-		return;
-	ice_config_defaults(&cfg, true);
-	cfg.local_ufrag = g->peer.local_ufrag;
-	cfg.local_pwd = g->peer.local_pwd;
-	cfg.remote_ufrag = g->peer.remote_ufrag;
-	cfg.remote_pwd = g->peer.remote_pwd;
-	cfg.random = client_ice_random;
-	if ((g->ice = ice_new(&cfg, &why)) == NULL) {
-		log_warnx("ICE for gateway %s: %s", g->peer.gateway_id, why);
-		return;
-	}
-	if ((g->ev_ice = evtimer_new(c->base, client_ice_timer_cb, g)) ==
-	    NULL)
-		fatalx("evtimer_new");
-	ice_start(g->ice, util_now_ns());
-	for (i = 0; i < c->nlocal; i++)
-		if (c->local[i].type == ICE_CAND_HOST)
-			(void)ice_add_local(g->ice, util_now_ns(),
-			    ICE_CAND_HOST, &c->local[i].addr, NULL, NULL);
-	for (i = 0; i < g->nremote; i++)
-		if (ice_candidate_format(&g->remote[i], s, sizeof(s)) >= 0)
-			(void)ice_add_remote(g->ice, util_now_ns(), s, &why);
-	client_ice_run(g);
-}
-
-/* What workers hand over from the UDP socket that is not WireGuard. */
-static void
-client_control(void *arg, const uint8_t *msg, size_t len,
-    const struct sockaddr_in6 *src)
-{
-	struct client	*c = arg;
-
-	struct ice_path	 path;
-	const char	*why;
-	size_t		 i;
-
-	if (c->relays != NULL && relays_input(c->relays, msg, len, src))
-		return;
-	memset(&path, 0, sizeof(path));
-	client_sockaddr_stun(src, &path.remote);
-	client_local_base(c, path.remote.family, &path.local);
-	for (i = 0; i < c->ngateways; i++) {
-		if (c->gateways[i]->ice == NULL)
-			continue;
-		switch (ice_handle_input(c->gateways[i]->ice, util_now_ns(),
-		    msg, len, &path, &why)) {
-		case ICE_IN_HANDLED:
-			client_ice_run(c->gateways[i]);
-			return;
-		case ICE_IN_IGNORED:
-			log_debug("ICE: datagram ignored: %s", why);
-			return;
-		default:
+	for (i = 0; i < c->ngateways; i++)
+		if (c->gateways[i] == g) {
+			c->gateways[i] = c->gateways[--c->ngateways];
 			break;
 		}
+	conn_free(g->conn);
+	free(g->resources);
+	explicit_bzero(g, sizeof(*g));
+	free(g);
+}
+
+static int
+client_gateway_peer(struct client *c, const struct ipc_gateway_peer *p)
+{
+	struct conn_params	 cp;
+	struct client_gateway	*g;
+	const char		*why;
+
+	if (c->conns == NULL)
+		return (EAGAIN);
+	if ((g = client_gateway(c, p->gateway_id)) == NULL) {
+		if (c->ngateways == CLIENT_MAX_GATEWAYS)
+			return (ENOSPC);
+		g = xcalloc(1, sizeof(*g));
+		g->peer = *p;
+		memset(&cp, 0, sizeof(cp));
+		cp.id = p->gateway_id;
+		cp.public_key = p->public_key;
+		cp.psk = p->psk;
+		cp.local_ufrag = p->local_ufrag;
+		cp.local_pwd = p->local_pwd;
+		cp.remote_ufrag = p->remote_ufrag;
+		cp.remote_pwd = p->remote_pwd;
+		if ((g->conn = conn_new(c->conns, &cp, &why)) == NULL) {
+			log_warnx("gateway %s: %s", p->gateway_id, why);
+			explicit_bzero(g, sizeof(*g));
+			free(g);
+			return (EINVAL);
+		}
+		c->gateways = xreallocarray(c->gateways, c->ngateways + 1,
+		    sizeof(*c->gateways));
+		c->gateways[c->ngateways++] = g;
 	}
-	log_debug("STUN datagram for no ICE agent dropped");
+	/* Another resource through a gateway already connected reuses it. */
+	if (!client_gateway_serves(g, p->resource_id)) {
+		g->resources = xreallocarray(g->resources, g->nresources + 1,
+		    sizeof(*g->resources));
+		memcpy(g->resources[g->nresources++], p->resource_id,
+		    IPC_ID_MAX);
+	}
+	client_gateway_routes(c, g);
+	return (0);
+}
+
+static int
+client_candidate(struct client *c, const struct ipc_candidate *m, bool add)
+{
+	struct client_gateway	*g;
+	const char		*why;
+
+	if ((g = client_gateway(c, m->gateway_id)) == NULL)
+		return (ENOENT);
+	if (conn_remote_candidate(g->conn, m->candidate, add, &why) == -1) {
+		log_warnx("candidate for gateway %s rejected: %s",
+		    m->gateway_id, why != NULL ? why : "not known");
+		return (EINVAL);
+	}
+	return (0);
+}
+
+static void
+client_send_candidate(void *arg, const char *gateway_id, const char *cand,
+    bool add)
+{
+	struct client		*c = arg;
+	struct ipc_candidate	 m;
+
+	memset(&m, 0, sizeof(m));
+	snprintf(m.gateway_id, sizeof(m.gateway_id), "%s", gateway_id);
+	snprintf(m.candidate, sizeof(m.candidate), "%s", cand);
+	log_debug("local candidate for %s: %s%s", gateway_id,
+	    add ? "" : "(removed) ", cand);
+	if (c->chan == NULL || ipc_chan_send(c->chan, add ?
+	    IPC_LOCAL_CANDIDATE : IPC_LOCAL_CANDIDATE_DEL, 0, &m, sizeof(m),
+	    -1) == -1)
+		log_warnx("cannot send a local candidate to controld");
+}
+
+/*
+ * A gateway we lost (ICE failed or disconnected, or it said goodbye) is
+ * forgotten: the next packet to one of its resources asks the portal.
+ */
+static bool
+client_conn_state(void *arg, struct conn *conn, enum ice_state st)
+{
+	struct client	*c = arg;
+	size_t		 i;
+
+	if (st != ICE_FAILED && st != ICE_DISCONNECTED)
+		return (false);
+	for (i = 0; i < c->ngateways; i++)
+		if (c->gateways[i]->conn == conn) {
+			log_warnx("gateway %s: connection %s; dropped",
+			    conn_id(conn), ice_state_name(st));
+			client_gateway_free(c, c->gateways[i]);
+			return (true);
+		}
+	return (false);
+}
+
+static void
+client_goodbye(void *arg, struct peer *peer)
+{
+	struct client	*c = arg;
+	struct conn	*conn;
+	size_t		 i;
+
+	if ((conn = conns_by_peer(c->conns, peer)) == NULL)
+		return;
+	for (i = 0; i < c->ngateways; i++)
+		if (c->gateways[i]->conn == conn) {
+			log_info("gateway %s said goodbye", conn_id(conn));
+			client_gateway_free(c, c->gateways[i]);
+			return;
+		}
+}
+
+static void
+client_no_relays(void *arg, const char *gateway_id)
+{
+	struct client		*c = arg;
+	struct ipc_gateway_id	 m;
+
+	memset(&m, 0, sizeof(m));
+	snprintf(m.id, sizeof(m.id), "%s", gateway_id);
+	if (c->chan == NULL || ipc_chan_send(c->chan, IPC_NO_RELAYS, 0, &m,
+	    sizeof(m), -1) == -1)
+		log_warnx("cannot tell controld that relays are missing");
 }
 
 static void
@@ -712,6 +480,7 @@ static int
 client_device_up(struct client *c, const struct ipc_tun_addresses *a)
 {
 	struct device_config	 cfg;
+	struct conns_callbacks	 cb;
 	const char		*why;
 	int			 rc;
 
@@ -728,7 +497,6 @@ client_device_up(struct client *c, const struct ipc_tun_addresses *a)
 		return (EINVAL);
 	}
 	device_set_authz_cb(c->dev, client_need_authz, c);
-	device_set_ctl_cb(c->dev, client_control, c);
 	if (device_start(c->dev, &why) == -1) {
 		log_warn("tunnel device: %s", why);
 		return (EIO);
@@ -746,7 +514,13 @@ client_device_up(struct client *c, const struct ipc_tun_addresses *a)
 		return (-rc);
 	}
 	log_info("%s is up", device_ifname(c->dev));
-	c->relays = relays_new(c->base, c->dev, client_relay_candidate, c);
+	memset(&cb, 0, sizeof(cb));
+	cb.candidate = client_send_candidate;
+	cb.state = client_conn_state;
+	cb.no_relays = client_no_relays;
+	cb.arg = c;
+	c->conns = conns_new(c->base, c->dev, true, &cb);
+	device_set_goodbye_cb(c->dev, client_goodbye, c);
 	return (0);
 }
 
@@ -791,7 +565,7 @@ client_state(struct client *c, const struct ipc_msg *msg)
 		for (j = 0; j < c->nroutes; j++)
 			(void)client_route(c, &c->routes[j], true);
 		for (j = 0; j < c->nrelays; j++)
-			(void)relays_add(c->relays, &c->relays_kept[j]);
+			(void)conns_relay_add(c->conns, &c->relays_kept[j]);
 		return (0);
 	case IPC_ROUTE_ADD:
 		if (client_route_index(c, &msg->u.route) != -1)
@@ -812,8 +586,8 @@ client_state(struct client *c, const struct ipc_msg *msg)
 			/* New credentials for a known relay. */
 			explicit_bzero(&c->relays_kept[i], sizeof(c->relays_kept[i]));
 			c->relays_kept[i] = msg->u.relay;
-			if (c->relays != NULL)
-				(void)relays_add(c->relays, &msg->u.relay);
+			if (c->conns != NULL)
+				(void)conns_relay_add(c->conns, &msg->u.relay);
 			return (0);
 		}
 		if (c->nrelays == CLIENT_MAX_RELAYS)
@@ -821,7 +595,7 @@ client_state(struct client *c, const struct ipc_msg *msg)
 		c->relays_kept = xreallocarray(c->relays_kept, c->nrelays + 1,
 		    sizeof(*c->relays_kept));
 		c->relays_kept[c->nrelays++] = msg->u.relay;
-		if (c->relays != NULL && relays_add(c->relays,
+		if (c->conns != NULL && conns_relay_add(c->conns,
 		    &msg->u.relay) == -1)
 			return (EINVAL);
 		return (0);
@@ -836,8 +610,8 @@ client_state(struct client *c, const struct ipc_msg *msg)
 			return (ENOENT);
 		explicit_bzero(&c->relays_kept[i], sizeof(c->relays_kept[i]));
 		c->relays_kept[i] = c->relays_kept[--c->nrelays];
-		if (c->relays != NULL)
-			(void)relays_del(c->relays, msg->u.relay_id.id);
+		if (c->conns != NULL)
+			(void)conns_relay_del(c->conns, msg->u.relay_id.id);
 		return (0);
 	}
 }
@@ -946,12 +720,14 @@ client_device(const struct client *c)
 void
 client_free(struct client *c)
 {
-	size_t	 i;
 	int	 rc;
 
 	if (c == NULL)
 		return;
-	relays_free(c->relays);
+	while (c->ngateways > 0)
+		client_gateway_free(c, c->gateways[c->ngateways - 1]);
+	free(c->gateways);
+	conns_free(c->conns);
 	if (c->nl != NULL) {
 		if ((rc = netlink_undo_all(c->nl)) < 0)
 			log_warnx("removing routes and addresses: %s",
@@ -966,13 +742,5 @@ client_free(struct client *c)
 		    c->nrelays * sizeof(*c->relays_kept));
 	free(c->relays_kept);
 	free(c->routes);
-	for (i = 0; i < c->ngateways; i++) {
-		if (c->gateways[i]->ev_ice != NULL)
-			event_free(c->gateways[i]->ev_ice);
-		ice_free(c->gateways[i]->ice);
-		explicit_bzero(c->gateways[i], sizeof(*c->gateways[i]));
-		free(c->gateways[i]);
-	}
-	free(c->gateways);
 	free(c);
 }

@@ -88,6 +88,9 @@ struct device {
 	struct aip_table	 aip6;
 	struct resource		**resources;
 	size_t			 nresources;
+	/* PROTOCOL 4.1: ChannelData is taken from these relays only. */
+	struct sockaddr_in6	 relays[DEVICE_MAX_RELAYS];
+	size_t			 nrelays;
 	device_authz_fn		*authz_fn;
 	void			*authz_arg;
 
@@ -114,6 +117,12 @@ struct device {
 
 	device_ctl_fn		*ctl_fn;
 	void			*ctl_arg;
+	device_goodbye_fn	*goodbye_fn;
+	void			*goodbye_arg;
+
+	/* Removed peers, freed once no worker can still hold them. */
+	struct peer		**dead;
+	size_t			 ndead;
 
 	struct tun		 tun;
 	int			*udp_fds;
@@ -434,6 +443,56 @@ device_add_allowed_ip(struct device *dev, struct peer *peer,
 	return (0);
 }
 
+static bool
+same_addr(const struct sockaddr_in6 *a, const struct sockaddr_in6 *b)
+{
+	return (a->sin6_port == b->sin6_port &&
+	    memcmp(&a->sin6_addr, &b->sin6_addr, sizeof(a->sin6_addr)) == 0);
+}
+
+bool
+device_is_relay(struct device *dev, const struct sockaddr_in6 *src)
+{
+	size_t	 i;
+	bool	 found = false;
+
+	pthread_rwlock_rdlock(&dev->table_lock);
+	for (i = 0; i < dev->nrelays && !found; i++)
+		found = same_addr(&dev->relays[i], src);
+	pthread_rwlock_unlock(&dev->table_lock);
+	return (found);
+}
+
+int
+device_relay_add(struct device *dev, const struct sockaddr_in6 *a)
+{
+	int	 rc = 0;
+
+	if (device_is_relay(dev, a))
+		return (0);
+	pthread_rwlock_wrlock(&dev->table_lock);
+	if (dev->nrelays == DEVICE_MAX_RELAYS)
+		rc = -1;
+	else
+		dev->relays[dev->nrelays++] = *a;
+	pthread_rwlock_unlock(&dev->table_lock);
+	return (rc);
+}
+
+void
+device_relay_del(struct device *dev, const struct sockaddr_in6 *a)
+{
+	size_t	 i;
+
+	pthread_rwlock_wrlock(&dev->table_lock);
+	for (i = 0; i < dev->nrelays; i++)
+		if (same_addr(&dev->relays[i], a)) {
+			dev->relays[i] = dev->relays[--dev->nrelays];
+			break;
+		}
+	pthread_rwlock_unlock(&dev->table_lock);
+}
+
 /* Wakes the main thread; one pending wake-up is enough for any number. */
 static void
 device_wake(struct device *dev)
@@ -652,15 +711,38 @@ device_sendto(struct device *dev, const uint8_t *msg, size_t len,
 }
 
 static bool
-peer_endpoint(struct peer *peer, struct sockaddr_in6 *dst)
+peer_path(struct peer *peer, struct sockaddr_in6 *dst, uint16_t *channel)
 {
 	bool	 has;
 
 	pthread_mutex_lock(&peer->lock);
 	has = peer->has_endpoint;
 	*dst = peer->endpoint;
+	*channel = peer->channel;
 	pthread_mutex_unlock(&peer->lock);
 	return (has);
+}
+
+/* Sends to the peer's path: through a relay, in a ChannelData message. */
+static void
+device_send_path(struct device *dev, const struct sockaddr_in6 *dst,
+    uint16_t channel, const uint8_t *msg, size_t len)
+{
+	uint8_t	 buf[DEVICE_CHANNEL_HDR + DEVICE_CTL_MAX];
+
+	if (channel == 0) {
+		device_sendto(dev, msg, len, dst);
+		return;
+	}
+	if (len > sizeof(buf) - DEVICE_CHANNEL_HDR)
+		return;
+	buf[0] = channel >> 8;
+	buf[1] = channel & 0xff;
+	buf[2] = len >> 8;
+	buf[3] = len & 0xff;
+	memcpy(buf + DEVICE_CHANNEL_HDR, msg, len);
+	device_sendto(dev, buf, DEVICE_CHANNEL_HDR + len, dst);
+	explicit_bzero(buf, sizeof(buf));
 }
 
 static void
@@ -679,9 +761,10 @@ device_send_initiation(struct device *dev, struct peer *peer, uint64_t now)
 {
 	uint8_t			 msg[WG_INITIATION_LEN];
 	struct sockaddr_in6	 dst;
+	uint16_t		 channel;
 	int			 rc;
 
-	if (!peer_endpoint(peer, &dst))
+	if (!peer_path(peer, &dst, &channel))
 		return;
 	if (peer->hs_index != 0)
 		index_remove(dev, peer->hs_index);
@@ -692,7 +775,7 @@ device_send_initiation(struct device *dev, struct peer *peer, uint64_t now)
 		log_warnx("handshake initiation: %s", wg_strerror(rc));
 		return;
 	}
-	device_sendto(dev, msg, sizeof(msg), &dst);
+	device_send_path(dev, &dst, channel, msg, sizeof(msg));
 	wg_timers_event(&peer->timers, WG_TIMERS_HANDSHAKE_INITIATED, now,
 	    NULL);
 }
@@ -706,9 +789,10 @@ device_send_data(struct device *dev, struct peer *peer, const uint8_t *pkt,
 	struct sockaddr_in6	 dst;
 	struct keypair		*kp;
 	size_t			 outlen;
+	uint16_t		 channel;
 	int			 rc;
 
-	if (!peer_endpoint(peer, &dst) ||
+	if (!peer_path(peer, &dst, &channel) ||
 	    (kp = device_peer_keypair(peer)) == NULL)
 		return (false);
 	rc = wg_transport_encrypt(&kp->kp, pkt, len, dev->cfg.mtu, buf,
@@ -716,7 +800,7 @@ device_send_data(struct device *dev, struct peer *peer, const uint8_t *pkt,
 	device_keypair_put(kp);
 	if (rc != WG_OK)
 		return (false);
-	device_sendto(dev, buf, outlen, &dst);
+	device_send_path(dev, &dst, channel, buf, outlen);
 	atomic_fetch_add(&peer->tx_bytes, outlen);
 	wg_timers_event(&peer->timers, len == 0 ? WG_TIMERS_KEEPALIVE_SENT :
 	    WG_TIMERS_DATA_SENT, now, NULL);
@@ -787,12 +871,28 @@ device_zero_keys(struct device *dev, struct peer *peer)
 	wg_noise_handshake_clear(&peer->noise->hs);
 }
 
+/* Roaming: where an authenticated message came from, unless ICE decides. */
 void
 device_set_endpoint(struct peer *peer, const struct sockaddr_in6 *src)
 {
 	pthread_mutex_lock(&peer->lock);
-	peer->endpoint = *src;
+	if (!peer->fixed_path) {
+		peer->endpoint = *src;
+		peer->has_endpoint = true;
+	}
+	pthread_mutex_unlock(&peer->lock);
+}
+
+/* The path ICE nominated: direct, or through a relay's channel. */
+void
+device_set_path(struct peer *peer, const struct sockaddr_in6 *dst,
+    uint16_t channel)
+{
+	pthread_mutex_lock(&peer->lock);
+	peer->endpoint = *dst;
 	peer->has_endpoint = true;
+	peer->channel = channel;
+	peer->fixed_path = true;
 	pthread_mutex_unlock(&peer->lock);
 }
 
@@ -828,7 +928,9 @@ device_on_initiation(struct device *dev, struct dgram *it, uint64_t now)
 	struct wg_keypair	 tmp;
 	struct keypair		*kp, *old;
 	struct peer		*peer;
+	struct sockaddr_in6	 dst;
 	uint32_t		 index;
+	uint16_t		 channel;
 	int			 rc;
 
 	rc = wg_noise_consume_initiation(dev->identity, device_noise_lookup,
@@ -855,7 +957,12 @@ device_on_initiation(struct device *dev, struct dgram *it, uint64_t now)
 	pthread_mutex_unlock(&peer->lock);
 	keypair_retire(dev, old);
 	device_set_endpoint(peer, &it->src);
-	device_sendto(dev, resp, sizeof(resp), &it->src);
+	/* The answer takes the peer's path (ICE may have chosen a relay). */
+	if (!peer_path(peer, &dst, &channel)) {
+		dst = it->src;
+		channel = 0;
+	}
+	device_send_path(dev, &dst, channel, resp, sizeof(resp));
 	wg_timers_event(&peer->timers, WG_TIMERS_AUTH_RECEIVED, now, NULL);
 	wg_timers_event(&peer->timers, WG_TIMERS_SESSION_DERIVED, now, NULL);
 	wg_timers_event(&peer->timers, WG_TIMERS_AUTH_SENT, now, NULL);
@@ -902,8 +1009,10 @@ device_on_response(struct device *dev, struct dgram *it, uint64_t now)
 	peer->previous = peer->current;
 	peer->current = kp;
 	peer->next = NULL;
-	peer->endpoint = it->src;
-	peer->has_endpoint = true;
+	if (!peer->fixed_path) {
+		peer->endpoint = it->src;
+		peer->has_endpoint = true;
+	}
 	pthread_mutex_unlock(&peer->lock);
 	keypair_retire(dev, prev);
 	keypair_retire(dev, next);
@@ -1053,6 +1162,9 @@ device_peer_events(struct device *dev, struct peer *peer, uint64_t now)
 		actions |= wg_timers_event(&peer->timers,
 		    WG_TIMERS_WANT_HANDSHAKE, now, sp);
 	device_run_timers(dev, peer, actions);
+	/* Last: the callback may remove the peer. */
+	if ((ev & PEER_EV_GOODBYE) && dev->goodbye_fn != NULL)
+		dev->goodbye_fn(dev->goodbye_arg, peer);
 	return (true);
 }
 
@@ -1062,8 +1174,9 @@ device_all_peer_events(struct device *dev, uint64_t now)
 	size_t	 i;
 	bool	 any = false;
 
-	for (i = 0; i < dev->npeers; i++)
-		any |= device_peer_events(dev, dev->peers[i], now);
+	/* Downwards: a peer removed at i leaves only visited ones moved. */
+	for (i = dev->npeers; i > 0; i--)
+		any |= device_peer_events(dev, dev->peers[i - 1], now);
 	return (any);
 }
 
@@ -1223,6 +1336,89 @@ device_start(struct device *dev, const char **why)
 	return (0);
 }
 
+static void
+peer_destroy(struct peer *peer)
+{
+	/* A worker may have staged a packet after the peer was removed. */
+	device_drop_staged(peer);
+	event_free(peer->ev_timer);
+	wg_noise_peer_free(peer->noise);
+	pthread_mutex_destroy(&peer->lock);
+	explicit_bzero(peer, sizeof(*peer));
+	free(peer);
+}
+
+static void
+aip_remove_peer(struct aip_table *t, const struct peer *peer)
+{
+	size_t	 i, j;
+
+	for (i = j = 0; i < t->n; i++)
+		if (t->v[i].peer != peer)
+			t->v[j++] = t->v[i];
+	t->n = j;
+}
+
+/*
+ * Takes a peer out of the tables at once; its memory waits out a grace
+ * period, since a worker may be in the middle of a batch for it.
+ */
+void
+device_del_peer(struct device *dev, struct peer *peer)
+{
+	uint64_t	 now = util_now_ns();
+	size_t		 i, j;
+
+	pthread_rwlock_wrlock(&dev->table_lock);
+	aip_remove_peer(&dev->aip4, peer);
+	aip_remove_peer(&dev->aip6, peer);
+	pthread_rwlock_unlock(&dev->table_lock);
+	for (i = 0; i < dev->npeers; i++)
+		if (dev->peers[i] == peer) {
+			dev->peers[i] = dev->peers[--dev->npeers];
+			break;
+		}
+	device_zero_keys(dev, peer);
+	device_drop_staged(peer);
+	evtimer_del(peer->ev_timer);
+	peer->died = now;
+	for (i = j = 0; i < dev->ndead; i++) {
+		if (now - dev->dead[i]->died > DEVICE_PEER_GRACE_NS)
+			peer_destroy(dev->dead[i]);
+		else
+			dev->dead[j++] = dev->dead[i];
+	}
+	dev->ndead = j;
+	dev->dead = xreallocarray(dev->dead, dev->ndead + 1,
+	    sizeof(*dev->dead));
+	dev->dead[dev->ndead++] = peer;
+}
+
+/* An inner packet from the main thread (PROTOCOL 4.6 control packets). */
+int
+device_peer_send(struct peer *peer, const uint8_t *pkt, size_t len)
+{
+	return (device_send_data(peer->dev, peer, pkt, len, util_now_ns()) ?
+	    0 : -1);
+}
+
+/* A handshake message that came through a relay, from the main thread. */
+void
+device_handshake_input(struct device *dev, const uint8_t *msg, size_t len,
+    const struct sockaddr_in6 *src)
+{
+	if (len <= WG_INITIATION_LEN &&
+	    dgq_push(&dev->hsq, msg, len, src) == 0)
+		device_handshakes(dev, util_now_ns());
+}
+
+void
+device_set_goodbye_cb(struct device *dev, device_goodbye_fn *fn, void *arg)
+{
+	dev->goodbye_fn = fn;
+	dev->goodbye_arg = arg;
+}
+
 void
 device_free(struct device *dev)
 {
@@ -1245,12 +1441,12 @@ device_free(struct device *dev)
 		peer = dev->peers[i];
 		device_zero_keys(dev, peer);
 		device_drop_staged(peer);
-		event_free(peer->ev_timer);
-		wg_noise_peer_free(peer->noise);
-		pthread_mutex_destroy(&peer->lock);
-		free(peer);
+		peer_destroy(peer);
 	}
 	free(dev->peers);
+	for (i = 0; i < dev->ndead; i++)
+		peer_destroy(dev->dead[i]);
+	free(dev->dead);
 	for (i = 0; i < INDEX_BUCKETS; i++)
 		while ((e = dev->index[i]) != NULL) {
 			dev->index[i] = e->next;
@@ -1278,11 +1474,12 @@ device_peer_stats(struct device *dev, size_t i, struct ipc_peer_stats *s)
 {
 	struct peer		*peer = dev->peers[i];
 	struct sockaddr_in6	 ep;
+	uint16_t		 channel;
 
 	memset(s, 0, sizeof(*s));
 	s->peer_id = peer->id;
 	memcpy(s->public_key, peer->public_key, WG_KEY_LEN);
-	if (peer_endpoint(peer, &ep)) {
+	if (peer_path(peer, &ep, &channel)) {
 		s->has_endpoint = 1;
 		s->endpoint.port = ntohs(ep.sin6_port);
 		if (IN6_IS_ADDR_V4MAPPED(&ep.sin6_addr)) {

@@ -31,8 +31,13 @@ struct worker;
 #define DEVICE_HSQ_MAX		256
 #define DEVICE_CTLQ_MAX		64
 #define DEVICE_CTL_MAX		1500
-/* Room in front of a packet: the WireGuard header it will get. */
-#define DEVICE_HEADROOM		WG_TRANSPORT_HDR_LEN
+/* A TURN ChannelData header (PROTOCOL 4.1), for relayed paths. */
+#define DEVICE_CHANNEL_HDR	4
+/* Room in front of a packet: the headers it may get. */
+#define DEVICE_HEADROOM		(DEVICE_CHANNEL_HDR + WG_TRANSPORT_HDR_LEN)
+#define DEVICE_MAX_RELAYS	16
+/* Dead peers are freed this long after removal: workers may still hold them. */
+#define DEVICE_PEER_GRACE_NS	(10 * 1000000000ULL)
 /* And behind it: padding to 16 and the AEAD tag. */
 #define DEVICE_TAILROOM		(16 + WG_TAG_LEN)
 
@@ -43,6 +48,7 @@ struct worker;
 #define PEER_EV_AUTH_RECEIVED	0x08
 #define PEER_EV_WANT_HANDSHAKE	0x10
 #define PEER_EV_CONFIRMED	0x20	/* responder's next keypair in use */
+#define PEER_EV_GOODBYE		0x40	/* the peer closed the connection */
 
 struct keypair {
 	struct wg_keypair	 kp;
@@ -69,8 +75,10 @@ struct peer {
 	struct keypair		*current;
 	struct keypair		*previous;
 	struct keypair		*next;
-	struct sockaddr_in6	 endpoint;
+	struct sockaddr_in6	 endpoint;	/* a relay's when channel != 0 */
 	bool			 has_endpoint;
+	uint16_t		 channel;	/* TURN channel, 0: direct */
+	bool			 fixed_path;	/* set by ICE: no roaming */
 	uint8_t			*staged;	/* DEVICE_STAGED_MAX slots */
 	size_t			 staged_len[DEVICE_STAGED_MAX];
 	int			 nstaged;
@@ -80,11 +88,14 @@ struct peer {
 	_Atomic uint64_t	 tx_bytes;
 	_Atomic uint64_t	 last_handshake;	/* realtime s */
 	_Atomic uint64_t	 handshake_failures;
+
+	uint64_t		 died;		/* removed at, main thread */
 };
 
 typedef void device_authz_fn(void *, const char *);
 typedef void device_ctl_fn(void *, const uint8_t *, size_t,
     const struct sockaddr_in6 *);
+typedef void device_goodbye_fn(void *, struct peer *);
 
 struct device_config {
 	const char	*ifname;
@@ -115,6 +126,18 @@ void		 device_sendto(struct device *, const uint8_t *, size_t,
 		    const struct sockaddr_in6 *);
 void		 device_set_endpoint(struct peer *,
 		    const struct sockaddr_in6 *);
+void		 device_set_path(struct peer *, const struct sockaddr_in6 *,
+		    uint16_t);
+void		 device_del_peer(struct device *, struct peer *);
+int		 device_peer_send(struct peer *, const uint8_t *, size_t);
+void		 device_handshake_input(struct device *, const uint8_t *,
+		    size_t, const struct sockaddr_in6 *);
+void		 device_set_goodbye_cb(struct device *, device_goodbye_fn *,
+		    void *);
+int		 device_relay_add(struct device *,
+		    const struct sockaddr_in6 *);
+void		 device_relay_del(struct device *,
+		    const struct sockaddr_in6 *);
 int		 device_send_stats(struct device *, struct ipc_chan *,
 		    uint32_t);
 const char	*device_ifname(const struct device *);
@@ -125,6 +148,7 @@ struct peer	*device_lookup_dst(struct device *, const uint8_t *, size_t);
 bool		 device_src_allowed(struct device *, struct peer *,
 		    const uint8_t *, size_t);
 bool		 device_unrouted(struct device *, const uint8_t *, size_t);
+bool		 device_is_relay(struct device *, const struct sockaddr_in6 *);
 struct keypair	*device_keypair_get(struct device *, uint32_t);
 struct keypair	*device_peer_keypair(struct peer *);
 void		 device_keypair_put(struct keypair *);

@@ -2,8 +2,10 @@
  * relays.c: one TURN client (nat/turn.c) per relay the portal gives, on
  * the device's shared UDP socket: BINDING yields our server-reflexive
  * address, the allocation a relayed one, and both become local ICE
- * candidates. Runs on the main thread; workers hand over what the relays
- * send (PROTOCOL 4.1: traffic from a relay is the relay's).
+ * candidates; a relayed path ICE nominates sends through the allocation
+ * that owns its local address. Runs on the main thread; workers hand over
+ * what the relays send (PROTOCOL 4.1: traffic from a relay is the
+ * relay's), except relayed WireGuard data, which they unwrap themselves.
  */
 #include <sys/socket.h>
 
@@ -26,13 +28,13 @@ struct relay {
 	struct sockaddr_in6	 addr;
 	struct turn_client	*turn;
 	struct event		*ev;
+	struct stun_addr	 relayed[2];	/* announced, v4 and v6 */
 };
 
 struct relays {
 	struct event_base	*base;
 	struct device		*dev;
-	relays_candidate_fn	*cb;
-	void			*arg;
+	struct relays_callbacks	 cb;
 	struct relay		**v;
 	size_t			 n;
 };
@@ -57,27 +59,54 @@ relay_timer_cb(evutil_socket_t fd, short events, void *arg)
 	relay_run(r);
 }
 
+static int
+fam_slot(int family)
+{
+	return (family == AF_INET ? 0 : 1);
+}
+
+/* The relayed candidates go when the allocation goes. */
+static void
+relay_retract(struct relay *r)
+{
+	int	 i;
+
+	for (i = 0; i < 2; i++)
+		if (r->relayed[i].family != 0) {
+			r->rs->cb.candidate(r->rs->cb.arg, true,
+			    &r->relayed[i], false);
+			memset(&r->relayed[i], 0, sizeof(r->relayed[i]));
+		}
+}
+
 /* Sends what the client wants sent, reports what it learned, re-arms. */
 static void
 relay_run(struct relay *r)
 {
+	struct relays		*rs = r->rs;
 	uint8_t			 buf[TURN_MAX_REQ];
 	struct turn_event	 ev;
 	size_t			 n;
 
 	while ((n = turn_poll_transmit(r->turn, buf, sizeof(buf))) > 0)
-		device_sendto(r->rs->dev, buf, n, &r->addr);
+		device_sendto(rs->dev, buf, n, &r->addr);
 	while (turn_poll_event(r->turn, &ev)) {
 		switch (ev.type) {
 		case TURN_EV_SRFLX:
-			r->rs->cb(r->rs->arg, false, &ev.addr);
+			rs->cb.candidate(rs->cb.arg, false, &ev.addr, true);
 			break;
 		case TURN_EV_RELAYED:
-			r->rs->cb(r->rs->arg, true, &ev.addr);
+			r->relayed[fam_slot(ev.addr.family)] = ev.addr;
+			rs->cb.candidate(rs->cb.arg, true, &ev.addr, true);
 			break;
 		case TURN_EV_FAILED:
 			log_warnx("relay %s: %s (STUN code %d)", r->id,
 			    turn_strerror(ev.error), ev.code);
+			relay_retract(r);
+			break;
+		case TURN_EV_CHANNEL_FAILED:
+			log_info("relay %s: a channel to a peer was refused",
+			    r->id);
 			break;
 		default:
 			break;
@@ -88,21 +117,22 @@ relay_run(struct relay *r)
 
 struct relays *
 relays_new(struct event_base *base, struct device *dev,
-    relays_candidate_fn *cb, void *arg)
+    const struct relays_callbacks *cb)
 {
 	struct relays	*rs;
 
 	rs = xcalloc(1, sizeof(*rs));
 	rs->base = base;
 	rs->dev = dev;
-	rs->cb = cb;
-	rs->arg = arg;
+	rs->cb = *cb;
 	return (rs);
 }
 
 static void
 relay_free(struct relay *r)
 {
+	relay_retract(r);
+	device_relay_del(r->rs->dev, &r->addr);
 	event_free(r->ev);
 	turn_free(r->turn);
 	free(r);
@@ -137,7 +167,8 @@ relays_add(struct relays *rs, const struct ipc_relay *ir)
 		free(r);
 		return (-1);
 	}
-	if (turn_start(r->turn, util_now_ns()) == -1) {
+	if (device_relay_add(rs->dev, &r->addr) == -1 ||
+	    turn_start(r->turn, util_now_ns()) == -1) {
 		relay_free(r);
 		return (-1);
 	}
@@ -170,27 +201,103 @@ relays_input(struct relays *rs, const uint8_t *msg, size_t len,
     const struct sockaddr_in6 *src)
 {
 	struct stun_addr	 peer;
+	struct relay		*r;
 	const uint8_t		*data;
-	size_t			 i, dlen;
+	size_t			 i, j, dlen;
 
 	for (i = 0; i < rs->n; i++) {
-		if (rs->v[i]->addr.sin6_port != src->sin6_port ||
-		    memcmp(&rs->v[i]->addr.sin6_addr, &src->sin6_addr,
-		    16) != 0)
+		r = rs->v[i];
+		if (r->addr.sin6_port != src->sin6_port ||
+		    memcmp(&r->addr.sin6_addr, &src->sin6_addr, 16) != 0)
 			continue;
-		/* Relayed data needs an ICE agent to go to: not yet. */
-		(void)turn_handle_input(rs->v[i]->turn, util_now_ns(), msg,
-		    len, &peer, &data, &dlen);
-		relay_run(rs->v[i]);
+		if (turn_handle_input(r->turn, util_now_ns(), msg, len, &peer,
+		    &data, &dlen) == TURN_IN_DATA &&
+		    r->relayed[fam_slot(peer.family)].family != 0)
+			rs->cb.data(rs->cb.arg,
+			    &r->relayed[fam_slot(peer.family)], &peer, data,
+			    dlen, &r->addr);
+		/* The callback may have removed relays: look again. */
+		for (j = 0; j < rs->n; j++)
+			if (rs->v[j] == r)
+				relay_run(r);
 		return (true);
 	}
 	return (false);
 }
 
-size_t
-relays_count(const struct relays *rs)
+/* The relay whose allocation has this relayed address. */
+static struct relay *
+relays_owner(struct relays *rs, const struct stun_addr *relayed)
 {
-	return (rs->n);
+	size_t	 i;
+
+	for (i = 0; i < rs->n; i++)
+		if (memcmp(&rs->v[i]->relayed[fam_slot(relayed->family)],
+		    relayed, sizeof(*relayed)) == 0)
+			return (rs->v[i]);
+	return (NULL);
+}
+
+/* 0: sent; 1: held back while the channel is bound; -1: no such path. */
+int
+relays_send(struct relays *rs, const struct stun_addr *relayed,
+    const struct stun_addr *peer, const uint8_t *msg, size_t len)
+{
+	uint8_t		 buf[TURN_CHANNEL_HDR + DEVICE_CTL_MAX];
+	struct relay	*r;
+	size_t		 n;
+	int		 rc = -1;
+
+	if ((r = relays_owner(rs, relayed)) == NULL)
+		return (-1);
+	switch (turn_wrap(r->turn, util_now_ns(), peer, msg, len, buf,
+	    sizeof(buf), &n)) {
+	case TURN_WRAP_OK:
+		device_sendto(rs->dev, buf, n, &r->addr);
+		rc = 0;
+		break;
+	case TURN_WRAP_PENDING:
+		rc = 1;
+		break;
+	default:
+		break;
+	}
+	relay_run(r);
+	return (rc);
+}
+
+/*
+ * Where WireGuard goes for a relayed path: the relay and the channel bound
+ * to the peer. 1 while the channel is being bound, -1 for no such path.
+ */
+int
+relays_channel(struct relays *rs, const struct stun_addr *relayed,
+    const struct stun_addr *peer, struct sockaddr_in6 *relay,
+    uint16_t *channel)
+{
+	struct relay	*r;
+	uint64_t	 now = util_now_ns();
+	int		 rc;
+
+	if ((r = relays_owner(rs, relayed)) == NULL)
+		return (-1);
+	*relay = r->addr;
+	if ((*channel = turn_peer_channel(r->turn, now, peer)) != 0)
+		return (0);
+	rc = turn_bind_peer(r->turn, now, peer) == -1 ? -1 : 1;
+	relay_run(r);
+	return (rc);
+}
+
+bool
+relays_allocated(const struct relays *rs)
+{
+	size_t	 i;
+
+	for (i = 0; i < rs->n; i++)
+		if (turn_get_state(rs->v[i]->turn) == TURN_ALLOCATED)
+			return (true);
+	return (false);
 }
 
 void

@@ -1,4 +1,7 @@
-/* relays.h: TURN allocations on the portal's relays, for local candidates. */
+/*
+ * relays.h: TURN allocations on the portal's relays: local candidates,
+ * and the relayed paths ICE may choose.
+ */
 #ifndef FZC_RELAYS_H
 #define FZC_RELAYS_H
 
@@ -14,16 +17,28 @@ struct event_base;
 struct device;
 struct relays;
 
-/* A server-reflexive or relayed address learned; related: the base. */
-typedef void relays_candidate_fn(void *, bool, const struct stun_addr *);
+struct relays_callbacks {
+	/* A server-reflexive or relayed address learned, or (false) lost. */
+	void	(*candidate)(void *, bool, const struct stun_addr *, bool);
+	/* Data from a peer through the allocation with this relayed address. */
+	void	(*data)(void *, const struct stun_addr *,
+		    const struct stun_addr *, const uint8_t *, size_t,
+		    const struct sockaddr_in6 *);
+	void	 *arg;
+};
 
 struct relays	*relays_new(struct event_base *, struct device *,
-		    relays_candidate_fn *, void *);
+		    const struct relays_callbacks *);
 int		 relays_add(struct relays *, const struct ipc_relay *);
 int		 relays_del(struct relays *, const char *);
 bool		 relays_input(struct relays *, const uint8_t *, size_t,
 		    const struct sockaddr_in6 *);
-size_t		 relays_count(const struct relays *);
+int		 relays_send(struct relays *, const struct stun_addr *,
+		    const struct stun_addr *, const uint8_t *, size_t);
+int		 relays_channel(struct relays *, const struct stun_addr *,
+		    const struct stun_addr *, struct sockaddr_in6 *,
+		    uint16_t *);
+bool		 relays_allocated(const struct relays *);
 void		 relays_free(struct relays *);
 
 #endif

@@ -62,6 +62,7 @@ struct worker {
 	uint8_t			*tx;
 	size_t			 tx_stride;
 	size_t			 tx_len[DEVICE_BATCH];
+	size_t			 tx_off[DEVICE_BATCH];	/* 0: ChannelData */
 	struct sockaddr_in6	 tx_dst[DEVICE_BATCH];
 	int			 ntx;
 
@@ -133,7 +134,8 @@ flush_group(struct worker *w, int i, int j)
 	int		 k;
 
 	for (k = i; k < j; k++) {
-		iov[k - i].iov_base = w->tx + (size_t)k * w->tx_stride;
+		iov[k - i].iov_base = w->tx + (size_t)k * w->tx_stride +
+		    w->tx_off[k];
 		iov[k - i].iov_len = w->tx_len[k];
 		bytes += w->tx_len[k];
 	}
@@ -187,6 +189,19 @@ same_dst(const struct sockaddr_in6 *a, const struct sockaddr_in6 *b)
 	    memcmp(&a->sin6_addr, &b->sin6_addr, sizeof(a->sin6_addr)) == 0);
 }
 
+/* PROTOCOL 4.1: relayed, a datagram goes to the relay in ChannelData. */
+static size_t
+channel_wrap(uint8_t *slot, uint16_t channel, size_t len)
+{
+	if (channel == 0)
+		return (DEVICE_CHANNEL_HDR);
+	slot[0] = channel >> 8;
+	slot[1] = channel & 0xff;
+	slot[2] = len >> 8;
+	slot[3] = len & 0xff;
+	return (0);
+}
+
 static void
 flush_tx(struct worker *w)
 {
@@ -218,6 +233,7 @@ worker_outbound(struct worker *w)
 	struct keypair	*kp = NULL;
 	struct sockaddr_in6 dst;
 	bool		 has_dst = false;
+	uint16_t	 channel = 0;
 	uint8_t		*slot, *pkt;
 	uint64_t	 now = util_now_ns();
 	size_t		 outlen;
@@ -249,11 +265,13 @@ worker_outbound(struct worker *w)
 			pthread_mutex_lock(&peer->lock);
 			has_dst = peer->has_endpoint;
 			dst = peer->endpoint;
+			channel = peer->channel;
 			pthread_mutex_unlock(&peer->lock);
 		}
 		rc = kp == NULL ? WG_ERR_EXPIRED : has_dst ?
-		    wg_transport_encrypt(&kp->kp, pkt, (size_t)n, w->mtu, slot,
-		    w->tx_stride, now, &outlen) : WG_ERR_STATE;
+		    wg_transport_encrypt(&kp->kp, pkt, (size_t)n, w->mtu,
+		    slot + DEVICE_CHANNEL_HDR, w->tx_stride - DEVICE_CHANNEL_HDR,
+		    now, &outlen) : WG_ERR_STATE;
 		if (rc == WG_ERR_STATE) {
 			drop(w, IPC_DROP_NO_SESSION);
 			continue;
@@ -264,7 +282,9 @@ worker_outbound(struct worker *w)
 			device_raise(peer, PEER_EV_WANT_HANDSHAKE);
 			continue;
 		}
-		w->tx_len[w->ntx] = outlen;
+		w->tx_off[w->ntx] = channel_wrap(slot, channel, outlen);
+		w->tx_len[w->ntx] = outlen + DEVICE_CHANNEL_HDR -
+		    w->tx_off[w->ntx];
 		w->tx_dst[w->ntx] = dst;
 		w->ntx++;
 		atomic_fetch_add_explicit(&peer->tx_bytes, outlen,
@@ -354,6 +374,19 @@ ip_len(const uint8_t *p, size_t avail)
 	return (0);
 }
 
+/*
+ * PROTOCOL 4.6: control packets are IPv6 from :: to ::, next header 255;
+ * of them only Goodbye (type 2) means something to a CIDR-only peer.
+ */
+static bool
+is_goodbye(const uint8_t *p, size_t len)
+{
+	static const uint8_t	 zero[32];
+
+	return (len >= 48 && p[0] >> 4 == 6 && p[6] == 255 &&
+	    memcmp(p + 8, zero, 32) == 0 && p[40] == 2);
+}
+
 struct rx_state {
 	uint32_t		 index;
 	struct keypair		*kp;
@@ -399,8 +432,9 @@ worker_transport(struct worker *w, struct rx_state *st, uint8_t *msg,
 	peer = kp->peer;
 	atomic_fetch_add_explicit(&peer->rx_bytes, len, memory_order_relaxed);
 	pthread_mutex_lock(&peer->lock);
-	/* Roaming: authenticated packets move the endpoint. */
-	if (!peer->has_endpoint || !same_dst(&peer->endpoint, src)) {
+	/* Roaming: authenticated packets move the endpoint, unless ICE. */
+	if (!peer->fixed_path &&
+	    (!peer->has_endpoint || !same_dst(&peer->endpoint, src))) {
 		peer->endpoint = *src;
 		peer->has_endpoint = true;
 	}
@@ -419,6 +453,10 @@ worker_transport(struct worker *w, struct rx_state *st, uint8_t *msg,
 		drop(w, IPC_DROP_BAD_PACKET);
 		return;
 	}
+	if (is_goodbye(msg, ilen)) {
+		device_raise(peer, PEER_EV_GOODBYE);
+		return;
+	}
 	/* Cryptokey routing: the peer may only speak for its allowed IPs. */
 	if (!device_src_allowed(w->dev, peer, msg, ilen)) {
 		drop(w, IPC_DROP_SOURCE);
@@ -432,10 +470,23 @@ worker_datagram(struct worker *w, struct rx_state *st, uint8_t *msg,
     size_t len, const struct sockaddr_in6 *src, uint64_t now)
 {
 	uint32_t	 receiver;
-	int		 type;
+	size_t		 clen;
+	int		 type, kind;
 
-	/* PROTOCOL 4.1: STUN and TURN go to the main thread's agents. */
-	if (stun_classify(msg, len) != STUN_KIND_OTHER) {
+	/*
+	 * PROTOCOL 4.1: relayed WireGuard data is unwrapped here, the rest
+	 * of STUN and TURN goes to the main thread's agents.
+	 */
+	kind = stun_classify(msg, len);
+	if (kind == STUN_KIND_CHANNELDATA &&
+	    (clen = (size_t)msg[2] << 8 | msg[3]) <= len - DEVICE_CHANNEL_HDR &&
+	    wg_message_classify(msg + DEVICE_CHANNEL_HDR, clen, &receiver) ==
+	    WG_MSG_TRANSPORT && device_is_relay(w->dev, src)) {
+		worker_transport(w, st, msg + DEVICE_CHANNEL_HDR, clen, src,
+		    now);
+		return;
+	}
+	if (kind != STUN_KIND_OTHER) {
 		switch (device_queue_control(w->dev, msg, len, src)) {
 		case -1:
 			drop(w, IPC_DROP_QUEUE_FULL);

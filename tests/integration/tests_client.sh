@@ -297,6 +297,7 @@ print(q["public_key"][0])')
 	echo "$out"
 	echo "$out" | grep -Eq '^CHECK [a-z2-7]{4}:[a-z2-7]{4} 1$' ||
 	    fail "no check with USE-CANDIDATE and ufrag pair" || return 1
-	grep -q "gateway $CL_GW: ICE nominated a direct path" "$TLOG" ||
+	grep -q "$CL_GW: WireGuard goes directly to 10.77.0.2 port 51820" \
+	    "$TLOG" ||
 	    fail "nomination not logged" || return 1
 }

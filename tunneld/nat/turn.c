@@ -797,6 +797,20 @@ turn_bind_peer(struct turn_client *c, uint64_t now, const struct stun_addr *a)
 	return (0);
 }
 
+/* The channel bound to a peer, 0 if none yet; asking counts as use. */
+uint16_t
+turn_peer_channel(struct turn_client *c, uint64_t now,
+    const struct stun_addr *peer)
+{
+	int	 idx;
+
+	if (c->state != TURN_ALLOCATED || (idx = peer_index(c, peer)) == -1 ||
+	    !c->peers[idx].bound)
+		return (0);
+	mark_used(c, now, idx);
+	return (c->peers[idx].channel);
+}
+
 enum turn_wrap
 turn_wrap(struct turn_client *c, uint64_t now, const struct stun_addr *peer,
     const uint8_t *data, size_t len, uint8_t *out, size_t cap,

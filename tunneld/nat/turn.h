@@ -106,6 +106,8 @@ enum turn_input	 turn_handle_input(struct turn_client *, uint64_t,
 
 int		 turn_bind_peer(struct turn_client *, uint64_t,
 		    const struct stun_addr *);
+uint16_t	 turn_peer_channel(struct turn_client *, uint64_t,
+		    const struct stun_addr *);
 enum turn_wrap	 turn_wrap(struct turn_client *, uint64_t,
 		    const struct stun_addr *, const uint8_t *, size_t,
 		    uint8_t *, size_t, size_t *);
