@@ -872,6 +872,43 @@ START_TEST(test_trickle)
 }
 END_TEST
 
+/*
+ * The direct path stops carrying anything, its candidates still standing:
+ * consent is lost after a few checks and the relay takes over in < 10 s.
+ */
+START_TEST(test_blocked_moves_to_relay)
+{
+	struct net	*n = net_new(true, false);
+	size_t		 mark;
+	uint64_t	 t0;
+	int		 e;
+
+	add_cand(n, CLIENT, ICE_CAND_HOST, &a_host, true);
+	add_cand(n, GW, ICE_CAND_HOST, &b_host, true);
+	add_cand(n, GW, ICE_CAND_RELAY, &b_relay, true);
+	start(n);
+	run(n, S(3));
+	e = last_nominated(&n->s[CLIENT]);
+	assert_path(&n->s[CLIENT].ev[e].ev.path, &a_host, &b_host, false);
+
+	mark = n->s[CLIENT].nev;
+	t0 = n->now;
+	n->blocked = b_host;
+	n->has_blocked = true;
+	run(n, t0 + S(10));
+	e = last_nominated(&n->s[CLIENT]);
+	ck_assert_uint_ge((size_t)e, mark);
+	ck_assert_uint_lt(n->s[CLIENT].ev[e].at, t0 + S(10));
+	assert_path(&n->s[CLIENT].ev[e].ev.path, &a_host, &b_relay, false);
+	e = last_nominated(&n->s[GW]);
+	assert_path(&n->s[GW].ev[e].ev.path, &b_relay, &a_host, true);
+	ck_assert_int_eq(ice_get_state(n->s[CLIENT].ice), ICE_CONNECTED);
+	ck_assert_int_eq(find_ev(&n->s[CLIENT], ICE_EV_STATE,
+	    ICE_DISCONNECTED, 0), -1);
+	net_free(n);
+}
+END_TEST
+
 START_TEST(test_invalidated)
 {
 	struct net	*n = net_new(true, false);
@@ -1392,6 +1429,7 @@ ice_suite(void)
 	tcase_add_loop_test(tc, test_role_conflict, 0, 2);
 	tcase_add_test(tc, test_trickle);
 	tcase_add_test(tc, test_invalidated);
+	tcase_add_test(tc, test_blocked_moves_to_relay);
 	tcase_add_test(tc, test_idle);
 	tcase_add_test(tc, test_malformed_stun);
 	suite_add_tcase(s, tc);

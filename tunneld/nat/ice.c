@@ -681,7 +681,7 @@ keepalive(struct ice_agent *a, uint64_t now, int i)
 	struct ice_pair	*p = &a->pairs[i];
 	unsigned int	 limit;
 
-	limit = a->idle ? a->cfg.idle_retransmits : a->cfg.max_retransmits;
+	limit = a->idle ? a->cfg.idle_retransmits : a->cfg.consent_misses;
 	if (p->unanswered >= limit) {
 		/* The path in use gets its grace period; others just go. */
 		if (!p->nominated) {
@@ -1108,6 +1108,12 @@ ice_config_defaults(struct ice_config *cfg, bool controlling)
 	cfg->rto_initial = 250 * ICE_MS;
 	cfg->rto_max = (controlling ? 1500 : 15000) * ICE_MS;
 	cfg->max_retransmits = controlling ? 12 : 45;
+	/*
+	 * A path in use that stops answering is given up after a few
+	 * checks (7.5 s for the client), so that traffic moves to another
+	 * valid pair, a relayed one say, while the connection lives.
+	 */
+	cfg->consent_misses = 5;
 	cfg->idle_after = 20 * ICE_SEC;
 	cfg->idle_interval = 25 * ICE_SEC;
 	cfg->idle_retransmits = controlling ? 4 : 40;
@@ -1137,7 +1143,7 @@ ice_new(const struct ice_config *cfg, const char **why)
 	}
 	if (cfg->random == NULL || cfg->rto_initial == 0 ||
 	    cfg->rto_max < cfg->rto_initial || cfg->idle_interval == 0 ||
-	    cfg->pacing == 0) {
+	    cfg->pacing == 0 || cfg->consent_misses == 0) {
 		*why = "bad timing or no random source";
 		return (NULL);
 	}

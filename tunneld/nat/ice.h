@@ -103,6 +103,8 @@ struct ice_config {
 	uint64_t	 rto_initial;
 	uint64_t	 rto_max;	/* and the interval once valid */
 	unsigned int	 max_retransmits;
+	unsigned int	 consent_misses; /* unanswered checks of a valid
+					   pair in use: consent lost */
 	uint64_t	 idle_after;	/* no traffic for this long: idle */
 	uint64_t	 idle_interval;
 	unsigned int	 idle_retransmits;
