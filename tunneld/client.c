@@ -366,6 +366,7 @@ client_gateway_peer(struct client *c, const struct ipc_gateway_peer *p)
 		    IPC_ID_MAX);
 	}
 	client_gateway_routes(c, g);
+	device_claim_held(c->dev, conn_peer(g->conn), p->resource_id);
 	return (0);
 }
 

@@ -26,6 +26,8 @@
 
 #define INDEX_BUCKETS	1024
 #define DEVICE_HOLDOFF_US	100000
+/* Packets held for a resource wait this long for its authorization. */
+#define DEVICE_HOLD_NS		(20 * 1000000000ULL)
 
 struct index_entry {
 	struct index_entry	*next;
@@ -53,6 +55,7 @@ struct resource {
 	char		 id[IPC_ID_MAX];
 	_Atomic int	 wanted;	/* set by workers, taken by main */
 	uint64_t	 last_report;
+	struct stage	 held;		/* under held_lock */
 };
 
 /* A datagram a worker hands to the main thread. */
@@ -88,6 +91,8 @@ struct device {
 	struct aip_table	 aip6;
 	struct resource		**resources;
 	size_t			 nresources;
+	/* Packets to resources waiting for their authorization. */
+	pthread_mutex_t		 held_lock;
 	/* PROTOCOL 4.1: ChannelData is taken from these relays only. */
 	struct sockaddr_in6	 relays[DEVICE_MAX_RELAYS];
 	size_t			 nrelays;
@@ -315,9 +320,41 @@ resource_match(const struct resource *r, const uint8_t *addr)
 	return (aip_match(&a, addr));
 }
 
+/* Full: the oldest goes, as the newest is likelier to matter. */
+static void
+stage_push(struct stage *st, unsigned mtu, const uint8_t *pkt, size_t len)
+{
+	if (len > mtu)
+		return;
+	if (st->buf == NULL)
+		st->buf = xcalloc(DEVICE_STAGED_MAX, mtu);
+	if (st->n == 0)
+		st->since = util_now_ns();
+	if (st->n == DEVICE_STAGED_MAX) {
+		memmove(st->buf, st->buf + mtu,
+		    (size_t)(DEVICE_STAGED_MAX - 1) * mtu);
+		memmove(st->len, st->len + 1,
+		    (DEVICE_STAGED_MAX - 1) * sizeof(size_t));
+		st->n--;
+	}
+	memcpy(st->buf + (size_t)st->n * mtu, pkt, len);
+	st->len[st->n++] = len;
+}
+
+static void
+stage_clear(struct stage *st, unsigned mtu)
+{
+	if (st->buf != NULL) {
+		explicit_bzero(st->buf, (size_t)DEVICE_STAGED_MAX * mtu);
+		free(st->buf);
+	}
+	memset(st, 0, sizeof(*st));
+}
+
 /*
- * A packet no peer takes: if a resource covers its destination, flag the
- * resource for the main thread, which asks for an authorization.
+ * A packet no peer takes: if a resource covers its destination, hold it
+ * and flag the resource for the main thread, which asks for an
+ * authorization (PROTOCOL 2.3).
  */
 bool
 device_unrouted(struct device *dev, const uint8_t *pkt, size_t len)
@@ -342,8 +379,13 @@ device_unrouted(struct device *dev, const uint8_t *pkt, size_t len)
 		    (best == NULL || r->prefixlen > best->prefixlen))
 			best = r;
 	}
-	if (best != NULL && atomic_exchange(&best->wanted, 1) == 0)
-		device_wake(dev);
+	if (best != NULL) {
+		pthread_mutex_lock(&dev->held_lock);
+		stage_push(&best->held, dev->cfg.mtu, pkt, len);
+		pthread_mutex_unlock(&dev->held_lock);
+		if (atomic_exchange(&best->wanted, 1) == 0)
+			device_wake(dev);
+	}
 	pthread_rwlock_unlock(&dev->table_lock);
 	return (best != NULL);
 }
@@ -390,8 +432,40 @@ device_del_resource(struct device *dev, const struct ipc_prefix *p,
 			break;
 		}
 	pthread_rwlock_unlock(&dev->table_lock);
+	if (r != NULL)
+		stage_clear(&r->held, dev->cfg.mtu);
 	free(r);
 	return (r == NULL ? -1 : 0);
+}
+
+/*
+ * The resource's packets held so far go to the peer now authorized for
+ * it, in order, to be sent once its handshake completes.
+ */
+void
+device_claim_held(struct device *dev, struct peer *peer, const char *id)
+{
+	struct resource	*r;
+	size_t		 i;
+	int		 k, n = 0;
+
+	pthread_mutex_lock(&dev->held_lock);
+	for (i = 0; i < dev->nresources; i++) {
+		r = dev->resources[i];
+		if (strcmp(r->id, id) != 0)
+			continue;
+		for (k = 0; k < r->held.n; k++)
+			device_stage(peer, r->held.buf + (size_t)k *
+			    dev->cfg.mtu, r->held.len[k]);
+		n += r->held.n;
+		stage_clear(&r->held, dev->cfg.mtu);
+	}
+	pthread_mutex_unlock(&dev->held_lock);
+	if (n > 0) {
+		log_debug("%d packets held for resource %s go to peer %u", n,
+		    id, peer->id);
+		device_raise(peer, PEER_EV_WANT_HANDSHAKE);
+	}
 }
 
 void
@@ -410,6 +484,14 @@ device_report_unrouted(struct device *dev, uint64_t now)
 
 	for (i = 0; i < dev->nresources; i++) {
 		r = dev->resources[i];
+		pthread_mutex_lock(&dev->held_lock);
+		if (r->held.n > 0 && now - r->held.since > DEVICE_HOLD_NS) {
+			log_info("resource %s: %d packets held for it dropped: "
+			    "no authorization in %llu s", r->id, r->held.n,
+			    (unsigned long long)(DEVICE_HOLD_NS / WG_NSEC));
+			stage_clear(&r->held, dev->cfg.mtu);
+		}
+		pthread_mutex_unlock(&dev->held_lock);
 		if (atomic_exchange(&r->wanted, 0) == 0 ||
 		    (r->last_report != 0 && now - r->last_report < WG_NSEC))
 			continue;
@@ -551,23 +633,8 @@ device_peer_keypair(struct peer *peer)
 void
 device_stage(struct peer *peer, const uint8_t *pkt, size_t len)
 {
-	unsigned	 mtu = peer->dev->cfg.mtu;
-
-	if (len > mtu)
-		return;
 	pthread_mutex_lock(&peer->lock);
-	if (peer->staged == NULL)
-		peer->staged = xcalloc(DEVICE_STAGED_MAX, mtu);
-	/* Full: the oldest goes, as the newest is likelier to matter. */
-	if (peer->nstaged == DEVICE_STAGED_MAX) {
-		memmove(peer->staged, peer->staged + mtu,
-		    (size_t)(DEVICE_STAGED_MAX - 1) * mtu);
-		memmove(peer->staged_len, peer->staged_len + 1,
-		    (DEVICE_STAGED_MAX - 1) * sizeof(size_t));
-		peer->nstaged--;
-	}
-	memcpy(peer->staged + (size_t)peer->nstaged * mtu, pkt, len);
-	peer->staged_len[peer->nstaged++] = len;
+	stage_push(&peer->staged, peer->dev->cfg.mtu, pkt, len);
 	pthread_mutex_unlock(&peer->lock);
 }
 
@@ -811,42 +878,28 @@ device_send_data(struct device *dev, struct peer *peer, const uint8_t *pkt,
 static void
 device_flush_staged(struct device *dev, struct peer *peer, uint64_t now)
 {
-	uint8_t		*staged;
-	size_t		 lens[DEVICE_STAGED_MAX];
-	int		 i, n;
+	struct stage	 st;
+	int		 i;
 
 	pthread_mutex_lock(&peer->lock);
-	staged = peer->staged;
-	n = peer->nstaged;
-	memcpy(lens, peer->staged_len, sizeof(lens));
-	peer->staged = NULL;
-	peer->nstaged = 0;
+	st = peer->staged;
+	memset(&peer->staged, 0, sizeof(peer->staged));
 	pthread_mutex_unlock(&peer->lock);
-	if (n == 0) {
+	if (st.n == 0) {
 		/* Nothing to say: a keepalive confirms the session. */
 		device_send_data(dev, peer, NULL, 0, now);
 	}
-	for (i = 0; i < n; i++)
-		device_send_data(dev, peer, staged + (size_t)i * dev->cfg.mtu,
-		    lens[i], now);
-	if (staged != NULL) {
-		explicit_bzero(staged, (size_t)DEVICE_STAGED_MAX *
-		    dev->cfg.mtu);
-		free(staged);
-	}
+	for (i = 0; i < st.n; i++)
+		device_send_data(dev, peer, st.buf + (size_t)i * dev->cfg.mtu,
+		    st.len[i], now);
+	stage_clear(&st, dev->cfg.mtu);
 }
 
 static void
 device_drop_staged(struct peer *peer)
 {
 	pthread_mutex_lock(&peer->lock);
-	if (peer->staged != NULL) {
-		explicit_bzero(peer->staged,
-		    (size_t)DEVICE_STAGED_MAX * peer->dev->cfg.mtu);
-		free(peer->staged);
-	}
-	peer->staged = NULL;
-	peer->nstaged = 0;
+	stage_clear(&peer->staged, peer->dev->cfg.mtu);
 	pthread_mutex_unlock(&peer->lock);
 }
 
@@ -1252,6 +1305,7 @@ device_new(struct event_base *base, const struct device_config *cfg,
 	wg_cookie_checker_init(&dev->cookie, dev->identity->public_key);
 	pthread_rwlock_init(&dev->index_lock, NULL);
 	pthread_rwlock_init(&dev->table_lock, NULL);
+	pthread_mutex_init(&dev->held_lock, NULL);
 	dgq_init(&dev->hsq, DEVICE_HSQ_MAX);
 	dgq_init(&dev->ctlq, DEVICE_CTLQ_MAX);
 	if ((dev->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1)
@@ -1454,9 +1508,12 @@ device_free(struct device *dev)
 		}
 	free(dev->aip4.v);
 	free(dev->aip6.v);
-	for (i = 0; i < dev->nresources; i++)
+	for (i = 0; i < dev->nresources; i++) {
+		stage_clear(&dev->resources[i]->held, dev->cfg.mtu);
 		free(dev->resources[i]);
+	}
 	free(dev->resources);
+	pthread_mutex_destroy(&dev->held_lock);
 	pthread_rwlock_destroy(&dev->table_lock);
 	event_free(dev->ev_wake);
 	event_free(dev->ev_holdoff);

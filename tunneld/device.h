@@ -50,6 +50,14 @@ struct worker;
 #define PEER_EV_CONFIRMED	0x20	/* responder's next keypair in use */
 #define PEER_EV_GOODBYE		0x40	/* the peer closed the connection */
 
+/* Packets held until a session exists, oldest first. */
+struct stage {
+	uint8_t			*buf;		/* DEVICE_STAGED_MAX slots */
+	size_t			 len[DEVICE_STAGED_MAX];
+	int			 n;
+	uint64_t		 since;		/* first held at, monotonic */
+};
+
 struct keypair {
 	struct wg_keypair	 kp;
 	_Atomic int		 refs;
@@ -79,9 +87,7 @@ struct peer {
 	bool			 has_endpoint;
 	uint16_t		 channel;	/* TURN channel, 0: direct */
 	bool			 fixed_path;	/* set by ICE: no roaming */
-	uint8_t			*staged;	/* DEVICE_STAGED_MAX slots */
-	size_t			 staged_len[DEVICE_STAGED_MAX];
-	int			 nstaged;
+	struct stage		 staged;
 
 	_Atomic uint32_t	 events;
 	_Atomic uint64_t	 rx_bytes;
@@ -119,6 +125,8 @@ int		 device_add_resource(struct device *,
 		    const struct ipc_prefix *, const char *);
 int		 device_del_resource(struct device *,
 		    const struct ipc_prefix *, const char *);
+void		 device_claim_held(struct device *, struct peer *,
+		    const char *);
 void		 device_set_authz_cb(struct device *, device_authz_fn *,
 		    void *);
 void		 device_set_ctl_cb(struct device *, device_ctl_fn *, void *);
