@@ -246,7 +246,7 @@ print_peers(json_t *r)
 {
 	json_t		*p;
 	json_int_t	 hs, ago;
-	const char	*ep;
+	const char	*ep, *path;
 	size_t		 i;
 
 	json_array_foreach(json_object_get(r, "peers"), i, p) {
@@ -254,9 +254,11 @@ print_peers(json_t *r)
 			printf("\n");
 		printf("peer: %s\n", json_string_value(json_object_get(p,
 		    "public_key")));
+		path = json_string_value(json_object_get(p, "path"));
 		if ((ep = json_string_value(json_object_get(p,
 		    "endpoint"))) != NULL)
-			printf("  endpoint: %s\n", ep);
+			printf("  endpoint: %s%s\n", ep, path != NULL &&
+			    strcmp(path, "relayed") == 0 ? " (relay)" : "");
 		hs = json_integer_value(json_object_get(p,
 		    "latest_handshake"));
 		if (hs != 0) {

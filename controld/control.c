@@ -158,6 +158,8 @@ control_peer_json(const struct ipc_peer_stats *ps)
 		snprintf(ep, sizeof(ep), ps->endpoint.family == AF_INET6 ?
 		    "[%s]:%u" : "%s:%u", a, ps->endpoint.port);
 		json_object_set_new(o, "endpoint", json_string(ep));
+		json_object_set_new(o, "path", json_string(
+		    ps->has_endpoint == 2 ? "relayed" : "direct"));
 	}
 	return (o);
 }

@@ -215,7 +215,10 @@ check_empty(const struct ipc_msg *m)
 static const char *
 check_peer_stats(const struct ipc_msg *m)
 {
-	return (check_endpoint(m->u.peer_stats.has_endpoint,
+	uint32_t	 has = m->u.peer_stats.has_endpoint;
+
+	/* 2: the endpoint is the relay the path goes through. */
+	return (check_endpoint(has == 2 ? 1 : has,
 	    &m->u.peer_stats.endpoint));
 }
 

@@ -198,7 +198,7 @@ struct ipc_empty {
 /* IPC_PEER_STATS: one per peer, answering IPC_STATS_REQUEST. */
 struct ipc_peer_stats {
 	uint32_t		peer_id;
-	uint32_t		has_endpoint;	/* 0 or 1 */
+	uint32_t		has_endpoint;	/* 0, 1, or 2: a relay's */
 	uint8_t			public_key[IPC_WG_KEY_LEN];
 	struct ipc_sockaddr	endpoint;
 	uint64_t		last_handshake;	/* CLOCK_REALTIME s, 0: never */

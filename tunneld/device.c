@@ -1537,7 +1537,7 @@ device_peer_stats(struct device *dev, size_t i, struct ipc_peer_stats *s)
 	s->peer_id = peer->id;
 	memcpy(s->public_key, peer->public_key, WG_KEY_LEN);
 	if (peer_path(peer, &ep, &channel)) {
-		s->has_endpoint = 1;
+		s->has_endpoint = channel != 0 ? 2 : 1;
 		s->endpoint.port = ntohs(ep.sin6_port);
 		if (IN6_IS_ADDR_V4MAPPED(&ep.sin6_addr)) {
 			s->endpoint.family = AF_INET;
