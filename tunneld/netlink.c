@@ -394,35 +394,34 @@ netlink_route_add(struct netlink *nl, int ifindex, int family,
 	return (apply(nl, &u));
 }
 
-/*
- * Removes a route this handle added, and its record. A route we did not
- * add is not ours to remove: -ENOENT, and nothing is sent.
- */
-int
-netlink_route_del(struct netlink *nl, int ifindex, int family,
-    const void *dst, unsigned prefixlen, uint32_t table, uint32_t metric)
+static bool
+undo_same(const struct undo *a, const struct undo *b)
 {
-	struct undo	*u;
-	size_t		 i, len = addr_len(family);
-	int		 error;
+	return (a->kind == b->kind && a->family == b->family &&
+	    a->ifindex == b->ifindex && a->prefixlen == b->prefixlen &&
+	    memcmp(a->addr, b->addr, sizeof(a->addr)) == 0 &&
+	    a->table == b->table && a->metric == b->metric &&
+	    a->fwmark == b->fwmark && a->priority == b->priority &&
+	    a->invert == b->invert && a->suppress == b->suppress);
+}
 
-	if (ifindex <= 0 || len == 0 || dst == NULL || prefixlen > len * 8 ||
-	    table_check(&table) != 0)
-		return (-EINVAL);
-	if (family == AF_INET6 && metric == 0)
-		metric = NETLINK_IP6_METRIC;
-	for (i = 0; i < nl->nlog; i++) {
-		u = &nl->log[i];
-		if (u->kind == UNDO_ROUTE && u->family == family &&
-		    u->ifindex == ifindex && u->prefixlen == prefixlen &&
-		    u->table == table && u->metric == metric &&
-		    memcmp(u->addr, dst, len) == 0)
+/*
+ * Removes an entry this handle added, and its record. One we did not add
+ * is not ours to remove: -ENOENT, and nothing is sent.
+ */
+static int
+undo_one(struct netlink *nl, const struct undo *want)
+{
+	size_t	 i;
+	int	 error;
+
+	for (i = 0; i < nl->nlog; i++)
+		if (undo_same(&nl->log[i], want))
 			break;
-	}
 	if (i == nl->nlog)
 		return (-ENOENT);
 	error = request(nl, undo_msg(nl, &nl->log[i], false), NULL, NULL);
-	if (error != 0 && !undo_gone(UNDO_ROUTE, error))
+	if (error != 0 && !undo_gone(want->kind, error))
 		return (error);
 	memmove(&nl->log[i], &nl->log[i + 1],
 	    (nl->nlog - i - 1) * sizeof(nl->log[0]));
@@ -430,28 +429,75 @@ netlink_route_del(struct netlink *nl, int ifindex, int family,
 	return (0);
 }
 
+int
+netlink_route_del(struct netlink *nl, int ifindex, int family,
+    const void *dst, unsigned prefixlen, uint32_t table, uint32_t metric)
+{
+	struct undo	 u;
+	size_t		 len = addr_len(family);
+
+	if (ifindex <= 0 || len == 0 || dst == NULL || prefixlen > len * 8 ||
+	    table_check(&table) != 0)
+		return (-EINVAL);
+	memset(&u, 0, sizeof(u));
+	u.kind = UNDO_ROUTE;
+	u.family = family;
+	u.ifindex = ifindex;
+	memcpy(u.addr, dst, len);
+	u.prefixlen = prefixlen;
+	u.table = table;
+	u.metric = metric;
+	if (family == AF_INET6 && metric == 0)
+		u.metric = NETLINK_IP6_METRIC;
+	return (undo_one(nl, &u));
+}
+
 /*
  * Priority 0 would come before the local table and break local delivery;
  * an inverted rule without a fwmark would match nothing.
  */
+static int
+rule_undo(struct undo *u, int family, uint32_t fwmark, bool invert,
+    uint32_t table, uint32_t priority, bool suppress)
+{
+	if (addr_len(family) == 0 || (invert && fwmark == 0) ||
+	    priority == 0 || table_check(&table) != 0)
+		return (-EINVAL);
+	memset(u, 0, sizeof(*u));
+	u->kind = UNDO_RULE;
+	u->family = family;
+	u->fwmark = fwmark;
+	u->invert = invert;
+	u->table = table;
+	u->priority = priority;
+	u->suppress = suppress;
+	return (0);
+}
+
 int
 netlink_rule_add(struct netlink *nl, int family, uint32_t fwmark,
     bool invert, uint32_t table, uint32_t priority, bool suppress)
 {
 	struct undo	 u;
+	int		 rc;
 
-	if (addr_len(family) == 0 || (invert && fwmark == 0) ||
-	    priority == 0 || table_check(&table) != 0)
-		return (-EINVAL);
-	memset(&u, 0, sizeof(u));
-	u.kind = UNDO_RULE;
-	u.family = family;
-	u.fwmark = fwmark;
-	u.invert = invert;
-	u.table = table;
-	u.priority = priority;
-	u.suppress = suppress;
+	if ((rc = rule_undo(&u, family, fwmark, invert, table, priority,
+	    suppress)) != 0)
+		return (rc);
 	return (apply(nl, &u));
+}
+
+int
+netlink_rule_del(struct netlink *nl, int family, uint32_t fwmark,
+    bool invert, uint32_t table, uint32_t priority, bool suppress)
+{
+	struct undo	 u;
+	int		 rc;
+
+	if ((rc = rule_undo(&u, family, fwmark, invert, table, priority,
+	    suppress)) != 0)
+		return (rc);
+	return (undo_one(nl, &u));
 }
 
 int

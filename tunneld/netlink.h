@@ -45,6 +45,9 @@ int	netlink_route_del(struct netlink *, int, int, const void *, unsigned,
 	    uint32_t, uint32_t);
 int	netlink_rule_add(struct netlink *, int, uint32_t, bool, uint32_t,
 	    uint32_t, bool);
+/* Del: only what this handle added (else -ENOENT), and its record. */
+int	netlink_rule_del(struct netlink *, int, uint32_t, bool, uint32_t,
+	    uint32_t, bool);
 
 /*
  * Removes what this handle added, newest first.  Entries the kernel has

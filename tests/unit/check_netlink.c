@@ -505,6 +505,40 @@ START_TEST(test_route_del)
 }
 END_TEST
 
+/* The Internet resource's rules go one by one when it is turned off. */
+START_TEST(test_rule_del)
+{
+	const struct entry	*m = &entries[NENTRIES - 4];
+	const struct entry	*s = &entries[NENTRIES - 3];
+	struct netlink		*other;
+
+	ck_assert_int_eq(m->kind, RULE);
+	ck_assert_int_eq(entry_add(nl, m), 0);
+	ck_assert_int_eq(entry_add(nl, s), 0);
+	ck_assert_int_eq(ip_rule_count(AF_INET, IP_RULE_MARK), 1);
+	ck_assert_int_eq(netlink_rule_del(nl, m->family, m->fwmark, m->invert,
+	    m->table, m->priority, m->suppress), 0);
+	ck_assert_int_eq(ip_rule_count(AF_INET, IP_RULE_MARK), 0);
+	ck_assert_int_eq(ip_rule_count(AF_INET, IP_RULE_MAIN), 1);
+	ck_assert_uint_eq(netlink_undo_count(nl), 1);
+	ck_assert_int_eq(netlink_rule_del(nl, m->family, m->fwmark, m->invert,
+	    m->table, m->priority, m->suppress), -ENOENT);
+	/* A rule another handle made is not ours to delete. */
+	ck_assert_int_eq(netlink_open(&other), 0);
+	ck_assert_int_eq(entry_add(other, m), 0);
+	netlink_close(other);
+	ck_assert_int_eq(netlink_rule_del(nl, m->family, m->fwmark, m->invert,
+	    m->table, m->priority, m->suppress), -ENOENT);
+	ck_assert_int_eq(ip_rule_count(AF_INET, IP_RULE_MARK), 1);
+	ck_assert_int_eq(netlink_rule_del(nl, s->family, s->fwmark, s->invert,
+	    s->table, s->priority, s->suppress), 0);
+	ck_assert_int_eq(ip_rule_count(AF_INET, IP_RULE_MAIN), 0);
+	ck_assert_uint_eq(netlink_undo_count(nl), 0);
+	ck_assert_int_eq(netlink_rule_del(nl, AF_INET, 0, true, 0, 100,
+	    false), -EINVAL);
+}
+END_TEST
+
 START_TEST(test_undo_all)
 {
 	unsigned	 mtu;
@@ -709,6 +743,7 @@ netlink_suite(void)
 	tcase_add_test(tc, test_link_set);
 	tcase_add_test(tc, test_add);
 	tcase_add_test(tc, test_route_del);
+	tcase_add_test(tc, test_rule_del);
 	tcase_add_loop_test(tc, test_duplicate_same, 0, NENTRIES);
 	tcase_add_loop_test(tc, test_duplicate_preexisting, 0, NENTRIES);
 	tcase_add_loop_test(tc, test_neighbour_kept, 0, NENTRIES);
