@@ -245,8 +245,21 @@ check_portal_config(const struct ipc_msg *m)
 		return ("portal config: empty URL or device id");
 	if (c->role != IPC_ROLE_CLIENT && c->role != IPC_ROLE_GATEWAY)
 		return ("portal config: unknown role");
+	if (c->internet > 1)
+		return ("portal config: internet flag not 0 or 1");
 	if (!all_zero(c->reserved, sizeof(c->reserved)))
 		return ("portal config: reserved field not zero");
+	return (NULL);
+}
+
+static const char *
+check_internet(const struct ipc_msg *m)
+{
+	if (m->u.internet.enabled > 1)
+		return ("internet: flag not 0 or 1");
+	if (!all_zero(m->u.internet.reserved,
+	    sizeof(m->u.internet.reserved)))
+		return ("internet: reserved field not zero");
 	return (NULL);
 }
 
@@ -371,6 +384,7 @@ check_state_ack(const struct ipc_msg *m)
 	uint32_t	 t = m->u.state_ack.type;
 
 	if (!((t >= IPC_STATE_FIRST && t <= IPC_STATE_LAST) ||
+	    t == IPC_INTERNET_SET ||
 	    (t >= IPC_GW_STATE_FIRST && t <= IPC_GW_STATE_LAST)) ||
 	    m->u.state_ack.error < 0 || m->u.state_ack.error > 4095)
 		return ("state ack out of range");
@@ -532,6 +546,8 @@ static const struct ipc_rule ipc_rules[IPC_TYPE_MAX] = {
 	    IPC_FD_NONE, check_empty),
 	RULE(IPC_TOKEN_STORE, struct ipc_token, IPC_PEER_CONTROLD,
 	    IPC_FD_NONE, check_token),
+	RULE(IPC_INTERNET_SET, struct ipc_internet, IPC_PEER_CONTROLD,
+	    IPC_FD_NONE, check_internet),
 	RULE(IPC_TOKEN_RESULT, struct ipc_token_result, IPC_PEER_TUNNELD,
 	    IPC_FD_NONE, check_token_result),
 	RULE(IPC_TUN_ADDRESSES, struct ipc_tun_addresses, IPC_PEER_CONTROLD,

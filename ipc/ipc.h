@@ -63,6 +63,7 @@ enum ipc_type {
 	IPC_TOKEN_DELETE = 66,		/* controld -> tunneld */
 	IPC_TOKEN_STORE = 67,		/* controld -> tunneld */
 	IPC_TOKEN_RESULT = 68,		/* tunneld -> controld */
+	IPC_INTERNET_SET = 69,		/* controld -> tunneld, STATE_ACK'd */
 
 	/* 80-95: client state from the portal, and tunneld's answers */
 	IPC_TUN_ADDRESSES = 80,		/* controld -> tunneld */
@@ -222,6 +223,16 @@ struct ipc_portal_config {
 	uint8_t		public_key[IPC_WG_KEY_LEN];	/* tunneld keeps the
 							   private half */
 	uint8_t		role;		/* IPC_ROLE_CLIENT or IPC_ROLE_GATEWAY */
+	uint8_t		internet;	/* 0 or 1: the saved Internet switch */
+	uint8_t		reserved[6];	/* zero */
+};
+
+/*
+ * IPC_INTERNET_SET: the user turned the Internet resource on or off;
+ * tunneld saves it in its state directory for the next start.
+ */
+struct ipc_internet {
+	uint8_t		enabled;	/* 0 or 1 */
 	uint8_t		reserved[7];	/* zero */
 };
 #define IPC_ROLE_CLIENT		0
@@ -414,6 +425,7 @@ union ipc_payload {
 	struct ipc_peer_stats		peer_stats;
 	struct ipc_worker_stats		worker_stats;
 	struct ipc_portal_config	portal_config;
+	struct ipc_internet		internet;
 	struct ipc_token		token;
 	struct ipc_token_result		token_result;
 	struct ipc_tun_addresses	tun_addresses;

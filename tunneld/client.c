@@ -61,7 +61,18 @@ struct client {
 	struct client_gateway	**gateways;
 	size_t			 ngateways;
 	struct conns		*conns;
+	bool			 internet;	/* the saved switch */
+	int			 default_routes;	/* 0/0 and ::/0 in */
 };
+
+/*
+ * The Internet resource's default routes live in a table of their own,
+ * which rules send everything to but fzc's own marked sockets; the main
+ * table still wins for anything more specific than a default route.
+ */
+#define CLIENT_TABLE		FZC_FWMARK
+#define CLIENT_RULE_MAIN	32000
+#define CLIENT_RULE_TABLE	32001
 
 /* A v4 UUID, made once and kept: the portal knows the device by it. */
 static void
@@ -98,6 +109,58 @@ client_device_id(struct client *c)
 	log_info("new device id in %s", path);
 }
 
+static void
+client_internet_path(struct client *c, char *path, size_t len)
+{
+	snprintf(path, len, "%s/internet-resource", c->opt.state_dir);
+}
+
+static void
+client_load_internet(struct client *c)
+{
+	char	 path[512], buf[8] = "";
+	FILE	*f;
+
+	client_internet_path(c, path, sizeof(path));
+	if ((f = fopen(path, "re")) == NULL) {
+		if (errno != ENOENT)
+			log_warn("reading %s", path);
+		return;
+	}
+	if (fgets(buf, sizeof(buf), f) != NULL)
+		c->internet = strncmp(buf, "on", 2) == 0;
+	fclose(f);
+}
+
+/* Saved by rename, so that a crash leaves the old setting or the new. */
+static int
+client_save_internet(struct client *c, bool on)
+{
+	char	 path[512], tmp[520];
+	FILE	*f;
+	int	 saved;
+
+	client_internet_path(c, path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	if ((f = fopen(tmp, "we")) == NULL)
+		return (errno);
+	if (fprintf(f, "%s\n", on ? "on" : "off") < 0 || fflush(f) == EOF ||
+	    fsync(fileno(f)) == -1) {
+		saved = errno;
+		fclose(f);
+		(void)unlink(tmp);
+		return (saved);
+	}
+	if (fclose(f) == EOF || rename(tmp, path) == -1) {
+		saved = errno;
+		(void)unlink(tmp);
+		return (saved);
+	}
+	c->internet = on;
+	log_info("Internet resource turned %s", on ? "on" : "off");
+	return (0);
+}
+
 struct client *
 client_new(struct event_base *base, const struct client_options *opt)
 {
@@ -115,6 +178,7 @@ client_new(struct event_base *base, const struct client_options *opt)
 	if (crypto_scalarmult_base(c->public_key, c->private_key) != 0)
 		fatalx("deriving the public key");
 	client_device_id(c);
+	client_load_internet(c);
 	if (opt->name != NULL)
 		strncpy(c->name, opt->name, sizeof(c->name) - 1);
 	else if (gethostname(c->name, sizeof(c->name) - 1) == -1)
@@ -207,6 +271,7 @@ client_send_config(struct client *c, struct ipc_chan *ch)
 	memcpy(pc.name, c->name, sizeof(pc.name));
 	memcpy(pc.device_id, c->device_id, sizeof(pc.device_id));
 	memcpy(pc.public_key, c->public_key, sizeof(pc.public_key));
+	pc.internet = c->internet;
 	if (ipc_chan_send(ch, IPC_PORTAL_CONFIG, 0, &pc, sizeof(pc), -1) == -1)
 		return (-1);
 	return (client_send_token(c, ch, 0, 0));
@@ -525,23 +590,59 @@ client_device_up(struct client *c, const struct ipc_tun_addresses *a)
 	return (0);
 }
 
+/* The two rules go in with the first default route, out with the last. */
+static int
+client_rules(struct client *c, bool add)
+{
+	static const int	 fams[2] = { AF_INET, AF_INET6 };
+	int			 i, rc = 0;
+
+	for (i = 0; i < 2 && rc == 0; i++) {
+		if (add) {
+			if ((rc = netlink_rule_add(c->nl, fams[i], 0, false, 0,
+			    CLIENT_RULE_MAIN, true)) == 0)
+				rc = netlink_rule_add(c->nl, fams[i],
+				    FZC_FWMARK, true, CLIENT_TABLE,
+				    CLIENT_RULE_TABLE, false);
+		} else {
+			if ((rc = netlink_rule_del(c->nl, fams[i],
+			    FZC_FWMARK, true, CLIENT_TABLE, CLIENT_RULE_TABLE,
+			    false)) == 0)
+				rc = netlink_rule_del(c->nl, fams[i], 0,
+				    false, 0, CLIENT_RULE_MAIN, true);
+		}
+	}
+	return (rc);
+}
+
 static int
 client_route(struct client *c, const struct ipc_route *r, bool add)
 {
-	int	 rc;
+	const struct ipc_prefix	*p = &r->prefix;
+	uint32_t		 table = 0;
+	int			 rc;
 
 	if (c->dev == NULL || c->nl == NULL)
 		return (0);
+	if (p->prefixlen == 0)
+		table = CLIENT_TABLE;
 	if (add) {
-		if (device_add_resource(c->dev, &r->prefix,
-		    r->resource_id) == -1)
+		if (device_add_resource(c->dev, p, r->resource_id) == -1)
 			return (EEXIST);
-		rc = netlink_route_add(c->nl, c->ifindex, r->prefix.family,
-		    r->prefix.addr, r->prefix.prefixlen, 0, 0);
+		rc = netlink_route_add(c->nl, c->ifindex, p->family, p->addr,
+		    p->prefixlen, table, 0);
+		if (rc == 0 && table != 0 && c->default_routes++ == 0 &&
+		    (rc = client_rules(c, true)) != 0)
+			log_warnx("Internet resource rules: %s",
+			    strerror(-rc));
 	} else {
-		device_del_resource(c->dev, &r->prefix, r->resource_id);
-		rc = netlink_route_del(c->nl, c->ifindex, r->prefix.family,
-		    r->prefix.addr, r->prefix.prefixlen, 0, 0);
+		device_del_resource(c->dev, p, r->resource_id);
+		rc = netlink_route_del(c->nl, c->ifindex, p->family, p->addr,
+		    p->prefixlen, table, 0);
+		if (rc == 0 && table != 0 && --c->default_routes == 0 &&
+		    (rc = client_rules(c, false)) != 0)
+			log_warnx("Internet resource rules: %s",
+			    strerror(-rc));
 	}
 	/* Another resource may hold the same route: that one keeps it. */
 	return (rc == -EEXIST || rc == -ENOENT ? 0 : -rc);
@@ -606,6 +707,8 @@ client_state(struct client *c, const struct ipc_msg *msg)
 		return (client_candidate(c, &msg->u.candidate, true));
 	case IPC_REMOTE_CANDIDATE_DEL:
 		return (client_candidate(c, &msg->u.candidate, false));
+	case IPC_INTERNET_SET:
+		return (client_save_internet(c, msg->u.internet.enabled));
 	default:	/* IPC_RELAY_DEL */
 		if ((i = client_relay_index(c, msg->u.relay_id.id)) == -1)
 			return (ENOENT);
@@ -644,6 +747,9 @@ client_log_state(const struct ipc_msg *msg, int error)
 	case IPC_REMOTE_CANDIDATE_DEL:
 		what = msg->u.candidate.candidate;
 		break;
+	case IPC_INTERNET_SET:
+		what = msg->u.internet.enabled ? "on" : "off";
+		break;
 	default:
 		what = msg->u.relay_id.id;
 		break;
@@ -660,6 +766,7 @@ bool
 client_owns(uint16_t type)
 {
 	return (type == IPC_TOKEN_DELETE || type == IPC_TOKEN_STORE ||
+	    type == IPC_INTERNET_SET ||
 	    (type >= IPC_STATE_FIRST && type <= IPC_STATE_LAST));
 }
 

@@ -114,6 +114,9 @@ static const struct sample {
 	{ IPC_PEER_STATS, IPC_PEER_CONTROLD, 0, sizeof(struct ipc_peer_stats),
 	    { .peer_stats = { 1, 1, { 7 }, { AF_INET, 9, 0, { 10, 0, 0, 1 } },
 	    1700000000, 100, 200, 0 } } },
+	{ IPC_PEER_STATS, IPC_PEER_CONTROLD, 0, sizeof(struct ipc_peer_stats),
+	    { .peer_stats = { 2, 2, { 7 }, { AF_INET, 3478, 0, { 10, 0, 0, 9 } },
+	    1700000000, 100, 200, 0 } } },
 	{ IPC_WORKER_STATS, IPC_PEER_CONTROLD, 0,
 	    sizeof(struct ipc_worker_stats),
 	    { .worker_stats = { 1, 0, 10, 20, 30, 40, 5, 6, 0, { 1, 2 } } } },
@@ -128,6 +131,13 @@ static const struct sample {
 	    { .portal_config = { "wss://api.example.test", "", "gw-1",
 	    "5c0a4d62-3f1e-4a2b-9c1d-2e3f4a5b6c7d", { 1 },
 	    IPC_ROLE_GATEWAY } } },
+	{ IPC_PORTAL_CONFIG, IPC_PEER_CONTROLD, 0,
+	    sizeof(struct ipc_portal_config),
+	    { .portal_config = { "wss://api.example.test", "", "box",
+	    "5c0a4d62-3f1e-4a2b-9c1d-2e3f4a5b6c7d", { 1 },
+	    IPC_ROLE_CLIENT, 1 } } },
+	{ IPC_INTERNET_SET, IPC_PEER_TUNNELD, 0, sizeof(struct ipc_internet),
+	    { .internet = { 1, { 0 } } } },
 	{ IPC_TOKEN, IPC_PEER_CONTROLD, 1, sizeof(struct ipc_empty),
 	    { .empty = { 0 } } },
 	{ IPC_TOKEN_DELETE, IPC_PEER_TUNNELD, 0, sizeof(struct ipc_empty),
@@ -453,7 +463,31 @@ mut_role(union ipc_payload *u)
 static void
 mut_config_reserved(union ipc_payload *u)
 {
-	u->portal_config.reserved[6] = 1;
+	u->portal_config.reserved[5] = 1;
+}
+
+static void
+mut_config_internet(union ipc_payload *u)
+{
+	u->portal_config.internet = 2;
+}
+
+static void
+mut_internet(union ipc_payload *u)
+{
+	u->internet.enabled = 2;
+}
+
+static void
+mut_internet_reserved(union ipc_payload *u)
+{
+	u->internet.reserved[0] = 1;
+}
+
+static void
+mut_peer_path(union ipc_payload *u)
+{
+	u->peer_stats.has_endpoint = 3;
 }
 
 static void
@@ -633,6 +667,12 @@ static const struct mutation {
 	{ "unknown role", "unknown role", IPC_PORTAL_CONFIG, mut_role },
 	{ "config reserved", "reserved", IPC_PORTAL_CONFIG,
 	    mut_config_reserved },
+	{ "config internet flag", "internet flag", IPC_PORTAL_CONFIG,
+	    mut_config_internet },
+	{ "internet flag", "flag not 0 or 1", IPC_INTERNET_SET, mut_internet },
+	{ "internet reserved", "reserved", IPC_INTERNET_SET,
+	    mut_internet_reserved },
+	{ "peer path 3", "endpoint flag", IPC_PEER_STATS, mut_peer_path },
 	{ "client id short", "not a UUID", IPC_CLIENT_PEER, mut_client_id },
 	{ "client id unterminated", "NUL", IPC_CLIENT_PEER,
 	    mut_client_id_unterminated },
