@@ -570,6 +570,8 @@ static const struct ipc_rule ipc_rules[IPC_TYPE_MAX] = {
 	    IPC_FD_NONE, check_state_ack),
 	RULE(IPC_NEED_AUTHZ, struct ipc_resource_id, IPC_PEER_TUNNELD,
 	    IPC_FD_NONE, check_resource_id),
+	RULE(IPC_AUTHZ_FAILED, struct ipc_resource_id, IPC_PEER_CONTROLD,
+	    IPC_FD_NONE, check_resource_id),
 	RULE(IPC_LOCAL_CANDIDATE, struct ipc_candidate, IPC_PEER_TUNNELD,
 	    IPC_FD_NONE, check_candidate),
 	RULE(IPC_LOCAL_CANDIDATE_DEL, struct ipc_candidate, IPC_PEER_TUNNELD,

@@ -74,9 +74,10 @@ enum ipc_type {
 	IPC_GATEWAY_PEER = 85,		/* controld -> tunneld */
 	IPC_REMOTE_CANDIDATE = 86,	/* controld -> tunneld */
 	IPC_REMOTE_CANDIDATE_DEL = 87,	/* controld -> tunneld */
+	IPC_AUTHZ_FAILED = 88,		/* controld -> tunneld */
 	IPC_STATE_ACK = 95,		/* tunneld -> controld */
 #define IPC_STATE_FIRST	IPC_TUN_ADDRESSES	/* the types STATE_ACK answers */
-#define IPC_STATE_LAST	IPC_REMOTE_CANDIDATE_DEL
+#define IPC_STATE_LAST	IPC_AUTHZ_FAILED
 
 	/* 96-111: what the data plane needs from the portal */
 	IPC_NEED_AUTHZ = 96,		/* tunneld -> controld */
@@ -302,7 +303,10 @@ struct ipc_candidate {
 	char			candidate[IPC_CANDIDATE_MAX];
 };
 
-/* IPC_NEED_AUTHZ: a packet went to a resource nobody authorized yet. */
+/*
+ * IPC_NEED_AUTHZ: a packet went to a resource nobody authorized yet.
+ * IPC_AUTHZ_FAILED: the portal refused it; what was held for it goes.
+ */
 struct ipc_resource_id {
 	char			id[IPC_ID_MAX];
 };

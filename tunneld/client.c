@@ -709,6 +709,10 @@ client_state(struct client *c, const struct ipc_msg *msg)
 		return (client_candidate(c, &msg->u.candidate, false));
 	case IPC_INTERNET_SET:
 		return (client_save_internet(c, msg->u.internet.enabled));
+	case IPC_AUTHZ_FAILED:
+		if (c->dev != NULL)
+			device_drop_held(c->dev, msg->u.resource_id.id);
+		return (0);
 	default:	/* IPC_RELAY_DEL */
 		if ((i = client_relay_index(c, msg->u.relay_id.id)) == -1)
 			return (ENOENT);
@@ -749,6 +753,9 @@ client_log_state(const struct ipc_msg *msg, int error)
 		break;
 	case IPC_INTERNET_SET:
 		what = msg->u.internet.enabled ? "on" : "off";
+		break;
+	case IPC_AUTHZ_FAILED:
+		what = msg->u.resource_id.id;
 		break;
 	default:
 		what = msg->u.relay_id.id;

@@ -438,6 +438,25 @@ device_del_resource(struct device *dev, const struct ipc_prefix *p,
 	return (r == NULL ? -1 : 0);
 }
 
+/* The portal refused the resource: what was held for it goes. */
+void
+device_drop_held(struct device *dev, const char *id)
+{
+	size_t	 i;
+	int	 n = 0;
+
+	pthread_mutex_lock(&dev->held_lock);
+	for (i = 0; i < dev->nresources; i++)
+		if (strcmp(dev->resources[i]->id, id) == 0) {
+			n += dev->resources[i]->held.n;
+			stage_clear(&dev->resources[i]->held, dev->cfg.mtu);
+		}
+	pthread_mutex_unlock(&dev->held_lock);
+	if (n > 0)
+		log_info("resource %s: %d packets held for it dropped: no "
+		    "authorization", id, n);
+}
+
 /*
  * The resource's packets held so far go to the peer now authorized for
  * it, in order, to be sent once its handshake completes.

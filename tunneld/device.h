@@ -127,6 +127,7 @@ int		 device_del_resource(struct device *,
 		    const struct ipc_prefix *, const char *);
 void		 device_claim_held(struct device *, struct peer *,
 		    const char *);
+void		 device_drop_held(struct device *, const char *);
 void		 device_set_authz_cb(struct device *, device_authz_fn *,
 		    void *);
 void		 device_set_ctl_cb(struct device *, device_ctl_fn *, void *);
