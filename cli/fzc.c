@@ -34,6 +34,13 @@ usage(void)
 	    "standard input\n"
 	    "  sign-out                        delete the token, end the "
 	    "session\n"
+	    "  internet on|off                 route all traffic through "
+	    "the Internet\n"
+	    "                                  resource, or not (kept "
+	    "across restarts)\n"
+	    "  netcheck                        the portal's relays and the "
+	    "NAT, as the daemon\n"
+	    "                                  finds them\n"
 	    "  netcheck --relay HOST[:PORT] --username U --password-file F\n"
 	    "                                  test relays and NAT, no daemon\n"
 	    "  debug protected-socket [inet|inet6] [udp|tcp]\n"
@@ -296,6 +303,72 @@ print_resources(json_t *r)
 	}
 }
 
+/*
+ * The relays the portal gave, as tunneld's TURN clients found them. One
+ * server-reflexive address seen by every relay of a family means the NAT
+ * maps endpoint-independently.
+ */
+static void
+print_netcheck(json_t *r)
+{
+	json_t		*rl, *a;
+	const char	*srflx[2] = { NULL, NULL }, *s, *err;
+	size_t		 i, j;
+	int		 fam, same[2] = { -1, -1 };
+
+	if (json_array_size(json_object_get(r, "relays")) == 0)
+		printf("no relays: the portal gave none yet\n");
+	json_array_foreach(json_object_get(r, "relays"), i, rl) {
+		printf("relay %s (%s)\n", json_string_value(json_object_get(rl,
+		    "address")), json_string_value(json_object_get(rl, "id")));
+		printf("  answers: %s",
+		    json_is_true(json_object_get(rl, "answered")) ? "yes" :
+		    "no");
+		if (json_object_get(rl, "rtt_ms") != NULL)
+			printf(", round trip %.1f ms", json_number_value(
+			    json_object_get(rl, "rtt_ms")));
+		printf("\n");
+		if ((s = json_string_value(json_object_get(rl,
+		    "server_reflexive"))) != NULL) {
+			printf("  server-reflexive address: %s\n", s);
+			fam = s[0] == '[';
+			if (srflx[fam] == NULL) {
+				srflx[fam] = s;
+				same[fam] = 1;
+			} else if (strcmp(srflx[fam], s) != 0)
+				same[fam] = 0;
+			else if (same[fam] == 1)
+				same[fam] = 2;
+		}
+		printf("  allocation: %s\n", json_string_value(
+		    json_object_get(rl, "state")));
+		if ((err = json_string_value(json_object_get(rl, "error"))) !=
+		    NULL)
+			printf("  error: %s\n", err);
+		json_array_foreach(json_object_get(rl, "relayed"), j, a)
+			printf("  relayed address: %s\n", json_string_value(a));
+	}
+	for (fam = 0; fam < 2; fam++)
+		if (same[fam] == 0 || same[fam] == 2)
+			printf("NAT mapping (%s): endpoint-%s\n",
+			    fam ? "IPv6" : "IPv4",
+			    same[fam] == 2 ? "independent" : "dependent");
+}
+
+static int
+netcheck_ok(json_t *r)
+{
+	json_t		*rl;
+	const char	*st;
+	size_t		 i;
+
+	json_array_foreach(json_object_get(r, "relays"), i, rl)
+		if ((st = json_string_value(json_object_get(rl, "state"))) !=
+		    NULL && strcmp(st, "allocated") == 0)
+			return (1);
+	return (0);
+}
+
 static void
 print_ok(json_t *r)
 {
@@ -377,9 +450,13 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc >= 1 && strcmp(argv[0], "netcheck") == 0)
+	if (argc == 1 && strcmp(argv[0], "netcheck") == 0) {
+		/* The relays the portal gave, through the daemon. */
+		req = json_pack("{s:s}", "command", "netcheck");
+		print = print_netcheck;
+	} else if (argc >= 1 && strcmp(argv[0], "netcheck") == 0)
 		return (netcheck_main(argc, argv, json));
-	if (argc == 1 && strcmp(argv[0], "status") == 0) {
+	else if (argc == 1 && strcmp(argv[0], "status") == 0) {
 		req = json_pack("{s:s}", "command", "status");
 		print = print_status;
 	} else if (argc == 1 && strcmp(argv[0], "resources") == 0) {
@@ -394,6 +471,11 @@ main(int argc, char *argv[])
 		print = print_ok;
 	} else if (argc == 1 && strcmp(argv[0], "sign-out") == 0) {
 		req = json_pack("{s:s}", "command", "sign-out");
+		print = print_ok;
+	} else if (argc == 2 && strcmp(argv[0], "internet") == 0 &&
+	    (strcmp(argv[1], "on") == 0 || strcmp(argv[1], "off") == 0)) {
+		req = json_pack("{s:s, s:b}", "command", "internet", "enabled",
+		    strcmp(argv[1], "on") == 0);
 		print = print_ok;
 	} else if (argc == 1 && strcmp(argv[0], "peers") == 0) {
 		req = json_pack("{s:s}", "command", "peers");
@@ -420,6 +502,9 @@ main(int argc, char *argv[])
 		error = json_string_value(json_object_get(reply, "error"));
 		fprintf(stderr, "fzc: %s\n", error ? error : "request failed");
 	}
+	/* netcheck: success means a relay allows an allocation. */
+	if (ok && print == print_netcheck)
+		ok = netcheck_ok(reply);
 	json_decref(reply);
 	return (ok ? 0 : 1);
 }

@@ -48,6 +48,7 @@ struct control_pending {
 enum control_wait {
 	CONTROL_WAIT_STATUS,
 	CONTROL_WAIT_PEERS,
+	CONTROL_WAIT_RELAYS,
 };
 
 /* Clients waiting for the counters of one IPC_STATS_REQUEST. */
@@ -56,6 +57,7 @@ struct control_stats {
 	uint32_t			 id;
 	json_t				*peers;
 	json_t				*workers;
+	json_t				*relays;
 	struct control_conn		*conn[CONTROL_MAX_CONNS];
 	enum control_wait		 wait[CONTROL_MAX_CONNS];
 	int				 nwait;
@@ -187,6 +189,57 @@ control_worker_json(const struct ipc_worker_stats *ws)
 	return (o);
 }
 
+static json_t *
+control_addr_json(const struct ipc_sockaddr *sa)
+{
+	char	 a[INET6_ADDRSTRLEN], s[INET6_ADDRSTRLEN + 16];
+
+	inet_ntop(sa->family, sa->addr, a, sizeof(a));
+	snprintf(s, sizeof(s), sa->family == AF_INET6 ? "[%s]:%u" : "%s:%u",
+	    a, sa->port);
+	return (json_string(s));
+}
+
+static const char *const turn_states[] = {
+	"idle", "binding", "allocating", "allocated", "deleting", "closed",
+	"failed"
+};
+
+static const char *const turn_errors[] = {
+	"", "the relay refused the credentials",
+	"the relay stopped answering", "the relay refused the request",
+	"the allocation expired", "the relay's answer was malformed",
+	"internal error"
+};
+
+/* What `fzc netcheck` shows for a relay the portal gave. */
+static json_t *
+control_relay_json(const struct ipc_relay_stats *rs)
+{
+	json_t	*o, *rel;
+	int	 i;
+
+	o = json_pack("{s:s, s:o, s:s, s:b}", "id", rs->id,
+	    "address", control_addr_json(&rs->addr),
+	    "state", turn_states[rs->state],
+	    "answered", rs->has_srflx || rs->state == 3);
+	if (rs->error != 0)
+		json_object_set_new(o, "error",
+		    json_string(turn_errors[rs->error]));
+	if (rs->rtt_us != 0)
+		json_object_set_new(o, "rtt_ms",
+		    json_real(rs->rtt_us / 1000.0));
+	if (rs->has_srflx)
+		json_object_set_new(o, "server_reflexive",
+		    control_addr_json(&rs->srflx));
+	rel = json_array();
+	for (i = 0; i < rs->nrelayed; i++)
+		json_array_append_new(rel,
+		    control_addr_json(&rs->relayed[i]));
+	json_object_set_new(o, "relayed", rel);
+	return (o);
+}
+
 /* Both status and peers need tunneld's counters: ask, answer later. */
 static void
 control_wait_stats(struct control_conn *cc, enum control_wait what)
@@ -206,6 +259,7 @@ control_wait_stats(struct control_conn *cc, enum control_wait what)
 		st->in_flight = 1;
 		st->peers = json_array();
 		st->workers = json_array();
+		st->relays = json_array();
 	}
 	st->conn[st->nwait] = cc;
 	st->wait[st->nwait++] = what;
@@ -230,12 +284,20 @@ control_stats(struct control *ctl, const struct ipc_msg *msg)
 		    control_worker_json(&msg->u.worker_stats));
 		return (0);
 	}
+	if (msg->hdr.type == IPC_RELAY_STATS) {
+		json_array_append_new(st->relays,
+		    control_relay_json(&msg->u.relay_stats));
+		return (0);
+	}
 	for (i = 0; i < st->nwait; i++) {
 		if (st->conn[i] == NULL)
 			continue;
 		if (st->wait[i] == CONTROL_WAIT_PEERS)
 			reply = json_pack("{s:b, s:O}", "ok", 1, "peers",
 			    st->peers);
+		else if (st->wait[i] == CONTROL_WAIT_RELAYS)
+			reply = json_pack("{s:b, s:O}", "ok", 1, "relays",
+			    st->relays);
 		else {
 			reply = control_status(ctl);
 			json_object_set(reply, "workers", st->workers);
@@ -247,7 +309,8 @@ control_stats(struct control *ctl, const struct ipc_msg *msg)
 	}
 	json_decref(st->peers);
 	json_decref(st->workers);
-	st->peers = st->workers = NULL;
+	json_decref(st->relays);
+	st->peers = st->workers = st->relays = NULL;
 	st->nwait = 0;
 	st->in_flight = 0;
 	return (0);
@@ -404,6 +467,8 @@ control_handle(struct control_conn *cc, const char *line)
 		control_wait_stats(cc, CONTROL_WAIT_STATUS);
 	else if (strcmp(cmd, "peers") == 0)
 		control_wait_stats(cc, CONTROL_WAIT_PEERS);
+	else if (strcmp(cmd, "netcheck") == 0)
+		control_wait_stats(cc, CONTROL_WAIT_RELAYS);
 	else if (strcmp(cmd, "resources") == 0)
 		control_reply(cc, json_pack("{s:b, s:o}", "ok", 1,
 		    "resources", session_resources(cc->ctl->c->session)));

@@ -189,6 +189,7 @@ controld_dispatch_tunneld(evutil_socket_t fd, short events, void *arg)
 			break;
 		case IPC_PEER_STATS:
 		case IPC_WORKER_STATS:
+		case IPC_RELAY_STATS:
 		case IPC_STATS_END:
 			if (control_stats(c->control, &msg) == -1)
 				fatalx("tunneld sent counters nobody asked "

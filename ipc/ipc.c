@@ -223,6 +223,29 @@ check_peer_stats(const struct ipc_msg *m)
 }
 
 static const char *
+check_relay_stats(const struct ipc_msg *m)
+{
+	const struct ipc_relay_stats	*r = &m->u.relay_stats;
+	const char			*why;
+	int				 i;
+
+	if ((why = check_string(r->id, sizeof(r->id), 1)) != NULL)
+		return (why);
+	if (!ipc_sockaddr_valid(&r->addr))
+		return ("relay stats: invalid relay address");
+	if (r->state > 6 || r->error > 6 || r->has_srflx > 1 ||
+	    r->nrelayed > 2)
+		return ("relay stats: field out of range");
+	if ((why = check_endpoint(r->has_srflx, &r->srflx)) != NULL)
+		return (why);
+	for (i = 0; i < 2; i++)
+		if ((why = check_endpoint(i < r->nrelayed, &r->relayed[i])) !=
+		    NULL)
+			return (why);
+	return (NULL);
+}
+
+static const char *
 check_worker_stats(const struct ipc_msg *m)
 {
 	if (m->u.worker_stats.reserved != 0)
@@ -538,6 +561,8 @@ static const struct ipc_rule ipc_rules[IPC_TYPE_MAX] = {
 	    IPC_FD_NONE, check_worker_stats),
 	RULE(IPC_STATS_END, struct ipc_empty, IPC_PEER_TUNNELD,
 	    IPC_FD_NONE, check_empty),
+	RULE(IPC_RELAY_STATS, struct ipc_relay_stats, IPC_PEER_TUNNELD,
+	    IPC_FD_NONE, check_relay_stats),
 	RULE(IPC_PORTAL_CONFIG, struct ipc_portal_config, IPC_PEER_TUNNELD,
 	    IPC_FD_NONE, check_portal_config),
 	RULE(IPC_TOKEN, struct ipc_empty, IPC_PEER_TUNNELD,

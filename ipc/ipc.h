@@ -56,6 +56,7 @@ enum ipc_type {
 	IPC_PEER_STATS = 49,		/* tunneld -> controld */
 	IPC_WORKER_STATS = 50,		/* tunneld -> controld */
 	IPC_STATS_END = 51,		/* tunneld -> controld */
+	IPC_RELAY_STATS = 52,		/* tunneld -> controld */
 
 	/* 64-79: portal session, identity and token */
 	IPC_PORTAL_CONFIG = 64,		/* tunneld -> controld */
@@ -413,6 +414,22 @@ struct ipc_worker_stats {
 	uint64_t	drops[IPC_DROP_MAX];
 };
 
+/*
+ * IPC_RELAY_STATS: one per relay, answering IPC_STATS_REQUEST in the
+ * client and gateway roles; what `fzc netcheck` reports. No credentials.
+ */
+struct ipc_relay_stats {
+	char			id[IPC_ID_MAX];
+	struct ipc_sockaddr	addr;
+	uint8_t			state;		/* 0 idle .. 6 failed (turn.h) */
+	uint8_t			error;		/* turn.h's enum, 0: none */
+	uint8_t			has_srflx;	/* 0 or 1 */
+	uint8_t			nrelayed;	/* 0..2 */
+	uint32_t		rtt_us;		/* BINDING, 0: none yet */
+	struct ipc_sockaddr	srflx;		/* zero unless has_srflx */
+	struct ipc_sockaddr	relayed[2];	/* zero past nrelayed */
+};
+
 /* Every payload, for receive buffers and tables of samples. */
 union ipc_payload {
 	struct ipc_hello		hello;
@@ -428,6 +445,7 @@ union ipc_payload {
 	struct ipc_empty		empty;
 	struct ipc_peer_stats		peer_stats;
 	struct ipc_worker_stats		worker_stats;
+	struct ipc_relay_stats		relay_stats;
 	struct ipc_portal_config	portal_config;
 	struct ipc_internet		internet;
 	struct ipc_token		token;

@@ -398,6 +398,14 @@ conns_control(void *arg, const uint8_t *msg, size_t len,
 	conns_stun(cs, msg, len, &path);
 }
 
+static int
+conns_stats(void *arg, struct ipc_chan *ch, uint32_t id)
+{
+	struct conns	*cs = arg;
+
+	return (relays_send_stats(cs->relays, ch, id));
+}
+
 struct conns *
 conns_new(struct event_base *base, struct device *dev, bool controlling,
     const struct conns_callbacks *cb)
@@ -417,6 +425,7 @@ conns_new(struct event_base *base, struct device *dev, bool controlling,
 	rcb.arg = cs;
 	cs->relays = relays_new(base, dev, &rcb);
 	device_set_ctl_cb(dev, conns_control, cs);
+	device_set_stats_cb(dev, conns_stats, cs);
 	conns_host_candidates(cs);
 	return (cs);
 }
@@ -430,6 +439,7 @@ conns_free(struct conns *cs)
 		conn_free(cs->v[cs->n - 1]);
 	relays_free(cs->relays);
 	device_set_ctl_cb(cs->dev, NULL, NULL);
+	device_set_stats_cb(cs->dev, NULL, NULL);
 	free(cs->v);
 	free(cs);
 }

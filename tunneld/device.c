@@ -124,6 +124,8 @@ struct device {
 	void			*ctl_arg;
 	device_goodbye_fn	*goodbye_fn;
 	void			*goodbye_arg;
+	device_stats_fn		*stats_fn;	/* more counters, e.g. relays */
+	void			*stats_arg;
 
 	/* Removed peers, freed once no worker can still hold them. */
 	struct peer		**dead;
@@ -1493,6 +1495,13 @@ device_set_goodbye_cb(struct device *dev, device_goodbye_fn *fn, void *arg)
 }
 
 void
+device_set_stats_cb(struct device *dev, device_stats_fn *fn, void *arg)
+{
+	dev->stats_fn = fn;
+	dev->stats_arg = arg;
+}
+
+void
 device_free(struct device *dev)
 {
 	struct index_entry	*e;
@@ -1595,6 +1604,9 @@ device_send_stats(struct device *dev, struct ipc_chan *ch, uint32_t id)
 		    -1) == -1)
 			return (-1);
 	}
+	if (dev != NULL && dev->stats_fn != NULL &&
+	    dev->stats_fn(dev->stats_arg, ch, id) == -1)
+		return (-1);
 	memset(&end, 0, sizeof(end));
 	return (ipc_chan_send(ch, IPC_STATS_END, id, &end, sizeof(end), -1));
 }

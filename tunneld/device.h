@@ -102,6 +102,7 @@ typedef void device_authz_fn(void *, const char *);
 typedef void device_ctl_fn(void *, const uint8_t *, size_t,
     const struct sockaddr_in6 *);
 typedef void device_goodbye_fn(void *, struct peer *);
+typedef int device_stats_fn(void *, struct ipc_chan *, uint32_t);
 
 struct device_config {
 	const char	*ifname;
@@ -142,6 +143,8 @@ int		 device_peer_send(struct peer *, const uint8_t *, size_t);
 void		 device_handshake_input(struct device *, const uint8_t *,
 		    size_t, const struct sockaddr_in6 *);
 void		 device_set_goodbye_cb(struct device *, device_goodbye_fn *,
+		    void *);
+void		 device_set_stats_cb(struct device *, device_stats_fn *,
 		    void *);
 int		 device_relay_add(struct device *,
 		    const struct sockaddr_in6 *);

@@ -26,6 +26,7 @@ struct relay {
 	struct relays		*rs;
 	char			 id[IPC_ID_MAX];
 	struct sockaddr_in6	 addr;
+	struct ipc_sockaddr	 portal_addr;	/* as the portal gave it */
 	struct turn_client	*turn;
 	struct event		*ev;
 	struct stun_addr	 relayed[2];	/* announced, v4 and v6 */
@@ -150,6 +151,7 @@ relays_add(struct relays *rs, const struct ipc_relay *ir)
 	r->rs = rs;
 	memcpy(r->id, ir->id, sizeof(r->id));
 	r->addr.sin6_family = AF_INET6;
+	r->portal_addr = ir->addr;
 	r->addr.sin6_port = htons(ir->addr.port);
 	if (ir->addr.family == AF_INET) {
 		r->addr.sin6_addr.s6_addr[10] = 0xff;
@@ -287,6 +289,48 @@ relays_channel(struct relays *rs, const struct stun_addr *relayed,
 	rc = turn_bind_peer(r->turn, now, peer) == -1 ? -1 : 1;
 	relay_run(r);
 	return (rc);
+}
+
+static void
+stun_to_ipc(const struct stun_addr *a, struct ipc_sockaddr *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->family = a->family;
+	sa->port = a->port;
+	memcpy(sa->addr, a->ip, a->family == AF_INET ? 4 : 16);
+}
+
+/* For `fzc netcheck`: what each relay answered; never its credentials. */
+int
+relays_send_stats(struct relays *rs, struct ipc_chan *ch, uint32_t id)
+{
+	struct ipc_relay_stats	 st;
+	struct stun_addr	 a;
+	struct relay		*r;
+	size_t			 i;
+	int			 k;
+
+	for (i = 0; i < rs->n; i++) {
+		r = rs->v[i];
+		memset(&st, 0, sizeof(st));
+		memcpy(st.id, r->id, sizeof(st.id));
+		st.addr = r->portal_addr;
+		st.state = turn_get_state(r->turn);
+		st.error = turn_get_error(r->turn);
+		st.rtt_us = turn_get_rtt(r->turn) / 1000;
+		if (turn_get_srflx(r->turn, &a)) {
+			st.has_srflx = 1;
+			stun_to_ipc(&a, &st.srflx);
+		}
+		for (k = 0; k < 2; k++)
+			if (turn_get_relayed(r->turn, k == 0 ? AF_INET :
+			    AF_INET6, &a))
+				stun_to_ipc(&a, &st.relayed[st.nrelayed++]);
+		if (ipc_chan_send(ch, IPC_RELAY_STATS, id, &st, sizeof(st),
+		    -1) == -1)
+			return (-1);
+	}
+	return (0);
 }
 
 bool

@@ -200,7 +200,7 @@ t_client_candidates_to_tunneld() {
 # from a TURN allocation on the portal's relay (coturn), reach the portal
 # as new_gateway_ice_candidates once a gateway is authorized.
 t_client_local_candidates() {
-	local cands
+	local cands out
 	new_netns NS relayns || return 1
 	# coturn on the loopback of the namespace the client will use.
 	# An interface with an address, for a host candidate (this kernel
@@ -251,6 +251,19 @@ for m in json.load(sys.stdin)["messages"]:
 	    fail "no srflx candidate" || return 1
 	echo "$cands" | grep -Eq ' 127\.0\.0\.1 49(1[5-9][0-9]|2[0-9][0-9]|300) typ relay' ||
 	    fail "no relayed candidate" || return 1
+	# fzc netcheck without --relay reports the portal's relays as
+	# tunneld's TURN clients see them, and never their credentials.
+	out=$(fzc_cli "$DIR" netcheck) || fail "netcheck failed: $out" ||
+	    return 1
+	echo "$out"
+	echo "$out" | grep -q '^relay 127.0.0.1:3478 ' &&
+	    echo "$out" | grep -q 'answers: yes, round trip' &&
+	    echo "$out" | grep -q 'server-reflexive address: 127.0.0.1:' &&
+	    echo "$out" | grep -q 'allocation: allocated' &&
+	    echo "$out" | grep -Eq 'relayed address: 127.0.0.1:49[0-9]{3}' ||
+	    fail "netcheck output incomplete" || return 1
+	fzc_cli "$DIR" --json netcheck | grep -qi 'password\|username' &&
+	    fail "netcheck shows credentials" && return 1
 	stub '{"cmd":"state"}' | grep -q '"violations": \[\]' ||
 	    fail "stub saw violations" || return 1
 }

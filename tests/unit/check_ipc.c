@@ -122,6 +122,12 @@ static const struct sample {
 	    { .worker_stats = { 1, 0, 10, 20, 30, 40, 5, 6, 0, { 1, 2 } } } },
 	{ IPC_STATS_END, IPC_PEER_CONTROLD, 0, sizeof(struct ipc_empty),
 	    { .empty = { 0 } } },
+	{ IPC_RELAY_STATS, IPC_PEER_CONTROLD, 0,
+	    sizeof(struct ipc_relay_stats),
+	    { .relay_stats = { "0f6a8c1e-5b8e-4d5f-9a3c-11a2b3c4d5e6",
+	    { AF_INET, 3478, 0, { 10, 0, 0, 9 } }, 3, 0, 1, 1, 1200,
+	    { AF_INET, 40000, 0, { 10, 0, 0, 2 } },
+	    { { AF_INET, 50000, 0, { 10, 0, 0, 9 } } } } } },
 	{ IPC_PORTAL_CONFIG, IPC_PEER_CONTROLD, 0,
 	    sizeof(struct ipc_portal_config),
 	    { .portal_config = { "wss://api.example.test", "", "box",
@@ -488,6 +494,18 @@ mut_internet_reserved(union ipc_payload *u)
 }
 
 static void
+mut_relay_nrelayed(union ipc_payload *u)
+{
+	u->relay_stats.nrelayed = 2;	/* the second slot is all zero */
+}
+
+static void
+mut_relay_state(union ipc_payload *u)
+{
+	u->relay_stats.state = 7;
+}
+
+static void
 mut_peer_path(union ipc_payload *u)
 {
 	u->peer_stats.has_endpoint = 3;
@@ -676,6 +694,10 @@ static const struct mutation {
 	{ "internet reserved", "reserved", IPC_INTERNET_SET,
 	    mut_internet_reserved },
 	{ "peer path 3", "endpoint flag", IPC_PEER_STATS, mut_peer_path },
+	{ "relay stats nrelayed", "invalid endpoint", IPC_RELAY_STATS,
+	    mut_relay_nrelayed },
+	{ "relay stats state", "out of range", IPC_RELAY_STATS,
+	    mut_relay_state },
 	{ "client id short", "not a UUID", IPC_CLIENT_PEER, mut_client_id },
 	{ "client id unterminated", "NUL", IPC_CLIENT_PEER,
 	    mut_client_id_unterminated },

@@ -73,6 +73,7 @@ struct turn_client {
 
 	bool		 have_srflx;
 	struct stun_addr srflx;
+	uint64_t	 rtt;		/* of the last BINDING, 0: none yet */
 	struct stun_addr relayed[2];
 	size_t		 nrelayed;
 	uint64_t	 expires_at;
@@ -406,6 +407,7 @@ handle_success(struct turn_client *c, uint64_t now, const struct turn_txn *t,
 			return;
 		}
 		set_srflx(c, &addr);
+		c->rtt = now - t->start;
 		if (c->state != TURN_BINDING)
 			return;
 		c->state = TURN_ALLOCATING;
@@ -923,6 +925,13 @@ enum turn_error
 turn_get_error(const struct turn_client *c)
 {
 	return (c->error);
+}
+
+/* From the first sending of the last answered BINDING, retransmits too. */
+uint64_t
+turn_get_rtt(const struct turn_client *c)
+{
+	return (c->rtt);
 }
 
 const char *

@@ -92,6 +92,7 @@ void		 turn_close(struct turn_client *, uint64_t);
 enum turn_state	 turn_get_state(const struct turn_client *);
 enum turn_error	 turn_get_error(const struct turn_client *);
 const char	*turn_strerror(enum turn_error);
+uint64_t	 turn_get_rtt(const struct turn_client *);
 bool		 turn_get_srflx(const struct turn_client *, struct stun_addr *);
 bool		 turn_get_relayed(const struct turn_client *, sa_family_t,
 		    struct stun_addr *);
