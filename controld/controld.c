@@ -174,7 +174,8 @@ controld_dispatch_tunneld(evutil_socket_t fd, short events, void *arg)
 			    &msg.u.token_result);
 			break;
 		case IPC_STATE_ACK:
-			session_state_ack(c->session, &msg.u.state_ack);
+			session_state_ack(c->session, msg.hdr.id,
+			    &msg.u.state_ack);
 			break;
 		case IPC_NEED_AUTHZ:
 			session_need_authz(c->session, msg.u.resource_id.id);

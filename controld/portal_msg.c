@@ -1,5 +1,5 @@
 /*
- * Portal channel messages, PROTOCOL.md 2.1-2.3.  Decoders validate the
+ * Portal channel messages, PROTOCOL.md 2.1-2.3 and 3.  Decoders validate the
  * whole payload before the caller sees anything: a malformed message
  * yields an empty struct and a static reason, which names a field but
  * never quotes a value (values may be keys, passwords or tokens).
@@ -19,7 +19,8 @@
 
 #include "controld/portal_msg.h"
 
-#define MAX_STR		1024	/* names, URLs, credentials */
+#define MAX_STR		1024	/* names, URLs */
+#define MAX_CRED	255	/* TURN credentials: fit IPC_CRED_MAX */
 #define MAX_DOMAIN	255
 #define MAX_RESOURCES	100000
 #define MAX_RELAYS	64
@@ -27,7 +28,8 @@
 #define MAX_SITES	16
 #define ICE_UFRAG_MIN	4	/* RFC 8445 section 5.3 */
 #define ICE_PWD_MIN	22
-#define ICE_MAX		256
+#define ICE_MAX		255	/* with its NUL, fits IPC_CRED_MAX */
+#define MAX_AUTHZ	100000	/* a gateway's init: (client, resource) pairs */
 
 struct portal_ratelimit_ent {
 	char		 id[PORTAL_ID_SIZE];
@@ -71,6 +73,17 @@ printable(const char *s, bool space)
 
 	for (p = (const unsigned char *)s; *p != '\0'; p++) {
 		if (*p < 0x20 || *p == 0x7f || (*p == ' ' && !space))
+			return (false);
+	}
+	return (true);
+}
+
+/* What tunneld's IPC checks take: printable ASCII only. */
+static bool
+ascii(const char *s, bool space)
+{
+	for (; *s != '\0'; s++) {
+		if (*s < 0x20 || *s > 0x7e || (*s == ' ' && !space))
 			return (false);
 	}
 	return (true);
@@ -655,12 +668,15 @@ dec_relay(json_t *o, struct portal_relay *r, const char **why)
 	}
 	if (r->type == PORTAL_RELAY_STUN)
 		return (1);
-	if (!req_str(o, "username", 1, MAX_STR, false, &r->username)) {
-		*why = "relay.username: missing or not a string";
+	/* TURN credentials go to tunneld, whose checks take ASCII only. */
+	if (!req_str(o, "username", 1, MAX_CRED, false, &r->username) ||
+	    !ascii(r->username, false)) {
+		*why = "relay.username: missing or not an ASCII string";
 		goto fail;
 	}
-	if (!req_str(o, "password", 1, MAX_STR, false, &r->password)) {
-		*why = "relay.password: missing or not a string";
+	if (!req_str(o, "password", 1, MAX_CRED, false, &r->password) ||
+	    !ascii(r->password, false)) {
+		*why = "relay.password: missing or not an ASCII string";
 		goto fail;
 	}
 	v = json_object_get(o, "expires_at");
@@ -714,6 +730,8 @@ portal_msg_init_free(struct portal_init *in)
 	for (i = 0; i < in->nrelays; i++)
 		portal_msg_relay_free(&in->relays[i]);
 	free(in->relays);
+	free(in->authorizations);
+	free(in->account_slug);
 	memset(in, 0, sizeof(*in));
 }
 
@@ -969,16 +987,22 @@ portal_msg_candidates_free(struct portal_candidates *c)
 	memset(c, 0, sizeof(*c));
 }
 
-/* Entries that cannot be candidates are skipped one by one. */
+/*
+ * Entries that cannot be candidates are skipped one by one.  The peer is
+ * the gateway (client role) or the client (gateway role).
+ */
 static int
-dec_candidates(json_t *p, struct portal_candidates *c, const char **why)
+dec_candidates(json_t *p, bool gw, struct portal_candidates *c,
+    const char **why)
 {
+	const char	*key = gw ? "client_id" : "gateway_id";
 	json_t		*arr, *e;
 	const char	*s;
 	size_t		 i;
 
-	if (!get_uuid(p, "gateway_id", c->gateway_id)) {
-		*why = "ice_candidates.gateway_id: missing or not a UUID";
+	if (!get_uuid(p, key, c->peer_id)) {
+		*why = gw ? "ice_candidates.client_id: missing or not a UUID" :
+		    "ice_candidates.gateway_id: missing or not a UUID";
 		goto fail;
 	}
 	if (!req_array(p, "candidates", MAX_LIST, &arr) ||
@@ -988,7 +1012,8 @@ dec_candidates(json_t *p, struct portal_candidates *c, const char **why)
 		goto fail;
 	}
 	json_array_foreach(arr, i, e) {
-		if ((s = jstr(e, 1, MAX_STR)) == NULL || !printable(s, true))
+		if ((s = jstr(e, 1, MAX_STR)) == NULL || !ascii(s, true) ||
+		    strncmp(s, "candidate:", 10) != 0)
 			continue;
 		if ((c->candidates[c->ncandidates] = strdup(s)) == NULL) {
 			*why = "out of memory";
@@ -1020,51 +1045,374 @@ dec_disconnect(json_t *p, struct portal_disconnect *d, const char **why)
 }
 
 /*
- * Returns 1 and fills *m for a message we understand, 0 for one we ignore
- * (unknown event, unknown resource type), -1 for a malformed one: then *m
- * is empty and *why names the field.
+ * Gateway role (section 3).  A filter list comes sorted by protocol and
+ * port, with overlapping and adjacent ranges of a protocol joined: the
+ * same ports, in as few entries as they take.  Returns the new count.
  */
-int
-portal_msg_decode(const char *event, json_t *p, struct portal_msg *m,
+static int
+filter_cmp(const void *a, const void *b)
+{
+	const struct portal_filter	*x = a, *y = b;
+
+	if (x->proto != y->proto)
+		return (x->proto < y->proto ? -1 : 1);
+	if (x->port_start != y->port_start)
+		return (x->port_start < y->port_start ? -1 : 1);
+	return (x->port_end < y->port_end ? -1 : x->port_end > y->port_end);
+}
+
+size_t
+portal_msg_filters_merge(struct portal_filter *f, size_t n)
+{
+	size_t	 i, j;
+
+	if (n == 0)
+		return (0);
+	qsort(f, n, sizeof(*f), filter_cmp);
+	for (i = 1, j = 0; i < n; i++) {
+		if (f[i].proto == f[j].proto &&
+		    (uint32_t)f[i].port_start <= (uint32_t)f[j].port_end + 1) {
+			if (f[i].port_end > f[j].port_end)
+				f[j].port_end = f[i].port_end;
+			continue;
+		}
+		f[++j] = f[i];
+	}
+	return (j + 1);
+}
+
+/*
+ * The gateway view of a resource: {id, type, address, name, filters} for
+ * cidr, {id, type} for internet.  1: decoded; 0: a type fzc's gateway
+ * does not serve (*why says which); -1: malformed.
+ */
+static int
+dec_gw_resource(json_t *o, struct portal_resource *r, const char **why)
+{
+	const char	*type, *s;
+	size_t		 i;
+
+	memset(r, 0, sizeof(*r));
+	if (!json_is_object(o)) {
+		*why = "resource: missing or not an object";
+		return (-1);
+	}
+	if ((type = jstr(json_object_get(o, "type"), 1, 64)) == NULL) {
+		*why = "resource.type: missing or not a string";
+		return (-1);
+	}
+	if (strcmp(type, "dns") == 0) {
+		*why = "resource.type: dns resources are not served by fzc's "
+		    "gateway";
+		return (0);
+	}
+	if (strcmp(type, "cidr") == 0)
+		r->type = PORTAL_RES_CIDR;
+	else if (strcmp(type, "internet") == 0)
+		r->type = PORTAL_RES_INTERNET;
+	else {
+		*why = "resource.type: a type fzc's gateway does not know";
+		return (0);
+	}
+	if (!get_uuid(o, "id", r->id)) {
+		*why = "resource.id: missing or not a UUID";
+		goto fail;
+	}
+	if (r->type == PORTAL_RES_INTERNET)
+		return (1);
+	if ((s = jstr(json_object_get(o, "address"), 1, 64)) == NULL ||
+	    !parse_cidr(s, &r->cidr) || (r->address = strdup(s)) == NULL) {
+		*why = "resource.address: missing or not a CIDR";
+		goto fail;
+	}
+	if (!opt_str(o, "name", MAX_STR, true, &r->name)) {
+		*why = "resource.name: not a string";
+		goto fail;
+	}
+	if (!dec_filters(o, r, why))
+		goto fail;
+	/* Port 0 alone means nothing, and is no "everything" either. */
+	for (i = 0; i < r->nfilters; i++) {
+		if (r->filters[i].proto != PORTAL_PROTO_ICMP &&
+		    r->filters[i].port_end == 0) {
+			*why = "resource.filters[]: port range ends at 0";
+			goto fail;
+		}
+	}
+	r->nfilters = portal_msg_filters_merge(r->filters, r->nfilters);
+	return (1);
+ fail:
+	portal_msg_resource_free(r);
+	return (-1);
+}
+
+static int
+dec_resource_updated(json_t *p, struct portal_resource *r, const char **why)
+{
+	int	 rv;
+
+	/* Filters of a DNS resource we never accepted: nothing to do. */
+	if ((rv = dec_gw_resource(p, r, why)) == 0)
+		*why = NULL;
+	return (rv);
+}
+
+/* {client_id, resource_id}: reasons[0] or [1] names the bad one. */
+static bool
+dec_access(json_t *o, struct portal_access *a, const char *const reasons[2],
     const char **why)
+{
+	memset(a, 0, sizeof(*a));
+	if (!get_uuid(o, "client_id", a->client_id)) {
+		*why = reasons[0];
+		return (false);
+	}
+	if (!get_uuid(o, "resource_id", a->resource_id)) {
+		memset(a, 0, sizeof(*a));
+		*why = reasons[1];
+		return (false);
+	}
+	return (true);
+}
+
+/* config: only masquerading, which fzc's gateway always does. */
+static bool
+dec_gw_config(json_t *o)
+{
+	json_t	*v;
+
+	if (o == NULL || json_is_null(o))
+		return (true);
+	if (!json_is_object(o))
+		return (false);
+	if ((v = json_object_get(o, "ipv4_masquerade_enabled")) != NULL &&
+	    !json_is_boolean(v))
+		return (false);
+	if ((v = json_object_get(o, "ipv6_masquerade_enabled")) != NULL &&
+	    !json_is_boolean(v))
+		return (false);
+	return (true);
+}
+
+static int
+dec_gw_init(json_t *p, struct portal_init *in, const char **why)
+{
+	static const char *const reasons[2] = {
+		"init.authorizations[].client_id: missing or not a UUID",
+		"init.authorizations[].resource_id: missing or not a UUID",
+	};
+	json_t	*arr, *e, *v;
+	size_t	 i;
+
+	if (!dec_interface(json_object_get(p, "interface"), &in->iface, why))
+		return (-1);
+	if (!dec_gw_config(json_object_get(p, "config"))) {
+		*why = "init.config: not an object of booleans";
+		goto fail;
+	}
+	if (!req_array(p, "relays", MAX_RELAYS, &arr)) {
+		*why = "init.relays: missing or not a list";
+		goto fail;
+	}
+	if (!dec_relay_list(arr, &in->relays, &in->nrelays, why))
+		goto fail;
+	if (!opt_str(p, "account_slug", MAX_DOMAIN, false,
+	    &in->account_slug)) {
+		*why = "init.account_slug: not a string";
+		goto fail;
+	}
+	if (!opt_array(p, "authorizations", MAX_AUTHZ, &arr) ||
+	    !alloc_list(json_array_size(arr), sizeof(*in->authorizations),
+	    &in->authorizations)) {
+		*why = "init.authorizations: not a list";
+		goto fail;
+	}
+	in->has_authorizations = arr != NULL;
+	json_array_foreach(arr, i, e) {
+		if (!dec_access(e, &in->authorizations[i], reasons, why))
+			goto fail;
+		v = json_object_get(e, "expires_at");
+		if (v != NULL && !json_is_null(v) && (!json_is_integer(v) ||
+		    json_integer_value(v) <= 0)) {
+			*why = "init.authorizations[].expires_at: not a "
+			    "timestamp";
+			goto fail;
+		}
+		in->authorizations[i].expires_at = json_is_integer(v) ?
+		    json_integer_value(v) : 0;
+		in->nauthorizations++;
+	}
+	return (1);
+ fail:
+	portal_msg_init_free(in);
+	return (-1);
+}
+
+void
+portal_msg_gw_authorization_free(struct portal_gw_authorization *a)
+{
+	free(a->ref);
+	portal_msg_resource_free(&a->resource);
+	free(a->client_ice.username);
+	wipe_free(a->client_ice.password);
+	free(a->gateway_ice.username);
+	wipe_free(a->gateway_ice.password);
+	explicit_bzero(a, sizeof(*a));
+}
+
+static bool
+dec_gw_client(json_t *o, struct portal_gw_authorization *a,
+    const char **why)
+{
+	if (!json_is_object(o)) {
+		*why = "create_authorization.client: missing or not an object";
+		return (false);
+	}
+	if (!get_uuid(o, "id", a->client_id)) {
+		*why = "create_authorization.client.id: missing or not a UUID";
+		return (false);
+	}
+	if (!decode_key(json_object_get(o, "public_key"),
+	    a->client_public_key)) {
+		*why = "create_authorization.client.public_key: not a base64 "
+		    "key";
+		return (false);
+	}
+	if (!decode_key(json_object_get(o, "preshared_key"),
+	    a->preshared_key)) {
+		*why = "create_authorization.client.preshared_key: not a "
+		    "base64 key";
+		return (false);
+	}
+	if (!parse_addr(jstr(json_object_get(o, "ipv4"), 1, 64),
+	    &a->client_ipv4, true) || a->client_ipv4.family != AF_INET) {
+		*why = "create_authorization.client.ipv4: missing or not IPv4";
+		return (false);
+	}
+	if (!parse_addr(jstr(json_object_get(o, "ipv6"), 1, 64),
+	    &a->client_ipv6, true) || a->client_ipv6.family != AF_INET6) {
+		*why = "create_authorization.client.ipv6: missing or not IPv6";
+		return (false);
+	}
+	return (true);
+}
+
+static int
+dec_create_authz(json_t *p, struct portal_gw_authorization *a,
+    const char **why)
+{
+	json_t	*v;
+
+	if (!req_str(p, "ref", 1, PORTAL_REF_MAX, false, &a->ref)) {
+		*why = "create_authorization.ref: missing or not a string";
+		goto fail;
+	}
+	/* A resource we do not serve is refused like a malformed one. */
+	if (dec_gw_resource(json_object_get(p, "resource"), &a->resource,
+	    why) != 1)
+		goto fail;
+	if (!dec_gw_client(json_object_get(p, "client"), a, why))
+		goto fail;
+	if (!dec_ice_creds(json_object_get(p, "client_ice_credentials"),
+	    &a->client_ice)) {
+		*why = "create_authorization.client_ice_credentials: "
+		    "malformed";
+		goto fail;
+	}
+	if (!dec_ice_creds(json_object_get(p, "gateway_ice_credentials"),
+	    &a->gateway_ice)) {
+		*why = "create_authorization.gateway_ice_credentials: "
+		    "malformed";
+		goto fail;
+	}
+	v = json_object_get(p, "expires_at");
+	if (!json_is_integer(v) || json_integer_value(v) <= 0) {
+		*why = "create_authorization.expires_at: missing or not a "
+		    "timestamp";
+		goto fail;
+	}
+	a->expires_at = json_integer_value(v);
+	v = json_object_get(p, "use_iceless");
+	if (v != NULL && !json_is_boolean(v)) {
+		*why = "create_authorization.use_iceless: not a boolean";
+		goto fail;
+	}
+	/* subject, flow_logs_ingest_token: no flow logs, not kept. */
+	return (1);
+ fail:
+	portal_msg_gw_authorization_free(a);
+	return (-1);
+}
+
+static int
+dec_reject_access(json_t *p, struct portal_access *a, const char **why)
+{
+	static const char *const reasons[2] = {
+		"reject_access.client_id: missing or not a UUID",
+		"reject_access.resource_id: missing or not a UUID",
+	};
+
+	return (dec_access(p, a, reasons, why) ? 1 : -1);
+}
+
+struct event_name {
+	const char		*name;
+	enum portal_msg_type	 type;
+};
+
+static const struct event_name client_events[] = {
+	{ "init",				PORTAL_MSG_INIT },
+	{ "config_changed",			PORTAL_MSG_CONFIG_CHANGED },
+	{ "resource_created_or_updated",	PORTAL_MSG_RESOURCE_UPSERT },
+	{ "resource_deleted",			PORTAL_MSG_RESOURCE_DELETED },
+	{ "relays_presence",			PORTAL_MSG_RELAYS_PRESENCE },
+	{ "authorization_created",		PORTAL_MSG_AUTHZ_CREATED },
+	{ "flow_created",			PORTAL_MSG_AUTHZ_CREATED },
+	{ "authorization_creation_failed",	PORTAL_MSG_AUTHZ_FAILED },
+	{ "flow_creation_failed",		PORTAL_MSG_AUTHZ_FAILED },
+	{ "ice_candidates",			PORTAL_MSG_CANDIDATES },
+	{ "gateway_ice_candidates",		PORTAL_MSG_CANDIDATES },
+	{ "invalidate_ice_candidates",	PORTAL_MSG_INVALIDATE_CANDIDATES },
+	{ "invalidate_gateway_ice_candidates",
+	    PORTAL_MSG_INVALIDATE_CANDIDATES },
+	{ "disconnect",				PORTAL_MSG_DISCONNECT },
+	{ NULL,					PORTAL_MSG_NONE },
+};
+
+static const struct event_name gateway_events[] = {
+	{ "init",				PORTAL_MSG_INIT },
+	{ "relays_presence",			PORTAL_MSG_RELAYS_PRESENCE },
+	{ "create_authorization",		PORTAL_MSG_CREATE_AUTHZ },
+	{ "ice_candidates",			PORTAL_MSG_CANDIDATES },
+	{ "invalidate_ice_candidates",	PORTAL_MSG_INVALIDATE_CANDIDATES },
+	{ "reject_access",			PORTAL_MSG_REJECT_ACCESS },
+	{ "resource_updated",			PORTAL_MSG_RESOURCE_UPDATED },
+	{ "disconnect",				PORTAL_MSG_DISCONNECT },
+	{ NULL,					PORTAL_MSG_NONE },
+};
+
+static int
+decode_event(const struct event_name *names, bool gw, const char *event,
+    json_t *p, struct portal_msg *m, const char **why)
 {
 	int	 rv;
 
 	memset(m, 0, sizeof(*m));
 	*why = NULL;
-	if (strcmp(event, "resource_deleted") == 0) {
+	for (; names->name != NULL; names++)
+		if (strcmp(event, names->name) == 0)
+			break;
+	if ((m->type = names->type) == PORTAL_MSG_NONE)
+		return (0);
+	if (m->type == PORTAL_MSG_RESOURCE_DELETED) {
 		/* The only push whose payload is not an object. */
 		if (!portal_msg_uuid(jstr(p, 36, 36), m->u.resource_id)) {
+			m->type = PORTAL_MSG_NONE;
 			*why = "resource_deleted: payload is not a UUID";
 			return (-1);
 		}
-		m->type = PORTAL_MSG_RESOURCE_DELETED;
 		return (1);
 	}
-	if (strcmp(event, "init") == 0)
-		m->type = PORTAL_MSG_INIT;
-	else if (strcmp(event, "config_changed") == 0)
-		m->type = PORTAL_MSG_CONFIG_CHANGED;
-	else if (strcmp(event, "resource_created_or_updated") == 0)
-		m->type = PORTAL_MSG_RESOURCE_UPSERT;
-	else if (strcmp(event, "relays_presence") == 0)
-		m->type = PORTAL_MSG_RELAYS_PRESENCE;
-	else if (strcmp(event, "authorization_created") == 0 ||
-	    strcmp(event, "flow_created") == 0)
-		m->type = PORTAL_MSG_AUTHZ_CREATED;
-	else if (strcmp(event, "authorization_creation_failed") == 0 ||
-	    strcmp(event, "flow_creation_failed") == 0)
-		m->type = PORTAL_MSG_AUTHZ_FAILED;
-	else if (strcmp(event, "ice_candidates") == 0 ||
-	    strcmp(event, "gateway_ice_candidates") == 0)
-		m->type = PORTAL_MSG_CANDIDATES;
-	else if (strcmp(event, "invalidate_ice_candidates") == 0 ||
-	    strcmp(event, "invalidate_gateway_ice_candidates") == 0)
-		m->type = PORTAL_MSG_INVALIDATE_CANDIDATES;
-	else if (strcmp(event, "disconnect") == 0)
-		m->type = PORTAL_MSG_DISCONNECT;
-	else
-		return (0);
 	if (!json_is_object(p)) {
 		m->type = PORTAL_MSG_NONE;
 		*why = "payload is not an object";
@@ -1073,7 +1421,8 @@ portal_msg_decode(const char *event, json_t *p, struct portal_msg *m,
 
 	switch (m->type) {
 	case PORTAL_MSG_INIT:
-		rv = dec_init(p, &m->u.init, why);
+		rv = gw ? dec_gw_init(p, &m->u.init, why) :
+		    dec_init(p, &m->u.init, why);
 		break;
 	case PORTAL_MSG_CONFIG_CHANGED:
 		rv = dec_interface(json_object_get(p, "interface"),
@@ -1093,7 +1442,16 @@ portal_msg_decode(const char *event, json_t *p, struct portal_msg *m,
 		break;
 	case PORTAL_MSG_CANDIDATES:
 	case PORTAL_MSG_INVALIDATE_CANDIDATES:
-		rv = dec_candidates(p, &m->u.candidates, why);
+		rv = dec_candidates(p, gw, &m->u.candidates, why);
+		break;
+	case PORTAL_MSG_CREATE_AUTHZ:
+		rv = dec_create_authz(p, &m->u.gw_authz, why);
+		break;
+	case PORTAL_MSG_REJECT_ACCESS:
+		rv = dec_reject_access(p, &m->u.access, why);
+		break;
+	case PORTAL_MSG_RESOURCE_UPDATED:
+		rv = dec_resource_updated(p, &m->u.resource, why);
 		break;
 	default:
 		rv = dec_disconnect(p, &m->u.disconnect, why);
@@ -1107,6 +1465,26 @@ portal_msg_decode(const char *event, json_t *p, struct portal_msg *m,
 	return (rv);
 }
 
+/*
+ * Returns 1 and fills *m for a message we understand, 0 for one we ignore
+ * (unknown event, unknown resource type), -1 for a malformed one: then *m
+ * is empty and *why names the field.  The client role's pushes.
+ */
+int
+portal_msg_decode(const char *event, json_t *p, struct portal_msg *m,
+    const char **why)
+{
+	return (decode_event(client_events, false, event, p, m, why));
+}
+
+/* The same for the gateway role's pushes (section 3). */
+int
+portal_msg_decode_gateway(const char *event, json_t *p,
+    struct portal_msg *m, const char **why)
+{
+	return (decode_event(gateway_events, true, event, p, m, why));
+}
+
 void
 portal_msg_free(struct portal_msg *m)
 {
@@ -1118,10 +1496,14 @@ portal_msg_free(struct portal_msg *m)
 		portal_msg_interface_free(&m->u.iface);
 		break;
 	case PORTAL_MSG_RESOURCE_UPSERT:
+	case PORTAL_MSG_RESOURCE_UPDATED:
 		portal_msg_resource_free(&m->u.resource);
 		break;
 	case PORTAL_MSG_RELAYS_PRESENCE:
 		portal_msg_relays_presence_free(&m->u.relays);
+		break;
+	case PORTAL_MSG_CREATE_AUTHZ:
+		portal_msg_gw_authorization_free(&m->u.gw_authz);
 		break;
 	case PORTAL_MSG_AUTHZ_CREATED:
 		portal_msg_authorization_free(&m->u.authz);
@@ -1170,16 +1552,13 @@ portal_msg_request_authorization(const char *resource_id,
 	    "connected_gateway_ids", gws));
 }
 
-/* Payload of new_ and invalidate_gateway_ice_candidates. */
-json_t *
-portal_msg_gateway_candidates(const char *gateway_id,
-    const char *const *cands, size_t n)
+static json_t *
+candidate_list(const char *const *cands, size_t n)
 {
-	char	 id[PORTAL_ID_SIZE];
 	json_t	*arr;
 	size_t	 i;
 
-	if (!portal_msg_uuid(gateway_id, id) || (arr = json_array()) == NULL)
+	if ((arr = json_array()) == NULL)
 		return (NULL);
 	for (i = 0; i < n; i++) {
 		if (cands[i] == NULL || cands[i][0] == '\0' ||
@@ -1189,7 +1568,48 @@ portal_msg_gateway_candidates(const char *gateway_id,
 			return (NULL);
 		}
 	}
+	return (arr);
+}
+
+/* Payload of new_ and invalidate_gateway_ice_candidates. */
+json_t *
+portal_msg_gateway_candidates(const char *gateway_id,
+    const char *const *cands, size_t n)
+{
+	char	 id[PORTAL_ID_SIZE];
+	json_t	*arr;
+
+	if (!portal_msg_uuid(gateway_id, id) ||
+	    (arr = candidate_list(cands, n)) == NULL)
+		return (NULL);
 	return (json_pack("{s:s, s:o}", "gateway_id", id, "candidates", arr));
+}
+
+/* Gateway role: broadcast_ice_candidates and _invalidated_ (section 3). */
+json_t *
+portal_msg_client_candidates(const char *const *client_ids, size_t nids,
+    const char *const *cands, size_t n)
+{
+	json_t	*ids, *arr;
+
+	if (nids == 0 || (ids = id_list(client_ids, nids)) == NULL)
+		return (NULL);
+	if ((arr = candidate_list(cands, n)) == NULL) {
+		json_decref(ids);
+		return (NULL);
+	}
+	return (json_pack("{s:o, s:o}", "client_ids", ids, "candidates",
+	    arr));
+}
+
+/* Gateway role: the peer is ready; the ref is create_authorization's. */
+json_t *
+portal_msg_authorization_created(const char *ref)
+{
+	if (ref == NULL || ref[0] == '\0' || strlen(ref) > PORTAL_REF_MAX ||
+	    !printable(ref, false))
+		return (NULL);
+	return (json_pack("{s:s}", "ref", ref));
 }
 
 json_t *

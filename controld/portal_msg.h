@@ -1,7 +1,8 @@
 /*
- * Portal channel messages (PROTOCOL.md 2.2 and 2.3): decoders from the
+ * Portal channel messages (PROTOCOL.md 2.2, 2.3 and 3): decoders from the
  * JSON payload of a push into validated structs, and encoders for what
- * the client sends.  A client without device pools only.
+ * we send, in the client role (without device pools) and in the gateway
+ * role (without DNS resources).
  */
 
 #ifndef FZC_PORTAL_MSG_H
@@ -24,6 +25,14 @@
 	"invalidate_gateway_ice_candidates"
 #define PORTAL_EV_NO_RELAYS		"no_relays"
 #define PORTAL_EV_SNOWNET_CAPABILITIES	"set_snownet_capabilities"
+
+/* Event names the gateway sends (section 3). */
+#define PORTAL_EV_GW_AUTHORIZATION_CREATED	"authorization_created"
+#define PORTAL_EV_GW_CANDIDATES		"broadcast_ice_candidates"
+#define PORTAL_EV_GW_INVALIDATE_CANDIDATES	\
+	"broadcast_invalidated_ice_candidates"
+
+#define PORTAL_REF_MAX		4096	/* create_authorization's ref */
 
 struct portal_addr {
 	int		 family;	/* AF_INET or AF_INET6 */
@@ -111,12 +120,24 @@ struct portal_relay {
 	int64_t			 expires_at;	/* TURN, Unix time */
 };
 
+/* A (client, resource) authorization held by the gateway. */
+struct portal_access {
+	char			 client_id[PORTAL_ID_SIZE];
+	char			 resource_id[PORTAL_ID_SIZE];
+	int64_t			 expires_at;	/* init only, else 0 */
+};
+
 struct portal_init {
 	struct portal_interface	 iface;
-	struct portal_resource	*resources;
+	struct portal_resource	*resources;	/* client role */
 	size_t			 nresources;
 	struct portal_relay	*relays;
 	size_t			 nrelays;
+	/* Gateway role: the pairs still authorized, if the key was there. */
+	bool			 has_authorizations;
+	struct portal_access	*authorizations;
+	size_t			 nauthorizations;
+	char			*account_slug;	/* or NULL */
 };
 
 struct portal_relays_presence {
@@ -167,7 +188,8 @@ struct portal_authz_failed {
 };
 
 struct portal_candidates {
-	char			 gateway_id[PORTAL_ID_SIZE];
+	char			 peer_id[PORTAL_ID_SIZE];	/* the gateway's
+						   id, or the client's */
 	char			**candidates;	/* SDP, unparsed */
 	size_t			 ncandidates;
 };
@@ -189,6 +211,27 @@ enum portal_msg_type {
 	PORTAL_MSG_CANDIDATES,
 	PORTAL_MSG_INVALIDATE_CANDIDATES,
 	PORTAL_MSG_DISCONNECT,
+	/* gateway role */
+	PORTAL_MSG_CREATE_AUTHZ,
+	PORTAL_MSG_REJECT_ACCESS,
+	PORTAL_MSG_RESOURCE_UPDATED,
+};
+
+/*
+ * create_authorization: a client as the gateway's peer, for a resource
+ * in the gateway view (cidr or internet, no sites).
+ */
+struct portal_gw_authorization {
+	char			*ref;		/* opaque, echoed back */
+	struct portal_resource	 resource;
+	char			 client_id[PORTAL_ID_SIZE];
+	uint8_t			 client_public_key[PORTAL_KEY_LEN];
+	uint8_t			 preshared_key[PORTAL_KEY_LEN];	/* secret */
+	struct portal_addr	 client_ipv4;
+	struct portal_addr	 client_ipv6;
+	struct portal_ice_creds	 client_ice;
+	struct portal_ice_creds	 gateway_ice;
+	int64_t			 expires_at;
 };
 
 struct portal_msg {
@@ -204,6 +247,8 @@ struct portal_msg {
 		struct portal_authz_failed	 authz_failed;
 		struct portal_candidates	 candidates;
 		struct portal_disconnect	 disconnect;
+		struct portal_gw_authorization	 gw_authz;
+		struct portal_access		 access;
 	} u;
 };
 
@@ -217,6 +262,8 @@ struct portal_ratelimit {
 
 int	 portal_msg_decode(const char *, json_t *, struct portal_msg *,
 	    const char **);
+int	 portal_msg_decode_gateway(const char *, json_t *,
+	    struct portal_msg *, const char **);
 void	 portal_msg_free(struct portal_msg *);
 void	 portal_msg_interface_free(struct portal_interface *);
 void	 portal_msg_resource_free(struct portal_resource *);
@@ -225,11 +272,16 @@ void	 portal_msg_init_free(struct portal_init *);
 void	 portal_msg_relays_presence_free(struct portal_relays_presence *);
 void	 portal_msg_authorization_free(struct portal_authorization *);
 void	 portal_msg_candidates_free(struct portal_candidates *);
+void	 portal_msg_gw_authorization_free(struct portal_gw_authorization *);
+size_t	 portal_msg_filters_merge(struct portal_filter *, size_t);
 
 json_t	*portal_msg_request_authorization(const char *,
 	    const char *const *, size_t);
 json_t	*portal_msg_gateway_candidates(const char *, const char *const *,
 	    size_t);
+json_t	*portal_msg_client_candidates(const char *const *, size_t,
+	    const char *const *, size_t);
+json_t	*portal_msg_authorization_created(const char *);
 json_t	*portal_msg_no_relays(void);
 json_t	*portal_msg_snownet_capabilities(void);
 

@@ -251,7 +251,8 @@ parse_authority(const char *a, size_t n, struct portal_url *u)
 /*
  * <ws|wss>://host[:port]<path>/client/v2/websocket?external_id=..&name=..
  * [&device_serial=..][&device_uuid=..][..]&public_key=..  The query and
- * the fragment of the configured URL are dropped.
+ * the fragment of the configured URL are dropped.  A gateway connects to
+ * /gateway/v2/websocket with external_id, name and public_key only.
  */
 int
 portal_url_build(const char *api, const struct portal_device *dev,
@@ -308,15 +309,18 @@ portal_url_build(const char *api, const struct portal_device *dev,
 	    sodium_base64_VARIANT_ORIGINAL);
 
 	sbuf_add(&t, path, plen);
-	sbuf_str(&t, "/client/v2/websocket");
+	sbuf_str(&t, dev->gateway ? "/gateway/v2/websocket" :
+	    "/client/v2/websocket");
 	sbuf_pair(&t, "external_id", dev->external_id, &first);
 	sbuf_pair(&t, "name", dev->name, &first);
-	sbuf_pair(&t, "device_serial", dev->device_serial, &first);
-	sbuf_pair(&t, "device_uuid", dev->device_uuid, &first);
-	sbuf_pair(&t, "identifier_for_vendor", dev->identifier_for_vendor,
-	    &first);
-	sbuf_pair(&t, "firebase_installation_id",
-	    dev->firebase_installation_id, &first);
+	if (!dev->gateway) {
+		sbuf_pair(&t, "device_serial", dev->device_serial, &first);
+		sbuf_pair(&t, "device_uuid", dev->device_uuid, &first);
+		sbuf_pair(&t, "identifier_for_vendor",
+		    dev->identifier_for_vendor, &first);
+		sbuf_pair(&t, "firebase_installation_id",
+		    dev->firebase_installation_id, &first);
+	}
 	sbuf_pair(&t, "public_key", key, &first);
 	if ((u->target = sbuf_take(&t)) == NULL) {
 		*why = "out of memory";
@@ -364,11 +368,12 @@ sbuf_ua_part(struct sbuf *b, const char *s, const char *drop)
 }
 
 /*
- * "<OS>/<OS version> headless-client/<version> (<arch>; <kernel>)", the
- * parenthesis shortened or left out when arch or kernel is unknown.
+ * "<OS>/<OS version> headless-client/<version> (<arch>; <kernel>)", or
+ * gateway/<version> for a gateway, the parenthesis shortened or left out
+ * when arch or kernel is unknown.
  */
 int
-portal_user_agent(char *buf, size_t len, const char *os,
+portal_user_agent(char *buf, size_t len, bool gateway, const char *os,
     const char *osver, const char *arch, const char *kernel)
 {
 	struct sbuf	 b = { NULL, 0, 0, false };
@@ -378,7 +383,9 @@ portal_user_agent(char *buf, size_t len, const char *os,
 	sbuf_ua_part(&b, os != NULL ? os : "Linux", " /;()");
 	sbuf_add(&b, "/", 1);
 	sbuf_ua_part(&b, osver != NULL ? osver : "unknown", " /;()");
-	sbuf_str(&b, " " PORTAL_UA_COMPONENT "/" PORTAL_UA_VERSION);
+	sbuf_str(&b, gateway ? " " PORTAL_UA_GW_COMPONENT "/"
+	    PORTAL_UA_GW_VERSION : " " PORTAL_UA_COMPONENT "/"
+	    PORTAL_UA_VERSION);
 	if (arch != NULL || kernel != NULL) {
 		sbuf_str(&b, " (");
 		if (arch != NULL)

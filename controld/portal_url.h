@@ -28,12 +28,21 @@
 #define PORTAL_UA_COMPONENT	"headless-client"
 #define PORTAL_UA_VERSION	"1.5.6"
 
+/*
+ * The gateway role claims the same version: clients from 1.4.0 up to
+ * 1.6.x find it compatible (gateway >= X.(Y-1).0 and < X.(Y+2).0).
+ */
+#define PORTAL_UA_GW_COMPONENT	"gateway"
+#define PORTAL_UA_GW_VERSION	"1.5.6"
+
 #define PORTAL_FIRST_INTERVAL_NS	(1ULL * PORTAL_NSEC)
 #define PORTAL_FIRST_BUDGET_NS		(15ULL * PORTAL_NSEC)
 #define PORTAL_BACKOFF_INITIAL_NS	(PORTAL_NSEC / 2)
 #define PORTAL_BACKOFF_MAX_NS		(60ULL * PORTAL_NSEC)
 
 struct portal_device {
+	bool		 gateway;	/* /gateway/v2: external_id, name and
+					   public_key only */
 	const char	*external_id;	/* from portal_external_id() */
 	const char	*name;		/* may be NULL */
 	const char	*device_serial;	/* may be NULL */
@@ -68,7 +77,7 @@ int	portal_external_id(const char *, char [PORTAL_EXTERNAL_ID_SIZE]);
 int	portal_url_build(const char *, const struct portal_device *,
 	    const uint8_t [32], struct portal_url *, const char **);
 void	portal_url_free(struct portal_url *);
-int	portal_user_agent(char *, size_t, const char *, const char *,
+int	portal_user_agent(char *, size_t, bool, const char *, const char *,
 	    const char *, const char *);
 
 enum portal_verdict	portal_classify_http(int, const char *, size_t);

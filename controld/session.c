@@ -1,12 +1,15 @@
 /*
  * session.c: the portal session. One TLS WebSocket (ws.c) on protected
  * sockets from tunneld, one Phoenix channel (phoenix.c) on topic
- * "client", the portal's messages decoded by portal_msg.c and the
- * reconnect rules of portal_url.c. The portal's state is kept here and
- * shipped to tunneld as validated IPC messages.
+ * "client" or "gateway" (the role tunneld gives), the portal's messages
+ * decoded by portal_msg.c and the reconnect rules of portal_url.c. The
+ * portal's state is kept here and shipped to tunneld as validated IPC
+ * messages.
  */
 #include <sys/socket.h>
 #include <sys/utsname.h>
+
+#include <netinet/in.h>
 
 #include <errno.h>
 #include <event2/event.h>
@@ -32,12 +35,23 @@
 /* Sockets per family taken from tunneld before each connection attempt. */
 #define POOL_PER_FAMILY	2
 #define MAX_HELD	256	/* candidate changes held while disconnected */
+#define MAX_BATCH	32	/* gateway role: candidates in one broadcast */
+#define MAX_PENDING	256	/* gateway role: peers tunneld has not acked */
 
 /* What the data plane wants said to the portal, kept across reconnects. */
 struct held {
-	char		 gateway_id[PORTAL_ID_SIZE];
+	char		 peer_id[PORTAL_ID_SIZE];	/* gateway or client */
 	char		*candidate;
 	bool		 invalidate;
+};
+
+/* Gateway role: a create_authorization waiting for tunneld's answer. */
+struct pending {
+	uint32_t	 ipc_id;
+	char		*ref;		/* the portal's, for the ack */
+	char		 client_id[PORTAL_ID_SIZE];
+	char		 resource_id[PORTAL_ID_SIZE];
+	int64_t		 expires_at;
 };
 
 /* A resource's authorization as the portal last answered it. */
@@ -65,6 +79,7 @@ static const char *const state_names[] = {
 struct session {
 	struct controld		*c;
 	bool			 configured;
+	bool			 gateway;	/* cfg.role is IPC_ROLE_GATEWAY */
 	struct ipc_portal_config cfg;
 	char			*token;
 	char			 external_id[PORTAL_EXTERNAL_ID_SIZE];
@@ -95,6 +110,13 @@ struct session {
 	struct portal_ratelimit	 ratelimit;
 	struct held		 held[MAX_HELD];
 	size_t			 nheld;
+	struct event		*ev_held;	/* gateway role: batch them */
+
+	/* Gateway role. */
+	struct pending		 pending[MAX_PENDING];
+	size_t			 npending;
+	struct portal_access	*grants;	/* pairs tunneld holds */
+	size_t			 ngrants;
 
 	uint32_t		 waiter_id;
 	session_done_fn		*waiter_fn;
@@ -183,11 +205,12 @@ session_flush(struct session *s)
 	timer_at(s->ev_tick, phoenix_deadline(s->chan), util_now_ns());
 }
 
-static void
+static uint32_t
 session_ipc(struct session *s, enum ipc_type type, const void *p,
     size_t len)
 {
 	controld_send(s->c, type, ++s->c->next_id, p, len);
+	return (s->c->next_id);
 }
 
 static void
@@ -307,6 +330,8 @@ session_find_relay(struct session *s, const char *id)
 	return (-1);
 }
 
+static void	session_gw_keep(struct session *, const struct portal_init *);
+
 /* init replaces everything; the old state is withdrawn first. */
 static void
 session_on_init(struct session *s, struct portal_init *init)
@@ -333,8 +358,11 @@ session_on_init(struct session *s, struct portal_init *init)
 		session_ship_route(s, &s->resources[i], IPC_ROUTE_ADD);
 	for (i = 0; i < s->nrelays; i++)
 		session_ship_relay(s, &s->relays[i]);
-	log_info("portal: init with %zu resources and %zu relays",
-	    s->nresources, s->nrelays);
+	if (s->gateway)
+		session_gw_keep(s, init);
+	else
+		log_info("portal: init with %zu resources and %zu relays",
+		    s->nresources, s->nrelays);
 	/* A large init leaves megabytes of freed JSON tree behind. */
 	malloc_trim(0);
 }
@@ -401,6 +429,249 @@ session_on_relays(struct session *s, struct portal_relays_presence *rp)
 		session_ship_relay(s, &s->relays[j]);
 	}
 	log_info("portal: relays presence: %zu relays", s->nrelays);
+}
+
+/*
+ * Gateway role (PROTOCOL.md 3).  tunneld holds the client peers; we keep
+ * the (client, resource) pairs it was given, as far as we know, to take
+ * them back when a resource can no longer be passed on.
+ */
+static ssize_t
+session_find_grant(struct session *s, const char *client_id,
+    const char *resource_id)
+{
+	size_t	 i;
+
+	for (i = 0; i < s->ngrants; i++)
+		if (strcmp(s->grants[i].client_id, client_id) == 0 &&
+		    strcmp(s->grants[i].resource_id, resource_id) == 0)
+			return ((ssize_t)i);
+	return (-1);
+}
+
+/* Expired pairs go too: tunneld drops them on its own. */
+static void
+session_add_grant(struct session *s, const char *client_id,
+    const char *resource_id, int64_t expires_at)
+{
+	int64_t	 now = (int64_t)time(NULL);
+	ssize_t	 i;
+
+	for (i = (ssize_t)s->ngrants - 1; i >= 0; i--)
+		if (s->grants[i].expires_at > 0 &&
+		    s->grants[i].expires_at < now)
+			s->grants[i] = s->grants[--s->ngrants];
+	if ((i = session_find_grant(s, client_id, resource_id)) < 0) {
+		s->grants = xreallocarray(s->grants, s->ngrants + 1,
+		    sizeof(*s->grants));
+		i = (ssize_t)s->ngrants++;
+		snprintf(s->grants[i].client_id, PORTAL_ID_SIZE, "%s",
+		    client_id);
+		snprintf(s->grants[i].resource_id, PORTAL_ID_SIZE, "%s",
+		    resource_id);
+	}
+	s->grants[i].expires_at = expires_at;
+}
+
+static void
+session_del_grant(struct session *s, const char *client_id,
+    const char *resource_id)
+{
+	ssize_t	 i;
+
+	if ((i = session_find_grant(s, client_id, resource_id)) >= 0)
+		s->grants[i] = s->grants[--s->ngrants];
+}
+
+static void
+session_ship_access_del(struct session *s, const char *client_id,
+    const char *resource_id)
+{
+	struct ipc_access	 a;
+
+	memset(&a, 0, sizeof(a));
+	snprintf(a.client_id, sizeof(a.client_id), "%s", client_id);
+	snprintf(a.resource_id, sizeof(a.resource_id), "%s", resource_id);
+	session_ipc(s, IPC_ACCESS_DEL, &a, sizeof(a));
+	session_del_grant(s, client_id, resource_id);
+}
+
+/* After init: tunneld drops every pair the portal no longer lists. */
+static void
+session_gw_keep(struct session *s, const struct portal_init *in)
+{
+	struct ipc_authz_keep	 k;
+	size_t			 i;
+
+	log_info("portal: init with %zu relays and %zu authorizations%s%s",
+	    s->nrelays, in->nauthorizations, in->account_slug != NULL ?
+	    " for account " : "", in->account_slug != NULL ?
+	    in->account_slug : "");
+	if (!in->has_authorizations) {
+		log_debug("portal: init lists no authorizations; tunneld "
+		    "keeps what it holds");
+		return;
+	}
+	s->ngrants = 0;
+	for (i = 0; i < in->nauthorizations; i++)
+		session_add_grant(s, in->authorizations[i].client_id,
+		    in->authorizations[i].resource_id,
+		    in->authorizations[i].expires_at);
+	if (in->nauthorizations > IPC_MAX_KEEP) {
+		log_debug("portal: init lists %zu authorizations, more than "
+		    "IPC_AUTHZ_KEEP holds; tunneld keeps what it holds",
+		    in->nauthorizations);
+		return;
+	}
+	memset(&k, 0, sizeof(k));
+	k.n = (uint32_t)in->nauthorizations;
+	for (i = 0; i < in->nauthorizations; i++) {
+		memcpy(k.v[i].client_id, in->authorizations[i].client_id,
+		    PORTAL_ID_SIZE);
+		memcpy(k.v[i].resource_id, in->authorizations[i].resource_id,
+		    PORTAL_ID_SIZE);
+	}
+	session_ipc(s, IPC_AUTHZ_KEEP, &k, sizeof(k));
+}
+
+/* The gateway view of a resource as tunneld takes it; false: too big. */
+static bool
+gw_resource_of(const struct portal_resource *r, struct ipc_gw_resource *g)
+{
+	size_t	 i;
+
+	memset(g, 0, sizeof(*g));
+	if (r->nfilters > IPC_MAX_FILTERS)
+		return (false);
+	snprintf(g->id, sizeof(g->id), "%s", r->id);
+	if (r->type == PORTAL_RES_CIDR) {
+		g->type = IPC_RES_CIDR;
+		prefix_of(&r->cidr.addr, r->cidr.plen, &g->prefix);
+	} else
+		g->type = IPC_RES_INTERNET;
+	g->nfilters = (uint8_t)r->nfilters;
+	for (i = 0; i < r->nfilters; i++) {
+		g->filters[i].proto = r->filters[i].proto == PORTAL_PROTO_TCP ?
+		    IPPROTO_TCP : r->filters[i].proto == PORTAL_PROTO_UDP ?
+		    IPPROTO_UDP : IPPROTO_ICMP;
+		g->filters[i].port_start = r->filters[i].port_start;
+		g->filters[i].port_end = r->filters[i].port_end;
+	}
+	return (true);
+}
+
+static void
+session_on_create_authz(struct session *s,
+    struct portal_gw_authorization *a)
+{
+	struct ipc_client_peer	 cp;
+	struct pending		*p;
+
+	memset(&cp, 0, sizeof(cp));
+	if (!gw_resource_of(&a->resource, &cp.resource)) {
+		log_warnx("portal: authorization of client %s for resource %s "
+		    "refused: %zu port ranges, more than fzc's gateway takes "
+		    "(%d)", a->client_id, a->resource.id, a->resource.nfilters,
+		    IPC_MAX_FILTERS);
+		return;
+	}
+	snprintf(cp.client_id, sizeof(cp.client_id), "%s", a->client_id);
+	memcpy(cp.public_key, a->client_public_key, sizeof(cp.public_key));
+	memcpy(cp.psk, a->preshared_key, sizeof(cp.psk));
+	prefix_of(&a->client_ipv4, 32, &cp.client_ipv4);
+	prefix_of(&a->client_ipv6, 128, &cp.client_ipv6);
+	snprintf(cp.local_ufrag, sizeof(cp.local_ufrag), "%s",
+	    a->gateway_ice.username);
+	snprintf(cp.local_pwd, sizeof(cp.local_pwd), "%s",
+	    a->gateway_ice.password);
+	snprintf(cp.remote_ufrag, sizeof(cp.remote_ufrag), "%s",
+	    a->client_ice.username);
+	snprintf(cp.remote_pwd, sizeof(cp.remote_pwd), "%s",
+	    a->client_ice.password);
+	cp.expires_at = a->expires_at;
+	if (s->npending == MAX_PENDING) {
+		log_warnx("portal: tunneld has not answered %d authorizations;"
+		    " forgetting the oldest", MAX_PENDING);
+		free(s->pending[0].ref);
+		memmove(&s->pending[0], &s->pending[1],
+		    (MAX_PENDING - 1) * sizeof(s->pending[0]));
+		s->npending--;
+	}
+	p = &s->pending[s->npending++];
+	p->ipc_id = session_ipc(s, IPC_CLIENT_PEER, &cp, sizeof(cp));
+	explicit_bzero(&cp, sizeof(cp));
+	p->ref = a->ref;
+	a->ref = NULL;
+	memcpy(p->client_id, a->client_id, PORTAL_ID_SIZE);
+	memcpy(p->resource_id, a->resource.id, PORTAL_ID_SIZE);
+	p->expires_at = a->expires_at;
+	log_info("portal: client %s authorized for resource %s until %lld",
+	    a->client_id, a->resource.id, (long long)a->expires_at);
+}
+
+/* tunneld answered an IPC_CLIENT_PEER: tell the portal, or log why not. */
+static void
+session_gw_ack(struct session *s, uint32_t id, int error)
+{
+	struct pending	 p;
+	size_t		 i;
+
+	for (i = 0; i < s->npending; i++)
+		if (s->pending[i].ipc_id == id)
+			break;
+	if (i == s->npending) {
+		log_debug("portal: tunneld answered a forgotten authorization");
+		return;
+	}
+	p = s->pending[i];
+	s->pending[i] = s->pending[--s->npending];
+	if (error != 0)
+		log_warnx("portal: tunneld refused client %s for resource %s: "
+		    "%s; the portal will report the gateway offline",
+		    p.client_id, p.resource_id, strerror(error));
+	else {
+		session_add_grant(s, p.client_id, p.resource_id,
+		    p.expires_at);
+		/* A ref from an older connection means nothing now. */
+		if (s->state == SESSION_CONNECTED) {
+			phoenix_send(s->chan, PORTAL_EV_GW_AUTHORIZATION_CREATED,
+			    portal_msg_authorization_created(p.ref));
+			session_flush(s);
+		} else
+			log_info("portal: client %s is ready for resource %s, "
+			    "but the connection that asked is gone",
+			    p.client_id, p.resource_id);
+	}
+	free(p.ref);
+}
+
+static void
+session_clear_pending(struct session *s)
+{
+	while (s->npending > 0)
+		free(s->pending[--s->npending].ref);
+}
+
+/* Filters changed; when tunneld cannot take them, access goes instead. */
+static void
+session_on_resource_updated(struct session *s,
+    const struct portal_resource *r)
+{
+	struct ipc_gw_resource	 g;
+	size_t			 i;
+
+	if (gw_resource_of(r, &g)) {
+		session_ipc(s, IPC_GW_RESOURCE, &g, sizeof(g));
+		log_info("portal: resource %s updated", r->id);
+		return;
+	}
+	log_warnx("portal: resource %s now has %zu port ranges, more than "
+	    "fzc's gateway takes (%d): its clients lose access", r->id,
+	    r->nfilters, IPC_MAX_FILTERS);
+	for (i = s->ngrants; i > 0; i--)
+		if (strcmp(s->grants[i - 1].resource_id, r->id) == 0)
+			session_ship_access_del(s, s->grants[i - 1].client_id,
+			    r->id);
 }
 
 static void	session_stop(struct session *, const char *, bool);
@@ -480,10 +751,10 @@ session_on_candidates(struct session *s, struct portal_candidates *c,
 	for (i = 0; i < c->ncandidates; i++) {
 		memset(&ic, 0, sizeof(ic));
 		snprintf(ic.gateway_id, sizeof(ic.gateway_id), "%s",
-		    c->gateway_id);
+		    c->peer_id);
 		if (strlen(c->candidates[i]) >= sizeof(ic.candidate)) {
 			log_warnx("portal: candidate for %s too long, dropped",
-			    c->gateway_id);
+			    c->peer_id);
 			continue;
 		}
 		memcpy(ic.candidate, c->candidates[i],
@@ -500,7 +771,14 @@ session_message(struct session *s, const char *event, json_t *payload)
 	const char		*why;
 	int			 rc;
 
-	rc = portal_msg_decode(event, payload, &m, &why);
+	rc = s->gateway ? portal_msg_decode_gateway(event, payload, &m, &why) :
+	    portal_msg_decode(event, payload, &m, &why);
+	if (rc == -1 && s->gateway &&
+	    strcmp(event, "create_authorization") == 0) {
+		/* The portal tells the client "offline" after 15 s. */
+		log_warnx("portal: create_authorization refused: %s", why);
+		return;
+	}
 	if (rc == -1) {
 		log_warnx("portal: malformed %s dropped: %s", event, why);
 		return;
@@ -554,6 +832,18 @@ session_message(struct session *s, const char *event, json_t *payload)
 		session_on_candidates(s, &m.u.candidates,
 		    IPC_REMOTE_CANDIDATE_DEL);
 		break;
+	case PORTAL_MSG_CREATE_AUTHZ:
+		session_on_create_authz(s, &m.u.gw_authz);
+		break;
+	case PORTAL_MSG_REJECT_ACCESS:
+		log_info("portal: access of client %s to resource %s revoked",
+		    m.u.access.client_id, m.u.access.resource_id);
+		session_ship_access_del(s, m.u.access.client_id,
+		    m.u.access.resource_id);
+		break;
+	case PORTAL_MSG_RESOURCE_UPDATED:
+		session_on_resource_updated(s, &m.u.resource);
+		break;
 	default:
 		break;
 	}
@@ -569,6 +859,8 @@ session_events(struct session *s)
 		switch (ev.type) {
 		case PHOENIX_EV_JOINED:
 			portal_backoff_joined(&s->backoff);
+			/* The refs of an older connection are void now. */
+			session_clear_pending(s);
 			session_set_state(s, SESSION_CONNECTED, NULL);
 			phoenix_send(s->chan, PORTAL_EV_SNOWNET_CAPABILITIES,
 			    portal_msg_snownet_capabilities());
@@ -593,7 +885,19 @@ session_events(struct session *s)
 			session_stop(s, "the portal refused to join", false);
 			break;
 		case PHOENIX_EV_TOKEN_EXPIRED:
-			session_stop(s, "token expired: sign in again", true);
+			/*
+			 * A gateway token is the operator's to replace, and
+			 * the portal also says this to a second instance of
+			 * the gateway: stop, but keep it.
+			 */
+			if (s->gateway)
+				session_stop(s, "the portal disconnected the "
+				    "gateway (token_expired): its token expired "
+				    "or was revoked, or another instance "
+				    "connected with it", false);
+			else
+				session_stop(s, "token expired: sign in again",
+				    true);
 			break;
 		default:
 			break;
@@ -670,6 +974,11 @@ session_on_close(void *arg, const struct ws_close_info *ci)
 		    ci->http_status);
 		v = portal_classify_http(ci->http_status, ci->body,
 		    ci->body_len);
+		if (v != PORTAL_RETRY && s->gateway) {
+			session_stop(s, "the portal refused the gateway token "
+			    "(HTTP 401)", false);
+			return;
+		}
 		if (v != PORTAL_RETRY) {
 			session_stop(s, v == PORTAL_STOP_SIGNOUT ?
 			    "the portal rejected the token: sign in again" :
@@ -757,7 +1066,7 @@ unquote(char *s)
 
 /* "Debian/12 headless-client/1.5.6 (x86_64; 6.1.0-25-amd64)". */
 static void
-session_user_agent(char *buf, size_t len)
+session_user_agent(char *buf, size_t len, bool gateway)
 {
 	struct utsname	 u;
 	char		 line[256], name[64] = "", ver[64] = "", ua[200];
@@ -779,11 +1088,12 @@ session_user_agent(char *buf, size_t len)
 	name[strcspn(name, " ")] = '\0';
 	if (uname(&u) == -1)
 		memset(&u, 0, sizeof(u));
-	if (portal_user_agent(ua, sizeof(ua), name[0] ? name : NULL,
+	if (portal_user_agent(ua, sizeof(ua), gateway, name[0] ? name : NULL,
 	    ver[0] ? ver : NULL, u.machine[0] ? u.machine : NULL,
 	    u.release[0] ? u.release : NULL) == -1)
 		snprintf(ua, sizeof(ua), "Linux/unknown %s/%s",
-		    PORTAL_UA_COMPONENT, PORTAL_UA_VERSION);
+		    gateway ? PORTAL_UA_GW_COMPONENT : PORTAL_UA_COMPONENT,
+		    gateway ? PORTAL_UA_GW_VERSION : PORTAL_UA_VERSION);
 	snprintf(buf, len, "User-Agent: %s", ua);
 }
 
@@ -799,6 +1109,7 @@ session_dial(struct session *s)
 	size_t			 len;
 
 	memset(&dev, 0, sizeof(dev));
+	dev.gateway = s->gateway;
 	dev.external_id = s->external_id;
 	dev.name = s->cfg.name[0] != '\0' ? s->cfg.name : NULL;
 	if (portal_url_build(s->cfg.api_url, &dev, s->cfg.public_key, &url,
@@ -806,7 +1117,7 @@ session_dial(struct session *s)
 		session_stop(s, why, false);
 		return;
 	}
-	session_user_agent(ua, sizeof(ua));
+	session_user_agent(ua, sizeof(ua), s->gateway);
 	len = strlen("X-Authorization: Bearer ") + strlen(s->token) + 1;
 	auth = xmalloc(len);
 	snprintf(auth, len, "X-Authorization: Bearer %s", s->token);
@@ -960,16 +1271,32 @@ session_token_result(struct session *s, uint32_t id,
 void
 session_config(struct session *s, const struct ipc_portal_config *cfg)
 {
+	bool	 gateway = cfg->role == IPC_ROLE_GATEWAY;
+
 	s->cfg = *cfg;
 	if (portal_external_id(cfg->device_id, s->external_id) == -1)
 		fatalx("tunneld sent an unusable device id");
+	if (gateway != s->gateway) {
+		/* The role picks the channel's topic (PROTOCOL.md 1.1). */
+		session_drop_ws(s);
+		phoenix_free(s->chan);
+		if ((s->chan = phoenix_new(gateway ? "gateway" : "client")) ==
+		    NULL)
+			fatalx("phoenix_new");
+		s->gateway = gateway;
+	}
 	s->configured = true;
+	log_info("portal: %s role", s->gateway ? "gateway" : "client");
 }
 
 void
-session_state_ack(struct session *s, const struct ipc_state_ack *ack)
+session_state_ack(struct session *s, uint32_t id,
+    const struct ipc_state_ack *ack)
 {
-	(void)s;
+	if (s->gateway && ack->type == IPC_CLIENT_PEER) {
+		session_gw_ack(s, id, ack->error);
+		return;
+	}
 	if (ack->error != 0 && ack->error != EEXIST && ack->error != ENOENT)
 		log_warnx("tunneld refused %s: %s", ipc_type_name(ack->type),
 		    strerror(ack->error));
@@ -1031,6 +1358,11 @@ session_need_authz(struct session *s, const char *resource_id)
 	const char	*gws[64];
 	size_t		 i, j, n = 0;
 
+	if (s->gateway) {
+		log_warnx("tunneld asked for an authorization in the gateway "
+		    "role");
+		return;
+	}
 	if (session_find_resource(s, resource_id) < 0) {
 		log_warnx("tunneld asked for unknown resource %s", resource_id);
 		return;
@@ -1055,29 +1387,62 @@ session_need_authz(struct session *s, const char *resource_id)
 	session_flush(s);
 }
 
+/* n changes of one kind for one peer; the client role sends them alone. */
 static void
-session_send_candidate(struct session *s, const struct held *h)
+session_send_candidates(struct session *s, const struct held *h, size_t n)
 {
-	const char	*c = h->candidate;
+	const char	*c[MAX_BATCH], *id = h->peer_id;
+	size_t		 i;
 
-	phoenix_send(s->chan, h->invalidate ?
-	    PORTAL_EV_INVALIDATE_CANDIDATES : PORTAL_EV_NEW_CANDIDATES,
-	    portal_msg_gateway_candidates(h->gateway_id, &c, 1));
+	for (i = 0; i < n; i++)
+		c[i] = h[i].candidate;
+	if (s->gateway)
+		phoenix_send(s->chan, h->invalidate ?
+		    PORTAL_EV_GW_INVALIDATE_CANDIDATES :
+		    PORTAL_EV_GW_CANDIDATES,
+		    portal_msg_client_candidates(&id, 1, c, n));
+	else
+		phoenix_send(s->chan, h->invalidate ?
+		    PORTAL_EV_INVALIDATE_CANDIDATES : PORTAL_EV_NEW_CANDIDATES,
+		    portal_msg_gateway_candidates(id, c, n));
 }
 
 static void
 session_flush_held(struct session *s)
 {
-	size_t	 i;
+	size_t	 i, n;
 
-	for (i = 0; i < s->nheld; i++) {
-		session_send_candidate(s, &s->held[i]);
-		free(s->held[i].candidate);
+	for (i = 0; i < s->nheld; i += n) {
+		/* Gateway role: a run for one client goes out as one. */
+		for (n = 1; s->gateway && n < MAX_BATCH && i + n < s->nheld &&
+		    s->held[i + n].invalidate == s->held[i].invalidate &&
+		    strcmp(s->held[i + n].peer_id, s->held[i].peer_id) == 0;
+		    n++)
+			;
+		session_send_candidates(s, &s->held[i], n);
 	}
-	s->nheld = 0;
+	while (s->nheld > 0)
+		free(s->held[--s->nheld].candidate);
 }
 
-/* Local candidates go out at once, or after the next join (1.6). */
+static void
+session_held_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct session	*s = arg;
+
+	(void)fd;
+	(void)events;
+	if (s->state != SESSION_CONNECTED)
+		return;
+	session_flush_held(s);
+	session_flush(s);
+}
+
+/*
+ * Local candidates go out at once, or after the next join (1.6).  In the
+ * gateway role they wait for the end of this turn of the event loop, so
+ * that tunneld's burst for a client leaves as one message.
+ */
 void
 session_local_candidate(struct session *s, const struct ipc_candidate *c,
     bool invalidate)
@@ -1085,11 +1450,13 @@ session_local_candidate(struct session *s, const struct ipc_candidate *c,
 	struct held	 h;
 
 	memset(&h, 0, sizeof(h));
-	snprintf(h.gateway_id, sizeof(h.gateway_id), "%.36s", c->gateway_id);
+	snprintf(h.peer_id, sizeof(h.peer_id), "%.36s", c->gateway_id);
 	h.candidate = xstrdup(c->candidate);
 	h.invalidate = invalidate;
-	if (s->state == SESSION_CONNECTED) {
-		session_send_candidate(s, &h);
+	if (s->state == SESSION_CONNECTED && s->gateway)
+		timer_in(s->ev_held, 0);
+	else if (s->state == SESSION_CONNECTED) {
+		session_send_candidates(s, &h, 1);
 		free(h.candidate);
 		session_flush(s);
 		return;
@@ -1106,10 +1473,10 @@ session_local_candidate(struct session *s, const struct ipc_candidate *c,
 }
 
 void
-session_no_relays(struct session *s, const char *gateway_id)
+session_no_relays(struct session *s, const char *peer_id)
 {
-	log_warnx("portal: gateway %s needs a relay and none is allocated",
-	    gateway_id);
+	log_warnx("portal: %s %s needs a relay and none is allocated",
+	    s->gateway ? "client" : "gateway", peer_id);
 	if (s->state != SESSION_CONNECTED)
 		return;
 	phoenix_send(s->chan, PORTAL_EV_NO_RELAYS, portal_msg_no_relays());
@@ -1122,7 +1489,11 @@ session_status(struct session *s)
 	json_t		*o;
 	uint64_t	 now = util_now_ns();
 
-	o = json_pack("{s:s}", "state", state_names[s->state]);
+	o = json_pack("{s:s, s:s}", "state", state_names[s->state], "role",
+	    s->gateway ? "gateway" : "client");
+	if (s->gateway)
+		json_object_set_new(o, "authorizations",
+		    json_integer((json_int_t)s->ngrants));
 	if (s->reason[0] != '\0')
 		json_object_set_new(o, "reason", json_string(s->reason));
 	if (s->state == SESSION_WAITING)
@@ -1179,7 +1550,8 @@ session_new(struct controld *c)
 		fatalx("phoenix_new");
 	s->ev_tick = evtimer_new(c->base, session_tick_cb, s);
 	s->ev_retry = evtimer_new(c->base, session_retry_cb, s);
-	if (s->ev_tick == NULL || s->ev_retry == NULL)
+	s->ev_held = evtimer_new(c->base, session_held_cb, s);
+	if (s->ev_tick == NULL || s->ev_retry == NULL || s->ev_held == NULL)
 		fatalx("evtimer_new");
 	for (f = 0; f < 2; f++)
 		for (i = 0; i < POOL_PER_FAMILY; i++)
@@ -1198,6 +1570,8 @@ session_free(struct session *s)
 	session_clear_relays(s, false);
 	while (s->nheld > 0)
 		free(s->held[--s->nheld].candidate);
+	session_clear_pending(s);
+	free(s->grants);
 	free(s->authz);
 	portal_msg_ratelimit_clear(&s->ratelimit);
 	if (s->have_init)
@@ -1209,5 +1583,6 @@ session_free(struct session *s)
 	phoenix_free(s->chan);
 	event_free(s->ev_tick);
 	event_free(s->ev_retry);
+	event_free(s->ev_held);
 	free(s);
 }

@@ -1,4 +1,4 @@
-/* session.h: the portal session of fzc-controld (client role). */
+/* session.h: the portal session of fzc-controld (client or gateway role). */
 #ifndef FZC_SESSION_H
 #define FZC_SESSION_H
 
@@ -22,7 +22,7 @@ void		 session_token(struct session *, int);
 void		 session_token_result(struct session *, uint32_t,
 		    const struct ipc_token_result *);
 int		 session_socket(struct session *, uint32_t, int);
-void		 session_state_ack(struct session *,
+void		 session_state_ack(struct session *, uint32_t,
 		    const struct ipc_state_ack *);
 json_t		*session_status(struct session *);
 json_t		*session_resources(struct session *);

@@ -11,8 +11,9 @@
  *      name, as if pushed.
  *
  * Every event the channel raises is drained, and the payload of every
- * pushed message goes to portal_msg_decode() under its own name and under
- * every name the decoder knows, so that each decoder sees every shape.
+ * pushed message goes to portal_msg_decode() and to
+ * portal_msg_decode_gateway() under its own name and under every name the
+ * two decoders know, so that each decoder sees every shape.
  * Everything is freed; LeakSanitizer checks that nothing is left.
  */
 #include "controld/phoenix.c"
@@ -32,6 +33,33 @@ static const char *const events[] = {
 	"disconnect", "no_such_event",
 };
 
+/* The gateway role's (PROTOCOL.md 3). */
+static const char *const gw_events[] = {
+	"init", "relays_presence", "create_authorization", "ice_candidates",
+	"invalidate_ice_candidates", "reject_access", "resource_updated",
+	"disconnect",
+};
+
+/* A gateway's filters: sorted, joined, never a port range ending at 0. */
+static void
+check_gw_filters(const struct portal_resource *r)
+{
+	size_t	 i;
+
+	FUZZ_ASSERT(r->type == PORTAL_RES_CIDR ||
+	    r->type == PORTAL_RES_INTERNET);
+	FUZZ_ASSERT(strlen(r->id) == 36);
+	for (i = 0; i < r->nfilters; i++) {
+		FUZZ_ASSERT(r->filters[i].port_start <= r->filters[i].port_end);
+		FUZZ_ASSERT(r->filters[i].proto == PORTAL_PROTO_ICMP ||
+		    r->filters[i].port_end > 0);
+		if (i == 0 || r->filters[i].proto != r->filters[i - 1].proto)
+			continue;
+		FUZZ_ASSERT((uint32_t)r->filters[i].port_start >
+		    (uint32_t)r->filters[i - 1].port_end + 1);
+	}
+}
+
 static void
 check_msg(const struct portal_msg *m)
 {
@@ -41,6 +69,8 @@ check_msg(const struct portal_msg *m)
 	case PORTAL_MSG_INIT:
 		for (i = 0; i < m->u.init.nresources; i++)
 			FUZZ_ASSERT(strlen(m->u.init.resources[i].id) == 36);
+		FUZZ_ASSERT(m->u.init.has_authorizations ||
+		    m->u.init.nauthorizations == 0);
 		for (i = 0; i < m->u.init.nrelays; i++)
 			FUZZ_ASSERT(m->u.init.relays[i].type ==
 			    PORTAL_RELAY_TURN || m->u.init.relays[i].type ==
@@ -58,12 +88,29 @@ check_msg(const struct portal_msg *m)
 		break;
 	case PORTAL_MSG_CANDIDATES:
 	case PORTAL_MSG_INVALIDATE_CANDIDATES:
+		FUZZ_ASSERT(strlen(m->u.candidates.peer_id) == 36);
 		for (i = 0; i < m->u.candidates.ncandidates; i++)
-			FUZZ_ASSERT(m->u.candidates.candidates[i] != NULL);
+			FUZZ_ASSERT(strncmp(m->u.candidates.candidates[i],
+			    "candidate:", 10) == 0);
 		break;
 	case PORTAL_MSG_DISCONNECT:
 		FUZZ_ASSERT(memchr(m->u.disconnect.reason, '\0',
 		    sizeof(m->u.disconnect.reason)) != NULL);
+		break;
+	case PORTAL_MSG_CREATE_AUTHZ:
+		FUZZ_ASSERT(m->u.gw_authz.ref != NULL &&
+		    m->u.gw_authz.ref[0] != '\0');
+		FUZZ_ASSERT(m->u.gw_authz.expires_at > 0);
+		FUZZ_ASSERT(m->u.gw_authz.client_ipv4.family == AF_INET);
+		FUZZ_ASSERT(m->u.gw_authz.client_ipv6.family == AF_INET6);
+		check_gw_filters(&m->u.gw_authz.resource);
+		break;
+	case PORTAL_MSG_RESOURCE_UPDATED:
+		check_gw_filters(&m->u.resource);
+		break;
+	case PORTAL_MSG_REJECT_ACCESS:
+		FUZZ_ASSERT(strlen(m->u.access.client_id) == 36 &&
+		    strlen(m->u.access.resource_id) == 36);
 		break;
 	default:
 		break;
@@ -71,13 +118,14 @@ check_msg(const struct portal_msg *m)
 }
 
 static void
-decode(const char *event, json_t *payload)
+decode(bool gw, const char *event, json_t *payload)
 {
 	struct portal_msg	 m;
 	const char		*why = NULL;
 	int			 rv;
 
-	rv = portal_msg_decode(event, payload, &m, &why);
+	rv = gw ? portal_msg_decode_gateway(event, payload, &m, &why) :
+	    portal_msg_decode(event, payload, &m, &why);
 	if (rv == 1) {
 		FUZZ_ASSERT(m.type != PORTAL_MSG_NONE);
 		check_msg(&m);
@@ -93,10 +141,14 @@ decode_all(const char *own, json_t *payload)
 {
 	size_t	 i;
 
-	if (own != NULL)
-		decode(own, payload);
+	if (own != NULL) {
+		decode(false, own, payload);
+		decode(true, own, payload);
+	}
 	for (i = 0; i < sizeof(events) / sizeof(events[0]); i++)
-		decode(events[i], payload);
+		decode(false, events[i], payload);
+	for (i = 0; i < sizeof(gw_events) / sizeof(gw_events[0]); i++)
+		decode(true, gw_events[i], payload);
 }
 
 static void

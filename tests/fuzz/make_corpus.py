@@ -320,6 +320,12 @@ PORTAL_EVENTS = {
     "resource_cidr": "resource_created_or_updated",
     "resource_dns": "resource_created_or_updated",
     "resource_internet": "resource_created_or_updated",
+    # The gateway role's (section 3); every payload meets both decoders.
+    "gw_create_authorization": "create_authorization",
+    "gw_ice_candidates": "ice_candidates",
+    "gw_init": "init",
+    "gw_reject_access": "reject_access",
+    "gw_resource_updated": "resource_updated",
 }
 
 

@@ -1,8 +1,8 @@
 /*
  * Portal message decoders and encoders.  The golden payloads under
  * tests/unit/data/portal/ were written from the field lists of
- * PROTOCOL.md 2.2; the malformed variants are derived from them by
- * changing one field each.
+ * PROTOCOL.md 2.2 and 3 (gw_*.json: the gateway role); the malformed
+ * variants are derived from them by changing one field each.
  */
 
 #include <sys/socket.h>
@@ -30,7 +30,11 @@ static const char *secrets[] = {
 	"Zk1pdGVzdHBhc3N3b3Jk",
 	"cGFzc3dvcmRwYXNzd29yZA",
 	"eyJhbGciOiJIUzI1NiJ9",
+	"SFMyNTY.g2gDaAJtAAAAJGQyYjZmMWEw",
 };
+
+typedef int decode_fn(const char *, json_t *, struct portal_msg *,
+    const char **);
 
 static json_t *
 load(const char *name)
@@ -73,17 +77,30 @@ ck_sockaddr(const struct portal_sockaddr *sa, const char *ip, uint16_t port)
 }
 
 static int
-decode_file(const char *event, const char *file, struct portal_msg *m)
+decode_file_with(decode_fn *fn, const char *event, const char *file,
+    struct portal_msg *m)
 {
 	json_t		*p;
 	const char	*why;
 	int		 rv;
 
 	p = load(file);
-	rv = portal_msg_decode(event, p, m, &why);
+	rv = fn(event, p, m, &why);
 	ck_assert_msg(rv != -1, "%s: %s", file, why);
 	json_decref(p);
 	return (rv);
+}
+
+static int
+decode_file(const char *event, const char *file, struct portal_msg *m)
+{
+	return (decode_file_with(portal_msg_decode, event, file, m));
+}
+
+static int
+decode_gw_file(const char *event, const char *file, struct portal_msg *m)
+{
+	return (decode_file_with(portal_msg_decode_gateway, event, file, m));
 }
 
 START_TEST(test_init)
@@ -435,7 +452,7 @@ START_TEST(test_candidates)
 		    &m), 1);
 		ck_assert_int_eq(m.type, i < 2 ? PORTAL_MSG_CANDIDATES :
 		    PORTAL_MSG_INVALIDATE_CANDIDATES);
-		ck_assert_str_eq(m.u.candidates.gateway_id,
+		ck_assert_str_eq(m.u.candidates.peer_id,
 		    "77aa11bb-22cc-4d33-8e44-55ff66aa77bb");
 		/* The number and the empty string are skipped alone. */
 		ck_assert_uint_eq(m.u.candidates.ncandidates, 2);
@@ -496,6 +513,323 @@ START_TEST(test_unknown_ignored)
 	ck_assert_int_eq(portal_msg_decode("resource_created_or_updated", p,
 	    &m, &why), 0);
 	json_decref(p);
+}
+END_TEST
+
+/* Gateway role (PROTOCOL.md 3). */
+START_TEST(test_gw_init)
+{
+	struct portal_msg	 m;
+	struct portal_init	*in;
+	json_t			*p;
+	const char		*why;
+
+	ck_assert_int_eq(decode_gw_file("init", "gw_init.json", &m), 1);
+	ck_assert_int_eq(m.type, PORTAL_MSG_INIT);
+	in = &m.u.init;
+	ck_addr(&in->iface.ipv4, "100.82.5.17");
+	ck_addr(&in->iface.ipv6, "fd00:2021:1111::3:9c4e");
+	ck_assert_uint_eq(in->nresources, 0);
+	ck_assert_uint_eq(in->nrelays, 2);
+	ck_assert_int_eq(in->relays[0].expires_at, 2145916800);
+	ck_sockaddr(&in->relays[1].addr, "2001:db8:7::5", 3478);
+	ck_assert_str_eq(in->account_slug, "acme");
+	ck_assert(in->has_authorizations);
+	ck_assert_uint_eq(in->nauthorizations, 2);
+	ck_assert_str_eq(in->authorizations[0].client_id,
+	    "d2b6f1a0-3c4e-4f5a-9b8c-7d6e5f4a3b2c");
+	ck_assert_str_eq(in->authorizations[0].resource_id,
+	    "a4e2c7d9-1b3f-4e5a-8c7d-2f1e0d9c8b7a");
+	ck_assert_int_eq(in->authorizations[0].expires_at, 1767225600);
+	/* Stored lower case; a null expiry is "not given". */
+	ck_assert_str_eq(in->authorizations[1].client_id,
+	    "d2b6f1a0-3c4e-4f5a-9b8c-7d6e5f4a3b2c");
+	ck_assert_int_eq(in->authorizations[1].expires_at, 0);
+	portal_msg_free(&m);
+	ck_assert_ptr_null(m.u.init.authorizations);
+
+	/* No list: nothing known, which is not "none left". */
+	p = load("gw_init.json");
+	json_object_del(p, "authorizations");
+	json_object_del(p, "account_slug");
+	json_object_del(p, "config");
+	ck_assert_int_eq(portal_msg_decode_gateway("init", p, &m, &why), 1);
+	ck_assert(!m.u.init.has_authorizations);
+	ck_assert_ptr_null(m.u.init.account_slug);
+	portal_msg_free(&m);
+	json_object_set_new(p, "authorizations", json_array());
+	ck_assert_int_eq(portal_msg_decode_gateway("init", p, &m, &why), 1);
+	ck_assert(m.u.init.has_authorizations);
+	ck_assert_uint_eq(m.u.init.nauthorizations, 0);
+	portal_msg_free(&m);
+	/* The client view's init is not a gateway's: no resources needed. */
+	json_object_set_new(p, "resources", json_string("ignored"));
+	ck_assert_int_eq(portal_msg_decode_gateway("init", p, &m, &why), 1);
+	portal_msg_free(&m);
+	json_decref(p);
+}
+END_TEST
+
+START_TEST(test_gw_create_authorization)
+{
+	struct portal_msg		 m;
+	struct portal_gw_authorization	*a;
+	uint8_t				 want[PORTAL_KEY_LEN];
+	static const uint8_t		 zero[PORTAL_KEY_LEN];
+	json_t				*p;
+	const char			*why;
+	size_t				 i;
+
+	ck_assert_int_eq(decode_gw_file("create_authorization",
+	    "gw_create_authorization.json", &m), 1);
+	ck_assert_int_eq(m.type, PORTAL_MSG_CREATE_AUTHZ);
+	a = &m.u.gw_authz;
+	ck_assert_str_eq(a->ref, "SFMyNTY.g2gDaAJtAAAAJGQyYjZmMWEwLTNjNGUtNG"
+	    "Y1YS05YjhjLTdkNmU1ZjRhM2IyYw");
+	ck_assert_int_eq(a->resource.type, PORTAL_RES_CIDR);
+	ck_assert_str_eq(a->resource.id,
+	    "a4e2c7d9-1b3f-4e5a-8c7d-2f1e0d9c8b7a");
+	ck_addr(&a->resource.cidr.addr, "10.20.0.0");
+	ck_assert_uint_eq(a->resource.cidr.plen, 16);
+	ck_assert_str_eq(a->resource.name, "HQ LAN");
+	ck_assert_uint_eq(a->resource.nsites, 0);
+	/* Sorted, and 443 + 444-500 joined. */
+	ck_assert_uint_eq(a->resource.nfilters, 4);
+	ck_assert_int_eq(a->resource.filters[0].proto, PORTAL_PROTO_TCP);
+	ck_assert_uint_eq(a->resource.filters[0].port_start, 80);
+	ck_assert_uint_eq(a->resource.filters[0].port_end, 80);
+	ck_assert_int_eq(a->resource.filters[1].proto, PORTAL_PROTO_TCP);
+	ck_assert_uint_eq(a->resource.filters[1].port_start, 443);
+	ck_assert_uint_eq(a->resource.filters[1].port_end, 500);
+	ck_assert_int_eq(a->resource.filters[2].proto, PORTAL_PROTO_UDP);
+	ck_assert_uint_eq(a->resource.filters[2].port_start, 53);
+	ck_assert_int_eq(a->resource.filters[3].proto, PORTAL_PROTO_ICMP);
+	ck_assert_uint_eq(a->resource.filters[3].port_end, 0);
+	ck_assert_str_eq(a->client_id, "d2b6f1a0-3c4e-4f5a-9b8c-7d6e5f4a3b2c");
+	for (i = 0; i < sizeof(want); i++)
+		want[i] = (uint8_t)i;
+	ck_assert_mem_eq(a->client_public_key, want, sizeof(want));
+	for (i = 0; i < sizeof(want); i++)
+		want[i] = (uint8_t)(0xa0 + i);
+	ck_assert_mem_eq(a->preshared_key, want, sizeof(want));
+	ck_addr(&a->client_ipv4, "100.71.34.9");
+	ck_addr(&a->client_ipv6, "fd00:2021:1111::a:3b21");
+	ck_assert_str_eq(a->client_ice.username, "mfrg");
+	ck_assert_str_eq(a->client_ice.password, "gzdfmnbxgi3tqojqgeztcm");
+	ck_assert_str_eq(a->gateway_ice.username, "xk4q");
+	ck_assert_str_eq(a->gateway_ice.password, "n5rw6zlsmvzxizlfnvqxgz");
+	ck_assert_int_eq(a->expires_at, 1767225600);
+	/* Freeing wipes the key material held in the struct. */
+	portal_msg_gw_authorization_free(a);
+	ck_assert_mem_eq(a->preshared_key, zero, sizeof(zero));
+	ck_assert_ptr_null(a->ref);
+	portal_msg_free(&m);
+
+	/* Internet: id and type only; optional parts may go. */
+	p = load("gw_create_authorization.json");
+	json_object_set_new(p, "resource", json_pack("{s:s, s:s}", "id",
+	    "c3b2a190-8f7e-4d6c-b5a4-93827160f5e4", "type", "internet"));
+	json_object_del(p, "use_iceless");
+	json_object_del(p, "subject");
+	json_object_del(p, "flow_logs_ingest_token");
+	json_object_set_new(json_object_get(p, "client"), "ipv4",
+	    json_string("100.71.34.9/32"));
+	ck_assert_int_eq(portal_msg_decode_gateway("create_authorization", p,
+	    &m, &why), 1);
+	ck_assert_int_eq(m.u.gw_authz.resource.type, PORTAL_RES_INTERNET);
+	ck_assert_uint_eq(m.u.gw_authz.resource.nfilters, 0);
+	ck_addr(&m.u.gw_authz.client_ipv4, "100.71.34.9");
+	portal_msg_free(&m);
+
+	/* A DNS resource is refused with a reason that says so. */
+	json_object_set_new(p, "resource", json_pack("{s:s, s:s, s:s, s:s, "
+	    "s:[]}", "id", "0f6a8c1e-5b8e-4d5f-9a3c-11a2b3c4d5e6", "type",
+	    "dns", "address", "*.git.corp.example.com", "name", "GitLab",
+	    "filters"));
+	ck_assert_int_eq(portal_msg_decode_gateway("create_authorization", p,
+	    &m, &why), -1);
+	ck_assert_ptr_nonnull(strstr(why, "dns resources are not served"));
+	ck_assert_int_eq(m.type, PORTAL_MSG_NONE);
+	json_object_set_new(json_object_get(p, "resource"), "type",
+	    json_string("static_device_pool"));
+	ck_assert_int_eq(portal_msg_decode_gateway("create_authorization", p,
+	    &m, &why), -1);
+	ck_assert_ptr_nonnull(strstr(why, "does not know"));
+	json_decref(p);
+}
+END_TEST
+
+START_TEST(test_gw_candidates)
+{
+	struct portal_msg	 m;
+	json_t			*p;
+	const char		*why;
+
+	ck_assert_int_eq(decode_gw_file("ice_candidates",
+	    "gw_ice_candidates.json", &m), 1);
+	ck_assert_int_eq(m.type, PORTAL_MSG_CANDIDATES);
+	ck_assert_str_eq(m.u.candidates.peer_id,
+	    "d2b6f1a0-3c4e-4f5a-9b8c-7d6e5f4a3b2c");
+	/* What is no SDP candidate is skipped alone. */
+	ck_assert_uint_eq(m.u.candidates.ncandidates, 2);
+	ck_assert_str_eq(m.u.candidates.candidates[1], "candidate:2 1 udp "
+	    "1694498815 203.0.113.44 40123 typ srflx raddr 192.168.1.23 "
+	    "rport 52625");
+	portal_msg_free(&m);
+	ck_assert_int_eq(decode_gw_file("invalidate_ice_candidates",
+	    "gw_ice_candidates.json", &m), 1);
+	ck_assert_int_eq(m.type, PORTAL_MSG_INVALIDATE_CANDIDATES);
+	portal_msg_free(&m);
+	/* The client role's names and key are not the gateway's. */
+	ck_assert_int_eq(decode_gw_file("gateway_ice_candidates",
+	    "gw_ice_candidates.json", &m), 0);
+	p = load("ice_candidates.json");
+	ck_assert_int_eq(portal_msg_decode_gateway("ice_candidates", p, &m,
+	    &why), -1);
+	ck_assert_ptr_nonnull(strstr(why, "client_id"));
+	json_decref(p);
+}
+END_TEST
+
+START_TEST(test_gw_reject_access)
+{
+	struct portal_msg	 m;
+
+	ck_assert_int_eq(decode_gw_file("reject_access",
+	    "gw_reject_access.json", &m), 1);
+	ck_assert_int_eq(m.type, PORTAL_MSG_REJECT_ACCESS);
+	ck_assert_str_eq(m.u.access.client_id,
+	    "d2b6f1a0-3c4e-4f5a-9b8c-7d6e5f4a3b2c");
+	ck_assert_str_eq(m.u.access.resource_id,
+	    "a4e2c7d9-1b3f-4e5a-8c7d-2f1e0d9c8b7a");
+	portal_msg_free(&m);
+	/* A client only hears of it for device pools, which fzc lacks. */
+	ck_assert_int_eq(decode_file("reject_access", "gw_reject_access.json",
+	    &m), 0);
+}
+END_TEST
+
+START_TEST(test_gw_resource_updated)
+{
+	struct portal_msg	 m;
+	json_t			*p;
+	const char		*why;
+
+	ck_assert_int_eq(decode_gw_file("resource_updated",
+	    "gw_resource_updated.json", &m), 1);
+	ck_assert_int_eq(m.type, PORTAL_MSG_RESOURCE_UPDATED);
+	ck_addr(&m.u.resource.cidr.addr, "fd00:20::");
+	ck_assert_uint_eq(m.u.resource.cidr.plen, 48);
+	/* Missing ends mean 0 and 65535; the two halves join. */
+	ck_assert_uint_eq(m.u.resource.nfilters, 1);
+	ck_assert_int_eq(m.u.resource.filters[0].proto, PORTAL_PROTO_UDP);
+	ck_assert_uint_eq(m.u.resource.filters[0].port_start, 0);
+	ck_assert_uint_eq(m.u.resource.filters[0].port_end, 65535);
+	portal_msg_free(&m);
+
+	/* A DNS resource was never accepted: its update is ignored. */
+	p = load("gw_resource_updated.json");
+	json_object_set_new(p, "type", json_string("dns"));
+	json_object_set_new(p, "address", json_string("*.corp.example.com"));
+	ck_assert_int_eq(portal_msg_decode_gateway("resource_updated", p, &m,
+	    &why), 0);
+	ck_assert_ptr_null(why);
+	ck_assert_int_eq(m.type, PORTAL_MSG_NONE);
+	json_decref(p);
+}
+END_TEST
+
+START_TEST(test_gw_events)
+{
+	static const char	*client_only[] = {
+		"config_changed", "resource_created_or_updated",
+		"resource_deleted", "authorization_created",
+		"authorization_creation_failed", "flow_created",
+	};
+	struct portal_msg	 m;
+	json_t			*p;
+	const char		*why;
+	size_t			 i;
+
+	p = load("init.json");
+	for (i = 0; i < sizeof(client_only) / sizeof(client_only[0]); i++) {
+		ck_assert_int_eq(portal_msg_decode_gateway(client_only[i], p,
+		    &m, &why), 0);
+		ck_assert_int_eq(m.type, PORTAL_MSG_NONE);
+	}
+	ck_assert_int_eq(portal_msg_decode("create_authorization", p, &m,
+	    &why), 0);
+	ck_assert_int_eq(portal_msg_decode("resource_updated", p, &m, &why),
+	    0);
+	json_decref(p);
+
+	/* Shared with the client role. */
+	ck_assert_int_eq(decode_gw_file("relays_presence",
+	    "relays_presence.json", &m), 1);
+	ck_assert_int_eq(m.type, PORTAL_MSG_RELAYS_PRESENCE);
+	ck_assert_uint_eq(m.u.relays.nconnected, 2);
+	portal_msg_free(&m);
+	ck_assert_int_eq(decode_gw_file("disconnect", "disconnect.json", &m),
+	    1);
+	ck_assert(m.u.disconnect.token_expired);
+	portal_msg_free(&m);
+
+	/* Every gateway push must be an object. */
+	p = json_string("a4e2c7d9-1b3f-4e5a-8c7d-2f1e0d9c8b7a");
+	ck_assert_int_eq(portal_msg_decode_gateway("reject_access", p, &m,
+	    &why), -1);
+	ck_assert_int_eq(portal_msg_decode_gateway("create_authorization", p,
+	    &m, &why), -1);
+	ck_assert_int_eq(portal_msg_decode_gateway("init", p, &m, &why), -1);
+	ck_assert_int_eq(portal_msg_decode_gateway("resource_updated", p, &m,
+	    &why), -1);
+	json_decref(p);
+}
+END_TEST
+
+START_TEST(test_filters_merge)
+{
+	static const struct {
+		size_t			 n, want;
+		struct portal_filter	 in[4], out[4];
+	} t[] = {
+		{ 0, 0, { { 0 } }, { { 0 } } },
+		{ 2, 1, { { PORTAL_PROTO_TCP, 10, 20 },
+		    { PORTAL_PROTO_TCP, 15, 30 } },
+		    { { PORTAL_PROTO_TCP, 10, 30 } } },
+		/* Adjacent joins; a gap does not. */
+		{ 3, 2, { { PORTAL_PROTO_UDP, 21, 30 },
+		    { PORTAL_PROTO_UDP, 10, 20 }, { PORTAL_PROTO_UDP, 32, 40 } },
+		    { { PORTAL_PROTO_UDP, 10, 30 },
+		    { PORTAL_PROTO_UDP, 32, 40 } } },
+		/* Another protocol never joins; contained ranges vanish. */
+		{ 4, 3, { { PORTAL_PROTO_ICMP, 0, 0 },
+		    { PORTAL_PROTO_TCP, 1, 65535 }, { PORTAL_PROTO_TCP, 80, 80 },
+		    { PORTAL_PROTO_UDP, 1, 65535 } },
+		    { { PORTAL_PROTO_TCP, 1, 65535 },
+		    { PORTAL_PROTO_UDP, 1, 65535 },
+		    { PORTAL_PROTO_ICMP, 0, 0 } } },
+		{ 2, 1, { { PORTAL_PROTO_ICMP, 0, 0 },
+		    { PORTAL_PROTO_ICMP, 0, 0 } },
+		    { { PORTAL_PROTO_ICMP, 0, 0 } } },
+		{ 2, 1, { { PORTAL_PROTO_TCP, 0, 65535 },
+		    { PORTAL_PROTO_TCP, 65535, 65535 } },
+		    { { PORTAL_PROTO_TCP, 0, 65535 } } },
+	};
+	struct portal_filter	 f[4];
+	size_t			 i, j, n;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		memcpy(f, t[i].in, sizeof(f));
+		n = portal_msg_filters_merge(f, t[i].n);
+		ck_assert_msg(n == t[i].want, "case %zu: %zu filters", i, n);
+		for (j = 0; j < n; j++) {
+			ck_assert_int_eq(f[j].proto, t[i].out[j].proto);
+			ck_assert_uint_eq(f[j].port_start,
+			    t[i].out[j].port_start);
+			ck_assert_uint_eq(f[j].port_end, t[i].out[j].port_end);
+		}
+	}
 }
 END_TEST
 
@@ -683,6 +1017,125 @@ static const struct bad {
 	{ "disconnect", "disconnect.json", "reason", "5" },
 };
 
+static const struct bad gw_bads[] = {
+	{ "init", "gw_init.json", "interface", NULL },
+	{ "init", "gw_init.json", "interface.ipv4", "\"fd00::1\"" },
+	{ "init", "gw_init.json", "interface.ipv6", NULL },
+	{ "init", "gw_init.json", "config", "[]" },
+	{ "init", "gw_init.json", "config.ipv4_masquerade_enabled",
+	    "\"yes\"" },
+	{ "init", "gw_init.json", "relays", NULL },
+	{ "init", "gw_init.json", "relays.0.addr", "\"198.51.100.7\"" },
+	{ "init", "gw_init.json", "relays.0.password", "\"Zk1p\\u00e9\"" },
+	{ "init", "gw_init.json", "relays.0.username", "\"a\\tb\"" },
+	{ "init", "gw_init.json", "account_slug", "5" },
+	{ "init", "gw_init.json", "account_slug", "\"two words\"" },
+	{ "init", "gw_init.json", "authorizations", "{}" },
+	{ "init", "gw_init.json", "authorizations.0", "\"x\"" },
+	{ "init", "gw_init.json", "authorizations.0.client_id", NULL },
+	{ "init", "gw_init.json", "authorizations.0.client_id",
+	    "\"d2b6f1a0\"" },
+	{ "init", "gw_init.json", "authorizations.1.resource_id", "7" },
+	{ "init", "gw_init.json", "authorizations.0.expires_at", "\"soon\"" },
+	{ "init", "gw_init.json", "authorizations.0.expires_at", "0" },
+	{ "create_authorization", "gw_create_authorization.json", "ref",
+	    NULL },
+	{ "create_authorization", "gw_create_authorization.json", "ref",
+	    "12" },
+	{ "create_authorization", "gw_create_authorization.json", "ref",
+	    "\"\"" },
+	{ "create_authorization", "gw_create_authorization.json", "ref",
+	    "\"SFMyNTY.with space\"" },
+	{ "create_authorization", "gw_create_authorization.json", "resource",
+	    NULL },
+	{ "create_authorization", "gw_create_authorization.json", "resource",
+	    "\"cidr\"" },
+	{ "create_authorization", "gw_create_authorization.json",
+	    "resource.type", NULL },
+	{ "create_authorization", "gw_create_authorization.json",
+	    "resource.type", "\"dns\"" },
+	{ "create_authorization", "gw_create_authorization.json",
+	    "resource.type", "\"ip\"" },
+	{ "create_authorization", "gw_create_authorization.json",
+	    "resource.id", "\"resource-1\"" },
+	{ "create_authorization", "gw_create_authorization.json",
+	    "resource.address", NULL },
+	{ "create_authorization", "gw_create_authorization.json",
+	    "resource.address", "\"10.20.0.0\"" },
+	{ "create_authorization", "gw_create_authorization.json",
+	    "resource.address", "\"corp.example.com\"" },
+	{ "create_authorization", "gw_create_authorization.json",
+	    "resource.name", "5" },
+	{ "create_authorization", "gw_create_authorization.json",
+	    "resource.filters", "{}" },
+	{ "create_authorization", "gw_create_authorization.json",
+	    "resource.filters.0.protocol", "\"sctp\"" },
+	{ "create_authorization", "gw_create_authorization.json",
+	    "resource.filters.0.port_range_end", "70000" },
+	{ "create_authorization", "gw_create_authorization.json",
+	    "resource.filters.0.port_range_end", "0" },
+	{ "create_authorization", "gw_create_authorization.json",
+	    "resource.filters.1.port_range_start", "501" },
+	{ "create_authorization", "gw_create_authorization.json", "client",
+	    NULL },
+	{ "create_authorization", "gw_create_authorization.json", "client",
+	    "[]" },
+	{ "create_authorization", "gw_create_authorization.json",
+	    "client.id", NULL },
+	{ "create_authorization", "gw_create_authorization.json",
+	    "client.id", "\"d2b6f1a0-3c4e-4f5a-9b8c-7d6e5f4a3b2\"" },
+	{ "create_authorization", "gw_create_authorization.json",
+	    "client.public_key", NULL },
+	{ "create_authorization", "gw_create_authorization.json",
+	    "client.public_key",
+	    "\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\"" },
+	{ "create_authorization", "gw_create_authorization.json",
+	    "client.preshared_key", NULL },
+	{ "create_authorization", "gw_create_authorization.json",
+	    "client.preshared_key",
+	    "\"oKGio6SlpqeoqaqrrK2ur7CxsrO0tba3uLm6u7y9vr-=\"" },
+	{ "create_authorization", "gw_create_authorization.json",
+	    "client.ipv4", "\"fd00::1\"" },
+	{ "create_authorization", "gw_create_authorization.json",
+	    "client.ipv4", NULL },
+	{ "create_authorization", "gw_create_authorization.json",
+	    "client.ipv6", "\"100.71.34.9\"" },
+	{ "create_authorization", "gw_create_authorization.json",
+	    "client.ipv6", "\"fd00:2021:1111::a:3b21/64\"" },
+	{ "create_authorization", "gw_create_authorization.json",
+	    "client_ice_credentials", NULL },
+	{ "create_authorization", "gw_create_authorization.json",
+	    "client_ice_credentials.password", "\"short\"" },
+	{ "create_authorization", "gw_create_authorization.json",
+	    "gateway_ice_credentials.username", "\"x k4q\"" },
+	{ "create_authorization", "gw_create_authorization.json",
+	    "gateway_ice_credentials", "\"xk4q\"" },
+	{ "create_authorization", "gw_create_authorization.json",
+	    "expires_at", NULL },
+	{ "create_authorization", "gw_create_authorization.json",
+	    "expires_at", "\"1767225600\"" },
+	{ "create_authorization", "gw_create_authorization.json",
+	    "expires_at", "-5" },
+	{ "create_authorization", "gw_create_authorization.json",
+	    "use_iceless", "\"false\"" },
+	{ "ice_candidates", "gw_ice_candidates.json", "client_id", NULL },
+	{ "ice_candidates", "gw_ice_candidates.json", "client_id", "\"c1\"" },
+	{ "ice_candidates", "gw_ice_candidates.json", "candidates", NULL },
+	{ "invalidate_ice_candidates", "gw_ice_candidates.json",
+	    "candidates", "{}" },
+	{ "reject_access", "gw_reject_access.json", "client_id", NULL },
+	{ "reject_access", "gw_reject_access.json", "resource_id",
+	    "\"a4e2c7d9\"" },
+	{ "resource_updated", "gw_resource_updated.json", "id", NULL },
+	{ "resource_updated", "gw_resource_updated.json", "address",
+	    "\"fd00:20::/129\"" },
+	{ "resource_updated", "gw_resource_updated.json", "filters.0",
+	    "\"udp\"" },
+	{ "resource_updated", "gw_resource_updated.json", "type", "3" },
+	{ "relays_presence", "relays_presence.json", "connected", NULL },
+	{ "disconnect", "disconnect.json", "reason", NULL },
+};
+
 /* Applies one change at a dotted path; fails the test if the path is bad. */
 static void
 mutate(json_t *root, const char *path, const char *value)
@@ -717,9 +1170,9 @@ mutate(json_t *root, const char *path, const char *value)
 		ck_assert_int_eq(json_object_set_new(cur, tok, v), 0);
 }
 
-START_TEST(test_malformed)
+static void
+ck_malformed(decode_fn *fn, const struct bad *b)
 {
-	const struct bad	*b = &bads[_i];
 	struct portal_msg	 m;
 	json_t			*p, *v;
 	const char		*why = NULL;
@@ -728,7 +1181,7 @@ START_TEST(test_malformed)
 
 	p = load(b->file);
 	mutate(p, b->path, b->value);
-	ck_assert_msg(portal_msg_decode(b->event, p, &m, &why) == -1,
+	ck_assert_msg(fn(b->event, p, &m, &why) == -1,
 	    "%s %s=%s accepted", b->event, b->path,
 	    b->value ? b->value : "(deleted)");
 	ck_assert_ptr_nonnull(why);
@@ -744,6 +1197,17 @@ START_TEST(test_malformed)
 		ck_assert_ptr_null(strstr(why, json_string_value(v)));
 	json_decref(v);
 	json_decref(p);
+}
+
+START_TEST(test_malformed)
+{
+	ck_malformed(portal_msg_decode, &bads[_i]);
+}
+END_TEST
+
+START_TEST(test_gw_malformed)
+{
+	ck_malformed(portal_msg_decode_gateway, &gw_bads[_i]);
 }
 END_TEST
 
@@ -817,6 +1281,20 @@ START_TEST(test_encoders)
 	ck_assert_ptr_null(portal_msg_gateway_candidates(
 	    "77aa11bb-22cc-4d33-8e44-55ff66aa77bb", nl, 1));
 	ck_assert_ptr_null(portal_msg_gateway_candidates("gw", cands, 2));
+
+	/* Gateway role. */
+	ck_dump(portal_msg_client_candidates(gws, 1, cands, 1),
+	    "{\"client_ids\":[\"77aa11bb-22cc-4d33-8e44-55ff66aa77bb\"],"
+	    "\"candidates\":[\"candidate:1 1 udp 2130706431 192.168.1.23 "
+	    "52625 typ host\"]}");
+	ck_assert_ptr_null(portal_msg_client_candidates(bad, 1, cands, 1));
+	ck_assert_ptr_null(portal_msg_client_candidates(gws, 0, cands, 1));
+	ck_assert_ptr_null(portal_msg_client_candidates(gws, 1, nl, 1));
+	ck_dump(portal_msg_authorization_created("SFMyNTY.g2gD-_x"),
+	    "{\"ref\":\"SFMyNTY.g2gD-_x\"}");
+	ck_assert_ptr_null(portal_msg_authorization_created(""));
+	ck_assert_ptr_null(portal_msg_authorization_created(NULL));
+	ck_assert_ptr_null(portal_msg_authorization_created("a\nb"));
 
 	ck_dump(portal_msg_no_relays(), "{}");
 	ck_dump(portal_msg_snownet_capabilities(), "{\"iceless\":false}");
@@ -933,9 +1411,20 @@ portal_msg_suite(void)
 	tcase_add_test(tc, test_frame_to_message);
 	tcase_add_test(tc, test_json_wipe_installed);
 	suite_add_tcase(s, tc);
+	tc = tcase_create("gateway");
+	tcase_add_test(tc, test_gw_init);
+	tcase_add_test(tc, test_gw_create_authorization);
+	tcase_add_test(tc, test_gw_candidates);
+	tcase_add_test(tc, test_gw_reject_access);
+	tcase_add_test(tc, test_gw_resource_updated);
+	tcase_add_test(tc, test_gw_events);
+	tcase_add_test(tc, test_filters_merge);
+	suite_add_tcase(s, tc);
 	tc = tcase_create("malformed");
 	tcase_add_loop_test(tc, test_malformed, 0,
 	    (int)(sizeof(bads) / sizeof(bads[0])));
+	tcase_add_loop_test(tc, test_gw_malformed, 0,
+	    (int)(sizeof(gw_bads) / sizeof(gw_bads[0])));
 	suite_add_tcase(s, tc);
 	tc = tcase_create("encode");
 	tcase_add_test(tc, test_encoders);

@@ -145,6 +145,40 @@ START_TEST(test_url_defaults)
 }
 END_TEST
 
+/* The gateway's socket and query (PROTOCOL.md 1.2, section 3). */
+START_TEST(test_url_gateway)
+{
+	struct portal_device	 dev;
+	struct portal_url	 u;
+	const char		*why;
+
+	memset(&dev, 0, sizeof(dev));
+	dev.gateway = true;
+	dev.external_id = SHA_LOWER;
+	dev.name = "gw 1";
+	/* Client-only identifiers never reach a gateway's query. */
+	dev.device_serial = "PF3XYZ12";
+	dev.device_uuid = "4C4C4544-0042";
+	dev.identifier_for_vendor = "ifv";
+	dev.firebase_installation_id = "fid";
+	ck_assert_int_eq(portal_url_build("https://portal.test:8443/base/",
+	    &dev, pubkey, &u, &why), 0);
+	ck_assert_str_eq(u.target, "/base/gateway/v2/websocket"
+	    "?external_id=" SHA_LOWER "&name=gw+1&public_key=" PUBKEY_Q);
+	ck_assert_str_eq(u.url, "wss://portal.test:8443/base/gateway/v2/"
+	    "websocket?external_id=" SHA_LOWER "&name=gw+1&public_key="
+	    PUBKEY_Q);
+	portal_url_free(&u);
+
+	dev.name = NULL;
+	ck_assert_int_eq(portal_url_build("ws://127.0.0.1:9000", &dev, pubkey,
+	    &u, &why), 0);
+	ck_assert_str_eq(u.target, "/gateway/v2/websocket?external_id="
+	    SHA_LOWER "&public_key=" PUBKEY_Q);
+	portal_url_free(&u);
+}
+END_TEST
+
 START_TEST(test_url_rejected)
 {
 	static const char	*bad[] = {
@@ -187,27 +221,36 @@ START_TEST(test_user_agent)
 {
 	char	 ua[256];
 
-	ck_assert_int_eq(portal_user_agent(ua, sizeof(ua), "Debian", "12",
-	    "x86_64", "6.1.0-18-amd64"), 0);
+	ck_assert_int_eq(portal_user_agent(ua, sizeof(ua), false, "Debian",
+	    "12", "x86_64", "6.1.0-18-amd64"), 0);
 	ck_assert_str_eq(ua, "Debian/12 headless-client/1.5.6 "
 	    "(x86_64; 6.1.0-18-amd64)");
 	/* Non-ASCII and separators inside a part are dropped. */
-	ck_assert_int_eq(portal_user_agent(ua, sizeof(ua), "D\xc3\xa9 bian",
-	    "12 (bookworm)", NULL, "6.1;x"), 0);
+	ck_assert_int_eq(portal_user_agent(ua, sizeof(ua), false,
+	    "D\xc3\xa9 bian", "12 (bookworm)", NULL, "6.1;x"), 0);
 	ck_assert_str_eq(ua, "Dbian/12bookworm headless-client/1.5.6 (6.1x)");
-	ck_assert_int_eq(portal_user_agent(ua, sizeof(ua), "Ubuntu", "24.4.0",
-	    "aarch64", NULL), 0);
+	ck_assert_int_eq(portal_user_agent(ua, sizeof(ua), false, "Ubuntu",
+	    "24.4.0", "aarch64", NULL), 0);
 	ck_assert_str_eq(ua, "Ubuntu/24.4.0 headless-client/1.5.6 (aarch64)");
-	ck_assert_int_eq(portal_user_agent(ua, sizeof(ua), NULL, NULL, NULL,
-	    NULL), 0);
+	ck_assert_int_eq(portal_user_agent(ua, sizeof(ua), false, NULL, NULL,
+	    NULL, NULL), 0);
 	ck_assert_str_eq(ua, "Linux/unknown headless-client/1.5.6");
 	/* Too small a buffer is an error, not a truncated header. */
-	ck_assert_int_eq(portal_user_agent(ua, 20, "Debian", "12", NULL,
-	    NULL), -1);
-	ck_assert_int_eq(portal_user_agent(ua, 36, "Linux", "unknown", NULL,
-	    NULL), 0);
-	ck_assert_int_eq(portal_user_agent(ua, 35, "Linux", "unknown", NULL,
-	    NULL), -1);
+	ck_assert_int_eq(portal_user_agent(ua, 20, false, "Debian", "12",
+	    NULL, NULL), -1);
+	ck_assert_int_eq(portal_user_agent(ua, 36, false, "Linux", "unknown",
+	    NULL, NULL), 0);
+	ck_assert_int_eq(portal_user_agent(ua, 35, false, "Linux", "unknown",
+	    NULL, NULL), -1);
+
+	/* The gateway role names itself so (section 3). */
+	ck_assert_int_eq(portal_user_agent(ua, sizeof(ua), true, "Debian",
+	    "12", "x86_64", "6.1.0-18-amd64"), 0);
+	ck_assert_str_eq(ua,
+	    "Debian/12 gateway/1.5.6 (x86_64; 6.1.0-18-amd64)");
+	ck_assert_int_eq(portal_user_agent(ua, sizeof(ua), true, NULL, NULL,
+	    NULL, NULL), 0);
+	ck_assert_str_eq(ua, "Linux/unknown gateway/1.5.6");
 }
 END_TEST
 
@@ -373,6 +416,7 @@ portal_url_suite(void)
 	tcase_add_test(tc, test_external_id);
 	tcase_add_test(tc, test_url_full);
 	tcase_add_test(tc, test_url_defaults);
+	tcase_add_test(tc, test_url_gateway);
 	tcase_add_test(tc, test_url_rejected);
 	tcase_add_test(tc, test_user_agent);
 	suite_add_tcase(s, tc);
