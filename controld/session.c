@@ -605,8 +605,9 @@ session_on_create_authz(struct session *s,
 	memcpy(p->client_id, a->client_id, PORTAL_ID_SIZE);
 	memcpy(p->resource_id, a->resource.id, PORTAL_ID_SIZE);
 	p->expires_at = a->expires_at;
-	log_info("portal: client %s authorized for resource %s until %lld",
-	    a->client_id, a->resource.id, (long long)a->expires_at);
+	log_info("portal: authorization of client %s for resource %s (until "
+	    "%lld) passed to tunneld", a->client_id, a->resource.id,
+	    (long long)a->expires_at);
 }
 
 /* tunneld answered an IPC_CLIENT_PEER: tell the portal, or log why not. */
@@ -634,6 +635,8 @@ session_gw_ack(struct session *s, uint32_t id, int error)
 		    p.expires_at);
 		/* A ref from an older connection means nothing now. */
 		if (s->state == SESSION_CONNECTED) {
+			log_info("portal: client %s is ready for resource %s",
+			    p.client_id, p.resource_id);
 			phoenix_send(s->chan, PORTAL_EV_GW_AUTHORIZATION_CREATED,
 			    portal_msg_authorization_created(p.ref));
 			session_flush(s);

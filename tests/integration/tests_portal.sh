@@ -973,3 +973,329 @@ t_portal_sign_out() {
 	pt_pstate_is signed_out || pt_fail "state $(pt_pstate)" || return 1
 	pt_no_violations
 }
+
+# ---------------------------------------------------------------------------
+# The gateway role of fzc-controld (PROTOCOL.md 3), against the stub, with
+# a stand-in for fzc-tunneld: pt_fake_tunneld writes a Python program that
+# starts fzc-controld as the fzc user on an IPC socketpair, gives it the
+# gateway role and a token, passes the sockets it asks for, acknowledges
+# every state message (IPC_CLIENT_PEER for a client id starting with "e"
+# with EINVAL), and logs what it gets as JSON lines. After an accepted
+# IPC_CLIENT_PEER it reports two local candidates, withdraws one and says
+# it has no relay, for that client, as the data plane would.
+pt_fake_tunneld() {
+	cat <<'PY'
+import array, errno, json, os, re, signal, socket, struct, sys, time
+
+ipc_h, controld, ctlsock, token, api, ca, log = sys.argv[1:8]
+T = {}
+for m in re.finditer(r"^\s+(IPC_[A-Z0-9_]+) = (\d+),", open(ipc_h).read(),
+                     re.M):
+    T.setdefault(m.group(1), int(m.group(2)))
+NAME = {v: k for k, v in T.items() if not k.startswith("IPC_PEER")}
+STATE = set(range(T["IPC_TUN_ADDRESSES"], T["IPC_STATE_ACK"])) | \
+    set(range(T["IPC_CLIENT_PEER"], T["IPC_AUTHZ_KEEP"] + 1)) | \
+    {T["IPC_INTERNET_SET"]}
+out = open(log, "w", buffering=1)
+
+def put(**kw):
+    out.write(json.dumps(kw) + "\n")
+
+def cstr(b):
+    return b.split(b"\0", 1)[0].decode()
+
+def prefix(b):
+    fam, plen = b[0], b[1]
+    a = socket.inet_ntop(socket.AF_INET if fam == socket.AF_INET else
+                         socket.AF_INET6, b[4:8] if fam == socket.AF_INET
+                         else b[4:20]) if fam else ""
+    return "%s/%d" % (a, plen)
+
+def resource(b):
+    n = b[41]
+    f = [struct.unpack_from("=BBHH", b, 64 + 6 * i) for i in range(n)]
+    return {"id": cstr(b[:40]), "type": b[40], "prefix": prefix(b[44:64]),
+            "filters": [[p, s, e] for p, _, s, e in f]}
+
+def decode(t, p):
+    d = {}
+    if t == T["IPC_TUN_ADDRESSES"]:
+        d = {"ipv4": prefix(p[:20]), "ipv6": prefix(p[20:40])}
+    elif t in (T["IPC_RELAY_ADD"], T["IPC_RELAY_DEL"]):
+        d = {"id": cstr(p[:40])}
+    elif t == T["IPC_CLIENT_PEER"]:
+        d = {"client_id": cstr(p[:40]), "client_ipv4": prefix(p[104:124]),
+             "local_ufrag": cstr(p[144:400]),
+             "remote_ufrag": cstr(p[656:912]),
+             "expires_at": struct.unpack_from("=q", p, 1168)[0],
+             "resource": resource(p[1176:1432])}
+    elif t == T["IPC_ACCESS_DEL"]:
+        d = {"client_id": cstr(p[:40]), "resource_id": cstr(p[40:80])}
+    elif t == T["IPC_GW_RESOURCE"]:
+        d = {"resource": resource(p)}
+    elif t == T["IPC_AUTHZ_KEEP"]:
+        n = struct.unpack_from("=I", p)[0]
+        d = {"pairs": [[cstr(p[8 + 80 * i:48 + 80 * i]),
+                        cstr(p[48 + 80 * i:88 + 80 * i])] for i in range(n)]}
+    elif t in (T["IPC_REMOTE_CANDIDATE"], T["IPC_REMOTE_CANDIDATE_DEL"]):
+        d = {"peer": cstr(p[:40]), "candidate": cstr(p[40:296])}
+    return d
+
+a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+pw = __import__("pwd").getpwnam("fzc")
+pid = os.fork()
+if pid == 0:
+    os.dup2(b.fileno(), 3)
+    os.closerange(4, 1024)
+    os.setgroups([])
+    os.setgid(pw.pw_gid)
+    os.setuid(pw.pw_uid)
+    os.execv(controld, [controld, "--control-socket", ctlsock,
+                        "--log-level", "debug"])
+b.close()
+
+def stop(*_):
+    os.kill(pid, signal.SIGTERM)
+    st = os.waitpid(pid, 0)[1]
+    sys.stderr.write("fake tunneld: controld exited with status %d\n" %
+                     os.waitstatus_to_exitcode(st))
+    sys.exit(0)
+
+signal.signal(signal.SIGTERM, stop)
+
+def send(t, payload, id_=0, fd=None):
+    m = struct.pack("=HHIII", t, 1, len(payload), id_, 0) + payload
+    anc = [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+            array.array("i", [fd]))] if fd is not None else []
+    a.sendmsg([m], anc)
+
+def cand(cid, c):
+    return cid.encode().ljust(40, b"\0") + c.encode().ljust(256, b"\0")
+
+send(T["IPC_HELLO"], struct.pack("=IIQ", os.getpid(), 0, int(time.time())))
+while True:
+    try:
+        data, anc, _, _ = a.recvmsg(8192, socket.CMSG_SPACE(16))
+    except OSError:
+        break
+    if not data:
+        break
+    t, _, n, id_, _ = struct.unpack_from("=HHIII", data)
+    p = data[16:16 + n]
+    put(type=NAME.get(t, str(t)), ipc_id=id_, **decode(t, p))
+    if t == T["IPC_HELLO"]:
+        cfg = (api.encode().ljust(512, b"\0") + ca.encode().ljust(256, b"\0")
+               + b"fzc-it-gw".ljust(256, b"\0")
+               + b"0e1d2c3b-4a59-4687-9a5b-6c7d8e9f0a1b".ljust(40, b"\0")
+               + bytes(range(32)) + bytes([1]) + bytes(7))
+        send(T["IPC_PORTAL_CONFIG"], cfg)
+        r, w = os.pipe()
+        os.write(w, token.encode() + b"\n")
+        os.close(w)
+        send(T["IPC_TOKEN"], bytes(4), fd=r)
+        os.close(r)
+    elif t == T["IPC_SOCKET_REQUEST"]:
+        fam, typ = struct.unpack("=ii", p)
+        s = socket.socket(fam, typ)
+        send(T["IPC_SOCKET"], struct.pack("=iiII", fam, typ, 0, 0), id_,
+             s.fileno())
+        s.close()
+    elif t == T["IPC_STATS_REQUEST"]:
+        send(T["IPC_STATS_END"], bytes(4), id_)
+    elif t in STATE:
+        err = 0
+        cid = decode(t, p).get("client_id", "")
+        if t == T["IPC_CLIENT_PEER"] and cid.startswith("e"):
+            err = errno.EINVAL
+        send(T["IPC_STATE_ACK"], struct.pack("=Ii", t, err), id_)
+        if t == T["IPC_CLIENT_PEER"] and err == 0:
+            send(T["IPC_LOCAL_CANDIDATE"], cand(cid, "candidate:1 1 udp "
+                 "2130706431 10.0.0.2 52625 typ host"))
+            send(T["IPC_LOCAL_CANDIDATE"], cand(cid, "candidate:2 1 udp "
+                 "1694498815 192.0.2.7 40000 typ srflx raddr 10.0.0.2 "
+                 "rport 52625"))
+            send(T["IPC_LOCAL_CANDIDATE_DEL"], cand(cid, "candidate:1 1 "
+                 "udp 2130706431 10.0.0.2 52625 typ host"))
+            send(T["IPC_NO_RELAYS"], cid.encode().ljust(40, b"\0"))
+stop()
+PY
+}
+
+# pt_gw_state EXPR: EXPR over v, the stub's state for the gateway role.
+pt_gw_state() {
+	/usr/bin/python3 "$PT_STUB" ctl "$PT_SOCK" \
+	    '{"cmd":"state","role":"gateway"}' | python3 -c '
+import json, sys
+v = json.loads(sys.stdin.readline())
+m = [x for x in v["messages"] if x["topic"] == "gateway"]
+r = eval(sys.argv[1])
+print(r if isinstance(r, str) else json.dumps(r))' "$1"
+}
+
+# pt_gw_ipc EXPR: EXPR over l, the IPC messages the fake tunneld got.
+pt_gw_ipc() {
+	python3 -c '
+import json, sys
+l = [json.loads(x) for x in open(sys.argv[2])]
+r = eval(sys.argv[1])
+print(r if isinstance(r, str) else json.dumps(r))' "$1" "$PT_GWLOG"
+}
+
+pt_gw_ipc_true() {
+	[ "$(pt_gw_ipc "bool($1)")" = true ]
+}
+
+pt_gw_state_true() {
+	[ "$(pt_gw_state "bool($1)")" = true ]
+}
+
+# 12. The gateway role: URL, User-Agent and topic; init to tunneld (tunnel
+# addresses, relays, the authorizations kept); create_authorization to
+# IPC_CLIENT_PEER and, after tunneld's ack, authorization_created {ref}
+# (nothing after a refusal); candidates both ways, batched per client;
+# no_relays; reject_access and resource_updated; token_expired stops it
+# without a reconnect storm, and keeps the token. No violation at the end.
+t_portal_gateway_role() {
+	local d ref=SFMyNTY.g2gDaAJtAAAAJGZ6Yy1pdC1yZWY cid cid2 rid=$PT_CIDR
+	local ca cc
+	cid=d2b6f1a0-3c4e-4f5a-9b8c-7d6e5f4a3b2c
+	cid2=e2b6f1a0-3c4e-4f5a-9b8c-7d6e5f4a3b2c
+	new_netns PT_NS gw || return 1
+	d=$WORK/gw
+	mkdir -p "$d/run" && chmod 755 "$d" && chown fzc "$d/run" || return 1
+	PT_DIR=$d
+	PT_SOCK=$d/portal.sock
+	PT_PKI=$WORK/pki
+	PT_GWLOG=$d/ipc.jsonl
+	pt_ca "$PT_PKI" && pt_cert "$PT_PKI" srv 127.0.0.1 \
+	    "DNS:portal.test,IP:127.0.0.1" || fail "no test PKI" || return 1
+	pt_scenario '"authorizations": []' >"$d/scenario.json"
+	pt_stub "$PT_NS" "$PT_SOCK" "$PT_PKI/srv" "$d/scenario.json" \
+	    127.0.0.1:0 || return 1
+	pt_fake_tunneld >"$d/fake_tunneld.py"
+	TLOG=$d/controld.log
+	ip netns exec "$PT_NS" /usr/bin/python3 "$d/fake_tunneld.py" \
+	    "$SRCDIR/ipc/ipc.h" "$B/fzc-controld" "$d/run/control.sock" \
+	    "$PT_TOKEN" "wss://127.0.0.1:$PT_PORT" "$PT_PKI/ca.crt" \
+	    "$PT_GWLOG" 2>"$TLOG" &
+	TPID=$!
+	PIDS+=("$TPID")
+	pt_ctl '{"cmd":"wait","what":"joined","role":"gateway","timeout":10}' ||
+	    pt_fail "the gateway never joined" || return 1
+
+	# Connect (1.2-1.4, 3): path, query, User-Agent, topic.
+	pt_gw_state 'v["last_path"] + " " + v["last_query"]'
+	pt_gw_state 'v["last_user_agent"]'
+	pt_gw_state_true 'v["last_path"] == "/gateway/v2/websocket" and
+	    v["last_query"].startswith("external_id=") and
+	    "&name=fzc-it-gw&public_key=" in v["last_query"]' ||
+	    pt_fail "path or query" || return 1
+	pt_gw_state_true '" gateway/1.5.6 (" in v["last_user_agent"]' ||
+	    pt_fail "User-Agent" || return 1
+	pt_ctl '{"cmd":"wait","what":"message","value":"set_snownet_capabilities","role":"gateway"}' ||
+	    pt_fail "no set_snownet_capabilities after the join" || return 1
+	[ "$(status_field "$d" portal.role)" = gateway ] ||
+	    pt_fail "status role $(status_field "$d" portal.role)" || return 1
+
+	# init: tunnel addresses, both relay addresses, the (empty) keep list.
+	wait_until 5 pt_gw_ipc_true '[x for x in l if x["type"] == "IPC_AUTHZ_KEEP" and x["pairs"] == []]' ||
+	    pt_fail "no IPC_AUTHZ_KEEP: $(cat "$PT_GWLOG")" || return 1
+	pt_gw_ipc '[x["type"] for x in l if x["type"].startswith("IPC_") and x["type"] not in ("IPC_HELLO", "IPC_SOCKET_REQUEST")]'
+	pt_gw_ipc_true '[x["type"] for x in l if x["type"] in ("IPC_TUN_ADDRESSES", "IPC_RELAY_ADD", "IPC_AUTHZ_KEEP")] == ["IPC_TUN_ADDRESSES", "IPC_RELAY_ADD", "IPC_RELAY_ADD", "IPC_AUTHZ_KEEP"]' ||
+	    pt_fail "init order" || return 1
+
+	# create_authorization -> IPC_CLIENT_PEER -> ack -> authorization_created.
+	ca=$(python3 -c '
+import json, sys
+p = json.load(open(sys.argv[1] + "/tests/unit/data/portal/gw_create_authorization.json"))
+p["ref"] = sys.argv[2]
+p["client"]["id"] = sys.argv[3]
+print(json.dumps({"cmd": "push", "role": "gateway",
+                  "event": "create_authorization", "payload": p}))' \
+	    "$SRCDIR" "$ref" "$cid")
+	pt_ctl "$ca" || pt_fail "push create_authorization" || return 1
+	pt_ctl '{"cmd":"wait","what":"message","value":"authorization_created","role":"gateway"}' ||
+	    pt_fail "no authorization_created" || return 1
+	pt_gw_state_true "[x['payload'] for x in m if x['event'] == 'authorization_created'] == [{'ref': '$ref'}]" ||
+	    pt_fail "authorization_created: $(pt_gw_state 'm')" || return 1
+	pt_gw_ipc_true "[x for x in l if x['type'] == 'IPC_CLIENT_PEER' and
+	    x['client_id'] == '$cid' and x['local_ufrag'] == 'xk4q' and
+	    x['remote_ufrag'] == 'mfrg' and x['client_ipv4'] == '100.71.34.9/32' and
+	    x['expires_at'] == 1767225600 and x['resource']['prefix'] == '10.20.0.0/16' and
+	    x['resource']['filters'] == [[6, 80, 80], [6, 443, 500], [17, 53, 53], [1, 0, 0]]]" ||
+	    pt_fail "IPC_CLIENT_PEER: $(grep CLIENT_PEER "$PT_GWLOG")" || return 1
+	# The data plane's candidates: the two additions in one message.
+	pt_ctl '{"cmd":"wait","what":"message","value":"broadcast_invalidated_ice_candidates","role":"gateway"}' ||
+	    pt_fail "no broadcast_invalidated_ice_candidates" || return 1
+	pt_gw_state "[(x['event'], x['payload']) for x in m if x['event'].startswith('broadcast')]"
+	pt_gw_state_true "[len(x['payload']['candidates']) for x in m if x['event'] == 'broadcast_ice_candidates'] == [2] and
+	    all(x['payload']['client_ids'] == ['$cid'] for x in m if x['event'].startswith('broadcast'))" ||
+	    pt_fail "candidates not batched per client" || return 1
+	pt_ctl '{"cmd":"wait","what":"message","value":"no_relays","role":"gateway"}' ||
+	    pt_fail "no no_relays" || return 1
+	# The stub answers no_relays with relays_presence: the relays again.
+	wait_until 5 pt_gw_ipc_true '[x["type"] for x in l].count("IPC_RELAY_ADD") == 4' ||
+	    pt_fail "relays_presence not shipped" || return 1
+
+	# A refused peer: logged, no authorization_created.
+	cc=${ca//$cid/$cid2}
+	pt_ctl "${cc//$ref/$ref-2}" || pt_fail "push create_authorization" ||
+	    return 1
+	wait_until 5 grep -q "tunneld refused client $cid2 for resource $rid" \
+	    "$TLOG" || pt_fail "refusal not logged" || return 1
+	sleep 0.5
+	pt_gw_state_true "len([x for x in m if x['event'] == 'authorization_created']) == 1" ||
+	    pt_fail "authorization_created after a refusal" || return 1
+	# A DNS resource: refused with a reason.
+	pt_ctl "${ca//\"cidr\"/\"dns\"}" || return 1
+	wait_until 5 grep -q "create_authorization refused: resource.type: dns" \
+	    "$TLOG" || pt_fail "DNS resource not refused" || return 1
+
+	# The portal's candidates, reject_access, resource_updated.
+	pt_ctl "{\"cmd\":\"push\",\"role\":\"gateway\",\"event\":\"ice_candidates\",
+	    \"payload\":{\"client_id\":\"$cid\",\"candidates\":[
+	    \"candidate:9 1 udp 2130706431 10.9.0.2 52625 typ host\"]}}" \
+	    "{\"cmd\":\"push\",\"role\":\"gateway\",\"event\":\"reject_access\",
+	    \"payload\":{\"client_id\":\"$cid\",\"resource_id\":\"$rid\"}}" \
+	    "{\"cmd\":\"push\",\"role\":\"gateway\",\"event\":\"resource_updated\",
+	    \"payload\":{\"id\":\"$rid\",\"type\":\"cidr\",\"address\":\"10.20.0.0/16\",
+	    \"name\":\"HQ LAN\",\"filters\":[{\"protocol\":\"udp\"}]}}" ||
+	    pt_fail "pushes" || return 1
+	wait_until 5 pt_gw_ipc_true "[x for x in l if x['type'] == 'IPC_GW_RESOURCE' and
+	    x['resource']['filters'] == [[17, 0, 65535]]]" ||
+	    pt_fail "no IPC_GW_RESOURCE" || return 1
+	pt_gw_ipc_true "[x for x in l if x['type'] == 'IPC_REMOTE_CANDIDATE' and
+	    x['peer'] == '$cid' and x['candidate'].startswith('candidate:9 ')] and
+	    [x for x in l if x['type'] == 'IPC_ACCESS_DEL' and
+	    x == dict(x, client_id='$cid', resource_id='$rid')]" ||
+	    pt_fail "IPC: $(cat "$PT_GWLOG")" || return 1
+
+	# Every init is followed by its keep list.
+	pt_ctl '{"cmd":"send_init","role":"gateway"}' || return 1
+	wait_until 5 pt_gw_ipc_true "[x['type'] for x in l].count('IPC_AUTHZ_KEEP') == 2" ||
+	    pt_fail "no IPC_AUTHZ_KEEP after the second init" || return 1
+	pt_no_violations || return 1
+
+	# token_expired: stopped, token kept, no reconnect.
+	pt_ctl '{"cmd":"disconnect","role":"gateway","reason":"token_expired"}' ||
+	    return 1
+	wait_until 5 eval '[ "$(status_field "$d" portal.state)" = signed_out ]' ||
+	    pt_fail "state $(status_field "$d" portal.state)" || return 1
+	status_field "$d" portal.reason
+	sleep 3
+	[ "$(pt_gw_state 'v["connection_attempts"]')" = 1 ] ||
+	    pt_fail "reconnected after token_expired" || return 1
+	! grep -q IPC_TOKEN_DELETE "$PT_GWLOG" ||
+	    pt_fail "the gateway token was deleted" || return 1
+	grep -q 'gateway (token_expired)' "$TLOG" ||
+	    pt_fail "no clear log line" || return 1
+	pt_no_violations || return 1
+	# A clean exit (with ASan: LeakSanitizer found nothing).
+	kill -TERM "$TPID"
+	wait_until 10 grep -q 'controld exited' "$TLOG" ||
+	    pt_fail "controld did not stop" || return 1
+	grep -q 'controld exited with status 0' "$TLOG" &&
+	    ! grep -q -e 'Sanitizer' -e 'runtime error' "$TLOG" ||
+	    { grep -A20 -e 'Sanitizer' -e 'runtime error' "$TLOG" |
+	    head -n 30; fail "controld did not exit cleanly"; }
+}
