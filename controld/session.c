@@ -223,6 +223,14 @@ prefix_of(const struct portal_addr *a, unsigned plen, struct ipc_prefix *p)
 }
 
 static void
+ice_of(char ufrag[IPC_CRED_MAX], char pwd[IPC_CRED_MAX],
+    const struct portal_ice_creds *c)
+{
+	snprintf(ufrag, IPC_CRED_MAX, "%s", c->username);
+	snprintf(pwd, IPC_CRED_MAX, "%s", c->password);
+}
+
+static void
 session_ship_route(struct session *s, const struct portal_resource *r,
     enum ipc_type type)
 {
@@ -580,14 +588,8 @@ session_on_create_authz(struct session *s,
 	memcpy(cp.psk, a->preshared_key, sizeof(cp.psk));
 	prefix_of(&a->client_ipv4, 32, &cp.client_ipv4);
 	prefix_of(&a->client_ipv6, 128, &cp.client_ipv6);
-	snprintf(cp.local_ufrag, sizeof(cp.local_ufrag), "%s",
-	    a->gateway_ice.username);
-	snprintf(cp.local_pwd, sizeof(cp.local_pwd), "%s",
-	    a->gateway_ice.password);
-	snprintf(cp.remote_ufrag, sizeof(cp.remote_ufrag), "%s",
-	    a->client_ice.username);
-	snprintf(cp.remote_pwd, sizeof(cp.remote_pwd), "%s",
-	    a->client_ice.password);
+	ice_of(cp.local_ufrag, cp.local_pwd, &a->gateway_ice);
+	ice_of(cp.remote_ufrag, cp.remote_pwd, &a->client_ice);
 	cp.expires_at = a->expires_at;
 	if (s->npending == MAX_PENDING) {
 		log_warnx("portal: tunneld has not answered %d authorizations;"
@@ -710,14 +712,8 @@ session_on_authorized(struct session *s, struct portal_authorization *a)
 	memcpy(gp.psk, a->preshared_key, sizeof(gp.psk));
 	prefix_of(&a->gateway_ipv4, 32, &gp.gateway_ipv4);
 	prefix_of(&a->gateway_ipv6, 128, &gp.gateway_ipv6);
-	snprintf(gp.local_ufrag, sizeof(gp.local_ufrag), "%s",
-	    a->client_ice.username);
-	snprintf(gp.local_pwd, sizeof(gp.local_pwd), "%s",
-	    a->client_ice.password);
-	snprintf(gp.remote_ufrag, sizeof(gp.remote_ufrag), "%s",
-	    a->gateway_ice.username);
-	snprintf(gp.remote_pwd, sizeof(gp.remote_pwd), "%s",
-	    a->gateway_ice.password);
+	ice_of(gp.local_ufrag, gp.local_pwd, &a->client_ice);
+	ice_of(gp.remote_ufrag, gp.remote_pwd, &a->gateway_ice);
 	session_ipc(s, IPC_GATEWAY_PEER, &gp, sizeof(gp));
 	explicit_bzero(&gp, sizeof(gp));
 	z = session_authz(s, a->resource_id, true);

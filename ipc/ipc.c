@@ -307,14 +307,35 @@ check_token_result(const struct ipc_msg *m)
 	return (NULL);
 }
 
+/* Tunnel addresses of a device: an IPv4 /32 and an IPv6 /128. */
+static int
+host_pair_valid(const struct ipc_prefix *v4, const struct ipc_prefix *v6)
+{
+	return (v4->family == AF_INET && v4->prefixlen == 32 &&
+	    ipc_prefix_valid(v4) && v6->family == AF_INET6 &&
+	    v6->prefixlen == 128 && ipc_prefix_valid(v6));
+}
+
+/* A peer's ICE credentials: ours, then the remote side's. */
+static const char *
+check_ice(const char *lufrag, const char *lpwd, const char *rufrag,
+    const char *rpwd)
+{
+	const char	*why;
+
+	if ((why = check_string(lufrag, IPC_CRED_MAX, 1)) ||
+	    (why = check_string(lpwd, IPC_CRED_MAX, 1)) ||
+	    (why = check_string(rufrag, IPC_CRED_MAX, 1)))
+		return (why);
+	return (check_string(rpwd, IPC_CRED_MAX, 1));
+}
+
 static const char *
 check_tun_addresses(const struct ipc_msg *m)
 {
 	const struct ipc_tun_addresses	*a = &m->u.tun_addresses;
 
-	if (a->ipv4.family != AF_INET || a->ipv4.prefixlen != 32 ||
-	    !ipc_prefix_valid(&a->ipv4) || a->ipv6.family != AF_INET6 ||
-	    a->ipv6.prefixlen != 128 || !ipc_prefix_valid(&a->ipv6))
+	if (!host_pair_valid(&a->ipv4, &a->ipv6))
 		return ("tunnel addresses: not an IPv4 /32 and IPv6 /128");
 	return (NULL);
 }
@@ -360,17 +381,10 @@ check_gateway_peer(const struct ipc_msg *m)
 
 	if ((why = check_id(g->gateway_id)) || (why = check_id(g->resource_id)))
 		return (why);
-	if ((why = check_string(g->local_ufrag, IPC_CRED_MAX, 1)) ||
-	    (why = check_string(g->local_pwd, IPC_CRED_MAX, 1)) ||
-	    (why = check_string(g->remote_ufrag, IPC_CRED_MAX, 1)) ||
-	    (why = check_string(g->remote_pwd, IPC_CRED_MAX, 1)))
+	if ((why = check_ice(g->local_ufrag, g->local_pwd, g->remote_ufrag,
+	    g->remote_pwd)) != NULL)
 		return (why);
-	if (g->gateway_ipv4.family != AF_INET ||
-	    g->gateway_ipv4.prefixlen != 32 ||
-	    !ipc_prefix_valid(&g->gateway_ipv4) ||
-	    g->gateway_ipv6.family != AF_INET6 ||
-	    g->gateway_ipv6.prefixlen != 128 ||
-	    !ipc_prefix_valid(&g->gateway_ipv6))
+	if (!host_pair_valid(&g->gateway_ipv4, &g->gateway_ipv6))
 		return ("gateway peer: addresses not an IPv4 /32 and IPv6 /128");
 	return (NULL);
 }
@@ -477,17 +491,10 @@ check_client_peer(const struct ipc_msg *m)
 
 	if ((why = check_id(c->client_id)) != NULL)
 		return (why);
-	if ((why = check_string(c->local_ufrag, IPC_CRED_MAX, 1)) ||
-	    (why = check_string(c->local_pwd, IPC_CRED_MAX, 1)) ||
-	    (why = check_string(c->remote_ufrag, IPC_CRED_MAX, 1)) ||
-	    (why = check_string(c->remote_pwd, IPC_CRED_MAX, 1)))
+	if ((why = check_ice(c->local_ufrag, c->local_pwd, c->remote_ufrag,
+	    c->remote_pwd)) != NULL)
 		return (why);
-	if (c->client_ipv4.family != AF_INET ||
-	    c->client_ipv4.prefixlen != 32 ||
-	    !ipc_prefix_valid(&c->client_ipv4) ||
-	    c->client_ipv6.family != AF_INET6 ||
-	    c->client_ipv6.prefixlen != 128 ||
-	    !ipc_prefix_valid(&c->client_ipv6))
+	if (!host_pair_valid(&c->client_ipv4, &c->client_ipv6))
 		return ("client peer: addresses not an IPv4 /32 and IPv6 /128");
 	if (c->expires_at <= 0)
 		return ("client peer: expires_at not positive");

@@ -332,28 +332,38 @@ START_TEST(test_relays_presence)
 }
 END_TEST
 
+/* The peer's key, the PSK and both ICE credentials of the golden files. */
 static void
-ck_authz(const struct portal_authorization *a)
+ck_peer_secrets(const uint8_t *public_key, const uint8_t *psk,
+    const struct portal_ice_creds *client_ice,
+    const struct portal_ice_creds *gateway_ice)
 {
 	uint8_t	 want[PORTAL_KEY_LEN];
 	size_t	 i;
 
+	for (i = 0; i < sizeof(want); i++)
+		want[i] = (uint8_t)i;
+	ck_assert_mem_eq(public_key, want, sizeof(want));
+	for (i = 0; i < sizeof(want); i++)
+		want[i] = (uint8_t)(0xa0 + i);
+	ck_assert_mem_eq(psk, want, sizeof(want));
+	ck_assert_str_eq(client_ice->username, "mfrg");
+	ck_assert_str_eq(client_ice->password, "gzdfmnbxgi3tqojqgeztcm");
+	ck_assert_str_eq(gateway_ice->username, "xk4q");
+	ck_assert_str_eq(gateway_ice->password, "n5rw6zlsmvzxizlfnvqxgz");
+}
+
+static void
+ck_authz(const struct portal_authorization *a)
+{
 	ck_assert_str_eq(a->resource_id,
 	    "0f6a8c1e-5b8e-4d5f-9a3c-11a2b3c4d5e6");
 	ck_assert_str_eq(a->gateway_id, "77aa11bb-22cc-4d33-8e44-55ff66aa77bb");
 	ck_assert_str_eq(a->site_id, "5d1b0c9a-7e3f-4a21-8c6d-9e8f7a6b5c4d");
-	for (i = 0; i < sizeof(want); i++)
-		want[i] = (uint8_t)i;
-	ck_assert_mem_eq(a->gateway_public_key, want, sizeof(want));
-	for (i = 0; i < sizeof(want); i++)
-		want[i] = (uint8_t)(0xa0 + i);
-	ck_assert_mem_eq(a->preshared_key, want, sizeof(want));
+	ck_peer_secrets(a->gateway_public_key, a->preshared_key,
+	    &a->client_ice, &a->gateway_ice);
 	ck_addr(&a->gateway_ipv4, "100.82.5.17");
 	ck_addr(&a->gateway_ipv6, "fd00:2021:1111::3:9c4e");
-	ck_assert_str_eq(a->client_ice.username, "mfrg");
-	ck_assert_str_eq(a->client_ice.password, "gzdfmnbxgi3tqojqgeztcm");
-	ck_assert_str_eq(a->gateway_ice.username, "xk4q");
-	ck_assert_str_eq(a->gateway_ice.password, "n5rw6zlsmvzxizlfnvqxgz");
 	ck_assert(!a->use_iceless);
 }
 
@@ -574,11 +584,9 @@ START_TEST(test_gw_create_authorization)
 {
 	struct portal_msg		 m;
 	struct portal_gw_authorization	*a;
-	uint8_t				 want[PORTAL_KEY_LEN];
 	static const uint8_t		 zero[PORTAL_KEY_LEN];
 	json_t				*p;
 	const char			*why;
-	size_t				 i;
 
 	ck_assert_int_eq(decode_gw_file("create_authorization",
 	    "gw_create_authorization.json", &m), 1);
@@ -606,18 +614,10 @@ START_TEST(test_gw_create_authorization)
 	ck_assert_int_eq(a->resource.filters[3].proto, PORTAL_PROTO_ICMP);
 	ck_assert_uint_eq(a->resource.filters[3].port_end, 0);
 	ck_assert_str_eq(a->client_id, "d2b6f1a0-3c4e-4f5a-9b8c-7d6e5f4a3b2c");
-	for (i = 0; i < sizeof(want); i++)
-		want[i] = (uint8_t)i;
-	ck_assert_mem_eq(a->client_public_key, want, sizeof(want));
-	for (i = 0; i < sizeof(want); i++)
-		want[i] = (uint8_t)(0xa0 + i);
-	ck_assert_mem_eq(a->preshared_key, want, sizeof(want));
+	ck_peer_secrets(a->client_public_key, a->preshared_key,
+	    &a->client_ice, &a->gateway_ice);
 	ck_addr(&a->client_ipv4, "100.71.34.9");
 	ck_addr(&a->client_ipv6, "fd00:2021:1111::a:3b21");
-	ck_assert_str_eq(a->client_ice.username, "mfrg");
-	ck_assert_str_eq(a->client_ice.password, "gzdfmnbxgi3tqojqgeztcm");
-	ck_assert_str_eq(a->gateway_ice.username, "xk4q");
-	ck_assert_str_eq(a->gateway_ice.password, "n5rw6zlsmvzxizlfnvqxgz");
 	ck_assert_int_eq(a->expires_at, 1767225600);
 	/* Freeing wipes the key material held in the struct. */
 	portal_msg_gw_authorization_free(a);
