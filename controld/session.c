@@ -79,7 +79,7 @@ static const char *const state_names[] = {
 struct session {
 	struct controld		*c;
 	bool			 configured;
-	bool			 gateway;	/* cfg.role is IPC_ROLE_GATEWAY */
+	bool			 gateway;	/* role IPC_ROLE_GATEWAY */
 	struct ipc_portal_config cfg;
 	char			*token;
 	char			 external_id[PORTAL_EXTERNAL_ID_SIZE];
@@ -639,7 +639,8 @@ session_gw_ack(struct session *s, uint32_t id, int error)
 		if (s->state == SESSION_CONNECTED) {
 			log_info("portal: client %s is ready for resource %s",
 			    p.client_id, p.resource_id);
-			phoenix_send(s->chan, PORTAL_EV_GW_AUTHORIZATION_CREATED,
+			phoenix_send(s->chan,
+			    PORTAL_EV_GW_AUTHORIZATION_CREATED,
 			    portal_msg_authorization_created(p.ref));
 			session_flush(s);
 		} else
@@ -891,9 +892,9 @@ session_events(struct session *s)
 			 */
 			if (s->gateway)
 				session_stop(s, "the portal disconnected the "
-				    "gateway (token_expired): its token expired "
-				    "or was revoked, or another instance "
-				    "connected with it", false);
+				    "gateway (token_expired): its token "
+				    "expired or was revoked, or another "
+				    "instance connected with it", false);
 			else
 				session_stop(s, "token expired: sign in again",
 				    true);

@@ -224,7 +224,7 @@ struct ipc_portal_config {
 	char		device_id[IPC_ID_MAX];	/* UUID from the state dir */
 	uint8_t		public_key[IPC_WG_KEY_LEN];	/* tunneld keeps the
 							   private half */
-	uint8_t		role;		/* IPC_ROLE_CLIENT or IPC_ROLE_GATEWAY */
+	uint8_t		role;		/* IPC_ROLE_CLIENT or _GATEWAY */
 	uint8_t		internet;	/* 0 or 1: the saved Internet switch */
 	uint8_t		reserved[6];	/* zero */
 };

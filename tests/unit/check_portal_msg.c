@@ -799,12 +799,14 @@ START_TEST(test_filters_merge)
 		    { { PORTAL_PROTO_TCP, 10, 30 } } },
 		/* Adjacent joins; a gap does not. */
 		{ 3, 2, { { PORTAL_PROTO_UDP, 21, 30 },
-		    { PORTAL_PROTO_UDP, 10, 20 }, { PORTAL_PROTO_UDP, 32, 40 } },
+		    { PORTAL_PROTO_UDP, 10, 20 },
+		    { PORTAL_PROTO_UDP, 32, 40 } },
 		    { { PORTAL_PROTO_UDP, 10, 30 },
 		    { PORTAL_PROTO_UDP, 32, 40 } } },
 		/* Another protocol never joins; contained ranges vanish. */
 		{ 4, 3, { { PORTAL_PROTO_ICMP, 0, 0 },
-		    { PORTAL_PROTO_TCP, 1, 65535 }, { PORTAL_PROTO_TCP, 80, 80 },
+		    { PORTAL_PROTO_TCP, 1, 65535 },
+		    { PORTAL_PROTO_TCP, 80, 80 },
 		    { PORTAL_PROTO_UDP, 1, 65535 } },
 		    { { PORTAL_PROTO_TCP, 1, 65535 },
 		    { PORTAL_PROTO_UDP, 1, 65535 },
