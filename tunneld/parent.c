@@ -28,6 +28,7 @@
 #include "ipc/ipc.h"
 #include "tunneld/client.h"
 #include "tunneld/device.h"
+#include "tunneld/gateway.h"
 #include "tunneld/privdrop.h"
 #include "tunneld/protsock.h"
 #include "tunneld/wgmode.h"
@@ -70,6 +71,7 @@ struct parent {
 	struct wgmode		*wm;
 	struct client_options	 clopt;
 	struct client		*client;
+	struct gateway		*gateway;
 };
 
 static void	parent_spawn(struct parent *);
@@ -84,10 +86,24 @@ usage(void)
 	    "                   [--log-level error|warning|info|debug]\n"
 	    "                   [--api-url URL] [--ca-file FILE] "
 	    "[--token-file FILE]\n"
-	    "                   [--state-dir DIR] [--name NAME]\n"
+	    "                   [--state-dir DIR] [--name NAME] "
+	    "[--role client|gateway]\n"
 	    "                   [--wireguard FILE [--interface NAME] "
 	    "[--threads N] [--mtu MTU]]\n");
 	exit(2);
+}
+
+/* The device `fzc status` reports on, whichever the mode or role. */
+static struct device *
+parent_device(struct parent *p)
+{
+	if (p->wm != NULL)
+		return (wgmode_device(p->wm));
+	if (p->client != NULL)
+		return (client_device(p->client));
+	if (p->gateway != NULL)
+		return (gateway_device(p->gateway));
+	return (NULL);
 }
 
 static void
@@ -197,6 +213,9 @@ parent_dispatch_controld(evutil_socket_t fd, short events, void *arg)
 			if (p->client != NULL &&
 			    client_send_config(p->client, &p->chan) == -1)
 				log_warn("configuring controld");
+			if (p->gateway != NULL &&
+			    gateway_send_config(p->gateway, &p->chan) == -1)
+				log_warn("configuring controld");
 			if (p->wm != NULL && !wgmode_running(p->wm))
 				break;
 			if (!p->ready_notified) {
@@ -212,9 +231,7 @@ parent_dispatch_controld(evutil_socket_t fd, short events, void *arg)
 			parent_socket_request(p, &msg);
 			break;
 		case IPC_STATS_REQUEST:
-			if (device_send_stats(p->wm != NULL ?
-			    wgmode_device(p->wm) : p->client != NULL ?
-			    client_device(p->client) : NULL, &p->chan,
+			if (device_send_stats(parent_device(p), &p->chan,
 			    msg.hdr.id) == -1)
 				log_warn("sending counters to controld");
 			break;
@@ -241,15 +258,21 @@ parent_dispatch_controld(evutil_socket_t fd, short events, void *arg)
 			break;
 		default:
 			/* ipc_decode lets through only controld's types. */
-			if (!client_owns(msg.hdr.type)) {
-				parent_reject(p, &msg, "unhandled type");
+			if (p->gateway != NULL && gateway_owns(msg.hdr.type))
+				rc = gateway_dispatch(p->gateway, &p->chan,
+				    &msg, &why);
+			else if (p->client != NULL &&
+			    client_owns(msg.hdr.type))
+				rc = client_dispatch(p->client, &p->chan, &msg,
+				    &why);
+			else {
+				parent_reject(p, &msg, p->gateway != NULL ?
+				    "not a gateway-role message" :
+				    p->client != NULL ?
+				    "not a client-role message" :
+				    "not in WireGuard mode");
 				return;
 			}
-			if (p->client == NULL) {
-				parent_reject(p, &msg, "not in the client role");
-				return;
-			}
-			rc = client_dispatch(p->client, &p->chan, &msg, &why);
 			explicit_bzero(&msg.u, sizeof(msg.u));
 			if (rc == -1) {
 				parent_reject(p, &msg, why);
@@ -524,13 +547,14 @@ main(int argc, char *argv[])
 		{ "token-file", required_argument, NULL, 'T' },
 		{ "state-dir", required_argument, NULL, 'S' },
 		{ "name", required_argument, NULL, 'N' },
+		{ "role", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct parent	 p;
 	struct passwd	*pw;
 	const char	*errstr;
-	int		 ch;
+	int		 ch, gateway_role = 0;
 
 	memset(&p, 0, sizeof(p));
 	p.user = FZC_DEFAULT_USER;
@@ -599,12 +623,28 @@ main(int argc, char *argv[])
 		case 'N':
 			p.clopt.name = optarg;
 			break;
+		case 'r':
+			if (strcmp(optarg, "client") == 0)
+				gateway_role = 0;
+			else if (strcmp(optarg, "gateway") == 0)
+				gateway_role = 1;
+			else {
+				fprintf(stderr, "fzc-tunneld: unknown role "
+				    "'%s' (use client or gateway)\n", optarg);
+				usage();
+			}
+			break;
 		default:
 			usage();
 		}
 	}
 	if (optind != argc)
 		usage();
+	if (gateway_role && p.wgopt.file != NULL) {
+		fprintf(stderr, "fzc-tunneld: --wireguard runs a plain "
+		    "WireGuard tunnel: no --role gateway with it\n");
+		usage();
+	}
 	log_setlevel(p.log_level);
 
 	if (geteuid() != 0)
@@ -643,7 +683,10 @@ main(int argc, char *argv[])
 	else {
 		p.clopt.ifname = p.wgopt.ifname;
 		p.clopt.threads = p.wgopt.threads;
-		p.client = client_new(p.base, &p.clopt);
+		if (gateway_role)
+			p.gateway = gateway_new(p.base, &p.clopt);
+		else
+			p.client = client_new(p.base, &p.clopt);
 	}
 	p.ev_sigterm = parent_signal(&p, SIGTERM, parent_sigterm);
 	p.ev_sigint = parent_signal(&p, SIGINT, parent_sigterm);
@@ -653,8 +696,9 @@ main(int argc, char *argv[])
 	if (p.ev_respawn == NULL || p.ev_kill == NULL)
 		fatalx("evtimer_new");
 
-	log_info("starting (user %s, control socket %s)", p.user,
-	    p.control_socket);
+	log_info("starting (%s, user %s, control socket %s)", p.wm != NULL ?
+	    "WireGuard mode" : p.gateway != NULL ? "gateway role" :
+	    "client role", p.user, p.control_socket);
 	parent_spawn(&p);
 	if (event_base_dispatch(p.base) == -1)
 		fatalx("event loop failed");
@@ -662,6 +706,7 @@ main(int argc, char *argv[])
 	parent_close_channel(&p);
 	wgmode_free(p.wm);
 	client_free(p.client);
+	gateway_free(p.gateway);
 	event_free(p.ev_kill);
 	event_free(p.ev_respawn);
 	event_free(p.ev_sigchld);

@@ -1,0 +1,824 @@
+/*
+ * gateway.c: the gateway role in fzc-tunneld (PROTOCOL 3). controld speaks
+ * to the portal; here are the tunnel device, one controlled ICE connection
+ * and WireGuard peer per authorized client, and the nftables rules that
+ * let each client reach what it is authorized for and nothing else
+ * (firewall.c). A client with no authorization left is told goodbye in
+ * the tunnel (PROTOCOL 4.6) and forgotten.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "tunneld/conn.h"
+#include "tunneld/device.h"
+#include "tunneld/firewall.h"
+#include "tunneld/gateway.h"
+#include "tunneld/netlink.h"
+#include "tunneld/role.h"
+
+#define GATEWAY_MAX_CLIENTS	1024
+#define GATEWAY_MAX_AUTHZ	128	/* per client */
+#define GATEWAY_MAX_RELAYS	64
+
+/* PROTOCOL 4.5: the clients' tunnel addresses, routed into the tunnel. */
+static const struct ipc_prefix gateway_client_ranges[] = {
+	{ AF_INET, 11, { 0, 0 }, { 100, 64 } },
+	{ AF_INET6, 107, { 0, 0 }, { 0xfd, 0x00, 0x20, 0x21, 0x11, 0x11 } },
+};
+
+/* One (client, resource) pair the portal authorized, until expires_at. */
+struct gateway_authz {
+	int64_t			 expires_at;	/* Unix s */
+	struct ipc_gw_resource	 res;
+};
+
+struct gateway_client {
+	struct ipc_client_peer	 peer;	/* keys, credentials, tunnel IPs */
+	struct conn		*conn;
+	struct gateway_authz	*authz;
+	size_t			 nauthz;
+};
+
+struct gateway {
+	struct event_base	*base;
+	struct client_options	 opt;
+	struct role_identity	 id;
+	struct ipc_chan		*chan;		/* to the current controld */
+
+	bool			 have_addresses;
+	struct ipc_tun_addresses addresses;
+	struct role_tun		 tun;
+	struct firewall		*fw;
+	bool			 fw_installed;
+	struct fw_script	 script;
+	struct conns		*conns;
+	struct event		*ev_expiry;
+
+	struct ipc_relay	*relays;
+	size_t			 nrelays;
+	struct gateway_client	**clients;
+	size_t			 nclients;
+};
+
+static void	gateway_arm_expiry(struct gateway *);
+
+/* Forwarding is the host's decision: said once, loudly, not changed. */
+static void
+gateway_check_forwarding(void)
+{
+	static const char *const	 knobs[] = {
+		"/proc/sys/net/ipv4/ip_forward",
+		"/proc/sys/net/ipv6/conf/all/forwarding",
+	};
+	FILE				*f;
+	size_t				 i;
+	int				 v;
+
+	for (i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++) {
+		if ((f = fopen(knobs[i], "re")) == NULL)
+			continue;
+		if (fscanf(f, "%d", &v) == 1 && v == 0)
+			log_warnx("%s is 0: this gateway will not forward %s "
+			    "traffic to resources; set net.%s = 1 (sysctl)",
+			    knobs[i], i == 0 ? "IPv4" : "IPv6", i == 0 ?
+			    "ipv4.ip_forward" : "ipv6.conf.all.forwarding");
+		fclose(f);
+	}
+}
+
+static void
+gateway_expiry_cb(evutil_socket_t, short, void *);
+
+struct gateway *
+gateway_new(struct event_base *base, const struct client_options *opt)
+{
+	struct gateway	*g;
+
+	if (access(FIREWALL_NFT, X_OK) == -1)
+		fatal("the gateway role needs %s (apt-get install nftables)",
+		    FIREWALL_NFT);
+	g = xcalloc(1, sizeof(*g));
+	g->base = base;
+	g->opt = *opt;
+	role_identity_init(&g->id, opt->state_dir, opt->token_file,
+	    opt->name);
+	if ((g->ev_expiry = evtimer_new(base, gateway_expiry_cb, g)) == NULL)
+		fatalx("evtimer_new");
+	gateway_check_forwarding();
+	return (g);
+}
+
+int
+gateway_send_config(struct gateway *g, struct ipc_chan *ch)
+{
+	g->chan = ch;
+	return (role_send_config(&g->id, ch, g->opt.api_url, g->opt.ca_file,
+	    IPC_ROLE_GATEWAY));
+}
+
+/*
+ * Runs the script built up in g->script. When nft refuses it the kernel's
+ * sets may not be what firewall.c believes: they are refilled from
+ * scratch, and if even that fails, emptied: better nothing forwarded
+ * than something no longer authorized.
+ */
+static int
+gateway_nft(struct gateway *g, const char *what)
+{
+	char	 err[1024];
+
+	if (g->script.len == 0)
+		return (0);
+	if (firewall_nft(FIREWALL_NFT, &g->script, err, sizeof(err)) == 0) {
+		fw_script_reset(&g->script);
+		return (0);
+	}
+	log_warnx("nft refused the rules (%s): %s", what, err);
+	fw_script_reset(&g->script);
+	if (!g->fw_installed)
+		return (-1);
+	firewall_resync(g->fw, &g->script);
+	if (firewall_nft(FIREWALL_NFT, &g->script, err, sizeof(err)) == 0) {
+		fw_script_reset(&g->script);
+		log_info("firewall sets of %s rebuilt", firewall_table(g->fw));
+		return (0);
+	}
+	log_warnx("nft refused to rebuild the sets: %s; emptying them", err);
+	fw_script_reset(&g->script);
+	firewall_lockdown(g->fw, &g->script);
+	if (firewall_nft(FIREWALL_NFT, &g->script, err, sizeof(err)) != 0)
+		log_warnx("nft refused to empty the sets: %s", err);
+	fw_script_reset(&g->script);
+	return (-1);
+}
+
+/* The client's elements after a change to its authorizations. */
+static int
+gateway_client_rules(struct gateway *g, struct gateway_client *gc)
+{
+	const struct ipc_gw_resource	*res[GATEWAY_MAX_AUTHZ];
+	const char			*why;
+	size_t				 i;
+
+	if (g->fw == NULL || !g->fw_installed)
+		return (0);
+	for (i = 0; i < gc->nauthz; i++)
+		res[i] = &gc->authz[i].res;
+	if (firewall_client(g->fw, gc->peer.client_id, &gc->peer.client_ipv4,
+	    &gc->peer.client_ipv6, res, gc->nauthz, &g->script, &why) == -1) {
+		log_warnx("client %s: %s", gc->peer.client_id, why);
+		fw_script_reset(&g->script);
+		return (E2BIG);
+	}
+	return (gateway_nft(g, gc->peer.client_id) == -1 ? EIO : 0);
+}
+
+static struct gateway_client *
+gateway_client(struct gateway *g, const char *id)
+{
+	size_t	 i;
+
+	for (i = 0; i < g->nclients; i++)
+		if (strcmp(g->clients[i]->peer.client_id, id) == 0)
+			return (g->clients[i]);
+	return (NULL);
+}
+
+/* PROTOCOL 4.6: IPv6 from :: to ::, next header 255, event 2. */
+static void
+gateway_goodbye(struct gateway_client *gc)
+{
+	uint8_t		 pkt[40 + 8];
+	struct peer	*peer;
+
+	if (gc->conn == NULL || (peer = conn_peer(gc->conn)) == NULL)
+		return;
+	memset(pkt, 0, sizeof(pkt));
+	pkt[0] = 0x60;
+	pkt[5] = 8;		/* payload length */
+	pkt[6] = 255;		/* next header */
+	pkt[40] = 2;		/* Goodbye */
+	if (device_peer_send(peer, pkt, sizeof(pkt)) == -1)
+		log_debug("client %s: no session to say goodbye on",
+		    gc->peer.client_id);
+	else
+		log_debug("client %s: goodbye sent", gc->peer.client_id);
+}
+
+static void
+gateway_client_free(struct gateway *g, struct gateway_client *gc,
+    bool goodbye)
+{
+	size_t	 i;
+
+	for (i = 0; i < g->nclients; i++)
+		if (g->clients[i] == gc) {
+			g->clients[i] = g->clients[--g->nclients];
+			break;
+		}
+	if (goodbye)
+		gateway_goodbye(gc);
+	conn_free(gc->conn);
+	gc->nauthz = 0;
+	(void)gateway_client_rules(g, gc);
+	free(gc->authz);
+	explicit_bzero(gc, sizeof(*gc));
+	free(gc);
+}
+
+/*
+ * After authorizations went: the rules follow, and a client left with
+ * none is closed (PROTOCOL 3, reject_access).
+ */
+static void
+gateway_client_settle(struct gateway *g, struct gateway_client *gc)
+{
+	if (gc->nauthz > 0) {
+		(void)gateway_client_rules(g, gc);
+		return;
+	}
+	log_info("client %s: no authorization left; closing",
+	    gc->peer.client_id);
+	gateway_client_free(g, gc, true);
+}
+
+static void
+gateway_authz_drop(struct gateway_client *gc, size_t i)
+{
+	log_info("client %s: resource %s no longer authorized",
+	    gc->peer.client_id, gc->authz[i].res.id);
+	gc->authz[i] = gc->authz[--gc->nauthz];
+}
+
+static int
+gateway_authz_index(const struct gateway_client *gc, const char *resource)
+{
+	size_t	 i;
+
+	for (i = 0; i < gc->nauthz; i++)
+		if (strcmp(gc->authz[i].res.id, resource) == 0)
+			return ((int)i);
+	return (-1);
+}
+
+/* The connection for a client, its tunnel IPs routed to its peer. */
+static int
+gateway_connect(struct gateway *g, struct gateway_client *gc)
+{
+	const struct ipc_client_peer	*p = &gc->peer;
+	struct conn_params		 cp;
+	struct peer			*wg;
+	const char			*why;
+
+	memset(&cp, 0, sizeof(cp));
+	cp.id = p->client_id;
+	cp.public_key = p->public_key;
+	cp.psk = p->psk;
+	cp.local_ufrag = p->local_ufrag;
+	cp.local_pwd = p->local_pwd;
+	cp.remote_ufrag = p->remote_ufrag;
+	cp.remote_pwd = p->remote_pwd;
+	if ((gc->conn = conn_new(g->conns, &cp, &why)) == NULL) {
+		log_warnx("client %s: %s", p->client_id, why);
+		return (EINVAL);
+	}
+	wg = conn_peer(gc->conn);
+	if (device_add_allowed_ip(g->tun.dev, wg, &p->client_ipv4) == -1 ||
+	    device_add_allowed_ip(g->tun.dev, wg, &p->client_ipv6) == -1) {
+		log_warnx("client %s: its tunnel addresses belong to another "
+		    "client", p->client_id);
+		conn_free(gc->conn);
+		gc->conn = NULL;
+		return (EADDRINUSE);
+	}
+	return (0);
+}
+
+/* The parts of create_authorization that make the connection. */
+static bool
+gateway_same_peer(const struct ipc_client_peer *a,
+    const struct ipc_client_peer *b)
+{
+	return (memcmp(a->public_key, b->public_key, sizeof(a->public_key)) ==
+	    0 && memcmp(a->psk, b->psk, sizeof(a->psk)) == 0 &&
+	    memcmp(&a->client_ipv4, &b->client_ipv4, sizeof(a->client_ipv4)) ==
+	    0 && memcmp(&a->client_ipv6, &b->client_ipv6,
+	    sizeof(a->client_ipv6)) == 0 &&
+	    strcmp(a->local_ufrag, b->local_ufrag) == 0 &&
+	    strcmp(a->local_pwd, b->local_pwd) == 0 &&
+	    strcmp(a->remote_ufrag, b->remote_ufrag) == 0 &&
+	    strcmp(a->remote_pwd, b->remote_pwd) == 0);
+}
+
+/*
+ * create_authorization: the first for a client makes its connection;
+ * later ones add resources to it. New keys or credentials (the client
+ * restarted) make a new connection; its authorizations carry over.
+ */
+static int
+gateway_client_peer(struct gateway *g, const struct ipc_client_peer *p)
+{
+	struct gateway_client	*gc;
+	struct gateway_authz	 old;
+	bool			 replaced = false;
+	int			 i, error;
+
+	if (g->conns == NULL)
+		return (EAGAIN);	/* no tunnel addresses yet */
+	if ((gc = gateway_client(g, p->client_id)) == NULL) {
+		if (g->nclients == GATEWAY_MAX_CLIENTS)
+			return (ENOSPC);
+		gc = xcalloc(1, sizeof(*gc));
+		gc->peer = *p;
+		g->clients = xreallocarray(g->clients, g->nclients + 1,
+		    sizeof(*g->clients));
+		g->clients[g->nclients++] = gc;
+	} else if (!gateway_same_peer(&gc->peer, p)) {
+		log_info("client %s: new keys or credentials; reconnecting",
+		    p->client_id);
+		conn_free(gc->conn);
+		gc->conn = NULL;
+		explicit_bzero(&gc->peer, sizeof(gc->peer));
+		gc->peer = *p;
+	}
+	/* Authorizations without a connection are of no use: all go. */
+	if (gc->conn == NULL && (error = gateway_connect(g, gc)) != 0) {
+		gateway_client_free(g, gc, false);
+		gateway_arm_expiry(g);
+		return (error);
+	}
+	if ((i = gateway_authz_index(gc, p->resource.id)) != -1) {
+		old = gc->authz[i];
+		replaced = true;
+	} else {
+		if (gc->nauthz == GATEWAY_MAX_AUTHZ)
+			return (ENOSPC);
+		gc->authz = xreallocarray(gc->authz, gc->nauthz + 1,
+		    sizeof(*gc->authz));
+		i = (int)gc->nauthz++;
+	}
+	gc->authz[i].expires_at = p->expires_at;
+	gc->authz[i].res = p->resource;
+	if ((error = gateway_client_rules(g, gc)) == E2BIG) {
+		if (replaced)
+			gc->authz[i] = old;
+		else
+			gc->nauthz--;
+		if (gc->nauthz == 0)
+			gateway_client_free(g, gc, false);
+		return (error);
+	}
+	gateway_arm_expiry(g);
+	log_info("client %s: resource %s authorized until %lld",
+	    p->client_id, p->resource.id, (long long)p->expires_at);
+	return (error);
+}
+
+/* reject_access */
+static int
+gateway_access_del(struct gateway *g, const struct ipc_access *a)
+{
+	struct gateway_client	*gc;
+	int			 i;
+
+	if ((gc = gateway_client(g, a->client_id)) == NULL ||
+	    (i = gateway_authz_index(gc, a->resource_id)) == -1)
+		return (ENOENT);
+	gateway_authz_drop(gc, (size_t)i);
+	gateway_client_settle(g, gc);
+	gateway_arm_expiry(g);
+	return (0);
+}
+
+/* resource_updated: new filters (or address) for every client of it. */
+static int
+gateway_resource(struct gateway *g, const struct ipc_gw_resource *r)
+{
+	struct gateway_client	*gc;
+	struct ipc_gw_resource	 old;
+	size_t			 c;
+	int			 i, error = 0;
+
+	for (c = 0; c < g->nclients; c++) {
+		gc = g->clients[c];
+		if ((i = gateway_authz_index(gc, r->id)) == -1)
+			continue;
+		old = gc->authz[i].res;
+		gc->authz[i].res = *r;
+		if (gateway_client_rules(g, gc) == E2BIG) {
+			gc->authz[i].res = old;
+			error = E2BIG;
+		}
+	}
+	return (error);
+}
+
+static bool
+gateway_kept(const struct ipc_authz_keep *k, const char *client,
+    const char *resource)
+{
+	uint32_t	 i;
+
+	for (i = 0; i < k->n && i < IPC_MAX_KEEP; i++)
+		if (strcmp(k->v[i].client_id, client) == 0 &&
+		    strcmp(k->v[i].resource_id, resource) == 0)
+			return (true);
+	return (false);
+}
+
+/* After a (re)connection's init: what the portal no longer lists goes. */
+static int
+gateway_authz_keep(struct gateway *g, const struct ipc_authz_keep *k)
+{
+	struct gateway_client	*gc;
+	size_t			 c, i, before;
+
+	for (c = g->nclients; c-- > 0;) {
+		gc = g->clients[c];
+		before = gc->nauthz;
+		for (i = gc->nauthz; i-- > 0;)
+			if (!gateway_kept(k, gc->peer.client_id,
+			    gc->authz[i].res.id))
+				gateway_authz_drop(gc, i);
+		if (gc->nauthz != before)
+			gateway_client_settle(g, gc);
+	}
+	gateway_arm_expiry(g);
+	return (0);
+}
+
+static void
+gateway_arm_expiry(struct gateway *g)
+{
+	struct timeval	 tv;
+	int64_t		 first = INT64_MAX, now;
+	size_t		 c, i;
+
+	for (c = 0; c < g->nclients; c++)
+		for (i = 0; i < g->clients[c]->nauthz; i++)
+			if (g->clients[c]->authz[i].expires_at < first)
+				first = g->clients[c]->authz[i].expires_at;
+	if (first == INT64_MAX) {
+		evtimer_del(g->ev_expiry);
+		return;
+	}
+	now = (int64_t)util_realtime_s();
+	tv.tv_sec = first > now ? first - now : 0;
+	tv.tv_usec = 0;
+	evtimer_add(g->ev_expiry, &tv);
+}
+
+/* Authorizations end at their expires_at without a word from the portal. */
+static void
+gateway_expiry_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct gateway		*g = arg;
+	struct gateway_client	*gc;
+	int64_t			 now = (int64_t)util_realtime_s();
+	size_t			 c, i, before;
+
+	(void)fd;
+	(void)events;
+	for (c = g->nclients; c-- > 0;) {
+		gc = g->clients[c];
+		before = gc->nauthz;
+		for (i = gc->nauthz; i-- > 0;)
+			if (gc->authz[i].expires_at <= now)
+				gateway_authz_drop(gc, i);
+		if (gc->nauthz != before)
+			gateway_client_settle(g, gc);
+	}
+	gateway_arm_expiry(g);
+}
+
+static void
+gateway_send_candidate(void *arg, const char *client_id, const char *cand,
+    bool add)
+{
+	struct gateway	*g = arg;
+
+	role_send_candidate(g->chan, client_id, cand, add);
+}
+
+static void
+gateway_no_relays(void *arg, const char *client_id)
+{
+	struct gateway	*g = arg;
+
+	role_send_no_relays(g->chan, client_id);
+}
+
+static struct gateway_client *
+gateway_client_of(struct gateway *g, const struct conn *conn)
+{
+	size_t	 i;
+
+	for (i = 0; i < g->nclients; i++)
+		if (g->clients[i]->conn == conn)
+			return (g->clients[i]);
+	return (NULL);
+}
+
+/*
+ * A client we lost is forgotten with its authorizations: when it comes
+ * back it asks the portal, which authorizes it here again.
+ */
+static bool
+gateway_conn_state(void *arg, struct conn *conn, enum ice_state st)
+{
+	struct gateway		*g = arg;
+	struct gateway_client	*gc;
+
+	if (st != ICE_FAILED && st != ICE_DISCONNECTED)
+		return (false);
+	if ((gc = gateway_client_of(g, conn)) == NULL)
+		return (false);
+	log_warnx("client %s: connection %s; dropped", conn_id(conn),
+	    ice_state_name(st));
+	gateway_client_free(g, gc, false);
+	gateway_arm_expiry(g);
+	return (true);
+}
+
+static void
+gateway_peer_goodbye(void *arg, struct peer *peer)
+{
+	struct gateway		*g = arg;
+	struct gateway_client	*gc;
+	struct conn		*conn;
+
+	if ((conn = conns_by_peer(g->conns, peer)) == NULL ||
+	    (gc = gateway_client_of(g, conn)) == NULL)
+		return;
+	log_info("client %s said goodbye", conn_id(conn));
+	gateway_client_free(g, gc, false);
+	gateway_arm_expiry(g);
+}
+
+/*
+ * The device comes up with the first tunnel addresses, the clients'
+ * ranges routed into it and the firewall table in place; only then
+ * connections. If the table cannot be installed nothing is forwarded
+ * from the tunnel unchecked: no connection is ever made.
+ */
+static int
+gateway_device_up(struct gateway *g)
+{
+	struct conns_callbacks	 cb;
+	const char		*why;
+	size_t			 i;
+	int			 rc, error;
+
+	if ((error = role_tun_up(&g->tun, g->base, g->opt.ifname,
+	    g->opt.threads, g->id.private_key, &g->addresses)) != 0)
+		return (error);
+	for (i = 0; i < sizeof(gateway_client_ranges) /
+	    sizeof(gateway_client_ranges[0]); i++) {
+		rc = netlink_route_add(g->tun.nl, g->tun.ifindex,
+		    gateway_client_ranges[i].family,
+		    gateway_client_ranges[i].addr,
+		    gateway_client_ranges[i].prefixlen, 0, 0);
+		if (rc < 0 && rc != -EEXIST) {
+			log_warnx("routing the clients' range into %s: %s",
+			    device_ifname(g->tun.dev), strerror(-rc));
+			return (-rc);
+		}
+	}
+	if ((g->fw = firewall_new(device_ifname(g->tun.dev), &why)) == NULL) {
+		log_warnx("firewall for %s: %s", device_ifname(g->tun.dev),
+		    why);
+		return (EINVAL);
+	}
+	firewall_setup(g->fw, &g->script);
+	if (gateway_nft(g, "creating the table") == -1)
+		return (EIO);
+	g->fw_installed = true;
+	log_info("nftables table inet %s installed", firewall_table(g->fw));
+	memset(&cb, 0, sizeof(cb));
+	cb.candidate = gateway_send_candidate;
+	cb.state = gateway_conn_state;
+	cb.no_relays = gateway_no_relays;
+	cb.arg = g;
+	g->conns = conns_new(g->base, g->tun.dev, false, &cb);
+	device_set_goodbye_cb(g->tun.dev, gateway_peer_goodbye, g);
+	for (i = 0; i < g->nrelays; i++)
+		(void)conns_relay_add(g->conns, &g->relays[i]);
+	return (0);
+}
+
+static void
+gateway_firewall_remove(struct gateway *g)
+{
+	if (g->fw == NULL)
+		return;
+	if (g->fw_installed) {
+		fw_script_reset(&g->script);
+		firewall_teardown(g->fw, &g->script);
+		if (gateway_nft(g, "removing the table") == 0)
+			log_info("nftables table inet %s removed",
+			    firewall_table(g->fw));
+		g->fw_installed = false;
+	}
+	firewall_free(g->fw);
+	g->fw = NULL;
+}
+
+/*
+ * Kept for the device that is not up yet, and given to it after. A relay
+ * comes once per address, under one id; it goes by its id.
+ */
+static int
+gateway_relay(struct gateway *g, const struct ipc_msg *msg)
+{
+	const struct ipc_relay	*r = &msg->u.relay;
+	size_t			 i;
+	bool			 found = false;
+
+	if (msg->hdr.type == IPC_RELAY_DEL) {
+		for (i = g->nrelays; i-- > 0;)
+			if (strcmp(g->relays[i].id, msg->u.relay_id.id) == 0) {
+				explicit_bzero(&g->relays[i],
+				    sizeof(g->relays[i]));
+				g->relays[i] = g->relays[--g->nrelays];
+				found = true;
+			}
+		if (found && g->conns != NULL)
+			(void)conns_relay_del(g->conns, msg->u.relay_id.id);
+		return (found ? 0 : ENOENT);
+	}
+	for (i = 0; i < g->nrelays; i++)
+		if (strcmp(g->relays[i].id, r->id) == 0 &&
+		    memcmp(&g->relays[i].addr, &r->addr, sizeof(r->addr)) == 0)
+			break;
+	if (i == g->nrelays) {
+		if (g->nrelays == GATEWAY_MAX_RELAYS)
+			return (ENOSPC);
+		g->relays = xreallocarray(g->relays, g->nrelays + 1,
+		    sizeof(*g->relays));
+		g->nrelays++;
+	}
+	explicit_bzero(&g->relays[i], sizeof(g->relays[i]));
+	g->relays[i] = *r;
+	if (g->conns != NULL && conns_relay_add(g->conns, r) == -1)
+		return (EINVAL);
+	return (0);
+}
+
+/* Keeps one state message; returns the errno to acknowledge it with. */
+static int
+gateway_state(struct gateway *g, const struct ipc_msg *msg)
+{
+	int	 error;
+
+	switch (msg->hdr.type) {
+	case IPC_TUN_ADDRESSES:
+		if (g->have_addresses)
+			return (memcmp(&g->addresses, &msg->u.tun_addresses,
+			    sizeof(g->addresses)) == 0 ? 0 : EBUSY);
+		g->addresses = msg->u.tun_addresses;
+		g->have_addresses = true;
+		if ((error = gateway_device_up(g)) != 0) {
+			/* Half a gateway forwards nothing; the next try. */
+			conns_free(g->conns);
+			g->conns = NULL;
+			gateway_firewall_remove(g);
+			role_tun_down(&g->tun);
+			g->have_addresses = false;
+		}
+		return (error);
+	case IPC_RELAY_ADD:
+	case IPC_RELAY_DEL:
+		return (gateway_relay(g, msg));
+	case IPC_REMOTE_CANDIDATE:
+	case IPC_REMOTE_CANDIDATE_DEL:
+		return (role_remote_candidate(g->conns, &msg->u.candidate,
+		    msg->hdr.type == IPC_REMOTE_CANDIDATE));
+	case IPC_CLIENT_PEER:
+		return (gateway_client_peer(g, &msg->u.client_peer));
+	case IPC_ACCESS_DEL:
+		return (gateway_access_del(g, &msg->u.access));
+	case IPC_GW_RESOURCE:
+		return (gateway_resource(g, &msg->u.gw_resource));
+	default:	/* IPC_AUTHZ_KEEP */
+		return (gateway_authz_keep(g, &msg->u.authz_keep));
+	}
+}
+
+static void
+gateway_log_state(const struct ipc_msg *msg, int error)
+{
+	char		 a[INET6_ADDRSTRLEN] = "", b[128] = "";
+	const char	*what = "";
+
+	switch (msg->hdr.type) {
+	case IPC_TUN_ADDRESSES:
+		inet_ntop(AF_INET, msg->u.tun_addresses.ipv4.addr, a,
+		    sizeof(a));
+		what = a;
+		break;
+	case IPC_RELAY_ADD:
+		what = msg->u.relay.id;
+		break;
+	case IPC_RELAY_DEL:
+		what = msg->u.relay_id.id;
+		break;
+	case IPC_REMOTE_CANDIDATE:
+	case IPC_REMOTE_CANDIDATE_DEL:
+		what = msg->u.candidate.candidate;
+		break;
+	case IPC_CLIENT_PEER:
+		snprintf(b, sizeof(b), "%s %s", msg->u.client_peer.client_id,
+		    msg->u.client_peer.resource.id);
+		what = b;
+		break;
+	case IPC_ACCESS_DEL:
+		snprintf(b, sizeof(b), "%s %s", msg->u.access.client_id,
+		    msg->u.access.resource_id);
+		what = b;
+		break;
+	case IPC_GW_RESOURCE:
+		what = msg->u.gw_resource.id;
+		break;
+	default:
+		snprintf(b, sizeof(b), "%u pairs", msg->u.authz_keep.n);
+		what = b;
+		break;
+	}
+	log_debug("gateway state: %s %s%s%s", ipc_type_name(msg->hdr.type),
+	    what, error != 0 ? ": " : "", error != 0 ? strerror(error) : "");
+}
+
+/* The messages gateway_dispatch() takes. */
+bool
+gateway_owns(uint16_t type)
+{
+	switch (type) {
+	case IPC_TUN_ADDRESSES:
+	case IPC_RELAY_ADD:
+	case IPC_RELAY_DEL:
+	case IPC_REMOTE_CANDIDATE:
+	case IPC_REMOTE_CANDIDATE_DEL:
+		return (true);
+	default:
+		return (role_token_owns(type) ||
+		    (type >= IPC_GW_STATE_FIRST && type <= IPC_GW_STATE_LAST));
+	}
+}
+
+/* Returns 0, or -1 with *why when controld broke the protocol. */
+int
+gateway_dispatch(struct gateway *g, struct ipc_chan *ch,
+    const struct ipc_msg *msg, const char **why)
+{
+	int	 error;
+
+	if (!gateway_owns(msg->hdr.type)) {
+		*why = "not a gateway-role message";
+		return (-1);
+	}
+	if (role_token_owns(msg->hdr.type)) {
+		role_token_dispatch(&g->id, ch, msg);
+		return (0);
+	}
+	error = gateway_state(g, msg);
+	gateway_log_state(msg, error);
+	role_state_ack(ch, msg, error);
+	return (0);
+}
+
+struct device *
+gateway_device(const struct gateway *g)
+{
+	return (g->tun.dev);
+}
+
+/*
+ * On the way out every client is told goodbye, so that none waits for us.
+ * The table goes first: one nft run, not one per client.
+ */
+void
+gateway_free(struct gateway *g)
+{
+	if (g == NULL)
+		return;
+	gateway_firewall_remove(g);
+	while (g->nclients > 0)
+		gateway_client_free(g, g->clients[g->nclients - 1], true);
+	free(g->clients);
+	conns_free(g->conns);
+	role_tun_down(&g->tun);
+	fw_script_free(&g->script);
+	event_free(g->ev_expiry);
+	if (g->relays != NULL)
+		explicit_bzero(g->relays, g->nrelays * sizeof(*g->relays));
+	free(g->relays);
+	role_identity_clear(&g->id);
+	free(g);
+}

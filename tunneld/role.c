@@ -1,0 +1,370 @@
+/*
+ * role.c: what both roles of fzc-tunneld hold for controld and do alike.
+ * The private key never leaves this process (controld gets the public
+ * half); the token is handed over as an fd to read, and controld may only
+ * ask for it to be replaced or deleted.
+ */
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "tunneld/conn.h"
+#include "tunneld/device.h"
+#include "tunneld/netlink.h"
+#include "tunneld/role.h"
+
+/* PROTOCOL 4.4: the inner MTU. */
+#define ROLE_MTU	1280
+
+/* A v4 UUID, made once and kept: the portal knows the device by it. */
+static void
+role_device_id(struct role_identity *id)
+{
+	uint8_t	 u[16];
+	char	 path[512];
+	FILE	*f;
+	size_t	 n;
+
+	snprintf(path, sizeof(path), "%s/device-id", id->state_dir);
+	if ((f = fopen(path, "re")) != NULL) {
+		n = fread(id->device_id, 1, sizeof(id->device_id) - 1, f);
+		fclose(f);
+		id->device_id[n] = '\0';
+		id->device_id[strcspn(id->device_id, "\r\n")] = '\0';
+		if (strlen(id->device_id) == 36)
+			return;
+		log_warnx("%s is not a UUID; making a new one", path);
+	} else if (errno != ENOENT)
+		fatal("reading %s", path);
+	randombytes_buf(u, sizeof(u));
+	u[6] = (u[6] & 0x0f) | 0x40;
+	u[8] = (u[8] & 0x3f) | 0x80;
+	snprintf(id->device_id, sizeof(id->device_id),
+	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+	    "%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3], u[4], u[5],
+	    u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+	if (mkdir(id->state_dir, 0750) == -1 && errno != EEXIST)
+		fatal("creating %s", id->state_dir);
+	if ((f = fopen(path, "wxe")) == NULL ||
+	    fprintf(f, "%s\n", id->device_id) < 0 || fclose(f) == EOF)
+		fatal("writing %s", path);
+	log_info("new device id in %s", path);
+}
+
+void
+role_identity_init(struct role_identity *id, const char *state_dir,
+    const char *token_file, const char *name)
+{
+	const char	*env;
+
+	memset(id, 0, sizeof(*id));
+	id->state_dir = state_dir;
+	id->token_file = token_file;
+	if ((id->private_key = sodium_malloc(32)) == NULL)
+		fatal("sodium_malloc");
+	/* A new key per start, as connlib does; the portal takes the latest. */
+	randombytes_buf(id->private_key, 32);
+	if (crypto_scalarmult_base(id->public_key, id->private_key) != 0)
+		fatalx("deriving the public key");
+	role_device_id(id);
+	if (name != NULL)
+		strncpy(id->name, name, sizeof(id->name) - 1);
+	else if (gethostname(id->name, sizeof(id->name) - 1) == -1)
+		id->name[0] = '\0';
+	/* Taken out of the environment so that controld never inherits it. */
+	if ((env = getenv("FIREZONE_TOKEN")) != NULL && *env != '\0') {
+		id->env_token = xstrdup(env);
+		explicit_bzero((char *)env, strlen(env));
+		unsetenv("FIREZONE_TOKEN");
+	}
+}
+
+static void
+role_forget_env_token(struct role_identity *id)
+{
+	if (id->env_token != NULL) {
+		explicit_bzero(id->env_token, strlen(id->env_token));
+		free(id->env_token);
+		id->env_token = NULL;
+	}
+}
+
+void
+role_identity_clear(struct role_identity *id)
+{
+	if (id->private_key != NULL)
+		sodium_free(id->private_key);
+	role_forget_env_token(id);
+	memset(id, 0, sizeof(*id));
+}
+
+/*
+ * The token as an fd controld can read: a memfd for FIREZONE_TOKEN, else
+ * the file, which must be root's alone. -1 with errno ENOENT: no token.
+ */
+static int
+role_token_fd(struct role_identity *id)
+{
+	struct stat	 st;
+	int		 fd;
+
+	if (id->env_token != NULL) {
+		if ((fd = memfd_create("fzc-token", MFD_CLOEXEC)) == -1)
+			return (-1);
+		if (write(fd, id->env_token, strlen(id->env_token)) == -1 ||
+		    lseek(fd, 0, SEEK_SET) == -1) {
+			close(fd);
+			return (-1);
+		}
+		return (fd);
+	}
+	fd = open(id->token_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd == -1)
+		return (-1);
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EINVAL;
+		return (-1);
+	}
+	if (st.st_mode & 077) {
+		log_warnx("token file %s is readable by group or others: "
+		    "refusing it; chmod 600 it", id->token_file);
+		close(fd);
+		errno = EPERM;
+		return (-1);
+	}
+	return (fd);
+}
+
+static int
+role_send_token(struct role_identity *id, struct ipc_chan *ch, uint32_t msgid,
+    int error)
+{
+	struct ipc_token_result	 r;
+	struct ipc_empty	 e;
+	int			 fd, rc;
+
+	memset(&r, 0, sizeof(r));
+	r.error = error;
+	if ((fd = role_token_fd(id)) == -1) {
+		if (errno != ENOENT)
+			log_warn("token %s", id->token_file);
+		return (ipc_chan_send(ch, IPC_TOKEN_RESULT, msgid, &r,
+		    sizeof(r), -1));
+	}
+	memset(&e, 0, sizeof(e));
+	rc = ipc_chan_send(ch, IPC_TOKEN, msgid, &e, sizeof(e), fd);
+	close(fd);
+	if (rc == 0) {
+		r.have_token = 1;
+		rc = ipc_chan_send(ch, IPC_TOKEN_RESULT, msgid, &r, sizeof(r),
+		    -1);
+	}
+	return (rc);
+}
+
+/* Sent after every hello: a restarted controld starts from scratch. */
+int
+role_send_config(struct role_identity *id, struct ipc_chan *ch,
+    const char *api_url, const char *ca_file, uint8_t role)
+{
+	struct ipc_portal_config	 pc;
+
+	memset(&pc, 0, sizeof(pc));
+	strncpy(pc.api_url, api_url, sizeof(pc.api_url) - 1);
+	if (ca_file != NULL)
+		strncpy(pc.ca_file, ca_file, sizeof(pc.ca_file) - 1);
+	memcpy(pc.name, id->name, sizeof(pc.name));
+	memcpy(pc.device_id, id->device_id, sizeof(pc.device_id));
+	memcpy(pc.public_key, id->public_key, sizeof(pc.public_key));
+	pc.role = role;
+	if (ipc_chan_send(ch, IPC_PORTAL_CONFIG, 0, &pc, sizeof(pc), -1) == -1)
+		return (-1);
+	return (role_send_token(id, ch, 0, 0));
+}
+
+static int
+role_store_token(struct role_identity *id, const char *token)
+{
+	char	 tmp[IPC_PATH_MAX + 8];
+	size_t	 len = strlen(token);
+	int	 fd, saved;
+
+	snprintf(tmp, sizeof(tmp), "%s.new", id->token_file);
+	(void)unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (fd == -1)
+		return (errno);
+	if (write(fd, token, len) != (ssize_t)len || write(fd, "\n", 1) != 1 ||
+	    fsync(fd) == -1 || close(fd) == -1) {
+		saved = errno != 0 ? errno : EIO;
+		(void)unlink(tmp);
+		return (saved);
+	}
+	if (rename(tmp, id->token_file) == -1) {
+		saved = errno;
+		(void)unlink(tmp);
+		return (saved);
+	}
+	return (0);
+}
+
+bool
+role_token_owns(uint16_t type)
+{
+	return (type == IPC_TOKEN_DELETE || type == IPC_TOKEN_STORE);
+}
+
+void
+role_token_dispatch(struct role_identity *id, struct ipc_chan *ch,
+    const struct ipc_msg *msg)
+{
+	struct ipc_token_result	 r;
+	int			 error = 0;
+
+	role_forget_env_token(id);
+	if (msg->hdr.type == IPC_TOKEN_DELETE) {
+		if (unlink(id->token_file) == -1 && errno != ENOENT)
+			error = errno;
+		else
+			log_info("token deleted (%s)", id->token_file);
+		memset(&r, 0, sizeof(r));
+		r.error = error;
+		if (ipc_chan_send(ch, IPC_TOKEN_RESULT, msg->hdr.id, &r,
+		    sizeof(r), -1) == -1)
+			log_warn("answering controld");
+		return;
+	}
+	if ((error = role_store_token(id, msg->u.token.token)) != 0)
+		log_warnx("storing the token in %s: %s", id->token_file,
+		    strerror(error));
+	else
+		log_info("new token stored in %s", id->token_file);
+	if (role_send_token(id, ch, msg->hdr.id, error) == -1)
+		log_warn("sending the token to controld");
+}
+
+int
+role_tun_up(struct role_tun *t, struct event_base *base, const char *ifname,
+    int threads, const uint8_t *private_key,
+    const struct ipc_tun_addresses *a)
+{
+	struct device_config	 cfg;
+	const char		*why;
+	int			 rc;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.ifname = ifname;
+	cfg.nworkers = threads;
+	cfg.mtu = ROLE_MTU;
+	cfg.listen_port = 0;
+	memcpy(cfg.private_key, private_key, sizeof(cfg.private_key));
+	t->dev = device_new(base, &cfg, &why);
+	explicit_bzero(&cfg, sizeof(cfg));
+	if (t->dev == NULL) {
+		log_warnx("tunnel device: %s", why);
+		return (EINVAL);
+	}
+	if (device_start(t->dev, &why) == -1) {
+		log_warn("tunnel device: %s", why);
+		return (EIO);
+	}
+	if ((rc = netlink_open(&t->nl)) < 0 ||
+	    (rc = t->ifindex = netlink_ifindex(t->nl,
+	    device_ifname(t->dev))) < 0 ||
+	    (rc = netlink_addr_add(t->nl, t->ifindex, AF_INET, a->ipv4.addr,
+	    32)) < 0 ||
+	    (rc = netlink_addr_add(t->nl, t->ifindex, AF_INET6, a->ipv6.addr,
+	    128)) < 0 ||
+	    (rc = netlink_link_set(t->nl, t->ifindex, ROLE_MTU, true)) < 0) {
+		log_warnx("configuring %s: %s", device_ifname(t->dev),
+		    strerror(-rc));
+		return (-rc);
+	}
+	log_info("%s is up", device_ifname(t->dev));
+	return (0);
+}
+
+void
+role_tun_down(struct role_tun *t)
+{
+	int	 rc;
+
+	if (t->nl != NULL) {
+		if ((rc = netlink_undo_all(t->nl)) < 0)
+			log_warnx("removing routes and addresses: %s",
+			    strerror(-rc));
+		netlink_close(t->nl);
+	}
+	device_free(t->dev);
+	memset(t, 0, sizeof(*t));
+}
+
+void
+role_send_candidate(struct ipc_chan *ch, const char *peer_id,
+    const char *cand, bool add)
+{
+	struct ipc_candidate	 m;
+
+	memset(&m, 0, sizeof(m));
+	snprintf(m.gateway_id, sizeof(m.gateway_id), "%s", peer_id);
+	snprintf(m.candidate, sizeof(m.candidate), "%s", cand);
+	log_debug("local candidate for %s: %s%s", peer_id,
+	    add ? "" : "(removed) ", cand);
+	if (ch == NULL || ipc_chan_send(ch, add ? IPC_LOCAL_CANDIDATE :
+	    IPC_LOCAL_CANDIDATE_DEL, 0, &m, sizeof(m), -1) == -1)
+		log_warnx("cannot send a local candidate to controld");
+}
+
+void
+role_send_no_relays(struct ipc_chan *ch, const char *peer_id)
+{
+	struct ipc_gateway_id	 m;
+
+	memset(&m, 0, sizeof(m));
+	snprintf(m.id, sizeof(m.id), "%s", peer_id);
+	if (ch == NULL || ipc_chan_send(ch, IPC_NO_RELAYS, 0, &m, sizeof(m),
+	    -1) == -1)
+		log_warnx("cannot tell controld that relays are missing");
+}
+
+/* A remote candidate for a connection, or its retraction: an errno. */
+int
+role_remote_candidate(struct conns *cs, const struct ipc_candidate *m,
+    bool add)
+{
+	struct conn	*c;
+	const char	*why = NULL;
+
+	if (cs == NULL || (c = conns_find(cs, m->gateway_id)) == NULL)
+		return (ENOENT);
+	if (conn_remote_candidate(c, m->candidate, add, &why) == -1) {
+		log_warnx("candidate for %s rejected: %s", m->gateway_id,
+		    why != NULL ? why : "not known");
+		return (EINVAL);
+	}
+	return (0);
+}
+
+void
+role_state_ack(struct ipc_chan *ch, const struct ipc_msg *msg, int error)
+{
+	struct ipc_state_ack	 ack;
+
+	memset(&ack, 0, sizeof(ack));
+	ack.type = msg->hdr.type;
+	ack.error = error;
+	if (ipc_chan_send(ch, IPC_STATE_ACK, msg->hdr.id, &ack, sizeof(ack),
+	    -1) == -1)
+		log_warn("acknowledging %s", ipc_type_name(ack.type));
+}
