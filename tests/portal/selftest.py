@@ -906,6 +906,10 @@ def gateways_by_token(stub):
     check("token gateways: gateway B's token binds it to its entry",
           st == 101 and ginit["payload"]["interface"]["ipv4"] ==
           "100.82.0.2", (st, ginit))
+    w1 = stub.cmd(cmd="wait", what="gateway", value=GW2_ID, timeout=1)
+    w2 = stub.cmd(cmd="wait", what="gateway", value=GW_ID, timeout=0.2)
+    check("token gateways: wait for a gateway by id",
+          w1["ok"] and not w2["ok"], (w1, w2))
     st, _, _, _ = upgrade(stub.port, good_target(),
                           good_headers("gateway.token.unknown"))
     check("token gateways: unknown token still refused", st == 401, st)
@@ -950,6 +954,8 @@ def gateways_by_token(stub):
           s["violations"])
     ws.close()
     gw2.close()
+    w = stub.cmd(cmd="wait", what="gateway_offline", value=GW2_ID, timeout=5)
+    check("token gateways: wait for a gateway to go", w["ok"], w)
 
 
 def make_ca(tmp):

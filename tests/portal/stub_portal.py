@@ -1630,7 +1630,8 @@ async def wait_for_condition(p, cmd, role):
     condition holds, ok=false after T seconds (default 10).  W is one of
     joined, connected, disconnected (no value); connections, heartbeats,
     violations (value = at least that many in total); message (value = an
-    event name, "count" = at least that many received)."""
+    event name, "count" = at least that many received); gateway /
+    gateway_offline (value = a gateway id joined / not joined)."""
     what, value = cmd["what"], cmd.get("value")
     deadline = time.monotonic() + float(cmd.get("timeout", 10))
     st = p.stats[role]
@@ -1652,6 +1653,10 @@ async def wait_for_condition(p, cmd, role):
         if what == "message":
             return sum(1 for m in st["messages"] if m["event"] == value) \
                 >= int(cmd.get("count", 1))
+        if what == "gateway":
+            return gateway_conn(p, value) is not None
+        if what == "gateway_offline":
+            return gateway_conn(p, value) is None
         raise KeyError("unknown wait condition %r" % what)
 
     while not holds():
