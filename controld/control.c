@@ -427,6 +427,34 @@ control_token_done(void *arg, int error)
 	control_error(cc, why);
 }
 
+static void
+control_internet_done(void *arg, int error)
+{
+	struct control_conn	*cc = arg;
+	char			 why[160];
+
+	if (error == 0) {
+		control_reply(cc, json_pack("{s:b}", "ok", 1));
+		return;
+	}
+	snprintf(why, sizeof(why), "tunneld could not save the setting: %s",
+	    strerror(error));
+	control_error(cc, why);
+}
+
+static void
+control_internet(struct control_conn *cc, json_t *req)
+{
+	json_t	*on = json_object_get(req, "enabled");
+
+	if (!json_is_boolean(on))
+		control_error(cc, "internet needs \"enabled\": true or false");
+	else if (session_set_internet(cc->ctl->c->session, json_is_true(on),
+	    control_internet_done, cc) == -1)
+		control_error(cc, "not in the client role, or another change "
+		    "is under way");
+}
+
 /* The token travels in the request body, never on a command line. */
 static void
 control_sign_in(struct control_conn *cc, json_t *req)
@@ -469,6 +497,8 @@ control_handle(struct control_conn *cc, const char *line)
 		control_wait_stats(cc, CONTROL_WAIT_PEERS);
 	else if (strcmp(cmd, "netcheck") == 0)
 		control_wait_stats(cc, CONTROL_WAIT_RELAYS);
+	else if (strcmp(cmd, "internet") == 0)
+		control_internet(cc, req);
 	else if (strcmp(cmd, "resources") == 0)
 		control_reply(cc, json_pack("{s:b, s:o}", "ok", 1,
 		    "resources", session_resources(cc->ctl->c->session)));

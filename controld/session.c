@@ -80,6 +80,8 @@ struct session {
 	struct controld		*c;
 	bool			 configured;
 	bool			 gateway;	/* role IPC_ROLE_GATEWAY */
+	bool			 internet;	/* the Internet resource on */
+	bool			 internet_next;	/* asked, not yet saved */
 	struct ipc_portal_config cfg;
 	char			*token;
 	char			 external_id[PORTAL_EXTERNAL_ID_SIZE];
@@ -124,6 +126,8 @@ struct session {
 };
 
 static void	session_connect(struct session *);
+static void	session_internet_saved(struct session *, uint32_t, int);
+static void	session_drop_held(struct session *, const char *);
 static void	session_schedule(struct session *);
 static void	session_flush_held(struct session *);
 
@@ -230,16 +234,29 @@ ice_of(char ufrag[IPC_CRED_MAX], char pwd[IPC_CRED_MAX],
 	snprintf(pwd, IPC_CRED_MAX, "%s", c->password);
 }
 
+/*
+ * The Internet resource is two default routes, shipped only while the
+ * user has it on; removing them is always safe (ENOENT when absent).
+ */
 static void
 session_ship_route(struct session *s, const struct portal_resource *r,
     enum ipc_type type)
 {
 	struct ipc_route	 rt;
 
-	if (r->type != PORTAL_RES_CIDR)
-		return;
 	memset(&rt, 0, sizeof(rt));
 	snprintf(rt.resource_id, sizeof(rt.resource_id), "%s", r->id);
+	if (r->type == PORTAL_RES_INTERNET) {
+		if (type == IPC_ROUTE_ADD && !s->internet)
+			return;
+		rt.prefix.family = AF_INET;
+		session_ipc(s, type, &rt, sizeof(rt));
+		rt.prefix.family = AF_INET6;
+		session_ipc(s, type, &rt, sizeof(rt));
+		return;
+	}
+	if (r->type != PORTAL_RES_CIDR)
+		return;
 	prefix_of(&r->cidr.addr, r->cidr.plen, &rt.prefix);
 	session_ipc(s, type, &rt, sizeof(rt));
 }
@@ -823,6 +840,7 @@ session_message(struct session *s, const char *event, json_t *payload)
 		log_warnx("portal: authorization for %s failed: %s; packets "
 		    "for it are dropped", m.u.authz_failed.resource_id,
 		    authz_reason(m.u.authz_failed.reason));
+		session_drop_held(s, m.u.authz_failed.resource_id);
 		break;
 	case PORTAL_MSG_CANDIDATES:
 		session_on_candidates(s, &m.u.candidates,
@@ -1274,6 +1292,7 @@ session_config(struct session *s, const struct ipc_portal_config *cfg)
 	bool	 gateway = cfg->role == IPC_ROLE_GATEWAY;
 
 	s->cfg = *cfg;
+	s->internet = cfg->internet;
 	if (portal_external_id(cfg->device_id, s->external_id) == -1)
 		fatalx("tunneld sent an unusable device id");
 	if (gateway != s->gateway) {
@@ -1295,6 +1314,10 @@ session_state_ack(struct session *s, uint32_t id,
 {
 	if (s->gateway && ack->type == IPC_CLIENT_PEER) {
 		session_gw_ack(s, id, ack->error);
+		return;
+	}
+	if (ack->type == IPC_INTERNET_SET) {
+		session_internet_saved(s, id, ack->error);
 		return;
 	}
 	if (ack->error != 0 && ack->error != EEXIST && ack->error != ENOENT)
@@ -1329,6 +1352,60 @@ session_sign_in(struct session *s, const char *token, session_done_fn *fn,
 	rc = session_send_waiting(s, IPC_TOKEN_STORE, &t, sizeof(t), fn, arg);
 	explicit_bzero(&t, sizeof(t));
 	return (rc);
+}
+
+/*
+ * The Internet switch: tunneld saves it first, then the default routes
+ * come or go with it (they need the portal's authorization like any
+ * resource's).
+ */
+int
+session_set_internet(struct session *s, bool on, session_done_fn *fn,
+    void *arg)
+{
+	struct ipc_internet	 m;
+
+	if (s->gateway)
+		return (-1);
+	memset(&m, 0, sizeof(m));
+	m.enabled = on;
+	if (session_send_waiting(s, IPC_INTERNET_SET, &m, sizeof(m), fn,
+	    arg) == -1)
+		return (-1);
+	s->internet_next = on;
+	return (0);
+}
+
+static void
+session_internet_saved(struct session *s, uint32_t id, int error)
+{
+	session_done_fn	*fn = s->waiter_fn;
+	bool		 was = s->internet;
+	size_t		 i;
+
+	if (id != s->waiter_id || fn == NULL)
+		return;
+	s->waiter_fn = NULL;
+	if (error == 0 && was != s->internet_next) {
+		s->internet = s->internet_next;
+		for (i = 0; i < s->nresources; i++)
+			if (s->resources[i].type == PORTAL_RES_INTERNET)
+				session_ship_route(s, &s->resources[i],
+				    s->internet ? IPC_ROUTE_ADD :
+				    IPC_ROUTE_DEL);
+	}
+	fn(s->waiter_arg, error);
+}
+
+/* The portal refused: what tunneld held for the resource goes. */
+static void
+session_drop_held(struct session *s, const char *resource_id)
+{
+	struct ipc_resource_id	 r;
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.id, sizeof(r.id), "%s", resource_id);
+	session_ipc(s, IPC_AUTHZ_FAILED, &r, sizeof(r));
 }
 
 int
@@ -1491,6 +1568,9 @@ session_status(struct session *s)
 
 	o = json_pack("{s:s, s:s}", "state", state_names[s->state], "role",
 	    s->gateway ? "gateway" : "client");
+	if (!s->gateway)
+		json_object_set_new(o, "internet", json_string(s->internet ?
+		    "on" : "off"));
 	if (s->gateway)
 		json_object_set_new(o, "authorizations",
 		    json_integer((json_int_t)s->ngrants));

@@ -29,6 +29,8 @@ json_t		*session_resources(struct session *);
 int		 session_sign_in(struct session *, const char *,
 		    session_done_fn *, void *);
 int		 session_sign_out(struct session *, session_done_fn *, void *);
+int		 session_set_internet(struct session *, bool, session_done_fn *,
+		    void *);
 void		 session_forget_waiter(struct session *, void *);
 void		 session_need_authz(struct session *, const char *);
 void		 session_local_candidate(struct session *,

@@ -401,6 +401,7 @@ device_add_resource(struct device *dev, const struct ipc_prefix *p,
 
 	for (i = 0; i < dev->nresources; i++)
 		if (strcmp(dev->resources[i]->id, id) == 0 &&
+		    dev->resources[i]->family == p->family &&
 		    dev->resources[i]->prefixlen == p->prefixlen &&
 		    memcmp(dev->resources[i]->addr, p->addr, 16) == 0)
 			return (-1);
@@ -427,6 +428,7 @@ device_del_resource(struct device *dev, const struct ipc_prefix *p,
 	pthread_rwlock_wrlock(&dev->table_lock);
 	for (i = 0; i < dev->nresources; i++)
 		if (strcmp(dev->resources[i]->id, id) == 0 &&
+		    dev->resources[i]->family == p->family &&
 		    dev->resources[i]->prefixlen == p->prefixlen &&
 		    memcmp(dev->resources[i]->addr, p->addr, 16) == 0) {
 			r = dev->resources[i];

@@ -314,3 +314,97 @@ print(q["public_key"][0])')
 	    "$TLOG" ||
 	    fail "nomination not logged" || return 1
 }
+
+# routing_snapshot: every rule and route of the client namespace.
+# The TUN device's link-local address is new with each device, and its
+# routes list by interface index: left out, and sorted.
+routing_snapshot() {
+	{
+		ip -n "$NS" -4 rule show
+		ip -n "$NS" -6 rule show
+		ip -n "$NS" -4 route show table all
+		ip -n "$NS" -6 route show table all | grep -v '^local fe80::'
+	} | sort
+}
+
+# The Internet resource: off by default; on, default routes go into the
+# tunnel from a table of their own, with the rules that keep fzc's marked
+# sockets out, and traffic to anywhere asks for its authorization; off,
+# the routing is what it was; the switch survives a restart.
+t_client_internet_resource() {
+	local before after res=1c9e8d7f-6a5b-4c3d-9e2f-0a1b2c3d4e5f
+	cl_up || return 1
+	# A way out that is not the tunnel, as on a real machine.
+	new_netns INET inet || return 1
+	ip link add "vn$$" netns "$NS" type veth peer name "vo$$" netns "$INET"
+	ip -n "$NS" addr add 10.99.0.1/24 dev "vn$$"
+	ip -n "$INET" addr add 10.99.0.2/24 dev "vo$$"
+	ip -n "$NS" link set "vn$$" up
+	ip -n "$INET" link set "vo$$" up
+	ip -n "$NS" route add default via 10.99.0.2
+	stub '{"cmd":"create_resource","resource":{"id":"'"$res"'",
+	    "type":"internet","name":"Internet","sites":[{"id":"'"$CL_SITE"'",
+	    "name":"HQ"}]}}' >/dev/null || return 1
+	wait_until 5 sh -c "'$B/fzc' --control-socket '$DIR/run/control.sock' \
+	    resources | grep -q internet" ||
+	    fail "no internet resource: $(fzc_cli "$DIR" resources)" ||
+	    return 1
+	fzc_cli "$DIR" --json status | grep -q '"internet":"off"' ||
+	    fail "internet not off by default" || return 1
+	before=$(routing_snapshot)
+	echo "$before" | grep -q 'lookup 6716003' &&
+	    fail "rules before the switch" && return 1
+
+	fzc_cli "$DIR" internet on || fail "internet on failed" || return 1
+	rules_in() {
+		ip -n "$NS" -4 rule | grep -q \
+		    '^32001:.*not from all fwmark 0x667a63 lookup 6716003' &&
+		ip -n "$NS" -4 rule | grep -q \
+		    '^32000:.*lookup main suppress_prefixlength 0' &&
+		ip -n "$NS" -6 rule | grep -q 'fwmark 0x667a63 lookup 6716003'
+	}
+	wait_until 5 rules_in || fail "rules: $(ip -n "$NS" rule)" || return 1
+	ip -n "$NS" route show table 6716003 | grep -q "^default dev fzcl$$" &&
+	    ip -n "$NS" -6 route show table 6716003 |
+	    grep -q "^default dev fzcl$$" ||
+	    fail "default routes: $(ip -n "$NS" route show table all)" ||
+	    return 1
+	fzc_cli "$DIR" --json status | grep -q '"internet":"on"' ||
+	    fail "status does not say on" || return 1
+	# Anything not more specific now asks for the Internet resource.
+	ip netns exec "$NS" ping -c 1 -W 1 192.0.2.7 >/dev/null 2>&1
+	stub '{"cmd":"wait","what":"message","value":"request_authorization",
+	    "count":1,"timeout":5}' >/dev/null &&
+	    stub '{"cmd":"state"}' | grep -q "\"resource_id\": \"$res\"" ||
+	    fail "no authorization asked for the Internet resource" ||
+	    return 1
+	# fzc's own sockets still leave by the veth, marked.
+	ip netns exec "$NS" ip route get 10.99.0.2 mark 0x667a63 |
+	    grep -q "dev vn$$" ||
+	    fail "marked traffic goes into the tunnel" || return 1
+	ip netns exec "$NS" ip route get 192.0.2.7 | grep -q "dev fzcl$$" ||
+	    fail "unmarked traffic does not go into the tunnel" || return 1
+
+	# Kept across a restart of the daemons.
+	kill -TERM "$TPID"
+	wait "$TPID" 2>/dev/null
+	routing_snapshot | grep -q 6716003 &&
+	    fail "rules or routes left at exit: $(routing_snapshot)" &&
+	    return 1
+	start_tunneld "$NS" "$DIR" --api-url "ws://127.0.0.1:$(awk \
+	    '/^PORT /{print $2}' "$WORK/portal.out")" --interface "fzcl$$"
+	wait_until 10 portal_connected || fail "not reconnected" || return 1
+	wait_until 5 rules_in || fail "setting lost at restart" || return 1
+
+	fzc_cli "$DIR" internet off || fail "internet off failed" || return 1
+	no_rules() { ! ip -n "$NS" rule | grep -q 6716003; }
+	wait_until 5 no_rules || fail "rules stay" || return 1
+	after=$(routing_snapshot)
+	[ "$after" = "$before" ] ||
+	    fail "routing differs: $(diff <(echo "$before") \
+	    <(echo "$after"))" || return 1
+	fzc_cli "$DIR" --json status | grep -q '"internet":"off"' ||
+	    fail "status does not say off" || return 1
+	stub '{"cmd":"state"}' | grep -q '"violations": \[\]' ||
+	    fail "stub saw violations" || return 1
+}
