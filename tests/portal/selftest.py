@@ -885,7 +885,7 @@ def gateways_by_token(stub):
     coturn-form relay passwords; site choice; a gateway's candidates sent
     before its ack reach the client after authorization_created."""
     import hmac
-    st, ws = None, None
+    import time
     st, _, _, ws = upgrade(stub.port, good_target(), good_headers())
     _, init = join(ws)
     u = init["payload"]["relays"][0]["username"]
@@ -913,7 +913,6 @@ def gateways_by_token(stub):
     st, _, _, _ = upgrade(stub.port, good_target(),
                           good_headers("gateway.token.unknown"))
     check("token gateways: unknown token still refused", st == 401, st)
-    import time
     time.sleep(2)
     ws.send({"topic": "client", "event": "request_authorization",
              "payload": {"resource_id": RES_B,
@@ -949,6 +948,43 @@ def gateways_by_token(stub):
     check("token gateways: reject_access reaches the gateway",
           m.get("event") == "reject_access" and m["payload"] == {
               "client_id": CLIENT_ID, "resource_id": RES_B}, m)
+    # A revoked policy: the gateway is told, the client keeps the resource
+    # (keep_resource) but is refused from now on; restore undoes it.
+    time.sleep(2)
+    ws.send({"topic": "client", "event": "request_authorization",
+             "payload": {"resource_id": RES_B,
+                         "connected_gateway_ids": [GW2_ID]}, "ref": 3})
+    ca = gw2.recv()
+    gw2.send({"topic": "gateway", "event": "authorization_created",
+              "payload": {"ref": ca["payload"]["ref"]}, "ref": 4})
+    gw2.recv()
+    ws.recv()
+    r = stub.cmd(cmd="revoke_policy", resource_id=RES_B, keep_resource=True)
+    m = gw2.recv()
+    time.sleep(2)
+    ws.send({"topic": "client", "event": "request_authorization",
+             "payload": {"resource_id": RES_B,
+                         "connected_gateway_ids": [GW2_ID]}, "ref": 4})
+    f = ws.recv()
+    check("revoke_policy: reject_access to the gateway, then not_found",
+          r.get("rejected") == 1 and r.get("sent") == 0 and
+          m.get("event") == "reject_access" and
+          f.get("event") == "authorization_creation_failed" and
+          f["payload"]["reason"] == "not_found", (r, m, f))
+    r = stub.cmd(cmd="revoke_policy", resource_id=RES_CIDR,
+                 client_id=CLIENT_ID)
+    m = ws.recv()
+    check("revoke_policy: resource_deleted to the client by default",
+          r.get("sent") == 1 and m.get("event") == "resource_deleted" and
+          m["payload"] == RES_CIDR, (r, m))
+    stub.cmd(cmd="restore_policy", resource_id=RES_B)
+    time.sleep(2)
+    ws.send({"topic": "client", "event": "request_authorization",
+             "payload": {"resource_id": RES_B,
+                         "connected_gateway_ids": [GW2_ID]}, "ref": 5})
+    ca = gw2.recv()
+    check("restore_policy: authorized again",
+          ca.get("event") == "create_authorization", ca)
     s = stub.cmd(cmd="state")
     check("token gateways: no violations", s["violations"] == [],
           s["violations"])

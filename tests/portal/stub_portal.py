@@ -349,6 +349,9 @@ class Portal:
         # (client id, resource id) -> gateway id, for every authorization
         # given: feeds the gateway's init, resource_updated, reject_access.
         self.grants = {}
+        # (client id or None for all, resource id): policies a test revoked;
+        # requests for them are answered not_found (2.2).
+        self.revoked = set()
         self.port = None
         self.stats = {role: {"connection_attempts": 0, "connections": 0,
                              "http_answers": [], "heartbeats": 0,
@@ -1324,7 +1327,9 @@ async def authorize_inner(p, conn, req):
     for r in p.sc["resources"]:
         if r.get("id") == rid and p.render_resource(r, conn) is not None:
             res = r
-    if fail is None and res is None:
+    if fail is None and (res is None or
+                         (p.client_id(conn), rid) in p.revoked or
+                         (None, rid) in p.revoked):
         fail = {"reason": "not_found"}
     g = None
     if fail is None:
@@ -1568,6 +1573,25 @@ async def control(p, cmd):
         # delete_resource does both).
         return {"sent": await reject_access(p, cmd["resource_id"],
                                             cmd.get("client_id"))}
+    if c == "revoke_policy":
+        # The policy granting resource_id (to client_id, else to everyone)
+        # is gone: gateways holding the authorization get reject_access,
+        # further requests are answered not_found, and the clients get
+        # resource_deleted unless "keep_resource" (another policy still
+        # shows them the resource, e.g. with conditions that now fail).
+        rid, cid = cmd["resource_id"], cmd.get("client_id")
+        p.revoked.add((cid, rid))
+        n = await reject_access(p, rid, cid)
+        sent = 0
+        if not cmd.get("keep_resource"):
+            for cc in p.joined_conns("client"):
+                if cid is None or p.client_id(cc) == cid:
+                    await p.send_obj(cc, "resource_deleted", rid)
+                    sent += 1
+        return {"rejected": n, "sent": sent}
+    if c == "restore_policy":
+        p.revoked.discard((cmd.get("client_id"), cmd["resource_id"]))
+        return {}
     if c == "send_init":
         conn = need_conn()
         await p.send_obj(conn, "init", p.client_init(conn) if
