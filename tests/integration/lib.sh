@@ -183,7 +183,8 @@ e2e_net() {
 		link_pair eth0 "${E2E_NG[k]}" "10.$((81 + k)).0.1/24" \
 		    "${E2E_G[k]}" "10.$((81 + k)).0.2/24" || return 1
 		ip -n "${E2E_G[k]}" route add default via "10.$((81 + k)).0.1"
-		ip netns exec "${E2E_G[k]}" sysctl -qw net.ipv4.ip_forward=1
+		ip netns exec "${E2E_G[k]}" sysctl -qw net.ipv4.ip_forward=1 \
+		    net.ipv6.conf.all.forwarding=1
 		link_pair res0 "${E2E_G[k]}" "10.${E2E_RESNET[k]}.0.1/24" \
 		    "${E2E_RESNS[k]}" "10.${E2E_RESNET[k]}.0.2/24" || return 1
 		ip -n "${E2E_RESNS[k]}" route add default \
