@@ -400,7 +400,9 @@ JSON
 }
 
 # e2e_portal [PORT]: the stub portal in P over TLS (port 0: any), control
-# socket $WORK/portal.ctl. Sets E2E_PORT, E2E_PORTAL_PID, E2E_API.
+# socket $WORK/portal.ctl, its database in $WORK/portal.state (so that it
+# can be restarted on the same port). Sets E2E_PORT, E2E_PORTAL_PID,
+# E2E_API.
 e2e_portal() {
 	local port=${1:-0}
 	: >"$WORK/portal.out"
@@ -409,6 +411,7 @@ e2e_portal() {
 	    --listen "$E2E_PORTAL_IP:$port" --cert "$WORK/pki/portal.crt" \
 	    --key "$WORK/pki/portal.key" --token e2e-client-token \
 	    --scenario "$WORK/scenario.json" --control "$WORK/portal.ctl" \
+	    --state-file "$WORK/portal.state" \
 	    >"$WORK/portal.out" 2>>"$WORK/portal.log" &
 	E2E_PORTAL_PID=$!
 	PIDS+=("$E2E_PORTAL_PID")

@@ -994,6 +994,41 @@ def gateways_by_token(stub):
     check("token gateways: wait for a gateway to go", w["ok"], w)
 
 
+def state_file_restart(tmp, scen_gw):
+    """--state-file: authorizations survive a restart and reappear in the
+    reconnecting gateway's init."""
+    state = os.path.join(tmp, "state.json")
+    stub = Stub(tmp, ["--plain", "--scenario", scen_gw,
+                      "--state-file", state])
+    try:
+        _, gw2, _ = gateway_connect(stub, GW2_TOKEN, GW2_PK, "gw-b")
+        st, _, _, ws = upgrade(stub.port, good_target(), good_headers())
+        join(ws)
+        ws.send({"topic": "client", "event": "request_authorization",
+                 "payload": {"resource_id": RES_B,
+                             "connected_gateway_ids": []}, "ref": 1})
+        ca = gw2.recv()
+        gw2.send({"topic": "gateway", "event": "authorization_created",
+                  "payload": {"ref": ca["payload"]["ref"]}, "ref": 1})
+        gw2.recv()
+        ws.recv()
+        ws.close()
+        gw2.close()
+    finally:
+        stub.stop()
+    stub = Stub(tmp, ["--plain", "--scenario", scen_gw,
+                      "--state-file", state])
+    try:
+        _, gw2, init = gateway_connect(stub, GW2_TOKEN, GW2_PK, "gw-b")
+        check("state file: a restarted stub lists the authorization",
+              [(a["client_id"], a["resource_id"]) for a in
+               init["payload"]["authorizations"]] == [(CLIENT_ID, RES_B)],
+              init["payload"]["authorizations"])
+        gw2.close()
+    finally:
+        stub.stop()
+
+
 def make_ca(tmp):
     """Throwaway CA and a server certificate for portal.test / 127.0.0.1."""
     def run(*args):
@@ -1040,6 +1075,7 @@ def main():
         gateways_by_token(stub)
     finally:
         stub.stop()
+    state_file_restart(tmp, scen_gw)
 
     ca, crt, key = make_ca(tmp)
     stub = Stub(tmp, ["--cert", crt, "--key", key, "--scenario", scen])

@@ -330,8 +330,9 @@ class Conn:
 
 
 class Portal:
-    def __init__(self, scenario, tokens):
+    def __init__(self, scenario, tokens, state_file=None):
         self.sc = scenario
+        self.state_file = state_file
         self.tokens = set(tokens) | set(scenario["tokens"]) | {
             g["token"] for g in scenario["gateways"] if g.get("token")}
         self.start = now()
@@ -352,6 +353,7 @@ class Portal:
         # (client id or None for all, resource id): policies a test revoked;
         # requests for them are answered not_found (2.2).
         self.revoked = set()
+        self.load_state()
         self.port = None
         self.stats = {role: {"connection_attempts": 0, "connections": 0,
                              "http_answers": [], "heartbeats": 0,
@@ -372,6 +374,33 @@ class Portal:
             g.setdefault("simulated", True)
 
     # -- bookkeeping -------------------------------------------------------
+
+    def load_state(self):
+        """--state-file: what a real portal keeps in its database across a
+        restart (authorizations given, revoked policies, gateways' public
+        keys), so that a restarted stub lists the same authorizations in a
+        reconnecting gateway's init."""
+        if not self.state_file or not os.path.exists(self.state_file):
+            return
+        with open(self.state_file) as f:
+            st = json.load(f)
+        self.grants = {(c, r): g for c, r, g in st.get("grants", [])}
+        self.revoked = {(c, r) for c, r in st.get("revoked", [])}
+        self.sc["token_expires_at"] = st.get("token_expires_at",
+                                             self.sc["token_expires_at"])
+        log("state from %s: %d authorizations" % (self.state_file,
+                                                   len(self.grants)))
+
+    def save_state(self):
+        if not self.state_file:
+            return
+        tmp = self.state_file + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump({"grants": [[c, r, g] for (c, r), g in
+                                  sorted(self.grants.items())],
+                       "revoked": sorted([c, r] for c, r in self.revoked),
+                       "token_expires_at": self.sc["token_expires_at"]}, f)
+        os.replace(tmp, self.state_file)
 
     def violation(self, conn, what, frame=None):
         rec = {"time": round(now() - self.start, 3), "what": what,
@@ -1359,6 +1388,7 @@ async def authorize_inner(p, conn, req):
         if conn.closing:
             return
         p.grants[(cid, rid)] = g["id"]
+        p.save_state()
         await p.send_obj(conn, ok_event, payload)
         log("connection %d: %s %s via gateway %s" % (conn.num, ok_event,
                                                       rid, g["id"]))
@@ -1457,6 +1487,7 @@ async def reject_access(p, rid, client_id):
         if r != rid or (client_id is not None and cid != client_id):
             continue
         del p.grants[(cid, r)]
+        p.save_state()
         gc = gateway_conn(p, gid)
         if gc is not None:
             await p.send_obj(gc, "reject_access",
@@ -1581,6 +1612,7 @@ async def control(p, cmd):
         # shows them the resource, e.g. with conditions that now fail).
         rid, cid = cmd["resource_id"], cmd.get("client_id")
         p.revoked.add((cid, rid))
+        p.save_state()
         n = await reject_access(p, rid, cid)
         sent = 0
         if not cmd.get("keep_resource"):
@@ -1591,6 +1623,7 @@ async def control(p, cmd):
         return {"rejected": n, "sent": sent}
     if c == "restore_policy":
         p.revoked.discard((cmd.get("client_id"), cmd["resource_id"]))
+        p.save_state()
         return {}
     if c == "send_init":
         conn = need_conn()
@@ -1723,7 +1756,7 @@ async def main_async(args):
     if args.token_file:
         with open(args.token_file) as f:
             tokens += [t.strip() for t in f if t.strip()]
-    portal = Portal(load_scenario(args.scenario), tokens)
+    portal = Portal(load_scenario(args.scenario), tokens, args.state_file)
     StubProtocol.portal = portal
     ctx = None
     if not args.plain:
@@ -1803,6 +1836,8 @@ def main():
     ap.add_argument("--scenario", help="scenario JSON file")
     ap.add_argument("--control", help="UNIX socket path for the control "
                     "channel")
+    ap.add_argument("--state-file", help="keep authorizations and revoked "
+                    "policies here across restarts")
     args = ap.parse_args()
     asyncio.run(main_async(args))
 
