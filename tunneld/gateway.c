@@ -118,9 +118,12 @@ gateway_new(struct event_base *base, const struct client_options *opt)
 int
 gateway_send_config(struct gateway *g, struct ipc_chan *ch)
 {
+	struct ipc_portal_config	 pc;
+
 	g->chan = ch;
-	return (role_send_config(&g->id, ch, g->opt.api_url, g->opt.ca_file,
-	    IPC_ROLE_GATEWAY));
+	role_portal_config(&g->id, g->opt.api_url, g->opt.ca_file,
+	    IPC_ROLE_GATEWAY, &pc);
+	return (role_send_config(&g->id, ch, &pc));
 }
 
 /*
@@ -699,7 +702,7 @@ gateway_state(struct gateway *g, const struct ipc_msg *msg)
 	case IPC_REMOTE_CANDIDATE:
 	case IPC_REMOTE_CANDIDATE_DEL:
 		return (role_remote_candidate(g->conns, &msg->u.candidate,
-		    msg->hdr.type == IPC_REMOTE_CANDIDATE));
+		    msg->hdr.type == IPC_REMOTE_CANDIDATE, "client"));
 	case IPC_CLIENT_PEER:
 		return (gateway_client_peer(g, &msg->u.client_peer));
 	case IPC_ACCESS_DEL:

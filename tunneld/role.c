@@ -172,22 +172,27 @@ role_send_token(struct role_identity *id, struct ipc_chan *ch, uint32_t msgid,
 	return (rc);
 }
 
+/* The portal configuration but for what one role alone adds. */
+void
+role_portal_config(const struct role_identity *id, const char *api_url,
+    const char *ca_file, uint8_t role, struct ipc_portal_config *pc)
+{
+	memset(pc, 0, sizeof(*pc));
+	strncpy(pc->api_url, api_url, sizeof(pc->api_url) - 1);
+	if (ca_file != NULL)
+		strncpy(pc->ca_file, ca_file, sizeof(pc->ca_file) - 1);
+	memcpy(pc->name, id->name, sizeof(pc->name));
+	memcpy(pc->device_id, id->device_id, sizeof(pc->device_id));
+	memcpy(pc->public_key, id->public_key, sizeof(pc->public_key));
+	pc->role = role;
+}
+
 /* Sent after every hello: a restarted controld starts from scratch. */
 int
 role_send_config(struct role_identity *id, struct ipc_chan *ch,
-    const char *api_url, const char *ca_file, uint8_t role)
+    const struct ipc_portal_config *pc)
 {
-	struct ipc_portal_config	 pc;
-
-	memset(&pc, 0, sizeof(pc));
-	strncpy(pc.api_url, api_url, sizeof(pc.api_url) - 1);
-	if (ca_file != NULL)
-		strncpy(pc.ca_file, ca_file, sizeof(pc.ca_file) - 1);
-	memcpy(pc.name, id->name, sizeof(pc.name));
-	memcpy(pc.device_id, id->device_id, sizeof(pc.device_id));
-	memcpy(pc.public_key, id->public_key, sizeof(pc.public_key));
-	pc.role = role;
-	if (ipc_chan_send(ch, IPC_PORTAL_CONFIG, 0, &pc, sizeof(pc), -1) == -1)
+	if (ipc_chan_send(ch, IPC_PORTAL_CONFIG, 0, pc, sizeof(*pc), -1) == -1)
 		return (-1);
 	return (role_send_token(id, ch, 0, 0));
 }
@@ -338,10 +343,13 @@ role_send_no_relays(struct ipc_chan *ch, const char *peer_id)
 		log_warnx("cannot tell controld that relays are missing");
 }
 
-/* A remote candidate for a connection, or its retraction: an errno. */
+/*
+ * A remote candidate for a connection, or its retraction: an errno. What:
+ * the peer's kind, for the log.
+ */
 int
 role_remote_candidate(struct conns *cs, const struct ipc_candidate *m,
-    bool add)
+    bool add, const char *what)
 {
 	struct conn	*c;
 	const char	*why = NULL;
@@ -349,8 +357,8 @@ role_remote_candidate(struct conns *cs, const struct ipc_candidate *m,
 	if (cs == NULL || (c = conns_find(cs, m->gateway_id)) == NULL)
 		return (ENOENT);
 	if (conn_remote_candidate(c, m->candidate, add, &why) == -1) {
-		log_warnx("candidate for %s rejected: %s", m->gateway_id,
-		    why != NULL ? why : "not known");
+		log_warnx("candidate for %s %s rejected: %s", what,
+		    m->gateway_id, why != NULL ? why : "not known");
 		return (EINVAL);
 	}
 	return (0);

@@ -38,9 +38,12 @@ struct role_tun {
 void	role_identity_init(struct role_identity *, const char *,
 	    const char *, const char *);
 void	role_identity_clear(struct role_identity *);
-/* After every hello: IPC_PORTAL_CONFIG (api url, CA file, role), token. */
+/* IPC_PORTAL_CONFIG with the identity, API URL, CA file (or NULL), role. */
+void	role_portal_config(const struct role_identity *, const char *,
+	    const char *, uint8_t, struct ipc_portal_config *);
+/* After every hello: the portal configuration, then the token. */
 int	role_send_config(struct role_identity *, struct ipc_chan *,
-	    const char *, const char *, uint8_t);
+	    const struct ipc_portal_config *);
 bool	role_token_owns(uint16_t);
 /* IPC_TOKEN_DELETE and IPC_TOKEN_STORE, answered on the channel. */
 void	role_token_dispatch(struct role_identity *, struct ipc_chan *,
@@ -59,9 +62,12 @@ void	role_tun_down(struct role_tun *);
 void	role_send_candidate(struct ipc_chan *, const char *, const char *,
 	    bool);
 void	role_send_no_relays(struct ipc_chan *, const char *);
-/* IPC_REMOTE_CANDIDATE(_DEL) to the connection of its peer: an errno. */
+/*
+ * IPC_REMOTE_CANDIDATE(_DEL) to the connection of its peer (of the kind
+ * named, for the log): an errno.
+ */
 int	role_remote_candidate(struct conns *, const struct ipc_candidate *,
-	    bool);
+	    bool, const char *);
 /* IPC_STATE_ACK for a state message, with the errno it is answered with. */
 void	role_state_ack(struct ipc_chan *, const struct ipc_msg *, int);
 
