@@ -3,10 +3,103 @@
 # the two-tunneld NAT traversal tests of issue 5). Sourced by run.sh; each
 # t_* runs in its own subshell.
 
+E2E_RES_INET=c3b2a190-8f7e-4d6c-b5a4-93827160f5e4
+
+# te_no_violations: the stub saw nothing wrong from either side.
+te_no_violations() {
+	local v
+	v=$(e2e_stub '{"cmd":"state"}' | python3 -c '
+import json, sys
+print(json.dumps(json.loads(sys.stdin.readline())["violations"]))')
+	[ "$v" = "[]" ] || fail "stub portal violations: $v"
+}
+
+# te_count ROLE EVENT: how many EVENT frames the stub got from ROLE.
+te_count() {
+	e2e_stub '{"cmd":"state","role":"'"$1"'"}' | python3 -c '
+import json, sys
+v = json.loads(sys.stdin.readline())
+print(sum(1 for m in v["messages"] if m["event"] == sys.argv[1]))' "$2"
+}
+
+# te_first_packet IP: the very first packet to IP (no authorization yet)
+# is answered; prints its round-trip time in ms.
+te_first_packet() {
+	local out
+	out=$(ip netns exec "$E2E_C" ping -c 1 -W 15 "$1" 2>&1) ||
+	    fail "first packet to $1 not answered: $out;" \
+	    "client log: $(tail -20 "$E2E_CLOG")" || return 1
+	sed -n 's/.*icmp_seq=1 .*time=\([0-9.]*\) ms.*/\1/p' <<<"$out"
+}
+
+# te_ping_bg FILE IP [INTERVAL]: a timestamped ping running in the
+# background until killed; sets TE_PING.
+te_ping_bg() {
+	ip netns exec "$E2E_C" ping -D -n -i "${3:-0.2}" -W 1 "$2" \
+	    >"$1" 2>&1 &
+	TE_PING=$!
+	PIDS+=("$TE_PING")
+}
+
+# te_replies FILE [FROM [TO]]: timestamps of the echo replies in FILE,
+# between FROM and TO (Unix seconds), one a line.
+te_replies() {
+	awk -v from="${2:-0}" -v to="${3:-1e12}" '
+	    /bytes from/ { t = substr($1, 2, length($1) - 2) + 0
+	        if (t >= from && t <= to) printf "%.3f\n", t }' "$1"
+}
+
+# te_max_gap FILE FROM TO: the longest time without a reply in [FROM, TO].
+te_max_gap() {
+	{ echo "$2"; te_replies "$1" "$2" "$3"; echo "$3"; } |
+	    awk 'NR > 1 { g = $1 - p; if (g > m) m = g } { p = $1 }
+	         END { printf "%.2f\n", m }'
+}
+
+now_s() {
+	echo "${EPOCHREALTIME}"
+}
+
+# te_iperf_bg SECONDS [IP]: iperf3 client -> resource, JSON into
+# $WORK/iperf3.json; sets TE_IPERF.
+te_iperf_bg() {
+	ip netns exec "$E2E_C" iperf3 -c "${2:-10.20.0.2}" -t "$1" -i 1 -J \
+	    >"$WORK/iperf3.json" 2>"$WORK/iperf3.err" &
+	TE_IPERF=$!
+	PIDS+=("$TE_IPERF")
+}
+
+# te_iperf_check: the iperf3 run ended well and no 1 s interval was empty;
+# prints the per-second Mbit/s.
+te_iperf_check() {
+	wait "$TE_IPERF" ||
+	    fail "iperf3 failed: $(cat "$WORK/iperf3.err";
+	    head -c 2000 "$WORK/iperf3.json")" || return 1
+	python3 -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+iv = [i["sum"]["bits_per_second"] / 1e6 for i in j["intervals"]]
+print("Mbit/s per second: " + " ".join("%.0f" % x for x in iv))
+empty = [n for n, x in enumerate(iv) if x < 0.5]
+sys.exit("intervals without traffic: %s" % empty if empty else 0)' \
+	    "$WORK/iperf3.json" || fail "traffic stopped during the run"
+}
+
+te_path() {
+	local p
+	p=$(e2e_peer_path)
+	echo "path: $p" >&2
+	echo "${p%% *}"
+}
+
+te_path_is() {
+	[ "$(te_path 2>/dev/null)" = "$1" ]
+}
+
 # The topology itself: NATs as the modes say, coturn reachable through
 # them (fzc netcheck), the stub portal over TLS from both sides.
 t_e2e_topology() {
-	local out m
+	local out m ns
 	e2e_net nat 1 || return 1
 	e2e_pki || return 1
 	e2e_coturn || return 1
@@ -36,10 +129,471 @@ print("TLS to the portal:", s.version())' "$E2E_CA" "$E2E_PORTAL_IP" \
 	# The resource is not reachable from the client without the tunnel.
 	! ip netns exec "$E2E_C" ping -c 1 -W 1 10.20.0.2 >/dev/null 2>&1 ||
 	    fail "resource reachable outside the tunnel" || return 1
+	e2e_gateway 1 || return 1
+	e2e_gateway_online 1 15 ||
+	    fail "gateway not joined: $(tail -20 "${E2E_GLOG[1]}")" ||
+	    return 1
 	e2e_client || return 1
 	wait_until 15 e2e_client_connected ||
 	    fail "client not connected: $(tail -15 "$E2E_CLOG")" || return 1
 	wait_until 5 e2e_route 10.20.0.0/24 ||
 	    fail "no route to 10.20.0.0/24: $(ip -n "$E2E_C" route)" ||
 	    return 1
+	te_no_violations
+}
+
+# te_cidr MODE PATH: the first packet to a CIDR resource gets the
+# authorization through the portal and the gateway and is answered; ping
+# and a 32 MiB HTTP download with sha256 match; the path is PATH, and the
+# relay carried the download (relayed) or not (direct).
+te_cidr() {
+	local mode=$1 want=$2 rtt sha rb0 rb1 n
+	e2e_topology "$mode" || return 1
+	rb0=$(e2e_relay_bytes)
+	rtt=$(te_first_packet 10.20.0.2) || return 1
+	echo "first packet answered after $rtt ms"
+	[ "$(te_count client request_authorization)" = 1 ] ||
+	    fail "$(te_count client request_authorization) requests" ||
+	    return 1
+	[ "$(te_count gateway authorization_created)" = 1 ] ||
+	    fail "gateway acks: $(te_count gateway authorization_created)" ||
+	    return 1
+	ip netns exec "$E2E_C" ping -c 5 -i 0.2 -W 2 10.20.0.2 ||
+	    fail "ping through the tunnel" || return 1
+	sha=$(e2e_fetch http://10.20.0.2/file.bin "$WORK/fetch.txt")
+	echo "download: $(cat "$WORK/fetch.txt" 2>/dev/null) (s, bytes)"
+	[ "$sha" = "$E2E_FILE_SHA" ] ||
+	    fail "sha256 $sha, want $E2E_FILE_SHA" || return 1
+	rb1=$(e2e_relay_bytes)
+	n=$(((rb1 - rb0) >> 20))
+	echo "relay link carried $n MiB"
+	[ "$(te_path)" = "$want" ] ||
+	    fail "path $(e2e_peer_path), want $want" || return 1
+	if [ "$want" = direct ]; then
+		[ "$n" -lt 4 ] || fail "direct, yet $n MiB via the relay" ||
+		    return 1
+	else
+		[ "$n" -ge "$E2E_FILE_MIB" ] ||
+		    fail "relayed, yet only $n MiB via the relay" || return 1
+	fi
+	[ "$(te_count client request_authorization)" = 1 ] ||
+	    fail "authorization asked again" || return 1
+	te_no_violations
+}
+
+# Flat: host candidates reach each other; the direct host pair is the
+# path (issue 5: "on one link: a direct host pair is nominated").
+t_e2e_cidr_direct() {
+	te_cidr flat direct || return 1
+	e2e_peer_path | grep -q '^direct 10\.82\.0\.2:' ||
+	    fail "not the gateway's host address: $(e2e_peer_path)"
+}
+
+# Both sides behind endpoint-dependent NATs with the direct path blocked:
+# everything through coturn.
+t_e2e_cidr_relayed() {
+	te_cidr relay relayed
+}
+
+# Behind port-preserving NATs: whichever path ICE picks works.
+t_e2e_cidr_nat() {
+	local sha
+	e2e_topology nat || return 1
+	te_first_packet 10.20.0.2 >/dev/null || return 1
+	sha=$(e2e_fetch http://10.20.0.2/file.bin)
+	[ "$sha" = "$E2E_FILE_SHA" ] || fail "sha256 $sha" || return 1
+	[ "$(te_path)" != none ] || fail "no path reported" || return 1
+	te_no_violations
+}
+
+# Issue 5: the direct path blocked after the connection is up: traffic
+# moves to the relay within 10 s.
+t_e2e_direct_blocked_moves_to_relay() {
+	local t0 gap end
+	e2e_topology flat || return 1
+	te_first_packet 10.20.0.2 >/dev/null || return 1
+	wait_until 5 te_path_is direct ||
+	    fail "not direct at first: $(e2e_peer_path)" || return 1
+	te_ping_bg "$WORK/ping.txt" 10.20.0.2
+	sleep 2
+	t0=$(now_s)
+	e2e_block_direct || return 1
+	wait_until 15 te_path_is relayed
+	end=$(now_s)
+	sleep 3
+	kill "$TE_PING"
+	echo "path after blocking: $(e2e_peer_path);" \
+	    "blocked packets: $(e2e_blocked_packets)"
+	gap=$(te_max_gap "$WORK/ping.txt" "$t0" "$(now_s)")
+	echo "longest gap without a reply after the block: $gap s"
+	[ "$(te_path)" = relayed ] ||
+	    fail "not relayed $(awk "BEGIN{print $end - $t0}") s after" \
+	    "the block: $(grep -i 'ice\|relay\|path' "$E2E_CLOG" | tail -15)" ||
+	    return 1
+	awk "BEGIN{exit !($gap < 10)}" ||
+	    fail "no reply for $gap s" || return 1
+	[ -n "$(te_replies "$WORK/ping.txt" "$(awk "BEGIN{print $t0 + 10}")")" ] ||
+	    fail "no replies 10 s after the block" || return 1
+}
+
+# te_udp_icmp IP PORT: sends a UDP datagram with IP_RECVERR and prints the
+# ICMP error that comes back as "type/code", or "none" after 3 s.
+te_udp_icmp() {
+	ip netns exec "$E2E_C" python3 -c '
+import select, socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, 11, 1)          # IP_RECVERR
+s.connect((sys.argv[1], int(sys.argv[2])))
+s.send(b"x")
+p = select.poll()
+p.register(s, select.POLLERR)
+if not p.poll(3000):
+    print("none")
+    sys.exit()
+_, anc, _, _ = s.recvmsg(64, 512, socket.MSG_ERRQUEUE)
+for level, typ, data in anc:
+    if level == socket.IPPROTO_IP and typ == 11:
+        errno_, origin, t, c = struct.unpack("=IBBB", data[:7])
+        print("%d/%d" % (t, c))
+        break
+else:
+    print("none")' "$1" "$2"
+}
+
+# te_tcp_connect IP PORT: "ok", or the error and how long it took.
+te_tcp_connect() {
+	ip netns exec "$E2E_C" python3 -c '
+import socket, sys, time
+t = time.monotonic()
+try:
+    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
+    print("ok")
+except OSError as e:
+    print("%s %.2f" % (e.errno, time.monotonic() - t))' "$1" "$2"
+}
+
+# Filters: tcp/443 and icmp allowed, tcp/22 (served by the resource host)
+# refused by the gateway with ICMP "administratively prohibited"; then
+# icmp taken out of the filters (resource_updated): ping refused.
+t_e2e_filters() {
+	local out
+	e2e_topology flat 1 '[
+	  {"id": "'$E2E_RES1'", "type": "cidr", "address": "10.20.0.0/24",
+	   "name": "Site A LAN",
+	   "filters": [{"protocol": "tcp", "port_range_start": 443,
+	                "port_range_end": 443}, {"protocol": "icmp"}],
+	   "sites": [{"id": "'$E2E_SITE1'", "name": "Site A"}]}]' ||
+	    return 1
+	te_first_packet 10.20.0.2 >/dev/null || return 1
+	out=$(e2e_fetch http://10.20.0.2:443/index.html 2>&1)
+	[ "$out" = "$(sha256sum <"$WORK/www1/index.html" | cut -d' ' -f1)" ] ||
+	    fail "tcp/443: $out" || return 1
+	out=$(te_tcp_connect 10.20.0.2 22)
+	echo "tcp/22: $out"
+	# 113 EHOSTUNREACH is how Linux reports ICMP 3/13 on a TCP connect,
+	# at once; a silent drop would time out.
+	[[ $out =~ ^113\ [0-2]\. ]] ||
+	    fail "tcp/22 not refused at once with EHOSTUNREACH: $out" ||
+	    return 1
+	out=$(te_udp_icmp 10.20.0.2 22)
+	echo "udp/22: ICMP $out"
+	[ "$out" = 3/13 ] ||
+	    fail "udp/22: ICMP $out, want 3/13 (administratively" \
+	    "prohibited)" || return 1
+	e2e_stub '{"cmd":"update_resource","resource":
+	  {"id": "'$E2E_RES1'", "type": "cidr", "address": "10.20.0.0/24",
+	   "name": "Site A LAN",
+	   "filters": [{"protocol": "tcp", "port_range_start": 443,
+	                "port_range_end": 443}],
+	   "sites": [{"id": "'$E2E_SITE1'", "name": "Site A"}]}}' \
+	    >/dev/null || return 1
+	no_ping() {
+		! ip netns exec "$E2E_C" ping -c 1 -W 1 10.20.0.2
+	}
+	wait_until 5 no_ping ||
+	    fail "ping still answered after icmp left the filters" ||
+	    return 1
+	out=$(ip netns exec "$E2E_C" ping -c 1 -W 2 10.20.0.2 2>&1)
+	echo "$out"
+	out=$(e2e_fetch http://10.20.0.2:443/index.html 2>&1)
+	[ "$out" = "$(sha256sum <"$WORK/www1/index.html" | cut -d' ' -f1)" ] ||
+	    fail "tcp/443 after the update: $out" || return 1
+	te_no_violations
+}
+
+# Two sites, two gateways: both resources at once; gateway 1 killed: site
+# B keeps working; gateway 1 restarted: site A recovers.
+t_e2e_two_sites() {
+	local t0 t1 gap
+	e2e_topology flat 2 || return 1
+	te_first_packet 10.20.0.2 >/dev/null || return 1
+	te_first_packet 10.30.0.2 >/dev/null || return 1
+	[ "$(fzc_cli "$E2E_CDIR" --json peers |
+	    python3 -c 'import json,sys; print(len(json.load(sys.stdin)["peers"]))')" = 2 ] ||
+	    fail "not two peers: $(fzc_cli "$E2E_CDIR" peers)" || return 1
+	te_ping_bg "$WORK/pingB.txt" 10.30.0.2
+	sleep 1
+	t0=$(now_s)
+	kill -KILL "${E2E_GPID[1]}"
+	e2e_stub '{"cmd":"wait","what":"gateway_offline",
+	    "value":"'"$E2E_GW1"'","timeout":10}' >/dev/null ||
+	    fail "the stub still has gateway 1" || return 1
+	! ip netns exec "$E2E_C" ping -c 2 -W 1 10.20.0.2 >/dev/null ||
+	    fail "site A answers with its gateway dead" || return 1
+	sleep 2
+	e2e_gateway 1 || return 1
+	e2e_gateway_online 1 20 ||
+	    fail "gateway 1 not back: $(tail -20 "${E2E_GLOG[1]}")" ||
+	    return 1
+	wait_until 60 ip netns exec "$E2E_C" ping -c 1 -W 1 10.20.0.2
+	t1=$(now_s)
+	kill "$TE_PING"
+	gap=$(te_max_gap "$WORK/pingB.txt" "$t0" "$t1")
+	echo "site A back $(awk "BEGIN{printf \"%.1f\", $t1 - $t0}") s" \
+	    "after the kill; site B's longest gap: $gap s"
+	ip netns exec "$E2E_C" ping -c 2 -W 2 10.20.0.2 ||
+	    fail "site A not back within 60 s of the restart:" \
+	    "$(grep -i "$E2E_GW1\|authoriz" "$E2E_CLOG" | tail -15)" ||
+	    return 1
+	awk "BEGIN{exit !($gap < 2)}" ||
+	    fail "site B interrupted for $gap s" || return 1
+	te_no_violations
+}
+
+# The portal killed and restarted (same port) during an iperf3 run: no
+# second without traffic; client and gateway reconnect.
+t_e2e_portal_restart() {
+	local n0
+	e2e_topology flat || return 1
+	te_first_packet 10.20.0.2 >/dev/null || return 1
+	te_iperf_bg 12
+	sleep 3
+	kill -KILL "$E2E_PORTAL_PID"
+	wait "$E2E_PORTAL_PID" 2>/dev/null
+	sleep 2
+	e2e_portal "$E2E_PORT" || return 1
+	e2e_gateway_online 1 20 ||
+	    fail "gateway did not come back: $(tail -10 "${E2E_GLOG[1]}")" ||
+	    return 1
+	wait_until 20 e2e_client_connected ||
+	    fail "client did not come back: $(tail -10 "$E2E_CLOG")" ||
+	    return 1
+	te_iperf_check || return 1
+	ip netns exec "$E2E_C" ping -c 2 -W 2 10.20.0.2 ||
+	    fail "no ping after the run" || return 1
+	te_no_violations
+}
+
+# te_pubkey ROLE: the public_key query parameter of ROLE's last connection.
+te_pubkey() {
+	e2e_stub '{"cmd":"state","role":"'"$1"'"}' | python3 -c '
+import json, sys, urllib.parse
+v = json.loads(sys.stdin.readline())
+print(urllib.parse.parse_qs(v["last_query"])["public_key"][0])'
+}
+
+# controld killed on each side during an iperf3 run: traffic keeps
+# flowing, controld comes back and rejoins with the same public key, and
+# the connection is the same one (ICE did not start again).
+t_e2e_controld_killed() {
+	local pk gpk cpid gcpid nc ng
+	e2e_topology flat || return 1
+	te_first_packet 10.20.0.2 >/dev/null || return 1
+	pk=$(te_pubkey client)
+	gpk=$(te_pubkey gateway)
+	nc=$(te_count client phx_join)
+	ng=$(te_count gateway phx_join)
+	cpid=$(controld_pid "$E2E_CDIR")
+	gcpid=$(controld_pid "$WORK/gw1")
+	te_iperf_bg 12
+	sleep 2
+	kill -KILL "$cpid"
+	sleep 3
+	kill -KILL "$gcpid"
+	back() {
+		local p
+		p=$(controld_pid "$1") && [ "$p" != "$2" ] &&
+		    [ "$(te_count "$3" phx_join)" -gt "$4" ]
+	}
+	wait_until 20 back "$E2E_CDIR" "$cpid" client "$nc" ||
+	    fail "client controld not back and joined:" \
+	    "$(tail -10 "$E2E_CLOG")" || return 1
+	wait_until 20 back "$WORK/gw1" "$gcpid" gateway "$ng" ||
+	    fail "gateway controld not back and joined:" \
+	    "$(tail -10 "${E2E_GLOG[1]}")" || return 1
+	te_iperf_check || return 1
+	[ "$(te_pubkey client)" = "$pk" ] ||
+	    fail "client rejoined with another key" || return 1
+	[ "$(te_pubkey gateway)" = "$gpk" ] ||
+	    fail "gateway rejoined with another key" || return 1
+	[ "$(grep -c "ICE with $E2E_GW1: checking" "$E2E_CLOG")" = 1 ] ||
+	    fail "the client's connection was made again:" \
+	    "$(grep "ICE with" "$E2E_CLOG")" || return 1
+	te_no_violations
+}
+
+# te_stops_within FILE T0 SECONDS: replies in FILE before T0, none after
+# T0 + SECONDS.
+te_stops_within() {
+	local last after
+	[ -n "$(te_replies "$1" 0 "$2")" ] ||
+	    fail "no replies before the change" || return 1
+	last=$(te_replies "$1" "$2" | tail -n 1)
+	after=$(te_replies "$1" "$(awk "BEGIN{print $2 + $3}")")
+	echo "last reply $(awk "BEGIN{printf \"%.2f\", ${last:-$2} - $2}")" \
+	    "s after the change"
+	[ -z "$after" ] ||
+	    fail "replies more than $3 s after the change: $after"
+}
+
+# A revoked policy (reject_access to the gateway; the client keeps the
+# resource but is refused from now on): traffic stops within 2 s.
+t_e2e_reject_access() {
+	local t0
+	e2e_topology flat || return 1
+	te_first_packet 10.20.0.2 >/dev/null || return 1
+	te_ping_bg "$WORK/ping.txt" 10.20.0.2 0.1
+	sleep 1
+	t0=$(now_s)
+	e2e_stub '{"cmd":"revoke_policy","resource_id":"'"$E2E_RES1"'",
+	    "keep_resource":true}' | grep -q '"rejected": 1' ||
+	    fail "reject_access not sent" || return 1
+	sleep 5
+	kill "$TE_PING"
+	te_stops_within "$WORK/ping.txt" "$t0" 2 || return 1
+	te_no_violations
+}
+
+# resource_deleted: traffic stops within 2 s and the route is gone.
+t_e2e_resource_deleted() {
+	local t0 t1
+	e2e_topology flat || return 1
+	te_first_packet 10.20.0.2 >/dev/null || return 1
+	te_ping_bg "$WORK/ping.txt" 10.20.0.2 0.1
+	sleep 1
+	t0=$(now_s)
+	e2e_stub '{"cmd":"delete_resource","id":"'"$E2E_RES1"'"}' \
+	    >/dev/null || return 1
+	no_route() { ! e2e_route 10.20.0.0/24; }
+	wait_until 2 no_route
+	t1=$(now_s)
+	sleep 4
+	kill "$TE_PING"
+	no_route || fail "route still there: $(ip -n "$E2E_C" route)" ||
+	    return 1
+	echo "route gone after $(awk "BEGIN{printf \"%.2f\", $t1 - $t0}") s"
+	te_stops_within "$WORK/ping.txt" "$t0" 2 || return 1
+	te_no_violations
+}
+
+# te_snapshot NS: what fzc may change in NS: links, addresses, rules, all
+# routing tables, the nftables ruleset.
+te_snapshot() {
+	{
+		ip -n "$1" -o link show | sed 's/^[0-9]*: //; s/ state .*//'
+		ip -n "$1" -o addr show
+		ip -n "$1" rule show
+		ip -n "$1" -6 rule show
+		ip -n "$1" route show table all
+		ip -n "$1" -6 route show table all
+		ip netns exec "$1" nft list ruleset
+	} 2>&1
+}
+
+# After a run with traffic, SIGTERM to both daemons: both exit 0 and
+# leave the client's and the gateway's namespaces as they were.
+t_e2e_nothing_left() {
+	local before_c before_g rc pids
+	e2e_net flat 1 || return 1
+	e2e_pki && e2e_coturn && e2e_resources 1 && e2e_scenario &&
+	    e2e_portal || return 1
+	before_c=$(te_snapshot "$E2E_C")
+	before_g=$(te_snapshot "${E2E_G[1]}")
+	e2e_gateway 1 || return 1
+	e2e_gateway_online 1 15 || fail "gateway not joined" || return 1
+	e2e_client || return 1
+	wait_until 15 e2e_client_connected || fail "not connected" ||
+	    return 1
+	te_first_packet 10.20.0.2 >/dev/null || return 1
+	kill -TERM "$E2E_CPID" "${E2E_GPID[1]}"
+	wait "$E2E_CPID"
+	rc=$?
+	[ "$rc" = 0 ] || fail "client tunneld exited with $rc" || return 1
+	wait "${E2E_GPID[1]}"
+	rc=$?
+	[ "$rc" = 0 ] || fail "gateway tunneld exited with $rc" || return 1
+	sleep 0.5
+	pids=$(ip netns pids "$E2E_C"; ip netns pids "${E2E_G[1]}")
+	[ -z "$pids" ] ||
+	    fail "processes left: $(ps -o pid,cmd -p "$(echo $pids |
+	    tr ' ' ,)")" || return 1
+	diff <(echo "$before_c") <(te_snapshot "$E2E_C") ||
+	    fail "the client's namespace changed" || return 1
+	diff <(echo "$before_g") <(te_snapshot "${E2E_G[1]}") ||
+	    fail "the gateway's namespace changed" || return 1
+}
+
+# Internet resource: on -> a host beyond the gateway's side sees the
+# gateway's address, while the portal connection (same host) stays
+# outside the tunnel; off -> routing identical to before.
+t_e2e_internet() {
+	local before after seen n0
+	e2e_topology flat 1 '[
+	  {"id": "'$E2E_RES1'", "type": "cidr", "address": "10.20.0.0/24",
+	   "name": "Site A LAN", "filters": [],
+	   "sites": [{"id": "'$E2E_SITE1'", "name": "Site A"}]},
+	  {"id": "'$E2E_RES_INET'", "type": "internet", "can_be_disabled": true,
+	   "sites": [{"id": "'$E2E_SITE1'", "name": "Site A"}]}]' ||
+	    return 1
+	# An "internet" web server on the portal's host: it answers with the
+	# address it sees.
+	ip netns exec "$E2E_P" /usr/bin/python3 -c '
+import http.server, socketserver, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        b = self.client_address[0].encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(b)))
+        self.end_headers()
+        self.wfile.write(b)
+    def log_message(self, *a):
+        pass
+class S(http.server.ThreadingHTTPServer):
+    def server_bind(self):
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+S((sys.argv[1], 8080), H).serve_forever()' "$E2E_PORTAL_IP" &
+	PIDS+=($!)
+	whoami() {
+		ip netns exec "$E2E_C" python3 -c '
+import urllib.request
+print(urllib.request.urlopen("http://10.80.0.2:8080/", timeout=5).read().decode())'
+	}
+	wait_until 5 whoami || fail "no echo server" || return 1
+	seen=$(whoami)
+	[ "$seen" = "$E2E_CLIENT_IP" ] || fail "off: seen as $seen" ||
+	    return 1
+	before=$(te_snapshot "$E2E_C" | grep -v 'fzc0\|^[0-9]*: lo')
+	n0=$(e2e_stub '{"cmd":"state"}' | python3 -c '
+import json, sys; print(json.loads(sys.stdin.readline())["connection_count"])')
+	fzc_cli "$E2E_CDIR" internet on || fail "fzc internet on" ||
+	    return 1
+	is_gw() { [ "$(whoami)" = 10.82.0.2 ]; }
+	wait_until 15 is_gw ||
+	    fail "on: seen as $(whoami 2>&1), not the gateway's 10.82.0.2" ||
+	    return 1
+	sleep 12
+	[ "$(e2e_stub '{"cmd":"state"}' | python3 -c '
+import json, sys; print(json.loads(sys.stdin.readline())["connection_count"])')" = "$n0" ] &&
+	    e2e_client_connected ||
+	    fail "the portal connection did not survive: $(tail -5 "$E2E_CLOG")" ||
+	    return 1
+	fzc_cli "$E2E_CDIR" internet off || fail "fzc internet off" ||
+	    return 1
+	wait_until 5 eval '[ "$(whoami)" = "$E2E_CLIENT_IP" ]' ||
+	    fail "off again: seen as $(whoami 2>&1)" || return 1
+	after=$(te_snapshot "$E2E_C" | grep -v 'fzc0\|^[0-9]*: lo')
+	diff <(echo "$before") <(echo "$after") ||
+	    fail "routing differs after off" || return 1
+	te_no_violations
 }
