@@ -220,7 +220,8 @@ t_e2e_direct_blocked_moves_to_relay() {
 	e2e_block_direct || return 1
 	wait_until 15 te_path_is relayed
 	end=$(now_s)
-	sleep 3
+	# Replies are looked for until 13 s after the block at least.
+	sleep "$(awk "BEGIN{d = $t0 + 13 - $end; print (d > 3 ? d : 3)}")"
 	kill "$TE_PING"
 	echo "path after blocking: $(e2e_peer_path);" \
 	    "blocked packets: $(e2e_blocked_packets)"
@@ -487,7 +488,8 @@ t_e2e_resource_deleted() {
 }
 
 # te_snapshot NS: what fzc may change in NS: links, addresses, rules, all
-# routing tables, the nftables ruleset.
+# routing tables, the nftables ruleset (IPv6 link-local addresses, which
+# come and go with duplicate address detection, left out).
 te_snapshot() {
 	{
 		ip -n "$1" -o link show | sed 's/^[0-9]*: //; s/ state .*//'
@@ -497,7 +499,7 @@ te_snapshot() {
 		ip -n "$1" route show table all
 		ip -n "$1" -6 route show table all
 		ip netns exec "$1" nft list ruleset
-	} 2>&1
+	} 2>&1 | grep -v 'fe80::'
 }
 
 # After a run with traffic, SIGTERM to both daemons: both exit 0 and
