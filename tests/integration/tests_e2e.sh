@@ -60,6 +60,12 @@ now_s() {
 	echo "${EPOCHREALTIME}"
 }
 
+# fsum A B: A + B, to the millisecond (awk's print would round Unix times
+# to 6 digits).
+fsum() {
+	awk "BEGIN{printf \"%.3f\", $1 + $2}"
+}
+
 # te_iperf_bg SECONDS [IP]: iperf3 client -> resource, JSON into
 # $WORK/iperf3.json; sets TE_IPERF.
 te_iperf_bg() {
@@ -228,12 +234,12 @@ t_e2e_direct_blocked_moves_to_relay() {
 	gap=$(te_max_gap "$WORK/ping.txt" "$t0" "$(now_s)")
 	echo "longest gap without a reply after the block: $gap s"
 	[ "$(te_path)" = relayed ] ||
-	    fail "not relayed $(awk "BEGIN{print $end - $t0}") s after" \
+	    fail "not relayed $(fsum "$end" "-$t0") s after" \
 	    "the block: $(grep -i 'ice\|relay\|path' "$E2E_CLOG" | tail -15)" ||
 	    return 1
 	awk "BEGIN{exit !($gap < 10)}" ||
 	    fail "no reply for $gap s" || return 1
-	[ -n "$(te_replies "$WORK/ping.txt" "$(awk "BEGIN{print $t0 + 10}")")" ] ||
+	[ -n "$(te_replies "$WORK/ping.txt" "$(fsum "$t0" 10)")" ] ||
 	    fail "no replies 10 s after the block" || return 1
 }
 
@@ -440,7 +446,7 @@ te_stops_within() {
 	[ -n "$(te_replies "$1" 0 "$2")" ] ||
 	    fail "no replies before the change" || return 1
 	last=$(te_replies "$1" "$2" | tail -n 1)
-	after=$(te_replies "$1" "$(awk "BEGIN{print $2 + $3}")")
+	after=$(te_replies "$1" "$(fsum "$2" "$3")")
 	echo "last reply $(awk "BEGIN{printf \"%.2f\", ${last:-$2} - $2}")" \
 	    "s after the change"
 	[ -z "$after" ] ||
