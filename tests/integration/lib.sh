@@ -482,6 +482,7 @@ e2e_route() {
 # e2e_topology MODE [GATEWAYS] [RESOURCES-JSON]: everything: namespaces,
 # coturn, resource servers, the stub portal, GATEWAYS gateways (default 1)
 # connected, and the client connected with the resource routes in place.
+# E2E_TUNNELD_ARGS (an array, e.g. (--threads 1)) goes to every tunneld.
 e2e_topology() {
 	local mode=$1 ngw=${2:-1} res=${3:-} k
 	e2e_net "$mode" "$ngw" || return 1
@@ -493,14 +494,16 @@ e2e_topology() {
 	e2e_scenario "$res" || return 1
 	e2e_portal || return 1
 	for ((k = 1; k <= ngw; k++)); do
-		e2e_gateway "$k" || return 1
+		e2e_gateway "$k" ${E2E_TUNNELD_ARGS[@]+"${E2E_TUNNELD_ARGS[@]}"} ||
+		    return 1
 	done
 	for ((k = 1; k <= ngw; k++)); do
 		e2e_gateway_online "$k" 15 ||
 		    fail "gateway $k not joined at the portal in 15 s:" \
 		    "$(tail -15 "${E2E_GLOG[k]}")" || return 1
 	done
-	e2e_client || return 1
+	e2e_client ${E2E_TUNNELD_ARGS[@]+"${E2E_TUNNELD_ARGS[@]}"} ||
+	    return 1
 	wait_until 15 e2e_client_connected ||
 	    fail "client not connected: $(tail -15 "$E2E_CLOG")" || return 1
 	wait_until 5 e2e_route 10.20.0.0/24 ||

@@ -1,0 +1,225 @@
+#!/bin/bash
+# bench/e2e.sh: fzc end to end, in the topology of the end-to-end tests
+# (tests/integration/lib.sh, e2e_topology): stub portal, coturn, an fzc
+# gateway with a resource network behind it, an fzc client (issue 6,
+# "Benchmarks").
+#
+# 1. Time from the first packet to its answer through a fresh
+#    authorization (portal, gateway, ICE, WireGuard handshake), direct
+#    (flat topology) and relayed (NATs mapping per destination, direct path
+#    blocked): each sample restarts the client, whose new key makes the
+#    authorization a new one.
+# 2. iperf3 client -> resource host through the gateway: fzc with
+#    --threads 1 and 2 on each side (direct), fzc relayed through coturn,
+#    and wireguard-go <-> wireguard-go over the same namespaces and links
+#    as the reference of bench/throughput.sh; ratios against it.
+# Numbers are printed, never judged; the exit status is non-zero only when
+# a setup step fails.
+set -uo pipefail
+
+usage() {
+	cat <<EOF
+usage: $0 [-q] [-t SECONDS] [-n SAMPLES] [-b BUILDDIR]
+  -t SECONDS  length of each iperf3 run (default 10)
+  -n SAMPLES  fresh authorizations timed per path (default 5)
+  -q          quick check of the script: 3 s runs, 2 samples, 1 stream
+  -b BUILDDIR where fzc, fzc-tunneld and fzc-controld were built
+              (default: \$FZC_BUILD, else build/plain)
+EOF
+}
+
+SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${FZC_BUILD:-$SRCDIR/build/plain}
+DURATION=
+SAMPLES=
+QUICK=0
+while getopts "t:n:b:qh" opt; do
+	case $opt in
+	t) DURATION=$OPTARG ;;
+	n) SAMPLES=$OPTARG ;;
+	q) QUICK=1 ;;
+	b) BUILD=$OPTARG ;;
+	h) usage; exit 0 ;;
+	*) usage >&2; exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ $# -eq 0 ] || { usage >&2; exit 2; }
+if [ "$QUICK" = 1 ]; then
+	DURATION=${DURATION:-3} SAMPLES=${SAMPLES:-2} STREAMS=(1)
+else
+	DURATION=${DURATION:-10} SAMPLES=${SAMPLES:-5} STREAMS=(1 4)
+fi
+[[ $DURATION =~ ^[1-9][0-9]*$ && $SAMPLES =~ ^[1-9][0-9]*$ ]] ||
+    { usage >&2; exit 2; }
+
+die() {
+	echo "e2e.sh: setup failed: $*" >&2
+	exit 1
+}
+
+progress() {
+	echo "# $*" >&2
+}
+
+[ "$(id -u)" = 0 ] || die "must run as root (network namespaces, TUN)"
+for tool in ip nft ping iperf3 turnserver wireguard-go wg openssl python3; do
+	command -v "$tool" >/dev/null ||
+	    die "$tool not found (apt-get install -y --no-install-recommends iproute2 nftables iputils-ping iperf3 coturn wireguard-go wireguard-tools openssl python3)"
+done
+for f in fzc fzc-tunneld fzc-controld; do
+	[ -x "$BUILD/$f" ] || die "no $BUILD/$f: build fzc and pass -b BUILDDIR"
+done
+B=$(cd "$BUILD" && pwd)
+id fzc >/dev/null 2>&1 ||
+    die "user fzc missing (useradd --system --user-group --no-create-home --shell /usr/sbin/nologin fzc)"
+FZC_RUN=bench$$
+export B SRCDIR FZC_RUN
+RES=$(mktemp -d /tmp/fzc-bench-e2e.XXXXXX)
+trap 'rm -rf "$RES"' EXIT
+trap 'echo "e2e.sh: interrupted" >&2; exit 130' INT TERM HUP
+
+# phase NAME FUNCTION ARGS...: FUNCTION in a subshell with a topology of
+# its own (lib.sh's), removed when it ends; its results go to $RES/NAME.
+phase() {
+	local name=$1
+	shift
+	(
+		. "$SRCDIR/tests/integration/lib.sh"
+		trap 'set +e; cleanup' EXIT
+		trap 'exit 130' INT TERM HUP
+		fail() {
+			echo "e2e.sh: $*" >&2
+			return 1
+		}
+		"$@" >"$RES/$name"
+	) || die "$name: $(tail -3 "$RES/$name" 2>/dev/null)"
+}
+
+# first_answers MODE: SAMPLES times, a fresh client and one ping; one
+# round-trip time in ms a line.
+first_answers() {
+	local i out
+	E2E_FILE_MIB=1
+	e2e_topology "$1" || return 1
+	for ((i = 1; i <= SAMPLES; i++)); do
+		if [ "$i" -gt 1 ]; then
+			kill -TERM "$E2E_CPID"
+			wait "$E2E_CPID"
+			e2e_client || return 1
+			wait_until 15 e2e_client_connected &&
+			    wait_until 5 e2e_route 10.20.0.0/24 ||
+			    fail "client $i not connected" || return 1
+		fi
+		out=$(ip netns exec "$E2E_C" ping -c 1 -W 20 10.20.0.2) ||
+		    fail "$1: sample $i not answered: $(tail -5 "$E2E_CLOG")" ||
+		    return 1
+		sed -n 's/.*icmp_seq=1 .*time=\([0-9.]*\) ms.*/\1/p' <<<"$out"
+		progress "$1: first answer $i/$SAMPLES after $(sed -n \
+		    's/.*time=\([0-9.]*\) ms.*/\1/p' <<<"$out") ms ($(e2e_peer_path))"
+	done
+}
+
+# iperf_runs LABEL: iperf3 to the resource host with each stream count;
+# lines "LABEL STREAMS GBITS RETRANS".
+iperf_runs() {
+	local p j
+	for p in "${STREAMS[@]}"; do
+		j=$(ip netns exec "$E2E_C" iperf3 -c 10.20.0.2 -t "$DURATION" \
+		    -P "$p" -J) || { fail "$1: iperf3 -P $p failed"; return 1; }
+		python3 -c '
+import json, sys
+e = json.loads(sys.argv[1])["end"]
+print(sys.argv[2], sys.argv[3], "%.3f" % (e["sum_received"]["bits_per_second"]
+      / 1e9), e["sum_sent"].get("retransmits", 0))' "$j" "$1" "$p"
+		progress "$1, $p stream(s): done"
+	done
+}
+
+# fzc_throughput MODE THREADS LABEL
+fzc_throughput() {
+	E2E_FILE_MIB=1
+	E2E_TUNNELD_ARGS=(--threads "$2")
+	e2e_topology "$1" || return 1
+	ip netns exec "$E2E_C" ping -c 1 -W 20 10.20.0.2 >/dev/null ||
+	    fail "$3: no answer: $(tail -5 "$E2E_CLOG")" || return 1
+	progress "$3: path $(e2e_peer_path)"
+	iperf_runs "$3"
+}
+
+# wg_throughput: wireguard-go in the client's and the gateway's
+# namespaces (flat topology, the same links), the resource network routed
+# through it; the gateway forwards as the fzc gateway does.
+wg_throughput() {
+	local c=wgb$$c g=wgb$$g
+	E2E_FILE_MIB=1
+	e2e_net flat 1 && e2e_resources 1 || return 1
+	(umask 077 && wg genkey >"$WORK/c.key" && wg genkey >"$WORK/g.key" &&
+	    wg genpsk >"$WORK/psk") || return 1
+	wg pubkey <"$WORK/c.key" >"$WORK/c.pub"
+	wg pubkey <"$WORK/g.key" >"$WORK/g.pub"
+	ip netns exec "$E2E_C" env WG_PROCESS_FOREGROUND=1 wireguard-go "$c" \
+	    >"$WORK/wgc.log" 2>&1 &
+	PIDS+=($!)
+	ip netns exec "${E2E_G[1]}" env WG_PROCESS_FOREGROUND=1 wireguard-go \
+	    "$g" >"$WORK/wgg.log" 2>&1 &
+	PIDS+=($!)
+	wait_until 5 test -S "/var/run/wireguard/$c.sock" &&
+	    wait_until 5 test -S "/var/run/wireguard/$g.sock" ||
+	    fail "wireguard-go did not start" || return 1
+	ip netns exec "${E2E_G[1]}" wg set "$g" private-key "$WORK/g.key" \
+	    listen-port 51820 peer "$(cat "$WORK/c.pub")" \
+	    preshared-key "$WORK/psk" allowed-ips 10.99.0.1/32 &&
+	    ip netns exec "$E2E_C" wg set "$c" private-key "$WORK/c.key" \
+	    peer "$(cat "$WORK/g.pub")" preshared-key "$WORK/psk" \
+	    endpoint 10.82.0.2:51820 allowed-ips 10.99.0.2/32,10.20.0.0/24 &&
+	    ip -n "$E2E_C" addr add 10.99.0.1/24 dev "$c" &&
+	    ip -n "$E2E_C" link set "$c" mtu 1280 up &&
+	    ip -n "$E2E_C" route add 10.20.0.0/24 dev "$c" &&
+	    ip -n "${E2E_G[1]}" addr add 10.99.0.2/24 dev "$g" &&
+	    ip -n "${E2E_G[1]}" link set "$g" mtu 1280 up ||
+	    fail "wireguard-go setup" || return 1
+	wait_until 10 ip netns exec "$E2E_C" ping -c 1 -W 1 10.20.0.2 ||
+	    fail "no ping through wireguard-go" || return 1
+	iperf_runs "wireguard-go"
+	rm -f "/var/run/wireguard/$c.sock" "/var/run/wireguard/$g.sock"
+}
+
+progress "first answers through a fresh authorization, $SAMPLES each"
+phase first-direct first_answers flat
+phase first-relayed first_answers relay
+progress "throughput, iperf3 ${DURATION} s, streams ${STREAMS[*]}"
+phase tp-wg wg_throughput
+phase tp-t1 fzc_throughput flat 1 "fzc direct, --threads 1"
+phase tp-t2 fzc_throughput flat 2 "fzc direct, --threads 2"
+phase tp-relay fzc_throughput relay 2 "fzc relayed, --threads 2"
+
+echo "# fzc end to end: $(uname -r), $(nproc) CPUs, $(date -u +%FT%TZ)"
+echo
+echo "Time from the first packet to its answer through a fresh authorization"
+echo "(ms; ping -c 1 right after the client connected; $SAMPLES samples)"
+printf '  %-10s %8s %8s %8s\n' path min median max
+for m in direct relayed; do
+	sort -n "$RES/first-$m" | awk -v m="$m" '
+	    { v[NR] = $1 }
+	    END { printf "  %-10s %8.1f %8.1f %8.1f\n", m, v[1],
+	        (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2),
+	        v[NR] }'
+done
+echo
+echo "iperf3 client -> resource through the gateway, $DURATION s (Gbit/s;"
+echo "ratio to wireguard-go <-> wireguard-go on the same path)"
+cat "$RES"/tp-wg "$RES"/tp-t1 "$RES"/tp-t2 "$RES"/tp-relay | python3 -c '
+import sys
+rows, ref = [], {}
+for line in sys.stdin:
+    *label, streams, gbit, retr = line.split()
+    label = " ".join(label)
+    rows.append((label, streams, float(gbit), int(retr)))
+    if label == "wireguard-go":
+        ref[streams] = float(gbit)
+print("  %-28s %7s %8s %7s %10s" % ("row", "streams", "Gbit/s", "ratio",
+                                     "retrans"))
+for label, streams, gbit, retr in rows:
+    r = gbit / ref[streams] if ref.get(streams) else float("nan")
+    print("  %-28s %7s %8.2f %7.2f %10d" % (label, streams, gbit, r, retr))'
