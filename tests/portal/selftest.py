@@ -866,6 +866,14 @@ SCENARIO_GW = {
 }
 
 
+def ask(ws, rid, ref, connected=()):
+    """A client's request_authorization (2.3)."""
+    ws.send({"topic": "client", "event": "request_authorization",
+             "payload": {"resource_id": rid,
+                         "connected_gateway_ids": list(connected)},
+             "ref": ref})
+
+
 def gateway_connect(stub, token, pk, name):
     target = ("/gateway/v2/websocket?external_id=%s&name=%s&public_key=%s"
               % (hashlib.sha256(name.encode()).hexdigest(), name, form(pk)))
@@ -895,9 +903,7 @@ def gateways_by_token(stub):
                        hashlib.sha1).digest()).decode() and
           u == expected_turn(CLIENT_PK, EXPIRES, "x")[0],
           init["payload"]["relays"])
-    ws.send({"topic": "client", "event": "request_authorization",
-             "payload": {"resource_id": RES_B,
-                         "connected_gateway_ids": []}, "ref": 1})
+    ask(ws, RES_B, 1)
     f = ws.recv()
     check("token gateways: offline before the gateway connects",
           f.get("event") == "authorization_creation_failed" and
@@ -914,9 +920,7 @@ def gateways_by_token(stub):
                           good_headers("gateway.token.unknown"))
     check("token gateways: unknown token still refused", st == 401, st)
     time.sleep(2)
-    ws.send({"topic": "client", "event": "request_authorization",
-             "payload": {"resource_id": RES_B,
-                         "connected_gateway_ids": []}, "ref": 2})
+    ask(ws, RES_B, 2)
     ca = gw2.recv()
     check("token gateways: create_authorization to the site's gateway",
           ca.get("event") == "create_authorization" and
@@ -951,9 +955,7 @@ def gateways_by_token(stub):
     # A revoked policy: the gateway is told, the client keeps the resource
     # (keep_resource) but is refused from now on; restore undoes it.
     time.sleep(2)
-    ws.send({"topic": "client", "event": "request_authorization",
-             "payload": {"resource_id": RES_B,
-                         "connected_gateway_ids": [GW2_ID]}, "ref": 3})
+    ask(ws, RES_B, 3, [GW2_ID])
     ca = gw2.recv()
     gw2.send({"topic": "gateway", "event": "authorization_created",
               "payload": {"ref": ca["payload"]["ref"]}, "ref": 4})
@@ -962,9 +964,7 @@ def gateways_by_token(stub):
     r = stub.cmd(cmd="revoke_policy", resource_id=RES_B, keep_resource=True)
     m = gw2.recv()
     time.sleep(2)
-    ws.send({"topic": "client", "event": "request_authorization",
-             "payload": {"resource_id": RES_B,
-                         "connected_gateway_ids": [GW2_ID]}, "ref": 4})
+    ask(ws, RES_B, 4, [GW2_ID])
     f = ws.recv()
     check("revoke_policy: reject_access to the gateway, then not_found",
           r.get("rejected") == 1 and r.get("sent") == 0 and
@@ -979,9 +979,7 @@ def gateways_by_token(stub):
           m["payload"] == RES_CIDR, (r, m))
     stub.cmd(cmd="restore_policy", resource_id=RES_B)
     time.sleep(2)
-    ws.send({"topic": "client", "event": "request_authorization",
-             "payload": {"resource_id": RES_B,
-                         "connected_gateway_ids": [GW2_ID]}, "ref": 5})
+    ask(ws, RES_B, 5, [GW2_ID])
     ca = gw2.recv()
     check("restore_policy: authorized again",
           ca.get("event") == "create_authorization", ca)
@@ -1004,9 +1002,7 @@ def state_file_restart(tmp, scen_gw):
         _, gw2, _ = gateway_connect(stub, GW2_TOKEN, GW2_PK, "gw-b")
         st, _, _, ws = upgrade(stub.port, good_target(), good_headers())
         join(ws)
-        ws.send({"topic": "client", "event": "request_authorization",
-                 "payload": {"resource_id": RES_B,
-                             "connected_gateway_ids": []}, "ref": 1})
+        ask(ws, RES_B, 1)
         ca = gw2.recv()
         gw2.send({"topic": "gateway", "event": "authorization_created",
                   "payload": {"ref": ca["payload"]["ref"]}, "ref": 1})
