@@ -1046,11 +1046,16 @@ def make_ca(tmp):
     return ca_crt, crt, key
 
 
+def write_json(tmp, name, obj):
+    path = os.path.join(tmp, name)
+    with open(path, "w") as f:
+        json.dump(obj, f)
+    return path
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="fzc-stub-selftest-")
-    scen = os.path.join(tmp, "scenario.json")
-    with open(scen, "w") as f:
-        json.dump(SCENARIO, f)
+    scen = write_json(tmp, "scenario.json", SCENARIO)
 
     stub = Stub(tmp, ["--plain", "--scenario", scen])
     try:
@@ -1063,9 +1068,7 @@ def main():
     finally:
         stub.stop()
 
-    scen_gw = os.path.join(tmp, "scenario-gw.json")
-    with open(scen_gw, "w") as f:
-        json.dump(SCENARIO_GW, f)
+    scen_gw = write_json(tmp, "scenario-gw.json", SCENARIO_GW)
     stub = Stub(tmp, ["--plain", "--scenario", scen_gw])
     try:
         gateways_by_token(stub)
