@@ -2,10 +2,12 @@
 # the tunnel device, its routes and nftables table, authorizations as set
 # elements through create_authorization, resource_updated, reject_access,
 # expiry and a new init, the clean-up on exit, and the rules with real
-# traffic. Sourced by run.sh; each t_gateway_* runs in its own subshell.
+# traffic, first on their own, then with an fzc client. Sourced by run.sh;
+# each t_gateway_* runs in its own subshell.
 #
 # Uses the stub helpers of tests_portal.sh (pt_setup, pt_ctl, pt_wait,
-# pt_no_violations, pt_dump); gateway helpers are gw_*.
+# pt_no_violations, pt_fail) and lib.sh's e2e topology; gateway helpers
+# are gw_*.
 
 GW_ID=77aa11bb-22cc-4d33-8e44-55ff66aa77bb
 GW_CLIENT=d2b6f1a0-3c4e-4f5a-9b8c-7d6e5f4a3b2c
@@ -372,4 +374,30 @@ t_gateway_role_usage() {
 	rc=$?
 	[ "$rc" = 2 ] && grep -q "no --role gateway" <<<"$out" ||
 	    fail "--role gateway --wireguard: status $rc, '$out'" || return 1
+}
+
+# 4. With a real client (fzc in the client role) in lib.sh's e2e topology:
+# the authorized port passes, another gets ICMP "administratively
+# prohibited" from the gateway's tunnel address, and reject_access ends
+# the connection with a Goodbye the client hears.
+t_gateway_e2e_filters() {
+	local res out
+	res='[{"id": "'$E2E_RES1'", "type": "cidr", "address": "10.20.0.0/24",
+	    "name": "Site A LAN", "filters": [{"protocol": "tcp",
+	    "port_range_start": 80, "port_range_end": 80}],
+	    "sites": [{"id": "'$E2E_SITE1'", "name": "Site A"}]}]'
+	e2e_topology flat 1 "$res" || return 1
+	out=$(e2e_fetch http://10.20.0.2/index.html) ||
+	    fail "tcp/80 through the gateway: $out" || return 1
+	gw_tcp_py
+	gw_expect "$E2E_C" 10.20.0.2 22 "errno 113" || return 1
+	out=$(ip netns exec "$E2E_C" ping -c 1 -W 2 10.20.0.2 2>&1)
+	grep -q "From 100.82.0.1 .*Packet filtered" <<<"$out" ||
+	    fail "ping not refused by the gateway: $out" || return 1
+	e2e_stub '{"cmd": "reject_access", "resource_id": "'$E2E_RES1'"}' \
+	    >/dev/null || return 1
+	wait_until 5 grep -q "goodbye sent" "${E2E_GLOG[1]}" ||
+	    fail "no goodbye: $(tail -5 "${E2E_GLOG[1]}")" || return 1
+	wait_until 5 grep -q "gateway $E2E_GW1 said goodbye" "$E2E_CLOG" ||
+	    fail "the client did not hear the goodbye" || return 1
 }
