@@ -5,13 +5,21 @@
 
 E2E_RES_INET=c3b2a190-8f7e-4d6c-b5a4-93827160f5e4
 
-# te_no_violations: the stub saw nothing wrong from either side.
-te_no_violations() {
-	local v
+# te_healthy: the stub saw nothing wrong from either side, and no daemon
+# log has a sanitizer report (scripts/test runs these with ASan+UBSan).
+te_healthy() {
+	local v f
 	v=$(e2e_stub '{"cmd":"state"}' | python3 -c '
 import json, sys
 print(json.dumps(json.loads(sys.stdin.readline())["violations"]))')
-	[ "$v" = "[]" ] || fail "stub portal violations: $v"
+	[ "$v" = "[]" ] || fail "stub portal violations: $v" || return 1
+	for f in "$WORK"/cl/tunneld.log "$WORK"/gw*/tunneld.log; do
+		[ -f "$f" ] || continue
+		! grep -q 'ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:' \
+		    "$f" || fail "sanitizer report in $f:" \
+		    "$(grep -A12 'Sanitizer\|runtime error:' "$f" | head -30)" ||
+		    return 1
+	done
 }
 
 # te_count ROLE EVENT: how many EVENT frames the stub got from ROLE.
@@ -145,7 +153,7 @@ print("TLS to the portal:", s.version())' "$E2E_CA" "$E2E_PORTAL_IP" \
 	wait_until 5 e2e_route 10.20.0.0/24 ||
 	    fail "no route to 10.20.0.0/24: $(ip -n "$E2E_C" route)" ||
 	    return 1
-	te_no_violations
+	te_healthy
 }
 
 # te_cidr MODE PATH: the first packet to a CIDR resource gets the
@@ -184,7 +192,7 @@ te_cidr() {
 	fi
 	[ "$(te_count client request_authorization)" = 1 ] ||
 	    fail "authorization asked again" || return 1
-	te_no_violations
+	te_healthy
 }
 
 # Flat: host candidates reach each other; the direct host pair is the
@@ -209,7 +217,7 @@ t_e2e_cidr_nat() {
 	sha=$(e2e_fetch http://10.20.0.2/file.bin)
 	[ "$sha" = "$E2E_FILE_SHA" ] || fail "sha256 $sha" || return 1
 	[ "$(te_path)" != none ] || fail "no path reported" || return 1
-	te_no_violations
+	te_healthy
 }
 
 # Issue 5: the direct path blocked after the connection is up: traffic
@@ -325,7 +333,7 @@ t_e2e_filters() {
 	out=$(e2e_fetch http://10.20.0.2:443/index.html 2>&1)
 	[ "$out" = "$(sha256sum <"$WORK/www1/index.html" | cut -d' ' -f1)" ] ||
 	    fail "tcp/443 after the update: $out" || return 1
-	te_no_violations
+	te_healthy
 }
 
 # Two sites, two gateways: both resources at once; gateway 1 killed: site
@@ -364,7 +372,7 @@ t_e2e_two_sites() {
 	    return 1
 	awk "BEGIN{exit !($gap < 2)}" ||
 	    fail "site B interrupted for $gap s" || return 1
-	te_no_violations
+	te_healthy
 }
 
 # The portal killed and restarted (same port) during an iperf3 run: no
@@ -388,7 +396,7 @@ t_e2e_portal_restart() {
 	te_iperf_check || return 1
 	ip netns exec "$E2E_C" ping -c 2 -W 2 10.20.0.2 ||
 	    fail "no ping after the run" || return 1
-	te_no_violations
+	te_healthy
 }
 
 # te_pubkey ROLE: the public_key query parameter of ROLE's last connection.
@@ -436,7 +444,7 @@ t_e2e_controld_killed() {
 	[ "$(grep -c "ICE with $E2E_GW1: checking" "$E2E_CLOG")" = 1 ] ||
 	    fail "the client's connection was made again:" \
 	    "$(grep "ICE with" "$E2E_CLOG")" || return 1
-	te_no_violations
+	te_healthy
 }
 
 # te_stops_within FILE T0 SECONDS: replies in FILE before T0, none after
@@ -468,7 +476,7 @@ t_e2e_reject_access() {
 	sleep 5
 	kill "$TE_PING"
 	te_stops_within "$WORK/ping.txt" "$t0" 2 || return 1
-	te_no_violations
+	te_healthy
 }
 
 # resource_deleted: traffic stops within 2 s and the route is gone.
@@ -490,7 +498,7 @@ t_e2e_resource_deleted() {
 	    return 1
 	echo "route gone after $(awk "BEGIN{printf \"%.2f\", $t1 - $t0}") s"
 	te_stops_within "$WORK/ping.txt" "$t0" 2 || return 1
-	te_no_violations
+	te_healthy
 }
 
 # te_snapshot NS: what fzc may change in NS: links, addresses, rules, all
@@ -539,6 +547,7 @@ t_e2e_nothing_left() {
 	    fail "the client's namespace changed" || return 1
 	diff <(echo "$before_g") <(te_snapshot "${E2E_G[1]}") ||
 	    fail "the gateway's namespace changed" || return 1
+	te_healthy
 }
 
 # Internet resource: on -> a host beyond the gateway's side sees the
@@ -603,5 +612,5 @@ import json, sys; print(json.loads(sys.stdin.readline())["connection_count"])')"
 	after=$(te_snapshot "$E2E_C" | grep -v 'fzc0\|^[0-9]*: lo')
 	diff <(echo "$before") <(echo "$after") ||
 	    fail "routing differs after off" || return 1
-	te_no_violations
+	te_healthy
 }
