@@ -1,18 +1,12 @@
 /*
- * client.c: the client role in fzc-tunneld. It holds what controld must
- * not: the WireGuard private key (controld gets the public half), the
- * root-only token file (controld gets an fd to read, and may ask for it
- * to be replaced or deleted, nothing else), and the device id in the
- * state directory. It keeps the state controld derives from the portal
- * (tunnel addresses, CIDR routes, relays), validated and acknowledged.
+ * client.c: the client role in fzc-tunneld. What controld must not hold
+ * (the WireGuard private key, the token, the device id) is role.c's, as
+ * in the gateway role. It keeps the state controld derives from the
+ * portal (tunnel addresses, CIDR routes, relays, gateways), validated and
+ * acknowledged.
  */
-#include <sys/mman.h>
-#include <sys/stat.h>
-
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,9 +20,9 @@
 #include "tunneld/conn.h"
 #include "tunneld/device.h"
 #include "tunneld/netlink.h"
+#include "tunneld/role.h"
 
 #define CLIENT_MAX_ROUTES	4096
-#define CLIENT_MAX_RELAYS	64
 #define CLIENT_MAX_GATEWAYS	256
 
 /* An authorized gateway, its connection, and the resources it serves us. */
@@ -43,21 +37,14 @@ struct client {
 	struct event_base	*base;
 	struct client_options	 opt;
 	struct ipc_chan		*chan;		/* to the current controld */
-	struct device		*dev;
-	struct netlink		*nl;
-	int			 ifindex;
-	uint8_t			*private_key;	/* sodium_malloc'd */
-	uint8_t			 public_key[32];
-	char			 device_id[IPC_ID_MAX];
-	char			 name[IPC_NAME_MAX];
-	char			*env_token;	/* FIREZONE_TOKEN, wiped */
+	struct role_identity	 id;
+	struct role_tun		 tun;
 
 	bool			 have_addresses;
 	struct ipc_tun_addresses addresses;
 	struct ipc_route	*routes;
 	size_t			 nroutes;
-	struct ipc_relay	*relays_kept;
-	size_t			 nrelays;
+	struct role_relays	 relays;
 	struct client_gateway	**gateways;
 	size_t			 ngateways;
 	struct conns		*conns;
@@ -73,41 +60,6 @@ struct client {
 #define CLIENT_TABLE		FZC_FWMARK
 #define CLIENT_RULE_MAIN	32000
 #define CLIENT_RULE_TABLE	32001
-
-/* A v4 UUID, made once and kept: the portal knows the device by it. */
-static void
-client_device_id(struct client *c)
-{
-	uint8_t	 u[16];
-	char	 path[512];
-	FILE	*f;
-	size_t	 n;
-
-	snprintf(path, sizeof(path), "%s/device-id", c->opt.state_dir);
-	if ((f = fopen(path, "re")) != NULL) {
-		n = fread(c->device_id, 1, sizeof(c->device_id) - 1, f);
-		fclose(f);
-		c->device_id[n] = '\0';
-		c->device_id[strcspn(c->device_id, "\r\n")] = '\0';
-		if (strlen(c->device_id) == 36)
-			return;
-		log_warnx("%s is not a UUID; making a new one", path);
-	} else if (errno != ENOENT)
-		fatal("reading %s", path);
-	randombytes_buf(u, sizeof(u));
-	u[6] = (u[6] & 0x0f) | 0x40;
-	u[8] = (u[8] & 0x3f) | 0x80;
-	snprintf(c->device_id, sizeof(c->device_id),
-	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-	    "%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3], u[4], u[5],
-	    u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
-	if (mkdir(c->opt.state_dir, 0750) == -1 && errno != EEXIST)
-		fatal("creating %s", c->opt.state_dir);
-	if ((f = fopen(path, "wxe")) == NULL ||
-	    fprintf(f, "%s\n", c->device_id) < 0 || fclose(f) == EOF)
-		fatal("writing %s", path);
-	log_info("new device id in %s", path);
-}
 
 static void
 client_internet_path(struct client *c, char *path, size_t len)
@@ -165,96 +117,15 @@ struct client *
 client_new(struct event_base *base, const struct client_options *opt)
 {
 	struct client	*c;
-	const char	*env;
 
 	c = xcalloc(1, sizeof(*c));
 	c->base = base;
 	c->opt = *opt;
 	c->chan = NULL;
-	if ((c->private_key = sodium_malloc(32)) == NULL)
-		fatal("sodium_malloc");
-	/* A new key per start, as connlib does; the portal takes the latest. */
-	randombytes_buf(c->private_key, 32);
-	if (crypto_scalarmult_base(c->public_key, c->private_key) != 0)
-		fatalx("deriving the public key");
-	client_device_id(c);
+	role_identity_init(&c->id, opt->state_dir, opt->token_file,
+	    opt->name);
 	client_load_internet(c);
-	if (opt->name != NULL)
-		strncpy(c->name, opt->name, sizeof(c->name) - 1);
-	else if (gethostname(c->name, sizeof(c->name) - 1) == -1)
-		c->name[0] = '\0';
-	/* Taken out of the environment so that controld never inherits it. */
-	if ((env = getenv("FIREZONE_TOKEN")) != NULL && *env != '\0') {
-		c->env_token = xstrdup(env);
-		explicit_bzero((char *)env, strlen(env));
-		unsetenv("FIREZONE_TOKEN");
-	}
 	return (c);
-}
-
-/*
- * The token as an fd controld can read: a memfd for FIREZONE_TOKEN, else
- * the file, which must be root's alone. -1 with errno ENOENT: no token.
- */
-static int
-client_token_fd(struct client *c)
-{
-	struct stat	 st;
-	int		 fd;
-
-	if (c->env_token != NULL) {
-		if ((fd = memfd_create("fzc-token", MFD_CLOEXEC)) == -1)
-			return (-1);
-		if (write(fd, c->env_token, strlen(c->env_token)) == -1 ||
-		    lseek(fd, 0, SEEK_SET) == -1) {
-			close(fd);
-			return (-1);
-		}
-		return (fd);
-	}
-	fd = open(c->opt.token_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd == -1)
-		return (-1);
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		errno = EINVAL;
-		return (-1);
-	}
-	if (st.st_mode & 077) {
-		log_warnx("token file %s is readable by group or others: "
-		    "refusing it; chmod 600 it", c->opt.token_file);
-		close(fd);
-		errno = EPERM;
-		return (-1);
-	}
-	return (fd);
-}
-
-static int
-client_send_token(struct client *c, struct ipc_chan *ch, uint32_t id,
-    int error)
-{
-	struct ipc_token_result	 r;
-	struct ipc_empty	 e;
-	int			 fd, rc;
-
-	memset(&r, 0, sizeof(r));
-	r.error = error;
-	if ((fd = client_token_fd(c)) == -1) {
-		if (errno != ENOENT)
-			log_warn("token %s", c->opt.token_file);
-		return (ipc_chan_send(ch, IPC_TOKEN_RESULT, id, &r, sizeof(r),
-		    -1));
-	}
-	memset(&e, 0, sizeof(e));
-	rc = ipc_chan_send(ch, IPC_TOKEN, id, &e, sizeof(e), fd);
-	close(fd);
-	if (rc == 0) {
-		r.have_token = 1;
-		rc = ipc_chan_send(ch, IPC_TOKEN_RESULT, id, &r, sizeof(r),
-		    -1);
-	}
-	return (rc);
 }
 
 /* Sent after every hello: a restarted controld starts from scratch. */
@@ -264,54 +135,10 @@ client_send_config(struct client *c, struct ipc_chan *ch)
 	struct ipc_portal_config	 pc;
 
 	c->chan = ch;
-	memset(&pc, 0, sizeof(pc));
-	strncpy(pc.api_url, c->opt.api_url, sizeof(pc.api_url) - 1);
-	if (c->opt.ca_file != NULL)
-		strncpy(pc.ca_file, c->opt.ca_file, sizeof(pc.ca_file) - 1);
-	memcpy(pc.name, c->name, sizeof(pc.name));
-	memcpy(pc.device_id, c->device_id, sizeof(pc.device_id));
-	memcpy(pc.public_key, c->public_key, sizeof(pc.public_key));
+	role_portal_config(&c->id, c->opt.api_url, c->opt.ca_file,
+	    IPC_ROLE_CLIENT, &pc);
 	pc.internet = c->internet;
-	if (ipc_chan_send(ch, IPC_PORTAL_CONFIG, 0, &pc, sizeof(pc), -1) == -1)
-		return (-1);
-	return (client_send_token(c, ch, 0, 0));
-}
-
-static int
-client_store_token(struct client *c, const char *token)
-{
-	char	 tmp[IPC_PATH_MAX + 8];
-	size_t	 len = strlen(token);
-	int	 fd, saved;
-
-	snprintf(tmp, sizeof(tmp), "%s.new", c->opt.token_file);
-	(void)unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    0600);
-	if (fd == -1)
-		return (errno);
-	if (write(fd, token, len) != (ssize_t)len || write(fd, "\n", 1) != 1 ||
-	    fsync(fd) == -1 || close(fd) == -1) {
-		saved = errno != 0 ? errno : EIO;
-		(void)unlink(tmp);
-		return (saved);
-	}
-	if (rename(tmp, c->opt.token_file) == -1) {
-		saved = errno;
-		(void)unlink(tmp);
-		return (saved);
-	}
-	return (0);
-}
-
-static void
-client_forget_env_token(struct client *c)
-{
-	if (c->env_token != NULL) {
-		explicit_bzero(c->env_token, strlen(c->env_token));
-		free(c->env_token);
-		c->env_token = NULL;
-	}
+	return (role_send_config(&c->id, ch, &pc));
 }
 
 static int
@@ -323,17 +150,6 @@ client_route_index(struct client *c, const struct ipc_route *r)
 		if (strcmp(c->routes[i].resource_id, r->resource_id) == 0 &&
 		    memcmp(&c->routes[i].prefix, &r->prefix,
 		    sizeof(r->prefix)) == 0)
-			return ((int)i);
-	return (-1);
-}
-
-static int
-client_relay_index(struct client *c, const char *id)
-{
-	size_t	 i;
-
-	for (i = 0; i < c->nrelays; i++)
-		if (strcmp(c->relays_kept[i].id, id) == 0)
 			return ((int)i);
 	return (-1);
 }
@@ -367,11 +183,11 @@ client_gateway_routes(struct client *c, struct client_gateway *g)
 	struct peer	*wg = conn_peer(g->conn);
 	size_t		 i;
 
-	(void)device_add_allowed_ip(c->dev, wg, &g->peer.gateway_ipv4);
-	(void)device_add_allowed_ip(c->dev, wg, &g->peer.gateway_ipv6);
+	(void)device_add_allowed_ip(c->tun.dev, wg, &g->peer.gateway_ipv4);
+	(void)device_add_allowed_ip(c->tun.dev, wg, &g->peer.gateway_ipv6);
 	for (i = 0; i < c->nroutes; i++)
 		if (client_gateway_serves(g, c->routes[i].resource_id))
-			(void)device_add_allowed_ip(c->dev, wg,
+			(void)device_add_allowed_ip(c->tun.dev, wg,
 			    &c->routes[i].prefix);
 }
 
@@ -431,23 +247,7 @@ client_gateway_peer(struct client *c, const struct ipc_gateway_peer *p)
 		    IPC_ID_MAX);
 	}
 	client_gateway_routes(c, g);
-	device_claim_held(c->dev, conn_peer(g->conn), p->resource_id);
-	return (0);
-}
-
-static int
-client_candidate(struct client *c, const struct ipc_candidate *m, bool add)
-{
-	struct client_gateway	*g;
-	const char		*why;
-
-	if ((g = client_gateway(c, m->gateway_id)) == NULL)
-		return (ENOENT);
-	if (conn_remote_candidate(g->conn, m->candidate, add, &why) == -1) {
-		log_warnx("candidate for gateway %s rejected: %s",
-		    m->gateway_id, why != NULL ? why : "not known");
-		return (EINVAL);
-	}
+	device_claim_held(c->tun.dev, conn_peer(g->conn), p->resource_id);
 	return (0);
 }
 
@@ -455,18 +255,9 @@ static void
 client_send_candidate(void *arg, const char *gateway_id, const char *cand,
     bool add)
 {
-	struct client		*c = arg;
-	struct ipc_candidate	 m;
+	struct client	*c = arg;
 
-	memset(&m, 0, sizeof(m));
-	snprintf(m.gateway_id, sizeof(m.gateway_id), "%s", gateway_id);
-	snprintf(m.candidate, sizeof(m.candidate), "%s", cand);
-	log_debug("local candidate for %s: %s%s", gateway_id,
-	    add ? "" : "(removed) ", cand);
-	if (c->chan == NULL || ipc_chan_send(c->chan, add ?
-	    IPC_LOCAL_CANDIDATE : IPC_LOCAL_CANDIDATE_DEL, 0, &m, sizeof(m),
-	    -1) == -1)
-		log_warnx("cannot send a local candidate to controld");
+	role_send_candidate(c->chan, gateway_id, cand, add);
 }
 
 /*
@@ -511,14 +302,9 @@ client_goodbye(void *arg, struct peer *peer)
 static void
 client_no_relays(void *arg, const char *gateway_id)
 {
-	struct client		*c = arg;
-	struct ipc_gateway_id	 m;
+	struct client	*c = arg;
 
-	memset(&m, 0, sizeof(m));
-	snprintf(m.id, sizeof(m.id), "%s", gateway_id);
-	if (c->chan == NULL || ipc_chan_send(c->chan, IPC_NO_RELAYS, 0, &m,
-	    sizeof(m), -1) == -1)
-		log_warnx("cannot tell controld that relays are missing");
+	role_send_no_relays(c->chan, gateway_id);
 }
 
 static void
@@ -545,48 +331,20 @@ client_need_authz(void *arg, const char *resource_id)
 static int
 client_device_up(struct client *c, const struct ipc_tun_addresses *a)
 {
-	struct device_config	 cfg;
 	struct conns_callbacks	 cb;
-	const char		*why;
-	int			 rc;
+	int			 error;
 
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.ifname = c->opt.ifname;
-	cfg.nworkers = c->opt.threads;
-	cfg.mtu = 1280;
-	cfg.listen_port = 0;
-	memcpy(cfg.private_key, c->private_key, sizeof(cfg.private_key));
-	c->dev = device_new(c->base, &cfg, &why);
-	explicit_bzero(&cfg, sizeof(cfg));
-	if (c->dev == NULL) {
-		log_warnx("tunnel device: %s", why);
-		return (EINVAL);
-	}
-	device_set_authz_cb(c->dev, client_need_authz, c);
-	if (device_start(c->dev, &why) == -1) {
-		log_warn("tunnel device: %s", why);
-		return (EIO);
-	}
-	if ((rc = netlink_open(&c->nl)) < 0 ||
-	    (rc = c->ifindex = netlink_ifindex(c->nl,
-	    device_ifname(c->dev))) < 0 ||
-	    (rc = netlink_addr_add(c->nl, c->ifindex, AF_INET, a->ipv4.addr,
-	    32)) < 0 ||
-	    (rc = netlink_addr_add(c->nl, c->ifindex, AF_INET6, a->ipv6.addr,
-	    128)) < 0 ||
-	    (rc = netlink_link_set(c->nl, c->ifindex, 1280, true)) < 0) {
-		log_warnx("configuring %s: %s", device_ifname(c->dev),
-		    strerror(-rc));
-		return (-rc);
-	}
-	log_info("%s is up", device_ifname(c->dev));
+	if ((error = role_tun_up(&c->tun, c->base, c->opt.ifname,
+	    c->opt.threads, c->id.private_key, a)) != 0)
+		return (error);
+	device_set_authz_cb(c->tun.dev, client_need_authz, c);
 	memset(&cb, 0, sizeof(cb));
 	cb.candidate = client_send_candidate;
 	cb.state = client_conn_state;
 	cb.no_relays = client_no_relays;
 	cb.arg = c;
-	c->conns = conns_new(c->base, c->dev, true, &cb);
-	device_set_goodbye_cb(c->dev, client_goodbye, c);
+	c->conns = conns_new(c->base, c->tun.dev, true, &cb);
+	device_set_goodbye_cb(c->tun.dev, client_goodbye, c);
 	return (0);
 }
 
@@ -599,16 +357,16 @@ client_rules(struct client *c, bool add)
 
 	for (i = 0; i < 2 && rc == 0; i++) {
 		if (add) {
-			if ((rc = netlink_rule_add(c->nl, fams[i], 0, false, 0,
+			if ((rc = netlink_rule_add(c->tun.nl, fams[i], 0, false, 0,
 			    CLIENT_RULE_MAIN, true)) == 0)
-				rc = netlink_rule_add(c->nl, fams[i],
+				rc = netlink_rule_add(c->tun.nl, fams[i],
 				    FZC_FWMARK, true, CLIENT_TABLE,
 				    CLIENT_RULE_TABLE, false);
 		} else {
-			if ((rc = netlink_rule_del(c->nl, fams[i],
+			if ((rc = netlink_rule_del(c->tun.nl, fams[i],
 			    FZC_FWMARK, true, CLIENT_TABLE, CLIENT_RULE_TABLE,
 			    false)) == 0)
-				rc = netlink_rule_del(c->nl, fams[i], 0,
+				rc = netlink_rule_del(c->tun.nl, fams[i], 0,
 				    false, 0, CLIENT_RULE_MAIN, true);
 		}
 	}
@@ -622,22 +380,22 @@ client_route(struct client *c, const struct ipc_route *r, bool add)
 	uint32_t		 table = 0;
 	int			 rc;
 
-	if (c->dev == NULL || c->nl == NULL)
+	if (c->tun.dev == NULL || c->tun.nl == NULL)
 		return (0);
 	if (p->prefixlen == 0)
 		table = CLIENT_TABLE;
 	if (add) {
-		if (device_add_resource(c->dev, p, r->resource_id) == -1)
+		if (device_add_resource(c->tun.dev, p, r->resource_id) == -1)
 			return (EEXIST);
-		rc = netlink_route_add(c->nl, c->ifindex, p->family, p->addr,
+		rc = netlink_route_add(c->tun.nl, c->tun.ifindex, p->family, p->addr,
 		    p->prefixlen, table, 0);
 		if (rc == 0 && table != 0 && c->default_routes++ == 0 &&
 		    (rc = client_rules(c, true)) != 0)
 			log_warnx("Internet resource rules: %s",
 			    strerror(-rc));
 	} else {
-		device_del_resource(c->dev, p, r->resource_id);
-		rc = netlink_route_del(c->nl, c->ifindex, p->family, p->addr,
+		device_del_resource(c->tun.dev, p, r->resource_id);
+		rc = netlink_route_del(c->tun.nl, c->tun.ifindex, p->family, p->addr,
 		    p->prefixlen, table, 0);
 		if (rc == 0 && table != 0 && --c->default_routes == 0 &&
 		    (rc = client_rules(c, false)) != 0)
@@ -666,8 +424,7 @@ client_state(struct client *c, const struct ipc_msg *msg)
 			return (error);
 		for (j = 0; j < c->nroutes; j++)
 			(void)client_route(c, &c->routes[j], true);
-		for (j = 0; j < c->nrelays; j++)
-			(void)conns_relay_add(c->conns, &c->relays_kept[j]);
+		role_relays_replay(&c->relays, c->conns);
 		return (0);
 	case IPC_ROUTE_ADD:
 		if (client_route_index(c, &msg->u.route) != -1)
@@ -684,43 +441,24 @@ client_state(struct client *c, const struct ipc_msg *msg)
 		c->routes[i] = c->routes[--c->nroutes];
 		return (client_route(c, &msg->u.route, false));
 	case IPC_RELAY_ADD:
-		if ((i = client_relay_index(c, msg->u.relay.id)) != -1) {
-			/* New credentials for a known relay. */
-			explicit_bzero(&c->relays_kept[i], sizeof(c->relays_kept[i]));
-			c->relays_kept[i] = msg->u.relay;
-			if (c->conns != NULL)
-				(void)conns_relay_add(c->conns, &msg->u.relay);
-			return (0);
-		}
-		if (c->nrelays == CLIENT_MAX_RELAYS)
-			return (ENOSPC);
-		c->relays_kept = xreallocarray(c->relays_kept, c->nrelays + 1,
-		    sizeof(*c->relays_kept));
-		c->relays_kept[c->nrelays++] = msg->u.relay;
-		if (c->conns != NULL && conns_relay_add(c->conns,
-		    &msg->u.relay) == -1)
-			return (EINVAL);
-		return (0);
+	case IPC_RELAY_DEL:
+		return (role_relay(&c->relays, c->conns, msg));
 	case IPC_GATEWAY_PEER:
 		return (client_gateway_peer(c, &msg->u.gateway_peer));
 	case IPC_REMOTE_CANDIDATE:
-		return (client_candidate(c, &msg->u.candidate, true));
+		return (role_remote_candidate(c->conns, &msg->u.candidate,
+		    true, "gateway"));
 	case IPC_REMOTE_CANDIDATE_DEL:
-		return (client_candidate(c, &msg->u.candidate, false));
+		return (role_remote_candidate(c->conns, &msg->u.candidate,
+		    false, "gateway"));
 	case IPC_INTERNET_SET:
 		return (client_save_internet(c, msg->u.internet.enabled));
 	case IPC_AUTHZ_FAILED:
-		if (c->dev != NULL)
-			device_drop_held(c->dev, msg->u.resource_id.id);
+		if (c->tun.dev != NULL)
+			device_drop_held(c->tun.dev, msg->u.resource_id.id);
 		return (0);
-	default:	/* IPC_RELAY_DEL */
-		if ((i = client_relay_index(c, msg->u.relay_id.id)) == -1)
-			return (ENOENT);
-		explicit_bzero(&c->relays_kept[i], sizeof(c->relays_kept[i]));
-		c->relays_kept[i] = c->relays_kept[--c->nrelays];
-		if (c->conns != NULL)
-			(void)conns_relay_del(c->conns, msg->u.relay_id.id);
-		return (0);
+	default:
+		return (EINVAL);
 	}
 }
 
@@ -772,8 +510,7 @@ client_log_state(const struct ipc_msg *msg, int error)
 bool
 client_owns(uint16_t type)
 {
-	return (type == IPC_TOKEN_DELETE || type == IPC_TOKEN_STORE ||
-	    type == IPC_INTERNET_SET ||
+	return (role_token_owns(type) || type == IPC_INTERNET_SET ||
 	    (type >= IPC_STATE_FIRST && type <= IPC_STATE_LAST));
 }
 
@@ -783,79 +520,40 @@ client_dispatch(struct client *c, struct ipc_chan *ch,
     const struct ipc_msg *msg,
     const char **why)
 {
-	struct ipc_token_result	 r;
-	struct ipc_state_ack	 ack;
-	int			 error = 0;
+	int	 error;
 
-	switch (msg->hdr.type) {
-	case IPC_TOKEN_DELETE:
-		client_forget_env_token(c);
-		if (unlink(c->opt.token_file) == -1 && errno != ENOENT)
-			error = errno;
-		else
-			log_info("token deleted (%s)", c->opt.token_file);
-		memset(&r, 0, sizeof(r));
-		r.error = error;
-		if (ipc_chan_send(ch, IPC_TOKEN_RESULT, msg->hdr.id, &r,
-		    sizeof(r), -1) == -1)
-			log_warn("answering controld");
-		return (0);
-	case IPC_TOKEN_STORE:
-		client_forget_env_token(c);
-		if ((error = client_store_token(c, msg->u.token.token)) != 0)
-			log_warnx("storing the token in %s: %s",
-			    c->opt.token_file, strerror(error));
-		else
-			log_info("new token stored in %s", c->opt.token_file);
-		if (client_send_token(c, ch, msg->hdr.id, error) == -1)
-			log_warn("sending the token to controld");
-		return (0);
-	default:
-		if (!client_owns(msg->hdr.type)) {
-			*why = "not a client-role message";
-			return (-1);
-		}
-		memset(&ack, 0, sizeof(ack));
-		ack.type = msg->hdr.type;
-		ack.error = client_state(c, msg);
-		client_log_state(msg, ack.error);
-		if (ipc_chan_send(ch, IPC_STATE_ACK, msg->hdr.id, &ack,
-		    sizeof(ack), -1) == -1)
-			log_warn("acknowledging %s", ipc_type_name(ack.type));
+	if (role_token_owns(msg->hdr.type)) {
+		role_token_dispatch(&c->id, ch, msg);
 		return (0);
 	}
+	if (!client_owns(msg->hdr.type)) {
+		*why = "not a client-role message";
+		return (-1);
+	}
+	error = client_state(c, msg);
+	client_log_state(msg, error);
+	role_state_ack(ch, msg, error);
+	return (0);
 }
 
 struct device *
 client_device(const struct client *c)
 {
-	return (c->dev);
+	return (c->tun.dev);
 }
 
 void
 client_free(struct client *c)
 {
-	int	 rc;
-
 	if (c == NULL)
 		return;
 	while (c->ngateways > 0)
 		client_gateway_free(c, c->gateways[c->ngateways - 1]);
 	free(c->gateways);
 	conns_free(c->conns);
-	if (c->nl != NULL) {
-		if ((rc = netlink_undo_all(c->nl)) < 0)
-			log_warnx("removing routes and addresses: %s",
-			    strerror(-rc));
-		netlink_close(c->nl);
-	}
-	device_free(c->dev);
-	sodium_free(c->private_key);
-	client_forget_env_token(c);
-	if (c->relays_kept != NULL)
-		explicit_bzero(c->relays_kept,
-		    c->nrelays * sizeof(*c->relays_kept));
-	free(c->relays_kept);
+	role_tun_down(&c->tun);
+	role_identity_clear(&c->id);
+	role_relays_clear(&c->relays);
 	free(c->routes);
 	free(c);
 }

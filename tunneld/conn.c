@@ -108,12 +108,13 @@ conn_offer(struct conn *c, const struct ice_candidate *l)
 static void
 conn_retract(struct conn *c, const struct ice_candidate *l)
 {
-	struct ice_candidate	 out = *l;
+	struct ice_candidate	 out;
 	char			 s[ICE_CANDIDATE_STRLEN];
 
-	if (ice_remove_local(c->ice, util_now_ns(), &l->addr) == -1)
+	/* Retracted as it was signalled, foundation and priority too. */
+	if (ice_get_local(c->ice, l->type, &l->addr, &out) == -1 ||
+	    ice_remove_local(c->ice, util_now_ns(), &l->addr) == -1)
 		return;
-	/* The string only has to name the address for the peer to drop it. */
 	if (ice_candidate_format(&out, s, sizeof(s)) >= 0)
 		c->cs->cb.candidate(c->cs->cb.arg, c->id, s, false);
 	conn_run(c);

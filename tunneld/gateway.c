@@ -25,7 +25,6 @@
 
 #define GATEWAY_MAX_CLIENTS	1024
 #define GATEWAY_MAX_AUTHZ	128	/* per client */
-#define GATEWAY_MAX_RELAYS	64
 
 /* PROTOCOL 4.5: the clients' tunnel addresses, routed into the tunnel. */
 static const struct ipc_prefix gateway_client_ranges[] = {
@@ -61,8 +60,7 @@ struct gateway {
 	struct conns		*conns;
 	struct event		*ev_expiry;
 
-	struct ipc_relay	*relays;
-	size_t			 nrelays;
+	struct role_relays	 relays;
 	struct gateway_client	**clients;
 	size_t			 nclients;
 };
@@ -611,8 +609,7 @@ gateway_device_up(struct gateway *g)
 	cb.arg = g;
 	g->conns = conns_new(g->base, g->tun.dev, false, &cb);
 	device_set_goodbye_cb(g->tun.dev, gateway_peer_goodbye, g);
-	for (i = 0; i < g->nrelays; i++)
-		(void)conns_relay_add(g->conns, &g->relays[i]);
+	role_relays_replay(&g->relays, g->conns);
 	return (0);
 }
 
@@ -631,47 +628,6 @@ gateway_firewall_remove(struct gateway *g)
 	}
 	firewall_free(g->fw);
 	g->fw = NULL;
-}
-
-/*
- * Kept for the device that is not up yet, and given to it after. A relay
- * comes once per address, under one id; it goes by its id.
- */
-static int
-gateway_relay(struct gateway *g, const struct ipc_msg *msg)
-{
-	const struct ipc_relay	*r = &msg->u.relay;
-	size_t			 i;
-	bool			 found = false;
-
-	if (msg->hdr.type == IPC_RELAY_DEL) {
-		for (i = g->nrelays; i-- > 0;)
-			if (strcmp(g->relays[i].id, msg->u.relay_id.id) == 0) {
-				explicit_bzero(&g->relays[i],
-				    sizeof(g->relays[i]));
-				g->relays[i] = g->relays[--g->nrelays];
-				found = true;
-			}
-		if (found && g->conns != NULL)
-			(void)conns_relay_del(g->conns, msg->u.relay_id.id);
-		return (found ? 0 : ENOENT);
-	}
-	for (i = 0; i < g->nrelays; i++)
-		if (strcmp(g->relays[i].id, r->id) == 0 &&
-		    memcmp(&g->relays[i].addr, &r->addr, sizeof(r->addr)) == 0)
-			break;
-	if (i == g->nrelays) {
-		if (g->nrelays == GATEWAY_MAX_RELAYS)
-			return (ENOSPC);
-		g->relays = xreallocarray(g->relays, g->nrelays + 1,
-		    sizeof(*g->relays));
-		g->nrelays++;
-	}
-	explicit_bzero(&g->relays[i], sizeof(g->relays[i]));
-	g->relays[i] = *r;
-	if (g->conns != NULL && conns_relay_add(g->conns, r) == -1)
-		return (EINVAL);
-	return (0);
 }
 
 /* Keeps one state message; returns the errno to acknowledge it with. */
@@ -698,7 +654,7 @@ gateway_state(struct gateway *g, const struct ipc_msg *msg)
 		return (error);
 	case IPC_RELAY_ADD:
 	case IPC_RELAY_DEL:
-		return (gateway_relay(g, msg));
+		return (role_relay(&g->relays, g->conns, msg));
 	case IPC_REMOTE_CANDIDATE:
 	case IPC_REMOTE_CANDIDATE_DEL:
 		return (role_remote_candidate(g->conns, &msg->u.candidate,
@@ -819,9 +775,7 @@ gateway_free(struct gateway *g)
 	role_tun_down(&g->tun);
 	fw_script_free(&g->script);
 	event_free(g->ev_expiry);
-	if (g->relays != NULL)
-		explicit_bzero(g->relays, g->nrelays * sizeof(*g->relays));
-	free(g->relays);
+	role_relays_clear(&g->relays);
 	role_identity_clear(&g->id);
 	free(g);
 }

@@ -139,14 +139,31 @@ relay_free(struct relay *r)
 	free(r);
 }
 
-/* A known id gets its new credentials by a new allocation. */
+/* Deletes the allocation; nobody waits for the answer. */
+static void
+relay_delete(struct relays *rs, size_t i)
+{
+	turn_close(rs->v[i]->turn, util_now_ns());
+	relay_run(rs->v[i]);
+	relay_free(rs->v[i]);
+	rs->v[i] = rs->v[--rs->n];
+}
+
 int
 relays_add(struct relays *rs, const struct ipc_relay *ir)
 {
 	struct turn_config	 tc;
 	struct relay		*r;
+	size_t			 i;
 
-	relays_del(rs, ir->id);
+	/* One allocation per address; a known one gets new credentials. */
+	for (i = 0; i < rs->n; i++)
+		if (strcmp(rs->v[i]->id, ir->id) == 0 &&
+		    memcmp(&rs->v[i]->portal_addr, &ir->addr,
+		    sizeof(ir->addr)) == 0) {
+			relay_delete(rs, i);
+			break;
+		}
 	r = xcalloc(1, sizeof(*r));
 	r->rs = rs;
 	memcpy(r->id, ir->id, sizeof(r->id));
@@ -184,17 +201,14 @@ int
 relays_del(struct relays *rs, const char *id)
 {
 	size_t	 i;
+	int	 rc = -1;
 
-	for (i = 0; i < rs->n; i++)
+	for (i = rs->n; i-- > 0;)
 		if (strcmp(rs->v[i]->id, id) == 0) {
-			/* Delete the allocation; nobody waits for the answer. */
-			turn_close(rs->v[i]->turn, util_now_ns());
-			relay_run(rs->v[i]);
-			relay_free(rs->v[i]);
-			rs->v[i] = rs->v[--rs->n];
-			return (0);
+			relay_delete(rs, i);
+			rc = 0;
 		}
-	return (-1);
+	return (rc);
 }
 
 /* A datagram from one of our relays is its TURN client's business. */

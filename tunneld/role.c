@@ -24,6 +24,7 @@
 
 /* PROTOCOL 4.4: the inner MTU. */
 #define ROLE_MTU	1280
+#define ROLE_MAX_RELAYS	64	/* addresses */
 
 /* A v4 UUID, made once and kept: the portal knows the device by it. */
 static void
@@ -375,4 +376,64 @@ role_state_ack(struct ipc_chan *ch, const struct ipc_msg *msg, int error)
 	if (ipc_chan_send(ch, IPC_STATE_ACK, msg->hdr.id, &ack, sizeof(ack),
 	    -1) == -1)
 		log_warn("acknowledging %s", ipc_type_name(ack.type));
+}
+
+/*
+ * A relay comes once per address, under one id (PROTOCOL 2.2 lists its
+ * addresses), and goes by its id: a new address or new credentials
+ * replace only that address's entry.
+ */
+int
+role_relay(struct role_relays *k, struct conns *conns,
+    const struct ipc_msg *msg)
+{
+	const struct ipc_relay	*r = &msg->u.relay;
+	size_t			 i;
+	bool			 found = false;
+
+	if (msg->hdr.type == IPC_RELAY_DEL) {
+		for (i = k->n; i-- > 0;)
+			if (strcmp(k->v[i].id, msg->u.relay_id.id) == 0) {
+				explicit_bzero(&k->v[i], sizeof(k->v[i]));
+				k->v[i] = k->v[--k->n];
+				found = true;
+			}
+		if (found && conns != NULL)
+			(void)conns_relay_del(conns, msg->u.relay_id.id);
+		return (found ? 0 : ENOENT);
+	}
+	for (i = 0; i < k->n; i++)
+		if (strcmp(k->v[i].id, r->id) == 0 &&
+		    memcmp(&k->v[i].addr, &r->addr, sizeof(r->addr)) == 0)
+			break;
+	if (i == k->n) {
+		if (k->n == ROLE_MAX_RELAYS)
+			return (ENOSPC);
+		k->v = xreallocarray(k->v, k->n + 1, sizeof(*k->v));
+		k->n++;
+	}
+	explicit_bzero(&k->v[i], sizeof(k->v[i]));
+	k->v[i] = *r;
+	if (conns != NULL && conns_relay_add(conns, r) == -1)
+		return (EINVAL);
+	return (0);
+}
+
+void
+role_relays_replay(const struct role_relays *k, struct conns *conns)
+{
+	size_t	 i;
+
+	for (i = 0; i < k->n; i++)
+		(void)conns_relay_add(conns, &k->v[i]);
+}
+
+void
+role_relays_clear(struct role_relays *k)
+{
+	if (k->v != NULL)
+		explicit_bzero(k->v, k->n * sizeof(*k->v));
+	free(k->v);
+	k->v = NULL;
+	k->n = 0;
 }

@@ -28,6 +28,12 @@ struct role_identity {
 	const char	*token_file;
 };
 
+/* The relays from the portal, kept until the device is up, and after. */
+struct role_relays {
+	struct ipc_relay	*v;
+	size_t			 n;
+};
+
 struct role_tun {
 	struct device	*dev;
 	struct netlink	*nl;
@@ -68,6 +74,16 @@ void	role_send_no_relays(struct ipc_chan *, const char *);
  */
 int	role_remote_candidate(struct conns *, const struct ipc_candidate *,
 	    bool, const char *);
+/*
+ * IPC_RELAY_ADD and IPC_RELAY_DEL: kept, and given to the connections
+ * if they exist (NULL: not yet). An errno.
+ */
+int	role_relay(struct role_relays *, struct conns *,
+	    const struct ipc_msg *);
+/* The kept relays to the connections made now. */
+void	role_relays_replay(const struct role_relays *, struct conns *);
+void	role_relays_clear(struct role_relays *);
+
 /* IPC_STATE_ACK for a state message, with the errno it is answered with. */
 void	role_state_ack(struct ipc_chan *, const struct ipc_msg *, int);
 

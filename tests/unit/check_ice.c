@@ -445,6 +445,28 @@ START_TEST(test_host_pair)
 }
 END_TEST
 
+/* A local candidate is retracted as it was signalled. */
+START_TEST(test_get_local)
+{
+	struct net		*n = net_new(true, false);
+	struct ice_candidate	 added, got;
+
+	ck_assert_int_eq(ice_add_local(n->s[CLIENT].ice, 0, ICE_CAND_HOST,
+	    &a_host, NULL, &added), 0);
+	ck_assert_int_eq(ice_get_local(n->s[CLIENT].ice, ICE_CAND_HOST,
+	    &a_host, &got), 0);
+	ck_assert_str_eq(got.foundation, added.foundation);
+	ck_assert_uint_eq(got.priority, added.priority);
+	ck_assert_str_ne(got.foundation, "");
+	ck_assert_int_eq(ice_get_local(n->s[CLIENT].ice, ICE_CAND_RELAY,
+	    &a_host, &got), -1);
+	ck_assert_int_eq(ice_remove_local(n->s[CLIENT].ice, 0, &a_host), 0);
+	ck_assert_int_eq(ice_get_local(n->s[CLIENT].ice, ICE_CAND_HOST,
+	    &a_host, &got), -1);
+	net_free(n);
+}
+END_TEST
+
 START_TEST(test_order_and_pacing)
 {
 	struct net	*n = net_new(true, false);
@@ -1429,6 +1451,7 @@ ice_suite(void)
 	tcase_add_loop_test(tc, test_role_conflict, 0, 2);
 	tcase_add_test(tc, test_trickle);
 	tcase_add_test(tc, test_invalidated);
+	tcase_add_test(tc, test_get_local);
 	tcase_add_test(tc, test_blocked_moves_to_relay);
 	tcase_add_test(tc, test_idle);
 	tcase_add_test(tc, test_malformed_stun);

@@ -1280,6 +1280,22 @@ ice_add_local(struct ice_agent *a, uint64_t now, enum ice_cand_type type,
 	return (0);
 }
 
+/* The candidate as signalled (foundation, priority), to retract it. */
+int
+ice_get_local(const struct ice_agent *a, enum ice_cand_type type,
+    const struct stun_addr *addr, struct ice_candidate *out)
+{
+	int	i;
+
+	for (i = 0; i < ICE_MAX_LOCAL; i++)
+		if (a->local[i].in_use && a->local[i].c.type == type &&
+		    stun_addr_eq(&a->local[i].c.addr, addr)) {
+			*out = a->local[i].c;
+			return (0);
+		}
+	return (-1);
+}
+
 int
 ice_remove_local(struct ice_agent *a, uint64_t now,
     const struct stun_addr *addr)

@@ -127,6 +127,8 @@ int		 ice_add_local(struct ice_agent *, uint64_t,
 		    const struct stun_addr *, struct ice_candidate *);
 int		 ice_remove_local(struct ice_agent *, uint64_t,
 		    const struct stun_addr *);
+int		 ice_get_local(const struct ice_agent *, enum ice_cand_type,
+		    const struct stun_addr *, struct ice_candidate *);
 int		 ice_add_remote(struct ice_agent *, uint64_t, const char *,
 		    const char **);
 int		 ice_remove_remote(struct ice_agent *, uint64_t,
