@@ -553,7 +553,7 @@ main(int argc, char *argv[])
 	};
 	struct parent	 p;
 	struct passwd	*pw;
-	const char	*errstr;
+	const char	*errstr, *why;
 	int		 ch, gateway_role = 0;
 
 	memset(&p, 0, sizeof(p));
@@ -672,6 +672,8 @@ main(int argc, char *argv[])
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
 		fatal("PR_SET_DUMPABLE");
 	parent_make_control_dir(&p);
+	if (privdrop_narrow(&why) == -1)
+		fatal("%s", why);
 	p.started = util_realtime_s();
 
 	if (sodium_init() == -1)

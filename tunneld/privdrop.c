@@ -25,6 +25,63 @@ clear_capabilities(void)
 }
 
 /*
+ * What fzc-tunneld keeps for its whole life, as fzc.service allows it:
+ * NET_ADMIN for the TUN device, routes, rules, SO_MARK and the gateway's
+ * nft; SETUID, SETGID and SETPCAP to start fzc-controld unprivileged;
+ * KILL to signal it; CHOWN for its control socket directory.
+ */
+static const int kept_caps[] = {
+	CAP_NET_ADMIN, CAP_SETUID, CAP_SETGID, CAP_SETPCAP, CAP_KILL,
+	CAP_CHOWN
+};
+
+static int
+kept(int cap)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(kept_caps) / sizeof(kept_caps[0]); i++)
+		if (kept_caps[i] == cap)
+			return (1);
+	return (0);
+}
+
+/*
+ * tunneld stays root (its files are root's), but gives up every other
+ * capability, for itself and whatever it executes, and can never gain
+ * privileges by exec again.
+ */
+int
+privdrop_narrow(const char **why)
+{
+	struct __user_cap_header_struct	 hdr;
+	struct __user_cap_data_struct	 data[_LINUX_CAPABILITY_U32S_3];
+	int				 cap;
+
+	memset(&hdr, 0, sizeof(hdr));
+	memset(data, 0, sizeof(data));
+	hdr.version = _LINUX_CAPABILITY_VERSION_3;
+	for (cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++) {
+		if (kept(cap)) {
+			data[cap / 32].permitted |= 1U << (cap % 32);
+			data[cap / 32].effective |= 1U << (cap % 32);
+		} else if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == -1) {
+			*why = "dropping the capability bounding set";
+			return (-1);
+		}
+	}
+	if (syscall(SYS_capset, &hdr, data) == -1) {
+		*why = "narrowing the capability sets";
+		return (-1);
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
+		*why = "PR_SET_NO_NEW_PRIVS";
+		return (-1);
+	}
+	return (0);
+}
+
+/*
  * Order matters: the bounding set can only be shrunk while we still hold
  * CAP_SETPCAP, so it goes before the uid change; groups before gid before
  * uid, since each step needs the privilege the next one removes. Returns

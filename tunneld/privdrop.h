@@ -5,5 +5,6 @@
 #include <sys/types.h>
 
 int	privdrop_to_user(uid_t, gid_t, const char **);
+int	privdrop_narrow(const char **);
 
 #endif
