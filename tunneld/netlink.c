@@ -371,26 +371,39 @@ netlink_addr_add(struct netlink *nl, int ifindex, int family,
 	return (apply(nl, &u));
 }
 
+/* The record of a route; bits past the prefix make it invalid. */
+static int
+route_undo(struct undo *u, int ifindex, int family, const void *dst,
+    unsigned prefixlen, uint32_t table, uint32_t metric)
+{
+	size_t	 len = addr_len(family);
+
+	if (ifindex <= 0 || len == 0 || dst == NULL || prefixlen > len * 8 ||
+	    !host_bits_clear(dst, len, prefixlen) || table_check(&table) != 0)
+		return (-EINVAL);
+	memset(u, 0, sizeof(*u));
+	u->kind = UNDO_ROUTE;
+	u->family = family;
+	u->ifindex = ifindex;
+	memcpy(u->addr, dst, len);
+	u->prefixlen = prefixlen;
+	u->table = table;
+	u->metric = metric;
+	if (family == AF_INET6 && metric == 0)
+		u->metric = NETLINK_IP6_METRIC;
+	return (0);
+}
+
 int
 netlink_route_add(struct netlink *nl, int ifindex, int family,
     const void *dst, unsigned prefixlen, uint32_t table, uint32_t metric)
 {
 	struct undo	 u;
-	size_t		 len = addr_len(family);
+	int		 rc;
 
-	if (ifindex <= 0 || len == 0 || dst == NULL || prefixlen > len * 8 ||
-	    !host_bits_clear(dst, len, prefixlen) || table_check(&table) != 0)
-		return (-EINVAL);
-	memset(&u, 0, sizeof(u));
-	u.kind = UNDO_ROUTE;
-	u.family = family;
-	u.ifindex = ifindex;
-	memcpy(u.addr, dst, len);
-	u.prefixlen = prefixlen;
-	u.table = table;
-	u.metric = metric;
-	if (family == AF_INET6 && metric == 0)
-		u.metric = NETLINK_IP6_METRIC;
+	if ((rc = route_undo(&u, ifindex, family, dst, prefixlen, table,
+	    metric)) != 0)
+		return (rc);
 	return (apply(nl, &u));
 }
 
@@ -434,21 +447,11 @@ netlink_route_del(struct netlink *nl, int ifindex, int family,
     const void *dst, unsigned prefixlen, uint32_t table, uint32_t metric)
 {
 	struct undo	 u;
-	size_t		 len = addr_len(family);
+	int		 rc;
 
-	if (ifindex <= 0 || len == 0 || dst == NULL || prefixlen > len * 8 ||
-	    table_check(&table) != 0)
-		return (-EINVAL);
-	memset(&u, 0, sizeof(u));
-	u.kind = UNDO_ROUTE;
-	u.family = family;
-	u.ifindex = ifindex;
-	memcpy(u.addr, dst, len);
-	u.prefixlen = prefixlen;
-	u.table = table;
-	u.metric = metric;
-	if (family == AF_INET6 && metric == 0)
-		u.metric = NETLINK_IP6_METRIC;
+	if ((rc = route_undo(&u, ifindex, family, dst, prefixlen, table,
+	    metric)) != 0)
+		return (rc);
 	return (undo_one(nl, &u));
 }
 
