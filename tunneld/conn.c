@@ -36,6 +36,7 @@ struct conn {
 	struct event		*ev_ice;
 	struct peer		*wg;
 	struct ice_path		 path;		/* nominated */
+	bool			 remote_relay;	/* to the peer's relay */
 	bool			 has_path;
 	bool			 path_ready;	/* the peer uses it */
 	uint64_t		 seen_bytes;	/* rx + tx, for idleness */
@@ -258,12 +259,13 @@ conn_use_path(struct conn *c)
 			return;		/* polled again by conn_run() */
 	} else
 		stun_to_sockaddr(&c->path.remote, &dst);
-	device_set_path(c->wg, &dst, channel);
+	device_set_path(c->wg, &dst, channel,
+	    c->path.relayed || c->remote_relay);
 	c->path_ready = true;
 	inet_ntop(c->path.remote.family, c->path.remote.ip, a, sizeof(a));
 	log_info("%s: WireGuard goes %s to %s port %u", c->id,
-	    c->path.relayed ? "through the relay" : "directly", a,
-	    c->path.remote.port);
+	    c->path.relayed ? "through our relay" : c->remote_relay ?
+	    "to the peer's relay" : "directly", a, c->path.remote.port);
 	/* PROTOCOL 4.3: the controlling side handshakes on nomination. */
 	if (cs->controlling)
 		device_raise(c->wg, PEER_EV_WANT_HANDSHAKE);
@@ -293,6 +295,7 @@ conn_run(struct conn *c)
 	while (ice_poll_event(c->ice, &ev)) {
 		if (ev.type == ICE_EV_NOMINATED) {
 			c->path = ev.path;
+			c->remote_relay = ev.remote_type == ICE_CAND_RELAY;
 			c->has_path = true;
 			c->path_ready = false;
 			conn_use_path(c);

@@ -962,12 +962,13 @@ device_set_endpoint(struct peer *peer, const struct sockaddr_in6 *src)
 /* The path ICE nominated: direct, or through a relay's channel. */
 void
 device_set_path(struct peer *peer, const struct sockaddr_in6 *dst,
-    uint16_t channel)
+    uint16_t channel, bool relayed)
 {
 	pthread_mutex_lock(&peer->lock);
 	peer->endpoint = *dst;
 	peer->has_endpoint = true;
 	peer->channel = channel;
+	peer->relayed = relayed;
 	peer->fixed_path = true;
 	pthread_mutex_unlock(&peer->lock);
 }
@@ -1567,7 +1568,9 @@ device_peer_stats(struct device *dev, size_t i, struct ipc_peer_stats *s)
 	s->peer_id = peer->id;
 	memcpy(s->public_key, peer->public_key, WG_KEY_LEN);
 	if (peer_path(peer, &ep, &channel)) {
-		s->has_endpoint = channel != 0 ? 2 : 1;
+		pthread_mutex_lock(&peer->lock);
+		s->has_endpoint = peer->relayed ? 2 : 1;
+		pthread_mutex_unlock(&peer->lock);
 		s->endpoint.port = ntohs(ep.sin6_port);
 		if (IN6_IS_ADDR_V4MAPPED(&ep.sin6_addr)) {
 			s->endpoint.family = AF_INET;

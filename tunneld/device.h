@@ -87,6 +87,7 @@ struct peer {
 	bool			 has_endpoint;
 	uint16_t		 channel;	/* TURN channel, 0: direct */
 	bool			 fixed_path;	/* set by ICE: no roaming */
+	bool			 relayed;	/* through a relay, ours or theirs */
 	struct stage		 staged;
 
 	_Atomic uint32_t	 events;
@@ -137,7 +138,7 @@ void		 device_sendto(struct device *, const uint8_t *, size_t,
 void		 device_set_endpoint(struct peer *,
 		    const struct sockaddr_in6 *);
 void		 device_set_path(struct peer *, const struct sockaddr_in6 *,
-		    uint16_t);
+		    uint16_t, bool);
 void		 device_del_peer(struct device *, struct peer *);
 int		 device_peer_send(struct peer *, const uint8_t *, size_t);
 void		 device_handshake_input(struct device *, const uint8_t *,
