@@ -97,10 +97,11 @@ static int
 set_client(struct firewall *fw, const struct ipc_gw_resource *rs,
     size_t n)
 {
-	const struct ipc_gw_resource	*p[8];
+	const struct ipc_gw_resource	*p[8] = { NULL };
 	const char			*why = NULL;
 	size_t				 i;
 
+	ck_assert_uint_le(n, 8);
 	for (i = 0; i < n; i++)
 		p[i] = &rs[i];
 	fw_script_reset(&s);
