@@ -364,7 +364,7 @@ relays_free(struct relays *rs)
 	if (rs == NULL)
 		return;
 	while (rs->n > 0)
-		relays_del(rs, rs->v[rs->n - 1]->id);
+		relay_delete(rs, rs->n - 1);
 	free(rs->v);
 	free(rs);
 }
