@@ -421,7 +421,7 @@ struct ipc_worker_stats {
 struct ipc_relay_stats {
 	char			id[IPC_ID_MAX];
 	struct ipc_sockaddr	addr;
-	uint8_t			state;		/* 0 idle .. 6 failed (turn.h) */
+	uint8_t			state;		/* turn.h: 0 idle .. 6 failed */
 	uint8_t			error;		/* turn.h's enum, 0: none */
 	uint8_t			has_srflx;	/* 0 or 1 */
 	uint8_t			nrelayed;	/* 0..2 */

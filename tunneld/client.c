@@ -353,21 +353,21 @@ static int
 client_rules(struct client *c, bool add)
 {
 	static const int	 fams[2] = { AF_INET, AF_INET6 };
+	struct netlink		*nl = c->tun.nl;
 	int			 i, rc = 0;
 
 	for (i = 0; i < 2 && rc == 0; i++) {
 		if (add) {
-			if ((rc = netlink_rule_add(c->tun.nl, fams[i], 0, false, 0,
+			if ((rc = netlink_rule_add(nl, fams[i], 0, false, 0,
 			    CLIENT_RULE_MAIN, true)) == 0)
-				rc = netlink_rule_add(c->tun.nl, fams[i],
-				    FZC_FWMARK, true, CLIENT_TABLE,
-				    CLIENT_RULE_TABLE, false);
+				rc = netlink_rule_add(nl, fams[i], FZC_FWMARK,
+				    true, CLIENT_TABLE, CLIENT_RULE_TABLE,
+				    false);
 		} else {
-			if ((rc = netlink_rule_del(c->tun.nl, fams[i],
-			    FZC_FWMARK, true, CLIENT_TABLE, CLIENT_RULE_TABLE,
-			    false)) == 0)
-				rc = netlink_rule_del(c->tun.nl, fams[i], 0,
-				    false, 0, CLIENT_RULE_MAIN, true);
+			if ((rc = netlink_rule_del(nl, fams[i], FZC_FWMARK,
+			    true, CLIENT_TABLE, CLIENT_RULE_TABLE, false)) == 0)
+				rc = netlink_rule_del(nl, fams[i], 0, false, 0,
+				    CLIENT_RULE_MAIN, true);
 		}
 	}
 	return (rc);
@@ -387,16 +387,16 @@ client_route(struct client *c, const struct ipc_route *r, bool add)
 	if (add) {
 		if (device_add_resource(c->tun.dev, p, r->resource_id) == -1)
 			return (EEXIST);
-		rc = netlink_route_add(c->tun.nl, c->tun.ifindex, p->family, p->addr,
-		    p->prefixlen, table, 0);
+		rc = netlink_route_add(c->tun.nl, c->tun.ifindex, p->family,
+		    p->addr, p->prefixlen, table, 0);
 		if (rc == 0 && table != 0 && c->default_routes++ == 0 &&
 		    (rc = client_rules(c, true)) != 0)
 			log_warnx("Internet resource rules: %s",
 			    strerror(-rc));
 	} else {
 		device_del_resource(c->tun.dev, p, r->resource_id);
-		rc = netlink_route_del(c->tun.nl, c->tun.ifindex, p->family, p->addr,
-		    p->prefixlen, table, 0);
+		rc = netlink_route_del(c->tun.nl, c->tun.ifindex, p->family,
+		    p->addr, p->prefixlen, table, 0);
 		if (rc == 0 && table != 0 && --c->default_routes == 0 &&
 		    (rc = client_rules(c, false)) != 0)
 			log_warnx("Internet resource rules: %s",
@@ -501,8 +501,9 @@ client_log_state(const struct ipc_msg *msg, int error)
 	}
 	if (p != NULL)
 		inet_ntop(p->family, p->addr, a, sizeof(a));
-	log_debug("client state: %s %s%s%u %s%s%s", ipc_type_name(msg->hdr.type),
-	    a, p != NULL ? "/" : "", p != NULL ? p->prefixlen : 0, what,
+	log_debug("client state: %s %s%s%u %s%s%s",
+	    ipc_type_name(msg->hdr.type), a, p != NULL ? "/" : "",
+	    p != NULL ? p->prefixlen : 0, what,
 	    error != 0 ? ": " : "", error != 0 ? strerror(error) : "");
 }
 

@@ -83,11 +83,11 @@ struct peer {
 	struct keypair		*current;
 	struct keypair		*previous;
 	struct keypair		*next;
-	struct sockaddr_in6	 endpoint;	/* a relay's when channel != 0 */
+	struct sockaddr_in6	 endpoint;	/* channel != 0: a relay */
 	bool			 has_endpoint;
 	uint16_t		 channel;	/* TURN channel, 0: direct */
 	bool			 fixed_path;	/* set by ICE: no roaming */
-	bool			 relayed;	/* through a relay, ours or theirs */
+	bool			 relayed;	/* via our relay or theirs */
 	struct stage		 staged;
 
 	_Atomic uint32_t	 events;

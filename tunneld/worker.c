@@ -270,8 +270,9 @@ worker_outbound(struct worker *w)
 		}
 		rc = kp == NULL ? WG_ERR_EXPIRED : has_dst ?
 		    wg_transport_encrypt(&kp->kp, pkt, (size_t)n, w->mtu,
-		    slot + DEVICE_CHANNEL_HDR, w->tx_stride - DEVICE_CHANNEL_HDR,
-		    now, &outlen) : WG_ERR_STATE;
+		    slot + DEVICE_CHANNEL_HDR,
+		    w->tx_stride - DEVICE_CHANNEL_HDR, now, &outlen) :
+		    WG_ERR_STATE;
 		if (rc == WG_ERR_STATE) {
 			drop(w, IPC_DROP_NO_SESSION);
 			continue;
