@@ -174,19 +174,27 @@ static void	print_workers(json_t *);
 static void
 print_portal(json_t *p)
 {
-	const char	*state, *reason;
-	json_t		*retry;
+	const char	*state, *reason, *role, *internet;
+	json_t		*retry, *n;
 
 	if (p == NULL)
 		return;
 	state = json_string_value(json_object_get(p, "state"));
 	reason = json_string_value(json_object_get(p, "reason"));
+	role = json_string_value(json_object_get(p, "role"));
 	printf("portal:    %s", state != NULL ? state : "?");
 	if (reason != NULL)
 		printf(" (%s)", reason);
 	if ((retry = json_object_get(p, "retry_in_s")) != NULL)
 		printf(", retrying in %.1f s", json_number_value(retry));
+	if (role != NULL)
+		printf(", %s role", role);
 	printf("\n");
+	if ((internet = json_string_value(json_object_get(p, "internet"))) !=
+	    NULL)
+		printf("internet:  %s\n", internet);
+	if ((n = json_object_get(p, "authorizations")) != NULL)
+		printf("authorizations: %lld\n", json_integer_value(n));
 }
 
 static void

@@ -369,8 +369,11 @@ t_client_internet_resource() {
 	    grep -q "^default dev fzcl$$" ||
 	    fail "default routes: $(ip -n "$NS" route show table all)" ||
 	    return 1
-	fzc_cli "$DIR" --json status | grep -q '"internet":"on"' ||
-	    fail "status does not say on" || return 1
+	fzc_cli "$DIR" --json status | grep -q '"internet":"on"' &&
+	    fzc_cli "$DIR" status | grep -q '^internet:  on$' &&
+	    fzc_cli "$DIR" status | grep -q '^portal:    connected, client role$' ||
+	    fail "status does not say on: $(fzc_cli "$DIR" status)" ||
+	    return 1
 	# Anything not more specific now asks for the Internet resource.
 	ip netns exec "$NS" ping -c 1 -W 1 192.0.2.7 >/dev/null 2>&1
 	stub '{"cmd":"wait","what":"message","value":"request_authorization",
