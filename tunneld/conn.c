@@ -252,7 +252,10 @@ conn_use_path(struct conn *c)
 		rc = relays_channel(cs->relays, &c->path.local,
 		    &c->path.remote, &dst, &channel);
 		if (rc == -1) {
-			log_warnx("%s: the nominated relay is gone", c->id);
+			/* WireGuard keeps its path until ICE nominates again. */
+			log_warnx("%s: the nominated relay is gone, or refused "
+			    "a channel", c->id);
+			c->has_path = false;
 			return;
 		}
 		if (rc == 1)
