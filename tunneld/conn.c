@@ -135,7 +135,8 @@ conns_local(struct conns *cs, enum ice_cand_type type,
 	if (!add) {
 		if (l == NULL)
 			return;
-		for (i = 0; i < cs->n; i++)
+		/* Downwards: a connection may go in conn_run(). */
+		for (i = cs->n; i-- > 0;)
 			conn_retract(cs->v[i], l);
 		*l = cs->local[--cs->nlocal];
 		return;
@@ -151,7 +152,7 @@ conns_local(struct conns *cs, enum ice_cand_type type,
 		l->has_related = true;
 		l->related.family = addr->family;
 	}
-	for (i = 0; i < cs->n; i++) {
+	for (i = cs->n; i-- > 0;) {
 		conn_offer(cs->v[i], l);
 		conn_run(cs->v[i]);
 	}
