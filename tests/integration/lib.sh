@@ -105,6 +105,7 @@ proc_field() {
 #
 #  P portal 10.80.0.2 -- p0 .1 --+
 #  R coturn 10.80.1.2 -- r0 .1 --+-- I (router; 10.80.K.1)
+#   (E2E_RELAYS=2: a second coturn on 10.80.1.3, same link)
 #  NC wan 10.80.2.2  --- c0 .1 --+     NC lan 10.81.0.1 -- C client 10.81.0.2
 #  NG1 wan 10.80.3.2 --- g1 .1 --+     NG1 lan 10.82.0.1 -- G1 10.82.0.2
 #  NG2 wan 10.80.4.2 --- g2 .1 --+     NG2 lan 10.83.0.1 -- G2 10.83.0.2
@@ -120,6 +121,11 @@ proc_field() {
 #                side and the gateways' sides: only the relay connects them.
 # e2e_block_direct / e2e_unblock_direct add and remove I's drop rule in any
 # mode.
+#
+# E2E_RELAYS (1 or 2, default 1): how many relays, each its own coturn on
+# its own address of R (E2E_RELAY_IPS[K], id E2E_RELAY_IDS[K]), all with
+# the same secret and all in the scenario; e2e_relay_bytes_of counts each
+# one's traffic.
 
 E2E_SITE1=5d1b0c9a-7e3f-4a21-8c6d-9e8f7a6b5c4d
 E2E_SITE2=1e2d3c4b-5a69-4788-9a0b-c1d2e3f4a5b6
@@ -131,6 +137,9 @@ E2E_CLIENT_ID=d2b6f1a0-3c4e-4f5a-9b8c-7d6e5f4a3b2c
 E2E_RELAY_ID=6b7d1f52-2c0e-4a8e-9d40-0c1b2d3e4f50
 E2E_PORTAL_IP=10.80.0.2
 E2E_RELAY_IP=10.80.1.2
+E2E_RELAY_ID2=9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d
+E2E_RELAY_IPS=(- "$E2E_RELAY_IP" 10.80.1.3)
+E2E_RELAY_IDS=(- "$E2E_RELAY_ID" "$E2E_RELAY_ID2")
 E2E_CLIENT_IP=10.81.0.2
 # Resource host of gateway K: 10.${E2E_RESNET[K]}.0.2.
 E2E_RESNET=(- 20 30)
@@ -170,6 +179,7 @@ e2e_net() {
 	link_pair r0 "$E2E_I" 10.80.1.1/24 "$E2E_R" 10.80.1.2/24 || return 1
 	ip -n "$E2E_P" route add default via 10.80.0.1
 	ip -n "$E2E_R" route add default via 10.80.1.1
+	e2e_relay_net || return 1
 	e2e_site_router "$E2E_NC" c0 2 81 || return 1
 	link_pair eth0 "$E2E_NC" 10.81.0.1/24 "$E2E_C" 10.81.0.2/24 ||
 	    return 1
@@ -251,6 +261,46 @@ s = json.load(sys.stdin)[0]["stats64"]
 print(s["rx"]["bytes"] + s["tx"]["bytes"])'
 }
 
+# e2e_nrelays: E2E_RELAYS, checked (1 or 2).
+e2e_nrelays() {
+	case ${E2E_RELAYS:-1} in
+	1|2) echo "${E2E_RELAYS:-1}" ;;
+	*) fail "E2E_RELAYS=$E2E_RELAYS is not 1 or 2"; return 1 ;;
+	esac
+}
+
+# e2e_relay_net: R's further addresses (E2E_RELAYS), and a byte counter
+# per relay address in R (packets to it in, from it out, loopback between
+# two relays included).
+e2e_relay_net() {
+	local n k rules=
+	n=$(e2e_nrelays) || return 1
+	for ((k = 2; k <= n; k++)); do
+		ip -n "$E2E_R" addr add "${E2E_RELAY_IPS[k]}/24" dev r0 ||
+		    return 1
+	done
+	for ((k = 1; k <= n; k++)); do
+		rules+="counter relay$k { }
+		chain in$k { type filter hook input priority filter;
+		    ip daddr ${E2E_RELAY_IPS[k]} counter name relay$k; }
+		chain out$k { type filter hook output priority filter;
+		    ip saddr ${E2E_RELAY_IPS[k]} counter name relay$k; }
+		"
+	done
+	ip netns exec "$E2E_R" nft -f - <<NFT
+table ip e2erelays {
+	$rules
+}
+NFT
+}
+
+# e2e_relay_bytes_of K: bytes to and from relay K's address so far.
+e2e_relay_bytes_of() {
+	ip netns exec "$E2E_R" nft list counter ip e2erelays "relay$1" |
+	    awk '/packets/ { for (i = 1; i <= NF; i++)
+	        if ($i == "bytes") print $(i + 1) }'
+}
+
 # e2e_pki: a throwaway CA and the portal's certificate for 10.80.0.2.
 # Sets E2E_CA.
 e2e_pki() {
@@ -273,16 +323,33 @@ e2e_pki() {
 
 # e2e_coturn: coturn in R on 10.80.1.2:3478, realm firezone, TURN REST
 # credentials (use-auth-secret) with E2E_RELAY_SECRET, relayed ports
-# 49152-49999. Sets E2E_COTURN_LOG.
+# 49152-49999; with E2E_RELAYS=2 a second one on 10.80.1.3, same secret.
+# Sets E2E_COTURN_LOG and E2E_COTURN_PID (the first), E2E_COTURN_LOGS[K]
+# and E2E_COTURN_PIDS[K].
 e2e_coturn() {
+	local n k
 	command -v turnserver >/dev/null ||
 	    fail "turnserver missing: apt-get install coturn" || return 1
+	n=$(e2e_nrelays) || return 1
 	E2E_RELAY_SECRET=${E2E_RELAY_SECRET:-e2e-$(head -c 12 /dev/urandom |
 	    od -An -tx1 | tr -d ' \n')}
-	E2E_COTURN_LOG=$WORK/turnserver.log
-	cat >"$WORK/turnserver.conf" <<CONF
-listening-ip=$E2E_RELAY_IP
-relay-ip=$E2E_RELAY_IP
+	E2E_COTURN_PIDS=(-) E2E_COTURN_LOGS=(-)
+	for ((k = 1; k <= n; k++)); do
+		e2e_coturn_one "$k" || return 1
+	done
+	E2E_COTURN_LOG=${E2E_COTURN_LOGS[1]}
+	E2E_COTURN_PID=${E2E_COTURN_PIDS[1]}
+}
+
+# e2e_coturn_one K: relay K's coturn (files turnserver.* for the first,
+# turnserver2.* for the second).
+e2e_coturn_one() {
+	local k=$1 ip=${E2E_RELAY_IPS[$1]} f=$WORK/turnserver
+	[ "$k" = 1 ] || f+=$k
+	E2E_COTURN_LOGS[k]=$f.log
+	cat >"$f.conf" <<CONF
+listening-ip=$ip
+relay-ip=$ip
 listening-port=3478
 min-port=49152
 max-port=49999
@@ -294,20 +361,18 @@ no-dtls
 no-tcp
 no-cli
 simple-log
-log-file=$E2E_COTURN_LOG
-pidfile=$WORK/turnserver.pid
-userdb=$WORK/turndb
+log-file=$f.log
+pidfile=$f.pid
+userdb=${f/turnserver/turndb}
 CONF
-	ip netns exec "$E2E_R" turnserver -c "$WORK/turnserver.conf" \
-	    >"$WORK/turnserver.out" 2>&1 &
-	E2E_COTURN_PID=$!
-	PIDS+=("$E2E_COTURN_PID")
+	ip netns exec "$E2E_R" turnserver -c "$f.conf" >"$f.out" 2>&1 &
+	E2E_COTURN_PIDS[k]=$!
+	PIDS+=("$!")
 	e2e_coturn_listening() {
-		ip netns exec "$E2E_R" ss -Hlun | grep -qF "$E2E_RELAY_IP:3478 "
+		ip netns exec "$E2E_R" ss -Hlun | grep -qF "$ip:3478 "
 	}
 	wait_until 5 e2e_coturn_listening ||
-	    fail "coturn did not start: $(cat "$WORK/turnserver.out")" ||
-	    return 1
+	    fail "coturn $k did not start: $(cat "$f.out")" || return 1
 }
 
 # e2e_check_relay NS: fzc netcheck from NS against coturn with credentials
@@ -364,10 +429,10 @@ servers[0].serve_forever()' "$ip" "$www" 80 443 22 >"$WORK/http$k.log" 2>&1 &
 
 # e2e_scenario [RESOURCES-JSON]: the stub's scenario: sites A and B, the
 # resources (default: 10.20.0.0/24 on A and 10.30.0.0/24 on B, no
-# filters), the relay with coturn-form credentials, and the gateways, live
+# filters), the relays with coturn-form credentials, and the gateways, live
 # only (offline until they connect), bound by their tokens.
 e2e_scenario() {
-	local res=${1:-} k gws=
+	local res=${1:-} k gws= relays= n
 	[ -n "$res" ] || res='[
 	  {"id": "'$E2E_RES1'", "type": "cidr", "address": "10.20.0.0/24",
 	   "name": "Site A LAN", "filters": [],
@@ -384,15 +449,21 @@ e2e_scenario() {
 	   "ipv4": "100.82.0.'$k'", "ipv6": "fd00:2021:1111::82:'$k'",
 	   "simulated": false}'
 	done
+	n=$(e2e_nrelays) || return 1
+	for ((k = 1; k <= n; k++)); do
+		relays+="${relays:+,}"'
+	    {"id": "'${E2E_RELAY_IDS[k]}'",
+	     "addrs": ["'${E2E_RELAY_IPS[k]}':3478"],
+	     "stamp_secret": "'$E2E_RELAY_SECRET'",
+	     "password_form": "coturn"}'
+	done
 	cat >"$WORK/scenario.json" <<JSON
 {
   "client": {"id": "$E2E_CLIENT_ID"},
   "sites": [{"id": "$E2E_SITE1", "name": "Site A"},
             {"id": "$E2E_SITE2", "name": "Site B"}],
   "resources": $res,
-  "relays": [{"id": "$E2E_RELAY_ID", "addrs": ["$E2E_RELAY_IP:3478"],
-              "stamp_secret": "$E2E_RELAY_SECRET",
-              "password_form": "coturn"}],
+  "relays": [$relays],
   "gateways": [$gws],
   "close_on_violation": ${E2E_STRICT:-true}
 }
@@ -537,11 +608,12 @@ print(h.hexdigest())
 PY
 }
 
-# e2e_peer_path: "direct ENDPOINT" or "relayed ENDPOINT" for the client's
-# first gateway peer with an endpoint (relayed when the endpoint is the
-# relay's address or the peer says so), "none" without one.
+# e2e_peer_path [DIR]: "direct ENDPOINT" or "relayed ENDPOINT" for the
+# client's (or the instance in DIR's) first peer with an endpoint (relayed
+# when the endpoint is on a relay's address or the peer says so), "none"
+# without one.
 e2e_peer_path() {
-	fzc_cli "$E2E_CDIR" --json peers 2>/dev/null | python3 -c '
+	fzc_cli "${1:-$E2E_CDIR}" --json peers 2>/dev/null | python3 -c '
 import json, sys
 try:
     peers = json.load(sys.stdin).get("peers", [])
@@ -553,9 +625,9 @@ for p in peers:
         continue
     host = ep.rsplit(":", 1)[0].strip("[]")
     relayed = p.get("relayed") is True or p.get("path") == "relayed" or \
-        host == sys.argv[1]
+        host in sys.argv[1:]
     print("%s %s" % ("relayed" if relayed else "direct", ep))
     break
 else:
-    print("none")' "$E2E_RELAY_IP"
+    print("none")' "${E2E_RELAY_IPS[@]:1:${E2E_RELAYS:-1}}"
 }

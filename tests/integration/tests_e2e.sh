@@ -516,21 +516,10 @@ te_snapshot() {
 	} 2>&1 | grep -v 'fe80::'
 }
 
-# After a run with traffic, SIGTERM to both daemons: both exit 0 and
-# leave the client's and the gateway's namespaces as they were.
-t_e2e_nothing_left() {
-	local before_c before_g rc pids
-	e2e_net flat 1 || return 1
-	e2e_pki && e2e_coturn && e2e_resources 1 && e2e_scenario &&
-	    e2e_portal || return 1
-	before_c=$(te_snapshot "$E2E_C")
-	before_g=$(te_snapshot "${E2E_G[1]}")
-	e2e_gateway 1 || return 1
-	e2e_gateway_online 1 15 || fail "gateway not joined" || return 1
-	e2e_client || return 1
-	wait_until 15 e2e_client_connected || fail "not connected" ||
-	    return 1
-	te_first_packet 10.20.0.2 >/dev/null || return 1
+# te_stop_daemons: SIGTERM to the client's and gateway 1's tunneld: both
+# exit 0 and leave no process in their namespaces.
+te_stop_daemons() {
+	local rc pids
 	kill -TERM "$E2E_CPID" "${E2E_GPID[1]}"
 	wait "$E2E_CPID"
 	rc=$?
@@ -542,7 +531,25 @@ t_e2e_nothing_left() {
 	pids=$(ip netns pids "$E2E_C"; ip netns pids "${E2E_G[1]}")
 	[ -z "$pids" ] ||
 	    fail "processes left: $(ps -o pid,cmd -p "$(echo $pids |
-	    tr ' ' ,)")" || return 1
+	    tr ' ' ,)")"
+}
+
+# After a run with traffic, SIGTERM to both daemons: both exit 0 and
+# leave the client's and the gateway's namespaces as they were.
+t_e2e_nothing_left() {
+	local before_c before_g
+	e2e_net flat 1 || return 1
+	e2e_pki && e2e_coturn && e2e_resources 1 && e2e_scenario &&
+	    e2e_portal || return 1
+	before_c=$(te_snapshot "$E2E_C")
+	before_g=$(te_snapshot "${E2E_G[1]}")
+	e2e_gateway 1 || return 1
+	e2e_gateway_online 1 15 || fail "gateway not joined" || return 1
+	e2e_client || return 1
+	wait_until 15 e2e_client_connected || fail "not connected" ||
+	    return 1
+	te_first_packet 10.20.0.2 >/dev/null || return 1
+	te_stop_daemons || return 1
 	diff <(echo "$before_c") <(te_snapshot "$E2E_C") ||
 	    fail "the client's namespace changed" || return 1
 	diff <(echo "$before_g") <(te_snapshot "${E2E_G[1]}") ||
@@ -612,5 +619,107 @@ import json, sys; print(json.loads(sys.stdin.readline())["connection_count"])')"
 	after=$(te_snapshot "$E2E_C" | grep -v 'fzc0\|^[0-9]*: lo')
 	diff <(echo "$before") <(echo "$after") ||
 	    fail "routing differs after off" || return 1
+	te_healthy
+}
+
+# te_allocated DIR N: the instance in DIR has N relay allocations.
+te_allocated() {
+	[ "$(fzc_cli "$1" --json netcheck 2>/dev/null | python3 -c '
+import json, sys
+print(sum(1 for r in json.load(sys.stdin).get("relays", [])
+          if r.get("state") == "allocated"))')" = "$2" ]
+}
+
+# te_path_via IP [DIR]: the client's (DIR's) path is relayed, on relay
+# address IP.
+te_path_via() {
+	[[ $(e2e_peer_path "${2:-$E2E_CDIR}") == "relayed $1:"* ]]
+}
+
+# te_relay_deltas SECONDS: the bytes each relay's address carried in the
+# next SECONDS, as "B1 B2".
+te_relay_deltas() {
+	local a1 a2 b1 b2
+	a1=$(e2e_relay_bytes_of 1) && a2=$(e2e_relay_bytes_of 2) || return 1
+	sleep "$1"
+	b1=$(e2e_relay_bytes_of 1) && b2=$(e2e_relay_bytes_of 2) || return 1
+	echo "$((b1 - a1)) $((b2 - a2))"
+}
+
+# Issue 5: relays removed live. Two relays, the only paths between client
+# and gateway; the one carrying the traffic goes away (coturn killed and
+# relays_presence with it in disconnected_ids to both sides): traffic is
+# back through the other relay within 15 s and stays there, a 16 MiB
+# download gets through, both daemons exit cleanly afterwards.
+t_e2e_relay_removed_live() {
+	local E2E_RELAYS=2 E2E_FILE_MIB=16
+	local d dv gone keep t0 t1 gap sha out rb
+	e2e_topology relay || return 1
+	for d in "$E2E_CDIR" "$WORK/gw1"; do
+		wait_until 10 te_allocated "$d" 2 ||
+		    fail "$d: not allocated on both relays:" \
+		    "$(fzc_cli "$d" netcheck 2>&1)" || return 1
+	done
+	te_first_packet 10.20.0.2 >/dev/null || return 1
+	wait_until 10 te_path_is relayed ||
+	    fail "not relayed: $(e2e_peer_path)" || return 1
+	te_ping_bg "$WORK/ping.txt" 10.20.0.2
+	sleep 1
+	dv=($(te_relay_deltas 2)) || return 1
+	echo "before: relay 1 ${dv[0]} B, relay 2 ${dv[1]} B in 2 s;" \
+	    "path: $(e2e_peer_path)"
+	gone=1 keep=2
+	[ "${dv[1]}" -le "${dv[0]}" ] || gone=2 keep=1
+	[ "${dv[gone - 1]}" -gt 2000 ] ||
+	    fail "no relay carries the ping" || return 1
+	echo "removing relay $gone (${E2E_RELAY_IPS[gone]})"
+	t0=$(now_s)
+	kill -KILL "${E2E_COTURN_PIDS[gone]}"
+	out=$(e2e_stub '{"cmd":"relays_presence",
+	    "disconnected_ids":["'"${E2E_RELAY_IDS[gone]}"'"],
+	    "connected":[]}') || fail "relays_presence: $out" || return 1
+	[[ $out == *'"sent": 2'* ]] ||
+	    fail "relays_presence not sent to both sides: $out" || return 1
+	wait_until 15 te_path_via "${E2E_RELAY_IPS[keep]}"
+	t1=$(now_s)
+	echo "path $(fsum "$t1" "-$t0") s after the removal: $(e2e_peer_path)"
+	rb=$(e2e_relay_bytes_of "$keep")
+	sha=$(e2e_fetch http://10.20.0.2/file.bin "$WORK/fetch.txt")
+	rb=$((($(e2e_relay_bytes_of "$keep") - rb) >> 20))
+	echo "download: $(cat "$WORK/fetch.txt" 2>/dev/null) (s, bytes);" \
+	    "relay $keep carried $rb MiB"
+	# Replies are looked for until 20 s after the removal: past the ICE
+	# timeout (16.5 s) of checks that went through the removed relay.
+	sleep "$(awk "BEGIN{d = $t0 + 17 - $(now_s); print (d > 0 ? d : 0)}")"
+	dv=($(te_relay_deltas 3)) || return 1
+	kill "$TE_PING"
+	echo "after: relay 1 ${dv[0]} B, relay 2 ${dv[1]} B in the last 3 s"
+	gap=$(te_max_gap "$WORK/ping.txt" "$t0" "$(now_s)")
+	echo "longest gap without a reply after the removal: $gap s"
+	te_path_via "${E2E_RELAY_IPS[keep]}" ||
+	    fail "path not on relay $keep: $(e2e_peer_path);" \
+	    "client: $(grep -i 'relay\|ICE\|WireGuard goes' "$E2E_CLOG" |
+	    tail -15); gateway: $(grep -i 'relay\|ICE\|WireGuard goes' \
+	    "${E2E_GLOG[1]}" | tail -15)" || return 1
+	echo "gateway's path: $(e2e_peer_path "$WORK/gw1")"
+	te_path_via "${E2E_RELAY_IPS[keep]}" "$WORK/gw1" ||
+	    fail "the gateway's path is not on relay $keep" || return 1
+	[ "$sha" = "$E2E_FILE_SHA" ] ||
+	    fail "sha256 $sha, want $E2E_FILE_SHA" || return 1
+	# In and out of the relay: twice the file at least.
+	[ "$rb" -ge $((2 * E2E_FILE_MIB)) ] ||
+	    fail "only $rb MiB of the download via relay $keep" || return 1
+	awk "BEGIN{exit !($gap < 15)}" ||
+	    fail "no reply for $gap s" || return 1
+	[ -n "$(te_replies "$WORK/ping.txt" "$(fsum "$t0" 15)")" ] ||
+	    fail "no replies 15 s after the removal" || return 1
+	[ "${dv[keep - 1]}" -gt 2000 ] ||
+	    fail "relay $keep does not carry the ping" || return 1
+	[ "${dv[gone - 1]}" -lt "$((dv[keep - 1] / 4))" ] ||
+	    fail "still sending to the removed relay" || return 1
+	te_healthy || return 1
+	# Nothing left behind: both exit cleanly (and LeakSanitizer, in a
+	# sanitizer build, has its say in the logs checked below).
+	te_stop_daemons || return 1
 	te_healthy
 }
