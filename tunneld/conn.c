@@ -540,6 +540,20 @@ conn_free(struct conn *c)
 	free(c);
 }
 
+/*
+ * Every local candidate again: the peer may have a new agent (a client
+ * that dropped its connection and asked anew); repeats are harmless.
+ */
+void
+conn_resignal(struct conn *c)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->cs->nlocal; i++)
+		conn_offer(c, &c->cs->local[i]);
+	conn_run(c);
+}
+
 /* Parsed by the agent: tunneld trusts no candidate it has not read. */
 int
 conn_remote_candidate(struct conn *c, const char *s, bool add,

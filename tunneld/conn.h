@@ -62,6 +62,7 @@ struct conn	*conns_by_peer(struct conns *, struct peer *);
 struct conn	*conn_new(struct conns *, const struct conn_params *,
 		    const char **);
 void		 conn_free(struct conn *);
+void		 conn_resignal(struct conn *);
 int		 conn_remote_candidate(struct conn *, const char *, bool,
 		    const char **);
 const char	*conn_id(const struct conn *);

@@ -328,7 +328,7 @@ gateway_client_peer(struct gateway *g, const struct ipc_client_peer *p)
 {
 	struct gateway_client	*gc;
 	struct gateway_authz	 old;
-	bool			 replaced = false;
+	bool			 replaced = false, kept = false;
 	int			 i, error;
 
 	if (g->conns == NULL)
@@ -348,13 +348,15 @@ gateway_client_peer(struct gateway *g, const struct ipc_client_peer *p)
 		gc->conn = NULL;
 		explicit_bzero(&gc->peer, sizeof(gc->peer));
 		gc->peer = *p;
-	}
+	} else
+		kept = true;	/* its connection stays */
 	/* Authorizations without a connection are of no use: all go. */
 	if (gc->conn == NULL && (error = gateway_connect(g, gc)) != 0) {
 		gateway_client_free(g, gc, false);
 		gateway_arm_expiry(g);
 		return (error);
-	}
+	} else if (kept)
+		conn_resignal(gc->conn);
 	if ((i = gateway_authz_index(gc, p->resource.id)) != -1) {
 		old = gc->authz[i];
 		replaced = true;
