@@ -723,3 +723,51 @@ t_e2e_relay_removed_live() {
 	te_stop_daemons || return 1
 	te_healthy
 }
+
+# The client loses its path (all its UDP dropped) long enough to give the
+# gateway up, while the gateway, whose consent checks are slower, keeps
+# its side. The client's next packet asks again; the gateway, still
+# connected, signals its candidates again, and the client's new agent
+# finds the direct path from them (not only as peer-reflexive).
+t_e2e_client_reconnects_to_kept_gateway() {
+	local mark
+	e2e_topology flat || return 1
+	te_first_packet 10.20.0.2 >/dev/null || return 1
+	wait_until 5 te_path_is direct ||
+	    fail "not direct at first: $(e2e_peer_path)" || return 1
+	ip netns exec "$E2E_C" nft -f - <<'NFT'
+table inet te_cut {
+	chain output {
+		type filter hook output priority filter; policy accept;
+		meta l4proto udp drop
+	}
+	chain input {
+		type filter hook input priority filter; policy accept;
+		meta l4proto udp drop
+	}
+}
+NFT
+	client_dropped() {
+		grep -q "gateway $E2E_GW1: connection disconnected; dropped" \
+		    "$E2E_CLOG"
+	}
+	wait_until 20 client_dropped ||
+	    fail "the client kept the gateway: $(grep -i 'ice' "$E2E_CLOG" |
+	    tail -5)" || return 1
+	mark=$(wc -l <"$E2E_CLOG")
+	ip netns exec "$E2E_C" nft delete table inet te_cut
+	grep -q "client $E2E_CLIENT_ID: connection .*; dropped" \
+	    "${E2E_GLOG[1]}" &&
+	    fail "the gateway dropped the client too; the test needs it kept" &&
+	    return 1
+	ip netns exec "$E2E_C" ping -c 1 -W 10 10.20.0.2 >/dev/null ||
+	    fail "no answer after the reconnection: $(tail -20 "$E2E_CLOG")" ||
+	    return 1
+	tail -n +"$mark" "$E2E_CLOG" | grep -q \
+	    'client state: IPC_REMOTE_CANDIDATE .* typ host' ||
+	    fail "no candidates from the kept gateway: $(tail -n +"$mark" \
+	    "$E2E_CLOG" | grep -i 'candidate\|ICE' | head -10)" || return 1
+	wait_until 5 te_path_is direct ||
+	    fail "not direct again: $(e2e_peer_path)" || return 1
+	te_healthy || return 1
+}
