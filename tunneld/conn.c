@@ -299,7 +299,8 @@ conn_run(struct conn *c)
 	while (ice_poll_event(c->ice, &ev)) {
 		if (ev.type == ICE_EV_NOMINATED) {
 			c->path = ev.path;
-			c->remote_relay = ev.remote_type == ICE_CAND_RELAY;
+			c->remote_relay = ev.remote_type == ICE_CAND_RELAY ||
+			    relays_host_of(cs->relays, &ev.path.remote);
 			c->has_path = true;
 			c->path_ready = false;
 			conn_use_path(c);

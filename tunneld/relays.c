@@ -347,6 +347,23 @@ relays_send_stats(struct relays *rs, struct ipc_chan *ch, uint32_t id)
 	return (0);
 }
 
+/*
+ * Whether an address is on one of our relays' hosts: a peer's relayed
+ * address learned only as peer-reflexive still means a relayed path.
+ */
+bool
+relays_host_of(const struct relays *rs, const struct stun_addr *a)
+{
+	size_t	 i;
+
+	for (i = 0; i < rs->n; i++)
+		if (rs->v[i]->portal_addr.family == a->family &&
+		    memcmp(rs->v[i]->portal_addr.addr, a->ip,
+		    a->family == AF_INET ? 4 : 16) == 0)
+			return (true);
+	return (false);
+}
+
 bool
 relays_allocated(const struct relays *rs)
 {

@@ -39,6 +39,7 @@ int		 relays_channel(struct relays *, const struct stun_addr *,
 		    const struct stun_addr *, struct sockaddr_in6 *,
 		    uint16_t *);
 bool		 relays_allocated(const struct relays *);
+bool		 relays_host_of(const struct relays *, const struct stun_addr *);
 int		 relays_send_stats(struct relays *, struct ipc_chan *,
 		    uint32_t);
 void		 relays_free(struct relays *);
