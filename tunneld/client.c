@@ -264,39 +264,42 @@ client_send_candidate(void *arg, const char *gateway_id, const char *cand,
  * A gateway we lost (ICE failed or disconnected, or it said goodbye) is
  * forgotten: the next packet to one of its resources asks the portal.
  */
+static struct client_gateway *
+client_gateway_of(struct client *c, const struct conn *conn)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->ngateways; i++)
+		if (c->gateways[i]->conn == conn)
+			return (c->gateways[i]);
+	return (NULL);
+}
+
 static bool
 client_conn_state(void *arg, struct conn *conn, enum ice_state st)
 {
-	struct client	*c = arg;
-	size_t		 i;
+	struct client		*c = arg;
+	struct client_gateway	*g;
 
-	if (st != ICE_FAILED && st != ICE_DISCONNECTED)
+	if ((st != ICE_FAILED && st != ICE_DISCONNECTED) ||
+	    (g = client_gateway_of(c, conn)) == NULL)
 		return (false);
-	for (i = 0; i < c->ngateways; i++)
-		if (c->gateways[i]->conn == conn) {
-			log_warnx("gateway %s: connection %s; dropped",
-			    conn_id(conn), ice_state_name(st));
-			client_gateway_free(c, c->gateways[i]);
-			return (true);
-		}
-	return (false);
+	log_warnx("gateway %s: connection %s; dropped", conn_id(conn),
+	    ice_state_name(st));
+	client_gateway_free(c, g);
+	return (true);
 }
 
 static void
-client_goodbye(void *arg, struct peer *peer)
+client_goodbye(void *arg, struct conn *conn)
 {
-	struct client	*c = arg;
-	struct conn	*conn;
-	size_t		 i;
+	struct client		*c = arg;
+	struct client_gateway	*g;
 
-	if ((conn = conns_by_peer(c->conns, peer)) == NULL)
+	if ((g = client_gateway_of(c, conn)) == NULL)
 		return;
-	for (i = 0; i < c->ngateways; i++)
-		if (c->gateways[i]->conn == conn) {
-			log_info("gateway %s said goodbye", conn_id(conn));
-			client_gateway_free(c, c->gateways[i]);
-			return;
-		}
+	log_info("gateway %s said goodbye", conn_id(conn));
+	client_gateway_free(c, g);
 }
 
 static void
@@ -342,9 +345,9 @@ client_device_up(struct client *c, const struct ipc_tun_addresses *a)
 	cb.candidate = client_send_candidate;
 	cb.state = client_conn_state;
 	cb.no_relays = client_no_relays;
+	cb.goodbye = client_goodbye;
 	cb.arg = c;
 	c->conns = conns_new(c->base, c->tun.dev, true, &cb);
-	device_set_goodbye_cb(c->tun.dev, client_goodbye, c);
 	return (0);
 }
 

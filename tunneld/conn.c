@@ -325,15 +325,19 @@ conn_run(struct conn *c)
 	timer_at(c->ev_ice, deadline, now);
 }
 
-struct conn *
-conns_by_peer(struct conns *cs, struct peer *peer)
+/* The device's Goodbye, for the connection whose peer it came from. */
+static void
+conns_goodbye(void *arg, struct peer *peer)
 {
-	size_t	 i;
+	struct conns	*cs = arg;
+	size_t		 i;
 
 	for (i = 0; i < cs->n; i++)
-		if (cs->v[i]->wg == peer)
-			return (cs->v[i]);
-	return (NULL);
+		if (cs->v[i]->wg == peer) {
+			if (cs->cb.goodbye != NULL)
+				cs->cb.goodbye(cs->cb.arg, cs->v[i]);
+			return;
+		}
 }
 
 /* Tries each agent: the first that knows the ufrag or transaction wins. */
@@ -435,6 +439,7 @@ conns_new(struct event_base *base, struct device *dev, bool controlling,
 	cs->relays = relays_new(base, dev, &rcb);
 	device_set_ctl_cb(dev, conns_control, cs);
 	device_set_stats_cb(dev, conns_stats, cs);
+	device_set_goodbye_cb(dev, conns_goodbye, cs);
 	conns_host_candidates(cs);
 	return (cs);
 }
@@ -449,6 +454,7 @@ conns_free(struct conns *cs)
 	relays_free(cs->relays);
 	device_set_ctl_cb(cs->dev, NULL, NULL);
 	device_set_stats_cb(cs->dev, NULL, NULL);
+	device_set_goodbye_cb(cs->dev, NULL, NULL);
 	free(cs->v);
 	free(cs);
 }

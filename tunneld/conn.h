@@ -48,6 +48,8 @@ struct conns_callbacks {
 	bool	(*state)(void *, struct conn *, enum ice_state);
 	/* A connection needs a relay and none is allocated. */
 	void	(*no_relays)(void *, const char *);
+	/* The peer said goodbye in the tunnel (PROTOCOL 4.6). */
+	void	(*goodbye)(void *, struct conn *);
 	void	 *arg;
 };
 
@@ -57,7 +59,6 @@ void		 conns_free(struct conns *);
 int		 conns_relay_add(struct conns *, const struct ipc_relay *);
 int		 conns_relay_del(struct conns *, const char *);
 struct conn	*conns_find(struct conns *, const char *);
-struct conn	*conns_by_peer(struct conns *, struct peer *);
 
 struct conn	*conn_new(struct conns *, const struct conn_params *,
 		    const char **);

@@ -551,14 +551,12 @@ gateway_conn_state(void *arg, struct conn *conn, enum ice_state st)
 }
 
 static void
-gateway_peer_goodbye(void *arg, struct peer *peer)
+gateway_peer_goodbye(void *arg, struct conn *conn)
 {
 	struct gateway		*g = arg;
 	struct gateway_client	*gc;
-	struct conn		*conn;
 
-	if ((conn = conns_by_peer(g->conns, peer)) == NULL ||
-	    (gc = gateway_client_of(g, conn)) == NULL)
+	if ((gc = gateway_client_of(g, conn)) == NULL)
 		return;
 	log_info("client %s said goodbye", conn_id(conn));
 	gateway_client_free(g, gc, false);
@@ -608,9 +606,9 @@ gateway_device_up(struct gateway *g)
 	cb.candidate = gateway_send_candidate;
 	cb.state = gateway_conn_state;
 	cb.no_relays = gateway_no_relays;
+	cb.goodbye = gateway_peer_goodbye;
 	cb.arg = g;
 	g->conns = conns_new(g->base, g->tun.dev, false, &cb);
-	device_set_goodbye_cb(g->tun.dev, gateway_peer_goodbye, g);
 	role_relays_replay(&g->relays, g->conns);
 	return (0);
 }
