@@ -167,15 +167,8 @@ relays_add(struct relays *rs, const struct ipc_relay *ir)
 	r = xcalloc(1, sizeof(*r));
 	r->rs = rs;
 	memcpy(r->id, ir->id, sizeof(r->id));
-	r->addr.sin6_family = AF_INET6;
 	r->portal_addr = ir->addr;
-	r->addr.sin6_port = htons(ir->addr.port);
-	if (ir->addr.family == AF_INET) {
-		r->addr.sin6_addr.s6_addr[10] = 0xff;
-		r->addr.sin6_addr.s6_addr[11] = 0xff;
-		memcpy(&r->addr.sin6_addr.s6_addr[12], ir->addr.addr, 4);
-	} else
-		memcpy(&r->addr.sin6_addr, ir->addr.addr, 16);
+	udp_ipc_to_v6(&ir->addr, &r->addr);
 	memset(&tc, 0, sizeof(tc));
 	tc.username = ir->username;
 	tc.password = ir->password;

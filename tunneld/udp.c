@@ -94,6 +94,23 @@ udp_addr_to_v6(const struct sockaddr *sa, struct sockaddr_in6 *out)
 	memcpy(&out->sin6_addr.s6_addr[12], &sin->sin_addr, 4);
 }
 
+/* An address from controld (a peer's endpoint, a relay) in that form. */
+void
+udp_ipc_to_v6(const struct ipc_sockaddr *sa, struct sockaddr_in6 *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->sin6_family = AF_INET6;
+	out->sin6_port = htons(sa->port);
+	if (sa->family == AF_INET) {
+		out->sin6_addr.s6_addr[10] = 0xff;
+		out->sin6_addr.s6_addr[11] = 0xff;
+		memcpy(&out->sin6_addr.s6_addr[12], sa->addr, 4);
+	} else {
+		memcpy(&out->sin6_addr, sa->addr, 16);
+		out->sin6_scope_id = sa->scope_id;
+	}
+}
+
 const char *
 udp_addr_str(const struct sockaddr_in6 *sin6, char *buf, size_t size)
 {

@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ipc/ipc.h"
+
 /* Older libc headers lack the UDP offload socket options. */
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT	103
@@ -28,6 +30,7 @@ struct udp_caps {
 
 int	udp_open(uint16_t, uint16_t *, struct udp_caps *, const char **);
 void	udp_addr_to_v6(const struct sockaddr *, struct sockaddr_in6 *);
+void	udp_ipc_to_v6(const struct ipc_sockaddr *, struct sockaddr_in6 *);
 const char *udp_addr_str(const struct sockaddr_in6 *, char *, size_t);
 
 #endif

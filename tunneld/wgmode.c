@@ -95,22 +95,6 @@ prefix_str(const struct ipc_prefix *p, char *buf, size_t size)
 }
 
 static void
-endpoint_v6(const struct ipc_sockaddr *sa, struct sockaddr_in6 *out)
-{
-	memset(out, 0, sizeof(*out));
-	out->sin6_family = AF_INET6;
-	out->sin6_port = htons(sa->port);
-	if (sa->family == AF_INET) {
-		out->sin6_addr.s6_addr[10] = 0xff;
-		out->sin6_addr.s6_addr[11] = 0xff;
-		memcpy(&out->sin6_addr.s6_addr[12], sa->addr, 4);
-	} else {
-		memcpy(&out->sin6_addr, sa->addr, 16);
-		out->sin6_scope_id = sa->scope_id;
-	}
-}
-
-static void
 wgmode_wipe(struct wgmode *wm)
 {
 	size_t	 i;
@@ -147,7 +131,7 @@ wgmode_apply(struct wgmode *wm)
 	peers = xcalloc(wm->npeers + 1, sizeof(*peers));
 	for (i = 0; i < wm->npeers; i++) {
 		if (wm->peers[i].has_endpoint)
-			endpoint_v6(&wm->peers[i].endpoint, &ep);
+			udp_ipc_to_v6(&wm->peers[i].endpoint, &ep);
 		peers[i] = device_add_peer(wm->dev, wm->peers[i].peer_id,
 		    wm->peers[i].public_key,
 		    sodium_is_zero(wm->peers[i].psk, WG_KEY_LEN) ? NULL :
