@@ -376,6 +376,20 @@ find_local(const struct ice_agent *a, const struct stun_addr *addr,
 	return (-1);
 }
 
+/* A local candidate by type and address, as it was added. */
+static int
+local_of_type(const struct ice_agent *a, enum ice_cand_type type,
+    const struct stun_addr *addr)
+{
+	int	i;
+
+	for (i = 0; i < ICE_MAX_LOCAL; i++)
+		if (a->local[i].in_use && a->local[i].c.type == type &&
+		    stun_addr_eq(&a->local[i].c.addr, addr))
+			return (i);
+	return (-1);
+}
+
 static int
 find_remote(const struct ice_agent *a, const struct stun_addr *addr)
 {
@@ -1240,21 +1254,15 @@ ice_add_local(struct ice_agent *a, uint64_t now, enum ice_cand_type type,
 
 	if (terminal(a) || type == ICE_CAND_PRFLX || !usable_addr(addr))
 		return (-1);
-	k = -1;
-	for (i = 0; i < ICE_MAX_LOCAL; i++) {
-		if (!a->local[i].in_use) {
-			if (k == -1)
-				k = i;
-			continue;
-		}
-		if (stun_addr_eq(&a->local[i].c.addr, addr) &&
-		    a->local[i].c.type == type) {
-			if (out != NULL)
-				*out = a->local[i].c;
-			return (0);
-		}
+	if ((i = local_of_type(a, type, addr)) != -1) {
+		if (out != NULL)
+			*out = a->local[i].c;
+		return (0);
 	}
-	if (k == -1)
+	for (k = 0; k < ICE_MAX_LOCAL; k++)
+		if (!a->local[k].in_use)
+			break;
+	if (k == ICE_MAX_LOCAL)
 		return (-1);
 	/* Unique priorities among candidates of one type (RFC 8445 5.1.2). */
 	while (pref_taken(a, type, pref))
@@ -1287,13 +1295,10 @@ ice_get_local(const struct ice_agent *a, enum ice_cand_type type,
 {
 	int	i;
 
-	for (i = 0; i < ICE_MAX_LOCAL; i++)
-		if (a->local[i].in_use && a->local[i].c.type == type &&
-		    stun_addr_eq(&a->local[i].c.addr, addr)) {
-			*out = a->local[i].c;
-			return (0);
-		}
-	return (-1);
+	if ((i = local_of_type(a, type, addr)) == -1)
+		return (-1);
+	*out = a->local[i].c;
+	return (0);
 }
 
 int
