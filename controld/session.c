@@ -36,6 +36,8 @@
 #define POOL_PER_FAMILY	2
 #define MAX_HELD	256	/* candidate changes held while disconnected */
 #define MAX_BATCH	32	/* gateway role: candidates in one broadcast */
+/* Gateway role: how long a burst of candidates is gathered. */
+#define BATCH_WINDOW_NS	(20 * 1000000ULL)
 #define MAX_PENDING	256	/* gateway role: peers tunneld has not acked */
 
 /* What the data plane wants said to the portal, kept across reconnects. */
@@ -1517,8 +1519,9 @@ session_held_cb(evutil_socket_t fd, short events, void *arg)
 
 /*
  * Local candidates go out at once, or after the next join (1.6).  In the
- * gateway role they wait for the end of this turn of the event loop, so
- * that tunneld's burst for a client leaves as one message.
+ * gateway role they are gathered for a short window from the first, so
+ * that tunneld's burst for a client leaves as one message even when the
+ * burst spans turns of the event loop.
  */
 void
 session_local_candidate(struct session *s, const struct ipc_candidate *c,
@@ -1530,8 +1533,10 @@ session_local_candidate(struct session *s, const struct ipc_candidate *c,
 	snprintf(h.peer_id, sizeof(h.peer_id), "%.36s", c->gateway_id);
 	h.candidate = xstrdup(c->candidate);
 	h.invalidate = invalidate;
-	if (s->state == SESSION_CONNECTED && s->gateway)
-		timer_in(s->ev_held, 0);
+	if (s->state == SESSION_CONNECTED && s->gateway) {
+		if (!evtimer_pending(s->ev_held, NULL))
+			timer_in(s->ev_held, BATCH_WINDOW_NS);
+	}
 	else if (s->state == SESSION_CONNECTED) {
 		session_send_candidates(s, &h, 1);
 		free(h.candidate);
