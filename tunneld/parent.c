@@ -78,9 +78,9 @@ static void	parent_spawn(struct parent *);
 static void	parent_close_channel(struct parent *);
 
 static __dead void
-usage(void)
+usage(FILE *f, int status)
 {
-	fprintf(stderr,
+	fprintf(f,
 	    "usage: fzc-tunneld [--user NAME] [--controld PATH] "
 	    "[--control-socket PATH]\n"
 	    "                   [--log-level error|warning|info|debug]\n"
@@ -89,8 +89,9 @@ usage(void)
 	    "                   [--state-dir DIR] [--name NAME] "
 	    "[--role client|gateway]\n"
 	    "                   [--wireguard FILE [--interface NAME] "
-	    "[--threads N] [--mtu MTU]]\n");
-	exit(2);
+	    "[--threads N] [--mtu MTU]]\n"
+	    "       fzc-tunneld --help | --version\n");
+	exit(status);
 }
 
 /* The device `fzc status` reports on, whichever the mode or role. */
@@ -513,7 +514,8 @@ parent_make_control_dir(struct parent *p)
 	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) == -1)
 		fatal("opening %s", dir);
-	if (fchown(fd, p->uid, p->gid) == -1 || fchmod(fd, 0750) == -1)
+	/* Mode first: once the directory is fzc's, it needs CAP_FOWNER. */
+	if (fchmod(fd, 0750) == -1 || fchown(fd, p->uid, p->gid) == -1)
 		fatal("handing %s to user %s", dir, p->user);
 	close(fd);
 	free(copy);
@@ -549,6 +551,7 @@ main(int argc, char *argv[])
 		{ "name", required_argument, NULL, 'N' },
 		{ "role", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct parent	 p;
@@ -573,8 +576,13 @@ main(int argc, char *argv[])
 	p.clopt.state_dir = "/var/lib/fzc";
 	log_init(LOG_LEVEL_INFO, "fzc-tunneld");
 
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'h':
+			usage(stdout, 0);
+		case 'V':
+			printf("fzc-tunneld %s\n", FZC_VERSION);
+			return (0);
 		case 'u':
 			p.user = optarg;
 			break;
@@ -631,19 +639,19 @@ main(int argc, char *argv[])
 			else {
 				fprintf(stderr, "fzc-tunneld: unknown role "
 				    "'%s' (use client or gateway)\n", optarg);
-				usage();
+				usage(stderr, 2);
 			}
 			break;
 		default:
-			usage();
+			usage(stderr, 2);
 		}
 	}
 	if (optind != argc)
-		usage();
+		usage(stderr, 2);
 	if (gateway_role && p.wgopt.file != NULL) {
 		fprintf(stderr, "fzc-tunneld: --wireguard runs a plain "
 		    "WireGuard tunnel: no --role gateway with it\n");
-		usage();
+		usage(stderr, 2);
 	}
 	log_setlevel(p.log_level);
 
