@@ -319,7 +319,7 @@ main(int argc, char *argv[])
 	/* PSKs and TURN passwords pass through jansson: wipe its frees. */
 	portal_msg_json_wipe();
 	c.session = session_new(&c);
-	c.control = control_init(&c, sockpath);
+	c.control = control_init(&c, IPC_CONTROL_FD);
 	sandbox_enter();
 	log_info("running as uid %d, control socket %s", (int)getuid(),
 	    sockpath);

@@ -44,7 +44,7 @@ void	wireguard_configure(struct controld *, const struct ipc_msg *);
 #define CONTROL_CHANGED_RESOURCES	0x02	/* list or authorizations */
 #define CONTROL_CHANGED_PEERS		0x04	/* a peer may come or go */
 
-struct control	*control_init(struct controld *, const char *);
+struct control	*control_init(struct controld *, int);
 void		 control_notify(struct control *, int);
 void		 control_free(struct control *);
 int		 control_socket_answer(struct control *, uint32_t, int, int);

@@ -75,3 +75,36 @@ t_cli_options_after_command() {
 	[ $? = 1 ] || fail "nobody: status $?: $out" || return 1
 	grep -q 'usermod -aG fzc' <<<"$out" || fail "$out" || return 1
 }
+
+# A control socket in a directory only root may write (issue 11: controld
+# used to bind it itself and failed there forever). fzc-tunneld binds it
+# and hands it over; it outlives a controld restart and goes at exit.
+t_control_socket_root_dir() {
+	local ns sock out
+	sock=/run/fzct-$FZC_RUN-$BASHPID.sock
+	new_netns ns rootdir || return 1
+	mkdir -p "$WORK/a"
+	ip netns exec "$ns" "$B/fzc-tunneld" --controld "$B/fzc-controld" \
+	    --control-socket "$sock" --state-dir "$WORK/a/state" \
+	    --token-file "$WORK/a/token" 2>"$WORK/log" &
+	local tpid=$!
+	PIDS+=("$tpid")
+	wait_until 5 "$B/fzc" status --control-socket "$sock" ||
+	    fail "no status: $(cat "$WORK/log")" || return 1
+	[ "$(stat -c '%a %U %G' "$sock")" = "660 root fzc" ] ||
+	    fail "socket: $(stat -c '%a %U %G' "$sock")" || return 1
+	[ "$("$B/fzc" --json status --control-socket "$sock" |
+	    python3 -c 'import json,sys
+print(json.load(sys.stdin)["tunneld"]["controld_restarts"])')" = 0 ] ||
+	    fail "controld restarted: $(cat "$WORK/log")" || return 1
+	# A new controld serves the same socket.
+	kill -KILL $(pgrep -P "$tpid")
+	wait_until 8 grep -q 'restarting controld' "$WORK/log" ||
+	    fail "no restart" || return 1
+	wait_until 8 "$B/fzc" status --control-socket "$sock" ||
+	    fail "no status after the restart" || return 1
+	kill -TERM "$tpid"
+	wait "$tpid"
+	[ ! -e "$sock" ] || { rm -f "$sock"; fail "socket left"; } ||
+	    return 1
+}
