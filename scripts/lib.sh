@@ -11,6 +11,8 @@ FZC_PACKAGES=(
 	wireguard-go wireguard-tools iputils-ping netcat-openbsd iperf3
 	coturn nftables conntrack
 	clang-14 libclang-rt-14-dev
+	debhelper dpkg-dev fakeroot lintian rpm rpmlint
+	debootstrap systemd-container
 )
 
 fzc_need_root() {
