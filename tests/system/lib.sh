@@ -78,7 +78,7 @@ sys_root() {
 	echo fzc-test >"$tmp/etc/hostname"
 	# No first-boot questions, no units that wait for hardware.
 	: >"$tmp/etc/machine-id"
-	systemd-nspawn -q -D "$tmp" --pipe sh -c \
+	systemd-nspawn -q --register=no --keep-unit -D "$tmp" --pipe sh -c \
 	    'apt-get update -qq && apt-get clean' >&2 || return 1
 	touch "$tmp/.fzc-complete"
 	mv "$tmp" "$root"
@@ -88,16 +88,16 @@ sys_root() {
 # sys_layer VAR: a fresh overlay over the cached root; its merged
 # directory goes into VAR.
 sys_layer() {
-	local root dir
-	root=$(sys_root) || return 1
-	dir=$(mktemp -d "$FZC_SYS_CACHE/layer.XXXXXX")
-	mkdir "$dir/upper" "$dir/work" "$dir/merged"
+	local _root _d
+	_root=$(sys_root) || return 1
+	_d=$(mktemp -d "$FZC_SYS_CACHE/layer.XXXXXX")
+	mkdir "$_d/upper" "$_d/work" "$_d/merged"
 	mount -t overlay overlay -o \
-	    "lowerdir=$root,upperdir=$dir/upper,workdir=$dir/work" \
-	    "$dir/merged" || return 1
-	SYS_LAYERS+=("$dir")
+	    "lowerdir=$_root,upperdir=$_d/upper,workdir=$_d/work" \
+	    "$_d/merged" || return 1
+	SYS_LAYERS+=("$_d")
 	mkdir -p "$FZC_SYS_CACHE/archives"
-	printf -v "$1" %s "$dir/merged"
+	printf -v "$1" %s "$_d/merged"
 }
 
 # sys_fetch DIR PKG...: the packages' dependencies downloaded into the
@@ -105,7 +105,7 @@ sys_layer() {
 sys_fetch() {
 	local dir=$1
 	shift
-	systemd-nspawn -q -D "$dir" --pipe \
+	systemd-nspawn -q --register=no --keep-unit -D "$dir" --pipe \
 	    --bind="$FZC_SYS_CACHE/archives:/var/cache/apt/archives" \
 	    --bind-ro="$SYS_DIST:/var/tmp/dist" sh -c \
 	    "DEBIAN_FRONTEND=noninteractive apt-get install -qq -y \
@@ -128,12 +128,15 @@ sys_boot() {
 	SYS_PID=$!
 	SYS_LEADER=
 	for ((i = 0; i < 300; i++)); do
-		SYS_LEADER=$(sys_find_leader "$dir")
+		SYS_LEADER=$(sys_find_leader)
 		[ -n "$SYS_LEADER" ] && break
 		sleep 0.1
 	done
-	[ -n "$SYS_LEADER" ] || { echo "container did not start" >&2;
-	    return 1; }
+	[ -n "$SYS_LEADER" ] || {
+		echo "container did not start:" >&2
+		tail -20 "${dir%/merged}/console.log" >&2
+		return 1
+	}
 	for ((i = 0; i < 300; i++)); do
 		state=$(sys_exec systemctl is-system-running 2>/dev/null)
 		case $state in
@@ -145,11 +148,13 @@ sys_boot() {
 	return 1
 }
 
-# The container's PID 1: the systemd whose root is DIR.
+# The container's PID 1: nspawn's child once it is systemd (before, the
+# child may be nspawn's own short-lived helper).
 sys_find_leader() {
 	local p
-	for p in $(pgrep -x systemd); do
-		[ "$(readlink "/proc/$p/root")" = "$1" ] && echo "$p" && return
+	for p in $(pgrep -P "$SYS_PID"); do
+		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = systemd ] &&
+		    echo "$p" && return
 	done
 }
 
@@ -163,12 +168,12 @@ sys_exec() {
 # sys_link NS VAR: a veth pair, one end in NS as 10.213.0.1/24, the
 # other (its name in VAR) for the container.
 sys_link() {
-	local ns=$1 a=fzs$$a b=fzs$$b
+	local _ns=$1 a=fzs$$a b=fzs$$b
 	ip link add "$a" type veth peer name "$b" || return 1
 	SYS_LINKS+=("$b")
-	ip link set "$a" netns "$ns"
-	ip -n "$ns" addr add 10.213.0.1/24 dev "$a"
-	ip -n "$ns" link set "$a" up
+	ip link set "$a" netns "$_ns"
+	ip -n "$_ns" addr add 10.213.0.1/24 dev "$a"
+	ip -n "$_ns" link set "$a" up
 	printf -v "$2" %s "$b"
 }
 
