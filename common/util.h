@@ -15,6 +15,8 @@
 
 #define FZC_DEFAULT_USER	"fzc"
 #define FZC_CONTROL_SOCKET	"/run/fzc/control.sock"
+/* doc/control-protocol.md; a change that breaks a client bumps it. */
+#define FZC_CONTROL_VERSION	1
 
 /* Global and daemon state: die on out-of-memory, refuse 0 and overflow. */
 void		*xmalloc(size_t);

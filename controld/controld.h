@@ -39,8 +39,13 @@ void	controld_send(struct controld *, enum ipc_type, uint32_t,
 /* wireguard.c */
 void	wireguard_configure(struct controld *, const struct ipc_msg *);
 
-/* control.c */
+/* control.c: what changed, for control_notify() */
+#define CONTROL_CHANGED_PORTAL		0x01	/* state, Internet switch */
+#define CONTROL_CHANGED_RESOURCES	0x02	/* list or authorizations */
+#define CONTROL_CHANGED_PEERS		0x04	/* a peer may come or go */
+
 struct control	*control_init(struct controld *, const char *);
+void		 control_notify(struct control *, int);
 void		 control_free(struct control *);
 int		 control_socket_answer(struct control *, uint32_t, int, int);
 int		 control_stats(struct control *, const struct ipc_msg *);

@@ -150,6 +150,7 @@ session_set_state(struct session *s, enum session_state st,
 	s->state = st;
 	snprintf(s->reason, sizeof(s->reason), "%s",
 	    reason != NULL ? reason : "");
+	control_notify(s->c->control, CONTROL_CHANGED_PORTAL);
 }
 
 static void
@@ -390,6 +391,7 @@ session_on_init(struct session *s, struct portal_init *init)
 	else
 		log_info("portal: init with %zu resources and %zu relays",
 		    s->nresources, s->nrelays);
+	control_notify(s->c->control, CONTROL_CHANGED_RESOURCES);
 	/* A large init leaves megabytes of freed JSON tree behind. */
 	malloc_trim(0);
 }
@@ -410,6 +412,7 @@ session_on_upsert(struct session *s, struct portal_resource *r)
 	s->resources[i] = *r;
 	memset(r, 0, sizeof(*r));
 	session_ship_route(s, &s->resources[i], IPC_ROUTE_ADD);
+	control_notify(s->c->control, CONTROL_CHANGED_RESOURCES);
 	log_info("portal: resource %s %s", s->resources[i].id,
 	    s->resources[i].name != NULL ? s->resources[i].name : "");
 }
@@ -426,6 +429,7 @@ session_on_deleted(struct session *s, const char *id)
 	session_ship_route(s, &s->resources[i], IPC_ROUTE_DEL);
 	portal_msg_resource_free(&s->resources[i]);
 	s->resources[i] = s->resources[--s->nresources];
+	control_notify(s->c->control, CONTROL_CHANGED_RESOURCES);
 	log_info("portal: resource %s deleted", id);
 }
 
@@ -498,6 +502,7 @@ session_add_grant(struct session *s, const char *client_id,
 		    resource_id);
 	}
 	s->grants[i].expires_at = expires_at;
+	control_notify(s->c->control, CONTROL_CHANGED_PORTAL | CONTROL_CHANGED_PEERS);
 }
 
 static void
@@ -508,6 +513,7 @@ session_del_grant(struct session *s, const char *client_id,
 
 	if ((i = session_find_grant(s, client_id, resource_id)) >= 0)
 		s->grants[i] = s->grants[--s->ngrants];
+	control_notify(s->c->control, CONTROL_CHANGED_PORTAL | CONTROL_CHANGED_PEERS);
 }
 
 static void
@@ -739,6 +745,7 @@ session_on_authorized(struct session *s, struct portal_authorization *a)
 	z = session_authz(s, a->resource_id, true);
 	snprintf(z->gateway_id, sizeof(z->gateway_id), "%s", a->gateway_id);
 	z->authorized = true;
+	control_notify(s->c->control, CONTROL_CHANGED_RESOURCES | CONTROL_CHANGED_PEERS);
 	log_info("portal: resource %s authorized through gateway %s",
 	    a->resource_id, a->gateway_id);
 }
@@ -839,6 +846,7 @@ session_message(struct session *s, const char *event, json_t *payload)
 		z = session_authz(s, m.u.authz_failed.resource_id, true);
 		z->authorized = false;
 		z->failed = m.u.authz_failed.reason;
+		control_notify(s->c->control, CONTROL_CHANGED_RESOURCES);
 		log_warnx("portal: authorization for %s failed: %s; packets "
 		    "for it are dropped", m.u.authz_failed.resource_id,
 		    authz_reason(m.u.authz_failed.reason));
@@ -1395,6 +1403,7 @@ session_internet_saved(struct session *s, uint32_t id, int error)
 				session_ship_route(s, &s->resources[i],
 				    s->internet ? IPC_ROUTE_ADD :
 				    IPC_ROUTE_DEL);
+		control_notify(s->c->control, CONTROL_CHANGED_PORTAL);
 	}
 	fn(s->waiter_arg, error);
 }
