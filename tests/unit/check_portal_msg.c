@@ -19,6 +19,7 @@
 
 #include "controld/phoenix.h"
 #include "controld/portal_msg.h"
+#include "tests/unit/check_main.h"
 
 #define SEC(x)	((uint64_t)(x) * 1000000000ULL)
 
@@ -1435,17 +1436,15 @@ portal_msg_suite(void)
 	return (s);
 }
 
-int
-main(void)
+/* Everything runs with the wiping allocator, as controld does. */
+static int
+setup(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
-	/* Everything below runs with the wiping allocator, as controld does. */
 	portal_msg_json_wipe();
-	sr = srunner_create(portal_msg_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (0);
 }
+
+const struct check_main check_main = {
+	.suites = { portal_msg_suite },
+	.setup = setup,
+};
