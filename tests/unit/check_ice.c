@@ -17,8 +17,8 @@
 #include "tunneld/nat/stun.h"
 #include "tests/unit/check_main.h"
 
-#define S(x)		((uint64_t)(x) * ICE_SEC)
-#define MS(x)		((uint64_t)(x) * ICE_MS)
+#define S(x)		((uint64_t)(x) * NSEC_PER_SEC)
+#define MS(x)		((uint64_t)(x) * NSEC_PER_MSEC)
 #define LATENCY		MS(5)
 #define MAX_FLIGHT	256
 #define MAX_LOG		2048

@@ -14,8 +14,8 @@
 #include "tunneld/nat/turn.h"
 #include "tests/unit/check_main.h"
 
-#define S(x)	((uint64_t)(x) * TURN_SEC)
-#define MS(x)	((uint64_t)(x) * (TURN_SEC / 1000))
+#define S(x)	((uint64_t)(x) * NSEC_PER_SEC)
+#define MS(x)	((uint64_t)(x) * NSEC_PER_MSEC)
 
 static const char *user = "1767225600:q0Yl2rQ9";
 static const char *pass = "Zk1p-secret";
