@@ -79,3 +79,103 @@ this fzc-controld speaks version 1" ] || fail "version 2 not refused" ||
 	pt_no_violations || return 1
 	pt_alive
 }
+
+# ---------------------------------------------------------------------------
+# The GUI, under Xvfb with a session bus and the accessibility bus, run by a
+# desktop user in group fzc (fzc-gui refuses root). tests/gui/gui_test.py
+# drives it; this sets the stage and checks what only root can see.
+
+GUI_USER=fzc-gui-test
+
+# gui_user: the desktop user, in group fzc, made once.
+gui_user() {
+	getent passwd "$GUI_USER" >/dev/null ||
+	    useradd --system --no-create-home --shell /usr/sbin/nologin \
+	    -G fzc "$GUI_USER"
+}
+
+# gui_home DIR: a home for the desktop user with fzc-gui's settings, the
+# stand-in browser and fzc-gui as the handler of the sign-in deep links.
+gui_home() {
+	local h=$1 apps
+	apps=$h/.local/share/applications
+	mkdir -p "$h/.config/fzc-gui" "$apps" "$h/out" || return 1
+	cat >"$h/.config/fzc-gui/settings.ini" <<INI
+[sign-in]
+auth_url=https://portal.test/auth
+account_slug=acme
+INI
+	cat >"$apps/stand-in-browser.desktop" <<DESKTOP
+[Desktop Entry]
+Type=Application
+Name=Stand-in browser
+Exec=$SRCDIR/tests/gui/browser.sh $h/out/browser.log %u
+MimeType=x-scheme-handler/http;x-scheme-handler/https;
+DESKTOP
+	sed "s|^Exec=.*|Exec=$B/fzc-gui --control-socket $PT_DIR/run/control.sock %u|" \
+	    "$SRCDIR/packaging/desktop/dev.fzc.Gui.desktop" \
+	    >"$apps/dev.fzc.Gui.desktop"
+	cat >"$h/.config/mimeapps.list" <<LIST
+[Default Applications]
+x-scheme-handler/http=stand-in-browser.desktop
+x-scheme-handler/https=stand-in-browser.desktop
+x-scheme-handler/firezone-fd0020211111=dev.fzc.Gui.desktop
+LIST
+	update-desktop-database "$apps" || return 1
+	mkdir -p "$h/run" && chmod 700 "$h/run"
+	chown -R "$GUI_USER" "$h"
+}
+
+# gui_run HOME [SHOTS]: gui_test.py as the desktop user in a fresh X
+# display and session bus; its output is the test's.
+gui_run() {
+	local h=$1
+	runuser -u "$GUI_USER" -- env -i PATH=/usr/bin:/bin HOME="$h" \
+	    USER="$GUI_USER" XDG_RUNTIME_DIR="$h/run" GSK_RENDERER=cairo \
+	    GTK_A11Y=atspi NO_AT_BRIDGE=0 ASAN_OPTIONS=detect_leaks=0 \
+	    FZC_GUI="$B/fzc-gui" FZC_CLI="$B/fzc" SRCDIR="$SRCDIR" \
+	    FZC_SOCK="$PT_DIR/run/control.sock" FZC_TLOG="$TLOG" \
+	    PT_STUB="$PT_STUB" PT_SOCK="$PT_SOCK" PT_SITE="$PT_SITE" \
+	    OUT="$h/out" SHOTS="${2-}" \
+	    xvfb-run -a -e "$h/out/xvfb.err" -s "-screen 0 1024x768x24" \
+	    dbus-run-session -- /usr/bin/python3 "$SRCDIR/tests/gui/gui_test.py"
+}
+
+# 2. The whole GUI against the real daemons and the stub portal: resources
+# by name, the Internet switch, a pushed resource change, the tray item and
+# its menu, notifications, sign-out, browser sign-in with a wrong and the
+# right state, single instance; the token never on the GUI's disk or log.
+t_gui_window() {
+	local h out token
+	[ -x "$B/fzc-gui" ] || fail "no fzc-gui in $B (configure found no GTK 4?)" ||
+	    return 1
+	gui_user || fail "cannot make the desktop user" || return 1
+	# No tokens in the scenario: the stub takes whatever the GUI brings.
+	pt_setup gui '"tokens": []' || return 1
+	pt_connected || return 1
+	# The desktop user drives the stub too.
+	chmod 666 "$PT_SOCK"
+	h=$WORK/gui/home
+	gui_home "$h" || fail "cannot set up the desktop user's home" ||
+	    return 1
+	out=$h/out
+	gui_run "$h" "${FZC_GUI_SHOTS-}" ||
+	    { sed 's/^/    gui: /' "$out/gui.err" | tail -20;
+	      sed 's/^/    xvfb: /' "$out/xvfb.err" | tail -5; pt_dump;
+	      fail "gui_test.py failed"; } || return 1
+	# The daemon holds the token the browser flow made: nonce || fragment.
+	token=$(cat "$out/expected-token")
+	[ "$(cat "$PT_DIR/token")" = "$token" ] ||
+	    fail "token file holds $(cat "$PT_DIR/token"), not nonce||fragment" ||
+	    return 1
+	# Nowhere in the GUI's files (settings, its log) nor the daemons' log.
+	rm -f "$out/expected-token"
+	! grep -rqF "$token" "$h" "$TLOG" ||
+	    fail "the token is in $(grep -rlF "$token" "$h" "$TLOG")" ||
+	    return 1
+	grep -q 'sign-in: callback accepted for account acme' \
+	    "$h/.cache/fzc-gui/fzc-gui.log" ||
+	    fail "the GUI's log has no sign-in record" || return 1
+	pt_no_violations || return 1
+	pt_alive
+}
