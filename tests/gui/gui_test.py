@@ -167,6 +167,7 @@ def screenshot(name):
                          text=True).stdout.split()
     if not wid:
         fail("no visible window for the screenshot")
+    time.sleep(0.5)     # the accessibility tree runs ahead of the drawing
     subprocess.run(["import", "-window", wid[0],
                     os.path.join(E["SHOTS"], name)], check=True)
     ok("screenshot " + name)
@@ -260,7 +261,6 @@ def main():
     wait("the connected state", lambda: find_text("^Connected$"))
     wait("the DNS pattern", lambda: find_text(r"DNS pattern \*\.git\."))
     ok("the window lists the portal's resources")
-    screenshot("gui-connected.png")
 
     # The Internet switch changes what the daemon reports.
     sw = wait("the Internet switch", lambda: find_named("Internet resource"))
@@ -317,7 +317,9 @@ def main():
                                                          "push button")))
     wait("signed out in the daemon",
          lambda: portal().get("state") == "signed_out")
-    wait("the window says signed out", lambda: find_text("^Signed out"))
+    wait("the window says signed out", lambda: find_text("^Signed out$"))
+    if find_text("^Lab$"):
+        fail("the window still lists resources after the sign-out")
     wait("a 'signed out' notification",
          lambda: any(n["notify"] == "fzc signed out"
                      for n in records("notify")))
@@ -373,7 +375,9 @@ def main():
     wait("the window says connected", lambda: find_text("^Connected$"))
     wait("the account in the window",
          lambda: find_text(r"^Signed in as Alice Example \(account acme\)"))
+    wait("the resources back in the window", lambda: find_text("^Lab$"))
     ok("the browser callback signs in")
+    screenshot("gui-connected.png")
 
     # One instance only: the deep links went to the first.
     apps = [a for a in pyatspi.Registry.getDesktop(0)

@@ -80,6 +80,38 @@ this fzc-controld speaks version 1" ] || fail "version 2 not refused" ||
 	pt_alive
 }
 
+# gw_paths FILE: the paths of the peers in the last peers event.
+gw_paths() {
+	echo "[p.get('path') for p in $(gw_last peers)['peers']]"
+}
+
+# 2. End to end (a gateway, coturn): the authorization of a resource and
+# its peer's path are pushed to a watcher, then the move to the relay when
+# the direct path is blocked.
+t_watch_peer_path() {
+	local out=$WORK/watch.out
+	e2e_topology flat || return 1
+	fzc_cli "$E2E_CDIR" --json status --watch >"$out" 2>"$WORK/watch.err" &
+	PIDS+=($!)
+	wait_until 5 gw_events "$out" "$(gw_paths) == []" ||
+	    fail "no empty peers event first: $(cat "$out")" || return 1
+	te_first_packet 10.20.0.2 >/dev/null || return 1
+	wait_until 5 gw_events "$out" "any(r['id'] == '$E2E_RES1' and
+	    r['authorized'] for r in $(gw_last resources)['resources'])" ||
+	    fail "authorization not pushed: $(tail -n 3 "$out")" || return 1
+	wait_until 10 gw_events "$out" "$(gw_paths) == ['direct']" ||
+	    fail "direct path not pushed: $(tail -n 3 "$out")" || return 1
+	te_ping_bg "$WORK/ping.txt" 10.20.0.2
+	e2e_block_direct || return 1
+	wait_until 20 gw_events "$out" "$(gw_paths) == ['relayed']" ||
+	    fail "relayed path not pushed: $(tail -n 3 "$out");" \
+	    "now: $(e2e_peer_path)" || return 1
+	kill "$TE_PING"
+	# Counters move all the time; a peers event only when a path did.
+	gw_events "$out" "len([e for e in evs if e.get('event') == 'peers'])
+	    <= 5" || fail "peers pushed without a change: $(grep -c peers "$out")"
+}
+
 # ---------------------------------------------------------------------------
 # The GUI, under Xvfb with a session bus and the accessibility bus, run by a
 # desktop user in group fzc (fzc-gui refuses root). tests/gui/gui_test.py
