@@ -286,7 +286,9 @@ window_export_chosen(GtkNativeDialog *d, int response, gpointer arg)
 	    (f = gtk_file_chooser_get_file(GTK_FILE_CHOOSER(d))) != NULL) {
 		path = g_file_get_path(f);
 		if (path != NULL)
-			logs_export(w->g, path);
+			g_action_group_activate_action(G_ACTION_GROUP(
+			    w->g->app), "export-logs",
+			    g_variant_new_string(path));
 		g_free(path);
 		g_object_unref(f);
 	}

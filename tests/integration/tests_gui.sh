@@ -126,6 +126,13 @@ gui_user() {
 	    -G fzc "$GUI_USER"
 }
 
+# gui_other_user: a desktop user outside group fzc, made once.
+gui_other_user() {
+	getent passwd fzc-gui-other >/dev/null ||
+	    useradd --system --no-create-home --shell /usr/sbin/nologin \
+	    fzc-gui-other
+}
+
 # gui_home DIR: a home for the desktop user with fzc-gui's settings, the
 # stand-in browser and fzc-gui as the handler of the sign-in deep links.
 gui_home() {
@@ -168,6 +175,7 @@ gui_run() {
 	    FZC_GUI="$B/fzc-gui" FZC_CLI="$B/fzc" SRCDIR="$SRCDIR" \
 	    FZC_SOCK="$PT_DIR/run/control.sock" FZC_TLOG="$TLOG" \
 	    PT_STUB="$PT_STUB" PT_SOCK="$PT_SOCK" PT_SITE="$PT_SITE" \
+	    PT_CIDR="$PT_CIDR" PT_DNS="$PT_DNS" MODE="${GUI_MODE-}" \
 	    OUT="$h/out" SHOTS="${2-}" \
 	    xvfb-run -a -e "$h/out/xvfb.err" -s "-screen 0 1024x768x24" \
 	    dbus-run-session -- /usr/bin/python3 "$SRCDIR/tests/gui/gui_test.py"
@@ -191,10 +199,16 @@ t_gui_window() {
 	gui_home "$h" || fail "cannot set up the desktop user's home" ||
 	    return 1
 	out=$h/out
-	gui_run "$h" "${FZC_GUI_SHOTS-}" ||
-	    { sed 's/^/    gui: /' "$out/gui.err" | tail -20;
-	      sed 's/^/    xvfb: /' "$out/xvfb.err" | tail -5; pt_dump;
-	      fail "gui_test.py failed"; } || return 1
+	# run.sh keeps a failing test's last 40 lines: the driver's go last.
+	if ! gui_run "$h" "${FZC_GUI_SHOTS-}" >"$out/run.log" 2>&1; then
+		pt_dump | tail -8
+		sed 's/^/gui: /' "$out/gui.err" | tail -6
+		sed 's/^/xvfb: /' "$out/xvfb.err" | tail -3
+		grep -v '^dbus-daemon\|SpiRegistry' "$out/run.log" | tail -20
+		fail "gui_test.py failed"
+		return 1
+	fi
+	cat "$out/run.log"
 	# The daemon holds the token the browser flow made: nonce || fragment.
 	token=$(cat "$out/expected-token")
 	[ "$(cat "$PT_DIR/token")" = "$token" ] ||
@@ -209,5 +223,31 @@ t_gui_window() {
 	    "$h/.cache/fzc-gui/fzc-gui.log" ||
 	    fail "the GUI's log has no sign-in record" || return 1
 	pt_no_violations || return 1
+	pt_alive
+}
+
+# 3. fzc-gui refuses root, and tells a desktop user outside group fzc
+# exactly what to do.
+t_gui_refusals() {
+	local out h GUI_USER=fzc-gui-other GUI_MODE=not-in-group
+	[ -x "$B/fzc-gui" ] || fail "no fzc-gui in $B" || return 1
+	out=$("$B/fzc-gui" 2>&1) && fail "fzc-gui ran as root" && return 1
+	grep -q 'refusing to run as root' <<<"$out" ||
+	    fail "no reason given to root: $out" || return 1
+	gui_other_user || fail "cannot make the user" || return 1
+	pt_setup guiother || return 1
+	pt_connected || return 1
+	h=$WORK/guiother/home
+	gui_home "$h" || return 1
+	if ! gui_run "$h" >"$h/out/run.log" 2>&1; then
+		sed 's/^/gui: /' "$h/out/gui.err" | tail -6
+		grep -v '^dbus-daemon\|SpiRegistry' "$h/out/run.log" | tail -20
+		fail "gui_test.py failed"
+		return 1
+	fi
+	cat "$h/out/run.log"
+	# The socket's mode stopped it; the GUI's log says so too.
+	grep -q 'fzc daemon: Permission denied .*not in group fzc' \
+	    "$h/out/gui.err" || fail "no reason in the GUI's log" || return 1
 	pt_alive
 }
