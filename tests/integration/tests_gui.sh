@@ -66,6 +66,12 @@ t_watch_pushes_changes() {
 	    return 1
 	kill -0 "$wpid" || fail "the watcher exited: $(cat "$WORK/watch.err")" ||
 	    return 1
+	# The human form: a header per event, then the part that changed.
+	fzc_cli "$PT_DIR" status --watch >"$WORK/watch.txt" 2>&1 &
+	PIDS+=($!)
+	wait_until 5 grep -q '^portal:    signed_out (signed out), client role$' \
+	    "$WORK/watch.txt" && grep -qx -- '--- resources' "$WORK/watch.txt" ||
+	    fail "human output: $(cat "$WORK/watch.txt")" || return 1
 	# Another version of the protocol is refused with a reason.
 	[ "$(python3 -c '
 import json, socket, sys
@@ -250,4 +256,41 @@ t_gui_refusals() {
 	grep -q 'fzc daemon: Permission denied .*not in group fzc' \
 	    "$h/out/gui.err" || fail "no reason in the GUI's log" || return 1
 	pt_alive
+}
+
+# 4. The desktop files are valid (desktop-file-validate, appstreamcli) and
+# `make install` puts fzc-gui, its entry (the deep-link handler), icons and
+# metadata where desktops look for them.
+t_gui_desktop_files() {
+	local d=$SRCDIR/packaging/desktop inst=$WORK/inst f
+	[ -x "$B/fzc-gui" ] || fail "no fzc-gui in $B" || return 1
+	desktop-file-validate "$d/dev.fzc.Gui.desktop" ||
+	    fail "desktop entry invalid" || return 1
+	grep -qx 'MimeType=x-scheme-handler/firezone-fd0020211111;' \
+	    "$d/dev.fzc.Gui.desktop" || fail "no deep-link MIME type" ||
+	    return 1
+	appstreamcli validate --no-net --pedantic \
+	    "$d/dev.fzc.Gui.metainfo.xml" || fail "AppStream invalid" ||
+	    return 1
+	make -s -C "$B" install DESTDIR="$inst" >/dev/null ||
+	    fail "make install failed" || return 1
+	for f in bin/fzc-gui share/applications/dev.fzc.Gui.desktop \
+	    share/metainfo/dev.fzc.Gui.metainfo.xml \
+	    share/icons/hicolor/scalable/apps/dev.fzc.Gui.svg \
+	    share/icons/hicolor/scalable/status/fzc-connected.svg \
+	    share/icons/hicolor/scalable/status/fzc-connecting.svg \
+	    share/icons/hicolor/scalable/status/fzc-signed-out.svg; do
+		[ -s "$(find "$inst" -path "*/$f" | head -1)" ] ||
+		    fail "$f not installed" || return 1
+	done
+	# The icons are SVG that the desktop's image loader renders.
+	for f in "$d"/icons/*.svg; do
+		[ "$(/usr/bin/python3 -c '
+import sys, gi
+gi.require_version("GdkPixbuf", "2.0")
+from gi.repository import GdkPixbuf
+p = GdkPixbuf.Pixbuf.new_from_file_at_size(sys.argv[1], 48, 48)
+print(p.get_width(), p.get_height())' "$f")" = "48 48" ] ||
+		    fail "$f does not render" || return 1
+	done
 }
