@@ -28,6 +28,9 @@ usage(void)
 	    "usage: fzc [--control-socket PATH] [--json] COMMAND\n"
 	    "commands:\n"
 	    "  status                          daemon state and worker counters\n"
+	    "  status --watch                  the portal state, resources and "
+	    "paths,\n"
+	    "                                  again whenever they change\n"
 	    "  peers                           WireGuard peers, as wg show\n"
 	    "  resources                       resources from the portal\n"
 	    "  sign-in                         store a token, read from "
@@ -363,6 +366,81 @@ print_netcheck(json_t *r)
 			    same[fam] == 2 ? "independent" : "dependent");
 }
 
+static void
+print_paths(json_t *r)
+{
+	json_t		*p;
+	const char	*path, *ep;
+	size_t		 i;
+
+	if (json_array_size(json_object_get(r, "peers")) == 0)
+		printf("no peers\n");
+	json_array_foreach(json_object_get(r, "peers"), i, p) {
+		path = json_string_value(json_object_get(p, "path"));
+		ep = json_string_value(json_object_get(p, "endpoint"));
+		printf("peer %s: %s%s%s\n", json_string_value(
+		    json_object_get(p, "public_key")),
+		    path != NULL ? path : "no path yet",
+		    ep != NULL ? " via " : "", ep != NULL ? ep : "");
+	}
+}
+
+/*
+ * status --watch: the daemon pushes one line per change; this prints each
+ * until the daemon goes away or the user stops it.
+ */
+static int
+fzc_watch(const char *path, int json)
+{
+	struct timeval	 tv = { 0, 0 };
+	static const char req[] = "{\"command\":\"watch\",\"version\":1}\n";
+	const char	*ev;
+	char		*line = NULL;
+	size_t		 cap = 0;
+	json_t		*o;
+	FILE		*f;
+	int		 fd, first = 1;
+
+	fd = fzc_connect(path);
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1 ||
+	    send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) == -1 ||
+	    (f = fdopen(fd, "r")) == NULL) {
+		perror("fzc: watch");
+		return (1);
+	}
+	while (getline(&line, &cap, f) > 0) {
+		if ((o = json_loads(line, 0, NULL)) == NULL) {
+			fprintf(stderr, "fzc: unreadable event\n");
+			break;
+		}
+		if (first && !json_is_true(json_object_get(o, "ok"))) {
+			ev = json_string_value(json_object_get(o, "error"));
+			fprintf(stderr, "fzc: %s\n", ev ? ev : "watch refused");
+			json_decref(o);
+			break;
+		}
+		if (json)
+			printf("%s", line);
+		else if ((ev = json_string_value(json_object_get(o,
+		    "event"))) != NULL) {
+			printf("--- %s\n", ev);
+			if (strcmp(ev, "portal") == 0)
+				print_portal(json_object_get(o, "portal"));
+			else if (strcmp(ev, "resources") == 0)
+				print_resources(o);
+			else if (strcmp(ev, "peers") == 0)
+				print_paths(o);
+		}
+		fflush(stdout);
+		first = 0;
+		json_decref(o);
+	}
+	free(line);
+	fclose(f);
+	fprintf(stderr, "fzc: fzc-controld closed the connection\n");
+	return (1);
+}
+
 static int
 netcheck_ok(json_t *r)
 {
@@ -464,6 +542,9 @@ main(int argc, char *argv[])
 		print = print_netcheck;
 	} else if (argc >= 1 && strcmp(argv[0], "netcheck") == 0)
 		return (netcheck_main(argc, argv, json));
+	else if (argc == 2 && strcmp(argv[0], "status") == 0 &&
+	    strcmp(argv[1], "--watch") == 0)
+		return (fzc_watch(path, json));
 	else if (argc == 1 && strcmp(argv[0], "status") == 0) {
 		req = json_pack("{s:s}", "command", "status");
 		print = print_status;

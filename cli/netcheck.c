@@ -33,13 +33,14 @@
 #include <unistd.h>
 
 #include "cli/netcheck.h"
+#include "common/timer.h"
 #include "common/util.h"
 #include "tunneld/nat/stun.h"
 #include "tunneld/nat/turn.h"
 
-#define RESOLVE_TIMEOUT	(3 * TURN_SEC)
-#define PROBE_TIMEOUT	(5 * TURN_SEC)	/* per address, until allocated */
-#define DELETE_TIMEOUT	(2 * TURN_SEC)	/* else the relay expires it */
+#define RESOLVE_TIMEOUT	(3 * NSEC_PER_SEC)
+#define PROBE_TIMEOUT	(5 * NSEC_PER_SEC)	/* per address, until allocated */
+#define DELETE_TIMEOUT	(2 * NSEC_PER_SEC)	/* else the relay expires it */
 #define RELAY_PORT	"3478"
 #define PASSWORD_MAX	1024
 #define DGRAM_MAX	2048
@@ -389,8 +390,8 @@ resolve(struct netcheck *nc)
 		}
 		if (pending == 0 || (now = util_now_ns()) >= end)
 			break;
-		ts.tv_sec = (end - now) / TURN_SEC;
-		ts.tv_nsec = (end - now) % TURN_SEC;
+		ts.tv_sec = (end - now) / NSEC_PER_SEC;
+		ts.tv_nsec = (end - now) % NSEC_PER_SEC;
 		(void)gai_suspend((const struct gaicb *const *)wait, (int)n,
 		    &ts);
 	}
@@ -565,7 +566,7 @@ probe_step(struct probe *p, uint64_t now)
 	if (!p->done && now >= p->deadline) {
 		probe_error(p, p->reachable ? "no allocation within %llu s" :
 		    "no answer within %llu s",
-		    (unsigned long long)(PROBE_TIMEOUT / TURN_SEC));
+		    (unsigned long long)(PROBE_TIMEOUT / NSEC_PER_SEC));
 		p->active = false;
 	}
 }
@@ -662,8 +663,8 @@ run(struct netcheck *nc)
 				next = p->deadline;
 		}
 		/* Rounded up: waking early would only spin. */
-		if (poll(pfd, 2, next > now ?
-		    (int)((next - now + 999999) / 1000000) : 0) == -1 &&
+		if (poll(pfd, 2, next > now ? (int)((next - now +
+		    NSEC_PER_MSEC - 1) / NSEC_PER_MSEC) : 0) == -1 &&
 		    errno != EINTR) {
 			why = strerror(errno);
 			for (i = 0; i < nc->nprobes; i++)
@@ -726,7 +727,7 @@ json_entry(const struct relay *r, const struct probe *p)
 	    "address", p != NULL ? json_addr(&p->addr) : json_null(),
 	    "reachable", p != NULL && p->reachable,
 	    "rtt_ms", p != NULL && p->reachable ?
-	    json_real((double)(p->rtt / 1000) / 1000) : json_null(),
+	    json_real((double)(p->rtt / NSEC_PER_USEC) / 1000) : json_null(),
 	    "srflx", p != NULL && p->reachable ? json_addr(&p->srflx) :
 	    json_null(),
 	    "allocation",
@@ -794,7 +795,7 @@ report_text(const struct netcheck *nc, int verdict)
 			if (p->reachable)
 				printf("\treachable:  yes, rtt %.1f ms\n"
 				    "\tsrflx:      %s\n",
-				    (double)p->rtt / 1e6,
+				    (double)p->rtt / NSEC_PER_MSEC,
 				    addr_str(&p->srflx, buf, sizeof(buf)));
 			else
 				printf("\treachable:  no\n");

@@ -11,8 +11,8 @@ timer_in(struct event *ev, uint64_t delay)
 {
 	struct timeval	 tv;
 
-	tv.tv_sec = (time_t)(delay / 1000000000ULL);
-	tv.tv_usec = (suseconds_t)(delay % 1000000000ULL / 1000);
+	tv.tv_sec = (time_t)(delay / NSEC_PER_SEC);
+	tv.tv_usec = (suseconds_t)(delay % NSEC_PER_SEC / NSEC_PER_USEC);
 	evtimer_add(ev, &tv);
 }
 

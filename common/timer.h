@@ -4,6 +4,14 @@
 
 #include <stdint.h>
 
+/*
+ * Times are uint64_t nanoseconds everywhere (util_now_ns(), the sans-IO
+ * state machines' deadlines); these turn other units into them.
+ */
+#define NSEC_PER_SEC	1000000000ULL
+#define NSEC_PER_MSEC	1000000ULL
+#define NSEC_PER_USEC	1000ULL
+
 /* What the sans-IO state machines return for "no deadline". */
 #define TIMER_NEVER	UINT64_MAX
 

@@ -1,4 +1,19 @@
-/* util.h: allocation wrappers and small helpers shared by all programs. */
+/*
+ * util.h: allocation wrappers and small helpers shared by all programs.
+ *
+ * Return codes, the rule for every function that can fail:
+ *  - Success is 0 (or a count, an index, a pointer); failure is -1 (or
+ *    NULL), with errno set when it came from the system.
+ *  - If the caller only needs to say why (a log line, a refusal), the
+ *    function takes a last `const char **why` and points it at a static
+ *    string (NULL allowed), or a `char *err, size_t errlen` when the
+ *    message quotes the input; it still returns -1.
+ *  - If callers must act differently on different failures, the function
+ *    returns an enum whose names say what happened (ipc_recv_result,
+ *    ice_input, turn_wrap, wg_error), not -2 or other bare numbers.
+ *  - Negative errno values only where callers test for a kernel errno
+ *    (netlink.h: -EEXIST means "not created, nothing to undo").
+ */
 #ifndef FZC_UTIL_H
 #define FZC_UTIL_H
 
@@ -15,6 +30,8 @@
 
 #define FZC_DEFAULT_USER	"fzc"
 #define FZC_CONTROL_SOCKET	"/run/fzc/control.sock"
+/* doc/control-protocol.md; a change that breaks a client bumps it. */
+#define FZC_CONTROL_VERSION	1
 
 /* Global and daemon state: die on out-of-memory, refuse 0 and overflow. */
 void		*xmalloc(size_t);

@@ -1,7 +1,9 @@
 /*
  * control.c: the local control socket of fzc-controld, used by the fzc CLI
  * and the GUI. Newline-delimited JSON: one request object per line, one
- * reply object per line. Only root and members of the fzc group get in.
+ * reply object per line; a connection that asked to watch also gets an
+ * event object whenever the state it shows changes. Only root and members
+ * of the fzc group get in. doc/control-protocol.md describes it all.
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -33,12 +35,18 @@
 #define CONTROL_MAX_LINE	65536
 #define CONTROL_MAX_PENDING	16
 #define CONTROL_MAX_GROUPS	256
+/* A watcher that stops reading is dropped rather than buffered forever. */
+#define CONTROL_MAX_BACKLOG	(64 * 1024 * 1024)
+/* tunneld does not report path changes: watchers get them from its
+ * counters, read this often while anyone watches. */
+#define CONTROL_PEERS_EVERY_MS	1000
 
 struct control_conn {
 	LIST_ENTRY(control_conn)	 entry;
 	struct control			*ctl;
 	struct bufferevent		*bev;
 	uid_t				 uid;
+	int				 watching;
 };
 
 struct control_pending {
@@ -60,6 +68,7 @@ struct control_stats {
 	json_t				*peers;
 	json_t				*workers;
 	json_t				*relays;
+	int				 for_watch;
 	struct control_conn		*conn[CONTROL_MAX_CONNS];
 	enum control_wait		 wait[CONTROL_MAX_CONNS];
 	int				 nwait;
@@ -74,6 +83,11 @@ struct control {
 	int				 nconns;
 	struct control_pending		 pending[CONTROL_MAX_PENDING];
 	struct control_stats		 stats;
+	int				 nwatchers;
+	int				 changed;	/* CONTROL_CHANGED_* */
+	struct event			*ev_push;
+	struct event			*ev_peers;
+	json_t				*last_peers;	/* as last pushed */
 };
 
 static const char *const drop_names[IPC_DROP_MAX] = {
@@ -224,6 +238,25 @@ control_relay_json(const struct ipc_relay_stats *rs)
 	return (o);
 }
 
+/* One IPC_STATS_REQUEST answers everyone who asks while it is out. */
+static int
+control_ask_stats(struct control *ctl)
+{
+	struct control_stats	*st = &ctl->stats;
+
+	if (st->in_flight)
+		return (0);
+	if (tunneld_chan_request_stats(ctl->env.tc, &st->id) == -1) {
+		log_warn("asking tunneld for counters");
+		return (-1);
+	}
+	st->in_flight = 1;
+	st->peers = json_array();
+	st->workers = json_array();
+	st->relays = json_array();
+	return (0);
+}
+
 /* Both status and peers need tunneld's counters: ask, answer later. */
 static void
 control_wait_stats(struct control_conn *cc, enum control_wait what)
@@ -234,21 +267,15 @@ control_wait_stats(struct control_conn *cc, enum control_wait what)
 		control_error(cc, "too many requests in flight");
 		return;
 	}
-	if (!st->in_flight) {
-		if (tunneld_chan_request_stats(cc->ctl->env.tc,
-		    &st->id) == -1) {
-			log_warn("asking tunneld for counters");
-			control_error(cc, "cannot reach tunneld");
-			return;
-		}
-		st->in_flight = 1;
-		st->peers = json_array();
-		st->workers = json_array();
-		st->relays = json_array();
+	if (control_ask_stats(cc->ctl) == -1) {
+		control_error(cc, "cannot reach tunneld");
+		return;
 	}
 	st->conn[st->nwait] = cc;
 	st->wait[st->nwait++] = what;
 }
+
+static void	control_watch_peers(struct control *, json_t *);
 
 int
 control_stats(struct control *ctl, const struct ipc_msg *msg)
@@ -287,6 +314,9 @@ control_stats(struct control *ctl, const struct ipc_msg *msg)
 			reply = ctl->env.status(ctl->env.arg, st->workers);
 		control_reply(st->conn[i], reply);
 	}
+	if (st->for_watch)
+		control_watch_peers(ctl, st->peers);
+	st->for_watch = 0;
 	json_decref(st->peers);
 	json_decref(st->workers);
 	json_decref(st->relays);
@@ -453,10 +483,176 @@ control_sign_in(struct control_conn *cc, json_t *req)
 		    "sign-out is under way");
 }
 
+/*
+ * Watchers. controld.c calls control_notify() when the session says its
+ * state changed; the events go out once per turn of the event loop, each
+ * holding the whole of what changed, so that a client never has to patch
+ * a list.
+ */
+static void	control_close(struct control_conn *);
+
+/* ev goes to one watcher, or to all of them (only == NULL). */
+static void
+control_push(struct control *ctl, struct control_conn *only, json_t *ev)
+{
+	struct control_conn	*cc, *next;
+	struct evbuffer		*out;
+	char			*s;
+	size_t			 len;
+
+	if ((s = json_dumps(ev, JSON_COMPACT)) == NULL)
+		fatalx("json_dumps");
+	json_decref(ev);
+	len = strlen(s);
+	s[len++] = '\n';	/* over the NUL: evbuffer_add takes a length */
+	for (cc = LIST_FIRST(&ctl->conns); cc != NULL; cc = next) {
+		next = LIST_NEXT(cc, entry);
+		if (!cc->watching || (only != NULL && cc != only))
+			continue;
+		out = bufferevent_get_output(cc->bev);
+		if (evbuffer_get_length(out) > CONTROL_MAX_BACKLOG) {
+			log_warnx("control: uid %d does not read its events; "
+			    "closing", (int)cc->uid);
+			control_close(cc);
+			continue;
+		}
+		evbuffer_add(out, s, len);
+	}
+	free(s);
+	if (len > 1024 * 1024)
+		malloc_trim(0);
+}
+
+static json_t *
+control_portal_event(struct control *ctl)
+{
+	return (json_pack("{s:s, s:o}", "event", "portal", "portal",
+	    session_status(ctl->env.session)));
+}
+
+static json_t *
+control_resources_event(struct control *ctl)
+{
+	return (json_pack("{s:s, s:o}", "event", "resources", "resources",
+	    session_client_resources(ctl->env.session)));
+}
+
+/* A watcher sees each peer's path, not its counters, which always move. */
+static void
+control_watch_peers(struct control *ctl, json_t *stats)
+{
+	json_t	*peers, *p, *o, *v;
+	size_t	 i;
+
+	if (ctl->nwatchers == 0)
+		return;
+	peers = json_array();
+	json_array_foreach(stats, i, p) {
+		o = json_pack("{s:O}", "public_key",
+		    json_object_get(p, "public_key"));
+		if ((v = json_object_get(p, "endpoint")) != NULL)
+			json_object_set(o, "endpoint", v);
+		if ((v = json_object_get(p, "path")) != NULL)
+			json_object_set(o, "path", v);
+		json_array_append_new(peers, o);
+	}
+	if (ctl->last_peers != NULL && json_equal(peers, ctl->last_peers)) {
+		json_decref(peers);
+		return;
+	}
+	json_decref(ctl->last_peers);
+	ctl->last_peers = peers;
+	control_push(ctl, NULL, json_pack("{s:s, s:O}", "event", "peers",
+	    "peers", peers));
+}
+
+static void
+control_ask_peers(struct control *ctl)
+{
+	if (control_ask_stats(ctl) == 0)
+		ctl->stats.for_watch = 1;
+}
+
+static void
+control_peers_cb(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	control_ask_peers(arg);
+}
+
+static void
+control_push_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct control	*ctl = arg;
+	int		 what = ctl->changed;
+
+	(void)fd;
+	(void)events;
+	ctl->changed = 0;
+	if (what & CONTROL_CHANGED_PORTAL)
+		control_push(ctl, NULL, control_portal_event(ctl));
+	if (what & CONTROL_CHANGED_RESOURCES)
+		control_push(ctl, NULL, control_resources_event(ctl));
+	if (what & CONTROL_CHANGED_PEERS)
+		control_ask_peers(ctl);
+}
+
+void
+control_notify(struct control *ctl, int what)
+{
+	/* The session starts before the control socket exists. */
+	if (ctl == NULL || ctl->nwatchers == 0)
+		return;
+	ctl->changed |= what;
+	event_active(ctl->ev_push, EV_TIMEOUT, 0);
+}
+
+static void
+control_watch(struct control_conn *cc)
+{
+	struct control	*ctl = cc->ctl;
+	struct timeval	 tv = { 0, CONTROL_PEERS_EVERY_MS * 1000 };
+
+	if (cc->watching) {
+		control_error(cc, "this connection already watches");
+		return;
+	}
+	cc->watching = 1;
+	if (ctl->nwatchers++ == 0 && event_add(ctl->ev_peers, &tv) == -1)
+		fatalx("event_add");
+	control_reply(cc, json_pack("{s:b, s:i}", "ok", 1, "version",
+	    FZC_CONTROL_VERSION));
+	control_push(ctl, cc, control_portal_event(ctl));
+	control_push(ctl, cc, control_resources_event(ctl));
+	if (ctl->last_peers != NULL)
+		control_push(ctl, cc, json_pack("{s:s, s:O}", "event",
+		    "peers", "peers", ctl->last_peers));
+	else
+		control_ask_peers(ctl);
+}
+
+static void
+control_unwatch(struct control_conn *cc)
+{
+	struct control	*ctl = cc->ctl;
+
+	if (!cc->watching)
+		return;
+	cc->watching = 0;
+	if (--ctl->nwatchers > 0)
+		return;
+	/* Nobody watches: no more counters, and the next one starts anew. */
+	event_del(ctl->ev_peers);
+	json_decref(ctl->last_peers);
+	ctl->last_peers = NULL;
+	ctl->changed = 0;
+}
+
 static void
 control_handle(struct control_conn *cc, const char *line)
 {
-	json_t		*req;
+	json_t		*req, *v;
 	json_error_t	 err;
 	const char	*cmd;
 	char		 why[256];
@@ -472,7 +668,13 @@ control_handle(struct control_conn *cc, const char *line)
 	    NULL)
 		control_error(cc, "request must be an object with a "
 		    "\"command\" string");
-	else if (strcmp(cmd, "status") == 0)
+	else if ((v = json_object_get(req, "version")) != NULL &&
+	    json_integer_value(v) != FZC_CONTROL_VERSION) {
+		snprintf(why, sizeof(why), "unsupported protocol version; "
+		    "this fzc-controld speaks version %d",
+		    FZC_CONTROL_VERSION);
+		control_error(cc, why);
+	} else if (strcmp(cmd, "status") == 0)
 		control_wait_stats(cc, CONTROL_WAIT_STATUS);
 	else if (strcmp(cmd, "peers") == 0)
 		control_wait_stats(cc, CONTROL_WAIT_PEERS);
@@ -494,6 +696,8 @@ control_handle(struct control_conn *cc, const char *line)
 	}
 	else if (strcmp(cmd, "protected-socket") == 0)
 		control_protected_socket(cc, req);
+	else if (strcmp(cmd, "watch") == 0)
+		control_watch(cc);
 	else {
 		snprintf(why, sizeof(why), "unknown command \"%.64s\"", cmd);
 		control_error(cc, why);
@@ -513,6 +717,7 @@ control_close(struct control_conn *cc)
 		if (cc->ctl->stats.conn[i] == cc)
 			cc->ctl->stats.conn[i] = NULL;
 	session_forget_waiter(cc->ctl->env.session, cc);
+	control_unwatch(cc);
 	LIST_REMOVE(cc, entry);
 	cc->ctl->nconns--;
 	bufferevent_free(cc->bev);
@@ -670,7 +875,11 @@ control_init(const struct control_env *env, const char *path)
 		fatal("listen %s", path);
 	ctl->ev_accept = event_new(env->base, ctl->fd, EV_READ | EV_PERSIST,
 	    control_accept, ctl);
-	if (ctl->ev_accept == NULL || event_add(ctl->ev_accept, NULL) == -1)
+	ctl->ev_push = event_new(env->base, -1, 0, control_push_cb, ctl);
+	ctl->ev_peers = event_new(env->base, -1, EV_PERSIST, control_peers_cb,
+	    ctl);
+	if (ctl->ev_accept == NULL || ctl->ev_push == NULL ||
+	    ctl->ev_peers == NULL || event_add(ctl->ev_accept, NULL) == -1)
 		fatalx("event_add control");
 	return (ctl);
 }
@@ -682,6 +891,9 @@ control_free(struct control *ctl)
 		control_close(LIST_FIRST(&ctl->conns));
 	json_decref(ctl->stats.peers);
 	json_decref(ctl->stats.workers);
+	json_decref(ctl->stats.relays);
+	event_free(ctl->ev_push);
+	event_free(ctl->ev_peers);
 	event_free(ctl->ev_accept);
 	close(ctl->fd);
 	if (unlink(ctl->path) == -1)

@@ -27,7 +27,13 @@ struct control_env {
 	void			*arg;
 };
 
+/* What changed, for control_notify(). */
+#define CONTROL_CHANGED_PORTAL		0x01	/* state, Internet switch */
+#define CONTROL_CHANGED_RESOURCES	0x02	/* list or authorizations */
+#define CONTROL_CHANGED_PEERS		0x04	/* a peer may come or go */
+
 struct control	*control_init(const struct control_env *, const char *);
+void		 control_notify(struct control *, int);
 void		 control_free(struct control *);
 int		 control_socket_answer(struct control *, uint32_t, int, int);
 int		 control_stats(struct control *, const struct ipc_msg *);

@@ -63,8 +63,8 @@ controld_status(void *arg, json_t *workers)
 	uint64_t	 now = util_realtime_s();
 	json_t		*o;
 
-	o = json_pack("{s:b, s:s, s:{s:I, s:I, s:I}, s:{s:I, s:I}, s:O}",
-	    "ok", 1,
+	o = json_pack("{s:b, s:i, s:s, s:{s:I, s:I, s:I}, s:{s:I, s:I}, s:O}",
+	    "ok", 1, "version", FZC_CONTROL_VERSION,
 	    "state", c->tunneld_hello ? "running" : "starting",
 	    "tunneld",
 	    "pid", (json_int_t)c->tunneld.pid,
@@ -77,6 +77,22 @@ controld_status(void *arg, json_t *workers)
 	if (!c->wg_configured)
 		json_object_set_new(o, "portal", session_status(c->session));
 	return (o);
+}
+
+/* The session's state changed: watchers of the control socket see it. */
+static void
+controld_session_changed(void *arg, int what)
+{
+	struct controld	*c = arg;
+	int		 ctl = 0;
+
+	if (what & SESSION_CHANGED_PORTAL)
+		ctl |= CONTROL_CHANGED_PORTAL;
+	if (what & SESSION_CHANGED_RESOURCES)
+		ctl |= CONTROL_CHANGED_RESOURCES;
+	if (what & SESSION_CHANGED_PEERS)
+		ctl |= CONTROL_CHANGED_PEERS;
+	control_notify(c->control, ctl);
 }
 
 /* STYLE 5: check what the fd really is before anyone uses it. */
@@ -307,6 +323,7 @@ main(int argc, char *argv[])
 	env.status = controld_status;
 	env.arg = &c;
 	c.control = control_init(&env, sockpath);
+	session_set_notify(c.session, controld_session_changed, &c);
 	sandbox_enter();
 	log_info("running as uid %d, control socket %s", (int)getuid(),
 	    sockpath);

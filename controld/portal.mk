@@ -23,27 +23,28 @@ check_PROGRAMS += tests/unit/check_phoenix tests/unit/check_portal_backoff \
 tests_unit_check_phoenix_SOURCES = tests/unit/check_phoenix.c
 tests_unit_check_phoenix_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
 	$(JANSSON_CFLAGS)
-tests_unit_check_phoenix_LDADD = $(FZC_PORTAL_LIBS) $(CHECK_LIBS)
+tests_unit_check_phoenix_LDADD = $(FZC_PORTAL_LIBS) $(FZC_CHECK_LIBS)
 
 # Reads tests/unit/data/portal/ under $(srcdir), which the test driver
 # exports.
 tests_unit_check_portal_msg_SOURCES = tests/unit/check_portal_msg.c
 tests_unit_check_portal_msg_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
 	$(JANSSON_CFLAGS)
-tests_unit_check_portal_msg_LDADD = $(FZC_PORTAL_LIBS) $(CHECK_LIBS)
+tests_unit_check_portal_msg_LDADD = $(FZC_PORTAL_LIBS) $(FZC_CHECK_LIBS)
 
 tests_unit_check_portal_backoff_SOURCES = tests/unit/check_portal_backoff.c
 tests_unit_check_portal_backoff_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_unit_check_portal_backoff_LDADD = $(FZC_PORTAL_LIBS) $(CHECK_LIBS)
+tests_unit_check_portal_backoff_LDADD = $(FZC_PORTAL_LIBS) $(FZC_CHECK_LIBS)
 
 tests_unit_check_portal_ratelimit_SOURCES = \
 	tests/unit/check_portal_ratelimit.c
 tests_unit_check_portal_ratelimit_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_unit_check_portal_ratelimit_LDADD = $(FZC_PORTAL_LIBS) $(CHECK_LIBS)
+tests_unit_check_portal_ratelimit_LDADD = $(FZC_PORTAL_LIBS) \
+	$(FZC_CHECK_LIBS)
 
 tests_unit_check_portal_url_SOURCES = tests/unit/check_portal_url.c
 tests_unit_check_portal_url_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_unit_check_portal_url_LDADD = $(FZC_PORTAL_LIBS) $(CHECK_LIBS)
+tests_unit_check_portal_url_LDADD = $(FZC_PORTAL_LIBS) $(FZC_CHECK_LIBS)
 
 EXTRA_DIST += \
 	tests/unit/data/portal/authorization_created.json \

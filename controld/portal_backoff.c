@@ -146,7 +146,7 @@ portal_backoff_retry_after(const char *v, time_t wall, uint64_t *delay)
 		if (s > MAX_RETRY_AFTER_S)
 			s = MAX_RETRY_AFTER_S;
 	}
-	*delay = s * PORTAL_NSEC;
+	*delay = s * NSEC_PER_SEC;
 	return (true);
 }
 

@@ -13,11 +13,12 @@
 #include <stdint.h>
 #include <time.h>
 
-#define PORTAL_NSEC			1000000000ULL
-#define PORTAL_BACKOFF_FIRST_NS		(1ULL * PORTAL_NSEC)
-#define PORTAL_BACKOFF_FIRST_BUDGET_NS	(15ULL * PORTAL_NSEC)
-#define PORTAL_BACKOFF_INITIAL_NS	(PORTAL_NSEC / 2)
-#define PORTAL_BACKOFF_MAX_NS		(60ULL * PORTAL_NSEC)
+#include "common/timer.h"
+
+#define PORTAL_BACKOFF_FIRST_NS		(1ULL * NSEC_PER_SEC)
+#define PORTAL_BACKOFF_FIRST_BUDGET_NS	(15ULL * NSEC_PER_SEC)
+#define PORTAL_BACKOFF_INITIAL_NS	(NSEC_PER_SEC / 2)
+#define PORTAL_BACKOFF_MAX_NS		(60ULL * NSEC_PER_SEC)
 
 enum portal_verdict {
 	PORTAL_RETRY = 0,	/* hiccup: wait, then reconnect */

@@ -7,7 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PORTAL_RATELIMIT_NS	(2ULL * 1000000000ULL)
+#include "common/timer.h"
+
+#define PORTAL_RATELIMIT_NS	(2 * NSEC_PER_SEC)
 
 struct portal_ratelimit_ent;
 

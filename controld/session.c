@@ -97,6 +97,9 @@ struct session {
 	uint32_t		 waiter_id;
 	session_done_fn		*waiter_fn;
 	void			*waiter_arg;
+
+	session_notify_fn	*notify_fn;
+	void			*notify_arg;
 };
 
 static void	session_connect(struct session *);
@@ -121,6 +124,7 @@ session_set_state(struct session *s, enum session_state st,
 	s->state = st;
 	snprintf(s->reason, sizeof(s->reason), "%s",
 	    reason != NULL ? reason : "");
+	session_notify(s, SESSION_CHANGED_PORTAL);
 }
 
 static void
@@ -302,6 +306,7 @@ session_on_init(struct session *s, struct portal_init *init)
 	for (i = 0; i < s->nrelays; i++)
 		session_ship_relay(s, &s->relays[i]);
 	s->role->init(s, init);
+	session_notify(s, SESSION_CHANGED_RESOURCES);
 	/* A large init leaves megabytes of freed JSON tree behind. */
 	malloc_trim(0);
 }
@@ -1030,7 +1035,7 @@ session_status(struct session *s)
 	if (s->state == SESSION_WAITING)
 		json_object_set_new(o, "retry_in_s", json_real(
 		    s->retry_at > now ? (double)(s->retry_at - now) /
-		    PORTAL_NSEC : 0));
+		    NSEC_PER_SEC : 0));
 	return (o);
 }
 
@@ -1056,6 +1061,21 @@ size_t
 session_nrelays(struct session *s)
 {
 	return (s->nrelays);
+}
+
+void
+session_set_notify(struct session *s, session_notify_fn *fn, void *arg)
+{
+	s->notify_fn = fn;
+	s->notify_arg = arg;
+}
+
+/* SESSION_CHANGED_* bits: the state shown above has changed. */
+void
+session_notify(struct session *s, int what)
+{
+	if (s->notify_fn != NULL)
+		s->notify_fn(s->notify_arg, what);
 }
 
 /* Until tunneld gives the role, it is the first one's. */

@@ -20,6 +20,12 @@ struct tunneld_chan;
 /* Called when tunneld answers a token store or delete: errno or 0. */
 typedef void session_done_fn(void *, int);
 
+/* What changed, for the one above that shows it (a watcher). */
+#define SESSION_CHANGED_PORTAL		0x01	/* state, Internet switch */
+#define SESSION_CHANGED_RESOURCES	0x02	/* list or authorizations */
+#define SESSION_CHANGED_PEERS		0x04	/* a peer may come or go */
+typedef void session_notify_fn(void *, int);
+
 /*
  * One role: the channel's topic (PROTOCOL.md 1.1), its decoder, and what
  * it adds to the shared session. Its state comes from new() and is
@@ -53,6 +59,8 @@ struct session_role {
 struct session	*session_new(struct event_base *, struct tunneld_chan *,
 		    const struct session_role *);
 void		 session_free(struct session *);
+void		 session_set_notify(struct session *, session_notify_fn *,
+		    void *);
 void		 session_config(struct session *,
 		    const struct ipc_portal_config *,
 		    const struct session_role *);
@@ -76,6 +84,7 @@ const struct session_role *session_role(struct session *);
 void		*session_role_state(struct session *);
 bool		 session_connected(struct session *);
 size_t		 session_nrelays(struct session *);
+void		 session_notify(struct session *, int);
 uint32_t	 session_ipc(struct session *, enum ipc_type, const void *,
 		    size_t);
 void		 session_push(struct session *, const char *, json_t *);

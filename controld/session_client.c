@@ -142,6 +142,7 @@ session_client_on_upsert(struct session *s, struct portal_resource *r)
 	sc->resources[i] = *r;
 	memset(r, 0, sizeof(*r));
 	session_client_ship_route(s, &sc->resources[i], IPC_ROUTE_ADD);
+	session_notify(s, SESSION_CHANGED_RESOURCES);
 	log_info("portal: resource %s %s", sc->resources[i].id,
 	    sc->resources[i].name != NULL ? sc->resources[i].name : "");
 }
@@ -159,6 +160,7 @@ session_client_on_deleted(struct session *s, const char *id)
 	session_client_ship_route(s, &sc->resources[i], IPC_ROUTE_DEL);
 	portal_msg_resource_free(&sc->resources[i]);
 	sc->resources[i] = sc->resources[--sc->nresources];
+	session_notify(s, SESSION_CHANGED_RESOURCES);
 	log_info("portal: resource %s deleted", id);
 }
 
@@ -204,6 +206,7 @@ session_client_on_authorized(struct session *s,
 	z = session_client_authz(sc, a->resource_id, true);
 	snprintf(z->gateway_id, sizeof(z->gateway_id), "%s", a->gateway_id);
 	z->authorized = true;
+	session_notify(s, SESSION_CHANGED_RESOURCES | SESSION_CHANGED_PEERS);
 	log_info("portal: resource %s authorized through gateway %s",
 	    a->resource_id, a->gateway_id);
 }
@@ -237,6 +240,7 @@ session_client_on_failed(struct session *s,
 	z = session_client_authz(sc, f->resource_id, true);
 	z->authorized = false;
 	z->failed = f->reason;
+	session_notify(s, SESSION_CHANGED_RESOURCES);
 	log_warnx("portal: authorization for %s failed: %s; packets for it "
 	    "are dropped", f->resource_id, session_client_reason(f->reason));
 	memset(&r, 0, sizeof(r));
@@ -354,6 +358,7 @@ session_client_state_ack(struct session *s, uint32_t id,
 				session_client_ship_route(s,
 				    &sc->resources[i], sc->internet ?
 				    IPC_ROUTE_ADD : IPC_ROUTE_DEL);
+		session_notify(s, SESSION_CHANGED_PORTAL);
 	}
 	session_waiter_done(s, ack->error);
 	return (true);

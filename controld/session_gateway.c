@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/timer.h"
 #include "common/util.h"
 #include "controld/portal_msg.h"
 #include "controld/session.h"
@@ -21,7 +22,7 @@
 
 #define MAX_PENDING	256	/* peers tunneld has not acked */
 /* How long a burst of candidates is gathered. */
-#define BATCH_WINDOW_NS	(20 * 1000000ULL)
+#define BATCH_WINDOW_NS	(20 * NSEC_PER_MSEC)
 
 /* A create_authorization waiting for tunneld's answer. */
 struct pending {
@@ -54,11 +55,12 @@ session_gateway_find_grant(struct session_gateway *g, const char *client_id,
 
 /* Expired pairs go too: tunneld drops them on its own. */
 static void
-session_gateway_add_grant(struct session_gateway *g, const char *client_id,
+session_gateway_add_grant(struct session *s, const char *client_id,
     const char *resource_id, int64_t expires_at)
 {
-	int64_t	 now = (int64_t)time(NULL);
-	ssize_t	 i;
+	struct session_gateway	*g = session_role_state(s);
+	int64_t			 now = (int64_t)time(NULL);
+	ssize_t			 i;
 
 	for (i = (ssize_t)g->ngrants - 1; i >= 0; i--)
 		if (g->grants[i].expires_at > 0 &&
@@ -74,6 +76,7 @@ session_gateway_add_grant(struct session_gateway *g, const char *client_id,
 		    resource_id);
 	}
 	g->grants[i].expires_at = expires_at;
+	session_notify(s, SESSION_CHANGED_PORTAL | SESSION_CHANGED_PEERS);
 }
 
 static void
@@ -90,6 +93,7 @@ session_gateway_ship_access_del(struct session *s, const char *client_id,
 	session_ipc(s, IPC_ACCESS_DEL, &a, sizeof(a));
 	if ((i = session_gateway_find_grant(g, client_id, resource_id)) >= 0)
 		g->grants[i] = g->grants[--g->ngrants];
+	session_notify(s, SESSION_CHANGED_PORTAL | SESSION_CHANGED_PEERS);
 }
 
 /* After init: tunneld drops every pair the portal no longer lists. */
@@ -111,7 +115,7 @@ session_gateway_init(struct session *s, struct portal_init *in)
 	}
 	g->ngrants = 0;
 	for (i = 0; i < in->nauthorizations; i++)
-		session_gateway_add_grant(g, in->authorizations[i].client_id,
+		session_gateway_add_grant(s, in->authorizations[i].client_id,
 		    in->authorizations[i].resource_id,
 		    in->authorizations[i].expires_at);
 	if (in->nauthorizations > IPC_MAX_KEEP) {
@@ -228,7 +232,7 @@ session_gateway_state_ack(struct session *s, uint32_t id,
 		    "%s; the portal will report the gateway offline",
 		    p.client_id, p.resource_id, strerror(ack->error));
 	else {
-		session_gateway_add_grant(g, p.client_id, p.resource_id,
+		session_gateway_add_grant(s, p.client_id, p.resource_id,
 		    p.expires_at);
 		/* A ref from an older connection means nothing now. */
 		if (session_connected(s)) {

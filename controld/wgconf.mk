@@ -6,4 +6,4 @@ libfzcwgconf_a_CFLAGS = $(AM_CFLAGS) $(SODIUM_CFLAGS)
 check_PROGRAMS += tests/unit/check_wgconf
 tests_unit_check_wgconf_SOURCES = tests/unit/check_wgconf.c
 tests_unit_check_wgconf_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(SODIUM_CFLAGS)
-tests_unit_check_wgconf_LDADD = libfzcwgconf.a $(CHECK_LIBS) $(SODIUM_LIBS)
+tests_unit_check_wgconf_LDADD = libfzcwgconf.a $(FZC_CHECK_LIBS) $(SODIUM_LIBS)

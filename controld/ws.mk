@@ -12,7 +12,7 @@ libfzcws_a_CFLAGS = $(AM_CFLAGS) $(LIBCURL_CFLAGS) $(WSLAY_CFLAGS) \
 check_PROGRAMS += tests/unit/check_ws
 tests_unit_check_ws_SOURCES = tests/unit/check_ws.c
 tests_unit_check_ws_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBEVENT_CFLAGS)
-tests_unit_check_ws_LDADD = libfzcws.a $(CHECK_LIBS) $(LIBCURL_LIBS) \
+tests_unit_check_ws_LDADD = libfzcws.a $(FZC_CHECK_LIBS) $(LIBCURL_LIBS) \
 	$(WSLAY_LIBS) $(LIBEVENT_LIBS) $(LIBCRYPTO_LIBS) $(SODIUM_LIBS)
 
 EXTRA_DIST += tests/unit/ws_server.py

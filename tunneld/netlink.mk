@@ -8,4 +8,5 @@ libfzcnetlink_a_CFLAGS = $(AM_CFLAGS) $(LIBMNL_CFLAGS)
 check_PROGRAMS += tests/unit/check_netlink
 tests_unit_check_netlink_SOURCES = tests/unit/check_netlink.c
 tests_unit_check_netlink_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBMNL_CFLAGS)
-tests_unit_check_netlink_LDADD = libfzcnetlink.a $(CHECK_LIBS) $(LIBMNL_LIBS)
+tests_unit_check_netlink_LDADD = libfzcnetlink.a $(FZC_CHECK_LIBS) \
+	$(LIBMNL_LIBS)

@@ -203,7 +203,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const struct local_def	*l;
 	const char		*why = NULL;
 	char			 s[ICE_MAX_CANDIDATE_IN + 32];
-	uint64_t		 now = 1000 * ICE_SEC, dt;
+	uint64_t		 now = 1000 * NSEC_PER_SEC, dt;
 	size_t			 i, n;
 
 	if (size < 1)
@@ -237,7 +237,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 1:
 			dt = (uint64_t)(fuzz_byte(&r, 0) << 8 | fuzz_byte(&r,
-			    1)) * (r.op & 4 ? ICE_SEC : ICE_MS);
+			    1)) * (r.op & 4 ? NSEC_PER_SEC : NSEC_PER_MSEC);
 			now += dt;
 			if ((r.op & 8) || now >= ice_next_deadline(a))
 				ice_handle_timeout(a, now);

@@ -122,7 +122,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fuzz_rec		 r;
 	struct stun_addr	 a;
 	uint8_t			 out[1600];
-	uint64_t		 now = 1000 * TURN_SEC, dt;
+	uint64_t		 now = 1000 * NSEC_PER_SEC, dt;
 	size_t			 outlen;
 
 	memset(&h, 0, sizeof(h));
@@ -144,7 +144,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 1:
 			dt = (uint64_t)(fuzz_byte(&r, 0) << 8 | fuzz_byte(&r,
-			    1)) * (r.op & 4 ? TURN_SEC : 1000000ULL);
+			    1)) * (r.op & 4 ? NSEC_PER_SEC : NSEC_PER_MSEC);
 			now += dt;
 			if ((r.op & 8) || now >= turn_next_deadline(c))
 				turn_handle_timeout(c, now);

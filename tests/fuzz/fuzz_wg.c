@@ -37,7 +37,7 @@
 
 #define IDX_A		0x0a0a0a01U	/* A's index for its initiation */
 #define IDX_KP		0x11223344U	/* the fixed keypair's local index */
-#define WALL_BASE	(1700000000ULL * WG_NSEC)
+#define WALL_BASE	(1700000000ULL * NSEC_PER_SEC)
 
 static struct fuzz_rng			 rng;
 static struct wg_noise_identity		*id_a, *id_b;
@@ -250,7 +250,7 @@ op_cookie(const struct fuzz_rec *r)
 		return;
 	/* A has the cookie: its next initiation carries a good mac2. */
 	FUZZ_ASSERT(wg_noise_create_initiation(peer_ab, IDX_A,
-	    WALL_BASE + WG_NSEC, now, msg) == WG_OK);
+	    WALL_BASE + NSEC_PER_SEC, now, msg) == WG_OK);
 	FUZZ_ASSERT(wg_cookie_validate(&checker_b, msg, sizeof(msg),
 	    src_addr, sizeof(src_addr), true, now) == WG_OK);
 	memcpy(init_a, msg, sizeof(msg));
@@ -325,7 +325,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint64_t	 dt;
 
 	rng.s = 1;
-	now = 1000 * WG_NSEC;
+	now = 1000 * NSEC_PER_SEC;
 	*peer_ab = tmpl_ab;
 	*peer_ba = tmpl_ba;
 	wg_cookie_checker_init(&checker_a, id_a->public_key);
@@ -355,7 +355,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 4:
 			dt = (uint64_t)(fuzz_byte(&r, 0) << 8 |
-			    fuzz_byte(&r, 1)) * (r.op & 8 ? WG_NSEC : WG_MSEC);
+			    fuzz_byte(&r, 1)) * (r.op & 8 ? NSEC_PER_SEC : NSEC_PER_MSEC);
 			now += dt;
 			break;
 		}

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "tunneld/firewall.c"
+#include "tests/unit/check_main.h"
 
 #define C4	"100.64.0.5"
 #define C6	"fd00:2021:1111::5"
@@ -541,17 +542,8 @@ firewall_suite(void)
 	return (su);
 }
 
-int
-main(void)
-{
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(firewall_suite());
+const struct check_main check_main = {
+	.suites = { firewall_suite },
 	/* unshare() must never reach this process. */
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
-}
+	.always_fork = 1,
+};

@@ -15,9 +15,10 @@
 
 #include "tunneld/nat/ice.h"
 #include "tunneld/nat/stun.h"
+#include "tests/unit/check_main.h"
 
-#define S(x)		((uint64_t)(x) * ICE_SEC)
-#define MS(x)		((uint64_t)(x) * ICE_MS)
+#define S(x)		((uint64_t)(x) * NSEC_PER_SEC)
+#define MS(x)		((uint64_t)(x) * NSEC_PER_MSEC)
 #define LATENCY		MS(5)
 #define MAX_FLIGHT	256
 #define MAX_LOG		2048
@@ -1459,15 +1460,6 @@ ice_suite(void)
 	return (s);
 }
 
-int
-main(void)
-{
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(ice_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
-}
+const struct check_main check_main = {
+	.suites = { ice_suite },
+};

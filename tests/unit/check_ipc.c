@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "ipc/ipc.h"
+#include "tests/unit/check_main.h"
 
 static int	sv[2];
 
@@ -967,14 +968,6 @@ ipc_suite(void)
 	return (s);
 }
 
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(ipc_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
-}
+const struct check_main check_main = {
+	.suites = { ipc_suite },
+};

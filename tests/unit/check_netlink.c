@@ -26,6 +26,7 @@
 
 #include "common/util.h"
 #include "tunneld/netlink.h"
+#include "tests/unit/check_main.h"
 
 #define TUN_NAME	"fzctest0"
 #define TABLE		51820
@@ -762,7 +763,7 @@ netlink_suite(void)
  * Root only, in a namespace it can create and with /dev/net/tun; anything
  * else is automake's SKIP (77), with the reason.
  */
-static void
+static int
 skip_unless_able(void)
 {
 	pid_t	 pid;
@@ -786,20 +787,12 @@ skip_unless_able(void)
 		    "namespace or open /dev/net/tun\n");
 		exit(77);
 	}
+	return (0);
 }
 
-int
-main(void)
-{
-	SRunner	*sr;
-	int	 failed;
-
-	skip_unless_able();
-	sr = srunner_create(netlink_suite());
+const struct check_main check_main = {
+	.suites = { netlink_suite },
+	.setup = skip_unless_able,
 	/* Even if CK_FORK=no: unshare() must never reach this process. */
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
-}
+	.always_fork = 1,
+};

@@ -10,9 +10,10 @@
 #include <jansson.h>
 
 #include "controld/phoenix.h"
+#include "tests/unit/check_main.h"
 
-#define S(x)	((uint64_t)(x) * PHOENIX_NSEC)
-#define MS(x)	((uint64_t)(x) * 1000000ULL)
+#define S(x)	((uint64_t)(x) * NSEC_PER_SEC)
+#define MS(x)	((uint64_t)(x) * NSEC_PER_MSEC)
 
 static struct phoenix_chan *ch;
 
@@ -549,15 +550,6 @@ phoenix_suite(void)
 	return (s);
 }
 
-int
-main(void)
-{
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(phoenix_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
-}
+const struct check_main check_main = {
+	.suites = { phoenix_suite },
+};

@@ -8,9 +8,10 @@
 #include <check.h>
 
 #include "controld/portal_backoff.h"
+#include "tests/unit/check_main.h"
 
-#define S(x)	((uint64_t)(x) * PORTAL_NSEC)
-#define MS(x)	((uint64_t)(x) * 1000000ULL)
+#define S(x)	((uint64_t)(x) * NSEC_PER_SEC)
+#define MS(x)	((uint64_t)(x) * NSEC_PER_MSEC)
 
 START_TEST(test_classify)
 {
@@ -180,15 +181,6 @@ portal_backoff_suite(void)
 	return (s);
 }
 
-int
-main(void)
-{
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(portal_backoff_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
-}
+const struct check_main check_main = {
+	.suites = { portal_backoff_suite },
+};

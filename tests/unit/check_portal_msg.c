@@ -19,6 +19,7 @@
 
 #include "controld/phoenix.h"
 #include "controld/portal_msg.h"
+#include "tests/unit/check_main.h"
 
 
 /* Secrets present in the golden files; no reason may quote them. */
@@ -1403,17 +1404,15 @@ portal_msg_suite(void)
 	return (s);
 }
 
-int
-main(void)
+/* Everything runs with the wiping allocator, as controld does. */
+static int
+setup(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
-	/* Everything below runs with the wiping allocator, as controld does. */
 	portal_msg_json_wipe();
-	sr = srunner_create(portal_msg_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (0);
 }
+
+const struct check_main check_main = {
+	.suites = { portal_msg_suite },
+	.setup = setup,
+};

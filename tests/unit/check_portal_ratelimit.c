@@ -6,10 +6,12 @@
 
 #include <check.h>
 
+#include "common/timer.h"
 #include "controld/portal_msg.h"
 #include "controld/portal_ratelimit.h"
+#include "tests/unit/check_main.h"
 
-#define SEC(x)	((uint64_t)(x) * 1000000000ULL)
+#define SEC(x)	((uint64_t)(x) * NSEC_PER_SEC)
 
 START_TEST(test_ratelimit)
 {
@@ -54,15 +56,6 @@ portal_ratelimit_suite(void)
 	return (s);
 }
 
-int
-main(void)
-{
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(portal_ratelimit_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
-}
+const struct check_main check_main = {
+	.suites = { portal_ratelimit_suite },
+};

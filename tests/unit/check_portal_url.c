@@ -7,6 +7,7 @@
 #include <check.h>
 
 #include "controld/portal_url.h"
+#include "tests/unit/check_main.h"
 
 /*
  * Expected digests computed outside this code, e.g.
@@ -267,15 +268,6 @@ portal_url_suite(void)
 	return (s);
 }
 
-int
-main(void)
-{
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(portal_url_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
-}
+const struct check_main check_main = {
+	.suites = { portal_url_suite },
+};

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "tunneld/nat/stun.h"
+#include "tests/unit/check_main.h"
 
 /* RFC 5769 2.1: sample request, short-term credential. */
 static const char *rfc_request =
@@ -559,15 +560,6 @@ stun_suite(void)
 	return (s);
 }
 
-int
-main(void)
-{
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(stun_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
-}
+const struct check_main check_main = {
+	.suites = { stun_suite },
+};

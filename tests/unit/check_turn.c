@@ -12,9 +12,10 @@
 
 #include "tunneld/nat/stun.h"
 #include "tunneld/nat/turn.h"
+#include "tests/unit/check_main.h"
 
-#define S(x)	((uint64_t)(x) * TURN_SEC)
-#define MS(x)	((uint64_t)(x) * (TURN_SEC / 1000))
+#define S(x)	((uint64_t)(x) * NSEC_PER_SEC)
+#define MS(x)	((uint64_t)(x) * NSEC_PER_MSEC)
 
 static const char *user = "1767225600:q0Yl2rQ9";
 static const char *pass = "Zk1p-secret";
@@ -846,15 +847,6 @@ turn_suite(void)
 	return (s);
 }
 
-int
-main(void)
-{
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(turn_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
-}
+const struct check_main check_main = {
+	.suites = { turn_suite },
+};

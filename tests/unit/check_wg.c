@@ -1,27 +1,21 @@
-/* Unit tests for tunneld/wg: one runner for the suites of each module. */
-
-#include <stdlib.h>
+/* Unit tests for tunneld/wg: one program for the suites of each module. */
 
 #include <check.h>
 #include <sodium.h>
+
+#include "tests/unit/check_main.h"
 
 Suite	*wg_replay_suite(void);
 Suite	*wg_noise_suite(void);
 Suite	*wg_timers_suite(void);
 
-int
-main(void)
+static int
+setup(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
-	if (sodium_init() < 0)
-		return (EXIT_FAILURE);
-	sr = srunner_create(wg_replay_suite());
-	srunner_add_suite(sr, wg_noise_suite());
-	srunner_add_suite(sr, wg_timers_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (sodium_init() < 0 ? -1 : 0);
 }
+
+const struct check_main check_main = {
+	.suites = { wg_replay_suite, wg_noise_suite, wg_timers_suite },
+	.setup = setup,
+};

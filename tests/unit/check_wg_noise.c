@@ -27,8 +27,8 @@ Suite	*wg_noise_suite(void);
 #define KAT2_PRIVATE	"UPkbvaqsYpQTP3F+Fd62f71U/Q4fiNd/uJTKNsLeOmc="
 #define KAT2_PUBLIC	"P9Fi13itHHR9qS04YW56gpRN5gXnNOaUcrXsBs3DYww="
 
-#define T0		(1000 * WG_NSEC)	/* monotonic start */
-#define WALL0		(1700000000ULL * WG_NSEC)
+#define T0		(1000 * NSEC_PER_SEC)	/* monotonic start */
+#define WALL0		(1700000000ULL * NSEC_PER_SEC)
 #define IDX_A		0x11111111U
 #define IDX_B		0x22222222U
 
@@ -233,9 +233,9 @@ START_TEST(test_handshakes_differ)
 	struct wg_keypair	 ikp1, rkp1, ikp2, rkp2;
 
 	handshake(a_peer_b, id_b, b_peer_a, T0, WALL0, &ikp1, &rkp1);
-	handshake(a_peer_b, id_b, b_peer_a, T0 + WG_NSEC, WALL0 + WG_NSEC,
+	handshake(a_peer_b, id_b, b_peer_a, T0 + NSEC_PER_SEC, WALL0 + NSEC_PER_SEC,
 	    &ikp2, &rkp2);
-	check_pair(&ikp2, &rkp2, T0 + WG_NSEC);
+	check_pair(&ikp2, &rkp2, T0 + NSEC_PER_SEC);
 	ck_assert(memcmp(ikp1.send_key, ikp2.send_key, WG_KEY_LEN) != 0);
 }
 END_TEST
@@ -343,7 +343,7 @@ START_TEST(test_initiation_timestamp_replay)
 	struct wg_noise_peer	*found = NULL;
 
 	ck_assert_int_eq(wg_noise_create_initiation(a_peer_b, IDX_A,
-	    WALL0 - WG_NSEC, T0, old), WG_OK);
+	    WALL0 - NSEC_PER_SEC, T0, old), WG_OK);
 	ck_assert_int_eq(wg_noise_create_initiation(a_peer_b, IDX_A, WALL0, T0,
 	    m1), WG_OK);
 	/* Same 1/64 s grain: the timestamps are equal. */
@@ -352,9 +352,9 @@ START_TEST(test_initiation_timestamp_replay)
 	ck_assert_int_eq(wg_noise_consume_initiation(id_b, lookup_b, b_peer_a,
 	    m1, sizeof(m1), T0, &found), WG_OK);
 	/* Well past the flood limit, so only the timestamp can refuse. */
-	reject_initiation(m1, sizeof(m1), T0 + WG_NSEC, WG_ERR_TIMESTAMP);
-	reject_initiation(old, sizeof(old), T0 + WG_NSEC, WG_ERR_TIMESTAMP);
-	reject_initiation(same, sizeof(same), T0 + WG_NSEC, WG_ERR_TIMESTAMP);
+	reject_initiation(m1, sizeof(m1), T0 + NSEC_PER_SEC, WG_ERR_TIMESTAMP);
+	reject_initiation(old, sizeof(old), T0 + NSEC_PER_SEC, WG_ERR_TIMESTAMP);
+	reject_initiation(same, sizeof(same), T0 + NSEC_PER_SEC, WG_ERR_TIMESTAMP);
 }
 END_TEST
 
@@ -362,12 +362,12 @@ START_TEST(test_initiation_flood)
 {
 	uint8_t			 m1[WG_INITIATION_LEN], m1b[WG_INITIATION_LEN];
 	struct wg_noise_peer	*found = NULL;
-	uint64_t		 gap = WG_NSEC / WG_INITIATIONS_PER_SECOND;
+	uint64_t		 gap = NSEC_PER_SEC / WG_INITIATIONS_PER_SECOND;
 
 	ck_assert_int_eq(wg_noise_create_initiation(a_peer_b, IDX_A, WALL0, T0,
 	    m1), WG_OK);
 	ck_assert_int_eq(wg_noise_create_initiation(a_peer_b, IDX_A,
-	    WALL0 + WG_NSEC, T0, m1b), WG_OK);
+	    WALL0 + NSEC_PER_SEC, T0, m1b), WG_OK);
 	ck_assert_int_eq(wg_noise_consume_initiation(id_b, lookup_b, b_peer_a,
 	    m1, sizeof(m1), T0, &found), WG_OK);
 	reject_initiation(m1b, sizeof(m1b), T0 + gap - 1, WG_ERR_FLOOD);
@@ -624,8 +624,8 @@ START_TEST(test_transport_clock_skew)
 	handshake(a_peer_b, id_b, b_peer_a, T0, WALL0, &ikp, &rkp);
 	ck_assert(!wg_transport_expired(&ikp, T0 - 1));
 	ck_assert_int_eq(wg_transport_encrypt(&ikp, NULL, 0, 0, msg,
-	    sizeof(msg), T0 - WG_MSEC, &len), WG_OK);
-	ck_assert_int_eq(wg_transport_decrypt(&rkp, msg, len, T0 - WG_MSEC,
+	    sizeof(msg), T0 - NSEC_PER_MSEC, &len), WG_OK);
+	ck_assert_int_eq(wg_transport_decrypt(&rkp, msg, len, T0 - NSEC_PER_MSEC,
 	    &plain), WG_OK);
 }
 END_TEST
@@ -761,13 +761,13 @@ START_TEST(test_cookie_under_load)
 	    sizeof(reply), T0 + 1), WG_ERR_STATE);
 
 	ck_assert_int_eq(wg_noise_create_initiation(a_peer_b, IDX_A,
-	    WALL0 + WG_NSEC, T0 + WG_NSEC, m1), WG_OK);
+	    WALL0 + NSEC_PER_SEC, T0 + NSEC_PER_SEC, m1), WG_OK);
 	ck_assert(memcmp(m1 + 132, zero, WG_MAC_LEN) != 0);
 	ck_assert_int_eq(wg_cookie_validate(&checker_b, m1, sizeof(m1), src_a,
-	    sizeof(src_a), true, T0 + WG_NSEC), WG_OK);
+	    sizeof(src_a), true, T0 + NSEC_PER_SEC), WG_OK);
 	/* The cookie is bound to the source address. */
 	ck_assert_int_eq(wg_cookie_validate(&checker_b, m1, sizeof(m1),
-	    src_other, sizeof(src_other), true, T0 + WG_NSEC),
+	    src_other, sizeof(src_other), true, T0 + NSEC_PER_SEC),
 	    WG_ERR_COOKIE_REQUIRED);
 	/* And dies with the secret two minutes later. */
 	ck_assert_int_eq(wg_cookie_validate(&checker_b, m1, sizeof(m1), src_a,
@@ -775,14 +775,14 @@ START_TEST(test_cookie_under_load)
 	    WG_ERR_COOKIE_REQUIRED);
 
 	ck_assert_int_eq(wg_noise_consume_initiation(id_b, lookup_b, b_peer_a,
-	    m1, sizeof(m1), T0 + WG_NSEC, &found), WG_OK);
+	    m1, sizeof(m1), T0 + NSEC_PER_SEC, &found), WG_OK);
 	ck_assert_int_eq(wg_noise_create_response(b_peer_a, IDX_B,
-	    T0 + WG_NSEC, m2, &rkp), WG_OK);
+	    T0 + NSEC_PER_SEC, m2, &rkp), WG_OK);
 	ck_assert_int_eq(wg_cookie_validate(&checker_b, m2, sizeof(m2), src_a,
 	    sizeof(src_a), false, T0), WG_ERR_MAC1);
 	ck_assert_int_eq(wg_noise_consume_response(a_peer_b, m2, sizeof(m2),
-	    T0 + WG_NSEC, &ikp), WG_OK);
-	check_pair(&ikp, &rkp, T0 + WG_NSEC);
+	    T0 + NSEC_PER_SEC, &ikp), WG_OK);
+	check_pair(&ikp, &rkp, T0 + NSEC_PER_SEC);
 }
 END_TEST
 
@@ -1000,7 +1000,7 @@ START_TEST(test_kat_wireguard_go_initiation)
 	ck_assert_mem_eq(p->latest_timestamp, ts, sizeof(ts));
 	ck_assert_uint_eq(p->hs.remote_index, 0x9500bc5f);
 	ck_assert_int_eq(wg_noise_consume_initiation(id, lookup_b, p, m1,
-	    sizeof(m1), T0 + WG_NSEC, &found), WG_ERR_TIMESTAMP);
+	    sizeof(m1), T0 + NSEC_PER_SEC, &found), WG_ERR_TIMESTAMP);
 	wg_noise_peer_free(p);
 	wg_noise_identity_free(id);
 }

@@ -12,8 +12,8 @@
 
 Suite	*wg_timers_suite(void);
 
-#define S(x)	((uint64_t)(x) * WG_NSEC)
-#define MS(x)	((uint64_t)(x) * WG_MSEC)
+#define S(x)	((uint64_t)(x) * NSEC_PER_SEC)
+#define MS(x)	((uint64_t)(x) * NSEC_PER_MSEC)
 #define T0	S(100)
 
 static uint32_t	 jitter_ms;

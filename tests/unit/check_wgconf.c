@@ -21,6 +21,7 @@
 #include <sodium.h>
 
 #include "controld/wgconf.h"
+#include "tests/unit/check_main.h"
 
 #define PRIV	"sHOsRzId4ZdiKVr4LCat1GqMLcgGeQLp6Z5fzJVsMls="
 #define PUB1	"oMWpZyCPd7KpUabhC6ylzRAtugZu9/okX/14jTxU5jo="
@@ -881,15 +882,6 @@ wgconf_suite(void)
 	return (s);
 }
 
-int
-main(void)
-{
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(wgconf_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
-}
+const struct check_main check_main = {
+	.suites = { wgconf_suite },
+};

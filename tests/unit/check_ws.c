@@ -24,6 +24,7 @@
 #include <event2/event.h>
 
 #include "controld/ws.h"
+#include "tests/unit/check_main.h"
 
 #define MAXMSG		64
 #define WATCHDOG_S	20
@@ -953,19 +954,23 @@ ws_suite(void)
 	return (s);
 }
 
-int
-main(void)
+static int
+setup(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
 	signal(SIGPIPE, SIG_IGN);
 	make_certs();
-	sr = srunner_create(ws_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	return (0);
+}
+
+static void
+teardown(void)
+{
 	remove_certs();
 	libevent_global_shutdown();
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
 }
+
+const struct check_main check_main = {
+	.suites = { ws_suite },
+	.setup = setup,
+	.teardown = teardown,
+};

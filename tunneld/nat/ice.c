@@ -1119,8 +1119,8 @@ ice_config_defaults(struct ice_config *cfg, bool controlling)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->controlling = controlling;
 	/* PROTOCOL.md 4.3: the client and gateway timings. */
-	cfg->rto_initial = 250 * ICE_MS;
-	cfg->rto_max = (controlling ? 1500 : 15000) * ICE_MS;
+	cfg->rto_initial = 250 * NSEC_PER_MSEC;
+	cfg->rto_max = (controlling ? 1500 : 15000) * NSEC_PER_MSEC;
 	cfg->max_retransmits = controlling ? 12 : 45;
 	/*
 	 * A path in use that stops answering is given up after a few
@@ -1128,12 +1128,12 @@ ice_config_defaults(struct ice_config *cfg, bool controlling)
 	 * valid pair, a relayed one say, while the connection lives.
 	 */
 	cfg->consent_misses = 5;
-	cfg->idle_after = 20 * ICE_SEC;
-	cfg->idle_interval = 25 * ICE_SEC;
+	cfg->idle_after = 20 * NSEC_PER_SEC;
+	cfg->idle_interval = 25 * NSEC_PER_SEC;
 	cfg->idle_retransmits = controlling ? 4 : 40;
-	cfg->grace = 2 * ICE_SEC;
-	cfg->pacing = 50 * ICE_MS;
-	cfg->candidate_timeout = 10 * ICE_SEC;
+	cfg->grace = 2 * NSEC_PER_SEC;
+	cfg->pacing = 50 * NSEC_PER_MSEC;
+	cfg->candidate_timeout = 10 * NSEC_PER_SEC;
 }
 
 struct ice_agent *

@@ -31,10 +31,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/timer.h"
 #include "tunneld/nat/stun.h"
 
-#define ICE_SEC			1000000000ULL
-#define ICE_MS			1000000ULL
 #define ICE_NEVER		UINT64_MAX
 #define ICE_MAX_LOCAL		8
 #define ICE_MAX_REMOTE		32

@@ -12,15 +12,15 @@ check_PROGRAMS += tests/unit/check_stun tests/unit/check_turn \
 
 tests_unit_check_stun_SOURCES = tests/unit/check_stun.c
 tests_unit_check_stun_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_unit_check_stun_LDADD = libfzcnat.a $(CHECK_LIBS) $(LIBCRYPTO_LIBS) \
+tests_unit_check_stun_LDADD = libfzcnat.a $(FZC_CHECK_LIBS) $(LIBCRYPTO_LIBS) \
 	$(ZLIB_LIBS)
 
 tests_unit_check_turn_SOURCES = tests/unit/check_turn.c
 tests_unit_check_turn_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_unit_check_turn_LDADD = libfzcnat.a $(CHECK_LIBS) $(LIBCRYPTO_LIBS) \
+tests_unit_check_turn_LDADD = libfzcnat.a $(FZC_CHECK_LIBS) $(LIBCRYPTO_LIBS) \
 	$(ZLIB_LIBS)
 
 tests_unit_check_ice_SOURCES = tests/unit/check_ice.c
 tests_unit_check_ice_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_unit_check_ice_LDADD = libfzcnat.a $(CHECK_LIBS) $(LIBCRYPTO_LIBS) \
+tests_unit_check_ice_LDADD = libfzcnat.a $(FZC_CHECK_LIBS) $(LIBCRYPTO_LIBS) \
 	$(ZLIB_LIBS)

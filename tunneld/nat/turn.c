@@ -18,11 +18,11 @@
 
 #include "tunneld/nat/turn.h"
 
-#define TURN_RTO		(1 * TURN_SEC)
-#define TURN_GIVEUP		(8 * TURN_SEC)
-#define TURN_KEEPALIVE		(25 * TURN_SEC)
-#define TURN_PERM_LIFETIME	(300 * TURN_SEC)
-#define TURN_CHAN_LIFETIME	(600 * TURN_SEC)
+#define TURN_RTO		(1 * NSEC_PER_SEC)
+#define TURN_GIVEUP		(8 * NSEC_PER_SEC)
+#define TURN_KEEPALIVE		(25 * NSEC_PER_SEC)
+#define TURN_PERM_LIFETIME	(300 * NSEC_PER_SEC)
+#define TURN_CHAN_LIFETIME	(600 * NSEC_PER_SEC)
 #define TURN_LIFETIME		600	/* seconds asked for in REFRESH */
 #define TURN_MAX_STALE		3	/* 438s in a row before giving up */
 #define TURN_MAX_EVENTS		32
@@ -264,8 +264,8 @@ set_srflx(struct turn_client *c, const struct stun_addr *a)
 static void
 set_lifetime(struct turn_client *c, uint64_t now, uint32_t secs)
 {
-	c->expires_at = now + secs * TURN_SEC;
-	c->refresh_at = now + secs * TURN_SEC / 2;
+	c->expires_at = now + secs * NSEC_PER_SEC;
+	c->refresh_at = now + secs * NSEC_PER_SEC / 2;
 }
 
 /* Send CREATE-PERMISSION, and CHANNEL-BIND too when it is due. */

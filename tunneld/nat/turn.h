@@ -13,9 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/timer.h"
 #include "tunneld/nat/stun.h"
 
-#define TURN_SEC		1000000000ULL
 #define TURN_NEVER		UINT64_MAX
 #define TURN_MAX_PEERS		64
 #define TURN_MAX_TXN		16

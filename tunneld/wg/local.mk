@@ -12,4 +12,5 @@ tests_unit_check_wg_SOURCES = tests/unit/check_wg.c \
 	tests/unit/check_wg_replay.c tests/unit/check_wg_noise.c \
 	tests/unit/check_wg_timers.c
 tests_unit_check_wg_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(SODIUM_CFLAGS) $(LIBB2_CFLAGS)
-tests_unit_check_wg_LDADD = libfzcwg.a $(CHECK_LIBS) $(SODIUM_LIBS) $(LIBB2_LIBS)
+tests_unit_check_wg_LDADD = libfzcwg.a $(FZC_CHECK_LIBS) $(SODIUM_LIBS) \
+	$(LIBB2_LIBS)

@@ -185,8 +185,8 @@ wg_noise_tai64n(uint8_t out[WG_TIMESTAMP_LEN], uint64_t wall_ns)
 	uint32_t	 nsec;
 	int		 i;
 
-	sec = WG_TAI64_EPOCH + wall_ns / WG_NSEC;
-	nsec = (uint32_t)(wall_ns % WG_NSEC);
+	sec = WG_TAI64_EPOCH + wall_ns / NSEC_PER_SEC;
+	nsec = (uint32_t)(wall_ns % NSEC_PER_SEC);
 	nsec -= nsec % WG_TAI64N_GRAIN;
 	for (i = 7; i >= 0; i--) {
 		out[i] = (uint8_t)sec;
@@ -302,7 +302,7 @@ wg_noise_consume_initiation(const struct wg_noise_identity *id,
 		goto out;
 	}
 	if (p->consumed_any && wg_elapsed(now, p->last_initiation_consumed) <
-	    WG_NSEC / WG_INITIATIONS_PER_SECOND) {
+	    NSEC_PER_SEC / WG_INITIATIONS_PER_SECOND) {
 		error = WG_ERR_FLOOD;
 		goto out;
 	}

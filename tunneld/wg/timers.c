@@ -44,7 +44,7 @@ wg_timers_jitter(const struct wg_timers *t)
 		ms = randombytes_uniform(WG_REKEY_JITTER_MAX_MS + 1);
 	if (ms > WG_REKEY_JITTER_MAX_MS)
 		ms = WG_REKEY_JITTER_MAX_MS;
-	return (ms * WG_MSEC);
+	return (ms * NSEC_PER_MSEC);
 }
 
 /*
