@@ -1,10 +1,8 @@
 /*
- * device.c: the WireGuard device's shared state and its main-thread half:
- * handshakes, cookies, timers and session rotation. Workers (worker.c)
- * reach this state only through the functions at the end of this file,
- * under the locks documented beside each structure.
+ * device.c: the WireGuard device's main-thread half: handshakes, cookies,
+ * timers and session rotation, and the workers it starts. The tables the
+ * workers read are in peer.c.
  */
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
@@ -24,55 +22,7 @@
 #include "tunneld/udp.h"
 #include "tunneld/worker.h"
 
-#define INDEX_BUCKETS	1024
 #define DEVICE_HOLDOFF_US	100000
-/* Packets held for a resource wait this long for its authorization. */
-#define DEVICE_HOLD_NS		(20 * 1000000000ULL)
-
-struct index_entry {
-	struct index_entry	*next;
-	uint32_t		 index;
-	struct peer		*peer;
-	struct keypair		*kp;	/* NULL: a pending initiation */
-};
-
-struct aip {
-	uint8_t		 addr[16];
-	uint8_t		 prefixlen;
-	struct peer	*peer;
-};
-
-struct aip_table {
-	struct aip	*v;
-	size_t		 n;
-};
-
-/* A CIDR resource: packets to it with no peer ask for authorization. */
-struct resource {
-	uint8_t		 addr[16];
-	uint8_t		 prefixlen;
-	int		 family;
-	char		 id[IPC_ID_MAX];
-	_Atomic int	 wanted;	/* set by workers, taken by main */
-	uint64_t	 last_report;
-	struct stage	 held;		/* under held_lock */
-};
-
-/* A datagram a worker hands to the main thread. */
-struct dgram {
-	uint8_t			 msg[DEVICE_CTL_MAX];
-	size_t			 len;
-	struct sockaddr_in6	 src;
-};
-
-/* Bounded: a flood fills it and the rest is dropped, and counted. */
-struct dgram_queue {
-	pthread_mutex_t		 lock;
-	struct dgram		*v;
-	int			 cap;
-	int			 head;
-	int			 len;
-};
 
 struct device {
 	struct event_base	*base;
@@ -82,42 +32,11 @@ struct device {
 
 	struct peer		**peers;
 	size_t			 npeers;
-	/*
-	 * Changed by the main thread only (peers and resources come and go
-	 * in the client role), read by workers for every packet.
-	 */
-	pthread_rwlock_t	 table_lock;
-	struct aip_table	 aip4;
-	struct aip_table	 aip6;
-	struct resource		**resources;
-	size_t			 nresources;
-	/* Packets to resources waiting for their authorization. */
-	pthread_mutex_t		 held_lock;
-	/* PROTOCOL 4.1: ChannelData is taken from these relays only. */
-	struct sockaddr_in6	 relays[DEVICE_MAX_RELAYS];
-	size_t			 nrelays;
+	struct peer_tables	 tables;	/* shared with the workers */
 	device_authz_fn		*authz_fn;
 	void			*authz_arg;
 
-	/* Written by the main thread, read by workers. */
-	pthread_rwlock_t	 index_lock;
-	struct index_entry	*index[INDEX_BUCKETS];
-
-	/*
-	 * Handshakes, and STUN and TURN traffic, from the workers; wake_fd
-	 * tells the main thread.
-	 */
-	struct dgram_queue	 hsq;
-	struct dgram_queue	 ctlq;
-	int			 wake_fd;
-	_Atomic int		 wake_pending;
-	struct event		*ev_wake;
-	/*
-	 * Timer events (data sent or received) wake the main thread at most
-	 * once per hold-off: under load they would otherwise wake it for
-	 * every batch, for timers counted in seconds.
-	 */
-	_Atomic int		 timers_pending;
+	struct event		*ev_wake;	/* on tables.handoff.fd */
 	struct event		*ev_holdoff;
 
 	device_ctl_fn		*ctl_fn;
@@ -139,324 +58,29 @@ struct device {
 };
 
 static void	device_peer_timer_cb(evutil_socket_t, short, void *);
-static void	device_wake(struct device *);
 static void	device_run_timers(struct device *, struct peer *, int);
-
-/* Index table: receiver index -> keypair or pending initiation. */
-
-static struct index_entry **
-index_slot(struct device *dev, uint32_t index)
-{
-	struct index_entry	**e;
-
-	e = &dev->index[index % INDEX_BUCKETS];
-	while (*e != NULL && (*e)->index != index)
-		e = &(*e)->next;
-	return (e);
-}
-
-static uint32_t
-index_insert(struct device *dev, struct peer *peer, struct keypair *kp)
-{
-	struct index_entry	*e;
-	uint32_t		 index;
-
-	e = xcalloc(1, sizeof(*e));
-	pthread_rwlock_wrlock(&dev->index_lock);
-	do {
-		index = randombytes_random();
-	} while (index == 0 || *index_slot(dev, index) != NULL);
-	e->index = index;
-	e->peer = peer;
-	e->kp = kp;
-	e->next = dev->index[index % INDEX_BUCKETS];
-	dev->index[index % INDEX_BUCKETS] = e;
-	pthread_rwlock_unlock(&dev->index_lock);
-	return (index);
-}
-
-static void
-index_remove(struct device *dev, uint32_t index)
-{
-	struct index_entry	**slot, *e;
-
-	pthread_rwlock_wrlock(&dev->index_lock);
-	if ((e = *(slot = index_slot(dev, index))) != NULL)
-		*slot = e->next;
-	pthread_rwlock_unlock(&dev->index_lock);
-	free(e);
-}
-
-static void
-index_set_keypair(struct device *dev, uint32_t index, struct keypair *kp)
-{
-	struct index_entry	*e;
-
-	pthread_rwlock_wrlock(&dev->index_lock);
-	if ((e = *index_slot(dev, index)) != NULL)
-		e->kp = kp;
-	pthread_rwlock_unlock(&dev->index_lock);
-}
-
-static struct peer *
-index_pending_peer(struct device *dev, uint32_t index)
-{
-	struct index_entry	*e;
-	struct peer		*peer = NULL;
-
-	pthread_rwlock_rdlock(&dev->index_lock);
-	if ((e = *index_slot(dev, index)) != NULL && e->kp == NULL)
-		peer = e->peer;
-	pthread_rwlock_unlock(&dev->index_lock);
-	return (peer);
-}
-
-/* Keypairs are shared with workers and freed by the last reference. */
-
-static struct keypair *
-keypair_new(struct peer *peer, const struct wg_keypair *src)
-{
-	struct keypair	*kp;
-
-	kp = xcalloc(1, sizeof(*kp));
-	memcpy(&kp->kp, src, sizeof(kp->kp));
-	atomic_init(&kp->kp.send_counter, atomic_load(&src->send_counter));
-	atomic_init(&kp->refs, 1);
-	pthread_mutex_init(&kp->replay_lock, NULL);
-	kp->peer = peer;
-	return (kp);
-}
-
-void
-device_keypair_put(struct keypair *kp)
-{
-	if (atomic_fetch_sub(&kp->refs, 1) != 1)
-		return;
-	pthread_mutex_destroy(&kp->replay_lock);
-	wg_transport_keypair_clear(&kp->kp);
-	free(kp);
-}
-
-/* Takes a keypair out of service: first unreachable, then released. */
-static void
-keypair_retire(struct device *dev, struct keypair *kp)
-{
-	if (kp == NULL)
-		return;
-	index_remove(dev, kp->kp.local_index);
-	device_keypair_put(kp);
-}
-
-/* Allowed IPs: longest prefix first, so the first match wins. */
-
-static int
-aip_cmp(const void *a, const void *b)
-{
-	return ((int)((const struct aip *)b)->prefixlen -
-	    (int)((const struct aip *)a)->prefixlen);
-}
-
-static int
-aip_match(const struct aip *a, const uint8_t *addr)
-{
-	unsigned	 full = a->prefixlen / 8, rest = a->prefixlen % 8;
-
-	if (memcmp(a->addr, addr, full) != 0)
-		return (0);
-	return (rest == 0 ||
-	    ((a->addr[full] ^ addr[full]) & (0xff00 >> rest)) == 0);
-}
-
-static struct peer *
-aip_lookup(const struct aip_table *t, const uint8_t *addr)
-{
-	size_t	 i;
-
-	for (i = 0; i < t->n; i++)
-		if (aip_match(&t->v[i], addr))
-			return (t->v[i].peer);
-	return (NULL);
-}
-
-static struct peer *
-device_lookup_addr(struct device *dev, const uint8_t *pkt, size_t len,
-    int src)
-{
-	if (len >= 20 && pkt[0] >> 4 == 4)
-		return (aip_lookup(&dev->aip4, pkt + (src ? 12 : 16)));
-	if (len >= 40 && pkt[0] >> 4 == 6)
-		return (aip_lookup(&dev->aip6, pkt + (src ? 8 : 24)));
-	return (NULL);
-}
-
-struct peer *
-device_lookup_dst(struct device *dev, const uint8_t *pkt, size_t len)
-{
-	struct peer	*peer;
-
-	pthread_rwlock_rdlock(&dev->table_lock);
-	peer = device_lookup_addr(dev, pkt, len, 0);
-	pthread_rwlock_unlock(&dev->table_lock);
-	return (peer);
-}
-
-bool
-device_src_allowed(struct device *dev, struct peer *peer,
-    const uint8_t *pkt, size_t len)
-{
-	struct peer	*p;
-
-	pthread_rwlock_rdlock(&dev->table_lock);
-	p = device_lookup_addr(dev, pkt, len, 1);
-	pthread_rwlock_unlock(&dev->table_lock);
-	return (p == peer);
-}
-
-static int
-resource_match(const struct resource *r, const uint8_t *addr)
-{
-	struct aip	 a;
-
-	memcpy(a.addr, r->addr, sizeof(a.addr));
-	a.prefixlen = r->prefixlen;
-	return (aip_match(&a, addr));
-}
-
-/* Full: the oldest goes, as the newest is likelier to matter. */
-static void
-stage_push(struct stage *st, unsigned mtu, const uint8_t *pkt, size_t len)
-{
-	if (len > mtu)
-		return;
-	if (st->buf == NULL)
-		st->buf = xcalloc(DEVICE_STAGED_MAX, mtu);
-	if (st->n == 0)
-		st->since = util_now_ns();
-	if (st->n == DEVICE_STAGED_MAX) {
-		memmove(st->buf, st->buf + mtu,
-		    (size_t)(DEVICE_STAGED_MAX - 1) * mtu);
-		memmove(st->len, st->len + 1,
-		    (DEVICE_STAGED_MAX - 1) * sizeof(size_t));
-		st->n--;
-	}
-	memcpy(st->buf + (size_t)st->n * mtu, pkt, len);
-	st->len[st->n++] = len;
-}
-
-static void
-stage_clear(struct stage *st, unsigned mtu)
-{
-	if (st->buf != NULL) {
-		explicit_bzero(st->buf, (size_t)DEVICE_STAGED_MAX * mtu);
-		free(st->buf);
-	}
-	memset(st, 0, sizeof(*st));
-}
-
-/*
- * A packet no peer takes: if a resource covers its destination, hold it
- * and flag the resource for the main thread, which asks for an
- * authorization (PROTOCOL 2.3).
- */
-bool
-device_unrouted(struct device *dev, const uint8_t *pkt, size_t len)
-{
-	struct resource	*best = NULL, *r;
-	const uint8_t	*dst;
-	size_t		 i;
-	int		 family;
-
-	if (len >= 20 && pkt[0] >> 4 == 4) {
-		family = AF_INET;
-		dst = pkt + 16;
-	} else if (len >= 40 && pkt[0] >> 4 == 6) {
-		family = AF_INET6;
-		dst = pkt + 24;
-	} else
-		return (false);
-	pthread_rwlock_rdlock(&dev->table_lock);
-	for (i = 0; i < dev->nresources; i++) {
-		r = dev->resources[i];
-		if (r->family == family && resource_match(r, dst) &&
-		    (best == NULL || r->prefixlen > best->prefixlen))
-			best = r;
-	}
-	if (best != NULL) {
-		pthread_mutex_lock(&dev->held_lock);
-		stage_push(&best->held, dev->cfg.mtu, pkt, len);
-		pthread_mutex_unlock(&dev->held_lock);
-		if (atomic_exchange(&best->wanted, 1) == 0)
-			device_wake(dev);
-	}
-	pthread_rwlock_unlock(&dev->table_lock);
-	return (best != NULL);
-}
 
 int
 device_add_resource(struct device *dev, const struct ipc_prefix *p,
     const char *id)
 {
-	struct resource	*r;
-	size_t		 i;
-
-	for (i = 0; i < dev->nresources; i++)
-		if (strcmp(dev->resources[i]->id, id) == 0 &&
-		    dev->resources[i]->family == p->family &&
-		    dev->resources[i]->prefixlen == p->prefixlen &&
-		    memcmp(dev->resources[i]->addr, p->addr, 16) == 0)
-			return (-1);
-	r = xcalloc(1, sizeof(*r));
-	memcpy(r->addr, p->addr, sizeof(r->addr));
-	r->prefixlen = p->prefixlen;
-	r->family = p->family;
-	snprintf(r->id, sizeof(r->id), "%s", id);
-	pthread_rwlock_wrlock(&dev->table_lock);
-	dev->resources = xreallocarray(dev->resources, dev->nresources + 1,
-	    sizeof(*dev->resources));
-	dev->resources[dev->nresources++] = r;
-	pthread_rwlock_unlock(&dev->table_lock);
-	return (0);
+	return (peer_add_resource(&dev->tables, p, id));
 }
 
 int
 device_del_resource(struct device *dev, const struct ipc_prefix *p,
     const char *id)
 {
-	struct resource	*r = NULL;
-	size_t		 i;
-
-	pthread_rwlock_wrlock(&dev->table_lock);
-	for (i = 0; i < dev->nresources; i++)
-		if (strcmp(dev->resources[i]->id, id) == 0 &&
-		    dev->resources[i]->family == p->family &&
-		    dev->resources[i]->prefixlen == p->prefixlen &&
-		    memcmp(dev->resources[i]->addr, p->addr, 16) == 0) {
-			r = dev->resources[i];
-			dev->resources[i] = dev->resources[--dev->nresources];
-			break;
-		}
-	pthread_rwlock_unlock(&dev->table_lock);
-	if (r != NULL)
-		stage_clear(&r->held, dev->cfg.mtu);
-	free(r);
-	return (r == NULL ? -1 : 0);
+	return (peer_del_resource(&dev->tables, p, id));
 }
 
 /* The portal refused the resource: what was held for it goes. */
 void
 device_drop_held(struct device *dev, const char *id)
 {
-	size_t	 i;
-	int	 n = 0;
+	int	 n;
 
-	pthread_mutex_lock(&dev->held_lock);
-	for (i = 0; i < dev->nresources; i++)
-		if (strcmp(dev->resources[i]->id, id) == 0) {
-			n += dev->resources[i]->held.n;
-			stage_clear(&dev->resources[i]->held, dev->cfg.mtu);
-		}
-	pthread_mutex_unlock(&dev->held_lock);
-	if (n > 0)
+	if ((n = peer_drop_held(&dev->tables, id)) > 0)
 		log_info("resource %s: %d packets held for it dropped: no "
 		    "authorization", id, n);
 }
@@ -468,26 +92,12 @@ device_drop_held(struct device *dev, const char *id)
 void
 device_claim_held(struct device *dev, struct peer *peer, const char *id)
 {
-	struct resource	*r;
-	size_t		 i;
-	int		 k, n = 0;
+	int	 n;
 
-	pthread_mutex_lock(&dev->held_lock);
-	for (i = 0; i < dev->nresources; i++) {
-		r = dev->resources[i];
-		if (strcmp(r->id, id) != 0)
-			continue;
-		for (k = 0; k < r->held.n; k++)
-			device_stage(peer, r->held.buf + (size_t)k *
-			    dev->cfg.mtu, r->held.len[k]);
-		n += r->held.n;
-		stage_clear(&r->held, dev->cfg.mtu);
-	}
-	pthread_mutex_unlock(&dev->held_lock);
-	if (n > 0) {
+	if ((n = peer_claim_held(&dev->tables, peer, id)) > 0) {
 		log_debug("%d packets held for resource %s go to peer %u", n,
 		    id, peer->id);
-		device_raise(peer, PEER_EV_WANT_HANDSHAKE);
+		peer_raise(peer, PEER_EV_WANT_HANDSHAKE);
 	}
 }
 
@@ -498,260 +108,29 @@ device_set_authz_cb(struct device *dev, device_authz_fn *fn, void *arg)
 	dev->authz_arg = arg;
 }
 
-/* At most one report a second per resource: a flood asks once. */
-static void
-device_report_unrouted(struct device *dev, uint64_t now)
-{
-	struct resource	*r;
-	size_t		 i;
-
-	for (i = 0; i < dev->nresources; i++) {
-		r = dev->resources[i];
-		pthread_mutex_lock(&dev->held_lock);
-		if (r->held.n > 0 && now - r->held.since > DEVICE_HOLD_NS) {
-			log_info("resource %s: %d packets held for it dropped: "
-			    "no authorization in %llu s", r->id, r->held.n,
-			    (unsigned long long)(DEVICE_HOLD_NS / WG_NSEC));
-			stage_clear(&r->held, dev->cfg.mtu);
-		}
-		pthread_mutex_unlock(&dev->held_lock);
-		if (atomic_exchange(&r->wanted, 0) == 0 ||
-		    (r->last_report != 0 && now - r->last_report < WG_NSEC))
-			continue;
-		r->last_report = now;
-		if (dev->authz_fn != NULL)
-			dev->authz_fn(dev->authz_arg, r->id);
-	}
-}
-
 int
 device_add_allowed_ip(struct device *dev, struct peer *peer,
     const struct ipc_prefix *p)
 {
-	struct aip_table	*t = p->family == AF_INET ? &dev->aip4 :
-	    &dev->aip6;
-	size_t			 i;
-
-	for (i = 0; i < t->n; i++)
-		if (t->v[i].prefixlen == p->prefixlen &&
-		    memcmp(t->v[i].addr, p->addr, 16) == 0)
-			return (-1);
-	pthread_rwlock_wrlock(&dev->table_lock);
-	t->v = xreallocarray(t->v, t->n + 1, sizeof(*t->v));
-	memcpy(t->v[t->n].addr, p->addr, 16);
-	t->v[t->n].prefixlen = p->prefixlen;
-	t->v[t->n].peer = peer;
-	t->n++;
-	/* Longest prefix first, so that the first match wins. */
-	qsort(t->v, t->n, sizeof(*t->v), aip_cmp);
-	pthread_rwlock_unlock(&dev->table_lock);
-	return (0);
-}
-
-static bool
-same_addr(const struct sockaddr_in6 *a, const struct sockaddr_in6 *b)
-{
-	return (a->sin6_port == b->sin6_port &&
-	    memcmp(&a->sin6_addr, &b->sin6_addr, sizeof(a->sin6_addr)) == 0);
-}
-
-bool
-device_is_relay(struct device *dev, const struct sockaddr_in6 *src)
-{
-	size_t	 i;
-	bool	 found = false;
-
-	pthread_rwlock_rdlock(&dev->table_lock);
-	for (i = 0; i < dev->nrelays && !found; i++)
-		found = same_addr(&dev->relays[i], src);
-	pthread_rwlock_unlock(&dev->table_lock);
-	return (found);
+	return (peer_add_allowed_ip(&dev->tables, peer, p));
 }
 
 int
 device_relay_add(struct device *dev, const struct sockaddr_in6 *a)
 {
-	int	 rc = 0;
-
-	if (device_is_relay(dev, a))
-		return (0);
-	pthread_rwlock_wrlock(&dev->table_lock);
-	if (dev->nrelays == DEVICE_MAX_RELAYS)
-		rc = -1;
-	else
-		dev->relays[dev->nrelays++] = *a;
-	pthread_rwlock_unlock(&dev->table_lock);
-	return (rc);
+	return (peer_relay_add(&dev->tables, a));
 }
 
 void
 device_relay_del(struct device *dev, const struct sockaddr_in6 *a)
 {
-	size_t	 i;
-
-	pthread_rwlock_wrlock(&dev->table_lock);
-	for (i = 0; i < dev->nrelays; i++)
-		if (same_addr(&dev->relays[i], a)) {
-			dev->relays[i] = dev->relays[--dev->nrelays];
-			break;
-		}
-	pthread_rwlock_unlock(&dev->table_lock);
-}
-
-/* Wakes the main thread; one pending wake-up is enough for any number. */
-static void
-device_wake(struct device *dev)
-{
-	uint64_t	 one = 1;
-
-	if (atomic_exchange(&dev->wake_pending, 1) == 0 &&
-	    write(dev->wake_fd, &one, sizeof(one)) == -1)
-		log_warn("eventfd");
+	peer_relay_del(&dev->tables, a);
 }
 
 void
 device_raise(struct peer *peer, uint32_t ev)
 {
-	struct device	*dev = peer->dev;
-	uint32_t	 old;
-
-	old = atomic_fetch_or_explicit(&peer->events, ev,
-	    memory_order_relaxed);
-	if ((old & ev) == ev)
-		return;
-	/* A handshake to start, or a session confirmed: no waiting. */
-	if ((ev & (PEER_EV_WANT_HANDSHAKE | PEER_EV_CONFIRMED)) != 0 ||
-	    atomic_exchange(&dev->timers_pending, 1) == 0)
-		device_wake(dev);
-}
-
-struct keypair *
-device_keypair_get(struct device *dev, uint32_t index)
-{
-	struct index_entry	*e;
-	struct keypair		*kp = NULL;
-
-	pthread_rwlock_rdlock(&dev->index_lock);
-	if ((e = *index_slot(dev, index)) != NULL && e->kp != NULL) {
-		kp = e->kp;
-		atomic_fetch_add(&kp->refs, 1);
-	}
-	pthread_rwlock_unlock(&dev->index_lock);
-	return (kp);
-}
-
-/* The keypair to send with, referenced, or NULL: handshake needed. */
-struct keypair *
-device_peer_keypair(struct peer *peer)
-{
-	struct keypair	*kp;
-
-	pthread_mutex_lock(&peer->lock);
-	if ((kp = peer->current) != NULL)
-		atomic_fetch_add(&kp->refs, 1);
-	pthread_mutex_unlock(&peer->lock);
-	return (kp);
-}
-
-void
-device_stage(struct peer *peer, const uint8_t *pkt, size_t len)
-{
-	pthread_mutex_lock(&peer->lock);
-	stage_push(&peer->staged, peer->dev->cfg.mtu, pkt, len);
-	pthread_mutex_unlock(&peer->lock);
-}
-
-/* A worker saw data on the responder's new keypair: it becomes current. */
-void
-device_confirm(struct peer *peer, struct keypair *kp)
-{
-	struct keypair	*old = NULL;
-
-	pthread_mutex_lock(&peer->lock);
-	if (peer->next == kp) {
-		old = peer->previous;
-		peer->previous = peer->current;
-		peer->current = kp;
-		peer->next = NULL;
-	}
-	pthread_mutex_unlock(&peer->lock);
-	/* Rare (once per handshake): a worker may take the write lock. */
-	keypair_retire(peer->dev, old);
-	device_raise(peer, PEER_EV_CONFIRMED);
-}
-
-static void
-dgq_init(struct dgram_queue *q, int cap)
-{
-	pthread_mutex_init(&q->lock, NULL);
-	q->v = xcalloc((size_t)cap, sizeof(*q->v));
-	q->cap = cap;
-}
-
-static void
-dgq_free(struct dgram_queue *q)
-{
-	explicit_bzero(q->v, (size_t)q->cap * sizeof(*q->v));
-	free(q->v);
-	pthread_mutex_destroy(&q->lock);
-}
-
-static int
-dgq_push(struct dgram_queue *q, const uint8_t *msg, size_t len,
-    const struct sockaddr_in6 *src)
-{
-	struct dgram	*d;
-
-	pthread_mutex_lock(&q->lock);
-	if (q->len == q->cap) {
-		pthread_mutex_unlock(&q->lock);
-		return (-1);
-	}
-	d = &q->v[(q->head + q->len++) % q->cap];
-	memcpy(d->msg, msg, len);
-	d->len = len;
-	d->src = *src;
-	pthread_mutex_unlock(&q->lock);
-	return (0);
-}
-
-/* The oldest datagram into *out; returns the backlog it was in, 0: none. */
-static int
-dgq_pop(struct dgram_queue *q, struct dgram *out)
-{
-	int	 backlog;
-
-	pthread_mutex_lock(&q->lock);
-	if ((backlog = q->len) > 0) {
-		*out = q->v[q->head];
-		q->head = (q->head + 1) % q->cap;
-		q->len--;
-	}
-	pthread_mutex_unlock(&q->lock);
-	return (backlog);
-}
-
-int
-device_queue_handshake(struct device *dev, const uint8_t *msg, size_t len,
-    const struct sockaddr_in6 *src)
-{
-	if (len > WG_INITIATION_LEN || dgq_push(&dev->hsq, msg, len, src) == -1)
-		return (-1);
-	device_wake(dev);
-	return (0);
-}
-
-int
-device_queue_control(struct device *dev, const uint8_t *msg, size_t len,
-    const struct sockaddr_in6 *src)
-{
-	/* Plain WireGuard mode has no agent for it: not ours. */
-	if (len > DEVICE_CTL_MAX || dev->ctl_fn == NULL)
-		return (-2);
-	if (dgq_push(&dev->ctlq, msg, len, src) == -1)
-		return (-1);
-	device_wake(dev);
-	return (0);
+	peer_raise(peer, ev);
 }
 
 void
@@ -759,14 +138,15 @@ device_set_ctl_cb(struct device *dev, device_ctl_fn *fn, void *arg)
 {
 	dev->ctl_fn = fn;
 	dev->ctl_arg = arg;
+	atomic_store(&dev->tables.take_ctl, fn != NULL);
 }
 
 static void
 device_controls(struct device *dev)
 {
-	struct dgram	 d;
+	struct handoff_dgram	 d;
 
-	while (dgq_pop(&dev->ctlq, &d) > 0)
+	while (handoff_pop(&dev->tables.handoff.ctl, &d) > 0)
 		if (dev->ctl_fn != NULL)
 			dev->ctl_fn(dev->ctl_arg, d.msg, d.len, &d.src);
 }
@@ -776,8 +156,6 @@ device_mtu(const struct device *dev)
 {
 	return (dev->cfg.mtu);
 }
-
-/* Main thread from here on. */
 
 static uint64_t
 wall_ns(void)
@@ -800,38 +178,25 @@ device_sendto(struct device *dev, const uint8_t *msg, size_t len,
 		    udp_addr_str(dst, a, sizeof(a)), strerror(errno));
 }
 
-static bool
-peer_path(struct peer *peer, struct sockaddr_in6 *dst, uint16_t *channel)
-{
-	bool	 has;
-
-	pthread_mutex_lock(&peer->lock);
-	has = peer->has_endpoint;
-	*dst = peer->endpoint;
-	*channel = peer->channel;
-	pthread_mutex_unlock(&peer->lock);
-	return (has);
-}
-
 /* Sends to the peer's path: through a relay, in a ChannelData message. */
 static void
 device_send_path(struct device *dev, const struct sockaddr_in6 *dst,
     uint16_t channel, const uint8_t *msg, size_t len)
 {
-	uint8_t	 buf[DEVICE_CHANNEL_HDR + DEVICE_CTL_MAX];
+	uint8_t	 buf[PEER_CHANNEL_HDR + DEVICE_CTL_MAX];
 
 	if (channel == 0) {
 		device_sendto(dev, msg, len, dst);
 		return;
 	}
-	if (len > sizeof(buf) - DEVICE_CHANNEL_HDR)
+	if (len > sizeof(buf) - PEER_CHANNEL_HDR)
 		return;
 	buf[0] = channel >> 8;
 	buf[1] = channel & 0xff;
 	buf[2] = len >> 8;
 	buf[3] = len & 0xff;
-	memcpy(buf + DEVICE_CHANNEL_HDR, msg, len);
-	device_sendto(dev, buf, DEVICE_CHANNEL_HDR + len, dst);
+	memcpy(buf + PEER_CHANNEL_HDR, msg, len);
+	device_sendto(dev, buf, PEER_CHANNEL_HDR + len, dst);
 	explicit_bzero(buf, sizeof(buf));
 }
 
@@ -857,8 +222,8 @@ device_send_initiation(struct device *dev, struct peer *peer, uint64_t now)
 	if (!peer_path(peer, &dst, &channel))
 		return;
 	if (peer->hs_index != 0)
-		index_remove(dev, peer->hs_index);
-	peer->hs_index = index_insert(dev, peer, NULL);
+		peer_index_remove(&dev->tables, peer->hs_index);
+	peer->hs_index = peer_index_insert(&dev->tables, peer, NULL);
 	rc = wg_noise_create_initiation(peer->noise, peer->hs_index,
 	    wall_ns(), now, msg);
 	if (rc != WG_OK) {
@@ -883,11 +248,11 @@ device_send_data(struct device *dev, struct peer *peer, const uint8_t *pkt,
 	int			 rc;
 
 	if (!peer_path(peer, &dst, &channel) ||
-	    (kp = device_peer_keypair(peer)) == NULL)
+	    (kp = peer_current_keypair(peer)) == NULL)
 		return (false);
 	rc = wg_transport_encrypt(&kp->kp, pkt, len, dev->cfg.mtu, buf,
 	    sizeof(buf), now, &outlen);
-	device_keypair_put(kp);
+	peer_keypair_put(kp);
 	if (rc != WG_OK)
 		return (false);
 	device_send_path(dev, &dst, channel, buf, outlen);
@@ -919,10 +284,10 @@ device_flush_staged(struct device *dev, struct peer *peer, uint64_t now)
 }
 
 static void
-device_drop_staged(struct peer *peer)
+device_drop_staged(struct device *dev, struct peer *peer)
 {
 	pthread_mutex_lock(&peer->lock);
-	stage_clear(&peer->staged, peer->dev->cfg.mtu);
+	stage_clear(&peer->staged, dev->cfg.mtu);
 	pthread_mutex_unlock(&peer->lock);
 }
 
@@ -937,11 +302,11 @@ device_zero_keys(struct device *dev, struct peer *peer)
 	next = peer->next;
 	peer->current = peer->previous = peer->next = NULL;
 	pthread_mutex_unlock(&peer->lock);
-	keypair_retire(dev, cur);
-	keypair_retire(dev, prev);
-	keypair_retire(dev, next);
+	peer_keypair_retire(&dev->tables, cur);
+	peer_keypair_retire(&dev->tables, prev);
+	peer_keypair_retire(&dev->tables, next);
 	if (peer->hs_index != 0) {
-		index_remove(dev, peer->hs_index);
+		peer_index_remove(&dev->tables, peer->hs_index);
 		peer->hs_index = 0;
 	}
 	wg_noise_handshake_clear(&peer->noise->hs);
@@ -998,7 +363,7 @@ device_peer_of(struct device *dev, struct wg_noise_peer *np)
 }
 
 static void
-device_on_initiation(struct device *dev, struct dgram *it, uint64_t now)
+device_on_initiation(struct device *dev, struct handoff_dgram *it, uint64_t now)
 {
 	uint8_t			 resp[WG_RESPONSE_LEN];
 	struct wg_noise_peer	*np;
@@ -1017,22 +382,22 @@ device_on_initiation(struct device *dev, struct dgram *it, uint64_t now)
 		    wg_strerror(rc));
 		return;
 	}
-	index = index_insert(dev, peer, NULL);
+	index = peer_index_insert(&dev->tables, peer, NULL);
 	memset(&tmp, 0, sizeof(tmp));
 	rc = wg_noise_create_response(np, index, now, resp, &tmp);
 	if (rc != WG_OK) {
-		index_remove(dev, index);
+		peer_index_remove(&dev->tables, index);
 		log_debug("handshake response: %s", wg_strerror(rc));
 		return;
 	}
-	kp = keypair_new(peer, &tmp);
+	kp = peer_keypair_new(peer, &tmp);
 	wg_transport_keypair_clear(&tmp);
-	index_set_keypair(dev, index, kp);
+	peer_index_set_keypair(&dev->tables, index, kp);
 	pthread_mutex_lock(&peer->lock);
 	old = peer->next;
 	peer->next = kp;
 	pthread_mutex_unlock(&peer->lock);
-	keypair_retire(dev, old);
+	peer_keypair_retire(&dev->tables, old);
 	device_set_endpoint(peer, &it->src);
 	/* The answer takes the peer's path (ICE may have chosen a relay). */
 	if (!peer_path(peer, &dst, &channel)) {
@@ -1047,7 +412,7 @@ device_on_initiation(struct device *dev, struct dgram *it, uint64_t now)
 }
 
 static void
-device_on_response(struct device *dev, struct dgram *it, uint64_t now)
+device_on_response(struct device *dev, struct handoff_dgram *it, uint64_t now)
 {
 	struct wg_keypair	 tmp;
 	struct keypair		*kp, *prev, *next;
@@ -1056,7 +421,7 @@ device_on_response(struct device *dev, struct dgram *it, uint64_t now)
 	char			 name[64];
 	int			 rc;
 
-	if ((peer = index_pending_peer(dev, index)) == NULL ||
+	if ((peer = peer_index_pending(&dev->tables, index)) == NULL ||
 	    peer->hs_index != index) {
 		log_debug("handshake response for unknown index %u", index);
 		return;
@@ -1076,9 +441,9 @@ device_on_response(struct device *dev, struct dgram *it, uint64_t now)
 		return;
 	}
 	peer->warned_response = false;
-	kp = keypair_new(peer, &tmp);
+	kp = peer_keypair_new(peer, &tmp);
 	wg_transport_keypair_clear(&tmp);
-	index_set_keypair(dev, index, kp);
+	peer_index_set_keypair(&dev->tables, index, kp);
 	peer->hs_index = 0;
 	pthread_mutex_lock(&peer->lock);
 	prev = peer->previous;
@@ -1091,8 +456,8 @@ device_on_response(struct device *dev, struct dgram *it, uint64_t now)
 		peer->has_endpoint = true;
 	}
 	pthread_mutex_unlock(&peer->lock);
-	keypair_retire(dev, prev);
-	keypair_retire(dev, next);
+	peer_keypair_retire(&dev->tables, prev);
+	peer_keypair_retire(&dev->tables, next);
 	atomic_store(&peer->last_handshake, util_realtime_s());
 	peer_name(peer, name, sizeof(name));
 	log_info("%s: handshake completed (initiator)", name);
@@ -1105,13 +470,13 @@ device_on_response(struct device *dev, struct dgram *it, uint64_t now)
 }
 
 static void
-device_on_cookie(struct device *dev, struct dgram *it, uint64_t now)
+device_on_cookie(struct device *dev, struct handoff_dgram *it, uint64_t now)
 {
 	struct peer	*peer;
 	uint32_t	 index = wg_get_le32(it->msg + 4);
 	int		 rc;
 
-	if ((peer = index_pending_peer(dev, index)) == NULL)
+	if ((peer = peer_index_pending(&dev->tables, index)) == NULL)
 		return;
 	if ((rc = wg_noise_consume_cookie(peer->noise, it->msg, it->len,
 	    now)) != WG_OK)
@@ -1120,7 +485,7 @@ device_on_cookie(struct device *dev, struct dgram *it, uint64_t now)
 
 /* MAC1, and under load MAC2 or a cookie reply, before any real work. */
 static bool
-device_check_macs(struct device *dev, struct dgram *it, bool under_load,
+device_check_macs(struct device *dev, struct handoff_dgram *it, bool under_load,
     uint64_t now)
 {
 	uint8_t		 reply[WG_COOKIE_REPLY_LEN];
@@ -1143,13 +508,13 @@ device_check_macs(struct device *dev, struct dgram *it, bool under_load,
 static void
 device_handshakes(struct device *dev, uint64_t now)
 {
-	struct dgram	 it;
+	struct handoff_dgram it;
 	bool		 under_load;
 	int		 type, backlog;
 
-	while ((backlog = dgq_pop(&dev->hsq, &it)) > 0) {
+	while ((backlog = handoff_pop(&dev->tables.handoff.hs, &it)) > 0) {
 		/* A backlog means someone floods us: ask for cookies. */
-		under_load = backlog > DEVICE_HSQ_MAX / 8;
+		under_load = backlog > HANDOFF_HS_MAX / 8;
 		type = (int)wg_get_le32(it.msg);
 		if (type == WG_MSG_COOKIE_REPLY) {
 			device_on_cookie(dev, &it, now);
@@ -1182,7 +547,7 @@ device_run_timers(struct device *dev, struct peer *peer, int actions)
 		    "up until there is new traffic", name, (unsigned long long)
 		    (peer->timers.rekey_attempt_time / WG_NSEC));
 		atomic_fetch_add(&peer->handshake_failures, 1);
-		device_drop_staged(peer);
+		device_drop_staged(dev, peer);
 	}
 	if (actions & WG_TIMERS_ZERO_KEYS)
 		device_zero_keys(dev, peer);
@@ -1211,12 +576,12 @@ device_peer_events(struct device *dev, struct peer *peer, uint64_t now)
 	ev = atomic_exchange(&peer->events, 0);
 	if (ev == 0)
 		return (false);
-	if ((kp = device_peer_keypair(peer)) != NULL) {
+	if ((kp = peer_current_keypair(peer)) != NULL) {
 		s.birth = kp->kp.birth;
 		s.send_counter = atomic_load(&kp->kp.send_counter);
 		s.initiator = kp->kp.initiator;
 		sp = &s;
-		device_keypair_put(kp);
+		peer_keypair_put(kp);
 	}
 	if (ev & PEER_EV_CONFIRMED) {
 		atomic_store(&peer->last_handshake, util_realtime_s());
@@ -1277,9 +642,9 @@ device_holdoff_cb(evutil_socket_t fd, short events, void *arg)
 
 	(void)fd;
 	(void)events;
-	atomic_store(&dev->timers_pending, 0);
+	atomic_store(&dev->tables.timers_pending, 0);
 	if (device_all_peer_events(dev, util_now_ns())) {
-		atomic_store(&dev->timers_pending, 1);
+		atomic_store(&dev->tables.timers_pending, 1);
 		device_holdoff_add(dev);
 	}
 }
@@ -1288,18 +653,18 @@ static void
 device_wake_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct device	*dev = arg;
-	uint64_t	 v, now;
+	uint64_t	 now;
 
+	(void)fd;
 	(void)events;
-	if (read(fd, &v, sizeof(v)) == -1 && errno != EAGAIN)
-		log_warn("eventfd");
-	atomic_store(&dev->wake_pending, 0);
+	handoff_woken(&dev->tables.handoff);
 	now = util_now_ns();
 	device_handshakes(dev, now);
 	device_controls(dev);
-	device_report_unrouted(dev, now);
+	peer_report_unrouted(&dev->tables, now, dev->authz_fn,
+	    dev->authz_arg);
 	device_all_peer_events(dev, now);
-	if (atomic_load(&dev->timers_pending))
+	if (atomic_load(&dev->tables.timers_pending))
 		device_holdoff_add(dev);
 }
 
@@ -1327,15 +692,9 @@ device_new(struct event_base *base, const struct device_config *cfg,
 		return (NULL);
 	}
 	wg_cookie_checker_init(&dev->cookie, dev->identity->public_key);
-	pthread_rwlock_init(&dev->index_lock, NULL);
-	pthread_rwlock_init(&dev->table_lock, NULL);
-	pthread_mutex_init(&dev->held_lock, NULL);
-	dgq_init(&dev->hsq, DEVICE_HSQ_MAX);
-	dgq_init(&dev->ctlq, DEVICE_CTLQ_MAX);
-	if ((dev->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1)
-		fatal("eventfd");
-	dev->ev_wake = event_new(base, dev->wake_fd, EV_READ | EV_PERSIST,
-	    device_wake_cb, dev);
+	peer_tables_init(&dev->tables, cfg->mtu);
+	dev->ev_wake = event_new(base, dev->tables.handoff.fd,
+	    EV_READ | EV_PERSIST, device_wake_cb, dev);
 	dev->ev_holdoff = evtimer_new(base, device_holdoff_cb, dev);
 	if (dev->ev_wake == NULL || dev->ev_holdoff == NULL ||
 	    event_add(dev->ev_wake, NULL) == -1)
@@ -1359,10 +718,10 @@ device_add_peer(struct device *dev, uint32_t id,
 		return (NULL);
 	}
 	peer->id = id;
+	peer_init(peer, &dev->tables);
 	peer->dev = dev;
 	memcpy(peer->public_key, key, WG_KEY_LEN);
 	peer->persistent_keepalive = keepalive;
-	pthread_mutex_init(&peer->lock, NULL);
 	if (endpoint != NULL) {
 		peer->endpoint = *endpoint;
 		peer->has_endpoint = true;
@@ -1395,7 +754,8 @@ device_start(struct device *dev, const char **why)
 		    why);
 		if (dev->udp_fds[dev->nworkers] == -1)
 			return (-1);
-		dev->workers[dev->nworkers] = worker_new(dev, dev->nworkers,
+		dev->workers[dev->nworkers] = worker_new(&dev->tables,
+		    dev->nworkers,
 		    dev->tun.fds, n, dev->udp_fds[dev->nworkers], &caps);
 	}
 	dev->port = port;
@@ -1415,26 +775,13 @@ device_start(struct device *dev, const char **why)
 }
 
 static void
-peer_destroy(struct peer *peer)
+device_peer_destroy(struct peer *peer)
 {
-	/* A worker may have staged a packet after the peer was removed. */
-	device_drop_staged(peer);
+	peer_fini(peer);
 	event_free(peer->ev_timer);
 	wg_noise_peer_free(peer->noise);
-	pthread_mutex_destroy(&peer->lock);
 	explicit_bzero(peer, sizeof(*peer));
 	free(peer);
-}
-
-static void
-aip_remove_peer(struct aip_table *t, const struct peer *peer)
-{
-	size_t	 i, j;
-
-	for (i = j = 0; i < t->n; i++)
-		if (t->v[i].peer != peer)
-			t->v[j++] = t->v[i];
-	t->n = j;
 }
 
 /*
@@ -1447,22 +794,19 @@ device_del_peer(struct device *dev, struct peer *peer)
 	uint64_t	 now = util_now_ns();
 	size_t		 i, j;
 
-	pthread_rwlock_wrlock(&dev->table_lock);
-	aip_remove_peer(&dev->aip4, peer);
-	aip_remove_peer(&dev->aip6, peer);
-	pthread_rwlock_unlock(&dev->table_lock);
+	peer_remove_allowed_ips(&dev->tables, peer);
 	for (i = 0; i < dev->npeers; i++)
 		if (dev->peers[i] == peer) {
 			dev->peers[i] = dev->peers[--dev->npeers];
 			break;
 		}
 	device_zero_keys(dev, peer);
-	device_drop_staged(peer);
+	device_drop_staged(dev, peer);
 	evtimer_del(peer->ev_timer);
 	peer->died = now;
 	for (i = j = 0; i < dev->ndead; i++) {
-		if (now - dev->dead[i]->died > DEVICE_PEER_GRACE_NS)
-			peer_destroy(dev->dead[i]);
+		if (now - dev->dead[i]->died > PEER_GRACE_NS)
+			device_peer_destroy(dev->dead[i]);
 		else
 			dev->dead[j++] = dev->dead[i];
 	}
@@ -1486,7 +830,7 @@ device_handshake_input(struct device *dev, const uint8_t *msg, size_t len,
     const struct sockaddr_in6 *src)
 {
 	if (len <= WG_INITIATION_LEN &&
-	    dgq_push(&dev->hsq, msg, len, src) == 0)
+	    handoff_push(&dev->tables.handoff.hs, msg, len, src) == 0)
 		device_handshakes(dev, util_now_ns());
 }
 
@@ -1507,10 +851,9 @@ device_set_stats_cb(struct device *dev, device_stats_fn *fn, void *arg)
 void
 device_free(struct device *dev)
 {
-	struct index_entry	*e;
-	struct peer		*peer;
-	size_t			 i;
-	int			 w;
+	struct peer	*peer;
+	size_t		 i;
+	int		 w;
 
 	if (dev == NULL)
 		return;
@@ -1525,35 +868,18 @@ device_free(struct device *dev)
 	for (i = 0; i < dev->npeers; i++) {
 		peer = dev->peers[i];
 		device_zero_keys(dev, peer);
-		device_drop_staged(peer);
-		peer_destroy(peer);
+		device_drop_staged(dev, peer);
+		device_peer_destroy(peer);
 	}
 	free(dev->peers);
 	for (i = 0; i < dev->ndead; i++)
-		peer_destroy(dev->dead[i]);
+		device_peer_destroy(dev->dead[i]);
 	free(dev->dead);
-	for (i = 0; i < INDEX_BUCKETS; i++)
-		while ((e = dev->index[i]) != NULL) {
-			dev->index[i] = e->next;
-			free(e);
-		}
-	free(dev->aip4.v);
-	free(dev->aip6.v);
-	for (i = 0; i < dev->nresources; i++) {
-		stage_clear(&dev->resources[i]->held, dev->cfg.mtu);
-		free(dev->resources[i]);
-	}
-	free(dev->resources);
-	pthread_mutex_destroy(&dev->held_lock);
-	pthread_rwlock_destroy(&dev->table_lock);
 	event_free(dev->ev_wake);
 	event_free(dev->ev_holdoff);
-	close(dev->wake_fd);
-	dgq_free(&dev->hsq);
-	dgq_free(&dev->ctlq);
+	peer_tables_clear(&dev->tables);
 	wg_cookie_checker_clear(&dev->cookie);
 	wg_noise_identity_free(dev->identity);
-	pthread_rwlock_destroy(&dev->index_lock);
 	free(dev);
 }
 

@@ -23,15 +23,21 @@
 
 #include "common/log.h"
 #include "common/util.h"
-#include "tunneld/device.h"
+#include "tunneld/iphdr.h"
 #include "tunneld/nat/stun.h"
+#include "tunneld/peer.h"
 #include "tunneld/worker.h"
 
+#define TX_BATCH	UDP_GSO_MAX_SEGS
 #define RX_BATCH	16
 #define RX_GRO_SIZE	65536
 #define MAX_UDP_PAYLOAD	65507
 /* How long a full socket or queue may hold a batch before it is dropped. */
 #define BACKPRESSURE_MS	1000
+/* Room in front of a packet: the headers it may get. */
+#define HEADROOM	(PEER_CHANNEL_HDR + WG_TRANSPORT_HDR_LEN)
+/* And behind it: padding to 16 and the AEAD tag. */
+#define TAILROOM	(16 + WG_TAG_LEN)
 
 struct worker_counters {
 	_Atomic uint64_t	 tx_packets;
@@ -45,7 +51,7 @@ struct worker_counters {
 };
 
 struct worker {
-	struct device		*dev;
+	struct peer_tables	*tables;
 	int			 id;
 	int			 tun_fd;	/* the queue this worker reads */
 	const int		*tun_fds;	/* every queue, for writes */
@@ -61,9 +67,9 @@ struct worker {
 	/* Outbound batch: slot i holds one packet, then its ciphertext. */
 	uint8_t			*tx;
 	size_t			 tx_stride;
-	size_t			 tx_len[DEVICE_BATCH];
-	size_t			 tx_off[DEVICE_BATCH];	/* 0: ChannelData */
-	struct sockaddr_in6	 tx_dst[DEVICE_BATCH];
+	size_t			 tx_len[TX_BATCH];
+	size_t			 tx_off[TX_BATCH];	/* 0: ChannelData */
+	struct sockaddr_in6	 tx_dst[TX_BATCH];
 	int			 ntx;
 
 	/* Inbound batch. */
@@ -122,7 +128,7 @@ send_one(struct worker *w, struct msghdr *mh)
 static void
 flush_group(struct worker *w, int i, int j)
 {
-	struct iovec	 iov[DEVICE_BATCH];
+	struct iovec	 iov[TX_BATCH];
 	union {
 		char		buf[CMSG_SPACE(sizeof(uint16_t))];
 		struct cmsghdr	align;
@@ -194,7 +200,7 @@ static size_t
 channel_wrap(uint8_t *slot, uint16_t channel, size_t len)
 {
 	if (channel == 0)
-		return (DEVICE_CHANNEL_HDR);
+		return (PEER_CHANNEL_HDR);
 	slot[0] = channel >> 8;
 	slot[1] = channel & 0xff;
 	slot[2] = len >> 8;
@@ -211,8 +217,8 @@ flush_tx(struct worker *w)
 	while (i < w->ntx) {
 		seg = w->tx_len[i];
 		maxsegs = MAX_UDP_PAYLOAD / seg;
-		if (maxsegs > DEVICE_BATCH)
-			maxsegs = DEVICE_BATCH;
+		if (maxsegs > TX_BATCH)
+			maxsegs = TX_BATCH;
 		/* Equal sizes to one place; a shorter one closes the group. */
 		for (j = i + 1; j < w->ntx && (size_t)(j - i) < maxsegs &&
 		    w->tx_len[j - 1] == seg && w->tx_len[j] <= seg &&
@@ -228,7 +234,7 @@ flush_tx(struct worker *w)
 static void
 worker_outbound(struct worker *w)
 {
-	struct device	*dev = w->dev;
+	struct peer_tables *t = w->tables;
 	struct peer	*peer = NULL, *p;
 	struct keypair	*kp = NULL;
 	struct sockaddr_in6 dst;
@@ -241,27 +247,27 @@ worker_outbound(struct worker *w)
 	int		 i, rc;
 	uint32_t	 ev = 0;
 
-	for (i = 0; i < DEVICE_BATCH; i++) {
+	for (i = 0; i < TX_BATCH; i++) {
 		slot = w->tx + (size_t)w->ntx * w->tx_stride;
-		pkt = slot + DEVICE_HEADROOM;
+		pkt = slot + HEADROOM;
 		n = read(w->tun_fd, pkt, w->mtu);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
-		if ((p = device_lookup_dst(dev, pkt, (size_t)n)) == NULL) {
-			drop(w, device_unrouted(dev, pkt, (size_t)n) ?
+		if ((p = peer_lookup_dst(t, pkt, (size_t)n)) == NULL) {
+			drop(w, peer_unrouted(t, pkt, (size_t)n) ?
 			    IPC_DROP_UNAUTHORIZED : IPC_DROP_NO_PEER);
 			continue;
 		}
 		if (p != peer) {
 			if (kp != NULL)
-				device_keypair_put(kp);
+				peer_keypair_put(kp);
 			if (ev != 0)
-				device_raise(peer, ev);
+				peer_raise(peer, ev);
 			ev = 0;
 			peer = p;
-			kp = device_peer_keypair(peer);
+			kp = peer_current_keypair(peer);
 			pthread_mutex_lock(&peer->lock);
 			has_dst = peer->has_endpoint;
 			dst = peer->endpoint;
@@ -270,8 +276,8 @@ worker_outbound(struct worker *w)
 		}
 		rc = kp == NULL ? WG_ERR_EXPIRED : has_dst ?
 		    wg_transport_encrypt(&kp->kp, pkt, (size_t)n, w->mtu,
-		    slot + DEVICE_CHANNEL_HDR,
-		    w->tx_stride - DEVICE_CHANNEL_HDR, now, &outlen) :
+		    slot + PEER_CHANNEL_HDR,
+		    w->tx_stride - PEER_CHANNEL_HDR, now, &outlen) :
 		    WG_ERR_STATE;
 		if (rc == WG_ERR_STATE) {
 			drop(w, IPC_DROP_NO_SESSION);
@@ -279,12 +285,12 @@ worker_outbound(struct worker *w)
 		}
 		if (rc != WG_OK) {
 			/* Held until the handshake the main thread starts. */
-			device_stage(peer, pkt, (size_t)n);
-			device_raise(peer, PEER_EV_WANT_HANDSHAKE);
+			peer_stage(peer, pkt, (size_t)n);
+			peer_raise(peer, PEER_EV_WANT_HANDSHAKE);
 			continue;
 		}
 		w->tx_off[w->ntx] = channel_wrap(slot, channel, outlen);
-		w->tx_len[w->ntx] = outlen + DEVICE_CHANNEL_HDR -
+		w->tx_len[w->ntx] = outlen + PEER_CHANNEL_HDR -
 		    w->tx_off[w->ntx];
 		w->tx_dst[w->ntx] = dst;
 		w->ntx++;
@@ -294,9 +300,9 @@ worker_outbound(struct worker *w)
 		ev = PEER_EV_DATA_SENT | PEER_EV_AUTH_SENT;
 	}
 	if (kp != NULL)
-		device_keypair_put(kp);
+		peer_keypair_put(kp);
 	if (ev != 0)
-		device_raise(peer, ev);
+		peer_raise(peer, ev);
 	flush_tx(w);
 }
 
@@ -316,19 +322,21 @@ tun_queue_fd(struct worker *w, const uint8_t *p, size_t len)
 
 	if (w->nqueues == 1)
 		return (w->tun_fds[0]);
-	if (p[0] >> 4 == 4) {
-		n = 12;
-		l4 = (size_t)(p[0] & 0x0f) * 4;
-		proto = p[9];
+	if (iphdr_version(p) == IPHDR_V4) {
+		n = IP4_SRC;
+		l4 = iphdr_v4_hlen(p);
+		proto = p[IP4_PROTO];
 		/* Only the first fragment carries ports. */
-		if ((p[6] & 0x3f) != 0 || p[7] != 0)
+		if ((p[IP4_FRAG] & 0x3f) != 0 || p[IP4_FRAG + 1] != 0)
 			proto = 0;
 	} else {
-		n = 8;
-		l4 = 40;
-		proto = p[6];
+		n = IP6_SRC;
+		l4 = IP6_HDR_LEN;
+		proto = p[IP6_NXT];
 	}
-	for (i = n; i < n + (p[0] >> 4 == 4 ? 8 : 32); i++)
+	/* Both addresses, source and destination, which follow it. */
+	for (i = n; i < n + 2 * (iphdr_version(p) == IPHDR_V4 ?
+	    IP4_ADDR_LEN : IP6_ADDR_LEN); i++)
 		h = (h ^ p[i]) * 16777619u;
 	if ((proto == 6 || proto == 17) && len >= l4 + 4)
 		for (i = l4; i < l4 + 4; i++)
@@ -362,13 +370,14 @@ ip_len(const uint8_t *p, size_t avail)
 {
 	size_t	 len;
 
-	if (avail >= 20 && p[0] >> 4 == 4) {
-		len = (size_t)p[2] << 8 | p[3];
-		if (len >= 20 && (size_t)(p[0] & 0x0f) * 4 >= 20 &&
+	if (avail >= IP4_HDR_MIN && iphdr_version(p) == IPHDR_V4) {
+		len = (size_t)p[IP4_TOTLEN] << 8 | p[IP4_TOTLEN + 1];
+		if (len >= IP4_HDR_MIN && iphdr_v4_hlen(p) >= IP4_HDR_MIN &&
 		    len <= avail)
 			return (len);
-	} else if (avail >= 40 && p[0] >> 4 == 6) {
-		len = 40 + ((size_t)p[4] << 8 | p[5]);
+	} else if (avail >= IP6_HDR_LEN && iphdr_version(p) == IPHDR_V6) {
+		len = IP6_HDR_LEN + ((size_t)p[IP6_PAYLEN] << 8 |
+		    p[IP6_PAYLEN + 1]);
 		if (len <= avail)
 			return (len);
 	}
@@ -382,10 +391,11 @@ ip_len(const uint8_t *p, size_t avail)
 static bool
 is_goodbye(const uint8_t *p, size_t len)
 {
-	static const uint8_t	 zero[32];
+	static const uint8_t	 zero[2 * IP6_ADDR_LEN];
 
-	return (len >= 48 && p[0] >> 4 == 6 && p[6] == 255 &&
-	    memcmp(p + 8, zero, 32) == 0 && p[40] == 2);
+	return (len >= IP6_HDR_LEN + 8 && iphdr_version(p) == IPHDR_V6 &&
+	    p[IP6_NXT] == 255 && memcmp(p + IP6_SRC, zero, sizeof(zero)) == 0 &&
+	    p[IP6_HDR_LEN] == 2);
 }
 
 struct rx_state {
@@ -407,8 +417,8 @@ worker_transport(struct worker *w, struct rx_state *st, uint8_t *msg,
 
 	if (st->kp == NULL || st->index != index) {
 		if (st->kp != NULL)
-			device_keypair_put(st->kp);
-		st->kp = device_keypair_get(w->dev, index);
+			peer_keypair_put(st->kp);
+		st->kp = peer_keypair_get(w->tables, index);
 		st->index = index;
 		st->last_counter = 0;
 	}
@@ -441,25 +451,25 @@ worker_transport(struct worker *w, struct rx_state *st, uint8_t *msg,
 	}
 	if (peer->next == kp) {
 		pthread_mutex_unlock(&peer->lock);
-		device_confirm(peer, kp);
+		peer_confirm(peer, kp);
 	} else
 		pthread_mutex_unlock(&peer->lock);
 	if (plain == 0) {
-		device_raise(peer, PEER_EV_AUTH_RECEIVED);
+		peer_raise(peer, PEER_EV_AUTH_RECEIVED);
 		return;
 	}
-	device_raise(peer, PEER_EV_AUTH_RECEIVED | PEER_EV_DATA_RECEIVED);
+	peer_raise(peer, PEER_EV_AUTH_RECEIVED | PEER_EV_DATA_RECEIVED);
 	msg += WG_TRANSPORT_HDR_LEN;
 	if ((ilen = ip_len(msg, plain)) == 0) {
 		drop(w, IPC_DROP_BAD_PACKET);
 		return;
 	}
 	if (is_goodbye(msg, ilen)) {
-		device_raise(peer, PEER_EV_GOODBYE);
+		peer_raise(peer, PEER_EV_GOODBYE);
 		return;
 	}
 	/* Cryptokey routing: the peer may only speak for its allowed IPs. */
-	if (!device_src_allowed(w->dev, peer, msg, ilen)) {
+	if (!peer_src_allowed(w->tables, peer, msg, ilen)) {
 		drop(w, IPC_DROP_SOURCE);
 		return;
 	}
@@ -480,15 +490,15 @@ worker_datagram(struct worker *w, struct rx_state *st, uint8_t *msg,
 	 */
 	kind = stun_classify(msg, len);
 	if (kind == STUN_KIND_CHANNELDATA &&
-	    (clen = (size_t)msg[2] << 8 | msg[3]) <= len - DEVICE_CHANNEL_HDR &&
-	    wg_message_classify(msg + DEVICE_CHANNEL_HDR, clen, &receiver) ==
-	    WG_MSG_TRANSPORT && device_is_relay(w->dev, src)) {
-		worker_transport(w, st, msg + DEVICE_CHANNEL_HDR, clen, src,
+	    (clen = (size_t)msg[2] << 8 | msg[3]) <= len - PEER_CHANNEL_HDR &&
+	    wg_message_classify(msg + PEER_CHANNEL_HDR, clen, &receiver) ==
+	    WG_MSG_TRANSPORT && peer_is_relay(w->tables, src)) {
+		worker_transport(w, st, msg + PEER_CHANNEL_HDR, clen, src,
 		    now);
 		return;
 	}
 	if (kind != STUN_KIND_OTHER) {
-		switch (device_queue_control(w->dev, msg, len, src)) {
+		switch (peer_queue_control(w->tables, msg, len, src)) {
 		case -1:
 			drop(w, IPC_DROP_QUEUE_FULL);
 			break;
@@ -504,7 +514,7 @@ worker_datagram(struct worker *w, struct rx_state *st, uint8_t *msg,
 	}
 	if (type == WG_MSG_TRANSPORT)
 		worker_transport(w, st, msg, len, src, now);
-	else if (device_queue_handshake(w->dev, msg, len, src) == -1)
+	else if (peer_queue_handshake(w->tables, msg, len, src) == -1)
 		drop(w, IPC_DROP_QUEUE_FULL);
 }
 
@@ -560,7 +570,7 @@ worker_inbound(struct worker *w)
 			    len - off < seg ? len - off : seg, &src, now);
 	}
 	if (st.kp != NULL)
-		device_keypair_put(st.kp);
+		peer_keypair_put(st.kp);
 }
 
 static void *
@@ -597,13 +607,13 @@ worker_main(void *arg)
 }
 
 struct worker *
-worker_new(struct device *dev, int id, const int *tun_fds, int nqueues,
+worker_new(struct peer_tables *tables, int id, const int *tun_fds, int nqueues,
     int udp_fd, const struct udp_caps *caps)
 {
 	struct worker	*w;
 
 	w = xcalloc(1, sizeof(*w));
-	w->dev = dev;
+	w->tables = tables;
 	w->id = id;
 	w->tun_fd = tun_fds[id];
 	w->tun_fds = tun_fds;
@@ -611,9 +621,9 @@ worker_new(struct device *dev, int id, const int *tun_fds, int nqueues,
 	w->udp_fd = udp_fd;
 	w->gso = caps->gso;
 	w->gro = caps->gro;
-	w->mtu = device_mtu(dev);
-	w->tx_stride = DEVICE_HEADROOM + w->mtu + DEVICE_TAILROOM;
-	w->tx = xcalloc(DEVICE_BATCH, w->tx_stride);
+	w->mtu = tables->mtu;
+	w->tx_stride = HEADROOM + w->mtu + TAILROOM;
+	w->tx = xcalloc(TX_BATCH, w->tx_stride);
 	w->rx_stride = w->gro ? RX_GRO_SIZE : w->tx_stride + 64;
 	w->rx = xcalloc(RX_BATCH, w->rx_stride);
 	if ((w->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1)
@@ -649,7 +659,7 @@ worker_free(struct worker *w)
 	worker_stop(w);
 	close(w->stop_fd);
 	/* Buffers held plaintext. */
-	explicit_bzero(w->tx, DEVICE_BATCH * w->tx_stride);
+	explicit_bzero(w->tx, TX_BATCH * w->tx_stride);
 	explicit_bzero(w->rx, RX_BATCH * w->rx_stride);
 	free(w->tx);
 	free(w->rx);

@@ -5,10 +5,10 @@
 #include "ipc/ipc.h"
 #include "tunneld/udp.h"
 
-struct device;
+struct peer_tables;
 struct worker;
 
-struct worker	*worker_new(struct device *, int, const int *, int, int,
+struct worker	*worker_new(struct peer_tables *, int, const int *, int, int,
 		    const struct udp_caps *);
 int		 worker_start(struct worker *);
 void		 worker_stop(struct worker *);

@@ -1,0 +1,184 @@
+/*
+ * peer.h: what the main thread shares with the workers: peers and their
+ * keypairs, the index table, the allowed IPs, the resources that hold
+ * packets until they are authorized, the relays, and the hand-off to the
+ * main thread. The main thread (device.c) changes these tables, workers
+ * (worker.c) read them; this file uses neither.
+ */
+#ifndef FZC_PEER_H
+#define FZC_PEER_H
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ipc/ipc.h"
+#include "tunneld/handoff.h"
+#include "tunneld/stage.h"
+#include "tunneld/wg/noise.h"
+#include "tunneld/wg/timers.h"
+#include "tunneld/wg/transport.h"
+
+struct device;
+struct event;
+
+#define PEER_INDEX_BUCKETS	1024
+#define PEER_MAX_RELAYS		16
+/* A TURN ChannelData header (PROTOCOL 4.1), for relayed paths. */
+#define PEER_CHANNEL_HDR	4
+/* Removed peers are freed this long after removal: workers may hold them. */
+#define PEER_GRACE_NS		(10 * 1000000000ULL)
+
+/* Events workers raise for the main thread, per peer. */
+#define PEER_EV_DATA_SENT	0x01
+#define PEER_EV_DATA_RECEIVED	0x02
+#define PEER_EV_AUTH_SENT	0x04
+#define PEER_EV_AUTH_RECEIVED	0x08
+#define PEER_EV_WANT_HANDSHAKE	0x10
+#define PEER_EV_CONFIRMED	0x20	/* responder's next keypair in use */
+#define PEER_EV_GOODBYE		0x40	/* the peer closed the connection */
+
+struct keypair {
+	struct wg_keypair	 kp;
+	_Atomic int		 refs;
+	pthread_mutex_t		 replay_lock;
+	struct peer		*peer;
+};
+
+struct peer {
+	uint32_t		 id;
+	struct peer_tables	*tables;
+	uint8_t			 public_key[WG_KEY_LEN];
+	uint16_t		 persistent_keepalive;
+
+	/* Main thread only. */
+	struct device		*dev;
+	struct wg_noise_peer	*noise;
+	struct wg_timers	 timers;
+	struct event		*ev_timer;
+	uint32_t		 hs_index;	/* 0: no initiation pending */
+	bool			 warned_response;
+	uint64_t		 died;		/* removed at */
+
+	/* Guarded by lock: shared with the workers. */
+	pthread_mutex_t		 lock;
+	struct keypair		*current;
+	struct keypair		*previous;
+	struct keypair		*next;
+	struct sockaddr_in6	 endpoint;	/* channel != 0: a relay */
+	bool			 has_endpoint;
+	uint16_t		 channel;	/* TURN channel, 0: direct */
+	bool			 fixed_path;	/* set by ICE: no roaming */
+	bool			 relayed;	/* via our relay or theirs */
+	struct stage		 staged;
+
+	_Atomic uint32_t	 events;
+	_Atomic uint64_t	 rx_bytes;
+	_Atomic uint64_t	 tx_bytes;
+	_Atomic uint64_t	 last_handshake;	/* realtime s */
+	_Atomic uint64_t	 handshake_failures;
+};
+
+struct peer_index;
+struct peer_aip_table {
+	struct peer_aip		*v;
+	size_t			 n;
+};
+
+/* A CIDR resource: packets to it with no peer ask for authorization. */
+struct peer_resource {
+	uint8_t			 addr[16];
+	uint8_t			 prefixlen;
+	int			 family;
+	char			 id[IPC_ID_MAX];
+	_Atomic int		 wanted;	/* set by workers, taken by main */
+	uint64_t		 last_report;
+	struct stage		 held;		/* under held_lock */
+};
+
+struct peer_tables {
+	unsigned		 mtu;
+	/*
+	 * Changed by the main thread only (peers and resources come and go
+	 * in the client role), read by workers for every packet.
+	 */
+	pthread_rwlock_t	 table_lock;
+	struct peer_aip_table	 aip4;
+	struct peer_aip_table	 aip6;
+	struct peer_resource	**resources;
+	size_t			 nresources;
+	/* PROTOCOL 4.1: ChannelData is taken from these relays only. */
+	struct sockaddr_in6	 relays[PEER_MAX_RELAYS];
+	size_t			 nrelays;
+	/* Packets to resources waiting for their authorization. */
+	pthread_mutex_t		 held_lock;
+
+	/* Written by the main thread, read by workers. */
+	pthread_rwlock_t	 index_lock;
+	struct peer_index	*index[PEER_INDEX_BUCKETS];
+
+	struct handoff		 handoff;
+	_Atomic bool		 take_ctl;	/* an agent reads ctl */
+	/*
+	 * Timer events (data sent or received) wake the main thread at most
+	 * once per hold-off: under load they would otherwise wake it for
+	 * every batch, for timers counted in seconds.
+	 */
+	_Atomic int		 timers_pending;
+};
+
+typedef void peer_report_fn(void *, const char *);
+
+/* peer.c: set up and changed by the main thread */
+void		 peer_tables_init(struct peer_tables *, unsigned);
+void		 peer_tables_clear(struct peer_tables *);
+void		 peer_init(struct peer *, struct peer_tables *);
+void		 peer_fini(struct peer *);
+uint32_t	 peer_index_insert(struct peer_tables *, struct peer *,
+		    struct keypair *);
+void		 peer_index_remove(struct peer_tables *, uint32_t);
+void		 peer_index_set_keypair(struct peer_tables *, uint32_t,
+		    struct keypair *);
+struct peer	*peer_index_pending(struct peer_tables *, uint32_t);
+struct keypair	*peer_keypair_new(struct peer *, const struct wg_keypair *);
+void		 peer_keypair_retire(struct peer_tables *, struct keypair *);
+int		 peer_add_allowed_ip(struct peer_tables *, struct peer *,
+		    const struct ipc_prefix *);
+void		 peer_remove_allowed_ips(struct peer_tables *,
+		    const struct peer *);
+int		 peer_add_resource(struct peer_tables *,
+		    const struct ipc_prefix *, const char *);
+int		 peer_del_resource(struct peer_tables *,
+		    const struct ipc_prefix *, const char *);
+int		 peer_drop_held(struct peer_tables *, const char *);
+int		 peer_claim_held(struct peer_tables *, struct peer *,
+		    const char *);
+void		 peer_report_unrouted(struct peer_tables *, uint64_t,
+		    peer_report_fn *, void *);
+int		 peer_relay_add(struct peer_tables *,
+		    const struct sockaddr_in6 *);
+void		 peer_relay_del(struct peer_tables *,
+		    const struct sockaddr_in6 *);
+bool		 peer_path(struct peer *, struct sockaddr_in6 *, uint16_t *);
+
+/* peer.c: used by the workers too */
+struct peer	*peer_lookup_dst(struct peer_tables *, const uint8_t *, size_t);
+bool		 peer_src_allowed(struct peer_tables *, struct peer *,
+		    const uint8_t *, size_t);
+bool		 peer_unrouted(struct peer_tables *, const uint8_t *, size_t);
+bool		 peer_is_relay(struct peer_tables *,
+		    const struct sockaddr_in6 *);
+struct keypair	*peer_keypair_get(struct peer_tables *, uint32_t);
+struct keypair	*peer_current_keypair(struct peer *);
+void		 peer_keypair_put(struct keypair *);
+void		 peer_raise(struct peer *, uint32_t);
+void		 peer_stage(struct peer *, const uint8_t *, size_t);
+void		 peer_confirm(struct peer *, struct keypair *);
+int		 peer_queue_handshake(struct peer_tables *, const uint8_t *,
+		    size_t, const struct sockaddr_in6 *);
+int		 peer_queue_control(struct peer_tables *, const uint8_t *,
+		    size_t, const struct sockaddr_in6 *);
+
+#endif
