@@ -155,6 +155,17 @@ def click(node):
     a.doAction(0)
 
 
+def set_text(node, text):
+    """Types into the entry, or into the text widget inside it."""
+    for n in walk(node):
+        try:
+            n.queryEditableText().setTextContents(text)
+            return
+        except NotImplementedError:
+            continue
+    fail("no editable text in %s" % node.name)
+
+
 def checked(node):
     return node.getState().contains(pyatspi.STATE_CHECKED)
 
@@ -374,6 +385,21 @@ def main():
          lambda: item_prop(service, "IconName") == "fzc-signed-out")
     ok("sign-out from the window; notified; tray icon follows")
     screenshot("gui-signed-out.png")
+
+    # A pasted token signs in too.
+    pasted = "pasted-" + os.urandom(8).hex()
+    with open(os.path.join(OUT, "pasted-token"), "w") as f:
+        f.write(pasted)
+    set_text(wait("the token entry", lambda: find_named("Token")), pasted)
+    click(wait("the Use token button", lambda: find_named("Use token",
+                                                          "push button")))
+    wait("connected with the pasted token",
+         lambda: portal().get("state") == "connected", 20)
+    click(wait("the Sign out button", lambda: find_named("Sign out",
+                                                         "push button")))
+    wait("signed out again", lambda: portal().get("state") == "signed_out")
+    wait("the window signed out again", lambda: find_text("^Signed out$"))
+    ok("a pasted token signs in")
 
     # Sign in through the browser: the URL the GUI opened.
     click(wait("the Sign in button", lambda: find_named("Sign in",

@@ -196,7 +196,7 @@ gui_run() {
 # its menu, notifications, sign-out, browser sign-in with a wrong and the
 # right state, single instance; the token never on the GUI's disk or log.
 t_gui_window() {
-	local h out token
+	local h out token pasted t
 	[ -x "$B/fzc-gui" ] ||
 	    fail "no fzc-gui in $B (configure found no GTK 4?)" || return 1
 	gui_user || fail "cannot make the desktop user" || return 1
@@ -224,11 +224,15 @@ t_gui_window() {
 	[ "$(cat "$PT_DIR/token")" = "$token" ] ||
 	    fail "token file: $(cat "$PT_DIR/token"), not nonce||fragment" ||
 	    return 1
-	# Nowhere in the GUI's files (settings, its log) nor the daemons' log.
-	rm -f "$out/expected-token"
-	! grep -rqF "$token" "$h" "$TLOG" ||
-	    fail "the token is in $(grep -rlF "$token" "$h" "$TLOG")" ||
-	    return 1
+	# Neither token is in the GUI's files (settings, its log) nor in the
+	# daemons' log.
+	pasted=$(cat "$out/pasted-token")
+	rm -f "$out/expected-token" "$out/pasted-token"
+	for t in "$token" "$pasted"; do
+		! grep -rqF "$t" "$h" "$TLOG" ||
+		    fail "a token is in $(grep -rlF "$t" "$h" "$TLOG")" ||
+		    return 1
+	done
 	grep -q 'sign-in: callback accepted for account acme' \
 	    "$h/.cache/fzc-gui/fzc-gui.log" ||
 	    fail "the GUI's log has no sign-in record" || return 1
