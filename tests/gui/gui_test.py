@@ -460,6 +460,19 @@ def main():
             len(apps), gui.poll() is None))
     ok("the second instances forwarded the links to the first")
 
+    # fzc-controld dies (the test kills it; fzc-tunneld starts another):
+    # the GUI notices, connects again by itself and shows the state.
+    marker = os.path.join(OUT, "kill-controld")
+    open(marker, "w").close()
+    wait("controld killed", lambda: not os.path.exists(marker))
+    wait("the GUI noticed", lambda: "fzc daemon: fzc-controld closed the "
+         "connection" in open(os.path.join(OUT, "gui.err")).read())
+    wait("connected again", lambda: portal().get("state") == "connected",
+         30)
+    wait("the window connected again", lambda: find_text("^Connected$") and
+         find_text("^Lab$"), 15)
+    ok("the GUI reconnects after fzc-controld restarts")
+
     # Export logs (the window's button ends in this action): one zip with
     # the daemons' journal and the GUI's log, without the token.
     zpath = os.path.join(OUT, "logs.zip")

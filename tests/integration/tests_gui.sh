@@ -196,7 +196,7 @@ gui_run() {
 # its menu, notifications, sign-out, browser sign-in with a wrong and the
 # right state, single instance; the token never on the GUI's disk or log.
 t_gui_window() {
-	local h out token pasted t
+	local h out token pasted t drv
 	[ -x "$B/fzc-gui" ] ||
 	    fail "no fzc-gui in $B (configure found no GTK 4?)" || return 1
 	gui_user || fail "cannot make the desktop user" || return 1
@@ -210,7 +210,17 @@ t_gui_window() {
 	    return 1
 	out=$h/out
 	# run.sh keeps a failing test's last 40 lines: the driver's go last.
-	if ! gui_run "$h" "${FZC_GUI_SHOTS-}" >"$out/run.log" 2>&1; then
+	# It asks, with a file, for fzc-controld to be killed.
+	gui_run "$h" "${FZC_GUI_SHOTS-}" >"$out/run.log" 2>&1 &
+	drv=$!
+	while kill -0 "$drv" 2>/dev/null; do
+		if [ -e "$out/kill-controld" ]; then
+			kill -KILL "$(controld_pid "$PT_DIR")"
+			rm -f "$out/kill-controld"
+		fi
+		sleep 0.1
+	done
+	if ! wait "$drv"; then
 		pt_dump | tail -8
 		sed 's/^/gui: /' "$out/gui.err" | tail -6
 		sed 's/^/xvfb: /' "$out/xvfb.err" | tail -3
