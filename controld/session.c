@@ -374,6 +374,10 @@ session_message(struct session *s, const char *event, json_t *payload)
 		log_debug("portal: ignored event %s", event);
 		return;
 	}
+	if (m.skips.n > 0)
+		log_warnx("portal: %s: %zu broken list elements skipped, the "
+		    "rest kept (first: %s)",
+		    event, m.skips.n, m.skips.first);
 	switch (m.type) {
 	case PORTAL_MSG_INIT:
 		session_on_init(s, &m.u.init);
