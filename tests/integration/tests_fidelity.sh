@@ -380,3 +380,65 @@ t_portal_firezone_frames() {
 	[ "$rc" -eq 0 ] || fail "frames not handled as Firezone handles them"
 }
 
+# te_addr NS DEV ADDR/PLEN: DEV in NS carries ADDR/PLEN.
+te_addr() {
+	ip -n "$1" addr show dev "$2" | grep -qw "inet6\? $3"
+}
+
+# t_e2e_tunnel_addresses_move: the portal moves a connected client's tunnel
+# addresses, then a connected gateway's, each with a fresh init (PROTOCOL
+# 2.2 and 3). Each device then carries the new addresses only, with its
+# routes; fzc status shows them; traffic goes on from the new client
+# address (the client asks again, and the gateway learns it), and the
+# gateway's move leaves its connection to the client alone.
+t_e2e_tunnel_addresses_move() {
+	local c4=100.71.99.7 c6=fd00:2021:1111::99:7
+	local g4=100.64.9.9 g6=fd00:2021:1111::9:9 o4 o6 mark
+	e2e_topology flat || return 1
+	te_first_packet 10.20.0.2 >/dev/null || return 1
+	o4=$(status_field "$E2E_CDIR" portal.tunnel_ipv4)
+	o6=$(status_field "$E2E_CDIR" portal.tunnel_ipv6)
+	te_addr "$E2E_C" fzc0 "$o4/32" ||
+	    fail "status shows $o4, the device has" \
+	    "$(ip -n "$E2E_C" addr show dev fzc0)" || return 1
+
+	e2e_stub '{"cmd":"move","role":"client","ipv4":"'$c4'",
+	    "ipv6":"'$c6'"}' >/dev/null || fail "move the client" || return 1
+	wait_until 10 te_addr "$E2E_C" fzc0 "$c4/32" &&
+	    te_addr "$E2E_C" fzc0 "$c6/128" ||
+	    fail "client not moved: $(ip -n "$E2E_C" addr show dev fzc0);" \
+	    "$(tail -5 "$E2E_CLOG")" || return 1
+	! te_addr "$E2E_C" fzc0 "$o4/32" && ! te_addr "$E2E_C" fzc0 "$o6/128" ||
+	    fail "old client addresses stayed" || return 1
+	e2e_route 10.20.0.0/24 || fail "the route went" || return 1
+	[ "$(status_field "$E2E_CDIR" portal.tunnel_ipv4)" = "$c4" ] &&
+	    [ "$(status_field "$E2E_CDIR" portal.tunnel_ipv6)" = "$c6" ] ||
+	    fail "fzc status: $(status_field "$E2E_CDIR" portal)" || return 1
+	ip netns exec "$E2E_C" ping -c 1 -W 15 10.20.0.2 >/dev/null ||
+	    fail "no answer from the new address: $(tail -20 "$E2E_CLOG")" ||
+	    return 1
+	ip netns exec "${E2E_G[1]}" nft list set inet fzc_fzcg0 all4 |
+	    grep -qF "$c4" ||
+	    fail "the gateway does not know the new client address:" \
+	    "$(ip netns exec "${E2E_G[1]}" nft list table inet fzc_fzcg0)" ||
+	    return 1
+
+	mark=$(wc -l <"$E2E_CLOG")
+	e2e_stub '{"cmd":"move","role":"gateway","ipv4":"'$g4'",
+	    "ipv6":"'$g6'"}' >/dev/null || fail "move the gateway" || return 1
+	wait_until 10 te_addr "${E2E_G[1]}" fzcg0 "$g4/32" &&
+	    te_addr "${E2E_G[1]}" fzcg0 "$g6/128" ||
+	    fail "gateway not moved: $(ip -n "${E2E_G[1]}" addr show \
+	    dev fzcg0); $(tail -5 "${E2E_GLOG[1]}")" || return 1
+	[ "$(status_field "$WORK/gw1" portal.tunnel_ipv4)" = "$g4" ] ||
+	    fail "gateway's fzc status: $(status_field "$WORK/gw1" portal)" ||
+	    return 1
+	ip -n "${E2E_G[1]}" route show 100.64.0.0/11 | grep -q 'dev fzcg0' ||
+	    fail "the clients' range is no longer routed" || return 1
+	ip netns exec "$E2E_C" ping -c 3 -W 5 10.20.0.2 >/dev/null ||
+	    fail "no answer after the gateway moved" || return 1
+	! tail -n +"$mark" "$E2E_CLOG" | grep -q 'dropped' ||
+	    fail "the client dropped a connection when the gateway moved:" \
+	    "$(tail -n +"$mark" "$E2E_CLOG" | grep dropped)" || return 1
+	te_healthy || return 1
+}
