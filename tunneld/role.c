@@ -407,16 +407,18 @@ role_peer_remove(struct role *r, struct role_peer *p)
 		}
 }
 
-/* NULL while conn_new() runs: its peer does not hold it yet. */
+/*
+ * A connection carries its peer's id. NULL while conn_new() runs: the
+ * peer does not hold the connection yet.
+ */
 static struct role_peer *
 role_peer_of(struct role *r, const struct conn *c)
 {
-	size_t	 i;
+	struct role_peer	*p;
 
-	for (i = 0; i < r->npeers; i++)
-		if (r->peers[i]->conn == c)
-			return (r->peers[i]);
-	return (NULL);
+	if ((p = role_peer_find(r, conn_id(c))) == NULL || p->conn != c)
+		return (NULL);
+	return (p);
 }
 
 /*
