@@ -254,6 +254,13 @@ act_quit(GSimpleAction *a, GVariant *p, gpointer arg)
 	g_application_quit(G_APPLICATION(g->app));
 }
 
+static void
+act_export_logs(GSimpleAction *a, GVariant *p, gpointer arg)
+{
+	(void)a;
+	logs_export(arg, g_variant_get_string(p, NULL));
+}
+
 static const GActionEntry gui_actions[] = {
 	{ "sign-in", act_sign_in, NULL, NULL, NULL, { 0 } },
 	{ "sign-out", act_sign_out, NULL, NULL, NULL, { 0 } },
@@ -262,6 +269,7 @@ static const GActionEntry gui_actions[] = {
 	{ "favorite", act_favorite, "s", NULL, NULL, { 0 } },
 	{ "show", act_show, NULL, NULL, NULL, { 0 } },
 	{ "quit", act_quit, NULL, NULL, NULL, { 0 } },
+	{ "export-logs", act_export_logs, "s", NULL, NULL, { 0 } },
 };
 
 /* The daemon refuses whoever is not in group fzc: say so before it does. */

@@ -51,10 +51,11 @@ window_text(GtkBox *box, const char *css)
 static void
 window_clear(GtkListBox *list)
 {
-	GtkWidget	*c;
+	GtkListBoxRow	*r;
 
-	while ((c = gtk_widget_get_first_child(GTK_WIDGET(list))) != NULL)
-		gtk_list_box_remove(list, c);
+	/* Rows only: the placeholder is a child of the list too. */
+	while ((r = gtk_list_box_get_row_at_index(list, 0)) != NULL)
+		gtk_list_box_remove(list, GTK_WIDGET(r));
 }
 
 static void	window_update_state(struct gui_window *);
@@ -89,8 +90,9 @@ window_update_state(struct gui_window *w)
 		    reason != NULL ? reason : "the portal is unreachable",
 		    (long long)MAX(left, 0));
 	} else if (strcmp(st, "signed_out") == 0)
-		text = g_strdup_printf("Signed out%s%s",
-		    reason != NULL ? ": " : "", reason != NULL ? reason : "");
+		text = reason == NULL || strcmp(reason, "signed out") == 0 ?
+		    g_strdup("Signed out") :
+		    g_strdup_printf("Signed out: %s", reason);
 	else
 		text = g_strdup("Waiting for fzc…");
 	gtk_label_set_text(w->state, text);
@@ -185,14 +187,17 @@ window_update_lists(struct gui_window *w)
 {
 	struct gui	*g = w->g;
 	json_t		*sorted, *r, *p;
-	const char	*type, *path, *ep, *key;
+	const char	*type, *path, *ep, *key, *st;
 	GtkWidget	*l;
 	gboolean	 internet = FALSE;
 	char		*s;
 	size_t		 i;
 
 	window_clear(w->resources);
-	sorted = gui_sorted_resources(g);
+	/* The daemon keeps the last list after a sign-out; it is stale. */
+	st = gui_portal_state(g);
+	sorted = strcmp(st, "signed_out") == 0 || strcmp(st, "unknown") == 0 ?
+	    json_array() : gui_sorted_resources(g);
 	json_array_foreach(sorted, i, r) {
 		type = json_string_value(json_object_get(r, "type"));
 		if (type != NULL && strcmp(type, "internet") == 0) {
@@ -281,7 +286,9 @@ window_export_chosen(GtkNativeDialog *d, int response, gpointer arg)
 	    (f = gtk_file_chooser_get_file(GTK_FILE_CHOOSER(d))) != NULL) {
 		path = g_file_get_path(f);
 		if (path != NULL)
-			logs_export(w->g, path);
+			g_action_group_activate_action(G_ACTION_GROUP(
+			    w->g->app), "export-logs",
+			    g_variant_new_string(path));
 		g_free(path);
 		g_object_unref(f);
 	}
@@ -315,6 +322,8 @@ window_scrolled(GtkListBox **list, const char *name)
 	GtkWidget	*l = gtk_list_box_new();
 
 	gtk_list_box_set_selection_mode(GTK_LIST_BOX(l), GTK_SELECTION_NONE);
+	gtk_list_box_set_placeholder(GTK_LIST_BOX(l), gtk_label_new(
+	    "Nothing to show yet"));
 	window_label(l, name);
 	gtk_scrolled_window_set_child(GTK_SCROLLED_WINDOW(sw), l);
 	gtk_widget_set_vexpand(sw, TRUE);

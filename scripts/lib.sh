@@ -14,6 +14,7 @@ FZC_PACKAGES=(
 	libgtk-4-dev libdbusmenu-glib-dev libarchive-dev
 	xvfb xauth dbus at-spi2-core python3-gi gir1.2-atspi-2.0
 	python3-pyatspi xdotool imagemagick libglib2.0-bin
+	gir1.2-gdkpixbuf-2.0 librsvg2-common
 	desktop-file-utils appstream
 )
 

@@ -34,23 +34,23 @@ struct client_gateway {
 };
 
 struct client {
-	struct event_base	*base;
-	struct client_options	 opt;
-	struct ipc_chan		*chan;		/* to the current controld */
-	struct role_identity	 id;
-	struct role_tun		 tun;
-
-	bool			 have_addresses;
-	struct ipc_tun_addresses addresses;
+	struct role		 r;		/* first: the base */
 	struct ipc_route	*routes;
 	size_t			 nroutes;
-	struct role_relays	 relays;
 	struct client_gateway	**gateways;
 	size_t			 ngateways;
-	struct conns		*conns;
 	bool			 internet;	/* the saved switch */
 	int			 default_routes;	/* 0/0 and ::/0 in */
 };
+
+/* The client role's operations, below; a struct role of theirs is ours. */
+static const struct role_ops	client_ops;
+
+static struct client *
+client_of(struct role *r)
+{
+	return ((struct client *)r);
+}
 
 /*
  * The Internet resource's default routes live in a table of their own,
@@ -64,7 +64,7 @@ struct client {
 static void
 client_internet_path(struct client *c, char *path, size_t len)
 {
-	snprintf(path, len, "%s/internet-resource", c->opt.state_dir);
+	snprintf(path, len, "%s/internet-resource", c->r.opt.state_dir);
 }
 
 static void
@@ -113,32 +113,27 @@ client_save_internet(struct client *c, bool on)
 	return (0);
 }
 
-struct client *
-client_new(struct event_base *base, const struct client_options *opt)
+struct role *
+client_new(struct event_base *base, const struct role_options *opt)
 {
 	struct client	*c;
 
 	c = xcalloc(1, sizeof(*c));
-	c->base = base;
-	c->opt = *opt;
-	c->chan = NULL;
-	role_identity_init(&c->id, opt->state_dir, opt->token_file,
-	    opt->name);
+	role_init(&c->r, &client_ops, base, opt);
+	role_identity_init(&c->r);
 	client_load_internet(c);
-	return (c);
+	return (&c->r);
 }
 
 /* Sent after every hello: a restarted controld starts from scratch. */
-int
-client_send_config(struct client *c, struct ipc_chan *ch)
+static int
+client_configure(struct role *r, struct ipc_chan *ch)
 {
 	struct ipc_portal_config	 pc;
 
-	c->chan = ch;
-	role_portal_config(&c->id, c->opt.api_url, c->opt.ca_file,
-	    IPC_ROLE_CLIENT, &pc);
-	pc.internet = c->internet;
-	return (role_send_config(&c->id, ch, &pc));
+	role_portal_config(r, IPC_ROLE_CLIENT, &pc);
+	pc.internet = client_of(r)->internet;
+	return (role_send_config(r, ch, &pc));
 }
 
 static int
@@ -180,14 +175,15 @@ client_gateway_serves(const struct client_gateway *g, const char *resource)
 static void
 client_gateway_routes(struct client *c, struct client_gateway *g)
 {
+	struct device	*dev = c->r.tun.dev;
 	struct peer	*wg = conn_peer(g->conn);
 	size_t		 i;
 
-	(void)device_add_allowed_ip(c->tun.dev, wg, &g->peer.gateway_ipv4);
-	(void)device_add_allowed_ip(c->tun.dev, wg, &g->peer.gateway_ipv6);
+	(void)device_add_allowed_ip(dev, wg, &g->peer.gateway_ipv4);
+	(void)device_add_allowed_ip(dev, wg, &g->peer.gateway_ipv6);
 	for (i = 0; i < c->nroutes; i++)
 		if (client_gateway_serves(g, c->routes[i].resource_id))
-			(void)device_add_allowed_ip(c->tun.dev, wg,
+			(void)device_add_allowed_ip(dev, wg,
 			    &c->routes[i].prefix);
 }
 
@@ -214,7 +210,7 @@ client_gateway_peer(struct client *c, const struct ipc_gateway_peer *p)
 	struct client_gateway	*g;
 	const char		*why;
 
-	if (c->conns == NULL)
+	if (c->r.conns == NULL)
 		return (EAGAIN);
 	if ((g = client_gateway(c, p->gateway_id)) == NULL) {
 		if (c->ngateways == CLIENT_MAX_GATEWAYS)
@@ -229,7 +225,7 @@ client_gateway_peer(struct client *c, const struct ipc_gateway_peer *p)
 		cp.local_pwd = p->local_pwd;
 		cp.remote_ufrag = p->remote_ufrag;
 		cp.remote_pwd = p->remote_pwd;
-		if ((g->conn = conn_new(c->conns, &cp, &why)) == NULL) {
+		if ((g->conn = conn_new(c->r.conns, &cp, &why)) == NULL) {
 			log_warnx("gateway %s: %s", p->gateway_id, why);
 			explicit_bzero(g, sizeof(*g));
 			free(g);
@@ -247,17 +243,8 @@ client_gateway_peer(struct client *c, const struct ipc_gateway_peer *p)
 		    IPC_ID_MAX);
 	}
 	client_gateway_routes(c, g);
-	device_claim_held(c->tun.dev, conn_peer(g->conn), p->resource_id);
+	device_claim_held(c->r.tun.dev, conn_peer(g->conn), p->resource_id);
 	return (0);
-}
-
-static void
-client_send_candidate(void *arg, const char *gateway_id, const char *cand,
-    bool add)
-{
-	struct client	*c = arg;
-
-	role_send_candidate(c->chan, gateway_id, cand, add);
 }
 
 /*
@@ -278,7 +265,7 @@ client_gateway_of(struct client *c, const struct conn *conn)
 static bool
 client_conn_state(void *arg, struct conn *conn, enum ice_state st)
 {
-	struct client		*c = arg;
+	struct client		*c = client_of(arg);
 	struct client_gateway	*g;
 
 	if ((st != ICE_FAILED && st != ICE_DISCONNECTED) ||
@@ -293,7 +280,7 @@ client_conn_state(void *arg, struct conn *conn, enum ice_state st)
 static void
 client_goodbye(void *arg, struct conn *conn)
 {
-	struct client		*c = arg;
+	struct client		*c = client_of(arg);
 	struct client_gateway	*g;
 
 	if ((g = client_gateway_of(c, conn)) == NULL)
@@ -303,25 +290,18 @@ client_goodbye(void *arg, struct conn *conn)
 }
 
 static void
-client_no_relays(void *arg, const char *gateway_id)
-{
-	struct client	*c = arg;
-
-	role_send_no_relays(c->chan, gateway_id);
-}
-
-static void
 client_need_authz(void *arg, const char *resource_id)
 {
 	struct client		*c = arg;
+	struct ipc_chan		*ch = c->r.chan;
 	struct ipc_resource_id	 r;
 
 	memset(&r, 0, sizeof(r));
 	snprintf(r.id, sizeof(r.id), "%s", resource_id);
 	log_debug("first packet for resource %s: asking controld",
 	    resource_id);
-	if (c->chan == NULL || ipc_chan_send(c->chan, IPC_NEED_AUTHZ, 0, &r,
-	    sizeof(r), -1) == -1)
+	if (ch == NULL || ipc_chan_send(ch, IPC_NEED_AUTHZ, 0, &r, sizeof(r),
+	    -1) == -1)
 		log_warnx("cannot tell controld about resource %s",
 		    resource_id);
 }
@@ -332,22 +312,14 @@ client_need_authz(void *arg, const char *resource_id)
  * device id), so later ones are only compared.
  */
 static int
-client_device_up(struct client *c, const struct ipc_tun_addresses *a)
+client_device_up(struct client *c)
 {
-	struct conns_callbacks	 cb;
-	int			 error;
+	int	 error;
 
-	if ((error = role_tun_up(&c->tun, c->base, c->opt.ifname,
-	    c->opt.threads, c->id.private_key, a)) != 0)
+	if ((error = role_tun_up(&c->r)) != 0)
 		return (error);
-	device_set_authz_cb(c->tun.dev, client_need_authz, c);
-	memset(&cb, 0, sizeof(cb));
-	cb.candidate = client_send_candidate;
-	cb.state = client_conn_state;
-	cb.no_relays = client_no_relays;
-	cb.goodbye = client_goodbye;
-	cb.arg = c;
-	c->conns = conns_new(c->base, c->tun.dev, true, &cb);
+	device_set_authz_cb(c->r.tun.dev, client_need_authz, c);
+	role_conns_new(&c->r, true, client_conn_state, client_goodbye);
 	return (0);
 }
 
@@ -356,7 +328,7 @@ static int
 client_rules(struct client *c, bool add)
 {
 	static const int	 fams[2] = { AF_INET, AF_INET6 };
-	struct netlink		*nl = c->tun.nl;
+	struct netlink		*nl = c->r.tun.nl;
 	int			 i, rc = 0;
 
 	for (i = 0; i < 2 && rc == 0; i++) {
@@ -380,25 +352,26 @@ static int
 client_route(struct client *c, const struct ipc_route *r, bool add)
 {
 	const struct ipc_prefix	*p = &r->prefix;
+	struct role_tun		*t = &c->r.tun;
 	uint32_t		 table = 0;
 	int			 rc;
 
-	if (c->tun.dev == NULL || c->tun.nl == NULL)
+	if (t->dev == NULL || t->nl == NULL)
 		return (0);
 	if (p->prefixlen == 0)
 		table = CLIENT_TABLE;
 	if (add) {
-		if (device_add_resource(c->tun.dev, p, r->resource_id) == -1)
+		if (device_add_resource(t->dev, p, r->resource_id) == -1)
 			return (EEXIST);
-		rc = netlink_route_add(c->tun.nl, c->tun.ifindex, p->family,
+		rc = netlink_route_add(t->nl, t->ifindex, p->family,
 		    p->addr, p->prefixlen, table, 0);
 		if (rc == 0 && table != 0 && c->default_routes++ == 0 &&
 		    (rc = client_rules(c, true)) != 0)
 			log_warnx("Internet resource rules: %s",
 			    strerror(-rc));
 	} else {
-		device_del_resource(c->tun.dev, p, r->resource_id);
-		rc = netlink_route_del(c->tun.nl, c->tun.ifindex, p->family,
+		device_del_resource(t->dev, p, r->resource_id);
+		rc = netlink_route_del(t->nl, t->ifindex, p->family,
 		    p->addr, p->prefixlen, table, 0);
 		if (rc == 0 && table != 0 && --c->default_routes == 0 &&
 		    (rc = client_rules(c, false)) != 0)
@@ -411,23 +384,23 @@ client_route(struct client *c, const struct ipc_route *r, bool add)
 
 /* Keeps one state message; returns the errno to acknowledge it with. */
 static int
-client_state(struct client *c, const struct ipc_msg *msg)
+client_state(struct role *r, const struct ipc_msg *msg)
 {
-	size_t	 j;
-	int	 i, error;
+	struct client	*c = client_of(r);
+	size_t		 j;
+	int		 i, error;
 
 	switch (msg->hdr.type) {
 	case IPC_TUN_ADDRESSES:
-		if (c->have_addresses)
-			return (memcmp(&c->addresses, &msg->u.tun_addresses,
-			    sizeof(c->addresses)) == 0 ? 0 : EBUSY);
-		c->addresses = msg->u.tun_addresses;
-		c->have_addresses = true;
-		if ((error = client_device_up(c, &c->addresses)) != 0)
+		if (r->have_addresses)
+			return (memcmp(&r->addresses, &msg->u.tun_addresses,
+			    sizeof(r->addresses)) == 0 ? 0 : EBUSY);
+		r->addresses = msg->u.tun_addresses;
+		r->have_addresses = true;
+		if ((error = client_device_up(c)) != 0)
 			return (error);
 		for (j = 0; j < c->nroutes; j++)
 			(void)client_route(c, &c->routes[j], true);
-		role_relays_replay(&c->relays, c->conns);
 		return (0);
 	case IPC_ROUTE_ADD:
 		if (client_route_index(c, &msg->u.route) != -1)
@@ -443,22 +416,13 @@ client_state(struct client *c, const struct ipc_msg *msg)
 			return (ENOENT);
 		c->routes[i] = c->routes[--c->nroutes];
 		return (client_route(c, &msg->u.route, false));
-	case IPC_RELAY_ADD:
-	case IPC_RELAY_DEL:
-		return (role_relay(&c->relays, c->conns, msg));
 	case IPC_GATEWAY_PEER:
 		return (client_gateway_peer(c, &msg->u.gateway_peer));
-	case IPC_REMOTE_CANDIDATE:
-		return (role_remote_candidate(c->conns, &msg->u.candidate,
-		    true, "gateway"));
-	case IPC_REMOTE_CANDIDATE_DEL:
-		return (role_remote_candidate(c->conns, &msg->u.candidate,
-		    false, "gateway"));
 	case IPC_INTERNET_SET:
 		return (client_save_internet(c, msg->u.internet.enabled));
 	case IPC_AUTHZ_FAILED:
-		if (c->tun.dev != NULL)
-			device_drop_held(c->tun.dev, msg->u.resource_id.id);
+		if (r->tun.dev != NULL)
+			device_drop_held(r->tun.dev, msg->u.resource_id.id);
 		return (0);
 	default:
 		return (EINVAL);
@@ -466,7 +430,7 @@ client_state(struct client *c, const struct ipc_msg *msg)
 }
 
 static void
-client_log_state(const struct ipc_msg *msg, int error)
+client_describe(const struct ipc_msg *msg, char *buf, size_t size)
 {
 	const struct ipc_prefix	*p = NULL;
 	char			 a[INET6_ADDRSTRLEN] = "";
@@ -504,60 +468,37 @@ client_log_state(const struct ipc_msg *msg, int error)
 	}
 	if (p != NULL)
 		inet_ntop(p->family, p->addr, a, sizeof(a));
-	log_debug("client state: %s %s%s%u %s%s%s",
-	    ipc_type_name(msg->hdr.type), a, p != NULL ? "/" : "",
-	    p != NULL ? p->prefixlen : 0, what,
-	    error != 0 ? ": " : "", error != 0 ? strerror(error) : "");
+	snprintf(buf, size, "%s%s%u %s", a, p != NULL ? "/" : "",
+	    p != NULL ? p->prefixlen : 0, what);
 }
 
-/* The messages client_dispatch() takes. */
-bool
+static bool
 client_owns(uint16_t type)
 {
 	return (role_token_owns(type) || type == IPC_INTERNET_SET ||
 	    (type >= IPC_STATE_FIRST && type <= IPC_STATE_LAST));
 }
 
-/* Returns 0, or -1 with *why when controld broke the protocol. */
-int
-client_dispatch(struct client *c, struct ipc_chan *ch,
-    const struct ipc_msg *msg,
-    const char **why)
+static void
+client_clear(struct role *r)
 {
-	int	 error;
+	struct client	*c = client_of(r);
 
-	if (role_token_owns(msg->hdr.type)) {
-		role_token_dispatch(&c->id, ch, msg);
-		return (0);
-	}
-	if (!client_owns(msg->hdr.type)) {
-		*why = "not a client-role message";
-		return (-1);
-	}
-	error = client_state(c, msg);
-	client_log_state(msg, error);
-	role_state_ack(ch, msg, error);
-	return (0);
-}
-
-struct device *
-client_device(const struct client *c)
-{
-	return (c->tun.dev);
-}
-
-void
-client_free(struct client *c)
-{
-	if (c == NULL)
-		return;
 	while (c->ngateways > 0)
 		client_gateway_free(c, c->gateways[c->ngateways - 1]);
 	free(c->gateways);
-	conns_free(c->conns);
-	role_tun_down(&c->tun);
-	role_identity_clear(&c->id);
-	role_relays_clear(&c->relays);
 	free(c->routes);
-	free(c);
 }
+
+static const struct role_ops client_ops = {
+	.name = "client role",
+	.stray = "not a client-role message",
+	.configure = client_configure,
+	.owns = client_owns,
+	.dispatch = role_portal_dispatch,
+	.clear = client_clear,
+	.kind = "client",
+	.peer_kind = "gateway",
+	.state = client_state,
+	.describe = client_describe,
+};

@@ -46,24 +46,23 @@ struct gateway_client {
 };
 
 struct gateway {
-	struct event_base	*base;
-	struct client_options	 opt;
-	struct role_identity	 id;
-	struct ipc_chan		*chan;		/* to the current controld */
-
-	bool			 have_addresses;
-	struct ipc_tun_addresses addresses;
-	struct role_tun		 tun;
+	struct role		 r;		/* first: the base */
 	struct firewall		*fw;
 	bool			 fw_installed;
 	struct fw_script	 script;
-	struct conns		*conns;
 	struct event		*ev_expiry;
-
-	struct role_relays	 relays;
 	struct gateway_client	**clients;
 	size_t			 nclients;
 };
+
+/* The gateway role's operations, below; a struct role of theirs is ours. */
+static const struct role_ops	gateway_ops;
+
+static struct gateway *
+gateway_of(struct role *r)
+{
+	return ((struct gateway *)r);
+}
 
 static void	gateway_arm_expiry(struct gateway *);
 
@@ -94,8 +93,8 @@ gateway_check_forwarding(void)
 static void
 gateway_expiry_cb(evutil_socket_t, short, void *);
 
-struct gateway *
-gateway_new(struct event_base *base, const struct client_options *opt)
+struct role *
+gateway_new(struct event_base *base, const struct role_options *opt)
 {
 	struct gateway	*g;
 
@@ -103,25 +102,21 @@ gateway_new(struct event_base *base, const struct client_options *opt)
 		fatal("the gateway role needs %s (apt-get install nftables)",
 		    FIREWALL_NFT);
 	g = xcalloc(1, sizeof(*g));
-	g->base = base;
-	g->opt = *opt;
-	role_identity_init(&g->id, opt->state_dir, opt->token_file,
-	    opt->name);
+	role_init(&g->r, &gateway_ops, base, opt);
+	role_identity_init(&g->r);
 	if ((g->ev_expiry = evtimer_new(base, gateway_expiry_cb, g)) == NULL)
 		fatalx("evtimer_new");
 	gateway_check_forwarding();
-	return (g);
+	return (&g->r);
 }
 
-int
-gateway_send_config(struct gateway *g, struct ipc_chan *ch)
+static int
+gateway_configure(struct role *r, struct ipc_chan *ch)
 {
 	struct ipc_portal_config	 pc;
 
-	g->chan = ch;
-	role_portal_config(&g->id, g->opt.api_url, g->opt.ca_file,
-	    IPC_ROLE_GATEWAY, &pc);
-	return (role_send_config(&g->id, ch, &pc));
+	role_portal_config(r, IPC_ROLE_GATEWAY, &pc);
+	return (role_send_config(r, ch, &pc));
 }
 
 /*
@@ -286,13 +281,13 @@ gateway_connect(struct gateway *g, struct gateway_client *gc)
 	cp.local_pwd = p->local_pwd;
 	cp.remote_ufrag = p->remote_ufrag;
 	cp.remote_pwd = p->remote_pwd;
-	if ((gc->conn = conn_new(g->conns, &cp, &why)) == NULL) {
+	if ((gc->conn = conn_new(g->r.conns, &cp, &why)) == NULL) {
 		log_warnx("client %s: %s", p->client_id, why);
 		return (EINVAL);
 	}
 	wg = conn_peer(gc->conn);
-	if (device_add_allowed_ip(g->tun.dev, wg, &p->client_ipv4) == -1 ||
-	    device_add_allowed_ip(g->tun.dev, wg, &p->client_ipv6) == -1) {
+	if (device_add_allowed_ip(g->r.tun.dev, wg, &p->client_ipv4) == -1 ||
+	    device_add_allowed_ip(g->r.tun.dev, wg, &p->client_ipv6) == -1) {
 		log_warnx("client %s: its tunnel addresses belong to another "
 		    "client", p->client_id);
 		conn_free(gc->conn);
@@ -331,7 +326,7 @@ gateway_client_peer(struct gateway *g, const struct ipc_client_peer *p)
 	bool			 replaced = false, kept = false;
 	int			 i, error;
 
-	if (g->conns == NULL)
+	if (g->r.conns == NULL)
 		return (EAGAIN);	/* no tunnel addresses yet */
 	if ((gc = gateway_client(g, p->client_id)) == NULL) {
 		if (g->nclients == GATEWAY_MAX_CLIENTS)
@@ -501,23 +496,6 @@ gateway_expiry_cb(evutil_socket_t fd, short events, void *arg)
 	gateway_arm_expiry(g);
 }
 
-static void
-gateway_send_candidate(void *arg, const char *client_id, const char *cand,
-    bool add)
-{
-	struct gateway	*g = arg;
-
-	role_send_candidate(g->chan, client_id, cand, add);
-}
-
-static void
-gateway_no_relays(void *arg, const char *client_id)
-{
-	struct gateway	*g = arg;
-
-	role_send_no_relays(g->chan, client_id);
-}
-
 static struct gateway_client *
 gateway_client_of(struct gateway *g, const struct conn *conn)
 {
@@ -536,7 +514,7 @@ gateway_client_of(struct gateway *g, const struct conn *conn)
 static bool
 gateway_conn_state(void *arg, struct conn *conn, enum ice_state st)
 {
-	struct gateway		*g = arg;
+	struct gateway		*g = gateway_of(arg);
 	struct gateway_client	*gc;
 
 	if (st != ICE_FAILED && st != ICE_DISCONNECTED)
@@ -553,7 +531,7 @@ gateway_conn_state(void *arg, struct conn *conn, enum ice_state st)
 static void
 gateway_peer_goodbye(void *arg, struct conn *conn)
 {
-	struct gateway		*g = arg;
+	struct gateway		*g = gateway_of(arg);
 	struct gateway_client	*gc;
 
 	if ((gc = gateway_client_of(g, conn)) == NULL)
@@ -572,29 +550,27 @@ gateway_peer_goodbye(void *arg, struct conn *conn)
 static int
 gateway_device_up(struct gateway *g)
 {
-	struct conns_callbacks	 cb;
-	const char		*why;
-	size_t			 i;
-	int			 rc, error;
+	struct role_tun	*t = &g->r.tun;
+	const char	*why;
+	size_t		 i;
+	int		 rc, error;
 
-	if ((error = role_tun_up(&g->tun, g->base, g->opt.ifname,
-	    g->opt.threads, g->id.private_key, &g->addresses)) != 0)
+	if ((error = role_tun_up(&g->r)) != 0)
 		return (error);
 	for (i = 0; i < sizeof(gateway_client_ranges) /
 	    sizeof(gateway_client_ranges[0]); i++) {
-		rc = netlink_route_add(g->tun.nl, g->tun.ifindex,
+		rc = netlink_route_add(t->nl, t->ifindex,
 		    gateway_client_ranges[i].family,
 		    gateway_client_ranges[i].addr,
 		    gateway_client_ranges[i].prefixlen, 0, 0);
 		if (rc < 0 && rc != -EEXIST) {
 			log_warnx("routing the clients' range into %s: %s",
-			    device_ifname(g->tun.dev), strerror(-rc));
+			    device_ifname(t->dev), strerror(-rc));
 			return (-rc);
 		}
 	}
-	if ((g->fw = firewall_new(device_ifname(g->tun.dev), &why)) == NULL) {
-		log_warnx("firewall for %s: %s", device_ifname(g->tun.dev),
-		    why);
+	if ((g->fw = firewall_new(device_ifname(t->dev), &why)) == NULL) {
+		log_warnx("firewall for %s: %s", device_ifname(t->dev), why);
 		return (EINVAL);
 	}
 	firewall_setup(g->fw, &g->script);
@@ -602,14 +578,7 @@ gateway_device_up(struct gateway *g)
 		return (EIO);
 	g->fw_installed = true;
 	log_info("nftables table inet %s installed", firewall_table(g->fw));
-	memset(&cb, 0, sizeof(cb));
-	cb.candidate = gateway_send_candidate;
-	cb.state = gateway_conn_state;
-	cb.no_relays = gateway_no_relays;
-	cb.goodbye = gateway_peer_goodbye;
-	cb.arg = g;
-	g->conns = conns_new(g->base, g->tun.dev, false, &cb);
-	role_relays_replay(&g->relays, g->conns);
+	role_conns_new(&g->r, false, gateway_conn_state, gateway_peer_goodbye);
 	return (0);
 }
 
@@ -632,33 +601,27 @@ gateway_firewall_remove(struct gateway *g)
 
 /* Keeps one state message; returns the errno to acknowledge it with. */
 static int
-gateway_state(struct gateway *g, const struct ipc_msg *msg)
+gateway_state(struct role *r, const struct ipc_msg *msg)
 {
-	int	 error;
+	struct gateway	*g = gateway_of(r);
+	int		 error;
 
 	switch (msg->hdr.type) {
 	case IPC_TUN_ADDRESSES:
-		if (g->have_addresses)
-			return (memcmp(&g->addresses, &msg->u.tun_addresses,
-			    sizeof(g->addresses)) == 0 ? 0 : EBUSY);
-		g->addresses = msg->u.tun_addresses;
-		g->have_addresses = true;
+		if (r->have_addresses)
+			return (memcmp(&r->addresses, &msg->u.tun_addresses,
+			    sizeof(r->addresses)) == 0 ? 0 : EBUSY);
+		r->addresses = msg->u.tun_addresses;
+		r->have_addresses = true;
 		if ((error = gateway_device_up(g)) != 0) {
 			/* Half a gateway forwards nothing; the next try. */
-			conns_free(g->conns);
-			g->conns = NULL;
+			conns_free(r->conns);
+			r->conns = NULL;
 			gateway_firewall_remove(g);
-			role_tun_down(&g->tun);
-			g->have_addresses = false;
+			role_tun_down(r);
+			r->have_addresses = false;
 		}
 		return (error);
-	case IPC_RELAY_ADD:
-	case IPC_RELAY_DEL:
-		return (role_relay(&g->relays, g->conns, msg));
-	case IPC_REMOTE_CANDIDATE:
-	case IPC_REMOTE_CANDIDATE_DEL:
-		return (role_remote_candidate(g->conns, &msg->u.candidate,
-		    msg->hdr.type == IPC_REMOTE_CANDIDATE, "client"));
 	case IPC_CLIENT_PEER:
 		return (gateway_client_peer(g, &msg->u.client_peer));
 	case IPC_ACCESS_DEL:
@@ -671,7 +634,7 @@ gateway_state(struct gateway *g, const struct ipc_msg *msg)
 }
 
 static void
-gateway_log_state(const struct ipc_msg *msg, int error)
+gateway_describe(const struct ipc_msg *msg, char *buf, size_t size)
 {
 	char		 a[INET6_ADDRSTRLEN] = "", b[128] = "";
 	const char	*what = "";
@@ -710,12 +673,10 @@ gateway_log_state(const struct ipc_msg *msg, int error)
 		what = b;
 		break;
 	}
-	log_debug("gateway state: %s %s%s%s", ipc_type_name(msg->hdr.type),
-	    what, error != 0 ? ": " : "", error != 0 ? strerror(error) : "");
+	snprintf(buf, size, "%s", what);
 }
 
-/* The messages gateway_dispatch() takes. */
-bool
+static bool
 gateway_owns(uint16_t type)
 {
 	switch (type) {
@@ -731,51 +692,32 @@ gateway_owns(uint16_t type)
 	}
 }
 
-/* Returns 0, or -1 with *why when controld broke the protocol. */
-int
-gateway_dispatch(struct gateway *g, struct ipc_chan *ch,
-    const struct ipc_msg *msg, const char **why)
-{
-	int	 error;
-
-	if (!gateway_owns(msg->hdr.type)) {
-		*why = "not a gateway-role message";
-		return (-1);
-	}
-	if (role_token_owns(msg->hdr.type)) {
-		role_token_dispatch(&g->id, ch, msg);
-		return (0);
-	}
-	error = gateway_state(g, msg);
-	gateway_log_state(msg, error);
-	role_state_ack(ch, msg, error);
-	return (0);
-}
-
-struct device *
-gateway_device(const struct gateway *g)
-{
-	return (g->tun.dev);
-}
-
 /*
  * On the way out every client is told goodbye, so that none waits for us.
  * The table goes first: one nft run, not one per client.
  */
-void
-gateway_free(struct gateway *g)
+static void
+gateway_clear(struct role *r)
 {
-	if (g == NULL)
-		return;
+	struct gateway	*g = gateway_of(r);
+
 	gateway_firewall_remove(g);
 	while (g->nclients > 0)
 		gateway_client_free(g, g->clients[g->nclients - 1], true);
 	free(g->clients);
-	conns_free(g->conns);
-	role_tun_down(&g->tun);
 	fw_script_free(&g->script);
 	event_free(g->ev_expiry);
-	role_relays_clear(&g->relays);
-	role_identity_clear(&g->id);
-	free(g);
 }
+
+static const struct role_ops gateway_ops = {
+	.name = "gateway role",
+	.stray = "not a gateway-role message",
+	.configure = gateway_configure,
+	.owns = gateway_owns,
+	.dispatch = role_portal_dispatch,
+	.clear = gateway_clear,
+	.kind = "gateway",
+	.peer_kind = "client",
+	.state = gateway_state,
+	.describe = gateway_describe,
+};

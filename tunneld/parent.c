@@ -27,10 +27,10 @@
 #include "common/util.h"
 #include "ipc/ipc.h"
 #include "tunneld/client.h"
-#include "tunneld/device.h"
 #include "tunneld/gateway.h"
 #include "tunneld/privdrop.h"
 #include "tunneld/protsock.h"
+#include "tunneld/role.h"
 #include "tunneld/wgmode.h"
 
 #define BACKOFF_MIN_MS		250
@@ -67,11 +67,8 @@ struct parent {
 	int			 ready_notified;
 	int			 stopping;
 
-	struct wgmode_options	 wgopt;
-	struct wgmode		*wm;
-	struct client_options	 clopt;
-	struct client		*client;
-	struct gateway		*gateway;
+	struct role_options	 opt;
+	struct role		*role;
 };
 
 static void	parent_spawn(struct parent *);
@@ -91,19 +88,6 @@ usage(void)
 	    "                   [--wireguard FILE [--interface NAME] "
 	    "[--threads N] [--mtu MTU]]\n");
 	exit(2);
-}
-
-/* The device `fzc status` reports on, whichever the mode or role. */
-static struct device *
-parent_device(struct parent *p)
-{
-	if (p->wm != NULL)
-		return (wgmode_device(p->wm));
-	if (p->client != NULL)
-		return (client_device(p->client));
-	if (p->gateway != NULL)
-		return (gateway_device(p->gateway));
-	return (NULL);
 }
 
 static void
@@ -207,16 +191,9 @@ parent_dispatch_controld(evutil_socket_t fd, short events, void *arg)
 			}
 			p->controld_hello = 1;
 			log_info("controld (pid %d) is up", (int)p->controld_pid);
-			if (p->wm != NULL &&
-			    wgmode_send_file(p->wm, &p->chan) == -1)
-				fatal("passing %s to controld", p->wgopt.file);
-			if (p->client != NULL &&
-			    client_send_config(p->client, &p->chan) == -1)
+			if (role_configure(p->role, &p->chan) == -1)
 				log_warn("configuring controld");
-			if (p->gateway != NULL &&
-			    gateway_send_config(p->gateway, &p->chan) == -1)
-				log_warn("configuring controld");
-			if (p->wm != NULL && !wgmode_running(p->wm))
+			if (!role_ready(p->role))
 				break;
 			if (!p->ready_notified) {
 				sd_notifyf(0, "READY=1\nSTATUS=running, "
@@ -231,52 +208,22 @@ parent_dispatch_controld(evutil_socket_t fd, short events, void *arg)
 			parent_socket_request(p, &msg);
 			break;
 		case IPC_STATS_REQUEST:
-			if (device_send_stats(parent_device(p), &p->chan,
+			if (role_send_stats(p->role, &p->chan,
 			    msg.hdr.id) == -1)
 				log_warn("sending counters to controld");
 			break;
-		case IPC_WG_ERROR:
-		case IPC_WG_INTERFACE:
-		case IPC_WG_ADDRESS:
-		case IPC_WG_PEER:
-		case IPC_WG_ALLOWED_IP:
-		case IPC_WG_COMMIT:
-			if (p->wm == NULL) {
-				parent_reject(p, &msg, "not in WireGuard mode");
-				return;
-			}
-			rc = wgmode_dispatch(p->wm, &msg, &why);
-			explicit_bzero(&msg.u, sizeof(msg.u));
-			if (rc == -1) {
-				parent_reject(p, &msg, why);
-				return;
-			}
-			if (rc == 1 && !p->ready_notified) {
-				sd_notifyf(0, "READY=1\nSTATUS=tunnel up");
-				p->ready_notified = 1;
-			}
-			break;
 		default:
 			/* ipc_decode lets through only controld's types. */
-			if (p->gateway != NULL && gateway_owns(msg.hdr.type))
-				rc = gateway_dispatch(p->gateway, &p->chan,
-				    &msg, &why);
-			else if (p->client != NULL &&
-			    client_owns(msg.hdr.type))
-				rc = client_dispatch(p->client, &p->chan, &msg,
-				    &why);
-			else {
-				parent_reject(p, &msg, p->gateway != NULL ?
-				    "not a gateway-role message" :
-				    p->client != NULL ?
-				    "not a client-role message" :
-				    "not in WireGuard mode");
-				return;
-			}
+			rc = role_dispatch(p->role, &p->chan, &msg, &why);
 			explicit_bzero(&msg.u, sizeof(msg.u));
 			if (rc == -1) {
 				parent_reject(p, &msg, why);
 				return;
+			}
+			/* WireGuard mode's tunnel came up with this message. */
+			if (role_ready(p->role) && !p->ready_notified) {
+				sd_notifyf(0, "READY=1\nSTATUS=tunnel up");
+				p->ready_notified = 1;
 			}
 		}
 	}
@@ -414,9 +361,10 @@ parent_controld_exited(struct parent *p, int status)
 		    (int)p->controld_pid, WTERMSIG(status));
 	p->controld_pid = -1;
 	parent_close_channel(p);
-	if (p->wm != NULL && !wgmode_running(p->wm) && !p->stopping)
+	/* Only WireGuard mode waits for controld, to parse its file. */
+	if (!role_ready(p->role) && !p->stopping)
 		fatalx("controld died before %s was configured",
-		    p->wgopt.file);
+		    p->opt.wg_file);
 	if (p->stopping) {
 		event_base_loopexit(p->base, NULL);
 		return;
@@ -564,13 +512,13 @@ main(int argc, char *argv[])
 	p.ipc_fd = -1;
 	p.controld_pid = -1;
 	p.backoff_ms = BACKOFF_MIN_MS;
-	p.wgopt.ifname = "fzc%d";
-	p.wgopt.threads = 2;
-	p.clopt.api_url = getenv("FIREZONE_API_URL") != NULL ?
+	p.opt.ifname = "fzc%d";
+	p.opt.threads = 2;
+	p.opt.api_url = getenv("FIREZONE_API_URL") != NULL ?
 	    getenv("FIREZONE_API_URL") : "wss://api.firezone.dev";
-	p.clopt.name = getenv("FIREZONE_NAME");
-	p.clopt.token_file = "/etc/fzc/token";
-	p.clopt.state_dir = "/var/lib/fzc";
+	p.opt.name = getenv("FIREZONE_NAME");
+	p.opt.token_file = "/etc/fzc/token";
+	p.opt.state_dir = "/var/lib/fzc";
 	log_init(LOG_LEVEL_INFO, "fzc-tunneld");
 
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -590,38 +538,38 @@ main(int argc, char *argv[])
 				    "warning, info or debug)", optarg);
 			break;
 		case 'w':
-			p.wgopt.file = optarg;
+			p.opt.wg_file = optarg;
 			break;
 		case 'i':
-			p.wgopt.ifname = optarg;
+			p.opt.ifname = optarg;
 			break;
 		case 't':
-			p.wgopt.threads = (int)strtonum(optarg, 1, 16, &errstr);
+			p.opt.threads = (int)strtonum(optarg, 1, 16, &errstr);
 			if (errstr != NULL)
 				fatalx("--threads %s: %s (1..16)", optarg,
 				    errstr);
 			break;
 		case 'm':
-			p.wgopt.mtu = (unsigned)strtonum(optarg, 1280, 65535,
+			p.opt.mtu = (unsigned)strtonum(optarg, 1280, 65535,
 			    &errstr);
 			if (errstr != NULL)
 				fatalx("--mtu %s: %s (1280..65535)", optarg,
 				    errstr);
 			break;
 		case 'A':
-			p.clopt.api_url = optarg;
+			p.opt.api_url = optarg;
 			break;
 		case 'C':
-			p.clopt.ca_file = optarg;
+			p.opt.ca_file = optarg;
 			break;
 		case 'T':
-			p.clopt.token_file = optarg;
+			p.opt.token_file = optarg;
 			break;
 		case 'S':
-			p.clopt.state_dir = optarg;
+			p.opt.state_dir = optarg;
 			break;
 		case 'N':
-			p.clopt.name = optarg;
+			p.opt.name = optarg;
 			break;
 		case 'r':
 			if (strcmp(optarg, "client") == 0)
@@ -640,7 +588,7 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage();
-	if (gateway_role && p.wgopt.file != NULL) {
+	if (gateway_role && p.opt.wg_file != NULL) {
 		fprintf(stderr, "fzc-tunneld: --wireguard runs a plain "
 		    "WireGuard tunnel: no --role gateway with it\n");
 		usage();
@@ -680,16 +628,12 @@ main(int argc, char *argv[])
 		fatalx("libsodium failed to initialise");
 	if ((p.base = event_base_new()) == NULL)
 		fatalx("event_base_new");
-	if (p.wgopt.file != NULL)
-		p.wm = wgmode_new(p.base, &p.wgopt);
-	else {
-		p.clopt.ifname = p.wgopt.ifname;
-		p.clopt.threads = p.wgopt.threads;
-		if (gateway_role)
-			p.gateway = gateway_new(p.base, &p.clopt);
-		else
-			p.client = client_new(p.base, &p.clopt);
-	}
+	if (p.opt.wg_file != NULL)
+		p.role = wgmode_new(p.base, &p.opt);
+	else if (gateway_role)
+		p.role = gateway_new(p.base, &p.opt);
+	else
+		p.role = client_new(p.base, &p.opt);
 	p.ev_sigterm = parent_signal(&p, SIGTERM, parent_sigterm);
 	p.ev_sigint = parent_signal(&p, SIGINT, parent_sigterm);
 	p.ev_sigchld = parent_signal(&p, SIGCHLD, parent_sigchld);
@@ -698,17 +642,14 @@ main(int argc, char *argv[])
 	if (p.ev_respawn == NULL || p.ev_kill == NULL)
 		fatalx("evtimer_new");
 
-	log_info("starting (%s, user %s, control socket %s)", p.wm != NULL ?
-	    "WireGuard mode" : p.gateway != NULL ? "gateway role" :
-	    "client role", p.user, p.control_socket);
+	log_info("starting (%s, user %s, control socket %s)",
+	    role_name(p.role), p.user, p.control_socket);
 	parent_spawn(&p);
 	if (event_base_dispatch(p.base) == -1)
 		fatalx("event loop failed");
 
 	parent_close_channel(&p);
-	wgmode_free(p.wm);
-	client_free(p.client);
-	gateway_free(p.gateway);
+	role_free(p.role);
 	event_free(p.ev_kill);
 	event_free(p.ev_respawn);
 	event_free(p.ev_sigchld);

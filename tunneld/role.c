@@ -1,8 +1,9 @@
 /*
- * role.c: what both roles of fzc-tunneld hold for controld and do alike.
- * The private key never leaves this process (controld gets the public
- * half); the token is handed over as an fd to read, and controld may only
- * ask for it to be replaced or deleted.
+ * role.c: the base of fzc-tunneld's roles (role.h), and what the client
+ * and gateway roles hold for controld and do alike. The private key never
+ * leaves this process (controld gets the public half); the token is
+ * handed over as an fd to read, and controld may only ask for it to be
+ * replaced or deleted.
  */
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -28,14 +29,14 @@
 
 /* A v4 UUID, made once and kept: the portal knows the device by it. */
 static void
-role_device_id(struct role_identity *id)
+role_device_id(struct role_identity *id, const char *state_dir)
 {
 	uint8_t	 u[16];
 	char	 path[512];
 	FILE	*f;
 	size_t	 n;
 
-	snprintf(path, sizeof(path), "%s/device-id", id->state_dir);
+	snprintf(path, sizeof(path), "%s/device-id", state_dir);
 	if ((f = fopen(path, "re")) != NULL) {
 		n = fread(id->device_id, 1, sizeof(id->device_id) - 1, f);
 		fclose(f);
@@ -53,8 +54,8 @@ role_device_id(struct role_identity *id)
 	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
 	    "%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3], u[4], u[5],
 	    u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
-	if (mkdir(id->state_dir, 0750) == -1 && errno != EEXIST)
-		fatal("creating %s", id->state_dir);
+	if (mkdir(state_dir, 0750) == -1 && errno != EEXIST)
+		fatal("creating %s", state_dir);
 	if ((f = fopen(path, "wxe")) == NULL ||
 	    fprintf(f, "%s\n", id->device_id) < 0 || fclose(f) == EOF)
 		fatal("writing %s", path);
@@ -62,23 +63,21 @@ role_device_id(struct role_identity *id)
 }
 
 void
-role_identity_init(struct role_identity *id, const char *state_dir,
-    const char *token_file, const char *name)
+role_identity_init(struct role *r)
 {
-	const char	*env;
+	struct role_identity	*id = &r->id;
+	const char		*env;
 
 	memset(id, 0, sizeof(*id));
-	id->state_dir = state_dir;
-	id->token_file = token_file;
 	if ((id->private_key = sodium_malloc(32)) == NULL)
 		fatal("sodium_malloc");
 	/* A new key per start, as connlib does; the portal takes the latest. */
 	randombytes_buf(id->private_key, 32);
 	if (crypto_scalarmult_base(id->public_key, id->private_key) != 0)
 		fatalx("deriving the public key");
-	role_device_id(id);
-	if (name != NULL)
-		strncpy(id->name, name, sizeof(id->name) - 1);
+	role_device_id(id, r->opt.state_dir);
+	if (r->opt.name != NULL)
+		strncpy(id->name, r->opt.name, sizeof(id->name) - 1);
 	else if (gethostname(id->name, sizeof(id->name) - 1) == -1)
 		id->name[0] = '\0';
 	/* Taken out of the environment so that controld never inherits it. */
@@ -99,7 +98,7 @@ role_forget_env_token(struct role_identity *id)
 	}
 }
 
-void
+static void
 role_identity_clear(struct role_identity *id)
 {
 	if (id->private_key != NULL)
@@ -113,10 +112,11 @@ role_identity_clear(struct role_identity *id)
  * the file, which must be root's alone. -1 with errno ENOENT: no token.
  */
 static int
-role_token_fd(struct role_identity *id)
+role_token_fd(struct role *r)
 {
-	struct stat	 st;
-	int		 fd;
+	struct role_identity	*id = &r->id;
+	struct stat		 st;
+	int			 fd;
 
 	if (id->env_token != NULL) {
 		if ((fd = memfd_create("fzc-token", MFD_CLOEXEC)) == -1)
@@ -128,7 +128,7 @@ role_token_fd(struct role_identity *id)
 		}
 		return (fd);
 	}
-	fd = open(id->token_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = open(r->opt.token_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd == -1)
 		return (-1);
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
@@ -138,7 +138,7 @@ role_token_fd(struct role_identity *id)
 	}
 	if (st.st_mode & 077) {
 		log_warnx("token file %s is readable by group or others: "
-		    "refusing it; chmod 600 it", id->token_file);
+		    "refusing it; chmod 600 it", r->opt.token_file);
 		close(fd);
 		errno = EPERM;
 		return (-1);
@@ -147,65 +147,65 @@ role_token_fd(struct role_identity *id)
 }
 
 static int
-role_send_token(struct role_identity *id, struct ipc_chan *ch, uint32_t msgid,
+role_send_token(struct role *r, struct ipc_chan *ch, uint32_t msgid,
     int error)
 {
-	struct ipc_token_result	 r;
+	struct ipc_token_result	 res;
 	struct ipc_empty	 e;
 	int			 fd, rc;
 
-	memset(&r, 0, sizeof(r));
-	r.error = error;
-	if ((fd = role_token_fd(id)) == -1) {
+	memset(&res, 0, sizeof(res));
+	res.error = error;
+	if ((fd = role_token_fd(r)) == -1) {
 		if (errno != ENOENT)
-			log_warn("token %s", id->token_file);
-		return (ipc_chan_send(ch, IPC_TOKEN_RESULT, msgid, &r,
-		    sizeof(r), -1));
+			log_warn("token %s", r->opt.token_file);
+		return (ipc_chan_send(ch, IPC_TOKEN_RESULT, msgid, &res,
+		    sizeof(res), -1));
 	}
 	memset(&e, 0, sizeof(e));
 	rc = ipc_chan_send(ch, IPC_TOKEN, msgid, &e, sizeof(e), fd);
 	close(fd);
 	if (rc == 0) {
-		r.have_token = 1;
-		rc = ipc_chan_send(ch, IPC_TOKEN_RESULT, msgid, &r, sizeof(r),
-		    -1);
+		res.have_token = 1;
+		rc = ipc_chan_send(ch, IPC_TOKEN_RESULT, msgid, &res,
+		    sizeof(res), -1);
 	}
 	return (rc);
 }
 
 /* The portal configuration but for what one role alone adds. */
 void
-role_portal_config(const struct role_identity *id, const char *api_url,
-    const char *ca_file, uint8_t role, struct ipc_portal_config *pc)
+role_portal_config(const struct role *r, uint8_t role,
+    struct ipc_portal_config *pc)
 {
 	memset(pc, 0, sizeof(*pc));
-	strncpy(pc->api_url, api_url, sizeof(pc->api_url) - 1);
-	if (ca_file != NULL)
-		strncpy(pc->ca_file, ca_file, sizeof(pc->ca_file) - 1);
-	memcpy(pc->name, id->name, sizeof(pc->name));
-	memcpy(pc->device_id, id->device_id, sizeof(pc->device_id));
-	memcpy(pc->public_key, id->public_key, sizeof(pc->public_key));
+	strncpy(pc->api_url, r->opt.api_url, sizeof(pc->api_url) - 1);
+	if (r->opt.ca_file != NULL)
+		strncpy(pc->ca_file, r->opt.ca_file, sizeof(pc->ca_file) - 1);
+	memcpy(pc->name, r->id.name, sizeof(pc->name));
+	memcpy(pc->device_id, r->id.device_id, sizeof(pc->device_id));
+	memcpy(pc->public_key, r->id.public_key, sizeof(pc->public_key));
 	pc->role = role;
 }
 
 /* Sent after every hello: a restarted controld starts from scratch. */
 int
-role_send_config(struct role_identity *id, struct ipc_chan *ch,
+role_send_config(struct role *r, struct ipc_chan *ch,
     const struct ipc_portal_config *pc)
 {
 	if (ipc_chan_send(ch, IPC_PORTAL_CONFIG, 0, pc, sizeof(*pc), -1) == -1)
 		return (-1);
-	return (role_send_token(id, ch, 0, 0));
+	return (role_send_token(r, ch, 0, 0));
 }
 
 static int
-role_store_token(struct role_identity *id, const char *token)
+role_store_token(const char *path, const char *token)
 {
 	char	 tmp[IPC_PATH_MAX + 8];
 	size_t	 len = strlen(token);
 	int	 fd, saved;
 
-	snprintf(tmp, sizeof(tmp), "%s.new", id->token_file);
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
 	(void)unlink(tmp);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 	    0600);
@@ -217,7 +217,7 @@ role_store_token(struct role_identity *id, const char *token)
 		(void)unlink(tmp);
 		return (saved);
 	}
-	if (rename(tmp, id->token_file) == -1) {
+	if (rename(tmp, path) == -1) {
 		saved = errno;
 		(void)unlink(tmp);
 		return (saved);
@@ -231,53 +231,65 @@ role_token_owns(uint16_t type)
 	return (type == IPC_TOKEN_DELETE || type == IPC_TOKEN_STORE);
 }
 
-void
-role_token_dispatch(struct role_identity *id, struct ipc_chan *ch,
+/* IPC_TOKEN_DELETE and IPC_TOKEN_STORE, answered on the channel. */
+static void
+role_token_dispatch(struct role *r, struct ipc_chan *ch,
     const struct ipc_msg *msg)
 {
-	struct ipc_token_result	 r;
+	struct ipc_token_result	 res;
+	const char		*path = r->opt.token_file;
 	int			 error = 0;
 
-	role_forget_env_token(id);
+	role_forget_env_token(&r->id);
 	if (msg->hdr.type == IPC_TOKEN_DELETE) {
-		if (unlink(id->token_file) == -1 && errno != ENOENT)
+		if (unlink(path) == -1 && errno != ENOENT)
 			error = errno;
 		else
-			log_info("token deleted (%s)", id->token_file);
-		memset(&r, 0, sizeof(r));
-		r.error = error;
-		if (ipc_chan_send(ch, IPC_TOKEN_RESULT, msg->hdr.id, &r,
-		    sizeof(r), -1) == -1)
+			log_info("token deleted (%s)", path);
+		memset(&res, 0, sizeof(res));
+		res.error = error;
+		if (ipc_chan_send(ch, IPC_TOKEN_RESULT, msg->hdr.id, &res,
+		    sizeof(res), -1) == -1)
 			log_warn("answering controld");
 		return;
 	}
-	if ((error = role_store_token(id, msg->u.token.token)) != 0)
-		log_warnx("storing the token in %s: %s", id->token_file,
+	if ((error = role_store_token(path, msg->u.token.token)) != 0)
+		log_warnx("storing the token in %s: %s", path,
 		    strerror(error));
 	else
-		log_info("new token stored in %s", id->token_file);
-	if (role_send_token(id, ch, msg->hdr.id, error) == -1)
+		log_info("new token stored in %s", path);
+	if (role_send_token(r, ch, msg->hdr.id, error) == -1)
 		log_warn("sending the token to controld");
 }
 
-int
-role_tun_up(struct role_tun *t, struct event_base *base, const char *ifname,
-    int threads, const uint8_t *private_key,
-    const struct ipc_tun_addresses *a)
+struct device *
+role_device_new(struct role *r, const uint8_t *private_key, unsigned mtu,
+    uint16_t port, const char **why)
 {
 	struct device_config	 cfg;
-	const char		*why;
-	int			 rc;
+	struct device		*dev;
 
 	memset(&cfg, 0, sizeof(cfg));
-	cfg.ifname = ifname;
-	cfg.nworkers = threads;
-	cfg.mtu = ROLE_MTU;
-	cfg.listen_port = 0;
+	cfg.ifname = r->opt.ifname;
+	cfg.nworkers = r->opt.threads;
+	cfg.mtu = mtu;
+	cfg.listen_port = port;
 	memcpy(cfg.private_key, private_key, sizeof(cfg.private_key));
-	t->dev = device_new(base, &cfg, &why);
+	dev = device_new(r->base, &cfg, why);
 	explicit_bzero(&cfg, sizeof(cfg));
-	if (t->dev == NULL) {
+	return (dev);
+}
+
+int
+role_tun_up(struct role *r)
+{
+	struct role_tun			*t = &r->tun;
+	const struct ipc_tun_addresses	*a = &r->addresses;
+	const char			*why;
+	int				 rc;
+
+	if ((t->dev = role_device_new(r, r->id.private_key, ROLE_MTU, 0,
+	    &why)) == NULL) {
 		log_warnx("tunnel device: %s", why);
 		return (EINVAL);
 	}
@@ -302,9 +314,10 @@ role_tun_up(struct role_tun *t, struct event_base *base, const char *ifname,
 }
 
 void
-role_tun_down(struct role_tun *t)
+role_tun_down(struct role *r)
 {
-	int	 rc;
+	struct role_tun	*t = &r->tun;
+	int		 rc;
 
 	if (t->nl != NULL) {
 		if ((rc = netlink_undo_all(t->nl)) < 0)
@@ -316,10 +329,12 @@ role_tun_down(struct role_tun *t)
 	memset(t, 0, sizeof(*t));
 }
 
-void
-role_send_candidate(struct ipc_chan *ch, const char *peer_id,
-    const char *cand, bool add)
+/* The conns callbacks that are the same for both roles. */
+static void
+role_send_candidate(void *arg, const char *peer_id, const char *cand,
+    bool add)
 {
+	struct role		*r = arg;
 	struct ipc_candidate	 m;
 
 	memset(&m, 0, sizeof(m));
@@ -327,45 +342,76 @@ role_send_candidate(struct ipc_chan *ch, const char *peer_id,
 	snprintf(m.candidate, sizeof(m.candidate), "%s", cand);
 	log_debug("local candidate for %s: %s%s", peer_id,
 	    add ? "" : "(removed) ", cand);
-	if (ch == NULL || ipc_chan_send(ch, add ? IPC_LOCAL_CANDIDATE :
-	    IPC_LOCAL_CANDIDATE_DEL, 0, &m, sizeof(m), -1) == -1)
+	if (r->chan == NULL || ipc_chan_send(r->chan, add ?
+	    IPC_LOCAL_CANDIDATE : IPC_LOCAL_CANDIDATE_DEL, 0, &m, sizeof(m),
+	    -1) == -1)
 		log_warnx("cannot send a local candidate to controld");
 }
 
-void
-role_send_no_relays(struct ipc_chan *ch, const char *peer_id)
+static void
+role_send_no_relays(void *arg, const char *peer_id)
 {
+	struct role		*r = arg;
 	struct ipc_gateway_id	 m;
 
 	memset(&m, 0, sizeof(m));
 	snprintf(m.id, sizeof(m.id), "%s", peer_id);
-	if (ch == NULL || ipc_chan_send(ch, IPC_NO_RELAYS, 0, &m, sizeof(m),
-	    -1) == -1)
+	if (r->chan == NULL || ipc_chan_send(r->chan, IPC_NO_RELAYS, 0, &m,
+	    sizeof(m), -1) == -1)
 		log_warnx("cannot tell controld that relays are missing");
 }
 
-/*
- * A remote candidate for a connection, or its retraction: an errno. What:
- * the peer's kind, for the log.
- */
-int
-role_remote_candidate(struct conns *cs, const struct ipc_candidate *m,
-    bool add, const char *what)
+static void
+role_relays_replay(struct role *r)
 {
-	struct conn	*c;
-	const char	*why = NULL;
+	size_t	 i;
 
-	if (cs == NULL || (c = conns_find(cs, m->gateway_id)) == NULL)
+	for (i = 0; i < r->relays.n; i++)
+		(void)conns_relay_add(r->conns, &r->relays.v[i]);
+}
+
+void
+role_conns_new(struct role *r, bool controlling,
+    bool (*state)(void *, struct conn *, enum ice_state),
+    void (*goodbye)(void *, struct conn *))
+{
+	struct conns_callbacks	 cb;
+
+	memset(&cb, 0, sizeof(cb));
+	cb.candidate = role_send_candidate;
+	cb.state = state;
+	cb.no_relays = role_send_no_relays;
+	cb.goodbye = goodbye;
+	cb.arg = r;
+	r->conns = conns_new(r->base, r->tun.dev, controlling, &cb);
+	role_relays_replay(r);
+}
+
+/*
+ * IPC_REMOTE_CANDIDATE(_DEL): to the connection of its peer, or taken
+ * back. An errno.
+ */
+static int
+role_remote_candidate(struct role *r, const struct ipc_msg *msg)
+{
+	const struct ipc_candidate	*m = &msg->u.candidate;
+	struct conn			*c;
+	const char			*why = NULL;
+
+	if (r->conns == NULL ||
+	    (c = conns_find(r->conns, m->gateway_id)) == NULL)
 		return (ENOENT);
-	if (conn_remote_candidate(c, m->candidate, add, &why) == -1) {
-		log_warnx("candidate for %s %s rejected: %s", what,
-		    m->gateway_id, why != NULL ? why : "not known");
+	if (conn_remote_candidate(c, m->candidate,
+	    msg->hdr.type == IPC_REMOTE_CANDIDATE, &why) == -1) {
+		log_warnx("candidate for %s %s rejected: %s",
+		    r->ops->peer_kind, m->gateway_id,
+		    why != NULL ? why : "not known");
 		return (EINVAL);
 	}
 	return (0);
 }
 
-void
+static void
 role_state_ack(struct ipc_chan *ch, const struct ipc_msg *msg, int error)
 {
 	struct ipc_state_ack	 ack;
@@ -379,15 +425,16 @@ role_state_ack(struct ipc_chan *ch, const struct ipc_msg *msg, int error)
 }
 
 /*
- * A relay comes once per address, under one id (PROTOCOL 2.2 lists its
- * addresses), and goes by its id: a new address or new credentials
- * replace only that address's entry.
+ * IPC_RELAY_ADD and IPC_RELAY_DEL: kept, and given to the connections if
+ * they exist. A relay comes once per address, under one id (PROTOCOL 2.2
+ * lists its addresses), and goes by its id: a new address or new
+ * credentials replace only that address's entry. An errno.
  */
-int
-role_relay(struct role_relays *k, struct conns *conns,
-    const struct ipc_msg *msg)
+static int
+role_relay(struct role *r, const struct ipc_msg *msg)
 {
-	const struct ipc_relay	*r = &msg->u.relay;
+	struct role_relays	*k = &r->relays;
+	const struct ipc_relay	*rl = &msg->u.relay;
 	size_t			 i;
 	bool			 found = false;
 
@@ -398,13 +445,13 @@ role_relay(struct role_relays *k, struct conns *conns,
 				k->v[i] = k->v[--k->n];
 				found = true;
 			}
-		if (found && conns != NULL)
-			(void)conns_relay_del(conns, msg->u.relay_id.id);
+		if (found && r->conns != NULL)
+			(void)conns_relay_del(r->conns, msg->u.relay_id.id);
 		return (found ? 0 : ENOENT);
 	}
 	for (i = 0; i < k->n; i++)
-		if (strcmp(k->v[i].id, r->id) == 0 &&
-		    memcmp(&k->v[i].addr, &r->addr, sizeof(r->addr)) == 0)
+		if (strcmp(k->v[i].id, rl->id) == 0 &&
+		    memcmp(&k->v[i].addr, &rl->addr, sizeof(rl->addr)) == 0)
 			break;
 	if (i == k->n) {
 		if (k->n == ROLE_MAX_RELAYS)
@@ -413,22 +460,13 @@ role_relay(struct role_relays *k, struct conns *conns,
 		k->n++;
 	}
 	explicit_bzero(&k->v[i], sizeof(k->v[i]));
-	k->v[i] = *r;
-	if (conns != NULL && conns_relay_add(conns, r) == -1)
+	k->v[i] = *rl;
+	if (r->conns != NULL && conns_relay_add(r->conns, rl) == -1)
 		return (EINVAL);
 	return (0);
 }
 
-void
-role_relays_replay(const struct role_relays *k, struct conns *conns)
-{
-	size_t	 i;
-
-	for (i = 0; i < k->n; i++)
-		(void)conns_relay_add(conns, &k->v[i]);
-}
-
-void
+static void
 role_relays_clear(struct role_relays *k)
 {
 	if (k->v != NULL)
@@ -436,4 +474,98 @@ role_relays_clear(struct role_relays *k)
 	free(k->v);
 	k->v = NULL;
 	k->n = 0;
+}
+
+int
+role_portal_dispatch(struct role *r, struct ipc_chan *ch,
+    const struct ipc_msg *msg, const char **why)
+{
+	char	 what[IPC_CANDIDATE_MAX + 64];
+	int	 error;
+
+	(void)why;
+	if (role_token_owns(msg->hdr.type)) {
+		role_token_dispatch(r, ch, msg);
+		return (0);
+	}
+	switch (msg->hdr.type) {
+	case IPC_RELAY_ADD:
+	case IPC_RELAY_DEL:
+		error = role_relay(r, msg);
+		break;
+	case IPC_REMOTE_CANDIDATE:
+	case IPC_REMOTE_CANDIDATE_DEL:
+		error = role_remote_candidate(r, msg);
+		break;
+	default:
+		error = r->ops->state(r, msg);
+		break;
+	}
+	r->ops->describe(msg, what, sizeof(what));
+	log_debug("%s state: %s %s%s%s", r->ops->kind,
+	    ipc_type_name(msg->hdr.type), what, error != 0 ? ": " : "",
+	    error != 0 ? strerror(error) : "");
+	role_state_ack(ch, msg, error);
+	return (0);
+}
+
+void
+role_init(struct role *r, const struct role_ops *ops,
+    struct event_base *base, const struct role_options *opt)
+{
+	r->ops = ops;
+	r->base = base;
+	r->opt = *opt;
+	r->ready = true;
+}
+
+const char *
+role_name(const struct role *r)
+{
+	return (r->ops->name);
+}
+
+bool
+role_ready(const struct role *r)
+{
+	return (r->ready);
+}
+
+int
+role_configure(struct role *r, struct ipc_chan *ch)
+{
+	r->chan = ch;
+	return (r->ops->configure(r, ch));
+}
+
+int
+role_dispatch(struct role *r, struct ipc_chan *ch, const struct ipc_msg *msg,
+    const char **why)
+{
+	if (!r->ops->owns(msg->hdr.type)) {
+		*why = r->ops->stray;
+		return (-1);
+	}
+	return (r->ops->dispatch(r, ch, msg, why));
+}
+
+/* IPC_STATS_REQUEST: the device's counters, none before it is up. */
+int
+role_send_stats(struct role *r, struct ipc_chan *ch, uint32_t id)
+{
+	return (device_send_stats(r->tun.dev, ch, id));
+}
+
+/* What the role added goes first: it may still use the device. */
+void
+role_free(struct role *r)
+{
+	if (r == NULL)
+		return;
+	r->ops->clear(r);
+	conns_free(r->conns);
+	role_tun_down(r);
+	role_identity_clear(&r->id);
+	role_relays_clear(&r->relays);
+	free(r);
 }

@@ -1,22 +1,68 @@
 /*
- * role.h: what the client and gateway roles of fzc-tunneld share: the
- * identity controld must not hold (the WireGuard private key, the device
- * id in the state directory, the root-only token), the tunnel device with
- * its addresses, and the messages both send to controld about
- * connections.
+ * role.h: the role fzc-tunneld plays: the client, the gateway (PROTOCOL 3)
+ * or plain WireGuard mode. The parent holds one struct role and calls
+ * through its operations; client.c, gateway.c and wgmode.c implement them
+ * over this base, their own state after it.
+ *
+ * The client and gateway roles, both driven by the portal through
+ * controld, also share what is here: the identity controld must not hold
+ * (the WireGuard private key, the device id in the state directory, the
+ * root-only token), the tunnel addresses, the relays, the connections to
+ * their peers and the messages both send to controld about them.
  */
 #ifndef FZC_ROLE_H
 #define FZC_ROLE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "ipc/ipc.h"
+#include "tunneld/nat/ice.h"
 
 struct event_base;
+struct conn;
 struct conns;
 struct device;
 struct netlink;
+struct role;
+
+/* The command line, for every role. */
+struct role_options {
+	const char	*ifname;	/* a name or a template (fzc%d) */
+	int		 threads;
+	/* WireGuard mode. */
+	const char	*wg_file;
+	unsigned	 mtu;		/* 0: the file's */
+	/* Client and gateway roles. */
+	const char	*api_url;
+	const char	*ca_file;	/* NULL: system store */
+	const char	*token_file;
+	const char	*state_dir;
+	const char	*name;		/* NULL: the host name */
+};
+
+struct role_ops {
+	const char	*name;		/* for the log: "client role" */
+	const char	*stray;		/* why a message not its own is refused */
+	/* After every hello: what controld needs first. -1: not sent. */
+	int		(*configure)(struct role *, struct ipc_chan *);
+	/* The message types dispatch takes. */
+	bool		(*owns)(uint16_t);
+	/* One of them: 0, or -1 with *why when controld broke the protocol. */
+	int		(*dispatch)(struct role *, struct ipc_chan *,
+			    const struct ipc_msg *, const char **);
+	/* Undoes and frees what the role holds beyond the base. */
+	void		(*clear)(struct role *);
+
+	/* The client and gateway roles', for role_portal_dispatch(). */
+	const char	*kind;		/* "client": the log's "client state" */
+	const char	*peer_kind;	/* "gateway": whom it connects to */
+	/* Keeps a state message: the errno to acknowledge it with. */
+	int		(*state)(struct role *, const struct ipc_msg *);
+	/* What the log says of a state message after its type. */
+	void		(*describe)(const struct ipc_msg *, char *, size_t);
+};
 
 struct role_identity {
 	uint8_t		*private_key;	/* sodium_malloc'd */
@@ -24,8 +70,6 @@ struct role_identity {
 	char		 device_id[IPC_ID_MAX];
 	char		 name[IPC_NAME_MAX];
 	char		*env_token;	/* FIREZONE_TOKEN, wiped */
-	const char	*state_dir;
-	const char	*token_file;
 };
 
 /* The relays from the portal, kept until the device is up, and after. */
@@ -40,51 +84,72 @@ struct role_tun {
 	int		 ifindex;
 };
 
-/* State dir, token file, name (NULL: the host name). */
-void	role_identity_init(struct role_identity *, const char *,
-	    const char *, const char *);
-void	role_identity_clear(struct role_identity *);
-/* IPC_PORTAL_CONFIG with the identity, API URL, CA file (or NULL), role. */
-void	role_portal_config(const struct role_identity *, const char *,
-	    const char *, uint8_t, struct ipc_portal_config *);
+/* The base: first in every role's own struct. */
+struct role {
+	const struct role_ops	*ops;
+	struct event_base	*base;
+	struct role_options	 opt;
+	struct ipc_chan		*chan;		/* to the current controld */
+	struct role_tun		 tun;
+	bool			 ready;		/* false: waits for controld */
+
+	/* Client and gateway roles; left empty in WireGuard mode. */
+	struct role_identity	 id;
+	bool			 have_addresses;
+	struct ipc_tun_addresses addresses;
+	struct role_relays	 relays;
+	struct conns		*conns;
+};
+
+/* The parent's calls. */
+const char	*role_name(const struct role *);
+bool		 role_ready(const struct role *);
+int		 role_configure(struct role *, struct ipc_chan *);
+int		 role_dispatch(struct role *, struct ipc_chan *,
+		    const struct ipc_msg *, const char **);
+int		 role_send_stats(struct role *, struct ipc_chan *, uint32_t);
+void		 role_free(struct role *);
+
+/* For the roles: the base of a role that is ready from the start. */
+void		 role_init(struct role *, const struct role_ops *,
+		    struct event_base *, const struct role_options *);
+/*
+ * The tunnel device with the options' name and workers, this private key,
+ * MTU and listen port (0: any), not started. NULL with *why.
+ */
+struct device	*role_device_new(struct role *, const uint8_t *, unsigned,
+		    uint16_t, const char **);
+
+/* The client and gateway roles' part. */
+void		 role_identity_init(struct role *);
+bool		 role_token_owns(uint16_t);
+/* IPC_PORTAL_CONFIG with the identity and options, for this IPC_ROLE_*. */
+void		 role_portal_config(const struct role *, uint8_t,
+		    struct ipc_portal_config *);
 /* After every hello: the portal configuration, then the token. */
-int	role_send_config(struct role_identity *, struct ipc_chan *,
-	    const struct ipc_portal_config *);
-bool	role_token_owns(uint16_t);
-/* IPC_TOKEN_DELETE and IPC_TOKEN_STORE, answered on the channel. */
-void	role_token_dispatch(struct role_identity *, struct ipc_chan *,
-	    const struct ipc_msg *);
-
+int		 role_send_config(struct role *, struct ipc_chan *,
+		    const struct ipc_portal_config *);
 /*
- * The tunnel device (interface name or template, workers, private key)
- * up with the tunnel addresses as /32 and /128 and MTU 1280. Returns 0 or
- * an errno value; role_tun_down() undoes what was done either way.
+ * Their dispatch: the token's messages, and state messages (relays and
+ * remote candidates here, the rest by ops->state) kept, logged and
+ * acknowledged.
  */
-int	role_tun_up(struct role_tun *, struct event_base *, const char *, int,
-	    const uint8_t *, const struct ipc_tun_addresses *);
-void	role_tun_down(struct role_tun *);
-
-/* The conns callbacks' messages: a local candidate for a peer id; no relay. */
-void	role_send_candidate(struct ipc_chan *, const char *, const char *,
-	    bool);
-void	role_send_no_relays(struct ipc_chan *, const char *);
+int		 role_portal_dispatch(struct role *, struct ipc_chan *,
+		    const struct ipc_msg *, const char **);
 /*
- * IPC_REMOTE_CANDIDATE(_DEL) to the connection of its peer (of the kind
- * named, for the log): an errno.
+ * The tunnel device up with the tunnel addresses as /32 and /128 and MTU
+ * 1280. Returns 0 or an errno value; role_tun_down() undoes what was done
+ * either way.
  */
-int	role_remote_candidate(struct conns *, const struct ipc_candidate *,
-	    bool, const char *);
+int		 role_tun_up(struct role *);
+void		 role_tun_down(struct role *);
 /*
- * IPC_RELAY_ADD and IPC_RELAY_DEL: kept, and given to the connections
- * if they exist (NULL: not yet). An errno.
+ * The connections, controlling ICE or not, over the device; the kept
+ * relays given to them. The callbacks: a connection's ICE state changed
+ * (true if it freed the connection), its peer said goodbye.
  */
-int	role_relay(struct role_relays *, struct conns *,
-	    const struct ipc_msg *);
-/* The kept relays to the connections made now. */
-void	role_relays_replay(const struct role_relays *, struct conns *);
-void	role_relays_clear(struct role_relays *);
-
-/* IPC_STATE_ACK for a state message, with the errno it is answered with. */
-void	role_state_ack(struct ipc_chan *, const struct ipc_msg *, int);
+void		 role_conns_new(struct role *, bool,
+		    bool (*)(void *, struct conn *, enum ice_state),
+		    void (*)(void *, struct conn *));
 
 #endif

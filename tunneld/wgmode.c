@@ -21,6 +21,7 @@
 #include "common/util.h"
 #include "tunneld/device.h"
 #include "tunneld/netlink.h"
+#include "tunneld/role.h"
 #include "tunneld/wgmode.h"
 
 enum wgmode_phase {
@@ -37,8 +38,7 @@ struct wgmode_aip {
 };
 
 struct wgmode {
-	struct event_base	*base;
-	struct wgmode_options	 opt;
+	struct role		 r;		/* first: the base */
 	int			 fd;
 	enum wgmode_phase	 phase;
 	struct ipc_wg_interface	 iface;
@@ -48,37 +48,47 @@ struct wgmode {
 	size_t			 npeers;
 	struct wgmode_aip	*aips;
 	size_t			 naips;
-	struct device		*dev;
-	struct netlink		*nl;
 };
 
-struct wgmode *
-wgmode_new(struct event_base *base, const struct wgmode_options *opt)
+/* WireGuard mode's operations, below; a struct role of theirs is ours. */
+static const struct role_ops	wgmode_ops;
+
+static struct wgmode *
+wgmode_of(struct role *r)
+{
+	return ((struct wgmode *)r);
+}
+
+struct role *
+wgmode_new(struct event_base *base, const struct role_options *opt)
 {
 	struct wgmode	*wm;
 	int		 fd;
 
 	/* Opened here, as root: controld could not read a 0600 file. */
-	if ((fd = open(opt->file, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
-		fatal("opening %s", opt->file);
+	if ((fd = open(opt->wg_file, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+		fatal("opening %s", opt->wg_file);
 	wm = xcalloc(1, sizeof(*wm));
-	wm->base = base;
-	wm->opt = *opt;
+	role_init(&wm->r, &wgmode_ops, base, opt);
+	/* Not before controld has parsed the file and the device is up. */
+	wm->r.ready = false;
 	wm->fd = fd;
-	return (wm);
+	return (&wm->r);
 }
 
-int
-wgmode_send_file(struct wgmode *wm, struct ipc_chan *ch)
+/* The file, once: without it WireGuard mode has nothing to run. */
+static int
+wgmode_configure(struct role *r, struct ipc_chan *ch)
 {
+	struct wgmode		*wm = wgmode_of(r);
 	struct ipc_wg_file	 f;
 
 	if (wm->phase != WGMODE_IDLE)
 		return (0);
 	memset(&f, 0, sizeof(f));
-	strncpy(f.name, wm->opt.file, sizeof(f.name) - 1);
+	strncpy(f.name, r->opt.wg_file, sizeof(f.name) - 1);
 	if (ipc_chan_send(ch, IPC_WG_FILE, 0, &f, sizeof(f), wm->fd) == -1)
-		return (-1);
+		fatal("passing %s to controld", r->opt.wg_file);
 	close(wm->fd);
 	wm->fd = -1;
 	wm->phase = WGMODE_WAITING;
@@ -110,70 +120,66 @@ wgmode_wipe(struct wgmode *wm)
 static void
 wgmode_apply(struct wgmode *wm)
 {
-	struct device_config	 cfg;
-	struct sockaddr_in6	 ep;
-	struct peer		**peers;
-	const char		*why;
-	char			 a[64];
-	size_t			 i;
-	int			 ifindex, rc;
+	const struct role_options	*opt = &wm->r.opt;
+	struct role_tun			*t = &wm->r.tun;
+	struct sockaddr_in6		 ep;
+	struct peer			**peers;
+	const char			*why;
+	char				 a[64];
+	size_t				 i;
+	int				 rc;
 
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.ifname = wm->opt.ifname;
-	cfg.nworkers = wm->opt.threads;
-	cfg.mtu = wm->opt.mtu != 0 ? wm->opt.mtu : wm->iface.mtu;
-	cfg.listen_port = wm->iface.listen_port;
-	memcpy(cfg.private_key, wm->iface.private_key, WG_KEY_LEN);
-	wm->dev = device_new(wm->base, &cfg, &why);
-	explicit_bzero(&cfg, sizeof(cfg));
-	if (wm->dev == NULL)
-		fatalx("%s: %s", wm->opt.file, why);
+	t->dev = role_device_new(&wm->r, wm->iface.private_key,
+	    opt->mtu != 0 ? opt->mtu : wm->iface.mtu, wm->iface.listen_port,
+	    &why);
+	if (t->dev == NULL)
+		fatalx("%s: %s", opt->wg_file, why);
 	peers = xcalloc(wm->npeers + 1, sizeof(*peers));
 	for (i = 0; i < wm->npeers; i++) {
 		if (wm->peers[i].has_endpoint)
 			udp_ipc_to_v6(&wm->peers[i].endpoint, &ep);
-		peers[i] = device_add_peer(wm->dev, wm->peers[i].peer_id,
+		peers[i] = device_add_peer(t->dev, wm->peers[i].peer_id,
 		    wm->peers[i].public_key,
 		    sodium_is_zero(wm->peers[i].psk, WG_KEY_LEN) ? NULL :
 		    wm->peers[i].psk, wm->peers[i].has_endpoint ? &ep : NULL,
 		    wm->peers[i].persistent_keepalive);
 		if (peers[i] == NULL)
 			fatalx("%s: peer %zu: duplicate or invalid public key",
-			    wm->opt.file, i + 1);
+			    opt->wg_file, i + 1);
 	}
 	for (i = 0; i < wm->naips; i++)
-		if (device_add_allowed_ip(wm->dev, peers[wm->aips[i].peer_id],
+		if (device_add_allowed_ip(t->dev, peers[wm->aips[i].peer_id],
 		    &wm->aips[i].prefix) == -1) {
 			prefix_str(&wm->aips[i].prefix, a, sizeof(a));
 			fatalx("%s: allowed IP %s is given to two peers",
-			    wm->opt.file, a);
+			    opt->wg_file, a);
 		}
 	free(peers);
 	wgmode_wipe(wm);
-	if (device_start(wm->dev, &why) == -1)
-		fatal("%s: %s", wm->opt.ifname, why);
+	if (device_start(t->dev, &why) == -1)
+		fatal("%s: %s", opt->ifname, why);
 
-	if ((rc = netlink_open(&wm->nl)) < 0) {
+	if ((rc = netlink_open(&t->nl)) < 0) {
 		errno = -rc;
 		fatal("rtnetlink");
 	}
-	if ((ifindex = netlink_ifindex(wm->nl, device_ifname(wm->dev))) < 0)
-		fatalx("%s: no such interface", device_ifname(wm->dev));
+	if ((t->ifindex = netlink_ifindex(t->nl, device_ifname(t->dev))) < 0)
+		fatalx("%s: no such interface", device_ifname(t->dev));
 	for (i = 0; i < wm->naddrs; i++)
-		if ((rc = netlink_addr_add(wm->nl, ifindex,
+		if ((rc = netlink_addr_add(t->nl, t->ifindex,
 		    wm->addrs[i].family, wm->addrs[i].addr,
 		    wm->addrs[i].prefixlen)) < 0) {
 			prefix_str(&wm->addrs[i], a, sizeof(a));
 			errno = -rc;
 			fatal("adding address %s", a);
 		}
-	if ((rc = netlink_link_set(wm->nl, ifindex, device_mtu(wm->dev),
+	if ((rc = netlink_link_set(t->nl, t->ifindex, device_mtu(t->dev),
 	    true)) < 0) {
 		errno = -rc;
-		fatal("setting %s up", device_ifname(wm->dev));
+		fatal("setting %s up", device_ifname(t->dev));
 	}
 	for (i = 0; i < wm->naips; i++) {
-		rc = netlink_route_add(wm->nl, ifindex,
+		rc = netlink_route_add(t->nl, t->ifindex,
 		    wm->aips[i].prefix.family, wm->aips[i].prefix.addr,
 		    wm->aips[i].prefix.prefixlen, 0, 0);
 		prefix_str(&wm->aips[i].prefix, a, sizeof(a));
@@ -186,21 +192,30 @@ wgmode_apply(struct wgmode *wm)
 		}
 	}
 	log_info("%s is up: %zu peers, %zu addresses, %zu allowed IPs, "
-	    "MTU %u", device_ifname(wm->dev), wm->npeers, wm->naddrs,
-	    wm->naips, device_mtu(wm->dev));
+	    "MTU %u", device_ifname(t->dev), wm->npeers, wm->naddrs,
+	    wm->naips, device_mtu(t->dev));
 	wm->phase = WGMODE_RUNNING;
+	wm->r.ready = true;
+}
+
+static bool
+wgmode_owns(uint16_t type)
+{
+	return (type >= IPC_WG_ERROR && type <= IPC_WG_COMMIT);
 }
 
 /*
- * One configuration message from controld. Returns 1 when the device just
- * came up, 0 when more is expected, -1 with *why for a violation.
+ * One configuration message from controld: 0 (the device is up after
+ * COMMIT), or -1 with *why for a violation.
  */
-int
-wgmode_dispatch(struct wgmode *wm, const struct ipc_msg *msg,
+static int
+wgmode_dispatch(struct role *r, struct ipc_chan *ch, const struct ipc_msg *msg,
     const char **why)
 {
+	struct wgmode			*wm = wgmode_of(r);
 	const struct ipc_wg_allowed_ip	*aip;
 
+	(void)ch;
 	switch (msg->hdr.type) {
 	case IPC_WG_ERROR:
 		if (wm->phase != WGMODE_WAITING)
@@ -250,45 +265,29 @@ wgmode_dispatch(struct wgmode *wm, const struct ipc_msg *msg,
 		    wm->npeers != wm->iface.npeers)
 			break;
 		wgmode_apply(wm);
-		return (1);
-	default:
-		*why = "not a configuration message";
-		return (-1);
+		return (0);
 	}
 	*why = "configuration message out of order or repeated";
 	return (-1);
 }
 
-int
-wgmode_running(const struct wgmode *wm)
+static void
+wgmode_clear(struct role *r)
 {
-	return (wm != NULL && wm->phase == WGMODE_RUNNING);
-}
+	struct wgmode	*wm = wgmode_of(r);
 
-struct device *
-wgmode_device(const struct wgmode *wm)
-{
-	return (wgmode_running(wm) ? wm->dev : NULL);
-}
-
-void
-wgmode_free(struct wgmode *wm)
-{
-	int	 rc;
-
-	if (wm == NULL)
-		return;
-	if (wm->nl != NULL) {
-		if ((rc = netlink_undo_all(wm->nl)) < 0)
-			log_warnx("removing routes and addresses: %s",
-			    strerror(-rc));
-		netlink_close(wm->nl);
-	}
-	device_free(wm->dev);
 	if (wm->fd != -1)
 		close(wm->fd);
 	wgmode_wipe(wm);
 	free(wm->addrs);
 	free(wm->aips);
-	free(wm);
 }
+
+static const struct role_ops wgmode_ops = {
+	.name = "WireGuard mode",
+	.stray = "not a WireGuard-mode message",
+	.configure = wgmode_configure,
+	.owns = wgmode_owns,
+	.dispatch = wgmode_dispatch,
+	.clear = wgmode_clear,
+};

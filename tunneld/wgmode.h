@@ -1,25 +1,11 @@
-/* wgmode.h: plain WireGuard mode (--wireguard FILE) in fzc-tunneld. */
+/* wgmode.h: plain WireGuard mode (--wireguard FILE), a role of role.h. */
 #ifndef FZC_WGMODE_H
 #define FZC_WGMODE_H
 
-#include "ipc/ipc.h"
-
 struct event_base;
-struct wgmode;
+struct role;
+struct role_options;
 
-struct wgmode_options {
-	const char	*file;
-	const char	*ifname;
-	int		 threads;
-	unsigned	 mtu;		/* 0: the file's, else 1280 */
-};
-
-struct wgmode	*wgmode_new(struct event_base *, const struct wgmode_options *);
-int		 wgmode_send_file(struct wgmode *, struct ipc_chan *);
-int		 wgmode_dispatch(struct wgmode *, const struct ipc_msg *,
-		    const char **);
-int		 wgmode_running(const struct wgmode *);
-struct device	*wgmode_device(const struct wgmode *);
-void		 wgmode_free(struct wgmode *);
+struct role	*wgmode_new(struct event_base *, const struct role_options *);
 
 #endif

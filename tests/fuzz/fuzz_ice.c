@@ -23,6 +23,7 @@
  * FINGERPRINT and verify with the right password) and drains its events.
  */
 #include "tunneld/nat/stun.c"
+#include "tunneld/nat/ice_candidate.c"
 #include "tunneld/nat/ice.c"
 
 #include "tests/fuzz/fuzz.h"
@@ -131,7 +132,7 @@ candidate_roundtrip(const char *s)
 	FUZZ_ASSERT(c.type <= ICE_CAND_RELAY);
 	FUZZ_ASSERT(c.addr.family == AF_INET || c.addr.family == AF_INET6);
 	FUZZ_ASSERT(c.priority != 0);
-	FUZZ_ASSERT(strlen(c.foundation) <= ICE_MAX_FOUNDATION);
+	FUZZ_ASSERT(strlen(c.foundation) <= ICE_CANDIDATE_MAX_FOUNDATION);
 	FUZZ_ASSERT(ice_candidate_format(&c, buf, sizeof(buf)) == 0);
 	FUZZ_ASSERT(ice_candidate_parse(&c2, buf, &why) == 0);
 	FUZZ_ASSERT(c2.type == c.type && c2.priority == c.priority &&
@@ -202,7 +203,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fuzz_rec		 r;
 	const struct local_def	*l;
 	const char		*why = NULL;
-	char			 s[ICE_MAX_CANDIDATE_IN + 32];
+	char			 s[ICE_CANDIDATE_MAX_IN + 32];
 	uint64_t		 now = 1000 * NSEC_PER_SEC, dt;
 	size_t			 i, n;
 

@@ -167,6 +167,7 @@ def screenshot(name):
                          text=True).stdout.split()
     if not wid:
         fail("no visible window for the screenshot")
+    time.sleep(0.5)     # the accessibility tree runs ahead of the drawing
     subprocess.run(["import", "-window", wid[0],
                     os.path.join(E["SHOTS"], name)], check=True)
     ok("screenshot " + name)
@@ -192,25 +193,27 @@ def item_prop(service, prop):
 
 
 def menu_items(service):
-    """id -> properties of every item in the tray menu, and the layout."""
+    """id -> properties of every item in the tray menu (with "parent", the
+    label of the submenu it is in), and the menu's object path."""
     path = item_prop(service, "Menu")
     _, layout = call(service, path, "com.canonical.dbusmenu", "GetLayout",
                      GLib.Variant("(iias)", (0, -1, [])), "(u(ia{sv}av))")
     items = {}
 
-    def add(node):
+    def add(node, parent):
         iid, props, children = node
-        items[iid] = props
+        items[iid] = dict(props, parent=parent)
         for c in children:
-            add(c)
-    add(layout)
+            add(c, props.get("label"))
+    add(layout, None)
     return path, items
 
 
-def menu_click(service, label):
+def menu_click(service, label, parent=None):
     path, items = menu_items(service)
     for iid, props in items.items():
-        if props.get("label") == label:
+        if props.get("label") == label and \
+                (parent is None or props["parent"] == parent):
             call(service, path, "com.canonical.dbusmenu", "Event",
                  GLib.Variant("(isvu)", (iid, "clicked",
                                          GLib.Variant("i", 0), 0)), None)
@@ -249,7 +252,25 @@ def uid_connections():
                    in l)
 
 
+def main_not_in_group():
+    """A desktop user outside group fzc is told what to do."""
+    gui = start()
+    wait("the advice in the window", lambda: find_text(
+        "not in group fzc.*sudo usermod -aG fzc %s" % re.escape(
+            E["USER"])))
+    if find_named("Sign in", "push button"):
+        fail("offers to sign in without a daemon to talk to")
+    ok("a user outside group fzc is told to run usermod and log in again")
+    gui.terminate()
+    for p in procs:
+        p.terminate()
+    print("ALL OK", flush=True)
+
+
 def main():
+    if E.get("MODE") == "not-in-group":
+        main_not_in_group()
+        return
     gui = start()
     ok("fzc-gui started and is on the accessibility bus")
 
@@ -260,7 +281,6 @@ def main():
     wait("the connected state", lambda: find_text("^Connected$"))
     wait("the DNS pattern", lambda: find_text(r"DNS pattern \*\.git\."))
     ok("the window lists the portal's resources")
-    screenshot("gui-connected.png")
 
     # The Internet switch changes what the daemon reports.
     sw = wait("the Internet switch", lambda: find_named("Internet resource"))
@@ -306,18 +326,47 @@ def main():
          lambda: not checked(find_named("Internet resource")))
     ok("tray item registered; its menu turns the Internet resource off")
 
-    # Notifications: connected was announced.
+    # Favourites come first, in the menu and in the window.
+    menu_click(service, "Add to favourites", "Lab")
+    wait("Lab first in the tray menu, starred", lambda: [
+        p.get("label") for iid, p in menu_items(service)[1].items()
+        if iid != 0 and p["parent"] is None and
+        p.get("children-display")][:1] == ["★ Lab"])
+    first = wait("the resource rows", lambda: [
+        text_of(n) for n in walk(gui_app()) if n.getRoleName() == "label"
+        and text_of(n) in ("Lab", "GitLab", "HQ LAN")])
+    if first[0] != "Lab":
+        fail("the window's first resource is %s, not the favourite" %
+             first[0])
+    ok("a favourite chosen in the tray comes first in menu and window")
+
+    # Notifications: connected was announced; a gateway offline and a
+    # version mismatch (as the portal refuses an authorization) too.
     wait("a 'connected' notification",
          lambda: any(n["notify"] == "fzc connected"
                      for n in records("notify")))
-    ok("notification on connecting")
+    for rid, reason in ((E["PT_CIDR"], "offline"),
+                        (E["PT_DNS"], "version_mismatch")):
+        stub({"cmd": "push", "event": "authorization_creation_failed",
+              "payload": {"resource_id": rid, "reason": reason}})
+    wait("the offline notification", lambda: any(
+        n["notify"] == "fzc: gateway offline" and "HQ LAN" in n["body"]
+        for n in records("notify")))
+    wait("the version mismatch notification", lambda: any(
+        n["notify"] == "fzc: version mismatch" and "GitLab" in n["body"]
+        for n in records("notify")))
+    wait("the offline status in the window",
+         lambda: find_text("offline: no gateway online"))
+    ok("notifications: connected, gateway offline, version mismatch")
 
     # Sign out through the window.
     click(wait("the Sign out button", lambda: find_named("Sign out",
                                                          "push button")))
     wait("signed out in the daemon",
          lambda: portal().get("state") == "signed_out")
-    wait("the window says signed out", lambda: find_text("^Signed out"))
+    wait("the window says signed out", lambda: find_text("^Signed out$"))
+    if find_text("^Lab$"):
+        fail("the window still lists resources after the sign-out")
     wait("a 'signed out' notification",
          lambda: any(n["notify"] == "fzc signed out"
                      for n in records("notify")))
@@ -373,7 +422,9 @@ def main():
     wait("the window says connected", lambda: find_text("^Connected$"))
     wait("the account in the window",
          lambda: find_text(r"^Signed in as Alice Example \(account acme\)"))
+    wait("the resources back in the window", lambda: find_text("^Lab$"))
     ok("the browser callback signs in")
+    screenshot("gui-connected.png")
 
     # One instance only: the deep links went to the first.
     apps = [a for a in pyatspi.Registry.getDesktop(0)
@@ -382,6 +433,25 @@ def main():
         fail("%d fzc-gui instances, first alive: %s" % (
             len(apps), gui.poll() is None))
     ok("the second instances forwarded the links to the first")
+
+    # Export logs (the window's button ends in this action): one zip with
+    # the daemons' journal and the GUI's log, without the token.
+    zpath = os.path.join(OUT, "logs.zip")
+    call("dev.fzc.Gui", "/dev/fzc/Gui", "org.gtk.Actions", "Activate",
+         GLib.Variant("(sava{sv})", ("export-logs",
+                                     [GLib.Variant("s", zpath)], {})), None)
+    wait("the zip of the logs", lambda: os.path.exists(zpath))
+    import zipfile
+    with zipfile.ZipFile(zpath) as z:
+        names = sorted(z.namelist())
+        guilog = z.read("fzc-logs/fzc-gui.log").decode()
+        data = b"".join(z.read(n) for n in names)
+    if names != ["fzc-logs/daemons.log", "fzc-logs/fzc-gui.log"] or \
+            "callback accepted for account acme" not in guilog:
+        fail("logs zip: %r, GUI log %r" % (names, guilog[-300:]))
+    if (nonce + fragment).encode() in data or fragment.encode() in data:
+        fail("the token is in the exported logs")
+    ok("logs exported as a zip of the daemons' journal and the GUI's log")
 
     # Quit from the tray menu.
     menu_click(service, "Quit")

@@ -66,6 +66,12 @@ t_watch_pushes_changes() {
 	    return 1
 	kill -0 "$wpid" || fail "the watcher exited: $(cat "$WORK/watch.err")" ||
 	    return 1
+	# The human form: a header per event, then the part that changed.
+	fzc_cli "$PT_DIR" status --watch >"$WORK/watch.txt" 2>&1 &
+	PIDS+=($!)
+	wait_until 5 grep -q '^portal:    signed_out (signed out), client role$' \
+	    "$WORK/watch.txt" && grep -qx -- '--- resources' "$WORK/watch.txt" ||
+	    fail "human output: $(cat "$WORK/watch.txt")" || return 1
 	# Another version of the protocol is refused with a reason.
 	[ "$(python3 -c '
 import json, socket, sys
@@ -80,6 +86,38 @@ this fzc-controld speaks version 1" ] || fail "version 2 not refused" ||
 	pt_alive
 }
 
+# gw_paths FILE: the paths of the peers in the last peers event.
+gw_paths() {
+	echo "[p.get('path') for p in $(gw_last peers)['peers']]"
+}
+
+# 2. End to end (a gateway, coturn): the authorization of a resource and
+# its peer's path are pushed to a watcher, then the move to the relay when
+# the direct path is blocked.
+t_watch_peer_path() {
+	local out=$WORK/watch.out
+	e2e_topology flat || return 1
+	fzc_cli "$E2E_CDIR" --json status --watch >"$out" 2>"$WORK/watch.err" &
+	PIDS+=($!)
+	wait_until 5 gw_events "$out" "$(gw_paths) == []" ||
+	    fail "no empty peers event first: $(cat "$out")" || return 1
+	te_first_packet 10.20.0.2 >/dev/null || return 1
+	wait_until 5 gw_events "$out" "any(r['id'] == '$E2E_RES1' and
+	    r['authorized'] for r in $(gw_last resources)['resources'])" ||
+	    fail "authorization not pushed: $(tail -n 3 "$out")" || return 1
+	wait_until 10 gw_events "$out" "$(gw_paths) == ['direct']" ||
+	    fail "direct path not pushed: $(tail -n 3 "$out")" || return 1
+	te_ping_bg "$WORK/ping.txt" 10.20.0.2
+	e2e_block_direct || return 1
+	wait_until 20 gw_events "$out" "$(gw_paths) == ['relayed']" ||
+	    fail "relayed path not pushed: $(tail -n 3 "$out");" \
+	    "now: $(e2e_peer_path)" || return 1
+	kill "$TE_PING"
+	# Counters move all the time; a peers event only when a path did.
+	gw_events "$out" "len([e for e in evs if e.get('event') == 'peers'])
+	    <= 5" || fail "peers pushed without a change: $(grep -c peers "$out")"
+}
+
 # ---------------------------------------------------------------------------
 # The GUI, under Xvfb with a session bus and the accessibility bus, run by a
 # desktop user in group fzc (fzc-gui refuses root). tests/gui/gui_test.py
@@ -92,6 +130,13 @@ gui_user() {
 	getent passwd "$GUI_USER" >/dev/null ||
 	    useradd --system --no-create-home --shell /usr/sbin/nologin \
 	    -G fzc "$GUI_USER"
+}
+
+# gui_other_user: a desktop user outside group fzc, made once.
+gui_other_user() {
+	getent passwd fzc-gui-other >/dev/null ||
+	    useradd --system --no-create-home --shell /usr/sbin/nologin \
+	    fzc-gui-other
 }
 
 # gui_home DIR: a home for the desktop user with fzc-gui's settings, the
@@ -136,6 +181,7 @@ gui_run() {
 	    FZC_GUI="$B/fzc-gui" FZC_CLI="$B/fzc" SRCDIR="$SRCDIR" \
 	    FZC_SOCK="$PT_DIR/run/control.sock" FZC_TLOG="$TLOG" \
 	    PT_STUB="$PT_STUB" PT_SOCK="$PT_SOCK" PT_SITE="$PT_SITE" \
+	    PT_CIDR="$PT_CIDR" PT_DNS="$PT_DNS" MODE="${GUI_MODE-}" \
 	    OUT="$h/out" SHOTS="${2-}" \
 	    xvfb-run -a -e "$h/out/xvfb.err" -s "-screen 0 1024x768x24" \
 	    dbus-run-session -- /usr/bin/python3 "$SRCDIR/tests/gui/gui_test.py"
@@ -159,10 +205,16 @@ t_gui_window() {
 	gui_home "$h" || fail "cannot set up the desktop user's home" ||
 	    return 1
 	out=$h/out
-	gui_run "$h" "${FZC_GUI_SHOTS-}" ||
-	    { sed 's/^/    gui: /' "$out/gui.err" | tail -20;
-	      sed 's/^/    xvfb: /' "$out/xvfb.err" | tail -5; pt_dump;
-	      fail "gui_test.py failed"; } || return 1
+	# run.sh keeps a failing test's last 40 lines: the driver's go last.
+	if ! gui_run "$h" "${FZC_GUI_SHOTS-}" >"$out/run.log" 2>&1; then
+		pt_dump | tail -8
+		sed 's/^/gui: /' "$out/gui.err" | tail -6
+		sed 's/^/xvfb: /' "$out/xvfb.err" | tail -3
+		grep -v '^dbus-daemon\|SpiRegistry' "$out/run.log" | tail -20
+		fail "gui_test.py failed"
+		return 1
+	fi
+	cat "$out/run.log"
 	# The daemon holds the token the browser flow made: nonce || fragment.
 	token=$(cat "$out/expected-token")
 	[ "$(cat "$PT_DIR/token")" = "$token" ] ||
@@ -178,4 +230,67 @@ t_gui_window() {
 	    fail "the GUI's log has no sign-in record" || return 1
 	pt_no_violations || return 1
 	pt_alive
+}
+
+# 3. fzc-gui refuses root, and tells a desktop user outside group fzc
+# exactly what to do.
+t_gui_refusals() {
+	local out h GUI_USER=fzc-gui-other GUI_MODE=not-in-group
+	[ -x "$B/fzc-gui" ] || fail "no fzc-gui in $B" || return 1
+	out=$("$B/fzc-gui" 2>&1) && fail "fzc-gui ran as root" && return 1
+	grep -q 'refusing to run as root' <<<"$out" ||
+	    fail "no reason given to root: $out" || return 1
+	gui_other_user || fail "cannot make the user" || return 1
+	pt_setup guiother || return 1
+	pt_connected || return 1
+	h=$WORK/guiother/home
+	gui_home "$h" || return 1
+	if ! gui_run "$h" >"$h/out/run.log" 2>&1; then
+		sed 's/^/gui: /' "$h/out/gui.err" | tail -6
+		grep -v '^dbus-daemon\|SpiRegistry' "$h/out/run.log" | tail -20
+		fail "gui_test.py failed"
+		return 1
+	fi
+	cat "$h/out/run.log"
+	# The socket's mode stopped it; the GUI's log says so too.
+	grep -q 'fzc daemon: Permission denied .*not in group fzc' \
+	    "$h/out/gui.err" || fail "no reason in the GUI's log" || return 1
+	pt_alive
+}
+
+# 4. The desktop files are valid (desktop-file-validate, appstreamcli) and
+# `make install` puts fzc-gui, its entry (the deep-link handler), icons and
+# metadata where desktops look for them.
+t_gui_desktop_files() {
+	local d=$SRCDIR/packaging/desktop inst=$WORK/inst f
+	[ -x "$B/fzc-gui" ] || fail "no fzc-gui in $B" || return 1
+	desktop-file-validate "$d/dev.fzc.Gui.desktop" ||
+	    fail "desktop entry invalid" || return 1
+	grep -qx 'MimeType=x-scheme-handler/firezone-fd0020211111;' \
+	    "$d/dev.fzc.Gui.desktop" || fail "no deep-link MIME type" ||
+	    return 1
+	appstreamcli validate --no-net --pedantic \
+	    "$d/dev.fzc.Gui.metainfo.xml" || fail "AppStream invalid" ||
+	    return 1
+	make -s -C "$B" install DESTDIR="$inst" >/dev/null ||
+	    fail "make install failed" || return 1
+	for f in bin/fzc-gui share/applications/dev.fzc.Gui.desktop \
+	    share/metainfo/dev.fzc.Gui.metainfo.xml \
+	    share/icons/hicolor/scalable/apps/dev.fzc.Gui.svg \
+	    share/icons/hicolor/scalable/status/fzc-connected.svg \
+	    share/icons/hicolor/scalable/status/fzc-connecting.svg \
+	    share/icons/hicolor/scalable/status/fzc-signed-out.svg; do
+		[ -s "$(find "$inst" -path "*/$f" | head -1)" ] ||
+		    fail "$f not installed" || return 1
+	done
+	# The icons are SVG that the desktop's image loader renders.
+	for f in "$d"/icons/*.svg; do
+		[ "$(/usr/bin/python3 -c '
+import sys, gi
+gi.require_version("GdkPixbuf", "2.0")
+from gi.repository import GdkPixbuf
+p = GdkPixbuf.Pixbuf.new_from_file_at_size(sys.argv[1], 48, 48)
+print(p.get_width(), p.get_height())' "$f")" = "48 48" ] ||
+		    fail "$f does not render" || return 1
+	done
 }

@@ -32,31 +32,14 @@
 #include <stdint.h>
 
 #include "common/timer.h"
+#include "tunneld/nat/ice_candidate.h"
 #include "tunneld/nat/stun.h"
 
 #define ICE_NEVER		UINT64_MAX
 #define ICE_MAX_LOCAL		8
 #define ICE_MAX_REMOTE		32
-#define ICE_MAX_FOUNDATION	32
 #define ICE_MAX_CRED		256	/* ufrag, password: RFC 8839 */
 #define ICE_MAX_MSG		640	/* largest message we build */
-#define ICE_CANDIDATE_STRLEN	192	/* any formatted candidate */
-
-enum ice_cand_type {
-	ICE_CAND_HOST,
-	ICE_CAND_SRFLX,
-	ICE_CAND_PRFLX,
-	ICE_CAND_RELAY
-};
-
-struct ice_candidate {
-	enum ice_cand_type	type;
-	char			foundation[ICE_MAX_FOUNDATION + 1];
-	uint32_t		priority;
-	struct stun_addr	addr;
-	bool			has_related;	/* raddr/rport */
-	struct stun_addr	related;
-};
 
 enum ice_state {
 	ICE_NEW,
@@ -149,11 +132,5 @@ bool		 ice_is_idle(const struct ice_agent *);
 bool		 ice_get_selected(const struct ice_agent *,
 		    struct ice_path *);
 const char	*ice_state_name(enum ice_state);
-
-uint32_t	 ice_priority(enum ice_cand_type, uint16_t);
-int		 ice_candidate_parse(struct ice_candidate *, const char *,
-		    const char **);
-int		 ice_candidate_format(const struct ice_candidate *, char *,
-		    size_t);
 
 #endif /* FZC_ICE_H */
