@@ -24,12 +24,13 @@ usage: $0 [-q] [-t SECONDS] [-n SAMPLES] [-b BUILDDIR]
   -n SAMPLES  fresh authorizations timed per path (default 5)
   -q          quick check of the script: 3 s runs, 2 samples, 1 stream
   -b BUILDDIR where fzc, fzc-tunneld and fzc-controld were built
-              (default: \$FZC_BUILD, else build/plain)
+              (default: \$FZC_BUILD, else build/plain, else the source tree)
 EOF
 }
 
-SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${FZC_BUILD:-$SRCDIR/build/plain}
+BENCH=e2e.sh
+. "$(dirname "$0")/lib.sh"
+BUILD=
 DURATION=
 SAMPLES=
 QUICK=0
@@ -53,26 +54,11 @@ fi
 [[ $DURATION =~ ^[1-9][0-9]*$ && $SAMPLES =~ ^[1-9][0-9]*$ ]] ||
     { usage >&2; exit 2; }
 
-die() {
-	echo "e2e.sh: setup failed: $*" >&2
-	exit 1
-}
-
-progress() {
-	echo "# $*" >&2
-}
-
-[ "$(id -u)" = 0 ] || die "must run as root (network namespaces, TUN)"
-for tool in ip nft ping iperf3 turnserver wireguard-go wg openssl python3; do
-	command -v "$tool" >/dev/null ||
-	    die "$tool not found (apt-get install -y --no-install-recommends iproute2 nftables iputils-ping iperf3 coturn wireguard-go wireguard-tools openssl python3)"
-done
-for f in fzc fzc-tunneld fzc-controld; do
-	[ -x "$BUILD/$f" ] || die "no $BUILD/$f: build fzc and pass -b BUILDDIR"
-done
-B=$(cd "$BUILD" && pwd)
-id fzc >/dev/null 2>&1 ||
-    die "user fzc missing (useradd --system --user-group --no-create-home --shell /usr/sbin/nologin fzc)"
+bench_need_root "network namespaces, TUN"
+bench_need_tools "iproute2 nftables iputils-ping iperf3 coturn wireguard-go wireguard-tools openssl python3" \
+    ip nft ping iperf3 turnserver wireguard-go wg openssl python3
+bench_build "$BUILD"
+B=$BUILD
 FZC_RUN=bench$$
 export B SRCDIR FZC_RUN
 RES=$(mktemp -d /tmp/fzc-bench-e2e.XXXXXX)

@@ -26,13 +26,14 @@ usage: $0 [-q] [-n RESOURCES] [-r REPS] [-o FILE] [-b BUILDDIR] [-l LOGDIR]
   -r REPS       repetitions of the init and of the restart (default 5; 2 with -q)
   -o FILE       also write the results to FILE as TSV
   -b BUILDDIR   where fzc, fzc-tunneld and fzc-controld were built
-                (default: \$FZC_BUILD, else the source tree)
+                (default: \$FZC_BUILD, else build/plain, else the source tree)
   -l LOGDIR     keep the daemons' and the stub's logs there
 EOF
 }
 
-SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${FZC_BUILD:-$SRCDIR}
+BENCH=portal.sh
+. "$(dirname "$0")/lib.sh"
+BUILD=
 QUICK=0
 NRES=
 REPS=
@@ -67,53 +68,23 @@ TOKEN=bench-token-$$
 CONNECT_TIMEOUT=30       # first sign-in, and each reconnect
 APPLY_TIMEOUT=60         # one init, from send_init to all resources listed
 
-die() {
-	echo "portal.sh: setup failed: $*" >&2
-	exit 1
-}
-
-progress() {
-	echo "# $*" >&2
-}
-
-NOTES=()
-note() {
-	NOTES+=("$*")
-}
-
 # --- prerequisites --------------------------------------------------------
 
-[ "$(id -u)" = 0 ] || die "must run as root (network namespace, TUN device)"
-for tool in ip openssl awk; do
-	command -v "$tool" >/dev/null || die "$tool not found (apt-get install -y --no-install-recommends iproute2 openssl)"
-done
+bench_need_root "network namespace, TUN device"
+bench_need_tools "iproute2 openssl" ip openssl awk
 [ -x "$PY" ] || die "$PY not found (apt-get install -y python3 python3-websockets)"
 "$PY" -c 'import websockets' 2>/dev/null ||
     die "$PY cannot import websockets (apt-get install -y python3-websockets)"
 [ -r "$STUB" ] || die "no stub portal at $STUB"
-for f in fzc fzc-tunneld fzc-controld; do
-	[ -x "$BUILD/$f" ] || die "no $BUILD/$f: build fzc and pass -b BUILDDIR"
-done
-BUILD=$(cd "$BUILD" && pwd)
-id fzc >/dev/null 2>&1 ||
-    die "user fzc missing (useradd --system --user-group --no-create-home --shell /usr/sbin/nologin fzc)"
-if [ -n "$LOGDIR" ]; then
-	mkdir -p "$LOGDIR" || die "cannot create $LOGDIR"
-	LOGDIR=$(cd "$LOGDIR" && pwd)
-fi
-if [ -n "$OUT" ]; then
-	: >"$OUT" || die "cannot write $OUT"
-fi
+bench_build "$BUILD"
+bench_outputs
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- resources, and their removal on any exit ----------------------------
 
 NS=fzcpb-$$
-NS_MADE=0
-WORK=$(mktemp -d /tmp/fzc-bench-portal.XXXXXX)
-# fzc-controld (user fzc) must reach its control socket below WORK.
-chmod 755 "$WORK"
+bench_workdir
 FZC_SOCK=$WORK/run/control.sock
 STUB_SOCK=$WORK/stub.sock
 FZC_LOG=$WORK/fzc.log
@@ -122,58 +93,15 @@ TUNNELD_PID=
 STUB_PID=
 PORT=
 
-# alive PID: still our child and not a zombie.
-alive() {
-	local st
-	local -a f
-	st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-	read -r -a f <<<"${st##*) }"
-	[ "${f[0]}" != Z ] && [ "${f[1]}" = "$$" ]
-}
-
-# stop_pid PID SIGNAL: signal it, give it 5 s, then SIGKILL; sets STOPPED
-# to how it ended: "0", "killed", "<status>", or "gone:<status>" when it
-# had already exited.
-STOPPED=
-stop_pid() {
-	local pid=$1 sig=$2 end rc=0
-	if ! alive "$pid"; then
-		wait "$pid" 2>/dev/null || rc=$?
-		STOPPED=gone:$rc
-		return
-	fi
-	kill "-$sig" "$pid" 2>/dev/null || true
-	end=$((SECONDS + 5))
-	while alive "$pid" && [ "$SECONDS" -lt "$end" ]; do
-		sleep 0.05
-	done
-	if alive "$pid"; then
-		kill -KILL "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-		STOPPED=killed
-		return
-	fi
-	wait "$pid" 2>/dev/null || rc=$?
-	STOPPED=$rc
-}
-
 cleanup() {
-	local pids
 	set +e
 	trap - EXIT INT TERM HUP
-	[ -n "$TUNNELD_PID" ] && stop_pid "$TUNNELD_PID" TERM
-	[ -n "$STUB_PID" ] && stop_pid "$STUB_PID" KILL
-	if [ "$NS_MADE" = 1 ]; then
-		# Only processes inside our own namespace: ours.
-		pids=$(ip netns pids "$NS" 2>/dev/null)
-		# shellcheck disable=SC2086 # one pid per word
-		[ -n "$pids" ] && kill -KILL $pids 2>/dev/null
-		ip netns del "$NS" 2>/dev/null
-	fi
+	[ -n "$TUNNELD_PID" ] && bench_stop TERM "$TUNNELD_PID"
+	[ -n "$STUB_PID" ] && bench_stop KILL "$STUB_PID"
 	if [ -n "$LOGDIR" ]; then
 		cp "$FZC_LOG" "$STUB_LOG" "$LOGDIR/" 2>/dev/null
 	fi
-	rm -rf "$WORK"
+	bench_cleanup
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -447,9 +375,7 @@ helper() {
 # --- setup ----------------------------------------------------------------
 
 progress "network namespace $NS"
-ip netns add "$NS" || die "ip netns add $NS"
-NS_MADE=1
-ip -n "$NS" link set lo up || die "loopback up in $NS"
+bench_netns "$NS"
 
 progress "a throwaway CA and a certificate for the stub portal"
 {
@@ -583,7 +509,7 @@ for i in $(seq "$REPS"); do
 	sleep 0.5
 	t_kill=$EPOCHREALTIME
 	alive "$STUB_PID" || die "restart $i: the stub portal was not running"
-	stop_pid "$STUB_PID" KILL
+	bench_stop KILL "$STUB_PID"
 	STUB_PID=
 	start_stub "127.0.0.1:$PORT"
 	t_up=$EPOCHREALTIME
@@ -607,8 +533,8 @@ STUB_VIOL=$("$PY" "$STUB" ctl "$STUB_SOCK" '{"cmd":"state"}' 2>/dev/null |
     "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)["violations"]))' 2>/dev/null || echo "?")
 
 progress "stopping fzc-tunneld"
-stop_pid "$TUNNELD_PID" TERM
-TUNNELD_END=$STOPPED
+bench_stop TERM "$TUNNELD_PID"
+TUNNELD_END=${STOPPED[$TUNNELD_PID]}
 TUNNELD_PID=
 
 # --- report ---------------------------------------------------------------

@@ -16,13 +16,14 @@ usage: $0 [-q] [-t SECONDS] [-o FILE] [-b BUILDDIR] [-l LOGDIR]
   -q          quick check of the script: 2 s runs, 1 stream only
   -o FILE     also write the results to FILE as TSV
   -b BUILDDIR where fzc, fzc-tunneld and fzc-controld were built
-              (default: \$FZC_BUILD, else the source tree)
+              (default: \$FZC_BUILD, else build/plain, else the source tree)
   -l LOGDIR   keep the daemons' logs, fzc status and iperf3 JSON there
 EOF
 }
 
-SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${FZC_BUILD:-$SRCDIR}
+BENCH=throughput.sh
+. "$(dirname "$0")/lib.sh"
+BUILD=
 DURATION=
 QUICK=0
 OUT=
@@ -46,34 +47,13 @@ fi
 [[ $DURATION =~ ^[1-9][0-9]*$ ]] || { echo "-t: not a number of seconds: $DURATION" >&2; exit 2; }
 if [ "$QUICK" = 1 ]; then STREAMS=(1); else STREAMS=(1 4); fi
 
-die() {
-	echo "throughput.sh: setup failed: $*" >&2
-	exit 1
-}
-
-progress() {
-	echo "# $*" >&2
-}
-
 # --- prerequisites --------------------------------------------------------
 
-[ "$(id -u)" = 0 ] || die "must run as root (network namespaces, TUN)"
-for tool in ip ss ping iperf3 wireguard-go wg jq awk timeout; do
-	command -v "$tool" >/dev/null || die "$tool not found (apt-get install -y --no-install-recommends wireguard-go wireguard-tools iperf3 iproute2 iputils-ping jq)"
-done
-for f in fzc fzc-tunneld fzc-controld; do
-	[ -x "$BUILD/$f" ] || die "no $BUILD/$f: build fzc and pass -b BUILDDIR"
-done
-BUILD=$(cd "$BUILD" && pwd)
-id fzc >/dev/null 2>&1 ||
-    die "user fzc missing (useradd --system --user-group --no-create-home --shell /usr/sbin/nologin fzc)"
-if [ -n "$LOGDIR" ]; then
-	mkdir -p "$LOGDIR" || die "cannot create $LOGDIR"
-	LOGDIR=$(cd "$LOGDIR" && pwd)
-fi
-if [ -n "$OUT" ]; then
-	: >"$OUT" || die "cannot write $OUT"
-fi
+bench_need_root "network namespaces, TUN"
+bench_need_tools "wireguard-go wireguard-tools iperf3 iproute2 iputils-ping jq" \
+    ip ss ping iperf3 wireguard-go wg jq awk timeout
+bench_build "$BUILD"
+bench_outputs
 CLK_TCK=$(getconf CLK_TCK)
 
 # --- resources, and their removal on any exit ----------------------------
@@ -95,10 +75,7 @@ WG_PORT=51820
 IPERF_PORT=5299
 MTU=1280
 
-WORK=$(mktemp -d /tmp/fzc-bench.XXXXXX)
-# fzc-controld (user fzc) must reach the control sockets below WORK.
-chmod 755 "$WORK"
-NETNS=()
+bench_workdir
 ROW_PIDS=()      # every daemon of the current row, stopped at its end
 TUNNEL_PIDS=()   # whose CPU time is charged to the tunnel
 TUNNELD_PIDS=()  # fzc-tunneld processes, for RSS (A first)
@@ -108,64 +85,26 @@ declare -A PID_LOG   # and their logs
 ROW=             # the current row, for notes
 IPERF_SPID=      # the iperf3 server of the current run
 
-declare -A EXIT_STATUS KILLED GONE
-
-# alive PID: still our child (not a pid reused by someone else after bash
-# reaped ours) and not a zombie. Every daemon here is started with &.
-alive() {
-	local st
-	local -a f
-	st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-	# After the comm (which may hold spaces): state, ppid.
-	read -r -a f <<<"${st##*) }"
-	[ "${f[0]}" != Z ] && [ "${f[1]}" = "$$" ]
-}
-
-# stop_pids PID...: SIGTERM, up to 5 s for a clean exit, then SIGKILL.
-# Records how each one ended in EXIT_STATUS and KILLED.
-stop_pids() {
-	local pid end rc
-	for pid in "$@"; do
-		if alive "$pid"; then
-			kill -TERM "$pid" 2>/dev/null || true
-		else
-			GONE[$pid]=1
-		fi
-	done
-	end=$((SECONDS + 5))
-	for pid in "$@"; do
-		while alive "$pid" && [ "$SECONDS" -lt "$end" ]; do
-			sleep 0.1
-		done
-		if alive "$pid"; then
-			kill -KILL "$pid" 2>/dev/null || true
-			KILLED[$pid]=1
-		fi
-		rc=0
-		wait "$pid" 2>/dev/null || rc=$?
-		EXIT_STATUS[$pid]=$rc
-	done
-}
-
 teardown_row() {
 	local ns dev
-	local pid rc
+	local pid rc st
 	if [ -n "$IPERF_SPID" ]; then
-		stop_pids "$IPERF_SPID"
+		bench_stop TERM "$IPERF_SPID"
 		IPERF_SPID=
 	fi
 	if [ ${#ROW_PIDS[@]} -gt 0 ]; then
-		stop_pids "${ROW_PIDS[@]}"
+		bench_stop TERM "${ROW_PIDS[@]}"
 	fi
 	# A daemon that does not stop cleanly on SIGTERM is worth a note.
 	for pid in "${!PID_NAME[@]}"; do
-		rc=${EXIT_STATUS[$pid]:-?}
-		if [ "$rc" != "?" ] && [ "$rc" -gt 128 ]; then
+		st=${STOPPED[$pid]:-?}
+		rc=${st#gone:}
+		if [[ $rc =~ ^[0-9]+$ ]] && [ "$rc" -gt 128 ]; then
 			rc="$rc (signal $(kill -l $((rc - 128))))"
 		fi
-		if [ -n "${KILLED[$pid]:-}" ]; then
+		if [ "$st" = killed ]; then
 			note "$ROW: ${PID_NAME[$pid]} still running 5 s after SIGTERM, killed"
-		elif [ -n "${GONE[$pid]:-}" ]; then
+		elif [[ $st == gone:* ]]; then
 			note "$ROW: ${PID_NAME[$pid]} (pid $pid) had exited with status $rc before the end of the row; its log ends: $(tail -n 4 "${PID_LOG[$pid]}" | tr '\n' '|')"
 		elif [ "$rc" != 0 ]; then
 			note "$ROW: ${PID_NAME[$pid]} exited with status $rc after SIGTERM"
@@ -174,7 +113,7 @@ teardown_row() {
 	PID_NAME=()
 	PID_LOG=()
 	# Normally gone with their daemons; make sure for the next row.
-	for ns in "${NETNS[@]}"; do
+	for ns in "${BENCH_NETNS[@]}"; do
 		for dev in "$TUN_A" "$TUN_B"; do
 			ip -n "$ns" link del "$dev" 2>/dev/null || true
 		done
@@ -187,42 +126,18 @@ teardown_row() {
 }
 
 cleanup() {
-	local ns pids
 	set +e
 	trap - EXIT INT TERM HUP
 	teardown_row
-	for ns in "${NETNS[@]}"; do
-		# Only processes inside our own namespaces: ours.
-		pids=$(ip netns pids "$ns" 2>/dev/null)
-		# shellcheck disable=SC2086 # one pid per word
-		[ -n "$pids" ] && kill -KILL $pids 2>/dev/null
-		ip netns del "$ns" 2>/dev/null
-	done
-	rm -rf "$WORK"
+	bench_cleanup
 }
 trap cleanup EXIT
 trap 'echo "throughput.sh: interrupted" >&2; exit 130' INT TERM HUP
 
-# wait_until SECONDS COMMAND...: true once COMMAND succeeds (polled every
-# 0.1 s), false if SECONDS pass first.
-wait_until() {
-	local end=$((${EPOCHREALTIME/./} + $1 * 1000000))
-	shift
-	while :; do
-		"$@" >/dev/null 2>&1 && return 0
-		[ "${EPOCHREALTIME/./}" -ge "$end" ] && return 1
-		sleep 0.1
-	done
-}
-
 # --- the two namespaces and the veth pair ---------------------------------
 
 progress "setting up namespaces $NS_A and $NS_B in $WORK"
-for ns in "$NS_A" "$NS_B"; do
-	ip netns add "$ns" || die "ip netns add $ns"
-	NETNS+=("$ns")
-	ip -n "$ns" link set lo up || die "lo up in $ns"
-done
+bench_netns "$NS_A" "$NS_B"
 ip link add "$VETH_A" netns "$NS_A" type veth peer name "$VETH_B" \
     netns "$NS_B" || die "veth pair $VETH_A/$VETH_B"
 {
@@ -368,12 +283,6 @@ tun_drops() {
 declare -A GBPS RETR BYTES CPUS CPUGB HWM_A HWM_B IDLE_A IDLE_B UDPDROP TUNDROP
 ROWS=()
 declare -A ROW_NAME
-NOTES=()
-
-note() {
-	NOTES+=("$*")
-}
-
 # udp_rcvbuf_errors: UDP datagrams dropped for a full receive buffer, both
 # namespaces together (/proc/net/snmp is per namespace). The overflow that
 # makes wireguard-go lose packets shows here.
@@ -434,7 +343,7 @@ measure() {
 	    "${rev[@]}" --json >"$json" 2>&1; then
 		note "$row $dir P$streams: iperf3 failed: $(jq -r '.error // empty' "$json" 2>/dev/null || tail -1 "$json")"
 		[ -z "$LOGDIR" ] || cp "$json" "$LOGDIR/" 2>/dev/null || true
-		stop_pids "$spid"
+		bench_stop TERM "$spid"
 		IPERF_SPID=
 		GBPS[$key]=ERR
 		return 0
@@ -454,7 +363,7 @@ measure() {
 	fi
 	# The one-off server exits by itself once it has written its JSON.
 	wait_until 5 gone "$spid" || true
-	stop_pids "$spid"
+	bench_stop TERM "$spid"
 	IPERF_SPID=
 	# Receiver's rate and byte count; the sender's retransmits (iperf3
 	# reports the server's with -R).

@@ -26,8 +26,10 @@
 
 #include "common/log.h"
 #include "common/util.h"
-#include "controld/controld.h"
+#include "controld/control.h"
 #include "controld/session.h"
+#include "controld/session_client.h"
+#include "controld/tunneld_chan.h"
 
 #define CONTROL_MAX_CONNS	32
 #define CONTROL_MAX_LINE	65536
@@ -73,7 +75,7 @@ struct control_stats {
 };
 
 struct control {
-	struct controld			*c;
+	struct control_env		 env;
 	char				*path;
 	int				 fd;
 	struct event			*ev_accept;
@@ -133,24 +135,6 @@ static void
 control_error(struct control_conn *cc, const char *error)
 {
 	control_reply(cc, json_pack("{s:b, s:s}", "ok", 0, "error", error));
-}
-
-static json_t *
-control_status(struct control *ctl)
-{
-	struct controld	*c = ctl->c;
-	uint64_t	 now = util_realtime_s();
-
-	return (json_pack("{s:b, s:i, s:s, s:{s:I, s:I, s:I}, s:{s:I, s:I}}",
-	    "ok", 1, "version", FZC_CONTROL_VERSION,
-	    "state", c->tunneld_hello ? "running" : "starting",
-	    "tunneld",
-	    "pid", (json_int_t)c->tunneld.pid,
-	    "uptime", (json_int_t)(now - c->tunneld.started),
-	    "controld_restarts", (json_int_t)c->tunneld.restarts,
-	    "controld",
-	    "pid", (json_int_t)getpid(),
-	    "uptime", (json_int_t)(now - c->started)));
 }
 
 static json_t *
@@ -262,7 +246,7 @@ control_ask_stats(struct control *ctl)
 
 	if (st->in_flight)
 		return (0);
-	if (controld_request_stats(ctl->c, &st->id) == -1) {
+	if (tunneld_chan_request_stats(ctl->env.tc, &st->id) == -1) {
 		log_warn("asking tunneld for counters");
 		return (-1);
 	}
@@ -326,13 +310,8 @@ control_stats(struct control *ctl, const struct ipc_msg *msg)
 		else if (st->wait[i] == CONTROL_WAIT_RELAYS)
 			reply = json_pack("{s:b, s:O}", "ok", 1, "relays",
 			    st->relays);
-		else {
-			reply = control_status(ctl);
-			json_object_set(reply, "workers", st->workers);
-			if (!ctl->c->wg_configured)
-				json_object_set_new(reply, "portal",
-				    session_status(ctl->c->session));
-		}
+		else
+			reply = ctl->env.status(ctl->env.arg, st->workers);
 		control_reply(st->conn[i], reply);
 	}
 	if (st->for_watch)
@@ -388,7 +367,8 @@ control_protected_socket(struct control_conn *cc, json_t *req)
 		control_error(cc, "too many requests in flight");
 		return;
 	}
-	if (controld_request_socket(ctl->c, family, type, &id) == -1) {
+	if (tunneld_chan_request_socket(ctl->env.tc, family, type,
+	    &id) == -1) {
 		log_warn("asking tunneld for a socket");
 		control_error(cc, "cannot reach tunneld");
 		return;
@@ -480,8 +460,8 @@ control_internet(struct control_conn *cc, json_t *req)
 
 	if (!json_is_boolean(on))
 		control_error(cc, "internet needs \"enabled\": true or false");
-	else if (session_set_internet(cc->ctl->c->session, json_is_true(on),
-	    control_internet_done, cc) == -1)
+	else if (session_client_set_internet(cc->ctl->env.session,
+	    json_is_true(on), control_internet_done, cc) == -1)
 		control_error(cc, "not in the client role, or another change "
 		    "is under way");
 }
@@ -497,16 +477,17 @@ control_sign_in(struct control_conn *cc, json_t *req)
 		control_error(cc, "sign-in needs a \"token\" string");
 		return;
 	}
-	if (session_sign_in(cc->ctl->c->session, token, control_token_done,
+	if (session_sign_in(cc->ctl->env.session, token, control_token_done,
 	    cc) == -1)
 		control_error(cc, "token too long, or another sign-in or "
 		    "sign-out is under way");
 }
 
 /*
- * Watchers. Session code calls control_notify() where the state changes;
- * the events go out once per turn of the event loop, each holding the
- * whole of what changed, so that a client never has to patch a list.
+ * Watchers. controld.c calls control_notify() when the session says its
+ * state changed; the events go out once per turn of the event loop, each
+ * holding the whole of what changed, so that a client never has to patch
+ * a list.
  */
 static void	control_close(struct control_conn *);
 
@@ -546,14 +527,14 @@ static json_t *
 control_portal_event(struct control *ctl)
 {
 	return (json_pack("{s:s, s:o}", "event", "portal", "portal",
-	    session_status(ctl->c->session)));
+	    session_status(ctl->env.session)));
 }
 
 static json_t *
 control_resources_event(struct control *ctl)
 {
 	return (json_pack("{s:s, s:o}", "event", "resources", "resources",
-	    session_resources(ctl->c->session)));
+	    session_client_resources(ctl->env.session)));
 }
 
 /* A watcher sees each peer's path, not its counters, which always move. */
@@ -703,11 +684,12 @@ control_handle(struct control_conn *cc, const char *line)
 		control_internet(cc, req);
 	else if (strcmp(cmd, "resources") == 0)
 		control_reply(cc, json_pack("{s:b, s:o}", "ok", 1,
-		    "resources", session_resources(cc->ctl->c->session)));
+		    "resources",
+		    session_client_resources(cc->ctl->env.session)));
 	else if (strcmp(cmd, "sign-in") == 0)
 		control_sign_in(cc, req);
 	else if (strcmp(cmd, "sign-out") == 0) {
-		if (session_sign_out(cc->ctl->c->session, control_token_done,
+		if (session_sign_out(cc->ctl->env.session, control_token_done,
 		    cc) == -1)
 			control_error(cc, "another sign-in or sign-out is "
 			    "under way");
@@ -734,7 +716,7 @@ control_close(struct control_conn *cc)
 	for (i = 0; i < cc->ctl->stats.nwait; i++)
 		if (cc->ctl->stats.conn[i] == cc)
 			cc->ctl->stats.conn[i] = NULL;
-	session_forget_waiter(cc->ctl->c->session, cc);
+	session_forget_waiter(cc->ctl->env.session, cc);
 	control_unwatch(cc);
 	LIST_REMOVE(cc, entry);
 	cc->ctl->nconns--;
@@ -782,14 +764,14 @@ control_peer_allowed(struct control *ctl, int fd, uid_t uid, gid_t gid)
 	socklen_t	 len = sizeof(groups);
 	size_t		 i;
 
-	if (uid == 0 || gid == ctl->c->gid)
+	if (uid == 0 || gid == ctl->env.gid)
 		return (1);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == -1) {
 		log_warn("control: SO_PEERGROUPS");
 		return (0);
 	}
 	for (i = 0; i < len / sizeof(gid_t); i++)
-		if (groups[i] == ctl->c->gid)
+		if (groups[i] == ctl->env.gid)
 			return (1);
 	return (0);
 }
@@ -836,7 +818,7 @@ control_accept(evutil_socket_t lfd, short events, void *arg)
 	}
 	cc = calloc(1, sizeof(*cc));
 	if (cc == NULL ||
-	    (cc->bev = bufferevent_socket_new(ctl->c->base, fd,
+	    (cc->bev = bufferevent_socket_new(ctl->env.base, fd,
 	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
 		log_warnx("control: out of memory, dropping a connection");
 		free(cc);
@@ -853,7 +835,7 @@ control_accept(evutil_socket_t lfd, short events, void *arg)
 }
 
 struct control *
-control_init(struct controld *c, const char *path)
+control_init(const struct control_env *env, const char *path)
 {
 	struct control		*ctl;
 	struct sockaddr_un	 sun;
@@ -876,7 +858,7 @@ control_init(struct controld *c, const char *path)
 		fatal("removing stale %s", path);
 
 	ctl = xcalloc(1, sizeof(*ctl));
-	ctl->c = c;
+	ctl->env = *env;
 	ctl->path = xstrdup(path);
 	LIST_INIT(&ctl->conns);
 	ctl->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
@@ -891,10 +873,10 @@ control_init(struct controld *c, const char *path)
 		fatal("chmod %s", path);
 	if (listen(ctl->fd, 16) == -1)
 		fatal("listen %s", path);
-	ctl->ev_accept = event_new(c->base, ctl->fd, EV_READ | EV_PERSIST,
+	ctl->ev_accept = event_new(env->base, ctl->fd, EV_READ | EV_PERSIST,
 	    control_accept, ctl);
-	ctl->ev_push = event_new(c->base, -1, 0, control_push_cb, ctl);
-	ctl->ev_peers = event_new(c->base, -1, EV_PERSIST, control_peers_cb,
+	ctl->ev_push = event_new(env->base, -1, 0, control_push_cb, ctl);
+	ctl->ev_peers = event_new(env->base, -1, EV_PERSIST, control_peers_cb,
 	    ctl);
 	if (ctl->ev_accept == NULL || ctl->ev_push == NULL ||
 	    ctl->ev_peers == NULL || event_add(ctl->ev_accept, NULL) == -1)

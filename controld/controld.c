@@ -1,7 +1,9 @@
 /*
  * controld.c: fzc-controld, the unprivileged half. It is exec'd by
  * fzc-tunneld with the IPC channel on fd 3, already running as the fzc
- * user with no capabilities, and exits when the channel closes.
+ * user with no capabilities, and exits when the channel closes. This file
+ * sits on top: it owns the channel (tunneld_chan.c), the session and the
+ * control socket, and hands tunneld's messages to them.
  */
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -10,6 +12,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,11 +21,30 @@
 
 #include "common/log.h"
 #include "common/util.h"
-#include "controld/controld.h"
+#include "controld/control.h"
 #include "controld/portal_msg.h"
 #include "controld/sandbox.h"
 #include "controld/session.h"
+#include "controld/session_client.h"
+#include "controld/session_gateway.h"
+#include "controld/tunneld_chan.h"
+#include "controld/wireguard.h"
 #include "ipc/ipc.h"
+
+struct controld {
+	struct event_base	*base;
+	struct event		*ev_ipc;
+	struct tunneld_chan	 tc;
+	struct event		*ev_sigterm;
+	struct event		*ev_sigint;
+	int			 ipc_fd;
+	int			 tunneld_hello;
+	struct ipc_hello	 tunneld;
+	uint64_t		 started;
+	struct control		*control;
+	struct session		*session;
+	int			 wg_configured;
+};
 
 static __dead void
 usage(void)
@@ -33,61 +55,44 @@ usage(void)
 	exit(2);
 }
 
-int
-controld_request_socket(struct controld *c, int family, int type,
-    uint32_t *id)
-{
-	struct ipc_socket_request	 req;
-
-	memset(&req, 0, sizeof(req));
-	req.family = family;
-	req.type = type;
-	*id = ++c->next_id;
-	return (ipc_chan_send(&c->chan, IPC_SOCKET_REQUEST, *id, &req,
-	    sizeof(req), -1));
-}
-
-static void
-controld_want_write(void *arg)
+/* What `fzc status` shows, around tunneld's worker counters. */
+static json_t *
+controld_status(void *arg, json_t *workers)
 {
 	struct controld	*c = arg;
+	uint64_t	 now = util_realtime_s();
+	json_t		*o;
 
-	if (event_add(c->ev_ipc_write, NULL) == -1)
-		fatalx("event_add ipc write");
+	o = json_pack("{s:b, s:i, s:s, s:{s:I, s:I, s:I}, s:{s:I, s:I}, s:O}",
+	    "ok", 1, "version", FZC_CONTROL_VERSION,
+	    "state", c->tunneld_hello ? "running" : "starting",
+	    "tunneld",
+	    "pid", (json_int_t)c->tunneld.pid,
+	    "uptime", (json_int_t)(now - c->tunneld.started),
+	    "controld_restarts", (json_int_t)c->tunneld.restarts,
+	    "controld",
+	    "pid", (json_int_t)getpid(),
+	    "uptime", (json_int_t)(now - c->started),
+	    "workers", workers);
+	if (!c->wg_configured)
+		json_object_set_new(o, "portal", session_status(c->session));
+	return (o);
 }
 
+/* The session's state changed: watchers of the control socket see it. */
 static void
-controld_write_tunneld(evutil_socket_t fd, short events, void *arg)
+controld_session_changed(void *arg, int what)
 {
 	struct controld	*c = arg;
-	int		 rc;
+	int		 ctl = 0;
 
-	(void)fd;
-	(void)events;
-	if ((rc = ipc_chan_flush(&c->chan)) == 1)
-		controld_want_write(c);
-	else if (rc == -1)
-		fatal("writing to tunneld");
-}
-
-/* Messages to tunneld queue when it is busy; a channel gone is fatal. */
-void
-controld_send(struct controld *c, enum ipc_type type, uint32_t id,
-    const void *p, size_t len)
-{
-	if (ipc_chan_send(&c->chan, type, id, p, len, -1) == -1)
-		fatal("sending %s to tunneld", ipc_type_name(type));
-}
-
-int
-controld_request_stats(struct controld *c, uint32_t *id)
-{
-	struct ipc_empty	 req;
-
-	memset(&req, 0, sizeof(req));
-	*id = ++c->next_id;
-	return (ipc_chan_send(&c->chan, IPC_STATS_REQUEST, *id, &req,
-	    sizeof(req), -1));
+	if (what & SESSION_CHANGED_PORTAL)
+		ctl |= CONTROL_CHANGED_PORTAL;
+	if (what & SESSION_CHANGED_RESOURCES)
+		ctl |= CONTROL_CHANGED_RESOURCES;
+	if (what & SESSION_CHANGED_PEERS)
+		ctl |= CONTROL_CHANGED_PEERS;
+	control_notify(c->control, ctl);
 }
 
 /* STYLE 5: check what the fd really is before anyone uses it. */
@@ -161,10 +166,12 @@ controld_dispatch_tunneld(evutil_socket_t fd, short events, void *arg)
 			if (c->wg_configured)
 				fatalx("tunneld sent a second WireGuard file");
 			c->wg_configured = 1;
-			wireguard_configure(c, &msg);
+			wireguard_configure(&c->tc, &msg);
 			break;
 		case IPC_PORTAL_CONFIG:
-			session_config(c->session, &msg.u.portal_config);
+			session_config(c->session, &msg.u.portal_config,
+			    msg.u.portal_config.role == IPC_ROLE_GATEWAY ?
+			    &session_gateway_role : &session_client_role);
 			break;
 		case IPC_TOKEN:
 			session_token(c->session, msg.fd);
@@ -178,7 +185,8 @@ controld_dispatch_tunneld(evutil_socket_t fd, short events, void *arg)
 			    &msg.u.state_ack);
 			break;
 		case IPC_NEED_AUTHZ:
-			session_need_authz(c->session, msg.u.resource_id.id);
+			session_client_need_authz(c->session,
+			    msg.u.resource_id.id);
 			break;
 		case IPC_LOCAL_CANDIDATE:
 		case IPC_LOCAL_CANDIDATE_DEL:
@@ -244,6 +252,7 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	struct controld		 c;
+	struct control_env	 env;
 	struct ipc_hello	 hello;
 	const char		*sockpath = FZC_CONTROL_SOCKET;
 	enum log_level		 level = LOG_LEVEL_INFO;
@@ -280,7 +289,6 @@ main(int argc, char *argv[])
 
 	memset(&c, 0, sizeof(c));
 	c.ipc_fd = IPC_CHANNEL_FD;
-	c.gid = getgid();
 	c.started = util_realtime_s();
 	if ((c.base = event_base_new()) == NULL)
 		fatalx("event_base_new");
@@ -288,11 +296,7 @@ main(int argc, char *argv[])
 		fatalx("cannot make the IPC channel non-blocking");
 	c.ev_ipc = event_new(c.base, c.ipc_fd, EV_READ | EV_PERSIST,
 	    controld_dispatch_tunneld, &c);
-	c.ev_ipc_write = event_new(c.base, c.ipc_fd, EV_WRITE,
-	    controld_write_tunneld, &c);
-	if (c.ev_ipc_write == NULL)
-		fatalx("cannot set up the event loop");
-	ipc_chan_init(&c.chan, c.ipc_fd, controld_want_write, &c);
+	tunneld_chan_init(&c.tc, c.base, c.ipc_fd);
 	c.ev_sigterm = evsignal_new(c.base, SIGTERM, controld_sigterm, &c);
 	c.ev_sigint = evsignal_new(c.base, SIGINT, controld_sigterm, &c);
 	if (c.ev_ipc == NULL || c.ev_sigterm == NULL || c.ev_sigint == NULL ||
@@ -304,14 +308,22 @@ main(int argc, char *argv[])
 	memset(&hello, 0, sizeof(hello));
 	hello.pid = (uint32_t)getpid();
 	hello.started = c.started;
-	if (ipc_chan_send(&c.chan, IPC_HELLO, 0, &hello, sizeof(hello),
+	if (ipc_chan_send(&c.tc.chan, IPC_HELLO, 0, &hello, sizeof(hello),
 	    -1) == -1)
 		fatal("sending hello to tunneld");
 
 	/* PSKs and TURN passwords pass through jansson: wipe its frees. */
 	portal_msg_json_wipe();
-	c.session = session_new(&c);
-	c.control = control_init(&c, sockpath);
+	c.session = session_new(c.base, &c.tc, &session_client_role);
+	memset(&env, 0, sizeof(env));
+	env.base = c.base;
+	env.tc = &c.tc;
+	env.session = c.session;
+	env.gid = getgid();
+	env.status = controld_status;
+	env.arg = &c;
+	c.control = control_init(&env, sockpath);
+	session_set_notify(c.session, controld_session_changed, &c);
 	sandbox_enter();
 	log_info("running as uid %d, control socket %s", (int)getuid(),
 	    sockpath);
@@ -323,8 +335,7 @@ main(int argc, char *argv[])
 	event_free(c.ev_sigint);
 	event_free(c.ev_sigterm);
 	event_free(c.ev_ipc);
-	event_free(c.ev_ipc_write);
-	ipc_chan_clear(&c.chan);
+	tunneld_chan_clear(&c.tc);
 	event_base_free(c.base);
 	close(c.ipc_fd);
 	return (0);

@@ -14,9 +14,10 @@
 
 #include <jansson.h>
 
-#define PHOENIX_NSEC		1000000000ULL
-#define PHOENIX_HEARTBEAT_NS	(10 * PHOENIX_NSEC)
-#define PHOENIX_JOIN_TIMEOUT_NS	(5 * PHOENIX_NSEC)
+#include "common/timer.h"
+
+#define PHOENIX_HEARTBEAT_NS	(10 * NSEC_PER_SEC)
+#define PHOENIX_JOIN_TIMEOUT_NS	(5 * NSEC_PER_SEC)
 #define PHOENIX_MAX_UNANSWERED	3
 /* Queued only while not joined; when joined they never build up. */
 #define PHOENIX_MAX_QUEUED	32

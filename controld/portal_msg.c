@@ -31,11 +31,6 @@
 #define ICE_MAX		255	/* with its NUL, fits IPC_CRED_MAX */
 #define MAX_AUTHZ	100000	/* a gateway's init: (client, resource) pairs */
 
-struct portal_ratelimit_ent {
-	char		 id[PORTAL_ID_SIZE];
-	uint64_t	 last;
-};
-
 static void
 wipe_free(char *s)
 {
@@ -1623,52 +1618,4 @@ json_t *
 portal_msg_snownet_capabilities(void)
 {
 	return (json_pack("{s:b}", "iceless", 0));
-}
-
-/*
- * At most one request_authorization per resource every 2 s.  Entries
- * older than that are dropped on every call, so the table only holds
- * resources asked for in the last 2 s.
- */
-bool
-portal_msg_ratelimit_allow(struct portal_ratelimit *rl,
-    const char *resource_id, uint64_t now)
-{
-	struct portal_ratelimit_ent	*ents;
-	char				 id[PORTAL_ID_SIZE];
-	size_t				 i, j, cap;
-
-	if (!portal_msg_uuid(resource_id, id))
-		return (false);
-	for (i = j = 0; i < rl->n; i++) {
-		if (now >= rl->ents[i].last &&
-		    now - rl->ents[i].last >= PORTAL_AUTHZ_INTERVAL_NS)
-			continue;
-		rl->ents[j++] = rl->ents[i];
-	}
-	rl->n = j;
-	for (i = 0; i < rl->n; i++) {
-		if (strcmp(rl->ents[i].id, id) == 0)
-			return (false);
-	}
-	if (rl->n == rl->cap) {
-		cap = rl->cap == 0 ? 16 : rl->cap * 2;
-		/* Failing open only costs an extra request. */
-		if ((ents = reallocarray(rl->ents, cap, sizeof(*ents))) ==
-		    NULL)
-			return (true);
-		rl->ents = ents;
-		rl->cap = cap;
-	}
-	memcpy(rl->ents[rl->n].id, id, sizeof(id));
-	rl->ents[rl->n].last = now;
-	rl->n++;
-	return (true);
-}
-
-void
-portal_msg_ratelimit_clear(struct portal_ratelimit *rl)
-{
-	free(rl->ents);
-	memset(rl, 0, sizeof(*rl));
 }

@@ -16,7 +16,6 @@
 
 #define PORTAL_ID_SIZE		37	/* UUID text and NUL */
 #define PORTAL_KEY_LEN		32
-#define PORTAL_AUTHZ_INTERVAL_NS	(2ULL * 1000000000ULL)
 
 /* Event names the client sends (v2 socket). */
 #define PORTAL_EV_REQUEST_AUTHORIZATION	"request_authorization"
@@ -252,14 +251,6 @@ struct portal_msg {
 	} u;
 };
 
-struct portal_ratelimit_ent;
-
-struct portal_ratelimit {
-	struct portal_ratelimit_ent	*ents;
-	size_t				 n;
-	size_t				 cap;
-};
-
 int	 portal_msg_decode(const char *, json_t *, struct portal_msg *,
 	    const char **);
 int	 portal_msg_decode_gateway(const char *, json_t *,
@@ -284,10 +275,6 @@ json_t	*portal_msg_client_candidates(const char *const *, size_t,
 json_t	*portal_msg_authorization_created(const char *);
 json_t	*portal_msg_no_relays(void);
 json_t	*portal_msg_snownet_capabilities(void);
-
-bool	 portal_msg_ratelimit_allow(struct portal_ratelimit *, const char *,
-	    uint64_t);
-void	 portal_msg_ratelimit_clear(struct portal_ratelimit *);
 
 bool	 portal_msg_uuid(const char *, char [PORTAL_ID_SIZE]);
 void	 portal_msg_json_wipe(void);

@@ -1,8 +1,6 @@
 /*
- * What the client needs before and between WebSocket connections to the
- * portal: the URL (PROTOCOL.md 1.2), the User-Agent (1.4), the
- * classification of connect errors (1.6) and the reconnect backoff (1.8).
- * Pure functions: time and randomness come from the caller.
+ * What the connect request to the portal carries: the URL (PROTOCOL.md
+ * 1.2) and the User-Agent (1.4). Pure functions.
  */
 
 #ifndef FZC_PORTAL_URL_H
@@ -11,9 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <time.h>
 
-#define PORTAL_NSEC		1000000000ULL
 #define PORTAL_MAX_ID		255
 #define PORTAL_EXTERNAL_ID_SIZE	(PORTAL_MAX_ID + 1)
 
@@ -35,11 +31,6 @@
 #define PORTAL_UA_GW_COMPONENT	"gateway"
 #define PORTAL_UA_GW_VERSION	"1.5.6"
 
-#define PORTAL_FIRST_INTERVAL_NS	(1ULL * PORTAL_NSEC)
-#define PORTAL_FIRST_BUDGET_NS		(15ULL * PORTAL_NSEC)
-#define PORTAL_BACKOFF_INITIAL_NS	(PORTAL_NSEC / 2)
-#define PORTAL_BACKOFF_MAX_NS		(60ULL * PORTAL_NSEC)
-
 struct portal_device {
 	bool		 gateway;	/* /gateway/v2: external_id, name and
 					   public_key only */
@@ -59,34 +50,11 @@ struct portal_url {
 	char		*url;		/* ws:// or wss:// URL */
 };
 
-enum portal_verdict {
-	PORTAL_RETRY = 0,	/* hiccup: wait, then reconnect */
-	PORTAL_STOP,		/* fatal, keep the token */
-	PORTAL_STOP_SIGNOUT,	/* fatal, delete the token */
-};
-
-struct portal_backoff {
-	bool		 joined_once;
-	bool		 running;	/* within a run of failures */
-	uint64_t	 start;		/* when the run began */
-	uint64_t	 interval;
-	uint64_t	 budget;	/* after a join; 0: no limit */
-};
-
 int	portal_external_id(const char *, char [PORTAL_EXTERNAL_ID_SIZE]);
 int	portal_url_build(const char *, const struct portal_device *,
 	    const uint8_t [32], struct portal_url *, const char **);
 void	portal_url_free(struct portal_url *);
 int	portal_user_agent(char *, size_t, bool, const char *, const char *,
 	    const char *, const char *);
-
-enum portal_verdict	portal_classify_http(int, const char *, size_t);
-bool	portal_retry_after(const char *, time_t, uint64_t *);
-void	portal_backoff_init(struct portal_backoff *, uint64_t);
-void	portal_backoff_joined(struct portal_backoff *);
-bool	portal_backoff_next(struct portal_backoff *, uint64_t, uint32_t,
-	    uint64_t *);
-bool	portal_reconnect_delay(struct portal_backoff *, uint64_t,
-	    const char *, time_t, uint32_t, uint64_t *);
 
 #endif

@@ -1,10 +1,12 @@
 /*
- * session.c: the portal session. One TLS WebSocket (ws.c) on protected
- * sockets from tunneld, one Phoenix channel (phoenix.c) on topic
- * "client" or "gateway" (the role tunneld gives), the portal's messages
- * decoded by portal_msg.c and the reconnect rules of portal_url.c. The
- * portal's state is kept here and shipped to tunneld as validated IPC
- * messages.
+ * session.c: the portal session, what both roles share. One TLS
+ * WebSocket (ws.c) on protected sockets from tunneld, one Phoenix channel
+ * (phoenix.c) on the role's topic, the portal's messages decoded by
+ * portal_msg.c, the reconnect rules of portal_backoff.c, the token and
+ * sign-out rules, the tunnel's interface and relays, and the candidates
+ * the data plane signals. What only one role does is in session_client.c
+ * or session_gateway.c, plugged in as a struct session_role. The
+ * portal's state is shipped to tunneld as validated IPC messages.
  */
 #include <sys/socket.h>
 #include <sys/utsname.h>
@@ -25,43 +27,24 @@
 #include "common/log.h"
 #include "common/timer.h"
 #include "common/util.h"
-#include "controld/controld.h"
 #include "controld/phoenix.h"
+#include "controld/portal_backoff.h"
 #include "controld/portal_msg.h"
 #include "controld/portal_url.h"
 #include "controld/session.h"
+#include "controld/tunneld_chan.h"
 #include "controld/ws.h"
 
 /* Sockets per family taken from tunneld before each connection attempt. */
 #define POOL_PER_FAMILY	2
 #define MAX_HELD	256	/* candidate changes held while disconnected */
-#define MAX_BATCH	32	/* gateway role: candidates in one broadcast */
-/* Gateway role: how long a burst of candidates is gathered. */
-#define BATCH_WINDOW_NS	(20 * 1000000ULL)
-#define MAX_PENDING	256	/* gateway role: peers tunneld has not acked */
+#define MAX_BATCH	32	/* candidates in one batched message */
 
 /* What the data plane wants said to the portal, kept across reconnects. */
 struct held {
 	char		 peer_id[PORTAL_ID_SIZE];	/* gateway or client */
 	char		*candidate;
 	bool		 invalidate;
-};
-
-/* Gateway role: a create_authorization waiting for tunneld's answer. */
-struct pending {
-	uint32_t	 ipc_id;
-	char		*ref;		/* the portal's, for the ack */
-	char		 client_id[PORTAL_ID_SIZE];
-	char		 resource_id[PORTAL_ID_SIZE];
-	int64_t		 expires_at;
-};
-
-/* A resource's authorization as the portal last answered it. */
-struct authz {
-	char			 resource_id[PORTAL_ID_SIZE];
-	char			 gateway_id[PORTAL_ID_SIZE];
-	bool			 authorized;
-	enum portal_authz_reason failed;	/* when not authorized */
 };
 
 enum session_state {
@@ -79,11 +62,11 @@ static const char *const state_names[] = {
 };
 
 struct session {
-	struct controld		*c;
+	struct event_base	*base;
+	struct tunneld_chan	*tc;
+	const struct session_role *role;
+	void			*rs;		/* the role's state */
 	bool			 configured;
-	bool			 gateway;	/* role IPC_ROLE_GATEWAY */
-	bool			 internet;	/* the Internet resource on */
-	bool			 internet_next;	/* asked, not yet saved */
 	struct ipc_portal_config cfg;
 	char			*token;
 	char			 external_id[PORTAL_EXTERNAL_ID_SIZE];
@@ -104,34 +87,25 @@ struct session {
 
 	bool			 have_init;
 	struct portal_interface	 iface;
-	struct portal_resource	*resources;
-	size_t			 nresources;
 	struct portal_relay	*relays;
 	size_t			 nrelays;
 
-	struct authz		*authz;
-	size_t			 nauthz;
-	struct portal_ratelimit	 ratelimit;
 	struct held		 held[MAX_HELD];
 	size_t			 nheld;
-	struct event		*ev_held;	/* gateway role: batch them */
-
-	/* Gateway role. */
-	struct pending		 pending[MAX_PENDING];
-	size_t			 npending;
-	struct portal_access	*grants;	/* pairs tunneld holds */
-	size_t			 ngrants;
+	struct event		*ev_held;	/* batched roles: gather them */
 
 	uint32_t		 waiter_id;
 	session_done_fn		*waiter_fn;
 	void			*waiter_arg;
+
+	session_notify_fn	*notify_fn;
+	void			*notify_arg;
 };
 
 static void	session_connect(struct session *);
-static void	session_internet_saved(struct session *, uint32_t, int);
-static void	session_drop_held(struct session *, const char *);
 static void	session_schedule(struct session *);
 static void	session_flush_held(struct session *);
+static void	session_stop(struct session *, const char *, bool);
 
 static int
 fam_index(int family)
@@ -150,7 +124,7 @@ session_set_state(struct session *s, enum session_state st,
 	s->state = st;
 	snprintf(s->reason, sizeof(s->reason), "%s",
 	    reason != NULL ? reason : "");
-	control_notify(s->c->control, CONTROL_CHANGED_PORTAL);
+	session_notify(s, SESSION_CHANGED_PORTAL);
 }
 
 static void
@@ -212,16 +186,24 @@ session_flush(struct session *s)
 	timer_at(s->ev_tick, phoenix_deadline(s->chan), util_now_ns());
 }
 
-static uint32_t
+/* One message to the portal, sent at once. */
+void
+session_push(struct session *s, const char *event, json_t *payload)
+{
+	phoenix_send(s->chan, event, payload);
+	session_flush(s);
+}
+
+uint32_t
 session_ipc(struct session *s, enum ipc_type type, const void *p,
     size_t len)
 {
-	controld_send(s->c, type, ++s->c->next_id, p, len);
-	return (s->c->next_id);
+	return (tunneld_chan_request(s->tc, type, p, len));
 }
 
-static void
-prefix_of(const struct portal_addr *a, unsigned plen, struct ipc_prefix *p)
+void
+session_prefix(const struct portal_addr *a, unsigned plen,
+    struct ipc_prefix *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->family = (uint8_t)a->family;
@@ -229,39 +211,12 @@ prefix_of(const struct portal_addr *a, unsigned plen, struct ipc_prefix *p)
 	memcpy(p->addr, a->addr, a->family == AF_INET ? 4 : 16);
 }
 
-static void
-ice_of(char ufrag[IPC_CRED_MAX], char pwd[IPC_CRED_MAX],
+void
+session_ice(char ufrag[IPC_CRED_MAX], char pwd[IPC_CRED_MAX],
     const struct portal_ice_creds *c)
 {
 	snprintf(ufrag, IPC_CRED_MAX, "%s", c->username);
 	snprintf(pwd, IPC_CRED_MAX, "%s", c->password);
-}
-
-/*
- * The Internet resource is two default routes, shipped only while the
- * user has it on; removing them is always safe (ENOENT when absent).
- */
-static void
-session_ship_route(struct session *s, const struct portal_resource *r,
-    enum ipc_type type)
-{
-	struct ipc_route	 rt;
-
-	memset(&rt, 0, sizeof(rt));
-	snprintf(rt.resource_id, sizeof(rt.resource_id), "%s", r->id);
-	if (r->type == PORTAL_RES_INTERNET) {
-		if (type == IPC_ROUTE_ADD && !s->internet)
-			return;
-		rt.prefix.family = AF_INET;
-		session_ipc(s, type, &rt, sizeof(rt));
-		rt.prefix.family = AF_INET6;
-		session_ipc(s, type, &rt, sizeof(rt));
-		return;
-	}
-	if (r->type != PORTAL_RES_CIDR)
-		return;
-	prefix_of(&r->cidr.addr, r->cidr.plen, &rt.prefix);
-	session_ipc(s, type, &rt, sizeof(rt));
 }
 
 static void
@@ -300,25 +255,9 @@ session_ship_interface(struct session *s)
 	struct ipc_tun_addresses	 a;
 
 	memset(&a, 0, sizeof(a));
-	prefix_of(&s->iface.ipv4, 32, &a.ipv4);
-	prefix_of(&s->iface.ipv6, 128, &a.ipv6);
+	session_prefix(&s->iface.ipv4, 32, &a.ipv4);
+	session_prefix(&s->iface.ipv6, 128, &a.ipv6);
 	session_ipc(s, IPC_TUN_ADDRESSES, &a, sizeof(a));
-}
-
-static void
-session_clear_resources(struct session *s, bool ship)
-{
-	size_t	 i;
-
-	for (i = 0; i < s->nresources; i++) {
-		if (ship)
-			session_ship_route(s, &s->resources[i],
-			    IPC_ROUTE_DEL);
-		portal_msg_resource_free(&s->resources[i]);
-	}
-	free(s->resources);
-	s->resources = NULL;
-	s->nresources = 0;
 }
 
 static void
@@ -337,17 +276,6 @@ session_clear_relays(struct session *s, bool ship)
 }
 
 static ssize_t
-session_find_resource(struct session *s, const char *id)
-{
-	size_t	 i;
-
-	for (i = 0; i < s->nresources; i++)
-		if (strcmp(s->resources[i].id, id) == 0)
-			return ((ssize_t)i);
-	return (-1);
-}
-
-static ssize_t
 session_find_relay(struct session *s, const char *id)
 {
 	size_t	 i;
@@ -358,79 +286,29 @@ session_find_relay(struct session *s, const char *id)
 	return (-1);
 }
 
-static void	session_gw_keep(struct session *, const struct portal_init *);
-
 /* init replaces everything; the old state is withdrawn first. */
 static void
 session_on_init(struct session *s, struct portal_init *init)
 {
 	size_t	 i;
 
-	session_clear_resources(s, s->have_init);
 	session_clear_relays(s, s->have_init);
 	if (s->have_init)
 		portal_msg_interface_free(&s->iface);
 	s->iface = init->iface;
 	memset(&init->iface, 0, sizeof(init->iface));
-	s->resources = init->resources;
-	s->nresources = init->nresources;
-	init->resources = NULL;
-	init->nresources = 0;
 	s->relays = init->relays;
 	s->nrelays = init->nrelays;
 	init->relays = NULL;
 	init->nrelays = 0;
 	s->have_init = true;
 	session_ship_interface(s);
-	for (i = 0; i < s->nresources; i++)
-		session_ship_route(s, &s->resources[i], IPC_ROUTE_ADD);
 	for (i = 0; i < s->nrelays; i++)
 		session_ship_relay(s, &s->relays[i]);
-	if (s->gateway)
-		session_gw_keep(s, init);
-	else
-		log_info("portal: init with %zu resources and %zu relays",
-		    s->nresources, s->nrelays);
-	control_notify(s->c->control, CONTROL_CHANGED_RESOURCES);
+	s->role->init(s, init);
+	session_notify(s, SESSION_CHANGED_RESOURCES);
 	/* A large init leaves megabytes of freed JSON tree behind. */
 	malloc_trim(0);
-}
-
-static void
-session_on_upsert(struct session *s, struct portal_resource *r)
-{
-	ssize_t	 i = session_find_resource(s, r->id);
-
-	if (i >= 0) {
-		session_ship_route(s, &s->resources[i], IPC_ROUTE_DEL);
-		portal_msg_resource_free(&s->resources[i]);
-	} else {
-		s->resources = xreallocarray(s->resources, s->nresources + 1,
-		    sizeof(*s->resources));
-		i = (ssize_t)s->nresources++;
-	}
-	s->resources[i] = *r;
-	memset(r, 0, sizeof(*r));
-	session_ship_route(s, &s->resources[i], IPC_ROUTE_ADD);
-	control_notify(s->c->control, CONTROL_CHANGED_RESOURCES);
-	log_info("portal: resource %s %s", s->resources[i].id,
-	    s->resources[i].name != NULL ? s->resources[i].name : "");
-}
-
-static void
-session_on_deleted(struct session *s, const char *id)
-{
-	ssize_t	 i = session_find_resource(s, id);
-
-	if (i < 0) {
-		log_info("portal: deleted resource %s was not known", id);
-		return;
-	}
-	session_ship_route(s, &s->resources[i], IPC_ROUTE_DEL);
-	portal_msg_resource_free(&s->resources[i]);
-	s->resources[i] = s->resources[--s->nresources];
-	control_notify(s->c->control, CONTROL_CHANGED_RESOURCES);
-	log_info("portal: resource %s deleted", id);
 }
 
 static void
@@ -462,311 +340,6 @@ session_on_relays(struct session *s, struct portal_relays_presence *rp)
 	log_info("portal: relays presence: %zu relays", s->nrelays);
 }
 
-/*
- * Gateway role (PROTOCOL.md 3).  tunneld holds the client peers; we keep
- * the (client, resource) pairs it was given, as far as we know, to take
- * them back when a resource can no longer be passed on.
- */
-static ssize_t
-session_find_grant(struct session *s, const char *client_id,
-    const char *resource_id)
-{
-	size_t	 i;
-
-	for (i = 0; i < s->ngrants; i++)
-		if (strcmp(s->grants[i].client_id, client_id) == 0 &&
-		    strcmp(s->grants[i].resource_id, resource_id) == 0)
-			return ((ssize_t)i);
-	return (-1);
-}
-
-/* Expired pairs go too: tunneld drops them on its own. */
-static void
-session_add_grant(struct session *s, const char *client_id,
-    const char *resource_id, int64_t expires_at)
-{
-	int64_t	 now = (int64_t)time(NULL);
-	ssize_t	 i;
-
-	for (i = (ssize_t)s->ngrants - 1; i >= 0; i--)
-		if (s->grants[i].expires_at > 0 &&
-		    s->grants[i].expires_at < now)
-			s->grants[i] = s->grants[--s->ngrants];
-	if ((i = session_find_grant(s, client_id, resource_id)) < 0) {
-		s->grants = xreallocarray(s->grants, s->ngrants + 1,
-		    sizeof(*s->grants));
-		i = (ssize_t)s->ngrants++;
-		snprintf(s->grants[i].client_id, PORTAL_ID_SIZE, "%s",
-		    client_id);
-		snprintf(s->grants[i].resource_id, PORTAL_ID_SIZE, "%s",
-		    resource_id);
-	}
-	s->grants[i].expires_at = expires_at;
-	control_notify(s->c->control, CONTROL_CHANGED_PORTAL | CONTROL_CHANGED_PEERS);
-}
-
-static void
-session_del_grant(struct session *s, const char *client_id,
-    const char *resource_id)
-{
-	ssize_t	 i;
-
-	if ((i = session_find_grant(s, client_id, resource_id)) >= 0)
-		s->grants[i] = s->grants[--s->ngrants];
-	control_notify(s->c->control, CONTROL_CHANGED_PORTAL | CONTROL_CHANGED_PEERS);
-}
-
-static void
-session_ship_access_del(struct session *s, const char *client_id,
-    const char *resource_id)
-{
-	struct ipc_access	 a;
-
-	memset(&a, 0, sizeof(a));
-	snprintf(a.client_id, sizeof(a.client_id), "%s", client_id);
-	snprintf(a.resource_id, sizeof(a.resource_id), "%s", resource_id);
-	session_ipc(s, IPC_ACCESS_DEL, &a, sizeof(a));
-	session_del_grant(s, client_id, resource_id);
-}
-
-/* After init: tunneld drops every pair the portal no longer lists. */
-static void
-session_gw_keep(struct session *s, const struct portal_init *in)
-{
-	struct ipc_authz_keep	 k;
-	size_t			 i;
-
-	log_info("portal: init with %zu relays and %zu authorizations%s%s",
-	    s->nrelays, in->nauthorizations, in->account_slug != NULL ?
-	    " for account " : "", in->account_slug != NULL ?
-	    in->account_slug : "");
-	if (!in->has_authorizations) {
-		log_debug("portal: init lists no authorizations; tunneld "
-		    "keeps what it holds");
-		return;
-	}
-	s->ngrants = 0;
-	for (i = 0; i < in->nauthorizations; i++)
-		session_add_grant(s, in->authorizations[i].client_id,
-		    in->authorizations[i].resource_id,
-		    in->authorizations[i].expires_at);
-	if (in->nauthorizations > IPC_MAX_KEEP) {
-		log_debug("portal: init lists %zu authorizations, more than "
-		    "IPC_AUTHZ_KEEP holds; tunneld keeps what it holds",
-		    in->nauthorizations);
-		return;
-	}
-	memset(&k, 0, sizeof(k));
-	k.n = (uint32_t)in->nauthorizations;
-	for (i = 0; i < in->nauthorizations; i++) {
-		memcpy(k.v[i].client_id, in->authorizations[i].client_id,
-		    PORTAL_ID_SIZE);
-		memcpy(k.v[i].resource_id, in->authorizations[i].resource_id,
-		    PORTAL_ID_SIZE);
-	}
-	session_ipc(s, IPC_AUTHZ_KEEP, &k, sizeof(k));
-}
-
-/* The gateway view of a resource as tunneld takes it; false: too big. */
-static bool
-gw_resource_of(const struct portal_resource *r, struct ipc_gw_resource *g)
-{
-	size_t	 i;
-
-	memset(g, 0, sizeof(*g));
-	if (r->nfilters > IPC_MAX_FILTERS)
-		return (false);
-	snprintf(g->id, sizeof(g->id), "%s", r->id);
-	if (r->type == PORTAL_RES_CIDR) {
-		g->type = IPC_RES_CIDR;
-		prefix_of(&r->cidr.addr, r->cidr.plen, &g->prefix);
-	} else
-		g->type = IPC_RES_INTERNET;
-	g->nfilters = (uint8_t)r->nfilters;
-	for (i = 0; i < r->nfilters; i++) {
-		g->filters[i].proto = r->filters[i].proto == PORTAL_PROTO_TCP ?
-		    IPPROTO_TCP : r->filters[i].proto == PORTAL_PROTO_UDP ?
-		    IPPROTO_UDP : IPPROTO_ICMP;
-		g->filters[i].port_start = r->filters[i].port_start;
-		g->filters[i].port_end = r->filters[i].port_end;
-	}
-	return (true);
-}
-
-static void
-session_on_create_authz(struct session *s,
-    struct portal_gw_authorization *a)
-{
-	struct ipc_client_peer	 cp;
-	struct pending		*p;
-
-	memset(&cp, 0, sizeof(cp));
-	if (!gw_resource_of(&a->resource, &cp.resource)) {
-		log_warnx("portal: authorization of client %s for resource %s "
-		    "refused: %zu port ranges, more than fzc's gateway takes "
-		    "(%d)", a->client_id, a->resource.id, a->resource.nfilters,
-		    IPC_MAX_FILTERS);
-		return;
-	}
-	snprintf(cp.client_id, sizeof(cp.client_id), "%s", a->client_id);
-	memcpy(cp.public_key, a->client_public_key, sizeof(cp.public_key));
-	memcpy(cp.psk, a->preshared_key, sizeof(cp.psk));
-	prefix_of(&a->client_ipv4, 32, &cp.client_ipv4);
-	prefix_of(&a->client_ipv6, 128, &cp.client_ipv6);
-	ice_of(cp.local_ufrag, cp.local_pwd, &a->gateway_ice);
-	ice_of(cp.remote_ufrag, cp.remote_pwd, &a->client_ice);
-	cp.expires_at = a->expires_at;
-	if (s->npending == MAX_PENDING) {
-		log_warnx("portal: tunneld has not answered %d authorizations;"
-		    " forgetting the oldest", MAX_PENDING);
-		free(s->pending[0].ref);
-		memmove(&s->pending[0], &s->pending[1],
-		    (MAX_PENDING - 1) * sizeof(s->pending[0]));
-		s->npending--;
-	}
-	p = &s->pending[s->npending++];
-	p->ipc_id = session_ipc(s, IPC_CLIENT_PEER, &cp, sizeof(cp));
-	explicit_bzero(&cp, sizeof(cp));
-	p->ref = a->ref;
-	a->ref = NULL;
-	memcpy(p->client_id, a->client_id, PORTAL_ID_SIZE);
-	memcpy(p->resource_id, a->resource.id, PORTAL_ID_SIZE);
-	p->expires_at = a->expires_at;
-	log_info("portal: authorization of client %s for resource %s (until "
-	    "%lld) passed to tunneld", a->client_id, a->resource.id,
-	    (long long)a->expires_at);
-}
-
-/* tunneld answered an IPC_CLIENT_PEER: tell the portal, or log why not. */
-static void
-session_gw_ack(struct session *s, uint32_t id, int error)
-{
-	struct pending	 p;
-	size_t		 i;
-
-	for (i = 0; i < s->npending; i++)
-		if (s->pending[i].ipc_id == id)
-			break;
-	if (i == s->npending) {
-		log_debug("portal: tunneld answered a forgotten authorization");
-		return;
-	}
-	p = s->pending[i];
-	s->pending[i] = s->pending[--s->npending];
-	if (error != 0)
-		log_warnx("portal: tunneld refused client %s for resource %s: "
-		    "%s; the portal will report the gateway offline",
-		    p.client_id, p.resource_id, strerror(error));
-	else {
-		session_add_grant(s, p.client_id, p.resource_id,
-		    p.expires_at);
-		/* A ref from an older connection means nothing now. */
-		if (s->state == SESSION_CONNECTED) {
-			log_info("portal: client %s is ready for resource %s",
-			    p.client_id, p.resource_id);
-			phoenix_send(s->chan,
-			    PORTAL_EV_GW_AUTHORIZATION_CREATED,
-			    portal_msg_authorization_created(p.ref));
-			session_flush(s);
-		} else
-			log_info("portal: client %s is ready for resource %s, "
-			    "but the connection that asked is gone",
-			    p.client_id, p.resource_id);
-	}
-	free(p.ref);
-}
-
-static void
-session_clear_pending(struct session *s)
-{
-	while (s->npending > 0)
-		free(s->pending[--s->npending].ref);
-}
-
-/* Filters changed; when tunneld cannot take them, access goes instead. */
-static void
-session_on_resource_updated(struct session *s,
-    const struct portal_resource *r)
-{
-	struct ipc_gw_resource	 g;
-	size_t			 i;
-
-	if (gw_resource_of(r, &g)) {
-		session_ipc(s, IPC_GW_RESOURCE, &g, sizeof(g));
-		log_info("portal: resource %s updated", r->id);
-		return;
-	}
-	log_warnx("portal: resource %s now has %zu port ranges, more than "
-	    "fzc's gateway takes (%d): its clients lose access", r->id,
-	    r->nfilters, IPC_MAX_FILTERS);
-	for (i = s->ngrants; i > 0; i--)
-		if (strcmp(s->grants[i - 1].resource_id, r->id) == 0)
-			session_ship_access_del(s, s->grants[i - 1].client_id,
-			    r->id);
-}
-
-static void	session_stop(struct session *, const char *, bool);
-
-static struct authz *
-session_authz(struct session *s, const char *resource_id, bool create)
-{
-	size_t	 i;
-
-	for (i = 0; i < s->nauthz; i++)
-		if (strcmp(s->authz[i].resource_id, resource_id) == 0)
-			return (&s->authz[i]);
-	if (!create)
-		return (NULL);
-	s->authz = xreallocarray(s->authz, s->nauthz + 1, sizeof(*s->authz));
-	memset(&s->authz[s->nauthz], 0, sizeof(s->authz[0]));
-	snprintf(s->authz[s->nauthz].resource_id, PORTAL_ID_SIZE, "%s",
-	    resource_id);
-	return (&s->authz[s->nauthz++]);
-}
-
-static void
-session_on_authorized(struct session *s, struct portal_authorization *a)
-{
-	struct ipc_gateway_peer	 gp;
-	struct authz		*z;
-
-	memset(&gp, 0, sizeof(gp));
-	snprintf(gp.gateway_id, sizeof(gp.gateway_id), "%s", a->gateway_id);
-	snprintf(gp.resource_id, sizeof(gp.resource_id), "%s",
-	    a->resource_id);
-	memcpy(gp.public_key, a->gateway_public_key, sizeof(gp.public_key));
-	memcpy(gp.psk, a->preshared_key, sizeof(gp.psk));
-	prefix_of(&a->gateway_ipv4, 32, &gp.gateway_ipv4);
-	prefix_of(&a->gateway_ipv6, 128, &gp.gateway_ipv6);
-	ice_of(gp.local_ufrag, gp.local_pwd, &a->client_ice);
-	ice_of(gp.remote_ufrag, gp.remote_pwd, &a->gateway_ice);
-	session_ipc(s, IPC_GATEWAY_PEER, &gp, sizeof(gp));
-	explicit_bzero(&gp, sizeof(gp));
-	z = session_authz(s, a->resource_id, true);
-	snprintf(z->gateway_id, sizeof(z->gateway_id), "%s", a->gateway_id);
-	z->authorized = true;
-	control_notify(s->c->control, CONTROL_CHANGED_RESOURCES | CONTROL_CHANGED_PEERS);
-	log_info("portal: resource %s authorized through gateway %s",
-	    a->resource_id, a->gateway_id);
-}
-
-static const char *
-authz_reason(enum portal_authz_reason r)
-{
-	switch (r) {
-	case PORTAL_AUTHZ_NOT_FOUND:
-		return ("not_found");
-	case PORTAL_AUTHZ_FORBIDDEN:
-		return ("forbidden");
-	case PORTAL_AUTHZ_OFFLINE:
-		return ("offline");
-	case PORTAL_AUTHZ_VERSION_MISMATCH:
-		return ("version_mismatch");
-	default:
-		return ("unknown");
-	}
-}
-
 static void
 session_on_candidates(struct session *s, struct portal_candidates *c,
     enum ipc_type type)
@@ -793,22 +366,10 @@ static void
 session_message(struct session *s, const char *event, json_t *payload)
 {
 	struct portal_msg	 m;
-	struct authz		*z;
-	const char		*why;
 	int			 rc;
 
-	rc = s->gateway ? portal_msg_decode_gateway(event, payload, &m, &why) :
-	    portal_msg_decode(event, payload, &m, &why);
-	if (rc == -1 && s->gateway &&
-	    strcmp(event, "create_authorization") == 0) {
-		/* The portal tells the client "offline" after 15 s. */
-		log_warnx("portal: create_authorization refused: %s", why);
+	if ((rc = s->role->decode(event, payload, &m)) == -1)
 		return;
-	}
-	if (rc == -1) {
-		log_warnx("portal: malformed %s dropped: %s", event, why);
-		return;
-	}
 	if (rc == 0) {
 		log_debug("portal: ignored event %s", event);
 		return;
@@ -826,31 +387,12 @@ session_message(struct session *s, const char *event, json_t *payload)
 		session_ship_interface(s);
 		log_info("portal: configuration changed");
 		break;
-	case PORTAL_MSG_RESOURCE_UPSERT:
-		session_on_upsert(s, &m.u.resource);
-		break;
-	case PORTAL_MSG_RESOURCE_DELETED:
-		session_on_deleted(s, m.u.resource_id);
-		break;
 	case PORTAL_MSG_RELAYS_PRESENCE:
 		session_on_relays(s, &m.u.relays);
 		break;
 	case PORTAL_MSG_DISCONNECT:
 		/* phoenix reports token_expired itself; others are hiccups. */
 		log_info("portal: disconnect (%s)", m.u.disconnect.reason);
-		break;
-	case PORTAL_MSG_AUTHZ_CREATED:
-		session_on_authorized(s, &m.u.authz);
-		break;
-	case PORTAL_MSG_AUTHZ_FAILED:
-		z = session_authz(s, m.u.authz_failed.resource_id, true);
-		z->authorized = false;
-		z->failed = m.u.authz_failed.reason;
-		control_notify(s->c->control, CONTROL_CHANGED_RESOURCES);
-		log_warnx("portal: authorization for %s failed: %s; packets "
-		    "for it are dropped", m.u.authz_failed.resource_id,
-		    authz_reason(m.u.authz_failed.reason));
-		session_drop_held(s, m.u.authz_failed.resource_id);
 		break;
 	case PORTAL_MSG_CANDIDATES:
 		session_on_candidates(s, &m.u.candidates,
@@ -860,19 +402,8 @@ session_message(struct session *s, const char *event, json_t *payload)
 		session_on_candidates(s, &m.u.candidates,
 		    IPC_REMOTE_CANDIDATE_DEL);
 		break;
-	case PORTAL_MSG_CREATE_AUTHZ:
-		session_on_create_authz(s, &m.u.gw_authz);
-		break;
-	case PORTAL_MSG_REJECT_ACCESS:
-		log_info("portal: access of client %s to resource %s revoked",
-		    m.u.access.client_id, m.u.access.resource_id);
-		session_ship_access_del(s, m.u.access.client_id,
-		    m.u.access.resource_id);
-		break;
-	case PORTAL_MSG_RESOURCE_UPDATED:
-		session_on_resource_updated(s, &m.u.resource);
-		break;
 	default:
+		s->role->message(s, &m);
 		break;
 	}
 	portal_msg_free(&m);
@@ -887,8 +418,8 @@ session_events(struct session *s)
 		switch (ev.type) {
 		case PHOENIX_EV_JOINED:
 			portal_backoff_joined(&s->backoff);
-			/* The refs of an older connection are void now. */
-			session_clear_pending(s);
+			if (s->role->joined != NULL)
+				s->role->joined(s);
 			session_set_state(s, SESSION_CONNECTED, NULL);
 			phoenix_send(s->chan, PORTAL_EV_SNOWNET_CAPABILITIES,
 			    portal_msg_snownet_capabilities());
@@ -918,7 +449,7 @@ session_events(struct session *s)
 			 * the portal also says this to a second instance of
 			 * the gateway: stop, but keep it.
 			 */
-			if (s->gateway)
+			if (s->role->gateway)
 				session_stop(s, "the portal disconnected the "
 				    "gateway (token_expired): its token "
 				    "expired or was revoked, or another "
@@ -991,7 +522,7 @@ session_on_close(void *arg, const struct ws_close_info *ci)
 	uint64_t		 delay, now = util_now_ns();
 	char			 why[320];
 
-	event_base_once(s->c->base, -1, EV_TIMEOUT, session_reap_cb, s->ws,
+	event_base_once(s->base, -1, EV_TIMEOUT, session_reap_cb, s->ws,
 	    NULL);
 	s->ws = NULL;
 	phoenix_close(s->chan);
@@ -1000,9 +531,9 @@ session_on_close(void *arg, const struct ws_close_info *ci)
 	if (ci->kind == WS_HTTP_STATUS) {
 		snprintf(why, sizeof(why), "HTTP %d from the portal",
 		    ci->http_status);
-		v = portal_classify_http(ci->http_status, ci->body,
+		v = portal_backoff_classify(ci->http_status, ci->body,
 		    ci->body_len);
-		if (v != PORTAL_RETRY && s->gateway) {
+		if (v != PORTAL_RETRY && s->role->gateway) {
 			session_stop(s, "the portal refused the gateway token "
 			    "(HTTP 401)", false);
 			return;
@@ -1014,7 +545,7 @@ session_on_close(void *arg, const struct ws_close_info *ci)
 			    v == PORTAL_STOP_SIGNOUT);
 			return;
 		}
-		if (portal_reconnect_delay(&s->backoff, now, ci->retry_after,
+		if (portal_backoff_delay(&s->backoff, now, ci->retry_after,
 		    time(NULL), randombytes_random(), &delay)) {
 			snprintf(s->reason, sizeof(s->reason), "%s", why);
 			s->retry_at = now + delay;
@@ -1137,7 +668,7 @@ session_dial(struct session *s)
 	size_t			 len;
 
 	memset(&dev, 0, sizeof(dev));
-	dev.gateway = s->gateway;
+	dev.gateway = s->role->gateway;
 	dev.external_id = s->external_id;
 	dev.name = s->cfg.name[0] != '\0' ? s->cfg.name : NULL;
 	if (portal_url_build(s->cfg.api_url, &dev, s->cfg.public_key, &url,
@@ -1145,7 +676,7 @@ session_dial(struct session *s)
 		session_stop(s, why, false);
 		return;
 	}
-	session_user_agent(ua, sizeof(ua), s->gateway);
+	session_user_agent(ua, sizeof(ua), s->role->gateway);
 	len = strlen("X-Authorization: Bearer ") + strlen(s->token) + 1;
 	auth = xmalloc(len);
 	snprintf(auth, len, "X-Authorization: Bearer %s", s->token);
@@ -1162,7 +693,7 @@ session_dial(struct session *s)
 	wc.on_open = session_on_open;
 	wc.on_text = session_on_text;
 	wc.on_close = session_on_close;
-	s->ws = ws_connect(s->c->base, &wc, err, sizeof(err));
+	s->ws = ws_connect(s->base, &wc, err, sizeof(err));
 	explicit_bzero(auth, len);
 	free(auth);
 	portal_url_free(&url);
@@ -1185,7 +716,8 @@ session_connect(struct session *s)
 	for (f = 0; f < 2; f++) {
 		fam = f == 0 ? AF_INET : AF_INET6;
 		for (i = 0; i < POOL_PER_FAMILY; i++) {
-			if (controld_request_socket(s->c, fam, SOCK_STREAM,
+			if (tunneld_chan_request_socket(s->tc, fam,
+			    SOCK_STREAM,
 			    &s->pool_ids[s->pool_waiting]) == -1) {
 				log_warn("portal: asking tunneld for a socket");
 				continue;
@@ -1296,56 +828,67 @@ session_token_result(struct session *s, uint32_t id,
 	}
 }
 
+/* The role picks the channel's topic (PROTOCOL.md 1.1). */
 void
-session_config(struct session *s, const struct ipc_portal_config *cfg)
+session_config(struct session *s, const struct ipc_portal_config *cfg,
+    const struct session_role *role)
 {
-	bool	 gateway = cfg->role == IPC_ROLE_GATEWAY;
-
 	s->cfg = *cfg;
-	s->internet = cfg->internet;
 	if (portal_external_id(cfg->device_id, s->external_id) == -1)
 		fatalx("tunneld sent an unusable device id");
-	if (gateway != s->gateway) {
-		/* The role picks the channel's topic (PROTOCOL.md 1.1). */
+	if (role != s->role) {
 		session_drop_ws(s);
 		phoenix_free(s->chan);
-		if ((s->chan = phoenix_new(gateway ? "gateway" : "client")) ==
-		    NULL)
+		if ((s->chan = phoenix_new(role->name)) == NULL)
 			fatalx("phoenix_new");
-		s->gateway = gateway;
+		s->role->free(s->rs);
+		s->role = role;
+		s->rs = role->new(s);
 	}
+	if (s->role->config != NULL)
+		s->role->config(s, cfg);
 	s->configured = true;
-	log_info("portal: %s role", s->gateway ? "gateway" : "client");
+	log_info("portal: %s role", s->role->name);
 }
 
 void
 session_state_ack(struct session *s, uint32_t id,
     const struct ipc_state_ack *ack)
 {
-	if (s->gateway && ack->type == IPC_CLIENT_PEER) {
-		session_gw_ack(s, id, ack->error);
+	if (s->role->state_ack(s, id, ack))
 		return;
-	}
-	if (ack->type == IPC_INTERNET_SET) {
-		session_internet_saved(s, id, ack->error);
-		return;
-	}
 	if (ack->error != 0 && ack->error != EEXIST && ack->error != ENOENT)
 		log_warnx("tunneld refused %s: %s", ipc_type_name(ack->type),
 		    strerror(ack->error));
 }
 
-static int
+/* One change at a time whose answer someone waits for. */
+int
 session_send_waiting(struct session *s, enum ipc_type type,
     const void *p, size_t len, session_done_fn *fn, void *arg)
 {
 	if (s->waiter_fn != NULL)
 		return (-1);
-	s->waiter_id = ++s->c->next_id;
-	controld_send(s->c, type, s->waiter_id, p, len);
+	s->waiter_id = session_ipc(s, type, p, len);
 	s->waiter_fn = fn;
 	s->waiter_arg = arg;
 	return (0);
+}
+
+/* Whether id answers the change someone waits for. */
+bool
+session_waiting(struct session *s, uint32_t id)
+{
+	return (s->waiter_fn != NULL && id == s->waiter_id);
+}
+
+void
+session_waiter_done(struct session *s, int error)
+{
+	session_done_fn	*fn = s->waiter_fn;
+
+	s->waiter_fn = NULL;
+	fn(s->waiter_arg, error);
 }
 
 int
@@ -1362,61 +905,6 @@ session_sign_in(struct session *s, const char *token, session_done_fn *fn,
 	rc = session_send_waiting(s, IPC_TOKEN_STORE, &t, sizeof(t), fn, arg);
 	explicit_bzero(&t, sizeof(t));
 	return (rc);
-}
-
-/*
- * The Internet switch: tunneld saves it first, then the default routes
- * come or go with it (they need the portal's authorization like any
- * resource's).
- */
-int
-session_set_internet(struct session *s, bool on, session_done_fn *fn,
-    void *arg)
-{
-	struct ipc_internet	 m;
-
-	if (s->gateway)
-		return (-1);
-	memset(&m, 0, sizeof(m));
-	m.enabled = on;
-	if (session_send_waiting(s, IPC_INTERNET_SET, &m, sizeof(m), fn,
-	    arg) == -1)
-		return (-1);
-	s->internet_next = on;
-	return (0);
-}
-
-static void
-session_internet_saved(struct session *s, uint32_t id, int error)
-{
-	session_done_fn	*fn = s->waiter_fn;
-	bool		 was = s->internet;
-	size_t		 i;
-
-	if (id != s->waiter_id || fn == NULL)
-		return;
-	s->waiter_fn = NULL;
-	if (error == 0 && was != s->internet_next) {
-		s->internet = s->internet_next;
-		for (i = 0; i < s->nresources; i++)
-			if (s->resources[i].type == PORTAL_RES_INTERNET)
-				session_ship_route(s, &s->resources[i],
-				    s->internet ? IPC_ROUTE_ADD :
-				    IPC_ROUTE_DEL);
-		control_notify(s->c->control, CONTROL_CHANGED_PORTAL);
-	}
-	fn(s->waiter_arg, error);
-}
-
-/* The portal refused: what tunneld held for the resource goes. */
-static void
-session_drop_held(struct session *s, const char *resource_id)
-{
-	struct ipc_resource_id	 r;
-
-	memset(&r, 0, sizeof(r));
-	snprintf(r.id, sizeof(r.id), "%s", resource_id);
-	session_ipc(s, IPC_AUTHZ_FAILED, &r, sizeof(r));
 }
 
 int
@@ -1439,60 +927,19 @@ session_forget_waiter(struct session *s, void *arg)
 		s->waiter_fn = NULL;
 }
 
-/* tunneld saw a packet for a resource: ask, at most every 2 s. */
-void
-session_need_authz(struct session *s, const char *resource_id)
-{
-	const char	*gws[64];
-	size_t		 i, j, n = 0;
-
-	if (s->gateway) {
-		log_warnx("tunneld asked for an authorization in the gateway "
-		    "role");
-		return;
-	}
-	if (session_find_resource(s, resource_id) < 0) {
-		log_warnx("tunneld asked for unknown resource %s", resource_id);
-		return;
-	}
-	if (s->state != SESSION_CONNECTED ||
-	    !portal_msg_ratelimit_allow(&s->ratelimit, resource_id,
-	    util_now_ns()))
-		return;
-	/* Reuse gateways we are connected to (PROTOCOL 2.3). */
-	for (i = 0; i < s->nauthz && n < 64; i++) {
-		if (!s->authz[i].authorized)
-			continue;
-		for (j = 0; j < n; j++)
-			if (strcmp(gws[j], s->authz[i].gateway_id) == 0)
-				break;
-		if (j == n)
-			gws[n++] = s->authz[i].gateway_id;
-	}
-	phoenix_send(s->chan, PORTAL_EV_REQUEST_AUTHORIZATION,
-	    portal_msg_request_authorization(resource_id, gws, n));
-	log_info("portal: requesting authorization for %s", resource_id);
-	session_flush(s);
-}
-
-/* n changes of one kind for one peer; the client role sends them alone. */
+/* n changes of one kind for one peer, in the role's message. */
 static void
 session_send_candidates(struct session *s, const struct held *h, size_t n)
 {
-	const char	*c[MAX_BATCH], *id = h->peer_id;
+	const char	*c[MAX_BATCH], *event;
+	json_t		*payload;
 	size_t		 i;
 
 	for (i = 0; i < n; i++)
 		c[i] = h[i].candidate;
-	if (s->gateway)
-		phoenix_send(s->chan, h->invalidate ?
-		    PORTAL_EV_GW_INVALIDATE_CANDIDATES :
-		    PORTAL_EV_GW_CANDIDATES,
-		    portal_msg_client_candidates(&id, 1, c, n));
-	else
-		phoenix_send(s->chan, h->invalidate ?
-		    PORTAL_EV_INVALIDATE_CANDIDATES : PORTAL_EV_NEW_CANDIDATES,
-		    portal_msg_gateway_candidates(id, c, n));
+	payload = s->role->candidates(h->peer_id, c, n, h->invalidate,
+	    &event);
+	phoenix_send(s->chan, event, payload);
 }
 
 static void
@@ -1501,8 +948,9 @@ session_flush_held(struct session *s)
 	size_t	 i, n;
 
 	for (i = 0; i < s->nheld; i += n) {
-		/* Gateway role: a run for one client goes out as one. */
-		for (n = 1; s->gateway && n < MAX_BATCH && i + n < s->nheld &&
+		/* Batched roles: a run for one peer goes out as one. */
+		for (n = 1; s->role->batch_ns != 0 && n < MAX_BATCH &&
+		    i + n < s->nheld &&
 		    s->held[i + n].invalidate == s->held[i].invalidate &&
 		    strcmp(s->held[i + n].peer_id, s->held[i].peer_id) == 0;
 		    n++)
@@ -1527,10 +975,10 @@ session_held_cb(evutil_socket_t fd, short events, void *arg)
 }
 
 /*
- * Local candidates go out at once, or after the next join (1.6).  In the
- * gateway role they are gathered for a short window from the first, so
- * that tunneld's burst for a client leaves as one message even when the
- * burst spans turns of the event loop.
+ * Local candidates go out at once, or after the next join (1.6).  In a
+ * batched role (the gateway) they are gathered for a short window from
+ * the first, so that tunneld's burst for a peer leaves as one message
+ * even when the burst spans turns of the event loop.
  */
 void
 session_local_candidate(struct session *s, const struct ipc_candidate *c,
@@ -1542,9 +990,9 @@ session_local_candidate(struct session *s, const struct ipc_candidate *c,
 	snprintf(h.peer_id, sizeof(h.peer_id), "%.36s", c->gateway_id);
 	h.candidate = xstrdup(c->candidate);
 	h.invalidate = invalidate;
-	if (s->state == SESSION_CONNECTED && s->gateway) {
+	if (s->state == SESSION_CONNECTED && s->role->batch_ns != 0) {
 		if (!evtimer_pending(s->ev_held, NULL))
-			timer_in(s->ev_held, BATCH_WINDOW_NS);
+			timer_in(s->ev_held, s->role->batch_ns);
 	}
 	else if (s->state == SESSION_CONNECTED) {
 		session_send_candidates(s, &h, 1);
@@ -1567,11 +1015,10 @@ void
 session_no_relays(struct session *s, const char *peer_id)
 {
 	log_warnx("portal: %s %s needs a relay and none is allocated",
-	    s->gateway ? "client" : "gateway", peer_id);
+	    s->role->gateway ? "client" : "gateway", peer_id);
 	if (s->state != SESSION_CONNECTED)
 		return;
-	phoenix_send(s->chan, PORTAL_EV_NO_RELAYS, portal_msg_no_relays());
-	session_flush(s);
+	session_push(s, PORTAL_EV_NO_RELAYS, portal_msg_no_relays());
 }
 
 json_t *
@@ -1581,70 +1028,75 @@ session_status(struct session *s)
 	uint64_t	 now = util_now_ns();
 
 	o = json_pack("{s:s, s:s}", "state", state_names[s->state], "role",
-	    s->gateway ? "gateway" : "client");
-	if (!s->gateway)
-		json_object_set_new(o, "internet", json_string(s->internet ?
-		    "on" : "off"));
-	if (s->gateway)
-		json_object_set_new(o, "authorizations",
-		    json_integer((json_int_t)s->ngrants));
+	    s->role->name);
+	s->role->status(s, o);
 	if (s->reason[0] != '\0')
 		json_object_set_new(o, "reason", json_string(s->reason));
 	if (s->state == SESSION_WAITING)
 		json_object_set_new(o, "retry_in_s", json_real(
 		    s->retry_at > now ? (double)(s->retry_at - now) /
-		    PORTAL_NSEC : 0));
+		    NSEC_PER_SEC : 0));
 	return (o);
 }
 
-static const char *
-resource_type(enum portal_res_type t)
+const struct session_role *
+session_role(struct session *s)
 {
-	return (t == PORTAL_RES_DNS ? "dns" : t == PORTAL_RES_CIDR ? "cidr" :
-	    "internet");
+	return (s->role);
 }
 
-json_t *
-session_resources(struct session *s)
+void *
+session_role_state(struct session *s)
 {
-	struct authz	*z;
-	json_t		*a = json_array(), *o;
-	size_t		 i;
-
-	for (i = 0; i < s->nresources; i++) {
-		o = json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:b}",
-		    "id", s->resources[i].id,
-		    "type", resource_type(s->resources[i].type),
-		    "name", s->resources[i].name,
-		    "address", s->resources[i].address,
-		    "site", s->resources[i].nsites > 0 ?
-		    (s->resources[i].sites[0].name != NULL ?
-		    s->resources[i].sites[0].name :
-		    s->resources[i].sites[0].id) : NULL,
-		    "authorized", (z = session_authz(s, s->resources[i].id,
-		    false)) != NULL && z->authorized);
-		if (z != NULL && !z->authorized)
-			json_object_set_new(o, "authorization_failed",
-			    json_string(authz_reason(z->failed)));
-		json_array_append_new(a, o);
-	}
-	return (a);
+	return (s->rs);
 }
 
+bool
+session_connected(struct session *s)
+{
+	return (s->state == SESSION_CONNECTED);
+}
+
+size_t
+session_nrelays(struct session *s)
+{
+	return (s->nrelays);
+}
+
+void
+session_set_notify(struct session *s, session_notify_fn *fn, void *arg)
+{
+	s->notify_fn = fn;
+	s->notify_arg = arg;
+}
+
+/* SESSION_CHANGED_* bits: the state shown above has changed. */
+void
+session_notify(struct session *s, int what)
+{
+	if (s->notify_fn != NULL)
+		s->notify_fn(s->notify_arg, what);
+}
+
+/* Until tunneld gives the role, it is the first one's. */
 struct session *
-session_new(struct controld *c)
+session_new(struct event_base *base, struct tunneld_chan *tc,
+    const struct session_role *role)
 {
 	struct session	*s;
 	int		 f, i;
 
 	s = xcalloc(1, sizeof(*s));
-	s->c = c;
+	s->base = base;
+	s->tc = tc;
+	s->role = role;
+	s->rs = role->new(s);
 	s->state = SESSION_SIGNED_OUT;
-	if ((s->chan = phoenix_new("client")) == NULL)
+	if ((s->chan = phoenix_new(role->name)) == NULL)
 		fatalx("phoenix_new");
-	s->ev_tick = evtimer_new(c->base, session_tick_cb, s);
-	s->ev_retry = evtimer_new(c->base, session_retry_cb, s);
-	s->ev_held = evtimer_new(c->base, session_held_cb, s);
+	s->ev_tick = evtimer_new(base, session_tick_cb, s);
+	s->ev_retry = evtimer_new(base, session_retry_cb, s);
+	s->ev_held = evtimer_new(base, session_held_cb, s);
 	if (s->ev_tick == NULL || s->ev_retry == NULL || s->ev_held == NULL)
 		fatalx("evtimer_new");
 	for (f = 0; f < 2; f++)
@@ -1660,14 +1112,10 @@ session_free(struct session *s)
 		return;
 	session_drop_ws(s);
 	session_pool_clear(s);
-	session_clear_resources(s, false);
+	s->role->free(s->rs);
 	session_clear_relays(s, false);
 	while (s->nheld > 0)
 		free(s->held[--s->nheld].candidate);
-	session_clear_pending(s);
-	free(s->grants);
-	free(s->authz);
-	portal_msg_ratelimit_clear(&s->ratelimit);
 	if (s->have_init)
 		portal_msg_interface_free(&s->iface);
 	if (s->token != NULL) {

@@ -1,4 +1,8 @@
-/* session.h: the portal session of fzc-controld (client or gateway role). */
+/*
+ * session.h: the portal session of fzc-controld, what both roles share
+ * (session.c), and the operations by which the client's session
+ * (session_client.c) and the gateway's (session_gateway.c) plug in.
+ */
 #ifndef FZC_SESSION_H
 #define FZC_SESSION_H
 
@@ -6,18 +10,60 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "controld/portal_msg.h"
 #include "ipc/ipc.h"
 
-struct controld;
+struct event_base;
 struct session;
+struct tunneld_chan;
 
 /* Called when tunneld answers a token store or delete: errno or 0. */
 typedef void session_done_fn(void *, int);
 
-struct session	*session_new(struct controld *);
+/* What changed, for the one above that shows it (a watcher). */
+#define SESSION_CHANGED_PORTAL		0x01	/* state, Internet switch */
+#define SESSION_CHANGED_RESOURCES	0x02	/* list or authorizations */
+#define SESSION_CHANGED_PEERS		0x04	/* a peer may come or go */
+typedef void session_notify_fn(void *, int);
+
+/*
+ * One role: the channel's topic (PROTOCOL.md 1.1), its decoder, and what
+ * it adds to the shared session. Its state comes from new() and is
+ * reached with session_role_state().
+ */
+struct session_role {
+	const char	*name;		/* the topic, and the role in status */
+	bool		 gateway;	/* the token is the operator's */
+	/* 0: a candidate goes out alone, at once; else runs are batched. */
+	uint64_t	 batch_ns;
+	/* 1: decoded, 0: not for us, -1: malformed, said in the log. */
+	int		(*decode)(const char *, json_t *, struct portal_msg *);
+	void		*(*new)(struct session *);
+	void		(*free)(void *);
+	void		(*config)(struct session *,
+			    const struct ipc_portal_config *);
+	/* After the shared part of init: interface and relays shipped. */
+	void		(*init)(struct session *, struct portal_init *);
+	void		(*joined)(struct session *);
+	/* The messages of this role; false: not one of them. */
+	bool		(*message)(struct session *, struct portal_msg *);
+	bool		(*state_ack)(struct session *, uint32_t,
+			    const struct ipc_state_ack *);
+	/* n changes of one kind for one peer: the payload, its event. */
+	json_t		*(*candidates)(const char *, const char *const *,
+			    size_t, bool, const char **);
+	void		(*status)(struct session *, json_t *);
+};
+
+/* For controld.c and control.c. */
+struct session	*session_new(struct event_base *, struct tunneld_chan *,
+		    const struct session_role *);
 void		 session_free(struct session *);
+void		 session_set_notify(struct session *, session_notify_fn *,
+		    void *);
 void		 session_config(struct session *,
-		    const struct ipc_portal_config *);
+		    const struct ipc_portal_config *,
+		    const struct session_role *);
 void		 session_token(struct session *, int);
 void		 session_token_result(struct session *, uint32_t,
 		    const struct ipc_token_result *);
@@ -25,16 +71,30 @@ int		 session_socket(struct session *, uint32_t, int);
 void		 session_state_ack(struct session *, uint32_t,
 		    const struct ipc_state_ack *);
 json_t		*session_status(struct session *);
-json_t		*session_resources(struct session *);
 int		 session_sign_in(struct session *, const char *,
 		    session_done_fn *, void *);
 int		 session_sign_out(struct session *, session_done_fn *, void *);
-int		 session_set_internet(struct session *, bool, session_done_fn *,
-		    void *);
 void		 session_forget_waiter(struct session *, void *);
-void		 session_need_authz(struct session *, const char *);
 void		 session_local_candidate(struct session *,
 		    const struct ipc_candidate *, bool);
 void		 session_no_relays(struct session *, const char *);
+
+/* For the role files. */
+const struct session_role *session_role(struct session *);
+void		*session_role_state(struct session *);
+bool		 session_connected(struct session *);
+size_t		 session_nrelays(struct session *);
+void		 session_notify(struct session *, int);
+uint32_t	 session_ipc(struct session *, enum ipc_type, const void *,
+		    size_t);
+void		 session_push(struct session *, const char *, json_t *);
+int		 session_send_waiting(struct session *, enum ipc_type,
+		    const void *, size_t, session_done_fn *, void *);
+bool		 session_waiting(struct session *, uint32_t);
+void		 session_waiter_done(struct session *, int);
+void		 session_prefix(const struct portal_addr *, unsigned,
+		    struct ipc_prefix *);
+void		 session_ice(char [IPC_CRED_MAX], char [IPC_CRED_MAX],
+		    const struct portal_ice_creds *);
 
 #endif

@@ -14,12 +14,13 @@
 
 #include "common/log.h"
 #include "common/util.h"
-#include "controld/controld.h"
+#include "controld/tunneld_chan.h"
 #include "controld/wgconf.h"
+#include "controld/wireguard.h"
 #include "ipc/ipc.h"
 
 static void
-wireguard_error(struct controld *c, const char *text)
+wireguard_error(struct tunneld_chan *tc, const char *text)
 {
 	struct ipc_wg_error	 e;
 	size_t			 i;
@@ -30,7 +31,7 @@ wireguard_error(struct controld *c, const char *text)
 	for (i = 0; e.text[i] != '\0'; i++)
 		if ((unsigned char)e.text[i] < 0x20 || e.text[i] == 0x7f)
 			e.text[i] = '?';
-	controld_send(c, IPC_WG_ERROR, 0, &e, sizeof(e));
+	tunneld_chan_send(tc, IPC_WG_ERROR, 0, &e, sizeof(e));
 }
 
 static void
@@ -79,7 +80,7 @@ resolve(const struct wgconf_peer *p, struct ipc_sockaddr *sa,
 }
 
 void
-wireguard_configure(struct controld *c, const struct ipc_msg *msg)
+wireguard_configure(struct tunneld_chan *tc, const struct ipc_msg *msg)
 {
 	struct ipc_wg_interface	 iface;
 	struct ipc_wg_address	 addr;
@@ -95,7 +96,7 @@ wireguard_configure(struct controld *c, const struct ipc_msg *msg)
 	if (wgconf_parse_fd(msg->fd, file, &conf, err, sizeof(err)) == -1) {
 		close(msg->fd);
 		log_warnx("%s", err);
-		wireguard_error(c, err);
+		wireguard_error(tc, err);
 		return;
 	}
 	close(msg->fd);
@@ -120,11 +121,11 @@ wireguard_configure(struct controld *c, const struct ipc_msg *msg)
 	iface.mtu = conf->mtu != 0 ? conf->mtu : 1280;
 	iface.naddrs = (uint32_t)conf->n_addresses;
 	iface.npeers = (uint32_t)conf->n_peers;
-	controld_send(c, IPC_WG_INTERFACE, 0, &iface, sizeof(iface));
+	tunneld_chan_send(tc, IPC_WG_INTERFACE, 0, &iface, sizeof(iface));
 	explicit_bzero(&iface, sizeof(iface));
 	for (i = 0; i < conf->n_addresses; i++) {
 		prefix_to_ipc(&conf->addresses[i], &addr.prefix);
-		controld_send(c, IPC_WG_ADDRESS, 0, &addr, sizeof(addr));
+		tunneld_chan_send(tc, IPC_WG_ADDRESS, 0, &addr, sizeof(addr));
 	}
 	for (i = 0; i < conf->n_peers; i++) {
 		memset(&peer, 0, sizeof(peer));
@@ -139,17 +140,18 @@ wireguard_configure(struct controld *c, const struct ipc_msg *msg)
 			peer.has_endpoint = 1;
 			peer.endpoint = eps[i];
 		}
-		controld_send(c, IPC_WG_PEER, 0, &peer, sizeof(peer));
+		tunneld_chan_send(tc, IPC_WG_PEER, 0, &peer, sizeof(peer));
 		explicit_bzero(&peer, sizeof(peer));
 		for (j = 0; j < conf->peers[i].n_allowed_ips; j++) {
 			aip.peer_id = (uint32_t)i;
 			prefix_to_ipc(&conf->peers[i].allowed_ips[j],
 			    &aip.prefix);
-			controld_send(c, IPC_WG_ALLOWED_IP, 0, &aip, sizeof(aip));
+			tunneld_chan_send(tc, IPC_WG_ALLOWED_IP, 0, &aip,
+			    sizeof(aip));
 		}
 	}
 	memset(&commit, 0, sizeof(commit));
-	controld_send(c, IPC_WG_COMMIT, 0, &commit, sizeof(commit));
+	tunneld_chan_send(tc, IPC_WG_COMMIT, 0, &commit, sizeof(commit));
 	log_info("%s: %zu peers configured", file, conf->n_peers);
 	free(eps);
 	wgconf_free(conf);
@@ -158,5 +160,5 @@ fail:
 	free(eps);
 	wgconf_free(conf);
 	log_warnx("%s", err);
-	wireguard_error(c, err);
+	wireguard_error(tc, err);
 }

@@ -16,6 +16,8 @@ metainfodir = $(datadir)/metainfo
 dist_metainfo_DATA = packaging/desktop/dev.fzc.Gui.metainfo.xml
 appiconsdir = $(datadir)/icons/hicolor/scalable/apps
 dist_appicons_DATA = packaging/desktop/icons/dev.fzc.Gui.svg
+guimandir = $(mandir)/man1
+dist_guiman_DATA = man/fzc-gui.1
 statusiconsdir = $(datadir)/icons/hicolor/scalable/status
 dist_statusicons_DATA = \
 	packaging/desktop/icons/fzc-connected.svg \

@@ -10,7 +10,7 @@ FZC_PACKAGES=(
 	python3 python3-websockets openssl
 	wireguard-go wireguard-tools iputils-ping netcat-openbsd iperf3
 	coturn nftables conntrack
-	clang-14 libclang-rt-14-dev
+	clang-14 libclang-rt-14-dev clang-format
 	libgtk-4-dev libdbusmenu-glib-dev libarchive-dev
 	xvfb xauth dbus at-spi2-core python3-gi gir1.2-atspi-2.0
 	python3-pyatspi xdotool imagemagick libglib2.0-bin

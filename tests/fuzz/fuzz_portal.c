@@ -22,7 +22,7 @@
 #include "tests/fuzz/fuzz.h"
 
 #define TOPIC	"client"
-#define SEC	PHOENIX_NSEC
+#define SEC	NSEC_PER_SEC
 
 static const char *const events[] = {
 	"init", "config_changed", "resource_created_or_updated",

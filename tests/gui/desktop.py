@@ -12,8 +12,10 @@ import sys
 from gi.repository import Gio, GLib
 
 WATCHER_XML = """<node><interface name="org.kde.StatusNotifierWatcher">
-<method name="RegisterStatusNotifierItem"><arg type="s" direction="in"/></method>
-<method name="RegisterStatusNotifierHost"><arg type="s" direction="in"/></method>
+<method name="RegisterStatusNotifierItem">
+<arg type="s" direction="in"/></method>
+<method name="RegisterStatusNotifierHost">
+<arg type="s" direction="in"/></method>
 <property name="RegisteredStatusNotifierItems" type="as" access="read"/>
 <property name="IsStatusNotifierHostRegistered" type="b" access="read"/>
 <property name="ProtocolVersion" type="i" access="read"/>

@@ -155,6 +155,17 @@ def click(node):
     a.doAction(0)
 
 
+def set_text(node, text):
+    """Types into the entry, or into the text widget inside it."""
+    for n in walk(node):
+        try:
+            n.queryEditableText().setTextContents(text)
+            return
+        except NotImplementedError:
+            continue
+    fail("no editable text in %s" % node.name)
+
+
 def checked(node):
     return node.getState().contains(pyatspi.STATE_CHECKED)
 
@@ -375,6 +386,21 @@ def main():
     ok("sign-out from the window; notified; tray icon follows")
     screenshot("gui-signed-out.png")
 
+    # A pasted token signs in too.
+    pasted = "pasted-" + os.urandom(8).hex()
+    with open(os.path.join(OUT, "pasted-token"), "w") as f:
+        f.write(pasted)
+    set_text(wait("the token entry", lambda: find_named("Token")), pasted)
+    click(wait("the Use token button", lambda: find_named("Use token",
+                                                          "push button")))
+    wait("connected with the pasted token",
+         lambda: portal().get("state") == "connected", 20)
+    click(wait("the Sign out button", lambda: find_named("Sign out",
+                                                         "push button")))
+    wait("signed out again", lambda: portal().get("state") == "signed_out")
+    wait("the window signed out again", lambda: find_text("^Signed out$"))
+    ok("a pasted token signs in")
+
     # Sign in through the browser: the URL the GUI opened.
     click(wait("the Sign in button", lambda: find_named("Sign in",
                                                         "push button")))
@@ -433,6 +459,19 @@ def main():
         fail("%d fzc-gui instances, first alive: %s" % (
             len(apps), gui.poll() is None))
     ok("the second instances forwarded the links to the first")
+
+    # fzc-controld dies (the test kills it; fzc-tunneld starts another):
+    # the GUI notices, connects again by itself and shows the state.
+    marker = os.path.join(OUT, "kill-controld")
+    open(marker, "w").close()
+    wait("controld killed", lambda: not os.path.exists(marker))
+    wait("the GUI noticed", lambda: "fzc daemon: fzc-controld closed the "
+         "connection" in open(os.path.join(OUT, "gui.err")).read())
+    wait("connected again", lambda: portal().get("state") == "connected",
+         30)
+    wait("the window connected again", lambda: find_text("^Connected$") and
+         find_text("^Lab$"), 15)
+    ok("the GUI reconnects after fzc-controld restarts")
 
     # Export logs (the window's button ends in this action): one zip with
     # the daemons' journal and the GUI's log, without the token.

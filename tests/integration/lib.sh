@@ -631,3 +631,5 @@ for p in peers:
 else:
     print("none")' "${E2E_RELAY_IPS[@]:1:${E2E_RELAYS:-1}}"
 }
+
+. "$(dirname "${BASH_SOURCE[0]}")/lib_portal.sh"

@@ -5,7 +5,7 @@
 # traffic, first on their own, then with an fzc client. Sourced by run.sh;
 # each t_gateway_* runs in its own subshell.
 #
-# Uses the stub helpers of tests_portal.sh (pt_setup, pt_ctl, pt_wait,
+# Uses the stub helpers of lib_portal.sh (pt_setup, pt_ctl, pt_wait,
 # pt_no_violations, pt_fail) and lib.sh's e2e topology; gateway helpers
 # are gw_*.
 

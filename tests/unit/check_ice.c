@@ -239,7 +239,7 @@ run(struct net *n, uint64_t end)
 		ck_assert_uint_lt(++guard, 1000000);
 		drain(n, 0);
 		drain(n, 1);
-		t = ICE_NEVER;
+		t = TIMER_NEVER;
 		for (i = 0; i < 2; i++)
 			if ((d = ice_next_deadline(n->s[i].ice)) < t)
 				t = d;
@@ -815,7 +815,7 @@ START_TEST(test_total_loss_fails)
 	sent = request_times(&n->s[CLIENT], 0, S(100), NULL, 0, NULL);
 	ck_assert_uint_eq(sent, 13);
 	ck_assert_uint_eq(n->s[CLIENT].log[12].at, MS(15250));
-	ck_assert_uint_eq(ice_next_deadline(n->s[CLIENT].ice), ICE_NEVER);
+	ck_assert_uint_eq(ice_next_deadline(n->s[CLIENT].ice), TIMER_NEVER);
 	run(n, S(60));
 	ck_assert_uint_eq(request_times(&n->s[CLIENT], 0, S(100), NULL, 0,
 	    NULL), sent);
@@ -978,7 +978,7 @@ START_TEST(test_invalidated)
 	d = find_ev(&n->s[CLIENT], ICE_EV_STATE, ICE_DISCONNECTED, 0);
 	ck_assert_uint_eq(n->s[CLIENT].ev[d].at, S(6));
 	/* Stopped: no timers, nothing more sent. */
-	ck_assert_uint_eq(ice_next_deadline(n->s[CLIENT].ice), ICE_NEVER);
+	ck_assert_uint_eq(ice_next_deadline(n->s[CLIENT].ice), TIMER_NEVER);
 	mark = n->s[CLIENT].nlog;
 	run(n, S(60));
 	ck_assert_uint_eq(n->s[CLIENT].nlog, mark);

@@ -12,8 +12,8 @@
 #include "controld/phoenix.h"
 #include "tests/unit/check_main.h"
 
-#define S(x)	((uint64_t)(x) * PHOENIX_NSEC)
-#define MS(x)	((uint64_t)(x) * 1000000ULL)
+#define S(x)	((uint64_t)(x) * NSEC_PER_SEC)
+#define MS(x)	((uint64_t)(x) * NSEC_PER_MSEC)
 
 static struct phoenix_chan *ch;
 

@@ -462,7 +462,7 @@ START_TEST(test_bad_credentials)
 	ck_assert_int_eq(ev.error, TURN_ERR_AUTH);
 	ck_assert_int_eq(ev.code, 401);
 	h_no_event(&h);
-	ck_assert_uint_eq(turn_next_deadline(h.c), TURN_NEVER);
+	ck_assert_uint_eq(turn_next_deadline(h.c), TIMER_NEVER);
 	h_run(&h, S(100));
 	ck_assert_uint_eq(h.nlog, 3);
 	ck_assert_str_eq(turn_strerror(TURN_ERR_AUTH),
@@ -694,7 +694,7 @@ START_TEST(test_retransmit_and_give_up)
 	ck_assert_int_eq(turn_get_state(h.c), TURN_FAILED);
 	ev = h_event(&h, TURN_EV_FAILED);
 	ck_assert_int_eq(ev.error, TURN_ERR_TIMEOUT);
-	ck_assert_uint_eq(turn_next_deadline(h.c), TURN_NEVER);
+	ck_assert_uint_eq(turn_next_deadline(h.c), TIMER_NEVER);
 	turn_free(h.c);
 }
 END_TEST
@@ -720,7 +720,7 @@ START_TEST(test_expiry)
 	ck_assert_int_eq(turn_get_error(h.c), TURN_ERR_EXPIRED);
 	ev = h_event(&h, TURN_EV_FAILED);
 	ck_assert_int_eq(ev.error, TURN_ERR_EXPIRED);
-	ck_assert_uint_eq(turn_next_deadline(h.c), TURN_NEVER);
+	ck_assert_uint_eq(turn_next_deadline(h.c), TIMER_NEVER);
 	turn_free(h.c);
 }
 END_TEST
@@ -749,7 +749,7 @@ START_TEST(test_delete_on_close)
 	h_event(&h, TURN_EV_CHANNEL_BOUND);
 	h_event(&h, TURN_EV_CLOSED);
 	h_no_event(&h);
-	ck_assert_uint_eq(turn_next_deadline(h.c), TURN_NEVER);
+	ck_assert_uint_eq(turn_next_deadline(h.c), TIMER_NEVER);
 	ck_assert_int_eq(turn_wrap(h.c, h.now, &peer_p, out, 1, out,
 	    sizeof(out), &n), TURN_WRAP_ERROR);
 	turn_free(h.c);

@@ -37,13 +37,13 @@ setup(void)
 START_TEST(test_idle)
 {
 	ck_assert_uint_eq(t.rekey_attempt_time, WG_REKEY_ATTEMPT_TIME);
-	ck_assert_uint_eq(wg_timers_next_deadline(&t), WG_TIMERS_NEVER);
+	ck_assert_uint_eq(wg_timers_next_deadline(&t), TIMER_NEVER);
 	ck_assert_int_eq(wg_timers_expire(&t, UINT64_MAX - 1), 0);
 	/* Sends and receives without data arm nothing. */
 	ck_assert_int_eq(wg_timers_event(&t, WG_TIMERS_AUTH_SENT, T0, NULL), 0);
 	ck_assert_int_eq(wg_timers_event(&t, WG_TIMERS_AUTH_RECEIVED, T0,
 	    NULL), 0);
-	ck_assert_uint_eq(wg_timers_next_deadline(&t), WG_TIMERS_NEVER);
+	ck_assert_uint_eq(wg_timers_next_deadline(&t), TIMER_NEVER);
 }
 END_TEST
 
@@ -58,7 +58,7 @@ START_TEST(test_passive_keepalive)
 	    WG_TIMERS_SEND_KEEPALIVE);
 	ck_assert_int_eq(wg_timers_event(&t, WG_TIMERS_KEEPALIVE_SENT,
 	    T0 + S(10), NULL), 0);
-	ck_assert_uint_eq(wg_timers_next_deadline(&t), WG_TIMERS_NEVER);
+	ck_assert_uint_eq(wg_timers_next_deadline(&t), TIMER_NEVER);
 }
 END_TEST
 
@@ -66,7 +66,7 @@ START_TEST(test_keepalive_cancelled_by_send)
 {
 	wg_timers_event(&t, WG_TIMERS_DATA_RECEIVED, T0, NULL);
 	wg_timers_event(&t, WG_TIMERS_AUTH_SENT, T0 + S(1), NULL);
-	ck_assert_uint_eq(wg_timers_next_deadline(&t), WG_TIMERS_NEVER);
+	ck_assert_uint_eq(wg_timers_next_deadline(&t), TIMER_NEVER);
 	ck_assert_int_eq(wg_timers_expire(&t, T0 + S(10)), 0);
 }
 END_TEST
@@ -84,7 +84,7 @@ START_TEST(test_another_keepalive)
 	ck_assert_int_eq(wg_timers_expire(&t, T0 + S(20)),
 	    WG_TIMERS_SEND_KEEPALIVE);
 	wg_timers_event(&t, WG_TIMERS_KEEPALIVE_SENT, T0 + S(20), NULL);
-	ck_assert_uint_eq(wg_timers_next_deadline(&t), WG_TIMERS_NEVER);
+	ck_assert_uint_eq(wg_timers_next_deadline(&t), TIMER_NEVER);
 }
 END_TEST
 
@@ -108,7 +108,7 @@ START_TEST(test_new_handshake_cancelled_by_reply)
 {
 	wg_timers_event(&t, WG_TIMERS_DATA_SENT, T0, NULL);
 	wg_timers_event(&t, WG_TIMERS_AUTH_RECEIVED, T0 + S(14), NULL);
-	ck_assert_uint_eq(wg_timers_next_deadline(&t), WG_TIMERS_NEVER);
+	ck_assert_uint_eq(wg_timers_next_deadline(&t), TIMER_NEVER);
 	ck_assert_int_eq(wg_timers_expire(&t, T0 + S(20)), 0);
 }
 END_TEST
@@ -283,7 +283,7 @@ START_TEST(test_zero_keys)
 	    T0 + 3 * WG_REJECT_AFTER_TIME - 1), 0);
 	ck_assert_int_eq(wg_timers_expire(&t, T0 + 3 * WG_REJECT_AFTER_TIME),
 	    WG_TIMERS_ZERO_KEYS);
-	ck_assert_uint_eq(wg_timers_next_deadline(&t), WG_TIMERS_NEVER);
+	ck_assert_uint_eq(wg_timers_next_deadline(&t), TIMER_NEVER);
 	/* A newer session pushes it back. */
 	wg_timers_event(&t, WG_TIMERS_SESSION_DERIVED, T0, NULL);
 	wg_timers_event(&t, WG_TIMERS_SESSION_DERIVED, T0 + S(100), NULL);

@@ -187,7 +187,7 @@ set_state(struct ice_agent *a, enum ice_state s)
 			a->pairs[i].queued = false;
 		}
 		a->trig_count = 0;
-		a->grace_at = ICE_NEVER;
+		a->grace_at = TIMER_NEVER;
 	}
 	emit(a, ICE_EV_STATE, -1);
 }
@@ -430,7 +430,7 @@ update(struct ice_agent *a, uint64_t now)
 	if (a->state == ICE_NEW || terminal(a))
 		return;
 	if ((sel = selectable(a)) != -1) {
-		a->grace_at = ICE_NEVER;
+		a->grace_at = TIMER_NEVER;
 		if (sel != a->reported) {
 			a->reported = sel;
 			emit(a, ICE_EV_NOMINATED, sel);
@@ -442,7 +442,7 @@ update(struct ice_agent *a, uint64_t now)
 			set_state(a, ICE_CONNECTED);
 		}
 	} else if (a->state == ICE_CONNECTED) {
-		if (a->grace_at == ICE_NEVER)
+		if (a->grace_at == TIMER_NEVER)
 			a->grace_at = now + a->cfg.grace;
 	} else {
 		for (i = 0; i < ICE_MAX_PAIRS; i++) {
@@ -668,7 +668,7 @@ ice_handle_timeout(struct ice_agent *a, uint64_t now)
 
 	if (a->state == ICE_NEW || terminal(a))
 		return;
-	if (a->grace_at != ICE_NEVER && now >= a->grace_at) {
+	if (a->grace_at != TIMER_NEVER && now >= a->grace_at) {
 		set_state(a, ICE_DISCONNECTED);
 		return;
 	}
@@ -706,12 +706,12 @@ uint64_t
 ice_next_deadline(const struct ice_agent *a)
 {
 	const struct ice_pair	*p;
-	uint64_t		 d = ICE_NEVER;
+	uint64_t		 d = TIMER_NEVER;
 	bool			 triggered;
 	int			 i;
 
 	if (a->state == ICE_NEW || terminal(a))
-		return (ICE_NEVER);
+		return (TIMER_NEVER);
 	d = a->grace_at;
 	if (a->state == ICE_CHECKING && !a->had_pair)
 		d = min64(d, a->started + a->cfg.candidate_timeout);
@@ -1130,7 +1130,7 @@ ice_new(const struct ice_config *cfg, const char **why)
 	for (i = 0; i < sizeof(tb); i++)
 		a->tiebreaker = a->tiebreaker << 8 | tb[i];
 	a->state = ICE_NEW;
-	a->grace_at = ICE_NEVER;
+	a->grace_at = TIMER_NEVER;
 	a->reported = -1;
 	return (a);
 }

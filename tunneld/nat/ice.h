@@ -35,7 +35,6 @@
 #include "tunneld/nat/ice_candidate.h"
 #include "tunneld/nat/stun.h"
 
-#define ICE_NEVER		UINT64_MAX
 #define ICE_MAX_LOCAL		8
 #define ICE_MAX_REMOTE		32
 #define ICE_MAX_CRED		256	/* ufrag, password: RFC 8839 */

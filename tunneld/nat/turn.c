@@ -276,11 +276,11 @@ peer_refresh(struct turn_client *c, uint64_t now, int idx, bool bind)
 
 	p->used = false;
 	p->lapsing = false;
-	p->refresh_at = TURN_NEVER;
+	p->refresh_at = TIMER_NEVER;
 	if (send_request(c, now, STUN_CREATE_PERMISSION, idx, 0, 0) == -1)
 		return (-1);
 	if (bind || now >= p->chan_refresh_at) {
-		p->chan_refresh_at = TURN_NEVER;
+		p->chan_refresh_at = TIMER_NEVER;
 		if (send_request(c, now, STUN_CHANNEL_BIND, idx, 0, 0) == -1)
 			return (-1);
 	}
@@ -643,7 +643,7 @@ peer_timeout(struct turn_client *c, uint64_t now, int idx)
 			if (peer_refresh(c, now, idx, false) == -1)
 				peer_failed(c, idx, 0);
 		} else {
-			p->refresh_at = TURN_NEVER;
+			p->refresh_at = TIMER_NEVER;
 			p->lapsing = true;
 		}
 	}
@@ -668,7 +668,7 @@ turn_handle_timeout(struct turn_client *c, uint64_t now)
 	if (c->state != TURN_ALLOCATED)
 		return;
 	if (now >= c->refresh_at) {
-		c->refresh_at = TURN_NEVER;
+		c->refresh_at = TIMER_NEVER;
 		if (send_request(c, now, STUN_REFRESH, -1, TURN_LIFETIME,
 		    0) == -1) {
 			fail(c, TURN_ERR_INTERNAL, 0);
@@ -691,7 +691,7 @@ uint64_t
 turn_next_deadline(const struct turn_client *c)
 {
 	const struct turn_peer	*p;
-	uint64_t		 d = TURN_NEVER;
+	uint64_t		 d = TIMER_NEVER;
 	size_t			 i;
 
 	for (i = 0; i < TURN_TXN_SLOTS; i++)
@@ -789,7 +789,7 @@ turn_bind_peer(struct turn_client *c, uint64_t now, const struct stun_addr *a)
 		p->in_use = true;
 		p->addr = *a;
 		p->channel = alloc_channel(c);
-		p->chan_exp = TURN_NEVER;
+		p->chan_exp = TIMER_NEVER;
 	}
 	/* A peer kept after its permission lapsed rebinds the same number. */
 	if (peer_refresh(c, now, idx, true) == -1) {

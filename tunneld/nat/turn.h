@@ -16,7 +16,6 @@
 #include "common/timer.h"
 #include "tunneld/nat/stun.h"
 
-#define TURN_NEVER		UINT64_MAX
 #define TURN_MAX_PEERS		64
 #define TURN_MAX_TXN		16
 #define TURN_MAX_REQ		1500	/* largest request we build */

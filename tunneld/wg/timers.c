@@ -1,5 +1,5 @@
 /*
- * WireGuard timers.  Each timer is a deadline, WG_TIMERS_NEVER when not
+ * WireGuard timers.  Each timer is a deadline, TIMER_NEVER when not
  * armed; the rules for arming and firing them are those of the paper,
  * section 6, with the handshake attempt period made configurable
  * (PROTOCOL.md 4.4).
@@ -25,11 +25,11 @@ wg_timers_init(struct wg_timers *t, uint64_t rekey_attempt_time,
 	t->persistent_keepalive = persistent_keepalive;
 	t->jitter = jitter;
 	t->jitter_arg = arg;
-	t->retransmit_at = WG_TIMERS_NEVER;
-	t->keepalive_at = WG_TIMERS_NEVER;
-	t->new_handshake_at = WG_TIMERS_NEVER;
-	t->zero_keys_at = WG_TIMERS_NEVER;
-	t->persistent_at = WG_TIMERS_NEVER;
+	t->retransmit_at = TIMER_NEVER;
+	t->keepalive_at = TIMER_NEVER;
+	t->new_handshake_at = TIMER_NEVER;
+	t->zero_keys_at = TIMER_NEVER;
+	t->persistent_at = TIMER_NEVER;
 }
 
 /* Keeps both peers from retrying handshakes in lockstep. */
@@ -74,7 +74,7 @@ static void
 wg_timers_auth_sent(struct wg_timers *t, uint64_t now)
 {
 	/* Whatever we sent already tells the peer we are alive. */
-	t->keepalive_at = WG_TIMERS_NEVER;
+	t->keepalive_at = TIMER_NEVER;
 	wg_timers_traversed(t, now);
 }
 
@@ -82,7 +82,7 @@ static void
 wg_timers_auth_received(struct wg_timers *t, uint64_t now)
 {
 	/* The peer answered: no need to re-handshake for lack of replies. */
-	t->new_handshake_at = WG_TIMERS_NEVER;
+	t->new_handshake_at = TIMER_NEVER;
 	wg_timers_traversed(t, now);
 }
 
@@ -110,7 +110,7 @@ wg_timers_event(struct wg_timers *t, enum wg_timers_event ev, uint64_t now,
 		wg_timers_auth_sent(t, now);
 		break;
 	case WG_TIMERS_HANDSHAKE_COMPLETE:
-		t->retransmit_at = WG_TIMERS_NEVER;
+		t->retransmit_at = TIMER_NEVER;
 		t->attempting = false;
 		t->sent_lastminute_handshake = false;
 		break;
@@ -134,7 +134,7 @@ wg_timers_event(struct wg_timers *t, enum wg_timers_event ev, uint64_t now,
 	case WG_TIMERS_DATA_SENT:
 		wg_timers_auth_sent(t, now);
 		/* Expect an answer within this, else re-handshake. */
-		if (t->new_handshake_at == WG_TIMERS_NEVER)
+		if (t->new_handshake_at == TIMER_NEVER)
 			t->new_handshake_at = now + WG_KEEPALIVE_TIMEOUT +
 			    WG_REKEY_TIMEOUT + wg_timers_jitter(t);
 		if (s != NULL && (s->send_counter > WG_REKEY_AFTER_MESSAGES ||
@@ -144,7 +144,7 @@ wg_timers_event(struct wg_timers *t, enum wg_timers_event ev, uint64_t now,
 		break;
 	case WG_TIMERS_DATA_RECEIVED:
 		wg_timers_auth_received(t, now);
-		if (t->keepalive_at == WG_TIMERS_NEVER)
+		if (t->keepalive_at == TIMER_NEVER)
 			t->keepalive_at = now + WG_KEEPALIVE_TIMEOUT;
 		else
 			t->need_another_keepalive = true;
@@ -171,33 +171,33 @@ wg_timers_expire(struct wg_timers *t, uint64_t now)
 	int	 actions = 0;
 
 	if (t->retransmit_at <= now) {
-		t->retransmit_at = WG_TIMERS_NEVER;
+		t->retransmit_at = TIMER_NEVER;
 		if (wg_elapsed(now, t->attempt_start) >=
 		    t->rekey_attempt_time) {
 			/* Queued data is stale by now; keys go later. */
 			actions |= WG_TIMERS_GIVE_UP;
 			t->attempting = false;
-			t->keepalive_at = WG_TIMERS_NEVER;
-			if (t->zero_keys_at == WG_TIMERS_NEVER)
+			t->keepalive_at = TIMER_NEVER;
+			if (t->zero_keys_at == TIMER_NEVER)
 				t->zero_keys_at = now +
 				    3 * WG_REJECT_AFTER_TIME;
 		} else
 			actions |= WG_TIMERS_SEND_INITIATION;
 	}
 	if (t->keepalive_at <= now) {
-		t->keepalive_at = WG_TIMERS_NEVER;
+		t->keepalive_at = TIMER_NEVER;
 		actions |= WG_TIMERS_SEND_KEEPALIVE;
 	}
 	if (t->new_handshake_at <= now) {
-		t->new_handshake_at = WG_TIMERS_NEVER;
+		t->new_handshake_at = TIMER_NEVER;
 		actions |= wg_timers_want_initiation(t, now);
 	}
 	if (t->zero_keys_at <= now) {
-		t->zero_keys_at = WG_TIMERS_NEVER;
+		t->zero_keys_at = TIMER_NEVER;
 		actions |= WG_TIMERS_ZERO_KEYS;
 	}
 	if (t->persistent_at <= now) {
-		t->persistent_at = WG_TIMERS_NEVER;
+		t->persistent_at = TIMER_NEVER;
 		actions |= WG_TIMERS_SEND_KEEPALIVE;
 	}
 	return (actions);

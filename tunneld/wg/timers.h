@@ -10,9 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/timer.h"
 #include "tunneld/wg/wg.h"
-
-#define WG_TIMERS_NEVER		UINT64_MAX
 
 /* Actions, or-ed together. */
 #define WG_TIMERS_SEND_INITIATION	0x01

@@ -1,0 +1,459 @@
+/*
+ * session_client.c: the client's portal session (PROTOCOL.md 2). The
+ * portal lists resources, which become routes in tunneld; a packet for
+ * one makes tunneld ask, and we ask the portal for an authorization,
+ * whose gateway becomes tunneld's peer.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "controld/portal_msg.h"
+#include "controld/portal_ratelimit.h"
+#include "controld/session.h"
+#include "controld/session_client.h"
+
+#define MAX_REUSED	64	/* gateways named in one request */
+
+/* A resource's authorization as the portal last answered it. */
+struct authz {
+	char			 resource_id[PORTAL_ID_SIZE];
+	char			 gateway_id[PORTAL_ID_SIZE];
+	bool			 authorized;
+	enum portal_authz_reason failed;	/* when not authorized */
+};
+
+struct session_client {
+	bool			 internet;	/* the Internet resource on */
+	bool			 internet_next;	/* asked, not yet saved */
+	bool			 have_init;
+	struct portal_resource	*resources;
+	size_t			 nresources;
+	struct authz		*authz;
+	size_t			 nauthz;
+	struct portal_ratelimit	 ratelimit;
+};
+
+/* NULL in the gateway role. */
+static struct session_client *
+session_client_of(struct session *s)
+{
+	if (session_role(s) != &session_client_role)
+		return (NULL);
+	return (session_role_state(s));
+}
+
+/*
+ * The Internet resource is two default routes, shipped only while the
+ * user has it on; removing them is always safe (ENOENT when absent).
+ */
+static void
+session_client_ship_route(struct session *s, const struct portal_resource *r,
+    enum ipc_type type)
+{
+	struct session_client	*sc = session_role_state(s);
+	struct ipc_route	 rt;
+
+	memset(&rt, 0, sizeof(rt));
+	snprintf(rt.resource_id, sizeof(rt.resource_id), "%s", r->id);
+	if (r->type == PORTAL_RES_INTERNET) {
+		if (type == IPC_ROUTE_ADD && !sc->internet)
+			return;
+		rt.prefix.family = AF_INET;
+		session_ipc(s, type, &rt, sizeof(rt));
+		rt.prefix.family = AF_INET6;
+		session_ipc(s, type, &rt, sizeof(rt));
+		return;
+	}
+	if (r->type != PORTAL_RES_CIDR)
+		return;
+	session_prefix(&r->cidr.addr, r->cidr.plen, &rt.prefix);
+	session_ipc(s, type, &rt, sizeof(rt));
+}
+
+static ssize_t
+session_client_find_resource(struct session_client *sc, const char *id)
+{
+	size_t	 i;
+
+	for (i = 0; i < sc->nresources; i++)
+		if (strcmp(sc->resources[i].id, id) == 0)
+			return ((ssize_t)i);
+	return (-1);
+}
+
+static void
+session_client_clear_resources(struct session *s, struct session_client *sc,
+    bool ship)
+{
+	size_t	 i;
+
+	for (i = 0; i < sc->nresources; i++) {
+		if (ship)
+			session_client_ship_route(s, &sc->resources[i],
+			    IPC_ROUTE_DEL);
+		portal_msg_resource_free(&sc->resources[i]);
+	}
+	free(sc->resources);
+	sc->resources = NULL;
+	sc->nresources = 0;
+}
+
+/* init replaces the resources; the old routes are withdrawn first. */
+static void
+session_client_init(struct session *s, struct portal_init *init)
+{
+	struct session_client	*sc = session_role_state(s);
+	size_t			 i;
+
+	session_client_clear_resources(s, sc, sc->have_init);
+	sc->resources = init->resources;
+	sc->nresources = init->nresources;
+	init->resources = NULL;
+	init->nresources = 0;
+	sc->have_init = true;
+	for (i = 0; i < sc->nresources; i++)
+		session_client_ship_route(s, &sc->resources[i],
+		    IPC_ROUTE_ADD);
+	log_info("portal: init with %zu resources and %zu relays",
+	    sc->nresources, session_nrelays(s));
+}
+
+static void
+session_client_on_upsert(struct session *s, struct portal_resource *r)
+{
+	struct session_client	*sc = session_role_state(s);
+	ssize_t			 i = session_client_find_resource(sc, r->id);
+
+	if (i >= 0) {
+		session_client_ship_route(s, &sc->resources[i],
+		    IPC_ROUTE_DEL);
+		portal_msg_resource_free(&sc->resources[i]);
+	} else {
+		sc->resources = xreallocarray(sc->resources,
+		    sc->nresources + 1, sizeof(*sc->resources));
+		i = (ssize_t)sc->nresources++;
+	}
+	sc->resources[i] = *r;
+	memset(r, 0, sizeof(*r));
+	session_client_ship_route(s, &sc->resources[i], IPC_ROUTE_ADD);
+	session_notify(s, SESSION_CHANGED_RESOURCES);
+	log_info("portal: resource %s %s", sc->resources[i].id,
+	    sc->resources[i].name != NULL ? sc->resources[i].name : "");
+}
+
+static void
+session_client_on_deleted(struct session *s, const char *id)
+{
+	struct session_client	*sc = session_role_state(s);
+	ssize_t			 i = session_client_find_resource(sc, id);
+
+	if (i < 0) {
+		log_info("portal: deleted resource %s was not known", id);
+		return;
+	}
+	session_client_ship_route(s, &sc->resources[i], IPC_ROUTE_DEL);
+	portal_msg_resource_free(&sc->resources[i]);
+	sc->resources[i] = sc->resources[--sc->nresources];
+	session_notify(s, SESSION_CHANGED_RESOURCES);
+	log_info("portal: resource %s deleted", id);
+}
+
+static struct authz *
+session_client_authz(struct session_client *sc, const char *resource_id,
+    bool create)
+{
+	size_t	 i;
+
+	for (i = 0; i < sc->nauthz; i++)
+		if (strcmp(sc->authz[i].resource_id, resource_id) == 0)
+			return (&sc->authz[i]);
+	if (!create)
+		return (NULL);
+	sc->authz = xreallocarray(sc->authz, sc->nauthz + 1,
+	    sizeof(*sc->authz));
+	memset(&sc->authz[sc->nauthz], 0, sizeof(sc->authz[0]));
+	snprintf(sc->authz[sc->nauthz].resource_id, PORTAL_ID_SIZE, "%s",
+	    resource_id);
+	return (&sc->authz[sc->nauthz++]);
+}
+
+static void
+session_client_on_authorized(struct session *s,
+    struct portal_authorization *a)
+{
+	struct session_client	*sc = session_role_state(s);
+	struct ipc_gateway_peer	 gp;
+	struct authz		*z;
+
+	memset(&gp, 0, sizeof(gp));
+	snprintf(gp.gateway_id, sizeof(gp.gateway_id), "%s", a->gateway_id);
+	snprintf(gp.resource_id, sizeof(gp.resource_id), "%s",
+	    a->resource_id);
+	memcpy(gp.public_key, a->gateway_public_key, sizeof(gp.public_key));
+	memcpy(gp.psk, a->preshared_key, sizeof(gp.psk));
+	session_prefix(&a->gateway_ipv4, 32, &gp.gateway_ipv4);
+	session_prefix(&a->gateway_ipv6, 128, &gp.gateway_ipv6);
+	session_ice(gp.local_ufrag, gp.local_pwd, &a->client_ice);
+	session_ice(gp.remote_ufrag, gp.remote_pwd, &a->gateway_ice);
+	session_ipc(s, IPC_GATEWAY_PEER, &gp, sizeof(gp));
+	explicit_bzero(&gp, sizeof(gp));
+	z = session_client_authz(sc, a->resource_id, true);
+	snprintf(z->gateway_id, sizeof(z->gateway_id), "%s", a->gateway_id);
+	z->authorized = true;
+	session_notify(s, SESSION_CHANGED_RESOURCES | SESSION_CHANGED_PEERS);
+	log_info("portal: resource %s authorized through gateway %s",
+	    a->resource_id, a->gateway_id);
+}
+
+static const char *
+session_client_reason(enum portal_authz_reason r)
+{
+	switch (r) {
+	case PORTAL_AUTHZ_NOT_FOUND:
+		return ("not_found");
+	case PORTAL_AUTHZ_FORBIDDEN:
+		return ("forbidden");
+	case PORTAL_AUTHZ_OFFLINE:
+		return ("offline");
+	case PORTAL_AUTHZ_VERSION_MISMATCH:
+		return ("version_mismatch");
+	default:
+		return ("unknown");
+	}
+}
+
+/* The portal refused: what tunneld held for the resource goes. */
+static void
+session_client_on_failed(struct session *s,
+    const struct portal_authz_failed *f)
+{
+	struct session_client	*sc = session_role_state(s);
+	struct ipc_resource_id	 r;
+	struct authz		*z;
+
+	z = session_client_authz(sc, f->resource_id, true);
+	z->authorized = false;
+	z->failed = f->reason;
+	session_notify(s, SESSION_CHANGED_RESOURCES);
+	log_warnx("portal: authorization for %s failed: %s; packets for it "
+	    "are dropped", f->resource_id, session_client_reason(f->reason));
+	memset(&r, 0, sizeof(r));
+	snprintf(r.id, sizeof(r.id), "%s", f->resource_id);
+	session_ipc(s, IPC_AUTHZ_FAILED, &r, sizeof(r));
+}
+
+static bool
+session_client_message(struct session *s, struct portal_msg *m)
+{
+	switch (m->type) {
+	case PORTAL_MSG_RESOURCE_UPSERT:
+		session_client_on_upsert(s, &m->u.resource);
+		return (true);
+	case PORTAL_MSG_RESOURCE_DELETED:
+		session_client_on_deleted(s, m->u.resource_id);
+		return (true);
+	case PORTAL_MSG_AUTHZ_CREATED:
+		session_client_on_authorized(s, &m->u.authz);
+		return (true);
+	case PORTAL_MSG_AUTHZ_FAILED:
+		session_client_on_failed(s, &m->u.authz_failed);
+		return (true);
+	default:
+		return (false);
+	}
+}
+
+static int
+session_client_decode(const char *event, json_t *payload,
+    struct portal_msg *m)
+{
+	const char	*why;
+	int		 rc;
+
+	if ((rc = portal_msg_decode(event, payload, m, &why)) == -1)
+		log_warnx("portal: malformed %s dropped: %s", event, why);
+	return (rc);
+}
+
+/* tunneld saw a packet for a resource: ask, at most every 2 s. */
+void
+session_client_need_authz(struct session *s, const char *resource_id)
+{
+	struct session_client	*sc = session_client_of(s);
+	const char		*gws[MAX_REUSED];
+	size_t			 i, j, n = 0;
+
+	if (sc == NULL) {
+		log_warnx("tunneld asked for an authorization in the gateway "
+		    "role");
+		return;
+	}
+	if (session_client_find_resource(sc, resource_id) < 0) {
+		log_warnx("tunneld asked for unknown resource %s", resource_id);
+		return;
+	}
+	if (!session_connected(s) ||
+	    !portal_ratelimit_allow(&sc->ratelimit, resource_id,
+	    util_now_ns()))
+		return;
+	/* Reuse gateways we are connected to (PROTOCOL 2.3). */
+	for (i = 0; i < sc->nauthz && n < MAX_REUSED; i++) {
+		if (!sc->authz[i].authorized)
+			continue;
+		for (j = 0; j < n; j++)
+			if (strcmp(gws[j], sc->authz[i].gateway_id) == 0)
+				break;
+		if (j == n)
+			gws[n++] = sc->authz[i].gateway_id;
+	}
+	log_info("portal: requesting authorization for %s", resource_id);
+	session_push(s, PORTAL_EV_REQUEST_AUTHORIZATION,
+	    portal_msg_request_authorization(resource_id, gws, n));
+}
+
+/*
+ * The Internet switch: tunneld saves it first, then the default routes
+ * come or go with it (they need the portal's authorization like any
+ * resource's).
+ */
+int
+session_client_set_internet(struct session *s, bool on, session_done_fn *fn,
+    void *arg)
+{
+	struct session_client	*sc = session_client_of(s);
+	struct ipc_internet	 m;
+
+	if (sc == NULL)
+		return (-1);
+	memset(&m, 0, sizeof(m));
+	m.enabled = on;
+	if (session_send_waiting(s, IPC_INTERNET_SET, &m, sizeof(m), fn,
+	    arg) == -1)
+		return (-1);
+	sc->internet_next = on;
+	return (0);
+}
+
+static bool
+session_client_state_ack(struct session *s, uint32_t id,
+    const struct ipc_state_ack *ack)
+{
+	struct session_client	*sc = session_role_state(s);
+	size_t			 i;
+
+	if (ack->type != IPC_INTERNET_SET)
+		return (false);
+	if (!session_waiting(s, id))
+		return (true);
+	if (ack->error == 0 && sc->internet != sc->internet_next) {
+		sc->internet = sc->internet_next;
+		for (i = 0; i < sc->nresources; i++)
+			if (sc->resources[i].type == PORTAL_RES_INTERNET)
+				session_client_ship_route(s,
+				    &sc->resources[i], sc->internet ?
+				    IPC_ROUTE_ADD : IPC_ROUTE_DEL);
+		session_notify(s, SESSION_CHANGED_PORTAL);
+	}
+	session_waiter_done(s, ack->error);
+	return (true);
+}
+
+static const char *
+session_client_type(enum portal_res_type t)
+{
+	return (t == PORTAL_RES_DNS ? "dns" : t == PORTAL_RES_CIDR ? "cidr" :
+	    "internet");
+}
+
+/* What `fzc resources` lists; empty in the gateway role. */
+json_t *
+session_client_resources(struct session *s)
+{
+	struct session_client	*sc = session_client_of(s);
+	struct portal_resource	*r;
+	struct authz		*z;
+	json_t			*a = json_array(), *o;
+	size_t			 i;
+
+	for (i = 0; sc != NULL && i < sc->nresources; i++) {
+		r = &sc->resources[i];
+		o = json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:b}",
+		    "id", r->id,
+		    "type", session_client_type(r->type),
+		    "name", r->name,
+		    "address", r->address,
+		    "site", r->nsites > 0 ? (r->sites[0].name != NULL ?
+		    r->sites[0].name : r->sites[0].id) : NULL,
+		    "authorized", (z = session_client_authz(sc, r->id,
+		    false)) != NULL && z->authorized);
+		if (z != NULL && !z->authorized)
+			json_object_set_new(o, "authorization_failed",
+			    json_string(session_client_reason(z->failed)));
+		json_array_append_new(a, o);
+	}
+	return (a);
+}
+
+static json_t *
+session_client_candidates(const char *gateway_id, const char *const *c,
+    size_t n, bool invalidate, const char **event)
+{
+	*event = invalidate ? PORTAL_EV_INVALIDATE_CANDIDATES :
+	    PORTAL_EV_NEW_CANDIDATES;
+	return (portal_msg_gateway_candidates(gateway_id, c, n));
+}
+
+static void
+session_client_config(struct session *s, const struct ipc_portal_config *cfg)
+{
+	struct session_client	*sc = session_role_state(s);
+
+	sc->internet = cfg->internet;
+}
+
+static void
+session_client_status(struct session *s, json_t *o)
+{
+	struct session_client	*sc = session_role_state(s);
+
+	json_object_set_new(o, "internet", json_string(sc->internet ? "on" :
+	    "off"));
+}
+
+static void *
+session_client_new(struct session *s)
+{
+	(void)s;
+	return (xcalloc(1, sizeof(struct session_client)));
+}
+
+static void
+session_client_free(void *arg)
+{
+	struct session_client	*sc = arg;
+
+	session_client_clear_resources(NULL, sc, false);
+	free(sc->authz);
+	portal_ratelimit_clear(&sc->ratelimit);
+	free(sc);
+}
+
+const struct session_role session_client_role = {
+	.name = "client",
+	.gateway = false,
+	.decode = session_client_decode,
+	.new = session_client_new,
+	.free = session_client_free,
+	.config = session_client_config,
+	.init = session_client_init,
+	.message = session_client_message,
+	.state_ack = session_client_state_ack,
+	.candidates = session_client_candidates,
+	.status = session_client_status,
+};

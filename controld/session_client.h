@@ -1,0 +1,18 @@
+/* session_client.h: the client's portal session. */
+#ifndef FZC_SESSION_CLIENT_H
+#define FZC_SESSION_CLIENT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "controld/session.h"
+
+extern const struct session_role session_client_role;
+
+/* These answer for the client role only (-1, nothing or empty else). */
+void	 session_client_need_authz(struct session *, const char *);
+int	 session_client_set_internet(struct session *, bool,
+	    session_done_fn *, void *);
+json_t	*session_client_resources(struct session *);
+
+#endif

@@ -1,0 +1,373 @@
+/*
+ * session_gateway.c: the gateway's portal session (PROTOCOL.md 3). The
+ * portal creates authorizations; tunneld holds the client peers. We keep
+ * the (client, resource) pairs it was given, as far as we know, to take
+ * them back when a resource can no longer be passed on.
+ */
+#include <sys/types.h>
+
+#include <netinet/in.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "common/timer.h"
+#include "common/util.h"
+#include "controld/portal_msg.h"
+#include "controld/session.h"
+#include "controld/session_gateway.h"
+
+#define MAX_PENDING	256	/* peers tunneld has not acked */
+/* How long a burst of candidates is gathered. */
+#define BATCH_WINDOW_NS	(20 * NSEC_PER_MSEC)
+
+/* A create_authorization waiting for tunneld's answer. */
+struct pending {
+	uint32_t	 ipc_id;
+	char		*ref;		/* the portal's, for the ack */
+	char		 client_id[PORTAL_ID_SIZE];
+	char		 resource_id[PORTAL_ID_SIZE];
+	int64_t		 expires_at;
+};
+
+struct session_gateway {
+	struct pending		 pending[MAX_PENDING];
+	size_t			 npending;
+	struct portal_access	*grants;	/* pairs tunneld holds */
+	size_t			 ngrants;
+};
+
+static ssize_t
+session_gateway_find_grant(struct session_gateway *g, const char *client_id,
+    const char *resource_id)
+{
+	size_t	 i;
+
+	for (i = 0; i < g->ngrants; i++)
+		if (strcmp(g->grants[i].client_id, client_id) == 0 &&
+		    strcmp(g->grants[i].resource_id, resource_id) == 0)
+			return ((ssize_t)i);
+	return (-1);
+}
+
+/* Expired pairs go too: tunneld drops them on its own. */
+static void
+session_gateway_add_grant(struct session *s, const char *client_id,
+    const char *resource_id, int64_t expires_at)
+{
+	struct session_gateway	*g = session_role_state(s);
+	int64_t			 now = (int64_t)time(NULL);
+	ssize_t			 i;
+
+	for (i = (ssize_t)g->ngrants - 1; i >= 0; i--)
+		if (g->grants[i].expires_at > 0 &&
+		    g->grants[i].expires_at < now)
+			g->grants[i] = g->grants[--g->ngrants];
+	if ((i = session_gateway_find_grant(g, client_id, resource_id)) < 0) {
+		g->grants = xreallocarray(g->grants, g->ngrants + 1,
+		    sizeof(*g->grants));
+		i = (ssize_t)g->ngrants++;
+		snprintf(g->grants[i].client_id, PORTAL_ID_SIZE, "%s",
+		    client_id);
+		snprintf(g->grants[i].resource_id, PORTAL_ID_SIZE, "%s",
+		    resource_id);
+	}
+	g->grants[i].expires_at = expires_at;
+	session_notify(s, SESSION_CHANGED_PORTAL | SESSION_CHANGED_PEERS);
+}
+
+static void
+session_gateway_ship_access_del(struct session *s, const char *client_id,
+    const char *resource_id)
+{
+	struct session_gateway	*g = session_role_state(s);
+	struct ipc_access	 a;
+	ssize_t			 i;
+
+	memset(&a, 0, sizeof(a));
+	snprintf(a.client_id, sizeof(a.client_id), "%s", client_id);
+	snprintf(a.resource_id, sizeof(a.resource_id), "%s", resource_id);
+	session_ipc(s, IPC_ACCESS_DEL, &a, sizeof(a));
+	if ((i = session_gateway_find_grant(g, client_id, resource_id)) >= 0)
+		g->grants[i] = g->grants[--g->ngrants];
+	session_notify(s, SESSION_CHANGED_PORTAL | SESSION_CHANGED_PEERS);
+}
+
+/* After init: tunneld drops every pair the portal no longer lists. */
+static void
+session_gateway_init(struct session *s, struct portal_init *in)
+{
+	struct session_gateway	*g = session_role_state(s);
+	struct ipc_authz_keep	 k;
+	size_t			 i;
+
+	log_info("portal: init with %zu relays and %zu authorizations%s%s",
+	    session_nrelays(s), in->nauthorizations,
+	    in->account_slug != NULL ? " for account " : "",
+	    in->account_slug != NULL ? in->account_slug : "");
+	if (!in->has_authorizations) {
+		log_debug("portal: init lists no authorizations; tunneld "
+		    "keeps what it holds");
+		return;
+	}
+	g->ngrants = 0;
+	for (i = 0; i < in->nauthorizations; i++)
+		session_gateway_add_grant(s, in->authorizations[i].client_id,
+		    in->authorizations[i].resource_id,
+		    in->authorizations[i].expires_at);
+	if (in->nauthorizations > IPC_MAX_KEEP) {
+		log_debug("portal: init lists %zu authorizations, more than "
+		    "IPC_AUTHZ_KEEP holds; tunneld keeps what it holds",
+		    in->nauthorizations);
+		return;
+	}
+	memset(&k, 0, sizeof(k));
+	k.n = (uint32_t)in->nauthorizations;
+	for (i = 0; i < in->nauthorizations; i++) {
+		memcpy(k.v[i].client_id, in->authorizations[i].client_id,
+		    PORTAL_ID_SIZE);
+		memcpy(k.v[i].resource_id, in->authorizations[i].resource_id,
+		    PORTAL_ID_SIZE);
+	}
+	session_ipc(s, IPC_AUTHZ_KEEP, &k, sizeof(k));
+}
+
+/* The gateway view of a resource as tunneld takes it; false: too big. */
+static bool
+session_gateway_resource(const struct portal_resource *r,
+    struct ipc_gw_resource *g)
+{
+	size_t	 i;
+
+	memset(g, 0, sizeof(*g));
+	if (r->nfilters > IPC_MAX_FILTERS)
+		return (false);
+	snprintf(g->id, sizeof(g->id), "%s", r->id);
+	if (r->type == PORTAL_RES_CIDR) {
+		g->type = IPC_RES_CIDR;
+		session_prefix(&r->cidr.addr, r->cidr.plen, &g->prefix);
+	} else
+		g->type = IPC_RES_INTERNET;
+	g->nfilters = (uint8_t)r->nfilters;
+	for (i = 0; i < r->nfilters; i++) {
+		g->filters[i].proto = r->filters[i].proto == PORTAL_PROTO_TCP ?
+		    IPPROTO_TCP : r->filters[i].proto == PORTAL_PROTO_UDP ?
+		    IPPROTO_UDP : IPPROTO_ICMP;
+		g->filters[i].port_start = r->filters[i].port_start;
+		g->filters[i].port_end = r->filters[i].port_end;
+	}
+	return (true);
+}
+
+static void
+session_gateway_on_create_authz(struct session *s,
+    struct portal_gw_authorization *a)
+{
+	struct session_gateway	*g = session_role_state(s);
+	struct ipc_client_peer	 cp;
+	struct pending		*p;
+
+	memset(&cp, 0, sizeof(cp));
+	if (!session_gateway_resource(&a->resource, &cp.resource)) {
+		log_warnx("portal: authorization of client %s for resource %s "
+		    "refused: %zu port ranges, more than fzc's gateway takes "
+		    "(%d)", a->client_id, a->resource.id, a->resource.nfilters,
+		    IPC_MAX_FILTERS);
+		return;
+	}
+	snprintf(cp.client_id, sizeof(cp.client_id), "%s", a->client_id);
+	memcpy(cp.public_key, a->client_public_key, sizeof(cp.public_key));
+	memcpy(cp.psk, a->preshared_key, sizeof(cp.psk));
+	session_prefix(&a->client_ipv4, 32, &cp.client_ipv4);
+	session_prefix(&a->client_ipv6, 128, &cp.client_ipv6);
+	session_ice(cp.local_ufrag, cp.local_pwd, &a->gateway_ice);
+	session_ice(cp.remote_ufrag, cp.remote_pwd, &a->client_ice);
+	cp.expires_at = a->expires_at;
+	if (g->npending == MAX_PENDING) {
+		log_warnx("portal: tunneld has not answered %d authorizations;"
+		    " forgetting the oldest", MAX_PENDING);
+		free(g->pending[0].ref);
+		memmove(&g->pending[0], &g->pending[1],
+		    (MAX_PENDING - 1) * sizeof(g->pending[0]));
+		g->npending--;
+	}
+	p = &g->pending[g->npending++];
+	p->ipc_id = session_ipc(s, IPC_CLIENT_PEER, &cp, sizeof(cp));
+	explicit_bzero(&cp, sizeof(cp));
+	p->ref = a->ref;
+	a->ref = NULL;
+	memcpy(p->client_id, a->client_id, PORTAL_ID_SIZE);
+	memcpy(p->resource_id, a->resource.id, PORTAL_ID_SIZE);
+	p->expires_at = a->expires_at;
+	log_info("portal: authorization of client %s for resource %s (until "
+	    "%lld) passed to tunneld", a->client_id, a->resource.id,
+	    (long long)a->expires_at);
+}
+
+/* tunneld answered an IPC_CLIENT_PEER: tell the portal, or log why not. */
+static bool
+session_gateway_state_ack(struct session *s, uint32_t id,
+    const struct ipc_state_ack *ack)
+{
+	struct session_gateway	*g = session_role_state(s);
+	struct pending		 p;
+	size_t			 i;
+
+	if (ack->type != IPC_CLIENT_PEER)
+		return (false);
+	for (i = 0; i < g->npending; i++)
+		if (g->pending[i].ipc_id == id)
+			break;
+	if (i == g->npending) {
+		log_debug("portal: tunneld answered a forgotten authorization");
+		return (true);
+	}
+	p = g->pending[i];
+	g->pending[i] = g->pending[--g->npending];
+	if (ack->error != 0)
+		log_warnx("portal: tunneld refused client %s for resource %s: "
+		    "%s; the portal will report the gateway offline",
+		    p.client_id, p.resource_id, strerror(ack->error));
+	else {
+		session_gateway_add_grant(s, p.client_id, p.resource_id,
+		    p.expires_at);
+		/* A ref from an older connection means nothing now. */
+		if (session_connected(s)) {
+			log_info("portal: client %s is ready for resource %s",
+			    p.client_id, p.resource_id);
+			session_push(s, PORTAL_EV_GW_AUTHORIZATION_CREATED,
+			    portal_msg_authorization_created(p.ref));
+		} else
+			log_info("portal: client %s is ready for resource %s, "
+			    "but the connection that asked is gone",
+			    p.client_id, p.resource_id);
+	}
+	free(p.ref);
+	return (true);
+}
+
+/* The refs of an older connection are void once we joined again. */
+static void
+session_gateway_joined(struct session *s)
+{
+	struct session_gateway	*g = session_role_state(s);
+
+	while (g->npending > 0)
+		free(g->pending[--g->npending].ref);
+}
+
+/* Filters changed; when tunneld cannot take them, access goes instead. */
+static void
+session_gateway_on_resource_updated(struct session *s,
+    const struct portal_resource *r)
+{
+	struct session_gateway	*g = session_role_state(s);
+	struct ipc_gw_resource	 gr;
+	size_t			 i;
+
+	if (session_gateway_resource(r, &gr)) {
+		session_ipc(s, IPC_GW_RESOURCE, &gr, sizeof(gr));
+		log_info("portal: resource %s updated", r->id);
+		return;
+	}
+	log_warnx("portal: resource %s now has %zu port ranges, more than "
+	    "fzc's gateway takes (%d): its clients lose access", r->id,
+	    r->nfilters, IPC_MAX_FILTERS);
+	for (i = g->ngrants; i > 0; i--)
+		if (strcmp(g->grants[i - 1].resource_id, r->id) == 0)
+			session_gateway_ship_access_del(s,
+			    g->grants[i - 1].client_id, r->id);
+}
+
+static bool
+session_gateway_message(struct session *s, struct portal_msg *m)
+{
+	switch (m->type) {
+	case PORTAL_MSG_CREATE_AUTHZ:
+		session_gateway_on_create_authz(s, &m->u.gw_authz);
+		return (true);
+	case PORTAL_MSG_REJECT_ACCESS:
+		log_info("portal: access of client %s to resource %s revoked",
+		    m->u.access.client_id, m->u.access.resource_id);
+		session_gateway_ship_access_del(s, m->u.access.client_id,
+		    m->u.access.resource_id);
+		return (true);
+	case PORTAL_MSG_RESOURCE_UPDATED:
+		session_gateway_on_resource_updated(s, &m->u.resource);
+		return (true);
+	default:
+		return (false);
+	}
+}
+
+static int
+session_gateway_decode(const char *event, json_t *payload,
+    struct portal_msg *m)
+{
+	const char	*why;
+	int		 rc;
+
+	if ((rc = portal_msg_decode_gateway(event, payload, m, &why)) != -1)
+		return (rc);
+	/* The portal tells the client "offline" after 15 s. */
+	if (strcmp(event, "create_authorization") == 0)
+		log_warnx("portal: create_authorization refused: %s", why);
+	else
+		log_warnx("portal: malformed %s dropped: %s", event, why);
+	return (-1);
+}
+
+/* A run of changes for one client goes out as one broadcast. */
+static json_t *
+session_gateway_candidates(const char *client_id, const char *const *c,
+    size_t n, bool invalidate, const char **event)
+{
+	*event = invalidate ? PORTAL_EV_GW_INVALIDATE_CANDIDATES :
+	    PORTAL_EV_GW_CANDIDATES;
+	return (portal_msg_client_candidates(&client_id, 1, c, n));
+}
+
+static void
+session_gateway_status(struct session *s, json_t *o)
+{
+	struct session_gateway	*g = session_role_state(s);
+
+	json_object_set_new(o, "authorizations",
+	    json_integer((json_int_t)g->ngrants));
+}
+
+static void *
+session_gateway_new(struct session *s)
+{
+	(void)s;
+	return (xcalloc(1, sizeof(struct session_gateway)));
+}
+
+static void
+session_gateway_free(void *arg)
+{
+	struct session_gateway	*g = arg;
+
+	while (g->npending > 0)
+		free(g->pending[--g->npending].ref);
+	free(g->grants);
+	free(g);
+}
+
+const struct session_role session_gateway_role = {
+	.name = "gateway",
+	.gateway = true,
+	.batch_ns = BATCH_WINDOW_NS,
+	.decode = session_gateway_decode,
+	.new = session_gateway_new,
+	.free = session_gateway_free,
+	.init = session_gateway_init,
+	.joined = session_gateway_joined,
+	.message = session_gateway_message,
+	.state_ack = session_gateway_state_ack,
+	.candidates = session_gateway_candidates,
+	.status = session_gateway_status,
+};

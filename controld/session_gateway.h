@@ -1,0 +1,9 @@
+/* session_gateway.h: the gateway's portal session. */
+#ifndef FZC_SESSION_GATEWAY_H
+#define FZC_SESSION_GATEWAY_H
+
+#include "controld/session.h"
+
+extern const struct session_role session_gateway_role;
+
+#endif
