@@ -21,35 +21,107 @@
 #define REPLY_MAX	(256 * 1024 * 1024)
 #define TIMEOUT_S	10
 
-static __dead void
-usage(void)
+/* Exit statuses, as fzc(1) documents them. */
+#define EXIT_USAGE	2
+#define EXIT_NOT_RUNNING	3
+
+struct fzc_cmd {
+	const char	*name;
+	const char	*args;		/* after the name, for the synopsis */
+	const char	*summary;
+	const char	*help;
+};
+
+static const struct fzc_cmd cmds[] = {
+	{ "status", "[--watch]",
+	    "daemons, portal session, counters",
+	    "Show the daemons, the portal session and the counters of each "
+	    "worker.\nWith --watch: the portal state, the resources and the "
+	    "peers' paths,\nagain whenever they change, until interrupted." },
+	{ "resources", "",
+	    "the resources the portal offers",
+	    "List the resources the portal offers." },
+	{ "peers", "",
+	    "gateways or WireGuard peers, as wg show",
+	    "Show the gateways (or WireGuard peers): path, latest "
+	    "handshake,\ntransfer." },
+	{ "sign-in", "",
+	    "store a token from standard input, sign in",
+	    "Store a token, read from standard input without echo, and sign "
+	    "in\nwith it." },
+	{ "sign-out", "",
+	    "delete the token, end the session",
+	    "Delete the token and end the portal session." },
+	{ "internet", "on|off",
+	    "all traffic through the Internet resource, or not",
+	    "Route all traffic through the Internet resource, or not. "
+	    "Kept\nacross restarts." },
+	{ "netcheck", "[--relay HOST[:PORT] --username USER\n"
+	    "              {--password-file FILE | --password PASSWORD} "
+	    "[--relay ...]]",
+	    "relays and the NAT, with or without the daemon",
+	    "Check the relays and the NAT: without --relay, the portal's "
+	    "relays as the\nrunning daemon sees them; with --relay, those "
+	    "relays, and no daemon is\nneeded. Exits 0 when a relay allows "
+	    "an allocation." },
+	{ "debug", "protected-socket [inet|inet6] [udp|tcp]",
+	    "check the marked sockets fzc-tunneld hands out",
+	    "Check that fzc-tunneld hands out sockets with fzc's firewall "
+	    "mark." },
+	{ "help", "[COMMAND]",
+	    "this help, or a command's",
+	    "Show this help, or a command's." },
+};
+
+static void
+usage(FILE *f)
 {
-	fprintf(stderr,
-	    "usage: fzc [--control-socket PATH] [--json] COMMAND\n"
-	    "commands:\n"
-	    "  status                          daemon state and worker counters\n"
-	    "  status --watch                  the portal state, resources and "
-	    "paths,\n"
-	    "                                  again whenever they change\n"
-	    "  peers                           WireGuard peers, as wg show\n"
-	    "  resources                       resources from the portal\n"
-	    "  sign-in                         store a token, read from "
-	    "standard input\n"
-	    "  sign-out                        delete the token, end the "
-	    "session\n"
-	    "  internet on|off                 route all traffic through "
-	    "the Internet\n"
-	    "                                  resource, or not (kept "
-	    "across restarts)\n"
-	    "  netcheck                        the portal's relays and the "
-	    "NAT, as the daemon\n"
-	    "                                  finds them\n"
-	    "  netcheck --relay HOST[:PORT] --username U --password-file F\n"
-	    "                                  test relays and NAT, no daemon\n"
-	    "  debug protected-socket [inet|inet6] [udp|tcp]\n"
-	    "                                  check that tunneld hands out "
-	    "marked sockets\n");
-	exit(2);
+	size_t	 i;
+
+	fprintf(f, "usage: fzc [--control-socket PATH] [--json] COMMAND "
+	    "[ARGS]\n"
+	    "       fzc --help | --version\n\n"
+	    "commands:\n");
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].summary);
+	fprintf(f, "\noptions (before or after the command):\n"
+	    "  --control-socket PATH  fzc-controld's socket (default "
+	    FZC_CONTROL_SOCKET ")\n"
+	    "  --json                 print the daemon's answer as JSON\n"
+	    "  -h, --help             this help; fzc help COMMAND for a "
+	    "command's\n"
+	    "  -V, --version          print the version\n\n"
+	    "exit status: 0 success, 1 failure, 2 usage error, 3 the daemon "
+	    "is not running\n"
+	    "See fzc(1).\n");
+}
+
+static __dead void
+usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "fzc: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n");
+	usage(stderr);
+	exit(EXIT_USAGE);
+}
+
+static const struct fzc_cmd *
+cmd_find(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(cmds[i].name, name) == 0)
+			return (&cmds[i]);
+	return (NULL);
+}
+
+static void
+cmd_help(const struct fzc_cmd *c)
+{
+	printf("usage: fzc [--control-socket PATH] [--json] %s%s%s\n\n%s\n",
+	    c->name, c->args[0] != '\0' ? " " : "", c->args, c->help);
 }
 
 static int
@@ -71,12 +143,17 @@ fzc_connect(const char *path)
 		exit(1);
 	}
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		if (errno == ENOENT || errno == ECONNREFUSED)
+		if (errno == ENOENT || errno == ECONNREFUSED) {
 			fprintf(stderr, "fzc: fzc is not running (nothing "
-			    "listens on %s)\n", path);
-		else if (errno == EACCES || errno == EPERM)
-			fprintf(stderr, "fzc: permission denied on %s: run "
-			    "as root or as a member of group fzc\n", path);
+			    "listens on %s)\n"
+			    "Start it with: systemctl start fzc\n", path);
+			exit(EXIT_NOT_RUNNING);
+		}
+		if (errno == EACCES || errno == EPERM)
+			fprintf(stderr, "fzc: permission denied on %s\n"
+			    "Run fzc as root, or join group fzc: "
+			    "usermod -aG fzc USER (then log in again)\n",
+			    path);
 		else
 			fprintf(stderr, "fzc: connecting to %s: %s\n", path,
 			    strerror(errno));
@@ -507,6 +584,76 @@ print_socket(json_t *r)
 	    "WRONG");
 }
 
+/*
+ * The options fzc takes after the command, as before it, are picked out
+ * of ARGS; the rest stays in order in *pos. netcheck's own options go
+ * through untouched, with their values (a password may look like an
+ * option).
+ */
+static int
+cmd_args(const struct fzc_cmd *c, int argc, char *argv[], char **pos,
+    const char **path, int *json)
+{
+	static const char	*netcheck_valued[] = { "--relay", "--username",
+	    "--password", "--password-file" };
+	size_t			 k;
+	int			 i, n = 0, help = 0, netcheck, valued;
+
+	netcheck = strcmp(c->name, "netcheck") == 0;
+	pos[n++] = argv[0];
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			while (++i < argc)
+				pos[n++] = argv[i];
+			break;
+		}
+		if (strcmp(argv[i], "--json") == 0)
+			*json = 1;
+		else if (strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "--help") == 0)
+			help = 1;
+		else if (strcmp(argv[i], "--control-socket") == 0) {
+			if (++i == argc)
+				usage_error("%s needs a PATH",
+				    "--control-socket");
+			*path = argv[i];
+		} else if (strncmp(argv[i], "--control-socket=", 17) == 0)
+			*path = argv[i] + 17;
+		else if (strcmp(c->name, "status") == 0 &&
+		    strcmp(argv[i], "--watch") == 0)
+			pos[n++] = argv[i];
+		else if (netcheck) {
+			valued = 0;
+			for (k = 0; k < sizeof(netcheck_valued) /
+			    sizeof(netcheck_valued[0]); k++)
+				if (strcmp(argv[i], netcheck_valued[k]) == 0)
+					valued = 1;
+			pos[n++] = argv[i];
+			if (valued && i + 1 < argc)
+				pos[n++] = argv[++i];
+		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+			fprintf(stderr, "fzc %s: unknown option %s\n",
+			    c->name, argv[i]);
+			exit(EXIT_USAGE);
+		} else
+			pos[n++] = argv[i];
+	}
+	pos[n] = NULL;
+	if (help) {
+		cmd_help(c);
+		exit(0);
+	}
+	return (n);
+}
+
+static __dead void
+cmd_usage(const struct fzc_cmd *c)
+{
+	fprintf(stderr, "usage: fzc %s%s%s\n", c->name,
+	    c->args[0] != '\0' ? " " : "", c->args);
+	exit(EXIT_USAGE);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -514,15 +661,19 @@ main(int argc, char *argv[])
 		{ "control-socket", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
+	const struct fzc_cmd	*c;
 	const char	*path = FZC_CONTROL_SOCKET, *error = NULL;
-	void		 (*print)(json_t *);
-	json_t		*req, *reply;
-	char		*s, *token;
-	int		 ch, json = 0, ok;
+	void		 (*print)(json_t *) = print_ok;
+	json_t		*req = NULL, *reply;
+	char		**pos, *s, *token;
+	int		 ch, json = 0, ok, n;
 
-	while ((ch = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+	/* "+": what follows the command is the command's to parse. */
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+:hV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
 			path = optarg;
@@ -530,53 +681,81 @@ main(int argc, char *argv[])
 		case 'j':
 			json = 1;
 			break;
+		case 'h':
+			usage(stdout);
+			return (0);
+		case 'V':
+			printf("fzc %s\n", FZC_VERSION);
+			return (0);
+		case ':':
+			usage_error("%s needs an argument", argv[optind - 1]);
 		default:
-			usage();
+			usage_error("unknown option %s", argv[optind - 1]);
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc == 1 && strcmp(argv[0], "netcheck") == 0) {
-		/* The relays the portal gave, through the daemon. */
+	if (argc == 0)
+		usage_error("%s", "no command given");
+	if ((c = cmd_find(argv[0])) == NULL)
+		usage_error("unknown command '%s'", argv[0]);
+	pos = xreallocarray(NULL, (size_t)argc + 1, sizeof(*pos));
+	n = cmd_args(c, argc, argv, pos, &path, &json);
+
+	if (strcmp(c->name, "help") == 0) {
+		if (n == 1)
+			usage(stdout);
+		else if (n == 2 && (c = cmd_find(pos[1])) != NULL)
+			cmd_help(c);
+		else
+			usage_error("help: unknown command '%s'", pos[1]);
+		free(pos);
+		return (0);
+	}
+	if (strcmp(c->name, "netcheck") == 0 && n > 1) {
+		/* Relays given: no daemon. */
+		ok = netcheck_main(n, pos, json);
+		free(pos);
+		return (ok);
+	}
+	if (strcmp(c->name, "netcheck") == 0) {
 		req = json_pack("{s:s}", "command", "netcheck");
 		print = print_netcheck;
-	} else if (argc >= 1 && strcmp(argv[0], "netcheck") == 0)
-		return (netcheck_main(argc, argv, json));
-	else if (argc == 2 && strcmp(argv[0], "status") == 0 &&
-	    strcmp(argv[1], "--watch") == 0)
+	} else if (strcmp(c->name, "status") == 0 && n == 2 &&
+	    strcmp(pos[1], "--watch") == 0) {
+		free(pos);
 		return (fzc_watch(path, json));
-	else if (argc == 1 && strcmp(argv[0], "status") == 0) {
+	} else if (strcmp(c->name, "status") == 0 && n == 1) {
 		req = json_pack("{s:s}", "command", "status");
 		print = print_status;
-	} else if (argc == 1 && strcmp(argv[0], "resources") == 0) {
+	} else if (strcmp(c->name, "resources") == 0 && n == 1) {
 		req = json_pack("{s:s}", "command", "resources");
 		print = print_resources;
-	} else if (argc == 1 && strcmp(argv[0], "sign-in") == 0) {
+	} else if (strcmp(c->name, "sign-in") == 0 && n == 1) {
 		token = read_token();
 		req = json_pack("{s:s, s:s}", "command", "sign-in", "token",
 		    token);
 		explicit_bzero(token, strlen(token));
 		free(token);
-		print = print_ok;
-	} else if (argc == 1 && strcmp(argv[0], "sign-out") == 0) {
+	} else if (strcmp(c->name, "sign-out") == 0 && n == 1)
 		req = json_pack("{s:s}", "command", "sign-out");
-		print = print_ok;
-	} else if (argc == 2 && strcmp(argv[0], "internet") == 0 &&
-	    (strcmp(argv[1], "on") == 0 || strcmp(argv[1], "off") == 0)) {
+	else if (strcmp(c->name, "internet") == 0 && n == 2 &&
+	    (strcmp(pos[1], "on") == 0 || strcmp(pos[1], "off") == 0))
 		req = json_pack("{s:s, s:b}", "command", "internet", "enabled",
-		    strcmp(argv[1], "on") == 0);
-		print = print_ok;
-	} else if (argc == 1 && strcmp(argv[0], "peers") == 0) {
+		    strcmp(pos[1], "on") == 0);
+	else if (strcmp(c->name, "peers") == 0 && n == 1) {
 		req = json_pack("{s:s}", "command", "peers");
 		print = print_peers;
-	} else if (argc >= 2 && argc <= 4 && strcmp(argv[0], "debug") == 0 &&
-	    strcmp(argv[1], "protected-socket") == 0) {
+	} else if (strcmp(c->name, "debug") == 0 && n >= 2 && n <= 4 &&
+	    strcmp(pos[1], "protected-socket") == 0) {
 		req = json_pack("{s:s, s:s, s:s}", "command",
-		    "protected-socket", "family", argc > 2 ? argv[2] : "inet",
-		    "type", argc > 3 ? argv[3] : "udp");
+		    "protected-socket", "family", n > 2 ? pos[2] : "inet",
+		    "type", n > 3 ? pos[3] : "udp");
 		print = print_socket;
-	} else
-		usage();
+	}
+	free(pos);
+	if (req == NULL)
+		cmd_usage(c);
 
 	reply = fzc_request(path, req);
 	json_decref(req);
@@ -590,6 +769,9 @@ main(int argc, char *argv[])
 	else {
 		error = json_string_value(json_object_get(reply, "error"));
 		fprintf(stderr, "fzc: %s\n", error ? error : "request failed");
+		if (error != NULL && strstr(error, "not in group fzc") != NULL)
+			fprintf(stderr, "Join group fzc: usermod -aG fzc USER "
+			    "(then log in again)\n");
 	}
 	/* netcheck: success means a relay allows an allocation. */
 	if (ok && print == print_netcheck)

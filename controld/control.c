@@ -7,8 +7,6 @@
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 
 #include <arpa/inet.h>
 
@@ -76,7 +74,6 @@ struct control_stats {
 
 struct control {
 	struct control_env		 env;
-	char				*path;
 	int				 fd;
 	struct event			*ev_accept;
 	LIST_HEAD(, control_conn)	 conns;
@@ -834,45 +831,33 @@ control_accept(evutil_socket_t lfd, short events, void *arg)
 	log_debug("control: uid %d connected", (int)cred.uid);
 }
 
+/*
+ * fzc-tunneld binds the socket (root may put it anywhere, and it outlives
+ * a restarted controld) and passes it on IPC_CONTROL_FD; STYLE 5: check
+ * that it is what it claims before use.
+ */
 struct control *
-control_init(const struct control_env *env, const char *path)
+control_init(const struct control_env *env, int fd)
 {
 	struct control		*ctl;
-	struct sockaddr_un	 sun;
-	mode_t			 old;
-	int			 probe;
+	int			 v;
+	socklen_t		 len = sizeof(v);
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path))
-		fatalx("control socket path too long: %s", path);
-	strncpy(sun.sun_path, path, sizeof(sun.sun_path) - 1);
-
-	/* A socket file nobody answers on is stale; a live one is not ours. */
-	if ((probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		fatal("socket");
-	if (connect(probe, (struct sockaddr *)&sun, sizeof(sun)) == 0)
-		fatalx("another fzc is already listening on %s", path);
-	close(probe);
-	if (unlink(path) == -1 && errno != ENOENT)
-		fatal("removing stale %s", path);
-
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &len) == -1 ||
+	    v != AF_UNIX ||
+	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len) == -1 ||
+	    v != SOCK_STREAM ||
+	    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) == -1 ||
+	    v != 1)
+		fatalx("fd %d is not a listening control socket; "
+		    "fzc-controld is started by fzc-tunneld", fd);
+	if (evutil_make_socket_nonblocking(fd) == -1 ||
+	    evutil_make_socket_closeonexec(fd) == -1)
+		fatalx("control socket flags");
 	ctl = xcalloc(1, sizeof(*ctl));
 	ctl->env = *env;
-	ctl->path = xstrdup(path);
+	ctl->fd = fd;
 	LIST_INIT(&ctl->conns);
-	ctl->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-	    0);
-	if (ctl->fd == -1)
-		fatal("socket");
-	old = umask(0117);
-	if (bind(ctl->fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
-		fatal("bind %s", path);
-	umask(old);
-	if (chmod(path, 0660) == -1)
-		fatal("chmod %s", path);
-	if (listen(ctl->fd, 16) == -1)
-		fatal("listen %s", path);
 	ctl->ev_accept = event_new(env->base, ctl->fd, EV_READ | EV_PERSIST,
 	    control_accept, ctl);
 	ctl->ev_push = event_new(env->base, -1, 0, control_push_cb, ctl);
@@ -896,8 +881,5 @@ control_free(struct control *ctl)
 	event_free(ctl->ev_peers);
 	event_free(ctl->ev_accept);
 	close(ctl->fd);
-	if (unlink(ctl->path) == -1)
-		log_warn("removing %s", ctl->path);
-	free(ctl->path);
 	free(ctl);
 }

@@ -32,7 +32,7 @@ struct control_env {
 #define CONTROL_CHANGED_RESOURCES	0x02	/* list or authorizations */
 #define CONTROL_CHANGED_PEERS		0x04	/* a peer may come or go */
 
-struct control	*control_init(const struct control_env *, const char *);
+struct control	*control_init(const struct control_env *, int);
 void		 control_notify(struct control *, int);
 void		 control_free(struct control *);
 int		 control_socket_answer(struct control *, uint32_t, int, int);

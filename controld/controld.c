@@ -47,12 +47,13 @@ struct controld {
 };
 
 static __dead void
-usage(void)
+usage(FILE *f, int status)
 {
-	fprintf(stderr, "usage: fzc-controld [--control-socket PATH] "
+	fprintf(f, "usage: fzc-controld [--control-socket PATH] "
 	    "[--log-level LEVEL]\n"
+	    "       fzc-controld --help | --version\n"
 	    "fzc-controld is started by fzc-tunneld, not by hand.\n");
-	exit(2);
+	exit(status);
 }
 
 /* What `fzc status` shows, around tunneld's worker counters. */
@@ -249,6 +250,8 @@ main(int argc, char *argv[])
 	static const struct option	 longopts[] = {
 		{ "control-socket", required_argument, NULL, 's' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct controld		 c;
@@ -259,8 +262,13 @@ main(int argc, char *argv[])
 	int			 ch;
 
 	log_init(LOG_LEVEL_INFO, "fzc-controld");
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'h':
+			usage(stdout, 0);
+		case 'V':
+			printf("fzc-controld %s\n", FZC_VERSION);
+			return (0);
 		case 's':
 			sockpath = optarg;
 			break;
@@ -269,11 +277,11 @@ main(int argc, char *argv[])
 				fatalx("unknown log level '%s'", optarg);
 			break;
 		default:
-			usage();
+			usage(stderr, 2);
 		}
 	}
 	if (optind != argc)
-		usage();
+		usage(stderr, 2);
 	log_setlevel(level);
 
 	/* All parsing of network input happens here: never as root. */
@@ -322,7 +330,7 @@ main(int argc, char *argv[])
 	env.gid = getgid();
 	env.status = controld_status;
 	env.arg = &c;
-	c.control = control_init(&env, sockpath);
+	c.control = control_init(&env, IPC_CONTROL_FD);
 	session_set_notify(c.session, controld_session_changed, &c);
 	sandbox_enter();
 	log_info("running as uid %d, control socket %s", (int)getuid(),

@@ -18,6 +18,8 @@
 
 /* fzc-controld finds the channel on this descriptor after exec. */
 #define IPC_CHANNEL_FD		3
+/* ... and the listening control socket, bound by fzc-tunneld, on this. */
+#define IPC_CONTROL_FD		4
 
 #define IPC_MAX_PAYLOAD		4096
 

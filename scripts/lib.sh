@@ -16,6 +16,8 @@ FZC_PACKAGES=(
 	python3-pyatspi xdotool imagemagick libglib2.0-bin
 	gir1.2-gdkpixbuf-2.0 librsvg2-common
 	desktop-file-utils appstream
+	debhelper dpkg-dev fakeroot lintian rpm rpmlint
+	debootstrap systemd-container
 )
 
 fzc_need_root() {

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
+#include <limits.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sodium.h>
@@ -59,6 +61,7 @@ struct parent {
 	uint64_t		 controld_started_ns;
 	pid_t			 controld_pid;
 	int			 ipc_fd;
+	int			 control_fd;
 	struct ipc_chan		 chan;
 	struct event		*ev_ipc_write;
 	int			 controld_hello;
@@ -75,9 +78,9 @@ static void	parent_spawn(struct parent *);
 static void	parent_close_channel(struct parent *);
 
 static __dead void
-usage(void)
+usage(FILE *f, int status)
 {
-	fprintf(stderr,
+	fprintf(f,
 	    "usage: fzc-tunneld [--user NAME] [--controld PATH] "
 	    "[--control-socket PATH]\n"
 	    "                   [--log-level error|warning|info|debug]\n"
@@ -86,8 +89,9 @@ usage(void)
 	    "                   [--state-dir DIR] [--name NAME] "
 	    "[--role client|gateway]\n"
 	    "                   [--wireguard FILE [--interface NAME] "
-	    "[--threads N] [--mtu MTU]]\n");
-	exit(2);
+	    "[--threads N] [--mtu MTU]]\n"
+	    "       fzc-tunneld --help | --version\n");
+	exit(status);
 }
 
 static void
@@ -281,15 +285,16 @@ parent_exec_controld(struct parent *p, int fd)
 {
 	const char	*why;
 	char		*argv[8];
-	int		 i = 0;
+	int		 i = 0, ipc, ctl;
 
 	signal(SIGPIPE, SIG_DFL);
-	if (fd == IPC_CHANNEL_FD) {
-		if (fcntl(fd, F_SETFD, 0) == -1)
-			fatal("fcntl");
-	} else if (dup2(fd, IPC_CHANNEL_FD) == -1)
-		fatal("dup2");
-	closefrom(IPC_CHANNEL_FD + 1);
+	/* Either may sit on the other's number: both go high first. */
+	if ((ipc = fcntl(fd, F_DUPFD_CLOEXEC, IPC_CONTROL_FD + 1)) == -1 ||
+	    (ctl = fcntl(p->control_fd, F_DUPFD_CLOEXEC,
+	    IPC_CONTROL_FD + 1)) == -1 ||
+	    dup2(ipc, IPC_CHANNEL_FD) == -1 || dup2(ctl, IPC_CONTROL_FD) == -1)
+		fatal("passing the channel and the control socket");
+	closefrom(IPC_CONTROL_FD + 1);
 	if (privdrop_to_user(p->uid, p->gid, &why) == -1)
 		fatal("dropping privileges to %s: %s", p->user, why);
 
@@ -435,36 +440,92 @@ parent_sigterm(evutil_socket_t sig, short events, void *arg)
 }
 
 /*
- * The control socket's directory belongs to the unprivileged user so that
- * controld can (re)create the socket in it after every restart. A
- * directory given with --control-socket that exists already is left as it
- * is; the default one may come from systemd's RuntimeDirectory=, owned by
- * root, and is handed over.
+ * The control socket is bound here, as root, and handed to every controld
+ * on IPC_CONTROL_FD: so it may live in any directory root can write, and
+ * it stays put while controld restarts. Root owns it; group fzc may use
+ * it (controld checks each peer again). A missing directory (outside
+ * systemd's RuntimeDirectory=) is made, one level.
  */
 static void
-parent_make_control_dir(struct parent *p)
+parent_bind_control(struct parent *p)
 {
-	char	*copy, *dir;
-	int	 fd;
+	struct sockaddr_un	 sun;
+	char			*copy;
+	mode_t			 old;
+	int			 probe;
 
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(p->control_socket) >= sizeof(sun.sun_path))
+		fatalx("control socket path too long: %s", p->control_socket);
+	strncpy(sun.sun_path, p->control_socket, sizeof(sun.sun_path) - 1);
 	copy = xstrdup(p->control_socket);
-	dir = dirname(copy);
-	if (mkdir(dir, 0750) == -1) {
-		if (errno != EEXIST)
-			fatal("creating %s", dir);
-		if (strcmp(p->control_socket, FZC_CONTROL_SOCKET) != 0) {
-			free(copy);
-			return;
-		}
-	}
-	/* O_NOFOLLOW: never chown what a symlink points to. */
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC)) == -1)
-		fatal("opening %s", dir);
-	if (fchown(fd, p->uid, p->gid) == -1 || fchmod(fd, 0750) == -1)
-		fatal("handing %s to user %s", dir, p->user);
-	close(fd);
+	if (mkdir(dirname(copy), 0755) == -1 && errno != EEXIST)
+		fatal("creating %s", copy);
 	free(copy);
+	/* A socket file nobody answers on is stale; a live one is not ours. */
+	if ((probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		fatal("socket");
+	if (connect(probe, (struct sockaddr *)&sun, sizeof(sun)) == 0)
+		fatalx("another fzc is already listening on %s",
+		    p->control_socket);
+	close(probe);
+	if (unlink(p->control_socket) == -1 && errno != ENOENT)
+		fatal("removing stale %s", p->control_socket);
+	if ((p->control_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC,
+	    0)) == -1)
+		fatal("socket");
+	/* Born 0660 and group fzc: nothing to change by path afterwards. */
+	old = umask(0117);
+	if (setegid(p->gid) == -1)
+		fatal("setegid");
+	if (bind(p->control_fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		fatal("bind %s", p->control_socket);
+	if (setegid(0) == -1)
+		fatal("setegid");
+	umask(old);
+	if (listen(p->control_fd, 16) == -1)
+		fatal("listen %s", p->control_socket);
+}
+
+/*
+ * systemd's LoadCredential=token:FILE: the token, read like FIREZONE_TOKEN
+ * (which the role takes out of the environment before controld starts,
+ * and which a sign-in or sign-out replaces). The environment wins.
+ */
+static void
+parent_credential_token(void)
+{
+	char		 path[PATH_MAX], buf[IPC_TOKEN_MAX + 2];
+	const char	*dir;
+	ssize_t		 n;
+	int		 fd;
+
+	if ((dir = getenv("CREDENTIALS_DIRECTORY")) == NULL ||
+	    getenv("FIREZONE_TOKEN") != NULL)
+		return;
+	if ((size_t)snprintf(path, sizeof(path), "%s/token", dir) >=
+	    sizeof(path))
+		return;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+		if (errno != ENOENT)
+			log_warn("credential %s", path);
+		return;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n > IPC_TOKEN_MAX)
+		log_warnx("credential %s: longer than %d bytes, ignored", path,
+		    IPC_TOKEN_MAX);
+	else if (n > 0) {
+		buf[n] = '\0';
+		buf[strcspn(buf, "\r\n")] = '\0';
+		if (buf[0] != '\0' && setenv("FIREZONE_TOKEN", buf, 1) == -1)
+			fatal("setenv");
+		if (buf[0] != '\0')
+			log_info("token from the credential %s", path);
+	}
+	explicit_bzero(buf, sizeof(buf));
 }
 
 static struct event *
@@ -497,6 +558,7 @@ main(int argc, char *argv[])
 		{ "name", required_argument, NULL, 'N' },
 		{ "role", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct parent	 p;
@@ -510,6 +572,7 @@ main(int argc, char *argv[])
 	p.control_socket = FZC_CONTROL_SOCKET;
 	p.log_level = LOG_LEVEL_INFO;
 	p.ipc_fd = -1;
+	p.control_fd = -1;
 	p.controld_pid = -1;
 	p.backoff_ms = BACKOFF_MIN_MS;
 	p.opt.ifname = "fzc%d";
@@ -521,8 +584,13 @@ main(int argc, char *argv[])
 	p.opt.state_dir = "/var/lib/fzc";
 	log_init(LOG_LEVEL_INFO, "fzc-tunneld");
 
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'h':
+			usage(stdout, 0);
+		case 'V':
+			printf("fzc-tunneld %s\n", FZC_VERSION);
+			return (0);
 		case 'u':
 			p.user = optarg;
 			break;
@@ -579,19 +647,19 @@ main(int argc, char *argv[])
 			else {
 				fprintf(stderr, "fzc-tunneld: unknown role "
 				    "'%s' (use client or gateway)\n", optarg);
-				usage();
+				usage(stderr, 2);
 			}
 			break;
 		default:
-			usage();
+			usage(stderr, 2);
 		}
 	}
 	if (optind != argc)
-		usage();
+		usage(stderr, 2);
 	if (gateway_role && p.opt.wg_file != NULL) {
 		fprintf(stderr, "fzc-tunneld: --wireguard runs a plain "
 		    "WireGuard tunnel: no --role gateway with it\n");
-		usage();
+		usage(stderr, 2);
 	}
 	log_setlevel(p.log_level);
 
@@ -619,7 +687,7 @@ main(int argc, char *argv[])
 	/* Keys and the token live here: no core dumps. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
 		fatal("PR_SET_DUMPABLE");
-	parent_make_control_dir(&p);
+	parent_bind_control(&p);
 	if (privdrop_narrow(&why) == -1)
 		fatal("%s", why);
 	p.started = util_realtime_s();
@@ -630,10 +698,13 @@ main(int argc, char *argv[])
 		fatalx("event_base_new");
 	if (p.opt.wg_file != NULL)
 		p.role = wgmode_new(p.base, &p.opt);
-	else if (gateway_role)
-		p.role = gateway_new(p.base, &p.opt);
-	else
-		p.role = client_new(p.base, &p.opt);
+	else {
+		parent_credential_token();
+		if (gateway_role)
+			p.role = gateway_new(p.base, &p.opt);
+		else
+			p.role = client_new(p.base, &p.opt);
+	}
 	p.ev_sigterm = parent_signal(&p, SIGTERM, parent_sigterm);
 	p.ev_sigint = parent_signal(&p, SIGINT, parent_sigterm);
 	p.ev_sigchld = parent_signal(&p, SIGCHLD, parent_sigchld);
@@ -656,6 +727,9 @@ main(int argc, char *argv[])
 	event_free(p.ev_sigint);
 	event_free(p.ev_sigterm);
 	event_base_free(p.base);
+	close(p.control_fd);
+	if (unlink(p.control_socket) == -1)
+		log_warn("removing %s", p.control_socket);
 	log_info("stopped");
 	return (0);
 }

@@ -28,11 +28,10 @@ clear_capabilities(void)
  * What fzc-tunneld keeps for its whole life, as fzc.service allows it:
  * NET_ADMIN for the TUN device, routes, rules, SO_MARK and the gateway's
  * nft; SETUID, SETGID and SETPCAP to start fzc-controld unprivileged;
- * KILL to signal it; CHOWN for its control socket directory.
+ * KILL to signal it.
  */
 static const int kept_caps[] = {
-	CAP_NET_ADMIN, CAP_SETUID, CAP_SETGID, CAP_SETPCAP, CAP_KILL,
-	CAP_CHOWN
+	CAP_NET_ADMIN, CAP_SETUID, CAP_SETGID, CAP_SETPCAP, CAP_KILL
 };
 
 static int

@@ -25,10 +25,9 @@ t_controld_unprivileged() {
 	# tunneld itself is still root, and controld is its child.
 	[ "$(proc_field "$pid" PPid)" = "$TPID" ] || fail "PPid" || return 1
 	# tunneld keeps only what fzc.service gives it: NET_ADMIN, SETUID,
-	# SETGID, SETPCAP, KILL, CHOWN (bits 12, 7, 6, 8, 5, 0), no more by
-	# exec.
+	# SETGID, SETPCAP, KILL (bits 12, 7, 6, 8, 5), no more by exec.
 	for f in CapPrm CapEff CapBnd; do
-		[ "$(proc_field "$TPID" $f)" = 00000000000011e1 ] ||
+		[ "$(proc_field "$TPID" $f)" = 00000000000011e0 ] ||
 		    fail "tunneld $f: $(proc_field "$TPID" $f)" || return 1
 	done
 	[ "$(proc_field "$TPID" NoNewPrivs)" = 1 ] ||

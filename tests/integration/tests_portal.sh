@@ -823,10 +823,20 @@ def decode(t, p):
 
 a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
 pw = __import__("pwd").getpwnam("fzc")
+# As fzc-tunneld: the control socket bound here, passed on fd 4.
+ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+ls.bind(ctlsock)
+os.chown(ctlsock, 0, pw.pw_gid)
+os.chmod(ctlsock, 0o660)
+ls.listen(16)
 pid = os.fork()
 if pid == 0:
-    os.dup2(b.fileno(), 3)
-    os.closerange(4, 1024)
+    import fcntl
+    i = fcntl.fcntl(b.fileno(), fcntl.F_DUPFD, 10)
+    c = fcntl.fcntl(ls.fileno(), fcntl.F_DUPFD, 10)
+    os.dup2(i, 3)
+    os.dup2(c, 4)
+    os.closerange(5, 1024)
     os.setgroups([])
     os.setgid(pw.pw_gid)
     os.setuid(pw.pw_uid)
