@@ -3,7 +3,31 @@
  * whole payload before the caller sees anything: a malformed message
  * yields an empty struct and a static reason, which names a field but
  * never quotes a value (values may be keys, passwords or tokens).
- * Unknown fields, events, resource and relay types are ignored.
+ *
+ * Strict or lenient, choice by choice, against Firezone's own decoder
+ * (connlib's serde structs, which the portal is written for):
+ * - Unknown fields, events, resource and relay types: ignored, as
+ *   Firezone ignores them (the portal adds fields over time).
+ * - A broken element of a list (resources, relays, relay ids, ICE
+ *   candidates, a gateway's authorizations, DNS servers, violated
+ *   properties): skipped and counted in the message's skips, the rest
+ *   kept, as Firezone skips it with a warning.  A broken resource is
+ *   skipped whole: keeping it without a bad filter would open it wider.
+ * - Absent lists where Firezone has a default (init's resources and
+ *   relays, filters, DNS lists, authorizations): empty.  null where
+ *   Firezone has an Option (search_domain, names, address_description,
+ *   ip_stack, an authorization's expires_at): as absent.
+ * - Strict where a wrong value would be unsafe: tunnel and peer
+ *   addresses, keys and PSKs, ICE credentials, CIDRs and port ranges,
+ *   relay addresses and TURN credentials, and the UUIDs that name peers
+ *   and resources in tunneld.  A message missing one is dropped whole.
+ * - Strict where Firezone is, though fzc keeps nothing of the field: a
+ *   client's init without flow_logs, authorization_created and
+ *   create_authorization without flow_logs_ingest_token are dropped, as
+ *   Firezone drops them, so that fzc never acts on what Firezone refuses.
+ * - Bounded where Firezone is not: lists and strings past the MAX_*
+ *   below (far beyond what the portal sends) drop the message, for
+ *   memory's sake.
  */
 
 #include <sys/socket.h>
@@ -30,6 +54,7 @@
 #define ICE_PWD_MIN	22
 #define ICE_MAX		255	/* with its NUL, fits IPC_CRED_MAX */
 #define MAX_AUTHZ	100000	/* a gateway's init: (client, resource) pairs */
+#define MAX_TOKEN	16384	/* flow_logs_ingest_token, a JWT */
 
 static void
 wipe_free(char *s)
@@ -163,6 +188,14 @@ alloc_list(size_t n, size_t size, void *out)
 		return (false);
 	memcpy(out, &p, sizeof(p));
 	return (true);
+}
+
+/* A broken list element: counted and skipped, the message kept. */
+static void
+skip(struct portal_skips *sk, const char *why)
+{
+	if (sk->n++ == 0)
+		sk->first = why;
 }
 
 /* Canonical 8-4-4-4-12 form, stored lower case. */
@@ -344,7 +377,8 @@ portal_msg_interface_free(struct portal_interface *ifc)
 }
 
 static bool
-dec_interface(json_t *o, struct portal_interface *ifc, const char **why)
+dec_interface(json_t *o, struct portal_interface *ifc, struct portal_skips *sk,
+    const char **why)
 {
 	json_t		*arr, *e;
 	const char	*s;
@@ -378,9 +412,10 @@ dec_interface(json_t *o, struct portal_interface *ifc, const char **why)
 	}
 	json_array_foreach(arr, i, e) {
 		if (!parse_addr(jstr(json_object_get(e, "ip"), 1, 64),
-		    &ifc->do53[i], false)) {
-			*why = "interface.upstream_do53[].ip: not an address";
-			goto fail;
+		    &ifc->do53[ifc->ndo53], false)) {
+			skip(sk,
+			    "interface.upstream_do53[].ip: not an address");
+			continue;
 		}
 		ifc->ndo53++;
 	}
@@ -394,10 +429,11 @@ dec_interface(json_t *o, struct portal_interface *ifc, const char **why)
 		s = jstr(json_object_get(e, "url"), 9, MAX_STR);
 		if (s == NULL || strncmp(s, "https://", 8) != 0 ||
 		    !printable(s, false)) {
-			*why = "interface.upstream_doh[].url: not an https URL";
-			goto fail;
+			skip(sk,
+			    "interface.upstream_doh[].url: not an https URL");
+			continue;
 		}
-		if ((ifc->doh[i] = strdup(s)) == NULL) {
+		if ((ifc->doh[ifc->ndoh] = strdup(s)) == NULL) {
 			*why = "out of memory";
 			goto fail;
 		}
@@ -414,15 +450,16 @@ dec_interface(json_t *o, struct portal_interface *ifc, const char **why)
 	json_array_foreach(arr, i, e) {
 		if ((s = jstr(json_object_get(e, "protocol"), 1, 64)) ==
 		    NULL) {
-			*why = "interface.upstream_dns[].protocol: missing";
-			goto fail;
+			skip(sk, "interface.upstream_dns[].protocol: missing");
+			continue;
 		}
 		if (strcmp(s, "ip_port") != 0)
 			continue;
 		if (!parse_sockaddr(jstr(json_object_get(e, "address"), 1, 64),
 		    &ifc->upstream_dns[ifc->nupstream_dns])) {
-			*why = "interface.upstream_dns[].address: not ip:port";
-			goto fail;
+			skip(sk,
+			    "interface.upstream_dns[].address: not ip:port");
+			continue;
 		}
 		ifc->nupstream_dns++;
 	}
@@ -686,14 +723,18 @@ dec_relay(json_t *o, struct portal_relay *r, const char **why)
 	return (-1);
 }
 
-/* Fills list[0..] with the known relays of arr; *n counts them. */
+/*
+ * Fills list[0..] with the known relays of arr (absent: none); *n counts
+ * them.  A broken relay is skipped: the others still serve.
+ */
 static bool
 dec_relay_list(json_t *arr, struct portal_relay **list, size_t *n,
-    const char **why)
+    struct portal_skips *sk, const char **why)
 {
-	json_t	*e;
-	size_t	 i;
-	int	 rv;
+	json_t		*e;
+	const char	*ewhy;
+	size_t		 i;
+	int		 rv;
 
 	*n = 0;
 	if (!alloc_list(json_array_size(arr), sizeof(**list), list)) {
@@ -702,12 +743,12 @@ dec_relay_list(json_t *arr, struct portal_relay **list, size_t *n,
 	}
 	json_array_foreach(arr, i, e) {
 		if (!json_is_object(e)) {
-			*why = "relay: not an object";
-			return (false);
+			skip(sk, "relay: not an object");
+			continue;
 		}
-		if ((rv = dec_relay(e, &(*list)[*n], why)) == -1)
-			return (false);
-		if (rv == 1)
+		if ((rv = dec_relay(e, &(*list)[*n], &ewhy)) == -1)
+			skip(sk, ewhy);
+		else if (rv == 1)
 			(*n)++;
 	}
 	return (true);
@@ -730,17 +771,29 @@ portal_msg_init_free(struct portal_init *in)
 	memset(in, 0, sizeof(*in));
 }
 
+/*
+ * resources and relays may be absent (none), as in Firezone's decoder;
+ * flow_logs must be there, as Firezone's client refuses an init without
+ * it, although fzc keeps nothing of it.
+ */
 static int
-dec_init(json_t *p, struct portal_init *in, const char **why)
+dec_init(json_t *p, struct portal_init *in, struct portal_skips *sk,
+    const char **why)
 {
-	json_t	*arr, *e;
-	size_t	 i;
-	int	 rv;
+	json_t		*arr, *e;
+	const char	*ewhy;
+	size_t		 i;
+	int		 rv;
 
-	if (!dec_interface(json_object_get(p, "interface"), &in->iface, why))
+	if (!dec_interface(json_object_get(p, "interface"), &in->iface, sk,
+	    why))
 		return (-1);
-	if (!req_array(p, "resources", MAX_RESOURCES, &arr)) {
-		*why = "init.resources: missing or not a list";
+	if (!json_is_object(json_object_get(p, "flow_logs"))) {
+		*why = "init.flow_logs: missing or not an object";
+		goto fail;
+	}
+	if (!opt_array(p, "resources", MAX_RESOURCES, &arr)) {
+		*why = "init.resources: not a list";
 		goto fail;
 	}
 	if (!alloc_list(json_array_size(arr), sizeof(*in->resources),
@@ -749,17 +802,17 @@ dec_init(json_t *p, struct portal_init *in, const char **why)
 		goto fail;
 	}
 	json_array_foreach(arr, i, e) {
-		rv = dec_resource(e, &in->resources[in->nresources], why);
+		rv = dec_resource(e, &in->resources[in->nresources], &ewhy);
 		if (rv == -1)
-			goto fail;
-		if (rv == 1)
+			skip(sk, ewhy);
+		else if (rv == 1)
 			in->nresources++;
 	}
-	if (!req_array(p, "relays", MAX_RELAYS, &arr)) {
-		*why = "init.relays: missing or not a list";
+	if (!opt_array(p, "relays", MAX_RELAYS, &arr)) {
+		*why = "init.relays: not a list";
 		goto fail;
 	}
-	if (!dec_relay_list(arr, &in->relays, &in->nrelays, why))
+	if (!dec_relay_list(arr, &in->relays, &in->nrelays, sk, why))
 		goto fail;
 	return (1);
  fail:
@@ -781,7 +834,7 @@ portal_msg_relays_presence_free(struct portal_relays_presence *rp)
 
 static int
 dec_relays_presence(json_t *p, struct portal_relays_presence *rp,
-    const char **why)
+    struct portal_skips *sk, const char **why)
 {
 	json_t	*arr, *e;
 	size_t	 i;
@@ -793,9 +846,11 @@ dec_relays_presence(json_t *p, struct portal_relays_presence *rp,
 		goto fail;
 	}
 	json_array_foreach(arr, i, e) {
-		if (!portal_msg_uuid(jstr(e, 36, 36), rp->disconnected[i])) {
-			*why = "relays_presence.disconnected_ids[]: not a UUID";
-			goto fail;
+		if (!portal_msg_uuid(jstr(e, 36, 36),
+		    rp->disconnected[rp->ndisconnected])) {
+			skip(sk,
+			    "relays_presence.disconnected_ids[]: not a UUID");
+			continue;
 		}
 		rp->ndisconnected++;
 	}
@@ -803,7 +858,7 @@ dec_relays_presence(json_t *p, struct portal_relays_presence *rp,
 		*why = "relays_presence.connected: missing or not a list";
 		goto fail;
 	}
-	if (!dec_relay_list(arr, &rp->connected, &rp->nconnected, why))
+	if (!dec_relay_list(arr, &rp->connected, &rp->nconnected, sk, why))
 		goto fail;
 	return (1);
  fail:
@@ -902,7 +957,13 @@ dec_authz(json_t *p, struct portal_authorization *a, const char **why)
 		goto fail;
 	}
 	a->use_iceless = json_is_true(v);
-	/* flow_logs_ingest_token: flow logs are not implemented, not kept. */
+	/* Not kept (no flow logs), but Firezone's client requires it. */
+	if (jstr(json_object_get(p, "flow_logs_ingest_token"), 1, MAX_TOKEN) ==
+	    NULL) {
+		*why = "authorization.flow_logs_ingest_token: missing or not "
+		    "a string";
+		goto fail;
+	}
 	return (1);
  fail:
 	portal_msg_authorization_free(a);
@@ -910,7 +971,8 @@ dec_authz(json_t *p, struct portal_authorization *a, const char **why)
 }
 
 static int
-dec_authz_failed(json_t *p, struct portal_authz_failed *f, const char **why)
+dec_authz_failed(json_t *p, struct portal_authz_failed *f,
+    struct portal_skips *sk, const char **why)
 {
 	static const struct {
 		const char	*name;
@@ -952,9 +1014,10 @@ dec_authz_failed(json_t *p, struct portal_authz_failed *f, const char **why)
 	}
 	json_array_foreach(arr, i, e) {
 		if ((s = jstr(e, 1, 64)) == NULL) {
-			*why = "authorization_failed.violated_properties[]: "
-			    "not a string";
-			goto fail;
+			skip(sk,
+			    "authorization_failed.violated_properties[]: "
+			    "not a string");
+			continue;
 		}
 		bit = PORTAL_VIOL_UNKNOWN;
 		for (j = 0; j < sizeof(props) / sizeof(props[0]); j++) {
@@ -988,7 +1051,7 @@ portal_msg_candidates_free(struct portal_candidates *c)
  */
 static int
 dec_candidates(json_t *p, bool gw, struct portal_candidates *c,
-    const char **why)
+    struct portal_skips *sk, const char **why)
 {
 	const char	*key = gw ? "client_id" : "gateway_id";
 	json_t		*arr, *e;
@@ -1008,8 +1071,10 @@ dec_candidates(json_t *p, bool gw, struct portal_candidates *c,
 	}
 	json_array_foreach(arr, i, e) {
 		if ((s = jstr(e, 1, MAX_STR)) == NULL || !ascii(s, true) ||
-		    strncmp(s, "candidate:", 10) != 0)
+		    strncmp(s, "candidate:", 10) != 0) {
+			skip(sk, "candidates[]: not an SDP candidate");
 			continue;
+		}
 		if ((c->candidates[c->ncandidates] = strdup(s)) == NULL) {
 			*why = "out of memory";
 			goto fail;
@@ -1189,27 +1254,32 @@ dec_gw_config(json_t *o)
 	return (true);
 }
 
+/* relays may be absent (none), as in Firezone's decoder. */
 static int
-dec_gw_init(json_t *p, struct portal_init *in, const char **why)
+dec_gw_init(json_t *p, struct portal_init *in, struct portal_skips *sk,
+    const char **why)
 {
 	static const char *const reasons[2] = {
 		"init.authorizations[].client_id: missing or not a UUID",
 		"init.authorizations[].resource_id: missing or not a UUID",
 	};
-	json_t	*arr, *e, *v;
-	size_t	 i;
+	struct portal_access	*a;
+	json_t			*arr, *e, *v;
+	const char		*ewhy;
+	size_t			 i;
 
-	if (!dec_interface(json_object_get(p, "interface"), &in->iface, why))
+	if (!dec_interface(json_object_get(p, "interface"), &in->iface, sk,
+	    why))
 		return (-1);
 	if (!dec_gw_config(json_object_get(p, "config"))) {
 		*why = "init.config: not an object of booleans";
 		goto fail;
 	}
-	if (!req_array(p, "relays", MAX_RELAYS, &arr)) {
-		*why = "init.relays: missing or not a list";
+	if (!opt_array(p, "relays", MAX_RELAYS, &arr)) {
+		*why = "init.relays: not a list";
 		goto fail;
 	}
-	if (!dec_relay_list(arr, &in->relays, &in->nrelays, why))
+	if (!dec_relay_list(arr, &in->relays, &in->nrelays, sk, why))
 		goto fail;
 	if (!opt_str(p, "account_slug", MAX_DOMAIN, false,
 	    &in->account_slug)) {
@@ -1224,17 +1294,21 @@ dec_gw_init(json_t *p, struct portal_init *in, const char **why)
 	}
 	in->has_authorizations = arr != NULL;
 	json_array_foreach(arr, i, e) {
-		if (!dec_access(e, &in->authorizations[i], reasons, why))
-			goto fail;
+		a = &in->authorizations[in->nauthorizations];
+		if (!dec_access(e, a, reasons, &ewhy)) {
+			skip(sk, ewhy);
+			continue;
+		}
 		v = json_object_get(e, "expires_at");
 		if (v != NULL && !json_is_null(v) && (!json_is_integer(v) ||
 		    json_integer_value(v) <= 0)) {
-			*why = "init.authorizations[].expires_at: not a "
-			    "timestamp";
-			goto fail;
+			memset(a, 0, sizeof(*a));
+			skip(sk,
+			    "init.authorizations[].expires_at: "
+			    "not a timestamp");
+			continue;
 		}
-		in->authorizations[i].expires_at = json_is_integer(v) ?
-		    json_integer_value(v) : 0;
+		a->expires_at = json_is_integer(v) ? json_integer_value(v) : 0;
 		in->nauthorizations++;
 	}
 	return (1);
@@ -1332,7 +1406,13 @@ dec_create_authz(json_t *p, struct portal_gw_authorization *a,
 		*why = "create_authorization.use_iceless: not a boolean";
 		goto fail;
 	}
-	/* subject, flow_logs_ingest_token: no flow logs, not kept. */
+	/* subject: not kept, nor the token Firezone's gateway requires. */
+	if (jstr(json_object_get(p, "flow_logs_ingest_token"), 1, MAX_TOKEN) ==
+	    NULL) {
+		*why = "create_authorization.flow_logs_ingest_token: missing "
+		    "or not a string";
+		goto fail;
+	}
 	return (1);
  fail:
 	portal_msg_gw_authorization_free(a);
@@ -1416,28 +1496,30 @@ decode_event(const struct event_name *names, bool gw, const char *event,
 
 	switch (m->type) {
 	case PORTAL_MSG_INIT:
-		rv = gw ? dec_gw_init(p, &m->u.init, why) :
-		    dec_init(p, &m->u.init, why);
+		rv = gw ? dec_gw_init(p, &m->u.init, &m->skips, why) :
+		    dec_init(p, &m->u.init, &m->skips, why);
 		break;
 	case PORTAL_MSG_CONFIG_CHANGED:
-		rv = dec_interface(json_object_get(p, "interface"),
-		    &m->u.iface, why) ? 1 : -1;
+		rv = -1;
+		if (dec_interface(json_object_get(p, "interface"), &m->u.iface,
+		    &m->skips, why))
+			rv = 1;
 		break;
 	case PORTAL_MSG_RESOURCE_UPSERT:
 		rv = dec_resource(p, &m->u.resource, why);
 		break;
 	case PORTAL_MSG_RELAYS_PRESENCE:
-		rv = dec_relays_presence(p, &m->u.relays, why);
+		rv = dec_relays_presence(p, &m->u.relays, &m->skips, why);
 		break;
 	case PORTAL_MSG_AUTHZ_CREATED:
 		rv = dec_authz(p, &m->u.authz, why);
 		break;
 	case PORTAL_MSG_AUTHZ_FAILED:
-		rv = dec_authz_failed(p, &m->u.authz_failed, why);
+		rv = dec_authz_failed(p, &m->u.authz_failed, &m->skips, why);
 		break;
 	case PORTAL_MSG_CANDIDATES:
 	case PORTAL_MSG_INVALIDATE_CANDIDATES:
-		rv = dec_candidates(p, gw, &m->u.candidates, why);
+		rv = dec_candidates(p, gw, &m->u.candidates, &m->skips, why);
 		break;
 	case PORTAL_MSG_CREATE_AUTHZ:
 		rv = dec_create_authz(p, &m->u.gw_authz, why);

@@ -233,8 +233,15 @@ struct portal_gw_authorization {
 	int64_t			 expires_at;
 };
 
+/* Broken elements of a message's lists, skipped one by one. */
+struct portal_skips {
+	size_t			 n;
+	const char		*first;		/* why the first went */
+};
+
 struct portal_msg {
 	enum portal_msg_type	 type;
+	struct portal_skips	 skips;
 	union {
 		struct portal_init		 init;
 		/* config_changed */

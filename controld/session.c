@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <sys/utsname.h>
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include <errno.h>
@@ -374,6 +375,10 @@ session_message(struct session *s, const char *event, json_t *payload)
 		log_debug("portal: ignored event %s", event);
 		return;
 	}
+	if (m.skips.n > 0)
+		log_warnx("portal: %s: %zu broken list elements skipped, the "
+		    "rest kept (first: %s)",
+		    event, m.skips.n, m.skips.first);
 	switch (m.type) {
 	case PORTAL_MSG_INIT:
 		session_on_init(s, &m.u.init);
@@ -1026,10 +1031,18 @@ session_status(struct session *s)
 {
 	json_t		*o;
 	uint64_t	 now = util_now_ns();
+	char		 a[INET6_ADDRSTRLEN];
 
 	o = json_pack("{s:s, s:s}", "state", state_names[s->state], "role",
 	    s->role->name);
 	s->role->status(s, o);
+	/* The portal's, as last given to tunneld: they may move. */
+	if (s->have_init) {
+		inet_ntop(AF_INET, s->iface.ipv4.addr, a, sizeof(a));
+		json_object_set_new(o, "tunnel_ipv4", json_string(a));
+		inet_ntop(AF_INET6, s->iface.ipv6.addr, a, sizeof(a));
+		json_object_set_new(o, "tunnel_ipv6", json_string(a));
+	}
 	if (s->reason[0] != '\0')
 		json_object_set_new(o, "reason", json_string(s->reason));
 	if (s->state == SESSION_WAITING)

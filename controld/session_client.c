@@ -19,6 +19,7 @@
 #include "controld/session_client.h"
 
 #define MAX_REUSED	64	/* gateways named in one request */
+#define MAX_ASKED	256	/* requests the portal has not answered */
 
 /* A resource's authorization as the portal last answered it. */
 struct authz {
@@ -37,6 +38,9 @@ struct session_client {
 	struct authz		*authz;
 	size_t			 nauthz;
 	struct portal_ratelimit	 ratelimit;
+	/* Resources asked for on this connection, not yet answered. */
+	char			 asked[MAX_ASKED][PORTAL_ID_SIZE];
+	size_t			 nasked;
 };
 
 /* NULL in the gateway role. */
@@ -164,6 +168,47 @@ session_client_on_deleted(struct session *s, const char *id)
 	log_info("portal: resource %s deleted", id);
 }
 
+/* Whether we asked for resource_id; forgets the question. */
+static bool
+session_client_answered(struct session_client *sc, const char *resource_id)
+{
+	size_t	 i;
+
+	for (i = 0; i < sc->nasked; i++)
+		if (strcmp(sc->asked[i], resource_id) == 0) {
+			memmove(sc->asked[i], sc->asked[--sc->nasked],
+			    PORTAL_ID_SIZE);
+			return (true);
+		}
+	return (false);
+}
+
+static void
+session_client_ask(struct session_client *sc, const char *resource_id)
+{
+	size_t	 i;
+
+	for (i = 0; i < sc->nasked; i++)
+		if (strcmp(sc->asked[i], resource_id) == 0)
+			return;
+	/* The oldest question is the likeliest to stay unanswered. */
+	if (sc->nasked == MAX_ASKED) {
+		memmove(sc->asked[0], sc->asked[1],
+		    (MAX_ASKED - 1) * PORTAL_ID_SIZE);
+		sc->nasked--;
+	}
+	snprintf(sc->asked[sc->nasked++], PORTAL_ID_SIZE, "%s", resource_id);
+}
+
+/* The portal answers only on the connection that asked. */
+static void
+session_client_joined(struct session *s)
+{
+	struct session_client	*sc = session_role_state(s);
+
+	sc->nasked = 0;
+}
+
 static struct authz *
 session_client_authz(struct session_client *sc, const char *resource_id,
     bool create)
@@ -191,6 +236,13 @@ session_client_on_authorized(struct session *s,
 	struct ipc_gateway_peer	 gp;
 	struct authz		*z;
 
+	/* As Firezone's client: a gateway only for what we asked for. */
+	if (!session_client_answered(sc, a->resource_id)) {
+		log_warnx("portal: authorization for resource %s, which fzc "
+		    "did not ask for, dropped",
+		    a->resource_id);
+		return;
+	}
 	memset(&gp, 0, sizeof(gp));
 	snprintf(gp.gateway_id, sizeof(gp.gateway_id), "%s", a->gateway_id);
 	snprintf(gp.resource_id, sizeof(gp.resource_id), "%s",
@@ -237,6 +289,7 @@ session_client_on_failed(struct session *s,
 	struct ipc_resource_id	 r;
 	struct authz		*z;
 
+	session_client_answered(sc, f->resource_id);
 	z = session_client_authz(sc, f->resource_id, true);
 	z->authorized = false;
 	z->failed = f->reason;
@@ -312,6 +365,7 @@ session_client_need_authz(struct session *s, const char *resource_id)
 		if (j == n)
 			gws[n++] = sc->authz[i].gateway_id;
 	}
+	session_client_ask(sc, resource_id);
 	log_info("portal: requesting authorization for %s", resource_id);
 	session_push(s, PORTAL_EV_REQUEST_AUTHORIZATION,
 	    portal_msg_request_authorization(resource_id, gws, n));
@@ -452,6 +506,7 @@ const struct session_role session_client_role = {
 	.free = session_client_free,
 	.config = session_client_config,
 	.init = session_client_init,
+	.joined = session_client_joined,
 	.message = session_client_message,
 	.state_ack = session_client_state_ack,
 	.candidates = session_client_candidates,

@@ -308,8 +308,7 @@ client_need_authz(void *arg, const char *resource_id)
 
 /*
  * The tunnel device comes up with the first tunnel addresses the portal
- * gives; they do not change for a device (the portal keys them by the
- * device id), so later ones are only compared.
+ * gives; later ones (the portal moved the device) move the device.
  */
 static int
 client_device_up(struct client *c)
@@ -320,6 +319,30 @@ client_device_up(struct client *c)
 		return (error);
 	device_set_authz_cb(c->r.tun.dev, client_need_authz, c);
 	role_conns_new(&c->r, true, client_conn_state, client_goodbye);
+	return (0);
+}
+
+/*
+ * New tunnel addresses. Routes and rules name the device, not them, and
+ * stay; every gateway knows us by the old ones and goes: the next packet
+ * for one of its resources asks the portal, which tells the gateway the
+ * new ones.
+ */
+static int
+client_moved(struct client *c, const struct ipc_tun_addresses *a)
+{
+	int	 error;
+
+	if (memcmp(&c->r.addresses, a, sizeof(*a)) == 0)
+		return (0);
+	if ((error = role_tun_move(&c->r, a)) != 0)
+		return (error);
+	if (c->ngateways > 0)
+		log_info("%zu gateways knew the old tunnel addresses; "
+		    "dropped",
+		    c->ngateways);
+	while (c->ngateways > 0)
+		client_gateway_free(c, c->gateways[c->ngateways - 1]);
 	return (0);
 }
 
@@ -393,8 +416,7 @@ client_state(struct role *r, const struct ipc_msg *msg)
 	switch (msg->hdr.type) {
 	case IPC_TUN_ADDRESSES:
 		if (r->have_addresses)
-			return (memcmp(&r->addresses, &msg->u.tun_addresses,
-			    sizeof(r->addresses)) == 0 ? 0 : EBUSY);
+			return (client_moved(c, &msg->u.tun_addresses));
 		r->addresses = msg->u.tun_addresses;
 		r->have_addresses = true;
 		if ((error = client_device_up(c)) != 0)

@@ -608,9 +608,16 @@ gateway_state(struct role *r, const struct ipc_msg *msg)
 
 	switch (msg->hdr.type) {
 	case IPC_TUN_ADDRESSES:
+		/*
+		 * The portal moved the gateway: its clients reach resources,
+		 * not these addresses, and keep their connections.
+		 */
+		if (r->have_addresses &&
+		    memcmp(&r->addresses, &msg->u.tun_addresses,
+		    sizeof(r->addresses)) == 0)
+			return (0);
 		if (r->have_addresses)
-			return (memcmp(&r->addresses, &msg->u.tun_addresses,
-			    sizeof(r->addresses)) == 0 ? 0 : EBUSY);
+			return (role_tun_move(r, &msg->u.tun_addresses));
 		r->addresses = msg->u.tun_addresses;
 		r->have_addresses = true;
 		if ((error = gateway_device_up(g)) != 0) {

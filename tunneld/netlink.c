@@ -352,22 +352,34 @@ netlink_link_set(struct netlink *nl, int ifindex, unsigned mtu, bool up)
 	return (request(nl, nlh, NULL, NULL));
 }
 
+/* The record of an address. */
+static int
+addr_undo(struct undo *u, int ifindex, int family, const void *addr,
+    unsigned prefixlen)
+{
+	size_t	 len = addr_len(family);
+
+	if (ifindex <= 0 || len == 0 || addr == NULL || prefixlen == 0 ||
+	    prefixlen > len * 8)
+		return (-EINVAL);
+	memset(u, 0, sizeof(*u));
+	u->kind = UNDO_ADDR;
+	u->family = family;
+	u->ifindex = ifindex;
+	memcpy(u->addr, addr, len);
+	u->prefixlen = prefixlen;
+	return (0);
+}
+
 int
 netlink_addr_add(struct netlink *nl, int ifindex, int family,
     const void *addr, unsigned prefixlen)
 {
 	struct undo	 u;
-	size_t		 len = addr_len(family);
+	int		 rc;
 
-	if (ifindex <= 0 || len == 0 || addr == NULL || prefixlen == 0 ||
-	    prefixlen > len * 8)
-		return (-EINVAL);
-	memset(&u, 0, sizeof(u));
-	u.kind = UNDO_ADDR;
-	u.family = family;
-	u.ifindex = ifindex;
-	memcpy(u.addr, addr, len);
-	u.prefixlen = prefixlen;
+	if ((rc = addr_undo(&u, ifindex, family, addr, prefixlen)) != 0)
+		return (rc);
 	return (apply(nl, &u));
 }
 
@@ -440,6 +452,18 @@ undo_one(struct netlink *nl, const struct undo *want)
 	    (nl->nlog - i - 1) * sizeof(nl->log[0]));
 	nl->nlog--;
 	return (0);
+}
+
+int
+netlink_addr_del(struct netlink *nl, int ifindex, int family, const void *addr,
+    unsigned prefixlen)
+{
+	struct undo	 u;
+	int		 rc;
+
+	if ((rc = addr_undo(&u, ifindex, family, addr, prefixlen)) != 0)
+		return (rc);
+	return (undo_one(nl, &u));
 }
 
 int

@@ -29,6 +29,8 @@ int	netlink_link_set(struct netlink *, int, unsigned, bool);
 
 /* ifindex, family (AF_INET, AF_INET6), address, prefix length (>= 1). */
 int	netlink_addr_add(struct netlink *, int, int, const void *, unsigned);
+/* Del: only what this handle added (else -ENOENT), and its record. */
+int	netlink_addr_del(struct netlink *, int, int, const void *, unsigned);
 
 /*
  * ifindex, family, destination (no bits set past the prefix), prefix length

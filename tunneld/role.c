@@ -6,7 +6,10 @@
  * replaced or deleted.
  */
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -310,6 +313,55 @@ role_tun_up(struct role *r)
 		return (-rc);
 	}
 	log_info("%s is up", device_ifname(t->dev));
+	return (0);
+}
+
+/*
+ * One family's address: the new one goes on before the old one comes
+ * off, as a device left without an IPv4 address loses every route
+ * through it.
+ */
+static int
+role_tun_move_one(struct role_tun *t, int family, const struct ipc_prefix *from,
+    const struct ipc_prefix *to)
+{
+	unsigned	 plen = family == AF_INET ? 32 : 128;
+	int		 rc;
+
+	if (memcmp(from->addr, to->addr, sizeof(from->addr)) == 0)
+		return (0);
+	rc = netlink_addr_add(t->nl, t->ifindex, family, to->addr, plen);
+	if (rc < 0)
+		return (rc);
+	rc = netlink_addr_del(t->nl, t->ifindex, family, from->addr, plen);
+	return (rc == -ENOENT ? 0 : rc);
+}
+
+int
+role_tun_move(struct role *r, const struct ipc_tun_addresses *a)
+{
+	struct role_tun	*t = &r->tun;
+	char		 v4[INET_ADDRSTRLEN], v6[INET6_ADDRSTRLEN];
+	int		 rc;
+
+	if (t->nl == NULL)
+		return (EAGAIN);
+	/* What moved stays recorded: a retry moves only the rest. */
+	rc = role_tun_move_one(t, AF_INET, &r->addresses.ipv4, &a->ipv4);
+	if (rc == 0) {
+		r->addresses.ipv4 = a->ipv4;
+		rc = role_tun_move_one(t, AF_INET6, &r->addresses.ipv6,
+		    &a->ipv6);
+	}
+	if (rc < 0) {
+		log_warnx("moving the tunnel addresses of %s: %s",
+		    device_ifname(t->dev), strerror(-rc));
+		return (-rc);
+	}
+	r->addresses = *a;
+	inet_ntop(AF_INET, a->ipv4.addr, v4, sizeof(v4));
+	inet_ntop(AF_INET6, a->ipv6.addr, v6, sizeof(v6));
+	log_info("%s moved to %s and %s", device_ifname(t->dev), v4, v6);
 	return (0);
 }
 

@@ -144,6 +144,11 @@ int		 role_portal_dispatch(struct role *, struct ipc_chan *,
 int		 role_tun_up(struct role *);
 void		 role_tun_down(struct role *);
 /*
+ * The portal moved the device: the tunnel addresses become these, on the
+ * device that is up. Returns 0 or an errno value.
+ */
+int		 role_tun_move(struct role *, const struct ipc_tun_addresses *);
+/*
  * The connections, controlling ICE or not, over the device; the kept
  * relays given to them. The callbacks: a connection's ICE state changed
  * (true if it freed the connection), its peer said goodbye.

@@ -1625,6 +1625,20 @@ async def control(p, cmd):
         p.revoked.discard((cmd.get("client_id"), cmd["resource_id"]))
         p.save_state()
         return {}
+    if c == "move":
+        # The portal gives a device other tunnel addresses: a full init
+        # follows (2.2 init: "re-sent if the device's tunnel IPs change";
+        # 3: the same for a gateway).  Later authorizations carry them.
+        conn = need_conn()
+        if conn.role == "client":
+            e = p.client_entry(conn)
+            where = e if "ipv4" in e else p.sc["interface"]
+        else:
+            where = conn.gateway
+        where["ipv4"], where["ipv6"] = cmd["ipv4"], cmd["ipv6"]
+        await p.send_obj(conn, "init", p.client_init(conn) if
+                         conn.role == "client" else p.gateway_init(conn))
+        return {}
     if c == "send_init":
         conn = need_conn()
         await p.send_obj(conn, "init", p.client_init(conn) if

@@ -244,6 +244,9 @@ t_deb() {
 	active_no_restarts fzc.service || return 1
 
 	echo "==> purge leaves nothing"
+	# An enabled, running gateway goes too.
+	sys_exec systemctl enable --now fzc-gateway.service 2>/dev/null ||
+	    fail "gateway enable" || return 1
 	sys_exec apt-get purge -y -q fzc >"$WORK/apt.log" 2>&1 ||
 	    fail "purge: $(tail -20 "$WORK/apt.log")" || return 1
 	out=$(fzc_procs)
