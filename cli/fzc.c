@@ -254,7 +254,7 @@ static void	print_workers(json_t *);
 static void
 print_portal(json_t *p)
 {
-	const char	*state, *reason, *role, *internet;
+	const char	*state, *reason, *role, *internet, *v4, *v6;
 	json_t		*retry, *n;
 
 	if (p == NULL)
@@ -275,6 +275,10 @@ print_portal(json_t *p)
 		printf("internet:  %s\n", internet);
 	if ((n = json_object_get(p, "authorizations")) != NULL)
 		printf("authorizations: %lld\n", json_integer_value(n));
+	v4 = json_string_value(json_object_get(p, "tunnel_ipv4"));
+	v6 = json_string_value(json_object_get(p, "tunnel_ipv6"));
+	if (v4 != NULL && v6 != NULL)
+		printf("tunnel:    %s, %s\n", v4, v6);
 }
 
 static void

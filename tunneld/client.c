@@ -16,7 +16,6 @@
 #include "common/log.h"
 #include "common/timer.h"
 #include "common/util.h"
-#include "tunneld/client.h"
 #include "tunneld/conn.h"
 #include "tunneld/device.h"
 #include "tunneld/netlink.h"
@@ -27,8 +26,8 @@
 
 /* An authorized gateway, its connection, and the resources it serves us. */
 struct client_gateway {
+	struct role_peer	 rp;		/* first: id and connection */
 	struct ipc_gateway_peer	 peer;		/* the first authorization */
-	struct conn		*conn;
 	char			(*resources)[IPC_ID_MAX];
 	size_t			 nresources;
 };
@@ -37,8 +36,6 @@ struct client {
 	struct role		 r;		/* first: the base */
 	struct ipc_route	*routes;
 	size_t			 nroutes;
-	struct client_gateway	**gateways;
-	size_t			 ngateways;
 	bool			 internet;	/* the saved switch */
 	int			 default_routes;	/* 0/0 and ::/0 in */
 };
@@ -149,15 +146,11 @@ client_route_index(struct client *c, const struct ipc_route *r)
 	return (-1);
 }
 
+/* The role's peers are our gateways, their struct role_peer first. */
 static struct client_gateway *
 client_gateway(struct client *c, const char *id)
 {
-	size_t	 i;
-
-	for (i = 0; i < c->ngateways; i++)
-		if (strcmp(c->gateways[i]->peer.gateway_id, id) == 0)
-			return (c->gateways[i]);
-	return (NULL);
+	return ((struct client_gateway *)role_peer_find(&c->r, id));
 }
 
 static bool
@@ -176,7 +169,7 @@ static void
 client_gateway_routes(struct client *c, struct client_gateway *g)
 {
 	struct device	*dev = c->r.tun.dev;
-	struct peer	*wg = conn_peer(g->conn);
+	struct peer	*wg = conn_peer(g->rp.conn);
 	size_t		 i;
 
 	(void)device_add_allowed_ip(dev, wg, &g->peer.gateway_ipv4);
@@ -190,17 +183,18 @@ client_gateway_routes(struct client *c, struct client_gateway *g)
 static void
 client_gateway_free(struct client *c, struct client_gateway *g)
 {
-	size_t	 i;
-
-	for (i = 0; i < c->ngateways; i++)
-		if (c->gateways[i] == g) {
-			c->gateways[i] = c->gateways[--c->ngateways];
-			break;
-		}
-	conn_free(g->conn);
+	role_peer_remove(&c->r, &g->rp);
+	conn_free(g->rp.conn);
 	free(g->resources);
 	explicit_bzero(g, sizeof(*g));
 	free(g);
+}
+
+/* The role lost the gateway: it goes with what it served us. */
+static void
+client_drop(struct role *r, struct role_peer *p)
+{
+	client_gateway_free(client_of(r), (struct client_gateway *)p);
 }
 
 static int
@@ -213,9 +207,9 @@ client_gateway_peer(struct client *c, const struct ipc_gateway_peer *p)
 	if (c->r.conns == NULL)
 		return (EAGAIN);
 	if ((g = client_gateway(c, p->gateway_id)) == NULL) {
-		if (c->ngateways == CLIENT_MAX_GATEWAYS)
+		g = role_peer_new(&c->r, p->gateway_id, sizeof(*g));
+		if (g == NULL)
 			return (ENOSPC);
-		g = xcalloc(1, sizeof(*g));
 		g->peer = *p;
 		memset(&cp, 0, sizeof(cp));
 		cp.id = p->gateway_id;
@@ -225,15 +219,11 @@ client_gateway_peer(struct client *c, const struct ipc_gateway_peer *p)
 		cp.local_pwd = p->local_pwd;
 		cp.remote_ufrag = p->remote_ufrag;
 		cp.remote_pwd = p->remote_pwd;
-		if ((g->conn = conn_new(c->r.conns, &cp, &why)) == NULL) {
+		if ((g->rp.conn = conn_new(c->r.conns, &cp, &why)) == NULL) {
 			log_warnx("gateway %s: %s", p->gateway_id, why);
-			explicit_bzero(g, sizeof(*g));
-			free(g);
+			client_gateway_free(c, g);
 			return (EINVAL);
 		}
-		c->gateways = xreallocarray(c->gateways, c->ngateways + 1,
-		    sizeof(*c->gateways));
-		c->gateways[c->ngateways++] = g;
 	}
 	/* Another resource through a gateway already connected reuses it. */
 	if (!client_gateway_serves(g, p->resource_id)) {
@@ -243,50 +233,8 @@ client_gateway_peer(struct client *c, const struct ipc_gateway_peer *p)
 		    IPC_ID_MAX);
 	}
 	client_gateway_routes(c, g);
-	device_claim_held(c->r.tun.dev, conn_peer(g->conn), p->resource_id);
+	device_claim_held(c->r.tun.dev, conn_peer(g->rp.conn), p->resource_id);
 	return (0);
-}
-
-/*
- * A gateway we lost (ICE failed or disconnected, or it said goodbye) is
- * forgotten: the next packet to one of its resources asks the portal.
- */
-static struct client_gateway *
-client_gateway_of(struct client *c, const struct conn *conn)
-{
-	size_t	 i;
-
-	for (i = 0; i < c->ngateways; i++)
-		if (c->gateways[i]->conn == conn)
-			return (c->gateways[i]);
-	return (NULL);
-}
-
-static bool
-client_conn_state(void *arg, struct conn *conn, enum ice_state st)
-{
-	struct client		*c = client_of(arg);
-	struct client_gateway	*g;
-
-	if ((st != ICE_FAILED && st != ICE_DISCONNECTED) ||
-	    (g = client_gateway_of(c, conn)) == NULL)
-		return (false);
-	log_warnx("gateway %s: connection %s; dropped", conn_id(conn),
-	    ice_state_name(st));
-	client_gateway_free(c, g);
-	return (true);
-}
-
-static void
-client_goodbye(void *arg, struct conn *conn)
-{
-	struct client		*c = client_of(arg);
-	struct client_gateway	*g;
-
-	if ((g = client_gateway_of(c, conn)) == NULL)
-		return;
-	log_info("gateway %s said goodbye", conn_id(conn));
-	client_gateway_free(c, g);
 }
 
 static void
@@ -318,7 +266,7 @@ client_device_up(struct client *c)
 	if ((error = role_tun_up(&c->r)) != 0)
 		return (error);
 	device_set_authz_cb(c->r.tun.dev, client_need_authz, c);
-	role_conns_new(&c->r, true, client_conn_state, client_goodbye);
+	role_conns_new(&c->r, true);
 	return (0);
 }
 
@@ -337,12 +285,12 @@ client_moved(struct client *c, const struct ipc_tun_addresses *a)
 		return (0);
 	if ((error = role_tun_move(&c->r, a)) != 0)
 		return (error);
-	if (c->ngateways > 0)
+	if (c->r.npeers > 0)
 		log_info("%zu gateways knew the old tunnel addresses; "
 		    "dropped",
-		    c->ngateways);
-	while (c->ngateways > 0)
-		client_gateway_free(c, c->gateways[c->ngateways - 1]);
+		    c->r.npeers);
+	while (c->r.npeers > 0)
+		client_drop(&c->r, c->r.peers[c->r.npeers - 1]);
 	return (0);
 }
 
@@ -506,9 +454,8 @@ client_clear(struct role *r)
 {
 	struct client	*c = client_of(r);
 
-	while (c->ngateways > 0)
-		client_gateway_free(c, c->gateways[c->ngateways - 1]);
-	free(c->gateways);
+	while (r->npeers > 0)
+		client_drop(r, r->peers[r->npeers - 1]);
 	free(c->routes);
 }
 
@@ -521,6 +468,8 @@ static const struct role_ops client_ops = {
 	.clear = client_clear,
 	.kind = "client",
 	.peer_kind = "gateway",
+	.max_peers = CLIENT_MAX_GATEWAYS,
 	.state = client_state,
 	.describe = client_describe,
+	.drop = client_drop,
 };

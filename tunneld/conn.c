@@ -320,8 +320,8 @@ conn_run(struct conn *c)
 	now = util_now_ns();
 	deadline = ice_next_deadline(c->ice);
 	if (c->has_path && !c->path_ready &&
-	    now + CONN_CHANNEL_POLL_MS * 1000000ULL < deadline)
-		deadline = now + CONN_CHANNEL_POLL_MS * 1000000ULL;
+	    now + CONN_CHANNEL_POLL_MS * NSEC_PER_MSEC < deadline)
+		deadline = now + CONN_CHANNEL_POLL_MS * NSEC_PER_MSEC;
 	timer_at(c->ev_ice, deadline, now);
 }
 
@@ -469,17 +469,6 @@ int
 conns_relay_del(struct conns *cs, const char *id)
 {
 	return (relays_del(cs->relays, id));
-}
-
-struct conn *
-conns_find(struct conns *cs, const char *id)
-{
-	size_t	 i;
-
-	for (i = 0; i < cs->n; i++)
-		if (strcmp(cs->v[i]->id, id) == 0)
-			return (cs->v[i]);
-	return (NULL);
 }
 
 struct conn *

@@ -19,10 +19,13 @@
 #include "common/timer.h"
 #include "common/util.h"
 #include "tunneld/device.h"
+#include "tunneld/qsbr.h"
 #include "tunneld/udp.h"
 #include "tunneld/worker.h"
 
 #define DEVICE_HOLDOFF_US	100000
+/* While a worker is inside a batch, what it may hold waits this long. */
+#define DEVICE_RECLAIM_US	10000
 
 struct device {
 	struct event_base	*base;
@@ -46,9 +49,8 @@ struct device {
 	device_stats_fn		*stats_fn;	/* more counters, e.g. relays */
 	void			*stats_arg;
 
-	/* Removed peers, freed once no worker can still hold them. */
-	struct peer		**dead;
-	size_t			 ndead;
+	/* Armed only while something retired waits to be freed. */
+	struct event		*ev_reclaim;
 
 	struct tun		 tun;
 	int			*udp_fds;
@@ -163,7 +165,7 @@ wall_ns(void)
 	struct timespec	 ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return ((uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec);
+	return ((uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec);
 }
 
 void
@@ -252,7 +254,6 @@ device_send_data(struct device *dev, struct peer *peer, const uint8_t *pkt,
 		return (false);
 	rc = wg_transport_encrypt(&kp->kp, pkt, len, dev->cfg.mtu, buf,
 	    sizeof(buf), now, &outlen);
-	peer_keypair_put(kp);
 	if (rc != WG_OK)
 		return (false);
 	device_send_path(dev, &dst, channel, buf, outlen);
@@ -280,14 +281,14 @@ device_flush_staged(struct device *dev, struct peer *peer, uint64_t now)
 	for (i = 0; i < st.n; i++)
 		device_send_data(dev, peer, st.buf + (size_t)i * dev->cfg.mtu,
 		    st.len[i], now);
-	stage_clear(&st, dev->cfg.mtu);
+	stage_clear(&st);
 }
 
 static void
-device_drop_staged(struct device *dev, struct peer *peer)
+device_drop_staged(struct peer *peer)
 {
 	pthread_mutex_lock(&peer->lock);
-	stage_clear(&peer->staged, dev->cfg.mtu);
+	stage_clear(&peer->staged);
 	pthread_mutex_unlock(&peer->lock);
 }
 
@@ -305,6 +306,7 @@ device_zero_keys(struct device *dev, struct peer *peer)
 	peer_keypair_retire(&dev->tables, cur);
 	peer_keypair_retire(&dev->tables, prev);
 	peer_keypair_retire(&dev->tables, next);
+	peer_keypair_collect(peer);
 	if (peer->hs_index != 0) {
 		peer_index_remove(&dev->tables, peer->hs_index);
 		peer->hs_index = 0;
@@ -545,9 +547,9 @@ device_run_timers(struct device *dev, struct peer *peer, int actions)
 		peer_name(peer, name, sizeof(name));
 		log_warnx("%s: handshake did not complete in %llu s, giving "
 		    "up until there is new traffic", name, (unsigned long long)
-		    (peer->timers.rekey_attempt_time / WG_NSEC));
+		    (peer->timers.rekey_attempt_time / NSEC_PER_SEC));
 		atomic_fetch_add(&peer->handshake_failures, 1);
-		device_drop_staged(dev, peer);
+		device_drop_staged(peer);
 	}
 	if (actions & WG_TIMERS_ZERO_KEYS)
 		device_zero_keys(dev, peer);
@@ -581,8 +583,8 @@ device_peer_events(struct device *dev, struct peer *peer, uint64_t now)
 		s.send_counter = atomic_load(&kp->kp.send_counter);
 		s.initiator = kp->kp.initiator;
 		sp = &s;
-		peer_keypair_put(kp);
 	}
+	peer_keypair_collect(peer);
 	if (ev & PEER_EV_CONFIRMED) {
 		atomic_store(&peer->last_handshake, util_realtime_s());
 		actions |= wg_timers_event(&peer->timers,
@@ -668,6 +670,32 @@ device_wake_cb(evutil_socket_t fd, short events, void *arg)
 		device_holdoff_add(dev);
 }
 
+/* Frees what the workers have passed; tries again while some waits. */
+static void
+device_reclaim_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct device	*dev = arg;
+	struct timeval	 tv = { 0, DEVICE_RECLAIM_US };
+
+	(void)fd;
+	(void)events;
+	if (qsbr_reclaim(dev->tables.qsbr) > 0)
+		evtimer_add(dev->ev_reclaim, &tv);
+}
+
+/*
+ * Something was retired: try at the next turn of the loop, when the
+ * caller holds no pointer to it any more; idle workers let it go then.
+ */
+static void
+device_reclaim_kick(void *arg)
+{
+	struct device	*dev = arg;
+	struct timeval	 tv = { 0, 0 };
+
+	evtimer_add(dev->ev_reclaim, &tv);
+}
+
 static uint32_t
 device_jitter(void *arg)
 {
@@ -692,7 +720,11 @@ device_new(struct event_base *base, const struct device_config *cfg,
 		return (NULL);
 	}
 	wg_cookie_checker_init(&dev->cookie, dev->identity->public_key);
-	peer_tables_init(&dev->tables, cfg->mtu);
+	dev->ev_reclaim = evtimer_new(base, device_reclaim_cb, dev);
+	if (dev->ev_reclaim == NULL)
+		fatalx("evtimer_new");
+	peer_tables_init(&dev->tables, cfg->mtu, cfg->nworkers,
+	    device_reclaim_kick, dev);
 	dev->ev_wake = event_new(base, dev->tables.handoff.fd,
 	    EV_READ | EV_PERSIST, device_wake_cb, dev);
 	dev->ev_holdoff = evtimer_new(base, device_holdoff_cb, dev);
@@ -727,7 +759,7 @@ device_add_peer(struct device *dev, uint32_t id,
 		peer->has_endpoint = true;
 	}
 	wg_timers_init(&peer->timers, WG_REKEY_ATTEMPT_TIME,
-	    (uint64_t)keepalive * WG_NSEC, device_jitter, NULL);
+	    (uint64_t)keepalive * NSEC_PER_SEC, device_jitter, NULL);
 	peer->ev_timer = evtimer_new(dev->base, device_peer_timer_cb, peer);
 	if (peer->ev_timer == NULL)
 		fatalx("evtimer_new");
@@ -775,8 +807,10 @@ device_start(struct device *dev, const char **why)
 }
 
 static void
-device_peer_destroy(struct peer *peer)
+device_peer_destroy(void *arg)
 {
+	struct peer	*peer = arg;
+
 	peer_fini(peer);
 	event_free(peer->ev_timer);
 	wg_noise_peer_free(peer->noise);
@@ -785,14 +819,13 @@ device_peer_destroy(struct peer *peer)
 }
 
 /*
- * Takes a peer out of the tables at once; its memory waits out a grace
- * period, since a worker may be in the middle of a batch for it.
+ * Takes a peer out of the tables at once; its memory waits until every
+ * worker has been quiescent, since one may be in a batch for it.
  */
 void
 device_del_peer(struct device *dev, struct peer *peer)
 {
-	uint64_t	 now = util_now_ns();
-	size_t		 i, j;
+	size_t	 i;
 
 	peer_remove_allowed_ips(&dev->tables, peer);
 	for (i = 0; i < dev->npeers; i++)
@@ -801,19 +834,9 @@ device_del_peer(struct device *dev, struct peer *peer)
 			break;
 		}
 	device_zero_keys(dev, peer);
-	device_drop_staged(dev, peer);
+	device_drop_staged(peer);
 	evtimer_del(peer->ev_timer);
-	peer->died = now;
-	for (i = j = 0; i < dev->ndead; i++) {
-		if (now - dev->dead[i]->died > PEER_GRACE_NS)
-			device_peer_destroy(dev->dead[i]);
-		else
-			dev->dead[j++] = dev->dead[i];
-	}
-	dev->ndead = j;
-	dev->dead = xreallocarray(dev->dead, dev->ndead + 1,
-	    sizeof(*dev->dead));
-	dev->dead[dev->ndead++] = peer;
+	qsbr_retire(dev->tables.qsbr, peer, device_peer_destroy);
 }
 
 /* An inner packet from the main thread (PROTOCOL 4.6 control packets). */
@@ -868,16 +891,14 @@ device_free(struct device *dev)
 	for (i = 0; i < dev->npeers; i++) {
 		peer = dev->peers[i];
 		device_zero_keys(dev, peer);
-		device_drop_staged(dev, peer);
+		device_drop_staged(peer);
 		device_peer_destroy(peer);
 	}
 	free(dev->peers);
-	for (i = 0; i < dev->ndead; i++)
-		device_peer_destroy(dev->dead[i]);
-	free(dev->dead);
 	event_free(dev->ev_wake);
 	event_free(dev->ev_holdoff);
 	peer_tables_clear(&dev->tables);
+	event_free(dev->ev_reclaim);
 	wg_cookie_checker_clear(&dev->cookie);
 	wg_noise_identity_free(dev->identity);
 	free(dev);

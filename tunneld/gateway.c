@@ -19,7 +19,7 @@
 #include "tunneld/conn.h"
 #include "tunneld/device.h"
 #include "tunneld/firewall.h"
-#include "tunneld/gateway.h"
+#include "tunneld/iphdr.h"
 #include "tunneld/netlink.h"
 #include "tunneld/role.h"
 
@@ -39,8 +39,8 @@ struct gateway_authz {
 };
 
 struct gateway_client {
+	struct role_peer	 rp;	/* first: id and connection */
 	struct ipc_client_peer	 peer;	/* keys, credentials, tunnel IPs */
-	struct conn		*conn;
 	struct gateway_authz	*authz;
 	size_t			 nauthz;
 };
@@ -51,8 +51,6 @@ struct gateway {
 	bool			 fw_installed;
 	struct fw_script	 script;
 	struct event		*ev_expiry;
-	struct gateway_client	**clients;
-	size_t			 nclients;
 };
 
 /* The gateway role's operations, below; a struct role of theirs is ours. */
@@ -176,31 +174,33 @@ gateway_client_rules(struct gateway *g, struct gateway_client *gc)
 	return (gateway_nft(g, gc->peer.client_id) == -1 ? EIO : 0);
 }
 
+/* The role's peers are our clients, their struct role_peer first. */
 static struct gateway_client *
 gateway_client(struct gateway *g, const char *id)
 {
-	size_t	 i;
+	return ((struct gateway_client *)role_peer_find(&g->r, id));
+}
 
-	for (i = 0; i < g->nclients; i++)
-		if (strcmp(g->clients[i]->peer.client_id, id) == 0)
-			return (g->clients[i]);
-	return (NULL);
+static struct gateway_client *
+gateway_client_at(struct gateway *g, size_t i)
+{
+	return ((struct gateway_client *)g->r.peers[i]);
 }
 
 /* PROTOCOL 4.6: IPv6 from :: to ::, next header 255, event 2. */
 static void
 gateway_goodbye(struct gateway_client *gc)
 {
-	uint8_t		 pkt[40 + 8];
+	uint8_t		 pkt[IP6_HDR_LEN + 8];
 	struct peer	*peer;
 
-	if (gc->conn == NULL || (peer = conn_peer(gc->conn)) == NULL)
+	if (gc->rp.conn == NULL || (peer = conn_peer(gc->rp.conn)) == NULL)
 		return;
 	memset(pkt, 0, sizeof(pkt));
-	pkt[0] = 0x60;
-	pkt[5] = 8;		/* payload length */
-	pkt[6] = 255;		/* next header */
-	pkt[40] = 2;		/* Goodbye */
+	pkt[0] = IPHDR_V6 << 4;
+	pkt[IP6_PAYLEN + 1] = 8;
+	pkt[IP6_NXT] = 255;
+	pkt[IP6_HDR_LEN] = 2;	/* Goodbye */
 	if (device_peer_send(peer, pkt, sizeof(pkt)) == -1)
 		log_debug("client %s: no session to say goodbye on",
 		    gc->peer.client_id);
@@ -212,16 +212,10 @@ static void
 gateway_client_free(struct gateway *g, struct gateway_client *gc,
     bool goodbye)
 {
-	size_t	 i;
-
-	for (i = 0; i < g->nclients; i++)
-		if (g->clients[i] == gc) {
-			g->clients[i] = g->clients[--g->nclients];
-			break;
-		}
+	role_peer_remove(&g->r, &gc->rp);
 	if (goodbye)
 		gateway_goodbye(gc);
-	conn_free(gc->conn);
+	conn_free(gc->rp.conn);
 	gc->nauthz = 0;
 	(void)gateway_client_rules(g, gc);
 	free(gc->authz);
@@ -281,17 +275,17 @@ gateway_connect(struct gateway *g, struct gateway_client *gc)
 	cp.local_pwd = p->local_pwd;
 	cp.remote_ufrag = p->remote_ufrag;
 	cp.remote_pwd = p->remote_pwd;
-	if ((gc->conn = conn_new(g->r.conns, &cp, &why)) == NULL) {
+	if ((gc->rp.conn = conn_new(g->r.conns, &cp, &why)) == NULL) {
 		log_warnx("client %s: %s", p->client_id, why);
 		return (EINVAL);
 	}
-	wg = conn_peer(gc->conn);
+	wg = conn_peer(gc->rp.conn);
 	if (device_add_allowed_ip(g->r.tun.dev, wg, &p->client_ipv4) == -1 ||
 	    device_add_allowed_ip(g->r.tun.dev, wg, &p->client_ipv6) == -1) {
 		log_warnx("client %s: its tunnel addresses belong to another "
 		    "client", p->client_id);
-		conn_free(gc->conn);
-		gc->conn = NULL;
+		conn_free(gc->rp.conn);
+		gc->rp.conn = NULL;
 		return (EADDRINUSE);
 	}
 	return (0);
@@ -329,29 +323,26 @@ gateway_client_peer(struct gateway *g, const struct ipc_client_peer *p)
 	if (g->r.conns == NULL)
 		return (EAGAIN);	/* no tunnel addresses yet */
 	if ((gc = gateway_client(g, p->client_id)) == NULL) {
-		if (g->nclients == GATEWAY_MAX_CLIENTS)
+		gc = role_peer_new(&g->r, p->client_id, sizeof(*gc));
+		if (gc == NULL)
 			return (ENOSPC);
-		gc = xcalloc(1, sizeof(*gc));
 		gc->peer = *p;
-		g->clients = xreallocarray(g->clients, g->nclients + 1,
-		    sizeof(*g->clients));
-		g->clients[g->nclients++] = gc;
 	} else if (!gateway_same_peer(&gc->peer, p)) {
 		log_info("client %s: new keys or credentials; reconnecting",
 		    p->client_id);
-		conn_free(gc->conn);
-		gc->conn = NULL;
+		conn_free(gc->rp.conn);
+		gc->rp.conn = NULL;
 		explicit_bzero(&gc->peer, sizeof(gc->peer));
 		gc->peer = *p;
 	} else
 		kept = true;	/* its connection stays */
 	/* Authorizations without a connection are of no use: all go. */
-	if (gc->conn == NULL && (error = gateway_connect(g, gc)) != 0) {
+	if (gc->rp.conn == NULL && (error = gateway_connect(g, gc)) != 0) {
 		gateway_client_free(g, gc, false);
 		gateway_arm_expiry(g);
 		return (error);
 	} else if (kept)
-		conn_resignal(gc->conn);
+		conn_resignal(gc->rp.conn);
 	if ((i = gateway_authz_index(gc, p->resource.id)) != -1) {
 		old = gc->authz[i];
 		replaced = true;
@@ -404,8 +395,8 @@ gateway_resource(struct gateway *g, const struct ipc_gw_resource *r)
 	size_t			 c;
 	int			 i, error = 0;
 
-	for (c = 0; c < g->nclients; c++) {
-		gc = g->clients[c];
+	for (c = 0; c < g->r.npeers; c++) {
+		gc = gateway_client_at(g, c);
 		if ((i = gateway_authz_index(gc, r->id)) == -1)
 			continue;
 		old = gc->authz[i].res;
@@ -418,51 +409,67 @@ gateway_resource(struct gateway *g, const struct ipc_gw_resource *r)
 	return (error);
 }
 
-static bool
-gateway_kept(const struct ipc_authz_keep *k, const char *client,
-    const char *resource)
+/*
+ * Every authorization gone() picks goes; the clients' rules follow, and
+ * the expiry timer is armed for what is left.
+ */
+static void
+gateway_authz_sweep(struct gateway *g,
+    bool (*gone)(const struct gateway_client *, const struct gateway_authz *,
+    const void *), const void *arg)
 {
-	uint32_t	 i;
+	struct gateway_client	*gc;
+	size_t			 c, i, before;
+
+	/* Downwards: a client may go, the last one taking its place. */
+	for (c = g->r.npeers; c-- > 0;) {
+		gc = gateway_client_at(g, c);
+		before = gc->nauthz;
+		for (i = gc->nauthz; i-- > 0;)
+			if (gone(gc, &gc->authz[i], arg))
+				gateway_authz_drop(gc, i);
+		if (gc->nauthz != before)
+			gateway_client_settle(g, gc);
+	}
+	gateway_arm_expiry(g);
+}
+
+static bool
+gateway_unlisted(const struct gateway_client *gc,
+    const struct gateway_authz *a, const void *arg)
+{
+	const struct ipc_authz_keep	*k = arg;
+	uint32_t			 i;
 
 	for (i = 0; i < k->n && i < IPC_MAX_KEEP; i++)
-		if (strcmp(k->v[i].client_id, client) == 0 &&
-		    strcmp(k->v[i].resource_id, resource) == 0)
-			return (true);
-	return (false);
+		if (strcmp(k->v[i].client_id, gc->peer.client_id) == 0 &&
+		    strcmp(k->v[i].resource_id, a->res.id) == 0)
+			return (false);
+	return (true);
 }
 
 /* After a (re)connection's init: what the portal no longer lists goes. */
 static int
 gateway_authz_keep(struct gateway *g, const struct ipc_authz_keep *k)
 {
-	struct gateway_client	*gc;
-	size_t			 c, i, before;
-
-	for (c = g->nclients; c-- > 0;) {
-		gc = g->clients[c];
-		before = gc->nauthz;
-		for (i = gc->nauthz; i-- > 0;)
-			if (!gateway_kept(k, gc->peer.client_id,
-			    gc->authz[i].res.id))
-				gateway_authz_drop(gc, i);
-		if (gc->nauthz != before)
-			gateway_client_settle(g, gc);
-	}
-	gateway_arm_expiry(g);
+	gateway_authz_sweep(g, gateway_unlisted, k);
 	return (0);
 }
 
 static void
 gateway_arm_expiry(struct gateway *g)
 {
-	struct timeval	 tv;
-	int64_t		 first = INT64_MAX, now;
-	size_t		 c, i;
+	struct gateway_client	*gc;
+	struct timeval		 tv;
+	int64_t			 first = INT64_MAX, now;
+	size_t			 c, i;
 
-	for (c = 0; c < g->nclients; c++)
-		for (i = 0; i < g->clients[c]->nauthz; i++)
-			if (g->clients[c]->authz[i].expires_at < first)
-				first = g->clients[c]->authz[i].expires_at;
+	for (c = 0; c < g->r.npeers; c++) {
+		gc = gateway_client_at(g, c);
+		for (i = 0; i < gc->nauthz; i++)
+			if (gc->authz[i].expires_at < first)
+				first = gc->authz[i].expires_at;
+	}
 	if (first == INT64_MAX) {
 		evtimer_del(g->ev_expiry);
 		return;
@@ -473,71 +480,32 @@ gateway_arm_expiry(struct gateway *g)
 	evtimer_add(g->ev_expiry, &tv);
 }
 
+static bool
+gateway_expired(const struct gateway_client *gc,
+    const struct gateway_authz *a, const void *now)
+{
+	(void)gc;
+	return (a->expires_at <= *(const int64_t *)now);
+}
+
 /* Authorizations end at their expires_at without a word from the portal. */
 static void
 gateway_expiry_cb(evutil_socket_t fd, short events, void *arg)
 {
-	struct gateway		*g = arg;
-	struct gateway_client	*gc;
-	int64_t			 now = (int64_t)util_realtime_s();
-	size_t			 c, i, before;
+	int64_t	 now = (int64_t)util_realtime_s();
 
 	(void)fd;
 	(void)events;
-	for (c = g->nclients; c-- > 0;) {
-		gc = g->clients[c];
-		before = gc->nauthz;
-		for (i = gc->nauthz; i-- > 0;)
-			if (gc->authz[i].expires_at <= now)
-				gateway_authz_drop(gc, i);
-		if (gc->nauthz != before)
-			gateway_client_settle(g, gc);
-	}
-	gateway_arm_expiry(g);
+	gateway_authz_sweep(arg, gateway_expired, &now);
 }
 
-static struct gateway_client *
-gateway_client_of(struct gateway *g, const struct conn *conn)
-{
-	size_t	 i;
-
-	for (i = 0; i < g->nclients; i++)
-		if (g->clients[i]->conn == conn)
-			return (g->clients[i]);
-	return (NULL);
-}
-
-/*
- * A client we lost is forgotten with its authorizations: when it comes
- * back it asks the portal, which authorizes it here again.
- */
-static bool
-gateway_conn_state(void *arg, struct conn *conn, enum ice_state st)
-{
-	struct gateway		*g = gateway_of(arg);
-	struct gateway_client	*gc;
-
-	if (st != ICE_FAILED && st != ICE_DISCONNECTED)
-		return (false);
-	if ((gc = gateway_client_of(g, conn)) == NULL)
-		return (false);
-	log_warnx("client %s: connection %s; dropped", conn_id(conn),
-	    ice_state_name(st));
-	gateway_client_free(g, gc, false);
-	gateway_arm_expiry(g);
-	return (true);
-}
-
+/* A client we lost goes with its authorizations. */
 static void
-gateway_peer_goodbye(void *arg, struct conn *conn)
+gateway_drop(struct role *r, struct role_peer *p)
 {
-	struct gateway		*g = gateway_of(arg);
-	struct gateway_client	*gc;
+	struct gateway	*g = gateway_of(r);
 
-	if ((gc = gateway_client_of(g, conn)) == NULL)
-		return;
-	log_info("client %s said goodbye", conn_id(conn));
-	gateway_client_free(g, gc, false);
+	gateway_client_free(g, (struct gateway_client *)p, false);
 	gateway_arm_expiry(g);
 }
 
@@ -578,7 +546,7 @@ gateway_device_up(struct gateway *g)
 		return (EIO);
 	g->fw_installed = true;
 	log_info("nftables table inet %s installed", firewall_table(g->fw));
-	role_conns_new(&g->r, false, gateway_conn_state, gateway_peer_goodbye);
+	role_conns_new(&g->r, false);
 	return (0);
 }
 
@@ -709,9 +677,9 @@ gateway_clear(struct role *r)
 	struct gateway	*g = gateway_of(r);
 
 	gateway_firewall_remove(g);
-	while (g->nclients > 0)
-		gateway_client_free(g, g->clients[g->nclients - 1], true);
-	free(g->clients);
+	while (r->npeers > 0)
+		gateway_client_free(g, gateway_client_at(g, r->npeers - 1),
+		    true);
 	fw_script_free(&g->script);
 	event_free(g->ev_expiry);
 }
@@ -725,6 +693,8 @@ static const struct role_ops gateway_ops = {
 	.clear = gateway_clear,
 	.kind = "gateway",
 	.peer_kind = "client",
+	.max_peers = GATEWAY_MAX_CLIENTS,
 	.state = gateway_state,
 	.describe = gateway_describe,
+	.drop = gateway_drop,
 };

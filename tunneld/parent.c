@@ -26,14 +26,12 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/timer.h"
 #include "common/util.h"
 #include "ipc/ipc.h"
-#include "tunneld/client.h"
-#include "tunneld/gateway.h"
 #include "tunneld/privdrop.h"
 #include "tunneld/protsock.h"
 #include "tunneld/role.h"
-#include "tunneld/wgmode.h"
 
 #define BACKOFF_MIN_MS		250
 #define BACKOFF_MAX_MS		30000
@@ -374,7 +372,7 @@ parent_controld_exited(struct parent *p, int status)
 		event_base_loopexit(p->base, NULL);
 		return;
 	}
-	lived_s = (util_now_ns() - p->controld_started_ns) / 1000000000ULL;
+	lived_s = (util_now_ns() - p->controld_started_ns) / NSEC_PER_SEC;
 	if (lived_s >= BACKOFF_RESET_S)
 		p->backoff_ms = BACKOFF_MIN_MS;
 	tv.tv_sec = p->backoff_ms / 1000;

@@ -1,7 +1,7 @@
 /*
  * peer.c: the tables the main thread shares with the workers. The main
- * thread changes them, under the locks documented beside each structure
- * in peer.h; workers read them for every packet.
+ * thread alone changes them and retires what it takes out; workers read
+ * them without locks and announce their quiescent states (qsbr.c).
  */
 #include <sys/socket.h>
 
@@ -10,60 +10,61 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/timer.h"
 #include "common/util.h"
-#include "tunneld/iphdr.h"
 #include "tunneld/peer.h"
+#include "tunneld/qsbr.h"
+#include "tunneld/routes.h"
 
 /* Packets held for a resource wait this long for its authorization. */
-#define PEER_HOLD_NS		(20 * 1000000000ULL)
+#define PEER_HOLD_NS		(20 * NSEC_PER_SEC)
 
-/* Index table: receiver index -> keypair or pending initiation. */
+/*
+ * Index table: receiver index -> keypair or pending initiation. Entries
+ * are immutable but for kp, set once when the handshake completes.
+ */
 struct peer_index {
-	struct peer_index	*next;
+	struct peer_index *_Atomic next;
 	uint32_t		 index;
 	struct peer		*peer;
-	struct keypair		*kp;	/* NULL: a pending initiation */
-};
-
-struct peer_aip {
-	uint8_t			 addr[16];
-	uint8_t			 prefixlen;
-	struct peer		*peer;
+	struct keypair *_Atomic	 kp;	/* NULL: a pending initiation */
 };
 
 void
-peer_tables_init(struct peer_tables *t, unsigned mtu)
+peer_tables_init(struct peer_tables *t, unsigned mtu, int nworkers,
+    peer_kick_fn *kick, void *arg)
 {
+	size_t	 i;
+
 	memset(t, 0, sizeof(*t));
 	t->mtu = mtu;
-	pthread_rwlock_init(&t->index_lock, NULL);
-	pthread_rwlock_init(&t->table_lock, NULL);
-	pthread_mutex_init(&t->held_lock, NULL);
+	t->qsbr = qsbr_new(nworkers, kick, arg);
+	atomic_init(&t->routes, routes_copy(NULL));
+	for (i = 0; i < PEER_INDEX_BUCKETS; i++)
+		atomic_init(&t->index[i], NULL);
 	handoff_init(&t->handoff);
+	atomic_init(&t->take_ctl, false);
+	atomic_init(&t->timers_pending, 0);
 }
 
+/* The workers are gone. */
 void
 peer_tables_clear(struct peer_tables *t)
 {
 	struct peer_index	*e;
+	struct routes		*r = atomic_load(&t->routes);
 	size_t			 i;
 
+	qsbr_free(t->qsbr);
 	for (i = 0; i < PEER_INDEX_BUCKETS; i++)
-		while ((e = t->index[i]) != NULL) {
-			t->index[i] = e->next;
+		while ((e = atomic_load(&t->index[i])) != NULL) {
+			atomic_store(&t->index[i], atomic_load(&e->next));
 			free(e);
 		}
-	free(t->aip4.v);
-	free(t->aip6.v);
-	for (i = 0; i < t->nresources; i++) {
-		stage_clear(&t->resources[i]->held, t->mtu);
-		free(t->resources[i]);
-	}
-	free(t->resources);
+	for (i = 0; i < r->nres; i++)
+		routes_resource_free(r->res[i]);
+	routes_free(r);
 	handoff_free(&t->handoff);
-	pthread_mutex_destroy(&t->held_lock);
-	pthread_rwlock_destroy(&t->table_lock);
-	pthread_rwlock_destroy(&t->index_lock);
 }
 
 void
@@ -77,54 +78,67 @@ peer_init(struct peer *peer, struct peer_tables *t)
 void
 peer_fini(struct peer *peer)
 {
-	pthread_mutex_lock(&peer->lock);
-	stage_clear(&peer->staged, peer->tables->mtu);
-	pthread_mutex_unlock(&peer->lock);
+	stage_clear(&peer->staged);
 	pthread_mutex_destroy(&peer->lock);
 }
 
-static struct peer_index **
+/* The main thread's view: it is the only writer. */
+static struct peer_index *_Atomic *
 index_slot(struct peer_tables *t, uint32_t index)
 {
-	struct peer_index	**e;
+	struct peer_index *_Atomic	*slot;
+	struct peer_index		*e;
 
-	e = &t->index[index % PEER_INDEX_BUCKETS];
-	while (*e != NULL && (*e)->index != index)
-		e = &(*e)->next;
-	return (e);
+	slot = &t->index[index % PEER_INDEX_BUCKETS];
+	while ((e = atomic_load_explicit(slot, memory_order_relaxed)) !=
+	    NULL && e->index != index)
+		slot = &e->next;
+	return (slot);
 }
 
+static struct peer_index *
+index_find(struct peer_tables *t, uint32_t index)
+{
+	return (atomic_load_explicit(index_slot(t, index),
+	    memory_order_relaxed));
+}
+
+/* Published with release: a worker that finds it sees it whole. */
 uint32_t
 peer_index_insert(struct peer_tables *t, struct peer *peer,
     struct keypair *kp)
 {
-	struct peer_index	*e;
-	uint32_t		 index;
+	struct peer_index *_Atomic	*head;
+	struct peer_index		*e;
+	uint32_t			 index;
 
-	e = xcalloc(1, sizeof(*e));
-	pthread_rwlock_wrlock(&t->index_lock);
 	do {
 		index = randombytes_random();
-	} while (index == 0 || *index_slot(t, index) != NULL);
+	} while (index == 0 || index_find(t, index) != NULL);
+	e = xcalloc(1, sizeof(*e));
 	e->index = index;
 	e->peer = peer;
-	e->kp = kp;
-	e->next = t->index[index % PEER_INDEX_BUCKETS];
-	t->index[index % PEER_INDEX_BUCKETS] = e;
-	pthread_rwlock_unlock(&t->index_lock);
+	atomic_init(&e->kp, kp);
+	head = &t->index[index % PEER_INDEX_BUCKETS];
+	atomic_init(&e->next, atomic_load_explicit(head,
+	    memory_order_relaxed));
+	atomic_store_explicit(head, e, memory_order_release);
 	return (index);
 }
 
+/* Unlinked at once; a worker walking past it may still be on it. */
 void
 peer_index_remove(struct peer_tables *t, uint32_t index)
 {
-	struct peer_index	**slot, *e;
+	struct peer_index *_Atomic	*slot;
+	struct peer_index		*e;
 
-	pthread_rwlock_wrlock(&t->index_lock);
-	if ((e = *(slot = index_slot(t, index))) != NULL)
-		*slot = e->next;
-	pthread_rwlock_unlock(&t->index_lock);
-	free(e);
+	slot = index_slot(t, index);
+	if ((e = atomic_load_explicit(slot, memory_order_relaxed)) == NULL)
+		return;
+	atomic_store_explicit(slot, atomic_load_explicit(&e->next,
+	    memory_order_relaxed), memory_order_release);
+	qsbr_retire(t->qsbr, e, free);
 }
 
 void
@@ -133,26 +147,34 @@ peer_index_set_keypair(struct peer_tables *t, uint32_t index,
 {
 	struct peer_index	*e;
 
-	pthread_rwlock_wrlock(&t->index_lock);
-	if ((e = *index_slot(t, index)) != NULL)
-		e->kp = kp;
-	pthread_rwlock_unlock(&t->index_lock);
+	if ((e = index_find(t, index)) != NULL)
+		atomic_store_explicit(&e->kp, kp, memory_order_release);
 }
 
 struct peer *
 peer_index_pending(struct peer_tables *t, uint32_t index)
 {
 	struct peer_index	*e;
-	struct peer		*peer = NULL;
 
-	pthread_rwlock_rdlock(&t->index_lock);
-	if ((e = *index_slot(t, index)) != NULL && e->kp == NULL)
-		peer = e->peer;
-	pthread_rwlock_unlock(&t->index_lock);
-	return (peer);
+	if ((e = index_find(t, index)) != NULL &&
+	    atomic_load_explicit(&e->kp, memory_order_relaxed) == NULL)
+		return (e->peer);
+	return (NULL);
 }
 
-/* Keypairs are shared with workers and freed by the last reference. */
+/* A worker's lookup: valid until its next quiescent state. */
+struct keypair *
+peer_keypair_by_index(struct peer_tables *t, uint32_t index)
+{
+	struct peer_index	*e;
+
+	e = atomic_load_explicit(&t->index[index % PEER_INDEX_BUCKETS],
+	    memory_order_acquire);
+	while (e != NULL && e->index != index)
+		e = atomic_load_explicit(&e->next, memory_order_acquire);
+	return (e == NULL ? NULL :
+	    atomic_load_explicit(&e->kp, memory_order_acquire));
+}
 
 struct keypair *
 peer_keypair_new(struct peer *peer, const struct wg_keypair *src)
@@ -162,77 +184,80 @@ peer_keypair_new(struct peer *peer, const struct wg_keypair *src)
 	kp = xcalloc(1, sizeof(*kp));
 	memcpy(&kp->kp, src, sizeof(kp->kp));
 	atomic_init(&kp->kp.send_counter, atomic_load(&src->send_counter));
-	atomic_init(&kp->refs, 1);
 	pthread_mutex_init(&kp->replay_lock, NULL);
 	kp->peer = peer;
 	return (kp);
 }
 
-void
-peer_keypair_put(struct keypair *kp)
+static void
+keypair_free(void *arg)
 {
-	if (atomic_fetch_sub(&kp->refs, 1) != 1)
-		return;
+	struct keypair	*kp = arg;
+
 	pthread_mutex_destroy(&kp->replay_lock);
 	wg_transport_keypair_clear(&kp->kp);
 	free(kp);
 }
 
-/* Takes a keypair out of service: first unreachable, then released. */
+/*
+ * Takes a keypair out of service: out of the index, and out of the
+ * peer's slots already (the caller's part); freed when no worker has it.
+ */
 void
 peer_keypair_retire(struct peer_tables *t, struct keypair *kp)
 {
 	if (kp == NULL)
 		return;
 	peer_index_remove(t, kp->kp.local_index);
-	peer_keypair_put(kp);
+	qsbr_retire(t->qsbr, kp, keypair_free);
 }
 
-struct keypair *
-peer_keypair_get(struct peer_tables *t, uint32_t index)
+/* The keypair a worker's rotation displaced, retired by the main thread. */
+void
+peer_keypair_collect(struct peer *peer)
 {
-	struct peer_index	*e;
-	struct keypair		*kp = NULL;
+	struct keypair	*kp;
 
-	pthread_rwlock_rdlock(&t->index_lock);
-	if ((e = *index_slot(t, index)) != NULL && e->kp != NULL) {
-		kp = e->kp;
-		atomic_fetch_add(&kp->refs, 1);
-	}
-	pthread_rwlock_unlock(&t->index_lock);
-	return (kp);
+	pthread_mutex_lock(&peer->lock);
+	kp = peer->displaced;
+	peer->displaced = NULL;
+	pthread_mutex_unlock(&peer->lock);
+	peer_keypair_retire(peer->tables, kp);
 }
 
-/* The keypair to send with, referenced, or NULL: handshake needed. */
+/* The keypair to send with, or NULL: handshake needed. */
 struct keypair *
 peer_current_keypair(struct peer *peer)
 {
 	struct keypair	*kp;
 
 	pthread_mutex_lock(&peer->lock);
-	if ((kp = peer->current) != NULL)
-		atomic_fetch_add(&kp->refs, 1);
+	kp = peer->current;
 	pthread_mutex_unlock(&peer->lock);
 	return (kp);
 }
 
-/* A worker saw data on the responder's new keypair: it becomes current. */
+/*
+ * A worker saw data on the responder's new keypair: it becomes current.
+ * Only the main thread retires, so the displaced keypair waits for it;
+ * while one waits, the next rotation does too (a later packet retries).
+ */
 void
 peer_confirm(struct peer *peer, struct keypair *kp)
 {
-	struct keypair	*old = NULL;
+	bool	 done = false;
 
 	pthread_mutex_lock(&peer->lock);
-	if (peer->next == kp) {
-		old = peer->previous;
+	if (peer->next == kp && peer->displaced == NULL) {
+		peer->displaced = peer->previous;
 		peer->previous = peer->current;
 		peer->current = kp;
 		peer->next = NULL;
+		done = true;
 	}
 	pthread_mutex_unlock(&peer->lock);
-	/* Rare (once per handshake): a worker may take the write lock. */
-	peer_keypair_retire(peer->tables, old);
-	peer_raise(peer, PEER_EV_CONFIRMED);
+	if (done)
+		peer_raise(peer, PEER_EV_CONFIRMED);
 }
 
 void
@@ -272,111 +297,71 @@ peer_path(struct peer *peer, struct sockaddr_in6 *dst, uint16_t *channel)
 	return (has);
 }
 
-/* Allowed IPs: longest prefix first, so the first match wins. */
+/* Routing table: the workers' view, valid until their next quiescence. */
 
-static int
-aip_cmp(const void *a, const void *b)
+static struct routes *
+routes_now(struct peer_tables *t)
 {
-	return ((int)((const struct peer_aip *)b)->prefixlen -
-	    (int)((const struct peer_aip *)a)->prefixlen);
+	return (atomic_load_explicit(&t->routes, memory_order_acquire));
 }
 
-static int
-prefix_match(const uint8_t *prefix, uint8_t prefixlen, const uint8_t *addr)
+/* The main thread's copy to change, then publish. */
+static struct routes *
+routes_edit(struct peer_tables *t)
 {
-	unsigned	 full = prefixlen / 8, rest = prefixlen % 8;
-
-	if (memcmp(prefix, addr, full) != 0)
-		return (0);
-	return (rest == 0 ||
-	    ((prefix[full] ^ addr[full]) & (0xff00 >> rest)) == 0);
+	return (routes_copy(atomic_load_explicit(&t->routes,
+	    memory_order_relaxed)));
 }
 
-static struct peer *
-aip_lookup(const struct peer_aip_table *t, const uint8_t *addr)
+static void
+routes_publish(struct peer_tables *t, struct routes *r)
 {
-	size_t	 i;
+	struct routes	*old;
 
-	for (i = 0; i < t->n; i++)
-		if (prefix_match(t->v[i].addr, t->v[i].prefixlen, addr))
-			return (t->v[i].peer);
-	return (NULL);
-}
-
-static struct peer *
-lookup_addr(struct peer_tables *t, const uint8_t *pkt, size_t len, int src)
-{
-	if (len >= IP4_HDR_MIN && iphdr_version(pkt) == IPHDR_V4)
-		return (aip_lookup(&t->aip4, pkt + (src ? IP4_SRC : IP4_DST)));
-	if (len >= IP6_HDR_LEN && iphdr_version(pkt) == IPHDR_V6)
-		return (aip_lookup(&t->aip6, pkt + (src ? IP6_SRC : IP6_DST)));
-	return (NULL);
+	old = atomic_exchange_explicit(&t->routes, r, memory_order_acq_rel);
+	qsbr_retire(t->qsbr, old, routes_free);
 }
 
 struct peer *
 peer_lookup_dst(struct peer_tables *t, const uint8_t *pkt, size_t len)
 {
-	struct peer	*peer;
-
-	pthread_rwlock_rdlock(&t->table_lock);
-	peer = lookup_addr(t, pkt, len, 0);
-	pthread_rwlock_unlock(&t->table_lock);
-	return (peer);
+	return (routes_lookup(routes_now(t), pkt, len, false));
 }
 
 bool
 peer_src_allowed(struct peer_tables *t, struct peer *peer,
     const uint8_t *pkt, size_t len)
 {
-	struct peer	*p;
+	return (routes_lookup(routes_now(t), pkt, len, true) == peer);
+}
 
-	pthread_rwlock_rdlock(&t->table_lock);
-	p = lookup_addr(t, pkt, len, 1);
-	pthread_rwlock_unlock(&t->table_lock);
-	return (p == peer);
+bool
+peer_is_relay(struct peer_tables *t, const struct sockaddr_in6 *src)
+{
+	return (routes_has_relay(routes_now(t), src));
 }
 
 int
 peer_add_allowed_ip(struct peer_tables *t, struct peer *peer,
     const struct ipc_prefix *p)
 {
-	struct peer_aip_table	*a = p->family == AF_INET ? &t->aip4 :
-	    &t->aip6;
-	size_t			 i;
+	struct routes	*r = routes_edit(t);
 
-	for (i = 0; i < a->n; i++)
-		if (a->v[i].prefixlen == p->prefixlen &&
-		    memcmp(a->v[i].addr, p->addr, 16) == 0)
-			return (-1);
-	pthread_rwlock_wrlock(&t->table_lock);
-	a->v = xreallocarray(a->v, a->n + 1, sizeof(*a->v));
-	memcpy(a->v[a->n].addr, p->addr, 16);
-	a->v[a->n].prefixlen = p->prefixlen;
-	a->v[a->n].peer = peer;
-	a->n++;
-	qsort(a->v, a->n, sizeof(*a->v), aip_cmp);
-	pthread_rwlock_unlock(&t->table_lock);
+	if (routes_add_aip(r, peer, p) == -1) {
+		routes_free(r);
+		return (-1);
+	}
+	routes_publish(t, r);
 	return (0);
-}
-
-static void
-aip_remove_peer(struct peer_aip_table *a, const struct peer *peer)
-{
-	size_t	 i, j;
-
-	for (i = j = 0; i < a->n; i++)
-		if (a->v[i].peer != peer)
-			a->v[j++] = a->v[i];
-	a->n = j;
 }
 
 void
 peer_remove_allowed_ips(struct peer_tables *t, const struct peer *peer)
 {
-	pthread_rwlock_wrlock(&t->table_lock);
-	aip_remove_peer(&t->aip4, peer);
-	aip_remove_peer(&t->aip6, peer);
-	pthread_rwlock_unlock(&t->table_lock);
+	struct routes	*r = routes_edit(t);
+
+	routes_del_peer(r, peer);
+	routes_publish(t, r);
 }
 
 /*
@@ -387,66 +372,29 @@ peer_remove_allowed_ips(struct peer_tables *t, const struct peer *peer)
 bool
 peer_unrouted(struct peer_tables *t, const uint8_t *pkt, size_t len)
 {
-	struct peer_resource	*best = NULL, *r;
-	const uint8_t		*dst;
-	size_t			 i;
-	int			 family;
+	struct routes_resource	*r;
 
-	if (len >= IP4_HDR_MIN && iphdr_version(pkt) == IPHDR_V4) {
-		family = AF_INET;
-		dst = pkt + IP4_DST;
-	} else if (len >= IP6_HDR_LEN && iphdr_version(pkt) == IPHDR_V6) {
-		family = AF_INET6;
-		dst = pkt + IP6_DST;
-	} else
+	if ((r = routes_resource_for(routes_now(t), pkt, len)) == NULL)
 		return (false);
-	pthread_rwlock_rdlock(&t->table_lock);
-	for (i = 0; i < t->nresources; i++) {
-		r = t->resources[i];
-		if (r->family == family &&
-		    prefix_match(r->addr, r->prefixlen, dst) &&
-		    (best == NULL || r->prefixlen > best->prefixlen))
-			best = r;
-	}
-	if (best != NULL) {
-		pthread_mutex_lock(&t->held_lock);
-		stage_push(&best->held, t->mtu, pkt, len);
-		pthread_mutex_unlock(&t->held_lock);
-		if (atomic_exchange(&best->wanted, 1) == 0)
-			handoff_wake(&t->handoff);
-	}
-	pthread_rwlock_unlock(&t->table_lock);
-	return (best != NULL);
-}
-
-static bool
-same_resource(const struct peer_resource *r, const struct ipc_prefix *p,
-    const char *id)
-{
-	return (strcmp(r->id, id) == 0 && r->family == p->family &&
-	    r->prefixlen == p->prefixlen && memcmp(r->addr, p->addr, 16) == 0);
+	pthread_mutex_lock(&r->lock);
+	stage_push(&r->held, t->mtu, pkt, len);
+	pthread_mutex_unlock(&r->lock);
+	if (atomic_exchange(&r->wanted, 1) == 0)
+		handoff_wake(&t->handoff);
+	return (true);
 }
 
 int
 peer_add_resource(struct peer_tables *t, const struct ipc_prefix *p,
     const char *id)
 {
-	struct peer_resource	*r;
-	size_t			 i;
+	struct routes	*r = routes_edit(t);
 
-	for (i = 0; i < t->nresources; i++)
-		if (same_resource(t->resources[i], p, id))
-			return (-1);
-	r = xcalloc(1, sizeof(*r));
-	memcpy(r->addr, p->addr, sizeof(r->addr));
-	r->prefixlen = p->prefixlen;
-	r->family = p->family;
-	snprintf(r->id, sizeof(r->id), "%s", id);
-	pthread_rwlock_wrlock(&t->table_lock);
-	t->resources = xreallocarray(t->resources, t->nresources + 1,
-	    sizeof(*t->resources));
-	t->resources[t->nresources++] = r;
-	pthread_rwlock_unlock(&t->table_lock);
+	if (routes_add_resource(r, p, id) == NULL) {
+		routes_free(r);
+		return (-1);
+	}
+	routes_publish(t, r);
 	return (0);
 }
 
@@ -454,37 +402,36 @@ int
 peer_del_resource(struct peer_tables *t, const struct ipc_prefix *p,
     const char *id)
 {
-	struct peer_resource	*r = NULL;
-	size_t			 i;
+	struct routes		*r = routes_edit(t);
+	struct routes_resource	*res;
 
-	pthread_rwlock_wrlock(&t->table_lock);
-	for (i = 0; i < t->nresources; i++)
-		if (same_resource(t->resources[i], p, id)) {
-			r = t->resources[i];
-			t->resources[i] = t->resources[--t->nresources];
-			break;
-		}
-	pthread_rwlock_unlock(&t->table_lock);
-	if (r != NULL)
-		stage_clear(&r->held, t->mtu);
-	free(r);
-	return (r == NULL ? -1 : 0);
+	if ((res = routes_del_resource(r, p, id)) == NULL) {
+		routes_free(r);
+		return (-1);
+	}
+	routes_publish(t, r);
+	qsbr_retire(t->qsbr, res, routes_resource_free);
+	return (0);
 }
 
 /* The portal refused the resource: what was held for it goes. */
 int
 peer_drop_held(struct peer_tables *t, const char *id)
 {
-	size_t	 i;
-	int	 n = 0;
+	struct routes		*r = routes_now(t);
+	struct routes_resource	*res;
+	size_t			 i;
+	int			 n = 0;
 
-	pthread_mutex_lock(&t->held_lock);
-	for (i = 0; i < t->nresources; i++)
-		if (strcmp(t->resources[i]->id, id) == 0) {
-			n += t->resources[i]->held.n;
-			stage_clear(&t->resources[i]->held, t->mtu);
-		}
-	pthread_mutex_unlock(&t->held_lock);
+	for (i = 0; i < r->nres; i++) {
+		res = r->res[i];
+		if (strcmp(res->id, id) != 0)
+			continue;
+		pthread_mutex_lock(&res->lock);
+		n += res->held.n;
+		stage_clear(&res->held);
+		pthread_mutex_unlock(&res->lock);
+	}
 	return (n);
 }
 
@@ -495,22 +442,23 @@ peer_drop_held(struct peer_tables *t, const char *id)
 int
 peer_claim_held(struct peer_tables *t, struct peer *peer, const char *id)
 {
-	struct peer_resource	*r;
+	struct routes		*r = routes_now(t);
+	struct routes_resource	*res;
 	size_t			 i;
 	int			 k, n = 0;
 
-	pthread_mutex_lock(&t->held_lock);
-	for (i = 0; i < t->nresources; i++) {
-		r = t->resources[i];
-		if (strcmp(r->id, id) != 0)
+	for (i = 0; i < r->nres; i++) {
+		res = r->res[i];
+		if (strcmp(res->id, id) != 0)
 			continue;
-		for (k = 0; k < r->held.n; k++)
-			peer_stage(peer, r->held.buf + (size_t)k * t->mtu,
-			    r->held.len[k]);
-		n += r->held.n;
-		stage_clear(&r->held, t->mtu);
+		pthread_mutex_lock(&res->lock);
+		for (k = 0; k < res->held.n; k++)
+			peer_stage(peer, res->held.buf + (size_t)k * t->mtu,
+			    res->held.len[k]);
+		n += res->held.n;
+		stage_clear(&res->held);
+		pthread_mutex_unlock(&res->lock);
 	}
-	pthread_mutex_unlock(&t->held_lock);
 	return (n);
 }
 
@@ -522,76 +470,55 @@ void
 peer_report_unrouted(struct peer_tables *t, uint64_t now,
     peer_report_fn *fn, void *arg)
 {
-	struct peer_resource	*r;
+	struct routes		*r = routes_now(t);
+	struct routes_resource	*res;
 	size_t			 i;
 
-	for (i = 0; i < t->nresources; i++) {
-		r = t->resources[i];
-		pthread_mutex_lock(&t->held_lock);
-		if (r->held.n > 0 && now - r->held.since > PEER_HOLD_NS) {
+	for (i = 0; i < r->nres; i++) {
+		res = r->res[i];
+		pthread_mutex_lock(&res->lock);
+		if (res->held.n > 0 && now - res->held.since > PEER_HOLD_NS) {
 			log_info("resource %s: %d packets held for it dropped: "
-			    "no authorization in %llu s", r->id, r->held.n,
-			    (unsigned long long)(PEER_HOLD_NS / WG_NSEC));
-			stage_clear(&r->held, t->mtu);
+			    "no authorization in %llu s", res->id, res->held.n,
+			    (unsigned long long)(PEER_HOLD_NS / NSEC_PER_SEC));
+			stage_clear(&res->held);
 		}
-		pthread_mutex_unlock(&t->held_lock);
-		if (atomic_exchange(&r->wanted, 0) == 0 ||
-		    (r->last_report != 0 && now - r->last_report < WG_NSEC))
+		pthread_mutex_unlock(&res->lock);
+		if (atomic_exchange(&res->wanted, 0) == 0 ||
+		    (res->last_report != 0 &&
+		    now - res->last_report < NSEC_PER_SEC))
 			continue;
-		r->last_report = now;
+		res->last_report = now;
 		if (fn != NULL)
-			fn(arg, r->id);
+			fn(arg, res->id);
 	}
-}
-
-static bool
-same_addr(const struct sockaddr_in6 *a, const struct sockaddr_in6 *b)
-{
-	return (a->sin6_port == b->sin6_port &&
-	    memcmp(&a->sin6_addr, &b->sin6_addr, sizeof(a->sin6_addr)) == 0);
-}
-
-bool
-peer_is_relay(struct peer_tables *t, const struct sockaddr_in6 *src)
-{
-	size_t	 i;
-	bool	 found = false;
-
-	pthread_rwlock_rdlock(&t->table_lock);
-	for (i = 0; i < t->nrelays && !found; i++)
-		found = same_addr(&t->relays[i], src);
-	pthread_rwlock_unlock(&t->table_lock);
-	return (found);
 }
 
 int
 peer_relay_add(struct peer_tables *t, const struct sockaddr_in6 *a)
 {
-	int	 rc = 0;
+	struct routes	*r;
 
-	if (peer_is_relay(t, a))
+	if (routes_has_relay(routes_now(t), a))
 		return (0);
-	pthread_rwlock_wrlock(&t->table_lock);
-	if (t->nrelays == PEER_MAX_RELAYS)
-		rc = -1;
-	else
-		t->relays[t->nrelays++] = *a;
-	pthread_rwlock_unlock(&t->table_lock);
-	return (rc);
+	r = routes_edit(t);
+	if (routes_add_relay(r, a) == -1) {
+		routes_free(r);
+		return (-1);
+	}
+	routes_publish(t, r);
+	return (0);
 }
 
 void
 peer_relay_del(struct peer_tables *t, const struct sockaddr_in6 *a)
 {
-	size_t	 i;
+	struct routes	*r = routes_edit(t);
 
-	pthread_rwlock_wrlock(&t->table_lock);
-	for (i = 0; i < t->nrelays; i++)
-		if (same_addr(&t->relays[i], a)) {
-			t->relays[i] = t->relays[--t->nrelays];
-			break;
-		}
-	pthread_rwlock_unlock(&t->table_lock);
+	if (routes_del_relay(r, a))
+		routes_publish(t, r);
+	else
+		routes_free(r);
 }
 
 int
@@ -605,15 +532,14 @@ peer_queue_handshake(struct peer_tables *t, const uint8_t *msg, size_t len,
 	return (0);
 }
 
-/* -2: no agent takes it (plain WireGuard mode); -1: the queue is full. */
-int
+enum peer_queued
 peer_queue_control(struct peer_tables *t, const uint8_t *msg, size_t len,
     const struct sockaddr_in6 *src)
 {
 	if (len > HANDOFF_MSG_MAX || !atomic_load(&t->take_ctl))
-		return (-2);
+		return (PEER_NOT_OURS);
 	if (handoff_push(&t->handoff.ctl, msg, len, src) == -1)
-		return (-1);
+		return (PEER_QUEUE_FULL);
 	handoff_wake(&t->handoff);
-	return (0);
+	return (PEER_QUEUED);
 }

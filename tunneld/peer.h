@@ -3,7 +3,7 @@
  * keypairs, the index table, the allowed IPs, the resources that hold
  * packets until they are authorized, the relays, and the hand-off to the
  * main thread. The main thread (device.c) changes these tables, workers
- * (worker.c) read them; this file uses neither.
+ * (worker.c) read them without locks; this file uses neither.
  */
 #ifndef FZC_PEER_H
 #define FZC_PEER_H
@@ -23,13 +23,12 @@
 
 struct device;
 struct event;
+struct qsbr;
+struct routes;
 
 #define PEER_INDEX_BUCKETS	1024
-#define PEER_MAX_RELAYS		16
 /* A TURN ChannelData header (PROTOCOL 4.1), for relayed paths. */
 #define PEER_CHANNEL_HDR	4
-/* Removed peers are freed this long after removal: workers may hold them. */
-#define PEER_GRACE_NS		(10 * 1000000000ULL)
 
 /* Events workers raise for the main thread, per peer. */
 #define PEER_EV_DATA_SENT	0x01
@@ -40,9 +39,12 @@ struct event;
 #define PEER_EV_CONFIRMED	0x20	/* responder's next keypair in use */
 #define PEER_EV_GOODBYE		0x40	/* the peer closed the connection */
 
+/*
+ * Freed through the reclamation, once unreachable: workers use keypairs
+ * and peers they found without taking references, within one batch.
+ */
 struct keypair {
 	struct wg_keypair	 kp;
-	_Atomic int		 refs;
 	pthread_mutex_t		 replay_lock;
 	struct peer		*peer;
 };
@@ -60,13 +62,13 @@ struct peer {
 	struct event		*ev_timer;
 	uint32_t		 hs_index;	/* 0: no initiation pending */
 	bool			 warned_response;
-	uint64_t		 died;		/* removed at */
 
 	/* Guarded by lock: shared with the workers. */
 	pthread_mutex_t		 lock;
 	struct keypair		*current;
 	struct keypair		*previous;
 	struct keypair		*next;
+	struct keypair		*displaced;	/* main retires it */
 	struct sockaddr_in6	 endpoint;	/* channel != 0: a relay */
 	bool			 has_endpoint;
 	uint16_t		 channel;	/* TURN channel, 0: direct */
@@ -82,42 +84,18 @@ struct peer {
 };
 
 struct peer_index;
-struct peer_aip_table {
-	struct peer_aip		*v;
-	size_t			 n;
-};
 
-/* A CIDR resource: packets to it with no peer ask for authorization. */
-struct peer_resource {
-	uint8_t			 addr[16];
-	uint8_t			 prefixlen;
-	int			 family;
-	char			 id[IPC_ID_MAX];
-	_Atomic int		 wanted;	/* set by workers, taken by main */
-	uint64_t		 last_report;
-	struct stage		 held;		/* under held_lock */
-};
-
+/*
+ * Changed by the main thread only, read by workers for every packet,
+ * without locks: the routing table is replaced whole by an atomic pointer
+ * swap, index entries are linked in and out by atomic pointer stores, and
+ * what a worker may still hold is freed only through the reclamation.
+ */
 struct peer_tables {
 	unsigned		 mtu;
-	/*
-	 * Changed by the main thread only (peers and resources come and go
-	 * in the client role), read by workers for every packet.
-	 */
-	pthread_rwlock_t	 table_lock;
-	struct peer_aip_table	 aip4;
-	struct peer_aip_table	 aip6;
-	struct peer_resource	**resources;
-	size_t			 nresources;
-	/* PROTOCOL 4.1: ChannelData is taken from these relays only. */
-	struct sockaddr_in6	 relays[PEER_MAX_RELAYS];
-	size_t			 nrelays;
-	/* Packets to resources waiting for their authorization. */
-	pthread_mutex_t		 held_lock;
-
-	/* Written by the main thread, read by workers. */
-	pthread_rwlock_t	 index_lock;
-	struct peer_index	*index[PEER_INDEX_BUCKETS];
+	struct qsbr		*qsbr;
+	struct routes *_Atomic	 routes;
+	struct peer_index *_Atomic index[PEER_INDEX_BUCKETS];
 
 	struct handoff		 handoff;
 	_Atomic bool		 take_ctl;	/* an agent reads ctl */
@@ -129,10 +107,19 @@ struct peer_tables {
 	_Atomic int		 timers_pending;
 };
 
+/* What became of a STUN or TURN message a worker hands over. */
+enum peer_queued {
+	PEER_QUEUED,
+	PEER_QUEUE_FULL,
+	PEER_NOT_OURS,		/* no agent takes it: plain WireGuard mode */
+};
+
 typedef void peer_report_fn(void *, const char *);
+typedef void peer_kick_fn(void *);
 
 /* peer.c: set up and changed by the main thread */
-void		 peer_tables_init(struct peer_tables *, unsigned);
+void		 peer_tables_init(struct peer_tables *, unsigned, int,
+		    peer_kick_fn *, void *);
 void		 peer_tables_clear(struct peer_tables *);
 void		 peer_init(struct peer *, struct peer_tables *);
 void		 peer_fini(struct peer *);
@@ -144,6 +131,7 @@ void		 peer_index_set_keypair(struct peer_tables *, uint32_t,
 struct peer	*peer_index_pending(struct peer_tables *, uint32_t);
 struct keypair	*peer_keypair_new(struct peer *, const struct wg_keypair *);
 void		 peer_keypair_retire(struct peer_tables *, struct keypair *);
+void		 peer_keypair_collect(struct peer *);
 int		 peer_add_allowed_ip(struct peer_tables *, struct peer *,
 		    const struct ipc_prefix *);
 void		 peer_remove_allowed_ips(struct peer_tables *,
@@ -170,15 +158,14 @@ bool		 peer_src_allowed(struct peer_tables *, struct peer *,
 bool		 peer_unrouted(struct peer_tables *, const uint8_t *, size_t);
 bool		 peer_is_relay(struct peer_tables *,
 		    const struct sockaddr_in6 *);
-struct keypair	*peer_keypair_get(struct peer_tables *, uint32_t);
+struct keypair	*peer_keypair_by_index(struct peer_tables *, uint32_t);
 struct keypair	*peer_current_keypair(struct peer *);
-void		 peer_keypair_put(struct keypair *);
 void		 peer_raise(struct peer *, uint32_t);
 void		 peer_stage(struct peer *, const uint8_t *, size_t);
 void		 peer_confirm(struct peer *, struct keypair *);
 int		 peer_queue_handshake(struct peer_tables *, const uint8_t *,
 		    size_t, const struct sockaddr_in6 *);
-int		 peer_queue_control(struct peer_tables *, const uint8_t *,
+enum peer_queued peer_queue_control(struct peer_tables *, const uint8_t *,
 		    size_t, const struct sockaddr_in6 *);
 
 #endif

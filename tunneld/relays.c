@@ -324,7 +324,7 @@ relays_send_stats(struct relays *rs, struct ipc_chan *ch, uint32_t id)
 		st.addr = r->portal_addr;
 		st.state = turn_get_state(r->turn);
 		st.error = turn_get_error(r->turn);
-		st.rtt_us = turn_get_rtt(r->turn) / 1000;
+		st.rtt_us = turn_get_rtt(r->turn) / NSEC_PER_USEC;
 		if (turn_get_srflx(r->turn, &a)) {
 			st.has_srflx = 1;
 			stun_to_ipc(&a, &st.srflx);

@@ -422,18 +422,100 @@ role_relays_replay(struct role *r)
 		(void)conns_relay_add(r->conns, &r->relays.v[i]);
 }
 
+void *
+role_peer_new(struct role *r, const char *id, size_t size)
+{
+	struct role_peer	*p;
+
+	if (r->npeers == r->ops->max_peers)
+		return (NULL);
+	p = xcalloc(1, size);
+	snprintf(p->id, sizeof(p->id), "%s", id);
+	r->peers = xreallocarray(r->peers, r->npeers + 1, sizeof(*r->peers));
+	r->peers[r->npeers++] = p;
+	return (p);
+}
+
+struct role_peer *
+role_peer_find(struct role *r, const char *id)
+{
+	size_t	 i;
+
+	for (i = 0; i < r->npeers; i++)
+		if (strcmp(r->peers[i]->id, id) == 0)
+			return (r->peers[i]);
+	return (NULL);
+}
+
 void
-role_conns_new(struct role *r, bool controlling,
-    bool (*state)(void *, struct conn *, enum ice_state),
-    void (*goodbye)(void *, struct conn *))
+role_peer_remove(struct role *r, struct role_peer *p)
+{
+	size_t	 i;
+
+	for (i = 0; i < r->npeers; i++)
+		if (r->peers[i] == p) {
+			r->peers[i] = r->peers[--r->npeers];
+			return;
+		}
+}
+
+/*
+ * A connection carries its peer's id. NULL while conn_new() runs: the
+ * peer does not hold the connection yet.
+ */
+static struct role_peer *
+role_peer_of(struct role *r, const struct conn *c)
+{
+	struct role_peer	*p;
+
+	if ((p = role_peer_find(r, conn_id(c))) == NULL || p->conn != c)
+		return (NULL);
+	return (p);
+}
+
+/*
+ * A peer we lost (ICE failed or disconnected, or it said goodbye) is
+ * forgotten: the client asks the portal at its next packet to one of the
+ * gateway's resources; a client that comes back to a gateway asks the
+ * portal too, which authorizes it there again.
+ */
+static bool
+role_conn_state(void *arg, struct conn *conn, enum ice_state st)
+{
+	struct role		*r = arg;
+	struct role_peer	*p;
+
+	if ((st != ICE_FAILED && st != ICE_DISCONNECTED) ||
+	    (p = role_peer_of(r, conn)) == NULL)
+		return (false);
+	log_warnx("%s %s: connection %s; dropped", r->ops->peer_kind,
+	    conn_id(conn), ice_state_name(st));
+	r->ops->drop(r, p);
+	return (true);
+}
+
+static void
+role_conn_goodbye(void *arg, struct conn *conn)
+{
+	struct role		*r = arg;
+	struct role_peer	*p;
+
+	if ((p = role_peer_of(r, conn)) == NULL)
+		return;
+	log_info("%s %s said goodbye", r->ops->peer_kind, conn_id(conn));
+	r->ops->drop(r, p);
+}
+
+void
+role_conns_new(struct role *r, bool controlling)
 {
 	struct conns_callbacks	 cb;
 
 	memset(&cb, 0, sizeof(cb));
 	cb.candidate = role_send_candidate;
-	cb.state = state;
+	cb.state = role_conn_state;
 	cb.no_relays = role_send_no_relays;
-	cb.goodbye = goodbye;
+	cb.goodbye = role_conn_goodbye;
 	cb.arg = r;
 	r->conns = conns_new(r->base, r->tun.dev, controlling, &cb);
 	role_relays_replay(r);
@@ -447,13 +529,12 @@ static int
 role_remote_candidate(struct role *r, const struct ipc_msg *msg)
 {
 	const struct ipc_candidate	*m = &msg->u.candidate;
-	struct conn			*c;
+	struct role_peer		*p;
 	const char			*why = NULL;
 
-	if (r->conns == NULL ||
-	    (c = conns_find(r->conns, m->gateway_id)) == NULL)
+	if ((p = role_peer_find(r, m->gateway_id)) == NULL || p->conn == NULL)
 		return (ENOENT);
-	if (conn_remote_candidate(c, m->candidate,
+	if (conn_remote_candidate(p->conn, m->candidate,
 	    msg->hdr.type == IPC_REMOTE_CANDIDATE, &why) == -1) {
 		log_warnx("candidate for %s %s rejected: %s",
 		    r->ops->peer_kind, m->gateway_id,
@@ -615,6 +696,7 @@ role_free(struct role *r)
 	if (r == NULL)
 		return;
 	r->ops->clear(r);
+	free(r->peers);
 	conns_free(r->conns);
 	role_tun_down(r);
 	role_identity_clear(&r->id);

@@ -1,8 +1,8 @@
 /*
  * role.h: the role fzc-tunneld plays: the client, the gateway (PROTOCOL 3)
- * or plain WireGuard mode. The parent holds one struct role and calls
- * through its operations; client.c, gateway.c and wgmode.c implement them
- * over this base, their own state after it.
+ * or plain WireGuard mode (--wireguard FILE). The parent makes one with
+ * its constructor and calls through its operations; client.c, gateway.c
+ * and wgmode.c implement them over this base, their own state after it.
  *
  * The client and gateway roles, both driven by the portal through
  * controld, also share what is here: the identity controld must not hold
@@ -18,7 +18,6 @@
 #include <stdint.h>
 
 #include "ipc/ipc.h"
-#include "tunneld/nat/ice.h"
 
 struct event_base;
 struct conn;
@@ -26,6 +25,7 @@ struct conns;
 struct device;
 struct netlink;
 struct role;
+struct role_peer;
 
 /* The command line, for every role. */
 struct role_options {
@@ -44,7 +44,7 @@ struct role_options {
 
 struct role_ops {
 	const char	*name;		/* for the log: "client role" */
-	const char	*stray;		/* why a message not its own is refused */
+	const char	*stray;		/* why others' messages are refused */
 	/* After every hello: what controld needs first. -1: not sent. */
 	int		(*configure)(struct role *, struct ipc_chan *);
 	/* The message types dispatch takes. */
@@ -56,12 +56,15 @@ struct role_ops {
 	void		(*clear)(struct role *);
 
 	/* The client and gateway roles', for role_portal_dispatch(). */
-	const char	*kind;		/* "client": the log's "client state" */
+	const char	*kind;		/* "client", as in "client state" */
 	const char	*peer_kind;	/* "gateway": whom it connects to */
+	size_t		 max_peers;
 	/* Keeps a state message: the errno to acknowledge it with. */
 	int		(*state)(struct role *, const struct ipc_msg *);
 	/* What the log says of a state message after its type. */
 	void		(*describe)(const struct ipc_msg *, char *, size_t);
+	/* Forgets a peer whose connection was lost, or that said goodbye. */
+	void		(*drop)(struct role *, struct role_peer *);
 };
 
 struct role_identity {
@@ -84,6 +87,15 @@ struct role_tun {
 	int		 ifindex;
 };
 
+/*
+ * A peer of the client or gateway role: a gateway the client uses, a
+ * client the gateway serves. First in the role's own struct for it.
+ */
+struct role_peer {
+	char		 id[IPC_ID_MAX];
+	struct conn	*conn;		/* NULL: none yet */
+};
+
 /* The base: first in every role's own struct. */
 struct role {
 	const struct role_ops	*ops;
@@ -91,7 +103,7 @@ struct role {
 	struct role_options	 opt;
 	struct ipc_chan		*chan;		/* to the current controld */
 	struct role_tun		 tun;
-	bool			 ready;		/* false: waits for controld */
+	bool			 ready;		/* false: waits on controld */
 
 	/* Client and gateway roles; left empty in WireGuard mode. */
 	struct role_identity	 id;
@@ -99,9 +111,16 @@ struct role {
 	struct ipc_tun_addresses addresses;
 	struct role_relays	 relays;
 	struct conns		*conns;
+	struct role_peer	**peers;
+	size_t			 npeers;
 };
 
-/* The parent's calls. */
+/* client.c, gateway.c, wgmode.c: the roles. */
+struct role	*client_new(struct event_base *, const struct role_options *);
+struct role	*gateway_new(struct event_base *, const struct role_options *);
+struct role	*wgmode_new(struct event_base *, const struct role_options *);
+
+/* role.c: the parent's calls. */
 const char	*role_name(const struct role *);
 bool		 role_ready(const struct role *);
 int		 role_configure(struct role *, struct ipc_chan *);
@@ -150,11 +169,16 @@ void		 role_tun_down(struct role *);
 int		 role_tun_move(struct role *, const struct ipc_tun_addresses *);
 /*
  * The connections, controlling ICE or not, over the device; the kept
- * relays given to them. The callbacks: a connection's ICE state changed
- * (true if it freed the connection), its peer said goodbye.
+ * relays given to them.
  */
-void		 role_conns_new(struct role *, bool,
-		    bool (*)(void *, struct conn *, enum ice_state),
-		    void (*)(void *, struct conn *));
+void		 role_conns_new(struct role *, bool);
+/*
+ * A new peer with this id, size bytes with its struct role_peer first,
+ * zeroed but for the id; NULL when the role has ops->max_peers.
+ */
+void		*role_peer_new(struct role *, const char *, size_t);
+struct role_peer *role_peer_find(struct role *, const char *);
+/* Out of the peers, for the role to free: the last takes its place. */
+void		 role_peer_remove(struct role *, struct role_peer *);
 
 #endif

@@ -11,8 +11,10 @@ stage_push(struct stage *st, unsigned mtu, const uint8_t *pkt, size_t len)
 {
 	if (len > mtu)
 		return;
-	if (st->buf == NULL)
+	if (st->buf == NULL) {
 		st->buf = xcalloc(STAGE_MAX, mtu);
+		st->slot = mtu;
+	}
 	if (st->n == 0)
 		st->since = util_now_ns();
 	if (st->n == STAGE_MAX) {
@@ -26,10 +28,10 @@ stage_push(struct stage *st, unsigned mtu, const uint8_t *pkt, size_t len)
 
 /* Held packets are plaintext: wiped before they go. */
 void
-stage_clear(struct stage *st, unsigned mtu)
+stage_clear(struct stage *st)
 {
 	if (st->buf != NULL) {
-		explicit_bzero(st->buf, (size_t)STAGE_MAX * mtu);
+		explicit_bzero(st->buf, (size_t)STAGE_MAX * st->slot);
 		free(st->buf);
 	}
 	memset(st, 0, sizeof(*st));

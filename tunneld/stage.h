@@ -11,7 +11,8 @@
 #define STAGE_MAX	128
 
 struct stage {
-	uint8_t		*buf;		/* STAGE_MAX slots of mtu bytes */
+	uint8_t		*buf;		/* STAGE_MAX slots */
+	unsigned	 slot;		/* bytes each: the MTU */
 	size_t		 len[STAGE_MAX];
 	int		 n;
 	uint64_t	 since;		/* first held at, monotonic */
@@ -19,6 +20,6 @@ struct stage {
 
 /* stage.c */
 void	stage_push(struct stage *, unsigned, const uint8_t *, size_t);
-void	stage_clear(struct stage *, unsigned);
+void	stage_clear(struct stage *);
 
 #endif

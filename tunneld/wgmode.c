@@ -22,7 +22,6 @@
 #include "tunneld/device.h"
 #include "tunneld/netlink.h"
 #include "tunneld/role.h"
-#include "tunneld/wgmode.h"
 
 enum wgmode_phase {
 	WGMODE_IDLE,		/* file not sent yet */

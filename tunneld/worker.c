@@ -26,6 +26,7 @@
 #include "tunneld/iphdr.h"
 #include "tunneld/nat/stun.h"
 #include "tunneld/peer.h"
+#include "tunneld/qsbr.h"
 #include "tunneld/worker.h"
 
 #define TX_BATCH	UDP_GSO_MAX_SEGS
@@ -261,8 +262,6 @@ worker_outbound(struct worker *w)
 			continue;
 		}
 		if (p != peer) {
-			if (kp != NULL)
-				peer_keypair_put(kp);
 			if (ev != 0)
 				peer_raise(peer, ev);
 			ev = 0;
@@ -299,8 +298,6 @@ worker_outbound(struct worker *w)
 		/* Raised once per peer and batch, not per packet. */
 		ev = PEER_EV_DATA_SENT | PEER_EV_AUTH_SENT;
 	}
-	if (kp != NULL)
-		peer_keypair_put(kp);
 	if (ev != 0)
 		peer_raise(peer, ev);
 	flush_tx(w);
@@ -416,9 +413,7 @@ worker_transport(struct worker *w, struct rx_state *st, uint8_t *msg,
 	int		 rc;
 
 	if (st->kp == NULL || st->index != index) {
-		if (st->kp != NULL)
-			peer_keypair_put(st->kp);
-		st->kp = peer_keypair_get(w->tables, index);
+		st->kp = peer_keypair_by_index(w->tables, index);
 		st->index = index;
 		st->last_counter = 0;
 	}
@@ -499,10 +494,12 @@ worker_datagram(struct worker *w, struct rx_state *st, uint8_t *msg,
 	}
 	if (kind != STUN_KIND_OTHER) {
 		switch (peer_queue_control(w->tables, msg, len, src)) {
-		case -1:
+		case PEER_QUEUED:
+			break;
+		case PEER_QUEUE_FULL:
 			drop(w, IPC_DROP_QUEUE_FULL);
 			break;
-		case -2:
+		case PEER_NOT_OURS:
 			drop(w, IPC_DROP_BAD_PACKET);
 			break;
 		}
@@ -569,16 +566,16 @@ worker_inbound(struct worker *w)
 			worker_datagram(w, &st, buf + off,
 			    len - off < seg ? len - off : seg, &src, now);
 	}
-	if (st.kp != NULL)
-		peer_keypair_put(st.kp);
 }
 
 static void *
 worker_main(void *arg)
 {
 	struct worker	*w = arg;
+	struct qsbr	*q = w->tables->qsbr;
 	struct pollfd	 pfd[3];
 	sigset_t	 all;
+	int		 rc;
 
 	/* Signals are the main thread's business. */
 	sigfillset(&all);
@@ -590,7 +587,12 @@ worker_main(void *arg)
 	pfd[2].fd = w->stop_fd;
 	pfd[2].events = POLLIN;
 	for (;;) {
-		if (poll(pfd, 3, -1) == -1) {
+		/* Asleep, it holds nothing: the main thread need not wait. */
+		qsbr_offline(q, w->id);
+		rc = poll(pfd, 3, -1);
+		/* A new batch: nothing found in the tables before is held. */
+		qsbr_online(q, w->id);
+		if (rc == -1) {
 			if (errno == EINTR)
 				continue;
 			log_warn("worker %d: poll", w->id);
@@ -603,12 +605,13 @@ worker_main(void *arg)
 		if (pfd[0].revents & POLLIN)
 			worker_outbound(w);
 	}
+	qsbr_offline(q, w->id);
 	return (NULL);
 }
 
 struct worker *
-worker_new(struct peer_tables *tables, int id, const int *tun_fds, int nqueues,
-    int udp_fd, const struct udp_caps *caps)
+worker_new(struct peer_tables *tables, int id, const int *tun_fds,
+    int nqueues, int udp_fd, const struct udp_caps *caps)
 {
 	struct worker	*w;
 

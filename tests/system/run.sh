@@ -13,7 +13,8 @@ SYS_DIST=$(cd "${1:-$SRCDIR/dist}" && pwd)
 . "$HERE/lib.sh"
 
 DEB=$(ls "$SYS_DIST"/fzc_*.deb 2>/dev/null | tail -n 1)
-RPM=$(ls "$SYS_DIST"/fzc-*.rpm 2>/dev/null | tail -n 1)
+# fzc-[0-9]: not fzc-gui's.
+RPM=$(ls "$SYS_DIST"/fzc-[0-9]*.rpm 2>/dev/null | tail -n 1)
 [ -n "$DEB" ] && [ -n "$RPM" ] ||
     { echo "run.sh: no fzc .deb and .rpm in $SYS_DIST" >&2; exit 2; }
 DEB=/var/tmp/dist/${DEB##*/}
