@@ -1064,6 +1064,12 @@ session_role_state(struct session *s)
 	return (s->rs);
 }
 
+struct event_base *
+session_base(struct session *s)
+{
+	return (s->base);
+}
+
 bool
 session_connected(struct session *s)
 {

@@ -82,6 +82,7 @@ void		 session_no_relays(struct session *, const char *);
 /* For the role files. */
 const struct session_role *session_role(struct session *);
 void		*session_role_state(struct session *);
+struct event_base *session_base(struct session *);
 bool		 session_connected(struct session *);
 size_t		 session_nrelays(struct session *);
 void		 session_notify(struct session *, int);

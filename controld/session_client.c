@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #include "common/log.h"
 #include "common/util.h"
 #include "controld/portal_msg.h"
@@ -20,6 +22,7 @@
 
 #define MAX_REUSED	64	/* gateways named in one request */
 #define MAX_ASKED	256	/* requests the portal has not answered */
+#define MAX_DEFERRED	64	/* requests waiting for the rate limit */
 
 /* A resource's authorization as the portal last answered it. */
 struct authz {
@@ -41,6 +44,14 @@ struct session_client {
 	/* Resources asked for on this connection, not yet answered. */
 	char			 asked[MAX_ASKED][PORTAL_ID_SIZE];
 	size_t			 nasked;
+	/*
+	 * Asked for by tunneld inside the rate limit's window: tunneld asks
+	 * once per burst of packets, so a refusal would strand what it holds.
+	 */
+	struct session		*s;
+	struct event		*ev_deferred;
+	char			 deferred[MAX_DEFERRED][PORTAL_ID_SIZE];
+	size_t			 ndeferred;
 };
 
 /* NULL in the gateway role. */
@@ -168,12 +179,21 @@ session_client_on_deleted(struct session *s, const char *id)
 	log_info("portal: resource %s deleted", id);
 }
 
-/* Whether we asked for resource_id; forgets the question. */
+/*
+ * Whether we asked for resource_id; forgets the question, and a request
+ * the rate limit held back (the answer covers it).
+ */
 static bool
 session_client_answered(struct session_client *sc, const char *resource_id)
 {
 	size_t	 i;
 
+	for (i = 0; i < sc->ndeferred; i++)
+		if (strcmp(sc->deferred[i], resource_id) == 0) {
+			memmove(sc->deferred[i], sc->deferred[--sc->ndeferred],
+			    PORTAL_ID_SIZE);
+			break;
+		}
 	for (i = 0; i < sc->nasked; i++)
 		if (strcmp(sc->asked[i], resource_id) == 0) {
 			memmove(sc->asked[i], sc->asked[--sc->nasked],
@@ -334,6 +354,39 @@ session_client_decode(const char *event, json_t *payload,
 	return (rc);
 }
 
+/* The window has passed: ask again for what it held back. */
+static void
+session_client_deferred_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct session_client	*sc = arg;
+	char			 ids[MAX_DEFERRED][PORTAL_ID_SIZE];
+	size_t			 i, n = sc->ndeferred;
+
+	(void)fd;
+	(void)events;
+	memcpy(ids, sc->deferred, n * PORTAL_ID_SIZE);
+	sc->ndeferred = 0;
+	for (i = 0; i < n; i++)
+		session_client_need_authz(sc->s, ids[i]);
+}
+
+static void
+session_client_defer(struct session_client *sc, const char *resource_id)
+{
+	struct timeval	 tv = { PORTAL_RATELIMIT_NS / NSEC_PER_SEC, 0 };
+	size_t		 i;
+
+	for (i = 0; i < sc->ndeferred; i++)
+		if (strcmp(sc->deferred[i], resource_id) == 0)
+			return;
+	if (sc->ndeferred == MAX_DEFERRED)
+		return;
+	snprintf(sc->deferred[sc->ndeferred++], PORTAL_ID_SIZE, "%s",
+	    resource_id);
+	if (!evtimer_pending(sc->ev_deferred, NULL))
+		evtimer_add(sc->ev_deferred, &tv);
+}
+
 /* tunneld saw a packet for a resource: ask, at most every 2 s. */
 void
 session_client_need_authz(struct session *s, const char *resource_id)
@@ -351,10 +404,13 @@ session_client_need_authz(struct session *s, const char *resource_id)
 		log_warnx("tunneld asked for unknown resource %s", resource_id);
 		return;
 	}
-	if (!session_connected(s) ||
-	    !portal_ratelimit_allow(&sc->ratelimit, resource_id,
-	    util_now_ns()))
+	if (!session_connected(s))
 		return;
+	if (!portal_ratelimit_allow(&sc->ratelimit, resource_id,
+	    util_now_ns())) {
+		session_client_defer(sc, resource_id);
+		return;
+	}
 	/* Reuse gateways we are connected to (PROTOCOL 2.3). */
 	for (i = 0; i < sc->nauthz && n < MAX_REUSED; i++) {
 		if (!sc->authz[i].authorized)
@@ -483,8 +539,13 @@ session_client_status(struct session *s, json_t *o)
 static void *
 session_client_new(struct session *s)
 {
-	(void)s;
-	return (xcalloc(1, sizeof(struct session_client)));
+	struct session_client	*sc = xcalloc(1, sizeof(*sc));
+
+	sc->s = s;
+	if ((sc->ev_deferred = evtimer_new(session_base(s),
+	    session_client_deferred_cb, sc)) == NULL)
+		fatalx("evtimer_new");
+	return (sc);
 }
 
 static void
@@ -495,6 +556,7 @@ session_client_free(void *arg)
 	session_client_clear_resources(NULL, sc, false);
 	free(sc->authz);
 	portal_ratelimit_clear(&sc->ratelimit);
+	event_free(sc->ev_deferred);
 	free(sc);
 }
 
