@@ -1,6 +1,6 @@
 # tests_gui.sh: the control socket's watch subscription (issue 12) and, under
 # Xvfb, the GUI (fzc-gui) against the real daemons and the stub portal.
-# Uses the pt_* helpers of tests_portal.sh.
+# Uses the pt_* helpers of lib_portal.sh.
 
 # gw_events FILE EXPR: EXPR over evs, the events `fzc --json status --watch`
 # wrote to FILE (one JSON object a line), holds.
