@@ -24,6 +24,8 @@ struct gui_settings {
 
 struct gui {
 	GtkApplication		*app;
+	/* Redraws window and tray from the state below (main.c's). */
+	void			(*changed)(struct gui *);
 	char			*socket_path;
 	struct gui_ctl		*ctl;
 	struct gui_window	*win;
@@ -45,8 +47,7 @@ struct gui {
 	char			*state;
 };
 
-/* main.c */
-void		 gui_changed(struct gui *);
+/* gui.c */
 void		 gui_error(struct gui *, const char *);
 const char	*gui_portal_state(struct gui *);
 gboolean	 gui_internet_on(struct gui *);

@@ -3,7 +3,7 @@
 if GUI
 bin_PROGRAMS += fzc-gui
 fzc_gui_SOURCES = \
-	gui/gui.h gui/main.c gui/ctl.c gui/window.c gui/tray.c \
+	gui/gui.h gui/gui.c gui/main.c gui/ctl.c gui/window.c gui/tray.c \
 	gui/notify.c gui/signin.c gui/settings.c gui/logs.c
 fzc_gui_CPPFLAGS = $(AM_CPPFLAGS) -DBINDIR=\"$(bindir)\" \
 	-DDATADIR=\"$(datadir)\"

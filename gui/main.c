@@ -22,103 +22,8 @@ gui_reply_done(json_t *reply, const char *error, gpointer arg)
 	gui_error(g, error);
 }
 
-/* error NULL clears what the window shows of the last action. */
-void
-gui_error(struct gui *g, const char *error)
-{
-	if (error != NULL)
-		g_warning("%s", error);
-	g_free(g->last_error);
-	g->last_error = g_strdup(error);
-	gui_changed(g);
-}
-
-const char *
-gui_portal_state(struct gui *g)
-{
-	const char	*s;
-
-	if (!g->daemon_up || g->portal == NULL)
-		return ("unknown");
-	s = json_string_value(json_object_get(g->portal, "state"));
-	return (s != NULL ? s : "unknown");
-}
-
-gboolean
-gui_internet_on(struct gui *g)
-{
-	const char	*s = json_string_value(json_object_get(g->portal,
-			    "internet"));
-
-	return (s != NULL && strcmp(s, "on") == 0);
-}
-
-gboolean
-gui_is_favorite(struct gui *g, const char *id)
-{
-	return (g->settings.favorites != NULL && id != NULL &&
-	    g_strv_contains((const char *const *)g->settings.favorites, id));
-}
-
-const char *
-gui_resource_status(json_t *r)
-{
-	const char	*f;
-
-	if (json_is_true(json_object_get(r, "authorized")))
-		return ("authorized");
-	if ((f = json_string_value(json_object_get(r,
-	    "authorization_failed"))) == NULL)
-		return ("not used yet");
-	if (strcmp(f, "offline") == 0)
-		return ("offline: no gateway online");
-	if (strcmp(f, "version_mismatch") == 0)
-		return ("failed: gateway version mismatch");
-	if (strcmp(f, "forbidden") == 0)
-		return ("failed: forbidden by policy");
-	if (strcmp(f, "not_found") == 0)
-		return ("failed: not found");
-	return ("failed");
-}
-
-static int
-gui_resource_cmp(const void *a, const void *b, void *arg)
-{
-	json_t		*x = *(json_t *const *)a, *y = *(json_t *const *)b;
-	struct gui	*g = arg;
-	const char	*nx, *ny;
-	int		 fx, fy;
-
-	fx = gui_is_favorite(g, json_string_value(json_object_get(x, "id")));
-	fy = gui_is_favorite(g, json_string_value(json_object_get(y, "id")));
-	if (fx != fy)
-		return (fy - fx);
-	nx = json_string_value(json_object_get(x, "name"));
-	ny = json_string_value(json_object_get(y, "name"));
-	return (g_utf8_collate(nx != NULL ? nx : "", ny != NULL ? ny : ""));
-}
-
-/* The resources to show: favourites first, then by name. */
-json_t *
-gui_sorted_resources(struct gui *g)
-{
-	json_t		**v, *a = json_array(), *r;
-	size_t		 i, n = json_array_size(g->resources);
-
-	if (n == 0)
-		return (a);
-	v = g_new(json_t *, n);
-	json_array_foreach(g->resources, i, r)
-		v[i] = r;
-	g_qsort_with_data(v, (gint)n, sizeof(*v), gui_resource_cmp, g);
-	for (i = 0; i < n; i++)
-		json_array_append(a, v[i]);
-	g_free(v);
-	return (a);
-}
-
 /* Window and tray show the same state, redrawn from it on every change. */
-void
+static void
 gui_changed(struct gui *g)
 {
 	GAction	*a;
@@ -404,6 +309,7 @@ main(int argc, char *argv[])
 	}
 	logs_init();
 	memset(&g, 0, sizeof(g));
+	g.changed = gui_changed;
 	g.socket_path = g_strdup(FZC_CONTROL_SOCKET);
 	g.app = gtk_application_new(GUI_APP_ID, G_APPLICATION_HANDLES_OPEN);
 	g_application_add_main_option_entries(G_APPLICATION(g.app), opts);
