@@ -33,9 +33,9 @@ gui_portal_state(struct gui *g)
 gboolean
 gui_internet_on(struct gui *g)
 {
-	const char	*s = json_string_value(json_object_get(g->portal,
-			    "internet"));
+	const char	*s;
 
+	s = json_string_value(json_object_get(g->portal, "internet"));
 	return (s != NULL && strcmp(s, "on") == 0);
 }
 
@@ -53,8 +53,8 @@ gui_resource_status(json_t *r)
 
 	if (json_is_true(json_object_get(r, "authorized")))
 		return ("authorized");
-	if ((f = json_string_value(json_object_get(r,
-	    "authorization_failed"))) == NULL)
+	f = json_string_value(json_object_get(r, "authorization_failed"));
+	if (f == NULL)
 		return ("not used yet");
 	if (strcmp(f, "offline") == 0)
 		return ("offline: no gateway online");
