@@ -133,7 +133,7 @@ phoenix_deadline(const struct phoenix_chan *c)
 	uint64_t	 d;
 
 	if (c->state == PHOENIX_CLOSED)
-		return (PHOENIX_NO_DEADLINE);
+		return (TIMER_NEVER);
 	d = c->next_heartbeat;
 	if (c->state == PHOENIX_JOINING && c->join_deadline < d)
 		d = c->join_deadline;

@@ -21,7 +21,6 @@
 #define PHOENIX_MAX_UNANSWERED	3
 /* Queued only while not joined; when joined they never build up. */
 #define PHOENIX_MAX_QUEUED	32
-#define PHOENIX_NO_DEADLINE	UINT64_MAX
 
 enum phoenix_state {
 	PHOENIX_CLOSED = 0,	/* no socket, or the socket must go */

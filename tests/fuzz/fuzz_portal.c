@@ -231,7 +231,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 1:
 			now += (uint64_t)(fuzz_byte(&r, 0) << 8 |
-			    fuzz_byte(&r, 1)) * (r.op & 4 ? SEC : 1000000ULL);
+			    fuzz_byte(&r, 1)) *
+			    (r.op & 4 ? SEC : NSEC_PER_MSEC);
 			FUZZ_ASSERT(phoenix_tick(c, now) == 0);
 			break;
 		case 2:

@@ -128,7 +128,7 @@ joined(void)
 START_TEST(test_closed_is_idle)
 {
 	ck_assert_int_eq(phoenix_state(ch), PHOENIX_CLOSED);
-	ck_assert_uint_eq(phoenix_deadline(ch), PHOENIX_NO_DEADLINE);
+	ck_assert_uint_eq(phoenix_deadline(ch), TIMER_NEVER);
 	ck_assert_int_eq(phoenix_tick(ch, S(1000)), 0);
 	expect_no_frame();
 	expect_no_event();
@@ -165,7 +165,7 @@ START_TEST(test_join_timeout)
 	ck_assert_ptr_nonnull(strstr(ev.reason, "join"));
 	phoenix_event_clear(&ev);
 	ck_assert_int_eq(phoenix_state(ch), PHOENIX_CLOSED);
-	ck_assert_uint_eq(phoenix_deadline(ch), PHOENIX_NO_DEADLINE);
+	ck_assert_uint_eq(phoenix_deadline(ch), TIMER_NEVER);
 	/* Frames not yet written are useless once the socket must go. */
 	expect_no_frame();
 }
@@ -429,7 +429,7 @@ START_TEST(test_disconnect)
 	    "\"token_expired\"}}"), 0);
 	expect_event(PHOENIX_EV_TOKEN_EXPIRED, NULL);
 	ck_assert_int_eq(phoenix_state(ch), PHOENIX_CLOSED);
-	ck_assert_uint_eq(phoenix_deadline(ch), PHOENIX_NO_DEADLINE);
+	ck_assert_uint_eq(phoenix_deadline(ch), TIMER_NEVER);
 }
 END_TEST
 
