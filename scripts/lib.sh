@@ -5,11 +5,11 @@ FZC_PACKAGES=(
 	build-essential autoconf automake pkg-config
 	libsodium-dev libb2-dev libevent-dev libjansson-dev
 	libcurl4-openssl-dev libwslay-dev libmnl-dev libseccomp-dev
-	libsystemd-dev libssl-dev zlib1g-dev libbsd-dev check
+	libsystemd-dev libssl-dev zlib1g-dev libbsd-dev check libldns-dev
 	iproute2 util-linux procps passwd systemd
 	python3 python3-websockets openssl
 	wireguard-go wireguard-tools iputils-ping netcat-openbsd iperf3
-	coturn nftables conntrack
+	coturn nftables conntrack dnsmasq-base bind9-dnsutils
 	clang-14 libclang-rt-14-dev clang-format
 	libgtk-4-dev libdbusmenu-glib-dev libarchive-dev
 	xvfb xauth dbus at-spi2-core python3-gi gir1.2-atspi-2.0

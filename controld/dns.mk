@@ -1,0 +1,41 @@
+# controld/dns.mk: the sans-IO core of the DNS stub resolver in
+# fzc-controld (resource patterns, proxy IPs, upstreams, the answers,
+# forwarded queries) and its unit tests. Included from the top-level
+# Makefile.am.
+
+noinst_LIBRARIES += libfzcdns.a
+libfzcdns_a_SOURCES = \
+	controld/dns_forward.c controld/dns_forward.h \
+	controld/dns_pattern.c controld/dns_pattern.h \
+	controld/dns_proxy.c controld/dns_proxy.h \
+	controld/dns_stub.c controld/dns_stub.h \
+	controld/dns_upstream.c controld/dns_upstream.h
+libfzcdns_a_CFLAGS = $(AM_CFLAGS) $(LDNS_CFLAGS) $(JANSSON_CFLAGS)
+
+FZC_DNS_LIBS = libfzcdns.a libfzccommon.a $(LDNS_LIBS)
+
+check_PROGRAMS += tests/unit/check_dns_pattern tests/unit/check_dns_proxy \
+	tests/unit/check_dns_stub tests/unit/check_dns_upstream \
+	tests/unit/check_dns_forward
+
+tests_unit_check_dns_pattern_SOURCES = tests/unit/check_dns_pattern.c
+tests_unit_check_dns_pattern_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_dns_pattern_LDADD = $(FZC_DNS_LIBS) $(FZC_CHECK_LIBS)
+
+tests_unit_check_dns_proxy_SOURCES = tests/unit/check_dns_proxy.c
+tests_unit_check_dns_proxy_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_dns_proxy_LDADD = $(FZC_DNS_LIBS) $(FZC_CHECK_LIBS)
+
+tests_unit_check_dns_stub_SOURCES = tests/unit/check_dns_stub.c
+tests_unit_check_dns_stub_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
+	$(LDNS_CFLAGS) $(JANSSON_CFLAGS)
+tests_unit_check_dns_stub_LDADD = $(FZC_DNS_LIBS) $(FZC_CHECK_LIBS)
+
+tests_unit_check_dns_upstream_SOURCES = tests/unit/check_dns_upstream.c
+tests_unit_check_dns_upstream_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
+	$(JANSSON_CFLAGS)
+tests_unit_check_dns_upstream_LDADD = $(FZC_DNS_LIBS) $(FZC_CHECK_LIBS)
+
+tests_unit_check_dns_forward_SOURCES = tests/unit/check_dns_forward.c
+tests_unit_check_dns_forward_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_dns_forward_LDADD = $(FZC_DNS_LIBS) $(FZC_CHECK_LIBS)

@@ -1,0 +1,41 @@
+/*
+ * dns_forward.h: queries forwarded to upstream resolvers and waiting for
+ * their answers, sans-IO. Each goes out under an id of ours, so that
+ * applications' ids never collide, and its answer is taken only from the
+ * resolver it was sent to, with that id, before it expires.
+ */
+#ifndef FZC_DNS_FORWARD_H
+#define FZC_DNS_FORWARD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ipc/ipc.h"
+
+#define DNS_FORWARD_MAX		1024	/* waiting at once */
+#define DNS_FORWARD_TIMEOUT_NS	(5ULL * 1000000000ULL)
+#define DNS_HDR_LEN		12
+
+struct dns_forward_query {
+	uint16_t		 id;		/* ours, on the wire */
+	uint16_t		 client_id;	/* the application's */
+	int			 upstream;
+	struct ipc_sockaddr	 client;
+	struct ipc_sockaddr	 sentinel;
+	uint64_t		 expires;
+};
+
+struct dns_forward {
+	struct dns_forward_query	 v[DNS_FORWARD_MAX];
+	size_t				 n;
+};
+
+void	 dns_forward_expire(struct dns_forward *, uint64_t);
+int	 dns_forward_add(struct dns_forward *, uint8_t *, size_t, int,
+	    const struct ipc_sockaddr *, const struct ipc_sockaddr *,
+	    uint16_t, uint64_t);
+bool	 dns_forward_answer(struct dns_forward *, uint8_t *, size_t, int,
+	    uint64_t, struct dns_forward_query *);
+
+#endif
