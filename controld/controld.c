@@ -23,6 +23,7 @@
 #include "common/util.h"
 #include "controld/control.h"
 #include "controld/portal_msg.h"
+#include "controld/dns.h"
 #include "controld/sandbox.h"
 #include "controld/session.h"
 #include "controld/session_client.h"
@@ -43,6 +44,7 @@ struct controld {
 	uint64_t		 started;
 	struct control		*control;
 	struct session		*session;
+	struct dns		*dns;
 	int			 wg_configured;
 };
 
@@ -97,6 +99,16 @@ controld_session_changed(void *arg, int what)
 }
 
 /* STYLE 5: check what the fd really is before anyone uses it. */
+/* The client's DNS upstreams come with the interface. */
+static void
+controld_interface(void *arg, const struct portal_interface *iface)
+{
+	struct controld	*c = arg;
+
+	if (session_role(c->session) == &session_client_role)
+		dns_set_interface(c->dns, iface);
+}
+
 static void
 controld_check_socket(const struct ipc_msg *msg)
 {
@@ -156,7 +168,8 @@ controld_dispatch_tunneld(evutil_socket_t fd, short events, void *arg)
 			break;
 		case IPC_SOCKET:
 			controld_check_socket(&msg);
-			if (session_socket(c->session, msg.hdr.id, msg.fd))
+			if (session_socket(c->session, msg.hdr.id, msg.fd) ||
+			    dns_socket(c->dns, msg.hdr.id, msg.fd))
 				break;
 			if (control_socket_answer(c->control, msg.hdr.id,
 			    msg.fd, 0) == -1)
@@ -197,6 +210,9 @@ controld_dispatch_tunneld(evutil_socket_t fd, short events, void *arg)
 		case IPC_NO_RELAYS:
 			session_no_relays(c->session, msg.u.gateway_id.id);
 			break;
+		case IPC_DNS_QUERY:
+			dns_query(c->dns, &msg.u.dns);
+			break;
 		case IPC_PEER_STATS:
 		case IPC_WORKER_STATS:
 		case IPC_RELAY_STATS:
@@ -206,7 +222,8 @@ controld_dispatch_tunneld(evutil_socket_t fd, short events, void *arg)
 				    "for");
 			break;
 		case IPC_SOCKET_FAILED:
-			if (session_socket(c->session, msg.hdr.id, -1))
+			if (session_socket(c->session, msg.hdr.id, -1) ||
+			    dns_socket(c->dns, msg.hdr.id, -1))
 				break;
 			if (control_socket_answer(c->control, msg.hdr.id, -1,
 			    msg.u.socket_failed.error) == -1)
@@ -332,6 +349,10 @@ main(int argc, char *argv[])
 	env.arg = &c;
 	c.control = control_init(&env, IPC_CONTROL_FD);
 	session_set_notify(c.session, controld_session_changed, &c);
+	c.dns = dns_new(c.base, &c.tc, c.session);
+	/* Before fzc points the system at its sentinels, and the sandbox. */
+	dns_load_system(c.dns, "/etc/resolv.conf");
+	session_set_interface_cb(c.session, controld_interface, &c);
 	sandbox_enter();
 	log_info("running as uid %d, control socket %s", (int)getuid(),
 	    sockpath);
@@ -340,6 +361,7 @@ main(int argc, char *argv[])
 
 	control_free(c.control);
 	session_free(c.session);
+	dns_free(c.dns);
 	event_free(c.ev_sigint);
 	event_free(c.ev_sigterm);
 	event_free(c.ev_ipc);

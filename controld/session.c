@@ -101,12 +101,15 @@ struct session {
 
 	session_notify_fn	*notify_fn;
 	void			*notify_arg;
+	session_interface_fn	*iface_fn;	/* DNS upstreams */
+	void			*iface_arg;
 };
 
 static void	session_connect(struct session *);
 static void	session_schedule(struct session *);
 static void	session_flush_held(struct session *);
 static void	session_stop(struct session *, const char *, bool);
+static void	session_interface_changed(struct session *);
 
 static int
 fam_index(int family)
@@ -306,6 +309,7 @@ session_on_init(struct session *s, struct portal_init *init)
 	session_ship_interface(s);
 	for (i = 0; i < s->nrelays; i++)
 		session_ship_relay(s, &s->relays[i]);
+	session_interface_changed(s);
 	s->role->init(s, init);
 	session_notify(s, SESSION_CHANGED_RESOURCES);
 	/* A large init leaves megabytes of freed JSON tree behind. */
@@ -390,6 +394,7 @@ session_message(struct session *s, const char *event, json_t *payload)
 		memset(&m.u.iface, 0, sizeof(m.u.iface));
 		s->have_init = true;
 		session_ship_interface(s);
+		session_interface_changed(s);
 		log_info("portal: configuration changed");
 		break;
 	case PORTAL_MSG_RELAYS_PRESENCE:
@@ -1087,6 +1092,22 @@ session_set_notify(struct session *s, session_notify_fn *fn, void *arg)
 {
 	s->notify_fn = fn;
 	s->notify_arg = arg;
+}
+
+/* init or config_changed gave the interface (DNS upstreams included). */
+void
+session_set_interface_cb(struct session *s, session_interface_fn *fn,
+    void *arg)
+{
+	s->iface_fn = fn;
+	s->iface_arg = arg;
+}
+
+static void
+session_interface_changed(struct session *s)
+{
+	if (s->iface_fn != NULL)
+		s->iface_fn(s->iface_arg, &s->iface);
 }
 
 /* SESSION_CHANGED_* bits: the state shown above has changed. */

@@ -25,6 +25,7 @@ typedef void session_done_fn(void *, int);
 #define SESSION_CHANGED_RESOURCES	0x02	/* list or authorizations */
 #define SESSION_CHANGED_PEERS		0x04	/* a peer may come or go */
 typedef void session_notify_fn(void *, int);
+typedef void session_interface_fn(void *, const struct portal_interface *);
 
 /*
  * One role: the channel's topic (PROTOCOL.md 1.1), its decoder, and what
@@ -61,6 +62,8 @@ struct session	*session_new(struct event_base *, struct tunneld_chan *,
 void		 session_free(struct session *);
 void		 session_set_notify(struct session *, session_notify_fn *,
 		    void *);
+void		 session_set_interface_cb(struct session *,
+		    session_interface_fn *, void *);
 void		 session_config(struct session *,
 		    const struct ipc_portal_config *,
 		    const struct session_role *);

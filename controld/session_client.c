@@ -2,7 +2,8 @@
  * session_client.c: the client's portal session (PROTOCOL.md 2). The
  * portal lists resources, which become routes in tunneld; a packet for
  * one makes tunneld ask, and we ask the portal for an authorization,
- * whose gateway becomes tunneld's peer.
+ * whose gateway becomes tunneld's peer. A name of a DNS resource that the
+ * stub resolver answered is routed as its proxy IPs, for that resource.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -15,6 +16,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "controld/dns_pattern.h"
 #include "controld/portal_msg.h"
 #include "controld/portal_ratelimit.h"
 #include "controld/session.h"
@@ -30,6 +32,12 @@ struct authz {
 	char			 gateway_id[PORTAL_ID_SIZE];
 	bool			 authorized;
 	enum portal_authz_reason failed;	/* when not authorized */
+};
+
+/* A name the stub resolver answered, and the resource it stands for. */
+struct dns_binding {
+	const struct dns_proxy_name	*pn;
+	char				 resource_id[PORTAL_ID_SIZE];
 };
 
 struct session_client {
@@ -52,6 +60,8 @@ struct session_client {
 	struct event		*ev_deferred;
 	char			 deferred[MAX_DEFERRED][PORTAL_ID_SIZE];
 	size_t			 ndeferred;
+	struct dns_binding	*bindings;
+	size_t			 nbindings;
 };
 
 /* NULL in the gateway role. */
@@ -119,6 +129,121 @@ session_client_clear_resources(struct session *s, struct session_client *sc,
 	sc->nresources = 0;
 }
 
+/* The DNS resource whose pattern matches name best (PROTOCOL 4.6). */
+static const struct portal_resource *
+session_client_dns_best(struct session_client *sc, const char *name)
+{
+	const struct portal_resource	*r, *best = NULL;
+	size_t				 i;
+
+	for (i = 0; i < sc->nresources; i++) {
+		r = &sc->resources[i];
+		if (r->type == PORTAL_RES_DNS &&
+		    dns_pattern_match(r->address, name) && (best == NULL ||
+		    dns_pattern_cmp(r->address, best->address) < 0))
+			best = r;
+	}
+	return (best);
+}
+
+bool
+session_client_dns_lookup(struct session *s, const char *name,
+    char id[PORTAL_ID_SIZE], enum portal_ip_stack *stack)
+{
+	struct session_client		*sc = session_client_of(s);
+	const struct portal_resource	*r;
+
+	if (sc == NULL || (r = session_client_dns_best(sc, name)) == NULL)
+		return (false);
+	snprintf(id, PORTAL_ID_SIZE, "%s", r->id);
+	*stack = r->ip_stack;
+	return (true);
+}
+
+/* A name's proxy IPs as routes of its resource, in or out. */
+static void
+session_client_ship_binding(struct session *s, const struct dns_binding *b,
+    enum ipc_type type)
+{
+	struct ipc_route	 rt;
+	int			 i;
+
+	for (i = 0; i < 2 * DNS_PROXY_PER_FAMILY; i++) {
+		memset(&rt, 0, sizeof(rt));
+		snprintf(rt.resource_id, sizeof(rt.resource_id), "%s",
+		    b->resource_id);
+		if (i < DNS_PROXY_PER_FAMILY) {
+			rt.prefix.family = AF_INET;
+			rt.prefix.prefixlen = 32;
+			memcpy(rt.prefix.addr, b->pn->v4[i], 4);
+		} else {
+			rt.prefix.family = AF_INET6;
+			rt.prefix.prefixlen = 128;
+			memcpy(rt.prefix.addr,
+			    b->pn->v6[i - DNS_PROXY_PER_FAMILY], 16);
+		}
+		session_ipc(s, type, &rt, sizeof(rt));
+	}
+}
+
+/* The stub resolver answered name for resource_id with its proxy IPs. */
+void
+session_client_dns_name(struct session *s, const char *resource_id,
+    const struct dns_proxy_name *pn)
+{
+	struct session_client	*sc = session_client_of(s);
+	struct dns_binding	*b = NULL;
+	size_t			 i;
+
+	if (sc == NULL)
+		return;
+	for (i = 0; i < sc->nbindings && b == NULL; i++)
+		if (sc->bindings[i].pn == pn)
+			b = &sc->bindings[i];
+	if (b != NULL && strcmp(b->resource_id, resource_id) == 0)
+		return;
+	if (b != NULL)
+		session_client_ship_binding(s, b, IPC_ROUTE_DEL);
+	else {
+		sc->bindings = xreallocarray(sc->bindings, sc->nbindings + 1,
+		    sizeof(*sc->bindings));
+		b = &sc->bindings[sc->nbindings++];
+		b->pn = pn;
+	}
+	snprintf(b->resource_id, sizeof(b->resource_id), "%s", resource_id);
+	session_client_ship_binding(s, b, IPC_ROUTE_ADD);
+	log_info("dns: %s is resource %s", pn->name, resource_id);
+}
+
+/*
+ * The resources changed: each name answered so far follows the pattern
+ * that now matches it best, or loses its routes.
+ */
+static void
+session_client_dns_rebind(struct session *s, struct session_client *sc)
+{
+	const struct portal_resource	*r;
+	struct dns_binding		*b;
+	size_t				 i = 0;
+
+	while (i < sc->nbindings) {
+		b = &sc->bindings[i];
+		r = session_client_dns_best(sc, b->pn->name);
+		if (r != NULL && strcmp(r->id, b->resource_id) == 0) {
+			i++;
+			continue;
+		}
+		session_client_ship_binding(s, b, IPC_ROUTE_DEL);
+		if (r != NULL) {
+			snprintf(b->resource_id, sizeof(b->resource_id), "%s",
+			    r->id);
+			session_client_ship_binding(s, b, IPC_ROUTE_ADD);
+			i++;
+		} else
+			*b = sc->bindings[--sc->nbindings];
+	}
+}
+
 /* init replaces the resources; the old routes are withdrawn first. */
 static void
 session_client_init(struct session *s, struct portal_init *init)
@@ -135,6 +260,7 @@ session_client_init(struct session *s, struct portal_init *init)
 	for (i = 0; i < sc->nresources; i++)
 		session_client_ship_route(s, &sc->resources[i],
 		    IPC_ROUTE_ADD);
+	session_client_dns_rebind(s, sc);
 	log_info("portal: init with %zu resources and %zu relays",
 	    sc->nresources, session_nrelays(s));
 }
@@ -157,6 +283,7 @@ session_client_on_upsert(struct session *s, struct portal_resource *r)
 	sc->resources[i] = *r;
 	memset(r, 0, sizeof(*r));
 	session_client_ship_route(s, &sc->resources[i], IPC_ROUTE_ADD);
+	session_client_dns_rebind(s, sc);
 	session_notify(s, SESSION_CHANGED_RESOURCES);
 	log_info("portal: resource %s %s", sc->resources[i].id,
 	    sc->resources[i].name != NULL ? sc->resources[i].name : "");
@@ -175,6 +302,7 @@ session_client_on_deleted(struct session *s, const char *id)
 	session_client_ship_route(s, &sc->resources[i], IPC_ROUTE_DEL);
 	portal_msg_resource_free(&sc->resources[i]);
 	sc->resources[i] = sc->resources[--sc->nresources];
+	session_client_dns_rebind(s, sc);
 	session_notify(s, SESSION_CHANGED_RESOURCES);
 	log_info("portal: resource %s deleted", id);
 }
@@ -554,6 +682,7 @@ session_client_free(void *arg)
 	struct session_client	*sc = arg;
 
 	session_client_clear_resources(NULL, sc, false);
+	free(sc->bindings);
 	free(sc->authz);
 	portal_ratelimit_clear(&sc->ratelimit);
 	event_free(sc->ev_deferred);

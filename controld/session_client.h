@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "controld/dns_proxy.h"
 #include "controld/session.h"
 
 extern const struct session_role session_client_role;
@@ -14,5 +15,9 @@ void	 session_client_need_authz(struct session *, const char *);
 int	 session_client_set_internet(struct session *, bool,
 	    session_done_fn *, void *);
 json_t	*session_client_resources(struct session *);
+bool	 session_client_dns_lookup(struct session *, const char *,
+	    char [PORTAL_ID_SIZE], enum portal_ip_stack *);
+void	 session_client_dns_name(struct session *, const char *,
+	    const struct dns_proxy_name *);
 
 #endif

@@ -537,6 +537,42 @@ check_authz_keep(const struct ipc_msg *m)
 	return (NULL);
 }
 
+/* PROTOCOL 4.5: the sentinel ranges, IPv4 and IPv6. */
+int
+ipc_dns_sentinel(int family, const uint8_t *addr)
+{
+	static const uint8_t	 v4[3] = { 100, 100, 111 };
+	static const uint8_t	 v6[15] = { 0xfd, 0x00, 0x20, 0x21, 0x11,
+				    0x11, 0x80, 0x00, 0x01, 0x00, 0x01, 0x00,
+				    0x01, 0x11, 0x00 };
+
+	if (family == AF_INET)
+		return (memcmp(addr, v4, sizeof(v4)) == 0);
+	return (family == AF_INET6 && memcmp(addr, v6, sizeof(v6)) == 0);
+}
+
+static const char *
+check_dns(const struct ipc_msg *m)
+{
+	const struct ipc_dns	*d = &m->u.dns;
+
+	if (!ipc_sockaddr_valid(&d->client) ||
+	    !ipc_sockaddr_valid(&d->sentinel) ||
+	    d->client.family != d->sentinel.family)
+		return ("dns: invalid addresses");
+	if (d->sentinel.port != 53 || d->sentinel.scope_id != 0 ||
+	    d->client.scope_id != 0 ||
+	    !ipc_dns_sentinel(d->sentinel.family, d->sentinel.addr))
+		return ("dns: not a sentinel's port 53");
+	if (d->reserved != 0)
+		return ("dns: reserved field not zero");
+	if (d->len < IPC_DNS_MIN || d->len > IPC_DNS_MAX)
+		return ("dns: length out of range");
+	if (!all_zero(d->data + d->len, IPC_DNS_MAX - d->len))
+		return ("dns: bytes past the length not zero");
+	return (NULL);
+}
+
 #define RULE(t, s, f, fd, c)	[t] = { #t, sizeof(s), f, fd, c }
 static const struct ipc_rule ipc_rules[IPC_TYPE_MAX] = {
 	RULE(IPC_HELLO, struct ipc_hello, 0, IPC_FD_NONE, check_hello),
@@ -618,6 +654,10 @@ static const struct ipc_rule ipc_rules[IPC_TYPE_MAX] = {
 	    IPC_FD_NONE, check_gw_resource),
 	RULE(IPC_AUTHZ_KEEP, struct ipc_authz_keep, IPC_PEER_CONTROLD,
 	    IPC_FD_NONE, check_authz_keep),
+	RULE(IPC_DNS_QUERY, struct ipc_dns, IPC_PEER_TUNNELD, IPC_FD_NONE,
+	    check_dns),
+	RULE(IPC_DNS_REPLY, struct ipc_dns, IPC_PEER_CONTROLD, IPC_FD_NONE,
+	    check_dns),
 };
 #undef RULE
 

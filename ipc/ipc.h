@@ -96,6 +96,10 @@ enum ipc_type {
 #define IPC_GW_STATE_FIRST	IPC_CLIENT_PEER
 #define IPC_GW_STATE_LAST	IPC_AUTHZ_KEEP
 
+	/* 128-159: the DNS stub resolver (PROTOCOL 4.6) */
+	IPC_DNS_QUERY = 128,		/* tunneld -> controld */
+	IPC_DNS_REPLY = 129,		/* controld -> tunneld */
+
 	IPC_TYPE_MAX
 };
 
@@ -380,6 +384,24 @@ struct ipc_authz_keep {
 	struct ipc_access	v[IPC_MAX_KEEP];	/* unused: zero */
 };
 
+/*
+ * IPC_DNS_QUERY: a UDP datagram an application sent to a sentinel's port
+ * 53, as the TUN device gave it. IPC_DNS_REPLY: controld's answer, which
+ * tunneld writes to the TUN device from that sentinel to the application.
+ * The sentinels are 100.100.111.0/24 and
+ * fd00:2021:1111:8000:100:100:111:0/120; the DNS message is parsed in
+ * controld only.
+ */
+#define IPC_DNS_MIN		12	/* a DNS header */
+#define IPC_DNS_MAX		4000
+struct ipc_dns {
+	struct ipc_sockaddr	 client;	/* the application */
+	struct ipc_sockaddr	 sentinel;	/* same family, port 53 */
+	uint32_t		 len;		/* IPC_DNS_MIN..IPC_DNS_MAX */
+	uint32_t		 reserved;	/* zero */
+	uint8_t			 data[IPC_DNS_MAX];	/* past len: zero */
+};
+
 /* IPC_STATE_ACK: tunneld validated and keeps a state message. */
 struct ipc_state_ack {
 	uint32_t	type;		/* the message acknowledged */
@@ -465,6 +487,7 @@ union ipc_payload {
 	struct ipc_access		access;
 	struct ipc_gw_resource		gw_resource;
 	struct ipc_authz_keep		authz_keep;
+	struct ipc_dns			dns;
 	uint8_t				raw[IPC_MAX_PAYLOAD];
 };
 
@@ -506,6 +529,7 @@ struct ipc_chan {
 int			 ipc_address_valid(const struct ipc_prefix *);
 int			 ipc_prefix_valid(const struct ipc_prefix *);
 int			 ipc_sockaddr_valid(const struct ipc_sockaddr *);
+int			 ipc_dns_sentinel(int, const uint8_t *);
 const char		*ipc_type_name(uint16_t);
 size_t			 ipc_encode(uint8_t *, size_t, enum ipc_type, uint32_t,
 			    const void *, size_t);

@@ -18,8 +18,10 @@
 #include "common/util.h"
 #include "tunneld/conn.h"
 #include "tunneld/device.h"
+#include "tunneld/iphdr.h"
 #include "tunneld/netlink.h"
 #include "tunneld/role.h"
+#include "tunneld/sentinel.h"
 
 #define CLIENT_MAX_ROUTES	4096
 #define CLIENT_MAX_GATEWAYS	256
@@ -254,6 +256,72 @@ client_need_authz(void *arg, const char *resource_id)
 		    resource_id);
 }
 
+/* A worker handed over a query to a sentinel: controld answers it. */
+static void
+client_dns_query(void *arg, const uint8_t *pkt, size_t len)
+{
+	struct client	*c = arg;
+	struct ipc_dns	*q;
+
+	q = xcalloc(1, sizeof(*q));
+	if (sentinel_query(pkt, len, q) == -1)
+		log_debug("dropped a packet to a sentinel: no DNS query");
+	else if (c->r.chan == NULL || ipc_chan_send(c->r.chan, IPC_DNS_QUERY,
+	    0, q, sizeof(*q), -1) == -1)
+		log_debug("dropped a DNS query: controld is not there");
+	free(q);
+}
+
+/* controld's answer to an application, from the sentinel it asked. */
+static void
+client_dns_reply(struct client *c, const struct ipc_dns *r)
+{
+	const struct ipc_tun_addresses	*a = &c->r.addresses;
+	uint8_t				 pkt[IP6_HDR_LEN + 8 + IPC_DNS_MAX];
+	size_t				 n;
+
+	/* Our own addresses only: the device may have moved meanwhile. */
+	if (c->r.tun.dev == NULL || !c->r.have_addresses ||
+	    memcmp(r->client.addr, r->client.family == AF_INET ?
+	    a->ipv4.addr : a->ipv6.addr, r->client.family == AF_INET ? 4 :
+	    16) != 0) {
+		log_debug("DNS answer for an address not ours, dropped");
+		return;
+	}
+	if ((n = sentinel_reply(r, pkt, sizeof(pkt))) == 0 ||
+	    device_tun_write(c->r.tun.dev, pkt, n) == -1)
+		log_debug("DNS answer not written to the tunnel device");
+}
+
+/*
+ * PROTOCOL 4.5: the proxy-IP ranges and the sentinels go into the
+ * tunnel (100.100.111.0/24 is inside 100.96.0.0/11), so that nothing
+ * meant for them leaves by another route.
+ */
+static void
+client_dns_routes(struct client *c)
+{
+	static const struct {
+		int	 family;
+		uint8_t	 plen;
+		uint8_t	 addr[16];
+	} r[] = {
+		{ AF_INET, 11, { 100, 96 } },
+		{ AF_INET6, 107, { 0xfd, 0x00, 0x20, 0x21, 0x11, 0x11, 0x80 } },
+		{ AF_INET6, 120, { 0xfd, 0x00, 0x20, 0x21, 0x11, 0x11, 0x80,
+		    0x00, 0x01, 0x00, 0x01, 0x00, 0x01, 0x11 } },
+	};
+	struct role_tun	*t = &c->r.tun;
+	size_t		 i;
+	int		 rc;
+
+	for (i = 0; i < sizeof(r) / sizeof(r[0]); i++)
+		if ((rc = netlink_route_add(t->nl, t->ifindex, r[i].family,
+		    r[i].addr, r[i].plen, 0, 0)) < 0 && rc != -EEXIST)
+			log_warnx("route for DNS resources: %s",
+			    strerror(-rc));
+}
+
 /*
  * The tunnel device comes up with the first tunnel addresses the portal
  * gives; later ones (the portal moved the device) move the device.
@@ -266,6 +334,8 @@ client_device_up(struct client *c)
 	if ((error = role_tun_up(&c->r)) != 0)
 		return (error);
 	device_set_authz_cb(c->r.tun.dev, client_need_authz, c);
+	device_set_dns_cb(c->r.tun.dev, client_dns_query, c);
+	client_dns_routes(c);
 	role_conns_new(&c->r, true);
 	return (0);
 }
@@ -446,7 +516,20 @@ static bool
 client_owns(uint16_t type)
 {
 	return (role_token_owns(type) || type == IPC_INTERNET_SET ||
+	    type == IPC_DNS_REPLY ||
 	    (type >= IPC_STATE_FIRST && type <= IPC_STATE_LAST));
+}
+
+/* DNS answers are not state: nothing is kept, nothing acknowledged. */
+static int
+client_dispatch(struct role *r, struct ipc_chan *ch,
+    const struct ipc_msg *msg, const char **why)
+{
+	if (msg->hdr.type == IPC_DNS_REPLY) {
+		client_dns_reply(client_of(r), &msg->u.dns);
+		return (0);
+	}
+	return (role_portal_dispatch(r, ch, msg, why));
 }
 
 static void
@@ -464,7 +547,7 @@ static const struct role_ops client_ops = {
 	.stray = "not a client-role message",
 	.configure = client_configure,
 	.owns = client_owns,
-	.dispatch = role_portal_dispatch,
+	.dispatch = client_dispatch,
 	.clear = client_clear,
 	.kind = "client",
 	.peer_kind = "gateway",

@@ -44,6 +44,8 @@ struct device {
 
 	device_ctl_fn		*ctl_fn;
 	void			*ctl_arg;
+	device_dns_fn		*dns_fn;
+	void			*dns_arg;
 	device_goodbye_fn	*goodbye_fn;
 	void			*goodbye_arg;
 	device_stats_fn		*stats_fn;	/* more counters, e.g. relays */
@@ -141,6 +143,31 @@ device_set_ctl_cb(struct device *dev, device_ctl_fn *fn, void *arg)
 	dev->ctl_fn = fn;
 	dev->ctl_arg = arg;
 	atomic_store(&dev->tables.take_ctl, fn != NULL);
+}
+
+void
+device_set_dns_cb(struct device *dev, device_dns_fn *fn, void *arg)
+{
+	dev->dns_fn = fn;
+	dev->dns_arg = arg;
+}
+
+/* Queries to the sentinels; without a taker they go. */
+static void
+device_dns_queries(struct device *dev)
+{
+	struct handoff_dgram	 d;
+
+	while (handoff_pop(&dev->tables.handoff.dns, &d) > 0)
+		if (dev->dns_fn != NULL)
+			dev->dns_fn(dev->dns_arg, d.msg, d.len);
+}
+
+/* A packet the main thread makes (a DNS answer) goes to the first queue. */
+int
+device_tun_write(struct device *dev, const uint8_t *pkt, size_t len)
+{
+	return (write(dev->tun.fds[0], pkt, len) == (ssize_t)len ? 0 : -1);
 }
 
 static void
@@ -663,6 +690,7 @@ device_wake_cb(evutil_socket_t fd, short events, void *arg)
 	now = util_now_ns();
 	device_handshakes(dev, now);
 	device_controls(dev);
+	device_dns_queries(dev);
 	peer_report_unrouted(&dev->tables, now, dev->authz_fn,
 	    dev->authz_arg);
 	device_all_peer_events(dev, now);

@@ -31,6 +31,7 @@ handoff_init(struct handoff *h)
 {
 	queue_init(&h->hs, HANDOFF_HS_MAX);
 	queue_init(&h->ctl, HANDOFF_CTL_MAX);
+	queue_init(&h->dns, HANDOFF_DNS_MAX);
 	if ((h->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1)
 		fatal("eventfd");
 	atomic_init(&h->pending, 0);
@@ -42,6 +43,7 @@ handoff_free(struct handoff *h)
 	close(h->fd);
 	queue_free(&h->hs);
 	queue_free(&h->ctl);
+	queue_free(&h->dns);
 }
 
 /* 0, or -1: the queue is full (or the datagram too long) and it is not. */

@@ -1,6 +1,7 @@
 /*
- * handoff.h: what the workers hand to the main thread: handshakes, and
- * STUN and TURN traffic, in bounded queues, with an eventfd to wake it.
+ * handoff.h: what the workers hand to the main thread: handshakes, STUN
+ * and TURN traffic, and DNS queries to the sentinels, in bounded queues,
+ * with an eventfd to wake it.
  */
 #ifndef FZC_HANDOFF_H
 #define FZC_HANDOFF_H
@@ -13,6 +14,7 @@
 
 #define HANDOFF_HS_MAX		256	/* handshake messages queued */
 #define HANDOFF_CTL_MAX		64	/* STUN and TURN messages queued */
+#define HANDOFF_DNS_MAX		64	/* queries to the sentinels queued */
 #define HANDOFF_MSG_MAX		1500
 
 /* A datagram a worker hands to the main thread. */
@@ -34,6 +36,7 @@ struct handoff_queue {
 struct handoff {
 	struct handoff_queue	 hs;
 	struct handoff_queue	 ctl;
+	struct handoff_queue	 dns;
 	int			 fd;		/* eventfd: wakes main */
 	_Atomic int		 pending;
 };

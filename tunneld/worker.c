@@ -27,6 +27,7 @@
 #include "tunneld/nat/stun.h"
 #include "tunneld/peer.h"
 #include "tunneld/qsbr.h"
+#include "tunneld/sentinel.h"
 #include "tunneld/worker.h"
 
 #define TX_BATCH	UDP_GSO_MAX_SEGS
@@ -247,6 +248,7 @@ worker_outbound(struct worker *w)
 	ssize_t		 n;
 	int		 i, rc;
 	uint32_t	 ev = 0;
+	enum sentinel_take sent;
 
 	for (i = 0; i < TX_BATCH; i++) {
 		slot = w->tx + (size_t)w->ntx * w->tx_stride;
@@ -256,6 +258,13 @@ worker_outbound(struct worker *w)
 			continue;
 		if (n <= 0)
 			break;
+		/* DNS to a sentinel is answered by controld, not a peer. */
+		if ((sent = sentinel_take(&t->handoff, pkt, (size_t)n)) !=
+		    SENTINEL_NOT) {
+			if (sent == SENTINEL_FULL)
+				drop(w, IPC_DROP_QUEUE_FULL);
+			continue;
+		}
 		if ((p = peer_lookup_dst(t, pkt, (size_t)n)) == NULL) {
 			drop(w, peer_unrouted(t, pkt, (size_t)n) ?
 			    IPC_DROP_UNAUTHORIZED : IPC_DROP_NO_PEER);

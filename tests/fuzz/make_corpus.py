@@ -73,6 +73,19 @@ def ipc_seeds():
           b"\x05" + ipc(68, struct.pack("=iI", 0, 1)))
     write("fuzz_ipc", "state-ack",
           b"\x01" + ipc(95, struct.pack("=Ii", 81, 0)))
+    # A DNS query for git.example.com A, to the first sentinel, and back.
+    query = (bytes.fromhex("123401000001000000000000") +
+             b"\x03git\x07example\x03com\x00\x00\x01\x00\x01")
+    client = sockaddr(AF_INET, 40000, bytes([100, 64, 0, 2]) + bytes(12))
+    sentinel = sockaddr(AF_INET, 53, bytes([100, 100, 111, 1]) + bytes(12))
+    write("fuzz_ipc", "dns-query",
+          b"\x01" + ipc(128, client + sentinel +
+                        struct.pack("=II", len(query), 0) +
+                        query.ljust(4000, b"\0")))
+    write("fuzz_ipc", "dns-reply",
+          b"\x00" + ipc(129, client + sentinel +
+                        struct.pack("=II", len(query), 0) +
+                        query.ljust(4000, b"\0")))
 
 
 # --- wgconf ---------------------------------------------------------------

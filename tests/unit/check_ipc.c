@@ -239,6 +239,14 @@ static const struct sample {
 	    { .state_ack = { IPC_CLIENT_PEER, EINVAL } } },
 	{ IPC_STATE_ACK, IPC_PEER_CONTROLD, 0, sizeof(struct ipc_state_ack),
 	    { .state_ack = { IPC_AUTHZ_KEEP, 0 } } },
+	{ IPC_DNS_QUERY, IPC_PEER_CONTROLD, 0, sizeof(struct ipc_dns),
+	    { .dns = { { AF_INET, 40000, 0, { 100, 71, 34, 9 } },
+	    { AF_INET, 53, 0, { 100, 100, 111, 1 } }, 12, 0,
+	    { 0x12, 0x34, 1 } } } },
+	{ IPC_DNS_REPLY, IPC_PEER_TUNNELD, 0, sizeof(struct ipc_dns),
+	    { .dns = { { AF_INET6, 40000, 0, { 0xfd, [15] = 9 } },
+	    { AF_INET6, 53, 0, { 0xfd, 0, 0x20, 0x21, 0x11, 0x11, 0x80, 0,
+	    1, 0, 1, 0, 1, 0x11, 0, 2 } }, 13, 0, { 0x12, 0x34, 0x81 } } } },
 };
 #define NSAMPLES	(sizeof(samples) / sizeof(samples[0]))
 
@@ -680,6 +688,48 @@ mut_ack_past(union ipc_payload *u)
 	u->state_ack.type = IPC_AUTHZ_KEEP + 1;
 }
 
+static void
+mut_dns_not_sentinel(union ipc_payload *u)
+{
+	u->dns.sentinel.addr[2] = 112;
+}
+
+static void
+mut_dns_port(union ipc_payload *u)
+{
+	u->dns.sentinel.port = 5353;
+}
+
+static void
+mut_dns_family(union ipc_payload *u)
+{
+	u->dns.client.family = AF_INET6;
+}
+
+static void
+mut_dns_short(union ipc_payload *u)
+{
+	u->dns.len = 11;
+}
+
+static void
+mut_dns_long(union ipc_payload *u)
+{
+	u->dns.len = IPC_DNS_MAX + 1;
+}
+
+static void
+mut_dns_tail(union ipc_payload *u)
+{
+	u->dns.data[IPC_DNS_MAX - 1] = 1;
+}
+
+static void
+mut_dns_reserved(union ipc_payload *u)
+{
+	u->dns.reserved = 1;
+}
+
 static const struct mutation {
 	const char	*what;
 	const char	*reason;
@@ -738,6 +788,16 @@ static const struct mutation {
 	    mut_ack_between },
 	{ "ack past the gateway block", "out of range", IPC_STATE_ACK,
 	    mut_ack_past },
+	{ "dns not to a sentinel", "sentinel", IPC_DNS_QUERY,
+	    mut_dns_not_sentinel },
+	{ "dns port", "port 53", IPC_DNS_REPLY, mut_dns_port },
+	{ "dns families differ", "invalid addresses", IPC_DNS_QUERY,
+	    mut_dns_family },
+	{ "dns shorter than a header", "length", IPC_DNS_QUERY, mut_dns_short },
+	{ "dns too long", "length", IPC_DNS_REPLY, mut_dns_long },
+	{ "dns bytes past the length", "past the length", IPC_DNS_REPLY,
+	    mut_dns_tail },
+	{ "dns reserved", "reserved", IPC_DNS_QUERY, mut_dns_reserved },
 };
 #define NMUTATIONS	(sizeof(mutations) / sizeof(mutations[0]))
 
