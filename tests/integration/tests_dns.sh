@@ -1,0 +1,236 @@
+# tests_dns.sh: the client's DNS stub resolver (PROTOCOL.md 4.6) against
+# the stub portal, with dnsmasq as the upstream resolver and dig as the
+# application, asking the sentinel directly (fzc does not point the
+# system's resolver at it yet).
+# Sourced by run.sh; each t_* runs in its own subshell.
+
+DNS_RES=0f6a8c1e-5b8e-4d5f-9a3c-11a2b3c4d5e6
+DNS_RES4=c7d2e9a1-4b3f-4c5d-8e6f-7a8b9c0d1e2f
+DNS_SITE=5d1b0c9a-7e3f-4a21-8c6d-9e8f7a6b5c4d
+DNS_GW=77aa11bb-22cc-4d33-8e44-55ff66aa77bb
+DNS_UPSTREAM=10.53.0.53
+DNS_SENTINEL=100.100.111.1
+
+# dns_portal PORT: the stub portal on 127.0.0.1:PORT (0: any), its port
+# in DNS_PORT.
+dns_portal() {
+	ip netns exec "$NS" /usr/bin/python3 \
+	    "$SRCDIR/tests/portal/stub_portal.py" --plain \
+	    --listen "127.0.0.1:$1" --token dns-token \
+	    --scenario "$WORK/scenario.json" --control "$CTL" \
+	    >"$WORK/portal.out" 2>>"$WORK/portal.log" &
+	PORTAL_PID=$!
+	PIDS+=("$PORTAL_PID")
+	wait_until 10 grep -q '^PORT ' "$WORK/portal.out" ||
+	    fail "stub portal: $(cat "$WORK/portal.log")" || return 1
+	DNS_PORT=$(awk '/^PORT /{print $2}' "$WORK/portal.out")
+}
+
+# dns_up: dnsmasq on 10.53.0.53 in the namespace, the stub portal giving
+# two DNS resources and dnsmasq as upstream_do53, fzc signed in.
+dns_up() {
+	new_netns NS dns || return 1
+	DIR=$WORK/a
+	CTL=$WORK/portal.ctl
+	mkdir -p "$DIR"
+	chmod 755 "$DIR"
+	# The upstream's own link (a veth pair: no dummy devices everywhere).
+	ip -n "$NS" link add up0 type veth peer name up1
+	ip -n "$NS" addr add "$DNS_UPSTREAM/24" dev up0
+	ip -n "$NS" link set up1 up
+	ip -n "$NS" link set up0 up
+	ip netns exec "$NS" dnsmasq --keep-in-foreground --no-resolv \
+	    --no-hosts --user=root --pid-file= --bind-interfaces \
+	    --listen-address="$DNS_UPSTREAM" --port=53 \
+	    --address=/plain.example.org/10.9.8.7 \
+	    --address=/plain.example.org/2001:db8::7 \
+	    --txt-record=plain.example.org,"upstream answer" \
+	    --log-facility="$WORK/dnsmasq.log" --log-queries &
+	PIDS+=($!)
+	cat >"$WORK/scenario.json" <<JSON
+{
+  "sites": [{"id": "$DNS_SITE", "name": "HQ"}],
+  "interface": {"ipv4": "100.64.0.2", "ipv6": "fd00:2021:1111::2",
+                "search_domain": "corp.example.com",
+                "upstream_do53": [{"ip": "$DNS_UPSTREAM"}],
+                "upstream_doh": []},
+  "resources": [
+    {"id": "$DNS_RES", "type": "dns", "address": "*.corp.example.com",
+     "name": "Corp", "address_description": null, "filters": [],
+     "sites": [{"id": "$DNS_SITE", "name": "HQ"}], "ip_stack": "dual"},
+    {"id": "$DNS_RES4", "type": "dns", "address": "v4.corp.example.com",
+     "name": "Corp v4", "address_description": null, "filters": [],
+     "sites": [{"id": "$DNS_SITE", "name": "HQ"}],
+     "ip_stack": "ipv4_only"}
+  ],
+  "gateways": [{"id": "$DNS_GW", "site_id": "$DNS_SITE",
+                "public_key": "xLeUfO5Lnz0pPj/xBmkAIb+9UjAZs/JHWIv4VggjpAQ=",
+                "ipv4": "100.82.5.17", "ipv6": "fd00:2021:1111::3:9c4e",
+                "version": "1.6.1", "online": true}]
+}
+JSON
+	dns_portal 0 || return 1
+	echo dns-token >"$DIR/token"
+	chmod 600 "$DIR/token"
+	start_tunneld "$NS" "$DIR" --api-url "ws://127.0.0.1:$DNS_PORT" \
+	    --interface "fzdn$$"
+	wait_until 10 portal_connected ||
+	    fail "not connected: $(cat "$TLOG")" || return 1
+	wait_until 5 grep -q 'dns: sentinel 100.100.111.1 forwards to 10.53.0.53' \
+	    "$TLOG" || fail "no sentinel: $(cat "$TLOG")" || return 1
+	wait_until 5 dns_dig_ok plain.example.org ||
+	    fail "no answer through the sentinel: $(cat "$TLOG")" || return 1
+}
+
+# dns_dig SERVER ARGS...: dig in the namespace, short answers, sorted.
+dns_dig() {
+	local server=$1
+	shift
+	ip netns exec "$NS" dig +tries=1 +time=2 "@$server" "$@"
+}
+
+dns_dig_ok() {
+	dns_dig "$DNS_SENTINEL" +short "$1" | grep -q '^[0-9]' 
+}
+
+# Names of DNS resources get 4 + 4 proxy IPs with TTL 1; the rest is
+# the upstream's answer; PTR, HTTPS and Firefox's canary as 4.6 says.
+t_dns_stub_answers() {
+	local out ttl a aaaa
+	dns_up || return 1
+	out=$(dns_dig "$DNS_SENTINEL" +noall +answer web.corp.example.com A)
+	echo "$out"
+	a=$(echo "$out" | awk '$4 == "A" {print $5}' | sort)
+	[ "$(echo "$a" | wc -l)" = 4 ] &&
+	    [ "$a" = "$(printf '100.96.0.%s\n' 1 2 3 4)" ] ||
+	    fail "A: $out" || return 1
+	ttl=$(echo "$out" | awk '{print $2}' | sort -u)
+	[ "$ttl" = 1 ] || fail "TTL $ttl" || return 1
+	out=$(dns_dig "$DNS_SENTINEL" +noall +answer WEB.corp.example.com AAAA)
+	aaaa=$(echo "$out" | awk '$4 == "AAAA" {print $5}' | sort)
+	[ "$aaaa" = "$(printf 'fd00:2021:1111:8000::%s\n' '' 1 2 3)" ] ||
+	    fail "AAAA: $out" || return 1
+	# The apex matches `*.`; the next name gets the next addresses.
+	[ "$(dns_dig "$DNS_SENTINEL" +short corp.example.com A | head -1)" = \
+	    100.96.0.5 ] || fail "apex" || return 1
+	# ip_stack ipv4_only: A records, no AAAA, and still NOERROR.
+	[ "$(dns_dig "$DNS_SENTINEL" +short v4.corp.example.com A |
+	    wc -l)" = 4 ] || fail "ipv4_only A" || return 1
+	out=$(dns_dig "$DNS_SENTINEL" v4.corp.example.com AAAA)
+	echo "$out" | grep -q 'status: NOERROR' &&
+	    echo "$out" | grep -q 'ANSWER: 0' ||
+	    fail "ipv4_only AAAA: $out" || return 1
+	[ "$(dns_dig "$DNS_SENTINEL" +short -x 100.96.0.3)" = \
+	    web.corp.example.com. ] || fail "PTR v4" || return 1
+	[ "$(dns_dig "$DNS_SENTINEL" +short -x fd00:2021:1111:8000::2)" = \
+	    web.corp.example.com. ] || fail "PTR v6" || return 1
+	out=$(dns_dig "$DNS_SENTINEL" web.corp.example.com TYPE65)
+	echo "$out" | grep -q 'status: NOERROR' &&
+	    echo "$out" | grep -q 'ANSWER: 0' ||
+	    fail "HTTPS: $out" || return 1
+	dns_dig "$DNS_SENTINEL" use-application-dns.net A |
+	    grep -q 'status: NXDOMAIN' || fail "canary" || return 1
+	# Forwarded: what dnsmasq itself says, record for record.
+	for t in A AAAA TXT MX; do
+		[ "$(dns_dig "$DNS_SENTINEL" +short plain.example.org $t)" = \
+		    "$(dns_dig "$DNS_UPSTREAM" +short plain.example.org $t)" ] ||
+		    fail "forwarded $t differs" || return 1
+	done
+	[ -n "$(dns_dig "$DNS_SENTINEL" +short plain.example.org TXT)" ] ||
+	    fail "no TXT from upstream" || return 1
+	dns_dig "$DNS_SENTINEL" nothing.example.org A |
+	    grep -q 'status: NXDOMAIN\|status: REFUSED' ||
+	    fail "upstream's error not passed on" || return 1
+	# Resource names never reach the upstream.
+	! grep -q 'corp.example.com' "$WORK/dnsmasq.log" ||
+	    fail "resource name leaked: $(cat "$WORK/dnsmasq.log")" ||
+	    return 1
+}
+
+# A packet to a proxy IP asks for the authorization of its resource, as
+# the first packet to a CIDR resource does.
+t_dns_proxy_ip_authorizes() {
+	local ip
+	dns_up || return 1
+	ip=$(dns_dig "$DNS_SENTINEL" +short git.corp.example.com A | head -1)
+	[ -n "$ip" ] || fail "no proxy IP" || return 1
+	ip -n "$NS" route get "$ip" | grep -q "dev fzdn$$" ||
+	    fail "proxy IP not routed into the tunnel" || return 1
+	ip netns exec "$NS" ping -c 1 -W 1 "$ip" >/dev/null 2>&1
+	stub '{"cmd":"wait","what":"message","value":"request_authorization",
+	    "timeout":5}' >/dev/null ||
+	    fail "no request_authorization: $(cat "$TLOG")" || return 1
+	stub '{"cmd":"state"}' | python3 -c '
+import json, sys
+m = [x for x in json.load(sys.stdin)["messages"]
+     if x["event"] == "request_authorization"]
+assert m[0]["payload"]["resource_id"] == sys.argv[1], m' "$DNS_RES" ||
+	    fail "authorization asked for the wrong resource" || return 1
+	wait_until 5 grep -q "client state: IPC_GATEWAY_PEER .* $DNS_GW" \
+	    "$TLOG" || fail "gateway peer not shipped" || return 1
+	stub '{"cmd":"state"}' | grep -q '"violations": \[\]' ||
+	    fail "stub saw violations" || return 1
+}
+
+# Proxy IPs are the process's: the same after the portal restarts.
+t_dns_proxy_ips_stable() {
+	local before after
+	dns_up || return 1
+	dns_dig "$DNS_SENTINEL" +short a.corp.example.com A >/dev/null
+	before=$(dns_dig "$DNS_SENTINEL" +short b.corp.example.com A | sort)
+	[ -n "$before" ] || fail "no answer" || return 1
+	kill "$PORTAL_PID"
+	wait "$PORTAL_PID" 2>/dev/null
+	not_connected() { ! portal_connected; }
+	wait_until 10 not_connected || fail "still connected" || return 1
+	: >"$WORK/portal.out"
+	dns_portal "$DNS_PORT" || return 1
+	wait_until 40 portal_connected ||
+	    fail "no reconnect: $(tail -20 "$TLOG")" || return 1
+	after=$(dns_dig "$DNS_SENTINEL" +short b.corp.example.com A | sort)
+	[ "$before" = "$after" ] ||
+	    fail "proxy IPs moved: $before / $after" || return 1
+	[ "$(dns_dig "$DNS_SENTINEL" +short -x "$(echo "$after" |
+	    head -1)")" = b.corp.example.com. ] || fail "PTR after" ||
+	    return 1
+}
+
+# 200 malformed datagrams to the sentinel: dropped, logged, and both
+# daemons carry on answering.
+t_dns_malformed_queries() {
+	local cpid
+	dns_up || return 1
+	cpid=$(controld_pid "$DIR")
+	ip netns exec "$NS" python3 -c '
+import os, random, socket, struct
+random.seed(13)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+good = bytes.fromhex("abcd01000001000000000000") + \
+    b"\x03web\x04corp\x07example\x03com\x00\x00\x01\x00\x01"
+for i in range(200):
+    k = i % 4
+    if k == 0:
+        m = os.urandom(random.randint(0, 600))
+    elif k == 1:
+        m = good[:random.randint(0, len(good) - 1)]
+    elif k == 2:
+        m = bytearray(good)
+        for _ in range(4):
+            m[random.randrange(len(m))] = random.randrange(256)
+        m = bytes(m)
+    else:
+        # A compression pointer to itself, counts that lie.
+        m = struct.pack(">HHHHHH", i, 0x0100, 1, 5, 5, 5) + b"\xc0\x0c" + \
+            b"\x00\x01\x00\x01"
+    s.sendto(m, ("100.100.111.1", 53))
+' || fail "sending" || return 1
+	wait_until 5 grep -q 'dns: malformed query dropped' "$TLOG" ||
+	    fail "nothing logged" || return 1
+	kill -0 "$TPID" || fail "tunneld died" || return 1
+	[ "$(controld_pid "$DIR")" = "$cpid" ] ||
+	    fail "controld restarted" || return 1
+	[ "$(dns_dig "$DNS_SENTINEL" +short web.corp.example.com A |
+	    wc -l)" = 4 ] || fail "no answer after the flood" || return 1
+	[ "$(dns_dig "$DNS_SENTINEL" +short plain.example.org A)" = \
+	    10.9.8.7 ] || fail "no forwarding after the flood" || return 1
+}
