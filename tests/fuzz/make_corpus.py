@@ -88,6 +88,32 @@ def ipc_seeds():
                         query.ljust(4000, b"\0")))
 
 
+# --- dns_stub -------------------------------------------------------------
+
+def dns_query(qid, name, qtype, flags=0x0100, edns=False):
+    q = struct.pack(">HHHHHH", qid, flags, 1, 0, 0, 1 if edns else 0)
+    for label in name.split("."):
+        q += bytes([len(label)]) + label.encode()
+    q += b"\0" + struct.pack(">HH", qtype, 1)
+    if edns:
+        q += b"\0" + struct.pack(">HHIH", 41, 1232, 0, 0)
+    return q
+
+
+def dns_stub_seeds():
+    write("fuzz_dns_stub", "a-aaaa-ptr",
+          rec(0, dns_query(1, "web.corp.example.com", 1)) +
+          rec(0, dns_query(2, "web.corp.example.com", 28, edns=True)) +
+          rec(0, dns_query(3, "1.0.96.100.in-addr.arpa", 12)) +
+          rec(0, dns_query(4, "0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
+                              "0.0.0.8.1.1.1.1.1.2.0.2.0.0.d.f.ip6.arpa", 12)))
+    write("fuzz_dns_stub", "special",
+          rec(1, dns_query(5, "use-application-dns.net", 1)) +
+          rec(1, dns_query(6, "example.com", 65)) +
+          rec(1, dns_query(7, "plain.example.org", 16)) +
+          rec(1, dns_query(8, "x.a.y", 1, flags=0x2800)))
+
+
 # --- wgconf ---------------------------------------------------------------
 
 PRIV = "sHOsRzId4ZdiKVr4LCat1GqMLcgGeQLp6Z5fzJVsMls="
@@ -372,6 +398,7 @@ def portal_seeds():
 
 if __name__ == "__main__":
     ipc_seeds()
+    dns_stub_seeds()
     wgconf_seeds()
     stun_seeds()
     turn_seeds()

@@ -50,6 +50,7 @@ pkgs() {
 	fuzz_stun|fuzz_turn|fuzz_ice)	echo "libcrypto zlib" ;;
 	fuzz_wg)	echo "libsodium libb2" ;;
 	fuzz_portal)	echo "jansson libsodium libcrypto" ;;
+	fuzz_dns_stub)	echo "ldns jansson" ;;
 	esac
 }
 
