@@ -170,7 +170,10 @@ dns_proxy_get(struct dns_proxy *p, const char *name, bool *fresh)
 	assign(n, p->nnames);
 	if (p->nnames >= p->nbuckets)
 		grow(p);
-	p->names = xreallocarray(p->names, p->nnames + 1, sizeof(*p->names));
+	if (p->nnames == p->cap) {
+		p->cap = p->cap == 0 ? INITIAL_BUCKETS : p->cap * 2;
+		p->names = xreallocarray(p->names, p->cap, sizeof(*p->names));
+	}
 	p->names[p->nnames++] = n;
 	b = xcalloc(1, sizeof(*b));
 	b->name = n;

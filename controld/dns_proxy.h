@@ -29,6 +29,7 @@ struct dns_proxy_bucket;
 struct dns_proxy {
 	struct dns_proxy_name	**names;	/* by allocation order */
 	size_t			  nnames;
+	size_t			  cap;
 	struct dns_proxy_bucket	**buckets;	/* by name */
 	size_t			  nbuckets;
 };

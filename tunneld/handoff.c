@@ -16,6 +16,7 @@ queue_init(struct handoff_queue *q, int cap)
 	pthread_mutex_init(&q->lock, NULL);
 	q->v = xcalloc((size_t)cap, sizeof(*q->v));
 	q->cap = cap;
+	q->head = q->len = 0;
 }
 
 static void

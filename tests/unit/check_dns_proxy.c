@@ -66,7 +66,7 @@ START_TEST(test_many)
 	uint8_t				 a[16];
 	char				 name[64];
 	bool				 fresh;
-	int				 i, j;
+	int				 i, j, bad = 0;
 
 	dns_proxy_init(&p);
 	/* Past the IPv4 sentinel block, 100.100.111.0/24. */
@@ -74,20 +74,22 @@ START_TEST(test_many)
 		snprintf(name, sizeof(name), "n%d.example.com", i);
 		n = dns_proxy_get(&p, name, &fresh);
 		if (i >= DNS_PROXY_MAX_NAMES) {
-			ck_assert_ptr_null(n);
+			bad += n != NULL;
 			continue;
 		}
-		ck_assert_ptr_nonnull(n);
-		for (j = 0; j < DNS_PROXY_PER_FAMILY; j++) {
-			ck_assert(dns_proxy_in_range(AF_INET, n->v4[j]));
-			ck_assert(!(n->v4[j][1] == 100 && n->v4[j][2] == 111));
-			ck_assert(dns_proxy_in_range(AF_INET6, n->v6[j]));
-			ck_assert_ptr_eq(dns_proxy_by_addr(&p, AF_INET,
-			    n->v4[j]), n);
-			ck_assert_ptr_eq(dns_proxy_by_addr(&p, AF_INET6,
-			    n->v6[j]), n);
+		if (n == NULL) {
+			bad++;
+			continue;
 		}
+		/* Plain tests in the loop: 800,000 ck_asserts are slow. */
+		for (j = 0; j < DNS_PROXY_PER_FAMILY; j++)
+			bad += !dns_proxy_in_range(AF_INET, n->v4[j]) ||
+			    (n->v4[j][1] == 100 && n->v4[j][2] == 111) ||
+			    !dns_proxy_in_range(AF_INET6, n->v6[j]) ||
+			    dns_proxy_by_addr(&p, AF_INET, n->v4[j]) != n ||
+			    dns_proxy_by_addr(&p, AF_INET6, n->v6[j]) != n;
 	}
+	ck_assert_int_eq(bad, 0);
 	/* The group that reaches the sentinels jumps over them. */
 	n = dns_proxy_find(&p, "n72639.example.com");
 	ck_assert_ptr_nonnull(n);
