@@ -3,6 +3,7 @@
 # created here is removed on exit.
 
 B=${B:?build directory}
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 WORK=$(mktemp -d /tmp/fzc-it.XXXXXX)
 # The fzc user must be able to reach the control sockets below WORK.
 chmod 755 "$WORK"
@@ -64,18 +65,6 @@ fzc_cli() {
 	local dir=$1
 	shift
 	"$B/fzc" --control-socket "$dir/run/control.sock" "$@"
-}
-
-# wait_until SECONDS COMMAND...: true once COMMAND succeeds, polling every
-# 0.1 s; false when SECONDS of wall-clock time pass first.
-wait_until() {
-	local end=$((${EPOCHREALTIME/./} + $1 * 1000000))
-	shift
-	while :; do
-		"$@" >/dev/null 2>&1 && return 0
-		[ "${EPOCHREALTIME/./}" -ge "$end" ] && return 1
-		sleep 0.1
-	done
 }
 
 # status_field DIR JQPATH: one field of `fzc --json status`.
