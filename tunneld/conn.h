@@ -38,6 +38,20 @@ struct conn_params {
 	const char	*remote_pwd;
 };
 
+/*
+ * The parameters of the peer that an IPC_GATEWAY_PEER or IPC_CLIENT_PEER
+ * names: both messages carry the key, PSK and ICE credentials under the
+ * same field names.
+ */
+#define CONN_PARAMS_OF(p, peer_id) \
+	((const struct conn_params){ .id = (peer_id), \
+	    .public_key = (p)->public_key, \
+	    .psk = (p)->psk, \
+	    .local_ufrag = (p)->local_ufrag, \
+	    .local_pwd = (p)->local_pwd, \
+	    .remote_ufrag = (p)->remote_ufrag, \
+	    .remote_pwd = (p)->remote_pwd })
+
 struct conns_callbacks {
 	/* A local candidate to signal to the peer with this id, or retract. */
 	void	(*candidate)(void *, const char *, const char *, bool);

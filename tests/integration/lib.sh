@@ -3,6 +3,7 @@
 # created here is removed on exit.
 
 B=${B:?build directory}
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 WORK=$(mktemp -d /tmp/fzc-it.XXXXXX)
 # The fzc user must be able to reach the control sockets below WORK.
 chmod 755 "$WORK"
@@ -66,18 +67,6 @@ fzc_cli() {
 	"$B/fzc" --control-socket "$dir/run/control.sock" "$@"
 }
 
-# wait_until SECONDS COMMAND...: true once COMMAND succeeds, polling every
-# 0.1 s; false when SECONDS of wall-clock time pass first.
-wait_until() {
-	local end=$((${EPOCHREALTIME/./} + $1 * 1000000))
-	shift
-	while :; do
-		"$@" >/dev/null 2>&1 && return 0
-		[ "${EPOCHREALTIME/./}" -ge "$end" ] && return 1
-		sleep 0.1
-	done
-}
-
 # status_field DIR JQPATH: one field of `fzc --json status`.
 status_field() {
 	fzc_cli "$1" --json status | python3 -c '
@@ -114,10 +103,15 @@ proc_field() {
 #
 # Modes: flat  - the routers only route, I knows every LAN: host
 #                candidates reach each other (direct path);
-#        nat   - NC and NGk masquerade, keeping ports (endpoint-independent
-#                mapping): direct only by hole punching the srflx pair;
-#        relay - NC and NGk masquerade fully-random (endpoint-dependent
-#                mapping) and I drops whatever goes between the client's
+#        nat   - NC and NGk behave as home routers: one host behind each,
+#                translated one to one to the WAN address with its ports
+#                kept (endpoint-independent mapping), and from the WAN only
+#                what answers the host's own traffic gets in (conntrack):
+#                direct only by hole punching the srflx pair;
+#        symmetric - NC and NGk masquerade fully-random (a mapping per
+#                destination): the srflx pair cannot connect, the relay
+#                takes over;
+#        relay - symmetric, and I drops whatever goes between the client's
 #                side and the gateways' sides: only the relay connects them.
 # e2e_block_direct / e2e_unblock_direct add and remove I's drop rule in any
 # mode.
@@ -160,8 +154,8 @@ link_pair() {
 # E2E_NC, E2E_C, E2E_NG[K], E2E_G[K], E2E_RESNS[K], E2E_MODE, E2E_NGW.
 e2e_net() {
 	local mode=$1 ngw=${2:-1} k wan lan
-	case $mode in flat|nat|relay) ;; *)
-		fail "e2e_net: mode $mode is not flat, nat or relay"
+	case $mode in flat|nat|symmetric|relay) ;; *)
+		fail "e2e_net: mode $mode is not flat, nat, symmetric or relay"
 		return 1 ;;
 	esac
 	command -v nft >/dev/null ||
@@ -208,7 +202,7 @@ e2e_net() {
 # 10.80.K.1), its LAN 10.LAN.0.0/24 on eth0 (linked by the caller); NAT as
 # the mode says.
 e2e_site_router() {
-	local ns=$1 ifname=$2 k=$3 lan=$4 opt=
+	local ns=$1 ifname=$2 k=$3 lan=$4
 	link_pair "$ifname" "$E2E_I" "10.80.$k.1/24" "$ns" "10.80.$k.2/24" ||
 	    return 1
 	ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1
@@ -217,12 +211,36 @@ e2e_site_router() {
 		ip -n "$E2E_I" route add "10.$lan.0.0/24" via "10.80.$k.2"
 		return
 	fi
-	[ "$E2E_MODE" = relay ] && opt=fully-random
+	if [ "$E2E_MODE" = nat ]; then
+		# An unanswered packet from the WAN is translated, then dropped
+		# before conntrack keeps it: it leaves no entry that would make
+		# the host's own mapping take another port.
+		ip netns exec "$ns" nft -f - <<NFT
+table ip nat {
+	chain prerouting {
+		type nat hook prerouting priority dstnat; policy accept;
+		iifname "$ifname" ip daddr 10.80.$k.2 dnat to 10.$lan.0.2
+	}
+	chain postrouting {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname "$ifname" ip saddr 10.$lan.0.2 snat to 10.80.$k.2
+	}
+}
+table ip filter {
+	chain forward {
+		type filter hook forward priority filter; policy accept;
+		iifname "$ifname" ct state established,related accept
+		iifname "$ifname" counter drop
+	}
+}
+NFT
+		return
+	fi
 	ip netns exec "$ns" nft -f - <<NFT
 table ip nat {
 	chain postrouting {
 		type nat hook postrouting priority srcnat; policy accept;
-		oifname "$ifname" masquerade $opt
+		oifname "$ifname" masquerade fully-random
 	}
 }
 NFT
