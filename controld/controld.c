@@ -198,6 +198,9 @@ controld_dispatch_tunneld(evutil_socket_t fd, short events, void *arg)
 		case IPC_NO_RELAYS:
 			session_no_relays(c->session, msg.u.gateway_id.id);
 			break;
+		case IPC_PEER_PATH:
+			session_peer_path(c->session, &msg.u.peer_path);
+			break;
 		case IPC_PEER_STATS:
 		case IPC_WORKER_STATS:
 		case IPC_RELAY_STATS:
