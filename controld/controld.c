@@ -183,6 +183,7 @@ controld_dispatch_tunneld(evutil_socket_t fd, short events, void *arg)
 			wireguard_configure(&c->tc, &msg);
 			break;
 		case IPC_PORTAL_CONFIG:
+			sandbox_files(msg.u.portal_config.ca_file);
 			session_config(c->session, &msg.u.portal_config,
 			    msg.u.portal_config.role == IPC_ROLE_GATEWAY ?
 			    &session_gateway_role : &session_client_role);
@@ -212,6 +213,9 @@ controld_dispatch_tunneld(evutil_socket_t fd, short events, void *arg)
 			break;
 		case IPC_DNS_QUERY:
 			dns_query(c->dns, &msg.u.dns);
+			break;
+		case IPC_PEER_PATH:
+			session_peer_path(c->session, &msg.u.peer_path);
 			break;
 		case IPC_PEER_STATS:
 		case IPC_WORKER_STATS:
