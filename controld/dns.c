@@ -112,8 +112,7 @@ dns_load_system(struct dns *d, const char *path)
 	    DNS_UPSTREAM_MAX);
 }
 
-static void
-dns_read_cb(evutil_socket_t, short, void *);
+static void dns_read_cb(evutil_socket_t, short, void *);
 
 /* A socket for each family an upstream needs, asked of tunneld once. */
 static void
@@ -179,8 +178,9 @@ dns_socket(struct dns *d, uint32_t id, int fd)
 		return (1);
 	}
 	if (evutil_make_socket_nonblocking(fd) == -1 ||
-	    (s->ev = event_new(d->base, fd, EV_READ | EV_PERSIST,
-	    dns_read_cb, d)) == NULL || event_add(s->ev, NULL) == -1)
+	    (s->ev = event_new(d->base, fd, EV_READ | EV_PERSIST, dns_read_cb,
+		 d)) == NULL ||
+	    event_add(s->ev, NULL) == -1)
 		fatalx("dns: cannot watch the upstream socket");
 	s->fd = fd;
 	return (1);
@@ -242,17 +242,16 @@ dns_forward(struct dns *d, const struct ipc_dns *q, int up)
 	memcpy(msg, q->data, q->len);
 	for (tries = 0; tries < 4; tries++)
 		if (dns_forward_add(&d->fwd, msg, q->len, up, &q->client,
-		    &q->sentinel, (uint16_t)arc4random(), util_now_ns()) == 0)
+			&q->sentinel, (uint16_t)arc4random(),
+			util_now_ns()) == 0)
 			break;
 	if (tries == 4) {
 		log_debug("dns: too many queries waiting; dropped");
 		return;
 	}
 	dns_sockaddr(&d->up[up].addr, &ss, &sslen);
-	if (sendto(s->fd, msg, q->len, 0, (struct sockaddr *)&ss, sslen) ==
-	    -1)
-		log_debug("dns: sending to the upstream: %s",
-		    strerror(errno));
+	if (sendto(s->fd, msg, q->len, 0, (struct sockaddr *)&ss, sslen) == -1)
+		log_debug("dns: sending to the upstream: %s", strerror(errno));
 }
 
 static bool
@@ -310,11 +309,13 @@ dns_from(struct dns *d, const struct sockaddr_storage *ss)
 	for (i = 0; i < d->nup; i++) {
 		if (d->up[i].addr.family != ss->ss_family)
 			continue;
-		if (ss->ss_family == AF_INET ? (sin->sin_port ==
-		    htons(DNS_PORT) && memcmp(&sin->sin_addr,
-		    d->up[i].addr.addr, 4) == 0) : (sin6->sin6_port ==
-		    htons(DNS_PORT) && memcmp(&sin6->sin6_addr,
-		    d->up[i].addr.addr, 16) == 0))
+		if (ss->ss_family == AF_INET ?
+			(sin->sin_port == htons(DNS_PORT) &&
+			    memcmp(&sin->sin_addr, d->up[i].addr.addr, 4) ==
+				0) :
+			(sin6->sin6_port == htons(DNS_PORT) &&
+			    memcmp(&sin6->sin6_addr, d->up[i].addr.addr, 16) ==
+				0))
 			return ((int)i);
 	}
 	return (-1);
@@ -343,8 +344,9 @@ dns_read_cb(evutil_socket_t fd, short events, void *arg)
 			return;
 		}
 		if ((up = dns_from(d, &ss)) == -1 ||
-		    !dns_forward_answer(&d->fwd, msg, (size_t)n > sizeof(msg) ?
-		    sizeof(msg) : (size_t)n, up, util_now_ns(), &q)) {
+		    !dns_forward_answer(&d->fwd, msg,
+			(size_t)n > sizeof(msg) ? sizeof(msg) : (size_t)n, up,
+			util_now_ns(), &q)) {
 			log_debug("dns: unexpected datagram dropped");
 			continue;
 		}

@@ -44,9 +44,9 @@ find(struct dns_forward *f, uint16_t id, int upstream)
  * many wait, or id is taken (the caller draws another).
  */
 int
-dns_forward_add(struct dns_forward *f, uint8_t *msg, size_t len,
-    int upstream, const struct ipc_sockaddr *client,
-    const struct ipc_sockaddr *sentinel, uint16_t id, uint64_t now)
+dns_forward_add(struct dns_forward *f, uint8_t *msg, size_t len, int upstream,
+    const struct ipc_sockaddr *client, const struct ipc_sockaddr *sentinel,
+    uint16_t id, uint64_t now)
 {
 	struct dns_forward_query	*q;
 

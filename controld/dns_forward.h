@@ -33,9 +33,9 @@ struct dns_forward {
 
 void	 dns_forward_expire(struct dns_forward *, uint64_t);
 int	 dns_forward_add(struct dns_forward *, uint8_t *, size_t, int,
-	    const struct ipc_sockaddr *, const struct ipc_sockaddr *,
-	    uint16_t, uint64_t);
-bool	 dns_forward_answer(struct dns_forward *, uint8_t *, size_t, int,
-	    uint64_t, struct dns_forward_query *);
+	    const struct ipc_sockaddr *, const struct ipc_sockaddr *, uint16_t,
+	    uint64_t);
+bool dns_forward_answer(struct dns_forward *, uint8_t *, size_t, int, uint64_t,
+	    struct dns_forward_query *);
 
 #endif

@@ -77,12 +77,11 @@ dns_pattern_valid(const char *pattern)
 	int	 n;
 
 	/* fnmatch's brackets and escapes are not part of the syntax. */
-	if (strlen(pattern) >= sizeof(buf) || strpbrk(pattern, "[]\\") !=
-	    NULL)
+	if (strlen(pattern) >= sizeof(buf) || strpbrk(pattern, "[]\\") != NULL)
 		return (false);
 	strcpy(buf, pattern);
-	return ((n = split(buf, labels)) > 0 && count_any(labels, n) <=
-	    MAX_ANY);
+	return (
+	    (n = split(buf, labels)) > 0 && count_any(labels, n) <= MAX_ANY);
 }
 
 /* Pattern labels p[0..np) against name labels n[0..nn), from the right. */
@@ -162,7 +161,8 @@ dns_pattern_best(const char *const *patterns, size_t n, const char *name)
 	size_t	 i;
 
 	for (i = 0; i < n; i++)
-		if (dns_pattern_match(patterns[i], name) && (best == -1 ||
+		if (dns_pattern_match(patterns[i], name) &&
+		    (best == -1 ||
 		    dns_pattern_cmp(patterns[i], patterns[best]) < 0))
 			best = (ssize_t)i;
 	return (best);

@@ -17,9 +17,8 @@
 #define V4_BITS		21
 #define V4_SENTINELS	(0x64646f00u - V4_BASE)
 /* fd00:2021:1111:8000::/107: 21 bits in the last 3 bytes. */
-static const uint8_t v6_base[16] = {
-	0xfd, 0x00, 0x20, 0x21, 0x11, 0x11, 0x80, 0x00
-};
+static const uint8_t v6_base[16] = { 0xfd, 0x00, 0x20, 0x21, 0x11, 0x11, 0x80,
+	0x00 };
 #define V6_BITS		21
 #define INITIAL_BUCKETS	64
 
@@ -98,8 +97,7 @@ static void
 grow(struct dns_proxy *p)
 {
 	struct dns_proxy_bucket	**nb, *b, *next;
-	size_t			  n = p->nbuckets == 0 ? INITIAL_BUCKETS :
-				    p->nbuckets * 2, i, h;
+	size_t n = p->nbuckets == 0 ? INITIAL_BUCKETS : p->nbuckets * 2, i, h;
 
 	nb = xcalloc(n, sizeof(*nb));
 	for (i = 0; i < p->nbuckets; i++)
@@ -210,9 +208,10 @@ dns_proxy_by_addr(const struct dns_proxy *p, int family, const uint8_t *addr)
 		return (NULL);
 	if (family == AF_INET) {
 		off = ((uint32_t)addr[0] << 24 | (uint32_t)addr[1] << 16 |
-		    (uint32_t)addr[2] << 8 | addr[3]) - V4_BASE;
-		if (off == 0 || (off >= V4_SENTINELS &&
-		    off < V4_SENTINELS + 256))
+			  (uint32_t)addr[2] << 8 | addr[3]) -
+		    V4_BASE;
+		if (off == 0 ||
+		    (off >= V4_SENTINELS && off < V4_SENTINELS + 256))
 			return (NULL);
 		if (off > V4_SENTINELS)
 			off -= 256;

@@ -50,8 +50,9 @@ reverse_addr(const char *name, int *family, uint8_t *addr)
 	char		 c;
 
 	memset(addr, 0, 16);
-	if (sscanf(name, "%3u.%3u.%3u.%3u.in-addr.arp%c%n", &o[3], &o[2],
-	    &o[1], &o[0], &c, &n) == 5 && c == 'a' && name[n] == '\0') {
+	if (sscanf(name, "%3u.%3u.%3u.%3u.in-addr.arp%c%n", &o[3], &o[2], &o[1],
+		&o[0], &c, &n) == 5 &&
+	    c == 'a' && name[n] == '\0') {
 		for (i = 0; i < 4; i++) {
 			if (o[i] > 255)
 				return (false);
@@ -63,7 +64,8 @@ reverse_addr(const char *name, int *family, uint8_t *addr)
 	for (i = 0; i < 32; i++, p += 2) {
 		if (!isxdigit((unsigned char)p[0]) || p[1] != '.')
 			return (false);
-		nib = isdigit((unsigned char)p[0]) ? p[0] - '0' :
+		nib = isdigit((unsigned char)p[0]) ?
+		    p[0] - '0' :
 		    tolower((unsigned char)p[0]) - 'a' + 10;
 		addr[15 - i / 2] |= (uint8_t)(i % 2 == 0 ? nib : nib << 4);
 	}
@@ -167,8 +169,8 @@ answer_ptr(struct dns_proxy *proxy, const ldns_pkt *q, const ldns_rr *question,
 	    !dns_proxy_in_range(family, addr))
 		return (false);
 	pn = dns_proxy_by_addr(proxy, family, addr);
-	r = reply_new(q, question, pn != NULL ? LDNS_RCODE_NOERROR :
-	    LDNS_RCODE_NXDOMAIN);
+	r = reply_new(q, question,
+	    pn != NULL ? LDNS_RCODE_NOERROR : LDNS_RCODE_NXDOMAIN);
 	if (r != NULL && pn != NULL) {
 		snprintf(fqdn, sizeof(fqdn), "%s.", pn->name);
 		ok = push_record(r, question, LDNS_RR_TYPE_PTR,
@@ -179,8 +181,8 @@ answer_ptr(struct dns_proxy *proxy, const ldns_pkt *q, const ldns_rr *question,
 }
 
 void
-dns_stub_query(struct dns_proxy *proxy, dns_stub_lookup_fn *lookup,
-    void *arg, const uint8_t *msg, size_t len, struct dns_stub_result *res)
+dns_stub_query(struct dns_proxy *proxy, dns_stub_lookup_fn *lookup, void *arg,
+    const uint8_t *msg, size_t len, struct dns_stub_result *res)
 {
 	ldns_pkt		*q = NULL, *r;
 	const ldns_rr		*question;
@@ -221,8 +223,9 @@ dns_stub_query(struct dns_proxy *proxy, dns_stub_lookup_fn *lookup,
 	    answer_ptr(proxy, q, question, name, res))
 		goto out;
 	/* Escapes in a name: never one of a resource's. */
-	if (strchr(name, '\\') != NULL || ldns_rr_get_class(question) !=
-	    LDNS_RR_CLASS_IN || !lookup(arg, name, res->resource_id, &stack)) {
+	if (strchr(name, '\\') != NULL ||
+	    ldns_rr_get_class(question) != LDNS_RR_CLASS_IN ||
+	    !lookup(arg, name, res->resource_id, &stack)) {
 		res->action = DNS_STUB_FORWARD;
 		goto out;
 	}

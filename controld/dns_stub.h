@@ -23,8 +23,8 @@ enum dns_stub_action {
 };
 
 /* The DNS resource whose pattern matches a name best, if any. */
-typedef bool dns_stub_lookup_fn(void *, const char *,
-    char [PORTAL_ID_SIZE], enum portal_ip_stack *);
+typedef bool dns_stub_lookup_fn(void *, const char *, char[PORTAL_ID_SIZE],
+	    enum portal_ip_stack *);
 
 struct dns_stub_result {
 	enum dns_stub_action		 action;

@@ -15,18 +15,15 @@
 #include "controld/dns_upstream.h"
 
 static const uint8_t sentinel4[4] = { 100, 100, 111, 0 };
-static const uint8_t sentinel6[16] = {
-	0xfd, 0x00, 0x20, 0x21, 0x11, 0x11, 0x80, 0x00,
-	0x01, 0x00, 0x01, 0x00, 0x01, 0x11, 0x00, 0x00
-};
+static const uint8_t sentinel6[16] = { 0xfd, 0x00, 0x20, 0x21, 0x11, 0x11, 0x80,
+	0x00, 0x01, 0x00, 0x01, 0x00, 0x01, 0x11, 0x00, 0x00 };
 
 bool
 dns_upstream_is_sentinel(const struct portal_addr *a)
 {
 	if (a->family == AF_INET)
 		return (memcmp(a->addr, sentinel4, 3) == 0);
-	return (a->family == AF_INET6 &&
-	    memcmp(a->addr, sentinel6, 15) == 0);
+	return (a->family == AF_INET6 && memcmp(a->addr, sentinel6, 15) == 0);
 }
 
 /*
@@ -34,8 +31,7 @@ dns_upstream_is_sentinel(const struct portal_addr *a)
  * what is not an address (or has a scope) is skipped.
  */
 size_t
-dns_upstream_parse_resolv(const char *text, struct portal_addr *out,
-    size_t max)
+dns_upstream_parse_resolv(const char *text, struct portal_addr *out, size_t max)
 {
 	char		 line[256], word[64], addr[64];
 	const char	*p = text, *nl;

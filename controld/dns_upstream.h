@@ -27,12 +27,10 @@ enum dns_upstream_source {
 	DNS_UPSTREAM_SYSTEM,
 };
 
-size_t	 dns_upstream_parse_resolv(const char *, struct portal_addr *,
-	    size_t);
+size_t dns_upstream_parse_resolv(const char *, struct portal_addr *, size_t);
 bool	 dns_upstream_is_sentinel(const struct portal_addr *);
-enum dns_upstream_source dns_upstream_effective(
-	    const struct portal_interface *, const struct portal_addr *,
-	    size_t, struct dns_upstream *, size_t *);
+enum dns_upstream_source dns_upstream_effective(const struct portal_interface *,
+	    const struct portal_addr *, size_t, struct dns_upstream *, size_t *);
 int	 dns_upstream_by_sentinel(const struct dns_upstream *, size_t,
 	    const struct portal_addr *);
 

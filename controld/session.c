@@ -1216,8 +1216,7 @@ session_set_notify(struct session *s, session_notify_fn *fn, void *arg)
 
 /* init or config_changed gave the interface (DNS upstreams included). */
 void
-session_set_interface_cb(struct session *s, session_interface_fn *fn,
-    void *arg)
+session_set_interface_cb(struct session *s, session_interface_fn *fn, void *arg)
 {
 	s->iface_fn = fn;
 	s->iface_arg = arg;

@@ -64,8 +64,7 @@ struct session	*session_new(struct event_base *, struct tunneld_chan *,
 void		 session_free(struct session *);
 void		 session_set_notify(struct session *, session_notify_fn *,
 		    void *);
-void		 session_set_interface_cb(struct session *,
-		    session_interface_fn *, void *);
+void session_set_interface_cb(struct session *, session_interface_fn *, void *);
 void		 session_config(struct session *,
 		    const struct ipc_portal_config *,
 		    const struct session_role *);

@@ -140,7 +140,8 @@ session_client_dns_best(struct session_client *sc, const char *name)
 	for (i = 0; i < sc->nresources; i++) {
 		r = &sc->resources[i];
 		if (r->type == PORTAL_RES_DNS &&
-		    dns_pattern_match(r->address, name) && (best == NULL ||
+		    dns_pattern_match(r->address, name) &&
+		    (best == NULL ||
 		    dns_pattern_cmp(r->address, best->address) < 0))
 			best = r;
 	}

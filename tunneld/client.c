@@ -259,8 +259,8 @@ client_dns_query(void *arg, const uint8_t *pkt, size_t len)
 	q = xcalloc(1, sizeof(*q));
 	if (sentinel_query(pkt, len, q) == -1)
 		log_debug("dropped a packet to a sentinel: no DNS query");
-	else if (c->r.chan == NULL || ipc_chan_send(c->r.chan, IPC_DNS_QUERY,
-	    0, q, sizeof(*q), -1) == -1)
+	else if (c->r.chan == NULL ||
+	    ipc_chan_send(c->r.chan, IPC_DNS_QUERY, 0, q, sizeof(*q), -1) == -1)
 		log_debug("dropped a DNS query: controld is not there");
 	free(q);
 }
@@ -275,9 +275,9 @@ client_dns_reply(struct client *c, const struct ipc_dns *r)
 
 	/* Our own addresses only: the device may have moved meanwhile. */
 	if (c->r.tun.dev == NULL || !c->r.have_addresses ||
-	    memcmp(r->client.addr, r->client.family == AF_INET ?
-	    a->ipv4.addr : a->ipv6.addr, r->client.family == AF_INET ? 4 :
-	    16) != 0) {
+	    memcmp(r->client.addr,
+		r->client.family == AF_INET ? a->ipv4.addr : a->ipv6.addr,
+		r->client.family == AF_INET ? 4 : 16) != 0) {
 		log_debug("DNS answer for an address not ours, dropped");
 		return;
 	}
@@ -301,8 +301,9 @@ client_dns_routes(struct client *c)
 	} r[] = {
 		{ AF_INET, 11, { 100, 96 } },
 		{ AF_INET6, 107, { 0xfd, 0x00, 0x20, 0x21, 0x11, 0x11, 0x80 } },
-		{ AF_INET6, 120, { 0xfd, 0x00, 0x20, 0x21, 0x11, 0x11, 0x80,
-		    0x00, 0x01, 0x00, 0x01, 0x00, 0x01, 0x11 } },
+		{ AF_INET6, 120,
+		    { 0xfd, 0x00, 0x20, 0x21, 0x11, 0x11, 0x80, 0x00, 0x01,
+			0x00, 0x01, 0x00, 0x01, 0x11 } },
 	};
 	struct role_tun	*t = &c->r.tun;
 	size_t		 i;
@@ -310,9 +311,9 @@ client_dns_routes(struct client *c)
 
 	for (i = 0; i < sizeof(r) / sizeof(r[0]); i++)
 		if ((rc = netlink_route_add(t->nl, t->ifindex, r[i].family,
-		    r[i].addr, r[i].plen, 0, 0)) < 0 && rc != -EEXIST)
-			log_warnx("route for DNS resources: %s",
-			    strerror(-rc));
+			 r[i].addr, r[i].plen, 0, 0)) < 0 &&
+		    rc != -EEXIST)
+			log_warnx("route for DNS resources: %s", strerror(-rc));
 }
 
 /*
@@ -515,8 +516,8 @@ client_owns(uint16_t type)
 
 /* DNS answers are not state: nothing is kept, nothing acknowledged. */
 static int
-client_dispatch(struct role *r, struct ipc_chan *ch,
-    const struct ipc_msg *msg, const char **why)
+client_dispatch(struct role *r, struct ipc_chan *ch, const struct ipc_msg *msg,
+    const char **why)
 {
 	if (msg->hdr.type == IPC_DNS_REPLY) {
 		client_dns_reply(client_of(r), &msg->u.dns);

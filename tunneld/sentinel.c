@@ -41,8 +41,8 @@ udp_of(const uint8_t *p, size_t len, size_t *ulen)
 	if (len >= IP4_HDR_MIN && iphdr_version(p) == IPHDR_V4) {
 		hlen = iphdr_v4_hlen(p);
 		tot = get16(p + IP4_TOTLEN);
-		if (hlen < IP4_HDR_MIN || tot > len || tot < hlen + UDP_HDR_LEN ||
-		    p[IP4_PROTO] != IPPROTO_UDP ||
+		if (hlen < IP4_HDR_MIN || tot > len ||
+		    tot < hlen + UDP_HDR_LEN || p[IP4_PROTO] != IPPROTO_UDP ||
 		    (get16(p + IP4_FRAG) & 0x3fff) != 0 ||
 		    !ipc_dns_sentinel(AF_INET, p + IP4_DST))
 			return (0);

@@ -52,12 +52,12 @@ check_reply(const uint8_t *q, size_t qlen, const struct dns_stub_result *r)
 	for (i = 0; i < ldns_rr_list_rr_count(an); i++) {
 		d = ldns_rr_rdf(ldns_rr_list_rr(an, i), 0);
 		if (ldns_rr_get_type(ldns_rr_list_rr(an, i)) ==
-		    LDNS_RR_TYPE_A && !dns_proxy_in_range(AF_INET,
-		    ldns_rdf_data(d)))
+			LDNS_RR_TYPE_A &&
+		    !dns_proxy_in_range(AF_INET, ldns_rdf_data(d)))
 			abort();
 		if (ldns_rr_get_type(ldns_rr_list_rr(an, i)) ==
-		    LDNS_RR_TYPE_AAAA && !dns_proxy_in_range(AF_INET6,
-		    ldns_rdf_data(d)))
+			LDNS_RR_TYPE_AAAA &&
+		    !dns_proxy_in_range(AF_INET6, ldns_rdf_data(d)))
 			abort();
 	}
 	ldns_pkt_free(p);

@@ -6,10 +6,11 @@
 
 #include <check.h>
 
+#include "common/timer.h"
 #include "controld/dns_forward.h"
 #include "tests/unit/check_main.h"
 
-#define NS(s)	((uint64_t)(s) * 1000000000ULL)
+#define NS(s)	(NSEC_PER_SEC * (s))
 
 static struct dns_forward	 fwd;
 
@@ -29,13 +30,16 @@ START_TEST(test_round_trip)
 	m[0] = 0xab;
 	m[1] = 0xcd;
 	ck_assert_int_eq(dns_forward_add(&fwd, m, sizeof(m), 1, &client,
-	    &sentinel, 0x1111, NS(10)), 0);
+			     &sentinel, 0x1111, NS(10)),
+	    0);
 	ck_assert_uint_eq(m[0], 0x11);
 	/* Taken: the caller draws another id. */
 	ck_assert_int_eq(dns_forward_add(&fwd, m, sizeof(m), 1, &client,
-	    &sentinel, 0x1111, NS(10)), -1);
+			     &sentinel, 0x1111, NS(10)),
+	    -1);
 	ck_assert_int_eq(dns_forward_add(&fwd, m, 5, 1, &client, &sentinel,
-	    0x2222, NS(10)), -1);
+			     0x2222, NS(10)),
+	    -1);
 
 	/* Not an answer, another upstream, another id: none taken. */
 	m[0] = m[1] = 0x11;
@@ -69,9 +73,11 @@ START_TEST(test_expiry_and_bound)
 	memset(m, 0, sizeof(m));
 	for (i = 0; i < DNS_FORWARD_MAX; i++)
 		ck_assert_int_eq(dns_forward_add(&fwd, m, sizeof(m), 0, &c, &c,
-		    (uint16_t)i, NS(1)), 0);
-	ck_assert_int_eq(dns_forward_add(&fwd, m, sizeof(m), 0, &c, &c,
-	    0xffff, NS(1)), -1);
+				     (uint16_t)i, NS(1)),
+		    0);
+	ck_assert_int_eq(dns_forward_add(&fwd, m, sizeof(m), 0, &c, &c, 0xffff,
+			     NS(1)),
+	    -1);
 	/* Late answers are not taken; their room comes back. */
 	m[0] = 0;
 	m[1] = 7;
@@ -79,8 +85,9 @@ START_TEST(test_expiry_and_bound)
 	ck_assert(!dns_forward_answer(&fwd, m, sizeof(m), 0,
 	    NS(1) + DNS_FORWARD_TIMEOUT_NS, &out));
 	ck_assert_uint_eq(fwd.n, 0);
-	ck_assert_int_eq(dns_forward_add(&fwd, m, sizeof(m), 0, &c, &c,
-	    0xffff, NS(7)), 0);
+	ck_assert_int_eq(dns_forward_add(&fwd, m, sizeof(m), 0, &c, &c, 0xffff,
+			     NS(7)),
+	    0);
 }
 END_TEST
 

@@ -44,7 +44,8 @@ query(const char *name, ldns_rr_type type, bool edns, size_t *len)
 	uint8_t		*wire;
 
 	ck_assert_int_eq(ldns_pkt_query_new_frm_str(&q, name, type,
-	    LDNS_RR_CLASS_IN, LDNS_RD), LDNS_STATUS_OK);
+			     LDNS_RR_CLASS_IN, LDNS_RD),
+	    LDNS_STATUS_OK);
 	ldns_pkt_set_id(q, 0x1234);
 	if (edns)
 		ldns_pkt_set_edns_udp_size(q, 4096);
@@ -185,8 +186,10 @@ START_TEST(test_special)
 	free(s);
 	ldns_pkt_free(r);
 
-	r = run(&p, "2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.1.1.1.1.1.2.0.2."
-	    "0.0.d.f.ip6.arpa", LDNS_RR_TYPE_PTR, &res);
+	r = run(&p,
+	    "2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.1.1.1.1.1.2.0.2."
+	    "0.0.d.f.ip6.arpa",
+	    LDNS_RR_TYPE_PTR, &res);
 	ck_assert_ptr_nonnull(r);
 	ck_assert_uint_eq(ldns_pkt_ancount(r), 1);
 	d = ldns_rr_rdf(ldns_rr_list_rr(ldns_pkt_answer(r), 0), 0);
@@ -211,11 +214,11 @@ START_TEST(test_forward)
 	dns_proxy_init(&p);
 	ck_assert_ptr_null(run(&p, "example.org", LDNS_RR_TYPE_A, &res));
 	ck_assert_int_eq(res.action, DNS_STUB_FORWARD);
-	ck_assert_ptr_null(run(&p, "1.1.168.192.in-addr.arpa",
-	    LDNS_RR_TYPE_PTR, &res));
+	ck_assert_ptr_null(
+	    run(&p, "1.1.168.192.in-addr.arpa", LDNS_RR_TYPE_PTR, &res));
 	ck_assert_int_eq(res.action, DNS_STUB_FORWARD);
-	ck_assert_ptr_null(run(&p, "git.example.com.evil.org",
-	    LDNS_RR_TYPE_A, &res));
+	ck_assert_ptr_null(
+	    run(&p, "git.example.com.evil.org", LDNS_RR_TYPE_A, &res));
 	ck_assert_int_eq(res.action, DNS_STUB_FORWARD);
 	ck_assert_uint_eq(p.nnames, 0);
 	dns_proxy_clear(&p);

@@ -34,6 +34,7 @@ ck_addr(const struct portal_addr *a, const char *want)
 START_TEST(test_resolv)
 {
 	struct portal_addr	 v[4];
+	const char		*text;
 	size_t			 n;
 
 	n = dns_upstream_parse_resolv("# generated\n"
@@ -43,13 +44,15 @@ START_TEST(test_resolv)
 	    "nameserver not-an-address\n"
 	    "nameserverx 1.2.3.4\n"
 	    "options edns0\n"
-	    "nameserver 100.100.111.1", v, 4);
+	    "nameserver 100.100.111.1",
+	    v, 4);
 	ck_assert_uint_eq(n, 3);
 	ck_addr(&v[0], "10.0.0.53");
 	ck_addr(&v[1], "2001:db8::53");
 	ck_addr(&v[2], "100.100.111.1");
-	ck_assert_uint_eq(dns_upstream_parse_resolv("nameserver 1.1.1.1\n"
-	    "nameserver 8.8.8.8\n", v, 1), 1);
+	text = "nameserver 1.1.1.1\nnameserver 8.8.8.8\n";
+	n = dns_upstream_parse_resolv(text, v, 1);
+	ck_assert_uint_eq(n, 1);
 	ck_assert_uint_eq(dns_upstream_parse_resolv("", v, 4), 0);
 }
 END_TEST

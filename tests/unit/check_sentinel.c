@@ -12,15 +12,13 @@
 #include "tunneld/sentinel.h"
 #include "tests/unit/check_main.h"
 
-static const uint8_t query[] = {
-	0xab, 0xcd, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00,
-	0x00, 0x03, 'w', 'e', 'b', 0x00, 0x00, 0x01, 0x00, 0x01
-};
+static const uint8_t query[] = { 0xab, 0xcd, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x03, 'w', 'e', 'b', 0x00, 0x00, 0x01, 0x00,
+	0x01 };
 
 /* A UDP packet from src:40000 to dst:port carrying query. */
 static size_t
-packet(int family, const char *src, const char *dst, uint16_t port,
-    uint8_t *p)
+packet(int family, const char *src, const char *dst, uint16_t port, uint8_t *p)
 {
 	size_t	 h = family == AF_INET ? 20 : 40, ulen = 8 + sizeof(query);
 
@@ -87,8 +85,8 @@ round_trip(int family, const char *client, const char *sentinel)
 	ck_assert_uint_eq(q.sentinel.port, 53);
 	ck_assert_uint_eq(q.len, sizeof(query));
 	ck_assert(memcmp(q.data, query, sizeof(query)) == 0);
-	ck_assert(memcmp(q.client.addr, p + (family == AF_INET ? 12 : 8),
-	    alen) == 0);
+	ck_assert(
+	    memcmp(q.client.addr, p + (family == AF_INET ? 12 : 8), alen) == 0);
 
 	q.data[2] |= 0x80;
 	n = sentinel_reply(&q, r, sizeof(r));
