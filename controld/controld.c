@@ -170,6 +170,7 @@ controld_dispatch_tunneld(evutil_socket_t fd, short events, void *arg)
 			wireguard_configure(&c->tc, &msg);
 			break;
 		case IPC_PORTAL_CONFIG:
+			sandbox_files(msg.u.portal_config.ca_file);
 			session_config(c->session, &msg.u.portal_config,
 			    msg.u.portal_config.role == IPC_ROLE_GATEWAY ?
 			    &session_gateway_role : &session_client_role);
@@ -196,6 +197,9 @@ controld_dispatch_tunneld(evutil_socket_t fd, short events, void *arg)
 			break;
 		case IPC_NO_RELAYS:
 			session_no_relays(c->session, msg.u.gateway_id.id);
+			break;
+		case IPC_PEER_PATH:
+			session_peer_path(c->session, &msg.u.peer_path);
 			break;
 		case IPC_PEER_STATS:
 		case IPC_WORKER_STATS:

@@ -64,6 +64,11 @@ struct conns_callbacks {
 	void	(*no_relays)(void *, const char *);
 	/* The peer said goodbye in the tunnel (PROTOCOL 4.6). */
 	void	(*goodbye)(void *, struct conn *);
+	/*
+	 * The connection came, WireGuard moved onto another path, or
+	 * (state IPC_PATH_LOST) the connection is being freed.
+	 */
+	void	(*path)(void *, const struct ipc_peer_path *);
 	void	 *arg;
 };
 
@@ -83,5 +88,6 @@ const char	*conn_id(const struct conn *);
 struct peer	*conn_peer(const struct conn *);
 enum ice_state	 conn_state(const struct conn *);
 bool		 conn_path(const struct conn *, struct ice_path *);
+void		 conn_path_report(const struct conn *, struct ipc_peer_path *);
 
 #endif

@@ -73,6 +73,8 @@ send_raw(const void *buf, size_t len, const int *fds, size_t nfds)
 	ck_assert_int_eq(sendmsg(sv[0], &mh, 0), (ssize_t)len);
 }
 
+/* A table, a message a line or two: clang-format would reflow it. */
+/* clang-format off */
 /* Every message type, valid, with the side that receives it. */
 static const struct sample {
 	enum ipc_type	 type;
@@ -200,6 +202,13 @@ static const struct sample {
 	    "candidate:2 1 udp 1694498815 192.0.2.1 52625 typ srflx" } } },
 	{ IPC_NO_RELAYS, IPC_PEER_CONTROLD, 0, sizeof(struct ipc_gateway_id),
 	    { .gateway_id = { "77aa11bb-22cc-4d33-8e44-55ff66aa77bb" } } },
+	{ IPC_PEER_PATH, IPC_PEER_CONTROLD, 0, sizeof(struct ipc_peer_path),
+	    { .peer_path = { "77aa11bb-22cc-4d33-8e44-55ff66aa77bb", { 4 },
+	    IPC_PATH_RELAYED, 1, { 0 },
+	    { AF_INET, 3478, 0, { 10, 0, 0, 9 } } } } },
+	{ IPC_PEER_PATH, IPC_PEER_CONTROLD, 0, sizeof(struct ipc_peer_path),
+	    { .peer_path = { "77aa11bb-22cc-4d33-8e44-55ff66aa77bb", { 4 },
+	    IPC_PATH_LOST } } },
 	{ IPC_CLIENT_PEER, IPC_PEER_TUNNELD, 0,
 	    sizeof(struct ipc_client_peer),
 	    { .client_peer = { "d2b6f1a0-3c4e-4f5a-9b8c-7d6e5f4a3b2c", { 4 },
@@ -241,6 +250,7 @@ static const struct sample {
 	    { .state_ack = { IPC_AUTHZ_KEEP, 0 } } },
 };
 #define NSAMPLES	(sizeof(samples) / sizeof(samples[0]))
+/* clang-format on */
 
 START_TEST(test_encode_decode)
 {
@@ -680,6 +690,37 @@ mut_ack_past(union ipc_payload *u)
 	u->state_ack.type = IPC_AUTHZ_KEEP + 1;
 }
 
+static void
+mut_path_state(union ipc_payload *u)
+{
+	u->peer_path.state = IPC_PATH_LOST + 1;
+}
+
+static void
+mut_path_relay_direct(union ipc_payload *u)
+{
+	u->peer_path.state = IPC_PATH_DIRECT;
+}
+
+static void
+mut_path_endpoint(union ipc_payload *u)
+{
+	u->peer_path.state = IPC_PATH_CONNECTING;
+	u->peer_path.our_relay = 0;
+}
+
+static void
+mut_path_reserved(union ipc_payload *u)
+{
+	u->peer_path.reserved[5] = 1;
+}
+
+static void
+mut_path_id(union ipc_payload *u)
+{
+	u->peer_path.id[36] = 'x';
+}
+
 static const struct mutation {
 	const char	*what;
 	const char	*reason;
@@ -734,6 +775,13 @@ static const struct mutation {
 	{ "keep reserved", "reserved", IPC_AUTHZ_KEEP, mut_keep_reserved },
 	{ "keep unused slot", "unused slot", IPC_AUTHZ_KEEP, mut_keep_unused },
 	{ "keep entry id", "not a UUID", IPC_AUTHZ_KEEP, mut_keep_entry },
+	{ "path state 5", "state out of range", IPC_PEER_PATH, mut_path_state },
+	{ "our relay on a direct path", "relay flag", IPC_PEER_PATH,
+	    mut_path_relay_direct },
+	{ "endpoint while connecting", "invalid endpoint", IPC_PEER_PATH,
+	    mut_path_endpoint },
+	{ "path reserved", "reserved", IPC_PEER_PATH, mut_path_reserved },
+	{ "path id too long", "not a UUID", IPC_PEER_PATH, mut_path_id },
 	{ "ack of IPC_NO_RELAYS", "out of range", IPC_STATE_ACK,
 	    mut_ack_between },
 	{ "ack past the gateway block", "out of range", IPC_STATE_ACK,
