@@ -100,9 +100,17 @@ def gui_app():
 
 
 def walk(node):
+    # A redraw may take a row away while we walk: skip what went.
     yield node
-    for i in range(node.childCount):
-        c = node.getChildAtIndex(i)
+    try:
+        n = node.childCount
+    except GLib.GError:
+        return
+    for i in range(n):
+        try:
+            c = node.getChildAtIndex(i)
+        except GLib.GError:
+            continue
         if c is not None:
             yield from walk(c)
 
