@@ -31,6 +31,9 @@
 #include "controld/tunneld_chan.h"
 
 #define CONTROL_MAX_CONNS	32
+/* Per user but root; root always has the last few connections. */
+#define CONTROL_MAX_PER_UID	8
+#define CONTROL_ROOT_SLOTS	4
 #define CONTROL_MAX_LINE	65536
 #define CONTROL_MAX_PENDING	16
 #define CONTROL_MAX_GROUPS	256
@@ -42,6 +45,7 @@ struct control_conn {
 	struct control			*ctl;
 	struct bufferevent		*bev;
 	uid_t				 uid;
+	bool				 admin;	/* root or fzc-admin */
 	int				 watching;
 };
 
@@ -751,6 +755,24 @@ control_unwatch(struct control_conn *cc)
 	ctl->changed = 0;
 }
 
+/* The commands that change who the machine is or where its traffic goes. */
+static bool
+control_changes(const char *cmd)
+{
+	static const char *const cmds[] = {
+		"sign-in",
+		"sign-out",
+		"internet",
+		"protected-socket",
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(cmd, cmds[i]) == 0)
+			return (true);
+	return (false);
+}
+
 static void
 control_handle(struct control_conn *cc, const char *line)
 {
@@ -782,6 +804,11 @@ control_handle(struct control_conn *cc, const char *line)
 		control_wait_stats(cc, CONTROL_WAIT_PEERS);
 	else if (strcmp(cmd, "netcheck") == 0)
 		control_wait_stats(cc, CONTROL_WAIT_RELAYS);
+	else if (!cc->admin && control_changes(cmd))
+		control_error(cc,
+		    "permission denied: changing who this machine signs in "
+		    "as or where its traffic goes needs root or group "
+		    "fzc-admin");
 	else if (strcmp(cmd, "internet") == 0)
 		control_internet(cc, req);
 	else if (strcmp(cmd, "resources") == 0)
@@ -863,27 +890,58 @@ control_event(struct bufferevent *bev, short events, void *arg)
 		control_close(arg);
 }
 
+/* Who may do what: reading for group fzc, changing for fzc-admin. */
+enum control_tier {
+	CONTROL_DENIED,
+	CONTROL_READ,
+	CONTROL_ADMIN,
+};
+
 /*
  * SO_PEERGROUPS gives the groups the connecting process really holds,
  * rather than what the group database says the user could hold.
  */
-static int
-control_peer_allowed(struct control *ctl, int fd, uid_t uid, gid_t gid)
+static enum control_tier
+control_peer_tier(struct control *ctl, int fd, uid_t uid, gid_t gid)
 {
 	gid_t		 groups[CONTROL_MAX_GROUPS];
 	socklen_t	 len = sizeof(groups);
 	size_t		 i;
+	bool		 member = gid == ctl->env.gid;
+	bool		 admin = gid == ctl->env.admin_gid;
 
-	if (uid == 0 || gid == ctl->env.gid)
-		return (1);
+	if (uid == 0)
+		return (CONTROL_ADMIN);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == -1) {
 		log_warn("control: SO_PEERGROUPS");
-		return (0);
+		return (CONTROL_DENIED);
 	}
-	for (i = 0; i < len / sizeof(gid_t); i++)
-		if (groups[i] == ctl->env.gid)
-			return (1);
-	return (0);
+	for (i = 0; i < len / sizeof(gid_t); i++) {
+		member |= groups[i] == ctl->env.gid;
+		admin |= groups[i] == ctl->env.admin_gid;
+	}
+	if (admin)
+		return (CONTROL_ADMIN);
+	return (member ? CONTROL_READ : CONTROL_DENIED);
+}
+
+/* One member must not take every connection, nor root's. */
+static bool
+control_room_for(struct control *ctl, uid_t uid)
+{
+	struct control_conn	*cc;
+	size_t			 mine = 0, others = 0;
+
+	if (uid == 0)
+		return (ctl->nconns < CONTROL_MAX_CONNS);
+	LIST_FOREACH(cc, &ctl->conns, entry) {
+		if (cc->uid == uid)
+			mine++;
+		if (cc->uid != 0)
+			others++;
+	}
+	return (mine < CONTROL_MAX_PER_UID &&
+	    others < CONTROL_MAX_CONNS - CONTROL_ROOT_SLOTS);
 }
 
 static void
@@ -895,6 +953,7 @@ control_accept(evutil_socket_t lfd, short events, void *arg)
 	struct control_conn	*cc;
 	struct ucred		 cred;
 	socklen_t		 len = sizeof(cred);
+	enum control_tier	 tier;
 	int			 fd;
 
 	(void)events;
@@ -910,7 +969,8 @@ control_accept(evutil_socket_t lfd, short events, void *arg)
 		return;
 	}
 	/* The file mode is the first gate; this is the one we trust. */
-	if (!control_peer_allowed(ctl, fd, cred.uid, cred.gid)) {
+	if ((tier = control_peer_tier(ctl, fd, cred.uid, cred.gid)) ==
+	    CONTROL_DENIED) {
 		log_warnx("control: refused uid %d gid %d (pid %d): not root "
 		    "and not in group fzc", (int)cred.uid, (int)cred.gid,
 		    (int)cred.pid);
@@ -920,7 +980,7 @@ control_accept(evutil_socket_t lfd, short events, void *arg)
 		close(fd);
 		return;
 	}
-	if (ctl->nconns >= CONTROL_MAX_CONNS) {
+	if (!control_room_for(ctl, cred.uid)) {
 		log_warnx("control: too many connections, refusing uid %d",
 		    (int)cred.uid);
 		close(fd);
@@ -937,6 +997,7 @@ control_accept(evutil_socket_t lfd, short events, void *arg)
 	}
 	cc->ctl = ctl;
 	cc->uid = cred.uid;
+	cc->admin = tier == CONTROL_ADMIN;
 	bufferevent_setcb(cc->bev, control_read, NULL, control_event, cc);
 	bufferevent_enable(cc->bev, EV_READ | EV_WRITE);
 	LIST_INSERT_HEAD(&ctl->conns, cc, entry);

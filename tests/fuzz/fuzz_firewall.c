@@ -16,13 +16,15 @@
 
 #include "tests/fuzz/fuzz.h"
 
-#define NRES	8
+#define NRES 8
 
 static void
 take_resource(const uint8_t *d, size_t n, struct ipc_gw_resource *r,
     size_t *used)
 {
-	size_t	 i, len, k;
+	static const uint8_t	 protos[] = { IPPROTO_TCP, IPPROTO_UDP,
+		IPPROTO_ICMP };
+	size_t			 i, len, k;
 
 	memset(r, 0, sizeof(*r));
 	*used = n;
@@ -47,8 +49,7 @@ take_resource(const uint8_t *d, size_t n, struct ipc_gw_resource *r,
 			r->nfilters = i;
 			break;
 		}
-		r->filters[i].proto = d[0] % 3 == 0 ? IPPROTO_TCP :
-		    d[0] % 3 == 1 ? IPPROTO_UDP : IPPROTO_ICMP;
+		r->filters[i].proto = protos[d[0] % 3];
 		if (r->filters[i].proto != IPPROTO_ICMP) {
 			r->filters[i].port_start = (uint16_t)(d[1] << 8 | d[2]);
 			r->filters[i].port_end = (uint16_t)(d[3] << 8 | d[4]);
@@ -66,8 +67,8 @@ take_resource(const uint8_t *d, size_t n, struct ipc_gw_resource *r,
 
 /* What the resources allow at one point: the oracle, without the cover. */
 static bool
-allowed(struct ipc_gw_resource *const *res, size_t nres, int set,
-    int family, uint8_t proto, u128 dst, uint16_t port)
+allowed(struct ipc_gw_resource *const *res, size_t nres, int set, int family,
+    uint8_t proto, u128 dst, uint16_t port)
 {
 	struct ipc_prefix	 all;
 	u128			 lo, hi;
@@ -93,7 +94,8 @@ allowed(struct ipc_gw_resource *const *res, size_t nres, int set,
 			if (set == FW_ICMP &&
 			    res[i]->filters[j].proto == IPPROTO_ICMP)
 				return (true);
-			if (set == FW_PORT && res[i]->filters[j].proto == proto &&
+			if (set == FW_PORT &&
+			    res[i]->filters[j].proto == proto &&
 			    port >= res[i]->filters[j].port_start &&
 			    port <= res[i]->filters[j].port_end)
 				return (true);
@@ -103,16 +105,17 @@ allowed(struct ipc_gw_resource *const *res, size_t nres, int set,
 }
 
 static bool
-covered(const struct fw_list *l, int set, int family, uint8_t proto,
-    u128 dst, uint16_t port)
+covered(const struct fw_list *l, int set, int family, uint8_t proto, u128 dst,
+    uint16_t port)
 {
 	size_t	 i;
 
 	for (i = 0; i < l->n; i++)
 		if (l->v[i].set == set && l->v[i].family == family &&
 		    l->v[i].proto == proto && dst >= l->v[i].lo &&
-		    dst <= l->v[i].hi && (set != FW_PORT ||
-		    (port >= l->v[i].plo && port <= l->v[i].phi)))
+		    dst <= l->v[i].hi &&
+		    (set != FW_PORT ||
+			(port >= l->v[i].plo && port <= l->v[i].phi)))
 			return (true);
 	return (false);
 }
@@ -122,16 +125,27 @@ check_point(struct ipc_gw_resource *const *res, size_t nres,
     const struct fw_list *l, int set, int family, uint8_t proto, u128 dst,
     uint16_t port)
 {
+	bool	 want;
+
 	if (dst > fw_max(family))
 		return;
-	if (allowed(res, nres, set, family, proto, dst, port) !=
-	    covered(l, set, family, proto, dst, port)) {
-		fprintf(stderr, "set %d family %d proto %u port %u: allowed "
-		    "%d, covered %d\n", set, family, proto, port,
-		    allowed(res, nres, set, family, proto, dst, port),
-		    covered(l, set, family, proto, dst, port));
+	want = allowed(res, nres, set, family, proto, dst, port);
+
+	if (want != covered(l, set, family, proto, dst, port)) {
+		fprintf(stderr, "set %d family %d proto %u port %u: %s\n", set,
+		    family, proto, port,
+		    want ? "allowed, not covered" : "covered, not allowed");
 		abort();
 	}
+}
+
+/* The set's protocol: none, or TCP then UDP for the port set. */
+static uint8_t
+proto_of(int set, size_t which)
+{
+	if (set != FW_PORT)
+		return (0);
+	return (which ? IPPROTO_UDP : IPPROTO_TCP);
 }
 
 int
@@ -188,9 +202,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* And every resource's own corners, covered or not. */
 	for (i = 0; i < nres; i++) {
 		u128	 lo = 0, hi = fw_max(AF_INET6);
-		int	 fam = res[i]->prefix.family ? res[i]->prefix.family :
-			    AF_INET;
+		int	 fam = AF_INET;
 
+		if (res[i]->prefix.family != 0)
+			fam = res[i]->prefix.family;
 		if (res[i]->type == IPC_RES_CIDR)
 			fw_range(&res[i]->prefix, &lo, &hi);
 		else
@@ -198,11 +213,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (j = 0; j < FW_NSETS; j++)
 			for (x = 0; x < 2; x++) {
 				check_point(res, nres, &l, (int)j, fam,
-				    j == FW_PORT ? (x ? IPPROTO_UDP :
-				    IPPROTO_TCP) : 0, lo, 80);
+				    proto_of((int)j, x), lo, 80);
 				check_point(res, nres, &l, (int)j, fam,
-				    j == FW_PORT ? (x ? IPPROTO_UDP :
-				    IPPROTO_TCP) : 0, hi, 443);
+				    proto_of((int)j, x), hi, 443);
 			}
 	}
 	free(l.v);

@@ -255,11 +255,13 @@ t_settings() {
 
 GUI_USER=fzc-gui-test
 
-# gui_user: the desktop user, in group fzc, made once.
+# gui_user: the desktop user, in group fzc, made once; in fzc-admin too,
+# since it signs in and out.
 gui_user() {
 	getent passwd "$GUI_USER" >/dev/null ||
 	    useradd --system --no-create-home --shell /usr/sbin/nologin \
 	    -G fzc "$GUI_USER"
+	usermod -aG fzc-admin "$GUI_USER"
 }
 
 # gui_other_user: a desktop user outside group fzc, made once.
