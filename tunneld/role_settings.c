@@ -135,8 +135,8 @@ role_settings_set(struct role *r, struct ipc_chan *ch,
 	memcpy(r->settings.api_url, set->api_url, sizeof(set->api_url));
 	r->settings.log_level = set->log_level;
 	role_settings_apply(r);
-	log_info("settings: API URL %s, log level %s",
-	    role_settings_api_url(r), log_level_name(log_getlevel()));
+	log_info("settings: API URL %s, log level %s", role_settings_api_url(r),
+	    log_level_name(log_getlevel()));
 	if (role_settings_send(r, ch) == -1)
 		log_warn("sending the settings to controld");
 	return (0);
