@@ -75,6 +75,7 @@ int		 session_socket(struct session *, uint32_t, int);
 void		 session_state_ack(struct session *, uint32_t,
 		    const struct ipc_state_ack *);
 json_t		*session_status(struct session *);
+bool		 session_keeps_token(const struct session *);
 int		 session_sign_in(struct session *, const char *,
 		    session_done_fn *, void *);
 int		 session_sign_out(struct session *, session_done_fn *, void *);
@@ -84,6 +85,12 @@ void		 session_local_candidate(struct session *,
 void		 session_no_relays(struct session *, const char *);
 void		 session_peer_path(struct session *, const struct ipc_peer_path *);
 json_t		*session_peers(struct session *);
+void		 session_settings(struct session *, const struct ipc_settings *);
+json_t		*session_settings_json(struct session *);
+/* For session_set_settings(): the level stays as it is. */
+#define SESSION_LEVEL_KEEP	(-2)
+int session_set_settings(struct session *, const char *, int, session_done_fn *,
+    void *);
 
 /* For the role files. */
 const struct session_role *session_role(struct session *);

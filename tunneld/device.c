@@ -4,6 +4,9 @@
  * workers read are in peer.c.
  */
 #include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <linux/virtio_net.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -163,11 +166,24 @@ device_dns_queries(struct device *dev)
 			dev->dns_fn(dev->dns_arg, d.msg, d.len);
 }
 
-/* A packet the main thread makes (a DNS answer) goes to the first queue. */
+/*
+ * A packet the main thread makes (a DNS answer) goes to the first queue,
+ * behind a virtio-net header asking for nothing when offloads are on.
+ */
 int
 device_tun_write(struct device *dev, const uint8_t *pkt, size_t len)
 {
-	return (write(dev->tun.fds[0], pkt, len) == (ssize_t)len ? 0 : -1);
+	struct virtio_net_hdr	 vh;
+	struct iovec		 iov[2];
+	size_t			 hlen = dev->tun.vnet ? sizeof(vh) : 0;
+
+	memset(&vh, 0, sizeof(vh));
+	iov[0].iov_base = &vh;
+	iov[0].iov_len = hlen;
+	iov[1].iov_base = (void *)pkt;
+	iov[1].iov_len = len;
+	return (writev(dev->tun.fds[0], iov, 2) == (ssize_t)(hlen + len) ? 0 :
+	    -1);
 }
 
 static void
@@ -801,11 +817,14 @@ int
 device_start(struct device *dev, const char **why)
 {
 	struct udp_caps	 caps;
+	const char	*env = getenv("FZC_OFFLOAD"), *offload;
 	uint16_t	 port = dev->cfg.listen_port;
 	size_t		 i;
 	int		 n = dev->cfg.nworkers;
 
-	if (tun_open(&dev->tun, dev->cfg.ifname, n, why) == -1)
+	/* FZC_OFFLOAD=0: plain packets on the TUN device (tests, bench). */
+	if (tun_open(&dev->tun, dev->cfg.ifname, n,
+	    env == NULL || strcmp(env, "0") != 0, why) == -1)
 		return (-1);
 	dev->udp_fds = xcalloc((size_t)n, sizeof(int));
 	dev->workers = xcalloc((size_t)n, sizeof(*dev->workers));
@@ -815,13 +834,19 @@ device_start(struct device *dev, const char **why)
 		if (dev->udp_fds[dev->nworkers] == -1)
 			return (-1);
 		dev->workers[dev->nworkers] = worker_new(&dev->tables,
-		    dev->nworkers,
-		    dev->tun.fds, n, dev->udp_fds[dev->nworkers], &caps);
+		    dev->nworkers, &dev->tun, dev->udp_fds[dev->nworkers],
+		    &caps);
 	}
 	dev->port = port;
-	log_info("%s: %d workers on UDP port %u (GSO %s, GRO %s)",
+	offload = "off";
+	if (dev->tun.offloads & TUN_OFFLOAD_USO)
+		offload = "TSO and USO";
+	else if (dev->tun.offloads & TUN_OFFLOAD_TSO)
+		offload = "TSO";
+	log_info(
+	    "%s: %d workers on UDP port %u (GSO %s, GRO %s, TUN offload %s)",
 	    dev->tun.name, n, port, caps.gso ? "on" : "off",
-	    caps.gro ? "on" : "off");
+	    caps.gro ? "on" : "off", offload);
 	for (i = 0; i < (size_t)n; i++)
 		if (worker_start(dev->workers[i]) == -1) {
 			*why = "starting a worker thread";

@@ -255,3 +255,156 @@ t_systemd_unit() {
 	[ -z "$out" ] || fail "verify printed: $out" || return 1
 	grep -q '^Type=notify$' "$unit" || fail "not Type=notify" || return 1
 }
+
+# th_answers LOG: the answers the hostile controld logged, "name=error"
+# a line.
+th_answers() {
+	python3 -c '
+import json, sys
+for l in open(sys.argv[1]):
+    v = json.loads(l)
+    if "name" in v:
+        print("%s=%s" % (v["name"], v["error"]))' "$1"
+}
+
+# A compromised fzc-controld (hostile_controld.py, run by tunneld in its
+# place) asks for tunnel addresses on the LAN and outside Firezone's
+# ranges, and for a gateway at a public address: each is refused (EPERM)
+# with a log line, the namespace's links, addresses, routes, rules and
+# ruleset stay byte for byte, and tunneld keeps running. Then, allowed: a
+# route two resources share stays until the second one goes.
+t_hostile_controld() {
+	local ns log=$WORK/hostile.log before after a
+	new_netns ns hostile || return 1
+	install -m 666 /dev/null "$log"
+	before=$(te_snapshot "$ns")
+	FZC_HOSTILE_IPC_H=$SRCDIR/ipc/ipc.h FZC_HOSTILE_LOG=$log \
+	    FZC_HOSTILE_GO=$WORK/go start_tunneld "$ns" "$WORK/a" \
+	    --controld "$SRCDIR/tests/integration/hostile_controld.py"
+	wait_until 15 grep -q '"phase": 1' "$log" ||
+	    fail "no first phase: $(cat "$log"; tail -5 "$TLOG")" || return 1
+	a=$(th_answers "$log")
+	echo "$a"
+	[ "$(grep -c '=1$' <<<"$a")" = 3 ] ||
+	    fail "not all three refused with EPERM" || return 1
+	[ "$(grep -c 'refused: a tunnel address outside' "$TLOG")" = 3 ] ||
+	    fail "refusals not in the log: $(grep refused "$TLOG")" ||
+	    return 1
+	after=$(te_snapshot "$ns")
+	diff <(echo "$before") <(echo "$after") ||
+	    fail "the namespace changed" || return 1
+	kill -0 "$TPID" || fail "tunneld died" || return 1
+	touch "$WORK/go"
+	wait_until 15 grep -q '"phase": 2' "$log" ||
+	    fail "no second phase: $(tail -5 "$TLOG")" || return 1
+	a=$(th_answers "$log" | tail -n 4)
+	echo "$a"
+	[ "$(grep -c '=0$' <<<"$a")" = 4 ] ||
+	    fail "allowed requests refused" || return 1
+	ip -n "$ns" route show 10.55.0.0/24 | grep -q . ||
+	    fail "the shared route went with the first resource" || return 1
+	kill -0 "$TPID" || fail "tunneld died" || return 1
+}
+
+# The same in the gateway role: controld may neither store nor delete the
+# operator's token (it stays as it was), nor put the tunnel on the LAN;
+# and fzc-controld itself refuses sign-in and sign-out there.
+t_hostile_controld_gateway() {
+	local ns log=$WORK/hostile.log a
+	new_netns ns hostgw || return 1
+	install -m 666 /dev/null "$log"
+	mkdir -p "$WORK/g"
+	(umask 077 && echo operator-token >"$WORK/g/token")
+	FZC_HOSTILE_ROLE=gateway FZC_HOSTILE_IPC_H=$SRCDIR/ipc/ipc.h \
+	    FZC_HOSTILE_LOG=$log FZC_HOSTILE_GO=$WORK/go \
+	    start_tunneld "$ns" "$WORK/g" --role gateway --interface fzcg0 \
+	    --controld "$SRCDIR/tests/integration/hostile_controld.py"
+	wait_until 15 eval '[ "$(th_answers "$log" | wc -l)" = 3 ]' ||
+	    fail "answers: $(cat "$log"; tail -5 "$TLOG")" || return 1
+	a=$(th_answers "$log")
+	echo "$a"
+	[ "$(grep -c '=1$' <<<"$a")" = 3 ] ||
+	    fail "not all three refused with EPERM" || return 1
+	[ "$(cat "$WORK/g/token")" = operator-token ] ||
+	    fail "the token changed" || return 1
+	grep -q 'IPC_TOKEN_DELETE refused: the gateway role keeps its token' \
+	    "$TLOG" || fail "no log line for the refused delete" || return 1
+	kill -0 "$TPID" || fail "tunneld died" || return 1
+	kill "$TPID"
+	wait "$TPID" 2>/dev/null
+	start_tunneld "$ns" "$WORK/g" --role gateway --interface fzcg0
+	wait_until 5 fzc_cli "$WORK/g" status || fail "no status" || return 1
+	! fzc_cli "$WORK/g" sign-out 2>"$WORK/err" ||
+	    fail "sign-out accepted in the gateway role" || return 1
+	grep -q "the gateway's token is the operator's" "$WORK/err" ||
+	    fail "sign-out refused without saying why: $(cat "$WORK/err")" ||
+	    return 1
+	[ "$(cat "$WORK/g/token")" = operator-token ] ||
+	    fail "the token changed" || return 1
+}
+
+# The control socket's tiers: a member of fzc reads (status) but may not
+# sign in, sign out or switch the Internet resource; a member of
+# fzc-admin (and fzc) may. A member holding 8 connections gets no ninth,
+# and root still gets in.
+t_control_tiers() {
+	local ns sock out
+	new_netns ns tiers || return 1
+	start_tunneld "$ns" "$WORK/a"
+	wait_until 5 fzc_cli "$WORK/a" status || fail "no status" || return 1
+	sock=$WORK/a/run/control.sock
+	echo tok-tiers >"$WORK/tok"
+	chmod 644 "$WORK/tok"
+	member() {
+		setpriv --reuid=nobody --regid=nogroup --groups="$1" \
+		    "$B/fzc" --control-socket "$sock" "${@:2}"
+	}
+	member fzc status >/dev/null || fail "member cannot read" || return 1
+	for c in sign-in sign-out "internet on"; do
+		# shellcheck disable=SC2086
+		out=$(member fzc $c <"$WORK/tok" 2>&1) &&
+		    fail "member of fzc may $c: $out" && return 1
+		grep -q 'needs root or group fzc-admin' <<<"$out" ||
+		    fail "$c: $out" || return 1
+	done
+	[ ! -e "$WORK/a/token" ] || fail "a token was stored" || return 1
+	out=$(member fzc,fzc-admin sign-in <"$WORK/tok" 2>&1) ||
+	    fail "admin may not sign in: $out" || return 1
+	[ "$(cat "$WORK/a/token")" = tok-tiers ] ||
+	    fail "token not stored" || return 1
+	out=$(member fzc,fzc-admin sign-out 2>&1) ||
+	    fail "admin may not sign out: $out" || return 1
+	[ ! -e "$WORK/a/token" ] || fail "token not deleted" || return 1
+	# A member opens 12 connections and keeps those that answer.
+	install -m 666 /dev/null "$WORK/held"
+	setpriv --reuid=nobody --regid=nogroup --groups=fzc \
+	    /usr/bin/python3 - "$sock" "$WORK/held" "$WORK/go" <<'PY' &
+import os, socket, sys, time
+held, refused = [], 0
+for i in range(12):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(5)
+    try:
+        s.connect(sys.argv[1])
+        s.sendall(b'{"command":"resources"}\n')
+        if not s.recv(65536):
+            raise ConnectionResetError
+        held.append(s)
+    except OSError:
+        refused += 1
+with open(sys.argv[2], "w") as f:
+    f.write("%d %d\n" % (len(held), refused))
+while not os.path.exists(sys.argv[3]):
+    time.sleep(0.05)
+PY
+	PIDS+=($!)
+	wait_until 10 grep -q . "$WORK/held" || fail "no count" || return 1
+	out=$(cat "$WORK/held")
+	echo "held and refused: $out"
+	[ "$out" = "8 4" ] || fail "per-user limit: $out" || return 1
+	grep -q "too many connections, refusing uid $(id -u nobody)" \
+	    "$TLOG" || fail "refusal not logged" || return 1
+	fzc_cli "$WORK/a" status >/dev/null ||
+	    fail "root locked out while a member holds 8" || return 1
+	touch "$WORK/go"
+}
