@@ -434,6 +434,26 @@ print_resource_status(json_t *o)
 		printf(" (%s)", why);
 }
 
+/* A DNS resource's names asked for so far, each with its proxy IPs. */
+static void
+print_dns_names(json_t *names)
+{
+	json_t		*n, *ip;
+	const char	*sep;
+	size_t		 i, j;
+
+	json_array_foreach(names, i, n) {
+		printf("  %-50s",
+		    json_string_value(json_object_get(n, "name")));
+		sep = " ";
+		json_array_foreach(json_object_get(n, "proxy_ips"), j, ip) {
+			printf("%s%s", sep, json_string_value(ip));
+			sep = ", ";
+		}
+		printf("\n");
+	}
+}
+
 static void
 print_resources(json_t *r)
 {
@@ -451,6 +471,7 @@ print_resources(json_t *r)
 		printf("%-16s ", v != NULL ? v : "-");
 		print_resource_status(o);
 		printf("\n");
+		print_dns_names(json_object_get(o, "names"));
 	}
 }
 

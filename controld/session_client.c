@@ -8,6 +8,8 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
+#include <arpa/inet.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -661,6 +663,43 @@ session_client_name(const struct portal_resource *r)
 	return (r->address);
 }
 
+/*
+ * The names the stub resolver answered for a DNS resource, with their
+ * proxy IPs as the resource's ip_stack lets applications see them.
+ */
+static json_t *
+session_client_dns_names(const struct session_client *sc,
+    const struct portal_resource *r)
+{
+	const struct dns_binding	*b;
+	json_t				*a = json_array(), *ips, *o;
+	char				 buf[INET6_ADDRSTRLEN];
+	bool				 v4, v6;
+	size_t				 i;
+	int				 j;
+
+	v4 = r->ip_stack != PORTAL_STACK_IPV6_ONLY;
+	v6 = r->ip_stack != PORTAL_STACK_IPV4_ONLY;
+	for (i = 0; i < sc->nbindings; i++) {
+		b = &sc->bindings[i];
+		if (strcmp(b->resource_id, r->id) != 0)
+			continue;
+		ips = json_array();
+		for (j = 0; v4 && j < DNS_PROXY_PER_FAMILY; j++) {
+			inet_ntop(AF_INET, b->pn->v4[j], buf, sizeof(buf));
+			json_array_append_new(ips, json_string(buf));
+		}
+		for (j = 0; v6 && j < DNS_PROXY_PER_FAMILY; j++) {
+			inet_ntop(AF_INET6, b->pn->v6[j], buf, sizeof(buf));
+			json_array_append_new(ips, json_string(buf));
+		}
+		o = json_pack("{s:s, s:o}", "name", b->pn->name, "proxy_ips",
+		    ips);
+		json_array_append_new(a, o);
+	}
+	return (a);
+}
+
 /* What `fzc resources` lists; empty in the gateway role. */
 json_t *
 session_client_resources(struct session *s)
@@ -690,6 +729,9 @@ session_client_resources(struct session *s)
 		if (z != NULL && z->authorized)
 			json_object_set_new(o, "gateway",
 			    json_string(z->gateway_id));
+		if (r->type == PORTAL_RES_DNS)
+			json_object_set_new(o, "names",
+			    session_client_dns_names(sc, r));
 		json_array_append_new(a, o);
 	}
 	return (a);

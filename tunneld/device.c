@@ -182,8 +182,9 @@ device_tun_write(struct device *dev, const uint8_t *pkt, size_t len)
 	iov[0].iov_len = hlen;
 	iov[1].iov_base = (void *)pkt;
 	iov[1].iov_len = len;
-	return (writev(dev->tun.fds[0], iov, 2) == (ssize_t)(hlen + len) ? 0 :
-	    -1);
+	if (writev(dev->tun.fds[0], iov, 2) != (ssize_t)(hlen + len))
+		return (-1);
+	return (0);
 }
 
 static void

@@ -130,6 +130,22 @@ t_dns_stub_answers() {
 	    fail "HTTPS: $out" || return 1
 	dns_dig "$DNS_SENTINEL" use-application-dns.net A |
 	    grep -q 'status: NXDOMAIN' || fail "canary" || return 1
+	# fzc resources: each name asked for, with its proxy IPs.
+	fzc_cli "$DIR" --json resources | python3 -c '
+import json, sys
+rs = {r["id"]: r for r in json.load(sys.stdin)["resources"]}
+n = {x["name"]: x["proxy_ips"] for x in rs[sys.argv[1]]["names"]}
+assert n["web.corp.example.com"][0] == "100.96.0.1", n
+assert n["web.corp.example.com"][4] == "fd00:2021:1111:8000::", n
+assert len(n["web.corp.example.com"]) == 8, n
+v4 = rs[sys.argv[2]]["names"][0]
+assert v4["name"] == "v4.corp.example.com" and len(v4["proxy_ips"]) == 4, v4
+' "$DNS_RES" "$DNS_RES4" ||
+	    fail "fzc resources: $(fzc_cli "$DIR" --json resources)" ||
+	    return 1
+	fzc_cli "$DIR" resources | grep -q \
+	    '^  web.corp.example.com  *100.96.0.1, 100.96.0.2' ||
+	    fail "human output: $(fzc_cli "$DIR" resources)" || return 1
 	# Forwarded: what dnsmasq itself says, record for record.
 	for t in A AAAA TXT MX; do
 		[ "$(dns_dig "$DNS_SENTINEL" +short plain.example.org $t)" = \

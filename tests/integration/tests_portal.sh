@@ -22,7 +22,8 @@ t_portal_connect_init() {
 	    return 1
 	pt_res_true "r['$PT_DNS'] == {'id': '$PT_DNS', 'type': 'dns',
 	    'name': 'GitLab', 'address': '*.git.corp.example.com',
-	    'site': 'HQ', 'authorized': False, 'status': 'unknown'}" ||
+	    'site': 'HQ', 'authorized': False, 'status': 'unknown',
+	    'names': []}" ||
 	    fail "dns: $(pt_res "r['$PT_DNS']")" || return 1
 	pt_res_true "r['$PT_INET']['type'] == 'internet' and
 	    r['$PT_INET']['site'] == 'Internet' and
