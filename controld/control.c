@@ -25,6 +25,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "controld/control.h"
+#include "controld/portal_url.h"
 #include "controld/session.h"
 #include "controld/session_client.h"
 #include "controld/tunneld_chan.h"
@@ -487,6 +488,116 @@ control_internet(struct control_conn *cc, json_t *req)
 		    "is under way");
 }
 
+static void
+control_settings_done(void *arg, int error)
+{
+	struct control_conn	*cc = arg;
+	json_t			*cur;
+	char			 why[160];
+
+	if (error == 0) {
+		cur = session_settings_json(cc->ctl->env.session);
+		control_reply(cc,
+		    json_pack("{s:b, s:o}", "ok", 1, "settings", cur));
+		return;
+	}
+	snprintf(why, sizeof(why), "tunneld could not save the settings: %s",
+	    strerror(error));
+	control_error(cc, why);
+}
+
+/*
+ * An API URL fzc can connect to, parsed as the session will. ws://
+ * carries the token in the clear: only when the user says so.
+ */
+static const char *
+control_check_url(const char *url, int insecure)
+{
+	struct portal_device	 dev;
+	struct portal_url	 u;
+	const uint8_t		 key[32] = { 0 };
+	const char		*p, *why;
+
+	if (strncmp(url, "ws://", 5) == 0 && !insecure)
+		return ("ws:// sends the token unencrypted: use wss://, or "
+		    "ask for it with \"insecure\": true");
+	if (strncmp(url, "wss://", 6) != 0 && strncmp(url, "ws://", 5) != 0)
+		return ("the API URL must start with wss://");
+	if (strlen(url) >= IPC_URL_MAX)
+		return ("the API URL is too long");
+	for (p = url; *p != '\0'; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f || *p == '@')
+			return ("the API URL has blanks, control characters "
+			    "or user info");
+	memset(&dev, 0, sizeof(dev));
+	dev.external_id = "check";
+	if (portal_url_build(url, &dev, key, &u, &why) == -1)
+		return (why);
+	portal_url_free(&u);
+	return (NULL);
+}
+
+#define CONTROL_NO_SETTINGS \
+	"no settings: fzc runs a WireGuard file, not the client or gateway role"
+#define CONTROL_BAD_URL "\"api_url\" must be a string, or null for the default"
+#define CONTROL_BAD_LEVEL \
+	"\"log_level\" must be error, warning, info or debug, or null for " \
+	"the default"
+#define CONTROL_NO_CHANGE \
+	"not in the client or gateway role, or another change is under way"
+
+/*
+ * settings: without arguments, what they are; with api_url or log_level
+ * (null: back to the default), tunneld saves them first.
+ */
+static void
+control_settings(struct control_conn *cc, json_t *req)
+{
+	struct session	*s = cc->ctl->env.session;
+	json_t		*u, *l, *ins, *cur;
+	const char	*url = NULL, *why;
+	enum log_level	 lv;
+	int		 level = SESSION_LEVEL_KEEP;
+
+	u = json_object_get(req, "api_url");
+	l = json_object_get(req, "log_level");
+	ins = json_object_get(req, "insecure");
+	if (u == NULL && l == NULL) {
+		if ((cur = session_settings_json(s)) == NULL)
+			control_error(cc, CONTROL_NO_SETTINGS);
+		else
+			control_reply(cc,
+			    json_pack("{s:b, s:o}", "ok", 1, "settings", cur));
+		return;
+	}
+	if (ins != NULL && !json_is_boolean(ins)) {
+		control_error(cc, "\"insecure\" must be true or false");
+		return;
+	}
+	if (json_is_null(u))
+		url = "";
+	else if (u != NULL && (url = json_string_value(u)) == NULL) {
+		control_error(cc, CONTROL_BAD_URL);
+		return;
+	} else if (url != NULL &&
+	    (why = control_check_url(url, json_is_true(ins))) != NULL) {
+		control_error(cc, why);
+		return;
+	}
+	if (json_is_null(l))
+		level = -1;
+	else if (l != NULL) {
+		if (!json_is_string(l) ||
+		    log_parse_level(json_string_value(l), &lv) == -1) {
+			control_error(cc, CONTROL_BAD_LEVEL);
+			return;
+		}
+		level = (int)lv;
+	}
+	if (session_set_settings(s, url, level, control_settings_done, cc) != 0)
+		control_error(cc, CONTROL_NO_CHANGE);
+}
+
 /* The token travels in the request body, never on a command line. */
 static void
 control_sign_in(struct control_conn *cc, json_t *req)
@@ -722,6 +833,8 @@ control_handle(struct control_conn *cc, const char *line)
 		control_protected_socket(cc, req);
 	else if (strcmp(cmd, "watch") == 0)
 		control_watch(cc);
+	else if (strcmp(cmd, "settings") == 0)
+		control_settings(cc, req);
 	else {
 		snprintf(why, sizeof(why), "unknown command \"%.64s\"", cmd);
 		control_error(cc, why);
