@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/timer.h"
 #include "common/util.h"
 #include "controld/control.h"
 #include "controld/portal_msg.h"
@@ -51,6 +52,7 @@ usage(FILE *f, int status)
 {
 	fprintf(f, "usage: fzc-controld [--control-socket PATH] "
 	    "[--log-level LEVEL]\n"
+	    "                   [--max-partition-time SECONDS]\n"
 	    "       fzc-controld --help | --version\n"
 	    "fzc-controld is started by fzc-tunneld, not by hand.\n");
 	exit(status);
@@ -197,6 +199,9 @@ controld_dispatch_tunneld(evutil_socket_t fd, short events, void *arg)
 		case IPC_NO_RELAYS:
 			session_no_relays(c->session, msg.u.gateway_id.id);
 			break;
+		case IPC_NETWORK_CHANGED:
+			session_network_changed(c->session);
+			break;
 		case IPC_PEER_STATS:
 		case IPC_WORKER_STATS:
 		case IPC_RELAY_STATS:
@@ -250,6 +255,7 @@ main(int argc, char *argv[])
 	static const struct option	 longopts[] = {
 		{ "control-socket", required_argument, NULL, 's' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "max-partition-time", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -259,6 +265,8 @@ main(int argc, char *argv[])
 	struct ipc_hello	 hello;
 	const char		*sockpath = FZC_CONTROL_SOCKET;
 	enum log_level		 level = LOG_LEVEL_INFO;
+	char			*end;
+	unsigned long long	 partition_s = 0;
 	int			 ch;
 
 	log_init(LOG_LEVEL_INFO, "fzc-controld");
@@ -275,6 +283,16 @@ main(int argc, char *argv[])
 		case 'l':
 			if (log_parse_level(optarg, &level) == -1)
 				fatalx("unknown log level '%s'", optarg);
+			break;
+		case 'P':
+			/* fzc-tunneld turned the user's duration into s. */
+			errno = 0;
+			partition_s = strtoull(optarg, &end, 10);
+			if (optarg[0] < '1' || optarg[0] > '9' ||
+			    *end != '\0' || errno != 0 ||
+			    partition_s > 3650ULL * 86400)
+				fatalx("--max-partition-time %s: not a number "
+				    "of seconds up to 10 years", optarg);
 			break;
 		default:
 			usage(stderr, 2);
@@ -323,6 +341,7 @@ main(int argc, char *argv[])
 	/* PSKs and TURN passwords pass through jansson: wipe its frees. */
 	portal_msg_json_wipe();
 	c.session = session_new(c.base, &c.tc, &session_client_role);
+	session_set_max_partition(c.session, partition_s * NSEC_PER_SEC);
 	memset(&env, 0, sizeof(env));
 	env.base = c.base;
 	env.tc = &c.tc;

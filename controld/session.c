@@ -75,6 +75,7 @@ struct session {
 	enum session_state	 state;
 	char			 reason[320];
 	uint64_t		 retry_at;
+	uint64_t		 max_partition;	/* ns, 0: retry forever */
 
 	struct ws		*ws;
 	struct phoenix_chan	*chan;
@@ -107,6 +108,7 @@ static void	session_connect(struct session *);
 static void	session_schedule(struct session *);
 static void	session_flush_held(struct session *);
 static void	session_stop(struct session *, const char *, bool);
+static void	session_give_up(struct session *);
 
 static int
 fam_index(int family)
@@ -550,15 +552,15 @@ session_on_close(void *arg, const struct ws_close_info *ci)
 			    v == PORTAL_STOP_SIGNOUT);
 			return;
 		}
+		snprintf(s->reason, sizeof(s->reason), "%s", why);
 		if (portal_backoff_delay(&s->backoff, now, ci->retry_after,
 		    time(NULL), randombytes_random(), &delay)) {
-			snprintf(s->reason, sizeof(s->reason), "%s", why);
 			s->retry_at = now + delay;
 			session_set_state(s, SESSION_WAITING, why);
 			timer_in(s->ev_retry, delay);
 			return;
 		}
-		session_stop(s, "the portal kept failing", false);
+		session_give_up(s);
 		return;
 	}
 	if (ci->kind == WS_CLOSED_BY_PEER)
@@ -580,7 +582,7 @@ session_schedule(struct session *s)
 	session_pool_clear(s);
 	if (!portal_backoff_next(&s->backoff, now, randombytes_random(),
 	    &delay)) {
-		session_stop(s, "could not reach the portal", false);
+		session_give_up(s);
 		return;
 	}
 	snprintf(reason, sizeof(reason), "%s", s->reason);
@@ -595,6 +597,21 @@ session_retry_cb(evutil_socket_t fd, short events, void *arg)
 	(void)fd;
 	(void)events;
 	session_connect(arg);
+}
+
+/*
+ * A portal that cannot be reached is no reason to sign out (only 401 and
+ * token_expired are): the session ends only when the user set
+ * --max-partition-time and that much time passed without the portal.
+ */
+static void
+session_give_up(struct session *s)
+{
+	char	 why[400];
+
+	snprintf(why, sizeof(why), "no portal for longer than "
+	    "--max-partition-time (last: %.300s)", s->reason);
+	session_stop(s, why, false);
 }
 
 static void
@@ -810,7 +827,7 @@ session_token(struct session *s, int fd)
 		session_stop(s, "token empty", false);
 		return;
 	}
-	portal_backoff_init(&s->backoff, util_now_ns());
+	portal_backoff_init(&s->backoff, s->max_partition);
 	session_connect(s);
 }
 
@@ -831,6 +848,36 @@ session_token_result(struct session *s, uint32_t id,
 		s->waiter_fn = NULL;
 		fn(s->waiter_arg, r->error);
 	}
+}
+
+/* --max-partition-time, in ns; 0: keep trying forever. */
+void
+session_set_max_partition(struct session *s, uint64_t ns)
+{
+	s->max_partition = ns;
+	s->backoff.budget = ns;
+}
+
+/*
+ * tunneld saw the network change (a new default route or address, a link
+ * up, a resume): the old connection, if any, is likely dead and a waiting
+ * one has reason to try now. Connect at once, without backoff (connlib's
+ * reset). Sockets already asked for belong to a fresh attempt: it goes on.
+ */
+void
+session_network_changed(struct session *s)
+{
+	if (s->token == NULL || !s->configured ||
+	    s->state == SESSION_SIGNED_OUT)
+		return;
+	portal_backoff_reset(&s->backoff);
+	if (s->state == SESSION_CONNECTING && s->ws == NULL &&
+	    s->pool_waiting > 0)
+		return;
+	log_info("portal: the network changed; connecting again now");
+	session_drop_ws(s);
+	evtimer_del(s->ev_retry);
+	session_connect(s);
 }
 
 /* The role picks the channel's topic (PROTOCOL.md 1.1). */

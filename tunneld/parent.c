@@ -38,6 +38,7 @@
 /* A controld that lived this long is healthy: the backoff starts over. */
 #define BACKOFF_RESET_S		30
 #define STOP_GRACE_S		3
+#define PARENT_MAX_PARTITION_S	(3650ULL * 86400)
 
 struct parent {
 	struct event_base	*base;
@@ -54,6 +55,7 @@ struct parent {
 	const char		*controld_path;
 	const char		*control_socket;
 	enum log_level		 log_level;
+	char			 max_partition[24];	/* seconds, "": none */
 
 	uint64_t		 started;
 	uint64_t		 controld_started_ns;
@@ -86,10 +88,72 @@ usage(FILE *f, int status)
 	    "[--token-file FILE]\n"
 	    "                   [--state-dir DIR] [--name NAME] "
 	    "[--role client|gateway]\n"
+	    "                   [--max-partition-time DURATION]\n"
 	    "                   [--wireguard FILE [--interface NAME] "
 	    "[--threads N] [--mtu MTU]]\n"
 	    "       fzc-tunneld --help | --version\n");
 	exit(status);
+}
+
+/*
+ * A duration as Firezone's --max-partition-time takes it (humantime):
+ * "30d", "5m", "1h30m", "90s" or plain seconds, up to ten years. 0 is
+ * refused: it would mean giving up at the first failure.
+ */
+static int
+parent_duration(const char *s, uint64_t *secs)
+{
+	static const struct {
+		char		 unit;
+		uint64_t	 secs;
+	} units[] = {
+		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 },
+		{ 'w', 7 * 86400 },
+	};
+	uint64_t	 total = 0, n, mult;
+	size_t		 i;
+
+	if (*s == '\0')
+		return (-1);
+	while (*s != '\0') {
+		if (*s < '0' || *s > '9')
+			return (-1);
+		for (n = 0; *s >= '0' && *s <= '9'; s++) {
+			n = n * 10 + (uint64_t)(*s - '0');
+			if (n > PARENT_MAX_PARTITION_S)
+				return (-1);
+		}
+		mult = 0;
+		if (*s == '\0')
+			mult = 1;
+		for (i = 0; mult == 0 && i < sizeof(units) / sizeof(units[0]);
+		    i++)
+			if (*s == units[i].unit) {
+				mult = units[i].secs;
+				s++;
+			}
+		if (mult == 0)
+			return (-1);
+		total += n * mult;
+		if (total > PARENT_MAX_PARTITION_S)
+			return (-1);
+	}
+	if (total == 0)
+		return (-1);
+	*secs = total;
+	return (0);
+}
+
+static void
+parent_max_partition(struct parent *p, const char *v, const char *from)
+{
+	uint64_t	 secs;
+
+	if (parent_duration(v, &secs) == -1)
+		fatalx("%s '%s': not a duration like 90s, 5m, 12h or 30d "
+		    "(at most 3650d)", from, v);
+	snprintf(p->max_partition, sizeof(p->max_partition), "%llu",
+	    (unsigned long long)secs);
 }
 
 static void
@@ -282,7 +346,7 @@ static __dead void
 parent_exec_controld(struct parent *p, int fd)
 {
 	const char	*why;
-	char		*argv[8];
+	char		*argv[10];
 	int		 i = 0, ipc, ctl;
 
 	signal(SIGPIPE, SIG_DFL);
@@ -301,6 +365,10 @@ parent_exec_controld(struct parent *p, int fd)
 	argv[i++] = (char *)p->control_socket;
 	argv[i++] = "--log-level";
 	argv[i++] = (char *)log_level_name(p->log_level);
+	if (p->max_partition[0] != '\0') {
+		argv[i++] = "--max-partition-time";
+		argv[i++] = p->max_partition;
+	}
 	argv[i] = NULL;
 	execv(p->controld_path, argv);
 	fatal("exec %s", p->controld_path);
@@ -555,6 +623,7 @@ main(int argc, char *argv[])
 		{ "state-dir", required_argument, NULL, 'S' },
 		{ "name", required_argument, NULL, 'N' },
 		{ "role", required_argument, NULL, 'r' },
+		{ "max-partition-time", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -581,6 +650,11 @@ main(int argc, char *argv[])
 	p.opt.token_file = "/etc/fzc/token";
 	p.opt.state_dir = "/var/lib/fzc";
 	log_init(LOG_LEVEL_INFO, "fzc-tunneld");
+	/* Firezone's headless client reads it from this variable. */
+	if (getenv("MAX_PARTITION_TIME") != NULL &&
+	    getenv("MAX_PARTITION_TIME")[0] != '\0')
+		parent_max_partition(&p, getenv("MAX_PARTITION_TIME"),
+		    "MAX_PARTITION_TIME");
 
 	while ((ch = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -636,6 +710,10 @@ main(int argc, char *argv[])
 			break;
 		case 'N':
 			p.opt.name = optarg;
+			break;
+		case 'P':
+			parent_max_partition(&p, optarg,
+			    "--max-partition-time");
 			break;
 		case 'r':
 			if (strcmp(optarg, "client") == 0)

@@ -200,6 +200,9 @@ static const struct sample {
 	    "candidate:2 1 udp 1694498815 192.0.2.1 52625 typ srflx" } } },
 	{ IPC_NO_RELAYS, IPC_PEER_CONTROLD, 0, sizeof(struct ipc_gateway_id),
 	    { .gateway_id = { "77aa11bb-22cc-4d33-8e44-55ff66aa77bb" } } },
+	{ IPC_NETWORK_CHANGED, IPC_PEER_CONTROLD, 0,
+	    sizeof(struct ipc_network_changed),
+	    { .network_changed = { IPC_NET_RESUME, 0 } } },
 	{ IPC_CLIENT_PEER, IPC_PEER_TUNNELD, 0,
 	    sizeof(struct ipc_client_peer),
 	    { .client_peer = { "d2b6f1a0-3c4e-4f5a-9b8c-7d6e5f4a3b2c", { 4 },
@@ -669,6 +672,24 @@ mut_keep_entry(union ipc_payload *u)
 }
 
 static void
+mut_net_why(union ipc_payload *u)
+{
+	u->network_changed.why = IPC_NET_MAX + 1;
+}
+
+static void
+mut_net_none(union ipc_payload *u)
+{
+	u->network_changed.why = 0;
+}
+
+static void
+mut_net_reserved(union ipc_payload *u)
+{
+	u->network_changed.reserved = 1;
+}
+
+static void
 mut_ack_between(union ipc_payload *u)
 {
 	u->state_ack.type = IPC_NO_RELAYS;
@@ -734,6 +755,12 @@ static const struct mutation {
 	{ "keep reserved", "reserved", IPC_AUTHZ_KEEP, mut_keep_reserved },
 	{ "keep unused slot", "unused slot", IPC_AUTHZ_KEEP, mut_keep_unused },
 	{ "keep entry id", "not a UUID", IPC_AUTHZ_KEEP, mut_keep_entry },
+	{ "network change why", "out of range", IPC_NETWORK_CHANGED,
+	    mut_net_why },
+	{ "network change none", "out of range", IPC_NETWORK_CHANGED,
+	    mut_net_none },
+	{ "network change reserved", "reserved", IPC_NETWORK_CHANGED,
+	    mut_net_reserved },
 	{ "ack of IPC_NO_RELAYS", "out of range", IPC_STATE_ACK,
 	    mut_ack_between },
 	{ "ack past the gateway block", "out of range", IPC_STATE_ACK,
