@@ -50,12 +50,28 @@ struct controld {
 static __dead void
 usage(FILE *f, int status)
 {
-	fprintf(f, "usage: fzc-controld [--control-socket PATH] "
+	fprintf(f,
+	    "usage: fzc-controld [--control-socket PATH] "
 	    "[--log-level LEVEL]\n"
 	    "                   [--max-partition-time SECONDS]\n"
 	    "       fzc-controld --help | --version\n"
 	    "fzc-controld is started by fzc-tunneld, not by hand.\n");
 	exit(status);
+}
+
+/* --max-partition-time: fzc-tunneld turned the user's duration into s. */
+static uint64_t
+controld_seconds(const char *s)
+{
+	unsigned long long	 v;
+	char			*end;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (s[0] < '1' || s[0] > '9' || *end != '\0' || errno != 0 ||
+	    v > 3650ULL * 86400)
+		fatalx("--max-partition-time %s: not a number of seconds", s);
+	return (v);
 }
 
 /* What `fzc status` shows, around tunneld's worker counters. */
@@ -258,15 +274,14 @@ main(int argc, char *argv[])
 		{ "max-partition-time", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 }
+		{ NULL, 0, NULL, 0 },
 	};
 	struct controld		 c;
 	struct control_env	 env;
 	struct ipc_hello	 hello;
 	const char		*sockpath = FZC_CONTROL_SOCKET;
 	enum log_level		 level = LOG_LEVEL_INFO;
-	char			*end;
-	unsigned long long	 partition_s = 0;
+	uint64_t		 partition_s = 0;
 	int			 ch;
 
 	log_init(LOG_LEVEL_INFO, "fzc-controld");
@@ -285,14 +300,7 @@ main(int argc, char *argv[])
 				fatalx("unknown log level '%s'", optarg);
 			break;
 		case 'P':
-			/* fzc-tunneld turned the user's duration into s. */
-			errno = 0;
-			partition_s = strtoull(optarg, &end, 10);
-			if (optarg[0] < '1' || optarg[0] > '9' ||
-			    *end != '\0' || errno != 0 ||
-			    partition_s > 3650ULL * 86400)
-				fatalx("--max-partition-time %s: not a number "
-				    "of seconds up to 10 years", optarg);
+			partition_s = controld_seconds(optarg);
 			break;
 		default:
 			usage(stderr, 2);

@@ -289,13 +289,59 @@ session_find_relay(struct session *s, const char *id)
 	return (-1);
 }
 
-/* init replaces everything; the old state is withdrawn first. */
+static bool
+session_relay_in(const struct portal_relay *r, const struct portal_relay *v,
+    size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i].id, r->id) == 0 && v[i].type == r->type &&
+		    v[i].addr.port == r->addr.port &&
+		    v[i].addr.addr.family == r->addr.addr.family &&
+		    memcmp(v[i].addr.addr.addr, r->addr.addr.addr,
+		    sizeof(r->addr.addr.addr)) == 0)
+			return (true);
+	return (false);
+}
+
+/*
+ * Relays the new init no longer lists, at any of their old addresses,
+ * are withdrawn; the others stay in tunneld, which keeps their
+ * allocations when they are shipped again (a new allocation from the
+ * same address would be refused while the old one lives).
+ */
+static void
+session_withdraw_relays(struct session *s, const struct portal_init *init)
+{
+	size_t	 i, j;
+
+	for (i = 0; i < s->nrelays; i++) {
+		if (s->relays[i].type != PORTAL_RELAY_TURN ||
+		    session_relay_in(&s->relays[i], init->relays,
+		    init->nrelays))
+			continue;
+		/* Once per id: the id goes with all its addresses. */
+		for (j = 0; j < i; j++)
+			if (strcmp(s->relays[j].id, s->relays[i].id) == 0 &&
+			    s->relays[j].type == PORTAL_RELAY_TURN &&
+			    !session_relay_in(&s->relays[j], init->relays,
+			    init->nrelays))
+				break;
+		if (j == i)
+			session_ship_relay_del(s, s->relays[i].id);
+	}
+}
+
+/* init replaces everything; what is gone is withdrawn first. */
 static void
 session_on_init(struct session *s, struct portal_init *init)
 {
 	size_t	 i;
 
-	session_clear_relays(s, s->have_init);
+	if (s->have_init)
+		session_withdraw_relays(s, init);
+	session_clear_relays(s, false);
 	if (s->have_init)
 		portal_msg_interface_free(&s->iface);
 	s->iface = init->iface;
@@ -609,8 +655,9 @@ session_give_up(struct session *s)
 {
 	char	 why[400];
 
-	snprintf(why, sizeof(why), "no portal for longer than "
-	    "--max-partition-time (last: %.300s)", s->reason);
+	snprintf(why, sizeof(why),
+	    "no portal for longer than --max-partition-time (last: %.300s)",
+	    s->reason);
 	session_stop(s, why, false);
 }
 

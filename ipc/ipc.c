@@ -550,6 +550,8 @@ check_authz_keep(const struct ipc_msg *m)
 }
 
 #define RULE(t, s, f, fd, c)	[t] = { #t, sizeof(s), f, fd, c }
+/* One entry a message, as the enum lists them: kept as written. */
+/* clang-format off */
 static const struct ipc_rule ipc_rules[IPC_TYPE_MAX] = {
 	RULE(IPC_HELLO, struct ipc_hello, 0, IPC_FD_NONE, check_hello),
 	RULE(IPC_SOCKET_REQUEST, struct ipc_socket_request,
@@ -633,6 +635,7 @@ static const struct ipc_rule ipc_rules[IPC_TYPE_MAX] = {
 	RULE(IPC_AUTHZ_KEEP, struct ipc_authz_keep, IPC_PEER_CONTROLD,
 	    IPC_FD_NONE, check_authz_keep),
 };
+/* clang-format on */
 #undef RULE
 
 /* Every payload fits one message. */

@@ -44,6 +44,7 @@ struct parent {
 	struct event_base	*base;
 	struct event		*ev_sigterm;
 	struct event		*ev_sigint;
+	struct event		*ev_sighup;
 	struct event		*ev_sigchld;
 	struct event		*ev_ipc;
 	struct event		*ev_respawn;
@@ -107,7 +108,10 @@ parent_duration(const char *s, uint64_t *secs)
 		char		 unit;
 		uint64_t	 secs;
 	} units[] = {
-		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 },
+		{ 's', 1 },
+		{ 'm', 60 },
+		{ 'h', 3600 },
+		{ 'd', 86400 },
 		{ 'w', 7 * 86400 },
 	};
 	uint64_t	 total = 0, n, mult;
@@ -151,7 +155,8 @@ parent_max_partition(struct parent *p, const char *v, const char *from)
 
 	if (parent_duration(v, &secs) == -1)
 		fatalx("%s '%s': not a duration like 90s, 5m, 12h or 30d "
-		    "(at most 3650d)", from, v);
+		    "(at most 3650d)",
+		    from, v);
 	snprintf(p->max_partition, sizeof(p->max_partition), "%llu",
 	    (unsigned long long)secs);
 }
@@ -505,6 +510,18 @@ parent_sigterm(evutil_socket_t sig, short events, void *arg)
 	event_add(p->ev_kill, &tv);
 }
 
+/* SIGHUP: a reset, as Firezone's headless client does on it. */
+static void
+parent_sighup(evutil_socket_t sig, short events, void *arg)
+{
+	struct parent	*p = arg;
+
+	(void)sig;
+	(void)events;
+	log_info("SIGHUP: resetting the connections to the network");
+	role_network_reset(p->role, IPC_NET_SIGNAL);
+}
+
 /*
  * The control socket is bound here, as root, and handed to every controld
  * on IPC_CONTROL_FD: so it may live in any directory root can write, and
@@ -626,7 +643,7 @@ main(int argc, char *argv[])
 		{ "max-partition-time", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 }
+		{ NULL, 0, NULL, 0 },
 	};
 	struct parent	 p;
 	struct passwd	*pw;
@@ -783,6 +800,7 @@ main(int argc, char *argv[])
 	}
 	p.ev_sigterm = parent_signal(&p, SIGTERM, parent_sigterm);
 	p.ev_sigint = parent_signal(&p, SIGINT, parent_sigterm);
+	p.ev_sighup = parent_signal(&p, SIGHUP, parent_sighup);
 	p.ev_sigchld = parent_signal(&p, SIGCHLD, parent_sigchld);
 	p.ev_respawn = evtimer_new(p.base, parent_respawn_cb, &p);
 	p.ev_kill = evtimer_new(p.base, parent_kill_cb, &p);
@@ -800,6 +818,7 @@ main(int argc, char *argv[])
 	event_free(p.ev_kill);
 	event_free(p.ev_respawn);
 	event_free(p.ev_sigchld);
+	event_free(p.ev_sighup);
 	event_free(p.ev_sigint);
 	event_free(p.ev_sigterm);
 	event_base_free(p.base);

@@ -74,6 +74,7 @@ send_raw(const void *buf, size_t len, const int *fds, size_t nfds)
 }
 
 /* Every message type, valid, with the side that receives it. */
+/* clang-format off */
 static const struct sample {
 	enum ipc_type	 type;
 	enum ipc_peer	 receiver;
@@ -243,6 +244,7 @@ static const struct sample {
 	{ IPC_STATE_ACK, IPC_PEER_CONTROLD, 0, sizeof(struct ipc_state_ack),
 	    { .state_ack = { IPC_AUTHZ_KEEP, 0 } } },
 };
+/* clang-format on */
 #define NSAMPLES	(sizeof(samples) / sizeof(samples[0]))
 
 START_TEST(test_encode_decode)
