@@ -4,6 +4,7 @@
 # waiting, and stopping the processes they started.
 
 SRCDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$SRCDIR/scripts/lib.sh"
 
 die() {
 	echo "$BENCH: setup failed: $*" >&2
@@ -146,14 +147,3 @@ bench_stop() {
 	done
 }
 
-# wait_until SECONDS COMMAND...: true once COMMAND succeeds (polled every
-# 0.1 s), false if SECONDS pass first.
-wait_until() {
-	local end=$((${EPOCHREALTIME/./} + $1 * 1000000))
-	shift
-	while :; do
-		"$@" >/dev/null 2>&1 && return 0
-		[ "${EPOCHREALTIME/./}" -ge "$end" ] && return 1
-		sleep 0.1
-	done
-}

@@ -1,23 +1,38 @@
 #!/bin/bash
 # bench/throughput.sh: TCP throughput through fzc, through wireguard-go and
-# over a bare veth, side by side in one run (issue 3, "Benchmark").
+# over a bare veth, side by side in one run (issue 3, "Benchmark"; issue
+# 14, "The benchmark tells the truth").
 #
 # Two network namespaces, A and B, joined by a veth pair; one tunnel at a
 # time between them, inner MTU 1280; iperf3 from A to B ("fwd") and from B
-# to A ("rev", iperf3 -R). Run as root. Prints a table on stdout; -o FILE
-# also writes the results as TSV. The numbers are reported, never judged:
-# the exit status is non-zero only when a setup step fails.
+# to A ("rev", iperf3 -R). The rows run interleaved, REPS times over, and
+# each measurement waits for a quiet CPU first. Run as root. Prints a table
+# of medians and ranges on stdout; -o FILE also writes every repetition as
+# TSV. The numbers are reported, never judged: the exit status is non-zero
+# only when a setup step fails.
 set -euo pipefail
 
 usage() {
 	cat <<EOF
-usage: $0 [-q] [-t SECONDS] [-o FILE] [-b BUILDDIR] [-l LOGDIR]
+usage: $0 [-q] [-t SECONDS] [-r REPS] [-R ROWS] [-Q PCT] [-W SECONDS] [-o FILE]
+          [-b BUILDDIR] [-l LOGDIR] [--wireguard-go PATH]...
   -t SECONDS  length of each iperf3 run (default 10)
-  -q          quick check of the script: 2 s runs, 1 stream only
-  -o FILE     also write the results to FILE as TSV
+  -r REPS     repetitions of every row, interleaved (default 3)
+  -R ROWS     only these rows, comma-separated (default: all; names as in
+              the TSV: bare, wggo, wggoN, fzc-wggo, fzc-t1, fzc-t2,
+              fzc-t2-nooffload, fzc-t4)
+  -Q PCT      a quiet CPU: at most PCT % of all CPUs busy over 1 s before
+              each run (default 10)
+  -W SECONDS  the longest wait for a quiet CPU before a run (default 60);
+              a run measured on a busy CPU gets a note
+  -q          quick check of the script: 2 s runs, 1 stream, 1 repetition
+  -o FILE     also write the results to FILE as TSV, one line a repetition
   -b BUILDDIR where fzc, fzc-tunneld and fzc-controld were built
               (default: \$FZC_BUILD, else build/plain, else the source tree)
   -l LOGDIR   keep the daemons' logs, fzc status and iperf3 JSON there
+  --wireguard-go PATH
+              another wireguard-go binary (a newer build): adds a row of it
+              against itself; repeatable
 EOF
 }
 
@@ -25,12 +40,39 @@ BENCH=throughput.sh
 . "$(dirname "$0")/lib.sh"
 BUILD=
 DURATION=
+REPS=
 QUICK=0
 OUT=
 LOGDIR=
-while getopts "t:o:b:l:qh" opt; do
+ONLY=
+QUIET_PCT=10
+QUIET_WAIT=60
+# WGGO[0] is Debian's, on the PATH; the others come from --wireguard-go.
+WGGO=(wireguard-go)
+ARGS=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	--wireguard-go)
+		[ $# -ge 2 ] || { usage >&2; exit 2; }
+		WGGO+=("$2")
+		shift 2
+		;;
+	--wireguard-go=*)
+		WGGO+=("${1#*=}")
+		shift
+		;;
+	--help) usage; exit 0 ;;
+	*) ARGS+=("$1"); shift ;;
+	esac
+done
+set -- ${ARGS[@]+"${ARGS[@]}"}
+while getopts "t:r:R:Q:W:o:b:l:qh" opt; do
 	case $opt in
 	t) DURATION=$OPTARG ;;
+	r) REPS=$OPTARG ;;
+	R) ONLY=$OPTARG ;;
+	Q) QUIET_PCT=$OPTARG ;;
+	W) QUIET_WAIT=$OPTARG ;;
 	q) QUICK=1 ;;
 	o) OUT=$OPTARG ;;
 	b) BUILD=$OPTARG ;;
@@ -41,17 +83,26 @@ while getopts "t:o:b:l:qh" opt; do
 done
 shift $((OPTIND - 1))
 [ $# -eq 0 ] || { usage >&2; exit 2; }
-if [ -z "$DURATION" ]; then
-	if [ "$QUICK" = 1 ]; then DURATION=2; else DURATION=10; fi
+if [ "$QUICK" = 1 ]; then
+	DURATION=${DURATION:-2} REPS=${REPS:-1} STREAMS=(1)
+else
+	DURATION=${DURATION:-10} REPS=${REPS:-3} STREAMS=(1 4)
 fi
 [[ $DURATION =~ ^[1-9][0-9]*$ ]] || { echo "-t: not a number of seconds: $DURATION" >&2; exit 2; }
-if [ "$QUICK" = 1 ]; then STREAMS=(1); else STREAMS=(1 4); fi
+[[ $REPS =~ ^[1-9][0-9]*$ ]] || { echo "-r: not a number: $REPS" >&2; exit 2; }
+[[ $QUIET_PCT =~ ^[0-9]+$ ]] || { echo "-Q: not a percentage: $QUIET_PCT" >&2; exit 2; }
+[[ $QUIET_WAIT =~ ^[0-9]+$ ]] || { echo "-W: not a number of seconds: $QUIET_WAIT" >&2; exit 2; }
+for ((i = 1; i < ${#WGGO[@]}; i++)); do
+	[ -x "${WGGO[$i]}" ] ||
+	    { echo "--wireguard-go: not an executable: ${WGGO[$i]}" >&2; exit 2; }
+	WGGO[i]=$(cd "$(dirname "${WGGO[$i]}")" && pwd)/$(basename "${WGGO[$i]}")
+done
 
 # --- prerequisites --------------------------------------------------------
 
 bench_need_root "network namespaces, TUN"
-bench_need_tools "wireguard-go wireguard-tools iperf3 iproute2 iputils-ping jq" \
-    ip ss ping iperf3 wireguard-go wg jq awk timeout
+bench_need_tools "wireguard-go wireguard-tools iperf3 iproute2 iputils-ping jq ethtool" \
+    ip ss ping iperf3 wireguard-go wg jq awk timeout ethtool
 bench_build "$BUILD"
 bench_outputs
 CLK_TCK=$(getconf CLK_TCK)
@@ -169,13 +220,13 @@ side_vars() {
 	fi
 }
 
-# start_wggo ROW SIDE: wireguard-go on SIDE, configured with wg(8).
+# start_wggo ROW SIDE BIN: wireguard-go BIN on SIDE, configured with wg(8).
 start_wggo() {
-	local row=$1 side=$2 log pid
+	local row=$1 side=$2 bin=$3 log pid
 	side_vars "$side"
-	log=$WORK/$row-wireguard-go-$side.log
+	log=$WORK/$row-r$REP-wireguard-go-$side.log
 	# ip netns exec and env exec in turn: $! is wireguard-go itself.
-	ip netns exec "$S_NS" env WG_PROCESS_FOREGROUND=1 wireguard-go \
+	ip netns exec "$S_NS" env WG_PROCESS_FOREGROUND=1 "$bin" \
 	    "$S_TUN" >"$log" 2>&1 &
 	pid=$!
 	ROW_PIDS+=("$pid")
@@ -200,11 +251,12 @@ fzc_cli() {
 	"$BUILD/fzc" --control-socket "$dir/run/control.sock" "$@"
 }
 
-# start_fzc ROW SIDE THREADS: fzc-tunneld in plain WireGuard mode on SIDE.
+# start_fzc ROW SIDE THREADS OFFLOAD: fzc-tunneld in plain WireGuard mode
+# on SIDE; OFFLOAD 0 turns its TUN offloads off (FZC_OFFLOAD=0).
 start_fzc() {
-	local row=$1 side=$2 threads=$3 dir pid cpid
+	local row=$1 side=$2 threads=$3 offload=$4 dir pid cpid
 	side_vars "$side"
-	dir=$WORK/$row-fzc-$side
+	dir=$WORK/$row-r$REP-fzc-$side
 	mkdir -p "$dir"
 	chmod 755 "$dir"
 	(
@@ -223,7 +275,8 @@ Endpoint = $P_VETH:$WG_PORT
 AllowedIPs = $P_INNER/32
 EOF
 	) || die "$row: writing $dir/wg.conf"
-	ip netns exec "$S_NS" "$BUILD/fzc-tunneld" --wireguard "$dir/wg.conf" \
+	ip netns exec "$S_NS" env FZC_OFFLOAD="$offload" \
+	    "$BUILD/fzc-tunneld" --wireguard "$dir/wg.conf" \
 	    --interface "$S_TUN" --threads "$threads" \
 	    --controld "$BUILD/fzc-controld" \
 	    --control-socket "$dir/run/control.sock" >"$dir/tunneld.log" 2>&1 &
@@ -280,9 +333,6 @@ tun_drops() {
 	echo "$total"
 }
 
-declare -A GBPS RETR BYTES CPUS CPUGB HWM_A HWM_B IDLE_A IDLE_B UDPDROP TUNDROP
-ROWS=()
-declare -A ROW_NAME
 # udp_rcvbuf_errors: UDP datagrams dropped for a full receive buffer, both
 # namespaces together (/proc/net/snmp is per namespace). The overflow that
 # makes wireguard-go lose packets shows here.
@@ -297,6 +347,48 @@ udp_rcvbuf_errors() {
 	echo "$total"
 }
 
+# cpu_busy_pct: the percentage of all CPUs busy (anything but idle and
+# iowait, /proc/stat) over the next second.
+cpu_busy_pct() {
+	local -a a b
+	read -r -a a </proc/stat
+	sleep 1
+	read -r -a b </proc/stat
+	awk -v a="${a[*]:1:8}" -v b="${b[*]:1:8}" 'BEGIN {
+	    split(a, x); split(b, y)
+	    for (i = 1; i <= 8; i++) t += y[i] - x[i]
+	    idle = y[4] - x[4] + y[5] - x[5]
+	    printf "%d", (t > 0 ? 100 * (t - idle) / t + 0.5 : 0) }'
+}
+
+# wait_quiet KEY: waits until at most QUIET_PCT % of the CPUs are busy
+# (the tunnel is idle then: what is busy is someone else), at most
+# QUIET_WAIT s; BUSY[KEY] is the last reading, noted if still too high.
+wait_quiet() {
+	local key=$1 busy end=$((SECONDS + QUIET_WAIT))
+	while :; do
+		busy=$(cpu_busy_pct)
+		[ "$busy" -le "$QUIET_PCT" ] && break
+		if [ "$SECONDS" -ge "$end" ]; then
+			note "${key//|/ }: CPU still ${busy}% busy after ${QUIET_WAIT} s of waiting (threshold ${QUIET_PCT}%): measured anyway"
+			break
+		fi
+	done
+	BUSY[$key]=$busy
+}
+
+# offloads SIDE: the offloads ethtool -k shows on SIDE's tunnel device.
+offloads() {
+	side_vars "$1"
+	ip netns exec "$S_NS" ethtool -k "$S_TUN" 2>/dev/null | awk '
+	    $2 != "on" { next }
+	    $1 == "tx-checksumming:" { o = o " csum" }
+	    $1 == "tx-tcp-segmentation:" { o = o " tso4" }
+	    $1 == "tx-tcp6-segmentation:" { o = o " tso6" }
+	    $1 == "tx-udp-segmentation:" { o = o " uso" }
+	    END { sub(/^ /, "", o); print o == "" ? "none" : o }'
+}
+
 gone() {
 	! alive "$1"
 }
@@ -305,13 +397,16 @@ iperf_listening() {
 	[ -n "$(ip netns exec "$NS_B" ss -Htln "sport = :$IPERF_PORT")" ]
 }
 
-# measure ROW DIR STREAMS TARGET: one iperf3 run from A to TARGET in B.
+declare -A GBPS RETR BYTES CPUS CPUGB HWM IDLE UDPDROP TUNDROP BUSY OFFL
+
+# measure ROW DIR STREAMS TARGET: one iperf3 run from A to TARGET in B,
+# repetition REP.
 measure() {
 	local row=$1 dir=$2 streams=$3 target=$4 key json sjson spid
-	local c0 c1 u0 d0 rev=() pid
-	key="$row|$dir|$streams"
-	json=$WORK/$row-$dir-P$streams.json
-	sjson=$WORK/$row-$dir-P$streams-server.json
+	local c0 c1 u0 d0 rev=() pid hwm
+	key="$row|$dir|$streams|$REP"
+	json=$WORK/$row-r$REP-$dir-P$streams.json
+	sjson=$WORK/$row-r$REP-$dir-P$streams-server.json
 	[ "$dir" = rev ] && rev=(-R)
 	for pid in "${ROW_PIDS[@]}"; do
 		if ! alive "$pid"; then
@@ -320,13 +415,14 @@ measure() {
 			return 0
 		fi
 	done
-	progress "$row: $dir, $streams stream(s), ${DURATION}s"
 	ip netns exec "$NS_B" iperf3 -s -1 -p "$IPERF_PORT" --json \
 	    >"$sjson" 2>&1 &
 	spid=$!
 	IPERF_SPID=$spid
 	wait_until 5 iperf_listening ||
 	    die "$row: iperf3 server not listening after 5 s"
+	wait_quiet "$key"
+	progress "$row: $dir, $streams stream(s), ${DURATION}s, repetition $REP of $REPS (CPU ${BUSY[$key]}% busy before)"
 	# The peak is per run: clear_refs 5 resets VmHWM to the current RSS.
 	for pid in "${TUNNELD_PIDS[@]}"; do
 		{ echo 5 >"/proc/$pid/clear_refs"; } 2>/dev/null || true
@@ -341,7 +437,7 @@ measure() {
 	if ! timeout $((DURATION + 30)) ip netns exec "$NS_A" iperf3 \
 	    -c "$target" -p "$IPERF_PORT" -t "$DURATION" -P "$streams" \
 	    "${rev[@]}" --json >"$json" 2>&1; then
-		note "$row $dir P$streams: iperf3 failed: $(jq -r '.error // empty' "$json" 2>/dev/null || tail -1 "$json")"
+		note "$row $dir P$streams rep $REP: iperf3 failed: $(jq -r '.error // empty' "$json" 2>/dev/null || tail -1 "$json")"
 		[ -z "$LOGDIR" ] || cp "$json" "$LOGDIR/" 2>/dev/null || true
 		bench_stop TERM "$spid"
 		IPERF_SPID=
@@ -355,12 +451,12 @@ measure() {
 	fi
 	UDPDROP[$key]=$(($(udp_rcvbuf_errors) - u0))
 	[ "$row" = bare ] || TUNDROP[$key]=$(($(tun_drops) - d0))
-	if [ ${#TUNNELD_PIDS[@]} -ge 1 ]; then
-		HWM_A[$key]=$(status_kib "${TUNNELD_PIDS[0]}" VmHWM)
-	fi
-	if [ ${#TUNNELD_PIDS[@]} -ge 2 ]; then
-		HWM_B[$key]=$(status_kib "${TUNNELD_PIDS[1]}" VmHWM)
-	fi
+	# The larger peak of the two sides.
+	for pid in "${TUNNELD_PIDS[@]}"; do
+		hwm=$(status_kib "$pid" VmHWM)
+		[ -z "$hwm" ] || [ "$hwm" -le "${HWM[$key]:-0}" ] ||
+		    HWM[$key]=$hwm
+	done
 	# The one-off server exits by itself once it has written its JSON.
 	wait_until 5 gone "$spid" || true
 	bench_stop TERM "$spid"
@@ -369,7 +465,7 @@ measure() {
 	# reports the server's with -R).
 	GBPS[$key]=$(jq -r '(.end.sum_received.bits_per_second // empty) / 1e9' "$json")
 	if [ -z "${GBPS[$key]}" ]; then
-		note "$row $dir P$streams: no result in iperf3's JSON"
+		note "$row $dir P$streams rep $REP: no result in iperf3's JSON"
 		GBPS[$key]=ERR
 		return 0
 	fi
@@ -396,7 +492,7 @@ fzc_notes() {
 			note "$row: fzc ($side) status failed: $st"
 			continue
 		fi
-		[ -z "$LOGDIR" ] || echo "$st" >"$LOGDIR/$row-fzc-$side-status.json"
+		[ -z "$LOGDIR" ] || echo "$st" >"$LOGDIR/$row-r$REP-fzc-$side-status.json"
 		summary=$(echo "$st" | jq -r '
 		    .workers as $w |
 		    def tot(f): [$w[] | f] | add;
@@ -407,54 +503,63 @@ fzc_notes() {
 		    + ([$w[].drops | to_entries[]] | group_by(.key)
 		       | map({key: .[0].key, value: (map(.value) | add)})
 		       | map(select(.value > 0)) | from_entries | tostring)')
-		note "$row: fzc ($side): $summary"
+		note "$row rep $REP: fzc ($side): $summary"
 		# <3> error, <4> warning (journald prefixes).
 		bad=$(grep -E '^<[0-4]>' "$dir/tunneld.log" | sort | uniq -c |
 		    sort -rn | head -5 || true)
 		if [ -n "$bad" ]; then
-			note "$row: fzc ($side) log errors/warnings:
+			note "$row rep $REP: fzc ($side) log errors/warnings:
 $bad"
 		fi
 		if [ -n "$LOGDIR" ]; then
-			fzc_cli "$dir" peers >"$LOGDIR/$row-fzc-$side-peers.txt" 2>&1 ||
+			fzc_cli "$dir" peers >"$LOGDIR/$row-r$REP-fzc-$side-peers.txt" 2>&1 ||
 			    true
 		fi
 	done
 }
 
-# run_row ROW NAME KIND_A KIND_B THREADS: KIND is bare, wggo or fzc.
+# start_side ROW SIDE KIND: KIND is wggoN (WGGO[N]), fzc-tT (T threads)
+# or fzc-tT-nooffload.
+start_side() {
+	local row=$1 side=$2 kind=$3 threads offload=1
+	case $kind in
+	wggo*)
+		start_wggo "$row" "$side" "${WGGO[${kind#wggo}]}"
+		;;
+	fzc-t*)
+		threads=${kind#fzc-t}
+		if [[ $threads == *-nooffload ]]; then
+			threads=${threads%-nooffload}
+			offload=0
+		fi
+		start_fzc "$row" "$side" "$threads" "$offload"
+		;;
+	esac
+}
+
+# run_row ROW: one repetition (REP) of ROW, as ROW_KA/ROW_KB define it.
 run_row() {
-	local row=$1 name=$2 ka=$3 kb=$4 threads=$5 target=$INNER_B
-	local dir streams pid side kind
-	ROWS+=("$row")
-	ROW_NAME[$row]=$name
+	local row=$1 target=$INNER_B dir streams pid side o
 	ROW=$row
-	progress "$row: setting up ($name)"
-	if [ "$ka" = bare ]; then
+	progress "$row: setting up (${ROW_NAME[$row]}), repetition $REP of $REPS"
+	if [ "${ROW_KA[$row]}" = bare ]; then
 		target=$VETH_ADDR_B
 	else
-		for side in a b; do
-			kind=$ka
-			[ "$side" = b ] && kind=$kb
-			if [ "$kind" = fzc ]; then
-				start_fzc "$row" "$side" "$threads"
-			else
-				start_wggo "$row" "$side"
-			fi
-		done
+		start_side "$row" a "${ROW_KA[$row]}"
+		start_side "$row" b "${ROW_KB[$row]}"
 		# The first ping starts the handshake; allow a retry or two.
 		wait_until 15 ip netns exec "$NS_A" ping -c 1 -W 1 "$INNER_B" ||
 		    die "$row: no ping through the tunnel in 15 s"
 		wait_until 5 ip netns exec "$NS_B" ping -c 1 -W 1 "$INNER_A" ||
 		    die "$row: no ping back through the tunnel in 5 s"
+		OFFL[$row]="$(offloads a) | $(offloads b)"
 		# Idle: after setup and handshake, before the bulk traffic.
 		sleep 1
-		if [ ${#TUNNELD_PIDS[@]} -ge 1 ]; then
-			IDLE_A[$row]=$(status_kib "${TUNNELD_PIDS[0]}" VmRSS)
-		fi
-		if [ ${#TUNNELD_PIDS[@]} -ge 2 ]; then
-			IDLE_B[$row]=$(status_kib "${TUNNELD_PIDS[1]}" VmRSS)
-		fi
+		for pid in "${TUNNELD_PIDS[@]}"; do
+			o=$(status_kib "$pid" VmRSS)
+			[ -z "$o" ] || [ "$o" -le "${IDLE[$row]:-0}" ] ||
+			    IDLE[$row]=$o
+		done
 	fi
 	for streams in "${STREAMS[@]}"; do
 		for dir in fwd rev; do
@@ -463,29 +568,63 @@ run_row() {
 	done
 	for pid in "${ROW_PIDS[@]}"; do
 		alive "$pid" ||
-		    note "$row: ${PID_NAME[$pid]} (pid $pid) died during the row"
+		    note "$row rep $REP: ${PID_NAME[$pid]} (pid $pid) died during the row"
 	done
-	[ ${#FZC_DIRS[@]} -eq 0 ] || fzc_notes "$row"
+	# Counters of the last repetition only, to keep the notes short.
+	if [ ${#FZC_DIRS[@]} -gt 0 ] && [ "$REP" = "$REPS" ]; then
+		fzc_notes "$row"
+	fi
 	teardown_row
 	# After teardown, so that the logs include the shutdown.
 	if [ -n "$LOGDIR" ]; then
 		for side in a b; do
-			cp "$WORK/$row-fzc-$side/tunneld.log" \
-			    "$LOGDIR/$row-fzc-$side-tunneld.log" 2>/dev/null || true
-			cp "$WORK/$row-wireguard-go-$side.log" "$LOGDIR/" \
+			cp "$WORK/$row-r$REP-fzc-$side/tunneld.log" \
+			    "$LOGDIR/$row-r$REP-fzc-$side-tunneld.log" 2>/dev/null ||
+			    true
+			cp "$WORK/$row-r$REP-wireguard-go-$side.log" "$LOGDIR/" \
 			    2>/dev/null || true
 		done
 	fi
 }
 
+# The rows: id, name, kind on A, kind on B. wggo is the reference.
+ROWS=()
+declare -A ROW_NAME ROW_KA ROW_KB
+add_row() {
+	if [ -n "$ONLY" ] && [[ ,$ONLY, != *,$1,* ]]; then
+		return
+	fi
+	ROWS+=("$1")
+	ROW_NAME[$1]=$2 ROW_KA[$1]=$3 ROW_KB[$1]=$4
+}
+
+# wggo_version BIN
+wggo_version() {
+	"$1" --version 2>&1 | awk '{ print $2; exit }'
+}
+
+add_row bare "bare veth (no tunnel)" bare bare
+add_row wggo "wireguard-go <-> itself" wggo0 wggo0
+for ((i = 1; i < ${#WGGO[@]}; i++)); do
+	add_row "wggo$i" "wg-go $(wggo_version "${WGGO[$i]}") <-> itself" \
+	    "wggo$i" "wggo$i"
+done
+add_row fzc-wggo "fzc -t2 <-> wireguard-go" fzc-t2 wggo0
+add_row fzc-t1 "fzc <-> fzc --threads 1" fzc-t1 fzc-t1
+add_row fzc-t2 "fzc <-> fzc --threads 2" fzc-t2 fzc-t2
+add_row fzc-t2-nooffload "fzc -t2, FZC_OFFLOAD=0" fzc-t2-nooffload \
+    fzc-t2-nooffload
+add_row fzc-t4 "fzc <-> fzc --threads 4" fzc-t4 fzc-t4
+[ ${#ROWS[@]} -gt 0 ] || { echo "-R: no such rows: $ONLY" >&2; exit 2; }
+
 START_DATE=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 START_LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
-run_row bare "bare veth (no tunnel)" bare bare 0
-run_row wggo-wggo "wireguard-go <-> wireguard-go" wggo wggo 0
-run_row fzc-wggo "fzc -t2 <-> wireguard-go" fzc wggo 2
-run_row fzc-fzc-t1 "fzc <-> fzc --threads 1" fzc fzc 1
-run_row fzc-fzc-t2 "fzc <-> fzc --threads 2" fzc fzc 2
-run_row fzc-fzc-t4 "fzc <-> fzc --threads 4" fzc fzc 4
+# Interleaved: a slow spell of the machine hits every row alike.
+for ((REP = 1; REP <= REPS; REP++)); do
+	for row in "${ROWS[@]}"; do
+		run_row "$row"
+	done
+done
 
 # --- report ---------------------------------------------------------------
 
@@ -494,59 +633,94 @@ mib() {
 	awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'
 }
 
-max_kib() {
-	local a=${1:-} b=${2:-}
-	if [ -z "$a" ]; then echo "$b"; elif [ -z "$b" ]; then echo "$a"
-	elif [ "$a" -ge "$b" ]; then echo "$a"; else echo "$b"; fi
+# stats FORMAT: "median min-max" of the numeric values on stdin, one a
+# line, in FORMAT ("-" when there are none); one value prints alone.
+stats() {
+	awk -v f="$1" '
+	    $1 ~ /^[0-9.]+$/ { v[n++] = $1 }
+	    END {
+		if (n == 0) { print "-"; exit }
+		for (i = 0; i < n; i++)
+			for (j = i + 1; j < n; j++)
+				if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+		m = n % 2 ? v[(n - 1) / 2] : (v[n / 2 - 1] + v[n / 2]) / 2
+		if (n == 1) printf f "\n", m
+		else printf f " " f "-" f "\n", m, v[0], v[n - 1] }'
+}
+
+# values ARRAY ROW DIR STREAMS: the repetitions' values of one cell.
+values() {
+	local -n arr=$1
+	local r
+	for ((r = 1; r <= REPS; r++)); do
+		echo "${arr[$2|$3|$4|$r]:-}"
+	done
+}
+
+median() {
+	stats "$1" | cut -d' ' -f1
 }
 
 header() {
+	local i
 	echo "fzc throughput benchmark, $START_DATE"
 	echo "kernel $(uname -r), $(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), load average $START_LOAD at start, $(cut -d' ' -f1-3 /proc/loadavg) at end"
-	echo "fzc $(git -C "$SRCDIR" describe --always --dirty 2>/dev/null || echo unknown) from $BUILD; wireguard-go $(wireguard-go --version 2>&1 | awk '{ print $2; exit }'); $(iperf3 --version | head -1 | cut -d' ' -f1-2)"
-	echo "iperf3 TCP ${DURATION}s per run, A -> B (fwd) and B -> A (rev, -R); inner MTU $MTU; fzc -t2 <-> wireguard-go: fzc on A (the iperf3 client side)"
+	echo "fzc $(git -C "$SRCDIR" describe --always --dirty 2>/dev/null || echo unknown) from $BUILD; $(iperf3 --version | head -1 | cut -d' ' -f1-2)"
+	echo "wireguard-go: $(wggo_version wireguard-go) ($(command -v wireguard-go), the reference)"
+	for ((i = 1; i < ${#WGGO[@]}; i++)); do
+		echo "wg-go $(wggo_version "${WGGO[$i]}") (${WGGO[$i]})"
+	done
+	echo "iperf3 TCP ${DURATION}s per run, A -> B (fwd) and B -> A (rev, -R); inner MTU $MTU; $REPS repetitions, rows interleaved; fzc -t2 <-> wireguard-go: fzc on A (the iperf3 client side)"
+	echo "quiet CPU before each run: at most $QUIET_PCT% busy (waited up to $QUIET_WAIT s); busy before the runs: $(printf '%s\n' "${BUSY[@]}" | stats '%d%%' | sed 's/^/median /; s/ \([0-9]\)/, range \1/')"
 }
 
 {
 	header
 	echo
-	printf '%-29s %-3s %1s %6s %6s %7s %8s %7s %7s %7s %7s\n' \
-	    "" "" "" "" "ratio" "TCP" "tunnel" "tunneld" "tunneld" "UDP" "TUN"
-	printf '%-29s %-3s %1s %6s %6s %7s %8s %7s %7s %7s %7s\n' \
-	    "row" "dir" "P" "Gbit/s" "to ref" "retrans" "CPU s/GB" \
-	    "peakMiB" "idleMiB" "rcvbuf" "drops"
+	printf '%-28s %-3s %1s %-19s %5s %-15s %-16s %5s %5s %7s %6s\n' \
+	    "" "" "" "" "ratio" "TCP" "tunnel" "RSS" "RSS" "UDP" "TUN"
+	printf '%-28s %-3s %1s %-19s %5s %-15s %-16s %5s %5s %7s %6s\n' \
+	    "row" "dir" "P" "Gbit/s median range" "to ref" "retrans" \
+	    "CPU s/GB" "peak" "idle" "rcvbuf" "drops"
 	for row in "${ROWS[@]}"; do
 		for streams in "${STREAMS[@]}"; do
 			for dir in fwd rev; do
-				key="$row|$dir|$streams"
-				ref=${GBPS[wggo-wggo|$dir|$streams]:-}
-				g=${GBPS[$key]:-ERR}
-				if [ "$g" = ERR ]; then
-					printf '%-29s %-3s %1s %6s\n' \
-					    "${ROW_NAME[$row]}" "$dir" "$streams" ERR
-					continue
-				fi
-				ratio=$(awk -v g="$g" -v r="$ref" 'BEGIN {
-				    if (r == "" || r == "ERR" || r == 0) print "-";
+				mapfile -t g < <(values GBPS "$row" "$dir" "$streams")
+				mapfile -t ref < <(values GBPS wggo "$dir" "$streams")
+				gm=$(printf '%s\n' "${g[@]}" | median '%.3f')
+				rm_=$(printf '%s\n' "${ref[@]}" | median '%.3f')
+				ratio=$(awk -v g="$gm" -v r="$rm_" 'BEGIN {
+				    if (g == "-" || r == "-" || r == 0) print "-";
 				    else printf "%.2f", g / r }')
-				peak=$(max_kib "${HWM_A[$key]:-}" "${HWM_B[$key]:-}")
-				idle=$(max_kib "${IDLE_A[$row]:-}" "${IDLE_B[$row]:-}")
-				printf '%-29s %-3s %1s %6.3f %6s %7s %8s %7s %7s %7s %7s\n' \
-				    "${ROW_NAME[$row]}" "$dir" "$streams" "$g" "$ratio" \
-				    "${RETR[$key]}" "${CPUGB[$key]:--}" "$(mib "$peak")" \
-				    "$(mib "$idle")" "${UDPDROP[$key]}" \
-				    "${TUNDROP[$key]:--}"
+				peak=$(values HWM "$row" "$dir" "$streams" | sort -n | tail -1)
+				printf '%-28s %-3s %1s %-19s %5s %-15s %-16s %5s %5s %7s %6s\n' \
+				    "${ROW_NAME[$row]}" "$dir" "$streams" \
+				    "$(printf '%s\n' "${g[@]}" | stats '%.3f')" \
+				    "$ratio" \
+				    "$(values RETR "$row" "$dir" "$streams" | stats '%d')" \
+				    "$(values CPUGB "$row" "$dir" "$streams" | stats '%.2f')" \
+				    "$(mib "$peak")" "$(mib "${IDLE[$row]:-}")" \
+				    "$(values UDPDROP "$row" "$dir" "$streams" | median '%d')" \
+				    "$(values TUNDROP "$row" "$dir" "$streams" | median '%d')"
 			done
 		done
 	done
 	echo
-	echo "Gbit/s: receiver side. retrans: sender side. CPU s/GB: utime+stime of"
-	echo "the tunnel processes of both sides (all threads; fzc: tunneld and"
-	echo "controld) per 10^9 bytes received. peak: VmHWM of fzc-tunneld during"
-	echo "the run, idle: VmRSS after the handshake, before iperf3 (the larger of"
-	echo "the two sides; - where no fzc-tunneld runs). UDP rcvbuf: datagrams"
+	echo "Gbit/s: receiver side, median and range of the repetitions (ERR"
+	echo "runs left out; see the notes). retrans: sender side. CPU s/GB:"
+	echo "utime+stime of the tunnel processes of both sides (all threads; fzc:"
+	echo "tunneld and controld) per 10^9 bytes received. RSS peak: the largest"
+	echo "VmHWM of fzc-tunneld (MiB) during any run; idle: VmRSS after the"
+	echo "handshake, before iperf3 (the larger side). UDP rcvbuf: datagrams"
 	echo "dropped for a full socket receive buffer, both namespaces. TUN drops:"
-	echo "packets dropped by the tunnel devices of both sides (RX + TX)."
+	echo "packets dropped by the tunnel devices of both sides (RX + TX); both"
+	echo "medians."
+	echo
+	echo "offloads on each side's tunnel device (ethtool -k; A | B):"
+	for row in "${ROWS[@]}"; do
+		[ -z "${OFFL[$row]:-}" ] ||
+		    printf '  %-28s %s\n' "${ROW_NAME[$row]}" "${OFFL[$row]}"
+	done
 	if [ ${#NOTES[@]} -gt 0 ]; then
 		echo
 		echo "notes:"
@@ -559,23 +733,21 @@ header() {
 if [ -n "$OUT" ]; then
 	{
 		header | sed 's/^/# /'
-		printf 'row\tdirection\tstreams\tduration_s\tgbit_s\tratio_to_ref\tretransmits\tbytes_received\ttunnel_cpu_s\tcpu_s_per_gb\tpeak_rss_kib_a\tpeak_rss_kib_b\tidle_rss_kib_a\tidle_rss_kib_b\tudp_rcvbuf_errors\ttun_drops\n'
+		printf 'row\trepetition\tdirection\tstreams\tduration_s\tgbit_s\tretransmits\tbytes_received\ttunnel_cpu_s\tcpu_s_per_gb\tpeak_rss_kib\tidle_rss_kib\tudp_rcvbuf_errors\ttun_drops\tcpu_busy_pct_before\toffloads\n'
 		for row in "${ROWS[@]}"; do
-			for streams in "${STREAMS[@]}"; do
-				for dir in fwd rev; do
-					key="$row|$dir|$streams"
-					ref=${GBPS[wggo-wggo|$dir|$streams]:-}
-					g=${GBPS[$key]:-ERR}
-					ratio=$(awk -v g="$g" -v r="$ref" 'BEGIN {
-					    if (g == "ERR" || r == "" || r == "ERR" || r == 0) print "-";
-					    else printf "%.4f", g / r }')
-					printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
-					    "$row" "$dir" "$streams" "$DURATION" "$g" "$ratio" \
-					    "${RETR[$key]:--}" "${BYTES[$key]:--}" \
-					    "${CPUS[$key]:--}" "${CPUGB[$key]:--}" \
-					    "${HWM_A[$key]:--}" "${HWM_B[$key]:--}" \
-					    "${IDLE_A[$row]:--}" "${IDLE_B[$row]:--}" \
-					    "${UDPDROP[$key]:--}" "${TUNDROP[$key]:--}"
+			for ((REP = 1; REP <= REPS; REP++)); do
+				for streams in "${STREAMS[@]}"; do
+					for dir in fwd rev; do
+						key="$row|$dir|$streams|$REP"
+						printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+						    "$row" "$REP" "$dir" "$streams" "$DURATION" \
+						    "${GBPS[$key]:-ERR}" "${RETR[$key]:--}" \
+						    "${BYTES[$key]:--}" "${CPUS[$key]:--}" \
+						    "${CPUGB[$key]:--}" "${HWM[$key]:--}" \
+						    "${IDLE[$row]:--}" "${UDPDROP[$key]:--}" \
+						    "${TUNDROP[$key]:--}" "${BUSY[$key]:--}" \
+						    "${OFFL[$row]:--}"
+					done
 				done
 			done
 		done

@@ -340,19 +340,54 @@ print_workers(json_t *r)
 	}
 }
 
+/*
+ * A peer as people know it: the portal names no gateway, so controld
+ * gives the site and the resources it serves; the key when it knows
+ * neither (WireGuard mode, or a peer of an old authorization).
+ */
+static void
+print_peer_name(json_t *p)
+{
+	json_t		*names, *n;
+	const char	*kind, *site;
+	size_t		 i;
+
+	kind = json_string_value(json_object_get(p, "kind"));
+	site = json_string_value(json_object_get(p, "site"));
+	names = json_object_get(p, "resources");
+	if (kind == NULL || (site == NULL && json_array_size(names) == 0)) {
+		printf("%s",
+		    json_string_value(json_object_get(p, "public_key")));
+		return;
+	}
+	printf("%s", kind);
+	if (site != NULL)
+		printf(" in %s", site);
+	json_array_foreach(names, i, n)
+		printf("%s%s", i == 0 ? " (" : ", ", json_string_value(n));
+	if (json_array_size(names) > 0)
+		printf(")");
+}
+
 static void
 print_peers(json_t *r)
 {
 	json_t		*p;
 	json_int_t	 hs, ago;
-	const char	*ep, *path;
+	const char	*ep, *path, *id, *key;
 	size_t		 i;
 
 	json_array_foreach(json_object_get(r, "peers"), i, p) {
 		if (i > 0)
 			printf("\n");
-		printf("peer: %s\n", json_string_value(json_object_get(p,
-		    "public_key")));
+		printf("peer: ");
+		print_peer_name(p);
+		printf("\n");
+		if ((id = json_string_value(json_object_get(p, "id"))) != NULL)
+			printf("  id: %s\n", id);
+		key = json_string_value(json_object_get(p, "public_key"));
+		if (json_object_get(p, "kind") != NULL)
+			printf("  public key: %s\n", key);
 		path = json_string_value(json_object_get(p, "path"));
 		if ((ep = json_string_value(json_object_get(p,
 		    "endpoint"))) != NULL)
@@ -375,6 +410,19 @@ print_peers(json_t *r)
 	}
 }
 
+/* A resource's status, with the portal's reason when it refused. */
+static void
+print_resource_status(json_t *o)
+{
+	const char	*v, *why;
+
+	v = json_string_value(json_object_get(o, "status"));
+	why = json_string_value(json_object_get(o, "authorization_failed"));
+	printf("%s", v != NULL ? v : "-");
+	if (v != NULL && strcmp(v, "failed") == 0 && why != NULL)
+		printf(" (%s)", why);
+}
+
 static void
 print_resources(json_t *r)
 {
@@ -389,9 +437,9 @@ print_resources(json_t *r)
 		printf("%-28s ", v != NULL ? v : "-");
 		printf("%-8s ", json_string_value(json_object_get(o, "type")));
 		v = json_string_value(json_object_get(o, "site"));
-		printf("%-16s %s\n", v != NULL ? v : "-",
-		    json_is_true(json_object_get(o, "authorized")) ?
-		    "authorized" : "-");
+		printf("%-16s ", v != NULL ? v : "-");
+		print_resource_status(o);
+		printf("\n");
 	}
 }
 
@@ -451,7 +499,7 @@ static void
 print_paths(json_t *r)
 {
 	json_t		*p;
-	const char	*path, *ep;
+	const char	*path, *ep, *relay, *of;
 	size_t		 i;
 
 	if (json_array_size(json_object_get(r, "peers")) == 0)
@@ -459,10 +507,18 @@ print_paths(json_t *r)
 	json_array_foreach(json_object_get(r, "peers"), i, p) {
 		path = json_string_value(json_object_get(p, "path"));
 		ep = json_string_value(json_object_get(p, "endpoint"));
-		printf("peer %s: %s%s%s\n", json_string_value(
-		    json_object_get(p, "public_key")),
-		    path != NULL ? path : "no path yet",
+		relay = json_string_value(json_object_get(p, "relay"));
+		printf("peer ");
+		print_peer_name(p);
+		printf(": %s%s%s", path != NULL ? path : "no path yet",
 		    ep != NULL ? " via " : "", ep != NULL ? ep : "");
+		of = json_string_value(json_object_get(p, "relay_of"));
+		if (of != NULL)
+			printf(" (%s relay%s%s)",
+			    strcmp(of, "us") == 0 ? "our" : "the peer's",
+			    relay != NULL ? " " : "",
+			    relay != NULL ? relay : "");
+		printf("\n");
 	}
 }
 

@@ -35,9 +35,6 @@
 #define CONTROL_MAX_GROUPS	256
 /* A watcher that stops reading is dropped rather than buffered forever. */
 #define CONTROL_MAX_BACKLOG	(64 * 1024 * 1024)
-/* tunneld does not report path changes: watchers get them from its
- * counters, read this often while anyone watches. */
-#define CONTROL_PEERS_EVERY_MS	1000
 
 struct control_conn {
 	LIST_ENTRY(control_conn)	 entry;
@@ -66,7 +63,6 @@ struct control_stats {
 	json_t				*peers;
 	json_t				*workers;
 	json_t				*relays;
-	int				 for_watch;
 	struct control_conn		*conn[CONTROL_MAX_CONNS];
 	enum control_wait		 wait[CONTROL_MAX_CONNS];
 	int				 nwait;
@@ -83,7 +79,6 @@ struct control {
 	int				 nwatchers;
 	int				 changed;	/* CONTROL_CHANGED_* */
 	struct event			*ev_push;
-	struct event			*ev_peers;
 	json_t				*last_peers;	/* as last pushed */
 };
 
@@ -272,7 +267,34 @@ control_wait_stats(struct control_conn *cc, enum control_wait what)
 	st->wait[st->nwait++] = what;
 }
 
-static void	control_watch_peers(struct control *, json_t *);
+/*
+ * tunneld's counters of a peer, with what the session knows of it (its
+ * id, name and path), matched by key: the counters do not carry the id.
+ */
+static void
+control_peers_named(struct control *ctl, json_t *stats)
+{
+	json_t		*known, *p, *k, *v;
+	const char	*key, *their, *name;
+	size_t		 i, j;
+
+	known = session_peers(ctl->env.session);
+	json_array_foreach(stats, i, p) {
+		key = json_string_value(json_object_get(p, "public_key"));
+		json_array_foreach(known, j, k) {
+			their = json_string_value(
+			    json_object_get(k, "public_key"));
+			if (key == NULL || their == NULL ||
+			    strcmp(key, their) != 0)
+				continue;
+			json_object_foreach(k, name, v)
+				if (json_object_get(p, name) == NULL)
+					json_object_set(p, name, v);
+			break;
+		}
+	}
+	json_decref(known);
+}
 
 int
 control_stats(struct control *ctl, const struct ipc_msg *msg)
@@ -301,19 +323,17 @@ control_stats(struct control *ctl, const struct ipc_msg *msg)
 	for (i = 0; i < st->nwait; i++) {
 		if (st->conn[i] == NULL)
 			continue;
-		if (st->wait[i] == CONTROL_WAIT_PEERS)
+		if (st->wait[i] == CONTROL_WAIT_PEERS) {
+			control_peers_named(ctl, st->peers);
 			reply = json_pack("{s:b, s:O}", "ok", 1, "peers",
 			    st->peers);
-		else if (st->wait[i] == CONTROL_WAIT_RELAYS)
+		} else if (st->wait[i] == CONTROL_WAIT_RELAYS)
 			reply = json_pack("{s:b, s:O}", "ok", 1, "relays",
 			    st->relays);
 		else
 			reply = ctl->env.status(ctl->env.arg, st->workers);
 		control_reply(st->conn[i], reply);
 	}
-	if (st->for_watch)
-		control_watch_peers(ctl, st->peers);
-	st->for_watch = 0;
 	json_decref(st->peers);
 	json_decref(st->workers);
 	json_decref(st->relays);
@@ -534,24 +554,20 @@ control_resources_event(struct control *ctl)
 	    session_client_resources(ctl->env.session)));
 }
 
-/* A watcher sees each peer's path, not its counters, which always move. */
+/*
+ * A watcher sees each peer's path as tunneld pushes it (IPC_PEER_PATH),
+ * not its counters, which always move; only a change goes out.
+ */
 static void
-control_watch_peers(struct control *ctl, json_t *stats)
+control_push_peers(struct control *ctl, struct control_conn *only)
 {
-	json_t	*peers, *p, *o, *v;
-	size_t	 i;
+	json_t	*peers = session_peers(ctl->env.session);
 
-	if (ctl->nwatchers == 0)
+	/* A new watcher's first event leaves the others' news alone. */
+	if (only != NULL) {
+		control_push(ctl, only,
+		    json_pack("{s:s, s:o}", "event", "peers", "peers", peers));
 		return;
-	peers = json_array();
-	json_array_foreach(stats, i, p) {
-		o = json_pack("{s:O}", "public_key",
-		    json_object_get(p, "public_key"));
-		if ((v = json_object_get(p, "endpoint")) != NULL)
-			json_object_set(o, "endpoint", v);
-		if ((v = json_object_get(p, "path")) != NULL)
-			json_object_set(o, "path", v);
-		json_array_append_new(peers, o);
 	}
 	if (ctl->last_peers != NULL && json_equal(peers, ctl->last_peers)) {
 		json_decref(peers);
@@ -561,21 +577,6 @@ control_watch_peers(struct control *ctl, json_t *stats)
 	ctl->last_peers = peers;
 	control_push(ctl, NULL, json_pack("{s:s, s:O}", "event", "peers",
 	    "peers", peers));
-}
-
-static void
-control_ask_peers(struct control *ctl)
-{
-	if (control_ask_stats(ctl) == 0)
-		ctl->stats.for_watch = 1;
-}
-
-static void
-control_peers_cb(evutil_socket_t fd, short events, void *arg)
-{
-	(void)fd;
-	(void)events;
-	control_ask_peers(arg);
 }
 
 static void
@@ -592,7 +593,7 @@ control_push_cb(evutil_socket_t fd, short events, void *arg)
 	if (what & CONTROL_CHANGED_RESOURCES)
 		control_push(ctl, NULL, control_resources_event(ctl));
 	if (what & CONTROL_CHANGED_PEERS)
-		control_ask_peers(ctl);
+		control_push_peers(ctl, NULL);
 }
 
 void
@@ -609,24 +610,18 @@ static void
 control_watch(struct control_conn *cc)
 {
 	struct control	*ctl = cc->ctl;
-	struct timeval	 tv = { 0, CONTROL_PEERS_EVERY_MS * 1000 };
 
 	if (cc->watching) {
 		control_error(cc, "this connection already watches");
 		return;
 	}
 	cc->watching = 1;
-	if (ctl->nwatchers++ == 0 && event_add(ctl->ev_peers, &tv) == -1)
-		fatalx("event_add");
+	ctl->nwatchers++;
 	control_reply(cc, json_pack("{s:b, s:i}", "ok", 1, "version",
 	    FZC_CONTROL_VERSION));
 	control_push(ctl, cc, control_portal_event(ctl));
 	control_push(ctl, cc, control_resources_event(ctl));
-	if (ctl->last_peers != NULL)
-		control_push(ctl, cc, json_pack("{s:s, s:O}", "event",
-		    "peers", "peers", ctl->last_peers));
-	else
-		control_ask_peers(ctl);
+	control_push_peers(ctl, cc);
 }
 
 static void
@@ -639,8 +634,7 @@ control_unwatch(struct control_conn *cc)
 	cc->watching = 0;
 	if (--ctl->nwatchers > 0)
 		return;
-	/* Nobody watches: no more counters, and the next one starts anew. */
-	event_del(ctl->ev_peers);
+	/* Nobody watches: the next one starts anew. */
 	json_decref(ctl->last_peers);
 	ctl->last_peers = NULL;
 	ctl->changed = 0;
@@ -861,10 +855,8 @@ control_init(const struct control_env *env, int fd)
 	ctl->ev_accept = event_new(env->base, ctl->fd, EV_READ | EV_PERSIST,
 	    control_accept, ctl);
 	ctl->ev_push = event_new(env->base, -1, 0, control_push_cb, ctl);
-	ctl->ev_peers = event_new(env->base, -1, EV_PERSIST, control_peers_cb,
-	    ctl);
 	if (ctl->ev_accept == NULL || ctl->ev_push == NULL ||
-	    ctl->ev_peers == NULL || event_add(ctl->ev_accept, NULL) == -1)
+	    event_add(ctl->ev_accept, NULL) == -1)
 		fatalx("event_add control");
 	return (ctl);
 }
@@ -878,7 +870,6 @@ control_free(struct control *ctl)
 	json_decref(ctl->stats.workers);
 	json_decref(ctl->stats.relays);
 	event_free(ctl->ev_push);
-	event_free(ctl->ev_peers);
 	event_free(ctl->ev_accept);
 	close(ctl->fd);
 	free(ctl);

@@ -218,6 +218,9 @@ controld_dispatch_tunneld(evutil_socket_t fd, short events, void *arg)
 		case IPC_NETWORK_CHANGED:
 			session_network_changed(c->session);
 			break;
+		case IPC_PEER_PATH:
+			session_peer_path(c->session, &msg.u.peer_path);
+			break;
 		case IPC_PEER_STATS:
 		case IPC_WORKER_STATS:
 		case IPC_RELAY_STATS:

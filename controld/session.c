@@ -40,6 +40,10 @@
 #define POOL_PER_FAMILY	2
 #define MAX_HELD	256	/* candidate changes held while disconnected */
 #define MAX_BATCH	32	/* candidates in one batched message */
+#define MAX_PATHS	1024	/* peers tunneld reports a path of */
+#define SESSION_KEY_B64	\
+	sodium_base64_ENCODED_LEN(IPC_WG_KEY_LEN, \
+	    sodium_base64_VARIANT_ORIGINAL)
 
 /* What the data plane wants said to the portal, kept across reconnects. */
 struct held {
@@ -102,6 +106,10 @@ struct session {
 
 	session_notify_fn	*notify_fn;
 	void			*notify_arg;
+
+	/* tunneld's connections, as IPC_PEER_PATH last told each. */
+	struct ipc_peer_path	*paths;
+	size_t			 npaths;
 };
 
 static void	session_connect(struct session *);
@@ -1120,6 +1128,118 @@ session_no_relays(struct session *s, const char *peer_id)
 	session_push(s, PORTAL_EV_NO_RELAYS, portal_msg_no_relays());
 }
 
+/* IPC_PEER_PATH: a connection came, moved or went. */
+void
+session_peer_path(struct session *s, const struct ipc_peer_path *m)
+{
+	size_t	 i;
+
+	for (i = 0; i < s->npaths; i++)
+		if (strcmp(s->paths[i].id, m->id) == 0)
+			break;
+	if (m->state == IPC_PATH_LOST) {
+		if (i == s->npaths)
+			return;
+		s->paths[i] = s->paths[--s->npaths];
+	} else if (i < s->npaths)
+		s->paths[i] = *m;
+	else if (s->npaths == MAX_PATHS) {
+		log_warnx("tunneld reports over %d connections; %s not shown",
+		    MAX_PATHS, m->id);
+		return;
+	} else {
+		s->paths = xreallocarray(s->paths, s->npaths + 1,
+		    sizeof(*s->paths));
+		s->paths[s->npaths++] = *m;
+	}
+	session_notify(s, SESSION_CHANGED_PEERS | SESSION_CHANGED_RESOURCES);
+}
+
+const struct ipc_peer_path *
+session_find_path(struct session *s, const char *id)
+{
+	size_t	 i;
+
+	for (i = 0; i < s->npaths; i++)
+		if (strcmp(s->paths[i].id, id) == 0)
+			return (&s->paths[i]);
+	return (NULL);
+}
+
+/* The portal's relay at this address, or the peer's relay on its host. */
+static const char *
+session_relay_at(struct session *s, const struct ipc_sockaddr *a, bool ours)
+{
+	const struct portal_sockaddr	*r;
+	size_t				 i, len;
+
+	for (i = 0; i < s->nrelays; i++) {
+		r = &s->relays[i].addr;
+		len = a->family == AF_INET ? 4 : 16;
+		if (r->addr.family == a->family &&
+		    memcmp(r->addr.addr, a->addr, len) == 0 &&
+		    (!ours || r->port == a->port))
+			return (s->relays[i].id);
+	}
+	return (NULL);
+}
+
+static json_t *
+session_sockaddr_json(const struct ipc_sockaddr *sa)
+{
+	char	 a[INET6_ADDRSTRLEN], ep[INET6_ADDRSTRLEN + 16];
+
+	inet_ntop(sa->family, sa->addr, a, sizeof(a));
+	snprintf(ep, sizeof(ep), sa->family == AF_INET6 ? "[%s]:%u" : "%s:%u",
+	    a, sa->port);
+	return (json_string(ep));
+}
+
+/*
+ * What a watcher and `fzc peers` show of each connection: who it is (the
+ * role names it from what the portal told), the key, and its path.
+ */
+json_t *
+session_peers(struct session *s)
+{
+	const struct ipc_peer_path	*p;
+	json_t				*a = json_array(), *o;
+	const char			*relay, *kind, *path, *state;
+	char				 key[SESSION_KEY_B64];
+	size_t				 i;
+
+	for (i = 0; i < s->npaths; i++) {
+		p = &s->paths[i];
+		sodium_bin2base64(key, sizeof(key), p->public_key,
+		    IPC_WG_KEY_LEN, sodium_base64_VARIANT_ORIGINAL);
+		kind = s->role->gateway ? "client" : "gateway";
+		state = p->state == IPC_PATH_CONNECTING ? "connecting" :
+		    "connected";
+		o = json_pack("{s:s, s:s, s:s, s:s}", "id", p->id, "kind", kind,
+		    "public_key", key, "state", state);
+		if (p->state == IPC_PATH_DIRECT ||
+		    p->state == IPC_PATH_RELAYED) {
+			path = p->state == IPC_PATH_DIRECT ? "direct" :
+			    "relayed";
+			json_object_set_new(o, "path", json_string(path));
+			json_object_set_new(o, "endpoint",
+			    session_sockaddr_json(&p->endpoint));
+		}
+		if (p->state == IPC_PATH_RELAYED) {
+			json_object_set_new(o, "relay_of",
+			    json_string(p->our_relay ? "us" : "peer"));
+			if ((relay = session_relay_at(s, &p->endpoint,
+			    p->our_relay)) != NULL)
+				json_object_set_new(o, "relay",
+				    json_string(relay));
+		}
+		if (s->role->peer != NULL)
+			s->role->peer(s, p->id, o);
+		json_array_append_new(a, o);
+	}
+	return (a);
+}
+
 json_t *
 session_status(struct session *s)
 {
@@ -1239,5 +1359,6 @@ session_free(struct session *s)
 	event_free(s->ev_tick);
 	event_free(s->ev_retry);
 	event_free(s->ev_held);
+	free(s->paths);
 	free(s);
 }

@@ -53,6 +53,8 @@ struct session_role {
 	json_t		*(*candidates)(const char *, const char *const *,
 			    size_t, bool, const char **);
 	void		(*status)(struct session *, json_t *);
+	/* What the role knows of the peer with this id, added to o. */
+	void		(*peer)(struct session *, const char *, json_t *);
 };
 
 /* For controld.c and control.c. */
@@ -80,12 +82,15 @@ void		 session_forget_waiter(struct session *, void *);
 void		 session_local_candidate(struct session *,
 		    const struct ipc_candidate *, bool);
 void		 session_no_relays(struct session *, const char *);
+void		 session_peer_path(struct session *, const struct ipc_peer_path *);
+json_t		*session_peers(struct session *);
 
 /* For the role files. */
 const struct session_role *session_role(struct session *);
 void		*session_role_state(struct session *);
 struct event_base *session_base(struct session *);
 bool		 session_connected(struct session *);
+const struct ipc_peer_path *session_find_path(struct session *, const char *);
 size_t		 session_nrelays(struct session *);
 void		 session_notify(struct session *, int);
 uint32_t	 session_ipc(struct session *, enum ipc_type, const void *,

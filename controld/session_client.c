@@ -28,6 +28,7 @@
 struct authz {
 	char			 resource_id[PORTAL_ID_SIZE];
 	char			 gateway_id[PORTAL_ID_SIZE];
+	char			 site_id[PORTAL_ID_SIZE];	/* the gateway's */
 	bool			 authorized;
 	enum portal_authz_reason failed;	/* when not authorized */
 };
@@ -303,6 +304,7 @@ session_client_on_authorized(struct session *s,
 	explicit_bzero(&gp, sizeof(gp));
 	z = session_client_authz(sc, a->resource_id, true);
 	snprintf(z->gateway_id, sizeof(z->gateway_id), "%s", a->gateway_id);
+	snprintf(z->site_id, sizeof(z->site_id), "%s", a->site_id);
 	z->authorized = true;
 	session_notify(s, SESSION_CHANGED_RESOURCES | SESSION_CHANGED_PEERS);
 	log_info("portal: resource %s authorized through gateway %s",
@@ -432,6 +434,8 @@ session_client_need_authz(struct session *s, const char *resource_id)
 	}
 	if (!session_connected(s))
 		return;
+	/* The resource's status becomes "waiting". */
+	session_notify(s, SESSION_CHANGED_RESOURCES);
 	if (!portal_ratelimit_allow(&sc->ratelimit, resource_id,
 	    util_now_ns())) {
 		session_client_defer(sc, resource_id);
@@ -507,6 +511,53 @@ session_client_type(enum portal_res_type t)
 	    "internet");
 }
 
+static bool
+session_client_asked(const struct session_client *sc, const char *id)
+{
+	size_t	 i;
+
+	for (i = 0; i < sc->nasked; i++)
+		if (strcmp(sc->asked[i], id) == 0)
+			return (true);
+	for (i = 0; i < sc->ndeferred; i++)
+		if (strcmp(sc->deferred[i], id) == 0)
+			return (true);
+	return (false);
+}
+
+/*
+ * What fzc can honestly say of a resource. The portal tells no site's
+ * presence: only an answer to a request (PROTOCOL 2.2) and the path of
+ * the connection to the gateway it chose say anything, so a resource
+ * nothing was sent to yet is "unknown".
+ */
+static const char *
+session_client_status_of(struct session *s, struct session_client *sc,
+    const struct portal_resource *r, const struct authz *z)
+{
+	const struct ipc_peer_path	*p;
+
+	if (session_client_asked(sc, r->id))
+		return ("waiting");
+	if (z == NULL)
+		return ("unknown");
+	if (!z->authorized)
+		return ("failed");
+	if ((p = session_find_path(s, z->gateway_id)) == NULL)
+		return ("authorized");
+	return (p->state == IPC_PATH_CONNECTING ? "connecting" : "connected");
+}
+
+static const char *
+session_client_name(const struct portal_resource *r)
+{
+	if (r->name != NULL)
+		return (r->name);
+	if (r->type == PORTAL_RES_INTERNET)
+		return ("Internet Resource");
+	return (r->address);
+}
+
 /* What `fzc resources` lists; empty in the gateway role. */
 json_t *
 session_client_resources(struct session *s)
@@ -515,25 +566,71 @@ session_client_resources(struct session *s)
 	struct portal_resource	*r;
 	struct authz		*z;
 	json_t			*a = json_array(), *o;
+	const char		*site;
 	size_t			 i;
 
 	for (i = 0; sc != NULL && i < sc->nresources; i++) {
 		r = &sc->resources[i];
-		o = json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:b}",
-		    "id", r->id,
-		    "type", session_client_type(r->type),
-		    "name", r->name,
-		    "address", r->address,
-		    "site", r->nsites > 0 ? (r->sites[0].name != NULL ?
-		    r->sites[0].name : r->sites[0].id) : NULL,
-		    "authorized", (z = session_client_authz(sc, r->id,
-		    false)) != NULL && z->authorized);
+		z = session_client_authz(sc, r->id, false);
+		site = NULL;
+		if (r->nsites > 0)
+			site = r->sites[0].name != NULL ? r->sites[0].name :
+			    r->sites[0].id;
+		o = json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:b, s:s}", "id",
+		    r->id, "type", session_client_type(r->type), "name",
+		    r->name, "address", r->address, "site", site, "authorized",
+		    z != NULL && z->authorized, "status",
+		    session_client_status_of(s, sc, r, z));
 		if (z != NULL && !z->authorized)
 			json_object_set_new(o, "authorization_failed",
 			    json_string(session_client_reason(z->failed)));
+		if (z != NULL && z->authorized)
+			json_object_set_new(o, "gateway",
+			    json_string(z->gateway_id));
 		json_array_append_new(a, o);
 	}
 	return (a);
+}
+
+static const char *
+session_client_site_name(const struct session_client *sc, const char *id)
+{
+	size_t	 i, j;
+
+	for (i = 0; i < sc->nresources; i++)
+		for (j = 0; j < sc->resources[i].nsites; j++)
+			if (strcmp(sc->resources[i].sites[j].id, id) == 0)
+				return (sc->resources[i].sites[j].name);
+	return (NULL);
+}
+
+/*
+ * The portal never names a gateway: it is shown by its site and by the
+ * resources the portal authorized through it.
+ */
+static void
+session_client_peer(struct session *s, const char *id, json_t *o)
+{
+	struct session_client	*sc = session_role_state(s);
+	const struct authz	*z;
+	const char		*site = NULL;
+	json_t			*names = json_array();
+	ssize_t			 k;
+	size_t			 i;
+
+	for (i = 0; i < sc->nauthz; i++) {
+		z = &sc->authz[i];
+		if (!z->authorized || strcmp(z->gateway_id, id) != 0 ||
+		    (k = session_client_find_resource(sc, z->resource_id)) < 0)
+			continue;
+		json_array_append_new(names,
+		    json_string(session_client_name(&sc->resources[k])));
+		if (site == NULL)
+			site = session_client_site_name(sc, z->site_id);
+	}
+	if (site != NULL)
+		json_object_set_new(o, "site", json_string(site));
+	json_object_set_new(o, "resources", names);
 }
 
 static json_t *
@@ -599,4 +696,5 @@ const struct session_role session_client_role = {
 	.state_ack = session_client_state_ack,
 	.candidates = session_client_candidates,
 	.status = session_client_status,
+	.peer = session_client_peer,
 };

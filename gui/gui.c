@@ -46,16 +46,29 @@ gui_is_favorite(struct gui *g, const char *id)
 	    g_strv_contains((const char *const *)g->settings.favorites, id));
 }
 
+/*
+ * What the window and the menu say of a resource: controld's status
+ * (doc/control-protocol.md), which claims nothing the portal did not say.
+ */
 const char *
 gui_resource_status(json_t *r)
 {
-	const char	*f;
+	const char	*st, *f;
 
-	if (json_is_true(json_object_get(r, "authorized")))
+	st = json_string_value(json_object_get(r, "status"));
+	if (st == NULL || strcmp(st, "unknown") == 0)
+		return ("not used yet");
+	if (strcmp(st, "waiting") == 0)
+		return ("waiting for the portal");
+	if (strcmp(st, "authorized") == 0)
 		return ("authorized");
+	if (strcmp(st, "connecting") == 0)
+		return ("authorized, connecting");
+	if (strcmp(st, "connected") == 0)
+		return ("online");
 	f = json_string_value(json_object_get(r, "authorization_failed"));
 	if (f == NULL)
-		return ("not used yet");
+		return ("failed");
 	if (strcmp(f, "offline") == 0)
 		return ("offline: no gateway online");
 	if (strcmp(f, "version_mismatch") == 0)
@@ -65,6 +78,37 @@ gui_resource_status(json_t *r)
 	if (strcmp(f, "not_found") == 0)
 		return ("failed: not found");
 	return ("failed");
+}
+
+/*
+ * A peer as a person knows it (a new string): the portal names no
+ * gateway, so its site and its resources; its key when controld knows
+ * neither.
+ */
+char *
+gui_peer_name(json_t *p)
+{
+	GString		*s = g_string_new(NULL);
+	json_t		*names, *n;
+	const char	*site, *key;
+	size_t		 i;
+
+	site = json_string_value(json_object_get(p, "site"));
+	names = json_object_get(p, "resources");
+	key = json_string_value(json_object_get(p, "public_key"));
+	if (site == NULL && json_array_size(names) == 0) {
+		g_string_printf(s, "Gateway %.8s…", key != NULL ? key : "?");
+		return (g_string_free(s, FALSE));
+	}
+	g_string_append(s, "Gateway");
+	if (site != NULL)
+		g_string_append_printf(s, " in %s", site);
+	json_array_foreach(names, i, n)
+		g_string_append_printf(s, "%s%s", i == 0 ? " (" : ", ",
+		    json_string_value(n));
+	if (json_array_size(names) > 0)
+		g_string_append(s, ")");
+	return (g_string_free(s, FALSE));
 }
 
 static int

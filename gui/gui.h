@@ -54,6 +54,7 @@ gboolean	 gui_internet_on(struct gui *);
 gboolean	 gui_is_favorite(struct gui *, const char *);
 json_t		*gui_sorted_resources(struct gui *);
 const char	*gui_resource_status(json_t *);
+char		*gui_peer_name(json_t *);
 
 /* ctl.c: the control socket (doc/control-protocol.md) */
 typedef void	 gui_ctl_event_fn(const char *, json_t *, gpointer);

@@ -190,7 +190,7 @@ window_update_lists(struct gui_window *w)
 	const char	*type, *path, *ep, *key, *st;
 	GtkWidget	*l;
 	gboolean	 internet = FALSE;
-	char		*s;
+	char		*s, *name;
 	size_t		 i;
 
 	window_clear(w->resources);
@@ -213,12 +213,17 @@ window_update_lists(struct gui_window *w)
 		key = json_string_value(json_object_get(p, "public_key"));
 		path = json_string_value(json_object_get(p, "path"));
 		ep = json_string_value(json_object_get(p, "endpoint"));
-		s = g_strdup_printf("Gateway %.8s…: %s%s%s", key ? key : "?",
-		    path != NULL ? path : "no path yet",
+		name = gui_peer_name(p);
+		s = g_strdup_printf("%s: %s%s%s", name,
+		    path != NULL ? path : "connecting",
 		    ep != NULL ? " via " : "", ep != NULL ? ep : "");
 		l = gtk_label_new(s);
 		gtk_label_set_xalign(GTK_LABEL(l), 0);
+		/* The key stays at hand, as wg show gives it. */
+		if (key != NULL)
+			gtk_widget_set_tooltip_text(l, key);
 		gtk_list_box_append(w->peers, l);
+		g_free(name);
 		g_free(s);
 	}
 }

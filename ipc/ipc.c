@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -232,6 +233,25 @@ check_peer_stats(const struct ipc_msg *m)
 	/* 2: the endpoint is the relay the path goes through. */
 	return (check_endpoint(has == 2 ? 1 : has,
 	    &m->u.peer_stats.endpoint));
+}
+
+static const char *
+check_peer_path(const struct ipc_msg *m)
+{
+	const struct ipc_peer_path	*p = &m->u.peer_path;
+	const char			*why;
+	bool				 has;
+
+	if ((why = check_id(p->id)) != NULL)
+		return (why);
+	if (p->state < IPC_PATH_CONNECTING || p->state > IPC_PATH_LOST)
+		return ("peer path: state out of range");
+	if (p->our_relay > (p->state == IPC_PATH_RELAYED))
+		return ("peer path: relay flag without a relayed path");
+	if (!all_zero(p->reserved, sizeof(p->reserved)))
+		return ("peer path: reserved field not zero");
+	has = p->state == IPC_PATH_DIRECT || p->state == IPC_PATH_RELAYED;
+	return (check_endpoint(has, &p->endpoint));
 }
 
 static const char *
@@ -549,9 +569,9 @@ check_authz_keep(const struct ipc_msg *m)
 	return (NULL);
 }
 
-#define RULE(t, s, f, fd, c)	[t] = { #t, sizeof(s), f, fd, c }
-/* One entry a message, as the enum lists them: kept as written. */
+/* A table, a message a line or two: clang-format would reflow it. */
 /* clang-format off */
+#define RULE(t, s, f, fd, c)	[t] = { #t, sizeof(s), f, fd, c }
 static const struct ipc_rule ipc_rules[IPC_TYPE_MAX] = {
 	RULE(IPC_HELLO, struct ipc_hello, 0, IPC_FD_NONE, check_hello),
 	RULE(IPC_SOCKET_REQUEST, struct ipc_socket_request,
@@ -578,6 +598,8 @@ static const struct ipc_rule ipc_rules[IPC_TYPE_MAX] = {
 	    IPC_FD_NONE, check_empty),
 	RULE(IPC_PEER_STATS, struct ipc_peer_stats, IPC_PEER_TUNNELD,
 	    IPC_FD_NONE, check_peer_stats),
+	RULE(IPC_PEER_PATH, struct ipc_peer_path, IPC_PEER_TUNNELD,
+	    IPC_FD_NONE, check_peer_path),
 	RULE(IPC_WORKER_STATS, struct ipc_worker_stats, IPC_PEER_TUNNELD,
 	    IPC_FD_NONE, check_worker_stats),
 	RULE(IPC_STATS_END, struct ipc_empty, IPC_PEER_TUNNELD,
@@ -635,8 +657,8 @@ static const struct ipc_rule ipc_rules[IPC_TYPE_MAX] = {
 	RULE(IPC_AUTHZ_KEEP, struct ipc_authz_keep, IPC_PEER_CONTROLD,
 	    IPC_FD_NONE, check_authz_keep),
 };
-/* clang-format on */
 #undef RULE
+/* clang-format on */
 
 /* Every payload fits one message. */
 _Static_assert(sizeof(union ipc_payload) == IPC_MAX_PAYLOAD,

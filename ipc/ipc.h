@@ -90,6 +90,9 @@ enum ipc_type {
 	/* 104-111: network changes */
 	IPC_NETWORK_CHANGED = 104,	/* tunneld -> controld */
 
+	/* 100-103: what the control socket shows */
+	IPC_PEER_PATH = 100,		/* tunneld -> controld */
+
 	/* 112-127: gateway state from the portal, answered by IPC_STATE_ACK */
 	IPC_CLIENT_PEER = 112,		/* controld -> tunneld */
 	IPC_ACCESS_DEL = 113,		/* controld -> tunneld */
@@ -219,6 +222,25 @@ struct ipc_peer_stats {
 #define IPC_ID_MAX		40	/* a UUID and NUL, padded */
 #define IPC_TOKEN_MAX		2048
 #define IPC_CRED_MAX		256
+
+/*
+ * IPC_PEER_PATH: a peer's connection came, moved to another path, or
+ * went; sent as it happens, and for every connection after a hello.
+ */
+#define IPC_PATH_CONNECTING	1	/* ICE checks, no path yet */
+#define IPC_PATH_DIRECT		2
+#define IPC_PATH_RELAYED	3	/* through a TURN relay */
+#define IPC_PATH_LOST		4	/* the connection is gone */
+struct ipc_peer_path {
+	char			id[IPC_ID_MAX];	/* the gateway's or client's */
+	uint8_t			public_key[IPC_WG_KEY_LEN];
+	uint8_t			state;		/* IPC_PATH_* */
+	uint8_t			our_relay;	/* RELAYED: 1 ours, 0 the
+						   peer's; else 0 */
+	uint8_t			reserved[6];	/* zero */
+	struct ipc_sockaddr	endpoint;	/* DIRECT: the peer; RELAYED:
+						   on the relay; else zero */
+};
 
 /* IPC_PORTAL_CONFIG: what controld needs to sign in, once after hello. */
 struct ipc_portal_config {
@@ -464,6 +486,7 @@ union ipc_payload {
 	struct ipc_wg_allowed_ip	wg_allowed_ip;
 	struct ipc_empty		empty;
 	struct ipc_peer_stats		peer_stats;
+	struct ipc_peer_path		peer_path;
 	struct ipc_worker_stats		worker_stats;
 	struct ipc_relay_stats		relay_stats;
 	struct ipc_portal_config	portal_config;

@@ -1,4 +1,5 @@
-# scripts/lib.sh: shared by scripts/test and scripts/demo (sourced).
+# scripts/lib.sh: shared by scripts/test, scripts/demo, the test libraries
+# and the benchmarks (sourced; it only defines).
 
 # Every Debian 12 package the build, the tests and the demo use.
 FZC_PACKAGES=(
@@ -19,6 +20,18 @@ FZC_PACKAGES=(
 	debhelper dpkg-dev fakeroot lintian rpm rpmlint
 	debootstrap systemd-container
 )
+
+# wait_until SECONDS COMMAND...: true once COMMAND succeeds, polling every
+# 0.1 s; false when SECONDS of wall-clock time pass first.
+wait_until() {
+	local end=$((${EPOCHREALTIME/./} + $1 * 1000000))
+	shift
+	while :; do
+		"$@" >/dev/null 2>&1 && return 0
+		[ "${EPOCHREALTIME/./}" -ge "$end" ] && return 1
+		sleep 0.1
+	done
+}
 
 fzc_need_root() {
 	if [ "$(id -u)" != 0 ]; then

@@ -201,7 +201,6 @@ client_drop(struct role *r, struct role_peer *p)
 static int
 client_gateway_peer(struct client *c, const struct ipc_gateway_peer *p)
 {
-	struct conn_params	 cp;
 	struct client_gateway	*g;
 	const char		*why;
 
@@ -212,15 +211,9 @@ client_gateway_peer(struct client *c, const struct ipc_gateway_peer *p)
 		if (g == NULL)
 			return (ENOSPC);
 		g->peer = *p;
-		memset(&cp, 0, sizeof(cp));
-		cp.id = p->gateway_id;
-		cp.public_key = p->public_key;
-		cp.psk = p->psk;
-		cp.local_ufrag = p->local_ufrag;
-		cp.local_pwd = p->local_pwd;
-		cp.remote_ufrag = p->remote_ufrag;
-		cp.remote_pwd = p->remote_pwd;
-		if ((g->rp.conn = conn_new(c->r.conns, &cp, &why)) == NULL) {
+		g->rp.conn = conn_new(c->r.conns,
+		    &CONN_PARAMS_OF(p, p->gateway_id), &why);
+		if (g->rp.conn == NULL) {
 			log_warnx("gateway %s: %s", p->gateway_id, why);
 			client_gateway_free(c, g);
 			return (EINVAL);

@@ -39,6 +39,10 @@ struct conn {
 	bool			 remote_relay;	/* to the peer's relay */
 	bool			 has_path;
 	bool			 path_ready;	/* the peer uses it */
+	/* What WireGuard uses, as IPC_PEER_PATH tells it. */
+	uint8_t			 shown;		/* IPC_PATH_* */
+	bool			 shown_our_relay;
+	struct sockaddr_in6	 dst;
 	uint64_t		 seen_bytes;	/* rx + tx, for idleness */
 };
 
@@ -56,6 +60,18 @@ struct conns {
 };
 
 static void	conn_run(struct conn *);
+
+/* Tells the role what the control socket shows of the connection. */
+static void
+conn_tell_path(struct conn *c)
+{
+	struct ipc_peer_path	 m;
+
+	if (c->cs->cb.path == NULL)
+		return;
+	conn_path_report(c, &m);
+	c->cs->cb.path(c->cs->cb.arg, &m);
+}
 
 static void
 conn_random(void *arg, uint8_t *buf, size_t len)
@@ -288,6 +304,11 @@ conn_use_path(struct conn *c)
 	device_set_path(c->wg, &dst, channel,
 	    c->path.relayed || c->remote_relay);
 	c->path_ready = true;
+	c->shown = c->path.relayed || c->remote_relay ? IPC_PATH_RELAYED :
+	    IPC_PATH_DIRECT;
+	c->shown_our_relay = c->path.relayed;
+	c->dst = dst;
+	conn_tell_path(c);
 	inet_ntop(c->path.remote.family, c->path.remote.ip, a, sizeof(a));
 	log_info("%s: WireGuard goes %s to %s port %u", c->id,
 	    c->path.relayed ? "through our relay" : c->remote_relay ?
@@ -556,6 +577,8 @@ conn_new(struct conns *cs, const struct conn_params *p, const char **why)
 	cs->v = xreallocarray(cs->v, cs->n + 1, sizeof(*cs->v));
 	cs->v[cs->n++] = c;
 	ice_start(c->ice, util_now_ns());
+	c->shown = IPC_PATH_CONNECTING;
+	conn_tell_path(c);
 	for (i = 0; i < cs->nlocal; i++)
 		conn_offer(c, &cs->local[i]);
 	conn_run(c);
@@ -571,6 +594,8 @@ conn_free(struct conn *c)
 	if (c == NULL)
 		return;
 	cs = c->cs;
+	c->shown = IPC_PATH_LOST;
+	conn_tell_path(c);
 	for (i = 0; i < cs->n; i++)
 		if (cs->v[i] == c) {
 			cs->v[i] = cs->v[--cs->n];
@@ -636,4 +661,28 @@ conn_path(const struct conn *c, struct ice_path *path)
 		return (false);
 	*path = c->path;
 	return (true);
+}
+
+/* What the peer's WireGuard traffic takes now, as IPC_PEER_PATH says. */
+void
+conn_path_report(const struct conn *c, struct ipc_peer_path *m)
+{
+	const struct sockaddr_in6	*sa = &c->dst;
+
+	memset(m, 0, sizeof(*m));
+	snprintf(m->id, sizeof(m->id), "%s", c->id);
+	memcpy(m->public_key, c->wg->public_key, sizeof(m->public_key));
+	m->state = c->shown;
+	if (c->shown != IPC_PATH_DIRECT && c->shown != IPC_PATH_RELAYED)
+		return;
+	m->our_relay = c->shown_our_relay;
+	m->endpoint.port = ntohs(sa->sin6_port);
+	if (IN6_IS_ADDR_V4MAPPED(&sa->sin6_addr)) {
+		m->endpoint.family = AF_INET;
+		memcpy(m->endpoint.addr, &sa->sin6_addr.s6_addr[12], 4);
+	} else {
+		m->endpoint.family = AF_INET6;
+		m->endpoint.scope_id = sa->sin6_scope_id;
+		memcpy(m->endpoint.addr, &sa->sin6_addr, 16);
+	}
 }

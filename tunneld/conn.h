@@ -38,6 +38,20 @@ struct conn_params {
 	const char	*remote_pwd;
 };
 
+/*
+ * The parameters of the peer that an IPC_GATEWAY_PEER or IPC_CLIENT_PEER
+ * names: both messages carry the key, PSK and ICE credentials under the
+ * same field names.
+ */
+#define CONN_PARAMS_OF(p, peer_id) \
+	((const struct conn_params){ .id = (peer_id), \
+	    .public_key = (p)->public_key, \
+	    .psk = (p)->psk, \
+	    .local_ufrag = (p)->local_ufrag, \
+	    .local_pwd = (p)->local_pwd, \
+	    .remote_ufrag = (p)->remote_ufrag, \
+	    .remote_pwd = (p)->remote_pwd })
+
 struct conns_callbacks {
 	/* A local candidate to signal to the peer with this id, or retract. */
 	void	(*candidate)(void *, const char *, const char *, bool);
@@ -50,6 +64,11 @@ struct conns_callbacks {
 	void	(*no_relays)(void *, const char *);
 	/* The peer said goodbye in the tunnel (PROTOCOL 4.6). */
 	void	(*goodbye)(void *, struct conn *);
+	/*
+	 * The connection came, WireGuard moved onto another path, or
+	 * (state IPC_PATH_LOST) the connection is being freed.
+	 */
+	void	(*path)(void *, const struct ipc_peer_path *);
 	void	 *arg;
 };
 
@@ -70,5 +89,6 @@ const char	*conn_id(const struct conn *);
 struct peer	*conn_peer(const struct conn *);
 enum ice_state	 conn_state(const struct conn *);
 bool		 conn_path(const struct conn *, struct ice_path *);
+void		 conn_path_report(const struct conn *, struct ipc_peer_path *);
 
 #endif

@@ -264,19 +264,12 @@ static int
 gateway_connect(struct gateway *g, struct gateway_client *gc)
 {
 	const struct ipc_client_peer	*p = &gc->peer;
-	struct conn_params		 cp;
 	struct peer			*wg;
 	const char			*why;
 
-	memset(&cp, 0, sizeof(cp));
-	cp.id = p->client_id;
-	cp.public_key = p->public_key;
-	cp.psk = p->psk;
-	cp.local_ufrag = p->local_ufrag;
-	cp.local_pwd = p->local_pwd;
-	cp.remote_ufrag = p->remote_ufrag;
-	cp.remote_pwd = p->remote_pwd;
-	if ((gc->rp.conn = conn_new(g->r.conns, &cp, &why)) == NULL) {
+	gc->rp.conn = conn_new(g->r.conns, &CONN_PARAMS_OF(p, p->client_id),
+	    &why);
+	if (gc->rp.conn == NULL) {
 		log_warnx("client %s: %s", p->client_id, why);
 		return (EINVAL);
 	}

@@ -279,6 +279,7 @@ parent_dispatch_controld(evutil_socket_t fd, short events, void *arg)
 			parent_socket_request(p, &msg);
 			break;
 		case IPC_STATS_REQUEST:
+			log_debug("controld asked for the counters");
 			if (role_send_stats(p->role, &p->chan,
 			    msg.hdr.id) == -1)
 				log_warn("sending counters to controld");

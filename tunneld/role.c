@@ -417,6 +417,16 @@ role_send_no_relays(void *arg, const char *peer_id)
 }
 
 static void
+role_send_path(void *arg, const struct ipc_peer_path *m)
+{
+	struct role	*r = arg;
+
+	if (r->chan != NULL &&
+	    ipc_chan_send(r->chan, IPC_PEER_PATH, 0, m, sizeof(*m), -1) == -1)
+		log_warnx("cannot tell controld the path of %s", m->id);
+}
+
+static void
 role_relays_replay(struct role *r)
 {
 	size_t	 i;
@@ -519,6 +529,7 @@ role_conns_new(struct role *r, bool controlling)
 	cb.state = role_conn_state;
 	cb.no_relays = role_send_no_relays;
 	cb.goodbye = role_conn_goodbye;
+	cb.path = role_send_path;
 	cb.arg = r;
 	r->conns = conns_new(r->base, r->tun.dev, controlling, &cb);
 	role_relays_replay(r);
@@ -701,8 +712,20 @@ role_ready(const struct role *r)
 int
 role_configure(struct role *r, struct ipc_chan *ch)
 {
+	struct ipc_peer_path	 m;
+	size_t			 i;
+
 	r->chan = ch;
-	return (r->ops->configure(r, ch));
+	if (r->ops->configure(r, ch) == -1)
+		return (-1);
+	/* A restarted controld learns the connections that outlived it. */
+	for (i = 0; i < r->npeers; i++) {
+		if (r->peers[i]->conn == NULL)
+			continue;
+		conn_path_report(r->peers[i]->conn, &m);
+		role_send_path(r, &m);
+	}
+	return (0);
 }
 
 int

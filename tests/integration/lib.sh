@@ -3,6 +3,7 @@
 # created here is removed on exit.
 
 B=${B:?build directory}
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 WORK=$(mktemp -d /tmp/fzc-it.XXXXXX)
 # The fzc user must be able to reach the control sockets below WORK.
 chmod 755 "$WORK"
@@ -66,18 +67,6 @@ fzc_cli() {
 	"$B/fzc" --control-socket "$dir/run/control.sock" "$@"
 }
 
-# wait_until SECONDS COMMAND...: true once COMMAND succeeds, polling every
-# 0.1 s; false when SECONDS of wall-clock time pass first.
-wait_until() {
-	local end=$((${EPOCHREALTIME/./} + $1 * 1000000))
-	shift
-	while :; do
-		"$@" >/dev/null 2>&1 && return 0
-		[ "${EPOCHREALTIME/./}" -ge "$end" ] && return 1
-		sleep 0.1
-	done
-}
-
 # status_field DIR JQPATH: one field of `fzc --json status`.
 status_field() {
 	fzc_cli "$1" --json status | python3 -c '
@@ -114,13 +103,25 @@ proc_field() {
 #
 # Modes: flat  - the routers only route, I knows every LAN: host
 #                candidates reach each other (direct path);
-#        nat   - NC and NGk masquerade, keeping ports (endpoint-independent
-#                mapping): direct only by hole punching the srflx pair;
-#        relay - NC and NGk masquerade fully-random (endpoint-dependent
-#                mapping) and I drops whatever goes between the client's
+#        nat   - NC and NGk behave as home routers: one host behind each,
+#                translated one to one to the WAN address with its ports
+#                kept (endpoint-independent mapping), and from the WAN only
+#                what answers the host's own traffic gets in (conntrack):
+#                direct only by hole punching the srflx pair;
+#        symmetric - NC and NGk masquerade fully-random (a mapping per
+#                destination): the srflx pair cannot connect, the relay
+#                takes over;
+#        relay - symmetric, and I drops whatever goes between the client's
 #                side and the gateways' sides: only the relay connects them.
 # e2e_block_direct / e2e_unblock_direct add and remove I's drop rule in any
 # mode.
+#
+# E2E_IPV6=1: dual stack. Every address 10.80.K.X above also has
+# fd80:K::X, every 10.L.0.X also fdL::X (all /64), with the same routes
+# and the same NAT behaviour in IPv6; coturn listens and relays on R's
+# IPv6 address too, which the scenario lists as the relay's second
+# address; site A has the CIDR resource fd20::/64 beside 10.20.0.0/24
+# (E2E_RES1V6), served by its resource host on fd20::2.
 #
 # E2E_RELAYS (1 or 2, default 1): how many relays, each its own coturn on
 # its own address of R (E2E_RELAY_IPS[K], id E2E_RELAY_IDS[K]), all with
@@ -144,6 +145,7 @@ E2E_CLIENT_IP=10.81.0.2
 # Resource host of gateway K: 10.${E2E_RESNET[K]}.0.2.
 E2E_RESNET=(- 20 30)
 E2E_FILE_MIB=32
+E2E_RES1V6=3c5e7a9b-1d2f-4a6b-8c0d-e1f2a3b4c5d6
 
 # link_pair IF NS1 ADDR1 NS2 ADDR2: a veth pair named IF on both ends.
 link_pair() {
@@ -155,13 +157,44 @@ link_pair() {
 	    ip -n "$4" link set "$1" up
 }
 
+e2e_v6() {
+	[ "${E2E_IPV6:-0}" = 1 ]
+}
+
+# e2e_v6_of 10.A.B.C[/N]: the IPv6 twin of an address of the e2e world.
+e2e_v6_of() {
+	local a b c
+	IFS=. read -r _ a b c <<<"${1%/*}"
+	if [ "$a" = 80 ]; then
+		echo "fd80:$b::$c"
+	else
+		echo "fd$a::$c"
+	fi
+}
+
+# e2e_link IF NS1 ADDR1 NS2 ADDR2: link_pair, and with E2E_IPV6=1 the
+# addresses' twins (without duplicate address detection: usable at once).
+e2e_link() {
+	link_pair "$@" || return 1
+	e2e_v6 || return 0
+	ip -n "$2" -6 addr add "$(e2e_v6_of "$3")/64" dev "$1" nodad &&
+	    ip -n "$4" -6 addr add "$(e2e_v6_of "$5")/64" dev "$1" nodad
+}
+
+# e2e_default NS GW: NS's default route via GW, and via its twin.
+e2e_default() {
+	ip -n "$1" route add default via "$2" || return 1
+	e2e_v6 || return 0
+	ip -n "$1" -6 route add default via "$(e2e_v6_of "$2")"
+}
+
 # e2e_net MODE [GATEWAYS]: the namespaces, links, routes and NAT rules;
 # GATEWAYS (1 or 2, default 1) gateway sites. Sets E2E_I, E2E_P, E2E_R,
 # E2E_NC, E2E_C, E2E_NG[K], E2E_G[K], E2E_RESNS[K], E2E_MODE, E2E_NGW.
 e2e_net() {
 	local mode=$1 ngw=${2:-1} k wan lan
-	case $mode in flat|nat|relay) ;; *)
-		fail "e2e_net: mode $mode is not flat, nat or relay"
+	case $mode in flat|nat|symmetric|relay) ;; *)
+		fail "e2e_net: mode $mode is not flat, nat, symmetric or relay"
 		return 1 ;;
 	esac
 	command -v nft >/dev/null ||
@@ -174,31 +207,31 @@ e2e_net() {
 	new_netns E2E_R relay || return 1
 	new_netns E2E_NC cnat || return 1
 	new_netns E2E_C client || return 1
-	ip netns exec "$E2E_I" sysctl -qw net.ipv4.ip_forward=1
-	link_pair p0 "$E2E_I" 10.80.0.1/24 "$E2E_P" 10.80.0.2/24 || return 1
-	link_pair r0 "$E2E_I" 10.80.1.1/24 "$E2E_R" 10.80.1.2/24 || return 1
-	ip -n "$E2E_P" route add default via 10.80.0.1
-	ip -n "$E2E_R" route add default via 10.80.1.1
+	ip netns exec "$E2E_I" sysctl -qw net.ipv4.ip_forward=1 \
+	    net.ipv6.conf.all.forwarding=1
+	e2e_link p0 "$E2E_I" 10.80.0.1/24 "$E2E_P" 10.80.0.2/24 || return 1
+	e2e_link r0 "$E2E_I" 10.80.1.1/24 "$E2E_R" 10.80.1.2/24 || return 1
+	e2e_default "$E2E_P" 10.80.0.1
+	e2e_default "$E2E_R" 10.80.1.1
 	e2e_relay_net || return 1
 	e2e_site_router "$E2E_NC" c0 2 81 || return 1
-	link_pair eth0 "$E2E_NC" 10.81.0.1/24 "$E2E_C" 10.81.0.2/24 ||
+	e2e_link eth0 "$E2E_NC" 10.81.0.1/24 "$E2E_C" 10.81.0.2/24 ||
 	    return 1
-	ip -n "$E2E_C" route add default via 10.81.0.1
+	e2e_default "$E2E_C" 10.81.0.1
 	for ((k = 1; k <= ngw; k++)); do
 		new_netns "E2E_NG[$k]" "gnat$k" || return 1
 		new_netns "E2E_G[$k]" "gw$k" || return 1
 		new_netns "E2E_RESNS[$k]" "res$k" || return 1
 		e2e_site_router "${E2E_NG[k]}" "g$k" $((2 + k)) $((81 + k)) ||
 		    return 1
-		link_pair eth0 "${E2E_NG[k]}" "10.$((81 + k)).0.1/24" \
+		e2e_link eth0 "${E2E_NG[k]}" "10.$((81 + k)).0.1/24" \
 		    "${E2E_G[k]}" "10.$((81 + k)).0.2/24" || return 1
-		ip -n "${E2E_G[k]}" route add default via "10.$((81 + k)).0.1"
+		e2e_default "${E2E_G[k]}" "10.$((81 + k)).0.1"
 		ip netns exec "${E2E_G[k]}" sysctl -qw net.ipv4.ip_forward=1 \
 		    net.ipv6.conf.all.forwarding=1
-		link_pair res0 "${E2E_G[k]}" "10.${E2E_RESNET[k]}.0.1/24" \
+		e2e_link res0 "${E2E_G[k]}" "10.${E2E_RESNET[k]}.0.1/24" \
 		    "${E2E_RESNS[k]}" "10.${E2E_RESNET[k]}.0.2/24" || return 1
-		ip -n "${E2E_RESNS[k]}" route add default \
-		    via "10.${E2E_RESNET[k]}.0.1"
+		e2e_default "${E2E_RESNS[k]}" "10.${E2E_RESNET[k]}.0.1"
 	done
 	[ "$mode" = relay ] && { e2e_block_direct || return 1; }
 	return 0
@@ -208,21 +241,58 @@ e2e_net() {
 # 10.80.K.1), its LAN 10.LAN.0.0/24 on eth0 (linked by the caller); NAT as
 # the mode says.
 e2e_site_router() {
-	local ns=$1 ifname=$2 k=$3 lan=$4 opt=
-	link_pair "$ifname" "$E2E_I" "10.80.$k.1/24" "$ns" "10.80.$k.2/24" ||
+	local ns=$1 ifname=$2 k=$3 lan=$4
+	e2e_link "$ifname" "$E2E_I" "10.80.$k.1/24" "$ns" "10.80.$k.2/24" ||
 	    return 1
-	ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1
-	ip -n "$ns" route add default via "10.80.$k.1"
+	ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1 \
+	    net.ipv6.conf.all.forwarding=1
+	e2e_default "$ns" "10.80.$k.1"
 	if [ "$E2E_MODE" = flat ]; then
 		ip -n "$E2E_I" route add "10.$lan.0.0/24" via "10.80.$k.2"
+		! e2e_v6 || ip -n "$E2E_I" -6 route add "fd$lan::/64" \
+		    via "fd80:$k::2"
 		return
 	fi
-	[ "$E2E_MODE" = relay ] && opt=fully-random
-	ip netns exec "$ns" nft -f - <<NFT
+	if [ "$E2E_MODE" = nat ]; then
+		# An unanswered packet from the WAN is translated, then dropped
+		# before conntrack keeps it: it leaves no entry that would make
+		# the host's own mapping take another port.
+		ip netns exec "$ns" nft -f - <<NFT
 table ip nat {
+	chain prerouting {
+		type nat hook prerouting priority dstnat; policy accept;
+		iifname "$ifname" ip daddr 10.80.$k.2 dnat to 10.$lan.0.2
+	}
 	chain postrouting {
 		type nat hook postrouting priority srcnat; policy accept;
-		oifname "$ifname" masquerade $opt
+		oifname "$ifname" ip saddr 10.$lan.0.2 snat to 10.80.$k.2
+	}
+}
+table ip6 nat {
+	chain prerouting {
+		type nat hook prerouting priority dstnat; policy accept;
+		iifname "$ifname" ip6 daddr fd80:$k::2 dnat to fd$lan::2
+	}
+	chain postrouting {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname "$ifname" ip6 saddr fd$lan::2 snat to fd80:$k::2
+	}
+}
+table inet filter {
+	chain forward {
+		type filter hook forward priority filter; policy accept;
+		iifname "$ifname" ct state established,related accept
+		iifname "$ifname" counter drop
+	}
+}
+NFT
+		return
+	fi
+	ip netns exec "$ns" nft -f - <<NFT
+table inet nat {
+	chain postrouting {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname "$ifname" masquerade fully-random
 	}
 }
 NFT
@@ -277,6 +347,9 @@ e2e_relay_net() {
 	n=$(e2e_nrelays) || return 1
 	for ((k = 2; k <= n; k++)); do
 		ip -n "$E2E_R" addr add "${E2E_RELAY_IPS[k]}/24" dev r0 ||
+		    return 1
+		! e2e_v6 || ip -n "$E2E_R" -6 addr add \
+		    "$(e2e_v6_of "${E2E_RELAY_IPS[k]}")/64" dev r0 nodad ||
 		    return 1
 	done
 	for ((k = 1; k <= n; k++)); do
@@ -344,12 +417,15 @@ e2e_coturn() {
 # e2e_coturn_one K: relay K's coturn (files turnserver.* for the first,
 # turnserver2.* for the second).
 e2e_coturn_one() {
-	local k=$1 ip=${E2E_RELAY_IPS[$1]} f=$WORK/turnserver
+	local k=$1 ip=${E2E_RELAY_IPS[$1]} f=$WORK/turnserver ip6=
 	[ "$k" = 1 ] || f+=$k
 	E2E_COTURN_LOGS[k]=$f.log
+	! e2e_v6 || ip6=$(e2e_v6_of "$ip")
 	cat >"$f.conf" <<CONF
 listening-ip=$ip
 relay-ip=$ip
+${ip6:+listening-ip=$ip6
+relay-ip=$ip6}
 listening-port=3478
 min-port=49152
 max-port=49999
@@ -393,7 +469,9 @@ e2e_check_relay() {
 # doing), and an iperf3 server.
 e2e_resources() {
 	local k=$1 ns=${E2E_RESNS[$1]} ip=10.${E2E_RESNET[$1]}.0.2 port
-	local www=$WORK/www$k
+	local www=$WORK/www$k ips
+	ips=$ip
+	! e2e_v6 || ips+=,$(e2e_v6_of "$ip")
 	mkdir -p "$www"
 	head -c $((E2E_FILE_MIB << 20)) /dev/urandom >"$www/file.bin"
 	echo "hello from site $k ($ip)" >"$www/index.html"
@@ -402,17 +480,20 @@ e2e_resources() {
 	# Not python3 -m http.server: its server_bind() looks the address up
 	# in DNS (socket.getfqdn), which hangs in a namespace without one.
 	ip netns exec "$ns" /usr/bin/python3 -c '
-import functools, http.server, socketserver, sys, threading
+import functools, http.server, socket, socketserver, sys, threading
 class Server(http.server.ThreadingHTTPServer):
     def server_bind(self):
         socketserver.TCPServer.server_bind(self)
         self.server_name, self.server_port = self.server_address[:2]
+class Server6(Server):
+    address_family = socket.AF_INET6
 handler = functools.partial(http.server.SimpleHTTPRequestHandler,
                             directory=sys.argv[2])
-servers = [Server((sys.argv[1], int(p)), handler) for p in sys.argv[3:]]
+servers = [(Server6 if ":" in a else Server)((a, int(p)), handler)
+           for a in sys.argv[1].split(",") for p in sys.argv[3:]]
 for s in servers[1:]:
     threading.Thread(target=s.serve_forever, daemon=True).start()
-servers[0].serve_forever()' "$ip" "$www" 80 443 22 >"$WORK/http$k.log" 2>&1 &
+servers[0].serve_forever()' "$ips" "$www" 80 443 22 >"$WORK/http$k.log" 2>&1 &
 	PIDS+=($!)
 	ip netns exec "$ns" iperf3 -s -B "$ip" >"$WORK/iperf3-$k.log" 2>&1 &
 	PIDS+=($!)
@@ -422,6 +503,7 @@ servers[0].serve_forever()' "$ip" "$www" 80 443 22 >"$WORK/http$k.log" 2>&1 &
 		for port in 80 443 22 5201; do
 			grep -qF "$ip:$port " <<<"$s" || return 1
 		done
+		! e2e_v6 || grep -qF "[$(e2e_v6_of "$ip")]:80 " <<<"$s"
 	}
 	wait_until 5 e2e_res_listening ||
 	    fail "resource servers of site $k not listening" || return 1
@@ -439,7 +521,11 @@ e2e_scenario() {
 	   "sites": [{"id": "'$E2E_SITE1'", "name": "Site A"}]},
 	  {"id": "'$E2E_RES2'", "type": "cidr", "address": "10.30.0.0/24",
 	   "name": "Site B LAN", "filters": [],
-	   "sites": [{"id": "'$E2E_SITE2'", "name": "Site B"}]}]'
+	   "sites": [{"id": "'$E2E_SITE2'", "name": "Site B"}]}'"$(! e2e_v6 ||
+	    echo ',
+	  {"id": "'$E2E_RES1V6'", "type": "cidr", "address": "fd20::/64",
+	   "name": "Site A LAN (IPv6)", "filters": [],
+	   "sites": [{"id": "'$E2E_SITE1'", "name": "Site A"}]}')"']'
 	E2E_GWIDS=(- "$E2E_GW1" "$E2E_GW2")
 	E2E_GWSITES=(- "$E2E_SITE1" "$E2E_SITE2")
 	for k in 1 2; do
@@ -453,7 +539,8 @@ e2e_scenario() {
 	for ((k = 1; k <= n; k++)); do
 		relays+="${relays:+,}"'
 	    {"id": "'${E2E_RELAY_IDS[k]}'",
-	     "addrs": ["'${E2E_RELAY_IPS[k]}':3478"],
+	     "addrs": ["'${E2E_RELAY_IPS[k]}':3478"'"$(! e2e_v6 ||
+	        echo ', "['"$(e2e_v6_of "${E2E_RELAY_IPS[k]}")"']:3478"')"'],
 	     "stamp_secret": "'$E2E_RELAY_SECRET'",
 	     "password_form": "coturn"}'
 	done
@@ -547,7 +634,9 @@ e2e_client_connected() {
 
 # e2e_route PREFIX: PREFIX routed into the client's tunnel device.
 e2e_route() {
-	ip -n "$E2E_C" route show "$1" | grep -q 'dev fzc0'
+	local f=-4
+	[[ $1 != *:* ]] || f=-6
+	ip -n "$E2E_C" "$f" route show "$1" | grep -q 'dev fzc0'
 }
 
 # e2e_topology MODE [GATEWAYS] [RESOURCES-JSON]: everything: namespaces,

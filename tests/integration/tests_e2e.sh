@@ -184,7 +184,7 @@ te_cidr() {
 	[ "$(te_path)" = "$want" ] ||
 	    fail "path $(e2e_peer_path), want $want" || return 1
 	if [ "$want" = direct ]; then
-		[ "$n" -lt 4 ] || fail "direct, yet $n MiB via the relay" ||
+		[ "$n" -lt 1 ] || fail "direct, yet $n MiB via the relay" ||
 		    return 1
 	else
 		[ "$n" -ge "$E2E_FILE_MIB" ] ||
@@ -193,6 +193,66 @@ te_cidr() {
 	[ "$(te_count client request_authorization)" = 1 ] ||
 	    fail "authorization asked again" || return 1
 	te_healthy
+}
+
+# te_v6 MODE PATH: the e2e world in dual stack (lib.sh, E2E_IPV6): the
+# client signals IPv6 candidates (host, server-reflexive behind a NAT,
+# relayed), the first packet to fd20::2 gets the authorization of the
+# IPv6 CIDR resource, and a 32 MiB download from it over IPv6 through the
+# tunnel matches its sha256; the path is PATH, with under 1 MiB of the
+# download through the relay (direct) or all of it (relayed).
+te_v6() {
+	local E2E_IPV6=1 mode=$1 want=$2 sha rb0 n srflx=
+	e2e_topology "$mode" || return 1
+	wait_until 5 e2e_route fd20::/64 ||
+	    fail "no route to fd20::/64: $(ip -n "$E2E_C" -6 route)" ||
+	    return 1
+	rb0=$(e2e_relay_bytes)
+	te_first_packet fd20::2 >/dev/null || return 1
+	sha=$(e2e_fetch "http://[fd20::2]/file.bin" "$WORK/fetch.txt")
+	echo "download over IPv6: $(cat "$WORK/fetch.txt" 2>/dev/null)"
+	[ "$sha" = "$E2E_FILE_SHA" ] ||
+	    fail "sha256 $sha, want $E2E_FILE_SHA" || return 1
+	n=$((($(e2e_relay_bytes) - rb0) >> 20))
+	echo "relay link carried $n MiB"
+	[ "$(te_path)" = "$want" ] ||
+	    fail "path $(e2e_peer_path), want $want" || return 1
+	if [ "$want" = direct ]; then
+		[ "$n" -lt 1 ] || fail "direct, yet $n MiB via the relay" ||
+		    return 1
+	else
+		[ "$n" -ge "$E2E_FILE_MIB" ] ||
+		    fail "relayed, yet only $n MiB via the relay" || return 1
+	fi
+	[ "$mode" = flat ] || srflx=fd80:2::2
+	e2e_stub '{"cmd":"state","role":"client"}' | python3 -c '
+import json, sys
+v = json.loads(sys.stdin.readline())
+cands = [c for m in v["messages"]
+         if m["event"] == "new_gateway_ice_candidates"
+         for c in m["payload"].get("candidates", [])]
+want = [("host", "fd81::2"), ("relay", "fd80:1::2")]
+if sys.argv[1]:
+    want.append(("srflx", sys.argv[1]))
+missing = [w for w in want
+           if not any(c.split()[4] == w[1] and c.split()[7] == w[0]
+                      for c in cands)]
+print("IPv6 candidates signalled:",
+      [c for c in cands if ":" in c.split()[4]])
+sys.exit("no IPv6 candidate %s" % missing if missing else 0)' "$srflx" ||
+	    fail "IPv6 candidates missing" || return 1
+	te_healthy
+}
+
+# Dual stack behind home routers: IPv6 inside the tunnel, direct.
+t_e2e_ipv6_direct() {
+	te_v6 nat direct
+}
+
+# Dual stack, symmetric NATs and the direct path blocked: IPv6 inside the
+# tunnel, through the relay.
+t_e2e_ipv6_relayed() {
+	te_v6 relay relayed
 }
 
 # Flat: host candidates reach each other; the direct host pair is the
@@ -209,15 +269,19 @@ t_e2e_cidr_relayed() {
 	te_cidr relay relayed
 }
 
-# Behind port-preserving NATs: whichever path ICE picks works.
+# Behind home routers on both sides (a mapping per host, inbound only in
+# answer): ICE punches through, the srflx pair carries the download and the
+# relay under 1 MiB of it.
 t_e2e_cidr_nat() {
-	local sha
-	e2e_topology nat || return 1
-	te_first_packet 10.20.0.2 >/dev/null || return 1
-	sha=$(e2e_fetch http://10.20.0.2/file.bin)
-	[ "$sha" = "$E2E_FILE_SHA" ] || fail "sha256 $sha" || return 1
-	[ "$(te_path)" != none ] || fail "no path reported" || return 1
-	te_healthy
+	te_cidr nat direct || return 1
+	e2e_peer_path | grep -q '^direct 10\.80\.3\.2:' ||
+	    fail "not the gateway's NAT address: $(e2e_peer_path)"
+}
+
+# Behind NATs that map per destination on both sides: the srflx pair
+# cannot connect and the relay takes over, with nothing blocked.
+t_e2e_cidr_symmetric() {
+	te_cidr symmetric relayed
 }
 
 # Issue 5: the direct path blocked after the connection is up: traffic
@@ -557,6 +621,41 @@ t_e2e_nothing_left() {
 	te_healthy
 }
 
+# te_echo_server IP: an "internet" web server on the portal's host, on
+# IP port 8080, that answers with the address it sees.
+te_echo_server() {
+	ip netns exec "$E2E_P" /usr/bin/python3 -c '
+import http.server, socket, socketserver, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        b = self.client_address[0].encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(b)))
+        self.end_headers()
+        self.wfile.write(b)
+    def log_message(self, *a):
+        pass
+class S(http.server.ThreadingHTTPServer):
+    address_family = socket.AF_INET6 if ":" in sys.argv[1] else \
+        socket.AF_INET
+    def server_bind(self):
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+S((sys.argv[1], 8080), H).serve_forever()' "$1" &
+	PIDS+=($!)
+	wait_until 5 te_whoami "$1" || fail "no echo server on $1"
+}
+
+# te_whoami IP: the client's address as the echo server on IP sees it.
+te_whoami() {
+	local host=$1
+	[[ $host != *:* ]] || host="[$host]"
+	ip netns exec "$E2E_C" python3 -c '
+import sys, urllib.request
+print(urllib.request.urlopen("http://%s:8080/" % sys.argv[1],
+                             timeout=5).read().decode())' "$host"
+}
+
 # Internet resource: on -> a host beyond the gateway's side sees the
 # gateway's address, while the portal connection (same host) stays
 # outside the tunnel; off -> routing identical to before.
@@ -569,31 +668,10 @@ t_e2e_internet() {
 	  {"id": "'$E2E_RES_INET'", "type": "internet", "can_be_disabled": true,
 	   "sites": [{"id": "'$E2E_SITE1'", "name": "Site A"}]}]' ||
 	    return 1
-	# An "internet" web server on the portal's host: it answers with the
-	# address it sees.
-	ip netns exec "$E2E_P" /usr/bin/python3 -c '
-import http.server, socketserver, sys
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        b = self.client_address[0].encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(b)))
-        self.end_headers()
-        self.wfile.write(b)
-    def log_message(self, *a):
-        pass
-class S(http.server.ThreadingHTTPServer):
-    def server_bind(self):
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = self.server_address[:2]
-S((sys.argv[1], 8080), H).serve_forever()' "$E2E_PORTAL_IP" &
-	PIDS+=($!)
+	te_echo_server "$E2E_PORTAL_IP" || return 1
 	whoami() {
-		ip netns exec "$E2E_C" python3 -c '
-import urllib.request
-print(urllib.request.urlopen("http://10.80.0.2:8080/", timeout=5).read().decode())'
+		te_whoami "$E2E_PORTAL_IP"
 	}
-	wait_until 5 whoami || fail "no echo server" || return 1
 	seen=$(whoami)
 	[ "$seen" = "$E2E_CLIENT_IP" ] || fail "off: seen as $seen" ||
 	    return 1
@@ -619,6 +697,33 @@ import json, sys; print(json.loads(sys.stdin.readline())["connection_count"])')"
 	after=$(te_snapshot "$E2E_C" | grep -v 'fzc0\|^[0-9]*: lo')
 	diff <(echo "$before") <(echo "$after") ||
 	    fail "routing differs after off" || return 1
+	te_healthy
+}
+
+# Internet resource in dual stack: on -> an IPv6 host beyond the gateway's
+# side sees the gateway's IPv6 address (::/0 through the tunnel), off ->
+# the client's own again.
+t_e2e_internet_ipv6() {
+	local E2E_IPV6=1 seen
+	e2e_topology flat 1 '[
+	  {"id": "'$E2E_RES1'", "type": "cidr", "address": "10.20.0.0/24",
+	   "name": "Site A LAN", "filters": [],
+	   "sites": [{"id": "'$E2E_SITE1'", "name": "Site A"}]},
+	  {"id": "'$E2E_RES_INET'", "type": "internet", "can_be_disabled": true,
+	   "sites": [{"id": "'$E2E_SITE1'", "name": "Site A"}]}]' ||
+	    return 1
+	te_echo_server fd80::2 || return 1
+	seen=$(te_whoami fd80::2)
+	[ "$seen" = fd81::2 ] || fail "off: seen as $seen" || return 1
+	fzc_cli "$E2E_CDIR" internet on || fail "fzc internet on" ||
+	    return 1
+	wait_until 15 eval '[ "$(te_whoami fd80::2)" = fd82::2 ]' ||
+	    fail "on: seen as $(te_whoami fd80::2 2>&1), not the gateway's" \
+	    "fd82::2" || return 1
+	fzc_cli "$E2E_CDIR" internet off || fail "fzc internet off" ||
+	    return 1
+	wait_until 5 eval '[ "$(te_whoami fd80::2)" = fd81::2 ]' ||
+	    fail "off again: seen as $(te_whoami fd80::2 2>&1)" || return 1
 	te_healthy
 }
 

@@ -14,19 +14,13 @@ FR_FRAMES=${FZC_GOLDEN_FRAMES:-$SRCDIR/../shared/firezone-golden/portal-frames.j
 # fr_driver: the fake tunneld that runs fzc-controld, and the frames' run.
 fr_driver() {
 	cat <<'PY'
-import array, base64, json, os, re, select, signal, socket, struct, sys
-import threading, time
+import base64, json, os, re, signal, socket, struct, sys, threading, time
+from tunneld_standin import Ipc, cstr
 
 (ipc_h, controld, ctlsock, stubsock, token, api, ca, role, frames_path,
  tlog) = sys.argv[1:11]
-T = {}
-for m in re.finditer(r"^\s+(IPC_[A-Z0-9_]+) = (\d+),", open(ipc_h).read(),
-                     re.M):
-    T.setdefault(m.group(1), int(m.group(2)))
-NAME = {v: k for k, v in T.items() if not k.startswith("IPC_PEER")}
-STATE = set(range(T["IPC_TUN_ADDRESSES"], T["IPC_STATE_ACK"])) | \
-    set(range(T["IPC_CLIENT_PEER"], T["IPC_AUTHZ_KEEP"] + 1)) | \
-    {T["IPC_INTERNET_SET"]}
+I = Ipc(ipc_h)
+T = I.T
 GW = role == "gateway"
 SITE = "bf56f32d-7b2c-4f5d-a784-788977d014a4"
 MARK_PEER = "5e1f0c2a-9b3d-4e4f-8a5b-6c7d8e9f0a1b"
@@ -35,9 +29,6 @@ FLOW_LOGS = {"api_url": "https://flow-api.example/",
 
 ipc = []		# what controld sent tunneld, decoded
 lock = threading.Lock()
-
-def cstr(b):
-    return b.split(b"\0", 1)[0].decode()
 
 def addr(fam, b):
     return socket.inet_ntop(socket.AF_INET if fam == socket.AF_INET else
@@ -63,73 +54,22 @@ def decode(t, p):
         return {"peer": cstr(p[:40]), "candidate": cstr(p[40:296])}
     return {}
 
-a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-pw = __import__("pwd").getpwnam("fzc")
-# As fzc-tunneld: the control socket bound here, passed on fd 4.
-ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-ls.bind(ctlsock)
-os.chown(ctlsock, 0, pw.pw_gid)
-os.chmod(ctlsock, 0o660)
-ls.listen(16)
-pid = os.fork()
-if pid == 0:
-    import fcntl
-    i = fcntl.fcntl(b.fileno(), fcntl.F_DUPFD, 10)
-    c = fcntl.fcntl(ls.fileno(), fcntl.F_DUPFD, 10)
-    os.dup2(i, 3)
-    os.dup2(c, 4)
-    os.closerange(5, 1024)
-    os.setgroups([])
-    os.setgid(pw.pw_gid)
-    os.setuid(pw.pw_uid)
-    os.execv(controld, [controld, "--control-socket", ctlsock,
-                        "--log-level", "debug"])
-b.close()
-ls.close()
-send_lock = threading.Lock()
-
-def send(t, payload, id_=0, fd=None):
-    m = struct.pack("=HHIII", t, 1, len(payload), id_, 0) + payload
-    anc = [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
-            array.array("i", [fd]))] if fd is not None else []
-    with send_lock:
-        a.sendmsg([m], anc)
+I.start_controld(controld, ctlsock)
+pid = I.pid
+send = I.send
 
 def serve():
-    send(T["IPC_HELLO"], struct.pack("=IIQ", os.getpid(), 0,
-                                     int(time.time())))
+    I.hello()
     while True:
-        try:
-            data, anc, _, _ = a.recvmsg(8192, socket.CMSG_SPACE(16))
-        except OSError:
+        m = I.recv()
+        if m is None:
             return
-        if not data:
-            return
-        t, _, n, id_, _ = struct.unpack_from("=HHIII", data)
-        p = data[16:16 + n]
+        t, p, id_ = m
         with lock:
-            ipc.append(dict(type=NAME.get(t, str(t)), **decode(t, p)))
+            ipc.append(dict(type=I.NAME.get(t, str(t)), **decode(t, p)))
         if t == T["IPC_HELLO"]:
-            cfg = (api.encode().ljust(512, b"\0") +
-                   ca.encode().ljust(256, b"\0") +
-                   b"fzc-it-frames".ljust(256, b"\0") +
-                   b"0e1d2c3b-4a59-4687-9a5b-6c7d8e9f0a1b".ljust(40, b"\0")
-                   + bytes(range(32)) + bytes([1 if GW else 0]) + bytes(7))
-            send(T["IPC_PORTAL_CONFIG"], cfg)
-            r, w = os.pipe()
-            os.write(w, token.encode() + b"\n")
-            os.close(w)
-            send(T["IPC_TOKEN"], bytes(4), fd=r)
-            os.close(r)
-        elif t == T["IPC_SOCKET_REQUEST"]:
-            fam, typ = struct.unpack("=ii", p)
-            s = socket.socket(fam, typ)
-            send(T["IPC_SOCKET"], struct.pack("=iiII", fam, typ, 0, 0), id_,
-                 s.fileno())
-            s.close()
-        elif t == T["IPC_STATS_REQUEST"]:
-            send(T["IPC_STATS_END"], bytes(4), id_)
-        elif t in STATE:
+            I.configure(api, ca, "fzc-it-frames", GW, token)
+        elif not I.answer(t, p, id_) and t in I.STATE:
             send(T["IPC_STATE_ACK"], struct.pack("=Ii", t, 0), id_)
 
 threading.Thread(target=serve, daemon=True).start()
@@ -374,7 +314,8 @@ t_portal_firezone_frames() {
 	fr_driver >"$d/driver.py"
 	for r in client gateway; do
 		mkdir -p "$d/$r" && chown fzc "$d/$r" || return 1
-		ip netns exec "$PT_NS" /usr/bin/python3 "$d/driver.py" \
+		PYTHONPATH=$SRCDIR/tests/integration \
+		    ip netns exec "$PT_NS" /usr/bin/python3 "$d/driver.py" \
 		    "$SRCDIR/ipc/ipc.h" "$B/fzc-controld" "$d/$r/control.sock" \
 		    "$PT_SOCK" "$PT_TOKEN" "wss://127.0.0.1:$PT_PORT" \
 		    "$PT_PKI/ca.crt" \

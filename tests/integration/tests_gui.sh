@@ -38,9 +38,22 @@ t_watch_pushes_changes() {
 	pt_ctl "{\"cmd\": \"create_resource\", \"resource\": $res}" ||
 	    fail "create_resource" || return 1
 	wait_until 5 gw_events "$out" "any(r['name'] == 'Lab' and
-	    r['address'] == '10.30.0.0/24' and r['site'] == 'HQ'
+	    r['address'] == '10.30.0.0/24' and r['site'] == 'HQ' and
+	    r['status'] == 'unknown'
 	    for r in $(gw_last resources)['resources'])" ||
 	    pt_fail "new resource not pushed: $(tail -n 2 "$out")" || return 1
+	# A refusal is the only word the portal says of a site's presence.
+	pt_ctl "{\"cmd\": \"push\", \"event\":
+	    \"authorization_creation_failed\", \"payload\":
+	    {\"resource_id\": \"$id\", \"reason\": \"offline\"}}" ||
+	    fail "push authorization_creation_failed" || return 1
+	wait_until 5 gw_events "$out" "[(r['status'],
+	    r['authorization_failed']) for r in
+	    $(gw_last resources)['resources'] if r['id'] == '$id'] ==
+	    [('failed', 'offline')]" ||
+	    pt_fail "refusal not pushed: $(tail -n 2 "$out")" || return 1
+	fzc_cli "$PT_DIR" resources | grep -q ' failed (offline)$' ||
+	    fail "fzc resources: $(fzc_cli "$PT_DIR" resources)" || return 1
 	pt_ctl "{\"cmd\": \"update_resource\", \"resource\":
 	    ${res/\"Lab\"/\"Lab 2\"}}" || fail "update_resource" || return 1
 	wait_until 5 gw_events "$out" "[r['name'] for r in
@@ -93,12 +106,20 @@ gw_paths() {
 	echo "[p.get('path') for p in $(gw_last peers)['peers']]"
 }
 
+# gw_asked: how often controld asked the client's tunneld for counters.
+gw_asked() {
+	grep -c 'controld asked for the counters' "$E2E_CDIR/tunneld.log"
+}
+
 # 2. End to end (a gateway, coturn): the authorization of a resource and
 # its peer's path are pushed to a watcher, then the move to the relay when
-# the direct path is blocked.
+# the direct path is blocked. tunneld pushes them (IPC_PEER_PATH): nobody
+# asks it for counters meanwhile, and the peer carries what only the push
+# and the portal tell, its gateway id, its site and its resources.
 t_watch_peer_path() {
-	local out=$WORK/watch.out
+	local out=$WORK/watch.out asked
 	e2e_topology flat || return 1
+	asked=$(gw_asked)
 	fzc_cli "$E2E_CDIR" --json status --watch >"$out" 2>"$WORK/watch.err" &
 	PIDS+=($!)
 	wait_until 5 gw_events "$out" "$(gw_paths) == []" ||
@@ -109,16 +130,37 @@ t_watch_peer_path() {
 	    fail "authorization not pushed: $(tail -n 3 "$out")" || return 1
 	wait_until 10 gw_events "$out" "$(gw_paths) == ['direct']" ||
 	    fail "direct path not pushed: $(tail -n 3 "$out")" || return 1
+	gw_events "$out" "[(p['kind'], p['state'], p['site'],
+	    len(p['public_key'])) for p in $(gw_last peers)['peers']] ==
+	    [('gateway', 'connected', 'Site A', 44)] and
+	    [p['id'] for p in $(gw_last peers)['peers']] ==
+	    [r['gateway'] for r in $(gw_last resources)['resources']
+	    if r['id'] == '$E2E_RES1'] and
+	    [r['status'] for r in $(gw_last resources)['resources']
+	    if r['id'] == '$E2E_RES1'] == ['connected']" ||
+	    fail "peer not named: $(tail -n 3 "$out")" || return 1
 	te_ping_bg "$WORK/ping.txt" 10.20.0.2
 	e2e_block_direct || return 1
 	wait_until 20 gw_events "$out" "$(gw_paths) == ['relayed']" ||
 	    fail "relayed path not pushed: $(tail -n 3 "$out");" \
 	    "now: $(e2e_peer_path)" || return 1
 	kill "$TE_PING"
+	gw_events "$out" "[(p['relay_of'], 'relay' in p) for p in
+	    $(gw_last peers)['peers']] in ([('us', True)], [('peer', True)])" ||
+	    fail "no relay named: $(tail -n 1 "$out")" || return 1
+	[ "$(gw_asked)" = "$asked" ] ||
+	    fail "controld polled tunneld: $(($(gw_asked) - asked)) times" ||
+	    return 1
 	# Counters move all the time; a peers event only when a path did.
 	gw_events "$out" "len([e for e in evs if e.get('event') == 'peers'])
-	    <= 5" ||
-	    fail "peers pushed without a change: $(grep -c peers "$out")"
+	    <= 6" ||
+	    fail "peers pushed without a change: $(grep -c peers "$out")" ||
+	    return 1
+	# fzc peers names the gateway and keeps its key.
+	fzc_cli "$E2E_CDIR" peers | grep -q '^peer: gateway in Site A (' ||
+	    fail "fzc peers: $(fzc_cli "$E2E_CDIR" peers)" || return 1
+	fzc_cli "$E2E_CDIR" peers | grep -q '^  public key: .*=$' ||
+	    fail "fzc peers lost the key: $(fzc_cli "$E2E_CDIR" peers)"
 }
 
 # ---------------------------------------------------------------------------

@@ -762,27 +762,20 @@ t_portal_sign_out() {
 # every state message (IPC_CLIENT_PEER for a client id starting with "e"
 # with EINVAL), and logs what it gets as JSON lines. After an accepted
 # IPC_CLIENT_PEER it reports two local candidates, withdraws one and says
-# it has no relay, for that client, as the data plane would.
+# it has no relay, for that client, as the data plane would. What it shares
+# with the golden-frame driver is in tunneld_standin.py.
 pt_fake_tunneld() {
 	cat <<'PY'
-import array, errno, json, os, re, signal, socket, struct, sys, time
+import errno, json, os, signal, socket, struct, sys
+from tunneld_standin import Ipc, cstr
 
 ipc_h, controld, ctlsock, token, api, ca, log = sys.argv[1:8]
-T = {}
-for m in re.finditer(r"^\s+(IPC_[A-Z0-9_]+) = (\d+),", open(ipc_h).read(),
-                     re.M):
-    T.setdefault(m.group(1), int(m.group(2)))
-NAME = {v: k for k, v in T.items() if not k.startswith("IPC_PEER")}
-STATE = set(range(T["IPC_TUN_ADDRESSES"], T["IPC_STATE_ACK"])) | \
-    set(range(T["IPC_CLIENT_PEER"], T["IPC_AUTHZ_KEEP"] + 1)) | \
-    {T["IPC_INTERNET_SET"]}
+I = Ipc(ipc_h)
+T = I.T
 out = open(log, "w", buffering=1)
 
 def put(**kw):
     out.write(json.dumps(kw) + "\n")
-
-def cstr(b):
-    return b.split(b"\0", 1)[0].decode()
 
 def prefix(b):
     fam, plen = b[0], b[1]
@@ -821,28 +814,9 @@ def decode(t, p):
         d = {"peer": cstr(p[:40]), "candidate": cstr(p[40:296])}
     return d
 
-a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-pw = __import__("pwd").getpwnam("fzc")
-# As fzc-tunneld: the control socket bound here, passed on fd 4.
-ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-ls.bind(ctlsock)
-os.chown(ctlsock, 0, pw.pw_gid)
-os.chmod(ctlsock, 0o660)
-ls.listen(16)
-pid = os.fork()
-if pid == 0:
-    import fcntl
-    i = fcntl.fcntl(b.fileno(), fcntl.F_DUPFD, 10)
-    c = fcntl.fcntl(ls.fileno(), fcntl.F_DUPFD, 10)
-    os.dup2(i, 3)
-    os.dup2(c, 4)
-    os.closerange(5, 1024)
-    os.setgroups([])
-    os.setgid(pw.pw_gid)
-    os.setuid(pw.pw_uid)
-    os.execv(controld, [controld, "--control-socket", ctlsock,
-                        "--log-level", "debug"])
-b.close()
+I.start_controld(controld, ctlsock)
+pid = I.pid
+send = I.send
 
 def stop(*_):
     os.kill(pid, signal.SIGTERM)
@@ -853,46 +827,21 @@ def stop(*_):
 
 signal.signal(signal.SIGTERM, stop)
 
-def send(t, payload, id_=0, fd=None):
-    m = struct.pack("=HHIII", t, 1, len(payload), id_, 0) + payload
-    anc = [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
-            array.array("i", [fd]))] if fd is not None else []
-    a.sendmsg([m], anc)
-
 def cand(cid, c):
     return cid.encode().ljust(40, b"\0") + c.encode().ljust(256, b"\0")
 
-send(T["IPC_HELLO"], struct.pack("=IIQ", os.getpid(), 0, int(time.time())))
+I.hello()
 while True:
-    try:
-        data, anc, _, _ = a.recvmsg(8192, socket.CMSG_SPACE(16))
-    except OSError:
+    m = I.recv()
+    if m is None:
         break
-    if not data:
-        break
-    t, _, n, id_, _ = struct.unpack_from("=HHIII", data)
-    p = data[16:16 + n]
-    put(type=NAME.get(t, str(t)), ipc_id=id_, **decode(t, p))
+    t, p, id_ = m
+    put(type=I.NAME.get(t, str(t)), ipc_id=id_, **decode(t, p))
     if t == T["IPC_HELLO"]:
-        cfg = (api.encode().ljust(512, b"\0") + ca.encode().ljust(256, b"\0")
-               + b"fzc-it-gw".ljust(256, b"\0")
-               + b"0e1d2c3b-4a59-4687-9a5b-6c7d8e9f0a1b".ljust(40, b"\0")
-               + bytes(range(32)) + bytes([1]) + bytes(7))
-        send(T["IPC_PORTAL_CONFIG"], cfg)
-        r, w = os.pipe()
-        os.write(w, token.encode() + b"\n")
-        os.close(w)
-        send(T["IPC_TOKEN"], bytes(4), fd=r)
-        os.close(r)
-    elif t == T["IPC_SOCKET_REQUEST"]:
-        fam, typ = struct.unpack("=ii", p)
-        s = socket.socket(fam, typ)
-        send(T["IPC_SOCKET"], struct.pack("=iiII", fam, typ, 0, 0), id_,
-             s.fileno())
-        s.close()
-    elif t == T["IPC_STATS_REQUEST"]:
-        send(T["IPC_STATS_END"], bytes(4), id_)
-    elif t in STATE:
+        I.configure(api, ca, "fzc-it-gw", True, token)
+    elif I.answer(t, p, id_):
+        continue
+    elif t in I.STATE:
         err = 0
         cid = decode(t, p).get("client_id", "")
         if t == T["IPC_CLIENT_PEER"] and cid.startswith("e"):
@@ -964,7 +913,8 @@ t_portal_gateway_role() {
 	    127.0.0.1:0 || return 1
 	pt_fake_tunneld >"$d/fake_tunneld.py"
 	TLOG=$d/controld.log
-	ip netns exec "$PT_NS" /usr/bin/python3 "$d/fake_tunneld.py" \
+	PYTHONPATH=$SRCDIR/tests/integration \
+	    ip netns exec "$PT_NS" /usr/bin/python3 "$d/fake_tunneld.py" \
 	    "$SRCDIR/ipc/ipc.h" "$B/fzc-controld" "$d/run/control.sock" \
 	    "$PT_TOKEN" "wss://127.0.0.1:$PT_PORT" "$PT_PKI/ca.crt" \
 	    "$PT_GWLOG" 2>"$TLOG" &

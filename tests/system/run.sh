@@ -10,6 +10,7 @@ set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRCDIR=$(cd "$HERE/../.." && pwd)
 SYS_DIST=$(cd "${1:-$SRCDIR/dist}" && pwd)
+. "$SRCDIR/scripts/lib.sh"
 . "$HERE/lib.sh"
 
 DEB=$(ls "$SYS_DIST"/fzc_*.deb 2>/dev/null | tail -n 1)
@@ -26,17 +27,6 @@ CT_IP=10.213.0.2
 fail() {
 	echo "    assertion failed: $*" >&2
 	return 1
-}
-
-# wait_until SECONDS COMMAND...: polls every 0.1 s.
-wait_until() {
-	local end=$((${EPOCHREALTIME/./} + $1 * 1000000))
-	shift
-	while :; do
-		"$@" >/dev/null 2>&1 && return 0
-		[ "${EPOCHREALTIME/./}" -ge "$end" ] && return 1
-		sleep 0.1
-	done
 }
 
 # A stub portal over TLS in a namespace of its own, reachable from the

@@ -73,8 +73,9 @@ send_raw(const void *buf, size_t len, const int *fds, size_t nfds)
 	ck_assert_int_eq(sendmsg(sv[0], &mh, 0), (ssize_t)len);
 }
 
-/* Every message type, valid, with the side that receives it. */
+/* A table, a message a line or two: clang-format would reflow it. */
 /* clang-format off */
+/* Every message type, valid, with the side that receives it. */
 static const struct sample {
 	enum ipc_type	 type;
 	enum ipc_peer	 receiver;
@@ -201,6 +202,13 @@ static const struct sample {
 	    "candidate:2 1 udp 1694498815 192.0.2.1 52625 typ srflx" } } },
 	{ IPC_NO_RELAYS, IPC_PEER_CONTROLD, 0, sizeof(struct ipc_gateway_id),
 	    { .gateway_id = { "77aa11bb-22cc-4d33-8e44-55ff66aa77bb" } } },
+	{ IPC_PEER_PATH, IPC_PEER_CONTROLD, 0, sizeof(struct ipc_peer_path),
+	    { .peer_path = { "77aa11bb-22cc-4d33-8e44-55ff66aa77bb", { 4 },
+	    IPC_PATH_RELAYED, 1, { 0 },
+	    { AF_INET, 3478, 0, { 10, 0, 0, 9 } } } } },
+	{ IPC_PEER_PATH, IPC_PEER_CONTROLD, 0, sizeof(struct ipc_peer_path),
+	    { .peer_path = { "77aa11bb-22cc-4d33-8e44-55ff66aa77bb", { 4 },
+	    IPC_PATH_LOST } } },
 	{ IPC_NETWORK_CHANGED, IPC_PEER_CONTROLD, 0,
 	    sizeof(struct ipc_network_changed),
 	    { .network_changed = { IPC_NET_RESUME, 0 } } },
@@ -244,8 +252,8 @@ static const struct sample {
 	{ IPC_STATE_ACK, IPC_PEER_CONTROLD, 0, sizeof(struct ipc_state_ack),
 	    { .state_ack = { IPC_AUTHZ_KEEP, 0 } } },
 };
-/* clang-format on */
 #define NSAMPLES	(sizeof(samples) / sizeof(samples[0]))
+/* clang-format on */
 
 START_TEST(test_encode_decode)
 {
@@ -703,6 +711,37 @@ mut_ack_past(union ipc_payload *u)
 	u->state_ack.type = IPC_AUTHZ_KEEP + 1;
 }
 
+static void
+mut_path_state(union ipc_payload *u)
+{
+	u->peer_path.state = IPC_PATH_LOST + 1;
+}
+
+static void
+mut_path_relay_direct(union ipc_payload *u)
+{
+	u->peer_path.state = IPC_PATH_DIRECT;
+}
+
+static void
+mut_path_endpoint(union ipc_payload *u)
+{
+	u->peer_path.state = IPC_PATH_CONNECTING;
+	u->peer_path.our_relay = 0;
+}
+
+static void
+mut_path_reserved(union ipc_payload *u)
+{
+	u->peer_path.reserved[5] = 1;
+}
+
+static void
+mut_path_id(union ipc_payload *u)
+{
+	u->peer_path.id[36] = 'x';
+}
+
 static const struct mutation {
 	const char	*what;
 	const char	*reason;
@@ -757,6 +796,13 @@ static const struct mutation {
 	{ "keep reserved", "reserved", IPC_AUTHZ_KEEP, mut_keep_reserved },
 	{ "keep unused slot", "unused slot", IPC_AUTHZ_KEEP, mut_keep_unused },
 	{ "keep entry id", "not a UUID", IPC_AUTHZ_KEEP, mut_keep_entry },
+	{ "path state 5", "state out of range", IPC_PEER_PATH, mut_path_state },
+	{ "our relay on a direct path", "relay flag", IPC_PEER_PATH,
+	    mut_path_relay_direct },
+	{ "endpoint while connecting", "invalid endpoint", IPC_PEER_PATH,
+	    mut_path_endpoint },
+	{ "path reserved", "reserved", IPC_PEER_PATH, mut_path_reserved },
+	{ "path id too long", "not a UUID", IPC_PEER_PATH, mut_path_id },
 	{ "network change why", "out of range", IPC_NETWORK_CHANGED,
 	    mut_net_why },
 	{ "network change none", "out of range", IPC_NETWORK_CHANGED,
