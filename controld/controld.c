@@ -188,6 +188,7 @@ controld_dispatch_tunneld(evutil_socket_t fd, short events, void *arg)
 			wireguard_configure(&c->tc, &msg);
 			break;
 		case IPC_PORTAL_CONFIG:
+			sandbox_files(msg.u.portal_config.ca_file);
 			session_config(c->session, &msg.u.portal_config,
 			    msg.u.portal_config.role == IPC_ROLE_GATEWAY ?
 			    &session_gateway_role : &session_client_role);

@@ -347,15 +347,50 @@ parent_write_controld(evutil_socket_t fd, short events, void *arg)
 	}
 }
 
-/* In the forked child: become the unprivileged user and exec controld. */
+/*
+ * What controld keeps of tunneld's environment: fzc's own switches and the
+ * sanitizers' options. No proxy, no certificate override (curl and
+ * OpenSSL read both from the environment), no locale.
+ */
+static bool
+parent_env_kept(const char *e)
+{
+	static const char *const keep[] = {
+		"FZC_",
+		"ASAN_OPTIONS=",
+		"UBSAN_OPTIONS=",
+		"LSAN_OPTIONS=",
+	};
+	size_t		 i;
+
+	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+		if (strncmp(e, keep[i], strlen(keep[i])) == 0)
+			return (true);
+	return (false);
+}
+
+/*
+ * In the forked child: a session of its own (no terminal's signals),
+ * stdin from /dev/null, the unprivileged user, a minimal environment,
+ * then controld.
+ */
 static __dead void
 parent_exec_controld(struct parent *p, int fd)
 {
+	extern char	**environ;
 	const char	*why;
-	char		*argv[10];
-	int		 i = 0, ipc, ctl;
+	char		*argv[10], *envp[16];
+	size_t		 n = 0;
+	int		 i = 0, ipc, ctl, null;
 
 	signal(SIGPIPE, SIG_DFL);
+	if (setsid() == -1)
+		fatal("setsid");
+	if ((null = open("/dev/null", O_RDONLY)) == -1 ||
+	    dup2(null, STDIN_FILENO) == -1)
+		fatal("stdin from /dev/null");
+	if (null != STDIN_FILENO)
+		close(null);
 	/* Either may sit on the other's number: both go high first. */
 	if ((ipc = fcntl(fd, F_DUPFD_CLOEXEC, IPC_CONTROL_FD + 1)) == -1 ||
 	    (ctl = fcntl(p->control_fd, F_DUPFD_CLOEXEC,
@@ -376,7 +411,12 @@ parent_exec_controld(struct parent *p, int fd)
 		argv[i++] = p->max_partition;
 	}
 	argv[i] = NULL;
-	execv(p->controld_path, argv);
+	for (i = 0;
+	     environ[i] != NULL && n < sizeof(envp) / sizeof(envp[0]) - 1; i++)
+		if (parent_env_kept(environ[i]))
+			envp[n++] = environ[i];
+	envp[n] = NULL;
+	execve(p->controld_path, argv, envp);
 	fatal("exec %s", p->controld_path);
 }
 

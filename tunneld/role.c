@@ -123,9 +123,14 @@ role_token_fd(struct role *r)
 	int			 fd;
 
 	if (id->env_token != NULL) {
-		if ((fd = memfd_create("fzc-token", MFD_CLOEXEC)) == -1)
+		fd = memfd_create("fzc-token", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+		if (fd == -1)
 			return (-1);
+		/* Sealed: controld can read it, not change it. */
 		if (write(fd, id->env_token, strlen(id->env_token)) == -1 ||
+		    fcntl(fd, F_ADD_SEALS,
+			F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE |
+			    F_SEAL_SEAL) == -1 ||
 		    lseek(fd, 0, SEEK_SET) == -1) {
 			close(fd);
 			return (-1);

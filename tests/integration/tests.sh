@@ -1,11 +1,16 @@
 # tests.sh: the integration tests; each t_* function fails by returning
 # non-zero. Sourced by run.sh, run with lib.sh's helpers.
 
-# controld runs as fzc, with no capability at all and no-new-privs.
+# controld runs as fzc, with no capability at all and no-new-privs, under
+# its seccomp filter, in a session of its own with stdin from /dev/null,
+# without the proxy and certificate variables tunneld was given, and with
+# its files narrowed by Landlock where the kernel has it.
 t_controld_unprivileged() {
-	local ns pid uid gid f
+	local ns pid uid gid f env
 	new_netns ns priv || return 1
-	start_tunneld "$ns" "$WORK/a"
+	https_proxy=http://192.0.2.1:3128 SSL_CERT_FILE=/tmp/evil.pem \
+	    FZC_SECCOMP=kill start_tunneld "$ns" "$WORK/a" \
+	    --api-url wss://192.0.2.1:1 --ca-file /etc/ssl/certs/ca-certificates.crt
 	wait_until 5 fzc_cli "$WORK/a" status || fail "no status" || return 1
 	pid=$(controld_pid "$WORK/a")
 	uid=$(id -u fzc)
@@ -22,6 +27,29 @@ t_controld_unprivileged() {
 	done
 	[ "$(proc_field "$pid" NoNewPrivs)" = 1 ] || fail NoNewPrivs ||
 	    return 1
+	[ "$(proc_field "$pid" Seccomp)" = 2 ] ||
+	    fail "Seccomp: $(proc_field "$pid" Seccomp)" || return 1
+	[ "$(ps -o sid= -p "$pid" | xargs)" = "$pid" ] ||
+	    fail "not a session leader: sid $(ps -o sid= -p "$pid")" ||
+	    return 1
+	[ "$(readlink "/proc/$pid/fd/0")" = /dev/null ] ||
+	    fail "stdin: $(readlink "/proc/$pid/fd/0")" || return 1
+	env=$(tr '\0' '\n' <"/proc/$pid/environ")
+	echo "controld's environment: $(echo $env)"
+	grep -vq '^FZC_\|^[AUL]*SAN_OPTIONS=' <<<"$env" &&
+	    fail "controld inherited more: $env" && return 1
+	grep -qx FZC_SECCOMP=kill <<<"$env" ||
+	    fail "FZC_SECCOMP not passed on" || return 1
+	if python3 -c '
+import ctypes, sys
+libc = ctypes.CDLL(None)
+sys.exit(libc.syscall(444, None, 0, 1) < 1)'; then
+		wait_until 5 grep -q 'files: narrowed by Landlock.*the directory of /etc/ssl/certs/ca-certificates.crt' "$TLOG" ||
+		    fail "no Landlock: $(grep files: "$TLOG")" || return 1
+	else
+		grep -q 'files: no Landlock' "$TLOG" ||
+		    fail "Landlock missing, and not said" || return 1
+	fi
 	# tunneld itself is still root, and controld is its child.
 	[ "$(proc_field "$pid" PPid)" = "$TPID" ] || fail "PPid" || return 1
 	# tunneld keeps only what fzc.service gives it: NET_ADMIN, SETUID,
