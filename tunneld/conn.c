@@ -182,7 +182,8 @@ conns_relay_candidate(void *arg, bool relayed, const struct stun_addr *a,
 }
 
 /*
- * Host candidates: every address but loopback, link-local and ours. Run
+ * Host candidates: every address of a link that is up but loopback,
+ * link-local and ours. Run
  * again after a network change: those gone are retracted, new ones
  * offered, the others left alone.
  */
@@ -200,7 +201,9 @@ conns_host_candidates(struct conns *cs)
 		return;
 	}
 	for (i = ifa; i != NULL && n < CONN_MAX_LOCAL; i = i->ifa_next) {
+		/* An address stays on a link that went down: not usable. */
 		if (i->ifa_addr == NULL || (i->ifa_flags & IFF_LOOPBACK) ||
+		    !(i->ifa_flags & IFF_UP) || !(i->ifa_flags & IFF_RUNNING) ||
 		    strcmp(i->ifa_name, device_ifname(cs->dev)) == 0)
 			continue;
 		memset(&a, 0, sizeof(a));

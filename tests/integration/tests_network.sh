@@ -4,10 +4,10 @@
 # fzc gateway, the client in flat mode. Sourced by run.sh; each t_* runs in
 # its own subshell; te_* helpers come from tests_e2e.sh.
 
-# tn_world: everything but the client: namespaces (flat), coturn, the
-# resource, the stub portal and gateway 1 joined.
+# tn_world [MODE]: everything but the client: namespaces (flat unless
+# MODE), coturn, the resource, the stub portal and gateway 1 joined.
 tn_world() {
-	e2e_net flat || return 1
+	e2e_net "${1:-flat}" || return 1
 	e2e_pki || return 1
 	e2e_coturn || return 1
 	e2e_resources 1 || return 1
@@ -206,5 +206,61 @@ t_network_suspend() {
 	    return 1
 	wait_until 10 ip netns exec "$E2E_C" ping -c 1 -W 1 10.20.0.2 ||
 	    fail "no traffic after the resume" || return 1
+	te_healthy
+}
+
+# During a download the client moves behind another home router (the
+# laptop goes from one Wi-Fi to another): a second router NC2 (WAN
+# 10.80.5.2, LAN 10.84.0.0/24) on the client's second link, which comes up
+# as the first goes down. The download completes intact, the gateway
+# sees the client at the new router's address, directly, and the client's
+# path is direct again.
+t_network_nat_move() {
+	local out t0 gap
+	tn_world nat || return 1
+	new_netns E2E_NC2 cnat2 || return 1
+	e2e_site_router "$E2E_NC2" c5 5 84 || return 1
+	link_pair eth1 "$E2E_NC2" 10.84.0.1/24 "$E2E_C" 10.84.0.2/24 ||
+	    return 1
+	ip -n "$E2E_C" link set eth1 down
+	e2e_client || return 1
+	wait_until 15 e2e_client_connected ||
+	    fail "client not connected: $(tail -15 "$E2E_CLOG")" || return 1
+	wait_until 5 e2e_route 10.20.0.0/24 || fail "no route" || return 1
+	te_first_packet 10.20.0.2 >/dev/null || return 1
+	wait_until 15 te_path_is direct ||
+	    fail "not direct at first: $(e2e_peer_path)" || return 1
+	te_ping_bg "$WORK/ping.txt" 10.20.0.2
+	tn_slow_fetch http://10.20.0.2/file.bin "$WORK/fetch.txt"
+	sleep 3
+	[ ! -s "$WORK/fetch.txt" ] ||
+	    fail "the download ended before the move: $(cat "$WORK/fetch.txt")" ||
+	    return 1
+	t0=$(now_s)
+	echo "moving the client from behind 10.80.2.2 to behind 10.80.5.2"
+	ip -n "$E2E_C" link set eth0 down
+	ip -n "$E2E_C" link set eth1 up
+	ip -n "$E2E_C" route replace default via 10.84.0.1
+	wait "$TN_FETCH"
+	out=$(cat "$WORK/fetch.txt")
+	echo "download: $out"
+	[ "${out%% *}" = "$E2E_FILE_SHA" ] ||
+	    fail "download after the move: $out;" \
+	    "$(grep -i 'ice\|relay\|path\|network\|portal' "$E2E_CLOG" |
+	    tail -25)" || return 1
+	gw() {
+		e2e_peer_path "$WORK/gw1" | grep -q '^direct 10\.80\.5\.2:'
+	}
+	wait_until 20 gw ||
+	    fail "the gateway's path to the client: $(e2e_peer_path "$WORK/gw1")" ||
+	    return 1
+	wait_until 10 te_path_is direct ||
+	    fail "path after the move: $(e2e_peer_path)" || return 1
+	sleep 1
+	kill "$TE_PING"
+	gap=$(te_max_gap "$WORK/ping.txt" "$t0" "$(now_s)")
+	echo "longest gap without a ping reply after the move: $gap s"
+	awk "BEGIN{exit !($gap < 10)}" || fail "no reply for $gap s" ||
+	    return 1
 	te_healthy
 }
