@@ -677,6 +677,12 @@ control_handle(struct control_conn *cc, const char *line)
 		control_reply(cc, json_pack("{s:b, s:o}", "ok", 1,
 		    "resources",
 		    session_client_resources(cc->ctl->env.session)));
+	else if ((strcmp(cmd, "sign-in") == 0 ||
+	    strcmp(cmd, "sign-out") == 0) &&
+	    session_keeps_token(cc->ctl->env.session))
+		control_error(cc,
+		    "the gateway's token is the operator's: put it in "
+		    "/etc/fzc/gateway-token and restart fzc-gateway");
 	else if (strcmp(cmd, "sign-in") == 0)
 		control_sign_in(cc, req);
 	else if (strcmp(cmd, "sign-out") == 0) {

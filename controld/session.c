@@ -998,6 +998,13 @@ session_waiter_done(struct session *s, int error)
 	fn(s->waiter_arg, error);
 }
 
+/* The gateway's token is the operator's: no sign-in or sign-out there. */
+bool
+session_keeps_token(const struct session *s)
+{
+	return (s->role->gateway);
+}
+
 int
 session_sign_in(struct session *s, const char *token, session_done_fn *fn,
     void *arg)

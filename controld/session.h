@@ -75,6 +75,7 @@ int		 session_socket(struct session *, uint32_t, int);
 void		 session_state_ack(struct session *, uint32_t,
 		    const struct ipc_state_ack *);
 json_t		*session_status(struct session *);
+bool		 session_keeps_token(const struct session *);
 int		 session_sign_in(struct session *, const char *,
 		    session_done_fn *, void *);
 int		 session_sign_out(struct session *, session_done_fn *, void *);

@@ -91,7 +91,7 @@ wireguard_configure(struct tunneld_chan *tc, const struct ipc_msg *msg)
 	struct ipc_sockaddr	*eps = NULL;
 	const char		*file = msg->u.wg_file.name;
 	char			 err[IPC_TEXT_MAX];
-	size_t			 i, j;
+	size_t			 i, j, n;
 
 	if (wgconf_parse_fd(msg->fd, file, &conf, err, sizeof(err)) == -1) {
 		close(msg->fd);
@@ -105,6 +105,13 @@ wireguard_configure(struct tunneld_chan *tc, const struct ipc_msg *msg)
 	if (conf->n_peers > IPC_WG_MAX_PEERS || conf->n_addresses > 256) {
 		snprintf(err, sizeof(err), "%s: too many peers or addresses",
 		    file);
+		goto fail;
+	}
+	for (i = 0, n = 0; i < conf->n_peers; i++)
+		n += conf->peers[i].n_allowed_ips;
+	if (n > IPC_WG_MAX_ALLOWED_IPS) {
+		snprintf(err, sizeof(err), "%s: %zu AllowedIPs, over %d", file,
+		    n, IPC_WG_MAX_ALLOWED_IPS);
 		goto fail;
 	}
 	/* Everything that can fail happens before the first message. */

@@ -156,6 +156,8 @@ struct ipc_sockaddr {
 #define IPC_NAME_MAX		256
 #define IPC_TEXT_MAX		512
 #define IPC_WG_MAX_PEERS	1024
+/* Allowed IPs of all peers together: each is a route and a table entry. */
+#define IPC_WG_MAX_ALLOWED_IPS	4096
 #define IPC_WG_KEY_LEN		32
 
 /* IPC_WG_FILE: the configuration file named here is the attached fd. */

@@ -313,6 +313,17 @@ client_rules(struct client *c, bool add)
 	return (rc);
 }
 
+static bool
+client_prefix_routed(const struct client *c, const struct ipc_prefix *p)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->nroutes; i++)
+		if (memcmp(&c->routes[i].prefix, p, sizeof(*p)) == 0)
+			return (true);
+	return (false);
+}
+
 static int
 client_route(struct client *c, const struct ipc_route *r, bool add)
 {
@@ -336,6 +347,9 @@ client_route(struct client *c, const struct ipc_route *r, bool add)
 			    strerror(-rc));
 	} else {
 		device_del_resource(t->dev, p, r->resource_id);
+		/* Another resource with the same address keeps the route. */
+		if (client_prefix_routed(c, p))
+			return (0);
 		rc = netlink_route_del(t->nl, t->ifindex, p->family,
 		    p->addr, p->prefixlen, table, 0);
 		if (rc == 0 && table != 0 && --c->default_routes == 0 &&
@@ -361,8 +375,14 @@ client_state(struct role *r, const struct ipc_msg *msg)
 			return (client_moved(c, &msg->u.tun_addresses));
 		r->addresses = msg->u.tun_addresses;
 		r->have_addresses = true;
-		if ((error = client_device_up(c)) != 0)
+		if ((error = client_device_up(c)) != 0) {
+			/* Nothing half made stays; the next try starts over. */
+			conns_free(r->conns);
+			r->conns = NULL;
+			role_tun_down(r);
+			r->have_addresses = false;
 			return (error);
+		}
 		for (j = 0; j < c->nroutes; j++)
 			(void)client_route(c, &c->routes[j], true);
 		return (0);
@@ -462,6 +482,7 @@ static const struct role_ops client_ops = {
 	.clear = client_clear,
 	.kind = "client",
 	.peer_kind = "gateway",
+	.tokens = true,
 	.max_peers = CLIENT_MAX_GATEWAYS,
 	.state = client_state,
 	.describe = client_describe,

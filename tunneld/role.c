@@ -240,26 +240,40 @@ role_token_owns(uint16_t type)
 	return (type == IPC_TOKEN_DELETE || type == IPC_TOKEN_STORE);
 }
 
+static void
+role_token_result(struct ipc_chan *ch, uint32_t id, int error)
+{
+	struct ipc_token_result	 res;
+
+	memset(&res, 0, sizeof(res));
+	res.error = error;
+	if (ipc_chan_send(ch, IPC_TOKEN_RESULT, id, &res, sizeof(res), -1) ==
+	    -1)
+		log_warn("answering controld");
+}
+
 /* IPC_TOKEN_DELETE and IPC_TOKEN_STORE, answered on the channel. */
 static void
 role_token_dispatch(struct role *r, struct ipc_chan *ch,
     const struct ipc_msg *msg)
 {
-	struct ipc_token_result	 res;
-	const char		*path = r->opt.token_file;
-	int			 error = 0;
+	const char	*path = r->opt.token_file;
+	int		 error = 0;
 
+	if (!r->ops->tokens) {
+		/* A gateway's token is the operator's: only they change it. */
+		log_warnx("%s refused: the %s keeps its token",
+		    ipc_type_name(msg->hdr.type), r->ops->name);
+		role_token_result(ch, msg->hdr.id, EPERM);
+		return;
+	}
 	role_forget_env_token(&r->id);
 	if (msg->hdr.type == IPC_TOKEN_DELETE) {
 		if (unlink(path) == -1 && errno != ENOENT)
 			error = errno;
 		else
 			log_info("token deleted (%s)", path);
-		memset(&res, 0, sizeof(res));
-		res.error = error;
-		if (ipc_chan_send(ch, IPC_TOKEN_RESULT, msg->hdr.id, &res,
-		    sizeof(res), -1) == -1)
-			log_warn("answering controld");
+		role_token_result(ch, msg->hdr.id, error);
 		return;
 	}
 	if ((error = role_store_token(path, msg->u.token.token)) != 0)
@@ -563,6 +577,54 @@ role_remote_candidate(struct role *r, const struct ipc_msg *msg)
 	return (0);
 }
 
+/*
+ * Whether a tunnel address lies where the portal allocates them. Wider
+ * than PROTOCOL 4.5's 100.64.0.0/11 and fd00:2021:1111::/107: Firezone's
+ * own gateway test data holds 100.115.164.78 and fd00:2021:1111::2c:f6ab.
+ * Narrow enough that controld cannot take the host's LAN or public
+ * addresses.
+ */
+static bool
+role_tunnel_address(const struct ipc_prefix *p)
+{
+	static const uint8_t	 v6[6] = { 0xfd, 0x00, 0x20, 0x21, 0x11, 0x11 };
+
+	if (p->family == AF_INET)
+		return (p->addr[0] == 100 && (p->addr[1] & 0xc0) == 64);
+	return (p->family == AF_INET6 && memcmp(p->addr, v6, sizeof(v6)) == 0);
+}
+
+/*
+ * The meaning of a state message, beyond its format (which ipc.c checks):
+ * NULL, or why it is refused. controld is assumed compromised.
+ */
+static const char *
+role_refused(const struct ipc_msg *msg)
+{
+	const struct ipc_prefix	*v4, *v6;
+
+	switch (msg->hdr.type) {
+	case IPC_TUN_ADDRESSES:
+		v4 = &msg->u.tun_addresses.ipv4;
+		v6 = &msg->u.tun_addresses.ipv6;
+		break;
+	case IPC_GATEWAY_PEER:
+		v4 = &msg->u.gateway_peer.gateway_ipv4;
+		v6 = &msg->u.gateway_peer.gateway_ipv6;
+		break;
+	case IPC_CLIENT_PEER:
+		v4 = &msg->u.client_peer.client_ipv4;
+		v6 = &msg->u.client_peer.client_ipv6;
+		break;
+	default:
+		return (NULL);
+	}
+	if (!role_tunnel_address(v4) || !role_tunnel_address(v6))
+		return ("a tunnel address outside 100.64.0.0/10 and "
+		    "fd00:2021:1111::/48");
+	return (NULL);
+}
+
 static void
 role_state_ack(struct ipc_chan *ch, const struct ipc_msg *msg, int error)
 {
@@ -632,12 +694,19 @@ int
 role_portal_dispatch(struct role *r, struct ipc_chan *ch,
     const struct ipc_msg *msg, const char **why)
 {
-	char	 what[IPC_CANDIDATE_MAX + 64];
-	int	 error;
+	char		 what[IPC_CANDIDATE_MAX + 64];
+	const char	*refused;
+	int		 error;
 
 	(void)why;
 	if (role_token_owns(msg->hdr.type)) {
 		role_token_dispatch(r, ch, msg);
+		return (0);
+	}
+	if ((refused = role_refused(msg)) != NULL) {
+		log_warnx("%s refused: %s", ipc_type_name(msg->hdr.type),
+		    refused);
+		role_state_ack(ch, msg, EPERM);
 		return (0);
 	}
 	switch (msg->hdr.type) {

@@ -59,6 +59,7 @@ struct role_ops {
 	/* The client and gateway roles', for role_portal_dispatch(). */
 	const char	*kind;		/* "client", as in "client state" */
 	const char	*peer_kind;	/* "gateway": whom it connects to */
+	bool		 tokens;	/* controld may store and delete it */
 	size_t		 max_peers;
 	/* Keeps a state message: the errno to acknowledge it with. */
 	int		(*state)(struct role *, const struct ipc_msg *);

@@ -252,6 +252,10 @@ wgmode_dispatch(struct role *r, struct ipc_chan *ch, const struct ipc_msg *msg,
 		if (wm->phase != WGMODE_PEERS ||
 		    aip->peer_id + 1 != wm->npeers)
 			break;
+		if (wm->naips == IPC_WG_MAX_ALLOWED_IPS) {
+			*why = "more allowed IPs than fzc takes";
+			return (-1);
+		}
 		wm->aips = xreallocarray(wm->aips, wm->naips + 1,
 		    sizeof(*wm->aips));
 		wm->aips[wm->naips].peer_id = aip->peer_id;

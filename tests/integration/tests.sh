@@ -255,3 +255,90 @@ t_systemd_unit() {
 	[ -z "$out" ] || fail "verify printed: $out" || return 1
 	grep -q '^Type=notify$' "$unit" || fail "not Type=notify" || return 1
 }
+
+# th_answers LOG: the answers the hostile controld logged, "name=error"
+# a line.
+th_answers() {
+	python3 -c '
+import json, sys
+for l in open(sys.argv[1]):
+    v = json.loads(l)
+    if "name" in v:
+        print("%s=%s" % (v["name"], v["error"]))' "$1"
+}
+
+# A compromised fzc-controld (hostile_controld.py, run by tunneld in its
+# place) asks for tunnel addresses on the LAN and outside Firezone's
+# ranges, and for a gateway at a public address: each is refused (EPERM)
+# with a log line, the namespace's links, addresses, routes, rules and
+# ruleset stay byte for byte, and tunneld keeps running. Then, allowed: a
+# route two resources share stays until the second one goes.
+t_hostile_controld() {
+	local ns log=$WORK/hostile.log before after a
+	new_netns ns hostile || return 1
+	install -m 666 /dev/null "$log"
+	before=$(te_snapshot "$ns")
+	FZC_HOSTILE_IPC_H=$SRCDIR/ipc/ipc.h FZC_HOSTILE_LOG=$log \
+	    FZC_HOSTILE_GO=$WORK/go start_tunneld "$ns" "$WORK/a" \
+	    --controld "$SRCDIR/tests/integration/hostile_controld.py"
+	wait_until 15 grep -q '"phase": 1' "$log" ||
+	    fail "no first phase: $(cat "$log"; tail -5 "$TLOG")" || return 1
+	a=$(th_answers "$log")
+	echo "$a"
+	[ "$(grep -c '=1$' <<<"$a")" = 3 ] ||
+	    fail "not all three refused with EPERM" || return 1
+	[ "$(grep -c 'refused: a tunnel address outside' "$TLOG")" = 3 ] ||
+	    fail "refusals not in the log: $(grep refused "$TLOG")" ||
+	    return 1
+	after=$(te_snapshot "$ns")
+	diff <(echo "$before") <(echo "$after") ||
+	    fail "the namespace changed" || return 1
+	kill -0 "$TPID" || fail "tunneld died" || return 1
+	touch "$WORK/go"
+	wait_until 15 grep -q '"phase": 2' "$log" ||
+	    fail "no second phase: $(tail -5 "$TLOG")" || return 1
+	a=$(th_answers "$log" | tail -n 4)
+	echo "$a"
+	[ "$(grep -c '=0$' <<<"$a")" = 4 ] ||
+	    fail "allowed requests refused" || return 1
+	ip -n "$ns" route show 10.55.0.0/24 | grep -q . ||
+	    fail "the shared route went with the first resource" || return 1
+	kill -0 "$TPID" || fail "tunneld died" || return 1
+}
+
+# The same in the gateway role: controld may neither store nor delete the
+# operator's token (it stays as it was), nor put the tunnel on the LAN;
+# and fzc-controld itself refuses sign-in and sign-out there.
+t_hostile_controld_gateway() {
+	local ns log=$WORK/hostile.log a
+	new_netns ns hostgw || return 1
+	install -m 666 /dev/null "$log"
+	mkdir -p "$WORK/g"
+	(umask 077 && echo operator-token >"$WORK/g/token")
+	FZC_HOSTILE_ROLE=gateway FZC_HOSTILE_IPC_H=$SRCDIR/ipc/ipc.h \
+	    FZC_HOSTILE_LOG=$log FZC_HOSTILE_GO=$WORK/go \
+	    start_tunneld "$ns" "$WORK/g" --role gateway --interface fzcg0 \
+	    --controld "$SRCDIR/tests/integration/hostile_controld.py"
+	wait_until 15 eval '[ "$(th_answers "$log" | wc -l)" = 3 ]' ||
+	    fail "answers: $(cat "$log"; tail -5 "$TLOG")" || return 1
+	a=$(th_answers "$log")
+	echo "$a"
+	[ "$(grep -c '=1$' <<<"$a")" = 3 ] ||
+	    fail "not all three refused with EPERM" || return 1
+	[ "$(cat "$WORK/g/token")" = operator-token ] ||
+	    fail "the token changed" || return 1
+	grep -q 'IPC_TOKEN_DELETE refused: the gateway role keeps its token' \
+	    "$TLOG" || fail "no log line for the refused delete" || return 1
+	kill -0 "$TPID" || fail "tunneld died" || return 1
+	kill "$TPID"
+	wait "$TPID" 2>/dev/null
+	start_tunneld "$ns" "$WORK/g" --role gateway --interface fzcg0
+	wait_until 5 fzc_cli "$WORK/g" status || fail "no status" || return 1
+	! fzc_cli "$WORK/g" sign-out 2>"$WORK/err" ||
+	    fail "sign-out accepted in the gateway role" || return 1
+	grep -q "the gateway's token is the operator's" "$WORK/err" ||
+	    fail "sign-out refused without saying why: $(cat "$WORK/err")" ||
+	    return 1
+	[ "$(cat "$WORK/g/token")" = operator-token ] ||
+	    fail "the token changed" || return 1
+}

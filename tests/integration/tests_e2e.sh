@@ -196,8 +196,10 @@ te_cidr() {
 }
 
 # te_v6 MODE PATH: the e2e world in dual stack (lib.sh, E2E_IPV6): the
-# client signals IPv6 candidates (host, server-reflexive behind a NAT,
-# relayed), the first packet to fd20::2 gets the authorization of the
+# client signals IPv6 candidates (host, and server-reflexive behind a NAT;
+# coturn 4.6 relays IPv6 only for a request that names the family with
+# the draft's code point 0x8032, not RFC 8656's, so its relayed
+# candidates stay IPv4 here), the first packet to fd20::2 gets the authorization of the
 # IPv6 CIDR resource, and a 32 MiB download from it over IPv6 through the
 # tunnel matches its sha256; the path is PATH, with under 1 MiB of the
 # download through the relay (direct) or all of it (relayed).
@@ -231,7 +233,7 @@ v = json.loads(sys.stdin.readline())
 cands = [c for m in v["messages"]
          if m["event"] == "new_gateway_ice_candidates"
          for c in m["payload"].get("candidates", [])]
-want = [("host", "fd81::2"), ("relay", "fd80:1::2")]
+want = [("host", "fd81::2")]
 if sys.argv[1]:
     want.append(("srflx", sys.argv[1]))
 missing = [w for w in want

@@ -36,7 +36,6 @@ struct sent {
 	uint16_t		method;
 	bool			authed;
 	bool			aaf;
-	bool			aaf_draft;	/* coturn's code point */
 	uint32_t		transport;
 	uint32_t		lifetime;
 	uint32_t		channel;
@@ -184,8 +183,6 @@ h_log(struct harness *h, const struct stun_msg *m)
 	s->method = m->method;
 	s->authed = m->mi_off != 0;
 	s->aaf = stun_find(m, STUN_A_ADDITIONAL_ADDRESS_FAMILY) != NULL;
-	s->aaf_draft = stun_find(m, STUN_A_ADDITIONAL_ADDRESS_FAMILY_DRAFT) !=
-	    NULL;
 	memcpy(s->txid, m->txid, STUN_TXID_LEN);
 	stun_get_u32(m, STUN_A_REQUESTED_TRANSPORT, &s->transport);
 	stun_get_u32(m, STUN_A_LIFETIME, &s->lifetime);
@@ -337,12 +334,12 @@ START_TEST(test_allocate_after_401)
 	ck_assert_uint_eq(h.log[1].method, STUN_ALLOCATE);
 	ck_assert(!h.log[1].authed);
 	ck_assert_uint_eq(h.log[1].transport, 17U << 24);
-	ck_assert(h.log[1].aaf && h.log[1].aaf_draft);
+	ck_assert(h.log[1].aaf);
 	ck_assert_uint_eq(h.log[2].method, STUN_ALLOCATE);
 	ck_assert(h.log[2].authed);
 	ck_assert_str_eq(h.log[2].nonce, "nonce-1");
 	ck_assert_uint_eq(h.log[2].transport, 17U << 24);
-	ck_assert(h.log[2].aaf && h.log[2].aaf_draft);
+	ck_assert(h.log[2].aaf);
 	/* A retry is a new transaction. */
 	ck_assert_mem_ne(h.log[1].txid, h.log[2].txid, STUN_TXID_LEN);
 
@@ -435,7 +432,6 @@ START_TEST(test_second_family_refused)
 	ck_assert_uint_eq(h_count(&h, STUN_ALLOCATE, 0), 3);
 	ck_assert(h_nth(&h, STUN_ALLOCATE, 0, 1)->aaf);
 	ck_assert(!h_nth(&h, STUN_ALLOCATE, 0, 2)->aaf);
-	ck_assert(!h_nth(&h, STUN_ALLOCATE, 0, 2)->aaf_draft);
 	h_event(&h, TURN_EV_SRFLX);
 	ev = h_event(&h, TURN_EV_RELAYED);
 	ck_assert(stun_addr_eq(&ev.addr, &relayed4));

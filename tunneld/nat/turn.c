@@ -227,12 +227,9 @@ build_request(struct turn_client *c, const struct turn_txn *t, uint8_t *buf,
 	case STUN_ALLOCATE:
 		stun_put_u32(&b, STUN_A_REQUESTED_TRANSPORT,
 		    (uint32_t)TURN_PROTO_UDP << 24);
-		if (!c->no_aaf) {
+		if (!c->no_aaf)
 			stun_put_u32(&b, STUN_A_ADDITIONAL_ADDRESS_FAMILY,
 			    (uint32_t)STUN_FAMILY_V6 << 24);
-			stun_put_u32(&b, STUN_A_ADDITIONAL_ADDRESS_FAMILY_DRAFT,
-			    (uint32_t)STUN_FAMILY_V6 << 24);
-		}
 		break;
 	case STUN_REFRESH:
 		stun_put_u32(&b, STUN_A_LIFETIME, t->lifetime);
