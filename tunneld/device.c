@@ -773,11 +773,14 @@ int
 device_start(struct device *dev, const char **why)
 {
 	struct udp_caps	 caps;
+	const char	*env = getenv("FZC_OFFLOAD"), *offload;
 	uint16_t	 port = dev->cfg.listen_port;
 	size_t		 i;
 	int		 n = dev->cfg.nworkers;
 
-	if (tun_open(&dev->tun, dev->cfg.ifname, n, why) == -1)
+	/* FZC_OFFLOAD=0: plain packets on the TUN device (tests, bench). */
+	if (tun_open(&dev->tun, dev->cfg.ifname, n,
+	    env == NULL || strcmp(env, "0") != 0, why) == -1)
 		return (-1);
 	dev->udp_fds = xcalloc((size_t)n, sizeof(int));
 	dev->workers = xcalloc((size_t)n, sizeof(*dev->workers));
@@ -787,13 +790,19 @@ device_start(struct device *dev, const char **why)
 		if (dev->udp_fds[dev->nworkers] == -1)
 			return (-1);
 		dev->workers[dev->nworkers] = worker_new(&dev->tables,
-		    dev->nworkers,
-		    dev->tun.fds, n, dev->udp_fds[dev->nworkers], &caps);
+		    dev->nworkers, &dev->tun, dev->udp_fds[dev->nworkers],
+		    &caps);
 	}
 	dev->port = port;
-	log_info("%s: %d workers on UDP port %u (GSO %s, GRO %s)",
+	offload = "off";
+	if (dev->tun.offloads & TUN_OFFLOAD_USO)
+		offload = "TSO and USO";
+	else if (dev->tun.offloads & TUN_OFFLOAD_TSO)
+		offload = "TSO";
+	log_info(
+	    "%s: %d workers on UDP port %u (GSO %s, GRO %s, TUN offload %s)",
 	    dev->tun.name, n, port, caps.gso ? "on" : "off",
-	    caps.gro ? "on" : "off");
+	    caps.gro ? "on" : "off", offload);
 	for (i = 0; i < (size_t)n; i++)
 		if (worker_start(dev->workers[i]) == -1) {
 			*why = "starting a worker thread";

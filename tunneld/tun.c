@@ -10,27 +10,38 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "common/util.h"
 #include "tunneld/tun.h"
 
+/* Debian 12's kernel headers (6.1) predate UDP segmentation on TUN. */
+#ifndef TUN_F_USO4
+#define TUN_F_USO4	0x20
+#endif
+#ifndef TUN_F_USO6
+#define TUN_F_USO6	0x40
+#endif
+
 static int
-tun_attach(const char *name, char *actual)
+tun_attach(const char *name, char *actual, bool vnet)
 {
 	struct ifreq	 ifr;
+	short		 want = IFF_TUN | IFF_NO_PI | IFF_MULTI_QUEUE;
 	int		 fd, saved_errno;
 
+	if (vnet)
+		want |= IFF_VNET_HDR;
 	if ((fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK)) == -1)
 		return (-1);
 	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_MULTI_QUEUE;
+	ifr.ifr_flags = want;
 	memcpy(ifr.ifr_name, name, strnlen(name, IFNAMSIZ - 1));
 	if (ioctl(fd, TUNSETIFF, &ifr) == -1)
 		goto fail;
 	/* Queue flags are per device and a mismatch is silently accepted. */
 	if (ioctl(fd, TUNGETIFF, &ifr) == -1)
 		goto fail;
-	if ((ifr.ifr_flags & (IFF_TUN | IFF_NO_PI | IFF_MULTI_QUEUE)) !=
-	    (IFF_TUN | IFF_NO_PI | IFF_MULTI_QUEUE)) {
+	if ((ifr.ifr_flags & (want | IFF_VNET_HDR)) != want) {
 		errno = EEXIST;
 		goto fail;
 	}
@@ -64,13 +75,34 @@ tun_set_txqlen(struct tun *t)
 }
 
 /*
+ * Segmentation offloads, the most the kernel takes: USO arrived in 6.2
+ * (and needs USO4 and USO6 together), TSO needs CSUM. Unknown bits are
+ * refused with EINVAL, which makes the call a probe.
+ */
+static unsigned
+tun_set_offload(int fd)
+{
+	unsigned long	 tso = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+
+	if (ioctl(fd, TUNSETOFFLOAD, tso | TUN_F_USO4 | TUN_F_USO6) == 0)
+		return (TUN_OFFLOAD_TSO | TUN_OFFLOAD_USO);
+	if (ioctl(fd, TUNSETOFFLOAD, tso) == 0)
+		return (TUN_OFFLOAD_TSO);
+	return (0);
+}
+
+/*
  * Opens the device NAME (a kernel-chosen name for "fzc%d" patterns) with
  * nqueues queues. Non-persistent: the device goes away with the last fd.
+ * With offload, it tries virtio-net headers and segmentation offloads,
+ * and falls back to plain packets (said once in the log).
  */
 int
-tun_open(struct tun *t, const char *name, int nqueues, const char **why)
+tun_open(struct tun *t, const char *name, int nqueues, bool offload,
+    const char **why)
 {
-	int	 i;
+	const char	*why_not;
+	int		 i;
 
 	memset(t, 0, sizeof(*t));
 	if (strlen(name) >= IFNAMSIZ) {
@@ -80,9 +112,25 @@ tun_open(struct tun *t, const char *name, int nqueues, const char **why)
 	}
 	t->fds = xcalloc((size_t)nqueues, sizeof(int));
 	memcpy(t->name, name, strlen(name));
-	for (i = 0; i < nqueues; i++) {
+	if (offload) {
+		if ((t->fds[0] = tun_attach(t->name, t->name, true)) != -1 &&
+		    (t->offloads = tun_set_offload(t->fds[0])) != 0) {
+			t->vnet = true;
+			t->nqueues = 1;
+		} else {
+			why_not = t->fds[0] == -1 ? strerror(errno) :
+			    "TUNSETOFFLOAD refused";
+			log_warnx("%s: no TUN offload (%s), plain packets",
+			    t->name, why_not);
+			/* Offloads are per device: start it anew. */
+			if (t->fds[0] != -1)
+				close(t->fds[0]);
+			memcpy(t->name, name, strlen(name) + 1);
+		}
+	}
+	for (i = t->nqueues; i < nqueues; i++) {
 		/* Later queues attach to the name the first one got. */
-		if ((t->fds[i] = tun_attach(t->name, t->name)) == -1) {
+		if ((t->fds[i] = tun_attach(t->name, t->name, t->vnet)) == -1) {
 			*why = errno == EEXIST ?
 			    "a device of that name exists and is not a "
 			    "multi-queue TUN device" : "opening /dev/net/tun";

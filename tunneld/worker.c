@@ -4,10 +4,17 @@
  * queue are encrypted and sent, datagrams the kernel hashed to its socket
  * are decrypted and written to its queue. One peer's datagrams all reach
  * one socket, so one worker writes all of a flow's packets, in order.
+ *
+ * With TUN offloads on, a read may return a TCP or UDP super-packet of up
+ * to 64 KiB: it is cut into segments (gso.c), sealed into the slots of
+ * the batch and sent with UDP GSO; decrypted TCP segments are coalesced
+ * again (gro.c) and written as one super-packet per flow and batch.
  */
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+
+#include <linux/virtio_net.h>
 
 #include <netinet/in.h>
 #include <netinet/udp.h>
@@ -23,13 +30,22 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "tunneld/gro.h"
+#include "tunneld/gso.h"
 #include "tunneld/iphdr.h"
 #include "tunneld/nat/stun.h"
 #include "tunneld/peer.h"
 #include "tunneld/qsbr.h"
+#include "tunneld/tun.h"
 #include "tunneld/worker.h"
 
+/* Segments per UDP GSO send. */
 #define TX_BATCH	UDP_GSO_MAX_SEGS
+/* Sealed packets held for sending: more than one super-packet cuts into. */
+#define TX_SLOTS	128
+/* TUN reads per wake-up: plain packets, super-packets. */
+#define TX_READS	TX_BATCH
+#define TX_READS_GSO	8
 #define RX_BATCH	16
 #define RX_GRO_SIZE	65536
 #define MAX_UDP_PAYLOAD	65507
@@ -61,6 +77,7 @@ struct worker {
 	int			 stop_fd;
 	bool			 gso;
 	bool			 gro;
+	bool			 vnet;	/* TUN offloads: virtio-net headers */
 	pthread_t		 thread;
 	bool			 running;
 	unsigned		 mtu;
@@ -68,10 +85,15 @@ struct worker {
 	/* Outbound batch: slot i holds one packet, then its ciphertext. */
 	uint8_t			*tx;
 	size_t			 tx_stride;
-	size_t			 tx_len[TX_BATCH];
-	size_t			 tx_off[TX_BATCH];	/* 0: ChannelData */
-	struct sockaddr_in6	 tx_dst[TX_BATCH];
+	size_t			 tx_len[TX_SLOTS];
+	size_t			 tx_off[TX_SLOTS];	/* 0: ChannelData */
+	struct sockaddr_in6	 tx_dst[TX_SLOTS];
 	int			 ntx;
+	/* With offloads: one super-packet as read, and the one being cut. */
+	uint8_t			*tun_buf;
+	struct gso		 gso_state;
+	/* Decrypted segments waiting to be coalesced. */
+	struct gro		 gro_state;
 
 	/* Inbound batch. */
 	uint8_t			*rx;
@@ -231,75 +253,164 @@ flush_tx(struct worker *w)
 	w->ntx = 0;
 }
 
+/* The peer a batch's packets go to, and what sealing for it needs. */
+struct tx_state {
+	struct peer		*peer;
+	struct keypair		*kp;
+	struct sockaddr_in6	 dst;
+	bool			 has_dst;
+	uint16_t		 channel;
+	uint32_t		 ev;
+	uint64_t		 now;
+};
+
+static void
+tx_peer(struct tx_state *ts, struct peer *p)
+{
+	if (p == ts->peer)
+		return;
+	if (ts->ev != 0)
+		peer_raise(ts->peer, ts->ev);
+	ts->ev = 0;
+	ts->peer = p;
+	ts->kp = peer_current_keypair(p);
+	pthread_mutex_lock(&p->lock);
+	ts->has_dst = p->has_endpoint;
+	ts->dst = p->endpoint;
+	ts->channel = p->channel;
+	pthread_mutex_unlock(&p->lock);
+}
+
+/*
+ * Seals the packet of n bytes at pkt into the next slot (pkt may already
+ * lie there, at HEADROOM); the caller makes sure a slot is free.
+ */
+static void
+tx_seal(struct worker *w, struct tx_state *ts, const uint8_t *pkt, size_t n)
+{
+	uint8_t		*slot = w->tx + (size_t)w->ntx * w->tx_stride;
+	size_t		 outlen;
+	int		 rc;
+
+	if (ts->kp == NULL)
+		rc = WG_ERR_EXPIRED;
+	else if (!ts->has_dst)
+		rc = WG_ERR_STATE;
+	else
+		rc = wg_transport_encrypt(&ts->kp->kp, pkt, n, w->mtu,
+		    slot + PEER_CHANNEL_HDR, w->tx_stride - PEER_CHANNEL_HDR,
+		    ts->now, &outlen);
+	if (rc == WG_ERR_STATE) {
+		drop(w, IPC_DROP_NO_SESSION);
+		return;
+	}
+	if (rc != WG_OK) {
+		/* Held until the handshake the main thread starts. */
+		peer_stage(ts->peer, pkt, n);
+		peer_raise(ts->peer, PEER_EV_WANT_HANDSHAKE);
+		return;
+	}
+	w->tx_off[w->ntx] = channel_wrap(slot, ts->channel, outlen);
+	w->tx_len[w->ntx] = outlen + PEER_CHANNEL_HDR - w->tx_off[w->ntx];
+	w->tx_dst[w->ntx] = ts->dst;
+	w->ntx++;
+	atomic_fetch_add_explicit(&ts->peer->tx_bytes, outlen,
+	    memory_order_relaxed);
+	/* Raised once per peer and batch, not per packet. */
+	ts->ev = PEER_EV_DATA_SENT | PEER_EV_AUTH_SENT;
+}
+
+/* The peer for an outbound packet, or NULL (counted as a drop). */
+static struct peer *
+tx_route(struct worker *w, const uint8_t *pkt, size_t n)
+{
+	struct peer	*p;
+
+	if ((p = peer_lookup_dst(w->tables, pkt, n)) != NULL)
+		return (p);
+	if (peer_unrouted(w->tables, pkt, n))
+		drop(w, IPC_DROP_UNAUTHORIZED);
+	else
+		drop(w, IPC_DROP_NO_PEER);
+	return (NULL);
+}
+
+/* One plain packet, read into the next slot: 0, or -1 when none. */
+static int
+read_plain(struct worker *w, struct tx_state *ts)
+{
+	struct peer	*p;
+	uint8_t		*pkt;
+	ssize_t		 n;
+
+	pkt = w->tx + (size_t)w->ntx * w->tx_stride + HEADROOM;
+	n = read(w->tun_fd, pkt, w->mtu);
+	if (n == -1 && errno == EINTR)
+		return (0);
+	if (n <= 0)
+		return (-1);
+	if ((p = tx_route(w, pkt, (size_t)n)) == NULL)
+		return (0);
+	tx_peer(ts, p);
+	tx_seal(w, ts, pkt, (size_t)n);
+	return (0);
+}
+
+/* One read with offloads on, cut into segments: 0, or -1 when none. */
+static int
+read_super(struct worker *w, struct tx_state *ts)
+{
+	struct virtio_net_hdr vh;
+	struct gso	*g = &w->gso_state;
+	struct peer	*p;
+	uint8_t		*pkt = w->tun_buf + GSO_VNET_LEN, *seg;
+	size_t		 len;
+	ssize_t		 n;
+
+	n = read(w->tun_fd, w->tun_buf, GSO_VNET_LEN + GSO_PKT_MAX);
+	if (n == -1 && errno == EINTR)
+		return (0);
+	if (n <= 0)
+		return (-1);
+	if ((size_t)n <= GSO_VNET_LEN) {
+		drop(w, IPC_DROP_BAD_PACKET);
+		return (0);
+	}
+	memcpy(&vh, w->tun_buf, sizeof(vh));
+	len = (size_t)n - GSO_VNET_LEN;
+	if (gso_start(g, &vh, pkt, len) == -1) {
+		drop(w, IPC_DROP_BAD_PACKET);
+		return (0);
+	}
+	/* Every segment has the super-packet's addresses. */
+	if ((p = tx_route(w, pkt, len)) == NULL)
+		return (0);
+	tx_peer(ts, p);
+	while ((seg = gso_next(g, &len)) != NULL) {
+		if (w->ntx == TX_SLOTS)
+			flush_tx(w);
+		tx_seal(w, ts, seg, len);
+	}
+	return (0);
+}
+
 /* Reads what the TUN queue has (up to a batch), seals it, sends it. */
 static void
 worker_outbound(struct worker *w)
 {
-	struct peer_tables *t = w->tables;
-	struct peer	*peer = NULL, *p;
-	struct keypair	*kp = NULL;
-	struct sockaddr_in6 dst;
-	bool		 has_dst = false;
-	uint16_t	 channel = 0;
-	uint8_t		*slot, *pkt;
-	uint64_t	 now = util_now_ns();
-	size_t		 outlen;
-	ssize_t		 n;
-	int		 i, rc;
-	uint32_t	 ev = 0;
+	struct tx_state	 ts;
+	int		 i;
 
-	for (i = 0; i < TX_BATCH; i++) {
-		slot = w->tx + (size_t)w->ntx * w->tx_stride;
-		pkt = slot + HEADROOM;
-		n = read(w->tun_fd, pkt, w->mtu);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
+	memset(&ts, 0, sizeof(ts));
+	ts.now = util_now_ns();
+	for (i = 0; i < (w->vnet ? TX_READS_GSO : TX_READS); i++) {
+		if (w->ntx == TX_SLOTS)
+			flush_tx(w);
+		if ((w->vnet ? read_super(w, &ts) : read_plain(w, &ts)) == -1)
 			break;
-		if ((p = peer_lookup_dst(t, pkt, (size_t)n)) == NULL) {
-			drop(w, peer_unrouted(t, pkt, (size_t)n) ?
-			    IPC_DROP_UNAUTHORIZED : IPC_DROP_NO_PEER);
-			continue;
-		}
-		if (p != peer) {
-			if (ev != 0)
-				peer_raise(peer, ev);
-			ev = 0;
-			peer = p;
-			kp = peer_current_keypair(peer);
-			pthread_mutex_lock(&peer->lock);
-			has_dst = peer->has_endpoint;
-			dst = peer->endpoint;
-			channel = peer->channel;
-			pthread_mutex_unlock(&peer->lock);
-		}
-		rc = kp == NULL ? WG_ERR_EXPIRED : has_dst ?
-		    wg_transport_encrypt(&kp->kp, pkt, (size_t)n, w->mtu,
-		    slot + PEER_CHANNEL_HDR,
-		    w->tx_stride - PEER_CHANNEL_HDR, now, &outlen) :
-		    WG_ERR_STATE;
-		if (rc == WG_ERR_STATE) {
-			drop(w, IPC_DROP_NO_SESSION);
-			continue;
-		}
-		if (rc != WG_OK) {
-			/* Held until the handshake the main thread starts. */
-			peer_stage(peer, pkt, (size_t)n);
-			peer_raise(peer, PEER_EV_WANT_HANDSHAKE);
-			continue;
-		}
-		w->tx_off[w->ntx] = channel_wrap(slot, channel, outlen);
-		w->tx_len[w->ntx] = outlen + PEER_CHANNEL_HDR -
-		    w->tx_off[w->ntx];
-		w->tx_dst[w->ntx] = dst;
-		w->ntx++;
-		atomic_fetch_add_explicit(&peer->tx_bytes, outlen,
-		    memory_order_relaxed);
-		/* Raised once per peer and batch, not per packet. */
-		ev = PEER_EV_DATA_SENT | PEER_EV_AUTH_SENT;
 	}
-	if (ev != 0)
-		peer_raise(peer, ev);
+	if (ts.ev != 0)
+		peer_raise(ts.peer, ts.ev);
 	flush_tx(w);
 }
 
@@ -339,6 +450,32 @@ tun_queue_fd(struct worker *w, const uint8_t *p, size_t len)
 		for (i = l4; i < l4 + 4; i++)
 			h = (h ^ p[i]) * 16777619u;
 	return (w->tun_fds[h % (uint32_t)w->nqueues]);
+}
+
+/* gro.c's writer: one packet or super-packet with its virtio header. */
+static void
+tun_writev(void *arg, const struct iovec *iov, int cnt, unsigned segs)
+{
+	struct worker	*w = arg;
+	size_t		 len = 0;
+	int		 fd, i;
+
+	for (i = 1; i < cnt; i++)
+		len += iov[i].iov_len;
+	fd = tun_queue_fd(w, iov[1].iov_base, iov[1].iov_len);
+	for (;;) {
+		if (writev(fd, iov, cnt) != -1) {
+			count(&w->c.rx_packets, segs);
+			count(&w->c.rx_bytes, len);
+			return;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN || wait_writable(fd) == -1) {
+			drop(w, IPC_DROP_TUN_WRITE);
+			return;
+		}
+	}
 }
 
 static void
@@ -468,7 +605,10 @@ worker_transport(struct worker *w, struct rx_state *st, uint8_t *msg,
 		drop(w, IPC_DROP_SOURCE);
 		return;
 	}
-	tun_write(w, msg, ilen);
+	if (w->vnet)
+		gro_add(&w->gro_state, msg, ilen);
+	else
+		tun_write(w, msg, ilen);
 }
 
 static void
@@ -566,6 +706,9 @@ worker_inbound(struct worker *w)
 			worker_datagram(w, &st, buf + off,
 			    len - off < seg ? len - off : seg, &src, now);
 	}
+	/* Before the buffers are read into again. */
+	if (w->vnet)
+		gro_flush(&w->gro_state);
 }
 
 static void *
@@ -610,23 +753,28 @@ worker_main(void *arg)
 }
 
 struct worker *
-worker_new(struct peer_tables *tables, int id, const int *tun_fds,
-    int nqueues, int udp_fd, const struct udp_caps *caps)
+worker_new(struct peer_tables *tables, int id, const struct tun *tun,
+    int udp_fd, const struct udp_caps *caps)
 {
 	struct worker	*w;
 
 	w = xcalloc(1, sizeof(*w));
 	w->tables = tables;
 	w->id = id;
-	w->tun_fd = tun_fds[id];
-	w->tun_fds = tun_fds;
-	w->nqueues = nqueues;
+	w->tun_fd = tun->fds[id];
+	w->tun_fds = tun->fds;
+	w->nqueues = tun->nqueues;
 	w->udp_fd = udp_fd;
 	w->gso = caps->gso;
 	w->gro = caps->gro;
+	w->vnet = tun->vnet;
 	w->mtu = tables->mtu;
 	w->tx_stride = HEADROOM + w->mtu + TAILROOM;
-	w->tx = xcalloc(TX_BATCH, w->tx_stride);
+	w->tx = xcalloc(TX_SLOTS, w->tx_stride);
+	if (w->vnet) {
+		w->tun_buf = xcalloc(1, GSO_VNET_LEN + GSO_PKT_MAX);
+		gro_init(&w->gro_state, tun_writev, w);
+	}
 	w->rx_stride = w->gro ? RX_GRO_SIZE : w->tx_stride + 64;
 	w->rx = xcalloc(RX_BATCH, w->rx_stride);
 	if ((w->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1)
@@ -662,10 +810,13 @@ worker_free(struct worker *w)
 	worker_stop(w);
 	close(w->stop_fd);
 	/* Buffers held plaintext. */
-	explicit_bzero(w->tx, TX_BATCH * w->tx_stride);
+	explicit_bzero(w->tx, TX_SLOTS * w->tx_stride);
 	explicit_bzero(w->rx, RX_BATCH * w->rx_stride);
+	if (w->tun_buf != NULL)
+		explicit_bzero(w->tun_buf, GSO_VNET_LEN + GSO_PKT_MAX);
 	free(w->tx);
 	free(w->rx);
+	free(w->tun_buf);
 	free(w);
 }
 

@@ -6,9 +6,10 @@
 #include "tunneld/udp.h"
 
 struct peer_tables;
+struct tun;
 struct worker;
 
-struct worker	*worker_new(struct peer_tables *, int, const int *, int, int,
+struct worker	*worker_new(struct peer_tables *, int, const struct tun *, int,
 		    const struct udp_caps *);
 int		 worker_start(struct worker *);
 void		 worker_stop(struct worker *);

@@ -4,6 +4,10 @@
 # Topology: namespace A (fzc) and B (wireguard-go or a second fzc) joined
 # by a veth pair, 10.88.0.1/24 and fd88::1/64 on A; inner addresses
 # 10.99.0.1 / fd99::1 (A) and 10.99.0.2 / fd99::2 (B), MTU 1280.
+#
+# FZC_WIREGUARD_GO=PATH runs every test against that wireguard-go binary
+# (a newer build) instead of the one on the PATH. fzc's TUN offloads are
+# on unless a test sets FZC_OFFLOAD=0 (which fzc-tunneld reads).
 
 # wg_setup: namespaces, veth and keys; sets NA, NB.
 wg_setup() {
@@ -68,7 +72,8 @@ fzc_up() {
 wggo_up() {
 	local psk=${1:-$WORK/psk}
 	WGIF=wgb$$
-	ip netns exec "$NB" env WG_PROCESS_FOREGROUND=1 wireguard-go "$WGIF" \
+	ip netns exec "$NB" env WG_PROCESS_FOREGROUND=1 \
+	    "${FZC_WIREGUARD_GO:-wireguard-go}" "$WGIF" \
 	    >>"$WORK/wggo.log" 2>&1 &
 	WGPID=$!
 	PIDS+=("$WGPID")
@@ -158,6 +163,34 @@ wg_transfer_threads() {
 	transfer "$NB" "$NA" 10.99.0.1 || return 1
 	fzc_cli "$WORK/a" --json status
 }
+
+# Both ways and both families, with fzc's TUN offloads on and off: TCP
+# super-packets cut into segments and coalesced again against a peer that
+# sends and takes plain packets.
+wg_transfer_offload() {
+	wg_setup || return 1
+	wggo_up || return 1
+	FZC_OFFLOAD=$1 fzc_up a "$NA" 2 || return 1
+	wait_until 10 pings "$NA" 10.99.0.2 || fail "no tunnel" || return 1
+	if [ "$1" = 0 ]; then
+		grep -q 'TUN offload off' "$TLOG" ||
+		    fail "FZC_OFFLOAD=0 but offloads on: $(grep workers "$TLOG")" ||
+		    return 1
+	else
+		grep -q 'TUN offload TSO' "$TLOG" ||
+		    fail "no TUN offload: $(grep workers "$TLOG")" || return 1
+	fi
+	transfer "$NA" "$NB" 10.99.0.2 || return 1
+	transfer "$NB" "$NA" 10.99.0.1 || return 1
+	transfer "$NA" "$NB" fd99::2 || return 1
+	transfer "$NB" "$NA" fd99::1 || return 1
+	[ "$(worker_drops "$WORK/a" bad_packet)" = 0 ] &&
+	    [ "$(worker_drops "$WORK/a" tun_write)" = 0 ] ||
+	    fail "drops: $(fzc_cli "$WORK/a" --json status)" || return 1
+}
+
+t_wg_transfer_offload_on() { wg_transfer_offload 1; }
+t_wg_transfer_offload_off() { wg_transfer_offload 0; }
 
 t_wg_transfer_threads_1() { wg_transfer_threads 1; }
 t_wg_transfer_threads_2() { wg_transfer_threads 2; }
