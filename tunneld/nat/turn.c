@@ -227,9 +227,12 @@ build_request(struct turn_client *c, const struct turn_txn *t, uint8_t *buf,
 	case STUN_ALLOCATE:
 		stun_put_u32(&b, STUN_A_REQUESTED_TRANSPORT,
 		    (uint32_t)TURN_PROTO_UDP << 24);
-		if (!c->no_aaf)
+		if (!c->no_aaf) {
 			stun_put_u32(&b, STUN_A_ADDITIONAL_ADDRESS_FAMILY,
 			    (uint32_t)STUN_FAMILY_V6 << 24);
+			stun_put_u32(&b, STUN_A_ADDITIONAL_ADDRESS_FAMILY_DRAFT,
+			    (uint32_t)STUN_FAMILY_V6 << 24);
+		}
 		break;
 	case STUN_REFRESH:
 		stun_put_u32(&b, STUN_A_LIFETIME, t->lifetime);
@@ -426,6 +429,20 @@ handle_error(struct turn_client *c, uint64_t now, const struct turn_txn *t,
 		fail(c, TURN_ERR_INTERNAL, 0);
 }
 
+/*
+ * A relayed address the relay gave: coturn answers the family it has no
+ * address of with a second XOR-RELAYED-ADDRESS of 0.0.0.0 port 0 rather
+ * than leaving it out (RFC 8656 6.3), which is no address to offer.
+ */
+static bool
+relayed_usable(const struct stun_addr *a)
+{
+	static const uint8_t	 zero[16];
+
+	return (a->port != 0 &&
+	    memcmp(a->ip, zero, a->family == AF_INET ? 4 : 16) != 0);
+}
+
 static void
 handle_success(struct turn_client *c, uint64_t now, const struct turn_txn *t,
     const struct stun_msg *m)
@@ -458,7 +475,9 @@ handle_success(struct turn_client *c, uint64_t now, const struct turn_txn *t,
 			return;
 		while (n < 2 && (a = stun_find_next(m,
 		    STUN_A_XOR_RELAYED_ADDRESS, a)) != NULL)
-			stun_attr_addr(m, a, &relayed[n++]);
+			if (stun_attr_addr(m, a, &relayed[n]) &&
+			    relayed_usable(&relayed[n]))
+				n++;
 		if (n == 0 || !stun_get_u32(m, STUN_A_LIFETIME, &lifetime) ||
 		    lifetime == 0) {
 			fail(c, TURN_ERR_PROTOCOL, 0);
