@@ -59,6 +59,8 @@ struct harness {
 	bool			 v4_only;	/* 440 to a second family */
 	bool			 zero_second;	/* as coturn: 0.0.0.0:0 for it */
 	int			 perm_error;	/* CREATE-PERMISSION's answer */
+	int			 mismatch;	/* 437s to ALLOCATE to give */
+	bool			 moved;		/* 437 to REFRESH: not ours */
 	struct sent		 log[256];
 	size_t			 nlog;
 };
@@ -123,6 +125,19 @@ relay_answer(struct harness *h, const struct stun_msg *m, uint8_t *out,
 			stun_put_error(&b, 401, "Unauthorized");
 		stun_put_str(&b, STUN_A_REALM, "firezone");
 		stun_put_str(&b, STUN_A_NONCE, h->nonce);
+		ck_assert_int_eq(stun_build_end(&b, &len), 0);
+		return (len);
+	}
+	lt = 1;
+	if (m->method == STUN_REFRESH)
+		ck_assert(stun_get_u32(m, STUN_A_LIFETIME, &lt));
+	if ((m->method == STUN_ALLOCATE && h->mismatch > 0) ||
+	    (m->method == STUN_REFRESH && h->moved && lt != 0)) {
+		if (m->method == STUN_ALLOCATE)
+			h->mismatch--;
+		stun_build(&b, out, cap, m->method, STUN_ERROR, m->txid);
+		stun_put_error(&b, 437, "Allocation Mismatch");
+		stun_put_integrity(&b, h->key, sizeof(h->key));
 		ck_assert_int_eq(stun_build_end(&b, &len), 0);
 		return (len);
 	}
@@ -799,6 +814,82 @@ START_TEST(test_delete_on_close)
 }
 END_TEST
 
+/*
+ * 437 to ALLOCATE: an allocation of ours from this 5-tuple lives on at
+ * the relay; it is deleted with our credentials and made again, once.
+ */
+START_TEST(test_allocation_mismatch)
+{
+	struct harness		 h;
+	struct turn_event	 ev;
+
+	h_init(&h, pass);
+	h.mismatch = 1;
+	ck_assert_int_eq(turn_start(h.c, 0), 0);
+	h_flush(&h);
+	ck_assert_int_eq(turn_get_state(h.c), TURN_ALLOCATED);
+	/* 401, 437, then the one that works; the delete in between. */
+	ck_assert_uint_eq(h_count(&h, STUN_ALLOCATE, 0), 3);
+	ck_assert_uint_eq(h_count(&h, STUN_REFRESH, 0), 1);
+	ck_assert(h_first(&h, STUN_REFRESH, 0)->authed);
+	ck_assert_uint_eq(h_first(&h, STUN_REFRESH, 0)->lifetime, 0);
+	h_event(&h, TURN_EV_SRFLX);
+	ev = h_event(&h, TURN_EV_RELAYED);
+	ck_assert(stun_addr_eq(&ev.addr, &relayed4));
+	turn_free(h.c);
+
+	/* A relay that keeps saying 437: no loop, the client fails. */
+	h_init(&h, pass);
+	h.mismatch = 5;
+	ck_assert_int_eq(turn_start(h.c, 0), 0);
+	h_flush(&h);
+	ck_assert_int_eq(turn_get_state(h.c), TURN_FAILED);
+	ck_assert_uint_eq(h_count(&h, STUN_ALLOCATE, 0), 3);
+	ck_assert_uint_eq(h_count(&h, STUN_REFRESH, 0), 1);
+	h_event(&h, TURN_EV_SRFLX);
+	ev = h_event(&h, TURN_EV_FAILED);
+	ck_assert_int_eq(ev.error, TURN_ERR_REJECTED);
+	ck_assert_int_eq(ev.code, 437);
+	turn_free(h.c);
+}
+END_TEST
+
+/*
+ * After a network change: BINDING and REFRESH at once; a relay that has
+ * no allocation of ours from where we are now says 437, and the client
+ * fails as expired for its owner to allocate anew.
+ */
+START_TEST(test_recheck)
+{
+	struct harness		 h;
+	struct turn_event	 ev;
+
+	h_init(&h, pass);
+	turn_recheck(h.c, 0);
+	ck_assert_int_eq(turn_get_state(h.c), TURN_IDLE);
+	h_flush(&h);
+	ck_assert_uint_eq(h.nlog, 0);
+	h_allocate(&h);
+	h.now = S(30);
+	turn_recheck(h.c, h.now);
+	h_flush(&h);
+	ck_assert_uint_eq(h_count(&h, STUN_BINDING, h.now), 1);
+	ck_assert_uint_eq(h_count(&h, STUN_REFRESH, h.now), 1);
+	ck_assert_uint_eq(h_first(&h, STUN_REFRESH, h.now)->lifetime, 600);
+	ck_assert_int_eq(turn_get_state(h.c), TURN_ALLOCATED);
+	h_no_event(&h);
+	h.moved = true;
+	h.now = S(40);
+	turn_recheck(h.c, h.now);
+	h_flush(&h);
+	ck_assert_int_eq(turn_get_state(h.c), TURN_FAILED);
+	ev = h_event(&h, TURN_EV_FAILED);
+	ck_assert_int_eq(ev.error, TURN_ERR_EXPIRED);
+	ck_assert_int_eq(ev.code, 437);
+	turn_free(h.c);
+}
+END_TEST
+
 START_TEST(test_unauthenticated_answers_ignored)
 {
 	struct harness		h;
@@ -869,6 +960,8 @@ turn_suite(void)
 	tcase_add_test(tc, test_retransmit_and_give_up);
 	tcase_add_test(tc, test_expiry);
 	tcase_add_test(tc, test_delete_on_close);
+	tcase_add_test(tc, test_allocation_mismatch);
+	tcase_add_test(tc, test_recheck);
 	tcase_add_test(tc, test_unauthenticated_answers_ignored);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("channels");
