@@ -32,6 +32,8 @@ struct fzc_cmd {
 	const char	*help;
 };
 
+/* A table, a command a few lines: clang-format would reflow it. */
+/* clang-format off */
 static const struct fzc_cmd cmds[] = {
 	{ "status", "[--watch]",
 	    "daemons, portal session, counters",
@@ -56,6 +58,14 @@ static const struct fzc_cmd cmds[] = {
 	    "all traffic through the Internet resource, or not",
 	    "Route all traffic through the Internet resource, or not. "
 	    "Kept\nacross restarts." },
+	{ "settings", "[api-url URL|default [--insecure]] "
+	    "[log-level LEVEL|default]",
+	    "the portal's API URL and the log level the daemon keeps",
+	    "Show the settings the daemon keeps, or change them: the "
+	    "portal's API URL\n(wss://; ws:// only with --insecure, as it "
+	    "sends the token unencrypted)\nand the log level (error, "
+	    "warning, info or debug). \"default\" goes back\nto the "
+	    "daemon's command line. Kept across restarts." },
 	{ "netcheck", "[--relay HOST[:PORT] --username USER\n"
 	    "              {--password-file FILE | --password PASSWORD} "
 	    "[--relay ...]]",
@@ -72,6 +82,7 @@ static const struct fzc_cmd cmds[] = {
 	    "this help, or a command's",
 	    "Show this help, or a command's." },
 };
+/* clang-format on */
 
 static void
 usage(FILE *f)
@@ -632,6 +643,65 @@ read_token(void)
 }
 
 static void
+print_setting(json_t *o, const char *name, const char *key)
+{
+	json_t	*v = json_object_get(o, key);
+
+	printf("%-10s %s", name,
+	    json_string_value(json_object_get(v, "value")));
+	if (json_is_true(json_object_get(v, "custom")))
+		printf(" (set; the default is %s)\n",
+		    json_string_value(json_object_get(v, "default")));
+	else
+		printf(" (default)\n");
+}
+
+static void
+print_settings(json_t *r)
+{
+	json_t	*o = json_object_get(r, "settings");
+
+	print_setting(o, "api-url:", "api_url");
+	print_setting(o, "log-level:", "log_level");
+}
+
+/*
+ * settings [api-url URL|default] [log-level LEVEL|default] [--insecure]:
+ * NULL on a malformed line. "default" is null in the request.
+ */
+static json_t *
+settings_request(int n, char **pos)
+{
+	json_t		*req = json_pack("{s:s}", "command", "settings"), *v;
+	const char	*key;
+	int		 i;
+
+	for (i = 1; i < n; i++) {
+		if (strcmp(pos[i], "--insecure") == 0) {
+			json_object_set_new(req, "insecure", json_true());
+			continue;
+		}
+		if (strcmp(pos[i], "api-url") == 0)
+			key = "api_url";
+		else if (strcmp(pos[i], "log-level") == 0)
+			key = "log_level";
+		else
+			key = NULL;
+		if (i + 1 == n || key == NULL) {
+			json_decref(req);
+			return (NULL);
+		}
+		i++;
+		if (strcmp(pos[i], "default") == 0)
+			v = json_null();
+		else
+			v = json_string(pos[i]);
+		json_object_set_new(req, key, v);
+	}
+	return (req);
+}
+
+static void
 print_socket(json_t *r)
 {
 	const char	*family = "?", *type = "?";
@@ -679,8 +749,10 @@ cmd_args(const struct fzc_cmd *c, int argc, char *argv[], char **pos,
 			*path = argv[i];
 		} else if (strncmp(argv[i], "--control-socket=", 17) == 0)
 			*path = argv[i] + 17;
-		else if (strcmp(c->name, "status") == 0 &&
-		    strcmp(argv[i], "--watch") == 0)
+		else if ((strcmp(c->name, "status") == 0 &&
+		    strcmp(argv[i], "--watch") == 0) ||
+		    (strcmp(c->name, "settings") == 0 &&
+		    strcmp(argv[i], "--insecure") == 0))
 			pos[n++] = argv[i];
 		else if (netcheck) {
 			valued = 0;
@@ -806,6 +878,9 @@ main(int argc, char *argv[])
 	else if (strcmp(c->name, "peers") == 0 && n == 1) {
 		req = json_pack("{s:s}", "command", "peers");
 		print = print_peers;
+	} else if (strcmp(c->name, "settings") == 0) {
+		req = settings_request(n, pos);
+		print = print_settings;
 	} else if (strcmp(c->name, "debug") == 0 && n >= 2 && n <= 4 &&
 	    strcmp(pos[1], "protected-socket") == 0) {
 		req = json_pack("{s:s, s:s, s:s}", "command",

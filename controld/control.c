@@ -25,11 +25,15 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "controld/control.h"
+#include "controld/portal_url.h"
 #include "controld/session.h"
 #include "controld/session_client.h"
 #include "controld/tunneld_chan.h"
 
 #define CONTROL_MAX_CONNS	32
+/* Per user but root; root always has the last few connections. */
+#define CONTROL_MAX_PER_UID	8
+#define CONTROL_ROOT_SLOTS	4
 #define CONTROL_MAX_LINE	65536
 #define CONTROL_MAX_PENDING	16
 #define CONTROL_MAX_GROUPS	256
@@ -41,6 +45,7 @@ struct control_conn {
 	struct control			*ctl;
 	struct bufferevent		*bev;
 	uid_t				 uid;
+	bool				 admin;	/* root or fzc-admin */
 	int				 watching;
 };
 
@@ -483,6 +488,116 @@ control_internet(struct control_conn *cc, json_t *req)
 		    "is under way");
 }
 
+static void
+control_settings_done(void *arg, int error)
+{
+	struct control_conn	*cc = arg;
+	json_t			*cur;
+	char			 why[160];
+
+	if (error == 0) {
+		cur = session_settings_json(cc->ctl->env.session);
+		control_reply(cc,
+		    json_pack("{s:b, s:o}", "ok", 1, "settings", cur));
+		return;
+	}
+	snprintf(why, sizeof(why), "tunneld could not save the settings: %s",
+	    strerror(error));
+	control_error(cc, why);
+}
+
+/*
+ * An API URL fzc can connect to, parsed as the session will. ws://
+ * carries the token in the clear: only when the user says so.
+ */
+static const char *
+control_check_url(const char *url, int insecure)
+{
+	struct portal_device	 dev;
+	struct portal_url	 u;
+	const uint8_t		 key[32] = { 0 };
+	const char		*p, *why;
+
+	if (strncmp(url, "ws://", 5) == 0 && !insecure)
+		return ("ws:// sends the token unencrypted: use wss://, or "
+		    "ask for it with \"insecure\": true");
+	if (strncmp(url, "wss://", 6) != 0 && strncmp(url, "ws://", 5) != 0)
+		return ("the API URL must start with wss://");
+	if (strlen(url) >= IPC_URL_MAX)
+		return ("the API URL is too long");
+	for (p = url; *p != '\0'; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f || *p == '@')
+			return ("the API URL has blanks, control characters "
+			    "or user info");
+	memset(&dev, 0, sizeof(dev));
+	dev.external_id = "check";
+	if (portal_url_build(url, &dev, key, &u, &why) == -1)
+		return (why);
+	portal_url_free(&u);
+	return (NULL);
+}
+
+#define CONTROL_NO_SETTINGS \
+	"no settings: fzc runs a WireGuard file, not the client or gateway role"
+#define CONTROL_BAD_URL "\"api_url\" must be a string, or null for the default"
+#define CONTROL_BAD_LEVEL \
+	"\"log_level\" must be error, warning, info or debug, or null for " \
+	"the default"
+#define CONTROL_NO_CHANGE \
+	"not in the client or gateway role, or another change is under way"
+
+/*
+ * settings: without arguments, what they are; with api_url or log_level
+ * (null: back to the default), tunneld saves them first.
+ */
+static void
+control_settings(struct control_conn *cc, json_t *req)
+{
+	struct session	*s = cc->ctl->env.session;
+	json_t		*u, *l, *ins, *cur;
+	const char	*url = NULL, *why;
+	enum log_level	 lv;
+	int		 level = SESSION_LEVEL_KEEP;
+
+	u = json_object_get(req, "api_url");
+	l = json_object_get(req, "log_level");
+	ins = json_object_get(req, "insecure");
+	if (u == NULL && l == NULL) {
+		if ((cur = session_settings_json(s)) == NULL)
+			control_error(cc, CONTROL_NO_SETTINGS);
+		else
+			control_reply(cc,
+			    json_pack("{s:b, s:o}", "ok", 1, "settings", cur));
+		return;
+	}
+	if (ins != NULL && !json_is_boolean(ins)) {
+		control_error(cc, "\"insecure\" must be true or false");
+		return;
+	}
+	if (json_is_null(u))
+		url = "";
+	else if (u != NULL && (url = json_string_value(u)) == NULL) {
+		control_error(cc, CONTROL_BAD_URL);
+		return;
+	} else if (url != NULL &&
+	    (why = control_check_url(url, json_is_true(ins))) != NULL) {
+		control_error(cc, why);
+		return;
+	}
+	if (json_is_null(l))
+		level = -1;
+	else if (l != NULL) {
+		if (!json_is_string(l) ||
+		    log_parse_level(json_string_value(l), &lv) == -1) {
+			control_error(cc, CONTROL_BAD_LEVEL);
+			return;
+		}
+		level = (int)lv;
+	}
+	if (session_set_settings(s, url, level, control_settings_done, cc) != 0)
+		control_error(cc, CONTROL_NO_CHANGE);
+}
+
 /* The token travels in the request body, never on a command line. */
 static void
 control_sign_in(struct control_conn *cc, json_t *req)
@@ -640,6 +755,24 @@ control_unwatch(struct control_conn *cc)
 	ctl->changed = 0;
 }
 
+/* The commands that change who the machine is or where its traffic goes. */
+static bool
+control_changes(const char *cmd)
+{
+	static const char *const cmds[] = {
+		"sign-in",
+		"sign-out",
+		"internet",
+		"protected-socket",
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(cmd, cmds[i]) == 0)
+			return (true);
+	return (false);
+}
+
 static void
 control_handle(struct control_conn *cc, const char *line)
 {
@@ -671,6 +804,11 @@ control_handle(struct control_conn *cc, const char *line)
 		control_wait_stats(cc, CONTROL_WAIT_PEERS);
 	else if (strcmp(cmd, "netcheck") == 0)
 		control_wait_stats(cc, CONTROL_WAIT_RELAYS);
+	else if (!cc->admin && control_changes(cmd))
+		control_error(cc,
+		    "permission denied: changing who this machine signs in "
+		    "as or where its traffic goes needs root or group "
+		    "fzc-admin");
 	else if (strcmp(cmd, "internet") == 0)
 		control_internet(cc, req);
 	else if (strcmp(cmd, "resources") == 0)
@@ -695,6 +833,8 @@ control_handle(struct control_conn *cc, const char *line)
 		control_protected_socket(cc, req);
 	else if (strcmp(cmd, "watch") == 0)
 		control_watch(cc);
+	else if (strcmp(cmd, "settings") == 0)
+		control_settings(cc, req);
 	else {
 		snprintf(why, sizeof(why), "unknown command \"%.64s\"", cmd);
 		control_error(cc, why);
@@ -750,27 +890,58 @@ control_event(struct bufferevent *bev, short events, void *arg)
 		control_close(arg);
 }
 
+/* Who may do what: reading for group fzc, changing for fzc-admin. */
+enum control_tier {
+	CONTROL_DENIED,
+	CONTROL_READ,
+	CONTROL_ADMIN,
+};
+
 /*
  * SO_PEERGROUPS gives the groups the connecting process really holds,
  * rather than what the group database says the user could hold.
  */
-static int
-control_peer_allowed(struct control *ctl, int fd, uid_t uid, gid_t gid)
+static enum control_tier
+control_peer_tier(struct control *ctl, int fd, uid_t uid, gid_t gid)
 {
 	gid_t		 groups[CONTROL_MAX_GROUPS];
 	socklen_t	 len = sizeof(groups);
 	size_t		 i;
+	bool		 member = gid == ctl->env.gid;
+	bool		 admin = gid == ctl->env.admin_gid;
 
-	if (uid == 0 || gid == ctl->env.gid)
-		return (1);
+	if (uid == 0)
+		return (CONTROL_ADMIN);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == -1) {
 		log_warn("control: SO_PEERGROUPS");
-		return (0);
+		return (CONTROL_DENIED);
 	}
-	for (i = 0; i < len / sizeof(gid_t); i++)
-		if (groups[i] == ctl->env.gid)
-			return (1);
-	return (0);
+	for (i = 0; i < len / sizeof(gid_t); i++) {
+		member |= groups[i] == ctl->env.gid;
+		admin |= groups[i] == ctl->env.admin_gid;
+	}
+	if (admin)
+		return (CONTROL_ADMIN);
+	return (member ? CONTROL_READ : CONTROL_DENIED);
+}
+
+/* One member must not take every connection, nor root's. */
+static bool
+control_room_for(struct control *ctl, uid_t uid)
+{
+	struct control_conn	*cc;
+	size_t			 mine = 0, others = 0;
+
+	if (uid == 0)
+		return (ctl->nconns < CONTROL_MAX_CONNS);
+	LIST_FOREACH(cc, &ctl->conns, entry) {
+		if (cc->uid == uid)
+			mine++;
+		if (cc->uid != 0)
+			others++;
+	}
+	return (mine < CONTROL_MAX_PER_UID &&
+	    others < CONTROL_MAX_CONNS - CONTROL_ROOT_SLOTS);
 }
 
 static void
@@ -782,6 +953,7 @@ control_accept(evutil_socket_t lfd, short events, void *arg)
 	struct control_conn	*cc;
 	struct ucred		 cred;
 	socklen_t		 len = sizeof(cred);
+	enum control_tier	 tier;
 	int			 fd;
 
 	(void)events;
@@ -797,7 +969,8 @@ control_accept(evutil_socket_t lfd, short events, void *arg)
 		return;
 	}
 	/* The file mode is the first gate; this is the one we trust. */
-	if (!control_peer_allowed(ctl, fd, cred.uid, cred.gid)) {
+	if ((tier = control_peer_tier(ctl, fd, cred.uid, cred.gid)) ==
+	    CONTROL_DENIED) {
 		log_warnx("control: refused uid %d gid %d (pid %d): not root "
 		    "and not in group fzc", (int)cred.uid, (int)cred.gid,
 		    (int)cred.pid);
@@ -807,7 +980,7 @@ control_accept(evutil_socket_t lfd, short events, void *arg)
 		close(fd);
 		return;
 	}
-	if (ctl->nconns >= CONTROL_MAX_CONNS) {
+	if (!control_room_for(ctl, cred.uid)) {
 		log_warnx("control: too many connections, refusing uid %d",
 		    (int)cred.uid);
 		close(fd);
@@ -824,6 +997,7 @@ control_accept(evutil_socket_t lfd, short events, void *arg)
 	}
 	cc->ctl = ctl;
 	cc->uid = cred.uid;
+	cc->admin = tier == CONTROL_ADMIN;
 	bufferevent_setcb(cc->bev, control_read, NULL, control_event, cc);
 	bufferevent_enable(cc->bev, EV_READ | EV_WRITE);
 	LIST_INSERT_HEAD(&ctl->conns, cc, entry);

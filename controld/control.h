@@ -23,6 +23,8 @@ struct control_env {
 	struct tunneld_chan	*tc;
 	struct session		*session;
 	gid_t			 gid;		/* fzc: may connect */
+	/* fzc-admin: may also change sign-in and routing; -1: none */
+	gid_t			 admin_gid;
 	control_status_fn	*status;
 	void			*arg;
 };

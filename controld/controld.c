@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <getopt.h>
+#include <grp.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,6 +31,9 @@
 #include "controld/tunneld_chan.h"
 #include "controld/wireguard.h"
 #include "ipc/ipc.h"
+
+/* Members may sign in and out and switch the Internet resource. */
+#define CONTROLD_ADMIN_GROUP	"fzc-admin"
 
 struct controld {
 	struct event_base	*base;
@@ -201,6 +205,9 @@ controld_dispatch_tunneld(evutil_socket_t fd, short events, void *arg)
 		case IPC_PEER_PATH:
 			session_peer_path(c->session, &msg.u.peer_path);
 			break;
+		case IPC_SETTINGS:
+			session_settings(c->session, &msg.u.settings);
+			break;
 		case IPC_PEER_STATS:
 		case IPC_WORKER_STATS:
 		case IPC_RELAY_STATS:
@@ -261,6 +268,7 @@ main(int argc, char *argv[])
 	struct controld		 c;
 	struct control_env	 env;
 	struct ipc_hello	 hello;
+	struct group		*gr;
 	const char		*sockpath = FZC_CONTROL_SOCKET;
 	enum log_level		 level = LOG_LEVEL_INFO;
 	int			 ch;
@@ -332,6 +340,10 @@ main(int argc, char *argv[])
 	env.tc = &c.tc;
 	env.session = c.session;
 	env.gid = getgid();
+	/* Read before the sandbox; without the group only root changes. */
+	env.admin_gid = (gid_t)-1;
+	if ((gr = getgrnam(CONTROLD_ADMIN_GROUP)) != NULL)
+		env.admin_gid = gr->gr_gid;
 	env.status = controld_status;
 	env.arg = &c;
 	c.control = control_init(&env, IPC_CONTROL_FD);

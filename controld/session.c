@@ -106,6 +106,10 @@ struct session {
 	session_notify_fn	*notify_fn;
 	void			*notify_arg;
 
+	/* The user's settings as tunneld keeps them (IPC_SETTINGS). */
+	struct ipc_settings	 settings;
+	bool			 have_settings;
+
 	/* tunneld's connections, as IPC_PEER_PATH last told each. */
 	struct ipc_peer_path	*paths;
 	size_t			 npaths;
@@ -868,6 +872,11 @@ void
 session_state_ack(struct session *s, uint32_t id,
     const struct ipc_state_ack *ack)
 {
+	if (ack->type == IPC_SETTINGS_SET) {
+		if (session_waiting(s, id))
+			session_waiter_done(s, ack->error);
+		return;
+	}
 	if (s->role->state_ack(s, id, ack))
 		return;
 	if (ack->error != 0 && ack->error != EEXIST && ack->error != ENOENT)
@@ -1039,6 +1048,93 @@ session_no_relays(struct session *s, const char *peer_id)
 	if (s->state != SESSION_CONNECTED)
 		return;
 	session_push(s, PORTAL_EV_NO_RELAYS, portal_msg_no_relays());
+}
+
+/*
+ * IPC_SETTINGS, after every hello and change: the log level at once; a
+ * new API URL ends the portal connection and starts one to it.
+ */
+void
+session_settings(struct session *s, const struct ipc_settings *st)
+{
+	const char	*url;
+	uint8_t		 level;
+
+	s->settings = *st;
+	s->have_settings = true;
+	level = st->log_level != IPC_LOG_DEFAULT ? st->log_level :
+	    st->default_log_level;
+	log_setlevel((enum log_level)(level - 1));
+	url = st->api_url[0] != '\0' ? st->api_url : st->default_api_url;
+	if (strcmp(url, s->cfg.api_url) == 0)
+		return;
+	snprintf(s->cfg.api_url, sizeof(s->cfg.api_url), "%s", url);
+	/* Sockets asked for: the dial they make takes the new URL. */
+	if (s->token == NULL || !s->configured || s->pool_waiting > 0)
+		return;
+	log_info("portal: the API URL is now %s: connecting to it", url);
+	session_drop_ws(s);
+	evtimer_del(s->ev_retry);
+	portal_backoff_init(&s->backoff, util_now_ns());
+	session_connect(s);
+}
+
+static json_t *
+session_setting_json(const char *value, const char *def, bool custom)
+{
+	return (json_pack("{s:s, s:s, s:b}", "value", value, "default", def,
+	    "custom", custom));
+}
+
+/* What `fzc settings` shows; NULL in WireGuard mode, which has none. */
+json_t *
+session_settings_json(struct session *s)
+{
+	const struct ipc_settings	*st = &s->settings;
+	bool				 url, level;
+	const char			*lv, *ld, *uv;
+
+	if (!s->have_settings)
+		return (NULL);
+	url = st->api_url[0] != '\0';
+	level = st->log_level != IPC_LOG_DEFAULT;
+	ld = log_level_name((enum log_level)(st->default_log_level - 1));
+	lv = level ? log_level_name((enum log_level)(st->log_level - 1)) : ld;
+	uv = url ? st->api_url : st->default_api_url;
+	return (json_pack("{s:o, s:o}", "api_url",
+	    session_setting_json(uv, st->default_api_url, url), "log_level",
+	    session_setting_json(lv, ld, level)));
+}
+
+/*
+ * New settings, checked by the caller: url NULL and SESSION_LEVEL_KEEP
+ * leave them as they are, "" and -1 go back to the default; else level
+ * is an enum log_level.
+ */
+int
+session_set_settings(struct session *s, const char *url, int level,
+    session_done_fn *fn, void *arg)
+{
+	struct ipc_settings	 m;
+	int			 rc;
+
+	if (!s->have_settings)
+		return (-1);
+	memset(&m, 0, sizeof(m));
+	memcpy(m.api_url, s->settings.api_url, sizeof(m.api_url));
+	m.log_level = s->settings.log_level;
+	if (url != NULL) {
+		if (strlen(url) >= sizeof(m.api_url))
+			return (-1);
+		memset(m.api_url, 0, sizeof(m.api_url));
+		memcpy(m.api_url, url, strlen(url));
+	}
+	if (level == -1)
+		m.log_level = IPC_LOG_DEFAULT;
+	else if (level != SESSION_LEVEL_KEEP)
+		m.log_level = (uint8_t)(level + 1);
+	rc = session_send_waiting(s, IPC_SETTINGS_SET, &m, sizeof(m), fn, arg);
+	return (rc);
 }
 
 /* IPC_PEER_PATH: a connection came, moved or went. */

@@ -83,6 +83,12 @@ void		 session_local_candidate(struct session *,
 void		 session_no_relays(struct session *, const char *);
 void		 session_peer_path(struct session *, const struct ipc_peer_path *);
 json_t		*session_peers(struct session *);
+void		 session_settings(struct session *, const struct ipc_settings *);
+json_t		*session_settings_json(struct session *);
+/* For session_set_settings(): the level stays as it is. */
+#define SESSION_LEVEL_KEEP	(-2)
+int session_set_settings(struct session *, const char *, int, session_done_fn *,
+    void *);
 
 /* For the role files. */
 const struct session_role *session_role(struct session *);

@@ -36,6 +36,9 @@ struct gui {
 	json_t			*portal;
 	json_t			*resources;
 	json_t			*peers;
+	/* The daemon's own settings (API URL, log level); NULL: none. */
+	json_t			*daemon_settings;
+	guint			 daemon_settings_gen;	/* bumped on news */
 	gint64			 retry_at;	/* monotonic us, if waiting */
 	gboolean		 daemon_up;
 	gboolean		 no_window;	/* started by autostart */

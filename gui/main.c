@@ -22,6 +22,39 @@ gui_reply_done(json_t *reply, const char *error, gpointer arg)
 	gui_error(g, error);
 }
 
+/* The daemon's settings, as a get or a change returned them. */
+static void
+gui_settings_reply(json_t *reply, const char *error, gpointer arg)
+{
+	struct gui	*g = arg;
+	json_t		*v;
+
+	if (reply != NULL &&
+	    json_is_object(v = json_object_get(reply, "settings"))) {
+		json_decref(g->daemon_settings);
+		g->daemon_settings = json_incref(v);
+		g->daemon_settings_gen++;
+	}
+	gui_error(g, error);
+}
+
+/* A fetch that fails (WireGuard mode has none) leaves them unknown. */
+static void
+gui_settings_fetched(json_t *reply, const char *error, gpointer arg)
+{
+	struct gui	*g = arg;
+	json_t		*v;
+
+	(void)error;
+	if (reply == NULL ||
+	    !json_is_object(v = json_object_get(reply, "settings")))
+		return;
+	json_decref(g->daemon_settings);
+	g->daemon_settings = json_incref(v);
+	g->daemon_settings_gen++;
+	g->changed(g);
+}
+
 /* Window and tray show the same state, redrawn from it on every change. */
 static void
 gui_changed(struct gui *g)
@@ -56,6 +89,10 @@ gui_event(const char *ev, json_t *o, gpointer arg)
 			    "connected");
 		g_free(g->daemon_error);
 		g->daemon_error = g_strdup(why);
+		if (g->daemon_up)
+			ctl_request(g->ctl,
+			    json_pack("{s:s}", "command", "settings"),
+			    gui_settings_fetched, g);
 	} else if (strcmp(ev, "portal") == 0 &&
 	    json_is_object(v = json_object_get(o, "portal"))) {
 		notify_portal(g, g->portal, v);
@@ -107,6 +144,52 @@ act_internet(GSimpleAction *a, GVariant *v, gpointer arg)
 	(void)a;
 	ctl_request(g->ctl, json_pack("{s:s, s:b}", "command", "internet",
 	    "enabled", g_variant_get_boolean(v)), gui_reply_done, g);
+}
+
+/* A value equal to the default goes back to it: a later default holds. */
+static json_t *
+gui_setting_value(struct gui *g, const char *key, const char *v)
+{
+	json_t		*o = json_object_get(g->daemon_settings, key);
+	const char	*def;
+
+	def = json_string_value(json_object_get(o, "default"));
+	return (g_strcmp0(v, def) == 0 ? json_null() : json_string(v));
+}
+
+/* The daemon's settings: (API URL, log level). */
+static void
+act_daemon_settings(GSimpleAction *a, GVariant *p, gpointer arg)
+{
+	struct gui	*g = arg;
+	const char	*url, *level;
+	json_t		*req;
+
+	(void)a;
+	g_variant_get(p, "(&s&s)", &url, &level);
+	if (!g_str_has_prefix(url, "wss://")) {
+		gui_error(g, "The portal's API URL must start with wss://");
+		return;
+	}
+	req = json_pack("{s:s}", "command", "settings");
+	json_object_set_new(req, "api_url",
+	    gui_setting_value(g, "api_url", url));
+	json_object_set_new(req, "log_level",
+	    gui_setting_value(g, "log_level", level));
+	ctl_request(g->ctl, req, gui_settings_reply, g);
+}
+
+static void
+act_daemon_defaults(GSimpleAction *a, GVariant *p, gpointer arg)
+{
+	struct gui	*g = arg;
+	json_t		*req;
+
+	(void)a;
+	(void)p;
+	req = json_pack("{s:s, s:n, s:n}", "command", "settings", "api_url",
+	    "log_level");
+	ctl_request(g->ctl, req, gui_settings_reply, g);
 }
 
 static void
@@ -175,6 +258,8 @@ static const GActionEntry gui_actions[] = {
 	{ "show", act_show, NULL, NULL, NULL, { 0 } },
 	{ "quit", act_quit, NULL, NULL, NULL, { 0 } },
 	{ "export-logs", act_export_logs, "s", NULL, NULL, { 0 } },
+	{ "daemon-settings", act_daemon_settings, "(ss)", NULL, NULL, { 0 } },
+	{ "daemon-defaults", act_daemon_defaults, NULL, NULL, NULL, { 0 } },
 };
 
 /* The daemon refuses whoever is not in group fzc: say so before it does. */
@@ -324,6 +409,7 @@ main(int argc, char *argv[])
 	json_decref(g.portal);
 	json_decref(g.resources);
 	json_decref(g.peers);
+	json_decref(g.daemon_settings);
 	settings_clear(&g.settings);
 	if (g.nonce != NULL)
 		explicit_bzero(g.nonce, strlen(g.nonce));

@@ -24,8 +24,16 @@ struct gui_window {
 	GtkEditable	*auth_url;
 	GtkEditable	*slug;
 	GtkSwitch	*autostart;
+	GtkWidget	*daemon_box;
+	GtkEditable	*api_url;
+	GtkDropDown	*log_level;
+	guint		 settings_gen;	/* of the daemon's, as shown */
 	guint		 tick;		/* counts down a retry */
 };
+
+/* log_parse_level()'s names, in the daemon's order. */
+static const char *const window_levels[] = { "error", "warning", "info",
+	"debug", NULL };
 
 static void
 window_label(GtkWidget *w, const char *name)
@@ -228,11 +236,34 @@ window_update_lists(struct gui_window *w)
 	}
 }
 
+/* Only when the daemon's settings change: the user may be typing. */
+static void
+window_update_daemon(struct gui_window *w)
+{
+	json_t		*st = w->g->daemon_settings;
+	const char	*v;
+	guint		 i;
+
+	if (w->settings_gen == w->g->daemon_settings_gen)
+		return;
+	w->settings_gen = w->g->daemon_settings_gen;
+	gtk_widget_set_sensitive(w->daemon_box, st != NULL);
+	v = json_string_value(
+	    json_object_get(json_object_get(st, "api_url"), "value"));
+	gtk_editable_set_text(w->api_url, v != NULL ? v : "");
+	v = json_string_value(
+	    json_object_get(json_object_get(st, "log_level"), "value"));
+	for (i = 0; v != NULL && window_levels[i] != NULL; i++)
+		if (strcmp(v, window_levels[i]) == 0)
+			gtk_drop_down_set_selected(w->log_level, i);
+}
+
 void
 window_update(struct gui_window *w)
 {
 	window_update_state(w);
 	window_update_lists(w);
+	window_update_daemon(w);
 }
 
 void
@@ -278,6 +309,22 @@ window_save_settings(GtkButton *b, gpointer arg)
 		return;
 	}
 	gui_error(g, NULL);
+}
+
+static void
+window_save_daemon(GtkButton *b, gpointer arg)
+{
+	struct gui_window	*w = arg;
+	guint			 i = gtk_drop_down_get_selected(w->log_level);
+	GVariant		*v;
+
+	(void)b;
+	if (i >= G_N_ELEMENTS(window_levels) - 1)
+		i = 2;
+	v = g_variant_new("(ss)", gtk_editable_get_text(w->api_url),
+	    window_levels[i]);
+	g_action_group_activate_action(G_ACTION_GROUP(w->g->app),
+	    "daemon-settings", v);
 }
 
 static void
@@ -350,6 +397,45 @@ window_entry(GtkBox *box, const char *name, const char *value)
 	return (GTK_EDITABLE(e));
 }
 
+/*
+ * The daemon's settings, as Firezone's advanced settings: kept by it for
+ * everyone on this computer, not in the user's file.
+ */
+static GtkWidget *
+window_daemon_box(struct gui_window *w)
+{
+	GtkWidget	*box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 6);
+	GtkWidget	*l, *b, *row;
+
+	w->daemon_box = box;
+	gtk_widget_set_margin_top(box, 12);
+	l = gtk_label_new("Kept by the fzc daemon, for everyone on this "
+	    "computer:");
+	gtk_label_set_wrap(GTK_LABEL(l), TRUE);
+	gtk_label_set_xalign(GTK_LABEL(l), 0);
+	gtk_widget_add_css_class(l, "dim-label");
+	gtk_box_append(GTK_BOX(box), l);
+	w->api_url = window_entry(GTK_BOX(box), "Portal API URL", NULL);
+	l = gtk_label_new("Log level");
+	gtk_label_set_xalign(GTK_LABEL(l), 0);
+	gtk_box_append(GTK_BOX(box), l);
+	w->log_level = GTK_DROP_DOWN(
+	    gtk_drop_down_new_from_strings((const char *const *)window_levels));
+	window_label(GTK_WIDGET(w->log_level), "Log level");
+	gtk_box_append(GTK_BOX(box), GTK_WIDGET(w->log_level));
+	row = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 8);
+	b = gtk_button_new_with_label("Save daemon settings");
+	g_signal_connect(b, "clicked", G_CALLBACK(window_save_daemon), w);
+	gtk_box_append(GTK_BOX(row), b);
+	b = gtk_button_new_with_label("Daemon defaults");
+	gtk_actionable_set_action_name(GTK_ACTIONABLE(b),
+	    "app.daemon-defaults");
+	gtk_box_append(GTK_BOX(row), b);
+	gtk_box_append(GTK_BOX(box), row);
+	gtk_widget_set_sensitive(box, FALSE);
+	return (box);
+}
+
 static GtkWidget *
 window_settings_page(struct gui_window *w)
 {
@@ -377,13 +463,7 @@ window_settings_page(struct gui_window *w)
 	b = gtk_button_new_with_label("Save settings");
 	g_signal_connect(b, "clicked", G_CALLBACK(window_save_settings), w);
 	gtk_box_append(GTK_BOX(box), b);
-	l = gtk_label_new("The portal's API URL and the log level belong to "
-	    "the daemon: fzc-tunneld's --api-url and --log-level (sudo "
-	    "systemctl edit fzc).");
-	gtk_label_set_wrap(GTK_LABEL(l), TRUE);
-	gtk_label_set_xalign(GTK_LABEL(l), 0);
-	gtk_widget_add_css_class(l, "dim-label");
-	gtk_box_append(GTK_BOX(box), l);
+	gtk_box_append(GTK_BOX(box), window_daemon_box(w));
 	b = gtk_button_new_with_label("Export logs…");
 	g_signal_connect(b, "clicked", G_CALLBACK(window_export), w);
 	gtk_box_append(GTK_BOX(box), b);

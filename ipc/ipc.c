@@ -306,6 +306,60 @@ check_internet(const struct ipc_msg *m)
 	return (NULL);
 }
 
+/* An API URL: a WebSocket URL, nothing else reaches curl. */
+static const char *
+check_api_url(const char *u)
+{
+	const char	*why;
+
+	if ((why = check_string(u, IPC_URL_MAX, 1)) != NULL)
+		return (why);
+	if (*u != '\0' && strncmp(u, "wss://", 6) != 0 &&
+	    strncmp(u, "ws://", 5) != 0)
+		return ("settings: API URL not ws:// or wss://");
+	if (strpbrk(u, " \t@") != NULL)
+		return ("settings: API URL with white space or user info");
+	return (NULL);
+}
+
+static const char *
+check_settings_of(const struct ipc_settings *st, bool set)
+{
+	const char	*why;
+	bool		 has;
+
+	if ((why = check_api_url(st->api_url)) != NULL ||
+	    (why = check_api_url(st->default_api_url)) != NULL)
+		return (why);
+	if (st->log_level > IPC_LOG_MAX)
+		return ("settings: log level out of range");
+	if (!all_zero(st->reserved, sizeof(st->reserved)))
+		return ("settings: reserved field not zero");
+	/* Only tunneld knows the defaults. */
+	if (set)
+		has = st->default_api_url[0] != '\0' ||
+		    st->default_log_level != IPC_LOG_DEFAULT;
+	else
+		has = st->default_api_url[0] != '\0' &&
+		    st->default_log_level != IPC_LOG_DEFAULT &&
+		    st->default_log_level <= IPC_LOG_MAX;
+	if (has != !set)
+		return ("settings: defaults wrong for the direction");
+	return (NULL);
+}
+
+static const char *
+check_settings_set(const struct ipc_msg *m)
+{
+	return (check_settings_of(&m->u.settings, true));
+}
+
+static const char *
+check_settings(const struct ipc_msg *m)
+{
+	return (check_settings_of(&m->u.settings, false));
+}
+
 static const char *
 check_token(const struct ipc_msg *m)
 {
@@ -441,7 +495,7 @@ check_state_ack(const struct ipc_msg *m)
 	uint32_t	 t = m->u.state_ack.type;
 
 	if (!((t >= IPC_STATE_FIRST && t <= IPC_STATE_LAST) ||
-	    t == IPC_INTERNET_SET ||
+	    t == IPC_INTERNET_SET || t == IPC_SETTINGS_SET ||
 	    (t >= IPC_GW_STATE_FIRST && t <= IPC_GW_STATE_LAST)) ||
 	    m->u.state_ack.error < 0 || m->u.state_ack.error > 4095)
 		return ("state ack out of range");
@@ -588,6 +642,10 @@ static const struct ipc_rule ipc_rules[IPC_TYPE_MAX] = {
 	    IPC_FD_NONE, check_peer_stats),
 	RULE(IPC_PEER_PATH, struct ipc_peer_path, IPC_PEER_TUNNELD,
 	    IPC_FD_NONE, check_peer_path),
+	RULE(IPC_SETTINGS_SET, struct ipc_settings, IPC_PEER_CONTROLD,
+	    IPC_FD_NONE, check_settings_set),
+	RULE(IPC_SETTINGS, struct ipc_settings, IPC_PEER_TUNNELD,
+	    IPC_FD_NONE, check_settings),
 	RULE(IPC_WORKER_STATS, struct ipc_worker_stats, IPC_PEER_TUNNELD,
 	    IPC_FD_NONE, check_worker_stats),
 	RULE(IPC_STATS_END, struct ipc_empty, IPC_PEER_TUNNELD,

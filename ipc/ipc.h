@@ -90,6 +90,8 @@ enum ipc_type {
 
 	/* 100-103: what the control socket shows */
 	IPC_PEER_PATH = 100,		/* tunneld -> controld */
+	IPC_SETTINGS_SET = 101,		/* controld -> tunneld, STATE_ACK'd */
+	IPC_SETTINGS = 102,		/* tunneld -> controld */
 
 	/* 112-127: gateway state from the portal, answered by IPC_STATE_ACK */
 	IPC_CLIENT_PEER = 112,		/* controld -> tunneld */
@@ -240,6 +242,23 @@ struct ipc_peer_path {
 	uint8_t			reserved[6];	/* zero */
 	struct ipc_sockaddr	endpoint;	/* DIRECT: the peer; RELAYED:
 						   on the relay; else zero */
+};
+
+/*
+ * IPC_SETTINGS_SET: the user's settings, as Firezone's advanced settings;
+ * tunneld saves them in its state directory. The default_* fields are
+ * zero. IPC_SETTINGS: the settings saved, and the defaults (the command
+ * line's) they override; after every hello and every change.
+ */
+#define IPC_LOG_DEFAULT		0	/* log_level: none set */
+#define IPC_LOG_MAX		4	/* else enum log_level + 1 */
+struct ipc_settings {
+	char		api_url[IPC_URL_MAX];	/* "": none set; else ws:// or
+						   wss://, NUL-terminated */
+	char		default_api_url[IPC_URL_MAX];
+	uint8_t		log_level;		/* IPC_LOG_DEFAULT or 1..4 */
+	uint8_t		default_log_level;	/* 1..4 */
+	uint8_t		reserved[6];		/* zero */
 };
 
 /* IPC_PORTAL_CONFIG: what controld needs to sign in, once after hello. */
@@ -475,6 +494,7 @@ union ipc_payload {
 	struct ipc_relay_stats		relay_stats;
 	struct ipc_portal_config	portal_config;
 	struct ipc_internet		internet;
+	struct ipc_settings		settings;
 	struct ipc_token		token;
 	struct ipc_token_result		token_result;
 	struct ipc_tun_addresses	tun_addresses;

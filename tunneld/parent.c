@@ -701,6 +701,7 @@ main(int argc, char *argv[])
 		usage(stderr, 2);
 	}
 	log_setlevel(p.log_level);
+	p.opt.log_level = p.log_level;
 
 	if (geteuid() != 0)
 		fatalx("must be started as root: it configures the network "

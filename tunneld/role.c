@@ -79,6 +79,7 @@ role_identity_init(struct role *r)
 	if (crypto_scalarmult_base(id->public_key, id->private_key) != 0)
 		fatalx("deriving the public key");
 	role_device_id(id, r->opt.state_dir);
+	role_settings_load(r);
 	if (r->opt.name != NULL)
 		strncpy(id->name, r->opt.name, sizeof(id->name) - 1);
 	else if (gethostname(id->name, sizeof(id->name) - 1) == -1)
@@ -187,7 +188,7 @@ role_portal_config(const struct role *r, uint8_t role,
     struct ipc_portal_config *pc)
 {
 	memset(pc, 0, sizeof(*pc));
-	strncpy(pc->api_url, r->opt.api_url, sizeof(pc->api_url) - 1);
+	strncpy(pc->api_url, role_settings_api_url(r), sizeof(pc->api_url) - 1);
 	if (r->opt.ca_file != NULL)
 		strncpy(pc->ca_file, r->opt.ca_file, sizeof(pc->ca_file) - 1);
 	memcpy(pc->name, r->id.name, sizeof(pc->name));
@@ -202,6 +203,8 @@ role_send_config(struct role *r, struct ipc_chan *ch,
     const struct ipc_portal_config *pc)
 {
 	if (ipc_chan_send(ch, IPC_PORTAL_CONFIG, 0, pc, sizeof(*pc), -1) == -1)
+		return (-1);
+	if (role_settings_send(r, ch) == -1)
 		return (-1);
 	return (role_send_token(r, ch, 0, 0));
 }
@@ -236,7 +239,8 @@ role_store_token(const char *path, const char *token)
 bool
 role_token_owns(uint16_t type)
 {
-	return (type == IPC_TOKEN_DELETE || type == IPC_TOKEN_STORE);
+	return (type == IPC_TOKEN_DELETE || type == IPC_TOKEN_STORE ||
+	    type == IPC_SETTINGS_SET);
 }
 
 static void
@@ -696,6 +700,11 @@ role_portal_dispatch(struct role *r, struct ipc_chan *ch,
 	int		 error;
 
 	(void)why;
+	if (msg->hdr.type == IPC_SETTINGS_SET) {
+		role_state_ack(ch, msg,
+		    role_settings_set(r, ch, &msg->u.settings));
+		return (0);
+	}
 	if (role_token_owns(msg->hdr.type)) {
 		role_token_dispatch(r, ch, msg);
 		return (0);

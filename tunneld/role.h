@@ -40,6 +40,7 @@ struct role_options {
 	const char	*token_file;
 	const char	*state_dir;
 	const char	*name;		/* NULL: the host name */
+	int		 log_level;	/* enum log_level */
 };
 
 struct role_ops {
@@ -108,6 +109,7 @@ struct role {
 
 	/* Client and gateway roles; left empty in WireGuard mode. */
 	struct role_identity	 id;
+	struct ipc_settings	 settings;	/* the user's; no defaults */
 	bool			 have_addresses;
 	struct ipc_tun_addresses addresses;
 	struct role_relays	 relays;
@@ -142,6 +144,7 @@ struct device	*role_device_new(struct role *, const uint8_t *, unsigned,
 
 /* The client and gateway roles' part. */
 void		 role_identity_init(struct role *);
+/* The messages role.c answers for both: the token's and the settings'. */
 bool		 role_token_owns(uint16_t);
 /* IPC_PORTAL_CONFIG with the identity and options, for this IPC_ROLE_*. */
 void		 role_portal_config(const struct role *, uint8_t,
@@ -181,5 +184,13 @@ void		*role_peer_new(struct role *, const char *, size_t);
 struct role_peer *role_peer_find(struct role *, const char *);
 /* Out of the peers, for the role to free: the last takes its place. */
 void		 role_peer_remove(struct role *, struct role_peer *);
+
+/* role_settings.c: the user's settings, kept in the state directory. */
+void		 role_settings_load(struct role *);
+void		 role_settings_get(const struct role *, struct ipc_settings *);
+const char	*role_settings_api_url(const struct role *);
+int		 role_settings_send(const struct role *, struct ipc_chan *);
+int		 role_settings_set(struct role *, struct ipc_chan *,
+		    const struct ipc_settings *);
 
 #endif

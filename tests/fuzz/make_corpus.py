@@ -77,6 +77,13 @@ def ipc_seeds():
           b"\x01" + ipc(100, b"77aa11bb-22cc-4d33-8e44-55ff66aa77bb".ljust(
               40, b"\0") + bytes(range(32)) + struct.pack("=BB6x", 3, 1) +
               sockaddr(AF_INET, 3478, bytes([203, 0, 113, 9]) + bytes(12))))
+    write("fuzz_ipc", "settings-set",
+          b"\x00" + ipc(101, b"wss://portal.example.com".ljust(512, b"\0") +
+                        bytes(512) + struct.pack("=BB6x", 4, 0), 3))
+    write("fuzz_ipc", "settings",
+          b"\x01" + ipc(102, bytes(512) +
+                        b"wss://api.firezone.dev".ljust(512, b"\0") +
+                        struct.pack("=BB6x", 0, 3)))
 
 
 # --- wgconf ---------------------------------------------------------------

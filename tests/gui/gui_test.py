@@ -100,9 +100,17 @@ def gui_app():
 
 
 def walk(node):
+    # A redraw may take a row away while we walk: skip what went.
     yield node
-    for i in range(node.childCount):
-        c = node.getChildAtIndex(i)
+    try:
+        n = node.childCount
+    except GLib.GError:
+        return
+    for i in range(n):
+        try:
+            c = node.getChildAtIndex(i)
+        except GLib.GError:
+            continue
         if c is not None:
             yield from walk(c)
 
@@ -164,6 +172,17 @@ def set_text(node, text):
         except NotImplementedError:
             continue
     fail("no editable text in %s" % node.name)
+
+
+def entry_text(node):
+    """The text of an entry, or of the text widget inside it."""
+    for n in walk(node):
+        try:
+            t = n.queryText()
+            return t.getText(0, t.characterCount)
+        except NotImplementedError:
+            continue
+    return None
 
 
 def checked(node):
@@ -369,6 +388,38 @@ def main():
     wait("the offline status in the window",
          lambda: find_text("offline: no gateway online"))
     ok("notifications: connected, gateway offline, version mismatch")
+
+    # The daemon's settings (Firezone's advanced settings) in the window:
+    # as the daemon keeps them, ws:// refused, a new API URL saved by the
+    # daemon, which moves the session to it, then the daemon's defaults.
+    url = cli("settings")["settings"]["api_url"]["default"]
+    # The Settings tab first: GTK acts on no button of a hidden page.
+    tabs = wait("the window's tabs",
+                lambda: find(lambda n: n.getRoleName() == "page tab list"))
+    tabs.querySelection().selectChild(2)
+    entry = wait("the API URL entry", lambda: find(
+        lambda n: n.name == "Portal API URL" and
+        n.getRoleName() != "label"))
+    wait("the daemon's API URL in the window",
+         lambda: entry_text(entry) == url)
+    save = find_named("Save daemon settings", "push button")
+    set_text(entry, "ws://127.0.0.1:1")
+    click(save)
+    wait("the ws:// refusal", lambda: find_text("must start with wss://"))
+    set_text(entry, "wss://127.0.0.1:1")
+    click(save)
+    wait("the new API URL in the daemon", lambda: cli("settings").get(
+        "settings", {}).get("api_url", {}).get("custom"))
+    wait("the session moved to it",
+         lambda: portal().get("state") == "waiting")
+    click(find_named("Daemon defaults", "push button"))
+    wait("the daemon's default API URL again",
+         lambda: entry_text(entry) == url and not cli("settings")[
+             "settings"]["api_url"]["custom"])
+    wait("connected again", lambda: portal().get("state") == "connected",
+         timeout=20)
+    tabs.querySelection().selectChild(0)
+    ok("the daemon's settings: shown, checked, saved, back to defaults")
 
     # Sign out through the window.
     click(wait("the Sign out button", lambda: find_named("Sign out",

@@ -12,11 +12,13 @@ SRCDIR=$(cd "$HERE/../.." && pwd)
 FZC_RUN=$$
 export B HERE SRCDIR FZC_RUN
 
-# The tests need the fzc user and group; they create them and nothing else.
+# The tests need the fzc user and group and group fzc-admin; they create
+# them and nothing else.
 if ! getent passwd fzc >/dev/null; then
 	useradd --system --user-group --no-create-home \
 	    --shell /usr/sbin/nologin fzc
 fi
+getent group fzc-admin >/dev/null || groupadd --system fzc-admin
 
 for f in "$HERE"/tests*.sh; do
 	. "$f"

@@ -342,3 +342,69 @@ t_hostile_controld_gateway() {
 	[ "$(cat "$WORK/g/token")" = operator-token ] ||
 	    fail "the token changed" || return 1
 }
+
+# The control socket's tiers: a member of fzc reads (status) but may not
+# sign in, sign out or switch the Internet resource; a member of
+# fzc-admin (and fzc) may. A member holding 8 connections gets no ninth,
+# and root still gets in.
+t_control_tiers() {
+	local ns sock out
+	new_netns ns tiers || return 1
+	start_tunneld "$ns" "$WORK/a"
+	wait_until 5 fzc_cli "$WORK/a" status || fail "no status" || return 1
+	sock=$WORK/a/run/control.sock
+	echo tok-tiers >"$WORK/tok"
+	chmod 644 "$WORK/tok"
+	member() {
+		setpriv --reuid=nobody --regid=nogroup --groups="$1" \
+		    "$B/fzc" --control-socket "$sock" "${@:2}"
+	}
+	member fzc status >/dev/null || fail "member cannot read" || return 1
+	for c in sign-in sign-out "internet on"; do
+		# shellcheck disable=SC2086
+		out=$(member fzc $c <"$WORK/tok" 2>&1) &&
+		    fail "member of fzc may $c: $out" && return 1
+		grep -q 'needs root or group fzc-admin' <<<"$out" ||
+		    fail "$c: $out" || return 1
+	done
+	[ ! -e "$WORK/a/token" ] || fail "a token was stored" || return 1
+	out=$(member fzc,fzc-admin sign-in <"$WORK/tok" 2>&1) ||
+	    fail "admin may not sign in: $out" || return 1
+	[ "$(cat "$WORK/a/token")" = tok-tiers ] ||
+	    fail "token not stored" || return 1
+	out=$(member fzc,fzc-admin sign-out 2>&1) ||
+	    fail "admin may not sign out: $out" || return 1
+	[ ! -e "$WORK/a/token" ] || fail "token not deleted" || return 1
+	# A member opens 12 connections and keeps those that answer.
+	install -m 666 /dev/null "$WORK/held"
+	setpriv --reuid=nobody --regid=nogroup --groups=fzc \
+	    /usr/bin/python3 - "$sock" "$WORK/held" "$WORK/go" <<'PY' &
+import os, socket, sys, time
+held, refused = [], 0
+for i in range(12):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(5)
+    try:
+        s.connect(sys.argv[1])
+        s.sendall(b'{"command":"resources"}\n')
+        if not s.recv(65536):
+            raise ConnectionResetError
+        held.append(s)
+    except OSError:
+        refused += 1
+with open(sys.argv[2], "w") as f:
+    f.write("%d %d\n" % (len(held), refused))
+while not os.path.exists(sys.argv[3]):
+    time.sleep(0.05)
+PY
+	PIDS+=($!)
+	wait_until 10 grep -q . "$WORK/held" || fail "no count" || return 1
+	out=$(cat "$WORK/held")
+	echo "held and refused: $out"
+	[ "$out" = "8 4" ] || fail "per-user limit: $out" || return 1
+	grep -q "too many connections, refusing uid $(id -u nobody)" \
+	    "$TLOG" || fail "refusal not logged" || return 1
+	fzc_cli "$WORK/a" status >/dev/null ||
+	    fail "root locked out while a member holds 8" || return 1
+	touch "$WORK/go"
+}

@@ -156,12 +156,33 @@ print("TLS to the portal:", s.version())' "$E2E_CA" "$E2E_PORTAL_IP" \
 	te_healthy
 }
 
+# te_download URL PATH RELAY-BYTES-BEFORE: the download from URL matches
+# its sha256, the path is PATH, and the relay carried under 1 MiB of it
+# (direct) or all of it (relayed).
+te_download() {
+	local url=$1 want=$2 rb0=$3 sha n
+	sha=$(e2e_fetch "$url" "$WORK/fetch.txt")
+	echo "download of $url: $(cat "$WORK/fetch.txt" 2>/dev/null) (s, bytes)"
+	[ "$sha" = "$E2E_FILE_SHA" ] ||
+	    fail "sha256 $sha, want $E2E_FILE_SHA" || return 1
+	n=$((($(e2e_relay_bytes) - rb0) >> 20))
+	echo "relay link carried $n MiB"
+	[ "$(te_path)" = "$want" ] ||
+	    fail "path $(e2e_peer_path), want $want" || return 1
+	if [ "$want" = direct ]; then
+		[ "$n" -lt 1 ] || fail "direct, yet $n MiB via the relay"
+	else
+		[ "$n" -ge "$E2E_FILE_MIB" ] ||
+		    fail "relayed, yet only $n MiB via the relay"
+	fi
+}
+
 # te_cidr MODE PATH: the first packet to a CIDR resource gets the
 # authorization through the portal and the gateway and is answered; ping
 # and a 32 MiB HTTP download with sha256 match; the path is PATH, and the
 # relay carried the download (relayed) or not (direct).
 te_cidr() {
-	local mode=$1 want=$2 rtt sha rb0 rb1 n
+	local mode=$1 want=$2 rtt rb0
 	e2e_topology "$mode" || return 1
 	rb0=$(e2e_relay_bytes)
 	rtt=$(te_first_packet 10.20.0.2) || return 1
@@ -174,22 +195,7 @@ te_cidr() {
 	    return 1
 	ip netns exec "$E2E_C" ping -c 5 -i 0.2 -W 2 10.20.0.2 ||
 	    fail "ping through the tunnel" || return 1
-	sha=$(e2e_fetch http://10.20.0.2/file.bin "$WORK/fetch.txt")
-	echo "download: $(cat "$WORK/fetch.txt" 2>/dev/null) (s, bytes)"
-	[ "$sha" = "$E2E_FILE_SHA" ] ||
-	    fail "sha256 $sha, want $E2E_FILE_SHA" || return 1
-	rb1=$(e2e_relay_bytes)
-	n=$(((rb1 - rb0) >> 20))
-	echo "relay link carried $n MiB"
-	[ "$(te_path)" = "$want" ] ||
-	    fail "path $(e2e_peer_path), want $want" || return 1
-	if [ "$want" = direct ]; then
-		[ "$n" -lt 1 ] || fail "direct, yet $n MiB via the relay" ||
-		    return 1
-	else
-		[ "$n" -ge "$E2E_FILE_MIB" ] ||
-		    fail "relayed, yet only $n MiB via the relay" || return 1
-	fi
+	te_download http://10.20.0.2/file.bin "$want" "$rb0" || return 1
 	[ "$(te_count client request_authorization)" = 1 ] ||
 	    fail "authorization asked again" || return 1
 	te_healthy
@@ -199,33 +205,18 @@ te_cidr() {
 # client signals IPv6 candidates (host, and server-reflexive behind a NAT;
 # coturn 4.6 relays IPv6 only for a request that names the family with
 # the draft's code point 0x8032, not RFC 8656's, so its relayed
-# candidates stay IPv4 here), the first packet to fd20::2 gets the authorization of the
-# IPv6 CIDR resource, and a 32 MiB download from it over IPv6 through the
-# tunnel matches its sha256; the path is PATH, with under 1 MiB of the
-# download through the relay (direct) or all of it (relayed).
+# candidates stay IPv4 here), the first packet to fd20::2 gets the
+# authorization of the IPv6 CIDR resource, and a 32 MiB download from it
+# over IPv6 through the tunnel is as te_download says.
 te_v6() {
-	local E2E_IPV6=1 mode=$1 want=$2 sha rb0 n srflx=
+	local E2E_IPV6=1 mode=$1 want=$2 rb0 srflx=
 	e2e_topology "$mode" || return 1
 	wait_until 5 e2e_route fd20::/64 ||
 	    fail "no route to fd20::/64: $(ip -n "$E2E_C" -6 route)" ||
 	    return 1
 	rb0=$(e2e_relay_bytes)
 	te_first_packet fd20::2 >/dev/null || return 1
-	sha=$(e2e_fetch "http://[fd20::2]/file.bin" "$WORK/fetch.txt")
-	echo "download over IPv6: $(cat "$WORK/fetch.txt" 2>/dev/null)"
-	[ "$sha" = "$E2E_FILE_SHA" ] ||
-	    fail "sha256 $sha, want $E2E_FILE_SHA" || return 1
-	n=$((($(e2e_relay_bytes) - rb0) >> 20))
-	echo "relay link carried $n MiB"
-	[ "$(te_path)" = "$want" ] ||
-	    fail "path $(e2e_peer_path), want $want" || return 1
-	if [ "$want" = direct ]; then
-		[ "$n" -lt 1 ] || fail "direct, yet $n MiB via the relay" ||
-		    return 1
-	else
-		[ "$n" -ge "$E2E_FILE_MIB" ] ||
-		    fail "relayed, yet only $n MiB via the relay" || return 1
-	fi
+	te_download "http://[fd20::2]/file.bin" "$want" "$rb0" || return 1
 	[ "$mode" = flat ] || srflx=fd80:2::2
 	e2e_stub '{"cmd":"state","role":"client"}' | python3 -c '
 import json, sys

@@ -163,6 +163,91 @@ t_watch_peer_path() {
 	    fail "fzc peers lost the key: $(fzc_cli "$E2E_CDIR" peers)"
 }
 
+# gs_set SETTINGS-ARGS...: fzc settings, JSON reply on stdout.
+gs_set() {
+	fzc_cli "$PT_DIR" --json settings "$@"
+}
+
+# gs_is EXPR: EXPR over s, the settings the daemon reports, holds.
+gs_is() {
+	fzc_cli "$PT_DIR" --json settings | python3 -c '
+import json, sys
+s = json.load(sys.stdin)["settings"]
+sys.exit(0 if eval("(" + sys.argv[1] + ")") else 1)' "$1"
+}
+
+# gs_debug: how many debug lines of tunneld's about the counters so far.
+gs_debug() {
+	grep -c 'controld asked for the counters' "$TLOG"
+}
+
+# 3. The settings the daemon keeps, as Firezone's advanced settings: the
+# API URL and the log level, validated, saved in the state directory,
+# applied at once (a new URL reconnects, a level filters the next line),
+# kept by a restarted controld, and back to the command line's on reset.
+t_settings() {
+	local url n err
+	pt_setup settings || return 1
+	pt_connected || return 1
+	url="wss://127.0.0.1:$PT_PORT"
+	gs_is "s['api_url'] == {'value': '$url', 'default': '$url',
+	    'custom': False} and s['log_level'] == {'value': 'debug',
+	    'default': 'debug', 'custom': False}" ||
+	    fail "defaults: $(gs_set)" || return 1
+	# Bad input: refused with a reason, nothing saved, daemon running.
+	for bad in "api-url ws://127.0.0.1:$PT_PORT" "api-url https://x" \
+	    "api-url wss://u:secret@127.0.0.1:1" "log-level loud" \
+	    "api-url wss://" "log-level"; do
+		# shellcheck disable=SC2086
+		if err=$(fzc_cli "$PT_DIR" settings $bad 2>&1); then
+			fail "accepted: settings $bad" || return 1
+		fi
+		case $err in *secret*)
+			fail "the user info echoed: $err" || return 1 ;;
+		esac
+	done
+	fzc_cli "$PT_DIR" settings api-url "ws://127.0.0.1:$PT_PORT" 2>&1 |
+	    grep -q 'unencrypted' || fail "no reason for ws://" || return 1
+	[ ! -e "$PT_DIR/state/settings" ] ||
+	    fail "saved: $(cat "$PT_DIR/state/settings")" || return 1
+	pt_alive || return 1
+	# The log level applies to the daemons at once.
+	gs_set log-level info >/dev/null || fail "log-level info" || return 1
+	n=$(gs_debug)
+	fzc_cli "$PT_DIR" status >/dev/null
+	[ "$(gs_debug)" = "$n" ] || fail "still logging debug" || return 1
+	gs_is "s['log_level'] == {'value': 'info', 'default': 'debug',
+	    'custom': True}" || fail "level not reported: $(gs_set)" ||
+	    return 1
+	# A URL where no portal listens: the session moves to it at once.
+	gs_set api-url "wss://127.0.0.1:1" >/dev/null ||
+	    fail "api-url: $(gs_set api-url "wss://127.0.0.1:1")" || return 1
+	wait_until 10 pt_pstate_is waiting ||
+	    pt_fail "not waiting after the URL moved: $(pt_pstate)" ||
+	    return 1
+	grep -qx 'api-url wss://127.0.0.1:1' "$PT_DIR/state/settings" &&
+	    grep -qx 'log-level info' "$PT_DIR/state/settings" ||
+	    fail "not saved: $(cat "$PT_DIR/state/settings")" || return 1
+	# A restarted controld gets them from tunneld.
+	kill "$(controld_pid "$PT_DIR")" || fail "kill controld" || return 1
+	wait_until 10 gs_is "s['api_url']['value'] == 'wss://127.0.0.1:1' and
+	    s['log_level']['value'] == 'info'" ||
+	    fail "lost with controld: $(gs_set)" || return 1
+	# Back to the defaults: the portal again, and debug lines.
+	gs_set api-url default log-level default >/dev/null ||
+	    fail "reset" || return 1
+	pt_connected 15 || return 1
+	n=$(gs_debug)
+	fzc_cli "$PT_DIR" status >/dev/null
+	[ "$(gs_debug)" -gt "$n" ] || fail "debug not back" || return 1
+	[ ! -s "$PT_DIR/state/settings" ] ||
+	    fail "reset left: $(cat "$PT_DIR/state/settings")" || return 1
+	fzc_cli "$PT_DIR" settings | grep -qx \
+	    "api-url:   $url (default)" || fail "human output:" \
+	    "$(fzc_cli "$PT_DIR" settings)" || return 1
+	pt_alive
+}
+
 # ---------------------------------------------------------------------------
 # The GUI, under Xvfb with a session bus and the accessibility bus, run by a
 # desktop user in group fzc (fzc-gui refuses root). tests/gui/gui_test.py
@@ -170,11 +255,13 @@ t_watch_peer_path() {
 
 GUI_USER=fzc-gui-test
 
-# gui_user: the desktop user, in group fzc, made once.
+# gui_user: the desktop user, in group fzc, made once; in fzc-admin too,
+# since it signs in and out.
 gui_user() {
 	getent passwd "$GUI_USER" >/dev/null ||
 	    useradd --system --no-create-home --shell /usr/sbin/nologin \
 	    -G fzc "$GUI_USER"
+	usermod -aG fzc-admin "$GUI_USER"
 }
 
 # gui_other_user: a desktop user outside group fzc, made once.

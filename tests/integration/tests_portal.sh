@@ -17,11 +17,12 @@ t_portal_connect_init() {
 	pt_res r
 	pt_res_true "r['$PT_CIDR'] == {'id': '$PT_CIDR', 'type': 'cidr',
 	    'name': 'HQ LAN', 'address': '10.20.0.0/16', 'site': 'HQ',
-	    'authorized': False}" || fail "cidr: $(pt_res "r['$PT_CIDR']")" ||
+	    'authorized': False, 'status': 'unknown'}" ||
+	    fail "cidr: $(pt_res "r['$PT_CIDR']")" ||
 	    return 1
 	pt_res_true "r['$PT_DNS'] == {'id': '$PT_DNS', 'type': 'dns',
 	    'name': 'GitLab', 'address': '*.git.corp.example.com',
-	    'site': 'HQ', 'authorized': False}" ||
+	    'site': 'HQ', 'authorized': False, 'status': 'unknown'}" ||
 	    fail "dns: $(pt_res "r['$PT_DNS']")" || return 1
 	pt_res_true "r['$PT_INET']['type'] == 'internet' and
 	    r['$PT_INET']['site'] == 'Internet' and

@@ -152,6 +152,8 @@ t_deb() {
 	out=$(sys_exec fzc status) || fail "fzc status: $out" || return 1
 	grep -q '^daemons:   running' <<<"$out" || fail "$out" || return 1
 	sys_exec getent passwd fzc >/dev/null || fail "no user fzc" || return 1
+	sys_exec getent group fzc-admin >/dev/null ||
+	    fail "no group fzc-admin" || return 1
 	[ "$(sys_exec stat -c '%a %G' /run/fzc/control.sock)" = "660 fzc" ] ||
 	    fail "control socket mode" || return 1
 	sys_exec man -w fzc >/dev/null 2>&1 ||
@@ -251,6 +253,8 @@ t_deb() {
 	done
 	! sys_exec getent passwd fzc >/dev/null || fail "user fzc left" ||
 	    return 1
+	! sys_exec getent group fzc-admin >/dev/null ||
+	    fail "group fzc-admin left" || return 1
 	out=$(fzc_net_traces)
 	[ -z "$out" ] || fail "left after purge: $out" || return 1
 }

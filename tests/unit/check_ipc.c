@@ -209,6 +209,13 @@ static const struct sample {
 	{ IPC_PEER_PATH, IPC_PEER_CONTROLD, 0, sizeof(struct ipc_peer_path),
 	    { .peer_path = { "77aa11bb-22cc-4d33-8e44-55ff66aa77bb", { 4 },
 	    IPC_PATH_LOST } } },
+	{ IPC_SETTINGS_SET, IPC_PEER_TUNNELD, 0, sizeof(struct ipc_settings),
+	    { .settings = { "wss://portal.example.com/api", "", 4 } } },
+	{ IPC_SETTINGS_SET, IPC_PEER_TUNNELD, 0, sizeof(struct ipc_settings),
+	    { .settings = { "", "", IPC_LOG_DEFAULT } } },
+	{ IPC_SETTINGS, IPC_PEER_CONTROLD, 0, sizeof(struct ipc_settings),
+	    { .settings = { "ws://127.0.0.1:8080", "wss://api.firezone.dev",
+	    IPC_LOG_DEFAULT, 3 } } },
 	{ IPC_CLIENT_PEER, IPC_PEER_TUNNELD, 0,
 	    sizeof(struct ipc_client_peer),
 	    { .client_peer = { "d2b6f1a0-3c4e-4f5a-9b8c-7d6e5f4a3b2c", { 4 },
@@ -721,6 +728,42 @@ mut_path_id(union ipc_payload *u)
 	u->peer_path.id[36] = 'x';
 }
 
+static void
+mut_settings_scheme(union ipc_payload *u)
+{
+	snprintf(u->settings.api_url, IPC_URL_MAX, "https://x.example");
+}
+
+static void
+mut_settings_userinfo(union ipc_payload *u)
+{
+	snprintf(u->settings.api_url, IPC_URL_MAX, "wss://u:p@x.example");
+}
+
+static void
+mut_settings_level(union ipc_payload *u)
+{
+	u->settings.log_level = IPC_LOG_MAX + 1;
+}
+
+static void
+mut_settings_default(union ipc_payload *u)
+{
+	u->settings.default_log_level = 3;
+}
+
+static void
+mut_settings_unterminated(union ipc_payload *u)
+{
+	memset(u->settings.api_url, 'a', IPC_URL_MAX);
+}
+
+static void
+mut_settings_reserved(union ipc_payload *u)
+{
+	u->settings.reserved[0] = 1;
+}
+
 static const struct mutation {
 	const char	*what;
 	const char	*reason;
@@ -782,6 +825,17 @@ static const struct mutation {
 	    mut_path_endpoint },
 	{ "path reserved", "reserved", IPC_PEER_PATH, mut_path_reserved },
 	{ "path id too long", "not a UUID", IPC_PEER_PATH, mut_path_id },
+	{ "settings https", "not ws", IPC_SETTINGS_SET, mut_settings_scheme },
+	{ "settings user info", "user info", IPC_SETTINGS_SET,
+	    mut_settings_userinfo },
+	{ "settings level 5", "log level", IPC_SETTINGS_SET,
+	    mut_settings_level },
+	{ "settings set with a default", "defaults", IPC_SETTINGS_SET,
+	    mut_settings_default },
+	{ "settings unterminated", "NUL", IPC_SETTINGS_SET,
+	    mut_settings_unterminated },
+	{ "settings reserved", "reserved", IPC_SETTINGS_SET,
+	    mut_settings_reserved },
 	{ "ack of IPC_NO_RELAYS", "out of range", IPC_STATE_ACK,
 	    mut_ack_between },
 	{ "ack past the gateway block", "out of range", IPC_STATE_ACK,
