@@ -98,6 +98,10 @@ pings() {
 	ip netns exec "$1" ping -c 1 -W 1 "$2" >/dev/null 2>&1
 }
 
+tcp_listening() {
+	[ -n "$(ip netns exec "$1" ss -Hltn "sport = :5001")" ]
+}
+
 # transfer FROM_NS TO_NS DST_ADDR: 64 MiB over TCP, sha256 compared.
 transfer() {
 	local from=$1 to=$2 dst=$3 sent got
@@ -107,7 +111,8 @@ transfer() {
 	ip netns exec "$to" timeout 60 nc -l -N "$dst" 5001 \
 	    >"$WORK/received" &
 	local lpid=$!
-	wait_until 5 ip netns exec "$to" ss -ltn "sport = :5001" \| grep -q LISTEN
+	wait_until 5 tcp_listening "$to" ||
+	    fail "receiver not listening after 5 s" || return 1
 	ip netns exec "$from" timeout 60 nc -N "$dst" 5001 \
 	    <"$WORK/payload" || fail "sender failed" || return 1
 	wait "$lpid"
@@ -189,6 +194,10 @@ wg_transfer_offload() {
 	    fail "drops: $(fzc_cli "$WORK/a" --json status)" || return 1
 }
 
+udp_bound() {
+	[ -n "$(ip netns exec "$1" ss -Huln "sport = :5002")" ]
+}
+
 # udp_gso FROM_NS TO_NS DST: 100 UDP_SEGMENT sends of 16 datagrams of
 # 1,000 bytes each (a UDP super-packet for the TUN device when the kernel
 # has USO); every datagram that arrives must be whole and as sent, and
@@ -214,7 +223,8 @@ except socket.timeout:
     pass
 print(n, bad)' "$dst" >"$WORK/udp.txt" &
 	local rpid=$!
-	wait_until 5 ip netns exec "$to" ss -uln "sport = :5002" \| grep -q 5002
+	wait_until 5 udp_bound "$to" ||
+	    fail "UDP receiver not bound after 5 s" || return 1
 	ip netns exec "$from" python3 -c '
 import socket, sys, time
 s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET,
