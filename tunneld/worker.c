@@ -404,7 +404,12 @@ worker_outbound(struct worker *w)
 	memset(&ts, 0, sizeof(ts));
 	ts.now = util_now_ns();
 	for (i = 0; i < (w->vnet ? TX_READS_GSO : TX_READS); i++) {
-		if (w->ntx == TX_SLOTS)
+		/*
+		 * Full GSO sends go out at once: another worker sealing for
+		 * the same peer meanwhile would push these counters towards
+		 * the edge of the receiver's replay window.
+		 */
+		if (w->ntx >= (w->vnet ? TX_BATCH : TX_SLOTS))
 			flush_tx(w);
 		if ((w->vnet ? read_super(w, &ts) : read_plain(w, &ts)) == -1)
 			break;
