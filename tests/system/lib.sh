@@ -40,7 +40,17 @@ sys_key() {
 }
 
 # sys_root: prints the cached root's path, making it first if needed.
+# Two runs at once would remove each other's half-made root: the second
+# waits for the first (flock on the cache's lock file).
 sys_root() {
+	mkdir -p "$FZC_SYS_CACHE" || return 1
+	(
+		flock 9 || exit 1
+		sys_root_locked
+	) 9>"$FZC_SYS_CACHE/lock"
+}
+
+sys_root_locked() {
 	local key root tmp mirror f
 	key=$(sys_key)
 	root=$FZC_SYS_CACHE/root-$key
@@ -48,7 +58,6 @@ sys_root() {
 		echo "$root"
 		return 0
 	fi
-	mkdir -p "$FZC_SYS_CACHE"
 	# Stale roots (another key) and half-made ones go.
 	for f in "$FZC_SYS_CACHE"/root-* "$FZC_SYS_CACHE"/tmp-*; do
 		[ -e "$f" ] && [ "$f" != "$root" ] && rm -rf "$f"
