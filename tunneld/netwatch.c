@@ -79,7 +79,28 @@ attr_u32(const struct nlattr *a, uint32_t *v)
 	return (true);
 }
 
-/* RTM_*LINK: only a link that was down, or unknown, coming up counts. */
+/*
+ * Whether a link carries the uplink: a default route goes through it, or
+ * no default route is known (a machine still looking for its network).
+ * Links of containers and VMs coming and going are not the uplink.
+ */
+static bool
+netwatch_uplink(const struct netwatch_state *st, int ifindex)
+{
+	size_t	 i;
+
+	if (st->nroutes == 0)
+		return (true);
+	for (i = 0; i < st->nroutes; i++)
+		if (st->routes[i].oif == ifindex)
+			return (true);
+	return (false);
+}
+
+/*
+ * RTM_*LINK: only an uplink that was down, or unknown, coming up counts
+ * (a carrier back: the routes through it stay while it is gone).
+ */
 static int
 netwatch_link(struct netwatch_state *st, const struct nlmsghdr *nlh)
 {
@@ -106,13 +127,18 @@ netwatch_link(struct netwatch_state *st, const struct nlmsghdr *nlh)
 		return (0);
 	}
 	if (!known) {
-		if (st->nlinks == NETWATCH_MAX_LINKS)
-			return (up ? IPC_NET_LINK_UP : 0);
+		if (st->nlinks == NETWATCH_MAX_LINKS) {
+			if (!up || !netwatch_uplink(st, ifi->ifi_index))
+				return (0);
+			return (IPC_NET_LINK_UP);
+		}
 		i = st->nlinks++;
 		st->links[i].ifindex = ifi->ifi_index;
 	}
 	st->links[i].up = up;
-	return (up && !was ? IPC_NET_LINK_UP : 0);
+	if (!up || was || !netwatch_uplink(st, ifi->ifi_index))
+		return (0);
+	return (IPC_NET_LINK_UP);
 }
 
 static bool
@@ -123,8 +149,8 @@ addr_eq(const struct netwatch_addr *a, const struct netwatch_addr *b)
 }
 
 /*
- * RTM_*ADDR: global addresses of other devices. IPv6 temporary addresses
- * come and go on their own schedule without moving the uplink.
+ * RTM_*ADDR: global addresses of uplinks, all kept. IPv6 temporary
+ * addresses come and go on their own schedule without moving the uplink.
  */
 static int
 netwatch_addr(struct netwatch_state *st, const struct nlmsghdr *nlh)
@@ -161,13 +187,13 @@ netwatch_addr(struct netwatch_state *st, const struct nlmsghdr *nlh)
 		if (i == st->naddrs)
 			return (0);
 		st->addrs[i] = st->addrs[--st->naddrs];
-		return (IPC_NET_ADDRESS);
+		return (netwatch_uplink(st, a.ifindex) ? IPC_NET_ADDRESS : 0);
 	}
 	if (i < st->naddrs)
 		return (0);
 	if (st->naddrs < NETWATCH_MAX_ADDRS)
 		st->addrs[st->naddrs++] = a;
-	return (IPC_NET_ADDRESS);
+	return (netwatch_uplink(st, a.ifindex) ? IPC_NET_ADDRESS : 0);
 }
 
 static bool

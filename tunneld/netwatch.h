@@ -5,9 +5,10 @@
  *
  * The core is sans-IO: it reads rtnetlink messages (links, addresses,
  * routes) handed to it, keeps what it has seen, and says whether one
- * changed the uplink: a link came up, a global address came or went, a
- * default route in the main table came or went; fzc's own device is not
- * the uplink. Bursts (a link coming up brings its addresses and routes)
+ * changed the uplink: a default route in the main table came or went,
+ * or on a link such a route goes through (any link while none is
+ * known) the link came up or a global address came or went; fzc's own
+ * device is not the uplink, nor are the links of containers and VMs. Bursts (a link coming up brings its addresses and routes)
  * are debounced into one reset. A jump of CLOCK_BOOTTIME against
  * CLOCK_MONOTONIC (the host slept) or of the monotonic clock against the
  * check interval (the process was stopped) counts as a change too.

@@ -232,6 +232,37 @@ START_TEST(test_default_routes)
 }
 END_TEST
 
+/*
+ * With a default route known, only its link is the uplink: a container's
+ * link and bridge address come and go without a reset.
+ */
+START_TEST(test_other_links)
+{
+	static const uint8_t	 gw[4] = { 10, 81, 0, 1 };
+	static const uint8_t	 up4[4] = { 10, 81, 0, 3 };
+	static const uint8_t	 br4[4] = { 172, 17, 0, 1 };
+	const int		 g = RT_SCOPE_UNIVERSE;
+
+	begin();
+	at = S(1);
+	dump = true;
+	ck_assert_int_eq(lnk(RTM_NEWLINK, 2, UP), IPC_NET_LINK_UP);
+	ck_assert_int_eq(rte(RTM_NEWROUTE, 0, RT_TABLE_MAIN, 2, gw),
+	    IPC_NET_ROUTE);
+	dump = false;
+	at = S(2);
+	ck_assert_int_eq(lnk(RTM_NEWLINK, 5, UP), 0);
+	ck_assert_int_eq(adr(RTM_NEWADDR, 5, AF_INET, br4, g, 0), 0);
+	ck_assert_int_eq(adr(RTM_DELADDR, 5, AF_INET, br4, g, 0), 0);
+	ck_assert_uint_eq(netwatch_deadline(&st), TIMER_NEVER);
+	/* The uplink's own address and carrier still count. */
+	ck_assert_int_eq(adr(RTM_NEWADDR, 2, AF_INET, up4, g, 0),
+	    IPC_NET_ADDRESS);
+	ck_assert_int_eq(lnk(RTM_NEWLINK, 2, IFF_UP), 0);
+	ck_assert_int_eq(lnk(RTM_NEWLINK, 2, UP), IPC_NET_LINK_UP);
+}
+END_TEST
+
 START_TEST(test_debounce_cap)
 {
 	static const uint8_t	 gw[4] = { 10, 81, 0, 1 };
@@ -295,6 +326,7 @@ netwatch_suite(void)
 	tcase_add_test(tc, test_link_up);
 	tcase_add_test(tc, test_addresses);
 	tcase_add_test(tc, test_default_routes);
+	tcase_add_test(tc, test_other_links);
 	tcase_add_test(tc, test_debounce_cap);
 	tcase_add_test(tc, test_clock_jumps);
 	suite_add_tcase(s, tc);
