@@ -543,6 +543,9 @@ control_check_url(const char *url, int insecure)
 #define CONTROL_BAD_LEVEL \
 	"\"log_level\" must be error, warning, info or debug, or null for " \
 	"the default"
+#define CONTROL_NOT_ADMIN \
+	"permission denied: changing the daemon's settings needs root or " \
+	"group fzc-admin"
 #define CONTROL_NO_CHANGE \
 	"not in the client or gateway role, or another change is under way"
 
@@ -568,6 +571,11 @@ control_settings(struct control_conn *cc, json_t *req)
 		else
 			control_reply(cc,
 			    json_pack("{s:b, s:o}", "ok", 1, "settings", cur));
+		return;
+	}
+	/* Where the machine signs in: the other tier's, as sign-in is. */
+	if (!cc->admin) {
+		control_error(cc, CONTROL_NOT_ADMIN);
 		return;
 	}
 	if (ins != NULL && !json_is_boolean(ins)) {

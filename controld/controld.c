@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/timer.h"
 #include "common/util.h"
 #include "controld/control.h"
 #include "controld/portal_msg.h"
@@ -55,11 +56,28 @@ struct controld {
 static __dead void
 usage(FILE *f, int status)
 {
-	fprintf(f, "usage: fzc-controld [--control-socket PATH] "
+	fprintf(f,
+	    "usage: fzc-controld [--control-socket PATH] "
 	    "[--log-level LEVEL]\n"
+	    "                   [--max-partition-time SECONDS]\n"
 	    "       fzc-controld --help | --version\n"
 	    "fzc-controld is started by fzc-tunneld, not by hand.\n");
 	exit(status);
+}
+
+/* --max-partition-time: fzc-tunneld turned the user's duration into s. */
+static uint64_t
+controld_seconds(const char *s)
+{
+	unsigned long long	 v;
+	char			*end;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (s[0] < '1' || s[0] > '9' || *end != '\0' || errno != 0 ||
+	    v > 3650ULL * 86400)
+		fatalx("--max-partition-time %s: not a number of seconds", s);
+	return (v);
 }
 
 /* What `fzc status` shows, around tunneld's worker counters. */
@@ -218,6 +236,9 @@ controld_dispatch_tunneld(evutil_socket_t fd, short events, void *arg)
 		case IPC_DNS_QUERY:
 			dns_query(c->dns, &msg.u.dns);
 			break;
+		case IPC_NETWORK_CHANGED:
+			session_network_changed(c->session);
+			break;
 		case IPC_PEER_PATH:
 			session_peer_path(c->session, &msg.u.peer_path);
 			break;
@@ -278,9 +299,10 @@ main(int argc, char *argv[])
 	static const struct option	 longopts[] = {
 		{ "control-socket", required_argument, NULL, 's' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "max-partition-time", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 }
+		{ NULL, 0, NULL, 0 },
 	};
 	struct controld		 c;
 	struct control_env	 env;
@@ -288,6 +310,7 @@ main(int argc, char *argv[])
 	struct group		*gr;
 	const char		*sockpath = FZC_CONTROL_SOCKET;
 	enum log_level		 level = LOG_LEVEL_INFO;
+	uint64_t		 partition_s = 0;
 	int			 ch;
 
 	log_init(LOG_LEVEL_INFO, "fzc-controld");
@@ -304,6 +327,9 @@ main(int argc, char *argv[])
 		case 'l':
 			if (log_parse_level(optarg, &level) == -1)
 				fatalx("unknown log level '%s'", optarg);
+			break;
+		case 'P':
+			partition_s = controld_seconds(optarg);
 			break;
 		default:
 			usage(stderr, 2);
@@ -352,6 +378,7 @@ main(int argc, char *argv[])
 	/* PSKs and TURN passwords pass through jansson: wipe its frees. */
 	portal_msg_json_wipe();
 	c.session = session_new(c.base, &c.tc, &session_client_role);
+	session_set_max_partition(c.session, partition_s * NSEC_PER_SEC);
 	memset(&env, 0, sizeof(env));
 	env.base = c.base;
 	env.tc = &c.tc;

@@ -150,7 +150,11 @@ portal_backoff_retry_after(const char *v, time_t wall, uint64_t *delay)
 	return (true);
 }
 
-/* budget: how long to keep trying after having joined once; 0: forever. */
+/*
+ * budget: how long a run of failures may last before the session gives
+ * up (--max-partition-time), before the first join and after it; 0:
+ * forever, which is the default (PROTOCOL.md 1.8, headless client).
+ */
 void
 portal_backoff_init(struct portal_backoff *b, uint64_t budget)
 {
@@ -165,29 +169,49 @@ portal_backoff_joined(struct portal_backoff *b)
 	b->running = false;
 }
 
+static uint64_t
+first_interval(const struct portal_backoff *b)
+{
+	return (b->joined_once ? PORTAL_BACKOFF_INITIAL_NS :
+	    PORTAL_BACKOFF_FIRST_NS);
+}
+
+/*
+ * The network changed: the caller connects at once, and a failure after
+ * that waits the shortest delay again.  The run, and with it the budget,
+ * goes on: the portal is no nearer for a new network.
+ */
+void
+portal_backoff_reset(struct portal_backoff *b)
+{
+	b->interval = first_interval(b);
+}
+
 /*
  * The delay before the next attempt, or false when the budget is spent.
- * Before the first join: 1 s, no jitter, for 15 s.  After it: 0.5 s times
- * 1.5 per failure, capped at 60 s, each delay drawn from +-50 % of the
- * interval with rnd (uniform over 32 bits), as connlib's backoff does.
+ * Before the first join: 1 s, no jitter, for 15 s, as connlib's first
+ * connect; where connlib then gives up (its service manager restarts
+ * it), fzc goes on as after a join.  After a join: 0.5 s times 1.5 per
+ * failure, capped at 60 s, each delay drawn from +-50 % of the interval
+ * with rnd (uniform over 32 bits), as connlib's backoff does.
  */
 bool
 portal_backoff_next(struct portal_backoff *b, uint64_t now, uint32_t rnd,
     uint64_t *delay)
 {
-	uint64_t	 elapsed, budget, lo, span;
+	uint64_t	 elapsed, lo, span;
 
 	if (!b->running) {
 		b->running = true;
 		b->start = now;
-		b->interval = b->joined_once ? PORTAL_BACKOFF_INITIAL_NS :
-		    PORTAL_BACKOFF_FIRST_NS;
+		b->interval = first_interval(b);
 	}
 	elapsed = now > b->start ? now - b->start : 0;
-	budget = b->joined_once ? b->budget : PORTAL_BACKOFF_FIRST_BUDGET_NS;
-	if (budget != 0 && elapsed > budget)
+	if (b->budget != 0 && elapsed > b->budget)
 		return (false);
-	if (b->joined_once) {
+	if (!b->joined_once && elapsed < PORTAL_BACKOFF_FIRST_FIXED_NS)
+		*delay = PORTAL_BACKOFF_FIRST_NS;
+	else {
 		lo = b->interval - b->interval / 2;
 		span = b->interval + b->interval / 2 - lo + 1;
 		*delay = lo + (uint64_t)(((unsigned __int128)span * rnd) >> 32);
@@ -195,9 +219,8 @@ portal_backoff_next(struct portal_backoff *b, uint64_t now, uint32_t rnd,
 			b->interval = PORTAL_BACKOFF_MAX_NS;
 		else
 			b->interval = b->interval * 3 / 2;
-	} else
-		*delay = b->interval;
-	return (budget == 0 || elapsed + *delay <= budget);
+	}
+	return (b->budget == 0 || elapsed + *delay <= b->budget);
 }
 
 /* A Retry-After the portal sent wins over the backoff, as in connlib. */

@@ -79,6 +79,7 @@ struct session {
 	enum session_state	 state;
 	char			 reason[320];
 	uint64_t		 retry_at;
+	uint64_t		 max_partition;	/* ns, 0: retry forever */
 
 	struct ws		*ws;
 	struct phoenix_chan	*chan;
@@ -122,6 +123,7 @@ static void	session_schedule(struct session *);
 static void	session_flush_held(struct session *);
 static void	session_stop(struct session *, const char *, bool);
 static void	session_interface_changed(struct session *);
+static void	session_give_up(struct session *);
 
 static int
 fam_index(int family)
@@ -302,13 +304,59 @@ session_find_relay(struct session *s, const char *id)
 	return (-1);
 }
 
-/* init replaces everything; the old state is withdrawn first. */
+static bool
+session_relay_in(const struct portal_relay *r, const struct portal_relay *v,
+    size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i].id, r->id) == 0 && v[i].type == r->type &&
+		    v[i].addr.port == r->addr.port &&
+		    v[i].addr.addr.family == r->addr.addr.family &&
+		    memcmp(v[i].addr.addr.addr, r->addr.addr.addr,
+		    sizeof(r->addr.addr.addr)) == 0)
+			return (true);
+	return (false);
+}
+
+/*
+ * Relays the new init no longer lists, at any of their old addresses,
+ * are withdrawn; the others stay in tunneld, which keeps their
+ * allocations when they are shipped again (a new allocation from the
+ * same address would be refused while the old one lives).
+ */
+static void
+session_withdraw_relays(struct session *s, const struct portal_init *init)
+{
+	size_t	 i, j;
+
+	for (i = 0; i < s->nrelays; i++) {
+		if (s->relays[i].type != PORTAL_RELAY_TURN ||
+		    session_relay_in(&s->relays[i], init->relays,
+		    init->nrelays))
+			continue;
+		/* Once per id: the id goes with all its addresses. */
+		for (j = 0; j < i; j++)
+			if (strcmp(s->relays[j].id, s->relays[i].id) == 0 &&
+			    s->relays[j].type == PORTAL_RELAY_TURN &&
+			    !session_relay_in(&s->relays[j], init->relays,
+			    init->nrelays))
+				break;
+		if (j == i)
+			session_ship_relay_del(s, s->relays[i].id);
+	}
+}
+
+/* init replaces everything; what is gone is withdrawn first. */
 static void
 session_on_init(struct session *s, struct portal_init *init)
 {
 	size_t	 i;
 
-	session_clear_relays(s, s->have_init);
+	if (s->have_init)
+		session_withdraw_relays(s, init);
+	session_clear_relays(s, false);
 	if (s->have_init)
 		portal_msg_interface_free(&s->iface);
 	s->iface = init->iface;
@@ -567,15 +615,15 @@ session_on_close(void *arg, const struct ws_close_info *ci)
 			    v == PORTAL_STOP_SIGNOUT);
 			return;
 		}
+		snprintf(s->reason, sizeof(s->reason), "%s", why);
 		if (portal_backoff_delay(&s->backoff, now, ci->retry_after,
 		    time(NULL), randombytes_random(), &delay)) {
-			snprintf(s->reason, sizeof(s->reason), "%s", why);
 			s->retry_at = now + delay;
 			session_set_state(s, SESSION_WAITING, why);
 			timer_in(s->ev_retry, delay);
 			return;
 		}
-		session_stop(s, "the portal kept failing", false);
+		session_give_up(s);
 		return;
 	}
 	if (ci->kind == WS_CLOSED_BY_PEER)
@@ -597,7 +645,7 @@ session_schedule(struct session *s)
 	session_pool_clear(s);
 	if (!portal_backoff_next(&s->backoff, now, randombytes_random(),
 	    &delay)) {
-		session_stop(s, "could not reach the portal", false);
+		session_give_up(s);
 		return;
 	}
 	snprintf(reason, sizeof(reason), "%s", s->reason);
@@ -612,6 +660,22 @@ session_retry_cb(evutil_socket_t fd, short events, void *arg)
 	(void)fd;
 	(void)events;
 	session_connect(arg);
+}
+
+/*
+ * A portal that cannot be reached is no reason to sign out (only 401 and
+ * token_expired are): the session ends only when the user set
+ * --max-partition-time and that much time passed without the portal.
+ */
+static void
+session_give_up(struct session *s)
+{
+	char	 why[400];
+
+	snprintf(why, sizeof(why),
+	    "no portal for longer than --max-partition-time (last: %.300s)",
+	    s->reason);
+	session_stop(s, why, false);
 }
 
 static void
@@ -827,7 +891,7 @@ session_token(struct session *s, int fd)
 		session_stop(s, "token empty", false);
 		return;
 	}
-	portal_backoff_init(&s->backoff, util_now_ns());
+	portal_backoff_init(&s->backoff, s->max_partition);
 	session_connect(s);
 }
 
@@ -848,6 +912,36 @@ session_token_result(struct session *s, uint32_t id,
 		s->waiter_fn = NULL;
 		fn(s->waiter_arg, r->error);
 	}
+}
+
+/* --max-partition-time, in ns; 0: keep trying forever. */
+void
+session_set_max_partition(struct session *s, uint64_t ns)
+{
+	s->max_partition = ns;
+	s->backoff.budget = ns;
+}
+
+/*
+ * tunneld saw the network change (a new default route or address, a link
+ * up, a resume): the old connection, if any, is likely dead and a waiting
+ * one has reason to try now. Connect at once, without backoff (connlib's
+ * reset). Sockets already asked for belong to a fresh attempt: it goes on.
+ */
+void
+session_network_changed(struct session *s)
+{
+	if (s->token == NULL || !s->configured ||
+	    s->state == SESSION_SIGNED_OUT)
+		return;
+	portal_backoff_reset(&s->backoff);
+	if (s->state == SESSION_CONNECTING && s->ws == NULL &&
+	    s->pool_waiting > 0)
+		return;
+	log_info("portal: the network changed; connecting again now");
+	session_drop_ws(s);
+	evtimer_del(s->ev_retry);
+	session_connect(s);
 }
 
 /* The role picks the channel's topic (PROTOCOL.md 1.1). */

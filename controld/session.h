@@ -69,6 +69,8 @@ void		 session_config(struct session *,
 		    const struct ipc_portal_config *,
 		    const struct session_role *);
 void		 session_token(struct session *, int);
+void		 session_set_max_partition(struct session *, uint64_t);
+void		 session_network_changed(struct session *);
 void		 session_token_result(struct session *, uint32_t,
 		    const struct ipc_token_result *);
 int		 session_socket(struct session *, uint32_t, int);

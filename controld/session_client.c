@@ -248,14 +248,40 @@ session_client_dns_rebind(struct session *s, struct session_client *sc)
 	}
 }
 
-/* init replaces the resources; the old routes are withdrawn first. */
+/* The same routes: the same resource, type and CIDR. */
+static bool
+session_client_same_routes(const struct portal_resource *a,
+    const struct portal_resource *b)
+{
+	return (strcmp(a->id, b->id) == 0 && a->type == b->type &&
+	    (a->type != PORTAL_RES_CIDR ||
+	    (a->cidr.plen == b->cidr.plen &&
+	    a->cidr.addr.family == b->cidr.addr.family &&
+	    memcmp(a->cidr.addr.addr, b->cidr.addr.addr,
+	    sizeof(a->cidr.addr.addr)) == 0)));
+}
+
+/*
+ * init replaces the resources. Routes it keeps stay in place (tunneld
+ * answers EEXIST when they are shipped again): after a reconnect, the
+ * traffic on them goes on; the others are withdrawn first.
+ */
 static void
 session_client_init(struct session *s, struct portal_init *init)
 {
 	struct session_client	*sc = session_role_state(s);
-	size_t			 i;
+	size_t			 i, j;
 
-	session_client_clear_resources(s, sc, sc->have_init);
+	for (i = 0; sc->have_init && i < sc->nresources; i++) {
+		for (j = 0; j < init->nresources; j++)
+			if (session_client_same_routes(&sc->resources[i],
+			    &init->resources[j]))
+				break;
+		if (j == init->nresources)
+			session_client_ship_route(s, &sc->resources[i],
+			    IPC_ROUTE_DEL);
+	}
+	session_client_clear_resources(s, sc, false);
 	sc->resources = init->resources;
 	sc->nresources = init->nresources;
 	init->resources = NULL;

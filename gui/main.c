@@ -348,6 +348,11 @@ gui_local_options(GApplication *app, GVariantDict *opts, gpointer arg)
 	char		*path = NULL;
 
 	(void)app;
+	/* Before any display or bus: a package check runs it headless. */
+	if (g_variant_dict_contains(opts, "version")) {
+		printf("fzc-gui %s\n", FZC_VERSION);
+		return (0);
+	}
 	if (g_variant_dict_lookup(opts, "control-socket", "^ay", &path)) {
 		g_free(g->socket_path);
 		g->socket_path = path;
@@ -377,6 +382,8 @@ main(int argc, char *argv[])
 		    "PATH" },
 		{ "no-window", 0, 0, G_OPTION_ARG_NONE, NULL,
 		    "start with the tray item only", NULL },
+		{ "version", 'V', 0, G_OPTION_ARG_NONE, NULL,
+		    "print the version and exit", NULL },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL }
 	};
 	struct gui	 g;

@@ -214,6 +214,18 @@ check_empty(const struct ipc_msg *m)
 }
 
 static const char *
+check_network_changed(const struct ipc_msg *m)
+{
+	const struct ipc_network_changed	*n = &m->u.network_changed;
+
+	if (n->reserved != 0)
+		return ("network changed: reserved field not zero");
+	if (n->why < IPC_NET_LINK_UP || n->why > IPC_NET_MAX)
+		return ("network changed: reason out of range");
+	return (NULL);
+}
+
+static const char *
 check_peer_stats(const struct ipc_msg *m)
 {
 	uint32_t	 has = m->u.peer_stats.has_endpoint;
@@ -727,6 +739,8 @@ static const struct ipc_rule ipc_rules[IPC_TYPE_MAX] = {
 	    IPC_FD_NONE, check_candidate),
 	RULE(IPC_NO_RELAYS, struct ipc_gateway_id, IPC_PEER_TUNNELD,
 	    IPC_FD_NONE, check_gateway_id),
+	RULE(IPC_NETWORK_CHANGED, struct ipc_network_changed,
+	    IPC_PEER_TUNNELD, IPC_FD_NONE, check_network_changed),
 	RULE(IPC_CLIENT_PEER, struct ipc_client_peer, IPC_PEER_CONTROLD,
 	    IPC_FD_NONE, check_client_peer),
 	RULE(IPC_ACCESS_DEL, struct ipc_access, IPC_PEER_CONTROLD,

@@ -87,6 +87,8 @@ enum ipc_type {
 	IPC_LOCAL_CANDIDATE = 97,	/* tunneld -> controld */
 	IPC_LOCAL_CANDIDATE_DEL = 98,	/* tunneld -> controld */
 	IPC_NO_RELAYS = 99,		/* tunneld -> controld */
+	/* 104-111: network changes */
+	IPC_NETWORK_CHANGED = 104,	/* tunneld -> controld */
 
 	/* 100-103: what the control socket shows */
 	IPC_PEER_PATH = 100,		/* tunneld -> controld */
@@ -367,6 +369,22 @@ struct ipc_gateway_id {
 };
 
 /*
+ * IPC_NETWORK_CHANGED: tunneld saw the uplink change and has reset the
+ * data plane (relays, candidates, ICE); controld reconnects to the portal
+ * at once, without backoff.
+ */
+#define IPC_NET_LINK_UP		1	/* a link came up */
+#define IPC_NET_ADDRESS		2	/* an address came or went */
+#define IPC_NET_ROUTE		3	/* a default route came or went */
+#define IPC_NET_RESUME		4	/* the host slept, or we stalled */
+#define IPC_NET_SIGNAL		5	/* SIGHUP: the administrator asked */
+#define IPC_NET_MAX		IPC_NET_SIGNAL
+struct ipc_network_changed {
+	uint32_t		why;		/* IPC_NET_* */
+	uint32_t		reserved;	/* zero */
+};
+
+/*
  * Gateway role. The portal's view of a resource, as create_authorization
  * and resource_updated give it; a DNS resource never gets here.
  */
@@ -528,6 +546,7 @@ union ipc_payload {
 	struct ipc_candidate		candidate;
 	struct ipc_resource_id		resource_id;
 	struct ipc_gateway_id		gateway_id;
+	struct ipc_network_changed	network_changed;
 	struct ipc_client_peer		client_peer;
 	struct ipc_access		access;
 	struct ipc_gw_resource		gw_resource;

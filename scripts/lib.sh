@@ -9,7 +9,7 @@ FZC_PACKAGES=(
 	libsystemd-dev libssl-dev zlib1g-dev libbsd-dev check libldns-dev
 	iproute2 util-linux procps passwd systemd
 	python3 python3-websockets openssl
-	wireguard-go wireguard-tools iputils-ping netcat-openbsd iperf3
+	wireguard-go wireguard-tools iputils-ping netcat-openbsd iperf3 ethtool
 	coturn nftables conntrack dnsmasq-base bind9-dnsutils
 	clang-14 libclang-rt-14-dev clang-format
 	libgtk-4-dev libdbusmenu-glib-dev libarchive-dev

@@ -120,6 +120,7 @@ client_new(struct event_base *base, const struct role_options *opt)
 	c = xcalloc(1, sizeof(*c));
 	role_init(&c->r, &client_ops, base, opt);
 	role_identity_init(&c->r);
+	role_watch_network(&c->r);
 	client_load_internet(c);
 	return (&c->r);
 }

@@ -181,20 +181,29 @@ conns_relay_candidate(void *arg, bool relayed, const struct stun_addr *a,
 	conns_local(arg, relayed ? ICE_CAND_RELAY : ICE_CAND_SRFLX, a, add);
 }
 
-/* Host candidates: every address but loopback, link-local and ours. */
+/*
+ * Host candidates: every address of a link that is up but loopback,
+ * link-local and ours. Run
+ * again after a network change: those gone are retracted, new ones
+ * offered, the others left alone.
+ */
 static void
 conns_host_candidates(struct conns *cs)
 {
 	struct ifaddrs		*ifa, *i;
-	struct stun_addr	 a;
+	struct stun_addr	 now[CONN_MAX_LOCAL], gone[CONN_MAX_LOCAL], a;
 	const void		*ip;
+	char			 s[INET6_ADDRSTRLEN];
+	size_t			 n = 0, ngone = 0, k, j;
 
 	if (getifaddrs(&ifa) == -1) {
 		log_warn("getifaddrs");
 		return;
 	}
-	for (i = ifa; i != NULL; i = i->ifa_next) {
+	for (i = ifa; i != NULL && n < CONN_MAX_LOCAL; i = i->ifa_next) {
+		/* An address stays on a link that went down: not usable. */
 		if (i->ifa_addr == NULL || (i->ifa_flags & IFF_LOOPBACK) ||
+		    !(i->ifa_flags & IFF_UP) || !(i->ifa_flags & IFF_RUNNING) ||
 		    strcmp(i->ifa_name, device_ifname(cs->dev)) == 0)
 			continue;
 		memset(&a, 0, sizeof(a));
@@ -211,9 +220,25 @@ conns_host_candidates(struct conns *cs)
 			memcpy(a.ip, ip, 16);
 		} else
 			continue;
-		conns_local(cs, ICE_CAND_HOST, &a, true);
+		now[n++] = a;
 	}
 	freeifaddrs(ifa);
+	for (k = 0; k < cs->nlocal; k++) {
+		if (cs->local[k].type != ICE_CAND_HOST)
+			continue;
+		for (j = 0; j < n; j++)
+			if (memcmp(&now[j], &cs->local[k].addr, sizeof(a)) == 0)
+				break;
+		if (j == n)
+			gone[ngone++] = cs->local[k].addr;
+	}
+	for (k = 0; k < ngone; k++) {
+		inet_ntop(gone[k].family, gone[k].ip, s, sizeof(s));
+		log_info("host address %s is gone", s);
+		conns_local(cs, ICE_CAND_HOST, &gone[k], false);
+	}
+	for (k = 0; k < n; k++)
+		conns_local(cs, ICE_CAND_HOST, &now[k], true);
 }
 
 /*
@@ -490,6 +515,31 @@ int
 conns_relay_del(struct conns *cs, const char *id)
 {
 	return (relays_del(cs->relays, id));
+}
+
+/*
+ * The network changed (connlib's reset): host candidates gathered again,
+ * the relays asked again from the new address (new server-reflexive and
+ * relayed candidates follow from their answers), and every agent checks
+ * its pairs again, so that each connection finds the new path. The UDP
+ * sockets are bound to the wildcard address: the kernel picks the new
+ * source address for each datagram, they need no rebinding.
+ */
+void
+conns_reset(struct conns *cs)
+{
+	uint64_t	 now = util_now_ns();
+	size_t		 i;
+
+	conns_host_candidates(cs);
+	relays_reset(cs->relays);
+	/* Downwards: a connection may go in conn_run(). */
+	for (i = cs->n; i-- > 0;) {
+		if (i >= cs->n)
+			continue;
+		ice_restart_checks(cs->v[i]->ice, now);
+		conn_run(cs->v[i]);
+	}
 }
 
 struct conn *

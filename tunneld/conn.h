@@ -77,6 +77,7 @@ struct conns	*conns_new(struct event_base *, struct device *, bool,
 void		 conns_free(struct conns *);
 int		 conns_relay_add(struct conns *, const struct ipc_relay *);
 int		 conns_relay_del(struct conns *, const char *);
+void		 conns_reset(struct conns *);
 
 struct conn	*conn_new(struct conns *, const struct conn_params *,
 		    const char **);

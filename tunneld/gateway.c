@@ -102,6 +102,7 @@ gateway_new(struct event_base *base, const struct role_options *opt)
 	g = xcalloc(1, sizeof(*g));
 	role_init(&g->r, &gateway_ops, base, opt);
 	role_identity_init(&g->r);
+	role_watch_network(&g->r);
 	if ((g->ev_expiry = evtimer_new(base, gateway_expiry_cb, g)) == NULL)
 		fatalx("evtimer_new");
 	gateway_check_forwarding();

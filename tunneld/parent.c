@@ -38,11 +38,13 @@
 /* A controld that lived this long is healthy: the backoff starts over. */
 #define BACKOFF_RESET_S		30
 #define STOP_GRACE_S		3
+#define PARENT_MAX_PARTITION_S	(3650ULL * 86400)
 
 struct parent {
 	struct event_base	*base;
 	struct event		*ev_sigterm;
 	struct event		*ev_sigint;
+	struct event		*ev_sighup;
 	struct event		*ev_sigchld;
 	struct event		*ev_ipc;
 	struct event		*ev_respawn;
@@ -54,6 +56,7 @@ struct parent {
 	const char		*controld_path;
 	const char		*control_socket;
 	enum log_level		 log_level;
+	char			 max_partition[24];	/* seconds, "": none */
 
 	uint64_t		 started;
 	uint64_t		 controld_started_ns;
@@ -86,10 +89,76 @@ usage(FILE *f, int status)
 	    "[--token-file FILE]\n"
 	    "                   [--state-dir DIR] [--name NAME] "
 	    "[--role client|gateway]\n"
+	    "                   [--max-partition-time DURATION]\n"
 	    "                   [--wireguard FILE [--interface NAME] "
 	    "[--threads N] [--mtu MTU]]\n"
 	    "       fzc-tunneld --help | --version\n");
 	exit(status);
+}
+
+/*
+ * A duration as Firezone's --max-partition-time takes it (humantime):
+ * "30d", "5m", "1h30m", "90s" or plain seconds, up to ten years. 0 is
+ * refused: it would mean giving up at the first failure.
+ */
+static int
+parent_duration(const char *s, uint64_t *secs)
+{
+	static const struct {
+		char		 unit;
+		uint64_t	 secs;
+	} units[] = {
+		{ 's', 1 },
+		{ 'm', 60 },
+		{ 'h', 3600 },
+		{ 'd', 86400 },
+		{ 'w', 7 * 86400 },
+	};
+	uint64_t	 total = 0, n, mult;
+	size_t		 i;
+
+	if (*s == '\0')
+		return (-1);
+	while (*s != '\0') {
+		if (*s < '0' || *s > '9')
+			return (-1);
+		for (n = 0; *s >= '0' && *s <= '9'; s++) {
+			n = n * 10 + (uint64_t)(*s - '0');
+			if (n > PARENT_MAX_PARTITION_S)
+				return (-1);
+		}
+		mult = 0;
+		if (*s == '\0')
+			mult = 1;
+		for (i = 0; mult == 0 && i < sizeof(units) / sizeof(units[0]);
+		    i++)
+			if (*s == units[i].unit) {
+				mult = units[i].secs;
+				s++;
+			}
+		if (mult == 0)
+			return (-1);
+		total += n * mult;
+		if (total > PARENT_MAX_PARTITION_S)
+			return (-1);
+	}
+	if (total == 0)
+		return (-1);
+	*secs = total;
+	return (0);
+}
+
+static void
+parent_max_partition(struct parent *p, const char *v, const char *from)
+{
+	uint64_t	 secs;
+
+	if (parent_duration(v, &secs) == -1)
+		fatalx("%s '%s': not a duration like 90s, 5m, 12h or 30d "
+		    "(at most 3650d)",
+		    from, v);
+	snprintf(p->max_partition, sizeof(p->max_partition), "%llu",
+	    (unsigned long long)secs);
 }
 
 static void
@@ -310,7 +379,7 @@ parent_exec_controld(struct parent *p, int fd)
 {
 	extern char	**environ;
 	const char	*why;
-	char		*argv[8], *envp[16];
+	char		*argv[10], *envp[16];
 	size_t		 n = 0;
 	int		 i = 0, ipc, ctl, null;
 
@@ -337,6 +406,10 @@ parent_exec_controld(struct parent *p, int fd)
 	argv[i++] = (char *)p->control_socket;
 	argv[i++] = "--log-level";
 	argv[i++] = (char *)log_level_name(p->log_level);
+	if (p->max_partition[0] != '\0') {
+		argv[i++] = "--max-partition-time";
+		argv[i++] = p->max_partition;
+	}
 	argv[i] = NULL;
 	for (i = 0;
 	     environ[i] != NULL && n < sizeof(envp) / sizeof(envp[0]) - 1; i++)
@@ -478,6 +551,18 @@ parent_sigterm(evutil_socket_t sig, short events, void *arg)
 	event_add(p->ev_kill, &tv);
 }
 
+/* SIGHUP: a reset, as Firezone's headless client does on it. */
+static void
+parent_sighup(evutil_socket_t sig, short events, void *arg)
+{
+	struct parent	*p = arg;
+
+	(void)sig;
+	(void)events;
+	log_info("SIGHUP: resetting the connections to the network");
+	role_network_reset(p->role, IPC_NET_SIGNAL);
+}
+
 /*
  * The control socket is bound here, as root, and handed to every controld
  * on IPC_CONTROL_FD: so it may live in any directory root can write, and
@@ -596,9 +681,10 @@ main(int argc, char *argv[])
 		{ "state-dir", required_argument, NULL, 'S' },
 		{ "name", required_argument, NULL, 'N' },
 		{ "role", required_argument, NULL, 'r' },
+		{ "max-partition-time", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 }
+		{ NULL, 0, NULL, 0 },
 	};
 	struct parent	 p;
 	struct passwd	*pw;
@@ -622,6 +708,11 @@ main(int argc, char *argv[])
 	p.opt.token_file = "/etc/fzc/token";
 	p.opt.state_dir = "/var/lib/fzc";
 	log_init(LOG_LEVEL_INFO, "fzc-tunneld");
+	/* Firezone's headless client reads it from this variable. */
+	if (getenv("MAX_PARTITION_TIME") != NULL &&
+	    getenv("MAX_PARTITION_TIME")[0] != '\0')
+		parent_max_partition(&p, getenv("MAX_PARTITION_TIME"),
+		    "MAX_PARTITION_TIME");
 
 	while ((ch = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -677,6 +768,10 @@ main(int argc, char *argv[])
 			break;
 		case 'N':
 			p.opt.name = optarg;
+			break;
+		case 'P':
+			parent_max_partition(&p, optarg,
+			    "--max-partition-time");
 			break;
 		case 'r':
 			if (strcmp(optarg, "client") == 0)
@@ -747,6 +842,7 @@ main(int argc, char *argv[])
 	}
 	p.ev_sigterm = parent_signal(&p, SIGTERM, parent_sigterm);
 	p.ev_sigint = parent_signal(&p, SIGINT, parent_sigterm);
+	p.ev_sighup = parent_signal(&p, SIGHUP, parent_sighup);
 	p.ev_sigchld = parent_signal(&p, SIGCHLD, parent_sigchld);
 	p.ev_respawn = evtimer_new(p.base, parent_respawn_cb, &p);
 	p.ev_kill = evtimer_new(p.base, parent_kill_cb, &p);
@@ -764,6 +860,7 @@ main(int argc, char *argv[])
 	event_free(p.ev_kill);
 	event_free(p.ev_respawn);
 	event_free(p.ev_sigchld);
+	event_free(p.ev_sighup);
 	event_free(p.ev_sigint);
 	event_free(p.ev_sigterm);
 	event_base_free(p.base);

@@ -27,6 +27,12 @@ struct relay {
 	char			 id[IPC_ID_MAX];
 	struct sockaddr_in6	 addr;
 	struct ipc_sockaddr	 portal_addr;	/* as the portal gave it */
+	/* The newest credentials, for the next allocation; secret. */
+	char			 username[IPC_CRED_MAX];
+	char			 password[IPC_CRED_MAX];
+	bool			 renew;		/* rechecked: a failure
+						   allocates anew, once */
+	struct stun_addr	 srflx;		/* announced, or zero */
 	struct turn_client	*turn;
 	struct event		*ev;
 	struct stun_addr	 relayed[2];	/* announced, v4 and v6 */
@@ -41,6 +47,7 @@ struct relays {
 };
 
 static void	relay_run(struct relay *);
+static int	relay_start(struct relay *);
 
 static void
 relay_random(void *arg, uint8_t *buf, size_t len)
@@ -80,6 +87,33 @@ relay_retract(struct relay *r)
 		}
 }
 
+/* Another relay still reports this server-reflexive address. */
+static bool
+relays_srflx_held(const struct relays *rs, const struct relay *except,
+    const struct stun_addr *a)
+{
+	size_t	 i;
+
+	for (i = 0; i < rs->n; i++)
+		if (rs->v[i] != except && rs->v[i]->srflx.family != 0 &&
+		    stun_addr_eq(&rs->v[i]->srflx, a))
+			return (true);
+	return (false);
+}
+
+/* Our address as this relay sees it: a new one replaces the old. */
+static void
+relay_srflx(struct relay *r, const struct stun_addr *a)
+{
+	struct relays	*rs = r->rs;
+
+	if (r->srflx.family != 0 && !stun_addr_eq(&r->srflx, a) &&
+	    !relays_srflx_held(rs, r, &r->srflx))
+		rs->cb.candidate(rs->cb.arg, false, &r->srflx, false);
+	r->srflx = *a;
+	rs->cb.candidate(rs->cb.arg, false, a, true);
+}
+
 /* Sends what the client wants sent, reports what it learned, re-arms. */
 static void
 relay_run(struct relay *r)
@@ -88,13 +122,14 @@ relay_run(struct relay *r)
 	uint8_t			 buf[TURN_MAX_REQ];
 	struct turn_event	 ev;
 	size_t			 n;
+	bool			 renew = false;
 
 	while ((n = turn_poll_transmit(r->turn, buf, sizeof(buf))) > 0)
 		device_sendto(rs->dev, buf, n, &r->addr);
 	while (turn_poll_event(r->turn, &ev)) {
 		switch (ev.type) {
 		case TURN_EV_SRFLX:
-			rs->cb.candidate(rs->cb.arg, false, &ev.addr, true);
+			relay_srflx(r, &ev.addr);
 			break;
 		case TURN_EV_RELAYED:
 			r->relayed[fam_slot(ev.addr.family)] = ev.addr;
@@ -104,6 +139,7 @@ relay_run(struct relay *r)
 			log_warnx("relay %s: %s (STUN code %d)", r->id,
 			    turn_strerror(ev.error), ev.code);
 			relay_retract(r);
+			renew = r->renew;
 			break;
 		case TURN_EV_CHANNEL_FAILED:
 			log_info("relay %s: a channel to a peer was refused",
@@ -113,7 +149,41 @@ relay_run(struct relay *r)
 			break;
 		}
 	}
+	if (renew) {
+		/*
+		 * After a network change the allocation is the old
+		 * address's: a new one from here, with the same credentials
+		 * (connlib does the same).
+		 */
+		r->renew = false;
+		log_info("relay %s: allocating anew from this network", r->id);
+		turn_free(r->turn);
+		if (relay_start(r) == -1)
+			fatalx("relay %s: cannot start a TURN client", r->id);
+		return;
+	}
 	timer_at(r->ev, turn_next_deadline(r->turn), util_now_ns());
+}
+
+/* A TURN client with the relay's newest credentials, started. */
+static int
+relay_start(struct relay *r)
+{
+	struct turn_config	 tc;
+
+	memset(&tc, 0, sizeof(tc));
+	tc.username = r->username;
+	tc.password = r->password;
+	tc.random = relay_random;
+	if ((r->turn = turn_new(&tc)) == NULL)
+		return (-1);
+	if (turn_start(r->turn, util_now_ns()) == -1) {
+		turn_free(r->turn);
+		r->turn = NULL;
+		return (-1);
+	}
+	relay_run(r);
+	return (0);
 }
 
 struct relays *
@@ -136,6 +206,7 @@ relay_free(struct relay *r)
 	device_relay_del(r->rs->dev, &r->addr);
 	event_free(r->ev);
 	turn_free(r->turn);
+	explicit_bzero(r, sizeof(*r));
 	free(r);
 }
 
@@ -149,45 +220,93 @@ relay_delete(struct relays *rs, size_t i)
 	rs->v[i] = rs->v[--rs->n];
 }
 
+static void
+relay_credentials(struct relay *r, const struct ipc_relay *ir)
+{
+	snprintf(r->username, sizeof(r->username), "%s", ir->username);
+	snprintf(r->password, sizeof(r->password), "%s", ir->password);
+}
+
+/*
+ * One allocation per address. A known one keeps its allocation (the
+ * portal repeats its relays in every init): a new allocation from the
+ * same 5-tuple would be refused with 437 while the old one lives. Its
+ * new credentials serve the next allocation, at once if it has none.
+ */
 int
 relays_add(struct relays *rs, const struct ipc_relay *ir)
 {
-	struct turn_config	 tc;
 	struct relay		*r;
 	size_t			 i;
+	enum turn_state		 st;
 
-	/* One allocation per address; a known one gets new credentials. */
-	for (i = 0; i < rs->n; i++)
-		if (strcmp(rs->v[i]->id, ir->id) == 0 &&
-		    memcmp(&rs->v[i]->portal_addr, &ir->addr,
-		    sizeof(ir->addr)) == 0) {
-			relay_delete(rs, i);
-			break;
+	for (i = 0; i < rs->n; i++) {
+		r = rs->v[i];
+		if (strcmp(r->id, ir->id) != 0 ||
+		    memcmp(&r->portal_addr, &ir->addr, sizeof(ir->addr)) != 0)
+			continue;
+		relay_credentials(r, ir);
+		st = turn_get_state(r->turn);
+		if (st == TURN_FAILED || st == TURN_CLOSED) {
+			turn_free(r->turn);
+			if (relay_start(r) == -1)
+				fatalx("relay %s: cannot start a TURN client",
+				    r->id);
 		}
+		return (0);
+	}
 	r = xcalloc(1, sizeof(*r));
 	r->rs = rs;
 	memcpy(r->id, ir->id, sizeof(r->id));
 	r->portal_addr = ir->addr;
 	udp_ipc_to_v6(&ir->addr, &r->addr);
-	memset(&tc, 0, sizeof(tc));
-	tc.username = ir->username;
-	tc.password = ir->password;
-	tc.random = relay_random;
-	if ((r->turn = turn_new(&tc)) == NULL ||
-	    (r->ev = evtimer_new(rs->base, relay_timer_cb, r)) == NULL) {
-		turn_free(r->turn);
-		free(r);
+	relay_credentials(r, ir);
+	if ((r->ev = evtimer_new(rs->base, relay_timer_cb, r)) == NULL)
+		fatalx("evtimer_new");
+	if (device_relay_add(rs->dev, &r->addr) == -1) {
+		relay_free(r);
 		return (-1);
 	}
-	if (device_relay_add(rs->dev, &r->addr) == -1 ||
-	    turn_start(r->turn, util_now_ns()) == -1) {
+	if (relay_start(r) == -1) {
 		relay_free(r);
 		return (-1);
 	}
 	rs->v = xreallocarray(rs->v, rs->n + 1, sizeof(*rs->v));
 	rs->v[rs->n++] = r;
-	relay_run(r);
 	return (0);
+}
+
+/*
+ * The network changed: each allocation is asked about again from where
+ * we are now, and one that turns out gone (or had failed) is made anew.
+ */
+void
+relays_reset(struct relays *rs)
+{
+	struct relay	*r;
+	size_t		 i;
+
+	for (i = 0; i < rs->n; i++) {
+		r = rs->v[i];
+		switch (turn_get_state(r->turn)) {
+		case TURN_ALLOCATED:
+			r->renew = true;
+			turn_recheck(r->turn, util_now_ns());
+			relay_run(r);
+			break;
+		case TURN_FAILED:
+		case TURN_CLOSED:
+			turn_free(r->turn);
+			if (relay_start(r) == -1)
+				fatalx("relay %s: cannot start a TURN client",
+				    r->id);
+			break;
+		default:
+			/* Still asking: if that fails, it asks anew. */
+			r->renew = true;
+			break;
+		}
+	}
 }
 
 int

@@ -31,6 +31,7 @@ struct relays	*relays_new(struct event_base *, struct device *,
 		    const struct relays_callbacks *);
 int		 relays_add(struct relays *, const struct ipc_relay *);
 int		 relays_del(struct relays *, const char *);
+void		 relays_reset(struct relays *);
 bool		 relays_input(struct relays *, const uint8_t *, size_t,
 		    const struct sockaddr_in6 *);
 int		 relays_send(struct relays *, const struct stun_addr *,

@@ -24,6 +24,7 @@
 #include "tunneld/conn.h"
 #include "tunneld/device.h"
 #include "tunneld/netlink.h"
+#include "tunneld/netwatch.h"
 #include "tunneld/role.h"
 
 /* PROTOCOL 4.4: the inner MTU. */
@@ -335,6 +336,8 @@ role_tun_up(struct role *r)
 		    strerror(-rc));
 		return (-rc);
 	}
+	if (r->nw != NULL)
+		netwatch_ignore(r->nw, t->ifindex);
 	log_info("%s is up", device_ifname(t->dev));
 	return (0);
 }
@@ -736,6 +739,37 @@ role_portal_dispatch(struct role *r, struct ipc_chan *ch,
 	return (0);
 }
 
+static void
+role_network_changed(void *arg, int why)
+{
+	role_network_reset(arg, why);
+}
+
+void
+role_watch_network(struct role *r)
+{
+	r->nw = netwatch_new(r->base, role_network_changed, r);
+}
+
+/*
+ * controld hears first, so that it drops the dead portal connection and
+ * holds the candidates that follow until it has joined again.
+ */
+void
+role_network_reset(struct role *r, int why)
+{
+	struct ipc_network_changed	 m;
+
+	memset(&m, 0, sizeof(m));
+	m.why = (uint32_t)why;
+	if (r->chan == NULL ||
+	    ipc_chan_send(r->chan, IPC_NETWORK_CHANGED, 0, &m, sizeof(m), -1) ==
+	    -1)
+		log_warnx("cannot tell controld that the network changed");
+	if (r->conns != NULL)
+		conns_reset(r->conns);
+}
+
 void
 role_init(struct role *r, const struct role_ops *ops,
     struct event_base *base, const struct role_options *opt)
@@ -802,6 +836,7 @@ role_free(struct role *r)
 	if (r == NULL)
 		return;
 	r->ops->clear(r);
+	netwatch_free(r->nw);
 	free(r->peers);
 	conns_free(r->conns);
 	role_tun_down(r);

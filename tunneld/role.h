@@ -24,6 +24,7 @@ struct conn;
 struct conns;
 struct device;
 struct netlink;
+struct netwatch;
 struct role;
 struct role_peer;
 
@@ -116,6 +117,7 @@ struct role {
 	struct conns		*conns;
 	struct role_peer	**peers;
 	size_t			 npeers;
+	struct netwatch		*nw;		/* NULL: not watched */
 };
 
 /* client.c, gateway.c, wgmode.c: the roles. */
@@ -144,6 +146,10 @@ struct device	*role_device_new(struct role *, const uint8_t *, unsigned,
 
 /* The client and gateway roles' part. */
 void		 role_identity_init(struct role *);
+/* Network changes (netwatch.h) reset the data plane and the portal. */
+void		 role_watch_network(struct role *);
+/* Such a reset, for this IPC_NET_* reason; SIGHUP asks for one too. */
+void		 role_network_reset(struct role *, int);
 /* The messages role.c answers for both: the token's and the settings'. */
 bool		 role_token_owns(uint16_t);
 /* IPC_PORTAL_CONFIG with the identity and options, for this IPC_ROLE_*. */

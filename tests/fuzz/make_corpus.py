@@ -73,6 +73,8 @@ def ipc_seeds():
           b"\x05" + ipc(68, struct.pack("=iI", 0, 1)))
     write("fuzz_ipc", "state-ack",
           b"\x01" + ipc(95, struct.pack("=Ii", 81, 0)))
+    write("fuzz_ipc", "network-changed",
+          b"\x01" + ipc(104, struct.pack("=II", 4, 0)))
     write("fuzz_ipc", "peer-path-relayed",
           b"\x01" + ipc(100, b"77aa11bb-22cc-4d33-8e44-55ff66aa77bb".ljust(
               40, b"\0") + bytes(range(32)) + struct.pack("=BB6x", 3, 1) +

@@ -202,12 +202,10 @@ te_cidr() {
 }
 
 # te_v6 MODE PATH: the e2e world in dual stack (lib.sh, E2E_IPV6): the
-# client signals IPv6 candidates (host, and server-reflexive behind a NAT;
-# coturn 4.6 relays IPv6 only for a request that names the family with
-# the draft's code point 0x8032, not RFC 8656's, so its relayed
-# candidates stay IPv4 here), the first packet to fd20::2 gets the
-# authorization of the IPv6 CIDR resource, and a 32 MiB download from it
-# over IPv6 through the tunnel is as te_download says.
+# client signals IPv6 candidates (host, server-reflexive behind a NAT,
+# relayed), the first packet to fd20::2 gets the authorization of the
+# IPv6 CIDR resource, and a 32 MiB download from it over IPv6 through the
+# tunnel is as te_download says.
 te_v6() {
 	local E2E_IPV6=1 mode=$1 want=$2 rb0 srflx=
 	e2e_topology "$mode" || return 1
@@ -224,7 +222,7 @@ v = json.loads(sys.stdin.readline())
 cands = [c for m in v["messages"]
          if m["event"] == "new_gateway_ice_candidates"
          for c in m["payload"].get("candidates", [])]
-want = [("host", "fd81::2")]
+want = [("host", "fd81::2"), ("relay", "fd80:1::2")]
 if sys.argv[1]:
     want.append(("srflx", sys.argv[1]))
 missing = [w for w in want

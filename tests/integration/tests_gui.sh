@@ -208,6 +208,17 @@ t_settings() {
 	done
 	fzc_cli "$PT_DIR" settings api-url "ws://127.0.0.1:$PT_PORT" 2>&1 |
 	    grep -q 'unencrypted' || fail "no reason for ws://" || return 1
+	# Group fzc reads them; changing them takes fzc-admin, as sign-in.
+	err=$(setpriv --reuid=nobody --regid=nogroup --groups=fzc "$B/fzc" \
+	    --control-socket "$PT_DIR/run/control.sock" settings) ||
+	    fail "a member of fzc cannot read: $err" || return 1
+	if err=$(setpriv --reuid=nobody --regid=nogroup --groups=fzc \
+	    "$B/fzc" --control-socket "$PT_DIR/run/control.sock" settings \
+	    log-level info 2>&1); then
+		fail "a member of fzc changed the settings" || return 1
+	fi
+	grep -q 'needs root or group fzc-admin' <<<"$err" ||
+	    fail "no reason: $err" || return 1
 	[ ! -e "$PT_DIR/state/settings" ] ||
 	    fail "saved: $(cat "$PT_DIR/state/settings")" || return 1
 	pt_alive || return 1

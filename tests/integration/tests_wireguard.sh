@@ -98,6 +98,10 @@ pings() {
 	ip netns exec "$1" ping -c 1 -W 1 "$2" >/dev/null 2>&1
 }
 
+tcp_listening() {
+	[ -n "$(ip netns exec "$1" ss -Hltn "sport = :5001")" ]
+}
+
 # transfer FROM_NS TO_NS DST_ADDR: 64 MiB over TCP, sha256 compared.
 transfer() {
 	local from=$1 to=$2 dst=$3 sent got
@@ -107,7 +111,8 @@ transfer() {
 	ip netns exec "$to" timeout 60 nc -l -N "$dst" 5001 \
 	    >"$WORK/received" &
 	local lpid=$!
-	wait_until 5 ip netns exec "$to" ss -ltn "sport = :5001" \| grep -q LISTEN
+	wait_until 5 tcp_listening "$to" ||
+	    fail "receiver not listening after 5 s" || return 1
 	ip netns exec "$from" timeout 60 nc -N "$dst" 5001 \
 	    <"$WORK/payload" || fail "sender failed" || return 1
 	wait "$lpid"
@@ -186,6 +191,68 @@ wg_transfer_offload() {
 	transfer "$NB" "$NA" fd99::1 || return 1
 	[ "$(worker_drops "$WORK/a" bad_packet)" = 0 ] &&
 	    [ "$(worker_drops "$WORK/a" tun_write)" = 0 ] ||
+	    fail "drops: $(fzc_cli "$WORK/a" --json status)" || return 1
+}
+
+udp_bound() {
+	[ -n "$(ip netns exec "$1" ss -Huln "sport = :5002")" ]
+}
+
+# udp_gso FROM_NS TO_NS DST: 100 UDP_SEGMENT sends of 16 datagrams of
+# 1,000 bytes each (a UDP super-packet for the TUN device when the kernel
+# has USO); every datagram that arrives must be whole and as sent, and
+# nearly all must arrive (UDP, paced: a veth loses none unless starved).
+udp_gso() {
+	local from=$1 to=$2 dst=$3 got
+	ip netns exec "$to" timeout 30 python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET,
+    socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+s.bind((sys.argv[1], 5002))
+s.settimeout(5)
+n = bad = 0
+try:
+    while n < 1600:
+        d = s.recv(4096)
+        i = int.from_bytes(d[:4], "big")
+        if len(d) != 1000 or d[4:] != bytes((i + k) % 251 for k in range(996)):
+            bad += 1
+        n += 1
+except socket.timeout:
+    pass
+print(n, bad)' "$dst" >"$WORK/udp.txt" &
+	local rpid=$!
+	wait_until 5 udp_bound "$to" ||
+	    fail "UDP receiver not bound after 5 s" || return 1
+	ip netns exec "$from" python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET,
+    socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_UDP, 103, 1000)  # UDP_SEGMENT
+for b in range(100):
+    s.sendto(b"".join(i.to_bytes(4, "big") +
+        bytes((i + k) % 251 for k in range(996))
+        for i in range(b * 16, b * 16 + 16)), (sys.argv[1], 5002))
+    time.sleep(0.01)' "$dst" || fail "UDP GSO sender failed" || return 1
+	wait "$rpid"
+	got=$(cat "$WORK/udp.txt")
+	echo "UDP GSO $from -> $dst: received, damaged: $got"
+	[ "${got#* }" = 0 ] && [ "${got% *}" -ge 1520 ] ||
+	    fail "UDP GSO $from -> $dst: $got of 1600 received, damaged" ||
+	    return 1
+}
+
+# UDP super-packets (USO) cut by fzc for wireguard-go, and back.
+t_wg_udp_gso() {
+	wg_setup || return 1
+	wggo_up || return 1
+	fzc_up a "$NA" 2 || return 1
+	wait_until 10 pings "$NA" 10.99.0.2 || fail "no tunnel" || return 1
+	udp_gso "$NA" "$NB" 10.99.0.2 || return 1
+	udp_gso "$NA" "$NB" fd99::2 || return 1
+	udp_gso "$NB" "$NA" 10.99.0.1 || return 1
+	[ "$(worker_drops "$WORK/a" bad_packet)" = 0 ] ||
 	    fail "drops: $(fzc_cli "$WORK/a" --json status)" || return 1
 }
 

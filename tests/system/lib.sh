@@ -11,7 +11,7 @@
 FZC_SYS_CACHE=${FZC_SYS_CACHE:-/var/tmp/fzc-system}
 SYS_SUITE=bookworm
 SYS_INCLUDE=systemd,systemd-sysv,dbus,iproute2,ca-certificates
-SYS_RECIPE=1	# bump when the way the root is made changes
+SYS_RECIPE=2	# bump when the way the root is made changes
 
 SYS_LAYERS=()
 SYS_NETNS=()
@@ -40,7 +40,17 @@ sys_key() {
 }
 
 # sys_root: prints the cached root's path, making it first if needed.
+# Two runs at once would remove each other's half-made root: the second
+# waits for the first (flock on the cache's lock file).
 sys_root() {
+	mkdir -p "$FZC_SYS_CACHE" || return 1
+	(
+		flock 9 || exit 1
+		sys_root_locked
+	) 9>"$FZC_SYS_CACHE/lock"
+}
+
+sys_root_locked() {
 	local key root tmp mirror f
 	key=$(sys_key)
 	root=$FZC_SYS_CACHE/root-$key
@@ -48,7 +58,6 @@ sys_root() {
 		echo "$root"
 		return 0
 	fi
-	mkdir -p "$FZC_SYS_CACHE"
 	# Stale roots (another key) and half-made ones go.
 	for f in "$FZC_SYS_CACHE"/root-* "$FZC_SYS_CACHE"/tmp-*; do
 		[ -e "$f" ] && [ "$f" != "$root" ] && rm -rf "$f"
@@ -78,6 +87,10 @@ sys_root() {
 	echo fzc-test >"$tmp/etc/hostname"
 	# No first-boot questions, no units that wait for hardware.
 	: >"$tmp/etc/machine-id"
+	# apt's daily timers would take the archives' lock from a test's
+	# apt-get at a booted container's start.
+	ln -sf /dev/null "$tmp/etc/systemd/system/apt-daily.timer"
+	ln -sf /dev/null "$tmp/etc/systemd/system/apt-daily-upgrade.timer"
 	systemd-nspawn -q --register=no --keep-unit -D "$tmp" --pipe sh -c \
 	    'apt-get update -qq && apt-get clean' >&2 || return 1
 	touch "$tmp/.fzc-complete"

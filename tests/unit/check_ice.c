@@ -932,6 +932,42 @@ START_TEST(test_blocked_moves_to_relay)
 }
 END_TEST
 
+/*
+ * A network change (connlib's reset): the direct pair failed while the
+ * path was blocked and stays failed; once the agent checks again, the
+ * direct path is found and nominated over the relayed one.
+ */
+START_TEST(test_restart_checks)
+{
+	struct net	*n = net_new(true, false);
+	uint64_t	 t0;
+	int		 e;
+
+	n->blocked = b_host;
+	n->has_blocked = true;
+	add_cand(n, CLIENT, ICE_CAND_HOST, &a_host, true);
+	add_cand(n, GW, ICE_CAND_HOST, &b_host, true);
+	add_cand(n, GW, ICE_CAND_RELAY, &b_relay, true);
+	start(n);
+	/* Longer than even the gateway's lax checks (615.5 s) last. */
+	run(n, S(700));
+	e = last_nominated(&n->s[CLIENT]);
+	assert_path(&n->s[CLIENT].ev[e].ev.path, &a_host, &b_relay, false);
+	/* Unblocked: nothing checks the failed pair again by itself. */
+	n->has_blocked = false;
+	run(n, S(720));
+	ck_assert_int_eq(last_nominated(&n->s[CLIENT]), e);
+	t0 = n->now;
+	ice_restart_checks(n->s[CLIENT].ice, n->now);
+	run(n, t0 + S(3));
+	e = last_nominated(&n->s[CLIENT]);
+	ck_assert_uint_gt(n->s[CLIENT].ev[e].at, t0);
+	assert_path(&n->s[CLIENT].ev[e].ev.path, &a_host, &b_host, false);
+	ck_assert_int_eq(ice_get_state(n->s[CLIENT].ice), ICE_CONNECTED);
+	net_free(n);
+}
+END_TEST
+
 START_TEST(test_invalidated)
 {
 	struct net	*n = net_new(true, false);
@@ -1337,6 +1373,7 @@ ice_suite(void)
 	tcase_add_loop_test(tc, test_role_conflict, 0, 2);
 	tcase_add_test(tc, test_trickle);
 	tcase_add_test(tc, test_invalidated);
+	tcase_add_test(tc, test_restart_checks);
 	tcase_add_test(tc, test_get_local);
 	tcase_add_test(tc, test_blocked_moves_to_relay);
 	tcase_add_test(tc, test_idle);

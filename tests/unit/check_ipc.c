@@ -209,6 +209,9 @@ static const struct sample {
 	{ IPC_PEER_PATH, IPC_PEER_CONTROLD, 0, sizeof(struct ipc_peer_path),
 	    { .peer_path = { "77aa11bb-22cc-4d33-8e44-55ff66aa77bb", { 4 },
 	    IPC_PATH_LOST } } },
+	{ IPC_NETWORK_CHANGED, IPC_PEER_CONTROLD, 0,
+	    sizeof(struct ipc_network_changed),
+	    { .network_changed = { IPC_NET_RESUME, 0 } } },
 	{ IPC_SETTINGS_SET, IPC_PEER_TUNNELD, 0, sizeof(struct ipc_settings),
 	    { .settings = { "wss://portal.example.com/api", "", 4 } } },
 	{ IPC_SETTINGS_SET, IPC_PEER_TUNNELD, 0, sizeof(struct ipc_settings),
@@ -694,6 +697,24 @@ mut_keep_entry(union ipc_payload *u)
 }
 
 static void
+mut_net_why(union ipc_payload *u)
+{
+	u->network_changed.why = IPC_NET_MAX + 1;
+}
+
+static void
+mut_net_none(union ipc_payload *u)
+{
+	u->network_changed.why = 0;
+}
+
+static void
+mut_net_reserved(union ipc_payload *u)
+{
+	u->network_changed.reserved = 1;
+}
+
+static void
 mut_ack_between(union ipc_payload *u)
 {
 	u->state_ack.type = IPC_NO_RELAYS;
@@ -875,6 +896,12 @@ static const struct mutation {
 	    mut_path_endpoint },
 	{ "path reserved", "reserved", IPC_PEER_PATH, mut_path_reserved },
 	{ "path id too long", "not a UUID", IPC_PEER_PATH, mut_path_id },
+	{ "network change why", "out of range", IPC_NETWORK_CHANGED,
+	    mut_net_why },
+	{ "network change none", "out of range", IPC_NETWORK_CHANGED,
+	    mut_net_none },
+	{ "network change reserved", "reserved", IPC_NETWORK_CHANGED,
+	    mut_net_reserved },
 	{ "settings https", "not ws", IPC_SETTINGS_SET, mut_settings_scheme },
 	{ "settings user info", "user info", IPC_SETTINGS_SET,
 	    mut_settings_userinfo },

@@ -79,7 +79,7 @@ END_TEST
 START_TEST(test_backoff_first_connect)
 {
 	struct portal_backoff	 b;
-	uint64_t		 d;
+	uint64_t		 d, now;
 	int			 k;
 
 	portal_backoff_init(&b, 0);
@@ -89,8 +89,54 @@ START_TEST(test_backoff_first_connect)
 		    k % 2 ? UINT32_MAX : 0, &d), "gave up at %d s", k);
 		ck_assert_uint_eq(d, S(1));
 	}
-	ck_assert(!portal_backoff_next(&b, S(100) + MS(14500), 0, &d));
-	ck_assert(!portal_backoff_next(&b, S(116), 0, &d));
+	/* Then no giving up: 1 s x 1.5^n with jitter, capped at 60 s. */
+	ck_assert(portal_backoff_next(&b, S(115), UINT32_C(1) << 31, &d));
+	ck_assert_uint_eq(d, S(1));
+	ck_assert(portal_backoff_next(&b, S(116), UINT32_C(1) << 31, &d));
+	ck_assert_uint_eq(d, MS(1500));
+	ck_assert(portal_backoff_next(&b, S(118), 0, &d));
+	ck_assert_uint_eq(d, MS(1125));
+	for (now = S(120), k = 0; k < 20; k++, now += d)
+		ck_assert(portal_backoff_next(&b, now, UINT32_MAX, &d));
+	ck_assert_uint_le(d, S(90));
+	ck_assert_uint_ge(d, S(89));
+	/* A day later it still tries, at most 90 s apart. */
+	ck_assert(portal_backoff_next(&b, now + S(86400), 0, &d));
+	ck_assert_uint_eq(d, S(30));
+}
+END_TEST
+
+START_TEST(test_backoff_first_connect_budget)
+{
+	struct portal_backoff	 b;
+	uint64_t		 d;
+
+	/* --max-partition-time 20s, never connected: 1 s apart, then out. */
+	portal_backoff_init(&b, S(20));
+	ck_assert(portal_backoff_next(&b, S(100), 0, &d));
+	ck_assert_uint_eq(d, S(1));
+	ck_assert(portal_backoff_next(&b, S(114), 0, &d));
+	ck_assert(portal_backoff_next(&b, S(118), 0, &d));
+	ck_assert(!portal_backoff_next(&b, S(121), 0, &d));
+}
+END_TEST
+
+START_TEST(test_backoff_reset)
+{
+	struct portal_backoff	 b;
+	uint64_t		 d, now = S(10);
+	int			 k;
+
+	portal_backoff_init(&b, S(600));
+	portal_backoff_joined(&b);
+	for (k = 0; k < 10; k++, now += d)
+		ck_assert(portal_backoff_next(&b, now, UINT32_C(1) << 31, &d));
+	ck_assert_uint_gt(d, S(10));
+	/* A new network: the shortest delay again, the budget runs on. */
+	portal_backoff_reset(&b);
+	ck_assert(portal_backoff_next(&b, now, UINT32_C(1) << 31, &d));
+	ck_assert_uint_eq(d, MS(500));
+	ck_assert(!portal_backoff_next(&b, S(611), UINT32_C(1) << 31, &d));
 }
 END_TEST
 
@@ -174,6 +220,8 @@ portal_backoff_suite(void)
 	tcase_add_test(tc, test_classify);
 	tcase_add_test(tc, test_retry_after);
 	tcase_add_test(tc, test_backoff_first_connect);
+	tcase_add_test(tc, test_backoff_first_connect_budget);
+	tcase_add_test(tc, test_backoff_reset);
 	tcase_add_test(tc, test_backoff_after_join);
 	tcase_add_test(tc, test_backoff_budget);
 	tcase_add_test(tc, test_retry_after_wins);

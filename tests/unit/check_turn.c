@@ -24,6 +24,7 @@ static const struct stun_addr mapped = { .family = AF_INET, .port = 40000,
     .ip = { 203, 0, 113, 5 } };
 static const struct stun_addr relayed4 = { .family = AF_INET, .port = 50000,
     .ip = { 198, 51, 100, 7 } };
+static const struct stun_addr zero4 = { .family = AF_INET };
 static const struct stun_addr relayed6 = { .family = AF_INET6, .port = 50001,
     .ip = { 0x20, 0x01, 0x0d, 0xb8, 0, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5 } };
 static const struct stun_addr peer_p = { .family = AF_INET, .port = 52625,
@@ -36,6 +37,7 @@ struct sent {
 	uint16_t		method;
 	bool			authed;
 	bool			aaf;
+	bool			aaf_draft;	/* coturn's code point */
 	uint32_t		transport;
 	uint32_t		lifetime;
 	uint32_t		channel;
@@ -55,7 +57,10 @@ struct harness {
 	bool			 silent;	/* drops every request */
 	bool			 rotate;	/* new nonce for each request */
 	bool			 v4_only;	/* 440 to a second family */
+	bool			 zero_second;	/* as coturn: 0.0.0.0:0 for it */
 	int			 perm_error;	/* CREATE-PERMISSION's answer */
+	int			 mismatch;	/* 437s to ALLOCATE to give */
+	bool			 moved;		/* 437 to REFRESH: not ours */
 	struct sent		 log[256];
 	size_t			 nlog;
 };
@@ -123,6 +128,19 @@ relay_answer(struct harness *h, const struct stun_msg *m, uint8_t *out,
 		ck_assert_int_eq(stun_build_end(&b, &len), 0);
 		return (len);
 	}
+	lt = 1;
+	if (m->method == STUN_REFRESH)
+		ck_assert(stun_get_u32(m, STUN_A_LIFETIME, &lt));
+	if ((m->method == STUN_ALLOCATE && h->mismatch > 0) ||
+	    (m->method == STUN_REFRESH && h->moved && lt != 0)) {
+		if (m->method == STUN_ALLOCATE)
+			h->mismatch--;
+		stun_build(&b, out, cap, m->method, STUN_ERROR, m->txid);
+		stun_put_error(&b, 437, "Allocation Mismatch");
+		stun_put_integrity(&b, h->key, sizeof(h->key));
+		ck_assert_int_eq(stun_build_end(&b, &len), 0);
+		return (len);
+	}
 	if ((m->method == STUN_CREATE_PERMISSION && h->perm_error != 0) ||
 	    (m->method == STUN_ALLOCATE && h->v4_only &&
 	    stun_find(m, STUN_A_ADDITIONAL_ADDRESS_FAMILY) != NULL)) {
@@ -137,7 +155,9 @@ relay_answer(struct harness *h, const struct stun_msg *m, uint8_t *out,
 	switch (m->method) {
 	case STUN_ALLOCATE:
 		stun_put_addr(&b, STUN_A_XOR_RELAYED_ADDRESS, &relayed4);
-		if (stun_find(m, STUN_A_ADDITIONAL_ADDRESS_FAMILY) != NULL)
+		if (h->zero_second)
+			stun_put_addr(&b, STUN_A_XOR_RELAYED_ADDRESS, &zero4);
+		else if (stun_find(m, STUN_A_ADDITIONAL_ADDRESS_FAMILY) != NULL)
 			stun_put_addr(&b, STUN_A_XOR_RELAYED_ADDRESS,
 			    &relayed6);
 		stun_put_addr(&b, STUN_A_XOR_MAPPED_ADDRESS, &mapped);
@@ -168,6 +188,8 @@ h_log(struct harness *h, const struct stun_msg *m)
 	s->method = m->method;
 	s->authed = m->mi_off != 0;
 	s->aaf = stun_find(m, STUN_A_ADDITIONAL_ADDRESS_FAMILY) != NULL;
+	s->aaf_draft = stun_find(m, STUN_A_ADDITIONAL_ADDRESS_FAMILY_DRAFT) !=
+	    NULL;
 	memcpy(s->txid, m->txid, STUN_TXID_LEN);
 	stun_get_u32(m, STUN_A_REQUESTED_TRANSPORT, &s->transport);
 	stun_get_u32(m, STUN_A_LIFETIME, &s->lifetime);
@@ -319,12 +341,12 @@ START_TEST(test_allocate_after_401)
 	ck_assert_uint_eq(h.log[1].method, STUN_ALLOCATE);
 	ck_assert(!h.log[1].authed);
 	ck_assert_uint_eq(h.log[1].transport, 17U << 24);
-	ck_assert(h.log[1].aaf);
+	ck_assert(h.log[1].aaf && h.log[1].aaf_draft);
 	ck_assert_uint_eq(h.log[2].method, STUN_ALLOCATE);
 	ck_assert(h.log[2].authed);
 	ck_assert_str_eq(h.log[2].nonce, "nonce-1");
 	ck_assert_uint_eq(h.log[2].transport, 17U << 24);
-	ck_assert(h.log[2].aaf);
+	ck_assert(h.log[2].aaf && h.log[2].aaf_draft);
 	/* A retry is a new transaction. */
 	ck_assert_mem_ne(h.log[1].txid, h.log[2].txid, STUN_TXID_LEN);
 
@@ -417,11 +439,35 @@ START_TEST(test_second_family_refused)
 	ck_assert_uint_eq(h_count(&h, STUN_ALLOCATE, 0), 3);
 	ck_assert(h_nth(&h, STUN_ALLOCATE, 0, 1)->aaf);
 	ck_assert(!h_nth(&h, STUN_ALLOCATE, 0, 2)->aaf);
+	ck_assert(!h_nth(&h, STUN_ALLOCATE, 0, 2)->aaf_draft);
 	h_event(&h, TURN_EV_SRFLX);
 	ev = h_event(&h, TURN_EV_RELAYED);
 	ck_assert(stun_addr_eq(&ev.addr, &relayed4));
 	h_no_event(&h);
 	ck_assert(!turn_get_relayed(h.c, AF_INET6, &a));
+	turn_free(h.c);
+}
+END_TEST
+
+/* coturn without the second family: only the real address is offered. */
+START_TEST(test_second_family_zero)
+{
+	struct harness		 h;
+	struct turn_event	 ev;
+	struct stun_addr	 a;
+
+	h_init(&h, pass);
+	h.zero_second = true;
+	ck_assert_int_eq(turn_start(h.c, 0), 0);
+	h_flush(&h);
+	ck_assert_int_eq(turn_get_state(h.c), TURN_ALLOCATED);
+	h_event(&h, TURN_EV_SRFLX);
+	ev = h_event(&h, TURN_EV_RELAYED);
+	ck_assert(stun_addr_eq(&ev.addr, &relayed4));
+	h_no_event(&h);
+	ck_assert(!turn_get_relayed(h.c, AF_INET6, &a));
+	ck_assert(turn_get_relayed(h.c, AF_INET, &a));
+	ck_assert(stun_addr_eq(&a, &relayed4));
 	turn_free(h.c);
 }
 END_TEST
@@ -768,6 +814,82 @@ START_TEST(test_delete_on_close)
 }
 END_TEST
 
+/*
+ * 437 to ALLOCATE: an allocation of ours from this 5-tuple lives on at
+ * the relay; it is deleted with our credentials and made again, once.
+ */
+START_TEST(test_allocation_mismatch)
+{
+	struct harness		 h;
+	struct turn_event	 ev;
+
+	h_init(&h, pass);
+	h.mismatch = 1;
+	ck_assert_int_eq(turn_start(h.c, 0), 0);
+	h_flush(&h);
+	ck_assert_int_eq(turn_get_state(h.c), TURN_ALLOCATED);
+	/* 401, 437, then the one that works; the delete in between. */
+	ck_assert_uint_eq(h_count(&h, STUN_ALLOCATE, 0), 3);
+	ck_assert_uint_eq(h_count(&h, STUN_REFRESH, 0), 1);
+	ck_assert(h_first(&h, STUN_REFRESH, 0)->authed);
+	ck_assert_uint_eq(h_first(&h, STUN_REFRESH, 0)->lifetime, 0);
+	h_event(&h, TURN_EV_SRFLX);
+	ev = h_event(&h, TURN_EV_RELAYED);
+	ck_assert(stun_addr_eq(&ev.addr, &relayed4));
+	turn_free(h.c);
+
+	/* A relay that keeps saying 437: no loop, the client fails. */
+	h_init(&h, pass);
+	h.mismatch = 5;
+	ck_assert_int_eq(turn_start(h.c, 0), 0);
+	h_flush(&h);
+	ck_assert_int_eq(turn_get_state(h.c), TURN_FAILED);
+	ck_assert_uint_eq(h_count(&h, STUN_ALLOCATE, 0), 3);
+	ck_assert_uint_eq(h_count(&h, STUN_REFRESH, 0), 1);
+	h_event(&h, TURN_EV_SRFLX);
+	ev = h_event(&h, TURN_EV_FAILED);
+	ck_assert_int_eq(ev.error, TURN_ERR_REJECTED);
+	ck_assert_int_eq(ev.code, 437);
+	turn_free(h.c);
+}
+END_TEST
+
+/*
+ * After a network change: BINDING and REFRESH at once; a relay that has
+ * no allocation of ours from where we are now says 437, and the client
+ * fails as expired for its owner to allocate anew.
+ */
+START_TEST(test_recheck)
+{
+	struct harness		 h;
+	struct turn_event	 ev;
+
+	h_init(&h, pass);
+	turn_recheck(h.c, 0);
+	ck_assert_int_eq(turn_get_state(h.c), TURN_IDLE);
+	h_flush(&h);
+	ck_assert_uint_eq(h.nlog, 0);
+	h_allocate(&h);
+	h.now = S(30);
+	turn_recheck(h.c, h.now);
+	h_flush(&h);
+	ck_assert_uint_eq(h_count(&h, STUN_BINDING, h.now), 1);
+	ck_assert_uint_eq(h_count(&h, STUN_REFRESH, h.now), 1);
+	ck_assert_uint_eq(h_first(&h, STUN_REFRESH, h.now)->lifetime, 600);
+	ck_assert_int_eq(turn_get_state(h.c), TURN_ALLOCATED);
+	h_no_event(&h);
+	h.moved = true;
+	h.now = S(40);
+	turn_recheck(h.c, h.now);
+	h_flush(&h);
+	ck_assert_int_eq(turn_get_state(h.c), TURN_FAILED);
+	ev = h_event(&h, TURN_EV_FAILED);
+	ck_assert_int_eq(ev.error, TURN_ERR_EXPIRED);
+	ck_assert_int_eq(ev.code, 437);
+	turn_free(h.c);
+}
+END_TEST
+
 START_TEST(test_unauthenticated_answers_ignored)
 {
 	struct harness		h;
@@ -833,10 +955,13 @@ turn_suite(void)
 	tcase_add_test(tc, test_stale_nonce);
 	tcase_add_test(tc, test_stale_nonce_loop);
 	tcase_add_test(tc, test_second_family_refused);
+	tcase_add_test(tc, test_second_family_zero);
 	tcase_add_test(tc, test_bad_credentials);
 	tcase_add_test(tc, test_retransmit_and_give_up);
 	tcase_add_test(tc, test_expiry);
 	tcase_add_test(tc, test_delete_on_close);
+	tcase_add_test(tc, test_allocation_mismatch);
+	tcase_add_test(tc, test_recheck);
 	tcase_add_test(tc, test_unauthenticated_answers_ignored);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("channels");

@@ -702,6 +702,38 @@ ice_handle_timeout(struct ice_agent *a, uint64_t now)
 	update(a, now);
 }
 
+/*
+ * The network under us changed (connlib's reset): what failed may work
+ * now, and what worked may not. Failed pairs are checked again, valid
+ * ones get a consent check at once, and an agent that had no pair yet
+ * waits for candidates anew; the agent leaves idle mode.
+ */
+void
+ice_restart_checks(struct ice_agent *a, uint64_t now)
+{
+	struct ice_pair	*p;
+	int		 i;
+
+	if (a->state == ICE_NEW || terminal(a))
+		return;
+	a->idle = false;
+	a->last_traffic = now;
+	if (!a->had_pair)
+		a->started = now;
+	for (i = 0; i < ICE_MAX_PAIRS; i++) {
+		p = &a->pairs[i];
+		if (!p->in_use)
+			continue;
+		if (p->state == PAIR_FAILED)
+			p->state = PAIR_WAITING;
+		else if (p->state == PAIR_SUCCEEDED && p->txn != TXN_CHECK) {
+			p->unanswered = 0;
+			p->last_ka = 0;
+		}
+	}
+	update(a, now);
+}
+
 uint64_t
 ice_next_deadline(const struct ice_agent *a)
 {

@@ -124,6 +124,7 @@ size_t		 ice_poll_transmit(struct ice_agent *, uint8_t *, size_t,
 		    struct ice_path *);
 bool		 ice_poll_event(struct ice_agent *, struct ice_event *);
 void		 ice_note_traffic(struct ice_agent *, uint64_t);
+void		 ice_restart_checks(struct ice_agent *, uint64_t);
 
 enum ice_state	 ice_get_state(const struct ice_agent *);
 bool		 ice_is_controlling(const struct ice_agent *);

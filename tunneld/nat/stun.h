@@ -60,6 +60,12 @@ enum stun_class {
 #define STUN_A_PRIORITY			0x0024
 #define STUN_A_USE_CANDIDATE		0x0025
 #define STUN_A_ADDITIONAL_ADDRESS_FAMILY 0x8000
+/*
+ * The same attribute under the code point of the draft before RFC 8656,
+ * which is the only one coturn (4.6 included) knows; Firezone's relays
+ * know only RFC 8656's. Each ignores the other's (comprehension-optional).
+ */
+#define STUN_A_ADDITIONAL_ADDRESS_FAMILY_DRAFT 0x8032
 #define STUN_A_SOFTWARE			0x8022
 #define STUN_A_FINGERPRINT		0x8028
 #define STUN_A_ICE_CONTROLLED		0x8029

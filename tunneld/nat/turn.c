@@ -70,6 +70,7 @@ struct turn_client {
 	char		 nonce[STUN_MAX_TEXT + 1];
 	uint8_t		 key[STUN_KEY_LEN];
 	bool		 no_aaf;	/* relay refused a second family */
+	bool		 cleared;	/* deleted a stale allocation once */
 
 	bool		 have_srflx;
 	struct stun_addr srflx;
@@ -226,9 +227,12 @@ build_request(struct turn_client *c, const struct turn_txn *t, uint8_t *buf,
 	case STUN_ALLOCATE:
 		stun_put_u32(&b, STUN_A_REQUESTED_TRANSPORT,
 		    (uint32_t)TURN_PROTO_UDP << 24);
-		if (!c->no_aaf)
+		if (!c->no_aaf) {
 			stun_put_u32(&b, STUN_A_ADDITIONAL_ADDRESS_FAMILY,
 			    (uint32_t)STUN_FAMILY_V6 << 24);
+			stun_put_u32(&b, STUN_A_ADDITIONAL_ADDRESS_FAMILY_DRAFT,
+			    (uint32_t)STUN_FAMILY_V6 << 24);
+		}
 		break;
 	case STUN_REFRESH:
 		stun_put_u32(&b, STUN_A_LIFETIME, t->lifetime);
@@ -341,6 +345,21 @@ take_auth(struct turn_client *c, const struct stun_msg *m, bool need_realm)
 	return (true);
 }
 
+/*
+ * The answer to the REFRESH with lifetime 0 that cleared a stale
+ * allocation of ours (437 to ALLOCATE, see below): allocate again,
+ * whatever it said. False: it was a plain delete.
+ */
+static bool
+stale_cleared(struct turn_client *c, uint64_t now)
+{
+	if (c->state != TURN_ALLOCATING)
+		return (false);
+	if (send_request(c, now, STUN_ALLOCATE, -1, 0, 0) == -1)
+		fail(c, TURN_ERR_INTERNAL, 0);
+	return (true);
+}
+
 static void
 handle_error(struct turn_client *c, uint64_t now, const struct turn_txn *t,
     const struct stun_msg *m, int code)
@@ -366,6 +385,28 @@ handle_error(struct turn_client *c, uint64_t now, const struct turn_txn *t,
 		}
 		stale = t->stale + 1;
 		break;
+	case 437:
+		/*
+		 * ALLOCATE: the relay still holds an allocation of ours from
+		 * this 5-tuple (made before a restart, or not deleted in
+		 * time): delete it with our credentials and allocate again,
+		 * once. REFRESH: the allocation is not ours from where we
+		 * are now (our address moved): the caller allocates anew.
+		 */
+		if (t->method == STUN_ALLOCATE && !c->cleared && t->authed) {
+			c->cleared = true;
+			if (send_request(c, now, STUN_REFRESH, -1, 0, 0) == -1)
+				fail(c, TURN_ERR_INTERNAL, 0);
+			return;
+		}
+		if (t->method == STUN_REFRESH && t->lifetime != 0) {
+			fail(c, TURN_ERR_EXPIRED, code);
+			return;
+		}
+		if (t->method == STUN_REFRESH && stale_cleared(c, now))
+			return;
+		fail(c, TURN_ERR_REJECTED, code);
+		return;
 	case 440:
 		/* No second address family here: ask for the default one. */
 		if (t->method == STUN_ALLOCATE && !c->no_aaf) {
@@ -377,14 +418,29 @@ handle_error(struct turn_client *c, uint64_t now, const struct turn_txn *t,
 		if (t->method == STUN_CREATE_PERMISSION ||
 		    t->method == STUN_CHANNEL_BIND)
 			peer_failed(c, t->peer, code);
-		else if (t->method == STUN_REFRESH && t->lifetime == 0)
-			closed(c);
-		else
+		else if (t->method == STUN_REFRESH && t->lifetime == 0) {
+			if (!stale_cleared(c, now))
+				closed(c);
+		} else
 			fail(c, TURN_ERR_REJECTED, code);
 		return;
 	}
 	if (send_request(c, now, t->method, t->peer, t->lifetime, stale) == -1)
 		fail(c, TURN_ERR_INTERNAL, 0);
+}
+
+/*
+ * A relayed address the relay gave: coturn answers the family it has no
+ * address of with a second XOR-RELAYED-ADDRESS of 0.0.0.0 port 0 rather
+ * than leaving it out (RFC 8656 6.3), which is no address to offer.
+ */
+static bool
+relayed_usable(const struct stun_addr *a)
+{
+	static const uint8_t	 zero[16];
+
+	return (a->port != 0 &&
+	    memcmp(a->ip, zero, a->family == AF_INET ? 4 : 16) != 0);
 }
 
 static void
@@ -419,7 +475,9 @@ handle_success(struct turn_client *c, uint64_t now, const struct turn_txn *t,
 			return;
 		while (n < 2 && (a = stun_find_next(m,
 		    STUN_A_XOR_RELAYED_ADDRESS, a)) != NULL)
-			stun_attr_addr(m, a, &relayed[n++]);
+			if (stun_attr_addr(m, a, &relayed[n]) &&
+			    relayed_usable(&relayed[n]))
+				n++;
 		if (n == 0 || !stun_get_u32(m, STUN_A_LIFETIME, &lifetime) ||
 		    lifetime == 0) {
 			fail(c, TURN_ERR_PROTOCOL, 0);
@@ -438,7 +496,8 @@ handle_success(struct turn_client *c, uint64_t now, const struct turn_txn *t,
 		return;
 	case STUN_REFRESH:
 		if (t->lifetime == 0) {
-			closed(c);
+			if (!stale_cleared(c, now))
+				closed(c);
 			return;
 		}
 		if (c->state != TURN_ALLOCATED)
@@ -615,9 +674,10 @@ txn_timeout(struct turn_client *c, uint64_t now, struct turn_txn *t)
 	if (copy.method == STUN_CREATE_PERMISSION ||
 	    copy.method == STUN_CHANNEL_BIND)
 		peer_failed(c, copy.peer, 0);
-	else if (copy.method == STUN_REFRESH && copy.lifetime == 0)
-		closed(c);
-	else
+	else if (copy.method == STUN_REFRESH && copy.lifetime == 0) {
+		if (!stale_cleared(c, now))
+			closed(c);
+	} else
 		fail(c, TURN_ERR_TIMEOUT, 0);
 }
 
@@ -913,6 +973,24 @@ turn_close(struct turn_client *c, uint64_t now)
 	case TURN_FAILED:
 		return;
 	}
+}
+
+/*
+ * The network changed: ask again from where we are now. BINDING learns
+ * the server-reflexive address anew, REFRESH tells whether the
+ * allocation is still ours: a relay that answers 437 has it under the
+ * old 5-tuple, and the client fails with TURN_ERR_EXPIRED for the
+ * caller to allocate anew. Only an allocated client has anything to ask.
+ */
+void
+turn_recheck(struct turn_client *c, uint64_t now)
+{
+	if (c->state != TURN_ALLOCATED)
+		return;
+	c->keepalive_at = now + TURN_KEEPALIVE;
+	if (send_request(c, now, STUN_BINDING, -1, 0, 0) == -1 ||
+	    send_request(c, now, STUN_REFRESH, -1, TURN_LIFETIME, 0) == -1)
+		fail(c, TURN_ERR_INTERNAL, 0);
 }
 
 enum turn_state

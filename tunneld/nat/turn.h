@@ -38,7 +38,8 @@ enum turn_error {
 	TURN_ERR_AUTH,		/* 401 although we sent credentials */
 	TURN_ERR_TIMEOUT,	/* the relay stopped answering */
 	TURN_ERR_REJECTED,	/* an error response we cannot recover from */
-	TURN_ERR_EXPIRED,	/* the allocation ran out before a refresh */
+	TURN_ERR_EXPIRED,	/* the allocation ran out before a refresh,
+				   or is not ours from where we are now */
 	TURN_ERR_PROTOCOL,	/* a response lacking what it must carry */
 	TURN_ERR_INTERNAL	/* out of buffers, crypto failure */
 };
@@ -87,6 +88,7 @@ struct turn_client *turn_new(const struct turn_config *);
 void		 turn_free(struct turn_client *);
 int		 turn_start(struct turn_client *, uint64_t);
 void		 turn_close(struct turn_client *, uint64_t);
+void		 turn_recheck(struct turn_client *, uint64_t);
 
 enum turn_state	 turn_get_state(const struct turn_client *);
 enum turn_error	 turn_get_error(const struct turn_client *);
