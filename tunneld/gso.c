@@ -115,13 +115,18 @@ gso_start(struct gso *g, const struct virtio_net_hdr *vh, uint8_t *pkt,
 	default:
 		return (-1);
 	}
+	/* The kernel gives a super-packet's whole length in its header. */
 	if (iphdr_version(pkt) == IPHDR_V4) {
 		l3 = iphdr_v4_hlen(pkt);
-		if (l3 < IP4_HDR_MIN || pkt[IP4_PROTO] != g->proto)
+		if (l3 < IP4_HDR_MIN || pkt[IP4_PROTO] != g->proto ||
+		    ((size_t)pkt[IP4_TOTLEN] << 8 | pkt[IP4_TOTLEN + 1]) != len)
 			return (-1);
-	} else if (iphdr_version(pkt) == IPHDR_V6)
+	} else if (iphdr_version(pkt) == IPHDR_V6 && len >= IP6_HDR_LEN) {
 		l3 = IP6_HDR_LEN;
-	else
+		if (len - l3 !=
+		    ((size_t)pkt[IP6_PAYLEN] << 8 | pkt[IP6_PAYLEN + 1]))
+			return (-1);
+	} else
 		return (-1);
 	/* csum_start is the L4 header, after any IPv6 extension headers. */
 	g->l4 = vh->csum_start;

@@ -46,6 +46,8 @@
 /* TUN reads per wake-up: plain packets, super-packets. */
 #define TX_READS	TX_BATCH
 #define TX_READS_GSO	8
+/* One byte more than a super-packet: a read that fills it was cut short. */
+#define TUN_BUF_SIZE	(GSO_VNET_LEN + GSO_PKT_MAX + 1)
 #define RX_BATCH	16
 #define RX_GRO_SIZE	65536
 #define MAX_UDP_PAYLOAD	65507
@@ -367,12 +369,12 @@ read_super(struct worker *w, struct tx_state *ts)
 	size_t		 len;
 	ssize_t		 n;
 
-	n = read(w->tun_fd, w->tun_buf, GSO_VNET_LEN + GSO_PKT_MAX);
+	n = read(w->tun_fd, w->tun_buf, TUN_BUF_SIZE);
 	if (n == -1 && errno == EINTR)
 		return (0);
 	if (n <= 0)
 		return (-1);
-	if ((size_t)n <= GSO_VNET_LEN) {
+	if ((size_t)n <= GSO_VNET_LEN || (size_t)n == TUN_BUF_SIZE) {
 		drop(w, IPC_DROP_BAD_PACKET);
 		return (0);
 	}
@@ -777,7 +779,7 @@ worker_new(struct peer_tables *tables, int id, const struct tun *tun,
 	w->tx_stride = HEADROOM + w->mtu + TAILROOM;
 	w->tx = xcalloc(TX_SLOTS, w->tx_stride);
 	if (w->vnet) {
-		w->tun_buf = xcalloc(1, GSO_VNET_LEN + GSO_PKT_MAX);
+		w->tun_buf = xcalloc(1, TUN_BUF_SIZE);
 		gro_init(&w->gro_state, tun_writev, w);
 	}
 	w->rx_stride = w->gro ? RX_GRO_SIZE : w->tx_stride + 64;
@@ -818,7 +820,7 @@ worker_free(struct worker *w)
 	explicit_bzero(w->tx, TX_SLOTS * w->tx_stride);
 	explicit_bzero(w->rx, RX_BATCH * w->rx_stride);
 	if (w->tun_buf != NULL)
-		explicit_bzero(w->tun_buf, GSO_VNET_LEN + GSO_PKT_MAX);
+		explicit_bzero(w->tun_buf, TUN_BUF_SIZE);
 	free(w->tx);
 	free(w->rx);
 	free(w->tun_buf);

@@ -303,7 +303,11 @@ START_TEST(test_refused)
 	super[32] = 0x40;			/* TCP header of 16 bytes */
 	ck_assert_int_eq(gso_start(&g, &vh, super, len), -1);
 	super[32] = 0x50;
+	/* Shorter than its IP header says: a read cut short. */
+	ck_assert_int_eq(gso_start(&g, &vh, super, len - 1), -1);
+	pkt_put16(super + 2, 40);
 	ck_assert_int_eq(gso_start(&g, &vh, super, 40), -1); /* no payload */
+	pkt_put16(super + 2, 30);
 	ck_assert_int_eq(gso_start(&g, &vh, super, 30), -1);
 	vh.gso_type = VIRTIO_NET_HDR_GSO_NONE;
 	vh.csum_start = (uint16_t)len;		/* past the end */
@@ -312,8 +316,10 @@ START_TEST(test_refused)
 	vh.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;	/* but IPv6 */
 	vh.csum_start = 40;
 	ck_assert_int_eq(gso_start(&g, &vh, super, len), -1);
-	vh.csum_start = 30;			/* inside the IPv6 header */
 	vh.gso_type = VIRTIO_NET_HDR_GSO_TCPV6;
+	ck_assert_int_eq(gso_start(&g, &vh, super, len), 0);
+	ck_assert_int_eq(gso_start(&g, &vh, super, len - 1), -1);
+	vh.csum_start = 30;			/* inside the IPv6 header */
 	ck_assert_int_eq(gso_start(&g, &vh, super, len), -1);
 }
 END_TEST
