@@ -16,10 +16,12 @@ SYS_DIST=$(cd "${1:-$SRCDIR/dist}" && pwd)
 DEB=$(ls "$SYS_DIST"/fzc_*.deb 2>/dev/null | tail -n 1)
 # fzc-[0-9]: not fzc-gui's.
 RPM=$(ls "$SYS_DIST"/fzc-[0-9]*.rpm 2>/dev/null | tail -n 1)
+GUI_DEB=$(ls "$SYS_DIST"/fzc-gui_*.deb 2>/dev/null | tail -n 1)
 [ -n "$DEB" ] && [ -n "$RPM" ] ||
     { echo "run.sh: no fzc .deb and .rpm in $SYS_DIST" >&2; exit 2; }
 DEB=/var/tmp/dist/${DEB##*/}
 RPM=/var/tmp/dist/${RPM##*/}
+[ -n "$GUI_DEB" ] && GUI_DEB=/var/tmp/dist/${GUI_DEB##*/}
 TOKEN=tok-system-test
 PORTAL_IP=10.213.0.1
 CT_IP=10.213.0.2
@@ -259,6 +261,65 @@ t_deb() {
 	[ -z "$out" ] || fail "left after purge: $out" || return 1
 }
 
+# The desktop package: fzc-gui installed with apt beside fzc (nothing it
+# links to missing), runs headless for --version as a desktop user and
+# refuses root, its desktop entry, AppStream metadata and icons installed
+# and valid, and it goes again with apt, leaving fzc running.
+t_gui_deb() {
+	local dir out f app=/usr/share/applications/dev.fzc.Gui.desktop
+	local info=/usr/share/metainfo/dev.fzc.Gui.metainfo.xml
+	[ -n "$GUI_DEB" ] || fail "no fzc-gui .deb in $SYS_DIST" || return 1
+	sys_layer dir || return 1
+	sys_fetch "$dir" "$DEB" "$GUI_DEB" || fail "fetching dependencies" ||
+	    return 1
+	sys_boot "$dir" "fzcg$$" --private-network || return 1
+
+	echo "==> apt-get install fzc and fzc-gui"
+	sys_exec apt-get install -y -q "$DEB" "$GUI_DEB" >"$WORK/apt.log" \
+	    2>&1 || fail "apt-get install: $(tail -20 "$WORK/apt.log")" ||
+	    return 1
+	active_no_restarts fzc.service || return 1
+	[ "$(sys_exec sh -c 'command -v fzc-gui')" = /usr/bin/fzc-gui ] ||
+	    fail "no fzc-gui in PATH" || return 1
+	out=$(sys_exec ldd /usr/bin/fzc-gui) || fail "ldd: $out" || return 1
+	! grep -q 'not found' <<<"$out" ||
+	    fail "libraries missing: $(grep 'not found' <<<"$out")" ||
+	    return 1
+	out=$(sys_exec runuser -u nobody -- fzc-gui --version 2>&1) ||
+	    fail "fzc-gui --version: $out" || return 1
+	[ "$out" = "fzc-gui $(dpkg-deb -f "$SYS_DIST/${GUI_DEB##*/}" \
+	    Version | sed 's/-[^-]*$//')" ] ||
+	    fail "fzc-gui --version said: $out" || return 1
+	if out=$(sys_exec fzc-gui --version 2>&1); then
+		fail "fzc-gui ran as root: $out" || return 1
+	fi
+	grep -q 'refusing to run as root' <<<"$out" ||
+	    fail "no reason for refusing root: $out" || return 1
+
+	echo "==> desktop entry, metadata and icons"
+	for f in "$app" "$info" \
+	    /usr/share/icons/hicolor/scalable/apps/dev.fzc.Gui.svg \
+	    /usr/share/icons/hicolor/scalable/status/fzc-connected.svg \
+	    /usr/share/man/man1/fzc-gui.1.gz; do
+		[ -s "$dir$f" ] || fail "$f not installed" || return 1
+	done
+	out=$(desktop-file-validate "$dir$app" 2>&1) && [ -z "$out" ] ||
+	    fail "desktop-file-validate: $out" || return 1
+	grep -qx 'Exec=fzc-gui %u' "$dir$app" &&
+	    grep -q '^MimeType=.*x-scheme-handler/firezone-fd0020211111;' \
+	    "$dir$app" || fail "entry: $(cat "$dir$app")" || return 1
+	out=$(appstreamcli validate --no-net "$dir$info" 2>&1) ||
+	    fail "appstreamcli: $out" || return 1
+
+	echo "==> apt-get purge fzc-gui leaves fzc running"
+	sys_exec apt-get purge -y -q fzc-gui >"$WORK/apt.log" 2>&1 ||
+	    fail "purge: $(tail -20 "$WORK/apt.log")" || return 1
+	for f in /usr/bin/fzc-gui "$app" "$info"; do
+		! sys_exec test -e "$f" || fail "$f left" || return 1
+	done
+	active_no_restarts fzc.service
+}
+
 # The .rpm into a Debian layer: rpm (with an empty database, hence
 # --nodeps) runs the spec's scriptlets under the container's systemd.
 t_rpm() {
@@ -302,7 +363,7 @@ t_rpm() {
 
 passed=0
 failed=0
-tests=(t_deb t_rpm)
+tests=(t_deb t_gui_deb t_rpm)
 [ $# -gt 1 ] && tests=("${@:2}")
 for t in "${tests[@]}"; do
 	WORK=$(mktemp -d /tmp/fzc-sys.XXXXXX)
