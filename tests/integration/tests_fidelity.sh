@@ -137,12 +137,14 @@ def snapshot():
         return list(ipc)
 
 def resources():
-    """The resource list; authorizations are no part of it."""
+    """The resource list; authorizations (and the status and gateway that
+    follow from them) are no part of it."""
     r = control("resources")
     if not r.get("ok"):
         raise RuntimeError("resources: %s" % r)
     return [{k: v for k, v in x.items()
-             if k not in ("authorized", "authorization_failed")}
+             if k not in ("authorized", "authorization_failed", "status",
+                          "gateway")}
             for x in r["resources"]]
 
 def relays(log):
