@@ -25,26 +25,6 @@
 #define TCP_HDR_MIN	20
 #define GRO_MAX		65535
 
-static size_t
-get16(const uint8_t *p)
-{
-	return ((size_t)p[0] << 8 | p[1]);
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3]);
-}
-
-static void
-put16(uint8_t *p, size_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
 void
 gro_init(struct gro *g, gro_write_fn *write, void *arg)
 {
@@ -61,13 +41,13 @@ tcp_offset(const uint8_t *p, size_t len)
 		/* No options, no fragment, the whole packet. */
 		if (iphdr_v4_hlen(p) != IP4_HDR_MIN ||
 		    p[IP4_PROTO] != IPPROTO_TCP || (p[IP4_FRAG] & 0x3f) != 0 ||
-		    p[IP4_FRAG + 1] != 0 || get16(p + IP4_TOTLEN) != len)
+		    p[IP4_FRAG + 1] != 0 || iphdr_get16(p + IP4_TOTLEN) != len)
 			return (0);
 		return (IP4_HDR_MIN);
 	}
 	if (len >= IP6_HDR_LEN + TCP_HDR_MIN && iphdr_version(p) == IPHDR_V6) {
 		if (p[IP6_NXT] != IPPROTO_TCP ||
-		    get16(p + IP6_PAYLEN) + IP6_HDR_LEN != len)
+		    iphdr_get16(p + IP6_PAYLEN) + IP6_HDR_LEN != len)
 			return (0);
 		return (IP6_HDR_LEN);
 	}
@@ -99,10 +79,10 @@ flush_flow(struct gro *g, struct gro_flow *f)
 		return;
 	}
 	if (iphdr_version(p) == IPHDR_V4) {
-		put16(p + IP4_TOTLEN, f->total);
+		iphdr_put16(p + IP4_TOTLEN, f->total);
 		cksum_ip4(p);
 	} else
-		put16(p + IP6_PAYLEN, f->total - IP6_HDR_LEN);
+		iphdr_put16(p + IP6_PAYLEN, f->total - IP6_HDR_LEN);
 	p[f->l4 + 13] |= f->last[f->l4 + 13] & TCP_PSH;
 	memcpy(p + f->l4 + 14, f->last + f->l4 + 14, 2);
 	/* NEEDS_CSUM: the field holds the pseudo-header's sum, uncomplemented. */
@@ -164,7 +144,7 @@ can_append(const struct gro_flow *f, const uint8_t *p, size_t hlen, size_t plen)
 
 	if (f->closed || hlen != f->hlen || plen > f->seg ||
 	    f->niov > GRO_SEGS || f->total + plen > GRO_MAX ||
-	    get32(p + l4 + 4) != f->next_seq)
+	    iphdr_get32(p + l4 + 4) != f->next_seq)
 		return (false);
 	/* Acknowledgment number, then the options. */
 	if (memcmp(p + l4 + 8, q + l4 + 8, 4) != 0 ||
@@ -189,7 +169,7 @@ start_flow(struct gro *g, uint8_t *p, size_t len, size_t l4, size_t hlen)
 	f->hlen = hlen;
 	f->seg = len - hlen;
 	f->total = len;
-	f->next_seq = get32(p + l4 + 4) + (uint32_t)(len - hlen);
+	f->next_seq = iphdr_get32(p + l4 + 4) + (uint32_t)(len - hlen);
 	f->closed = (p[l4 + 13] & TCP_PSH) != 0;
 	f->iov[1].iov_base = p;
 	f->iov[1].iov_len = len;

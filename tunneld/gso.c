@@ -22,29 +22,6 @@
 #define TCP_PSH		0x08
 #define TCP_CWR		0x80
 
-static uint32_t
-get32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3]);
-}
-
-static void
-put16(uint8_t *p, size_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 /*
  * Stores at p + at the checksum of bytes [l4, len) plus sum. UDP takes 0
  * for "no checksum", so a computed 0 goes out as 0xffff, its equal in
@@ -175,22 +152,23 @@ gso_next(struct gso *g, size_t *len)
 		memcpy(p, g->hdr, g->hlen);
 	n = g->hlen + plen;
 	if (iphdr_version(p) == IPHDR_V4) {
-		put16(p + IP4_TOTLEN, n);
+		iphdr_put16(p + IP4_TOTLEN, n);
 		id = (uint16_t)((g->hdr[4] << 8 | g->hdr[5]) + g->n);
-		put16(p + 4, id);
+		iphdr_put16(p + 4, id);
 		cksum_ip4(p);
 	} else
-		put16(p + IP6_PAYLEN, n - IP6_HDR_LEN);
+		iphdr_put16(p + IP6_PAYLEN, n - IP6_HDR_LEN);
 	if (g->proto == IPPROTO_TCP) {
-		seq = get32(g->hdr + g->l4 + 4) + (uint32_t)(g->off - g->hlen);
-		put32(p + g->l4 + 4, seq);
+		seq = iphdr_get32(g->hdr + g->l4 + 4) +
+		    (uint32_t)(g->off - g->hlen);
+		iphdr_put32(p + g->l4 + 4, seq);
 		if (g->off + plen < g->len)
 			p[g->l4 + 13] &= (uint8_t) ~(TCP_FIN | TCP_PSH);
 		if (g->n > 0)
 			p[g->l4 + 13] &= (uint8_t)~TCP_CWR;
 		l4_checksum(p, n, g->l4, g->l4 + 16, g->proto);
 	} else {
-		put16(p + g->l4 + 4, n - g->l4);
+		iphdr_put16(p + g->l4 + 4, n - g->l4);
 		l4_checksum(p, n, g->l4, g->l4 + 6, g->proto);
 	}
 	g->off += plen;

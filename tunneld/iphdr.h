@@ -26,6 +26,36 @@
 #define IP6_DST			24
 #define IP6_ADDR_LEN		16
 
+/* Header fields are big-endian. */
+static inline size_t
+iphdr_get16(const uint8_t *p)
+{
+	return ((size_t)p[0] << 8 | p[1]);
+}
+
+static inline uint32_t
+iphdr_get32(const uint8_t *p)
+{
+	return ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3]);
+}
+
+static inline void
+iphdr_put16(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline void
+iphdr_put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
 /* The version nibble of the packet at p. */
 static inline unsigned
 iphdr_version(const uint8_t *p)

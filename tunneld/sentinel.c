@@ -16,19 +16,6 @@
 #define DNS_PORT	53
 #define HOP_LIMIT	64
 
-static uint16_t
-get16(const uint8_t *p)
-{
-	return ((uint16_t)(p[0] << 8 | p[1]));
-}
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-}
-
 /*
  * The UDP datagram in a packet to a sentinel's port 53: its offset and
  * length, or 0. Fragments and IPv6 extension headers are not queries.
@@ -40,24 +27,24 @@ udp_of(const uint8_t *p, size_t len, size_t *ulen)
 
 	if (len >= IP4_HDR_MIN && iphdr_version(p) == IPHDR_V4) {
 		hlen = iphdr_v4_hlen(p);
-		tot = get16(p + IP4_TOTLEN);
+		tot = iphdr_get16(p + IP4_TOTLEN);
 		if (hlen < IP4_HDR_MIN || tot > len ||
 		    tot < hlen + UDP_HDR_LEN || p[IP4_PROTO] != IPPROTO_UDP ||
-		    (get16(p + IP4_FRAG) & 0x3fff) != 0 ||
+		    (iphdr_get16(p + IP4_FRAG) & 0x3fff) != 0 ||
 		    !ipc_dns_sentinel(AF_INET, p + IP4_DST))
 			return (0);
 	} else if (len >= IP6_HDR_LEN + UDP_HDR_LEN &&
 	    iphdr_version(p) == IPHDR_V6) {
 		hlen = IP6_HDR_LEN;
-		tot = IP6_HDR_LEN + get16(p + IP6_PAYLEN);
+		tot = IP6_HDR_LEN + iphdr_get16(p + IP6_PAYLEN);
 		if (tot > len || tot < hlen + UDP_HDR_LEN ||
 		    p[IP6_NXT] != IPPROTO_UDP ||
 		    !ipc_dns_sentinel(AF_INET6, p + IP6_DST))
 			return (0);
 	} else
 		return (0);
-	*ulen = get16(p + hlen + 4);
-	if (get16(p + hlen + 2) != DNS_PORT || *ulen < UDP_HDR_LEN ||
+	*ulen = iphdr_get16(p + hlen + 4);
+	if (iphdr_get16(p + hlen + 2) != DNS_PORT || *ulen < UDP_HDR_LEN ||
 	    *ulen > tot - hlen)
 		return (0);
 	return (hlen);
@@ -98,7 +85,7 @@ sentinel_query(const uint8_t *p, size_t len, struct ipc_dns *q)
 	    v6 ? IP6_ADDR_LEN : IP4_ADDR_LEN);
 	memcpy(q->sentinel.addr, p + (v6 ? IP6_DST : IP4_DST),
 	    v6 ? IP6_ADDR_LEN : IP4_ADDR_LEN);
-	q->client.port = get16(p + off);
+	q->client.port = iphdr_get16(p + off);
 	q->sentinel.port = DNS_PORT;
 	if (q->client.port == 0)
 		return (-1);
@@ -113,7 +100,7 @@ sum(uint32_t acc, const uint8_t *p, size_t len)
 	size_t	 i;
 
 	for (i = 0; i + 1 < len; i += 2)
-		acc += get16(p + i);
+		acc += iphdr_get16(p + i);
 	if (len & 1)
 		acc += (uint32_t)p[len - 1] << 8;
 	return (acc);
@@ -147,30 +134,30 @@ sentinel_reply(const struct ipc_dns *r, uint8_t *p, size_t size)
 	memset(p, 0, hlen + UDP_HDR_LEN);
 	if (v6) {
 		p[0] = 0x60;
-		put16(p + IP6_PAYLEN, (uint16_t)ulen);
+		iphdr_put16(p + IP6_PAYLEN, (uint16_t)ulen);
 		p[IP6_NXT] = IPPROTO_UDP;
 		p[7] = HOP_LIMIT;
 		memcpy(p + IP6_SRC, r->sentinel.addr, alen);
 		memcpy(p + IP6_DST, r->client.addr, alen);
 	} else {
 		p[0] = 0x45;
-		put16(p + IP4_TOTLEN, (uint16_t)(hlen + ulen));
-		put16(p + IP4_FRAG, 0x4000);	/* DF */
+		iphdr_put16(p + IP4_TOTLEN, (uint16_t)(hlen + ulen));
+		iphdr_put16(p + IP4_FRAG, 0x4000);	/* DF */
 		p[8] = HOP_LIMIT;
 		p[IP4_PROTO] = IPPROTO_UDP;
 		memcpy(p + IP4_SRC, r->sentinel.addr, alen);
 		memcpy(p + IP4_DST, r->client.addr, alen);
-		put16(p + 10, fold(sum(0, p, hlen)));
+		iphdr_put16(p + 10, fold(sum(0, p, hlen)));
 	}
 	u = p + hlen;
-	put16(u, DNS_PORT);
-	put16(u + 2, r->client.port);
-	put16(u + 4, (uint16_t)ulen);
+	iphdr_put16(u, DNS_PORT);
+	iphdr_put16(u + 2, r->client.port);
+	iphdr_put16(u + 4, (uint16_t)ulen);
 	memcpy(u + UDP_HDR_LEN, r->data, r->len);
 	/* The pseudo-header: both addresses, the protocol, the length. */
 	acc = sum(0, p + (v6 ? IP6_SRC : IP4_SRC), 2 * alen);
 	acc += IPPROTO_UDP + (uint32_t)ulen;
 	ck = fold(sum(acc, u, ulen));
-	put16(u + 6, ck == 0 ? 0xffff : ck);
+	iphdr_put16(u + 6, ck == 0 ? 0xffff : ck);
 	return (hlen + ulen);
 }
