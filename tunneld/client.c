@@ -87,26 +87,12 @@ client_load_internet(struct client *c)
 static int
 client_save_internet(struct client *c, bool on)
 {
-	char	 path[512], tmp[520];
-	FILE	*f;
-	int	 saved;
+	char	 path[512];
+	int	 error;
 
 	client_internet_path(c, path, sizeof(path));
-	snprintf(tmp, sizeof(tmp), "%s.new", path);
-	if ((f = fopen(tmp, "we")) == NULL)
-		return (errno);
-	if (fprintf(f, "%s\n", on ? "on" : "off") < 0 || fflush(f) == EOF ||
-	    fsync(fileno(f)) == -1) {
-		saved = errno;
-		fclose(f);
-		(void)unlink(tmp);
-		return (saved);
-	}
-	if (fclose(f) == EOF || rename(tmp, path) == -1) {
-		saved = errno;
-		(void)unlink(tmp);
-		return (saved);
-	}
+	if ((error = role_save_file(path, on ? "on\n" : "off\n", 0644)) != 0)
+		return (error);
 	c->internet = on;
 	log_info("Internet resource turned %s", on ? "on" : "off");
 	return (0);

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -210,21 +211,26 @@ role_send_config(struct role *r, struct ipc_chan *ch,
 	return (role_send_token(r, ch, 0, 0));
 }
 
-static int
-role_store_token(const char *path, const char *token)
+/*
+ * The whole of a small state file, replaced by rename, so that a crash
+ * leaves the old one or the new. Returns 0 or an errno value.
+ */
+int
+role_save_file(const char *path, const char *text, mode_t mode)
 {
-	char	 tmp[IPC_PATH_MAX + 8];
-	size_t	 len = strlen(token);
+	char	 tmp[PATH_MAX];
+	size_t	 len = strlen(text);
 	int	 fd, saved;
 
-	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.new", path) >= sizeof(tmp))
+		return (ENAMETOOLONG);
 	(void)unlink(tmp);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    0600);
+	    mode);
 	if (fd == -1)
 		return (errno);
-	if (write(fd, token, len) != (ssize_t)len || write(fd, "\n", 1) != 1 ||
-	    fsync(fd) == -1 || close(fd) == -1) {
+	if (write(fd, text, len) != (ssize_t)len || fsync(fd) == -1 ||
+	    close(fd) == -1) {
 		saved = errno != 0 ? errno : EIO;
 		(void)unlink(tmp);
 		return (saved);
@@ -262,6 +268,7 @@ role_token_dispatch(struct role *r, struct ipc_chan *ch,
     const struct ipc_msg *msg)
 {
 	const char	*path = r->opt.token_file;
+	char		 line[IPC_TOKEN_MAX + 1];
 	int		 error = 0;
 
 	if (!r->ops->tokens) {
@@ -280,7 +287,11 @@ role_token_dispatch(struct role *r, struct ipc_chan *ch,
 		role_token_result(ch, msg->hdr.id, error);
 		return;
 	}
-	if ((error = role_store_token(path, msg->u.token.token)) != 0)
+	/* ipc.c checked that the token ends before the buffer does. */
+	snprintf(line, sizeof(line), "%s\n", msg->u.token.token);
+	error = role_save_file(path, line, 0600);
+	explicit_bzero(line, sizeof(line));
+	if (error != 0)
 		log_warnx("storing the token in %s: %s", path,
 		    strerror(error));
 	else

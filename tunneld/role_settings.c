@@ -105,33 +105,20 @@ int
 role_settings_set(struct role *r, struct ipc_chan *ch,
     const struct ipc_settings *set)
 {
-	char	 path[512], tmp[520];
-	FILE	*f;
-	int	 saved, rc;
+	char	 path[512], text[sizeof(set->api_url) + 64];
+	int	 n = 0, error;
 
 	if (set->api_url[0] != '\0' && !role_settings_url_ok(set->api_url))
 		return (EINVAL);
 	role_settings_path(r, path, sizeof(path));
-	snprintf(tmp, sizeof(tmp), "%s.new", path);
-	if ((f = fopen(tmp, "we")) == NULL)
-		return (errno);
-	rc = 0;
+	text[0] = '\0';
 	if (set->api_url[0] != '\0')
-		rc = fprintf(f, "api-url %s\n", set->api_url);
-	if (rc >= 0 && set->log_level != IPC_LOG_DEFAULT)
-		rc = fprintf(f, "log-level %s\n",
+		n = snprintf(text, sizeof(text), "api-url %s\n", set->api_url);
+	if (set->log_level != IPC_LOG_DEFAULT)
+		snprintf(text + n, sizeof(text) - (size_t)n, "log-level %s\n",
 		    log_level_name((enum log_level)(set->log_level - 1)));
-	if (rc < 0 || fflush(f) == EOF || fsync(fileno(f)) == -1) {
-		saved = errno;
-		fclose(f);
-		(void)unlink(tmp);
-		return (saved);
-	}
-	if (fclose(f) == EOF || rename(tmp, path) == -1) {
-		saved = errno;
-		(void)unlink(tmp);
-		return (saved);
-	}
+	if ((error = role_save_file(path, text, 0644)) != 0)
+		return (error);
 	memcpy(r->settings.api_url, set->api_url, sizeof(set->api_url));
 	r->settings.log_level = set->log_level;
 	role_settings_apply(r);
