@@ -1,8 +1,15 @@
 /* util.c: allocation wrappers and small helpers shared by all programs. */
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "common/timer.h"
@@ -72,4 +79,34 @@ util_realtime_s(void)
 	if (clock_gettime(CLOCK_REALTIME, &ts) == -1)
 		fatal("clock_gettime");
 	return ((uint64_t)ts.tv_sec);
+}
+
+/*
+ * The whole of a small state file, replaced by rename, so that a crash
+ * leaves the old one or the new.
+ */
+int
+util_save_file(const char *path, const char *text, mode_t mode)
+{
+	char	 tmp[PATH_MAX];
+	size_t	 len = strlen(text);
+	int	 fd, saved;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.new", path) >= sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return (-1);
+	}
+	(void)unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    mode);
+	if (fd == -1)
+		return (-1);
+	if (write(fd, text, len) != (ssize_t)len || fsync(fd) == -1 ||
+	    close(fd) == -1 || rename(tmp, path) == -1) {
+		saved = errno != 0 ? errno : EIO;
+		(void)unlink(tmp);
+		errno = saved;
+		return (-1);
+	}
+	return (0);
 }

@@ -17,6 +17,8 @@
 #ifndef FZC_UTIL_H
 #define FZC_UTIL_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,5 +43,6 @@ char		*xstrdup(const char *);
 
 uint64_t	 util_now_ns(void);
 uint64_t	 util_realtime_s(void);
+int		 util_save_file(const char *, const char *, mode_t);
 
 #endif

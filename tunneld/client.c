@@ -88,11 +88,10 @@ static int
 client_save_internet(struct client *c, bool on)
 {
 	char	 path[512];
-	int	 error;
 
 	client_internet_path(c, path, sizeof(path));
-	if ((error = role_save_file(path, on ? "on\n" : "off\n", 0644)) != 0)
-		return (error);
+	if (util_save_file(path, on ? "on\n" : "off\n", 0644) == -1)
+		return (errno);
 	c->internet = on;
 	log_info("Internet resource turned %s", on ? "on" : "off");
 	return (0);

@@ -211,38 +211,6 @@ role_send_config(struct role *r, struct ipc_chan *ch,
 	return (role_send_token(r, ch, 0, 0));
 }
 
-/*
- * The whole of a small state file, replaced by rename, so that a crash
- * leaves the old one or the new. Returns 0 or an errno value.
- */
-int
-role_save_file(const char *path, const char *text, mode_t mode)
-{
-	char	 tmp[PATH_MAX];
-	size_t	 len = strlen(text);
-	int	 fd, saved;
-
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.new", path) >= sizeof(tmp))
-		return (ENAMETOOLONG);
-	(void)unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    mode);
-	if (fd == -1)
-		return (errno);
-	if (write(fd, text, len) != (ssize_t)len || fsync(fd) == -1 ||
-	    close(fd) == -1) {
-		saved = errno != 0 ? errno : EIO;
-		(void)unlink(tmp);
-		return (saved);
-	}
-	if (rename(tmp, path) == -1) {
-		saved = errno;
-		(void)unlink(tmp);
-		return (saved);
-	}
-	return (0);
-}
-
 bool
 role_token_owns(uint16_t type)
 {
@@ -289,7 +257,7 @@ role_token_dispatch(struct role *r, struct ipc_chan *ch,
 	}
 	/* ipc.c checked that the token ends before the buffer does. */
 	snprintf(line, sizeof(line), "%s\n", msg->u.token.token);
-	error = role_save_file(path, line, 0600);
+	error = util_save_file(path, line, 0600) == -1 ? errno : 0;
 	explicit_bzero(line, sizeof(line));
 	if (error != 0)
 		log_warnx("storing the token in %s: %s", path,

@@ -195,7 +195,6 @@ void		 role_peer_remove(struct role *, struct role_peer *);
 void		 role_settings_load(struct role *);
 void		 role_settings_get(const struct role *, struct ipc_settings *);
 const char	*role_settings_api_url(const struct role *);
-int		 role_save_file(const char *, const char *, mode_t);
 int		 role_settings_send(const struct role *, struct ipc_chan *);
 int		 role_settings_set(struct role *, struct ipc_chan *,
 		    const struct ipc_settings *);

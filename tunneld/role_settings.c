@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/util.h"
 #include "tunneld/role.h"
 
 static void
@@ -106,7 +107,7 @@ role_settings_set(struct role *r, struct ipc_chan *ch,
     const struct ipc_settings *set)
 {
 	char	 path[512], text[sizeof(set->api_url) + 64];
-	int	 n = 0, error;
+	int	 n = 0;
 
 	if (set->api_url[0] != '\0' && !role_settings_url_ok(set->api_url))
 		return (EINVAL);
@@ -117,8 +118,8 @@ role_settings_set(struct role *r, struct ipc_chan *ch,
 	if (set->log_level != IPC_LOG_DEFAULT)
 		snprintf(text + n, sizeof(text) - (size_t)n, "log-level %s\n",
 		    log_level_name((enum log_level)(set->log_level - 1)));
-	if ((error = role_save_file(path, text, 0644)) != 0)
-		return (error);
+	if (util_save_file(path, text, 0644) == -1)
+		return (errno);
 	memcpy(r->settings.api_url, set->api_url, sizeof(set->api_url));
 	r->settings.log_level = set->log_level;
 	role_settings_apply(r);
