@@ -612,6 +612,17 @@ t_e2e_nothing_left() {
 	te_healthy
 }
 
+# te_internet_topology: the flat world with site A's CIDR resource and
+# the Internet resource, which can be disabled.
+te_internet_topology() {
+	e2e_topology flat 1 '[
+	  {"id": "'$E2E_RES1'", "type": "cidr", "address": "10.20.0.0/24",
+	   "name": "Site A LAN", "filters": [],
+	   "sites": [{"id": "'$E2E_SITE1'", "name": "Site A"}]},
+	  {"id": "'$E2E_RES_INET'", "type": "internet", "can_be_disabled": true,
+	   "sites": [{"id": "'$E2E_SITE1'", "name": "Site A"}]}]'
+}
+
 # te_echo_server IP: an "internet" web server on the portal's host, on
 # IP port 8080, that answers with the address it sees.
 te_echo_server() {
@@ -652,13 +663,7 @@ print(urllib.request.urlopen("http://%s:8080/" % sys.argv[1],
 # outside the tunnel; off -> routing identical to before.
 t_e2e_internet() {
 	local before after seen n0
-	e2e_topology flat 1 '[
-	  {"id": "'$E2E_RES1'", "type": "cidr", "address": "10.20.0.0/24",
-	   "name": "Site A LAN", "filters": [],
-	   "sites": [{"id": "'$E2E_SITE1'", "name": "Site A"}]},
-	  {"id": "'$E2E_RES_INET'", "type": "internet", "can_be_disabled": true,
-	   "sites": [{"id": "'$E2E_SITE1'", "name": "Site A"}]}]' ||
-	    return 1
+	te_internet_topology || return 1
 	te_echo_server "$E2E_PORTAL_IP" || return 1
 	whoami() {
 		te_whoami "$E2E_PORTAL_IP"
@@ -696,13 +701,7 @@ import json, sys; print(json.loads(sys.stdin.readline())["connection_count"])')"
 # the client's own again.
 t_e2e_internet_ipv6() {
 	local E2E_IPV6=1 seen
-	e2e_topology flat 1 '[
-	  {"id": "'$E2E_RES1'", "type": "cidr", "address": "10.20.0.0/24",
-	   "name": "Site A LAN", "filters": [],
-	   "sites": [{"id": "'$E2E_SITE1'", "name": "Site A"}]},
-	  {"id": "'$E2E_RES_INET'", "type": "internet", "can_be_disabled": true,
-	   "sites": [{"id": "'$E2E_SITE1'", "name": "Site A"}]}]' ||
-	    return 1
+	te_internet_topology || return 1
 	te_echo_server fd80::2 || return 1
 	seen=$(te_whoami fd80::2)
 	[ "$seen" = fd81::2 ] || fail "off: seen as $seen" || return 1

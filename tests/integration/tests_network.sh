@@ -61,6 +61,19 @@ PY
 	PIDS+=("$TN_FETCH")
 }
 
+# tn_fetch_matches: tn_slow_fetch has ended with the file's sha256; the
+# client's ICE, relay and network log lines when not.
+tn_fetch_matches() {
+	local out
+	wait "$TN_FETCH"
+	out=$(cat "$WORK/fetch.txt")
+	echo "download: $out"
+	[ "${out%% *}" = "$E2E_FILE_SHA" ] ||
+	    fail "download after the move: $out;" \
+	    "$(grep -i 'ice\|relay\|path\|network\|portal' "$E2E_CLOG" |
+	    tail -25)"
+}
+
 # A machine that boots before its network: the client starts with its
 # uplink down and keeps trying (waiting, with the reason and the next
 # try), well past the 15 s after which it used to sign out; when the
@@ -134,7 +147,7 @@ t_network_max_partition_time() {
 # address: the download completes intact, the gateway sees the client at
 # its new address, and the path is direct again.
 t_network_address_move() {
-	local out gw
+	local gw
 	tn_world || return 1
 	e2e_client || return 1
 	wait_until 15 e2e_client_connected ||
@@ -153,13 +166,7 @@ t_network_address_move() {
 	ip -n "$E2E_C" addr add 10.81.0.3/24 dev eth0
 	ip -n "$E2E_C" addr del "$E2E_CLIENT_IP/24" dev eth0
 	ip -n "$E2E_C" route replace default via 10.81.0.1
-	wait "$TN_FETCH"
-	out=$(cat "$WORK/fetch.txt")
-	echo "download: $out"
-	[ "${out%% *}" = "$E2E_FILE_SHA" ] ||
-	    fail "download after the move: $out;" \
-	    "$(grep -i 'ice\|relay\|path\|network\|portal' "$E2E_CLOG" |
-	    tail -25)" || return 1
+	tn_fetch_matches || return 1
 	grep -q 'network change: an address changed' "$E2E_CLOG" ||
 	    fail "tunneld saw no address change" || return 1
 	gw() {
@@ -216,7 +223,7 @@ t_network_suspend() {
 # sees the client at the new router's address, directly, and the client's
 # path is direct again.
 t_network_nat_move() {
-	local out t0 gap
+	local t0 gap
 	tn_world nat || return 1
 	new_netns E2E_NC2 cnat2 || return 1
 	e2e_site_router "$E2E_NC2" c5 5 84 || return 1
@@ -241,13 +248,7 @@ t_network_nat_move() {
 	ip -n "$E2E_C" link set eth0 down
 	ip -n "$E2E_C" link set eth1 up
 	ip -n "$E2E_C" route replace default via 10.84.0.1
-	wait "$TN_FETCH"
-	out=$(cat "$WORK/fetch.txt")
-	echo "download: $out"
-	[ "${out%% *}" = "$E2E_FILE_SHA" ] ||
-	    fail "download after the move: $out;" \
-	    "$(grep -i 'ice\|relay\|path\|network\|portal' "$E2E_CLOG" |
-	    tail -25)" || return 1
+	tn_fetch_matches || return 1
 	gw() {
 		e2e_peer_path "$WORK/gw1" | grep -q '^direct 10\.80\.5\.2:'
 	}
