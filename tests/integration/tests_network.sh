@@ -106,9 +106,11 @@ t_network_boot_offline() {
 	wait_until 4 e2e_client_connected ||
 	    fail "not connected 4 s after the uplink came up:" \
 	    "$(tail -20 "$E2E_CLOG")" || return 1
-	grep -q 'network change: ' "$E2E_CLOG" ||
+	# A try of the backoff may land before the debounced change (0.5 s):
+	# the change must still be seen and acted on.
+	wait_until 3 grep -q 'network change: ' "$E2E_CLOG" ||
 	    fail "tunneld saw no network change" || return 1
-	grep -q 'portal: the network changed; connecting again now' \
+	wait_until 3 grep -q 'portal: the network changed; connecting again now' \
 	    "$E2E_CLOG" || fail "controld did not reconnect at once" ||
 	    return 1
 	wait_until 5 e2e_route 10.20.0.0/24 ||
