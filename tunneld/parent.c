@@ -1,7 +1,9 @@
 /*
- * parent.c: fzc-tunneld's privileged parent. It starts fzc-controld as the
- * unprivileged user over a SOCK_SEQPACKET channel, restarts it when it
- * dies, answers its requests (protected sockets) and stops it on SIGTERM.
+ * parent.c: fzc-tunneld's main process, the data plane's. It has the
+ * spawner (spawner.c) start fzc-controld as the unprivileged user over a
+ * SOCK_SEQPACKET channel, is controld's parent (it sees it exit and has it
+ * restarted), answers its requests (protected sockets) and has it stopped
+ * on SIGTERM.
  */
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -9,6 +11,8 @@
 #include <sys/types.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+
+#include <linux/capability.h>
 
 #include <errno.h>
 #include <event2/event.h>
@@ -32,6 +36,7 @@
 #include "tunneld/privdrop.h"
 #include "tunneld/protsock.h"
 #include "tunneld/role.h"
+#include "tunneld/spawner.h"
 
 #define BACKOFF_MIN_MS		250
 #define BACKOFF_MAX_MS		30000
@@ -63,6 +68,8 @@ struct parent {
 	pid_t			 controld_pid;
 	int			 ipc_fd;
 	int			 control_fd;
+	int			 spawner_fd;
+	pid_t			 spawner_pid;
 	struct ipc_chan		 chan;
 	struct event		*ev_ipc_write;
 	int			 controld_hello;
@@ -77,6 +84,14 @@ struct parent {
 
 static void	parent_spawn(struct parent *);
 static void	parent_close_channel(struct parent *);
+
+/* controld is another user's: only the spawner may signal it. */
+static void
+parent_signal_controld(struct parent *p, int sig)
+{
+	if (spawner_signal(p->spawner_fd, sig) == -1 && errno != ESRCH)
+		log_warn("asking the spawner to signal controld");
+}
 
 static __dead void
 usage(FILE *f, int status)
@@ -183,7 +198,7 @@ parent_reject(struct parent *p, const struct ipc_msg *msg, const char *why)
 	    ipc_type_name(msg->hdr.type), why);
 	parent_close_channel(p);
 	if (p->controld_pid > 0)
-		kill(p->controld_pid, SIGKILL);
+		parent_signal_controld(p, SIGKILL);
 }
 
 static void
@@ -343,81 +358,8 @@ parent_write_controld(evutil_socket_t fd, short events, void *arg)
 		log_warn("writing to controld");
 		parent_close_channel(p);
 		if (p->controld_pid > 0)
-			kill(p->controld_pid, SIGKILL);
+			parent_signal_controld(p, SIGKILL);
 	}
-}
-
-/*
- * What controld keeps of tunneld's environment: fzc's own switches and the
- * sanitizers' options. No proxy, no certificate override (curl and
- * OpenSSL read both from the environment), no locale.
- */
-static bool
-parent_env_kept(const char *e)
-{
-	static const char *const keep[] = {
-		"FZC_",
-		"ASAN_OPTIONS=",
-		"UBSAN_OPTIONS=",
-		"LSAN_OPTIONS=",
-	};
-	size_t		 i;
-
-	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
-		if (strncmp(e, keep[i], strlen(keep[i])) == 0)
-			return (true);
-	return (false);
-}
-
-/*
- * In the forked child: a session of its own (no terminal's signals),
- * stdin from /dev/null, the unprivileged user, a minimal environment,
- * then controld.
- */
-static __dead void
-parent_exec_controld(struct parent *p, int fd)
-{
-	extern char	**environ;
-	const char	*why;
-	char		*argv[10], *envp[16];
-	size_t		 n = 0;
-	int		 i = 0, ipc, ctl, null;
-
-	signal(SIGPIPE, SIG_DFL);
-	if (setsid() == -1)
-		fatal("setsid");
-	if ((null = open("/dev/null", O_RDONLY)) == -1 ||
-	    dup2(null, STDIN_FILENO) == -1)
-		fatal("stdin from /dev/null");
-	if (null != STDIN_FILENO)
-		close(null);
-	/* Either may sit on the other's number: both go high first. */
-	if ((ipc = fcntl(fd, F_DUPFD_CLOEXEC, IPC_CONTROL_FD + 1)) == -1 ||
-	    (ctl = fcntl(p->control_fd, F_DUPFD_CLOEXEC,
-	    IPC_CONTROL_FD + 1)) == -1 ||
-	    dup2(ipc, IPC_CHANNEL_FD) == -1 || dup2(ctl, IPC_CONTROL_FD) == -1)
-		fatal("passing the channel and the control socket");
-	closefrom(IPC_CONTROL_FD + 1);
-	if (privdrop_to_user(p->uid, p->gid, &why) == -1)
-		fatal("dropping privileges to %s: %s", p->user, why);
-
-	argv[i++] = (char *)p->controld_path;
-	argv[i++] = "--control-socket";
-	argv[i++] = (char *)p->control_socket;
-	argv[i++] = "--log-level";
-	argv[i++] = (char *)log_level_name(p->log_level);
-	if (p->max_partition[0] != '\0') {
-		argv[i++] = "--max-partition-time";
-		argv[i++] = p->max_partition;
-	}
-	argv[i] = NULL;
-	for (i = 0;
-	     environ[i] != NULL && n < sizeof(envp) / sizeof(envp[0]) - 1; i++)
-		if (parent_env_kept(environ[i]))
-			envp[n++] = environ[i];
-	envp[n] = NULL;
-	execve(p->controld_path, argv, envp);
-	fatal("exec %s", p->controld_path);
 }
 
 static void
@@ -428,12 +370,8 @@ parent_spawn(struct parent *p)
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
 		fatal("socketpair");
-	if ((pid = fork()) == -1)
-		fatal("fork");
-	if (pid == 0) {
-		close(sv[0]);
-		parent_exec_controld(p, sv[1]);
-	}
+	if ((pid = spawner_spawn(p->spawner_fd, sv[1])) == -1)
+		fatal("starting controld");
 	close(sv[1]);
 	if (fcntl(sv[0], F_SETFL, O_NONBLOCK) == -1)
 		fatal("fcntl");
@@ -513,6 +451,8 @@ parent_sigchld(evutil_socket_t sig, short events, void *arg)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if (pid == p->controld_pid)
 			parent_controld_exited(p, status);
+		else if (pid == p->spawner_pid)
+			fatalx("the spawner of controld exited");
 	}
 }
 
@@ -526,7 +466,7 @@ parent_kill_cb(evutil_socket_t fd, short events, void *arg)
 	if (p->controld_pid > 0) {
 		log_warnx("controld did not stop in %d s, killing it",
 		    STOP_GRACE_S);
-		kill(p->controld_pid, SIGKILL);
+		parent_signal_controld(p, SIGKILL);
 	}
 }
 
@@ -547,7 +487,7 @@ parent_sigterm(evutil_socket_t sig, short events, void *arg)
 		event_base_loopexit(p->base, NULL);
 		return;
 	}
-	kill(p->controld_pid, SIGTERM);
+	parent_signal_controld(p, SIGTERM);
 	event_add(p->ev_kill, &tv);
 }
 
@@ -610,6 +550,30 @@ parent_bind_control(struct parent *p)
 	umask(old);
 	if (listen(p->control_fd, 16) == -1)
 		fatal("listen %s", p->control_socket);
+}
+
+/*
+ * Forked while root and alone (no threads, no event loop yet): the
+ * spawner takes the control socket along for every controld; this
+ * process needs it no more.
+ */
+static void
+parent_start_spawner(struct parent *p)
+{
+	struct spawner_conf	 c;
+
+	memset(&c, 0, sizeof(c));
+	c.user = p->user;
+	c.uid = p->uid;
+	c.gid = p->gid;
+	c.controld_path = p->controld_path;
+	c.control_socket = p->control_socket;
+	c.control_fd = p->control_fd;
+	c.log_level = p->log_level;
+	c.max_partition = p->max_partition;
+	p->spawner_pid = spawner_start(&c, &p->spawner_fd);
+	close(p->control_fd);
+	p->control_fd = -1;
 }
 
 /*
@@ -699,6 +663,8 @@ main(int argc, char *argv[])
 	p.ipc_fd = -1;
 	p.control_fd = -1;
 	p.controld_pid = -1;
+	p.spawner_fd = -1;
+	p.spawner_pid = -1;
 	p.backoff_ms = BACKOFF_MIN_MS;
 	p.opt.ifname = "fzc%d";
 	p.opt.threads = 2;
@@ -823,7 +789,8 @@ main(int argc, char *argv[])
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
 		fatal("PR_SET_DUMPABLE");
 	parent_bind_control(&p);
-	if (privdrop_narrow(&why) == -1)
+	parent_start_spawner(&p);
+	if (privdrop_narrow(PRIVDROP_CAP(CAP_NET_ADMIN), &why) == -1)
 		fatal("%s", why);
 	p.started = util_realtime_s();
 
@@ -864,9 +831,10 @@ main(int argc, char *argv[])
 	event_free(p.ev_sigint);
 	event_free(p.ev_sigterm);
 	event_base_free(p.base);
-	close(p.control_fd);
-	if (unlink(p.control_socket) == -1)
-		log_warn("removing %s", p.control_socket);
+	/* The spawner removes the control socket once it sees us go. */
+	close(p.spawner_fd);
+	while (waitpid(p.spawner_pid, NULL, 0) == -1 && errno == EINTR)
+		;
 	log_info("stopped");
 	return (0);
 }

@@ -6,7 +6,7 @@
 # without the proxy and certificate variables tunneld was given, and with
 # its files narrowed by Landlock where the kernel has it.
 t_controld_unprivileged() {
-	local ns pid uid gid f env
+	local ns pid spid uid gid f env
 	new_netns ns priv || return 1
 	https_proxy=http://192.0.2.1:3128 SSL_CERT_FILE=/tmp/evil.pem \
 	    FZC_SECCOMP=kill start_tunneld "$ns" "$WORK/a" \
@@ -50,12 +50,29 @@ sys.exit(libc.syscall(444, None, 0, 1) < 1)'; then
 		grep -q 'files: no Landlock' "$TLOG" ||
 		    fail "Landlock missing, and not said" || return 1
 	fi
-	# tunneld itself is still root, and controld is its child.
+	# controld is the data plane's child, started by the spawner, the
+	# data plane's other child.
 	[ "$(proc_field "$pid" PPid)" = "$TPID" ] || fail "PPid" || return 1
-	# tunneld keeps only what fzc.service gives it: NET_ADMIN, SETUID,
-	# SETGID, SETPCAP, KILL (bits 12, 7, 6, 8, 5), no more by exec.
+	spid=$(tr ' ' '\n' <"/proc/$TPID/task/$TPID/children" | grep -vx "$pid")
+	[ "$(proc_field "$spid" PPid)" = "$TPID" ] ||
+	    fail "no spawner: $spid" || return 1
+	# The spawner stays root with SETUID, SETGID, SETPCAP, KILL (bits
+	# 7, 6, 8, 5) and nothing more, also by exec.
+	[ "$(proc_field "$spid" Uid)" = "0 0 0 0" ] ||
+	    fail "spawner Uid: $(proc_field "$spid" Uid)" || return 1
 	for f in CapPrm CapEff CapBnd; do
-		[ "$(proc_field "$TPID" $f)" = 00000000000011e0 ] ||
+		[ "$(proc_field "$spid" $f)" = 00000000000001e0 ] ||
+		    fail "spawner $f: $(proc_field "$spid" $f)" || return 1
+	done
+	for f in CapInh CapAmb; do
+		[ "$(proc_field "$spid" $f)" = 0000000000000000 ] ||
+		    fail "spawner $f: $(proc_field "$spid" $f)" || return 1
+	done
+	[ "$(proc_field "$spid" NoNewPrivs)" = 1 ] ||
+	    fail "spawner NoNewPrivs" || return 1
+	# The data plane keeps NET_ADMIN (bit 12) alone.
+	for f in CapPrm CapEff CapBnd; do
+		[ "$(proc_field "$TPID" $f)" = 0000000000001000 ] ||
 		    fail "tunneld $f: $(proc_field "$TPID" $f)" || return 1
 	done
 	[ "$(proc_field "$TPID" NoNewPrivs)" = 1 ] ||
