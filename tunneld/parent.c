@@ -58,6 +58,9 @@ struct parent {
 	const char		*user;
 	uid_t			 uid;
 	gid_t			 gid;
+	const char		*tunnel_user;
+	uid_t			 tunnel_uid;
+	gid_t			 tunnel_gid;
 	const char		*controld_path;
 	const char		*control_socket;
 	enum log_level		 log_level;
@@ -68,7 +71,6 @@ struct parent {
 	pid_t			 controld_pid;
 	int			 ipc_fd;
 	int			 control_fd;
-	int			 spawner_fd;
 	pid_t			 spawner_pid;
 	struct ipc_chan		 chan;
 	struct event		*ev_ipc_write;
@@ -87,9 +89,9 @@ static void	parent_close_channel(struct parent *);
 
 /* controld is another user's: only the spawner may signal it. */
 static void
-parent_signal_controld(struct parent *p, int sig)
+parent_signal_controld(int sig)
 {
-	if (spawner_signal(p->spawner_fd, sig) == -1 && errno != ESRCH)
+	if (spawner_signal(sig) == -1 && errno != ESRCH)
 		log_warn("asking the spawner to signal controld");
 }
 
@@ -97,8 +99,9 @@ static __dead void
 usage(FILE *f, int status)
 {
 	fprintf(f,
-	    "usage: fzc-tunneld [--user NAME] [--controld PATH] "
-	    "[--control-socket PATH]\n"
+	    "usage: fzc-tunneld [--user NAME] [--tunnel-user NAME] "
+	    "[--controld PATH]\n"
+	    "                   [--control-socket PATH]\n"
 	    "                   [--log-level error|warning|info|debug]\n"
 	    "                   [--api-url URL] [--ca-file FILE] "
 	    "[--token-file FILE]\n"
@@ -198,7 +201,7 @@ parent_reject(struct parent *p, const struct ipc_msg *msg, const char *why)
 	    ipc_type_name(msg->hdr.type), why);
 	parent_close_channel(p);
 	if (p->controld_pid > 0)
-		parent_signal_controld(p, SIGKILL);
+		parent_signal_controld(SIGKILL);
 }
 
 static void
@@ -358,7 +361,7 @@ parent_write_controld(evutil_socket_t fd, short events, void *arg)
 		log_warn("writing to controld");
 		parent_close_channel(p);
 		if (p->controld_pid > 0)
-			parent_signal_controld(p, SIGKILL);
+			parent_signal_controld(SIGKILL);
 	}
 }
 
@@ -370,7 +373,7 @@ parent_spawn(struct parent *p)
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
 		fatal("socketpair");
-	if ((pid = spawner_spawn(p->spawner_fd, sv[1])) == -1)
+	if ((pid = spawner_spawn(sv[1])) == -1)
 		fatal("starting controld");
 	close(sv[1]);
 	if (fcntl(sv[0], F_SETFL, O_NONBLOCK) == -1)
@@ -466,7 +469,7 @@ parent_kill_cb(evutil_socket_t fd, short events, void *arg)
 	if (p->controld_pid > 0) {
 		log_warnx("controld did not stop in %d s, killing it",
 		    STOP_GRACE_S);
-		parent_signal_controld(p, SIGKILL);
+		parent_signal_controld(SIGKILL);
 	}
 }
 
@@ -487,7 +490,7 @@ parent_sigterm(evutil_socket_t sig, short events, void *arg)
 		event_base_loopexit(p->base, NULL);
 		return;
 	}
-	parent_signal_controld(p, SIGTERM);
+	parent_signal_controld(SIGTERM);
 	event_add(p->ev_kill, &tv);
 }
 
@@ -553,6 +556,48 @@ parent_bind_control(struct parent *p)
 }
 
 /*
+ * The data plane writes its state as its own user. A missing state
+ * directory is made here, 0700, and given to that user (the one chown of
+ * tunneld, on a directory it has just made: run by hand as root). One
+ * that exists keeps its owner: the packages' tmpfiles.d gives it, and the
+ * units hold no CAP_CHOWN.
+ */
+static void
+parent_state_dir(struct parent *p)
+{
+	if (mkdir(p->opt.state_dir, 0700) == -1) {
+		if (errno != EEXIST)
+			fatal("creating %s", p->opt.state_dir);
+		return;
+	}
+	if (lchown(p->opt.state_dir, p->tunnel_uid, p->tunnel_gid) == -1)
+		fatal("giving %s to %s", p->opt.state_dir, p->tunnel_user);
+}
+
+/* Said at start, not at the first sign-in: the files must be ours. */
+static void
+parent_check_files(struct parent *p)
+{
+	char	*copy;
+
+	if (access(p->opt.state_dir, R_OK | W_OK | X_OK) == -1)
+		fatal("state directory %s: not writable by user %s (chown "
+		    "it to %s)", p->opt.state_dir, p->tunnel_user,
+		    p->tunnel_user);
+	if (p->opt.wg_file != NULL)
+		return;
+	copy = xstrdup(p->opt.token_file);
+	if (access(dirname(copy), W_OK | X_OK) == -1)
+		log_warn("%s: not writable by user %s: fzc sign-in cannot "
+		    "store a token (chown it to %s)", copy, p->tunnel_user,
+		    p->tunnel_user);
+	free(copy);
+	if (access(p->opt.token_file, R_OK) == -1 && errno != ENOENT)
+		log_warn("token %s: not readable by user %s (chown it to %s)",
+		    p->opt.token_file, p->tunnel_user, p->tunnel_user);
+}
+
+/*
  * Forked while root and alone (no threads, no event loop yet): the
  * spawner takes the control socket along for every controld; this
  * process needs it no more.
@@ -571,7 +616,7 @@ parent_start_spawner(struct parent *p)
 	c.control_fd = p->control_fd;
 	c.log_level = p->log_level;
 	c.max_partition = p->max_partition;
-	p->spawner_pid = spawner_start(&c, &p->spawner_fd);
+	p->spawner_pid = spawner_start(&c);
 	close(p->control_fd);
 	p->control_fd = -1;
 }
@@ -632,6 +677,7 @@ main(int argc, char *argv[])
 {
 	static const struct option	 longopts[] = {
 		{ "user", required_argument, NULL, 'u' },
+		{ "tunnel-user", required_argument, NULL, 'U' },
 		{ "controld", required_argument, NULL, 'c' },
 		{ "control-socket", required_argument, NULL, 's' },
 		{ "log-level", required_argument, NULL, 'l' },
@@ -657,13 +703,13 @@ main(int argc, char *argv[])
 
 	memset(&p, 0, sizeof(p));
 	p.user = FZC_DEFAULT_USER;
+	p.tunnel_user = FZC_TUNNEL_USER;
 	p.controld_path = LIBEXECDIR "/fzc/fzc-controld";
 	p.control_socket = FZC_CONTROL_SOCKET;
 	p.log_level = LOG_LEVEL_INFO;
 	p.ipc_fd = -1;
 	p.control_fd = -1;
 	p.controld_pid = -1;
-	p.spawner_fd = -1;
 	p.spawner_pid = -1;
 	p.backoff_ms = BACKOFF_MIN_MS;
 	p.opt.ifname = "fzc%d";
@@ -689,6 +735,9 @@ main(int argc, char *argv[])
 			return (0);
 		case 'u':
 			p.user = optarg;
+			break;
+		case 'U':
+			p.tunnel_user = optarg;
 			break;
 		case 'c':
 			p.controld_path = optarg;
@@ -777,6 +826,17 @@ main(int argc, char *argv[])
 		    "unprivileged", p.user);
 	p.uid = pw->pw_uid;
 	p.gid = pw->pw_gid;
+	if ((pw = getpwnam(p.tunnel_user)) == NULL)
+		fatalx("user '%s' does not exist; create it with "
+		    "'useradd --system --user-group --no-create-home "
+		    "--shell /usr/sbin/nologin %s' or pass --tunnel-user",
+		    p.tunnel_user, p.tunnel_user);
+	/* controld, assumed compromised, must not be able to signal us. */
+	if (pw->pw_uid == 0 || pw->pw_uid == p.uid)
+		fatalx("user '%s' is root or fzc-controld's user; the data "
+		    "plane needs a user of its own", p.tunnel_user);
+	p.tunnel_uid = pw->pw_uid;
+	p.tunnel_gid = pw->pw_gid;
 	if (access(p.controld_path, X_OK) == -1)
 		fatal("cannot execute fzc-controld at %s (--controld PATH)",
 		    p.controld_path);
@@ -789,9 +849,16 @@ main(int argc, char *argv[])
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
 		fatal("PR_SET_DUMPABLE");
 	parent_bind_control(&p);
+	/* As root: neither controld nor the data plane may read a 0600 one. */
+	if (p.opt.wg_file != NULL && (p.opt.wg_fd = open(p.opt.wg_file,
+	    O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+		fatal("opening %s", p.opt.wg_file);
+	parent_state_dir(&p);
 	parent_start_spawner(&p);
-	if (privdrop_narrow(PRIVDROP_CAP(CAP_NET_ADMIN), &why) == -1)
-		fatal("%s", why);
+	if (privdrop_to_user(p.tunnel_uid, p.tunnel_gid,
+	    PRIVDROP_CAP(CAP_NET_ADMIN), &why) == -1)
+		fatal("dropping privileges to %s: %s", p.tunnel_user, why);
+	parent_check_files(&p);
 	p.started = util_realtime_s();
 
 	if (sodium_init() == -1)
@@ -832,9 +899,7 @@ main(int argc, char *argv[])
 	event_free(p.ev_sigterm);
 	event_base_free(p.base);
 	/* The spawner removes the control socket once it sees us go. */
-	close(p.spawner_fd);
-	while (waitpid(p.spawner_pid, NULL, 0) == -1 && errno == EINTR)
-		;
+	spawner_end();
 	log_info("stopped");
 	return (0);
 }

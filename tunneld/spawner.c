@@ -8,7 +8,10 @@
  *	SPAWN, with the channel's end as SCM_RIGHTS: start a controld,
  *	    answered SPAWNED with its pid or FAILED with an errno;
  *	SIGNAL, SIGTERM or SIGKILL: to the controld it started last,
- *	    answered DONE or FAILED.
+ *	    answered DONE or FAILED;
+ *	TUN: a new open file of /dev/net/tun, for a TUN queue, where the
+ *	    node is root's alone (0600, as without udev), answered DONE
+ *	    with it or FAILED.
  *
  * Each controld is cloned with CLONE_PARENT: it is the data plane's child,
  * which sees it exit and reaps it; the spawner holds a pidfd, so that a
@@ -20,6 +23,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 
 #include <linux/capability.h>
 #include <linux/sched.h>
@@ -44,6 +48,7 @@
 enum spawner_op {
 	SPAWNER_SPAWN = 1,
 	SPAWNER_SIGNAL,
+	SPAWNER_TUN,
 	SPAWNER_SPAWNED,
 	SPAWNER_DONE,
 	SPAWNER_FAILED,
@@ -245,6 +250,19 @@ spawner_kill(int pidfd, int sig)
 		log_warn("signalling controld");
 }
 
+static ssize_t
+spawner_tun(int s)
+{
+	int	 tun, rc;
+
+	if ((tun = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK)) ==
+	    -1)
+		return (spawner_send(s, SPAWNER_FAILED, errno, -1));
+	rc = spawner_send(s, SPAWNER_DONE, 0, tun);
+	close(tun);
+	return (rc);
+}
+
 /* The data plane is gone: controld goes too, then the socket. */
 static __dead void
 spawner_stop(const struct spawner_conf *c, int pidfd)
@@ -308,6 +326,9 @@ spawner_loop(const struct spawner_conf *c, int s)
 			spawner_kill(pidfd, m.arg);
 			n = spawner_send(s, SPAWNER_DONE, 0, -1);
 			break;
+		case SPAWNER_TUN:
+			n = spawner_tun(s);
+			break;
 		default:
 			n = spawner_send(s, SPAWNER_FAILED, EINVAL, -1);
 		}
@@ -318,52 +339,69 @@ spawner_loop(const struct spawner_conf *c, int s)
 	}
 }
 
+/* The data plane's end of the pair. */
+static int	spawner_fd = -1;
+static pid_t	spawner_pid = -1;
+
 /*
- * Forks the spawner; the caller keeps *fd, its end of the pair. The
- * spawner ignores the terminal's and the service manager's signals: it
- * ends when the data plane does.
+ * Forks the spawner. It ignores the terminal's and the service manager's
+ * signals: it ends when the data plane does (spawner_end).
  */
 pid_t
-spawner_start(const struct spawner_conf *c, int *fd)
+spawner_start(const struct spawner_conf *c)
 {
 	const char	*why;
-	pid_t		 pid;
 	int		 sv[2];
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
 		fatal("socketpair");
-	if ((pid = fork()) == -1)
+	if ((spawner_pid = fork()) == -1)
 		fatal("fork");
-	if (pid != 0) {
+	if (spawner_pid != 0) {
 		close(sv[1]);
-		*fd = sv[0];
-		return (pid);
+		spawner_fd = sv[0];
+		return (spawner_pid);
 	}
 	close(sv[0]);
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
-	if (privdrop_narrow(PRIVDROP_CAP(CAP_SETUID) | PRIVDROP_CAP(CAP_SETGID) |
-	    PRIVDROP_CAP(CAP_SETPCAP) | PRIVDROP_CAP(CAP_KILL), &why) == -1)
+	if (privdrop_narrow(PRIVDROP_CAP(CAP_SETUID) |
+	    PRIVDROP_CAP(CAP_SETGID) | PRIVDROP_CAP(CAP_SETPCAP) |
+	    PRIVDROP_CAP(CAP_KILL), &why) == -1)
 		fatal("spawner: %s", why);
 	spawner_loop(c, sv[1]);
 }
 
-/* The data plane's side: one request, one answer. */
+/* Closes our end and waits: the spawner removes the control socket. */
+void
+spawner_end(void)
+{
+	close(spawner_fd);
+	spawner_fd = -1;
+	while (waitpid(spawner_pid, NULL, 0) == -1 && errno == EINTR)
+		;
+}
+
+/* The data plane's side: one request, one answer, maybe a descriptor. */
 static int
-spawner_call(int s, uint32_t op, int32_t arg, int fd, int32_t *answer)
+spawner_call(uint32_t op, int32_t arg, int fd, int32_t *answer, int *got)
 {
 	struct spawner_msg	 m;
 	ssize_t			 n;
-	int			 got;
+	int			 rfd;
 
-	if (spawner_send(s, op, arg, fd) == -1)
+	if (spawner_send(spawner_fd, op, arg, fd) == -1)
 		fatalx("the spawner is gone");
-	if ((n = spawner_recv(s, &m, &got)) <= 0)
+	if ((n = spawner_recv(spawner_fd, &m, &rfd)) <= 0)
 		fatalx("the spawner is gone");
-	if (got != -1)
-		close(got);
+	if (got != NULL)
+		*got = rfd;
+	else if (rfd != -1)
+		close(rfd);
 	if (m.op == SPAWNER_FAILED) {
+		if (got != NULL && rfd != -1)
+			close(rfd);
 		errno = m.arg;
 		return (-1);
 	}
@@ -373,19 +411,33 @@ spawner_call(int s, uint32_t op, int32_t arg, int fd, int32_t *answer)
 
 /* Starts a controld on the channel's end fd; its pid, or -1 and errno. */
 pid_t
-spawner_spawn(int s, int fd)
+spawner_spawn(int fd)
 {
 	int32_t	 pid;
 
-	if (spawner_call(s, SPAWNER_SPAWN, 0, fd, &pid) == -1)
+	if (spawner_call(SPAWNER_SPAWN, 0, fd, &pid, NULL) == -1)
 		return (-1);
 	return ((pid_t)pid);
 }
 
 int
-spawner_signal(int s, int sig)
+spawner_signal(int sig)
 {
 	int32_t	 unused;
 
-	return (spawner_call(s, SPAWNER_SIGNAL, sig, -1, &unused));
+	return (spawner_call(SPAWNER_SIGNAL, sig, -1, &unused, NULL));
+}
+
+/* /dev/net/tun opened by the spawner, or -1 and errno. */
+int
+spawner_open_tun(void)
+{
+	int32_t	 unused;
+	int	 fd;
+
+	if (spawner_call(SPAWNER_TUN, 0, -1, &unused, &fd) == -1)
+		return (-1);
+	if (fd == -1)
+		errno = EPROTO;
+	return (fd);
 }

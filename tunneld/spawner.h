@@ -18,8 +18,10 @@ struct spawner_conf {
 	const char	*max_partition;		/* "": none */
 };
 
-pid_t	spawner_start(const struct spawner_conf *, int *);
-pid_t	spawner_spawn(int, int);
-int	spawner_signal(int, int);
+pid_t	spawner_start(const struct spawner_conf *);
+void	spawner_end(void);
+pid_t	spawner_spawn(int);
+int	spawner_signal(int);
+int	spawner_open_tun(void);
 
 #endif

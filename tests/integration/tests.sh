@@ -70,8 +70,17 @@ sys.exit(libc.syscall(444, None, 0, 1) < 1)'; then
 	done
 	[ "$(proc_field "$spid" NoNewPrivs)" = 1 ] ||
 	    fail "spawner NoNewPrivs" || return 1
-	# The data plane keeps NET_ADMIN (bit 12) alone.
-	for f in CapPrm CapEff CapBnd; do
+	# The data plane runs as fzc-tunneld with NET_ADMIN (bit 12) alone,
+	# ambient too for the gateway's nft.
+	uid=$(id -u fzc-tunneld)
+	gid=$(id -g fzc-tunneld)
+	[ "$(proc_field "$TPID" Uid)" = "$uid $uid $uid $uid" ] ||
+	    fail "tunneld Uid: $(proc_field "$TPID" Uid)" || return 1
+	[ "$(proc_field "$TPID" Gid)" = "$gid $gid $gid $gid" ] ||
+	    fail "tunneld Gid: $(proc_field "$TPID" Gid)" || return 1
+	[ "$(proc_field "$TPID" Groups)" = "$gid" ] ||
+	    fail "tunneld Groups: $(proc_field "$TPID" Groups)" || return 1
+	for f in CapInh CapPrm CapEff CapBnd CapAmb; do
 		[ "$(proc_field "$TPID" $f)" = 0000000000001000 ] ||
 		    fail "tunneld $f: $(proc_field "$TPID" $f)" || return 1
 	done
@@ -248,9 +257,10 @@ t_sd_notify() {
 	local ns out
 	new_netns ns notify || return 1
 	python3 - "$WORK/notify" >"$WORK/notified" <<'PY' &
-import socket, sys
+import os, socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.bind(sys.argv[1])
+os.chmod(sys.argv[1], 0o777)	# as systemd's: the data plane is not root
 s.settimeout(10)
 print(s.recv(4096).decode(), flush=True)
 PY
