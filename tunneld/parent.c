@@ -33,6 +33,7 @@
 #include "common/timer.h"
 #include "common/util.h"
 #include "ipc/ipc.h"
+#include "tunneld/confine.h"
 #include "tunneld/privdrop.h"
 #include "tunneld/protsock.h"
 #include "tunneld/role.h"
@@ -527,8 +528,11 @@ parent_bind_control(struct parent *p)
 		fatalx("control socket path too long: %s", p->control_socket);
 	strncpy(sun.sun_path, p->control_socket, sizeof(sun.sun_path) - 1);
 	copy = xstrdup(p->control_socket);
+	/* Open to all, as RuntimeDirectoryMode=: the socket's mode decides. */
+	old = umask(022);
 	if (mkdir(dirname(copy), 0755) == -1 && errno != EEXIST)
 		fatal("creating %s", copy);
+	umask(old);
 	free(copy);
 	/* A socket file nobody answers on is stale; a live one is not ours. */
 	if ((probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
@@ -843,7 +847,8 @@ main(int argc, char *argv[])
 	if (p.control_socket[0] != '/')
 		fatalx("--control-socket must be an absolute path");
 
-	umask(022);
+	/* Whatever it makes is its own: the tokens, the state. */
+	umask(077);
 	signal(SIGPIPE, SIG_IGN);
 	/* Keys and the token live here: no core dumps. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
@@ -853,12 +858,16 @@ main(int argc, char *argv[])
 	if (p.opt.wg_file != NULL && (p.opt.wg_fd = open(p.opt.wg_file,
 	    O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
 		fatal("opening %s", p.opt.wg_file);
+	/* systemd's credentials are root's alone. */
+	if (p.opt.wg_file == NULL)
+		parent_credential_token();
 	parent_state_dir(&p);
 	parent_start_spawner(&p);
 	if (privdrop_to_user(p.tunnel_uid, p.tunnel_gid,
 	    PRIVDROP_CAP(CAP_NET_ADMIN), &why) == -1)
 		fatal("dropping privileges to %s: %s", p.tunnel_user, why);
 	parent_check_files(&p);
+	confine_enter(gateway_role);
 	p.started = util_realtime_s();
 
 	if (sodium_init() == -1)
@@ -868,7 +877,6 @@ main(int argc, char *argv[])
 	if (p.opt.wg_file != NULL)
 		p.role = wgmode_new(p.base, &p.opt);
 	else {
-		parent_credential_token();
 		if (gateway_role)
 			p.role = gateway_new(p.base, &p.opt);
 		else

@@ -351,6 +351,7 @@ pid_t
 spawner_start(const struct spawner_conf *c)
 {
 	const char	*why;
+	char		*token;
 	int		 sv[2];
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
@@ -363,6 +364,11 @@ spawner_start(const struct spawner_conf *c)
 		return (spawner_pid);
 	}
 	close(sv[0]);
+	/* The data plane keeps the token; the spawner has no use for it. */
+	if ((token = getenv("FIREZONE_TOKEN")) != NULL) {
+		explicit_bzero(token, strlen(token));
+		unsetenv("FIREZONE_TOKEN");
+	}
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);

@@ -1,6 +1,29 @@
 # tests.sh: the integration tests; each t_* function fails by returning
 # non-zero. Sourced by run.sh, run with lib.sh's helpers.
 
+# data_plane_confined PID: tunneld's data plane runs as fzc-tunneld with
+# NET_ADMIN (bit 12) alone, ambient too for the gateway's nft, no-new-privs,
+# under its seccomp filter.
+data_plane_confined() {
+	local pid=$1 uid gid f
+	uid=$(id -u fzc-tunneld)
+	gid=$(id -g fzc-tunneld)
+	[ "$(proc_field "$pid" Uid)" = "$uid $uid $uid $uid" ] ||
+	    fail "tunneld Uid: $(proc_field "$pid" Uid)" || return 1
+	[ "$(proc_field "$pid" Gid)" = "$gid $gid $gid $gid" ] ||
+	    fail "tunneld Gid: $(proc_field "$pid" Gid)" || return 1
+	[ "$(proc_field "$pid" Groups)" = "$gid" ] ||
+	    fail "tunneld Groups: $(proc_field "$pid" Groups)" || return 1
+	for f in CapInh CapPrm CapEff CapBnd CapAmb; do
+		[ "$(proc_field "$pid" $f)" = 0000000000001000 ] ||
+		    fail "tunneld $f: $(proc_field "$pid" $f)" || return 1
+	done
+	[ "$(proc_field "$pid" NoNewPrivs)" = 1 ] ||
+	    fail "tunneld NoNewPrivs" || return 1
+	[ "$(proc_field "$pid" Seccomp)" = 2 ] ||
+	    fail "tunneld Seccomp: $(proc_field "$pid" Seccomp)" || return 1
+}
+
 # controld runs as fzc, with no capability at all and no-new-privs, under
 # its seccomp filter, in a session of its own with stdin from /dev/null,
 # without the proxy and certificate variables tunneld was given, and with
@@ -70,22 +93,7 @@ sys.exit(libc.syscall(444, None, 0, 1) < 1)'; then
 	done
 	[ "$(proc_field "$spid" NoNewPrivs)" = 1 ] ||
 	    fail "spawner NoNewPrivs" || return 1
-	# The data plane runs as fzc-tunneld with NET_ADMIN (bit 12) alone,
-	# ambient too for the gateway's nft.
-	uid=$(id -u fzc-tunneld)
-	gid=$(id -g fzc-tunneld)
-	[ "$(proc_field "$TPID" Uid)" = "$uid $uid $uid $uid" ] ||
-	    fail "tunneld Uid: $(proc_field "$TPID" Uid)" || return 1
-	[ "$(proc_field "$TPID" Gid)" = "$gid $gid $gid $gid" ] ||
-	    fail "tunneld Gid: $(proc_field "$TPID" Gid)" || return 1
-	[ "$(proc_field "$TPID" Groups)" = "$gid" ] ||
-	    fail "tunneld Groups: $(proc_field "$TPID" Groups)" || return 1
-	for f in CapInh CapPrm CapEff CapBnd CapAmb; do
-		[ "$(proc_field "$TPID" $f)" = 0000000000001000 ] ||
-		    fail "tunneld $f: $(proc_field "$TPID" $f)" || return 1
-	done
-	[ "$(proc_field "$TPID" NoNewPrivs)" = 1 ] ||
-	    fail "tunneld NoNewPrivs" || return 1
+	data_plane_confined "$TPID" || return 1
 	[ "$(status_field "$WORK/a" tunneld.pid)" = "$TPID" ] ||
 	    fail "tunneld pid in status" || return 1
 }
