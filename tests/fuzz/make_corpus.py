@@ -409,7 +409,54 @@ def portal_seeds():
     write("fuzz_portal", "heartbeats", s)
 
 
+# --- ws -------------------------------------------------------------------
+
+def ws_frame(opcode, payload, fin=True, mask=None):
+    b0 = (0x80 if fin else 0) | opcode
+    n = len(payload)
+    m = 0x80 if mask else 0
+    if n < 126:
+        h = struct.pack(">BB", b0, m | n)
+    elif n < 65536:
+        h = struct.pack(">BBH", b0, m | 126, n)
+    else:
+        h = struct.pack(">BBQ", b0, m | 127, n)
+    if mask:
+        payload = bytes(c ^ mask[i % 4] for i, c in enumerate(payload))
+        h += mask
+    return h + payload
+
+
+def ws_seeds():
+    hello = ws_frame(1, b'{"event":"phx_reply"}')
+    write("fuzz_ws", "open-text-close",
+          rec(1, hello) + rec(2, b'{"event":"heartbeat"}') +
+          rec(0, ws_frame(8, struct.pack(">H", 1000) + b"bye")))
+    write("fuzz_ws", "fragments-ping",
+          rec(1, ws_frame(1, b'{"a":', fin=False)) +
+          rec(0, ws_frame(9, b"p")) + rec(0, ws_frame(0, b"1}")) +
+          rec(0, ws_frame(2, b"\x00binary")))
+    write("fuzz_ws", "bad-utf8", rec(1, ws_frame(1, b"\xc3\x28")))
+    write("fuzz_ws", "masked-from-server",
+          rec(1, ws_frame(1, b"x", mask=b"\x01\x02\x03\x04")))
+    write("fuzz_ws", "too-long", rec(1, struct.pack(">BBQ", 0x81, 127,
+                                                    1 << 40)))
+    write("fuzz_ws", "split-101",
+          rec(0, b"HTTP/1.1 101 Switching Protocols\r\nUpgr") +
+          rec(0, b"ade: websocket\r\nConnection: upgrade\r\n"
+                 b"Sec-WebSocket-Accept: AAAA\r\n\r\n"))
+    write("fuzz_ws", "401-body",
+          rec(0, b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 13\r\n"
+                 b"Retry-After: 30\r\n\r\n") + rec(0, b"invalid_token"))
+    write("fuzz_ws", "503-chunked",
+          rec(0, b"HTTP/1.1 503 Service Unavailable\r\n"
+                 b"Transfer-Encoding: gzip, chunked\r\n\r\n5\r\nhello"
+                 b"\r\n") + rec(0, b"6\r\n world\r\n0\r\n\r\n"))
+    write("fuzz_ws", "url", rec(3, b"wss://[fd00::1]:8443/socket?a=b"))
+
+
 if __name__ == "__main__":
+    ws_seeds()
     ipc_seeds()
     dns_stub_seeds()
     wgconf_seeds()
