@@ -101,6 +101,78 @@ def ipc_seeds():
                         query.ljust(4000, b"\0")))
 
 
+# --- ipc_seq: sequences a controld sends, first byte role and failures ----
+
+def uuid(n):
+    return ("%08x-0000-4000-8000-%012x" % (n, n)).encode().ljust(40, b"\0")
+
+
+def host(ip):
+    if len(ip) == 4:
+        return prefix(AF_INET, 32, ip + bytes(12))
+    return prefix(AF_INET6, 128, ip)
+
+
+def cidr(ip, plen):
+    return prefix(AF_INET if len(ip) == 4 else AF_INET6, plen,
+                  ip + bytes(16 - len(ip)))
+
+
+def cred(s):
+    return s.encode().ljust(256, b"\0")
+
+
+TUN4 = bytes([100, 64, 0, 5])
+TUN6 = bytes([0xfd, 0, 0x20, 0x21, 0x11, 0x11] + [0] * 9 + [5])
+GW4 = bytes([100, 64, 0, 9])
+GW6 = bytes([0xfd, 0, 0x20, 0x21, 0x11, 0x11] + [0] * 9 + [9])
+RELAY = (uuid(50) + sockaddr(AF_INET, 3478, bytes([203, 0, 113, 9]) +
+                             bytes(12)) +
+         cred("1767225600:c2FsdHNhbHQ") + cred("cGFzc3dvcmRwYXNzd29yZA") +
+         struct.pack("=q", 1767225600))
+
+
+def gw_resource(n, net, filters=()):
+    f = b"".join(struct.pack("=BxHH", *x) for x in filters)
+    return (uuid(n) + struct.pack("=BB2x", 1, len(filters)) + net +
+            f.ljust(32 * 6, b"\0"))
+
+
+def ipc_seq_seeds():
+    a = cidr(bytes([10, 55, 0, 0]), 24)
+    peer = (uuid(7) + uuid(1) + bytes(range(32)) + bytes(32) + host(GW4) +
+            host(GW6) + cred("lufr") + cred("l" * 24) + cred("rufr") +
+            cred("r" * 24))
+    cand = uuid(7) + (b"candidate:1 1 UDP 2130706431 10.0.0.9 51820 typ " \
+        b"host").ljust(256, b"\0")
+    s = rec(1, b"") + rec(80, host(TUN4) + host(TUN6))
+    s += rec(81, uuid(1) + a) + rec(81, uuid(2) + a) + rec(82, uuid(1) + a)
+    s += rec(83, RELAY) + rec(85, peer) + rec(86, cand) + rec(87, cand)
+    s += rec(69, struct.pack("=B7x", 1))
+    s += rec(81, uuid(3) + cidr(bytes(4), 0)) + rec(82, uuid(3) +
+                                                    cidr(bytes(4), 0))
+    s += rec(101, b"wss://portal.example.com".ljust(512, b"\0") +
+             bytes(512) + struct.pack("=BB6x", 4, 0))
+    s += rec(67, b"a-token".ljust(2048, b"\0")) + rec(66, bytes(4))
+    s += rec(48, bytes(4)) + rec(1, b"") + rec(84, uuid(50)) + \
+        rec(88, uuid(1))
+    s += rec(80, host(bytes([100, 64, 0, 6])) + host(TUN6))
+    write("fuzz_ipc_seq", "client", b"\x00" + s)
+    write("fuzz_ipc_seq", "client-device-fails", b"\x04" + s)
+    client = (uuid(20) + bytes(range(32)) + bytes(32) + host(TUN4) +
+              host(TUN6) + cred("lufr") + cred("l" * 24) + cred("rufr") +
+              cred("r" * 24) + struct.pack("=q", 4102444800))
+    s = rec(1, b"") + rec(80, host(GW4) + host(GW6)) + rec(83, RELAY)
+    s += rec(112, client + gw_resource(1, a, [(6, 80, 80), (17, 53, 53)]))
+    s += rec(112, client + gw_resource(2, cidr(bytes([10, 56, 0, 0]), 16)))
+    s += rec(114, gw_resource(1, a, [(1, 0, 0)]))
+    s += rec(115, struct.pack("=II", 1, 0) +
+             (uuid(20) + uuid(1)).ljust(40 * 80, b"\0"))
+    s += rec(113, uuid(20) + uuid(1)) + rec(1, b"") + rec(48, bytes(4))
+    write("fuzz_ipc_seq", "gateway", b"\x01" + s)
+    write("fuzz_ipc_seq", "gateway-nft-fails", b"\x81" + s)
+
+
 # --- dns_stub -------------------------------------------------------------
 
 def dns_query(qid, name, qtype, flags=0x0100, edns=False):
@@ -458,6 +530,7 @@ def ws_seeds():
 if __name__ == "__main__":
     ws_seeds()
     ipc_seeds()
+    ipc_seq_seeds()
     dns_stub_seeds()
     wgconf_seeds()
     stun_seeds()

@@ -53,13 +53,18 @@ pkgs() {
 	fuzz_portal)	echo "jansson libsodium libcrypto" ;;
 	fuzz_dns_stub)	echo "ldns jansson" ;;
 	fuzz_ws)	echo "libcurl libevent libcrypto" ;;
+	fuzz_ipc_seq)	echo "libsodium libevent" ;;
 	esac
 }
 
-# What pkg-config does not know: Debian's wslay has no .pc file.
+# What pkg-config does not know (Debian's wslay has no .pc file), and the
+# sources a harness links rather than includes.
 extra_libs() {
 	case $1 in
 	fuzz_ws)	echo "-lwslay" ;;
+	fuzz_ipc_seq)	echo "ipc/ipc.c common/log.c common/util.c" \
+	    "common/timer.c tunneld/role.c tunneld/role_settings.c" \
+	    "tunneld/client.c tunneld/gateway.c" ;;
 	esac
 }
 
