@@ -65,8 +65,7 @@ sysfilter_threads(scmp_filter_ctx ctx)
 
 	a = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD);
 	sysfilter_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1, &a);
-	sysfilter_rule(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0,
-	    NULL);
+	sysfilter_rule(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0, NULL);
 }
 
 /*
@@ -86,6 +85,6 @@ sysfilter_load(scmp_filter_ctx ctx)
 	if ((rc = seccomp_load(ctx)) < 0)
 		fatalx("seccomp_load: %s", strerror(-rc));
 	seccomp_release(ctx);
-	log_debug("seccomp filter loaded%s", deflt == SCMP_ACT_LOG ?
-	    " (logging only)" : "");
+	log_debug("seccomp filter loaded%s",
+	    deflt == SCMP_ACT_LOG ? " (logging only)" : "");
 }

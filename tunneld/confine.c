@@ -132,8 +132,13 @@ void
 confine_enter(bool gateway)
 {
 	static const unsigned long ioctls[] = {
-		TUNSETIFF, TUNGETIFF, TUNSETOFFLOAD, SIOCSIFTXQLEN, FIONREAD,
-		FIONBIO, TCGETS,
+		TUNSETIFF,
+		TUNGETIFF,
+		TUNSETOFFLOAD,
+		SIOCSIFTXQLEN,
+		FIONREAD,
+		FIONBIO,
+		TCGETS,
 	};
 	static const int families[] = { AF_UNIX, AF_INET, AF_INET6 };
 	struct scmp_arg_cmp	 a, nl[2], vf;

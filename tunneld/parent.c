@@ -586,15 +586,15 @@ parent_check_files(struct parent *p)
 
 	if (access(p->opt.state_dir, R_OK | W_OK | X_OK) == -1)
 		fatal("state directory %s: not writable by user %s (chown "
-		    "it to %s)", p->opt.state_dir, p->tunnel_user,
-		    p->tunnel_user);
+		    "it to %s)",
+		    p->opt.state_dir, p->tunnel_user, p->tunnel_user);
 	if (p->opt.wg_file != NULL)
 		return;
 	copy = xstrdup(p->opt.token_file);
 	if (access(dirname(copy), W_OK | X_OK) == -1)
 		log_warn("%s: not writable by user %s: fzc sign-in cannot "
-		    "store a token (chown it to %s)", copy, p->tunnel_user,
-		    p->tunnel_user);
+		    "store a token (chown it to %s)",
+		    copy, p->tunnel_user, p->tunnel_user);
 	free(copy);
 	if (access(p->opt.token_file, R_OK) == -1 && errno != ENOENT)
 		log_warn("token %s: not readable by user %s (chown it to %s)",
@@ -838,7 +838,8 @@ main(int argc, char *argv[])
 	/* controld, assumed compromised, must not be able to signal us. */
 	if (pw->pw_uid == 0 || pw->pw_uid == p.uid)
 		fatalx("user '%s' is root or fzc-controld's user; the data "
-		    "plane needs a user of its own", p.tunnel_user);
+		    "plane needs a user of its own",
+		    p.tunnel_user);
 	p.tunnel_uid = pw->pw_uid;
 	p.tunnel_gid = pw->pw_gid;
 	if (access(p.controld_path, X_OK) == -1)
@@ -855,9 +856,12 @@ main(int argc, char *argv[])
 		fatal("PR_SET_DUMPABLE");
 	parent_bind_control(&p);
 	/* As root: neither controld nor the data plane may read a 0600 one. */
-	if (p.opt.wg_file != NULL && (p.opt.wg_fd = open(p.opt.wg_file,
-	    O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
-		fatal("opening %s", p.opt.wg_file);
+	if (p.opt.wg_file != NULL) {
+		p.opt.wg_fd = open(p.opt.wg_file,
+		    O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (p.opt.wg_fd == -1)
+			fatal("opening %s", p.opt.wg_file);
+	}
 	/* systemd's credentials are root's alone. */
 	if (p.opt.wg_file == NULL)
 		parent_credential_token();

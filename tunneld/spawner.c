@@ -107,10 +107,10 @@ spawner_exec(const struct spawner_conf *c, int fd)
 	if (null != STDIN_FILENO)
 		close(null);
 	/* Either may sit on the other's number: both go high first. */
-	if ((ipc = fcntl(fd, F_DUPFD_CLOEXEC, IPC_CONTROL_FD + 1)) == -1 ||
-	    (ctl = fcntl(c->control_fd, F_DUPFD_CLOEXEC,
-	    IPC_CONTROL_FD + 1)) == -1 ||
-	    dup2(ipc, IPC_CHANNEL_FD) == -1 || dup2(ctl, IPC_CONTROL_FD) == -1)
+	ipc = fcntl(fd, F_DUPFD_CLOEXEC, IPC_CONTROL_FD + 1);
+	ctl = fcntl(c->control_fd, F_DUPFD_CLOEXEC, IPC_CONTROL_FD + 1);
+	if (ipc == -1 || ctl == -1 || dup2(ipc, IPC_CHANNEL_FD) == -1 ||
+	    dup2(ctl, IPC_CONTROL_FD) == -1)
 		fatal("passing the channel and the control socket");
 	closefrom(IPC_CONTROL_FD + 1);
 	if (privdrop_to_user(c->uid, c->gid, 0, &why) == -1)
@@ -255,8 +255,7 @@ spawner_tun(int s)
 {
 	int	 tun, rc;
 
-	if ((tun = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK)) ==
-	    -1)
+	if ((tun = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK)) == -1)
 		return (spawner_send(s, SPAWNER_FAILED, errno, -1));
 	rc = spawner_send(s, SPAWNER_DONE, 0, tun);
 	close(tun);
@@ -352,6 +351,7 @@ spawner_start(const struct spawner_conf *c)
 {
 	const char	*why;
 	char		*token;
+	uint64_t	 keep;
 	int		 sv[2];
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
@@ -372,9 +372,9 @@ spawner_start(const struct spawner_conf *c)
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
-	if (privdrop_narrow(PRIVDROP_CAP(CAP_SETUID) |
-	    PRIVDROP_CAP(CAP_SETGID) | PRIVDROP_CAP(CAP_SETPCAP) |
-	    PRIVDROP_CAP(CAP_KILL), &why) == -1)
+	keep = PRIVDROP_CAP(CAP_SETUID) | PRIVDROP_CAP(CAP_SETGID) |
+	    PRIVDROP_CAP(CAP_SETPCAP) | PRIVDROP_CAP(CAP_KILL);
+	if (privdrop_narrow(keep, &why) == -1)
 		fatal("spawner: %s", why);
 	spawner_loop(c, sv[1]);
 }
