@@ -584,12 +584,12 @@ parent_check_files(struct parent *p)
 {
 	char	*copy;
 
+	if (p->opt.wg_file != NULL)
+		return;
 	if (access(p->opt.state_dir, R_OK | W_OK | X_OK) == -1)
 		fatal("state directory %s: not writable by user %s (chown "
 		    "it to %s)",
 		    p->opt.state_dir, p->tunnel_user, p->tunnel_user);
-	if (p->opt.wg_file != NULL)
-		return;
 	copy = xstrdup(p->opt.token_file);
 	if (access(dirname(copy), W_OK | X_OK) == -1)
 		log_warn("%s: not writable by user %s: fzc sign-in cannot "
@@ -865,7 +865,9 @@ main(int argc, char *argv[])
 	/* systemd's credentials are root's alone. */
 	if (p.opt.wg_file == NULL)
 		parent_credential_token();
-	parent_state_dir(&p);
+	/* WireGuard mode keeps no state. */
+	if (p.opt.wg_file == NULL)
+		parent_state_dir(&p);
 	parent_start_spawner(&p);
 	if (privdrop_to_user(p.tunnel_uid, p.tunnel_gid,
 	    PRIVDROP_CAP(CAP_NET_ADMIN), &why) == -1)
