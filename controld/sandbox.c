@@ -80,6 +80,8 @@ static const int allowed[] = {
 	SCMP_SYS(rt_sigreturn),
 	SCMP_SYS(sigaltstack),
 	SCMP_SYS(tgkill),
+	/* a sleep or poll resumed after SIGSTOP and SIGCONT */
+	SCMP_SYS(restart_syscall),
 	/* time and randomness */
 	SCMP_SYS(clock_gettime),
 	SCMP_SYS(gettimeofday),

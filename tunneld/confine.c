@@ -71,6 +71,8 @@ static const int allowed[] = {
 	SCMP_SYS(rt_sigreturn),
 	SCMP_SYS(sigaltstack),
 	SCMP_SYS(tgkill),
+	/* a sleep or poll resumed after SIGSTOP and SIGCONT */
+	SCMP_SYS(restart_syscall),
 	/* controld is our child: its exit is ours to reap */
 	SCMP_SYS(wait4),
 	SCMP_SYS(waitid),
