@@ -49,7 +49,7 @@ pkgs() {
 	fuzz_ipc|fuzz_firewall)	echo "" ;;
 	fuzz_wgconf)	echo "libsodium" ;;
 	fuzz_stun|fuzz_turn|fuzz_ice)	echo "libcrypto zlib" ;;
-	fuzz_wg)	echo "libsodium libb2" ;;
+	fuzz_wg)	echo "libsodium libb2 libcrypto" ;;
 	fuzz_portal)	echo "jansson libsodium libcrypto" ;;
 	fuzz_dns_stub)	echo "ldns jansson" ;;
 	fuzz_ws)	echo "libcurl libevent libcrypto" ;;
