@@ -688,8 +688,8 @@ firewall_nft(const char *nft, const struct fw_script *s, char *err,
 	posix_spawnattr_t		 sa;
 	siginfo_t			 si;
 	struct pollfd			 pfd[3];
-	struct timespec			 end;
-	sigset_t			 none, def;
+	struct timespec			 end, zero = { 0, 0 };
+	sigset_t			 none, def, pipe, old;
 	char				 junk[512], st[16];
 	size_t				 off = 0, elen = 0, slen = 0;
 	ssize_t				 n;
@@ -700,6 +700,13 @@ firewall_nft(const char *nft, const struct fw_script *s, char *err,
 
 	err[0] = '\0';
 	in[0] = in[1] = out[0] = out[1] = sp[0] = sp[1] = -1;
+	/*
+	 * A write to a shell or nft that is gone raises SIGPIPE: held for
+	 * this thread and taken below, whatever the caller does with it.
+	 */
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe, &old);
 	if (pipe2(in, O_CLOEXEC) == -1 || pipe2(out, O_CLOEXEC) == -1 ||
 	    pipe2(sp, O_CLOEXEC) == -1) {
 		rc = errno;
@@ -807,6 +814,9 @@ firewall_nft(const char *nft, const struct fw_script *s, char *err,
 		close(out[0]);
 	if (sp[0] != -1)
 		close(sp[0]);
+	while (sigtimedwait(&pipe, NULL, &zero) == SIGPIPE)
+		;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (pidfd != -1) {
 		while (waitid(P_PIDFD, pidfd, &si, WEXITED) == -1 &&
 		    errno == EINTR)
@@ -833,7 +843,9 @@ firewall_nft(const char *nft, const struct fw_script *s, char *err,
 		    status > 128 ? status - 128 : status);
 	return (-1);
 fail:
+	rc = errno;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	snprintf(err, errlen, "running %s for %s: %s", FW_SH, nft,
-	    strerror(errno));
+	    strerror(rc));
 	return (-1);
 }
