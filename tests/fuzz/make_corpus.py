@@ -101,6 +101,78 @@ def ipc_seeds():
                         query.ljust(4000, b"\0")))
 
 
+# --- ipc_seq: sequences a controld sends, first byte role and failures ----
+
+def uuid(n):
+    return ("%08x-0000-4000-8000-%012x" % (n, n)).encode().ljust(40, b"\0")
+
+
+def host(ip):
+    if len(ip) == 4:
+        return prefix(AF_INET, 32, ip + bytes(12))
+    return prefix(AF_INET6, 128, ip)
+
+
+def cidr(ip, plen):
+    return prefix(AF_INET if len(ip) == 4 else AF_INET6, plen,
+                  ip + bytes(16 - len(ip)))
+
+
+def cred(s):
+    return s.encode().ljust(256, b"\0")
+
+
+TUN4 = bytes([100, 64, 0, 5])
+TUN6 = bytes([0xfd, 0, 0x20, 0x21, 0x11, 0x11] + [0] * 9 + [5])
+GW4 = bytes([100, 64, 0, 9])
+GW6 = bytes([0xfd, 0, 0x20, 0x21, 0x11, 0x11] + [0] * 9 + [9])
+RELAY = (uuid(50) + sockaddr(AF_INET, 3478, bytes([203, 0, 113, 9]) +
+                             bytes(12)) +
+         cred("1767225600:c2FsdHNhbHQ") + cred("cGFzc3dvcmRwYXNzd29yZA") +
+         struct.pack("=q", 1767225600))
+
+
+def gw_resource(n, net, filters=()):
+    f = b"".join(struct.pack("=BxHH", *x) for x in filters)
+    return (uuid(n) + struct.pack("=BB2x", 1, len(filters)) + net +
+            f.ljust(32 * 6, b"\0"))
+
+
+def ipc_seq_seeds():
+    a = cidr(bytes([10, 55, 0, 0]), 24)
+    peer = (uuid(7) + uuid(1) + bytes(range(32)) + bytes(32) + host(GW4) +
+            host(GW6) + cred("lufr") + cred("l" * 24) + cred("rufr") +
+            cred("r" * 24))
+    cand = uuid(7) + (b"candidate:1 1 UDP 2130706431 10.0.0.9 51820 typ " \
+        b"host").ljust(256, b"\0")
+    s = rec(1, b"") + rec(80, host(TUN4) + host(TUN6))
+    s += rec(81, uuid(1) + a) + rec(81, uuid(2) + a) + rec(82, uuid(1) + a)
+    s += rec(83, RELAY) + rec(85, peer) + rec(86, cand) + rec(87, cand)
+    s += rec(69, struct.pack("=B7x", 1))
+    s += rec(81, uuid(3) + cidr(bytes(4), 0)) + rec(82, uuid(3) +
+                                                    cidr(bytes(4), 0))
+    s += rec(101, b"wss://portal.example.com".ljust(512, b"\0") +
+             bytes(512) + struct.pack("=BB6x", 4, 0))
+    s += rec(67, b"a-token".ljust(2048, b"\0")) + rec(66, bytes(4))
+    s += rec(48, bytes(4)) + rec(1, b"") + rec(84, uuid(50)) + \
+        rec(88, uuid(1))
+    s += rec(80, host(bytes([100, 64, 0, 6])) + host(TUN6))
+    write("fuzz_ipc_seq", "client", b"\x00" + s)
+    write("fuzz_ipc_seq", "client-device-fails", b"\x04" + s)
+    client = (uuid(20) + bytes(range(32)) + bytes(32) + host(TUN4) +
+              host(TUN6) + cred("lufr") + cred("l" * 24) + cred("rufr") +
+              cred("r" * 24) + struct.pack("=q", 4102444800))
+    s = rec(1, b"") + rec(80, host(GW4) + host(GW6)) + rec(83, RELAY)
+    s += rec(112, client + gw_resource(1, a, [(6, 80, 80), (17, 53, 53)]))
+    s += rec(112, client + gw_resource(2, cidr(bytes([10, 56, 0, 0]), 16)))
+    s += rec(114, gw_resource(1, a, [(1, 0, 0)]))
+    s += rec(115, struct.pack("=II", 1, 0) +
+             (uuid(20) + uuid(1)).ljust(40 * 80, b"\0"))
+    s += rec(113, uuid(20) + uuid(1)) + rec(1, b"") + rec(48, bytes(4))
+    write("fuzz_ipc_seq", "gateway", b"\x01" + s)
+    write("fuzz_ipc_seq", "gateway-nft-fails", b"\x81" + s)
+
+
 # --- dns_stub -------------------------------------------------------------
 
 def dns_query(qid, name, qtype, flags=0x0100, edns=False):
@@ -409,8 +481,56 @@ def portal_seeds():
     write("fuzz_portal", "heartbeats", s)
 
 
+# --- ws -------------------------------------------------------------------
+
+def ws_frame(opcode, payload, fin=True, mask=None):
+    b0 = (0x80 if fin else 0) | opcode
+    n = len(payload)
+    m = 0x80 if mask else 0
+    if n < 126:
+        h = struct.pack(">BB", b0, m | n)
+    elif n < 65536:
+        h = struct.pack(">BBH", b0, m | 126, n)
+    else:
+        h = struct.pack(">BBQ", b0, m | 127, n)
+    if mask:
+        payload = bytes(c ^ mask[i % 4] for i, c in enumerate(payload))
+        h += mask
+    return h + payload
+
+
+def ws_seeds():
+    hello = ws_frame(1, b'{"event":"phx_reply"}')
+    write("fuzz_ws", "open-text-close",
+          rec(1, hello) + rec(2, b'{"event":"heartbeat"}') +
+          rec(0, ws_frame(8, struct.pack(">H", 1000) + b"bye")))
+    write("fuzz_ws", "fragments-ping",
+          rec(1, ws_frame(1, b'{"a":', fin=False)) +
+          rec(0, ws_frame(9, b"p")) + rec(0, ws_frame(0, b"1}")) +
+          rec(0, ws_frame(2, b"\x00binary")))
+    write("fuzz_ws", "bad-utf8", rec(1, ws_frame(1, b"\xc3\x28")))
+    write("fuzz_ws", "masked-from-server",
+          rec(1, ws_frame(1, b"x", mask=b"\x01\x02\x03\x04")))
+    write("fuzz_ws", "too-long", rec(1, struct.pack(">BBQ", 0x81, 127,
+                                                    1 << 40)))
+    write("fuzz_ws", "split-101",
+          rec(0, b"HTTP/1.1 101 Switching Protocols\r\nUpgr") +
+          rec(0, b"ade: websocket\r\nConnection: upgrade\r\n"
+                 b"Sec-WebSocket-Accept: AAAA\r\n\r\n"))
+    write("fuzz_ws", "401-body",
+          rec(0, b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 13\r\n"
+                 b"Retry-After: 30\r\n\r\n") + rec(0, b"invalid_token"))
+    write("fuzz_ws", "503-chunked",
+          rec(0, b"HTTP/1.1 503 Service Unavailable\r\n"
+                 b"Transfer-Encoding: gzip, chunked\r\n\r\n5\r\nhello"
+                 b"\r\n") + rec(0, b"6\r\n world\r\n0\r\n\r\n"))
+    write("fuzz_ws", "url", rec(3, b"wss://[fd00::1]:8443/socket?a=b"))
+
+
 if __name__ == "__main__":
+    ws_seeds()
     ipc_seeds()
+    ipc_seq_seeds()
     dns_stub_seeds()
     wgconf_seeds()
     stun_seeds()

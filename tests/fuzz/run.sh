@@ -1,8 +1,8 @@
 #!/bin/sh
 #
-# tests/fuzz/run.sh [SECONDS]: build every libFuzzer harness in tests/fuzz/
-# with clang and run each for SECONDS (default 10) on a temporary copy of
-# its seed corpus.  Nothing is written into the repository.  Prints
+# tests/fuzz/run.sh [SECONDS [HARNESS...]]: build every libFuzzer harness in
+# tests/fuzz/ (or the ones named, e.g. fuzz_ws) with clang and run each for
+# SECONDS (default 10) on a temporary copy of its seed corpus.  Nothing is written into the repository.  Prints
 # "PASS: fuzz_x (N runs)" or "FAIL: fuzz_x ..." per harness, then
 # "N passed, N failed"; exits non-zero if any harness failed.
 #
@@ -12,9 +12,10 @@
 set -u
 
 secs=${1:-10}
+[ $# -gt 0 ] && shift
 case $secs in
 ''|*[!0-9]*)
-	echo "usage: $0 [SECONDS]" >&2
+	echo "usage: $0 [SECONDS [HARNESS...]]" >&2
 	exit 2
 	;;
 esac
@@ -48,16 +49,40 @@ pkgs() {
 	fuzz_ipc|fuzz_firewall)	echo "" ;;
 	fuzz_wgconf)	echo "libsodium" ;;
 	fuzz_stun|fuzz_turn|fuzz_ice)	echo "libcrypto zlib" ;;
-	fuzz_wg)	echo "libsodium libb2" ;;
+	fuzz_wg)	echo "libsodium libb2 libcrypto" ;;
 	fuzz_portal)	echo "jansson libsodium libcrypto" ;;
 	fuzz_dns_stub)	echo "ldns jansson" ;;
+	fuzz_ws)	echo "libcurl libevent libcrypto" ;;
+	fuzz_ipc_seq)	echo "libsodium libevent" ;;
 	esac
 }
+
+# What pkg-config does not know (Debian's wslay has no .pc file), and the
+# sources a harness links rather than includes.
+extra_libs() {
+	case $1 in
+	fuzz_ws)	echo "-lwslay" ;;
+	fuzz_ipc_seq)	echo "ipc/ipc.c common/log.c common/util.c" \
+	    "common/timer.c tunneld/role.c tunneld/role_settings.c" \
+	    "tunneld/client.c tunneld/gateway.c" ;;
+	esac
+}
+
+if [ $# -gt 0 ]; then
+	srcs=$(for h in "$@"; do echo "tests/fuzz/$h.c"; done)
+else
+	srcs=$(ls tests/fuzz/fuzz_*.c)
+fi
 
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
-for src in tests/fuzz/fuzz_*.c; do
+for src in $srcs; do
+	if [ ! -f "$src" ]; then
+		echo "FAIL: $src: no such harness"
+		failed=$((failed + 1))
+		continue
+	fi
 	name=$(basename "$src" .c)
 	bin="$tmp/bin/$name"
 	log="$tmp/log/$name.log"
@@ -67,7 +92,8 @@ for src in tests/fuzz/fuzz_*.c; do
 
 	# shellcheck disable=SC2046,SC2086
 	if ! $CC $CFLAGS -o "$bin" "$src" $(pkgs "$name" |
-	    xargs -r pkg-config --cflags --libs) >"$tmp/log/$name.build" 2>&1
+	    xargs -r pkg-config --cflags --libs) $(extra_libs "$name") \
+	    >"$tmp/log/$name.build" 2>&1
 	then
 		echo "FAIL: $name (build failed, see $tmp/log/$name.build)"
 		cat "$tmp/log/$name.build" >&2
