@@ -1065,6 +1065,8 @@ ipc_chan_clear(struct ipc_chan *ch)
 	}
 	ch->tail = NULL;
 	ch->bytes = 0;
+	/* The owner closes it; a late send must not reach its next user. */
+	ch->fd = -1;
 }
 
 /* Closes every descriptor a control message brought in. */
