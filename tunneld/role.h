@@ -27,6 +27,7 @@ struct netlink;
 struct netwatch;
 struct role;
 struct role_peer;
+struct sysdns;
 
 /* The command line, for every role. */
 struct role_options {
@@ -42,6 +43,8 @@ struct role_options {
 	const char	*state_dir;
 	const char	*name;		/* NULL: the host name */
 	int		 log_level;	/* enum log_level */
+	/* The client role's: the system's DNS (sysdns.h); NULL: none. */
+	struct sysdns	*sysdns;
 };
 
 struct role_ops {
