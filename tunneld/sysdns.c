@@ -38,6 +38,12 @@
 #define RESOLVED_DEST	"org.freedesktop.resolve1"
 #define RESOLVED_PATH	"/org/freedesktop/resolve1"
 #define RESOLVED_IFACE	"org.freedesktop.resolve1.Manager"
+/*
+ * resolved's list of the servers it forwards to: the system's resolvers
+ * when /etc/resolv.conf names resolved's own stub (127.0.0.53), which
+ * would send fzc's forwarded queries back to fzc.
+ */
+#define RESOLVED_UPSTREAMS	"/run/systemd/resolve/resolv.conf"
 /* resolved's own socket: present while it runs. */
 #define RESOLVED_SOCKET	"/run/systemd/resolve/io.systemd.Resolve"
 #define BUS_TIMEOUT_US	(2 * 1000 * 1000)
@@ -281,6 +287,8 @@ sysdns_open(enum sysdns_mode mode, const char *path, const char *state_dir,
 	}
 	/* The original is read in every mode: controld forwards to it. */
 	flags = mode == SYSDNS_RESOLV_CONF ? O_RDWR : O_RDONLY;
+	if (mode == SYSDNS_RESOLVED)
+		path = RESOLVED_UPSTREAMS;
 	if ((s->fd = open(path, flags | O_CLOEXEC)) == -1) {
 		if (mode == SYSDNS_RESOLV_CONF) {
 			*why = "cannot open the resolver configuration for "
