@@ -252,16 +252,20 @@ restore_saved(struct sysdns *s)
 /*
  * resolved serves the links of its own network namespace: from another
  * (a container that shares /run, `ip netns exec`) the file is the way.
+ * Under the service, PID 1's namespace cannot be looked at (tunneld holds
+ * fewer capabilities than PID 1) and is ours.
  */
 static bool
 resolved_runs(void)
 {
 	struct stat	 st, ours, init;
 
-	return (stat(RESOLVED_SOCKET, &st) == 0 && S_ISSOCK(st.st_mode) &&
-	    stat("/proc/self/ns/net", &ours) == 0 &&
-	    stat("/proc/1/ns/net", &init) == 0 && ours.st_ino == init.st_ino &&
-	    ours.st_dev == init.st_dev);
+	if (stat(RESOLVED_SOCKET, &st) == -1 || !S_ISSOCK(st.st_mode))
+		return (false);
+	if (stat("/proc/self/ns/net", &ours) == -1 ||
+	    stat("/proc/1/ns/net", &init) == -1)
+		return (true);
+	return (ours.st_ino == init.st_ino && ours.st_dev == init.st_dev);
 }
 
 struct sysdns *
