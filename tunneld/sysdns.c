@@ -440,15 +440,18 @@ resolved_apply(struct sysdns *s, int ifindex, const struct ipc_dns_config *c)
 	m = sd_bus_message_unref(m);
 	if (rc >= 0) {
 		s->ifindex = ifindex;
-		/* `~.`: every name goes to the sentinels, not only these. */
+		/*
+		 * The root as a routing-only domain (`~.`): every name goes
+		 * to the sentinels, not only the search domain's.
+		 */
 		what = "SetLinkDomains";
 		rc = c->search_domain[0] != '\0' ?
 		    sd_bus_call_method(s->bus, RESOLVED_DEST, RESOLVED_PATH,
 		    RESOLVED_IFACE, what, &err, NULL, "ia(sb)", ifindex, 2,
-		    "~.", 1, c->search_domain, 0) :
+		    ".", 1, c->search_domain, 0) :
 		    sd_bus_call_method(s->bus, RESOLVED_DEST, RESOLVED_PATH,
 		    RESOLVED_IFACE, what, &err, NULL, "ia(sb)", ifindex, 1,
-		    "~.", 1);
+		    ".", 1);
 	}
 	if (rc >= 0) {
 		what = "SetLinkDefaultRoute";

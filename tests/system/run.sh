@@ -415,9 +415,13 @@ t_deb_dns() {
 	sys_exec apt-get install -y -q systemd-resolved >"$WORK/apt.log" 2>&1 ||
 	    fail "installing systemd-resolved: $(tail -20 "$WORK/apt.log")" ||
 	    return 1
-	sys_exec systemctl start systemd-resolved.service
-	wait_until 10 sys_exec test -S /run/systemd/resolve/io.systemd.Resolve ||
-	    fail "resolved not running" || return 1
+	# The bus takes resolved's policy once told to, and resolved its name
+	# once started after that.
+	sys_exec systemctl reload dbus.service
+	sys_exec systemctl restart systemd-resolved.service
+	wait_until 15 sys_exec resolvectl status >/dev/null ||
+	    fail "resolved not on the bus: $(sys_exec resolvectl status 2>&1)" ||
+	    return 1
 	sys_exec systemctl start fzc.service || fail "start" || return 1
 	active_no_restarts fzc.service || return 1
 	wait_until 15 connected || fail "not connected" || return 1
