@@ -3,10 +3,11 @@
  * once it runs as its own user and before it reads anything from
  * controld or the network, for all its threads (TSYNC; the workers start
  * later and inherit it). It has CAP_NET_ADMIN: the list keeps it to its
- * sockets, the TUN device and its state files, with no ptrace, no
- * mounts, no module loading, no BPF, no new privileges. Only the gateway
- * may execute a program (nft, which runs under this filter too). Kill or
- * log: common/sysfilter.c.
+ * sockets, the TUN device and its files (its state, and /etc/resolv.conf
+ * through the descriptor tunneld/sysdns.c opened while root), with no
+ * ptrace, no mounts, no module loading, no BPF, no new privileges. Only
+ * the gateway may execute a program (nft, which runs under this filter
+ * too). Kill or log: common/sysfilter.c.
  */
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -28,6 +29,7 @@ static const int allowed[] = {
 	SCMP_SYS(readv),
 	SCMP_SYS(writev),
 	SCMP_SYS(pread64),
+	SCMP_SYS(pwrite64),
 	SCMP_SYS(close),
 	SCMP_SYS(lseek),
 	SCMP_SYS(openat),
@@ -44,6 +46,7 @@ static const int allowed[] = {
 	SCMP_SYS(dup3),
 	SCMP_SYS(pipe2),
 	SCMP_SYS(fsync),
+	SCMP_SYS(ftruncate),
 	SCMP_SYS(rename),
 	SCMP_SYS(unlink),
 	SCMP_SYS(mkdir),

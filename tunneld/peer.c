@@ -45,6 +45,7 @@ peer_tables_init(struct peer_tables *t, unsigned mtu, int nworkers,
 	handoff_init(&t->handoff);
 	atomic_init(&t->take_ctl, false);
 	atomic_init(&t->timers_pending, 0);
+	atomic_init(&t->unrouted, false);
 }
 
 /* The workers are gone. */
@@ -379,6 +380,7 @@ peer_unrouted(struct peer_tables *t, const uint8_t *pkt, size_t len)
 	pthread_mutex_lock(&r->lock);
 	stage_push(&r->held, t->mtu, pkt, len);
 	pthread_mutex_unlock(&r->lock);
+	atomic_store(&t->unrouted, true);
 	if (atomic_exchange(&r->wanted, 1) == 0)
 		handoff_wake(&t->handoff);
 	return (true);
@@ -445,18 +447,17 @@ peer_claim_held(struct peer_tables *t, struct peer *peer, const char *id)
 	struct routes		*r = routes_now(t);
 	struct routes_resource	*res;
 	size_t			 i;
-	int			 k, n = 0;
+	int			 n = 0;
 
 	for (i = 0; i < r->nres; i++) {
 		res = r->res[i];
 		if (strcmp(res->id, id) != 0)
 			continue;
 		pthread_mutex_lock(&res->lock);
-		for (k = 0; k < res->held.n; k++)
-			peer_stage(peer, res->held.buf + (size_t)k * t->mtu,
-			    res->held.len[k]);
 		n += res->held.n;
-		stage_clear(&res->held);
+		pthread_mutex_lock(&peer->lock);
+		stage_move(&peer->staged, &res->held);
+		pthread_mutex_unlock(&peer->lock);
 		pthread_mutex_unlock(&res->lock);
 	}
 	return (n);
@@ -474,6 +475,10 @@ peer_report_unrouted(struct peer_tables *t, uint64_t now,
 	struct routes_resource	*res;
 	size_t			 i;
 
+	if (!atomic_exchange(&t->unrouted, false) &&
+	    now - t->unrouted_scan < NSEC_PER_SEC)
+		return;
+	t->unrouted_scan = now;
 	for (i = 0; i < r->nres; i++) {
 		res = r->res[i];
 		pthread_mutex_lock(&res->lock);
