@@ -122,7 +122,10 @@ static const int allowed[] = {
 	SCMP_SYS(exit_group),
 };
 
-/* What the gateway's nft needs beyond the above, in the same filter. */
+/*
+ * What the gateway's nft runner needs beyond the above, and the shell
+ * and nft it runs, in the same filter.
+ */
 static const int nft_allowed[] = {
 	SCMP_SYS(execve),
 	SCMP_SYS(kill),
@@ -131,6 +134,11 @@ static const int nft_allowed[] = {
 	SCMP_SYS(prlimit64),
 	SCMP_SYS(getdents64),
 	SCMP_SYS(pselect6),
+	SCMP_SYS(setpgid),
+	SCMP_SYS(pidfd_open),
+	SCMP_SYS(rt_sigtimedwait),
+	SCMP_SYS(vfork),
+	SCMP_SYS(getcwd),
 };
 
 void
@@ -166,9 +174,13 @@ confine_enter(bool gateway)
 		    sizeof(nft_allowed) / sizeof(nft_allowed[0]));
 		nl[1] = SCMP_A2(SCMP_CMP_EQ, NETLINK_NETFILTER);
 		sysfilter_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2, nl);
-		/* posix_spawn's clone: CLONE_VM | CLONE_VFORK, no thread. */
-		vf = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_VM | CLONE_VFORK,
-		    CLONE_VM | CLONE_VFORK);
+		/*
+		 * posix_spawn's clone and the shell's fork around nft
+		 * (tunneld/firewall.c): processes, in no new namespace.
+		 */
+		vf = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD | CLONE_NEWNS |
+		    CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC |
+		    CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET, 0);
 		sysfilter_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1, &vf);
 	}
 	/* The TUN device's and the sockets'; no other device's. */
