@@ -16,11 +16,12 @@ usage() {
 	cat <<EOF
 usage: $0 [-q] [-t SECONDS] [-r REPS] [-R ROWS] [-Q PCT] [-W SECONDS] [-o FILE]
           [-b BUILDDIR] [-l LOGDIR] [--wireguard-go PATH]...
+          [--baseline BUILDDIR]
   -t SECONDS  length of each iperf3 run (default 10)
   -r REPS     repetitions of every row, interleaved (default 3)
   -R ROWS     only these rows, comma-separated (default: all; names as in
               the TSV: bare, wggo, wggoN, fzc-wggo, fzc-t1, fzc-t2,
-              fzc-t2-nooffload, fzc-t4)
+              fzc-t2-base, fzc-t2-nooffload, fzc-t4)
   -Q PCT      a quiet CPU: at most PCT % of all CPUs busy over 1 s before
               each run (default 10)
   -W SECONDS  the longest wait for a quiet CPU before a run (default 60);
@@ -33,6 +34,10 @@ usage: $0 [-q] [-t SECONDS] [-r REPS] [-R ROWS] [-Q PCT] [-W SECONDS] [-o FILE]
   --wireguard-go PATH
               another wireguard-go binary (a newer build): adds a row of it
               against itself; repeatable
+  --baseline BUILDDIR
+              another build of fzc (of an earlier commit, say): adds the row
+              fzc-t2-base, that build's fzc -t2 <-> itself, for a before and
+              after measured in one run
 EOF
 }
 
@@ -49,6 +54,7 @@ QUIET_PCT=10
 QUIET_WAIT=60
 # WGGO[0] is Debian's, on the PATH; the others come from --wireguard-go.
 WGGO=(wireguard-go)
+BASE=
 ARGS=()
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -59,6 +65,15 @@ while [ $# -gt 0 ]; do
 		;;
 	--wireguard-go=*)
 		WGGO+=("${1#*=}")
+		shift
+		;;
+	--baseline)
+		[ $# -ge 2 ] || { usage >&2; exit 2; }
+		BASE=$2
+		shift 2
+		;;
+	--baseline=*)
+		BASE=${1#*=}
 		shift
 		;;
 	--help) usage; exit 0 ;;
@@ -97,6 +112,13 @@ for ((i = 1; i < ${#WGGO[@]}; i++)); do
 	    { echo "--wireguard-go: not an executable: ${WGGO[$i]}" >&2; exit 2; }
 	WGGO[i]=$(cd "$(dirname "${WGGO[$i]}")" && pwd)/$(basename "${WGGO[$i]}")
 done
+if [ -n "$BASE" ]; then
+	for f in fzc fzc-tunneld fzc-controld; do
+		[ -x "$BASE/$f" ] ||
+		    { echo "--baseline: no $BASE/$f" >&2; exit 2; }
+	done
+	BASE=$(cd "$BASE" && pwd)
+fi
 
 # --- prerequisites --------------------------------------------------------
 
@@ -131,6 +153,7 @@ ROW_PIDS=()      # every daemon of the current row, stopped at its end
 TUNNEL_PIDS=()   # whose CPU time is charged to the tunnel
 TUNNELD_PIDS=()  # fzc-tunneld processes, for RSS (A first)
 FZC_DIRS=()      # the fzc instances of the current row
+declare -A DIR_BUILD # the build each of them runs
 declare -A PID_NAME  # daemons of the current row whose exit status matters
 declare -A PID_LOG   # and their logs
 ROW=             # the current row, for notes
@@ -245,20 +268,23 @@ start_wggo() {
 	} || die "$row: address, MTU, up of $S_TUN ($side)"
 }
 
+# fzc_cli DIR ARGS...: the fzc of the build that instance DIR runs.
 fzc_cli() {
 	local dir=$1
 	shift
-	"$BUILD/fzc" --control-socket "$dir/run/control.sock" "$@"
+	"${DIR_BUILD[$dir]}/fzc" --control-socket "$dir/run/control.sock" "$@"
 }
 
-# start_fzc ROW SIDE THREADS OFFLOAD: fzc-tunneld in plain WireGuard mode
-# on SIDE; OFFLOAD 0 turns its TUN offloads off (FZC_OFFLOAD=0).
+# start_fzc ROW SIDE THREADS OFFLOAD BUILD: fzc-tunneld of BUILD in plain
+# WireGuard mode on SIDE; OFFLOAD 0 turns its TUN offloads off
+# (FZC_OFFLOAD=0).
 start_fzc() {
-	local row=$1 side=$2 threads=$3 offload=$4 dir pid cpid
+	local row=$1 side=$2 threads=$3 offload=$4 build=$5 dir pid cpid
 	side_vars "$side"
 	dir=$WORK/$row-r$REP-fzc-$side
 	mkdir -p "$dir"
 	chmod 755 "$dir"
+	DIR_BUILD[$dir]=$build
 	(
 		umask 077
 		cat >"$dir/wg.conf" <<EOF
@@ -276,9 +302,9 @@ AllowedIPs = $P_INNER/32
 EOF
 	) || die "$row: writing $dir/wg.conf"
 	ip netns exec "$S_NS" env FZC_OFFLOAD="$offload" \
-	    "$BUILD/fzc-tunneld" --wireguard "$dir/wg.conf" \
+	    "$build/fzc-tunneld" --wireguard "$dir/wg.conf" \
 	    --interface "$S_TUN" --threads "$threads" \
-	    --controld "$BUILD/fzc-controld" \
+	    --controld "$build/fzc-controld" \
 	    --control-socket "$dir/run/control.sock" >"$dir/tunneld.log" 2>&1 &
 	pid=$!
 	ROW_PIDS+=("$pid")
@@ -518,10 +544,10 @@ $bad"
 	done
 }
 
-# start_side ROW SIDE KIND: KIND is wggoN (WGGO[N]), fzc-tT (T threads)
-# or fzc-tT-nooffload.
+# start_side ROW SIDE KIND: KIND is wggoN (WGGO[N]), fzc-tT (T threads),
+# fzc-tT-nooffload or fzc-tT-base (the --baseline build).
 start_side() {
-	local row=$1 side=$2 kind=$3 threads offload=1
+	local row=$1 side=$2 kind=$3 threads offload=1 build=$BUILD
 	case $kind in
 	wggo*)
 		start_wggo "$row" "$side" "${WGGO[${kind#wggo}]}"
@@ -531,8 +557,11 @@ start_side() {
 		if [[ $threads == *-nooffload ]]; then
 			threads=${threads%-nooffload}
 			offload=0
+		elif [[ $threads == *-base ]]; then
+			threads=${threads%-base}
+			build=$BASE
 		fi
-		start_fzc "$row" "$side" "$threads" "$offload"
+		start_fzc "$row" "$side" "$threads" "$offload" "$build"
 		;;
 	esac
 }
@@ -612,6 +641,8 @@ done
 add_row fzc-wggo "fzc -t2 <-> wireguard-go" fzc-t2 wggo0
 add_row fzc-t1 "fzc <-> fzc --threads 1" fzc-t1 fzc-t1
 add_row fzc-t2 "fzc <-> fzc --threads 2" fzc-t2 fzc-t2
+[ -z "$BASE" ] ||
+    add_row fzc-t2-base "fzc -t2, baseline build" fzc-t2-base fzc-t2-base
 add_row fzc-t2-nooffload "fzc -t2, FZC_OFFLOAD=0" fzc-t2-nooffload \
     fzc-t2-nooffload
 add_row fzc-t4 "fzc <-> fzc --threads 4" fzc-t4 fzc-t4
@@ -666,6 +697,8 @@ header() {
 	echo "fzc throughput benchmark, $START_DATE"
 	echo "kernel $(uname -r), $(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), load average $START_LOAD at start, $(cut -d' ' -f1-3 /proc/loadavg) at end"
 	echo "fzc $(git -C "$SRCDIR" describe --always --dirty 2>/dev/null || echo unknown) from $BUILD; $(iperf3 --version | head -1 | cut -d' ' -f1-2)"
+	[ -z "$BASE" ] ||
+	    echo "baseline: fzc $(git -C "$BASE" describe --always --dirty 2>/dev/null || echo unknown) from $BASE"
 	echo "wireguard-go: $(wggo_version wireguard-go) ($(command -v wireguard-go), the reference)"
 	for ((i = 1; i < ${#WGGO[@]}; i++)); do
 		echo "wg-go $(wggo_version "${WGGO[$i]}") (${WGGO[$i]})"

@@ -24,6 +24,7 @@
 #include "controld/session_gateway.h"
 
 #define MAX_PENDING	256	/* peers tunneld has not acked */
+#define MAX_STATUS	256	/* names whose translations are not in yet */
 /* How long a burst of candidates is gathered. */
 #define BATCH_WINDOW_NS	(20 * NSEC_PER_MSEC)
 
@@ -42,9 +43,20 @@ struct gw_dns_resource {
 	char			*pattern;
 };
 
+/* A DomainStatus to send once tunneld has the name's translations in. */
+struct gw_status {
+	uint32_t		 ipc_id;
+	char			 client_id[IPC_ID_MAX];
+	char			 resource_id[PORTAL_ID_SIZE];
+	char			 domain[DNS_NAME_MAX + 1];
+	bool			 active;
+};
+
 struct session_gateway {
 	struct pending		 pending[MAX_PENDING];
 	size_t			 npending;
+	struct gw_status	 status[MAX_STATUS];
+	size_t			 nstatus;
 	struct portal_access	*grants;	/* pairs tunneld holds */
 	size_t			 ngrants;
 	struct gw_dns_resource	*dns;
@@ -192,6 +204,7 @@ session_gateway_resolved(void *arg, const struct dns_p2p_ip *addrs, size_t n,
 {
 	struct gw_lookup	*l = arg;
 	struct session_gateway	*g;
+	struct gw_status	*st;
 	struct dns_p2p_ip	 real[DNS_P2P_MAX_IPS];
 	struct ipc_gw_dns_map	 m;
 	const char		*refused;
@@ -218,8 +231,24 @@ session_gateway_resolved(void *arg, const struct dns_p2p_ip *addrs, size_t n,
 		session_gateway_prefix(&l->a.ips[i], &m.v[i].proxy);
 		session_gateway_prefix(&real[i], &m.v[i].real);
 	}
-	/* Ordered on the channel: the translations are in before the news. */
-	session_ipc(l->s, IPC_GW_DNS_MAP, &m, sizeof(m));
+	/*
+	 * The client hears once tunneld acknowledges, when the translations
+	 * are in nftables: its packets must not come before them.
+	 */
+	if (g->nstatus == MAX_STATUS) {
+		log_warnx("dns: tunneld has not answered %d names; the oldest "
+		    "goes unanswered", MAX_STATUS);
+		memmove(&g->status[0], &g->status[1],
+		    (MAX_STATUS - 1) * sizeof(g->status[0]));
+		g->nstatus--;
+	}
+	st = &g->status[g->nstatus++];
+	st->ipc_id = session_ipc(l->s, IPC_GW_DNS_MAP, &m, sizeof(m));
+	snprintf(st->client_id, sizeof(st->client_id), "%s", l->client_id);
+	snprintf(st->resource_id, sizeof(st->resource_id), "%s",
+	    l->a.resource_id);
+	snprintf(st->domain, sizeof(st->domain), "%s", l->a.domain);
+	st->active = mapped > 0;
 	if (mapped == 0)
 		log_warnx("dns: client %s: %s does not resolve here (%s); "
 			  "inactive",
@@ -229,9 +258,7 @@ session_gateway_resolved(void *arg, const struct dns_p2p_ip *addrs, size_t n,
 		log_info("dns: client %s: %s resolved, %zu of %zu proxy IPs "
 			 "translated",
 		    l->client_id, l->a.domain, mapped, l->a.nips);
-	session_gateway_domain_status(l->s, l->client_id, l->a.resource_id,
-	    l->a.domain, mapped > 0);
- done:
+done:
 	free(l);
 }
 
@@ -404,6 +431,30 @@ session_gateway_on_create_authz(struct session *s,
 	    (long long)a->expires_at);
 }
 
+/* tunneld has a name's translations in place, or refused them. */
+static void
+session_gateway_dns_ack(struct session *s, uint32_t id, int error)
+{
+	struct session_gateway	*g = session_role_state(s);
+	struct gw_status	 st;
+	size_t			 i;
+
+	for (i = 0; i < g->nstatus; i++)
+		if (g->status[i].ipc_id == id)
+			break;
+	if (i == g->nstatus)
+		return;
+	st = g->status[i];
+	memmove(&g->status[i], &g->status[i + 1],
+	    (g->nstatus - i - 1) * sizeof(g->status[0]));
+	g->nstatus--;
+	if (error != 0)
+		log_warnx("dns: client %s: tunneld refused the translations "
+		    "of %s: %s", st.client_id, st.domain, strerror(error));
+	session_gateway_domain_status(s, st.client_id, st.resource_id,
+	    st.domain, st.active && error == 0);
+}
+
 /* tunneld answered an IPC_CLIENT_PEER: tell the portal, or log why not. */
 static bool
 session_gateway_state_ack(struct session *s, uint32_t id,
@@ -413,6 +464,10 @@ session_gateway_state_ack(struct session *s, uint32_t id,
 	struct pending		 p;
 	size_t			 i;
 
+	if (ack->type == IPC_GW_DNS_MAP) {
+		session_gateway_dns_ack(s, id, ack->error);
+		return (true);
+	}
 	if (ack->type != IPC_CLIENT_PEER)
 		return (false);
 	for (i = 0; i < g->npending; i++)

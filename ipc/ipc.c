@@ -3,6 +3,7 @@
 
 #include <netinet/in.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -508,6 +509,7 @@ check_state_ack(const struct ipc_msg *m)
 
 	if (!((t >= IPC_STATE_FIRST && t <= IPC_STATE_LAST) ||
 	    t == IPC_INTERNET_SET || t == IPC_SETTINGS_SET ||
+	    t == IPC_DNS_CONFIG || t == IPC_GW_DNS_MAP ||
 	    (t >= IPC_GW_STATE_FIRST && t <= IPC_GW_STATE_LAST)) ||
 	    m->u.state_ack.error < 0 || m->u.state_ack.error > 4095)
 		return ("state ack out of range");
@@ -636,6 +638,64 @@ ipc_dns_sentinel(int family, const uint8_t *addr)
 	if (family == AF_INET)
 		return (memcmp(addr, v4, sizeof(v4)) == 0);
 	return (family == AF_INET6 && memcmp(addr, v6, sizeof(v6)) == 0);
+}
+
+/*
+ * A DNS name as resolv.conf and systemd-resolved take it: labels of
+ * letters, digits, '-' and '_', 1 to 63 bytes, dots between, no dot at
+ * either end. Nothing else can end up in a configuration file.
+ */
+int
+ipc_domain_valid(const char *s, size_t size)
+{
+	size_t	 len, label = 0, i;
+
+	if ((len = strnlen(s, size)) == size || len == 0)
+		return (false);
+	for (i = 0; i < len; i++) {
+		if (s[i] == '.') {
+			if (label == 0)
+				return (false);
+			label = 0;
+		} else if (isalnum((unsigned char)s[i]) || s[i] == '-' ||
+		    s[i] == '_') {
+			if (++label > 63)
+				return (false);
+		} else
+			return (false);
+	}
+	return (label > 0);
+}
+
+static const char *
+check_dns_config(const struct ipc_msg *m)
+{
+	const struct ipc_dns_config	*c = &m->u.dns_config;
+	size_t				 len;
+	uint32_t			 i;
+
+	if (c->n > IPC_DNS_MAX_SERVERS || c->reserved != 0)
+		return ("dns config: count or reserved field out of range");
+	for (i = 0; i < c->n; i++) {
+		if (!ipc_address_valid(&c->servers[i]) ||
+		    c->servers[i].prefixlen !=
+		    (c->servers[i].family == AF_INET ? 32 : 128) ||
+		    !ipc_dns_sentinel(c->servers[i].family, c->servers[i].addr))
+			return ("dns config: a server that is not a sentinel");
+	}
+	for (; i < IPC_DNS_MAX_SERVERS; i++) {
+		if (!all_zero((const void *)&c->servers[i],
+		    sizeof(c->servers[i])))
+			return ("dns config: unused server not zero");
+	}
+	if (c->search_domain[0] != '\0' &&
+	    !ipc_domain_valid(c->search_domain, sizeof(c->search_domain)))
+		return ("dns config: search domain not a DNS name");
+	len = strnlen(c->search_domain, sizeof(c->search_domain));
+	if (!all_zero((const uint8_t *)c->search_domain + len,
+	    sizeof(c->search_domain) - len))
+		return ("dns config: bytes after the search domain");
+	return (NULL);
 }
 
 static const char *
@@ -852,6 +912,10 @@ static const struct ipc_rule ipc_rules[IPC_TYPE_MAX] = {
 	    IPC_FD_NONE, check_proxy_state),
 	RULE(IPC_GW_DNS_MAP, struct ipc_gw_dns_map, IPC_PEER_CONTROLD,
 	    IPC_FD_NONE, check_gw_dns_map),
+	RULE(IPC_DNS_CONFIG, struct ipc_dns_config, IPC_PEER_CONTROLD,
+	    IPC_FD_NONE, check_dns_config),
+	RULE(IPC_SYSTEM_RESOLV, struct ipc_empty, IPC_PEER_TUNNELD,
+	    IPC_FD_REQUIRED, check_empty),
 };
 #undef RULE
 /* clang-format on */
@@ -1100,6 +1164,8 @@ ipc_chan_clear(struct ipc_chan *ch)
 	}
 	ch->tail = NULL;
 	ch->bytes = 0;
+	/* The owner closes it; a late send must not reach its next user. */
+	ch->fd = -1;
 }
 
 /* Closes every descriptor a control message brought in. */

@@ -109,7 +109,12 @@ enum ipc_type {
 	IPC_P2P_SEND = 130,		/* controld -> tunneld */
 	IPC_P2P_RECV = 131,		/* tunneld -> controld */
 	IPC_PROXY_STATE = 132,		/* controld -> tunneld, client */
-	IPC_GW_DNS_MAP = 133,		/* controld -> tunneld, gateway */
+	IPC_GW_DNS_MAP = 133,		/* controld -> tunneld, gateway,
+					   STATE_ACK'd once in nftables */
+
+	/* 168-175: the system's DNS configuration (PROTOCOL 4.6) */
+	IPC_DNS_CONFIG = 168,		/* controld -> tunneld, STATE_ACK'd */
+	IPC_SYSTEM_RESOLV = 169,	/* tunneld -> controld, carries fd */
 
 	IPC_TYPE_MAX
 };
@@ -526,6 +531,27 @@ struct ipc_state_ack {
 	int32_t		error;		/* 0, or errno: rejected */
 };
 
+/*
+ * IPC_DNS_CONFIG: what the system's resolver is to ask while fzc runs: the
+ * sentinels in use, one per upstream, in order, and the portal's search
+ * domain. n 0: the system's own configuration back.
+ */
+#define IPC_DNS_MAX_SERVERS	8
+#define IPC_DOMAIN_MAX		256
+struct ipc_dns_config {
+	uint32_t		n;		/* 0..IPC_DNS_MAX_SERVERS */
+	uint32_t		reserved;	/* zero */
+	struct ipc_prefix	servers[IPC_DNS_MAX_SERVERS];	/* sentinels,
+						   /32 or /128; unused zero */
+	char			search_domain[IPC_DOMAIN_MAX];	/* "": none;
+						   else a DNS name, NUL-terminated */
+};
+
+/*
+ * IPC_SYSTEM_RESOLV: the attached fd reads resolv.conf as the system had
+ * it before fzc changed it, for the resolvers controld forwards to.
+ */
+
 /* Drop reasons counted by the workers. */
 enum ipc_drop {
 	IPC_DROP_NO_PEER,	/* no allowed-ips match for the destination */
@@ -612,6 +638,7 @@ union ipc_payload {
 	struct ipc_p2p			p2p;
 	struct ipc_proxy_state		proxy_state;
 	struct ipc_gw_dns_map		gw_dns_map;
+	struct ipc_dns_config		dns_config;
 	uint8_t				raw[IPC_MAX_PAYLOAD];
 };
 
@@ -655,6 +682,7 @@ int			 ipc_prefix_valid(const struct ipc_prefix *);
 int			 ipc_sockaddr_valid(const struct ipc_sockaddr *);
 int			 ipc_dns_sentinel(int, const uint8_t *);
 int			 ipc_proxy_ip(const struct ipc_prefix *);
+int			 ipc_domain_valid(const char *, size_t);
 const char		*ipc_type_name(uint16_t);
 size_t			 ipc_encode(uint8_t *, size_t, enum ipc_type, uint32_t,
 			    const void *, size_t);

@@ -22,6 +22,7 @@
 #include "tunneld/netlink.h"
 #include "tunneld/role.h"
 #include "tunneld/sentinel.h"
+#include "tunneld/sysdns.h"
 
 #define CLIENT_MAX_ROUTES	4096
 #define CLIENT_MAX_GATEWAYS	256
@@ -40,6 +41,7 @@ struct client {
 	size_t			 nroutes;
 	bool			 internet;	/* the saved switch */
 	int			 default_routes;	/* 0/0 and ::/0 in */
+	struct ipc_dns_config	 dns;		/* the system's, while up */
 	/*
 	 * Proxy IPs a gateway has taken (DomainStatus "Active", PROTOCOL
 	 * 4.6); until then packets to a proxy IP stay held, authorized or
@@ -123,6 +125,22 @@ client_configure(struct role *r, struct ipc_chan *ch)
 {
 	struct ipc_portal_config	 pc;
 
+	struct ipc_empty		 e;
+	int				 fd, rc;
+
+	/* First: controld forwards to these resolvers from the start. */
+	if (r->opt.sysdns != NULL) {
+		if ((fd = sysdns_original_fd(r->opt.sysdns)) == -1)
+			log_warn("dns: the system's resolvers for controld");
+		else {
+			memset(&e, 0, sizeof(e));
+			rc = ipc_chan_send(ch, IPC_SYSTEM_RESOLV, 0, &e,
+			    sizeof(e), fd);
+			close(fd);
+			if (rc == -1)
+				return (-1);
+		}
+	}
 	role_portal_config(r, IPC_ROLE_CLIENT, &pc);
 	pc.internet = client_of(r)->internet;
 	return (role_send_config(r, ch, &pc));
@@ -371,6 +389,29 @@ client_dns_routes(struct client *c)
  * The tunnel device comes up with the first tunnel addresses the portal
  * gives; later ones (the portal moved the device) move the device.
  */
+/*
+ * The system's resolver follows controld's configuration while the device
+ * is up: before, the sentinels lead nowhere.
+ */
+static int
+client_system_dns(struct client *c)
+{
+	struct role	*r = &c->r;
+	int		 error;
+
+	if (r->opt.sysdns == NULL || r->tun.dev == NULL)
+		return (0);
+	error = sysdns_apply(r->opt.sysdns, r->tun.ifindex, &c->dns);
+	if (error != 0)
+		log_warnx("dns: configuring the system's resolver (%s): %s",
+		    sysdns_mode_name(sysdns_mode(r->opt.sysdns)),
+		    strerror(error));
+	else if (c->dns.n > 0)
+		log_info("dns: the system's resolver asks fzc (%s)",
+		    sysdns_mode_name(sysdns_mode(r->opt.sysdns)));
+	return (error);
+}
+
 static int
 client_device_up(struct client *c)
 {
@@ -382,6 +423,7 @@ client_device_up(struct client *c)
 	device_set_dns_cb(c->r.tun.dev, client_dns_query, c);
 	client_dns_routes(c);
 	role_conns_new(&c->r, true);
+	(void)client_system_dns(c);
 	return (0);
 }
 
@@ -530,6 +572,9 @@ client_state(struct role *r, const struct ipc_msg *msg)
 			device_drop_held(r->tun.dev, msg->u.resource_id.id,
 			    NULL);
 		return (0);
+	case IPC_DNS_CONFIG:
+		c->dns = msg->u.dns_config;
+		return (client_system_dns(c));
 	default:
 		return (EINVAL);
 	}
@@ -568,6 +613,11 @@ client_describe(const struct ipc_msg *msg, char *buf, size_t size)
 	case IPC_AUTHZ_FAILED:
 		what = msg->u.resource_id.id;
 		break;
+	case IPC_DNS_CONFIG:
+		if (msg->u.dns_config.n > 0)
+			p = &msg->u.dns_config.servers[0];
+		what = msg->u.dns_config.search_domain;
+		break;
 	default:
 		what = msg->u.relay_id.id;
 		break;
@@ -582,8 +632,8 @@ static bool
 client_owns(uint16_t type)
 {
 	return (role_token_owns(type) || type == IPC_INTERNET_SET ||
-	    type == IPC_DNS_REPLY || type == IPC_P2P_SEND ||
-	    type == IPC_PROXY_STATE ||
+	    type == IPC_DNS_REPLY || type == IPC_DNS_CONFIG ||
+	    type == IPC_P2P_SEND || type == IPC_PROXY_STATE ||
 	    (type >= IPC_STATE_FIRST && type <= IPC_STATE_LAST));
 }
 

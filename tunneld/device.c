@@ -355,8 +355,7 @@ device_flush_staged(struct device *dev, struct peer *peer, uint64_t now)
 		device_send_data(dev, peer, NULL, 0, now);
 	}
 	for (i = 0; i < st.n; i++)
-		device_send_data(dev, peer, st.buf + (size_t)i * dev->cfg.mtu,
-		    st.len[i], now);
+		device_send_data(dev, peer, st.pkt[i], st.len[i], now);
 	stage_clear(&st);
 }
 

@@ -5,7 +5,8 @@
  * ICMP "administratively prohibited" (PROTOCOL 4.5).
  *
  * The rule text is made here without I/O: the caller hands each script to
- * firewall_nft().
+ * firewall_nft(), directly or through the runner that keeps it off the
+ * event loop (fwrun.h).
  * What each client may reach lives in sets keyed by client tunnel IP,
  * destination range, protocol and port range; a change to a client's
  * authorizations becomes element deletions and additions, never a new
@@ -63,7 +64,10 @@ int		 firewall_client(struct firewall *, const char *,
 void		 firewall_resync(const struct firewall *, struct fw_script *);
 void		 firewall_lockdown(const struct firewall *, struct fw_script *);
 
-/* Runs nft -f - on the script; 0, or -1 with nft's complaint in err. */
+/*
+ * Runs nft -f - on the script, one transaction, waiting for it: 0, or -1
+ * with nft's complaint in err. The one place nft is executed.
+ */
 int		 firewall_nft(const char *, const struct fw_script *, char *,
 		    size_t);
 

@@ -468,18 +468,17 @@ peer_claim_held(struct peer_tables *t, struct peer *peer, const char *id,
 	struct routes		*r = routes_now(t);
 	struct routes_resource	*res;
 	size_t			 i;
-	int			 k, n = 0;
+	int			 n = 0;
 
 	for (i = 0; i < r->nres; i++) {
 		res = r->res[i];
 		if (!peer_held_for(res, id, only))
 			continue;
 		pthread_mutex_lock(&res->lock);
-		for (k = 0; k < res->held.n; k++)
-			peer_stage(peer, res->held.buf + (size_t)k * t->mtu,
-			    res->held.len[k]);
 		n += res->held.n;
-		stage_clear(&res->held);
+		pthread_mutex_lock(&peer->lock);
+		stage_move(&peer->staged, &res->held);
+		pthread_mutex_unlock(&peer->lock);
 		pthread_mutex_unlock(&res->lock);
 	}
 	return (n);

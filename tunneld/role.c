@@ -661,16 +661,23 @@ role_refused(const struct ipc_msg *msg)
 }
 
 static void
-role_state_ack(struct ipc_chan *ch, const struct ipc_msg *msg, int error)
+role_ack(struct ipc_chan *ch, uint16_t type, uint32_t id, int error)
 {
 	struct ipc_state_ack	 ack;
 
 	memset(&ack, 0, sizeof(ack));
-	ack.type = msg->hdr.type;
+	ack.type = type;
 	ack.error = error;
-	if (ipc_chan_send(ch, IPC_STATE_ACK, msg->hdr.id, &ack, sizeof(ack),
-	    -1) == -1)
+	if (ipc_chan_send(ch, IPC_STATE_ACK, id, &ack, sizeof(ack), -1) == -1)
 		log_warn("acknowledging %s", ipc_type_name(ack.type));
+}
+
+void
+role_state_ack(struct role *r, uint16_t type, uint32_t id, int error)
+{
+	/* A closed channel: the controld that asked is gone. */
+	if (r->chan != NULL && r->chan->fd != -1)
+		role_ack(r->chan, type, id, error);
 }
 
 /*
@@ -735,7 +742,7 @@ role_portal_dispatch(struct role *r, struct ipc_chan *ch,
 
 	(void)why;
 	if (msg->hdr.type == IPC_SETTINGS_SET) {
-		role_state_ack(ch, msg,
+		role_ack(ch, msg->hdr.type, msg->hdr.id,
 		    role_settings_set(r, ch, &msg->u.settings));
 		return (0);
 	}
@@ -751,7 +758,7 @@ role_portal_dispatch(struct role *r, struct ipc_chan *ch,
 	if ((refused = role_refused(msg)) != NULL) {
 		log_warnx("%s refused: %s", ipc_type_name(msg->hdr.type),
 		    refused);
-		role_state_ack(ch, msg, EPERM);
+		role_ack(ch, msg->hdr.type, msg->hdr.id, EPERM);
 		return (0);
 	}
 	switch (msg->hdr.type) {
@@ -768,10 +775,15 @@ role_portal_dispatch(struct role *r, struct ipc_chan *ch,
 		break;
 	}
 	r->ops->describe(msg, what, sizeof(what));
+	if (error == ROLE_ACK_LATER) {
+		log_debug("%s state: %s %s: acknowledged once applied",
+		    r->ops->kind, ipc_type_name(msg->hdr.type), what);
+		return (0);
+	}
 	log_debug("%s state: %s %s%s%s", r->ops->kind,
 	    ipc_type_name(msg->hdr.type), what, error != 0 ? ": " : "",
 	    error != 0 ? strerror(error) : "");
-	role_state_ack(ch, msg, error);
+	role_ack(ch, msg->hdr.type, msg->hdr.id, error);
 	return (0);
 }
 

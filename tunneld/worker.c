@@ -39,6 +39,7 @@
 #include "tunneld/qsbr.h"
 #include "tunneld/sentinel.h"
 #include "tunneld/tun.h"
+#include "tunneld/wg/aead.h"
 #include "tunneld/worker.h"
 
 /* Segments per UDP GSO send. */
@@ -306,6 +307,11 @@ tx_seal(struct worker *w, struct tx_state *ts, const uint8_t *pkt, size_t n)
 		    ts->now, &outlen);
 	if (rc == WG_ERR_STATE) {
 		drop(w, IPC_DROP_NO_SESSION);
+		return;
+	}
+	if (rc == WG_ERR_CRYPTO) {
+		/* No cipher context (out of memory): lost like a send. */
+		drop(w, IPC_DROP_SEND);
 		return;
 	}
 	if (rc != WG_OK) {
@@ -777,6 +783,9 @@ worker_new(struct peer_tables *tables, int id, const struct tun *tun,
 {
 	struct worker	*w;
 
+	/* OpenSSL starts here, on the main thread, before any worker. */
+	if (wg_aead_init() != WG_OK)
+		fatalx("OpenSSL's ChaCha20-Poly1305 is unavailable");
 	w = xcalloc(1, sizeof(*w));
 	w->tables = tables;
 	w->id = id;

@@ -28,6 +28,7 @@
  */
 #include "tunneld/wg/wg.c"
 #include "tunneld/wg/crypto.c"
+#include "tunneld/wg/aead.c"
 #include "tunneld/wg/replay.c"
 #include "tunneld/wg/transport.c"
 #include "tunneld/wg/cookie.c"

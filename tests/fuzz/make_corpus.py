@@ -95,6 +95,16 @@ def ipc_seeds():
           b"\x01" + ipc(128, client + sentinel +
                         struct.pack("=II", len(query), 0) +
                         query.ljust(4000, b"\0")))
+    sentinel6 = bytes([0xfd, 0, 0x20, 0x21, 0x11, 0x11, 0x80, 0, 1, 0, 1, 0,
+                       1, 0x11, 0, 2])
+    write("fuzz_ipc", "dns-config",
+          b"\x00" + ipc(168, struct.pack("=II", 2, 0) +
+                        prefix(AF_INET, 32, bytes([100, 100, 111, 1]) +
+                               bytes(12)) +
+                        prefix(AF_INET6, 128, sentinel6) + bytes(20 * 6) +
+                        b"corp.example.com".ljust(256, b"\0")))
+    write("fuzz_ipc", "system-resolv-with-fd",
+          b"\x03" + ipc(169, bytes(4)))
     write("fuzz_ipc", "dns-reply",
           b"\x00" + ipc(129, client + sentinel +
                         struct.pack("=II", len(query), 0) +
@@ -157,6 +167,9 @@ def ipc_seq_seeds():
     s += rec(48, bytes(4)) + rec(1, b"") + rec(84, uuid(50)) + \
         rec(88, uuid(1))
     s += rec(80, host(bytes([100, 64, 0, 6])) + host(TUN6))
+    s += rec(168, struct.pack("=II", 1, 0) +
+             host(bytes([100, 100, 111, 1])) + bytes(20 * 7) +
+             b"corp.example.com".ljust(256, b"\0"))
     write("fuzz_ipc_seq", "client", b"\x00" + s)
     write("fuzz_ipc_seq", "client-device-fails", b"\x04" + s)
     client = (uuid(20) + bytes(range(32)) + bytes(32) + host(TUN4) +

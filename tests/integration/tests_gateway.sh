@@ -363,6 +363,49 @@ t_gateway_traffic() {
 	pt_no_violations
 }
 
+# 2b. nft refuses a transaction (the tables changed behind tunneld's
+# back): the sets are rebuilt from what tunneld holds, and the message is
+# acknowledged once they are; when even that and emptying the sets fail,
+# the authorization is refused (EIO) and the portal never hears it was
+# created. tunneld keeps running either way.
+t_gateway_nft_refused() {
+	local refused
+	gw_start gwrefused || return 1
+	gw_authz ref-1 "$(gw_res "$GW_RES1" 10.20.0.0/16 "[$(gw_tcp 443)]")"
+	gw_authz ref-2 "$(gw_res "$GW_RES2" 10.20.5.0/24 '[]')"
+	wait_until 10 gw_acked ref-2 &&
+	    gw_set_has all4 "$GW_C4 . 10.20.5.0/24" ||
+	    pt_fail "no element for ref-2: $(gw_set all4)" || return 1
+	# The element goes; its deletion by tunneld is then refused.
+	gw_nft delete element inet "$GW_TABLE" all4 \
+	    "{ $GW_C4 . 10.20.5.0/24 }" || fail "deleting the element" ||
+	    return 1
+	pt_ctl '{"cmd": "push", "role": "gateway", "event": "reject_access",
+	    "payload": {"client_id": "'$GW_CLIENT'",
+	    "resource_id": "'$GW_RES2'"}}'
+	wait_until 10 gw_log_has "firewall sets of $GW_TABLE rebuilt" ||
+	    pt_fail "no rebuild after a refused transaction" || return 1
+	gw_log_has "nft refused the rules" ||
+	    pt_fail "the refusal was not logged" || return 1
+	gw_set_has port4 "$GW_C4 . 10.20.0.0/16 . tcp . 443" &&
+	    gw_set_lacks all4 "$GW_C4" ||
+	    pt_fail "sets after the rebuild: $(gw_set port4) $(gw_set all4)" ||
+	    return 1
+	# No table at all: nothing can be rebuilt, or emptied.
+	gw_nft delete table inet "$GW_TABLE" || fail "deleting the table" ||
+	    return 1
+	gw_authz ref-3 '{"id": "'$GW_RES3'", "type": "internet"}'
+	refused="tunneld refused client $GW_CLIENT for resource $GW_RES3"
+	wait_until 10 gw_log_has "$refused: Input/output error" ||
+	    pt_fail "the authorization was not refused" || return 1
+	gw_log_has "nft refused to empty the sets" ||
+	    pt_fail "the failed lockdown was not logged" || return 1
+	! gw_acked ref-3 || pt_fail "authorization_created for ref-3" ||
+	    return 1
+	kill -0 "$TPID" || pt_fail "tunneld died" || return 1
+	pt_no_violations
+}
+
 # 3. --role takes client or gateway, and gateway is no WireGuard mode.
 t_gateway_role_usage() {
 	local out rc

@@ -294,6 +294,13 @@ static const struct sample {
 	    { AF_INET, 32, { 0 }, { 10, 20, 0, 2 } } },
 	    { { AF_INET6, 128, { 0 }, { 0xfd, 0, 0x20, 0x21, 0x11, 0x11,
 	    0x80 } } } } } } },
+	{ IPC_DNS_CONFIG, IPC_PEER_TUNNELD, 0, sizeof(struct ipc_dns_config),
+	    { .dns_config = { 2, 0,
+	    { { AF_INET, 32, { 0 }, { 100, 100, 111, 1 } },
+	    { AF_INET6, 128, { 0 }, { 0xfd, 0, 0x20, 0x21, 0x11, 0x11, 0x80, 0,
+	    1, 0, 1, 0, 1, 0x11, 0, 2 } } }, "corp.example-1.com" } } },
+	{ IPC_DNS_CONFIG, IPC_PEER_TUNNELD, 0, sizeof(struct ipc_dns_config),
+	    { .dns_config = { 0 } } },
 };
 #define NSAMPLES	(sizeof(samples) / sizeof(samples[0]))
 /* clang-format on */
@@ -960,6 +967,56 @@ mut_settings_reserved(union ipc_payload *u)
 	u->settings.reserved[0] = 1;
 }
 
+static void
+mut_dnsc_count(union ipc_payload *u)
+{
+	u->dns_config.n = IPC_DNS_MAX_SERVERS + 1;
+}
+
+static void
+mut_dnsc_not_sentinel(union ipc_payload *u)
+{
+	u->dns_config.servers[0].addr[2] = 112;
+}
+
+static void
+mut_dnsc_prefix(union ipc_payload *u)
+{
+	u->dns_config.servers[0].prefixlen = 24;
+	u->dns_config.servers[0].addr[3] = 0;
+}
+
+static void
+mut_dnsc_unused(union ipc_payload *u)
+{
+	u->dns_config.servers[2].family = AF_INET;
+}
+
+static void
+mut_dnsc_newline(union ipc_payload *u)
+{
+	snprintf(u->dns_config.search_domain, IPC_DOMAIN_MAX,
+	    "corp.example.com\nnameserver 8.8.8.8");
+}
+
+static void
+mut_dnsc_dot(union ipc_payload *u)
+{
+	snprintf(u->dns_config.search_domain, IPC_DOMAIN_MAX, ".example.com");
+}
+
+static void
+mut_dnsc_label(union ipc_payload *u)
+{
+	memset(u->dns_config.search_domain, 'a', 64);
+}
+
+static void
+mut_dnsc_tail(union ipc_payload *u)
+{
+	u->dns_config.search_domain[IPC_DOMAIN_MAX - 1] = 'x';
+}
+
 static const struct mutation {
 	const char	*what;
 	const char	*reason;
@@ -1073,6 +1130,21 @@ static const struct mutation {
 	    mut_map_past_n },
 	{ "dns map not a proxy IP", "not a proxy IP", IPC_GW_DNS_MAP,
 	    mut_map_not_proxy },
+	{ "dns config count", "count", IPC_DNS_CONFIG, mut_dnsc_count },
+	{ "dns config upstream itself", "not a sentinel", IPC_DNS_CONFIG,
+	    mut_dnsc_not_sentinel },
+	{ "dns config sentinel /24", "not a sentinel", IPC_DNS_CONFIG,
+	    mut_dnsc_prefix },
+	{ "dns config unused server", "unused", IPC_DNS_CONFIG,
+	    mut_dnsc_unused },
+	{ "dns config newline in the domain", "not a DNS name", IPC_DNS_CONFIG,
+	    mut_dnsc_newline },
+	{ "dns config leading dot", "not a DNS name", IPC_DNS_CONFIG,
+	    mut_dnsc_dot },
+	{ "dns config label of 64", "not a DNS name", IPC_DNS_CONFIG,
+	    mut_dnsc_label },
+	{ "dns config bytes after the domain", "after the search domain",
+	    IPC_DNS_CONFIG, mut_dnsc_tail },
 };
 #define NMUTATIONS	(sizeof(mutations) / sizeof(mutations[0]))
 

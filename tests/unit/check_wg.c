@@ -8,6 +8,7 @@
 Suite	*wg_replay_suite(void);
 Suite	*wg_noise_suite(void);
 Suite	*wg_timers_suite(void);
+Suite	*wg_aead_suite(void);
 
 static int
 setup(void)
@@ -16,6 +17,7 @@ setup(void)
 }
 
 const struct check_main check_main = {
-	.suites = { wg_replay_suite, wg_noise_suite, wg_timers_suite },
+	.suites = { wg_replay_suite, wg_noise_suite, wg_timers_suite,
+	    wg_aead_suite },
 	.setup = setup,
 };

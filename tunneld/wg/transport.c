@@ -7,7 +7,7 @@
 
 #include <sodium.h>
 
-#include "tunneld/wg/crypto.h"
+#include "tunneld/wg/aead.h"
 #include "tunneld/wg/transport.h"
 
 void
@@ -50,6 +50,7 @@ wg_transport_encrypt(struct wg_keypair *kp, const uint8_t *payload,
 {
 	uint64_t	 counter;
 	size_t		 padded;
+	int		 error;
 
 	padded = wg_transport_padded_len(len, mtu);
 	if (outsize < WG_TRANSPORT_OVERHEAD ||
@@ -76,8 +77,10 @@ wg_transport_encrypt(struct wg_keypair *kp, const uint8_t *payload,
 	wg_put_le32(out, WG_MSG_TRANSPORT);
 	wg_put_le32(out + 4, kp->remote_index);
 	wg_put_le64(out + 8, counter);
-	wg_crypto_seal(out + WG_TRANSPORT_HDR_LEN, kp->send_key, counter,
-	    out + WG_TRANSPORT_HDR_LEN, padded, NULL, 0);
+	error = wg_aead_seal(out + WG_TRANSPORT_HDR_LEN, padded, kp->send_key,
+	    counter);
+	if (error != WG_OK)
+		return (error);
 	*outlen = WG_TRANSPORT_OVERHEAD + padded;
 	return (WG_OK);
 }
@@ -108,8 +111,8 @@ wg_transport_open(const struct wg_keypair *kp, uint8_t *msg, size_t len,
 	c = wg_get_le64(msg + 8);
 	if (c >= WG_REJECT_AFTER_MESSAGES)
 		return (WG_ERR_REPLAY);
-	error = wg_crypto_open(msg + WG_TRANSPORT_HDR_LEN, kp->recv_key, c,
-	    msg + WG_TRANSPORT_HDR_LEN, len - WG_TRANSPORT_HDR_LEN, NULL, 0);
+	error = wg_aead_open(msg + WG_TRANSPORT_HDR_LEN,
+	    len - WG_TRANSPORT_HDR_LEN, kp->recv_key, c);
 	if (error != WG_OK)
 		return (error);
 	*counter = c;

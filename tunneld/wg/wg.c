@@ -43,6 +43,8 @@ wg_strerror(int error)
 		return ("output buffer too small");
 	case WG_ERR_NO_SESSION:
 		return ("no usable session");
+	case WG_ERR_CRYPTO:
+		return ("cipher unavailable");
 	}
 	return ("unknown error");
 }

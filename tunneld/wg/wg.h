@@ -63,7 +63,8 @@ enum wg_error {
 	WG_ERR_EXPIRED = -13,
 	WG_ERR_EXHAUSTED = -14,
 	WG_ERR_NOSPACE = -15,
-	WG_ERR_NO_SESSION = -16
+	WG_ERR_NO_SESSION = -16,
+	WG_ERR_CRYPTO = -17
 };
 
 const char	*wg_strerror(int);
