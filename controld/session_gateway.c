@@ -237,7 +237,8 @@ session_gateway_resolved(void *arg, const struct dns_p2p_ip *addrs, size_t n,
 	 */
 	if (g->nstatus == MAX_STATUS) {
 		log_warnx("dns: tunneld has not answered %d names; the oldest "
-		    "goes unanswered", MAX_STATUS);
+			  "goes unanswered",
+		    MAX_STATUS);
 		memmove(&g->status[0], &g->status[1],
 		    (MAX_STATUS - 1) * sizeof(g->status[0]));
 		g->nstatus--;
@@ -450,7 +451,8 @@ session_gateway_dns_ack(struct session *s, uint32_t id, int error)
 	g->nstatus--;
 	if (error != 0)
 		log_warnx("dns: client %s: tunneld refused the translations "
-		    "of %s: %s", st.client_id, st.domain, strerror(error));
+			  "of %s: %s",
+		    st.client_id, st.domain, strerror(error));
 	session_gateway_domain_status(s, st.client_id, st.resource_id,
 	    st.domain, st.active && error == 0);
 }
