@@ -294,7 +294,7 @@ gateway_client_rules(struct gateway *g, struct gateway_client *gc)
 {
 	const struct ipc_gw_resource
 	    *res[GATEWAY_MAX_AUTHZ + GATEWAY_MAX_PROXY];
-	struct ipc_gw_resource *real = NULL;
+	struct ipc_gw_resource		*real = NULL;
 	struct ipc_dns_pair		 pairs[GATEWAY_MAX_PROXY];
 	const char			*why;
 	size_t				 i, n = 0;
