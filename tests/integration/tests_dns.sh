@@ -281,14 +281,14 @@ td_topology() {
 	   "sites": [{"id": "'$E2E_SITE1'", "name": "Site A"}],
 	   "ip_stack": "dual"}]'
 	e2e_net flat 1 || return 1
-	# ip netns exec puts /etc/netns/NS/resolv.conf in place of the
-	# host's: the gateway's is dnsmasq; the client's, for its sentinel,
-	# an address nothing answers on, outside every resource.
-	trap 'rm -rf "/etc/netns/$E2E_C" "/etc/netns/${E2E_G[1]}"; cleanup' \
-	    EXIT
-	mkdir -p "/etc/netns/$E2E_C" "/etc/netns/${E2E_G[1]}"
+	# ip netns exec puts /etc/netns/NS/resolv.conf (new_netns made it)
+	# in place of the host's: the gateway's is dnsmasq; the client's, for
+	# its sentinel, an address nothing answers on, outside every resource
+	# (with a search domain: fzc's rewrite keeps it, and dig takes no
+	# bare "search" line).
 	echo "nameserver 10.20.0.2" >"/etc/netns/${E2E_G[1]}/resolv.conf"
-	echo "nameserver 10.99.0.53" >"/etc/netns/$E2E_C/resolv.conf"
+	printf 'nameserver 10.99.0.53\nsearch corp.example.com\n' \
+	    >"/etc/netns/$E2E_C/resolv.conf"
 	ip netns exec "${E2E_RESNS[1]}" dnsmasq --keep-in-foreground \
 	    --no-resolv --no-hosts --user=root --pid-file= --bind-interfaces \
 	    --listen-address=10.20.0.2 --port=53 \
