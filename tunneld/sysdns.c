@@ -38,6 +38,12 @@
 #define RESOLVED_DEST	"org.freedesktop.resolve1"
 #define RESOLVED_PATH	"/org/freedesktop/resolve1"
 #define RESOLVED_IFACE	"org.freedesktop.resolve1.Manager"
+/*
+ * resolved's list of the servers it forwards to: the system's resolvers
+ * when /etc/resolv.conf names resolved's own stub (127.0.0.53), which
+ * would send fzc's forwarded queries back to fzc.
+ */
+#define RESOLVED_UPSTREAMS	"/run/systemd/resolve/resolv.conf"
 /* resolved's own socket: present while it runs. */
 #define RESOLVED_SOCKET	"/run/systemd/resolve/io.systemd.Resolve"
 #define BUS_TIMEOUT_US	(2 * 1000 * 1000)
@@ -114,9 +120,9 @@ size_t
 sysdns_render(const struct ipc_dns_config *c, const char *orig, char *out,
     size_t size)
 {
-	char		 addr[INET6_ADDRSTRLEN], line[512];
+	char		 addr[INET6_ADDRSTRLEN], line[512], search[1024];
 	const char	*p, *eol, *rest;
-	size_t		 len = 0, n;
+	size_t		 len = 0, slen, n;
 	uint32_t	 i;
 	bool		 ok;
 
@@ -130,11 +136,15 @@ sysdns_render(const struct ipc_dns_config *c, const char *orig, char *out,
 		snprintf(line, sizeof(line), "nameserver %s\n", addr);
 		ok = put(out, size, &len, line);
 	}
-	/* The portal's search domain first, then the system's. */
-	ok = ok && put(out, size, &len, "search");
-	if (ok && c->search_domain[0] != '\0') {
+	/*
+	 * The portal's search domain first, then the system's; no line
+	 * without one (some resolvers refuse a bare "search").
+	 */
+	slen = 0;
+	search[0] = '\0';
+	if (c->search_domain[0] != '\0') {
 		snprintf(line, sizeof(line), " %s", c->search_domain);
-		ok = put(out, size, &len, line);
+		ok = ok && put(search, sizeof(search), &slen, line);
 	}
 	for (p = orig; ok && *p != '\0'; p = *eol != '\0' ? eol + 1 : eol) {
 		eol = p + strcspn(p, "\n");
@@ -146,9 +156,11 @@ sysdns_render(const struct ipc_dns_config *c, const char *orig, char *out,
 			continue;
 		memcpy(line, rest, n);
 		line[n] = '\0';
-		ok = put(out, size, &len, line);
+		ok = put(search, sizeof(search), &slen, line);
 	}
-	ok = ok && put(out, size, &len, "\n");
+	if (ok && strspn(search, " \t") < slen)
+		ok = put(out, size, &len, "search") &&
+		    put(out, size, &len, search) && put(out, size, &len, "\n");
 	/* Options (ndots, timeout, edns0) are the system's to keep. */
 	for (p = orig; ok && *p != '\0'; p = *eol != '\0' ? eol + 1 : eol) {
 		eol = p + strcspn(p, "\n");
@@ -246,16 +258,20 @@ restore_saved(struct sysdns *s)
 /*
  * resolved serves the links of its own network namespace: from another
  * (a container that shares /run, `ip netns exec`) the file is the way.
+ * Under the service, PID 1's namespace cannot be looked at (tunneld holds
+ * fewer capabilities than PID 1) and is ours.
  */
 static bool
 resolved_runs(void)
 {
 	struct stat	 st, ours, init;
 
-	return (stat(RESOLVED_SOCKET, &st) == 0 && S_ISSOCK(st.st_mode) &&
-	    stat("/proc/self/ns/net", &ours) == 0 &&
-	    stat("/proc/1/ns/net", &init) == 0 && ours.st_ino == init.st_ino &&
-	    ours.st_dev == init.st_dev);
+	if (stat(RESOLVED_SOCKET, &st) == -1 || !S_ISSOCK(st.st_mode))
+		return (false);
+	if (stat("/proc/self/ns/net", &ours) == -1 ||
+	    stat("/proc/1/ns/net", &init) == -1)
+		return (true);
+	return (ours.st_ino == init.st_ino && ours.st_dev == init.st_dev);
 }
 
 struct sysdns *
@@ -281,6 +297,8 @@ sysdns_open(enum sysdns_mode mode, const char *path, const char *state_dir,
 	}
 	/* The original is read in every mode: controld forwards to it. */
 	flags = mode == SYSDNS_RESOLV_CONF ? O_RDWR : O_RDONLY;
+	if (mode == SYSDNS_RESOLVED)
+		path = RESOLVED_UPSTREAMS;
 	if ((s->fd = open(path, flags | O_CLOEXEC)) == -1) {
 		if (mode == SYSDNS_RESOLV_CONF) {
 			*why = "cannot open the resolver configuration for "
@@ -428,15 +446,18 @@ resolved_apply(struct sysdns *s, int ifindex, const struct ipc_dns_config *c)
 	m = sd_bus_message_unref(m);
 	if (rc >= 0) {
 		s->ifindex = ifindex;
-		/* `~.`: every name goes to the sentinels, not only these. */
+		/*
+		 * The root as a routing-only domain (`~.`): every name goes
+		 * to the sentinels, not only the search domain's.
+		 */
 		what = "SetLinkDomains";
 		rc = c->search_domain[0] != '\0' ?
 		    sd_bus_call_method(s->bus, RESOLVED_DEST, RESOLVED_PATH,
 		    RESOLVED_IFACE, what, &err, NULL, "ia(sb)", ifindex, 2,
-		    "~.", 1, c->search_domain, 0) :
+		    ".", 1, c->search_domain, 0) :
 		    sd_bus_call_method(s->bus, RESOLVED_DEST, RESOLVED_PATH,
 		    RESOLVED_IFACE, what, &err, NULL, "ia(sb)", ifindex, 1,
-		    "~.", 1);
+		    ".", 1);
 	}
 	if (rc >= 0) {
 		what = "SetLinkDefaultRoute";
