@@ -334,7 +334,8 @@ client_system_dns(struct client *c)
 	struct role	*r = &c->r;
 	int		 error;
 
-	if (r->opt.sysdns == NULL || r->tun.dev == NULL)
+	if (r->opt.sysdns == NULL || r->tun.dev == NULL ||
+	    sysdns_mode(r->opt.sysdns) == SYSDNS_DISABLED)
 		return (0);
 	error = sysdns_apply(r->opt.sysdns, r->tun.ifindex, &c->dns);
 	if (error != 0)

@@ -45,6 +45,7 @@ peer_tables_init(struct peer_tables *t, unsigned mtu, int nworkers,
 	handoff_init(&t->handoff);
 	atomic_init(&t->take_ctl, false);
 	atomic_init(&t->timers_pending, 0);
+	atomic_init(&t->unrouted, false);
 }
 
 /* The workers are gone. */
@@ -379,6 +380,7 @@ peer_unrouted(struct peer_tables *t, const uint8_t *pkt, size_t len)
 	pthread_mutex_lock(&r->lock);
 	stage_push(&r->held, t->mtu, pkt, len);
 	pthread_mutex_unlock(&r->lock);
+	atomic_store(&t->unrouted, true);
 	if (atomic_exchange(&r->wanted, 1) == 0)
 		handoff_wake(&t->handoff);
 	return (true);
@@ -473,6 +475,10 @@ peer_report_unrouted(struct peer_tables *t, uint64_t now,
 	struct routes_resource	*res;
 	size_t			 i;
 
+	if (!atomic_exchange(&t->unrouted, false) &&
+	    now - t->unrouted_scan < NSEC_PER_SEC)
+		return;
+	t->unrouted_scan = now;
 	for (i = 0; i < r->nres; i++) {
 		res = r->res[i];
 		pthread_mutex_lock(&res->lock);

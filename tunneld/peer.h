@@ -105,6 +105,13 @@ struct peer_tables {
 	 * every batch, for timers counted in seconds.
 	 */
 	_Atomic int		 timers_pending;
+	/*
+	 * A packet waits for a resource's authorization: the main thread
+	 * looks through the resources then, and once a second for what has
+	 * waited too long, not on every wake (a DNS query is one).
+	 */
+	_Atomic bool		 unrouted;
+	uint64_t		 unrouted_scan;	/* main thread only */
 };
 
 /* What became of a STUN or TURN message a worker hands over. */

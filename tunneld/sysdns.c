@@ -38,6 +38,12 @@
 #define RESOLVED_DEST	"org.freedesktop.resolve1"
 #define RESOLVED_PATH	"/org/freedesktop/resolve1"
 #define RESOLVED_IFACE	"org.freedesktop.resolve1.Manager"
+/*
+ * resolved's list of the servers it forwards to: the system's resolvers
+ * when /etc/resolv.conf names resolved's own stub (127.0.0.53), which
+ * would send fzc's forwarded queries back to fzc.
+ */
+#define RESOLVED_UPSTREAMS	"/run/systemd/resolve/resolv.conf"
 /* resolved's own socket: present while it runs. */
 #define RESOLVED_SOCKET	"/run/systemd/resolve/io.systemd.Resolve"
 #define BUS_TIMEOUT_US	(2 * 1000 * 1000)
@@ -246,16 +252,20 @@ restore_saved(struct sysdns *s)
 /*
  * resolved serves the links of its own network namespace: from another
  * (a container that shares /run, `ip netns exec`) the file is the way.
+ * Under the service, PID 1's namespace cannot be looked at (tunneld holds
+ * fewer capabilities than PID 1) and is ours.
  */
 static bool
 resolved_runs(void)
 {
 	struct stat	 st, ours, init;
 
-	return (stat(RESOLVED_SOCKET, &st) == 0 && S_ISSOCK(st.st_mode) &&
-	    stat("/proc/self/ns/net", &ours) == 0 &&
-	    stat("/proc/1/ns/net", &init) == 0 && ours.st_ino == init.st_ino &&
-	    ours.st_dev == init.st_dev);
+	if (stat(RESOLVED_SOCKET, &st) == -1 || !S_ISSOCK(st.st_mode))
+		return (false);
+	if (stat("/proc/self/ns/net", &ours) == -1 ||
+	    stat("/proc/1/ns/net", &init) == -1)
+		return (true);
+	return (ours.st_ino == init.st_ino && ours.st_dev == init.st_dev);
 }
 
 struct sysdns *
@@ -281,6 +291,8 @@ sysdns_open(enum sysdns_mode mode, const char *path, const char *state_dir,
 	}
 	/* The original is read in every mode: controld forwards to it. */
 	flags = mode == SYSDNS_RESOLV_CONF ? O_RDWR : O_RDONLY;
+	if (mode == SYSDNS_RESOLVED)
+		path = RESOLVED_UPSTREAMS;
 	if ((s->fd = open(path, flags | O_CLOEXEC)) == -1) {
 		if (mode == SYSDNS_RESOLV_CONF) {
 			*why = "cannot open the resolver configuration for "
@@ -428,15 +440,18 @@ resolved_apply(struct sysdns *s, int ifindex, const struct ipc_dns_config *c)
 	m = sd_bus_message_unref(m);
 	if (rc >= 0) {
 		s->ifindex = ifindex;
-		/* `~.`: every name goes to the sentinels, not only these. */
+		/*
+		 * The root as a routing-only domain (`~.`): every name goes
+		 * to the sentinels, not only the search domain's.
+		 */
 		what = "SetLinkDomains";
 		rc = c->search_domain[0] != '\0' ?
 		    sd_bus_call_method(s->bus, RESOLVED_DEST, RESOLVED_PATH,
 		    RESOLVED_IFACE, what, &err, NULL, "ia(sb)", ifindex, 2,
-		    "~.", 1, c->search_domain, 0) :
+		    ".", 1, c->search_domain, 0) :
 		    sd_bus_call_method(s->bus, RESOLVED_DEST, RESOLVED_PATH,
 		    RESOLVED_IFACE, what, &err, NULL, "ia(sb)", ifindex, 1,
-		    "~.", 1);
+		    ".", 1);
 	}
 	if (rc >= 0) {
 		what = "SetLinkDefaultRoute";
