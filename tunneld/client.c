@@ -227,16 +227,22 @@ static void
 client_proxy_state(struct client *c, const struct ipc_proxy_state *m)
 {
 	struct client_gateway	*g;
+	struct ipc_route	 rt;
 	int			 i;
 	size_t			 k;
 
 	if (c->r.tun.dev == NULL)
 		return;
+	memset(&rt, 0, sizeof(rt));
+	memcpy(rt.resource_id, m->resource_id, sizeof(rt.resource_id));
 	for (i = 0; i < IPC_PROXY_IPS; i++) {
+		rt.prefix = m->ips[i];
 		if (!m->active)
 			device_drop_held(c->r.tun.dev, m->resource_id,
 			    &m->ips[i]);
-		else if (!client_proxy_active(c, &m->ips[i])) {
+		/* Only routes there are: as many as routes, no more. */
+		else if (client_route_index(c, &rt) != -1 &&
+		    !client_proxy_active(c, &m->ips[i])) {
 			c->active = xreallocarray(c->active, c->nactive + 1,
 			    sizeof(*c->active));
 			c->active[c->nactive++] = m->ips[i];
@@ -563,6 +569,14 @@ client_state(struct role *r, const struct ipc_msg *msg)
 		if ((i = client_route_index(c, &msg->u.route)) == -1)
 			return (ENOENT);
 		c->routes[i] = c->routes[--c->nroutes];
+		/* A name that comes back must be taken by a gateway again. */
+		for (j = 0; j < c->nactive; j++)
+			if (memcmp(&c->active[j], &msg->u.route.prefix,
+			    sizeof(c->active[j])) == 0 &&
+			    !client_prefix_routed(c, &msg->u.route.prefix)) {
+				c->active[j] = c->active[--c->nactive];
+				break;
+			}
 		return (client_route(c, &msg->u.route, false));
 	case IPC_GATEWAY_PEER:
 		return (client_gateway_peer(c, &msg->u.gateway_peer));
