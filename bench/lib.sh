@@ -96,6 +96,11 @@ bench_netns() {
 	for ns in "$@"; do
 		ip netns add "$ns" || die "ip netns add $ns"
 		BENCH_NETNS+=("$ns")
+		# Mounted over /etc/resolv.conf by ip netns exec: a client's
+		# DNS control stays in the namespace.
+		mkdir -p "/etc/netns/$ns"
+		cat /etc/resolv.conf >"/etc/netns/$ns/resolv.conf" 2>/dev/null ||
+		    : >"/etc/netns/$ns/resolv.conf"
 		ip -n "$ns" link set lo up || die "loopback up in $ns"
 	done
 }
@@ -110,6 +115,7 @@ bench_cleanup() {
 		# shellcheck disable=SC2086 # one pid per word
 		[ -n "$pids" ] && kill -KILL $pids 2>/dev/null
 		ip netns del "$ns" 2>/dev/null
+		rm -rf "/etc/netns/$ns"
 	done
 	BENCH_NETNS=()
 	[ -z "$WORK" ] || rm -rf "$WORK"

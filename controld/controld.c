@@ -236,6 +236,13 @@ controld_dispatch_tunneld(evutil_socket_t fd, short events, void *arg)
 		case IPC_DNS_QUERY:
 			dns_query(c->dns, &msg.u.dns);
 			break;
+		case IPC_P2P_RECV:
+			session_p2p(c->session, &msg.u.p2p);
+			break;
+		case IPC_SYSTEM_RESOLV:
+			dns_load_system(c->dns, msg.fd);
+			close(msg.fd);
+			break;
 		case IPC_NETWORK_CHANGED:
 			session_network_changed(c->session);
 			break;
@@ -393,8 +400,6 @@ main(int argc, char *argv[])
 	c.control = control_init(&env, IPC_CONTROL_FD);
 	session_set_notify(c.session, controld_session_changed, &c);
 	c.dns = dns_new(c.base, &c.tc, c.session);
-	/* Before fzc points the system at its sentinels, and the sandbox. */
-	dns_load_system(c.dns, "/etc/resolv.conf");
 	session_set_interface_cb(c.session, controld_interface, &c);
 	sandbox_enter();
 	log_info("running as uid %d, control socket %s", (int)getuid(),

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,7 @@ struct dns {
 	size_t			 nsystem;
 	struct dns_upstream	 up[DNS_UPSTREAM_MAX];
 	size_t			 nup;
+	bool			 have_interface;	/* from the portal */
 	struct dns_sock		 sock[2];	/* AF_INET, AF_INET6 */
 };
 
@@ -87,29 +89,36 @@ dns_free(struct dns *d)
 	free(d);
 }
 
+static void	dns_configure(struct dns *, const struct portal_interface *);
+
 /*
- * The system's resolvers, read once at start: later, fzc itself may be
- * what the file names. Missing or unreadable: none.
+ * The system's resolvers, from resolv.conf as the system had it before
+ * fzc changed it (tunneld's copy, IPC_SYSTEM_RESOLV): fzc itself may be
+ * what the file names now.
  */
 void
-dns_load_system(struct dns *d, const char *path)
+dns_load_system(struct dns *d, int fd)
 {
-	char	 buf[RESOLV_MAX];
-	ssize_t	 n;
-	int	 fd;
+	struct portal_interface	 none;
+	char			 buf[RESOLV_MAX];
+	size_t			 len = 0;
+	ssize_t			 n;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		log_info("dns: %s: %s; no system resolvers", path,
-		    strerror(errno));
-		return;
-	}
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n < 0)
-		n = 0;
-	buf[n] = '\0';
+	while (len < sizeof(buf) - 1 &&
+	    (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	buf[len] = '\0';
 	d->nsystem = dns_upstream_parse_resolv(buf, d->system,
 	    DNS_UPSTREAM_MAX);
+	log_info("dns: %zu system resolvers", d->nsystem);
+	/*
+	 * Until the portal names its own: a controld started again must
+	 * resolve the portal's name through the sentinels the system asks.
+	 */
+	if (!d->have_interface) {
+		memset(&none, 0, sizeof(none));
+		dns_configure(d, &none);
+	}
 }
 
 static void dns_read_cb(evutil_socket_t, short, void *);
@@ -133,8 +142,46 @@ dns_want_sockets(struct dns *d)
 	}
 }
 
+/* What the system's resolver asks while fzc runs: the sentinels in use. */
+static void
+dns_send_config(struct dns *d, const struct portal_interface *iface)
+{
+	struct ipc_dns_config	 c;
+	size_t			 i;
+	bool			 v4;
+
+	memset(&c, 0, sizeof(c));
+	for (i = 0; i < d->nup && i < IPC_DNS_MAX_SERVERS; i++) {
+		v4 = d->up[i].sentinel.family == AF_INET;
+		c.servers[i].family = d->up[i].sentinel.family;
+		c.servers[i].prefixlen = v4 ? 32 : 128;
+		memcpy(c.servers[i].addr, d->up[i].sentinel.addr, v4 ? 4 : 16);
+		c.n++;
+	}
+	if (iface->search_domain != NULL) {
+		snprintf(c.search_domain, sizeof(c.search_domain), "%s",
+		    iface->search_domain);
+		if (!ipc_domain_valid(c.search_domain,
+		    sizeof(c.search_domain))) {
+			log_warnx("dns: search domain %s left out: not a name "
+			    "a resolver configuration takes",
+			    iface->search_domain);
+			memset(c.search_domain, 0, sizeof(c.search_domain));
+		}
+	}
+	tunneld_chan_send(d->tc, IPC_DNS_CONFIG, 0, &c, sizeof(c));
+}
+
 void
 dns_set_interface(struct dns *d, const struct portal_interface *iface)
+{
+	d->have_interface = true;
+	dns_configure(d, iface);
+	dns_send_config(d, iface);
+}
+
+static void
+dns_configure(struct dns *d, const struct portal_interface *iface)
 {
 	static const char *const from[] = { "none", "the portal",
 	    "the system" };

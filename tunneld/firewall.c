@@ -12,6 +12,7 @@
  * equal neighbours joined again. The cover is sorted, and a change is the
  * difference between the old cover and the new one.
  */
+#include <sys/pidfd.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -37,6 +38,7 @@
 
 #define FW_MAX_ELEMS		4096	/* per client */
 #define FW_NFT_TIMEOUT_MS	10000
+#define FW_SH			"/bin/sh"
 /* Where the portal allocates device tunnel IPs (PROTOCOL 4.5). */
 #define FW_TUNNEL_V4		"100.64.0.0/11"
 #define FW_TUNNEL_V6		"fd00:2021:1111::/107"
@@ -658,43 +660,70 @@ fw_ms_left(const struct timespec *end)
 }
 
 /*
- * The I/O half. posix_spawn, not fork: tunneld has worker threads. nft
- * reads the whole script before it says anything, but its stdin and its
- * output are still served together so that neither can block the other;
- * a hung nft is killed after FW_NFT_TIMEOUT_MS.
+ * nft runs under a shell that writes its exit status to descriptor 3:
+ * tunneld's SIGCHLD handler reaps whatever child has exited with
+ * waitpid(-1) on the event loop, and would take nft's status from under
+ * the thread that runs it. nft is the shell's child, so its status is
+ * the shell's to collect. The path is the shell's $0, never script text.
+ */
+static const char fw_sh_cmd[] = "\"$0\" -f - 3>&-; echo $? >&3";
+
+/*
+ * The I/O half, the one place nft is run. posix_spawn, not fork: tunneld
+ * has worker threads. nft reads the whole script before it says
+ * anything, but its stdin, its output and the status are still served
+ * together so that none can block the others; a hung nft is killed, with
+ * the shell (their own process group), after FW_NFT_TIMEOUT_MS.
  */
 int
 firewall_nft(const char *nft, const struct fw_script *s, char *err,
     size_t errlen)
 {
-	char *const			 argv[] = { (char *)nft, "-f", "-",
+	char *const			 argv[] = { FW_SH, "-c",
+					    (char *)fw_sh_cmd, (char *)nft,
 					    NULL };
 	char *const			 envp[] = { "PATH=/usr/sbin:/usr/bin:"
 					    "/sbin:/bin", "LC_ALL=C", NULL };
 	posix_spawn_file_actions_t	 fa;
 	posix_spawnattr_t		 sa;
-	struct pollfd			 pfd[2];
-	struct timespec			 end;
-	sigset_t			 none, def;
-	char				 junk[512];
-	size_t				 off = 0, elen = 0;
+	siginfo_t			 si;
+	struct pollfd			 pfd[3];
+	struct timespec			 end, zero = { 0, 0 };
+	sigset_t			 none, def, pipe, old;
+	char				 junk[512], st[16];
+	size_t				 off = 0, elen = 0, slen = 0;
 	ssize_t				 n;
 	pid_t				 pid;
-	int				 in[2], out[2], rc, status;
+	int				 in[2], out[2], sp[2], rc, pidfd, i;
+	int				 status = -1;
 	bool				 killed = false;
 
 	err[0] = '\0';
-	if (pipe2(in, O_CLOEXEC) == -1)
-		goto fail;
-	if (pipe2(out, O_CLOEXEC) == -1) {
-		close(in[0]);
-		close(in[1]);
+	in[0] = in[1] = out[0] = out[1] = sp[0] = sp[1] = -1;
+	/*
+	 * A write to a shell or nft that is gone raises SIGPIPE: held for
+	 * this thread and taken below, whatever the caller does with it.
+	 */
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe, &old);
+	if (pipe2(in, O_CLOEXEC) == -1 || pipe2(out, O_CLOEXEC) == -1 ||
+	    pipe2(sp, O_CLOEXEC) == -1) {
+		rc = errno;
+		for (i = 0; i < 2; i++) {
+			if (in[i] != -1)
+				close(in[i]);
+			if (out[i] != -1)
+				close(out[i]);
+		}
+		errno = rc;
 		goto fail;
 	}
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO);
 	posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
 	posix_spawn_file_actions_adddup2(&fa, out[1], STDERR_FILENO);
+	posix_spawn_file_actions_adddup2(&fa, sp[1], 3);
 	/* Our SIGPIPE is ignored and a worker may block signals: not nft's. */
 	sigemptyset(&none);
 	sigemptyset(&def);
@@ -702,19 +731,24 @@ firewall_nft(const char *nft, const struct fw_script *s, char *err,
 	posix_spawnattr_init(&sa);
 	posix_spawnattr_setsigmask(&sa, &none);
 	posix_spawnattr_setsigdefault(&sa, &def);
+	posix_spawnattr_setpgroup(&sa, 0);
 	posix_spawnattr_setflags(&sa, POSIX_SPAWN_SETSIGMASK |
-	    POSIX_SPAWN_SETSIGDEF);
-	rc = posix_spawn(&pid, nft, &fa, &sa, argv, envp);
+	    POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+	rc = posix_spawn(&pid, FW_SH, &fa, &sa, argv, envp);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&sa);
 	close(in[0]);
 	close(out[1]);
+	close(sp[1]);
 	if (rc != 0) {
 		close(in[1]);
 		close(out[0]);
+		close(sp[0]);
 		errno = rc;
 		goto fail;
 	}
+	/* To reap the shell unless the SIGCHLD handler did: never a pid. */
+	pidfd = pidfd_open(pid, 0);
 	(void)fcntl(in[1], F_SETFL, O_NONBLOCK);
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	end.tv_sec += FW_NFT_TIMEOUT_MS / 1000;
@@ -722,22 +756,24 @@ firewall_nft(const char *nft, const struct fw_script *s, char *err,
 		close(in[1]);
 		in[1] = -1;
 	}
-	while (out[0] != -1) {
+	while (out[0] != -1 || sp[0] != -1) {
 		pfd[0].fd = out[0];
 		pfd[0].events = POLLIN;
-		pfd[1].fd = in[1];
-		pfd[1].events = POLLOUT;
-		if ((rc = poll(pfd, 2, fw_ms_left(&end))) == -1) {
+		pfd[1].fd = sp[0];
+		pfd[1].events = POLLIN;
+		pfd[2].fd = in[1];
+		pfd[2].events = POLLOUT;
+		if ((rc = poll(pfd, 3, fw_ms_left(&end))) == -1) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
 		if (rc == 0) {
-			kill(pid, SIGKILL);
+			kill(-pid, SIGKILL);
 			killed = true;
 			break;
 		}
-		if (in[1] != -1 && (pfd[1].revents & (POLLOUT | POLLERR))) {
+		if (in[1] != -1 && (pfd[2].revents & (POLLOUT | POLLERR))) {
 			n = write(in[1], s->text + off, s->len - off);
 			if (n > 0)
 				off += (size_t)n;
@@ -761,14 +797,35 @@ firewall_nft(const char *nft, const struct fw_script *s, char *err,
 				out[0] = -1;
 			}
 		}
+		if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+			n = read(sp[0], st + slen, sizeof(st) - 1 - slen);
+			if (n > 0)
+				slen += (size_t)n;
+			else if (n == 0 || (n == -1 && errno != EINTR &&
+			    errno != EAGAIN)) {
+				close(sp[0]);
+				sp[0] = -1;
+			}
+		}
 	}
 	if (in[1] != -1)
 		close(in[1]);
 	if (out[0] != -1)
 		close(out[0]);
-	while (waitpid(pid, &status, 0) == -1)
-		if (errno != EINTR)
-			goto fail;
+	if (sp[0] != -1)
+		close(sp[0]);
+	while (sigtimedwait(&pipe, NULL, &zero) == SIGPIPE)
+		;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (pidfd != -1) {
+		while (waitid(P_PIDFD, pidfd, &si, WEXITED) == -1 &&
+		    errno == EINTR)
+			;
+		close(pidfd);
+	}
+	st[slen] = '\0';
+	if (slen > 0 && st[slen - 1] == '\n')
+		status = (int)strtol(st, NULL, 10);
 	while (elen > 0 && (err[elen - 1] == '\n' || err[elen - 1] == ' '))
 		err[--elen] = '\0';
 	if (killed) {
@@ -776,15 +833,26 @@ firewall_nft(const char *nft, const struct fw_script *s, char *err,
 		    FW_NFT_TIMEOUT_MS / 1000);
 		return (-1);
 	}
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+	if (status == 0)
 		return (0);
-	if (elen == 0)
-		snprintf(err, errlen, "%s %s %d", nft, WIFEXITED(status) ?
-		    "exited with status" : "killed by signal",
-		    WIFEXITED(status) ? WEXITSTATUS(status) :
-		    WTERMSIG(status));
+	if (elen == 0 && status == -1)
+		snprintf(err, errlen, "%s ended without a status", nft);
+	else if (elen == 0)
+		snprintf(err, errlen, "%s %s %d", nft, status > 128 ?
+		    "killed by signal" : "exited with status",
+		    status > 128 ? status - 128 : status);
 	return (-1);
 fail:
-	snprintf(err, errlen, "running %s: %s", nft, strerror(errno));
+	rc = errno;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	snprintf(err, errlen, "running %s for %s: %s", FW_SH, nft,
+	    strerror(rc));
 	return (-1);
+}
+
+/* For the other tables of the gateway role (dnat.c): text made there. */
+void
+fw_script_add(struct fw_script *s, const char *text)
+{
+	fw_printf(s, "%s", text);
 }

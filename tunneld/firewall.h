@@ -5,7 +5,8 @@
  * ICMP "administratively prohibited" (PROTOCOL 4.5).
  *
  * The rule text is made here without I/O: the caller hands each script to
- * firewall_nft().
+ * firewall_nft(), directly or through the runner that keeps it off the
+ * event loop (fwrun.h).
  * What each client may reach lives in sets keyed by client tunnel IP,
  * destination range, protocol and port range; a change to a client's
  * authorizations becomes element deletions and additions, never a new
@@ -32,6 +33,7 @@ struct fw_script {
 
 void		 fw_script_reset(struct fw_script *);
 void		 fw_script_free(struct fw_script *);
+void		 fw_script_add(struct fw_script *, const char *);
 
 /* NULL with *why if ifname cannot name an nft table and rule. */
 struct firewall	*firewall_new(const char *, const char **);
@@ -57,12 +59,18 @@ int		 firewall_client(struct firewall *, const char *,
  * After a script failed the kernel's sets may differ from what
  * firewall_client() assumed: firewall_resync() refills every set from
  * scratch; if that fails too, firewall_lockdown() empties them, so that
- * nothing is forwarded rather than too much.
+ * nothing is forwarded rather than too much. The gateway's runner drops
+ * whatever waited behind a refused transaction and runs the resync in
+ * its place, so the resync must write the whole of the table's changing
+ * state: a set or map added to the table is refilled here too.
  */
 void		 firewall_resync(const struct firewall *, struct fw_script *);
 void		 firewall_lockdown(const struct firewall *, struct fw_script *);
 
-/* Runs nft -f - on the script; 0, or -1 with nft's complaint in err. */
+/*
+ * Runs nft -f - on the script, one transaction, waiting for it: 0, or -1
+ * with nft's complaint in err. The one place nft is executed.
+ */
 int		 firewall_nft(const char *, const struct fw_script *, char *,
 		    size_t);
 

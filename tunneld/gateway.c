@@ -5,6 +5,11 @@
  * let each client reach what it is authorized for and nothing else
  * (firewall.c). A client with no authorization left is told goodbye in
  * the tunnel (PROTOCOL 4.6) and forgotten.
+ *
+ * The rules change off the event loop (fwrun.c): each message's changes
+ * join the open nft transaction, and the message is acknowledged when the
+ * transaction that carries them has applied, so that controld tells the
+ * portal a client is ready only when its rules are in place.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -18,13 +23,27 @@
 #include "common/util.h"
 #include "tunneld/conn.h"
 #include "tunneld/device.h"
+#include "tunneld/dnat.h"
 #include "tunneld/firewall.h"
+#include "tunneld/fwrun.h"
 #include "tunneld/iphdr.h"
 #include "tunneld/netlink.h"
+#include "tunneld/p2p.h"
 #include "tunneld/role.h"
 
 #define GATEWAY_MAX_CLIENTS	1024
 #define GATEWAY_MAX_AUTHZ	128	/* per client */
+#define GATEWAY_MAX_PROXY	256	/* proxy IPs translated, per client */
+/* Messages waiting for their transaction; more are acknowledged at once. */
+#define GATEWAY_MAX_WAITING	4096
+/*
+ * An open transaction grown past this (a flood of changes while nft runs)
+ * is replaced by the whole state, which is bounded by the clients' limits.
+ */
+#define GATEWAY_SCRIPT_MAX	(4U << 20)
+/* At debug level: a timer this often, its lateness logged from LATE on. */
+#define GATEWAY_TICK_MS		50
+#define GATEWAY_LATE_MS		50
 
 /* PROTOCOL 4.5: the clients' tunnel addresses, routed into the tunnel. */
 static const struct ipc_prefix gateway_client_ranges[] = {
@@ -38,19 +57,41 @@ struct gateway_authz {
 	struct ipc_gw_resource	 res;
 };
 
+/* A proxy IP of a name of a DNS resource, translated (PROTOCOL 4.6). */
+struct gateway_proxy {
+	char			 resource_id[IPC_ID_MAX];
+	struct ipc_dns_pair	 pair;
+};
+
 struct gateway_client {
 	struct role_peer	 rp;	/* first: id and connection */
 	struct ipc_client_peer	 peer;	/* keys, credentials, tunnel IPs */
 	struct gateway_authz	*authz;
 	size_t			 nauthz;
+	struct gateway_proxy	*proxy;
+	size_t			 nproxy;
+};
+
+/* A state message acknowledged once transaction seq has applied. */
+struct gateway_waiting {
+	uint64_t		 seq;
+	uint32_t		 id;
+	uint16_t		 type;
 };
 
 struct gateway {
 	struct role		 r;		/* first: the base */
 	struct firewall		*fw;
+	struct dnat		*dnat;		/* with fw */
 	bool			 fw_installed;
-	struct fw_script	 script;
+	struct fwrun		*run;		/* while fw_installed */
+	uint64_t		 resync_seq;	/* rebuilding the sets */
+	uint64_t		 lockdown_seq;	/* emptying them */
+	struct gateway_waiting	*waiting;	/* by seq */
+	size_t			 nwaiting, swaiting;
 	struct event		*ev_expiry;
+	struct event		*ev_tick;	/* debug level only */
+	uint64_t		 tick_due;	/* ns */
 };
 
 /* The gateway role's operations, below; a struct role of theirs is ours. */
@@ -91,6 +132,34 @@ gateway_check_forwarding(void)
 static void
 gateway_expiry_cb(evutil_socket_t, short, void *);
 
+static void
+gateway_tick_arm(struct gateway *g)
+{
+	struct timeval	 tv = { 0, GATEWAY_TICK_MS * 1000 };
+
+	g->tick_due = util_now_ns() + GATEWAY_TICK_MS * 1000000ULL;
+	evtimer_add(g->ev_tick, &tv);
+}
+
+/*
+ * How late a timer fires is how long the event loop was kept from
+ * everything else (ICE, handshakes, controld): worth a line when
+ * measuring, not otherwise.
+ */
+static void
+gateway_tick_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct gateway	*g = arg;
+	uint64_t	 now = util_now_ns();
+
+	(void)fd;
+	(void)events;
+	if (now > g->tick_due + GATEWAY_LATE_MS * 1000000ULL)
+		log_debug("event loop blocked for %.3f s",
+		    (double)(now - g->tick_due) / 1e9);
+	gateway_tick_arm(g);
+}
+
 struct role *
 gateway_new(struct event_base *base, const struct role_options *opt)
 {
@@ -105,6 +174,12 @@ gateway_new(struct event_base *base, const struct role_options *opt)
 	role_watch_network(&g->r);
 	if ((g->ev_expiry = evtimer_new(base, gateway_expiry_cb, g)) == NULL)
 		fatalx("evtimer_new");
+	if (log_getlevel() >= LOG_LEVEL_DEBUG) {
+		if ((g->ev_tick = evtimer_new(base, gateway_tick_cb, g)) ==
+		    NULL)
+			fatalx("evtimer_new");
+		gateway_tick_arm(g);
+	}
 	gateway_check_forwarding();
 	return (&g->r);
 }
@@ -112,67 +187,144 @@ gateway_new(struct event_base *base, const struct role_options *opt)
 static int
 gateway_configure(struct role *r, struct ipc_chan *ch)
 {
+	struct gateway			*g = gateway_of(r);
 	struct ipc_portal_config	 pc;
 
+	/* Acknowledgements owed to an earlier controld mean nothing now. */
+	g->nwaiting = 0;
 	role_portal_config(r, IPC_ROLE_GATEWAY, &pc);
 	return (role_send_config(r, ch, &pc));
 }
 
 /*
- * Runs the script built up in g->script. When nft refuses it the kernel's
- * sets may not be what firewall.c believes: they are refilled from
- * scratch, and if even that fails, emptied: better nothing forwarded
- * than something no longer authorized.
+ * The table's creation and removal, on the event loop: once each, when
+ * no transaction runs (before the runner exists, after it is gone) and
+ * before any connection is made or after all are gone.
  */
 static int
-gateway_nft(struct gateway *g, const char *what)
+gateway_nft_now(const char *what, const struct fw_script *s)
 {
 	char	 err[1024];
 
-	if (g->script.len == 0)
+	if (firewall_nft(FIREWALL_NFT, s, err, sizeof(err)) == 0)
 		return (0);
-	if (firewall_nft(FIREWALL_NFT, &g->script, err, sizeof(err)) == 0) {
-		fw_script_reset(&g->script);
-		return (0);
-	}
 	log_warnx("nft refused the rules (%s): %s", what, err);
-	fw_script_reset(&g->script);
-	if (!g->fw_installed)
-		return (-1);
-	firewall_resync(g->fw, &g->script);
-	if (firewall_nft(FIREWALL_NFT, &g->script, err, sizeof(err)) == 0) {
-		fw_script_reset(&g->script);
-		log_info("firewall sets of %s rebuilt", firewall_table(g->fw));
-		return (0);
-	}
-	log_warnx("nft refused to rebuild the sets: %s; emptying them", err);
-	fw_script_reset(&g->script);
-	firewall_lockdown(g->fw, &g->script);
-	if (firewall_nft(FIREWALL_NFT, &g->script, err, sizeof(err)) != 0)
-		log_warnx("nft refused to empty the sets: %s", err);
-	fw_script_reset(&g->script);
 	return (-1);
 }
 
-/* The client's elements after a change to its authorizations. */
+/* Every message waiting for transactions up to seq, answered. */
+static void
+gateway_ack_upto(struct gateway *g, uint64_t seq, int error)
+{
+	size_t	 i;
+
+	for (i = 0; i < g->nwaiting && g->waiting[i].seq <= seq; i++)
+		role_state_ack(&g->r, g->waiting[i].type, g->waiting[i].id,
+		    error);
+	memmove(g->waiting, g->waiting + i,
+	    (g->nwaiting - i) * sizeof(*g->waiting));
+	g->nwaiting -= i;
+}
+
+/*
+ * A transaction ended. When nft refused one the kernel's sets are as
+ * before it, and may not be what firewall.c believes: they are refilled
+ * from scratch, and if even that fails, emptied: better nothing
+ * forwarded than something no longer authorized. Either replaces what
+ * waited behind the refused transaction, whose messages are answered
+ * when it ends.
+ */
+static void
+gateway_fw_done(void *arg, uint64_t seq, const char *err)
+{
+	struct gateway	*g = arg;
+	int		 error = 0;
+
+	if (err != NULL && seq != g->lockdown_seq) {
+		fwrun_discard(g->run);
+		if (seq == g->resync_seq) {
+			log_warnx("nft refused to rebuild the sets: %s; "
+			    "emptying them", err);
+			firewall_lockdown(g->fw, fwrun_script(g->run));
+			g->lockdown_seq = fwrun_commit(g->run);
+		} else {
+			log_warnx("nft refused the rules: %s", err);
+			firewall_resync(g->fw, fwrun_script(g->run));
+			dnat_resync(g->dnat, fwrun_script(g->run));
+			g->resync_seq = fwrun_commit(g->run);
+		}
+		return;
+	}
+	if (err != NULL)
+		log_warnx("nft refused to empty the sets: %s", err);
+	else if (seq == g->resync_seq)
+		log_info("firewall sets of %s rebuilt", firewall_table(g->fw));
+	if (seq == g->lockdown_seq)
+		error = EIO;
+	gateway_ack_upto(g, seq, error);
+}
+
+/*
+ * The changes made so far may go; the transaction that carries them, or
+ * 0 if there were none.
+ */
+static uint64_t
+gateway_commit(struct gateway *g)
+{
+	if (g->run == NULL)
+		return (0);
+	if (fwrun_script(g->run)->len > GATEWAY_SCRIPT_MAX) {
+		fwrun_discard(g->run);
+		firewall_resync(g->fw, fwrun_script(g->run));
+		dnat_resync(g->dnat, fwrun_script(g->run));
+	}
+	return (fwrun_commit(g->run));
+}
+
+static int gateway_authz_index(const struct gateway_client *, const char *);
+
+/*
+ * The client's elements after a change to its authorizations or its
+ * proxy IPs. A translated proxy IP's real address is authorized as the
+ * DNS resource's filters say, as if a /32 or /128 resource of its own:
+ * the filters see the destination after the translation.
+ */
 static int
 gateway_client_rules(struct gateway *g, struct gateway_client *gc)
 {
-	const struct ipc_gw_resource	*res[GATEWAY_MAX_AUTHZ];
+	const struct ipc_gw_resource
+	    *res[GATEWAY_MAX_AUTHZ + GATEWAY_MAX_PROXY];
+	struct ipc_gw_resource		*real = NULL;
+	struct ipc_dns_pair		 pairs[GATEWAY_MAX_PROXY];
 	const char			*why;
-	size_t				 i;
+	size_t				 i, n = 0;
+	int				 k, rc;
 
-	if (g->fw == NULL || !g->fw_installed)
+	if (g->run == NULL)
 		return (0);
 	for (i = 0; i < gc->nauthz; i++)
-		res[i] = &gc->authz[i].res;
-	if (firewall_client(g->fw, gc->peer.client_id, &gc->peer.client_ipv4,
-	    &gc->peer.client_ipv6, res, gc->nauthz, &g->script, &why) == -1) {
+		res[n++] = &gc->authz[i].res;
+	if (gc->nproxy > 0)
+		real = xreallocarray(NULL, gc->nproxy, sizeof(*real));
+	for (i = 0; i < gc->nproxy; i++) {
+		k = gateway_authz_index(gc, gc->proxy[i].resource_id);
+		real[i] = gc->authz[k].res;
+		real[i].type = IPC_RES_CIDR;
+		real[i].prefix = gc->proxy[i].pair.real;
+		res[n++] = &real[i];
+		pairs[i] = gc->proxy[i].pair;
+	}
+	/* Refused, it appended nothing. */
+	rc = firewall_client(g->fw, gc->peer.client_id, &gc->peer.client_ipv4,
+	    &gc->peer.client_ipv6, res, n, fwrun_script(g->run), &why);
+	free(real);
+	if (rc == -1) {
 		log_warnx("client %s: %s", gc->peer.client_id, why);
-		fw_script_reset(&g->script);
 		return (E2BIG);
 	}
-	return (gateway_nft(g, gc->peer.client_id) == -1 ? EIO : 0);
+	dnat_client(g->dnat, gc->peer.client_id, &gc->peer.client_ipv4,
+	    &gc->peer.client_ipv6, pairs, gc->nproxy, fwrun_script(g->run));
+	return (0);
 }
 
 /* The role's peers are our clients, their struct role_peer first. */
@@ -192,17 +344,13 @@ gateway_client_at(struct gateway *g, size_t i)
 static void
 gateway_goodbye(struct gateway_client *gc)
 {
-	uint8_t		 pkt[IP6_HDR_LEN + 8];
+	uint8_t		 pkt[IP6_HDR_LEN + P2P_HDR_LEN];
 	struct peer	*peer;
 
 	if (gc->rp.conn == NULL || (peer = conn_peer(gc->rp.conn)) == NULL)
 		return;
-	memset(pkt, 0, sizeof(pkt));
-	pkt[0] = IPHDR_V6 << 4;
-	pkt[IP6_PAYLEN + 1] = 8;
-	pkt[IP6_NXT] = 255;
-	pkt[IP6_HDR_LEN] = 2;	/* Goodbye */
-	if (device_peer_send(peer, pkt, sizeof(pkt)) == -1)
+	if (p2p_frame(P2P_GOODBYE, NULL, 0, pkt, sizeof(pkt)) == 0 ||
+	    device_peer_send(peer, pkt, sizeof(pkt)) == -1)
 		log_debug("client %s: no session to say goodbye on",
 		    gc->peer.client_id);
 	else
@@ -218,8 +366,10 @@ gateway_client_free(struct gateway *g, struct gateway_client *gc,
 		gateway_goodbye(gc);
 	conn_free(gc->rp.conn);
 	gc->nauthz = 0;
+	gc->nproxy = 0;
 	(void)gateway_client_rules(g, gc);
 	free(gc->authz);
+	free(gc->proxy);
 	explicit_bzero(gc, sizeof(*gc));
 	free(gc);
 }
@@ -240,11 +390,25 @@ gateway_client_settle(struct gateway *g, struct gateway_client *gc)
 	gateway_client_free(g, gc, true);
 }
 
+/* The client's translations for a resource's names go with it. */
+static void
+gateway_proxy_drop(struct gateway_client *gc, const char *resource_id)
+{
+	size_t	 i = 0;
+
+	while (i < gc->nproxy)
+		if (strcmp(gc->proxy[i].resource_id, resource_id) == 0)
+			gc->proxy[i] = gc->proxy[--gc->nproxy];
+		else
+			i++;
+}
+
 static void
 gateway_authz_drop(struct gateway_client *gc, size_t i)
 {
 	log_info("client %s: resource %s no longer authorized",
 	    gc->peer.client_id, gc->authz[i].res.id);
+	gateway_proxy_drop(gc, gc->authz[i].res.id);
 	gc->authz[i] = gc->authz[--gc->nauthz];
 }
 
@@ -491,6 +655,7 @@ gateway_expiry_cb(evutil_socket_t fd, short events, void *arg)
 	(void)fd;
 	(void)events;
 	gateway_authz_sweep(arg, gateway_expired, &now);
+	(void)gateway_commit(arg);
 }
 
 /* A client we lost goes with its authorizations. */
@@ -501,6 +666,7 @@ gateway_drop(struct role *r, struct role_peer *p)
 
 	gateway_client_free(g, (struct gateway_client *)p, false);
 	gateway_arm_expiry(g);
+	(void)gateway_commit(g);
 }
 
 /*
@@ -512,10 +678,11 @@ gateway_drop(struct role *r, struct role_peer *p)
 static int
 gateway_device_up(struct gateway *g)
 {
-	struct role_tun	*t = &g->r.tun;
-	const char	*why;
-	size_t		 i;
-	int		 rc, error;
+	struct role_tun		*t = &g->r.tun;
+	struct fw_script	 s;
+	const char		*why;
+	size_t			 i;
+	int			 rc, error;
 
 	if ((error = role_tun_up(&g->r)) != 0)
 		return (error);
@@ -531,41 +698,102 @@ gateway_device_up(struct gateway *g)
 			return (-rc);
 		}
 	}
-	if ((g->fw = firewall_new(device_ifname(t->dev), &why)) == NULL) {
+	if ((g->fw = firewall_new(device_ifname(t->dev), &why)) == NULL ||
+	    (g->dnat = dnat_new(device_ifname(t->dev), &why)) == NULL) {
 		log_warnx("firewall for %s: %s", device_ifname(t->dev), why);
 		return (EINVAL);
 	}
-	firewall_setup(g->fw, &g->script);
-	if (gateway_nft(g, "creating the table") == -1)
+	memset(&s, 0, sizeof(s));
+	firewall_setup(g->fw, &s);
+	dnat_setup(g->dnat, &s);
+	rc = gateway_nft_now("creating the table", &s);
+	fw_script_free(&s);
+	if (rc == -1)
 		return (EIO);
 	g->fw_installed = true;
+	g->run = fwrun_new(g->r.base, FIREWALL_NFT, gateway_fw_done, g);
 	log_info("nftables table inet %s installed", firewall_table(g->fw));
 	role_conns_new(&g->r, false);
 	return (0);
 }
 
+/* What was not applied yet goes with the table. */
 static void
 gateway_firewall_remove(struct gateway *g)
 {
+	struct fw_script	 s;
+
 	if (g->fw == NULL)
 		return;
+	fwrun_free(g->run);
+	g->run = NULL;
 	if (g->fw_installed) {
-		fw_script_reset(&g->script);
-		firewall_teardown(g->fw, &g->script);
-		if (gateway_nft(g, "removing the table") == 0)
+		memset(&s, 0, sizeof(s));
+		firewall_teardown(g->fw, &s);
+		dnat_teardown(g->dnat, &s);
+		if (gateway_nft_now("removing the table", &s) == 0)
 			log_info("nftables table inet %s removed",
 			    firewall_table(g->fw));
+		fw_script_free(&s);
 		g->fw_installed = false;
 	}
 	firewall_free(g->fw);
 	g->fw = NULL;
+	dnat_free(g->dnat);
+	g->dnat = NULL;
+}
+
+/*
+ * IPC_GW_DNS_MAP: a client's proxy IPs of one name, each translated to
+ * a real address or no longer. Only for a DNS resource the client is
+ * authorized for; controld checked the name against its pattern.
+ */
+static int
+gateway_dns_map(struct gateway *g, const struct ipc_gw_dns_map *m)
+{
+	struct gateway_client	*gc;
+	struct gateway_proxy	*p;
+	size_t			 i, j;
+	int			 k;
+
+	if ((gc = gateway_client(g, m->client_id)) == NULL ||
+	    (k = gateway_authz_index(gc, m->resource_id)) == -1 ||
+	    gc->authz[k].res.type != IPC_RES_DNS) {
+		log_warnx("client %s: proxy IPs for resource %s, which it is "
+		    "not authorized for as a DNS resource; refused",
+		    m->client_id, m->resource_id);
+		return (EPERM);
+	}
+	for (i = 0; i < m->n; i++) {
+		for (j = 0; j < gc->nproxy; j++)
+			if (memcmp(&gc->proxy[j].pair.proxy, &m->v[i].proxy,
+			    sizeof(m->v[i].proxy)) == 0)
+				break;
+		if (j < gc->nproxy)
+			gc->proxy[j] = gc->proxy[--gc->nproxy];
+		if (m->v[i].real.family == 0)
+			continue;
+		if (gc->nproxy == GATEWAY_MAX_PROXY) {
+			log_warnx("client %s: over %d proxy IPs; the rest not "
+				  "translated",
+			    m->client_id, GATEWAY_MAX_PROXY);
+			break;
+		}
+		gc->proxy = xreallocarray(gc->proxy, gc->nproxy + 1,
+		    sizeof(*gc->proxy));
+		p = &gc->proxy[gc->nproxy++];
+		snprintf(p->resource_id, sizeof(p->resource_id), "%s",
+		    m->resource_id);
+		p->pair = m->v[i];
+	}
+	return (gateway_client_rules(g, gc));
 }
 
 /* Keeps one state message; returns the errno to acknowledge it with. */
 static int
-gateway_state(struct role *r, const struct ipc_msg *msg)
+gateway_state_one(struct gateway *g, const struct ipc_msg *msg)
 {
-	struct gateway	*g = gateway_of(r);
+	struct role	*r = &g->r;
 	int		 error;
 
 	switch (msg->hdr.type) {
@@ -597,9 +825,37 @@ gateway_state(struct role *r, const struct ipc_msg *msg)
 		return (gateway_access_del(g, &msg->u.access));
 	case IPC_GW_RESOURCE:
 		return (gateway_resource(g, &msg->u.gw_resource));
+	case IPC_GW_DNS_MAP:
+		return (gateway_dns_map(g, &msg->u.gw_dns_map));
 	default:	/* IPC_AUTHZ_KEEP */
 		return (gateway_authz_keep(g, &msg->u.authz_keep));
 	}
+}
+
+/*
+ * A message that changed the rules is acknowledged when they are in
+ * place; one refused is answered at once (what it did change still
+ * goes).
+ */
+static int
+gateway_state(struct role *r, const struct ipc_msg *msg)
+{
+	struct gateway	*g = gateway_of(r);
+	uint64_t	 seq;
+	int		 error;
+
+	error = gateway_state_one(g, msg);
+	if ((seq = gateway_commit(g)) == 0 || error != 0 ||
+	    g->nwaiting == GATEWAY_MAX_WAITING)
+		return (error);
+	if (g->nwaiting == g->swaiting) {
+		g->swaiting = g->swaiting == 0 ? 64 : g->swaiting * 2;
+		g->waiting = xreallocarray(g->waiting, g->swaiting,
+		    sizeof(*g->waiting));
+	}
+	g->waiting[g->nwaiting++] = (struct gateway_waiting){ seq,
+	    msg->hdr.id, msg->hdr.type };
+	return (ROLE_ACK_LATER);
 }
 
 static void
@@ -637,6 +893,11 @@ gateway_describe(const struct ipc_msg *msg, char *buf, size_t size)
 	case IPC_GW_RESOURCE:
 		what = msg->u.gw_resource.id;
 		break;
+	case IPC_GW_DNS_MAP:
+		snprintf(b, sizeof(b), "%s %s", msg->u.gw_dns_map.client_id,
+		    msg->u.gw_dns_map.resource_id);
+		what = b;
+		break;
 	default:
 		snprintf(b, sizeof(b), "%u pairs", msg->u.authz_keep.n);
 		what = b;
@@ -654,6 +915,8 @@ gateway_owns(uint16_t type)
 	case IPC_RELAY_DEL:
 	case IPC_REMOTE_CANDIDATE:
 	case IPC_REMOTE_CANDIDATE_DEL:
+	case IPC_P2P_SEND:
+	case IPC_GW_DNS_MAP:
 		return (true);
 	default:
 		return (role_token_owns(type) ||
@@ -674,8 +937,10 @@ gateway_clear(struct role *r)
 	while (r->npeers > 0)
 		gateway_client_free(g, gateway_client_at(g, r->npeers - 1),
 		    true);
-	fw_script_free(&g->script);
+	free(g->waiting);
 	event_free(g->ev_expiry);
+	if (g->ev_tick != NULL)
+		event_free(g->ev_tick);
 }
 
 static const struct role_ops gateway_ops = {

@@ -30,6 +30,7 @@
 #include "common/util.h"
 #include "ipc/ipc.h"
 #include "tunneld/privdrop.h"
+#include "tunneld/sysdns.h"
 #include "tunneld/protsock.h"
 #include "tunneld/role.h"
 
@@ -78,6 +79,43 @@ struct parent {
 static void	parent_spawn(struct parent *);
 static void	parent_close_channel(struct parent *);
 
+static __dead void	usage(FILE *, int);
+
+static void
+parent_dns_mode(const char *s, const char *what, enum sysdns_mode *mode)
+{
+	if (sysdns_parse_mode(s, mode) == -1) {
+		fprintf(stderr,
+		    "fzc-tunneld: %s %s: use systemd-resolved, "
+		    "etc-resolv-conf or disabled\n",
+		    what, s);
+		usage(stderr, 2);
+	}
+}
+
+/*
+ * The mode asked for must work; the default falls back to leaving the
+ * system's resolver alone, and says so.
+ */
+static struct sysdns *
+parent_sysdns(enum sysdns_mode mode, const char *state_dir)
+{
+	struct sysdns	*s;
+	const char	*why;
+
+	s = sysdns_open(mode, SYSDNS_RESOLV_CONF_PATH, state_dir, &why);
+	if (s == NULL) {
+		if (mode != SYSDNS_DEFAULT)
+			fatal("dns: %s", why);
+		log_warn("dns: %s; leaving the system's resolver alone", why);
+		s = sysdns_open(SYSDNS_DISABLED, SYSDNS_RESOLV_CONF_PATH,
+		    state_dir, &why);
+	}
+	log_info("dns: system DNS control: %s",
+	    sysdns_mode_name(sysdns_mode(s)));
+	return (s);
+}
+
 static __dead void
 usage(FILE *f, int status)
 {
@@ -90,6 +128,8 @@ usage(FILE *f, int status)
 	    "                   [--state-dir DIR] [--name NAME] "
 	    "[--role client|gateway]\n"
 	    "                   [--max-partition-time DURATION]\n"
+	    "                   [--dns-control systemd-resolved|etc-resolv-conf|"
+	    "disabled]\n"
 	    "                   [--wireguard FILE [--interface NAME] "
 	    "[--threads N] [--mtu MTU]]\n"
 	    "       fzc-tunneld --help | --version\n");
@@ -682,6 +722,7 @@ main(int argc, char *argv[])
 		{ "name", required_argument, NULL, 'N' },
 		{ "role", required_argument, NULL, 'r' },
 		{ "max-partition-time", required_argument, NULL, 'P' },
+		{ "dns-control", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -689,6 +730,7 @@ main(int argc, char *argv[])
 	struct parent	 p;
 	struct passwd	*pw;
 	const char	*errstr, *why;
+	enum sysdns_mode dns_mode = SYSDNS_DEFAULT;
 	int		 ch, gateway_role = 0;
 
 	memset(&p, 0, sizeof(p));
@@ -713,6 +755,12 @@ main(int argc, char *argv[])
 	    getenv("MAX_PARTITION_TIME")[0] != '\0')
 		parent_max_partition(&p, getenv("MAX_PARTITION_TIME"),
 		    "MAX_PARTITION_TIME");
+
+	/* Firezone's variable, with its names for the modes. */
+	if (getenv("FIREZONE_DNS_CONTROL") != NULL &&
+	    getenv("FIREZONE_DNS_CONTROL")[0] != '\0')
+		parent_dns_mode(getenv("FIREZONE_DNS_CONTROL"),
+		    "FIREZONE_DNS_CONTROL", &dns_mode);
 
 	while ((ch = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -773,6 +821,9 @@ main(int argc, char *argv[])
 			parent_max_partition(&p, optarg,
 			    "--max-partition-time");
 			break;
+		case 'D':
+			parent_dns_mode(optarg, "--dns-control", &dns_mode);
+			break;
 		case 'r':
 			if (strcmp(optarg, "client") == 0)
 				gateway_role = 0;
@@ -823,6 +874,9 @@ main(int argc, char *argv[])
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
 		fatal("PR_SET_DUMPABLE");
 	parent_bind_control(&p);
+	/* The resolver's file is opened while tunneld still may. */
+	if (!gateway_role && p.opt.wg_file == NULL)
+		p.opt.sysdns = parent_sysdns(dns_mode, p.opt.state_dir);
 	if (privdrop_narrow(&why) == -1)
 		fatal("%s", why);
 	p.started = util_realtime_s();
@@ -857,6 +911,7 @@ main(int argc, char *argv[])
 
 	parent_close_channel(&p);
 	role_free(p.role);
+	sysdns_close(p.opt.sysdns);
 	event_free(p.ev_kill);
 	event_free(p.ev_respawn);
 	event_free(p.ev_sigchld);

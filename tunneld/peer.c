@@ -45,6 +45,7 @@ peer_tables_init(struct peer_tables *t, unsigned mtu, int nworkers,
 	handoff_init(&t->handoff);
 	atomic_init(&t->take_ctl, false);
 	atomic_init(&t->timers_pending, 0);
+	atomic_init(&t->unrouted, false);
 }
 
 /* The workers are gone. */
@@ -379,6 +380,7 @@ peer_unrouted(struct peer_tables *t, const uint8_t *pkt, size_t len)
 	pthread_mutex_lock(&r->lock);
 	stage_push(&r->held, t->mtu, pkt, len);
 	pthread_mutex_unlock(&r->lock);
+	atomic_store(&t->unrouted, true);
 	if (atomic_exchange(&r->wanted, 1) == 0)
 		handoff_wake(&t->handoff);
 	return (true);
@@ -414,9 +416,30 @@ peer_del_resource(struct peer_tables *t, const struct ipc_prefix *p,
 	return (0);
 }
 
-/* The portal refused the resource: what was held for it goes. */
+/* Whether a resource entry is id's, and only's route when only is given. */
+static bool
+peer_held_for(const struct routes_resource *res, const char *id,
+    const struct ipc_prefix *only)
+{
+	size_t	 alen;
+
+	if (strcmp(res->id, id) != 0)
+		return (false);
+	if (only == NULL)
+		return (true);
+	alen = only->family == AF_INET ? 4 : 16;
+	return (res->family == only->family &&
+	    res->prefixlen == only->prefixlen &&
+	    memcmp(res->addr, only->addr, alen) == 0);
+}
+
+/*
+ * The portal refused the resource, or the gateway a name of it: what was
+ * held for it (for the one route only, when given) goes.
+ */
 int
-peer_drop_held(struct peer_tables *t, const char *id)
+peer_drop_held(struct peer_tables *t, const char *id,
+    const struct ipc_prefix *only)
 {
 	struct routes		*r = routes_now(t);
 	struct routes_resource	*res;
@@ -425,7 +448,7 @@ peer_drop_held(struct peer_tables *t, const char *id)
 
 	for (i = 0; i < r->nres; i++) {
 		res = r->res[i];
-		if (strcmp(res->id, id) != 0)
+		if (!peer_held_for(res, id, only))
 			continue;
 		pthread_mutex_lock(&res->lock);
 		n += res->held.n;
@@ -436,27 +459,28 @@ peer_drop_held(struct peer_tables *t, const char *id)
 }
 
 /*
- * The resource's packets held so far go to the peer now authorized for
- * it, in order, to be sent once its handshake completes.
+ * The packets held so far for the resource's route only go to the peer
+ * now authorized for it, in order, to be sent once its handshake
+ * completes.
  */
 int
-peer_claim_held(struct peer_tables *t, struct peer *peer, const char *id)
+peer_claim_held(struct peer_tables *t, struct peer *peer, const char *id,
+    const struct ipc_prefix *only)
 {
 	struct routes		*r = routes_now(t);
 	struct routes_resource	*res;
 	size_t			 i;
-	int			 k, n = 0;
+	int			 n = 0;
 
 	for (i = 0; i < r->nres; i++) {
 		res = r->res[i];
-		if (strcmp(res->id, id) != 0)
+		if (!peer_held_for(res, id, only))
 			continue;
 		pthread_mutex_lock(&res->lock);
-		for (k = 0; k < res->held.n; k++)
-			peer_stage(peer, res->held.buf + (size_t)k * t->mtu,
-			    res->held.len[k]);
 		n += res->held.n;
-		stage_clear(&res->held);
+		pthread_mutex_lock(&peer->lock);
+		stage_move(&peer->staged, &res->held);
+		pthread_mutex_unlock(&peer->lock);
 		pthread_mutex_unlock(&res->lock);
 	}
 	return (n);
@@ -474,6 +498,10 @@ peer_report_unrouted(struct peer_tables *t, uint64_t now,
 	struct routes_resource	*res;
 	size_t			 i;
 
+	if (!atomic_exchange(&t->unrouted, false) &&
+	    now - t->unrouted_scan < NSEC_PER_SEC)
+		return;
+	t->unrouted_scan = now;
 	for (i = 0; i < r->nres; i++) {
 		res = r->res[i];
 		pthread_mutex_lock(&res->lock);

@@ -105,6 +105,13 @@ struct peer_tables {
 	 * every batch, for timers counted in seconds.
 	 */
 	_Atomic int		 timers_pending;
+	/*
+	 * A packet waits for a resource's authorization: the main thread
+	 * looks through the resources then, and once a second for what has
+	 * waited too long, not on every wake (a DNS query is one).
+	 */
+	_Atomic bool		 unrouted;
+	uint64_t		 unrouted_scan;	/* main thread only */
 };
 
 /* What became of a STUN or TURN message a worker hands over. */
@@ -140,9 +147,10 @@ int		 peer_add_resource(struct peer_tables *,
 		    const struct ipc_prefix *, const char *);
 int		 peer_del_resource(struct peer_tables *,
 		    const struct ipc_prefix *, const char *);
-int		 peer_drop_held(struct peer_tables *, const char *);
-int		 peer_claim_held(struct peer_tables *, struct peer *,
-		    const char *);
+int peer_drop_held(struct peer_tables *, const char *,
+    const struct ipc_prefix *);
+int peer_claim_held(struct peer_tables *, struct peer *, const char *,
+    const struct ipc_prefix *);
 void		 peer_report_unrouted(struct peer_tables *, uint64_t,
 		    peer_report_fn *, void *);
 int		 peer_relay_add(struct peer_tables *,

@@ -24,8 +24,10 @@
 #include "common/util.h"
 #include "tunneld/conn.h"
 #include "tunneld/device.h"
+#include "tunneld/iphdr.h"
 #include "tunneld/netlink.h"
 #include "tunneld/netwatch.h"
+#include "tunneld/p2p.h"
 #include "tunneld/role.h"
 
 /* PROTOCOL 4.4: the inner MTU. */
@@ -286,6 +288,55 @@ role_device_new(struct role *r, const uint8_t *private_key, unsigned mtu,
 	return (dev);
 }
 
+/* A peer's control packet (PROTOCOL 4.6) goes to controld to parse. */
+static void
+role_p2p_recv(void *arg, struct peer *peer, const uint8_t *pkt, size_t len)
+{
+	struct role	*r = arg;
+	struct ipc_p2p	*m;
+	size_t		 i;
+
+	for (i = 0; i < r->npeers; i++)
+		if (r->peers[i]->conn != NULL &&
+		    conn_peer(r->peers[i]->conn) == peer)
+			break;
+	if (i == r->npeers)
+		return;
+	m = xcalloc(1, sizeof(*m));
+	if (p2p_parse(pkt, len, m) == -1)
+		log_debug("%s %s: control packet of no known kind dropped",
+		    r->ops->peer_kind, r->peers[i]->id);
+	else {
+		memcpy(m->peer_id, r->peers[i]->id, sizeof(m->peer_id));
+		if (r->chan == NULL ||
+		    ipc_chan_send(r->chan, IPC_P2P_RECV, 0, m, sizeof(*m),
+			-1) == -1)
+			log_debug("control packet dropped: controld is not "
+			    "there");
+	}
+	free(m);
+}
+
+/* IPC_P2P_SEND: controld's control packet to one of our peers. */
+static void
+role_p2p_send(struct role *r, const struct ipc_p2p *m)
+{
+	struct role_peer	*p;
+	uint8_t			 pkt[IP6_HDR_LEN + P2P_HDR_LEN + IPC_P2P_MAX];
+	size_t			 n;
+
+	if ((p = role_peer_find(r, m->peer_id)) == NULL || p->conn == NULL ||
+	    conn_peer(p->conn) == NULL) {
+		log_debug("control packet for %s %s, not connected, dropped",
+		    r->ops->peer_kind, m->peer_id);
+		return;
+	}
+	if ((n = p2p_frame(m->event, m->data, m->len, pkt, sizeof(pkt))) == 0 ||
+	    device_peer_send(conn_peer(p->conn), pkt, n) == -1)
+		log_debug("control packet for %s %s not sent",
+		    r->ops->peer_kind, m->peer_id);
+}
+
 int
 role_tun_up(struct role *r)
 {
@@ -317,6 +368,7 @@ role_tun_up(struct role *r)
 	}
 	if (r->nw != NULL)
 		netwatch_ignore(r->nw, t->ifindex);
+	device_set_p2p_cb(t->dev, role_p2p_recv, r);
 	log_info("%s is up", device_ifname(t->dev));
 	return (0);
 }
@@ -609,16 +661,23 @@ role_refused(const struct ipc_msg *msg)
 }
 
 static void
-role_state_ack(struct ipc_chan *ch, const struct ipc_msg *msg, int error)
+role_ack(struct ipc_chan *ch, uint16_t type, uint32_t id, int error)
 {
 	struct ipc_state_ack	 ack;
 
 	memset(&ack, 0, sizeof(ack));
-	ack.type = msg->hdr.type;
+	ack.type = type;
 	ack.error = error;
-	if (ipc_chan_send(ch, IPC_STATE_ACK, msg->hdr.id, &ack, sizeof(ack),
-	    -1) == -1)
+	if (ipc_chan_send(ch, IPC_STATE_ACK, id, &ack, sizeof(ack), -1) == -1)
 		log_warn("acknowledging %s", ipc_type_name(ack.type));
+}
+
+void
+role_state_ack(struct role *r, uint16_t type, uint32_t id, int error)
+{
+	/* A closed channel: the controld that asked is gone. */
+	if (r->chan != NULL && r->chan->fd != -1)
+		role_ack(r->chan, type, id, error);
 }
 
 /*
@@ -683,7 +742,7 @@ role_portal_dispatch(struct role *r, struct ipc_chan *ch,
 
 	(void)why;
 	if (msg->hdr.type == IPC_SETTINGS_SET) {
-		role_state_ack(ch, msg,
+		role_ack(ch, msg->hdr.type, msg->hdr.id,
 		    role_settings_set(r, ch, &msg->u.settings));
 		return (0);
 	}
@@ -691,10 +750,15 @@ role_portal_dispatch(struct role *r, struct ipc_chan *ch,
 		role_token_dispatch(r, ch, msg);
 		return (0);
 	}
+	/* Not state: nothing kept, nothing acknowledged. */
+	if (msg->hdr.type == IPC_P2P_SEND) {
+		role_p2p_send(r, &msg->u.p2p);
+		return (0);
+	}
 	if ((refused = role_refused(msg)) != NULL) {
 		log_warnx("%s refused: %s", ipc_type_name(msg->hdr.type),
 		    refused);
-		role_state_ack(ch, msg, EPERM);
+		role_ack(ch, msg->hdr.type, msg->hdr.id, EPERM);
 		return (0);
 	}
 	switch (msg->hdr.type) {
@@ -711,10 +775,15 @@ role_portal_dispatch(struct role *r, struct ipc_chan *ch,
 		break;
 	}
 	r->ops->describe(msg, what, sizeof(what));
+	if (error == ROLE_ACK_LATER) {
+		log_debug("%s state: %s %s: acknowledged once applied",
+		    r->ops->kind, ipc_type_name(msg->hdr.type), what);
+		return (0);
+	}
 	log_debug("%s state: %s %s%s%s", r->ops->kind,
 	    ipc_type_name(msg->hdr.type), what, error != 0 ? ": " : "",
 	    error != 0 ? strerror(error) : "");
-	role_state_ack(ch, msg, error);
+	role_ack(ch, msg->hdr.type, msg->hdr.id, error);
 	return (0);
 }
 

@@ -27,6 +27,7 @@ struct netlink;
 struct netwatch;
 struct role;
 struct role_peer;
+struct sysdns;
 
 /* The command line, for every role. */
 struct role_options {
@@ -42,6 +43,8 @@ struct role_options {
 	const char	*state_dir;
 	const char	*name;		/* NULL: the host name */
 	int		 log_level;	/* enum log_level */
+	/* The client role's: the system's DNS (sysdns.h); NULL: none. */
+	struct sysdns	*sysdns;
 };
 
 struct role_ops {
@@ -62,7 +65,11 @@ struct role_ops {
 	const char	*peer_kind;	/* "gateway": whom it connects to */
 	bool		 tokens;	/* controld may store and delete it */
 	size_t		 max_peers;
-	/* Keeps a state message: the errno to acknowledge it with. */
+	/*
+	 * Keeps a state message: the errno to acknowledge it with, or
+	 * ROLE_ACK_LATER when the role sends the acknowledgement itself
+	 * (role_state_ack()) once what the message asked for is done.
+	 */
 	int		(*state)(struct role *, const struct ipc_msg *);
 	/* What the log says of a state message after its type. */
 	void		(*describe)(const struct ipc_msg *, char *, size_t);
@@ -165,6 +172,9 @@ int		 role_send_config(struct role *, struct ipc_chan *,
  */
 int		 role_portal_dispatch(struct role *, struct ipc_chan *,
 		    const struct ipc_msg *, const char **);
+#define ROLE_ACK_LATER	(-1)
+/* IPC_STATE_ACK to the current controld for its message of type and id. */
+void		 role_state_ack(struct role *, uint16_t, uint32_t, int);
 /*
  * The tunnel device up with the tunnel addresses as /32 and /128 and MTU
  * 1280. Returns 0 or an errno value; role_tun_down() undoes what was done

@@ -40,6 +40,7 @@
 #include "tunneld/conn.h"
 #include "tunneld/device.h"
 #include "tunneld/firewall.h"
+#include "tunneld/fwrun.h"
 #include "tunneld/netlink.h"
 #include "tunneld/netwatch.h"
 #include "tunneld/role.h"
@@ -420,18 +421,30 @@ device_del_resource(struct device *d, const struct ipc_prefix *pfx,
 }
 
 void
-device_claim_held(struct device *d, struct peer *p, const char *id)
+device_claim_held(struct device *d, struct peer *p, const char *id,
+    const struct ipc_prefix *route)
 {
 	(void)d;
 	(void)p;
 	(void)id;
+	FUZZ_ASSERT(ipc_prefix_valid(route));
 }
 
 void
-device_drop_held(struct device *d, const char *id)
+device_drop_held(struct device *d, const char *id,
+    const struct ipc_prefix *only)
 {
 	(void)d;
 	(void)id;
+	FUZZ_ASSERT(only == NULL || ipc_proxy_ip(only));
+}
+
+void
+device_set_p2p_cb(struct device *d, device_p2p_fn *fn, void *arg)
+{
+	(void)d;
+	(void)fn;
+	(void)arg;
 }
 
 void
@@ -583,6 +596,20 @@ ice_state_name(enum ice_state s)
 	return ("state");
 }
 
+/* A line of script, so that a transaction has something to run. */
+static void
+script_add(struct fw_script *s, const char *line)
+{
+	size_t	 n = strlen(line);
+
+	if (s->len + n + 1 > s->size) {
+		s->size = s->len + n + 1 + 64;
+		s->text = xreallocarray(s->text, s->size, 1);
+	}
+	memcpy(s->text + s->len, line, n + 1);
+	s->len += n;
+}
+
 void
 fw_script_reset(struct fw_script *s)
 {
@@ -596,6 +623,14 @@ fw_script_free(struct fw_script *s)
 {
 	free(s->text);
 	memset(s, 0, sizeof(*s));
+}
+
+/* dnat.c's statements: made for real, run by no one. */
+void
+fw_script_add(struct fw_script *s, const char *text)
+{
+	(void)s;
+	FUZZ_ASSERT(strchr(text, '\n') != NULL);
 }
 
 struct firewall *
@@ -625,14 +660,14 @@ void
 firewall_setup(const struct firewall *f, struct fw_script *s)
 {
 	(void)f;
-	(void)s;
+	script_add(s, "setup\n");
 }
 
 void
 firewall_teardown(const struct firewall *f, struct fw_script *s)
 {
 	(void)f;
-	(void)s;
+	script_add(s, "teardown\n");
 }
 
 int
@@ -643,7 +678,6 @@ firewall_client(struct firewall *f, const char *id, const struct ipc_prefix *v4,
 	size_t	 i;
 
 	(void)f;
-	(void)s;
 	FUZZ_ASSERT(id != NULL && strlen(id) < IPC_ID_MAX);
 	FUZZ_ASSERT(ipc_address_valid(v4) && ipc_address_valid(v6));
 	for (i = 0; i < nres; i++)
@@ -652,21 +686,22 @@ firewall_client(struct firewall *f, const char *id, const struct ipc_prefix *v4,
 		*why = "the harness says no";
 		return (-1);
 	}
-	return (0);
+	script_add(s, "client\n");
+	return (1);
 }
 
 void
 firewall_resync(const struct firewall *f, struct fw_script *s)
 {
 	(void)f;
-	(void)s;
+	script_add(s, "resync\n");
 }
 
 void
 firewall_lockdown(const struct firewall *f, struct fw_script *s)
 {
 	(void)f;
-	(void)s;
+	script_add(s, "lockdown\n");
 }
 
 int
@@ -680,6 +715,86 @@ firewall_nft(const char *table, const struct fw_script *s, char *err,
 		return (-1);
 	}
 	return (0);
+}
+
+/* The runner of nft transactions: each committed one ends on the loop. */
+#define FWRUN_QUEUE	64
+
+struct fwrun {
+	struct fw_script	 script;
+	struct event		*ev;
+	fwrun_done_cb		 done;
+	void			*arg;
+	uint64_t		 seq;
+	uint64_t		 queue[FWRUN_QUEUE];
+	size_t			 nqueue;
+};
+
+static void
+fwrun_ended(evutil_socket_t fd, short what, void *arg)
+{
+	struct fwrun	*r = arg;
+	uint64_t	 q[FWRUN_QUEUE];
+	size_t		 i, n = r->nqueue;
+
+	(void)fd;
+	(void)what;
+	/* done() may commit again: those end on the next turn. */
+	memcpy(q, r->queue, n * sizeof(*q));
+	r->nqueue = 0;
+	for (i = 0; i < n; i++)
+		r->done(r->arg, q[i],
+		    fail & FAIL_NFT ? "the harness says no" : NULL);
+}
+
+struct fwrun *
+fwrun_new(struct event_base *base, const char *nft, fwrun_done_cb done,
+    void *arg)
+{
+	struct fwrun	*r = xcalloc(1, sizeof(*r));
+
+	FUZZ_ASSERT(nft != NULL);
+	r->done = done;
+	r->arg = arg;
+	if ((r->ev = evtimer_new(base, fwrun_ended, r)) == NULL)
+		abort();
+	return (r);
+}
+
+void
+fwrun_free(struct fwrun *r)
+{
+	if (r == NULL)
+		return;
+	event_free(r->ev);
+	fw_script_free(&r->script);
+	free(r);
+}
+
+struct fw_script *
+fwrun_script(struct fwrun *r)
+{
+	return (&r->script);
+}
+
+uint64_t
+fwrun_commit(struct fwrun *r)
+{
+	struct timeval	 now = { 0, 0 };
+
+	if (r->script.len == 0)
+		return (0);
+	FUZZ_ASSERT(r->nqueue < FWRUN_QUEUE);
+	fw_script_reset(&r->script);
+	r->queue[r->nqueue++] = ++r->seq;
+	evtimer_add(r->ev, &now);
+	return (r->seq);
+}
+
+void
+fwrun_discard(struct fwrun *r)
+{
+	fw_script_reset(&r->script);
 }
 
 struct netwatch *
@@ -904,6 +1019,8 @@ deliver(struct run *run, const struct fuzz_rec *r)
 		}
 	}
 	free(m);
+	/* What ends on the loop: nft transactions, their acknowledgements. */
+	event_base_loop(run->base, EVLOOP_NONBLOCK);
 	drain(run);
 	check_routes(run);
 }
@@ -949,10 +1066,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    client_new(run.base, &opt);
 	FUZZ_ASSERT(run.role != NULL);
 	controld_start(&run);
-	while (fuzz_next(&in, &r)) {
+	while (fuzz_next(&in, &r))
 		deliver(&run, &r);
-		event_base_loop(run.base, EVLOOP_NONBLOCK);
-	}
 	role_free(run.role);
 	FUZZ_ASSERT(nl_handles == 0);
 	nnl = 0;

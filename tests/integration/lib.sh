@@ -22,6 +22,7 @@ cleanup() {
 	for ns in "${NETNS[@]}"; do
 		ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
 		ip netns del "$ns" 2>/dev/null
+		rm -rf "/etc/netns/$ns"
 	done
 	rm -rf "$WORK"
 }
@@ -38,6 +39,11 @@ new_netns() {
 	local _nsname="fzct$FZC_RUN-$BASHPID-$2"
 	ip netns add "$_nsname" || return 1
 	NETNS+=("$_nsname")
+	# ip netns exec mounts this over /etc/resolv.conf: a client's DNS
+	# control (the default rewrites the file) stays in its namespace.
+	mkdir -p "/etc/netns/$_nsname"
+	cat /etc/resolv.conf >"/etc/netns/$_nsname/resolv.conf" 2>/dev/null ||
+	    : >"/etc/netns/$_nsname/resolv.conf"
 	ip -n "$_nsname" link set lo up
 	printf -v "$1" %s "$_nsname"
 }

@@ -108,11 +108,13 @@ pt_stub() {
 # none) in its token file, all under WORK/NAME. SCENARIO-EXTRA: more keys
 # for pt_scenario. The test PKI (WORK/pki) is made on first use; PT_CERT
 # names the server certificate in it (default srv, for 127.0.0.1) and
-# PT_CAFILE the CA file given to fzc (default the test CA).
+# PT_CAFILE the CA file given to fzc (default the test CA). PT_NS_HOOK, if
+# set, is run with the namespace's name before anything starts in it.
 pt_setup() {
 	local name=$1 extra=${2-} token=${3-$PT_TOKEN}
 	shift 3 2>/dev/null || shift $#
 	new_netns PT_NS "$name" || return 1
+	[ -z "${PT_NS_HOOK:-}" ] || "$PT_NS_HOOK" "$PT_NS" || return 1
 	mkdir -p "$WORK/$name" && chmod 755 "$WORK/$name" || return 1
 	PT_DIR=$WORK/$name/fzc
 	PT_SOCK=$WORK/$name/portal.sock

@@ -46,6 +46,8 @@ done
 rm -rf "$logdir"
 # Tests must leave nothing behind: a namespace left over is a failure.
 left=$(ip netns list | grep -c "^fzct$FZC_RUN-" || true)
+left=$((left + $(find /etc/netns -maxdepth 1 -name "fzct$FZC_RUN-*" \
+    2>/dev/null | wc -l)))
 if [ "$left" -gt 0 ]; then
 	echo "FAIL: cleanup ($left test namespaces left behind)"
 	failed=$((failed + 1))

@@ -105,6 +105,24 @@ sys.exit(not any(m["event"] == "authorization_created" and
 ' "$1"
 }
 
+# gw_candidate: a candidate of GW_CLIENT for the gateway, at an address
+# where nothing answers, paired with the gateway's host candidate on a
+# link to nowhere (gw_dummy, through PT_NS_HOOK: a veth pair). The client never connects;
+# without a candidate pair ICE gives up after 10 s and the gateway
+# forgets it, which a slow run (a loaded machine) reaches before the test
+# is done. Checks that go unanswered go on for minutes.
+gw_dummy() {
+	ip -n "$1" link add dummy0 type veth peer name dummy1 &&
+	    ip -n "$1" addr add 192.0.2.1/24 dev dummy0 &&
+	    ip -n "$1" link set dummy1 up && ip -n "$1" link set dummy0 up
+}
+
+gw_candidate() {
+	pt_ctl '{"cmd": "push", "role": "gateway", "event": "ice_candidates",
+	    "payload": {"client_id": "'$GW_CLIENT'", "candidates":
+	    ["candidate:1 1 udp 2130706431 192.0.2.9 9 typ host"]}}'
+}
+
 gw_log_has() {
 	grep -qF -- "$1" "$TLOG"
 }
@@ -113,7 +131,7 @@ gw_log_has() {
 # and go as set elements; everything is gone after SIGTERM.
 t_gateway_rules() {
 	local rc
-	gw_start gwrules || return 1
+	PT_NS_HOOK=gw_dummy gw_start gwrules || return 1
 	# Forwarding is off in a new namespace: said, not changed.
 	gw_log_has "net.ipv4.ip_forward = 1" ||
 	    pt_fail "no warning about net.ipv4.ip_forward" || return 1
@@ -138,6 +156,7 @@ t_gateway_rules() {
 
 	# Two resources for one client; the stub hears authorization_created.
 	gw_authz ref-1 "$(gw_res "$GW_RES1" 10.20.0.0/16 "[$(gw_tcp 443)]")"
+	gw_candidate
 	gw_authz ref-2 "$(gw_res "$GW_RES2" 10.20.5.0/24 '[]')"
 	wait_until 5 gw_acked ref-1 && wait_until 5 gw_acked ref-2 ||
 	    pt_fail "no authorization_created from the gateway" || return 1
@@ -190,15 +209,18 @@ t_gateway_rules() {
 	gw_set_lacks port4 "$GW_C4" && gw_set_lacks icmp4 "$GW_C4" ||
 	    pt_fail "elements left: $(gw_set port4)" || return 1
 
-	# Expiry: no word from the portal.
-	gw_authz ref-4 "$(gw_res "$GW_RES2" 10.20.5.0/24 '[]')" 2
-	wait_until 5 gw_set_has all4 "$GW_C4 . 10.20.5.0/24" ||
+	# Expiry: no word from the portal (in 6 s: a loaded machine takes a
+	# few to pass it on).
+	gw_authz ref-4 "$(gw_res "$GW_RES2" 10.20.5.0/24 '[]')" 6
+	gw_candidate
+	wait_until 6 gw_set_has all4 "$GW_C4 . 10.20.5.0/24" ||
 	    pt_fail "no element for ref-4" || return 1
-	wait_until 8 gw_set_lacks all4 "$GW_C4" ||
+	wait_until 12 gw_set_lacks all4 "$GW_C4" ||
 	    pt_fail "expired authorization stayed" || return 1
 
 	# A new init lists no authorization: what the gateway held goes.
 	gw_authz ref-5 "$(gw_res "$GW_RES2" 10.20.5.0/24 '[]')"
+	gw_candidate
 	wait_until 5 gw_set_has all4 "$GW_C4 . 10.20.5.0/24" ||
 	    pt_fail "no element for ref-5" || return 1
 	pt_ctl '{"cmd": "send_init", "role": "gateway"}'
@@ -360,6 +382,50 @@ t_gateway_traffic() {
 	# Nothing behind the gateway opens a connection to a client.
 	gw_expect "$res" "$GW_C4" 443 "errno 110" || return 1
 	gw_expect "$fw" "$GW_C4" 443 10.99.0.1 || return 1
+	pt_no_violations
+}
+
+# 2b. nft refuses a transaction (the tables changed behind tunneld's
+# back): the sets are rebuilt from what tunneld holds, and the message is
+# acknowledged once they are; when even that and emptying the sets fail,
+# the authorization is refused (EIO) and the portal never hears it was
+# created. tunneld keeps running either way.
+t_gateway_nft_refused() {
+	local refused
+	PT_NS_HOOK=gw_dummy gw_start gwrefused || return 1
+	gw_authz ref-1 "$(gw_res "$GW_RES1" 10.20.0.0/16 "[$(gw_tcp 443)]")"
+	gw_candidate
+	gw_authz ref-2 "$(gw_res "$GW_RES2" 10.20.5.0/24 '[]')"
+	wait_until 10 gw_acked ref-2 &&
+	    gw_set_has all4 "$GW_C4 . 10.20.5.0/24" ||
+	    pt_fail "no element for ref-2: $(gw_set all4)" || return 1
+	# The element goes; its deletion by tunneld is then refused.
+	gw_nft delete element inet "$GW_TABLE" all4 \
+	    "{ $GW_C4 . 10.20.5.0/24 }" || fail "deleting the element" ||
+	    return 1
+	pt_ctl '{"cmd": "push", "role": "gateway", "event": "reject_access",
+	    "payload": {"client_id": "'$GW_CLIENT'",
+	    "resource_id": "'$GW_RES2'"}}'
+	wait_until 10 gw_log_has "firewall sets of $GW_TABLE rebuilt" ||
+	    pt_fail "no rebuild after a refused transaction" || return 1
+	gw_log_has "nft refused the rules" ||
+	    pt_fail "the refusal was not logged" || return 1
+	gw_set_has port4 "$GW_C4 . 10.20.0.0/16 . tcp . 443" &&
+	    gw_set_lacks all4 "$GW_C4" ||
+	    pt_fail "sets after the rebuild: $(gw_set port4) $(gw_set all4)" ||
+	    return 1
+	# No table at all: nothing can be rebuilt, or emptied.
+	gw_nft delete table inet "$GW_TABLE" || fail "deleting the table" ||
+	    return 1
+	gw_authz ref-3 '{"id": "'$GW_RES3'", "type": "internet"}'
+	refused="tunneld refused client $GW_CLIENT for resource $GW_RES3"
+	wait_until 10 gw_log_has "$refused: Input/output error" ||
+	    pt_fail "the authorization was not refused" || return 1
+	gw_log_has "nft refused to empty the sets" ||
+	    pt_fail "the failed lockdown was not logged" || return 1
+	! gw_acked ref-3 || pt_fail "authorization_created for ref-3" ||
+	    return 1
+	kill -0 "$TPID" || pt_fail "tunneld died" || return 1
 	pt_no_violations
 }
 

@@ -54,7 +54,8 @@ start_portal() {
 	cat >"$WORK/scenario.json" <<'JSON'
 {
   "interface": {"ipv4": "100.71.34.9", "ipv6": "fd00:2021:1111::a:3b21",
-                "upstream_do53": [], "upstream_doh": []},
+                "search_domain": "corp.example.com",
+                "upstream_do53": [{"ip": "10.213.0.1"}], "upstream_doh": []},
   "sites": [{"id": "5d1b0c9a-7e3f-4a21-8c6d-9e8f7a6b5c4d", "name": "HQ"},
             {"id": "e1d2c3b4-a596-4877-8695-a4b3c2d1e0f9",
              "name": "Internet"}],
@@ -62,6 +63,11 @@ start_portal() {
     {"id": "a4e2c7d9-1b3f-4e5a-8c7d-2f1e0d9c8b7a", "type": "cidr",
      "address": "10.20.0.0/16", "name": "HQ LAN",
      "address_description": null, "filters": [],
+     "sites": [{"id": "5d1b0c9a-7e3f-4a21-8c6d-9e8f7a6b5c4d",
+                "name": "HQ"}]},
+    {"id": "0f6a8c1e-5b8e-4d5f-9a3c-11a2b3c4d5e6", "type": "dns",
+     "address": "*.corp.example.com", "name": "Corp",
+     "address_description": null, "filters": [], "ip_stack": "dual",
      "sites": [{"id": "5d1b0c9a-7e3f-4a21-8c6d-9e8f7a6b5c4d",
                 "name": "HQ"}]},
     {"id": "c3b2a190-8f7e-4d6c-b5a4-93827160f5e4", "type": "internet",
@@ -361,9 +367,88 @@ t_rpm() {
 	    return 1
 }
 
+# The system's resolver under the service (--dns-control's default): the
+# container's /etc/resolv.conf rewritten and put back byte for byte at the
+# stop; then with systemd-resolved installed, the tunnel link's DNS
+# servers and routing domain in resolved, a name of a DNS resource
+# resolved through it, and nothing left in resolved after the stop.
+t_deb_dns() {
+	local dir before ifname out
+	start_portal || return 1
+	sys_layer dir || return 1
+	sys_fetch "$dir" "$DEB" systemd-resolved ||
+	    fail "fetching dependencies" || return 1
+	sys_boot "$dir" "fzcd$$" --private-network --resolv-conf=copy-host ||
+	    return 1
+	container_net || return 1
+	sys_exec apt-get install -y -q "$DEB" >"$WORK/apt.log" 2>&1 ||
+	    fail "apt-get install: $(tail -20 "$WORK/apt.log")" || return 1
+	cp "$CA" "$dir/etc/fzc-test-ca.pem"
+	chmod 644 "$dir/etc/fzc-test-ca.pem"
+	printf 'FIREZONE_API_URL=%s\nFZC_OPTS=--ca-file /etc/fzc-test-ca.pem\n' \
+	    "$PORTAL_URL" >"$dir/etc/default/fzc"
+	sys_exec systemctl stop fzc.service
+	before=$(sys_exec sha256sum /etc/resolv.conf)
+	sys_exec systemctl start fzc.service || fail "start" || return 1
+	active_no_restarts fzc.service || return 1
+	printf '%s\n' "$TOKEN" | nsenter --all --target "$SYS_LEADER" \
+	    fzc sign-in >/dev/null || fail "fzc sign-in" || return 1
+	wait_until 15 connected || fail "not connected: $(sys_exec fzc status)" ||
+	    return 1
+
+	echo "==> /etc/resolv.conf asks fzc's sentinel"
+	wait_until 10 sys_exec grep -q '^nameserver 100.100.111.1$' \
+	    /etc/resolv.conf ||
+	    fail "not rewritten: $(sys_exec cat /etc/resolv.conf;
+	    sys_exec journalctl -u fzc.service | grep dns: | tail -5)" ||
+	    return 1
+	sys_exec grep -q '^search corp.example.com' /etc/resolv.conf ||
+	    fail "search: $(sys_exec cat /etc/resolv.conf)" || return 1
+	sys_exec journalctl -u fzc.service |
+	    grep -q 'system DNS control: etc-resolv-conf' ||
+	    fail "mode not logged" || return 1
+	sys_exec systemctl stop fzc.service || fail "stop" || return 1
+	[ "$(sys_exec sha256sum /etc/resolv.conf)" = "$before" ] ||
+	    fail "not put back: $(sys_exec cat /etc/resolv.conf)" || return 1
+
+	echo "==> with systemd-resolved"
+	sys_exec apt-get install -y -q systemd-resolved >"$WORK/apt.log" 2>&1 ||
+	    fail "installing systemd-resolved: $(tail -20 "$WORK/apt.log")" ||
+	    return 1
+	# The bus takes resolved's policy once told to, and resolved its name
+	# once started after that.
+	sys_exec systemctl reload dbus.service
+	sys_exec systemctl restart systemd-resolved.service
+	wait_until 15 sys_exec resolvectl status >/dev/null ||
+	    fail "resolved not on the bus: $(sys_exec resolvectl status 2>&1)" ||
+	    return 1
+	sys_exec systemctl start fzc.service || fail "start" || return 1
+	active_no_restarts fzc.service || return 1
+	wait_until 15 connected || fail "not connected" || return 1
+	ifname=$(sys_exec ip -o link show type tun | awk -F': ' '{print $2; exit}')
+	[ -n "$ifname" ] || fail "no TUN device" || return 1
+	wait_until 10 sh -c "nsenter --all --target $SYS_LEADER resolvectl \
+	    dns $ifname | grep -q 100.100.111.1" ||
+	    fail "link DNS: $(sys_exec resolvectl status "$ifname";
+	    sys_exec journalctl -u fzc.service | grep dns: | tail -5)" ||
+	    return 1
+	out=$(sys_exec resolvectl domain "$ifname")
+	grep -q '~\.' <<<"$out" && grep -q 'corp.example.com' <<<"$out" ||
+	    fail "link domains: $out" || return 1
+	sys_exec journalctl -u fzc.service |
+	    grep -q 'system DNS control: systemd-resolved' ||
+	    fail "mode not logged" || return 1
+	out=$(sys_exec resolvectl query --legend=no -4 web.corp.example.com 2>&1)
+	grep -q '100\.96\.' <<<"$out" ||
+	    fail "a resource name through resolved: $out" || return 1
+	sys_exec systemctl stop fzc.service || fail "stop" || return 1
+	! sys_exec resolvectl dns | grep -q 100.100.111.1 ||
+	    fail "left in resolved: $(sys_exec resolvectl dns)" || return 1
+}
+
 passed=0
 failed=0
-tests=(t_deb t_gui_deb t_rpm)
+tests=(t_deb t_deb_dns t_gui_deb t_rpm)
 [ $# -gt 1 ] && tests=("${@:2}")
 for t in "${tests[@]}"; do
 	WORK=$(mktemp -d /tmp/fzc-sys.XXXXXX)

@@ -2,11 +2,13 @@
  * check_firewall.c: the gateway's nft rules. The text is checked as text
  * (firewall.c is #included for its cover function); then, as root in a
  * network namespace of each test's own, real nft takes the scripts and
- * the kernel's sets are read back with `nft list`.
+ * the kernel's sets are read back with `nft list`, directly and through
+ * the runner that takes them off the event loop (fwrun.c).
  */
 #include <sys/wait.h>
 
 #include <check.h>
+#include <event2/event.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,7 @@
 #include <unistd.h>
 
 #include "tunneld/firewall.c"
+#include "tunneld/fwrun.h"
 #include "tests/unit/check_main.h"
 
 #define C4	"100.64.0.5"
@@ -502,6 +505,115 @@ START_TEST(test_nft_apply)
 }
 END_TEST
 
+/* What the runner said, in order. */
+struct ran {
+	uint64_t	 seq[8];
+	bool		 ok[8];
+	char		 err[8][256];
+	int		 n;
+};
+
+static void
+ran_cb(void *arg, uint64_t seq, const char *err)
+{
+	struct ran	*r = arg;
+
+	ck_assert_int_lt(r->n, 8);
+	r->seq[r->n] = seq;
+	r->ok[r->n] = err == NULL;
+	snprintf(r->err[r->n], sizeof(r->err[0]), "%s", err ? err : "");
+	r->n++;
+}
+
+/* The event loop until the runner has said n things in all. */
+static void
+ran_wait(struct event_base *base, struct ran *r, int n)
+{
+	while (r->n < n)
+		ck_assert_int_ne(event_base_loop(base, EVLOOP_ONCE), -1);
+	ck_assert_int_eq(r->n, n);
+}
+
+/*
+ * Through the runner: what is committed while a transaction runs goes as
+ * the next one, in order; a refused transaction changes nothing, and the
+ * one after it still applies.
+ */
+START_TEST(test_nft_runner)
+{
+	struct event_base	*base;
+	struct fwrun		*fr;
+	struct firewall		*fw;
+	struct ipc_gw_resource	 r, *rp = &r;
+	struct ran		 ran;
+	const char		*why = NULL;
+	char			 got[2048];
+	struct ipc_prefix	 c2v4, c2v6;
+
+	if (!nft_able())
+		return;
+	memset(&ran, 0, sizeof(ran));
+	ck_assert_ptr_nonnull(base = event_base_new());
+	ck_assert_ptr_nonnull(fr = fwrun_new(base, FIREWALL_NFT, ran_cb,
+	    &ran));
+	fw = fw_tun0();
+	prefix(&c2v4, "100.64.0.6/32");
+	prefix(&c2v6, "fd00:2021:1111::6/128");
+	ck_assert_uint_eq(fwrun_commit(fr), 0);
+	firewall_setup(fw, fwrun_script(fr));
+	ck_assert_uint_eq(fwrun_commit(fr), 1);
+	/* Two clients while the table is made: one transaction, the next. */
+	mkres(&r, "a", "10.1.0.0/16", "tcp:443");
+	ck_assert_int_eq(firewall_client(fw, "c1", &cv4, &cv6,
+	    (const struct ipc_gw_resource *const *)&rp, 1, fwrun_script(fr),
+	    &why), 1);
+	ck_assert_uint_eq(fwrun_commit(fr), 2);
+	ck_assert_int_eq(firewall_client(fw, "c2", &c2v4, &c2v6,
+	    (const struct ipc_gw_resource *const *)&rp, 1, fwrun_script(fr),
+	    &why), 1);
+	ck_assert_uint_eq(fwrun_commit(fr), 2);
+	ran_wait(base, &ran, 2);
+	ck_assert(ran.seq[0] == 1 && ran.ok[0] && ran.seq[1] == 2 &&
+	    ran.ok[1]);
+	nft_list("port4", got, sizeof(got));
+	ck_assert_str_eq(got, "elements = { " C4 " . 10.1.0.0/16 . tcp . "
+	    "443, 100.64.0.6 . 10.1.0.0/16 . tcp . 443 } ");
+	/* A good change and a bad one together: neither applies. */
+	fw_printf(fwrun_script(fr), "add element inet fzc_tun0 all4 "
+	    "{ 100.64.0.9 . 10.9.0.0/16 }\n"
+	    "add element inet fzc_tun0 nosuchset { 1.2.3.4 }\n");
+	ck_assert_uint_eq(fwrun_commit(fr), 3);
+	fw_printf(fwrun_script(fr), "add element inet fzc_tun0 all4 "
+	    "{ 100.64.0.10 . 10.10.0.0/16 }\n");
+	ck_assert_uint_eq(fwrun_commit(fr), 4);
+	ran_wait(base, &ran, 4);
+	ck_assert(ran.seq[2] == 3 && !ran.ok[2]);
+	ck_assert_ptr_nonnull(strstr(ran.err[2], "nosuchset"));
+	ck_assert(ran.seq[3] == 4 && ran.ok[3]);
+	nft_list("all4", got, sizeof(got));
+	ck_assert_str_eq(got, "elements = { 100.64.0.10 . 10.10.0.0/16 } ");
+	/* Discarded: committed but not started, it never runs. */
+	fw_printf(fwrun_script(fr), "add element inet fzc_tun0 all4 "
+	    "{ 100.64.0.11 . 10.11.0.0/16 }\n");
+	ck_assert_uint_eq(fwrun_commit(fr), 5);
+	fw_printf(fwrun_script(fr), "add element inet fzc_tun0 all4 "
+	    "{ 100.64.0.12 . 10.12.0.0/16 }\n");
+	ck_assert_uint_eq(fwrun_commit(fr), 6);
+	fwrun_discard(fr);
+	ck_assert_uint_eq(fwrun_commit(fr), 0);
+	ran_wait(base, &ran, 5);
+	nft_list("all4", got, sizeof(got));
+	ck_assert_ptr_null(strstr(got, "10.12.0.0"));
+	/* Freed with a transaction open: the thread ends, nothing leaks. */
+	fw_printf(fwrun_script(fr), "add element inet fzc_tun0 all4 "
+	    "{ 100.64.0.13 . 10.13.0.0/16 }\n");
+	ck_assert_uint_eq(fwrun_commit(fr), 6);
+	fwrun_free(fr);
+	firewall_free(fw);
+	event_base_free(base);
+}
+END_TEST
+
 START_TEST(test_nft_missing)
 {
 	char	 err[256];
@@ -537,6 +649,7 @@ firewall_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_nft_apply);
+	tcase_add_test(tc, test_nft_runner);
 	tcase_add_test(tc, test_nft_missing);
 	suite_add_tcase(su, tc);
 	return (su);

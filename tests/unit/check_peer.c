@@ -2,7 +2,8 @@
  * The tables workers read (routes.c, peer.c) and the reclamation behind
  * them (qsbr.c): lookups by longest prefix, a table swapped while another
  * thread reads it, and objects freed only once every reader has passed a
- * quiescent state.
+ * quiescent state; the packets held for resources and peers (stage.c),
+ * within one budget for all.
  */
 
 #include <sys/socket.h>
@@ -24,6 +25,7 @@
 #include "tunneld/peer.h"
 #include "tunneld/qsbr.h"
 #include "tunneld/routes.h"
+#include "tunneld/stage.h"
 
 Suite	*peer_suite(void);
 
@@ -405,6 +407,97 @@ START_TEST(test_index)
 }
 END_TEST
 
+#define NRES		40
+#define HELD_LEN	1000
+
+/* A packet of HELD_LEN bytes to 10.r.0.1, numbered k. */
+static void
+held_packet(uint8_t *pkt, int r, int k)
+{
+	char	 dst[32];
+
+	snprintf(dst, sizeof(dst), "10.%d.0.1", r);
+	memset(pkt, 0, HELD_LEN);
+	(void)packet(pkt, "100.64.0.5", dst);
+	pkt[20] = (uint8_t)k;
+	pkt[21] = (uint8_t)(k >> 8);
+}
+
+/*
+ * Packets to resources not yet authorized are held, 128 a resource at
+ * most, and STAGE_CAP bytes for all of them and the peers' together:
+ * 40 resources flooded with 1000-byte packets (5 MB) get 4 MiB, the rest
+ * is dropped. Claimed by a peer, the packets change hands without being
+ * counted twice; dropped, they free the budget again.
+ */
+START_TEST(test_held_cap)
+{
+	struct peer_tables	 t;
+	struct peer		 p;
+	struct routes		*r;
+	struct ipc_prefix	 pfx;
+	uint8_t			 pkt[HELD_LEN];
+	char			 id[IPC_ID_MAX];
+	size_t			 i, held = 0;
+	int			 k;
+
+	memset(&p, 0, sizeof(p));
+	peer_tables_init(&t, 1280, 1, NULL, NULL);
+	peer_init(&p, &t);
+	for (i = 0; i < NRES; i++) {
+		snprintf(id, sizeof(id), "r%zu", i);
+		pfx = prefix("10.0.0.0", 16);
+		pfx.addr[1] = (uint8_t)i;
+		ck_assert_int_eq(peer_add_resource(&t, &pfx, id), 0);
+	}
+	/* One resource alone: the oldest of 200 go, 128 stay. */
+	for (k = 0; k < 200; k++) {
+		held_packet(pkt, 0, k);
+		ck_assert(peer_unrouted(&t, pkt, HELD_LEN));
+	}
+	ck_assert_uint_eq(stage_bytes(), 128 * HELD_LEN);
+	for (i = 1; i < NRES; i++)
+		for (k = 0; k < STAGE_MAX; k++) {
+			held_packet(pkt, (int)i, k);
+			ck_assert(peer_unrouted(&t, pkt, HELD_LEN));
+		}
+	r = atomic_load(&t.routes);
+	for (i = 0; i < r->nres; i++)
+		held += (size_t)r->res[i]->held.n;
+	ck_assert_uint_eq(held, STAGE_CAP / HELD_LEN);
+	ck_assert_uint_eq(stage_bytes(), held * HELD_LEN);
+	ck_assert_uint_le(stage_bytes(), STAGE_CAP);
+
+	/* Authorized: r0's packets go to the peer, in order, oldest first. */
+	ck_assert_int_eq(peer_claim_held(&t, &p, "r0", NULL), STAGE_MAX);
+	ck_assert_int_eq(p.staged.n, STAGE_MAX);
+	ck_assert_uint_eq(p.staged.len[0], HELD_LEN);
+	ck_assert_int_eq(p.staged.pkt[0][20] | p.staged.pkt[0][21] << 8, 72);
+	ck_assert_int_eq(p.staged.pkt[STAGE_MAX - 1][20] |
+	    p.staged.pkt[STAGE_MAX - 1][21] << 8, 199);
+	ck_assert_uint_eq(stage_bytes(), held * HELD_LEN);
+	/* Still full: a packet for another resource is dropped. */
+	held_packet(pkt, 1, 500);
+	ck_assert(peer_unrouted(&t, pkt, HELD_LEN));
+	ck_assert_uint_eq(stage_bytes(), held * HELD_LEN);
+
+	/* Refused: what was held for it frees its share. */
+	ck_assert_int_eq(peer_drop_held(&t, "r1", NULL), STAGE_MAX);
+	ck_assert_uint_eq(stage_bytes(), (held - STAGE_MAX) * HELD_LEN);
+	held_packet(pkt, 1, 501);
+	ck_assert(peer_unrouted(&t, pkt, HELD_LEN));
+	ck_assert_uint_eq(stage_bytes(), (held - STAGE_MAX + 1) * HELD_LEN);
+	for (i = 1; i < NRES; i++) {
+		snprintf(id, sizeof(id), "r%zu", i);
+		(void)peer_drop_held(&t, id, NULL);
+	}
+	ck_assert_uint_eq(stage_bytes(), STAGE_MAX * HELD_LEN);
+	peer_fini(&p);
+	ck_assert_uint_eq(stage_bytes(), 0);
+	peer_tables_clear(&t);
+}
+END_TEST
+
 Suite *
 peer_suite(void)
 {
@@ -417,6 +510,7 @@ peer_suite(void)
 	tcase_add_test(tc, test_qsbr_reader_thread);
 	tcase_add_test(tc, test_swap_while_reading);
 	tcase_add_test(tc, test_index);
+	tcase_add_test(tc, test_held_cap);
 	suite_add_tcase(s, tc);
 	return (s);
 }
