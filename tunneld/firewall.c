@@ -849,3 +849,10 @@ fail:
 	    strerror(rc));
 	return (-1);
 }
+
+/* For the other tables of the gateway role (dnat.c): text made there. */
+void
+fw_script_add(struct fw_script *s, const char *text)
+{
+	fw_printf(s, "%s", text);
+}

@@ -33,6 +33,7 @@ struct fw_script {
 
 void		 fw_script_reset(struct fw_script *);
 void		 fw_script_free(struct fw_script *);
+void		 fw_script_add(struct fw_script *, const char *);
 
 /* NULL with *why if ifname cannot name an nft table and rule. */
 struct firewall	*firewall_new(const char *, const char **);
