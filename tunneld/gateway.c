@@ -243,8 +243,7 @@ gateway_fw_done(void *arg, uint64_t seq, const char *err)
 	if (err != NULL && seq != g->lockdown_seq) {
 		fwrun_discard(g->run);
 		if (seq == g->resync_seq) {
-			log_warnx("nft refused to rebuild the sets: %s; "
-			    "emptying them", err);
+			log_warnx("sets not rebuilt: %s; emptying them", err);
 			firewall_lockdown(g->fw, fwrun_script(g->run));
 			g->lockdown_seq = fwrun_commit(g->run);
 		} else {
@@ -853,8 +852,8 @@ gateway_state(struct role *r, const struct ipc_msg *msg)
 		g->waiting = xreallocarray(g->waiting, g->swaiting,
 		    sizeof(*g->waiting));
 	}
-	g->waiting[g->nwaiting++] = (struct gateway_waiting){ seq,
-	    msg->hdr.id, msg->hdr.type };
+	g->waiting[g->nwaiting++] = (struct gateway_waiting){ seq, msg->hdr.id,
+		msg->hdr.type };
 	return (ROLE_ACK_LATER);
 }
 

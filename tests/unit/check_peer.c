@@ -474,7 +474,8 @@ START_TEST(test_held_cap)
 	ck_assert_uint_eq(p.staged.len[0], HELD_LEN);
 	ck_assert_int_eq(p.staged.pkt[0][20] | p.staged.pkt[0][21] << 8, 72);
 	ck_assert_int_eq(p.staged.pkt[STAGE_MAX - 1][20] |
-	    p.staged.pkt[STAGE_MAX - 1][21] << 8, 199);
+		p.staged.pkt[STAGE_MAX - 1][21] << 8,
+	    199);
 	ck_assert_uint_eq(stage_bytes(), held * HELD_LEN);
 	/* Still full: a packet for another resource is dropped. */
 	held_packet(pkt, 1, 500);
