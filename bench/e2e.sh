@@ -12,15 +12,21 @@
 # 2. iperf3 client -> resource host through the gateway: fzc with
 #    --threads 1 and 2 on each side (direct), fzc relayed through coturn,
 #    and wireguard-go <-> wireguard-go over the same namespaces and links
-#    as the reference of bench/throughput.sh; ratios against it.
+#    as the reference of bench/throughput.sh; ratios against it. For each
+#    run: the CPU use of the client's and the gateway's tunnel process
+#    and of coturn, and UDP datagrams dropped for full socket buffers in
+#    the client's, the relay's and the gateway's namespaces, so that a
+#    relayed run shows whether the relay or fzc is the bottleneck.
 # Numbers are printed, never judged; the exit status is non-zero only when
 # a setup step fails.
 set -uo pipefail
 
 usage() {
 	cat <<EOF
-usage: $0 [-q] [-t SECONDS] [-n SAMPLES] [-b BUILDDIR]
+usage: $0 [-q] [-t SECONDS] [-n SAMPLES] [-p PHASES] [-b BUILDDIR]
   -t SECONDS  length of each iperf3 run (default 10)
+  -p PHASES   only these, comma-separated (default: all): first-direct,
+              first-relayed, tp-wg, tp-t1, tp-t2, tp-relay
   -n SAMPLES  fresh authorizations timed per path (default 5)
   -q          quick check of the script: 3 s runs, 2 samples, 1 stream
   -b BUILDDIR where fzc, fzc-tunneld and fzc-controld were built
@@ -34,10 +40,12 @@ BUILD=
 DURATION=
 SAMPLES=
 QUICK=0
-while getopts "t:n:b:qh" opt; do
+PHASES=
+while getopts "t:n:p:b:qh" opt; do
 	case $opt in
 	t) DURATION=$OPTARG ;;
 	n) SAMPLES=$OPTARG ;;
+	p) PHASES=$OPTARG ;;
 	q) QUICK=1 ;;
 	b) BUILD=$OPTARG ;;
 	h) usage; exit 0 ;;
@@ -58,6 +66,8 @@ bench_need_root "network namespaces, TUN"
 bench_need_tools "iproute2 nftables iputils-ping iperf3 coturn wireguard-go wireguard-tools openssl python3" \
     ip nft ping iperf3 turnserver wireguard-go wg openssl python3
 bench_build "$BUILD"
+CLK_TCK=$(getconf CLK_TCK)
+export CLK_TCK
 B=$BUILD
 FZC_RUN=bench$$
 export B SRCDIR FZC_RUN
@@ -67,9 +77,11 @@ trap 'echo "e2e.sh: interrupted" >&2; exit 130' INT TERM HUP
 
 # phase NAME FUNCTION ARGS...: FUNCTION in a subshell with a topology of
 # its own (lib.sh's), removed when it ends; its results go to $RES/NAME.
+# Skipped unless -p names it (or there is no -p).
 phase() {
 	local name=$1
 	shift
+	[ -z "$PHASES" ] || [[ ,$PHASES, == *,$name,* ]] || return 0
 	(
 		. "$SRCDIR/tests/integration/lib.sh"
 		trap 'set +e; cleanup' EXIT
@@ -106,19 +118,67 @@ first_answers() {
 	done
 }
 
-# iperf_runs LABEL: iperf3 to the resource host with each stream count;
-# lines "LABEL STREAMS GBITS RETRANS".
+# udp_buf_errors NS: "RcvbufErrors SndbufErrors" of NS's UDP sockets
+# (/proc/net/snmp is per namespace).
+udp_buf_errors() {
+	ip netns exec "$1" cat /proc/net/snmp | awk '$1 == "Udp:" {
+	    if (!h) { for (i = 2; i <= NF; i++) c[$i] = i; h = 1 }
+	    else print $c["RcvbufErrors"], $c["SndbufErrors"] }'
+}
+
+# backlog_drops: packets dropped for a full per-CPU input queue
+# (netdev_max_backlog), which veth pairs feed; machine-wide.
+backlog_drops() {
+	local processed dropped rest n=0
+	while read -r processed dropped rest; do
+		n=$((n + 16#$dropped))
+	done </proc/net/softnet_stat
+	echo "$n"
+}
+
+# counters CPID GPID RPID: CPU ticks of the client's and the gateway's
+# tunnel process and of the relay (- if none), udp_buf_errors of the
+# client's, the relay's and the gateway's namespaces, and backlog_drops.
+counters() {
+	local pid
+	for pid in "$@"; do
+		if [ "$pid" = - ]; then
+			echo -n "- "
+		else
+			echo -n "$(cpu_ticks "$pid" || echo -) "
+		fi
+	done
+	echo "$(udp_buf_errors "$E2E_C") $(udp_buf_errors "$E2E_R")" \
+	    "$(udp_buf_errors "${E2E_G[1]}") $(backlog_drops)"
+}
+
+# iperf_runs LABEL CPID GPID RPID: iperf3 to the resource host with each
+# stream count; lines "LABEL STREAMS GBITS RETRANS" and then, over the
+# run, the CPU use (% of one CPU) of the client's tunnel process, the
+# gateway's and the relay (CPID, GPID, RPID; - for none), the UDP receive
+# and send buffer drops in the client's, the relay's and the gateway's
+# namespaces, and the machine's input queue drops.
 iperf_runs() {
-	local p j
+	local label=$1 p j c0 c1
+	shift
 	for p in "${STREAMS[@]}"; do
+		c0=$(counters "$@")
 		j=$(ip netns exec "$E2E_C" iperf3 -c 10.20.0.2 -t "$DURATION" \
-		    -P "$p" -J) || { fail "$1: iperf3 -P $p failed"; return 1; }
+		    -P "$p" -J) || { fail "$label: iperf3 -P $p failed"; return 1; }
+		c1=$(counters "$@")
 		python3 -c '
 import json, sys
 e = json.loads(sys.argv[1])["end"]
-print(sys.argv[2], sys.argv[3], "%.3f" % (e["sum_received"]["bits_per_second"]
-      / 1e9), e["sum_sent"].get("retransmits", 0))' "$j" "$1" "$p"
-		progress "$1, $p stream(s): done"
+c0, c1 = sys.argv[4].split(), sys.argv[5].split()
+hz, secs = int(sys.argv[6]), e["sum_received"]["seconds"]
+def d(i):
+    return "-" if "-" in (c0[i], c1[i]) else int(c1[i]) - int(c0[i])
+cpu = ["-" if d(i) == "-" else "%.0f" % (100 * d(i) / hz / secs)
+       for i in range(3)]
+print(sys.argv[2], "|", sys.argv[3], "%.3f" % (e["sum_received"]["bits_per_second"]
+      / 1e9), e["sum_sent"].get("retransmits", 0), *cpu,
+      *[d(i) for i in range(3, 10)])' "$j" "$label" "$p" "$c0" "$c1" "$CLK_TCK"
+		progress "$label, $p stream(s): done"
 	done
 }
 
@@ -130,25 +190,28 @@ fzc_throughput() {
 	ip netns exec "$E2E_C" ping -c 1 -W 20 10.20.0.2 >/dev/null ||
 	    fail "$3: no answer: $(tail -5 "$E2E_CLOG")" || return 1
 	progress "$3: path $(e2e_peer_path)"
-	iperf_runs "$3"
+	iperf_runs "$3" "$E2E_CPID" "${E2E_GPID[1]}" "${E2E_COTURN_PIDS[1]}"
 }
 
 # wg_throughput: wireguard-go in the client's and the gateway's
 # namespaces (flat topology, the same links), the resource network routed
 # through it; the gateway forwards as the fzc gateway does.
 wg_throughput() {
-	local c=wgb$$c g=wgb$$g
+	local c=wgb$$c g=wgb$$g cpid gpid
 	E2E_FILE_MIB=1
 	e2e_net flat 1 && e2e_resources 1 || return 1
 	(umask 077 && wg genkey >"$WORK/c.key" && wg genkey >"$WORK/g.key" &&
 	    wg genpsk >"$WORK/psk") || return 1
 	wg pubkey <"$WORK/c.key" >"$WORK/c.pub"
 	wg pubkey <"$WORK/g.key" >"$WORK/g.pub"
+	# ip netns exec and env exec in turn: $! is wireguard-go itself.
 	ip netns exec "$E2E_C" env WG_PROCESS_FOREGROUND=1 wireguard-go "$c" \
 	    >"$WORK/wgc.log" 2>&1 &
+	cpid=$!
 	PIDS+=($!)
 	ip netns exec "${E2E_G[1]}" env WG_PROCESS_FOREGROUND=1 wireguard-go \
 	    "$g" >"$WORK/wgg.log" 2>&1 &
+	gpid=$!
 	PIDS+=($!)
 	wait_until 5 test -S "/var/run/wireguard/$c.sock" &&
 	    wait_until 5 test -S "/var/run/wireguard/$g.sock" ||
@@ -167,7 +230,7 @@ wg_throughput() {
 	    fail "wireguard-go setup" || return 1
 	wait_until 10 ip netns exec "$E2E_C" ping -c 1 -W 1 10.20.0.2 ||
 	    fail "no ping through wireguard-go" || return 1
-	iperf_runs "wireguard-go"
+	iperf_runs "wireguard-go" "$cpid" "$gpid" -
 	rm -f "/var/run/wireguard/$c.sock" "/var/run/wireguard/$g.sock"
 }
 
@@ -181,31 +244,44 @@ phase tp-t2 fzc_throughput flat 2 "fzc direct, --threads 2"
 phase tp-relay fzc_throughput relay 2 "fzc relayed, --threads 2"
 
 echo "# fzc end to end: $(uname -r), $(nproc) CPUs, $(date -u +%FT%TZ)"
-echo
-echo "Time from the first packet to its answer through a fresh authorization"
-echo "(ms; ping -c 1 right after the client connected; $SAMPLES samples)"
-printf '  %-10s %8s %8s %8s\n' path min median max
-for m in direct relayed; do
-	sort -n "$RES/first-$m" | awk -v m="$m" '
-	    { v[NR] = $1 }
-	    END { printf "  %-10s %8.1f %8.1f %8.1f\n", m, v[1],
-	        (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2),
-	        v[NR] }'
-done
+if [ -s "$RES/first-direct" ] || [ -s "$RES/first-relayed" ]; then
+	echo
+	echo "Time from the first packet to its answer through a fresh authorization"
+	echo "(ms; ping -c 1 right after the client connected; $SAMPLES samples)"
+	printf '  %-10s %8s %8s %8s\n' path min median max
+	for m in direct relayed; do
+		[ -s "$RES/first-$m" ] || continue
+		sort -n "$RES/first-$m" | awk -v m="$m" '
+		    { v[NR] = $1 }
+		    END { printf "  %-10s %8.1f %8.1f %8.1f\n", m, v[1],
+			(NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2),
+			v[NR] }'
+	done
+fi
 echo
 echo "iperf3 client -> resource through the gateway, $DURATION s (Gbit/s;"
-echo "ratio to wireguard-go <-> wireguard-go on the same path)"
-cat "$RES"/tp-wg "$RES"/tp-t1 "$RES"/tp-t2 "$RES"/tp-relay | python3 -c '
+echo "ratio to wireguard-go <-> wireguard-go on the same path; CPU: % of one"
+echo "CPU over the run, of the client's and the gateway's tunnel process and"
+echo "of coturn; UDP buffer drops: datagrams dropped for a full receive/send"
+echo "socket buffer in the client's, the relay's and the gateway's namespace;"
+echo "backlog: packets dropped for a full input queue, machine-wide)"
+cat "$RES"/tp-wg "$RES"/tp-t1 "$RES"/tp-t2 "$RES"/tp-relay 2>/dev/null |
+    python3 -c '
 import sys
 rows, ref = [], {}
 for line in sys.stdin:
-    *label, streams, gbit, retr = line.split()
-    label = " ".join(label)
-    rows.append((label, streams, float(gbit), int(retr)))
+    label, rest = line.split(" | ")
+    streams, gbit, retr, *more = rest.split()
+    rows.append((label, streams, float(gbit), int(retr), more))
     if label == "wireguard-go":
         ref[streams] = float(gbit)
-print("  %-28s %7s %8s %7s %10s" % ("row", "streams", "Gbit/s", "ratio",
-                                     "retrans"))
-for label, streams, gbit, retr in rows:
-    r = gbit / ref[streams] if ref.get(streams) else float("nan")
-    print("  %-28s %7s %8.2f %7.2f %10d" % (label, streams, gbit, r, retr))'
+print("  %-26s %2s %6s %5s %7s %13s %23s" % ("", "", "", "", "",
+                                           "CPU %", "UDP buffer drops rcv/snd"))
+print("  %-26s %2s %6s %5s %7s %4s %4s %4s %7s %7s %7s %7s" % ("row", "P",
+      "Gbit/s", "ratio", "retrans", "clnt", "gw", "relay", "client", "relay",
+      "gateway", "backlog"))
+for label, streams, gbit, retr, m in rows:
+    r = "%5.2f" % (gbit / ref[streams]) if ref.get(streams) else "    -"
+    print("  %-26s %2s %6.2f %5s %7d %4s %4s %4s %7s %7s %7s %7s" % (label,
+          streams, gbit, r, retr, m[0], m[1], m[2], m[3] + "/" + m[4],
+          m[5] + "/" + m[6], m[7] + "/" + m[8], m[9]))'

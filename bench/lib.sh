@@ -76,6 +76,20 @@ bench_workdir() {
 	chmod 755 "$WORK"
 }
 
+# cpu_ticks PID...: utime+stime summed. /proc/PID/stat of a process counts
+# all of its threads, live and exited, so no need to walk task/.
+cpu_ticks() {
+	local pid stat total=0
+	local -a f
+	for pid in "$@"; do
+		stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
+		# comm may hold spaces: split after its closing parenthesis.
+		read -r -a f <<<"${stat##*) }"
+		total=$((total + f[11] + f[12]))
+	done
+	echo "$total"
+}
+
 # bench_netns NS...: network namespaces with loopback up, removed by
 # bench_cleanup with every process left inside them.
 BENCH_NETNS=()

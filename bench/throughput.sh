@@ -321,20 +321,6 @@ EOF
 	TUNNEL_PIDS+=("$pid" "$cpid")
 }
 
-# cpu_ticks PID...: utime+stime summed. /proc/PID/stat of a process counts
-# all of its threads, live and exited, so no need to walk task/.
-cpu_ticks() {
-	local pid stat total=0
-	local -a f
-	for pid in "$@"; do
-		stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
-		# comm may hold spaces: split after its closing parenthesis.
-		read -r -a f <<<"${stat##*) }"
-		total=$((total + f[11] + f[12]))
-	done
-	echo "$total"
-}
-
 # status_kib PID FIELD: a /proc/PID/status field in KiB.
 status_kib() {
 	awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null ||

@@ -236,6 +236,9 @@ controld_dispatch_tunneld(evutil_socket_t fd, short events, void *arg)
 		case IPC_DNS_QUERY:
 			dns_query(c->dns, &msg.u.dns);
 			break;
+		case IPC_P2P_RECV:
+			session_p2p(c->session, &msg.u.p2p);
+			break;
 		case IPC_SYSTEM_RESOLV:
 			dns_load_system(c->dns, msg.fd);
 			close(msg.fd);

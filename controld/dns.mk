@@ -6,17 +6,18 @@
 noinst_LIBRARIES += libfzcdns.a
 libfzcdns_a_SOURCES = \
 	controld/dns_forward.c controld/dns_forward.h \
+	controld/dns_p2p.c controld/dns_p2p.h \
 	controld/dns_pattern.c controld/dns_pattern.h \
 	controld/dns_proxy.c controld/dns_proxy.h \
 	controld/dns_stub.c controld/dns_stub.h \
 	controld/dns_upstream.c controld/dns_upstream.h
 libfzcdns_a_CFLAGS = $(AM_CFLAGS) $(LDNS_CFLAGS) $(JANSSON_CFLAGS)
 
-FZC_DNS_LIBS = libfzcdns.a libfzccommon.a $(LDNS_LIBS)
+FZC_DNS_LIBS = libfzcdns.a libfzccommon.a $(LDNS_LIBS) $(JANSSON_LIBS)
 
 check_PROGRAMS += tests/unit/check_dns_pattern tests/unit/check_dns_proxy \
 	tests/unit/check_dns_stub tests/unit/check_dns_upstream \
-	tests/unit/check_dns_forward
+	tests/unit/check_dns_forward tests/unit/check_dns_p2p
 
 tests_unit_check_dns_pattern_SOURCES = tests/unit/check_dns_pattern.c
 tests_unit_check_dns_pattern_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
@@ -39,3 +40,8 @@ tests_unit_check_dns_upstream_LDADD = $(FZC_DNS_LIBS) $(FZC_CHECK_LIBS)
 tests_unit_check_dns_forward_SOURCES = tests/unit/check_dns_forward.c
 tests_unit_check_dns_forward_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_dns_forward_LDADD = $(FZC_DNS_LIBS) $(FZC_CHECK_LIBS)
+
+tests_unit_check_dns_p2p_SOURCES = tests/unit/check_dns_p2p.c
+tests_unit_check_dns_p2p_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
+	$(JANSSON_CFLAGS)
+tests_unit_check_dns_p2p_LDADD = $(FZC_DNS_LIBS) $(FZC_CHECK_LIBS)

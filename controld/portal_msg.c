@@ -1143,8 +1143,9 @@ portal_msg_filters_merge(struct portal_filter *f, size_t n)
 
 /*
  * The gateway view of a resource: {id, type, address, name, filters} for
- * cidr, {id, type} for internet.  1: decoded; 0: a type fzc's gateway
- * does not serve (*why says which); -1: malformed.
+ * cidr and dns (address a name pattern), {id, type} for internet.  1:
+ * decoded; 0: a type fzc's gateway does not serve (*why says which); -1:
+ * malformed.
  */
 static int
 dec_gw_resource(json_t *o, struct portal_resource *r, const char **why)
@@ -1161,12 +1162,9 @@ dec_gw_resource(json_t *o, struct portal_resource *r, const char **why)
 		*why = "resource.type: missing or not a string";
 		return (-1);
 	}
-	if (strcmp(type, "dns") == 0) {
-		*why = "resource.type: dns resources are not served by fzc's "
-		    "gateway";
-		return (0);
-	}
-	if (strcmp(type, "cidr") == 0)
+	if (strcmp(type, "dns") == 0)
+		r->type = PORTAL_RES_DNS;
+	else if (strcmp(type, "cidr") == 0)
 		r->type = PORTAL_RES_CIDR;
 	else if (strcmp(type, "internet") == 0)
 		r->type = PORTAL_RES_INTERNET;
@@ -1180,7 +1178,12 @@ dec_gw_resource(json_t *o, struct portal_resource *r, const char **why)
 	}
 	if (r->type == PORTAL_RES_INTERNET)
 		return (1);
-	if ((s = jstr(json_object_get(o, "address"), 1, 64)) == NULL ||
+	if (r->type == PORTAL_RES_DNS) {
+		if (!req_str(o, "address", 1, MAX_DOMAIN, false, &r->address)) {
+			*why = "resource.address: missing or not a domain";
+			goto fail;
+		}
+	} else if ((s = jstr(json_object_get(o, "address"), 1, 64)) == NULL ||
 	    !parse_cidr(s, &r->cidr) || (r->address = strdup(s)) == NULL) {
 		*why = "resource.address: missing or not a CIDR";
 		goto fail;
@@ -1211,7 +1214,7 @@ dec_resource_updated(json_t *p, struct portal_resource *r, const char **why)
 {
 	int	 rv;
 
-	/* Filters of a DNS resource we never accepted: nothing to do. */
+	/* A type we never accepted: nothing to do. */
 	if ((rv = dec_gw_resource(p, r, why)) == 0)
 		*why = NULL;
 	return (rv);

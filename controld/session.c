@@ -1260,7 +1260,16 @@ session_peer_path(struct session *s, const struct ipc_peer_path *m)
 		    sizeof(*s->paths));
 		s->paths[s->npaths++] = *m;
 	}
+	if (s->role->path != NULL)
+		s->role->path(s, m);
 	session_notify(s, SESSION_CHANGED_PEERS | SESSION_CHANGED_RESOURCES);
+}
+
+void
+session_p2p(struct session *s, const struct ipc_p2p *m)
+{
+	if (s->role->p2p != NULL)
+		s->role->p2p(s, m);
 }
 
 const struct ipc_peer_path *

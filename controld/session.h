@@ -56,6 +56,10 @@ struct session_role {
 	void		(*status)(struct session *, json_t *);
 	/* What the role knows of the peer with this id, added to o. */
 	void		(*peer)(struct session *, const char *, json_t *);
+	/* A peer's connection came, moved or went (IPC_PEER_PATH). */
+	void		(*path)(struct session *, const struct ipc_peer_path *);
+	/* A control packet from a peer in the tunnel (PROTOCOL 4.6). */
+	void		(*p2p)(struct session *, const struct ipc_p2p *);
 };
 
 /* For controld.c and control.c. */
@@ -86,6 +90,7 @@ void		 session_local_candidate(struct session *,
 		    const struct ipc_candidate *, bool);
 void		 session_no_relays(struct session *, const char *);
 void		 session_peer_path(struct session *, const struct ipc_peer_path *);
+void		 session_p2p(struct session *, const struct ipc_p2p *);
 json_t		*session_peers(struct session *);
 void		 session_settings(struct session *, const struct ipc_settings *);
 json_t		*session_settings_json(struct session *);

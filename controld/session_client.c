@@ -18,6 +18,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "controld/dns_p2p.h"
 #include "controld/dns_pattern.h"
 #include "controld/portal_msg.h"
 #include "controld/portal_ratelimit.h"
@@ -27,6 +28,8 @@
 #define MAX_REUSED	64	/* gateways named in one request */
 #define MAX_ASKED	256	/* requests the portal has not answered */
 #define MAX_DEFERRED	64	/* requests waiting for the rate limit */
+/* PROTOCOL 4.6: AssignedIps again this often until the gateway answers. */
+#define ASSIGN_RETRY_S	2
 
 /* A resource's authorization as the portal last answered it. */
 struct authz {
@@ -37,10 +40,22 @@ struct authz {
 	enum portal_authz_reason failed;	/* when not authorized */
 };
 
-/* A name the stub resolver answered, and the resource it stands for. */
+/*
+ * A name the stub resolver answered, the resource it stands for, and what
+ * the resource's gateway said of its proxy IPs (PROTOCOL 4.6).
+ */
+enum dns_status {
+	DNS_WAITING,		/* AssignedIps due, or sent, no answer yet */
+	DNS_ACTIVE,		/* the gateway translates them */
+	DNS_INACTIVE,		/* the gateway refused, or could not resolve */
+};
+
 struct dns_binding {
 	const struct dns_proxy_name	*pn;
 	char				 resource_id[PORTAL_ID_SIZE];
+	enum dns_status			 status;
+	bool				 refused;	/* the last answer
+							   was Inactive */
 };
 
 struct session_client {
@@ -65,7 +80,11 @@ struct session_client {
 	size_t			 ndeferred;
 	struct dns_binding	*bindings;
 	size_t			 nbindings;
+	struct event		*ev_assign;	/* AssignedIps again */
 };
+
+static struct authz *session_client_authz(struct session_client *, const char *,
+    bool);
 
 /* NULL in the gateway role. */
 static struct session_client *
@@ -190,6 +209,200 @@ session_client_ship_binding(struct session *s, const struct dns_binding *b,
 	}
 }
 
+/*
+ * The gateway a resource's packets go to, when its connection is up: the
+ * only time AssignedIps can reach it.
+ */
+static const char *
+session_client_dns_gateway(struct session *s, struct session_client *sc,
+    const char *resource_id)
+{
+	const struct ipc_peer_path	*p;
+	struct authz			*z;
+
+	if ((z = session_client_authz(sc, resource_id, false)) == NULL ||
+	    !z->authorized ||
+	    (p = session_find_path(s, z->gateway_id)) == NULL ||
+	    (p->state != IPC_PATH_DIRECT && p->state != IPC_PATH_RELAYED))
+		return (NULL);
+	return (z->gateway_id);
+}
+
+/* AssignedIps for the name to its resource's gateway, if it is up. */
+static bool
+session_client_assign(struct session *s, struct session_client *sc,
+    const struct dns_binding *b)
+{
+	struct dns_p2p_assigned	 a;
+	struct ipc_p2p		*m;
+	const char		*gw;
+	char			*json;
+	int			 i;
+
+	if ((gw = session_client_dns_gateway(s, sc, b->resource_id)) == NULL)
+		return (false);
+	memset(&a, 0, sizeof(a));
+	snprintf(a.resource_id, sizeof(a.resource_id), "%s", b->resource_id);
+	snprintf(a.domain, sizeof(a.domain), "%s", b->pn->name);
+	for (i = 0; i < DNS_PROXY_PER_FAMILY; i++) {
+		a.ips[a.nips].family = AF_INET;
+		memcpy(a.ips[a.nips++].addr, b->pn->v4[i], 4);
+	}
+	for (i = 0; i < DNS_PROXY_PER_FAMILY; i++) {
+		a.ips[a.nips].family = AF_INET6;
+		memcpy(a.ips[a.nips++].addr, b->pn->v6[i], 16);
+	}
+	if ((json = dns_p2p_assigned_json(&a)) == NULL)
+		return (false);
+	m = xcalloc(1, sizeof(*m));
+	snprintf(m->peer_id, sizeof(m->peer_id), "%s", gw);
+	m->event = IPC_P2P_ASSIGNED_IPS;
+	m->len = (uint32_t)strlen(json);
+	memcpy(m->data, json, m->len);
+	session_ipc(s, IPC_P2P_SEND, m, sizeof(*m));
+	log_debug("dns: AssignedIps for %s to gateway %s", b->pn->name, gw);
+	free(m);
+	free(json);
+	return (true);
+}
+
+/*
+ * AssignedIps for every name of resource_id (NULL: of any resource)
+ * whose gateway is up: all of them when refresh, else those not active.
+ * The timer comes back while some wait.
+ */
+static void
+session_client_assign_all(struct session *s, struct session_client *sc,
+    const char *resource_id, bool refresh)
+{
+	struct timeval		 tv = { ASSIGN_RETRY_S, 0 };
+	struct dns_binding	*b;
+	bool			 waiting = false;
+	size_t			 i;
+
+	for (i = 0; i < sc->nbindings; i++) {
+		b = &sc->bindings[i];
+		if (resource_id != NULL &&
+		    strcmp(b->resource_id, resource_id) != 0)
+			continue;
+		if (!refresh && b->status == DNS_ACTIVE)
+			continue;
+		if (b->status == DNS_INACTIVE)
+			b->status = DNS_WAITING;
+		if (session_client_assign(s, sc, b) && b->status == DNS_WAITING)
+			waiting = true;
+	}
+	if (waiting && !evtimer_pending(sc->ev_assign, NULL))
+		evtimer_add(sc->ev_assign, &tv);
+}
+
+static void
+session_client_assign_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct session_client	*sc = arg;
+
+	(void)fd;
+	(void)events;
+	session_client_assign_all(sc->s, sc, NULL, false);
+}
+
+/* A connection came up: its gateway learns the names of its resources. */
+static void
+session_client_path(struct session *s, const struct ipc_peer_path *m)
+{
+	struct session_client	*sc = session_role_state(s);
+	size_t			 i;
+
+	if (m->state != IPC_PATH_DIRECT && m->state != IPC_PATH_RELAYED)
+		return;
+	for (i = 0; i < sc->nauthz; i++)
+		if (sc->authz[i].authorized &&
+		    strcmp(sc->authz[i].gateway_id, m->id) == 0)
+			session_client_assign_all(s, sc,
+			    sc->authz[i].resource_id, true);
+}
+
+/* A name's proxy IPs to tunneld: sent to the gateway now, or dropped. */
+static void
+session_client_proxy_state(struct session *s, const struct dns_binding *b,
+    bool active)
+{
+	struct ipc_proxy_state	 m;
+	int			 i;
+
+	memset(&m, 0, sizeof(m));
+	snprintf(m.resource_id, sizeof(m.resource_id), "%s", b->resource_id);
+	m.active = active;
+	for (i = 0; i < IPC_PROXY_IPS; i++) {
+		if (i < DNS_PROXY_PER_FAMILY) {
+			m.ips[i].family = AF_INET;
+			m.ips[i].prefixlen = 32;
+			memcpy(m.ips[i].addr, b->pn->v4[i], 4);
+		} else {
+			m.ips[i].family = AF_INET6;
+			m.ips[i].prefixlen = 128;
+			memcpy(m.ips[i].addr,
+			    b->pn->v6[i - DNS_PROXY_PER_FAMILY], 16);
+		}
+	}
+	session_ipc(s, IPC_PROXY_STATE, &m, sizeof(m));
+}
+
+/* DomainStatus from a gateway, for a name we sent it. */
+static void
+session_client_p2p(struct session *s, const struct ipc_p2p *m)
+{
+	struct session_client	*sc = session_role_state(s);
+	struct dns_p2p_status	 st;
+	struct dns_binding	*b = NULL;
+	const char		*why, *gw;
+	size_t			 i;
+
+	if (m->event != IPC_P2P_DOMAIN_STATUS) {
+		log_info("dns: gateway %s sent a control packet a client does "
+			 "not take; dropped",
+		    m->peer_id);
+		return;
+	}
+	if (dns_p2p_parse_status(m->data, m->len, &st, &why) == -1) {
+		log_warnx("dns: malformed DomainStatus from gateway %s "
+			  "dropped: %s",
+		    m->peer_id, why);
+		return;
+	}
+	for (i = 0; i < sc->nbindings && b == NULL; i++)
+		if (strcmp(sc->bindings[i].pn->name, st.domain) == 0 &&
+		    strcmp(sc->bindings[i].resource_id, st.resource_id) == 0)
+			b = &sc->bindings[i];
+	gw = b == NULL ? NULL :
+	    session_client_dns_gateway(s, sc, b->resource_id);
+	if (gw == NULL || strcmp(gw, m->peer_id) != 0) {
+		log_info("dns: DomainStatus from gateway %s for %s, which it "
+			 "does not serve us, dropped",
+		    m->peer_id, st.domain);
+		return;
+	}
+	if (st.active) {
+		if (b->status != DNS_ACTIVE)
+			log_info("dns: %s is active at gateway %s", st.domain,
+			    gw);
+		b->status = DNS_ACTIVE;
+	} else {
+		/* Said once: held packets ask again every second or two. */
+		if (!b->refused)
+			log_warnx("dns: gateway %s does not take %s "
+				  "(inactive); packets for it are dropped",
+			    gw, st.domain);
+		else
+			log_debug("dns: %s still inactive at gateway %s",
+			    st.domain, gw);
+		b->status = DNS_INACTIVE;
+	}
+	b->refused = !st.active;
+	session_client_proxy_state(s, b, st.active);
+	session_notify(s, SESSION_CHANGED_RESOURCES);
+}
+
 /* The stub resolver answered name for resource_id with its proxy IPs. */
 void
 session_client_dns_name(struct session *s, const char *resource_id,
@@ -204,8 +417,14 @@ session_client_dns_name(struct session *s, const char *resource_id,
 	for (i = 0; i < sc->nbindings && b == NULL; i++)
 		if (sc->bindings[i].pn == pn)
 			b = &sc->bindings[i];
-	if (b != NULL && strcmp(b->resource_id, resource_id) == 0)
+	/* Every query refreshes the gateway's resolution (PROTOCOL 4.6). */
+	if (b != NULL && strcmp(b->resource_id, resource_id) == 0) {
+		if (b->status == DNS_ACTIVE)
+			(void)session_client_assign(s, sc, b);
+		else
+			session_client_assign_all(s, sc, resource_id, false);
 		return;
+	}
 	if (b != NULL)
 		session_client_ship_binding(s, b, IPC_ROUTE_DEL);
 	else {
@@ -215,8 +434,11 @@ session_client_dns_name(struct session *s, const char *resource_id,
 		b->pn = pn;
 	}
 	snprintf(b->resource_id, sizeof(b->resource_id), "%s", resource_id);
+	b->status = DNS_WAITING;
+	b->refused = false;
 	session_client_ship_binding(s, b, IPC_ROUTE_ADD);
 	log_info("dns: %s is resource %s", pn->name, resource_id);
+	session_client_assign_all(s, sc, resource_id, false);
 }
 
 /*
@@ -241,6 +463,7 @@ session_client_dns_rebind(struct session *s, struct session_client *sc)
 		if (r != NULL) {
 			snprintf(b->resource_id, sizeof(b->resource_id), "%s",
 			    r->id);
+			b->status = DNS_WAITING;
 			session_client_ship_binding(s, b, IPC_ROUTE_ADD);
 			i++;
 		} else
@@ -553,14 +776,24 @@ session_client_need_authz(struct session *s, const char *resource_id)
 	struct session_client	*sc = session_client_of(s);
 	const char		*gws[MAX_REUSED];
 	size_t			 i, j, n = 0;
+	ssize_t			 k;
 
 	if (sc == NULL) {
 		log_warnx("tunneld asked for an authorization in the gateway "
 		    "role");
 		return;
 	}
-	if (session_client_find_resource(sc, resource_id) < 0) {
+	if ((k = session_client_find_resource(sc, resource_id)) < 0) {
 		log_warnx("tunneld asked for unknown resource %s", resource_id);
+		return;
+	}
+	/*
+	 * Packets held for a name of a DNS resource whose gateway is up wait
+	 * for its DomainStatus, not for the portal.
+	 */
+	if (sc->resources[k].type == PORTAL_RES_DNS &&
+	    session_client_dns_gateway(s, sc, resource_id) != NULL) {
+		session_client_assign_all(s, sc, resource_id, false);
 		return;
 	}
 	if (!session_connected(s))
@@ -719,8 +952,11 @@ session_client_dns_names(const struct session_client *sc,
 			inet_ntop(AF_INET6, b->pn->v6[j], buf, sizeof(buf));
 			json_array_append_new(ips, json_string(buf));
 		}
-		o = json_pack("{s:s, s:o}", "name", b->pn->name, "proxy_ips",
-		    ips);
+		o = json_pack("{s:s, s:o, s:s}", "name", b->pn->name,
+		    "proxy_ips", ips, "status",
+		    b->status == DNS_ACTIVE	  ? "active" :
+			b->status == DNS_INACTIVE ? "inactive" :
+						    "waiting");
 		json_array_append_new(a, o);
 	}
 	return (a);
@@ -837,7 +1073,9 @@ session_client_new(struct session *s)
 
 	sc->s = s;
 	if ((sc->ev_deferred = evtimer_new(session_base(s),
-	    session_client_deferred_cb, sc)) == NULL)
+	    session_client_deferred_cb, sc)) == NULL ||
+	    (sc->ev_assign = evtimer_new(session_base(s),
+	    session_client_assign_cb, sc)) == NULL)
 		fatalx("evtimer_new");
 	return (sc);
 }
@@ -852,6 +1090,7 @@ session_client_free(void *arg)
 	free(sc->authz);
 	portal_ratelimit_clear(&sc->ratelimit);
 	event_free(sc->ev_deferred);
+	event_free(sc->ev_assign);
 	free(sc);
 }
 
@@ -869,4 +1108,6 @@ const struct session_role session_client_role = {
 	.candidates = session_client_candidates,
 	.status = session_client_status,
 	.peer = session_client_peer,
+	.path = session_client_path,
+	.p2p = session_client_p2p,
 };

@@ -16,11 +16,15 @@
 #include "common/log.h"
 #include "common/timer.h"
 #include "common/util.h"
+#include "controld/dns_p2p.h"
+#include "controld/dns_pattern.h"
+#include "controld/dns_resolve.h"
 #include "controld/portal_msg.h"
 #include "controld/session.h"
 #include "controld/session_gateway.h"
 
 #define MAX_PENDING	256	/* peers tunneld has not acked */
+#define MAX_STATUS	256	/* names whose translations are not in yet */
 /* How long a burst of candidates is gathered. */
 #define BATCH_WINDOW_NS	(20 * NSEC_PER_MSEC)
 
@@ -33,11 +37,31 @@ struct pending {
 	int64_t		 expires_at;
 };
 
+/* A DNS resource's name pattern, for the names clients send. */
+struct gw_dns_resource {
+	char			 id[PORTAL_ID_SIZE];
+	char			*pattern;
+};
+
+/* A DomainStatus to send once tunneld has the name's translations in. */
+struct gw_status {
+	uint32_t		 ipc_id;
+	char			 client_id[IPC_ID_MAX];
+	char			 resource_id[PORTAL_ID_SIZE];
+	char			 domain[DNS_NAME_MAX + 1];
+	bool			 active;
+};
+
 struct session_gateway {
 	struct pending		 pending[MAX_PENDING];
 	size_t			 npending;
+	struct gw_status	 status[MAX_STATUS];
+	size_t			 nstatus;
 	struct portal_access	*grants;	/* pairs tunneld holds */
 	size_t			 ngrants;
+	struct gw_dns_resource	*dns;
+	size_t			 ndns;
+	struct dns_resolve	*resolver;	/* made at the first name */
 };
 
 static ssize_t
@@ -77,6 +101,204 @@ session_gateway_add_grant(struct session *s, const char *client_id,
 	}
 	g->grants[i].expires_at = expires_at;
 	session_notify(s, SESSION_CHANGED_PORTAL | SESSION_CHANGED_PEERS);
+}
+
+/* A DNS resource's pattern, as the portal last gave it. */
+static void
+session_gateway_dns_pattern(struct session_gateway *g,
+    const struct portal_resource *r)
+{
+	size_t	 i;
+
+	for (i = 0; i < g->ndns; i++)
+		if (strcmp(g->dns[i].id, r->id) == 0)
+			break;
+	if (r->type != PORTAL_RES_DNS) {
+		if (i < g->ndns) {
+			free(g->dns[i].pattern);
+			g->dns[i] = g->dns[--g->ndns];
+		}
+		return;
+	}
+	if (i == g->ndns) {
+		g->dns = xreallocarray(g->dns, g->ndns + 1, sizeof(*g->dns));
+		i = g->ndns++;
+		snprintf(g->dns[i].id, sizeof(g->dns[i].id), "%s", r->id);
+	} else
+		free(g->dns[i].pattern);
+	g->dns[i].pattern = xstrdup(r->address);
+}
+
+/* DomainStatus for the client's name (PROTOCOL 4.6). */
+static void
+session_gateway_domain_status(struct session *s, const char *client_id,
+    const char *resource_id, const char *domain, bool active)
+{
+	struct ipc_p2p	*m;
+	char		*json;
+
+	if ((json = dns_p2p_status_json(resource_id, domain, active)) == NULL)
+		return;
+	m = xcalloc(1, sizeof(*m));
+	snprintf(m->peer_id, sizeof(m->peer_id), "%s", client_id);
+	m->event = IPC_P2P_DOMAIN_STATUS;
+	m->len = (uint32_t)strlen(json);
+	memcpy(m->data, json, m->len);
+	session_ipc(s, IPC_P2P_SEND, m, sizeof(*m));
+	free(m);
+	free(json);
+}
+
+/*
+ * Why the client may not have translations for the name, or NULL: it
+ * holds an authorization for the resource that has not expired, and the
+ * name matches the resource's pattern.
+ */
+static const char *
+session_gateway_dns_refusal(struct session_gateway *g, const char *client_id,
+    const struct dns_p2p_assigned *a)
+{
+	ssize_t	 k;
+	size_t	 i;
+
+	if ((k = session_gateway_find_grant(g, client_id, a->resource_id)) <
+		0 ||
+	    (g->grants[k].expires_at > 0 &&
+		g->grants[k].expires_at <= (int64_t)time(NULL)))
+		return ("not authorized for the resource");
+	for (i = 0; i < g->ndns; i++)
+		if (strcmp(g->dns[i].id, a->resource_id) == 0)
+			break;
+	if (i == g->ndns)
+		return ("not a DNS resource");
+	if (!dns_pattern_match(g->dns[i].pattern, a->domain))
+		return ("the name does not match the resource's pattern");
+	return (NULL);
+}
+
+/* A lookup for a client's AssignedIps, until it ends. */
+struct gw_lookup {
+	struct session		*s;
+	char			 client_id[IPC_ID_MAX];
+	struct dns_p2p_assigned	 a;
+};
+
+static void
+session_gateway_prefix(const struct dns_p2p_ip *ip, struct ipc_prefix *p)
+{
+	memset(p, 0, sizeof(*p));
+	if (ip->family == 0)
+		return;
+	p->family = (uint8_t)ip->family;
+	p->prefixlen = ip->family == AF_INET ? 32 : 128;
+	memcpy(p->addr, ip->addr, ip->family == AF_INET ? 4 : 16);
+}
+
+/*
+ * The name resolved (or not): tunneld translates each proxy IP to an
+ * address of its family, then the client hears whether it can go on.
+ */
+static void
+session_gateway_resolved(void *arg, const struct dns_p2p_ip *addrs, size_t n,
+    const char *why)
+{
+	struct gw_lookup	*l = arg;
+	struct session_gateway	*g;
+	struct gw_status	*st;
+	struct dns_p2p_ip	 real[DNS_P2P_MAX_IPS];
+	struct ipc_gw_dns_map	 m;
+	const char		*refused;
+	size_t			 i, mapped;
+
+	if (addrs == NULL && why == NULL)
+		goto done;	/* the resolver went away */
+	g = session_role_state(l->s);
+	/* The authorization may have gone meanwhile. */
+	if ((refused = session_gateway_dns_refusal(g, l->client_id, &l->a)) !=
+	    NULL) {
+		log_warnx("dns: client %s: %s refused: %s", l->client_id,
+		    l->a.domain, refused);
+		session_gateway_domain_status(l->s, l->client_id,
+		    l->a.resource_id, l->a.domain, false);
+		goto done;
+	}
+	mapped = dns_p2p_map(&l->a, addrs, n, real);
+	memset(&m, 0, sizeof(m));
+	snprintf(m.client_id, sizeof(m.client_id), "%s", l->client_id);
+	snprintf(m.resource_id, sizeof(m.resource_id), "%s", l->a.resource_id);
+	m.n = (uint32_t)l->a.nips;
+	for (i = 0; i < l->a.nips; i++) {
+		session_gateway_prefix(&l->a.ips[i], &m.v[i].proxy);
+		session_gateway_prefix(&real[i], &m.v[i].real);
+	}
+	/*
+	 * The client hears once tunneld acknowledges, when the translations
+	 * are in nftables: its packets must not come before them.
+	 */
+	if (g->nstatus == MAX_STATUS) {
+		log_warnx("dns: tunneld has not answered %d names; the oldest "
+			  "goes unanswered",
+		    MAX_STATUS);
+		memmove(&g->status[0], &g->status[1],
+		    (MAX_STATUS - 1) * sizeof(g->status[0]));
+		g->nstatus--;
+	}
+	st = &g->status[g->nstatus++];
+	st->ipc_id = session_ipc(l->s, IPC_GW_DNS_MAP, &m, sizeof(m));
+	snprintf(st->client_id, sizeof(st->client_id), "%s", l->client_id);
+	snprintf(st->resource_id, sizeof(st->resource_id), "%s",
+	    l->a.resource_id);
+	snprintf(st->domain, sizeof(st->domain), "%s", l->a.domain);
+	st->active = mapped > 0;
+	if (mapped == 0)
+		log_warnx("dns: client %s: %s does not resolve here (%s); "
+			  "inactive",
+		    l->client_id, l->a.domain,
+		    why != NULL ? why : "no address of the families asked");
+	else
+		log_info("dns: client %s: %s resolved, %zu of %zu proxy IPs "
+			 "translated",
+		    l->client_id, l->a.domain, mapped, l->a.nips);
+done:
+	free(l);
+}
+
+/* AssignedIps from a client: checked, then the name is resolved here. */
+static void
+session_gateway_p2p(struct session *s, const struct ipc_p2p *m)
+{
+	struct session_gateway	*g = session_role_state(s);
+	struct dns_p2p_assigned	 a;
+	struct gw_lookup	*l;
+	const char		*why;
+
+	if (m->event != IPC_P2P_ASSIGNED_IPS) {
+		log_info("dns: client %s sent a control packet a gateway does "
+			 "not take; dropped",
+		    m->peer_id);
+		return;
+	}
+	if (dns_p2p_parse_assigned(m->data, m->len, &a, &why) == -1) {
+		log_warnx("dns: malformed AssignedIps from client %s dropped: "
+			  "%s",
+		    m->peer_id, why);
+		return;
+	}
+	if ((why = session_gateway_dns_refusal(g, m->peer_id, &a)) != NULL) {
+		log_warnx("dns: client %s: %s for resource %s refused: %s",
+		    m->peer_id, a.domain, a.resource_id, why);
+		session_gateway_domain_status(s, m->peer_id, a.resource_id,
+		    a.domain, false);
+		return;
+	}
+	if (g->resolver == NULL)
+		g->resolver = dns_resolve_new(session_base(s));
+	l = xcalloc(1, sizeof(*l));
+	l->s = s;
+	snprintf(l->client_id, sizeof(l->client_id), "%s", m->peer_id);
+	l->a = a;
+	log_debug("dns: client %s: resolving %s", m->peer_id, a.domain);
+	dns_resolve_name(g->resolver, a.domain, session_gateway_resolved, l);
 }
 
 static void
@@ -149,7 +371,9 @@ session_gateway_resource(const struct portal_resource *r,
 	if (r->type == PORTAL_RES_CIDR) {
 		g->type = IPC_RES_CIDR;
 		session_prefix(&r->cidr.addr, r->cidr.plen, &g->prefix);
-	} else
+	} else if (r->type == PORTAL_RES_DNS)
+		g->type = IPC_RES_DNS;
+	else
 		g->type = IPC_RES_INTERNET;
 	g->nfilters = (uint8_t)r->nfilters;
 	for (i = 0; i < r->nfilters; i++) {
@@ -186,6 +410,7 @@ session_gateway_on_create_authz(struct session *s,
 	session_ice(cp.local_ufrag, cp.local_pwd, &a->gateway_ice);
 	session_ice(cp.remote_ufrag, cp.remote_pwd, &a->client_ice);
 	cp.expires_at = a->expires_at;
+	session_gateway_dns_pattern(g, &a->resource);
 	if (g->npending == MAX_PENDING) {
 		log_warnx("portal: tunneld has not answered %d authorizations;"
 		    " forgetting the oldest", MAX_PENDING);
@@ -207,6 +432,31 @@ session_gateway_on_create_authz(struct session *s,
 	    (long long)a->expires_at);
 }
 
+/* tunneld has a name's translations in place, or refused them. */
+static void
+session_gateway_dns_ack(struct session *s, uint32_t id, int error)
+{
+	struct session_gateway	*g = session_role_state(s);
+	struct gw_status	 st;
+	size_t			 i;
+
+	for (i = 0; i < g->nstatus; i++)
+		if (g->status[i].ipc_id == id)
+			break;
+	if (i == g->nstatus)
+		return;
+	st = g->status[i];
+	memmove(&g->status[i], &g->status[i + 1],
+	    (g->nstatus - i - 1) * sizeof(g->status[0]));
+	g->nstatus--;
+	if (error != 0)
+		log_warnx("dns: client %s: tunneld refused the translations "
+			  "of %s: %s",
+		    st.client_id, st.domain, strerror(error));
+	session_gateway_domain_status(s, st.client_id, st.resource_id,
+	    st.domain, st.active && error == 0);
+}
+
 /* tunneld answered an IPC_CLIENT_PEER: tell the portal, or log why not. */
 static bool
 session_gateway_state_ack(struct session *s, uint32_t id,
@@ -216,6 +466,10 @@ session_gateway_state_ack(struct session *s, uint32_t id,
 	struct pending		 p;
 	size_t			 i;
 
+	if (ack->type == IPC_GW_DNS_MAP) {
+		session_gateway_dns_ack(s, id, ack->error);
+		return (true);
+	}
 	if (ack->type != IPC_CLIENT_PEER)
 		return (false);
 	for (i = 0; i < g->npending; i++)
@@ -268,6 +522,7 @@ session_gateway_on_resource_updated(struct session *s,
 	struct ipc_gw_resource	 gr;
 	size_t			 i;
 
+	session_gateway_dns_pattern(g, r);
 	if (session_gateway_resource(r, &gr)) {
 		session_ipc(s, IPC_GW_RESOURCE, &gr, sizeof(gr));
 		log_info("portal: resource %s updated", r->id);
@@ -353,7 +608,12 @@ session_gateway_free(void *arg)
 
 	while (g->npending > 0)
 		free(g->pending[--g->npending].ref);
+	/* First: lookups still running end, with the state still here. */
+	dns_resolve_free(g->resolver);
 	free(g->grants);
+	while (g->ndns > 0)
+		free(g->dns[--g->ndns].pattern);
+	free(g->dns);
 	free(g);
 }
 
@@ -370,4 +630,5 @@ const struct session_role session_gateway_role = {
 	.state_ack = session_gateway_state_ack,
 	.candidates = session_gateway_candidates,
 	.status = session_gateway_status,
+	.p2p = session_gateway_p2p,
 };

@@ -509,7 +509,7 @@ check_state_ack(const struct ipc_msg *m)
 
 	if (!((t >= IPC_STATE_FIRST && t <= IPC_STATE_LAST) ||
 	    t == IPC_INTERNET_SET || t == IPC_SETTINGS_SET ||
-	    t == IPC_DNS_CONFIG ||
+	    t == IPC_DNS_CONFIG || t == IPC_GW_DNS_MAP ||
 	    (t >= IPC_GW_STATE_FIRST && t <= IPC_GW_STATE_LAST)) ||
 	    m->u.state_ack.error < 0 || m->u.state_ack.error > 4095)
 		return ("state ack out of range");
@@ -549,9 +549,11 @@ check_gw_resource_of(const struct ipc_gw_resource *r)
 	if (r->type == IPC_RES_CIDR) {
 		if (!ipc_prefix_valid(&r->prefix))
 			return ("resource: invalid CIDR");
-	} else if (r->type == IPC_RES_INTERNET) {
+	} else if (r->type == IPC_RES_INTERNET || r->type == IPC_RES_DNS) {
 		if (!all_zero((const void *)&r->prefix, sizeof(r->prefix)))
-			return ("resource: internet with a prefix");
+			return (r->type == IPC_RES_DNS ?
+			    "resource: dns with a prefix" :
+			    "resource: internet with a prefix");
 	} else
 		return ("resource: unknown type");
 	if (r->nfilters > IPC_MAX_FILTERS)
@@ -718,6 +720,95 @@ check_dns(const struct ipc_msg *m)
 	return (NULL);
 }
 
+/*
+ * A host address of the proxy ranges (PROTOCOL 4.5): 100.96.0.0/11
+ * without the sentinels' 100.100.111.0/24, fd00:2021:1111:8000::/107.
+ */
+int
+ipc_proxy_ip(const struct ipc_prefix *p)
+{
+	static const uint8_t v6[13] = { 0xfd, 0x00, 0x20, 0x21, 0x11, 0x11,
+		0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+	if (!ipc_prefix_valid(p))
+		return (0);
+	if (p->family == AF_INET)
+		return (p->prefixlen == 32 && p->addr[0] == 100 &&
+		    (p->addr[1] & 0xe0) == 96 &&
+		    !ipc_dns_sentinel(AF_INET, p->addr));
+	return (p->prefixlen == 128 && memcmp(p->addr, v6, 13) == 0 &&
+	    (p->addr[13] & 0xe0) == 0 && !ipc_dns_sentinel(AF_INET6, p->addr));
+}
+
+static const char *
+check_p2p(const struct ipc_msg *m)
+{
+	const struct ipc_p2p	*p = &m->u.p2p;
+	const char		*why;
+
+	if ((why = check_id(p->peer_id)) != NULL)
+		return (why);
+	if (p->event != IPC_P2P_ASSIGNED_IPS &&
+	    p->event != IPC_P2P_DOMAIN_STATUS)
+		return ("p2p: unknown event");
+	if (!all_zero(p->reserved, sizeof(p->reserved)))
+		return ("p2p: reserved field not zero");
+	if (p->len == 0 || p->len > IPC_P2P_MAX)
+		return ("p2p: length out of range");
+	if (!all_zero(p->data + p->len, IPC_P2P_MAX - p->len))
+		return ("p2p: bytes past the length not zero");
+	return (NULL);
+}
+
+static const char *
+check_proxy_state(const struct ipc_msg *m)
+{
+	const struct ipc_proxy_state	*s = &m->u.proxy_state;
+	const char			*why;
+	int				 i;
+
+	if ((why = check_id(s->resource_id)) != NULL)
+		return (why);
+	if (s->active > 1 || !all_zero(s->reserved, sizeof(s->reserved)))
+		return ("proxy state: bad flag or reserved field");
+	for (i = 0; i < IPC_PROXY_IPS; i++)
+		if (!ipc_proxy_ip(&s->ips[i]) ||
+		    s->ips[i].family !=
+			(i < IPC_PROXY_IPS / 2 ? AF_INET : AF_INET6))
+			return ("proxy state: not 4 IPv4 and 4 IPv6 proxy IPs");
+	return (NULL);
+}
+
+static const char *
+check_gw_dns_map(const struct ipc_msg *m)
+{
+	const struct ipc_gw_dns_map	*g = &m->u.gw_dns_map;
+	const struct ipc_prefix		*r;
+	const char			*why;
+	uint32_t			 i;
+
+	if ((why = check_id(g->client_id)) != NULL ||
+	    (why = check_id(g->resource_id)) != NULL)
+		return (why);
+	if (g->n == 0 || g->n > IPC_PROXY_IPS || g->reserved != 0)
+		return ("dns map: count out of range");
+	for (i = 0; i < g->n; i++) {
+		r = &g->v[i].real;
+		if (!ipc_proxy_ip(&g->v[i].proxy))
+			return ("dns map: not a proxy IP");
+		/* All zero: the proxy IP has no translation (any longer). */
+		if (all_zero((const void *)r, sizeof(*r)))
+			continue;
+		if (!ipc_prefix_valid(r) || r->family != g->v[i].proxy.family ||
+		    r->prefixlen != (r->family == AF_INET ? 32 : 128))
+			return ("dns map: not a host of the proxy IP's family");
+	}
+	if (!all_zero((const void *)&g->v[i],
+	    (IPC_PROXY_IPS - i) * sizeof(g->v[0])))
+		return ("dns map: unused pair not zero");
+	return (NULL);
+}
+
 /* A table, a message a line or two: clang-format would reflow it. */
 /* clang-format off */
 #define RULE(t, s, f, fd, c)	[t] = { #t, sizeof(s), f, fd, c }
@@ -813,6 +904,14 @@ static const struct ipc_rule ipc_rules[IPC_TYPE_MAX] = {
 	    check_dns),
 	RULE(IPC_DNS_REPLY, struct ipc_dns, IPC_PEER_CONTROLD, IPC_FD_NONE,
 	    check_dns),
+	RULE(IPC_P2P_SEND, struct ipc_p2p, IPC_PEER_CONTROLD, IPC_FD_NONE,
+	    check_p2p),
+	RULE(IPC_P2P_RECV, struct ipc_p2p, IPC_PEER_TUNNELD, IPC_FD_NONE,
+	    check_p2p),
+	RULE(IPC_PROXY_STATE, struct ipc_proxy_state, IPC_PEER_CONTROLD,
+	    IPC_FD_NONE, check_proxy_state),
+	RULE(IPC_GW_DNS_MAP, struct ipc_gw_dns_map, IPC_PEER_CONTROLD,
+	    IPC_FD_NONE, check_gw_dns_map),
 	RULE(IPC_DNS_CONFIG, struct ipc_dns_config, IPC_PEER_CONTROLD,
 	    IPC_FD_NONE, check_dns_config),
 	RULE(IPC_SYSTEM_RESOLV, struct ipc_empty, IPC_PEER_TUNNELD,

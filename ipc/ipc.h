@@ -106,6 +106,11 @@ enum ipc_type {
 	/* 128-159: the DNS stub resolver (PROTOCOL 4.6) */
 	IPC_DNS_QUERY = 128,		/* tunneld -> controld */
 	IPC_DNS_REPLY = 129,		/* controld -> tunneld */
+	IPC_P2P_SEND = 130,		/* controld -> tunneld */
+	IPC_P2P_RECV = 131,		/* tunneld -> controld */
+	IPC_PROXY_STATE = 132,		/* controld -> tunneld, client */
+	IPC_GW_DNS_MAP = 133,		/* controld -> tunneld, gateway,
+					   STATE_ACK'd once in nftables */
 
 	/* 168-175: the system's DNS configuration (PROTOCOL 4.6) */
 	IPC_DNS_CONFIG = 168,		/* controld -> tunneld, STATE_ACK'd */
@@ -395,6 +400,9 @@ struct ipc_network_changed {
 #define IPC_MAX_FILTERS		32
 #define IPC_RES_CIDR		1
 #define IPC_RES_INTERNET	2
+#define IPC_RES_DNS \
+	3 /* no prefix: its names' addresses
+					   come with IPC_GW_DNS_MAP */
 
 struct ipc_filter {
 	uint8_t		proto;		/* IPPROTO_TCP, _UDP or _ICMP (ICMP
@@ -408,11 +416,11 @@ struct ipc_filter {
 /* IPC_GW_RESOURCE: resource_updated, the filters of a resource changed. */
 struct ipc_gw_resource {
 	char			id[IPC_ID_MAX];
-	uint8_t			type;		/* IPC_RES_CIDR or _INTERNET */
+	uint8_t			type;		/* IPC_RES_* */
 	uint8_t			nfilters;	/* 0: everything allowed */
 	uint8_t			reserved[2];	/* zero */
 	struct ipc_prefix	prefix;		/* CIDR, host bits zero; all
-						   zero for internet */
+						   zero for internet and dns */
 	struct ipc_filter	filters[IPC_MAX_FILTERS]; /* unused: zero */
 };
 
@@ -465,6 +473,56 @@ struct ipc_dns {
 	uint32_t		 len;		/* IPC_DNS_MIN..IPC_DNS_MAX */
 	uint32_t		 reserved;	/* zero */
 	uint8_t			 data[IPC_DNS_MAX];	/* past len: zero */
+};
+
+/*
+ * IPC_P2P_SEND, IPC_P2P_RECV: a control packet of PROTOCOL 4.6 inside the
+ * tunnel, to or from the peer named (the gateway in the client role, the
+ * client in the gateway role). tunneld frames it and never reads the
+ * JSON, which controld parses.
+ */
+#define IPC_P2P_ASSIGNED_IPS	0
+#define IPC_P2P_DOMAIN_STATUS	1
+#define IPC_P2P_MAX		1024	/* JSON bytes; fits the inner MTU */
+struct ipc_p2p {
+	char			 peer_id[IPC_ID_MAX];
+	uint8_t			 event;		/* IPC_P2P_ASSIGNED_IPS or
+						   _DOMAIN_STATUS */
+	uint8_t			 reserved[3];	/* zero */
+	uint32_t		 len;		/* 1..IPC_P2P_MAX */
+	uint8_t			 data[IPC_P2P_MAX];	/* past len: zero */
+};
+
+/*
+ * IPC_PROXY_STATE (client role): the gateway answered AssignedIps for a
+ * name. active 1: its proxy IPs go to the resource's gateway and what was
+ * held for them follows; 0: what is held for them is dropped.
+ */
+#define IPC_PROXY_IPS		8	/* 4 IPv4 /32, then 4 IPv6 /128 */
+struct ipc_proxy_state {
+	char			 resource_id[IPC_ID_MAX];
+	uint8_t			 active;	/* 0 or 1 */
+	uint8_t			 reserved[7];	/* zero */
+	struct ipc_prefix	 ips[IPC_PROXY_IPS];
+};
+
+/*
+ * IPC_GW_DNS_MAP (gateway role): a client's proxy IPs of one name of a
+ * DNS resource it is authorized for, each translated to a real address of
+ * the same family, or (real all zero) no longer translated.
+ */
+struct ipc_dns_pair {
+	struct ipc_prefix	 proxy;		/* a /32 or /128 of the
+						   proxy ranges */
+	struct ipc_prefix	 real;		/* same family, a host; or
+						   all zero */
+};
+struct ipc_gw_dns_map {
+	char			 client_id[IPC_ID_MAX];
+	char			 resource_id[IPC_ID_MAX];
+	uint32_t		 n;		/* 1..IPC_PROXY_IPS */
+	uint32_t		 reserved;	/* zero */
+	struct ipc_dns_pair	 v[IPC_PROXY_IPS];	/* past n: zero */
 };
 
 /* IPC_STATE_ACK: tunneld validated and keeps a state message. */
@@ -577,6 +635,9 @@ union ipc_payload {
 	struct ipc_gw_resource		gw_resource;
 	struct ipc_authz_keep		authz_keep;
 	struct ipc_dns			dns;
+	struct ipc_p2p			p2p;
+	struct ipc_proxy_state		proxy_state;
+	struct ipc_gw_dns_map		gw_dns_map;
 	struct ipc_dns_config		dns_config;
 	uint8_t				raw[IPC_MAX_PAYLOAD];
 };
@@ -620,6 +681,7 @@ int			 ipc_address_valid(const struct ipc_prefix *);
 int			 ipc_prefix_valid(const struct ipc_prefix *);
 int			 ipc_sockaddr_valid(const struct ipc_sockaddr *);
 int			 ipc_dns_sentinel(int, const uint8_t *);
+int			 ipc_proxy_ip(const struct ipc_prefix *);
 int			 ipc_domain_valid(const char *, size_t);
 const char		*ipc_type_name(uint16_t);
 size_t			 ipc_encode(uint8_t *, size_t, enum ipc_type, uint32_t,

@@ -7,6 +7,7 @@ FZC_PACKAGES=(
 	libsodium-dev libb2-dev libevent-dev libjansson-dev
 	libcurl4-openssl-dev libwslay-dev libmnl-dev libseccomp-dev
 	libsystemd-dev libssl-dev zlib1g-dev libbsd-dev check libldns-dev
+	libc-ares-dev
 	iproute2 util-linux procps passwd systemd
 	python3 python3-websockets openssl
 	wireguard-go wireguard-tools iputils-ping netcat-openbsd iperf3 ethtool

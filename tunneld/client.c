@@ -42,6 +42,13 @@ struct client {
 	bool			 internet;	/* the saved switch */
 	int			 default_routes;	/* 0/0 and ::/0 in */
 	struct ipc_dns_config	 dns;		/* the system's, while up */
+	/*
+	 * Proxy IPs a gateway has taken (DomainStatus "Active", PROTOCOL
+	 * 4.6); until then packets to a proxy IP stay held, authorized or
+	 * not: the gateway would refuse them.
+	 */
+	struct ipc_prefix	*active;
+	size_t			 nactive;
 };
 
 /* The client role's operations, below; a struct role of theirs is ours. */
@@ -170,7 +177,29 @@ client_gateway_serves(const struct client_gateway *g, const char *resource)
 	return (false);
 }
 
-/* The gateway's WireGuard peer routes its tunnel IPs and its resources. */
+static bool
+client_proxy_active(const struct client *c, const struct ipc_prefix *p)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->nactive; i++)
+		if (memcmp(&c->active[i], p, sizeof(*p)) == 0)
+			return (true);
+	return (false);
+}
+
+/* A route packets may take to its gateway: all but pending proxy IPs. */
+static bool
+client_route_ready(const struct client *c, const struct ipc_route *r)
+{
+	return (
+	    !ipc_proxy_ip(&r->prefix) || client_proxy_active(c, &r->prefix));
+}
+
+/*
+ * The gateway's WireGuard peer routes its tunnel IPs and its resources'
+ * ready routes; what was held for those follows.
+ */
 static void
 client_gateway_routes(struct client *c, struct client_gateway *g)
 {
@@ -180,10 +209,53 @@ client_gateway_routes(struct client *c, struct client_gateway *g)
 
 	(void)device_add_allowed_ip(dev, wg, &g->peer.gateway_ipv4);
 	(void)device_add_allowed_ip(dev, wg, &g->peer.gateway_ipv6);
-	for (i = 0; i < c->nroutes; i++)
-		if (client_gateway_serves(g, c->routes[i].resource_id))
-			(void)device_add_allowed_ip(dev, wg,
-			    &c->routes[i].prefix);
+	for (i = 0; i < c->nroutes; i++) {
+		if (!client_gateway_serves(g, c->routes[i].resource_id) ||
+		    !client_route_ready(c, &c->routes[i]))
+			continue;
+		(void)device_add_allowed_ip(dev, wg, &c->routes[i].prefix);
+		device_claim_held(dev, wg, c->routes[i].resource_id,
+		    &c->routes[i].prefix);
+	}
+}
+
+/*
+ * IPC_PROXY_STATE: the gateway of the resource took a name's proxy IPs,
+ * which now go to it, or refused them, and what waits for them goes.
+ */
+static void
+client_proxy_state(struct client *c, const struct ipc_proxy_state *m)
+{
+	struct client_gateway	*g;
+	struct ipc_route	 rt;
+	int			 i;
+	size_t			 k;
+
+	if (c->r.tun.dev == NULL)
+		return;
+	memset(&rt, 0, sizeof(rt));
+	memcpy(rt.resource_id, m->resource_id, sizeof(rt.resource_id));
+	for (i = 0; i < IPC_PROXY_IPS; i++) {
+		rt.prefix = m->ips[i];
+		if (!m->active)
+			device_drop_held(c->r.tun.dev, m->resource_id,
+			    &m->ips[i]);
+		/* Only routes there are: as many as routes, no more. */
+		else if (client_route_index(c, &rt) != -1 &&
+		    !client_proxy_active(c, &m->ips[i])) {
+			c->active = xreallocarray(c->active, c->nactive + 1,
+			    sizeof(*c->active));
+			c->active[c->nactive++] = m->ips[i];
+		}
+	}
+	if (!m->active)
+		return;
+	for (k = 0; k < c->r.npeers; k++) {
+		g = (struct client_gateway *)c->r.peers[k];
+		if (g->rp.conn != NULL &&
+		    client_gateway_serves(g, m->resource_id))
+			client_gateway_routes(c, g);
+	}
 }
 
 static void
@@ -232,7 +304,6 @@ client_gateway_peer(struct client *c, const struct ipc_gateway_peer *p)
 		    IPC_ID_MAX);
 	}
 	client_gateway_routes(c, g);
-	device_claim_held(c->r.tun.dev, conn_peer(g->rp.conn), p->resource_id);
 	return (0);
 }
 
@@ -498,6 +569,14 @@ client_state(struct role *r, const struct ipc_msg *msg)
 		if ((i = client_route_index(c, &msg->u.route)) == -1)
 			return (ENOENT);
 		c->routes[i] = c->routes[--c->nroutes];
+		/* A name that comes back must be taken by a gateway again. */
+		for (j = 0; j < c->nactive; j++)
+			if (memcmp(&c->active[j], &msg->u.route.prefix,
+			    sizeof(c->active[j])) == 0 &&
+			    !client_prefix_routed(c, &msg->u.route.prefix)) {
+				c->active[j] = c->active[--c->nactive];
+				break;
+			}
 		return (client_route(c, &msg->u.route, false));
 	case IPC_GATEWAY_PEER:
 		return (client_gateway_peer(c, &msg->u.gateway_peer));
@@ -505,7 +584,8 @@ client_state(struct role *r, const struct ipc_msg *msg)
 		return (client_save_internet(c, msg->u.internet.enabled));
 	case IPC_AUTHZ_FAILED:
 		if (r->tun.dev != NULL)
-			device_drop_held(r->tun.dev, msg->u.resource_id.id);
+			device_drop_held(r->tun.dev, msg->u.resource_id.id,
+			    NULL);
 		return (0);
 	case IPC_DNS_CONFIG:
 		c->dns = msg->u.dns_config;
@@ -568,16 +648,24 @@ client_owns(uint16_t type)
 {
 	return (role_token_owns(type) || type == IPC_INTERNET_SET ||
 	    type == IPC_DNS_REPLY || type == IPC_DNS_CONFIG ||
+	    type == IPC_P2P_SEND || type == IPC_PROXY_STATE ||
 	    (type >= IPC_STATE_FIRST && type <= IPC_STATE_LAST));
 }
 
-/* DNS answers are not state: nothing is kept, nothing acknowledged. */
+/*
+ * DNS answers and a name's proxy state are not state: nothing is
+ * acknowledged (the proxy state lives as long as the names in controld).
+ */
 static int
 client_dispatch(struct role *r, struct ipc_chan *ch, const struct ipc_msg *msg,
     const char **why)
 {
 	if (msg->hdr.type == IPC_DNS_REPLY) {
 		client_dns_reply(client_of(r), &msg->u.dns);
+		return (0);
+	}
+	if (msg->hdr.type == IPC_PROXY_STATE) {
+		client_proxy_state(client_of(r), &msg->u.proxy_state);
 		return (0);
 	}
 	return (role_portal_dispatch(r, ch, msg, why));
@@ -591,6 +679,7 @@ client_clear(struct role *r)
 	while (r->npeers > 0)
 		client_drop(r, r->peers[r->npeers - 1]);
 	free(c->routes);
+	free(c->active);
 }
 
 static const struct role_ops client_ops = {

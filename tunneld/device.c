@@ -49,6 +49,8 @@ struct device {
 	void			*ctl_arg;
 	device_dns_fn		*dns_fn;
 	void			*dns_arg;
+	device_p2p_fn		*p2p_fn;
+	void			*p2p_arg;
 	device_goodbye_fn	*goodbye_fn;
 	void			*goodbye_arg;
 	device_stats_fn		*stats_fn;	/* more counters, e.g. relays */
@@ -81,27 +83,34 @@ device_del_resource(struct device *dev, const struct ipc_prefix *p,
 	return (peer_del_resource(&dev->tables, p, id));
 }
 
-/* The portal refused the resource: what was held for it goes. */
+/*
+ * The portal refused the resource (only NULL), or the gateway a name of
+ * it (only its proxy IP): what was held for it goes.
+ */
 void
-device_drop_held(struct device *dev, const char *id)
+device_drop_held(struct device *dev, const char *id,
+    const struct ipc_prefix *only)
 {
 	int	 n;
 
-	if ((n = peer_drop_held(&dev->tables, id)) > 0)
-		log_info("resource %s: %d packets held for it dropped: no "
-		    "authorization", id, n);
+	if ((n = peer_drop_held(&dev->tables, id, only)) > 0)
+		log_info("resource %s: %d packets held for it dropped: %s", id,
+		    n,
+		    only == NULL ? "no authorization" :
+				   "the gateway did not take the name");
 }
 
 /*
- * The resource's packets held so far go to the peer now authorized for
- * it, in order, to be sent once its handshake completes.
+ * The packets held so far for the resource's route go to the peer now
+ * authorized for it, in order, to be sent once its handshake completes.
  */
 void
-device_claim_held(struct device *dev, struct peer *peer, const char *id)
+device_claim_held(struct device *dev, struct peer *peer, const char *id,
+    const struct ipc_prefix *route)
 {
 	int	 n;
 
-	if ((n = peer_claim_held(&dev->tables, peer, id)) > 0) {
+	if ((n = peer_claim_held(&dev->tables, peer, id, route)) > 0) {
 		log_debug("%d packets held for resource %s go to peer %u", n,
 		    id, peer->id);
 		peer_raise(peer, PEER_EV_WANT_HANDSHAKE);
@@ -153,6 +162,29 @@ device_set_dns_cb(struct device *dev, device_dns_fn *fn, void *arg)
 {
 	dev->dns_fn = fn;
 	dev->dns_arg = arg;
+}
+
+void
+device_set_p2p_cb(struct device *dev, device_p2p_fn *fn, void *arg)
+{
+	dev->p2p_fn = fn;
+	dev->p2p_arg = arg;
+}
+
+/* Control packets from peers, for a peer still there; the rest go. */
+static void
+device_p2p_packets(struct device *dev)
+{
+	struct handoff_dgram	 d;
+	size_t			 i;
+
+	while (handoff_pop(&dev->tables.handoff.p2p, &d) > 0) {
+		for (i = 0; i < dev->npeers; i++)
+			if (dev->peers[i]->id == d.peer)
+				break;
+		if (i < dev->npeers && dev->p2p_fn != NULL)
+			dev->p2p_fn(dev->p2p_arg, dev->peers[i], d.msg, d.len);
+	}
 }
 
 /* Queries to the sentinels; without a taker they go. */
@@ -707,6 +739,7 @@ device_wake_cb(evutil_socket_t fd, short events, void *arg)
 	device_handshakes(dev, now);
 	device_controls(dev);
 	device_dns_queries(dev);
+	device_p2p_packets(dev);
 	peer_report_unrouted(&dev->tables, now, dev->authz_fn,
 	    dev->authz_arg);
 	device_all_peer_events(dev, now);

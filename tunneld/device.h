@@ -30,6 +30,7 @@ typedef void device_ctl_fn(void *, const uint8_t *, size_t,
     const struct sockaddr_in6 *);
 typedef void device_goodbye_fn(void *, struct peer *);
 typedef void device_dns_fn(void *, const uint8_t *, size_t);
+typedef void device_p2p_fn(void *, struct peer *, const uint8_t *, size_t);
 typedef int device_stats_fn(void *, struct ipc_chan *, uint32_t);
 
 struct device_config {
@@ -54,13 +55,14 @@ int		 device_add_resource(struct device *,
 		    const struct ipc_prefix *, const char *);
 int		 device_del_resource(struct device *,
 		    const struct ipc_prefix *, const char *);
-void		 device_claim_held(struct device *, struct peer *,
-		    const char *);
-void		 device_drop_held(struct device *, const char *);
+void device_claim_held(struct device *, struct peer *, const char *,
+    const struct ipc_prefix *);
+void device_drop_held(struct device *, const char *, const struct ipc_prefix *);
 void		 device_set_authz_cb(struct device *, device_authz_fn *,
 		    void *);
 void		 device_set_ctl_cb(struct device *, device_ctl_fn *, void *);
 void		 device_set_dns_cb(struct device *, device_dns_fn *, void *);
+void		 device_set_p2p_cb(struct device *, device_p2p_fn *, void *);
 int		 device_tun_write(struct device *, const uint8_t *, size_t);
 void		 device_sendto(struct device *, const uint8_t *, size_t,
 		    const struct sockaddr_in6 *);

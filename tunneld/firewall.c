@@ -679,9 +679,8 @@ int
 firewall_nft(const char *nft, const struct fw_script *s, char *err,
     size_t errlen)
 {
-	char *const			 argv[] = { FW_SH, "-c",
-					    (char *)fw_sh_cmd, (char *)nft,
-					    NULL };
+	char *const argv[] = { FW_SH, "-c", (char *)fw_sh_cmd, (char *)nft,
+		NULL };
 	char *const			 envp[] = { "PATH=/usr/sbin:/usr/bin:"
 					    "/sbin:/bin", "LC_ALL=C", NULL };
 	posix_spawn_file_actions_t	 fa;
@@ -732,8 +731,9 @@ firewall_nft(const char *nft, const struct fw_script *s, char *err,
 	posix_spawnattr_setsigmask(&sa, &none);
 	posix_spawnattr_setsigdefault(&sa, &def);
 	posix_spawnattr_setpgroup(&sa, 0);
-	posix_spawnattr_setflags(&sa, POSIX_SPAWN_SETSIGMASK |
-	    POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+	posix_spawnattr_setflags(&sa,
+	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+		POSIX_SPAWN_SETPGROUP);
 	rc = posix_spawn(&pid, FW_SH, &fa, &sa, argv, envp);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&sa);
@@ -801,8 +801,8 @@ firewall_nft(const char *nft, const struct fw_script *s, char *err,
 			n = read(sp[0], st + slen, sizeof(st) - 1 - slen);
 			if (n > 0)
 				slen += (size_t)n;
-			else if (n == 0 || (n == -1 && errno != EINTR &&
-			    errno != EAGAIN)) {
+			else if (n == 0 ||
+			    (n == -1 && errno != EINTR && errno != EAGAIN)) {
 				close(sp[0]);
 				sp[0] = -1;
 			}
@@ -838,8 +838,8 @@ firewall_nft(const char *nft, const struct fw_script *s, char *err,
 	if (elen == 0 && status == -1)
 		snprintf(err, errlen, "%s ended without a status", nft);
 	else if (elen == 0)
-		snprintf(err, errlen, "%s %s %d", nft, status > 128 ?
-		    "killed by signal" : "exited with status",
+		snprintf(err, errlen, "%s %s %d", nft,
+		    status > 128 ? "killed by signal" : "exited with status",
 		    status > 128 ? status - 128 : status);
 	return (-1);
 fail:
@@ -848,4 +848,11 @@ fail:
 	snprintf(err, errlen, "running %s for %s: %s", FW_SH, nft,
 	    strerror(rc));
 	return (-1);
+}
+
+/* For the other tables of the gateway role (dnat.c): text made there. */
+void
+fw_script_add(struct fw_script *s, const char *text)
+{
+	fw_printf(s, "%s", text);
 }

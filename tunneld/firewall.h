@@ -33,6 +33,7 @@ struct fw_script {
 
 void		 fw_script_reset(struct fw_script *);
 void		 fw_script_free(struct fw_script *);
+void		 fw_script_add(struct fw_script *, const char *);
 
 /* NULL with *why if ifname cannot name an nft table and rule. */
 struct firewall	*firewall_new(const char *, const char **);
@@ -58,7 +59,10 @@ int		 firewall_client(struct firewall *, const char *,
  * After a script failed the kernel's sets may differ from what
  * firewall_client() assumed: firewall_resync() refills every set from
  * scratch; if that fails too, firewall_lockdown() empties them, so that
- * nothing is forwarded rather than too much.
+ * nothing is forwarded rather than too much. The gateway's runner drops
+ * whatever waited behind a refused transaction and runs the resync in
+ * its place, so the resync must write the whole of the table's changing
+ * state: a set or map added to the table is refilled here too.
  */
 void		 firewall_resync(const struct firewall *, struct fw_script *);
 void		 firewall_lockdown(const struct firewall *, struct fw_script *);

@@ -93,8 +93,8 @@ fwrun_main(void *arg)
 		fr->job_secs = fwrun_now() - t0;
 		fr->job_done = true;
 		pthread_mutex_unlock(&fr->mu);
-		while (write(fr->efd, &one, sizeof(one)) == -1 &&
-		    errno == EINTR)
+		while (
+		    write(fr->efd, &one, sizeof(one)) == -1 && errno == EINTR)
 			;
 	}
 }
@@ -165,7 +165,8 @@ fwrun_new(struct event_base *base, const char *nft, fwrun_done_cb done,
 	if ((fr->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1)
 		fatal("eventfd");
 	if ((fr->ev = event_new(base, fr->efd, EV_READ | EV_PERSIST,
-	    fwrun_done_cb_ev, fr)) == NULL || event_add(fr->ev, NULL) == -1)
+		 fwrun_done_cb_ev, fr)) == NULL ||
+	    event_add(fr->ev, NULL) == -1)
 		fatalx("event_new fwrun");
 	pthread_mutex_init(&fr->mu, NULL);
 	pthread_cond_init(&fr->cv, NULL);

@@ -23,14 +23,17 @@
 #include "common/util.h"
 #include "tunneld/conn.h"
 #include "tunneld/device.h"
+#include "tunneld/dnat.h"
 #include "tunneld/firewall.h"
 #include "tunneld/fwrun.h"
 #include "tunneld/iphdr.h"
 #include "tunneld/netlink.h"
+#include "tunneld/p2p.h"
 #include "tunneld/role.h"
 
 #define GATEWAY_MAX_CLIENTS	1024
 #define GATEWAY_MAX_AUTHZ	128	/* per client */
+#define GATEWAY_MAX_PROXY	256	/* proxy IPs translated, per client */
 /* Messages waiting for their transaction; more are acknowledged at once. */
 #define GATEWAY_MAX_WAITING	4096
 /*
@@ -54,11 +57,19 @@ struct gateway_authz {
 	struct ipc_gw_resource	 res;
 };
 
+/* A proxy IP of a name of a DNS resource, translated (PROTOCOL 4.6). */
+struct gateway_proxy {
+	char			 resource_id[IPC_ID_MAX];
+	struct ipc_dns_pair	 pair;
+};
+
 struct gateway_client {
 	struct role_peer	 rp;	/* first: id and connection */
 	struct ipc_client_peer	 peer;	/* keys, credentials, tunnel IPs */
 	struct gateway_authz	*authz;
 	size_t			 nauthz;
+	struct gateway_proxy	*proxy;
+	size_t			 nproxy;
 };
 
 /* A state message acknowledged once transaction seq has applied. */
@@ -71,6 +82,7 @@ struct gateway_waiting {
 struct gateway {
 	struct role		 r;		/* first: the base */
 	struct firewall		*fw;
+	struct dnat		*dnat;		/* with fw */
 	bool			 fw_installed;
 	struct fwrun		*run;		/* while fw_installed */
 	uint64_t		 resync_seq;	/* rebuilding the sets */
@@ -231,13 +243,13 @@ gateway_fw_done(void *arg, uint64_t seq, const char *err)
 	if (err != NULL && seq != g->lockdown_seq) {
 		fwrun_discard(g->run);
 		if (seq == g->resync_seq) {
-			log_warnx("nft refused to rebuild the sets: %s; "
-			    "emptying them", err);
+			log_warnx("sets not rebuilt: %s; emptying them", err);
 			firewall_lockdown(g->fw, fwrun_script(g->run));
 			g->lockdown_seq = fwrun_commit(g->run);
 		} else {
 			log_warnx("nft refused the rules: %s", err);
 			firewall_resync(g->fw, fwrun_script(g->run));
+			dnat_resync(g->dnat, fwrun_script(g->run));
 			g->resync_seq = fwrun_commit(g->run);
 		}
 		return;
@@ -263,29 +275,54 @@ gateway_commit(struct gateway *g)
 	if (fwrun_script(g->run)->len > GATEWAY_SCRIPT_MAX) {
 		fwrun_discard(g->run);
 		firewall_resync(g->fw, fwrun_script(g->run));
+		dnat_resync(g->dnat, fwrun_script(g->run));
 	}
 	return (fwrun_commit(g->run));
 }
 
-/* The client's elements after a change to its authorizations. */
+static int gateway_authz_index(const struct gateway_client *, const char *);
+
+/*
+ * The client's elements after a change to its authorizations or its
+ * proxy IPs. A translated proxy IP's real address is authorized as the
+ * DNS resource's filters say, as if a /32 or /128 resource of its own:
+ * the filters see the destination after the translation.
+ */
 static int
 gateway_client_rules(struct gateway *g, struct gateway_client *gc)
 {
-	const struct ipc_gw_resource	*res[GATEWAY_MAX_AUTHZ];
+	const struct ipc_gw_resource
+	    *res[GATEWAY_MAX_AUTHZ + GATEWAY_MAX_PROXY];
+	struct ipc_gw_resource		*real = NULL;
+	struct ipc_dns_pair		 pairs[GATEWAY_MAX_PROXY];
 	const char			*why;
-	size_t				 i;
+	size_t				 i, n = 0;
+	int				 k, rc;
 
 	if (g->run == NULL)
 		return (0);
 	for (i = 0; i < gc->nauthz; i++)
-		res[i] = &gc->authz[i].res;
+		res[n++] = &gc->authz[i].res;
+	if (gc->nproxy > 0)
+		real = xreallocarray(NULL, gc->nproxy, sizeof(*real));
+	for (i = 0; i < gc->nproxy; i++) {
+		k = gateway_authz_index(gc, gc->proxy[i].resource_id);
+		real[i] = gc->authz[k].res;
+		real[i].type = IPC_RES_CIDR;
+		real[i].prefix = gc->proxy[i].pair.real;
+		res[n++] = &real[i];
+		pairs[i] = gc->proxy[i].pair;
+	}
 	/* Refused, it appended nothing. */
-	if (firewall_client(g->fw, gc->peer.client_id, &gc->peer.client_ipv4,
-	    &gc->peer.client_ipv6, res, gc->nauthz, fwrun_script(g->run),
-	    &why) == -1) {
+	rc = firewall_client(g->fw, gc->peer.client_id, &gc->peer.client_ipv4,
+	    &gc->peer.client_ipv6, res, n, fwrun_script(g->run), &why);
+	free(real);
+	if (rc == -1) {
 		log_warnx("client %s: %s", gc->peer.client_id, why);
 		return (E2BIG);
 	}
+	dnat_client(g->dnat, gc->peer.client_id, &gc->peer.client_ipv4,
+	    &gc->peer.client_ipv6, pairs, gc->nproxy, fwrun_script(g->run));
 	return (0);
 }
 
@@ -306,17 +343,13 @@ gateway_client_at(struct gateway *g, size_t i)
 static void
 gateway_goodbye(struct gateway_client *gc)
 {
-	uint8_t		 pkt[IP6_HDR_LEN + 8];
+	uint8_t		 pkt[IP6_HDR_LEN + P2P_HDR_LEN];
 	struct peer	*peer;
 
 	if (gc->rp.conn == NULL || (peer = conn_peer(gc->rp.conn)) == NULL)
 		return;
-	memset(pkt, 0, sizeof(pkt));
-	pkt[0] = IPHDR_V6 << 4;
-	pkt[IP6_PAYLEN + 1] = 8;
-	pkt[IP6_NXT] = 255;
-	pkt[IP6_HDR_LEN] = 2;	/* Goodbye */
-	if (device_peer_send(peer, pkt, sizeof(pkt)) == -1)
+	if (p2p_frame(P2P_GOODBYE, NULL, 0, pkt, sizeof(pkt)) == 0 ||
+	    device_peer_send(peer, pkt, sizeof(pkt)) == -1)
 		log_debug("client %s: no session to say goodbye on",
 		    gc->peer.client_id);
 	else
@@ -332,8 +365,10 @@ gateway_client_free(struct gateway *g, struct gateway_client *gc,
 		gateway_goodbye(gc);
 	conn_free(gc->rp.conn);
 	gc->nauthz = 0;
+	gc->nproxy = 0;
 	(void)gateway_client_rules(g, gc);
 	free(gc->authz);
+	free(gc->proxy);
 	explicit_bzero(gc, sizeof(*gc));
 	free(gc);
 }
@@ -354,11 +389,25 @@ gateway_client_settle(struct gateway *g, struct gateway_client *gc)
 	gateway_client_free(g, gc, true);
 }
 
+/* The client's translations for a resource's names go with it. */
+static void
+gateway_proxy_drop(struct gateway_client *gc, const char *resource_id)
+{
+	size_t	 i = 0;
+
+	while (i < gc->nproxy)
+		if (strcmp(gc->proxy[i].resource_id, resource_id) == 0)
+			gc->proxy[i] = gc->proxy[--gc->nproxy];
+		else
+			i++;
+}
+
 static void
 gateway_authz_drop(struct gateway_client *gc, size_t i)
 {
 	log_info("client %s: resource %s no longer authorized",
 	    gc->peer.client_id, gc->authz[i].res.id);
+	gateway_proxy_drop(gc, gc->authz[i].res.id);
 	gc->authz[i] = gc->authz[--gc->nauthz];
 }
 
@@ -648,12 +697,14 @@ gateway_device_up(struct gateway *g)
 			return (-rc);
 		}
 	}
-	if ((g->fw = firewall_new(device_ifname(t->dev), &why)) == NULL) {
+	if ((g->fw = firewall_new(device_ifname(t->dev), &why)) == NULL ||
+	    (g->dnat = dnat_new(device_ifname(t->dev), &why)) == NULL) {
 		log_warnx("firewall for %s: %s", device_ifname(t->dev), why);
 		return (EINVAL);
 	}
 	memset(&s, 0, sizeof(s));
 	firewall_setup(g->fw, &s);
+	dnat_setup(g->dnat, &s);
 	rc = gateway_nft_now("creating the table", &s);
 	fw_script_free(&s);
 	if (rc == -1)
@@ -678,6 +729,7 @@ gateway_firewall_remove(struct gateway *g)
 	if (g->fw_installed) {
 		memset(&s, 0, sizeof(s));
 		firewall_teardown(g->fw, &s);
+		dnat_teardown(g->dnat, &s);
 		if (gateway_nft_now("removing the table", &s) == 0)
 			log_info("nftables table inet %s removed",
 			    firewall_table(g->fw));
@@ -686,6 +738,54 @@ gateway_firewall_remove(struct gateway *g)
 	}
 	firewall_free(g->fw);
 	g->fw = NULL;
+	dnat_free(g->dnat);
+	g->dnat = NULL;
+}
+
+/*
+ * IPC_GW_DNS_MAP: a client's proxy IPs of one name, each translated to
+ * a real address or no longer. Only for a DNS resource the client is
+ * authorized for; controld checked the name against its pattern.
+ */
+static int
+gateway_dns_map(struct gateway *g, const struct ipc_gw_dns_map *m)
+{
+	struct gateway_client	*gc;
+	struct gateway_proxy	*p;
+	size_t			 i, j;
+	int			 k;
+
+	if ((gc = gateway_client(g, m->client_id)) == NULL ||
+	    (k = gateway_authz_index(gc, m->resource_id)) == -1 ||
+	    gc->authz[k].res.type != IPC_RES_DNS) {
+		log_warnx("client %s: proxy IPs for resource %s, which it is "
+		    "not authorized for as a DNS resource; refused",
+		    m->client_id, m->resource_id);
+		return (EPERM);
+	}
+	for (i = 0; i < m->n; i++) {
+		for (j = 0; j < gc->nproxy; j++)
+			if (memcmp(&gc->proxy[j].pair.proxy, &m->v[i].proxy,
+			    sizeof(m->v[i].proxy)) == 0)
+				break;
+		if (j < gc->nproxy)
+			gc->proxy[j] = gc->proxy[--gc->nproxy];
+		if (m->v[i].real.family == 0)
+			continue;
+		if (gc->nproxy == GATEWAY_MAX_PROXY) {
+			log_warnx("client %s: over %d proxy IPs; the rest not "
+				  "translated",
+			    m->client_id, GATEWAY_MAX_PROXY);
+			break;
+		}
+		gc->proxy = xreallocarray(gc->proxy, gc->nproxy + 1,
+		    sizeof(*gc->proxy));
+		p = &gc->proxy[gc->nproxy++];
+		snprintf(p->resource_id, sizeof(p->resource_id), "%s",
+		    m->resource_id);
+		p->pair = m->v[i];
+	}
+	return (gateway_client_rules(g, gc));
 }
 
 /* Keeps one state message; returns the errno to acknowledge it with. */
@@ -724,6 +824,8 @@ gateway_state_one(struct gateway *g, const struct ipc_msg *msg)
 		return (gateway_access_del(g, &msg->u.access));
 	case IPC_GW_RESOURCE:
 		return (gateway_resource(g, &msg->u.gw_resource));
+	case IPC_GW_DNS_MAP:
+		return (gateway_dns_map(g, &msg->u.gw_dns_map));
 	default:	/* IPC_AUTHZ_KEEP */
 		return (gateway_authz_keep(g, &msg->u.authz_keep));
 	}
@@ -750,8 +852,8 @@ gateway_state(struct role *r, const struct ipc_msg *msg)
 		g->waiting = xreallocarray(g->waiting, g->swaiting,
 		    sizeof(*g->waiting));
 	}
-	g->waiting[g->nwaiting++] = (struct gateway_waiting){ seq,
-	    msg->hdr.id, msg->hdr.type };
+	g->waiting[g->nwaiting++] = (struct gateway_waiting){ seq, msg->hdr.id,
+		msg->hdr.type };
 	return (ROLE_ACK_LATER);
 }
 
@@ -790,6 +892,11 @@ gateway_describe(const struct ipc_msg *msg, char *buf, size_t size)
 	case IPC_GW_RESOURCE:
 		what = msg->u.gw_resource.id;
 		break;
+	case IPC_GW_DNS_MAP:
+		snprintf(b, sizeof(b), "%s %s", msg->u.gw_dns_map.client_id,
+		    msg->u.gw_dns_map.resource_id);
+		what = b;
+		break;
 	default:
 		snprintf(b, sizeof(b), "%u pairs", msg->u.authz_keep.n);
 		what = b;
@@ -807,6 +914,8 @@ gateway_owns(uint16_t type)
 	case IPC_RELAY_DEL:
 	case IPC_REMOTE_CANDIDATE:
 	case IPC_REMOTE_CANDIDATE_DEL:
+	case IPC_P2P_SEND:
+	case IPC_GW_DNS_MAP:
 		return (true);
 	default:
 		return (role_token_owns(type) ||

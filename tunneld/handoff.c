@@ -33,6 +33,7 @@ handoff_init(struct handoff *h)
 	queue_init(&h->hs, HANDOFF_HS_MAX);
 	queue_init(&h->ctl, HANDOFF_CTL_MAX);
 	queue_init(&h->dns, HANDOFF_DNS_MAX);
+	queue_init(&h->p2p, HANDOFF_P2P_MAX);
 	if ((h->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1)
 		fatal("eventfd");
 	atomic_init(&h->pending, 0);
@@ -45,12 +46,13 @@ handoff_free(struct handoff *h)
 	queue_free(&h->hs);
 	queue_free(&h->ctl);
 	queue_free(&h->dns);
+	queue_free(&h->p2p);
 }
 
 /* 0, or -1: the queue is full (or the datagram too long) and it is not. */
-int
-handoff_push(struct handoff_queue *q, const uint8_t *msg, size_t len,
-    const struct sockaddr_in6 *src)
+static int
+handoff_push_from(struct handoff_queue *q, const uint8_t *msg, size_t len,
+    const struct sockaddr_in6 *src, uint32_t peer)
 {
 	struct handoff_dgram	*d;
 
@@ -65,8 +67,26 @@ handoff_push(struct handoff_queue *q, const uint8_t *msg, size_t len,
 	memcpy(d->msg, msg, len);
 	d->len = len;
 	d->src = *src;
+	d->peer = peer;
 	pthread_mutex_unlock(&q->lock);
 	return (0);
+}
+
+int
+handoff_push(struct handoff_queue *q, const uint8_t *msg, size_t len,
+    const struct sockaddr_in6 *src)
+{
+	return (handoff_push_from(q, msg, len, src, 0));
+}
+
+/* A packet from inside a peer's tunnel: the peer, not an address. */
+int
+handoff_push_peer(struct handoff_queue *q, const uint8_t *msg, size_t len,
+    uint32_t peer)
+{
+	static const struct sockaddr_in6	 none;
+
+	return (handoff_push_from(q, msg, len, &none, peer));
 }
 
 /* The oldest datagram into *out; returns the backlog it was in, 0: none. */

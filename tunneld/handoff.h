@@ -1,6 +1,7 @@
 /*
  * handoff.h: what the workers hand to the main thread: handshakes, STUN
- * and TURN traffic, and DNS queries to the sentinels, in bounded queues,
+ * and TURN traffic, DNS queries to the sentinels, and the control packets
+ * peers send inside the tunnel (PROTOCOL 4.6), in bounded queues,
  * with an eventfd to wake it.
  */
 #ifndef FZC_HANDOFF_H
@@ -15,6 +16,7 @@
 #define HANDOFF_HS_MAX		256	/* handshake messages queued */
 #define HANDOFF_CTL_MAX		64	/* STUN and TURN messages queued */
 #define HANDOFF_DNS_MAX		64	/* queries to the sentinels queued */
+#define HANDOFF_P2P_MAX		32	/* control packets from peers */
 #define HANDOFF_MSG_MAX		1500
 
 /* A datagram a worker hands to the main thread. */
@@ -22,6 +24,7 @@ struct handoff_dgram {
 	uint8_t			 msg[HANDOFF_MSG_MAX];
 	size_t			 len;
 	struct sockaddr_in6	 src;
+	uint32_t		 peer;		/* the p2p queue's: peer id */
 };
 
 /* Bounded: a flood fills it and the rest is dropped, and counted. */
@@ -37,6 +40,7 @@ struct handoff {
 	struct handoff_queue	 hs;
 	struct handoff_queue	 ctl;
 	struct handoff_queue	 dns;
+	struct handoff_queue	 p2p;
 	int			 fd;		/* eventfd: wakes main */
 	_Atomic int		 pending;
 };
@@ -46,6 +50,8 @@ void	handoff_init(struct handoff *);
 void	handoff_free(struct handoff *);
 int	handoff_push(struct handoff_queue *, const uint8_t *, size_t,
 	    const struct sockaddr_in6 *);
+int	handoff_push_peer(struct handoff_queue *, const uint8_t *, size_t,
+	    uint32_t);
 int	handoff_pop(struct handoff_queue *, struct handoff_dgram *);
 void	handoff_wake(struct handoff *);
 void	handoff_woken(struct handoff *);

@@ -416,9 +416,30 @@ peer_del_resource(struct peer_tables *t, const struct ipc_prefix *p,
 	return (0);
 }
 
-/* The portal refused the resource: what was held for it goes. */
+/* Whether a resource entry is id's, and only's route when only is given. */
+static bool
+peer_held_for(const struct routes_resource *res, const char *id,
+    const struct ipc_prefix *only)
+{
+	size_t	 alen;
+
+	if (strcmp(res->id, id) != 0)
+		return (false);
+	if (only == NULL)
+		return (true);
+	alen = only->family == AF_INET ? 4 : 16;
+	return (res->family == only->family &&
+	    res->prefixlen == only->prefixlen &&
+	    memcmp(res->addr, only->addr, alen) == 0);
+}
+
+/*
+ * The portal refused the resource, or the gateway a name of it: what was
+ * held for it (for the one route only, when given) goes.
+ */
 int
-peer_drop_held(struct peer_tables *t, const char *id)
+peer_drop_held(struct peer_tables *t, const char *id,
+    const struct ipc_prefix *only)
 {
 	struct routes		*r = routes_now(t);
 	struct routes_resource	*res;
@@ -427,7 +448,7 @@ peer_drop_held(struct peer_tables *t, const char *id)
 
 	for (i = 0; i < r->nres; i++) {
 		res = r->res[i];
-		if (strcmp(res->id, id) != 0)
+		if (!peer_held_for(res, id, only))
 			continue;
 		pthread_mutex_lock(&res->lock);
 		n += res->held.n;
@@ -438,11 +459,13 @@ peer_drop_held(struct peer_tables *t, const char *id)
 }
 
 /*
- * The resource's packets held so far go to the peer now authorized for
- * it, in order, to be sent once its handshake completes.
+ * The packets held so far for the resource's route only go to the peer
+ * now authorized for it, in order, to be sent once its handshake
+ * completes.
  */
 int
-peer_claim_held(struct peer_tables *t, struct peer *peer, const char *id)
+peer_claim_held(struct peer_tables *t, struct peer *peer, const char *id,
+    const struct ipc_prefix *only)
 {
 	struct routes		*r = routes_now(t);
 	struct routes_resource	*res;
@@ -451,7 +474,7 @@ peer_claim_held(struct peer_tables *t, struct peer *peer, const char *id)
 
 	for (i = 0; i < r->nres; i++) {
 		res = r->res[i];
-		if (strcmp(res->id, id) != 0)
+		if (!peer_held_for(res, id, only))
 			continue;
 		pthread_mutex_lock(&res->lock);
 		n += res->held.n;

@@ -147,9 +147,10 @@ int		 peer_add_resource(struct peer_tables *,
 		    const struct ipc_prefix *, const char *);
 int		 peer_del_resource(struct peer_tables *,
 		    const struct ipc_prefix *, const char *);
-int		 peer_drop_held(struct peer_tables *, const char *);
-int		 peer_claim_held(struct peer_tables *, struct peer *,
-		    const char *);
+int peer_drop_held(struct peer_tables *, const char *,
+    const struct ipc_prefix *);
+int peer_claim_held(struct peer_tables *, struct peer *, const char *,
+    const struct ipc_prefix *);
 void		 peer_report_unrouted(struct peer_tables *, uint64_t,
 		    peer_report_fn *, void *);
 int		 peer_relay_add(struct peer_tables *,

@@ -24,8 +24,10 @@
 #include "common/util.h"
 #include "tunneld/conn.h"
 #include "tunneld/device.h"
+#include "tunneld/iphdr.h"
 #include "tunneld/netlink.h"
 #include "tunneld/netwatch.h"
+#include "tunneld/p2p.h"
 #include "tunneld/role.h"
 
 /* PROTOCOL 4.4: the inner MTU. */
@@ -286,6 +288,55 @@ role_device_new(struct role *r, const uint8_t *private_key, unsigned mtu,
 	return (dev);
 }
 
+/* A peer's control packet (PROTOCOL 4.6) goes to controld to parse. */
+static void
+role_p2p_recv(void *arg, struct peer *peer, const uint8_t *pkt, size_t len)
+{
+	struct role	*r = arg;
+	struct ipc_p2p	*m;
+	size_t		 i;
+
+	for (i = 0; i < r->npeers; i++)
+		if (r->peers[i]->conn != NULL &&
+		    conn_peer(r->peers[i]->conn) == peer)
+			break;
+	if (i == r->npeers)
+		return;
+	m = xcalloc(1, sizeof(*m));
+	if (p2p_parse(pkt, len, m) == -1)
+		log_debug("%s %s: control packet of no known kind dropped",
+		    r->ops->peer_kind, r->peers[i]->id);
+	else {
+		memcpy(m->peer_id, r->peers[i]->id, sizeof(m->peer_id));
+		if (r->chan == NULL ||
+		    ipc_chan_send(r->chan, IPC_P2P_RECV, 0, m, sizeof(*m),
+			-1) == -1)
+			log_debug("control packet dropped: controld is not "
+			    "there");
+	}
+	free(m);
+}
+
+/* IPC_P2P_SEND: controld's control packet to one of our peers. */
+static void
+role_p2p_send(struct role *r, const struct ipc_p2p *m)
+{
+	struct role_peer	*p;
+	uint8_t			 pkt[IP6_HDR_LEN + P2P_HDR_LEN + IPC_P2P_MAX];
+	size_t			 n;
+
+	if ((p = role_peer_find(r, m->peer_id)) == NULL || p->conn == NULL ||
+	    conn_peer(p->conn) == NULL) {
+		log_debug("control packet for %s %s, not connected, dropped",
+		    r->ops->peer_kind, m->peer_id);
+		return;
+	}
+	if ((n = p2p_frame(m->event, m->data, m->len, pkt, sizeof(pkt))) == 0 ||
+	    device_peer_send(conn_peer(p->conn), pkt, n) == -1)
+		log_debug("control packet for %s %s not sent",
+		    r->ops->peer_kind, m->peer_id);
+}
+
 int
 role_tun_up(struct role *r)
 {
@@ -317,6 +368,7 @@ role_tun_up(struct role *r)
 	}
 	if (r->nw != NULL)
 		netwatch_ignore(r->nw, t->ifindex);
+	device_set_p2p_cb(t->dev, role_p2p_recv, r);
 	log_info("%s is up", device_ifname(t->dev));
 	return (0);
 }
@@ -696,6 +748,11 @@ role_portal_dispatch(struct role *r, struct ipc_chan *ch,
 	}
 	if (role_token_owns(msg->hdr.type)) {
 		role_token_dispatch(r, ch, msg);
+		return (0);
+	}
+	/* Not state: nothing kept, nothing acknowledged. */
+	if (msg->hdr.type == IPC_P2P_SEND) {
+		role_p2p_send(r, &msg->u.p2p);
 		return (0);
 	}
 	if ((refused = role_refused(msg)) != NULL) {

@@ -24,8 +24,7 @@ stage_reserve(size_t len)
 	do {
 		if (cur + len > STAGE_CAP)
 			return (false);
-	} while (!atomic_compare_exchange_weak(&stage_total, &cur,
-	    cur + len));
+	} while (!atomic_compare_exchange_weak(&stage_total, &cur, cur + len));
 	return (true);
 }
 

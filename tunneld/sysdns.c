@@ -120,9 +120,9 @@ size_t
 sysdns_render(const struct ipc_dns_config *c, const char *orig, char *out,
     size_t size)
 {
-	char		 addr[INET6_ADDRSTRLEN], line[512];
+	char		 addr[INET6_ADDRSTRLEN], line[512], search[1024];
 	const char	*p, *eol, *rest;
-	size_t		 len = 0, n;
+	size_t		 len = 0, slen, n;
 	uint32_t	 i;
 	bool		 ok;
 
@@ -136,11 +136,15 @@ sysdns_render(const struct ipc_dns_config *c, const char *orig, char *out,
 		snprintf(line, sizeof(line), "nameserver %s\n", addr);
 		ok = put(out, size, &len, line);
 	}
-	/* The portal's search domain first, then the system's. */
-	ok = ok && put(out, size, &len, "search");
-	if (ok && c->search_domain[0] != '\0') {
+	/*
+	 * The portal's search domain first, then the system's; no line
+	 * without one (some resolvers refuse a bare "search").
+	 */
+	slen = 0;
+	search[0] = '\0';
+	if (c->search_domain[0] != '\0') {
 		snprintf(line, sizeof(line), " %s", c->search_domain);
-		ok = put(out, size, &len, line);
+		ok = ok && put(search, sizeof(search), &slen, line);
 	}
 	for (p = orig; ok && *p != '\0'; p = *eol != '\0' ? eol + 1 : eol) {
 		eol = p + strcspn(p, "\n");
@@ -152,9 +156,11 @@ sysdns_render(const struct ipc_dns_config *c, const char *orig, char *out,
 			continue;
 		memcpy(line, rest, n);
 		line[n] = '\0';
-		ok = put(out, size, &len, line);
+		ok = put(search, sizeof(search), &slen, line);
 	}
-	ok = ok && put(out, size, &len, "\n");
+	if (ok && strspn(search, " \t") < slen)
+		ok = put(out, size, &len, "search") &&
+		    put(out, size, &len, search) && put(out, size, &len, "\n");
 	/* Options (ndots, timeout, edns0) are the system's to keep. */
 	for (p = orig; ok && *p != '\0'; p = *eol != '\0' ? eol + 1 : eol) {
 		eol = p + strcspn(p, "\n");

@@ -34,6 +34,7 @@
 #include "tunneld/gso.h"
 #include "tunneld/iphdr.h"
 #include "tunneld/nat/stun.h"
+#include "tunneld/p2p.h"
 #include "tunneld/peer.h"
 #include "tunneld/qsbr.h"
 #include "tunneld/sentinel.h"
@@ -545,20 +546,6 @@ ip_len(const uint8_t *p, size_t avail)
 	return (0);
 }
 
-/*
- * PROTOCOL 4.6: control packets are IPv6 from :: to ::, next header 255;
- * of them only Goodbye (type 2) means something to a CIDR-only peer.
- */
-static bool
-is_goodbye(const uint8_t *p, size_t len)
-{
-	static const uint8_t	 zero[2 * IP6_ADDR_LEN];
-
-	return (len >= IP6_HDR_LEN + 8 && iphdr_version(p) == IPHDR_V6 &&
-	    p[IP6_NXT] == 255 && memcmp(p + IP6_SRC, zero, sizeof(zero)) == 0 &&
-	    p[IP6_HDR_LEN] == 2);
-}
-
 struct rx_state {
 	uint32_t		 index;
 	struct keypair		*kp;
@@ -623,9 +610,20 @@ worker_transport(struct worker *w, struct rx_state *st, uint8_t *msg,
 		drop(w, IPC_DROP_BAD_PACKET);
 		return;
 	}
-	if (is_goodbye(msg, ilen)) {
+	/* PROTOCOL 4.6: the peer's control packets are for the main thread. */
+	switch (p2p_classify(msg, ilen)) {
+	case P2P_GOODBYE_PKT:
 		peer_raise(peer, PEER_EV_GOODBYE);
 		return;
+	case P2P_CONTROL:
+		if (handoff_push_peer(&w->tables->handoff.p2p, msg, ilen,
+		    peer->id) == -1)
+			drop(w, IPC_DROP_QUEUE_FULL);
+		else
+			handoff_wake(&w->tables->handoff);
+		return;
+	case P2P_NOT:
+		break;
 	}
 	/* Cryptokey routing: the peer may only speak for its allowed IPs. */
 	if (!peer_src_allowed(w->tables, peer, msg, ilen)) {

@@ -186,6 +186,61 @@ def ipc_seq_seeds():
     write("fuzz_ipc_seq", "gateway-nft-fails", b"\x81" + s)
 
 
+# --- p2p ------------------------------------------------------------------
+
+P2P_RES = b"0f6a8c1e-5b8e-4d5f-9a3c-11a2b3c4d5e6"
+P2P_ASSIGNED = (b'{"resource":"' + P2P_RES + b'","domain":'
+                b'"git.corp.example.com","proxy_ips":["100.96.0.1",'
+                b'"100.96.0.2","100.96.0.3","100.96.0.4",'
+                b'"fd00:2021:1111:8000::","fd00:2021:1111:8000::1",'
+                b'"fd00:2021:1111:8000::2","fd00:2021:1111:8000::3"]}')
+P2P_STATUS = (b'{"resource":"' + P2P_RES + b'","domain":'
+              b'"git.corp.example.com","status":"Active"}')
+
+
+def p2p_packet(event, body):
+    # PROTOCOL 4.6: IPv6 from :: to ::, next header 255, 8-byte header.
+    return struct.pack(">BxxxHBB32s", 0x60, 8 + len(body), 255, 0,
+                       bytes(32)) + bytes([event]) + bytes(7) + body
+
+
+def p2p_seeds():
+    write("fuzz_p2p", "json",
+          rec(0, P2P_ASSIGNED) + rec(1, P2P_STATUS) +
+          rec(1, P2P_STATUS.replace(b"Active", b"Inactive")))
+    write("fuzz_p2p", "packets",
+          rec(2, p2p_packet(0, P2P_ASSIGNED)) +
+          rec(3, p2p_packet(1, P2P_STATUS)) +
+          rec(2, p2p_packet(2, b"")))
+
+
+def p2p_ipc_seeds():
+    gw = b"77aa11bb-22cc-4d33-8e44-55ff66aa77bb".ljust(40, b"\0")
+    write("fuzz_ipc", "p2p-send",
+          b"\x00" + ipc(130, gw + struct.pack("=B3xI", 0,
+                                               len(P2P_ASSIGNED)) +
+                        P2P_ASSIGNED.ljust(1024, b"\0")))
+    write("fuzz_ipc", "p2p-recv",
+          b"\x01" + ipc(131, gw + struct.pack("=B3xI", 1, len(P2P_STATUS)) +
+                        P2P_STATUS.ljust(1024, b"\0")))
+    ips = b"".join(prefix(AF_INET, 32, bytes([100, 96, 0, i]) + bytes(12))
+                   for i in range(1, 5))
+    ips += b"".join(prefix(AF_INET6, 128, bytes.fromhex(
+        "fd002021111180000000000000000000")[:15] + bytes([i]))
+        for i in range(4))
+    write("fuzz_ipc", "proxy-state",
+          b"\x00" + ipc(132, P2P_RES.ljust(40, b"\0") +
+                        struct.pack("=B7x", 1) + ips))
+    pairs = prefix(AF_INET, 32, bytes([100, 96, 0, 1]) + bytes(12)) + \
+        prefix(AF_INET, 32, bytes([10, 20, 0, 2]) + bytes(12)) + \
+        prefix(AF_INET6, 128, bytes.fromhex(
+            "fd002021111180000000000000000000")) + bytes(20)
+    write("fuzz_ipc", "gw-dns-map",
+          b"\x00" + ipc(133, gw + P2P_RES.ljust(40, b"\0") +
+                        struct.pack("=II", 2, 0) + pairs +
+                        bytes(6 * 40)))
+
+
 # --- dns_stub -------------------------------------------------------------
 
 def dns_query(qid, name, qtype, flags=0x0100, edns=False):
@@ -544,6 +599,8 @@ if __name__ == "__main__":
     ws_seeds()
     ipc_seeds()
     ipc_seq_seeds()
+    p2p_ipc_seeds()
+    p2p_seeds()
     dns_stub_seeds()
     wgconf_seeds()
     stun_seeds()

@@ -54,6 +54,7 @@ pkgs() {
 	fuzz_dns_stub)	echo "ldns jansson" ;;
 	fuzz_ws)	echo "libcurl libevent libcrypto" ;;
 	fuzz_ipc_seq)	echo "libsodium libevent libsystemd" ;;
+	fuzz_p2p)	echo "jansson" ;;
 	esac
 }
 
@@ -64,7 +65,8 @@ extra_libs() {
 	fuzz_ws)	echo "-lwslay" ;;
 	fuzz_ipc_seq)	echo "ipc/ipc.c common/log.c common/util.c" \
 	    "common/timer.c tunneld/role.c tunneld/role_settings.c" \
-	    "tunneld/client.c tunneld/gateway.c tunneld/sysdns.c" ;;
+	    "tunneld/client.c tunneld/gateway.c tunneld/sysdns.c" \
+	    "tunneld/p2p.c tunneld/dnat.c" ;;
 	esac
 }
 

@@ -250,3 +250,204 @@ for i in range(200):
 	[ "$(dns_dig "$DNS_SENTINEL" +short plain.example.org A)" = \
 	    10.9.8.7 ] || fail "no forwarding after the flood" || return 1
 }
+
+# The DNS resources end to end (issue 13 items 2 and 3): the world of
+# tests_e2e.sh with an fzc gateway, whose system resolver is dnsmasq on
+# the resource host of site A (10.20.0.2), and an fzc client asking its
+# sentinel with dig.
+TD_RES=3c1e5a7b-9d2f-4e6a-8b0c-1d2e3f4a5b6c
+TD_RES_F=6e5d4c3b-2a19-4f8e-9d7c-6b5a4f3e2d1c
+
+# td_topology [cidr]: e2e_topology flat, with "*.corp.example.com" and
+# "secure.corp.example.com" (tcp/443 only) on site A, and with cidr the
+# CIDR resource of site A (which covers the real address behind the
+# names, and is a reason for the client to stay connected).
+td_topology() {
+	local res=
+	[ "${1:-}" != cidr ] || res='
+	  {"id": "'$E2E_RES1'", "type": "cidr", "address": "10.20.0.0/24",
+	   "name": "Site A LAN", "filters": [],
+	   "sites": [{"id": "'$E2E_SITE1'", "name": "Site A"}]},'
+	res='['"$res"'
+	  {"id": "'$TD_RES'", "type": "dns", "address": "*.corp.example.com",
+	   "name": "Corp", "address_description": null, "filters": [],
+	   "sites": [{"id": "'$E2E_SITE1'", "name": "Site A"}],
+	   "ip_stack": "dual"},
+	  {"id": "'$TD_RES_F'", "type": "dns",
+	   "address": "secure.corp.example.com", "name": "Secure",
+	   "address_description": null,
+	   "filters": [{"protocol": "tcp", "port_range_start": 443,
+	                "port_range_end": 443}],
+	   "sites": [{"id": "'$E2E_SITE1'", "name": "Site A"}],
+	   "ip_stack": "dual"}]'
+	e2e_net flat 1 || return 1
+	# ip netns exec puts /etc/netns/NS/resolv.conf (new_netns made it)
+	# in place of the host's: the gateway's is dnsmasq; the client's, for
+	# its sentinel, an address nothing answers on, outside every resource
+	# (with a search domain: fzc's rewrite keeps it, and dig takes no
+	# bare "search" line).
+	echo "nameserver 10.20.0.2" >"/etc/netns/${E2E_G[1]}/resolv.conf"
+	printf 'nameserver 10.99.0.53\nsearch corp.example.com\n' \
+	    >"/etc/netns/$E2E_C/resolv.conf"
+	ip netns exec "${E2E_RESNS[1]}" dnsmasq --keep-in-foreground \
+	    --no-resolv --no-hosts --user=root --pid-file= --bind-interfaces \
+	    --listen-address=10.20.0.2 --port=53 \
+	    --address=/app.corp.example.com/10.20.0.2 \
+	    --address=/other.corp.example.com/10.20.0.2 \
+	    --address=/secure.corp.example.com/10.20.0.2 \
+	    --log-facility="$WORK/dnsmasq.log" --log-queries &
+	PIDS+=($!)
+	e2e_pki || return 1
+	e2e_coturn || return 1
+	e2e_resources 1 || return 1
+	e2e_scenario "$res" || return 1
+	e2e_portal || return 1
+	e2e_gateway 1 || return 1
+	e2e_gateway_online 1 15 ||
+	    fail "gateway not joined: $(tail -15 "${E2E_GLOG[1]}")" ||
+	    return 1
+	e2e_client || return 1
+	wait_until 15 e2e_client_connected ||
+	    fail "client not connected: $(tail -15 "$E2E_CLOG")" || return 1
+	wait_until 5 grep -q 'dns: sentinel 100.100.111.1 forwards' \
+	    "$E2E_CLOG" || fail "no sentinel: $(tail "$E2E_CLOG")"
+}
+
+# td_proxy NAME: the first IPv4 proxy IP the client's stub gives NAME.
+td_proxy() {
+	ip netns exec "$E2E_C" dig +tries=1 +time=2 @100.100.111.1 +short \
+	    "$1" A | head -1
+}
+
+# td_status NAME: NAME's DomainStatus as `fzc resources` shows it.
+td_status() {
+	fzc_cli "$E2E_CDIR" --json resources | python3 -c '
+import json, sys
+for r in json.load(sys.stdin)["resources"]:
+    for n in r.get("names", []):
+        if n["name"] == sys.argv[1]:
+            print(n["status"])' "$1"
+}
+
+# td_map: the gateway's proxy-IP translations, "client . proxy : real".
+td_map() {
+	ip netns exec "${E2E_G[1]}" nft list map inet fzcdns_fzcg0 proxy4 |
+	    tr -d '\n' | sed -n 's/.*elements = { \([^}]*\) }.*/\1/p' |
+	    tr ',' '\n' | sed 's/^[[:space:]]*//'
+}
+
+# A name of a DNS resource end to end: the proxy IP asks for the
+# authorization, AssignedIps reaches the gateway, which resolves the name
+# with its own resolver and translates; a 32 MiB download through the
+# proxy IP matches its sha256.
+t_dns_e2e_fetch() {
+	local ip sha
+	td_topology || return 1
+	ip=$(td_proxy app.corp.example.com)
+	[ "$ip" = 100.96.0.1 ] || fail "proxy IP $ip" || return 1
+	sha=$(e2e_fetch "http://$ip/file.bin" "$WORK/fetch.txt")
+	echo "download through $ip: $(cat "$WORK/fetch.txt" 2>/dev/null)"
+	[ "$sha" = "$E2E_FILE_SHA" ] ||
+	    fail "sha256 $sha, want $E2E_FILE_SHA; client:" \
+	    "$(grep dns: "$E2E_CLOG" | tail -5); gateway:" \
+	    "$(grep dns: "${E2E_GLOG[1]}" | tail -5)" || return 1
+	[ "$(td_status app.corp.example.com)" = active ] ||
+	    fail "status $(td_status app.corp.example.com)" || return 1
+	td_map | grep -qx "100.64.0.[0-9]* . 100.96.0.1 : 10.20.0.2" ||
+	    fail "translations: $(td_map)" || return 1
+	grep -q 'dns: client .*: app.corp.example.com resolved, 8 of 8' \
+	    "${E2E_GLOG[1]}" || grep -q 'app.corp.example.com resolved, 4 of 8' \
+	    "${E2E_GLOG[1]}" || fail "no resolution logged" || return 1
+	grep -q 'app.corp.example.com' "$WORK/dnsmasq.log" ||
+	    fail "the gateway's resolver was not asked" || return 1
+	te_healthy
+}
+
+# A name the gateway's resolver does not know: DomainStatus Inactive, the
+# client drops what it held for it, says so, and shows it.
+t_dns_e2e_inactive() {
+	local ip
+	td_topology || return 1
+	ip=$(td_proxy nx.corp.example.com)
+	[ -n "$ip" ] || fail "no proxy IP" || return 1
+	ip netns exec "$E2E_C" ping -c 1 -W 3 "$ip" >/dev/null 2>&1 &&
+	    fail "an inactive name answered" && return 1
+	wait_until 10 grep -q \
+	    'dns: gateway .* does not take nx.corp.example.com (inactive)' \
+	    "$E2E_CLOG" || fail "client: $(grep dns: "$E2E_CLOG")" ||
+	    return 1
+	grep -q 'nx.corp.example.com does not resolve here' \
+	    "${E2E_GLOG[1]}" || fail "gateway: $(grep dns: "${E2E_GLOG[1]}")" ||
+	    return 1
+	[ "$(td_status nx.corp.example.com)" = inactive ] ||
+	    fail "status $(td_status nx.corp.example.com)" || return 1
+	[ -z "$(td_map)" ] || fail "translations: $(td_map)" || return 1
+	te_healthy
+}
+
+# The gateway takes a name only for a resource the client is authorized
+# for and whose pattern matches it: a name outside the pattern (the
+# portal narrowed it for the gateway) is refused; reject_access takes the
+# resource's translations away, and AssignedIps for it is refused after.
+t_dns_e2e_refused() {
+	local app other
+	td_topology cidr || return 1
+	te_first_packet 10.20.0.2 >/dev/null || return 1
+	app=$(td_proxy app.corp.example.com)
+	[ "$(e2e_fetch "http://$app/index.html")" = \
+	    "$(sha256sum <"$WORK/www1/index.html" | cut -d' ' -f1)" ] ||
+	    fail "app not reached" || return 1
+	e2e_stub '{"cmd":"push","role":"gateway","event":"resource_updated",
+	  "payload": {"id": "'$TD_RES'", "type": "dns",
+	   "address": "app.corp.example.com", "name": "Corp",
+	   "filters": []}}' >/dev/null || return 1
+	wait_until 5 grep -q "portal: resource $TD_RES updated" \
+	    "${E2E_GLOG[1]}" || fail "no update at the gateway" || return 1
+	other=$(td_proxy other.corp.example.com)
+	ip netns exec "$E2E_C" ping -c 1 -W 3 "$other" >/dev/null 2>&1 &&
+	    fail "a refused name answered" && return 1
+	wait_until 10 grep -q 'other.corp.example.com for resource .* refused: the name does not match' \
+	    "${E2E_GLOG[1]}" || fail "gateway: $(grep dns: "${E2E_GLOG[1]}")" ||
+	    return 1
+	wait_until 5 eval '[ "$(td_status other.corp.example.com)" = inactive ]' ||
+	    fail "status $(td_status other.corp.example.com)" || return 1
+	! td_map | grep -q " . $other :" || fail "other translated" || return 1
+	td_map | grep -q " . $app :" || fail "app lost: $(td_map)" ||
+	    return 1
+	# reject_access: the resource's translations go; the client stays
+	# connected for the CIDR resource.
+	e2e_stub '{"cmd":"reject_access","resource_id":"'$TD_RES'",
+	    "client_id":"'$E2E_CLIENT_ID'"}' | grep -q '"sent": 1' ||
+	    fail "reject_access not sent" || return 1
+	wait_until 5 eval '[ -z "$(td_map)" ]' ||
+	    fail "translations left: $(td_map)" || return 1
+	td_proxy app.corp.example.com >/dev/null
+	wait_until 10 grep -q 'app.corp.example.com for resource .* refused: not authorized' \
+	    "${E2E_GLOG[1]}" || fail "gateway: $(grep dns: "${E2E_GLOG[1]}")" ||
+	    return 1
+	ip netns exec "$E2E_C" ping -c 1 -W 2 10.20.0.2 >/dev/null ||
+	    fail "the CIDR resource went too" || return 1
+	te_healthy
+}
+
+# The filters of a DNS resource hold for the real address behind its
+# proxy IP: tcp/443 passes, tcp/22 and tcp/80 (both served there) are
+# refused at once.
+t_dns_e2e_filters() {
+	local ip out
+	td_topology || return 1
+	ip=$(td_proxy secure.corp.example.com)
+	out=$(e2e_fetch "http://$ip:443/index.html" 2>&1)
+	[ "$out" = "$(sha256sum <"$WORK/www1/index.html" | cut -d' ' -f1)" ] ||
+	    fail "tcp/443: $out; $(grep dns: "$E2E_CLOG" | tail -3)" ||
+	    return 1
+	out=$(te_tcp_connect "$ip" 22)
+	echo "tcp/22: $out"
+	[[ $out =~ ^113\ [0-2]\. ]] ||
+	    fail "tcp/22 not refused at once with EHOSTUNREACH: $out" ||
+	    return 1
+	out=$(te_tcp_connect "$ip" 80)
+	echo "tcp/80: $out"
+	[[ $out =~ ^113\  ]] || fail "tcp/80 not refused: $out" || return 1
+	te_healthy
+}

@@ -988,10 +988,11 @@ print(json.dumps({"cmd": "push", "role": "gateway",
 	sleep 0.5
 	pt_gw_state_true "len([x for x in m if x['event'] == 'authorization_created']) == 1" ||
 	    pt_fail "authorization_created after a refusal" || return 1
-	# A DNS resource: refused with a reason.
-	pt_ctl "${ca//\"cidr\"/\"dns\"}" || return 1
-	wait_until 5 grep -q "create_authorization refused: resource.type: dns" \
-	    "$TLOG" || pt_fail "DNS resource not refused" || return 1
+	# A resource of a type the gateway does not serve: refused with a
+	# reason.
+	pt_ctl "${ca//\"cidr\"/\"static_device_pool\"}" || return 1
+	wait_until 5 grep -q "create_authorization refused: resource.type: a type fzc's gateway does not know" \
+	    "$TLOG" || pt_fail "unknown resource type not refused" || return 1
 
 	# The portal's candidates, reject_access, resource_updated.
 	pt_ctl "{\"cmd\":\"push\",\"role\":\"gateway\",\"event\":\"ice_candidates\",

@@ -554,8 +554,7 @@ START_TEST(test_nft_runner)
 		return;
 	memset(&ran, 0, sizeof(ran));
 	ck_assert_ptr_nonnull(base = event_base_new());
-	ck_assert_ptr_nonnull(fr = fwrun_new(base, FIREWALL_NFT, ran_cb,
-	    &ran));
+	ck_assert_ptr_nonnull(fr = fwrun_new(base, FIREWALL_NFT, ran_cb, &ran));
 	fw = fw_tun0();
 	prefix(&c2v4, "100.64.0.6/32");
 	prefix(&c2v6, "fd00:2021:1111::6/128");
@@ -565,25 +564,29 @@ START_TEST(test_nft_runner)
 	/* Two clients while the table is made: one transaction, the next. */
 	mkres(&r, "a", "10.1.0.0/16", "tcp:443");
 	ck_assert_int_eq(firewall_client(fw, "c1", &cv4, &cv6,
-	    (const struct ipc_gw_resource *const *)&rp, 1, fwrun_script(fr),
-	    &why), 1);
+			     (const struct ipc_gw_resource *const *)&rp, 1,
+			     fwrun_script(fr), &why),
+	    1);
 	ck_assert_uint_eq(fwrun_commit(fr), 2);
 	ck_assert_int_eq(firewall_client(fw, "c2", &c2v4, &c2v6,
-	    (const struct ipc_gw_resource *const *)&rp, 1, fwrun_script(fr),
-	    &why), 1);
+			     (const struct ipc_gw_resource *const *)&rp, 1,
+			     fwrun_script(fr), &why),
+	    1);
 	ck_assert_uint_eq(fwrun_commit(fr), 2);
 	ran_wait(base, &ran, 2);
-	ck_assert(ran.seq[0] == 1 && ran.ok[0] && ran.seq[1] == 2 &&
-	    ran.ok[1]);
+	ck_assert(ran.seq[0] == 1 && ran.ok[0] && ran.seq[1] == 2 && ran.ok[1]);
 	nft_list("port4", got, sizeof(got));
-	ck_assert_str_eq(got, "elements = { " C4 " . 10.1.0.0/16 . tcp . "
+	ck_assert_str_eq(got,
+	    "elements = { " C4 " . 10.1.0.0/16 . tcp . "
 	    "443, 100.64.0.6 . 10.1.0.0/16 . tcp . 443 } ");
 	/* A good change and a bad one together: neither applies. */
-	fw_printf(fwrun_script(fr), "add element inet fzc_tun0 all4 "
+	fw_printf(fwrun_script(fr),
+	    "add element inet fzc_tun0 all4 "
 	    "{ 100.64.0.9 . 10.9.0.0/16 }\n"
 	    "add element inet fzc_tun0 nosuchset { 1.2.3.4 }\n");
 	ck_assert_uint_eq(fwrun_commit(fr), 3);
-	fw_printf(fwrun_script(fr), "add element inet fzc_tun0 all4 "
+	fw_printf(fwrun_script(fr),
+	    "add element inet fzc_tun0 all4 "
 	    "{ 100.64.0.10 . 10.10.0.0/16 }\n");
 	ck_assert_uint_eq(fwrun_commit(fr), 4);
 	ran_wait(base, &ran, 4);
@@ -593,10 +596,12 @@ START_TEST(test_nft_runner)
 	nft_list("all4", got, sizeof(got));
 	ck_assert_str_eq(got, "elements = { 100.64.0.10 . 10.10.0.0/16 } ");
 	/* Discarded: committed but not started, it never runs. */
-	fw_printf(fwrun_script(fr), "add element inet fzc_tun0 all4 "
+	fw_printf(fwrun_script(fr),
+	    "add element inet fzc_tun0 all4 "
 	    "{ 100.64.0.11 . 10.11.0.0/16 }\n");
 	ck_assert_uint_eq(fwrun_commit(fr), 5);
-	fw_printf(fwrun_script(fr), "add element inet fzc_tun0 all4 "
+	fw_printf(fwrun_script(fr),
+	    "add element inet fzc_tun0 all4 "
 	    "{ 100.64.0.12 . 10.12.0.0/16 }\n");
 	ck_assert_uint_eq(fwrun_commit(fr), 6);
 	fwrun_discard(fr);
@@ -605,7 +610,8 @@ START_TEST(test_nft_runner)
 	nft_list("all4", got, sizeof(got));
 	ck_assert_ptr_null(strstr(got, "10.12.0.0"));
 	/* Freed with a transaction open: the thread ends, nothing leaks. */
-	fw_printf(fwrun_script(fr), "add element inet fzc_tun0 all4 "
+	fw_printf(fwrun_script(fr),
+	    "add element inet fzc_tun0 all4 "
 	    "{ 100.64.0.13 . 10.13.0.0/16 }\n");
 	ck_assert_uint_eq(fwrun_commit(fr), 6);
 	fwrun_free(fr);

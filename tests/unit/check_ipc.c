@@ -266,6 +266,34 @@ static const struct sample {
 	    { .dns = { { AF_INET6, 40000, 0, { 0xfd, [15] = 9 } },
 	    { AF_INET6, 53, 0, { 0xfd, 0, 0x20, 0x21, 0x11, 0x11, 0x80, 0,
 	    1, 0, 1, 0, 1, 0x11, 0, 2 } }, 13, 0, { 0x12, 0x34, 0x81 } } } },
+	{ IPC_P2P_SEND, IPC_PEER_TUNNELD, 0, sizeof(struct ipc_p2p),
+	    { .p2p = { "77aa11bb-22cc-4d33-8e44-55ff66aa77bb",
+	    IPC_P2P_ASSIGNED_IPS, { 0 }, 2, "{}" } } },
+	{ IPC_P2P_RECV, IPC_PEER_CONTROLD, 0, sizeof(struct ipc_p2p),
+	    { .p2p = { "d2b6f1a0-3c4e-4f5a-9b8c-7d6e5f4a3b2c",
+	    IPC_P2P_DOMAIN_STATUS, { 0 }, 3, "[1]" } } },
+	{ IPC_PROXY_STATE, IPC_PEER_TUNNELD, 0,
+	    sizeof(struct ipc_proxy_state),
+	    { .proxy_state = { "a4e2c7d9-1b3f-4e5a-8c7d-2f1e0d9c8b7a", 1,
+	    { 0 }, { { AF_INET, 32, { 0 }, { 100, 96, 0, 1 } },
+	    { AF_INET, 32, { 0 }, { 100, 96, 0, 2 } },
+	    { AF_INET, 32, { 0 }, { 100, 96, 0, 3 } },
+	    { AF_INET, 32, { 0 }, { 100, 127, 255, 255 } },
+	    { AF_INET6, 128, { 0 }, { 0xfd, 0, 0x20, 0x21, 0x11, 0x11,
+	    0x80 } },
+	    { AF_INET6, 128, { 0 }, { 0xfd, 0, 0x20, 0x21, 0x11, 0x11,
+	    0x80, [15] = 1 } },
+	    { AF_INET6, 128, { 0 }, { 0xfd, 0, 0x20, 0x21, 0x11, 0x11,
+	    0x80, [15] = 2 } },
+	    { AF_INET6, 128, { 0 }, { 0xfd, 0, 0x20, 0x21, 0x11, 0x11,
+	    0x80, [13] = 0x1f, [15] = 3 } } } } } },
+	{ IPC_GW_DNS_MAP, IPC_PEER_TUNNELD, 0, sizeof(struct ipc_gw_dns_map),
+	    { .gw_dns_map = { "d2b6f1a0-3c4e-4f5a-9b8c-7d6e5f4a3b2c",
+	    "a4e2c7d9-1b3f-4e5a-8c7d-2f1e0d9c8b7a", 2, 0,
+	    { { { AF_INET, 32, { 0 }, { 100, 96, 0, 1 } },
+	    { AF_INET, 32, { 0 }, { 10, 20, 0, 2 } } },
+	    { { AF_INET6, 128, { 0 }, { 0xfd, 0, 0x20, 0x21, 0x11, 0x11,
+	    0x80 } } } } } } },
 	{ IPC_DNS_CONFIG, IPC_PEER_TUNNELD, 0, sizeof(struct ipc_dns_config),
 	    { .dns_config = { 2, 0,
 	    { { AF_INET, 32, { 0 }, { 100, 100, 111, 1 } },
@@ -592,7 +620,7 @@ mut_expires(union ipc_payload *u)
 static void
 mut_res_type(union ipc_payload *u)
 {
-	u->client_peer.resource.type = 3;
+	u->client_peer.resource.type = 4;
 }
 
 static void
@@ -776,6 +804,103 @@ mut_dns_reserved(union ipc_payload *u)
 }
 
 static void
+mut_p2p_event(union ipc_payload *u)
+{
+	u->p2p.event = 2;	/* Goodbye is tunneld's own */
+}
+
+static void
+mut_p2p_empty(union ipc_payload *u)
+{
+	memset(u->p2p.data, 0, sizeof(u->p2p.data));
+	u->p2p.len = 0;
+}
+
+static void
+mut_p2p_tail(union ipc_payload *u)
+{
+	u->p2p.data[IPC_P2P_MAX - 1] = '}';
+}
+
+static void
+mut_p2p_peer(union ipc_payload *u)
+{
+	u->p2p.peer_id[3] = '\0';
+}
+
+static void
+mut_proxy_sentinel(union ipc_payload *u)
+{
+	u->proxy_state.ips[2].addr[1] = 100;
+	u->proxy_state.ips[2].addr[2] = 111;
+}
+
+static void
+mut_proxy_tunnel(union ipc_payload *u)
+{
+	u->proxy_state.ips[0].addr[1] = 64;
+}
+
+static void
+mut_proxy_v6_range(union ipc_payload *u)
+{
+	u->proxy_state.ips[7].addr[13] = 0x20;
+}
+
+static void
+mut_proxy_order(union ipc_payload *u)
+{
+	struct ipc_prefix	 t = u->proxy_state.ips[0];
+
+	u->proxy_state.ips[0] = u->proxy_state.ips[4];
+	u->proxy_state.ips[4] = t;
+}
+
+static void
+mut_proxy_active(union ipc_payload *u)
+{
+	u->proxy_state.active = 2;
+}
+
+static void
+mut_map_family(union ipc_payload *u)
+{
+	u->gw_dns_map.v[0].real.family = AF_INET6;
+	u->gw_dns_map.v[0].real.prefixlen = 128;
+}
+
+static void
+mut_map_net(union ipc_payload *u)
+{
+	u->gw_dns_map.v[0].real.prefixlen = 24;
+	u->gw_dns_map.v[0].real.addr[3] = 0;
+}
+
+static void
+mut_map_none(union ipc_payload *u)
+{
+	u->gw_dns_map.n = 0;
+}
+
+static void
+mut_map_many(union ipc_payload *u)
+{
+	u->gw_dns_map.n = IPC_PROXY_IPS + 1;
+}
+
+static void
+mut_map_past_n(union ipc_payload *u)
+{
+	u->gw_dns_map.n = 1;
+}
+
+static void
+mut_map_not_proxy(union ipc_payload *u)
+{
+	u->gw_dns_map.v[0].proxy.addr[0] = 10;
+}
+
+static void
 mut_path_state(union ipc_payload *u)
 {
 	u->peer_path.state = IPC_PATH_LOST + 1;
@@ -920,7 +1045,7 @@ static const struct mutation {
 	{ "pwd unterminated", "NUL", IPC_CLIENT_PEER, mut_pwd_unterminated },
 	{ "ufrag control char", "control", IPC_CLIENT_PEER, mut_ufrag_control },
 	{ "expires_at 0", "expires_at", IPC_CLIENT_PEER, mut_expires },
-	{ "resource type 3", "unknown type", IPC_CLIENT_PEER, mut_res_type },
+	{ "resource type 4", "unknown type", IPC_CLIENT_PEER, mut_res_type },
 	{ "resource host bits", "invalid CIDR", IPC_CLIENT_PEER,
 	    mut_res_host_bits },
 	{ "resource reserved", "reserved", IPC_CLIENT_PEER, mut_res_reserved },
@@ -984,6 +1109,27 @@ static const struct mutation {
 	{ "dns bytes past the length", "past the length", IPC_DNS_REPLY,
 	    mut_dns_tail },
 	{ "dns reserved", "reserved", IPC_DNS_QUERY, mut_dns_reserved },
+	{ "p2p goodbye", "unknown event", IPC_P2P_SEND, mut_p2p_event },
+	{ "p2p empty", "length", IPC_P2P_RECV, mut_p2p_empty },
+	{ "p2p bytes past the length", "past the length", IPC_P2P_SEND,
+	    mut_p2p_tail },
+	{ "p2p peer not a UUID", "UUID", IPC_P2P_SEND, mut_p2p_peer },
+	{ "proxy state sentinel", "proxy IPs", IPC_PROXY_STATE,
+	    mut_proxy_sentinel },
+	{ "proxy state tunnel IP", "proxy IPs", IPC_PROXY_STATE,
+	    mut_proxy_tunnel },
+	{ "proxy state past /107", "proxy IPs", IPC_PROXY_STATE,
+	    mut_proxy_v6_range },
+	{ "proxy state order", "proxy IPs", IPC_PROXY_STATE, mut_proxy_order },
+	{ "proxy state flag", "flag", IPC_PROXY_STATE, mut_proxy_active },
+	{ "dns map family", "family", IPC_GW_DNS_MAP, mut_map_family },
+	{ "dns map network", "host", IPC_GW_DNS_MAP, mut_map_net },
+	{ "dns map none", "count", IPC_GW_DNS_MAP, mut_map_none },
+	{ "dns map too many", "count", IPC_GW_DNS_MAP, mut_map_many },
+	{ "dns map pair past n", "unused pair", IPC_GW_DNS_MAP,
+	    mut_map_past_n },
+	{ "dns map not a proxy IP", "not a proxy IP", IPC_GW_DNS_MAP,
+	    mut_map_not_proxy },
 	{ "dns config count", "count", IPC_DNS_CONFIG, mut_dnsc_count },
 	{ "dns config upstream itself", "not a sentinel", IPC_DNS_CONFIG,
 	    mut_dnsc_not_sentinel },

@@ -469,12 +469,13 @@ START_TEST(test_held_cap)
 	ck_assert_uint_le(stage_bytes(), STAGE_CAP);
 
 	/* Authorized: r0's packets go to the peer, in order, oldest first. */
-	ck_assert_int_eq(peer_claim_held(&t, &p, "r0"), STAGE_MAX);
+	ck_assert_int_eq(peer_claim_held(&t, &p, "r0", NULL), STAGE_MAX);
 	ck_assert_int_eq(p.staged.n, STAGE_MAX);
 	ck_assert_uint_eq(p.staged.len[0], HELD_LEN);
 	ck_assert_int_eq(p.staged.pkt[0][20] | p.staged.pkt[0][21] << 8, 72);
 	ck_assert_int_eq(p.staged.pkt[STAGE_MAX - 1][20] |
-	    p.staged.pkt[STAGE_MAX - 1][21] << 8, 199);
+		p.staged.pkt[STAGE_MAX - 1][21] << 8,
+	    199);
 	ck_assert_uint_eq(stage_bytes(), held * HELD_LEN);
 	/* Still full: a packet for another resource is dropped. */
 	held_packet(pkt, 1, 500);
@@ -482,14 +483,14 @@ START_TEST(test_held_cap)
 	ck_assert_uint_eq(stage_bytes(), held * HELD_LEN);
 
 	/* Refused: what was held for it frees its share. */
-	ck_assert_int_eq(peer_drop_held(&t, "r1"), STAGE_MAX);
+	ck_assert_int_eq(peer_drop_held(&t, "r1", NULL), STAGE_MAX);
 	ck_assert_uint_eq(stage_bytes(), (held - STAGE_MAX) * HELD_LEN);
 	held_packet(pkt, 1, 501);
 	ck_assert(peer_unrouted(&t, pkt, HELD_LEN));
 	ck_assert_uint_eq(stage_bytes(), (held - STAGE_MAX + 1) * HELD_LEN);
 	for (i = 1; i < NRES; i++) {
 		snprintf(id, sizeof(id), "r%zu", i);
-		(void)peer_drop_held(&t, id);
+		(void)peer_drop_held(&t, id, NULL);
 	}
 	ck_assert_uint_eq(stage_bytes(), STAGE_MAX * HELD_LEN);
 	peer_fini(&p);

@@ -642,14 +642,22 @@ START_TEST(test_gw_create_authorization)
 	ck_addr(&m.u.gw_authz.client_ipv4, "100.71.34.9");
 	portal_msg_free(&m);
 
-	/* A DNS resource is refused with a reason that says so. */
+	/* A DNS resource: its pattern as the address. */
 	json_object_set_new(p, "resource", json_pack("{s:s, s:s, s:s, s:s, "
 	    "s:[]}", "id", "0f6a8c1e-5b8e-4d5f-9a3c-11a2b3c4d5e6", "type",
 	    "dns", "address", "*.git.corp.example.com", "name", "GitLab",
 	    "filters"));
 	ck_assert_int_eq(portal_msg_decode_gateway("create_authorization", p,
+			     &m, &why),
+	    1);
+	ck_assert_int_eq(m.u.gw_authz.resource.type, PORTAL_RES_DNS);
+	ck_assert_str_eq(m.u.gw_authz.resource.address,
+	    "*.git.corp.example.com");
+	portal_msg_free(&m);
+	json_object_del(json_object_get(p, "resource"), "address");
+	ck_assert_int_eq(portal_msg_decode_gateway("create_authorization", p,
 	    &m, &why), -1);
-	ck_assert_ptr_nonnull(strstr(why, "dns resources are not served"));
+	ck_assert_ptr_nonnull(strstr(why, "not a domain"));
 	ck_assert_int_eq(m.type, PORTAL_MSG_NONE);
 	json_object_set_new(json_object_get(p, "resource"), "type",
 	    json_string("static_device_pool"));
@@ -728,10 +736,18 @@ START_TEST(test_gw_resource_updated)
 	ck_assert_uint_eq(m.u.resource.filters[0].port_end, 65535);
 	portal_msg_free(&m);
 
-	/* A DNS resource was never accepted: its update is ignored. */
+	/* A DNS resource's update: its pattern and filters. */
 	p = load("gw_resource_updated.json");
 	json_object_set_new(p, "type", json_string("dns"));
 	json_object_set_new(p, "address", json_string("*.corp.example.com"));
+	ck_assert_int_eq(portal_msg_decode_gateway("resource_updated", p, &m,
+			     &why),
+	    1);
+	ck_assert_int_eq(m.u.resource.type, PORTAL_RES_DNS);
+	ck_assert_str_eq(m.u.resource.address, "*.corp.example.com");
+	portal_msg_free(&m);
+	/* A type the gateway does not know is ignored. */
+	json_object_set_new(p, "type", json_string("static_device_pool"));
 	ck_assert_int_eq(portal_msg_decode_gateway("resource_updated", p, &m,
 	    &why), 0);
 	ck_assert_ptr_null(why);
@@ -1046,7 +1062,7 @@ static const struct bad gw_bads[] = {
 	{ "create_authorization", "gw_create_authorization.json",
 	    "resource.type", NULL },
 	{ "create_authorization", "gw_create_authorization.json",
-	    "resource.type", "\"dns\"" },
+	    "resource.type", "\"static_device_pool\"" },
 	{ "create_authorization", "gw_create_authorization.json",
 	    "resource.type", "\"ip\"" },
 	{ "create_authorization", "gw_create_authorization.json", "resource.id",

@@ -1,0 +1,30 @@
+/*
+ * dns_resolve.h: the gateway's own name resolution for DNS resources
+ * (PROTOCOL.md 4.6), with the system's resolvers through c-ares, on the
+ * event loop: a lookup never blocks it.
+ */
+#ifndef FZC_DNS_RESOLVE_H
+#define FZC_DNS_RESOLVE_H
+
+#include <stddef.h>
+
+#include "controld/dns_p2p.h"
+
+#define DNS_RESOLVE_MAX		16	/* addresses kept per name */
+
+struct dns_resolve;
+struct event_base;
+
+/*
+ * A lookup's end: the addresses (n 0: none, or it failed, why says how),
+ * or the resolver went away first (n 0, why NULL: do nothing).
+ */
+typedef void dns_resolve_fn(void *, const struct dns_p2p_ip *, size_t,
+    const char *);
+
+struct dns_resolve *dns_resolve_new(struct event_base *);
+void	 dns_resolve_free(struct dns_resolve *);
+void	 dns_resolve_name(struct dns_resolve *, const char *, dns_resolve_fn *,
+	    void *);
+
+#endif
