@@ -22,6 +22,11 @@
 #include "common/sysfilter.h"
 #include "tunneld/confine.h"
 
+/* A thread, or a process in a new namespace: no fork of the gateway's. */
+#define CONFINE_CLONE_NEW						\
+	(CLONE_THREAD | CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS |	\
+	    CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET)
+
 static const int allowed[] = {
 	/* stdio, files: state, token, /proc/sys (read), NSS */
 	SCMP_SYS(read),
@@ -178,9 +183,7 @@ confine_enter(bool gateway)
 		 * posix_spawn's clone and the shell's fork around nft
 		 * (tunneld/firewall.c): processes, in no new namespace.
 		 */
-		vf = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD | CLONE_NEWNS |
-		    CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC |
-		    CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET, 0);
+		vf = SCMP_A0(SCMP_CMP_MASKED_EQ, CONFINE_CLONE_NEW, 0);
 		sysfilter_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1, &vf);
 	}
 	/* The TUN device's and the sockets'; no other device's. */
