@@ -5,6 +5,7 @@
  * restarted), answers its requests (protected sockets) and has it stopped
  * on SIGTERM.
  */
+#include <sys/fsuid.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -601,7 +602,7 @@ parent_bind_control(struct parent *p)
 
 /*
  * The data plane writes its state as its own user. A missing state
- * directory is made here, 0700, and given to that user (the one chown of
+ * directory is made here, 0770, and given to that user (the one chown of
  * tunneld, on a directory it has just made: run by hand as root). One
  * that exists keeps its owner: the packages' tmpfiles.d gives it, and the
  * units hold no CAP_CHOWN.
@@ -609,7 +610,7 @@ parent_bind_control(struct parent *p)
 static void
 parent_state_dir(struct parent *p)
 {
-	if (mkdir(p->opt.state_dir, 0700) == -1) {
+	if (mkdir(p->opt.state_dir, 0770) == -1) {
 		if (errno != EEXIST)
 			fatal("creating %s", p->opt.state_dir);
 		return;
@@ -639,6 +640,24 @@ parent_check_files(struct parent *p)
 	if (access(p->opt.token_file, R_OK) == -1 && errno != ENOENT)
 		log_warn("token %s: not readable by user %s (chown it to %s)",
 		    p->opt.token_file, p->tunnel_user, p->tunnel_user);
+}
+
+/*
+ * The resolver's file is opened as root, and the copy of it a run that
+ * died left in the state directory is put back then too. That directory
+ * is the data plane's, and the unit gives root no CAP_DAC_OVERRIDE: root
+ * gets at it through the data plane's group (its alone: the directory is
+ * 0770, its files 0640), /etc/resolv.conf still as root.
+ */
+static struct sysdns *
+parent_sysdns_root(struct parent *p, enum sysdns_mode mode)
+{
+	struct sysdns	*s;
+
+	setfsgid(p->tunnel_gid);
+	s = parent_sysdns(mode, p->opt.state_dir);
+	setfsgid(0);
+	return (s);
 }
 
 /*
@@ -899,8 +918,12 @@ main(int argc, char *argv[])
 	if (p.control_socket[0] != '/')
 		fatalx("--control-socket must be an absolute path");
 
-	/* Whatever it makes is its own: the tokens, the state. */
-	umask(077);
+	/*
+	 * Whatever it makes is its own: the tokens, the state. Its group
+	 * (its alone) may read, for root before the drop (see
+	 * parent_sysdns_root).
+	 */
+	umask(027);
 	signal(SIGPIPE, SIG_IGN);
 	/* Keys and the token live here: no core dumps. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
@@ -924,7 +947,7 @@ main(int argc, char *argv[])
 			fatal("opening %s", p.opt.wg_file);
 	}
 	if (!gateway_role && p.opt.wg_file == NULL)
-		p.opt.sysdns = parent_sysdns(dns_mode, p.opt.state_dir);
+		p.opt.sysdns = parent_sysdns_root(&p, dns_mode);
 	if (privdrop_to_user(p.tunnel_uid, p.tunnel_gid,
 	    PRIVDROP_CAP(CAP_NET_ADMIN), &why) == -1)
 		fatal("dropping privileges to %s: %s", p.tunnel_user, why);

@@ -35,8 +35,10 @@ t_service_snippets() {
 	# The data plane's alone (the uid as the root's passwd has it).
 	uid=$(sed -n 's/^fzc-tunneld:x:\([0-9]*\):.*/\1/p' "$root/etc/passwd")
 	[ -n "$uid" ] || fail "no user fzc-tunneld" || return 1
-	for d in etc/fzc var/lib/fzc var/lib/fzc-gateway; do
-		[ "$(stat -c '%a %u' "$root/$d")" = "700 $uid" ] ||
+	[ "$(stat -c '%a %u' "$root/etc/fzc")" = "700 $uid" ] ||
+	    fail "/etc/fzc: $(stat -c '%a %u' "$root/etc/fzc")" || return 1
+	for d in var/lib/fzc var/lib/fzc-gateway; do
+		[ "$(stat -c '%a %u' "$root/$d")" = "770 $uid" ] ||
 		    fail "/$d: $(stat -c '%a %u' "$root/$d")" || return 1
 	done
 	[ "$(stat -c '%a %u' "$root/etc/fzc/gateway-token")" = "600 $uid" ] ||
