@@ -162,6 +162,8 @@ until grep -q '^PORT ' "$WORK/stub.out"; do
 done
 PORT=$(awk '/^PORT /{print $2; exit}' "$WORK/stub.out")
 (umask 077 && printf '%s\n' "$TOKEN" >"$WORK/token") || die "token file"
+# The data plane's, which runs as fzc-tunneld.
+chown fzc-tunneld: "$WORK/token" || die "token file"
 ip netns exec "$NS" "$BUILD/fzc-tunneld" --controld "$BUILD/fzc-controld" \
     --control-socket "$FZC_SOCK" --state-dir "$WORK/state" \
     --token-file "$WORK/token" --api-url "ws://127.0.0.1:$PORT" \

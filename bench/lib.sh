@@ -40,7 +40,7 @@ bench_need_tools() {
 # bench_build [DIR]: sets BUILD to the absolute path of DIR, else of
 # $FZC_BUILD, else of build/plain if fzc was built there, else of the
 # source tree; fzc, fzc-tunneld and fzc-controld must be in it, and the
-# user fzc the daemons run as must exist.
+# users fzc and fzc-tunneld the daemons run as must exist.
 bench_build() {
 	local dir=${1:-${FZC_BUILD:-}} f
 	if [ -z "$dir" ]; then
@@ -51,8 +51,10 @@ bench_build() {
 		[ -x "$dir/$f" ] || die "no $dir/$f: build fzc and pass -b BUILDDIR"
 	done
 	BUILD=$(cd "$dir" && pwd)
-	id fzc >/dev/null 2>&1 ||
-	    die "user fzc missing (useradd --system --user-group --no-create-home --shell /usr/sbin/nologin fzc)"
+	for f in fzc fzc-tunneld; do
+		id $f >/dev/null 2>&1 ||
+		    die "user $f missing (useradd --system --user-group --no-create-home --shell /usr/sbin/nologin $f)"
+	done
 }
 
 # bench_outputs: LOGDIR (if set) made and absolute, OUT (if set) writable.

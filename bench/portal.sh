@@ -424,6 +424,8 @@ start_stub 127.0.0.1:0
 
 progress "starting fzc-tunneld (and fzc-controld as user fzc)"
 (umask 077 && printf '%s\n' "$TOKEN" >"$WORK/token") || die "token file"
+# The data plane's, which runs as fzc-tunneld.
+chown fzc-tunneld: "$WORK/token" || die "token file"
 # fzc-tunneld makes WORK/run (for user fzc) and WORK/state itself.
 ip netns exec "$NS" "$BUILD/fzc-tunneld" --controld "$BUILD/fzc-controld" \
     --control-socket "$FZC_SOCK" --state-dir "$WORK/state" \

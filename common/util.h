@@ -31,6 +31,8 @@
 #define FZC_FWMARK		0x667a63
 
 #define FZC_DEFAULT_USER	"fzc"
+/* fzc-tunneld's data plane, once set up */
+#define FZC_TUNNEL_USER	"fzc-tunneld"
 #define FZC_CONTROL_SOCKET	"/run/fzc/control.sock"
 /* doc/control-protocol.md; a change that breaks a client bumps it. */
 #define FZC_CONTROL_VERSION	1

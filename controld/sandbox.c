@@ -3,11 +3,8 @@
  * privilege; the filter narrows what a parser bug could do with the
  * process: no exec, no ptrace, no new listening sockets, no mounts, and
  * only the address families it needs. Loaded once the control socket
- * listens and before the first byte from the network is read.
- *
- * FZC_SECCOMP=log in the environment logs violations instead of killing
- * (for finding a missing call); the sanitizer build always logs, since
- * ASan and UBSan make calls of their own.
+ * listens and before the first byte from the network is read. Kill or
+ * log: common/sysfilter.c.
  *
  * Files are narrowed with Landlock where the kernel has it, once the CA
  * file is known (sandbox_files).
@@ -24,7 +21,6 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
-#include <sched.h>
 #include <seccomp.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -34,6 +30,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/sysfilter.h"
 #include "controld/sandbox.h"
 
 static const int allowed[] = {
@@ -83,6 +80,8 @@ static const int allowed[] = {
 	SCMP_SYS(rt_sigreturn),
 	SCMP_SYS(sigaltstack),
 	SCMP_SYS(tgkill),
+	/* a sleep or poll resumed after SIGSTOP and SIGCONT */
+	SCMP_SYS(restart_syscall),
 	/* time and randomness */
 	SCMP_SYS(clock_gettime),
 	SCMP_SYS(gettimeofday),
@@ -127,66 +126,34 @@ static const int allowed[] = {
 	SCMP_SYS(exit_group),
 };
 
-static void
-rule(scmp_filter_ctx ctx, uint32_t action, int call, unsigned n,
-    const struct scmp_arg_cmp *arg)
-{
-	int	 rc;
-
-	if (n == 0)
-		rc = seccomp_rule_add(ctx, action, call, 0);
-	else
-		rc = seccomp_rule_add_array(ctx, action, call, n, arg);
-	if (rc < 0)
-		fatalx("seccomp: rule for syscall %d: %s", call, strerror(-rc));
-}
-
 void
 sandbox_enter(void)
 {
 	static const unsigned long ioctls[] = { FIONREAD, FIONBIO, TCGETS };
 	struct scmp_arg_cmp	 a, nl[2];
 	scmp_filter_ctx		 ctx;
-	const char		*mode = getenv("FZC_SECCOMP");
-	uint32_t		 deflt = SCMP_ACT_KILL_PROCESS;
 	size_t			 i;
-	int			 rc;
 
-#ifdef FZC_SANITIZERS
-	mode = "log";
-#endif
-	if (mode != NULL && strcmp(mode, "log") == 0)
-		deflt = SCMP_ACT_LOG;
-	if ((ctx = seccomp_init(deflt)) == NULL)
-		fatalx("seccomp_init");
-	for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
-		rule(ctx, SCMP_ACT_ALLOW, allowed[i], 0, NULL);
+	ctx = sysfilter_new();
+	sysfilter_allow(ctx, allowed, sizeof(allowed) / sizeof(allowed[0]));
 	/* Only sockets of the families controld speaks. */
 	a = SCMP_A0(SCMP_CMP_EQ, AF_UNIX);
-	rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, &a);
+	sysfilter_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, &a);
 	a = SCMP_A0(SCMP_CMP_EQ, AF_INET);
-	rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, &a);
+	sysfilter_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, &a);
 	a = SCMP_A0(SCMP_CMP_EQ, AF_INET6);
-	rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, &a);
+	sysfilter_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, &a);
 	/* getaddrinfo's AI_ADDRCONFIG asks the routing table, nothing else. */
 	nl[0] = SCMP_A0(SCMP_CMP_EQ, AF_NETLINK);
 	nl[1] = SCMP_A2(SCMP_CMP_EQ, NETLINK_ROUTE);
-	rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2, nl);
+	sysfilter_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2, nl);
 	/* The ioctls libcurl, OpenSSL and stdio make; no device's. */
 	for (i = 0; i < sizeof(ioctls) / sizeof(ioctls[0]); i++) {
 		a = SCMP_A1(SCMP_CMP_EQ, ioctls[i]);
-		rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, &a);
+		sysfilter_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, &a);
 	}
-	/* Threads, not processes: clone only with CLONE_THREAD. */
-	a = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD);
-	rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1, &a);
-	/* clone3 hides its flags; ENOSYS makes glibc fall back to clone. */
-	rule(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0, NULL);
-	if ((rc = seccomp_load(ctx)) < 0)
-		fatalx("seccomp_load: %s", strerror(-rc));
-	seccomp_release(ctx);
-	log_debug("seccomp filter loaded%s", deflt == SCMP_ACT_LOG ?
-	    " (logging only)" : "");
+	sysfilter_threads(ctx);
+	sysfilter_load(ctx);
 }
 
 /* What a path may be read as: a directory's tree, or the file alone. */

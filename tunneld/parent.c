@@ -1,7 +1,9 @@
 /*
- * parent.c: fzc-tunneld's privileged parent. It starts fzc-controld as the
- * unprivileged user over a SOCK_SEQPACKET channel, restarts it when it
- * dies, answers its requests (protected sockets) and stops it on SIGTERM.
+ * parent.c: fzc-tunneld's main process, the data plane's. It has the
+ * spawner (spawner.c) start fzc-controld as the unprivileged user over a
+ * SOCK_SEQPACKET channel, is controld's parent (it sees it exit and has it
+ * restarted), answers its requests (protected sockets) and has it stopped
+ * on SIGTERM.
  */
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -9,6 +11,8 @@
 #include <sys/types.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+
+#include <linux/capability.h>
 
 #include <errno.h>
 #include <event2/event.h>
@@ -29,10 +33,12 @@
 #include "common/timer.h"
 #include "common/util.h"
 #include "ipc/ipc.h"
+#include "tunneld/confine.h"
 #include "tunneld/privdrop.h"
 #include "tunneld/sysdns.h"
 #include "tunneld/protsock.h"
 #include "tunneld/role.h"
+#include "tunneld/spawner.h"
 
 #define BACKOFF_MIN_MS		250
 #define BACKOFF_MAX_MS		30000
@@ -54,6 +60,9 @@ struct parent {
 	const char		*user;
 	uid_t			 uid;
 	gid_t			 gid;
+	const char		*tunnel_user;
+	uid_t			 tunnel_uid;
+	gid_t			 tunnel_gid;
 	const char		*controld_path;
 	const char		*control_socket;
 	enum log_level		 log_level;
@@ -64,6 +73,7 @@ struct parent {
 	pid_t			 controld_pid;
 	int			 ipc_fd;
 	int			 control_fd;
+	pid_t			 spawner_pid;
 	struct ipc_chan		 chan;
 	struct event		*ev_ipc_write;
 	int			 controld_hello;
@@ -78,6 +88,14 @@ struct parent {
 
 static void	parent_spawn(struct parent *);
 static void	parent_close_channel(struct parent *);
+
+/* controld is another user's: only the spawner may signal it. */
+static void
+parent_signal_controld(int sig)
+{
+	if (spawner_signal(sig) == -1 && errno != ESRCH)
+		log_warn("asking the spawner to signal controld");
+}
 
 static __dead void	usage(FILE *, int);
 
@@ -120,8 +138,9 @@ static __dead void
 usage(FILE *f, int status)
 {
 	fprintf(f,
-	    "usage: fzc-tunneld [--user NAME] [--controld PATH] "
-	    "[--control-socket PATH]\n"
+	    "usage: fzc-tunneld [--user NAME] [--tunnel-user NAME] "
+	    "[--controld PATH]\n"
+	    "                   [--control-socket PATH]\n"
 	    "                   [--log-level error|warning|info|debug]\n"
 	    "                   [--api-url URL] [--ca-file FILE] "
 	    "[--token-file FILE]\n"
@@ -223,7 +242,7 @@ parent_reject(struct parent *p, const struct ipc_msg *msg, const char *why)
 	    ipc_type_name(msg->hdr.type), why);
 	parent_close_channel(p);
 	if (p->controld_pid > 0)
-		kill(p->controld_pid, SIGKILL);
+		parent_signal_controld(SIGKILL);
 }
 
 static void
@@ -383,81 +402,8 @@ parent_write_controld(evutil_socket_t fd, short events, void *arg)
 		log_warn("writing to controld");
 		parent_close_channel(p);
 		if (p->controld_pid > 0)
-			kill(p->controld_pid, SIGKILL);
+			parent_signal_controld(SIGKILL);
 	}
-}
-
-/*
- * What controld keeps of tunneld's environment: fzc's own switches and the
- * sanitizers' options. No proxy, no certificate override (curl and
- * OpenSSL read both from the environment), no locale.
- */
-static bool
-parent_env_kept(const char *e)
-{
-	static const char *const keep[] = {
-		"FZC_",
-		"ASAN_OPTIONS=",
-		"UBSAN_OPTIONS=",
-		"LSAN_OPTIONS=",
-	};
-	size_t		 i;
-
-	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
-		if (strncmp(e, keep[i], strlen(keep[i])) == 0)
-			return (true);
-	return (false);
-}
-
-/*
- * In the forked child: a session of its own (no terminal's signals),
- * stdin from /dev/null, the unprivileged user, a minimal environment,
- * then controld.
- */
-static __dead void
-parent_exec_controld(struct parent *p, int fd)
-{
-	extern char	**environ;
-	const char	*why;
-	char		*argv[10], *envp[16];
-	size_t		 n = 0;
-	int		 i = 0, ipc, ctl, null;
-
-	signal(SIGPIPE, SIG_DFL);
-	if (setsid() == -1)
-		fatal("setsid");
-	if ((null = open("/dev/null", O_RDONLY)) == -1 ||
-	    dup2(null, STDIN_FILENO) == -1)
-		fatal("stdin from /dev/null");
-	if (null != STDIN_FILENO)
-		close(null);
-	/* Either may sit on the other's number: both go high first. */
-	if ((ipc = fcntl(fd, F_DUPFD_CLOEXEC, IPC_CONTROL_FD + 1)) == -1 ||
-	    (ctl = fcntl(p->control_fd, F_DUPFD_CLOEXEC,
-	    IPC_CONTROL_FD + 1)) == -1 ||
-	    dup2(ipc, IPC_CHANNEL_FD) == -1 || dup2(ctl, IPC_CONTROL_FD) == -1)
-		fatal("passing the channel and the control socket");
-	closefrom(IPC_CONTROL_FD + 1);
-	if (privdrop_to_user(p->uid, p->gid, &why) == -1)
-		fatal("dropping privileges to %s: %s", p->user, why);
-
-	argv[i++] = (char *)p->controld_path;
-	argv[i++] = "--control-socket";
-	argv[i++] = (char *)p->control_socket;
-	argv[i++] = "--log-level";
-	argv[i++] = (char *)log_level_name(p->log_level);
-	if (p->max_partition[0] != '\0') {
-		argv[i++] = "--max-partition-time";
-		argv[i++] = p->max_partition;
-	}
-	argv[i] = NULL;
-	for (i = 0;
-	     environ[i] != NULL && n < sizeof(envp) / sizeof(envp[0]) - 1; i++)
-		if (parent_env_kept(environ[i]))
-			envp[n++] = environ[i];
-	envp[n] = NULL;
-	execve(p->controld_path, argv, envp);
-	fatal("exec %s", p->controld_path);
 }
 
 static void
@@ -468,12 +414,8 @@ parent_spawn(struct parent *p)
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
 		fatal("socketpair");
-	if ((pid = fork()) == -1)
-		fatal("fork");
-	if (pid == 0) {
-		close(sv[0]);
-		parent_exec_controld(p, sv[1]);
-	}
+	if ((pid = spawner_spawn(sv[1])) == -1)
+		fatal("starting controld");
 	close(sv[1]);
 	if (fcntl(sv[0], F_SETFL, O_NONBLOCK) == -1)
 		fatal("fcntl");
@@ -553,6 +495,8 @@ parent_sigchld(evutil_socket_t sig, short events, void *arg)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if (pid == p->controld_pid)
 			parent_controld_exited(p, status);
+		else if (pid == p->spawner_pid)
+			fatalx("the spawner of controld exited");
 	}
 }
 
@@ -566,7 +510,7 @@ parent_kill_cb(evutil_socket_t fd, short events, void *arg)
 	if (p->controld_pid > 0) {
 		log_warnx("controld did not stop in %d s, killing it",
 		    STOP_GRACE_S);
-		kill(p->controld_pid, SIGKILL);
+		parent_signal_controld(SIGKILL);
 	}
 }
 
@@ -587,7 +531,7 @@ parent_sigterm(evutil_socket_t sig, short events, void *arg)
 		event_base_loopexit(p->base, NULL);
 		return;
 	}
-	kill(p->controld_pid, SIGTERM);
+	parent_signal_controld(SIGTERM);
 	event_add(p->ev_kill, &tv);
 }
 
@@ -624,8 +568,11 @@ parent_bind_control(struct parent *p)
 		fatalx("control socket path too long: %s", p->control_socket);
 	strncpy(sun.sun_path, p->control_socket, sizeof(sun.sun_path) - 1);
 	copy = xstrdup(p->control_socket);
+	/* Open to all, as RuntimeDirectoryMode=: the socket's mode decides. */
+	old = umask(022);
 	if (mkdir(dirname(copy), 0755) == -1 && errno != EEXIST)
 		fatal("creating %s", copy);
+	umask(old);
 	free(copy);
 	/* A socket file nobody answers on is stale; a live one is not ours. */
 	if ((probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
@@ -650,6 +597,72 @@ parent_bind_control(struct parent *p)
 	umask(old);
 	if (listen(p->control_fd, 16) == -1)
 		fatal("listen %s", p->control_socket);
+}
+
+/*
+ * The data plane writes its state as its own user. A missing state
+ * directory is made here, 0700, and given to that user (the one chown of
+ * tunneld, on a directory it has just made: run by hand as root). One
+ * that exists keeps its owner: the packages' tmpfiles.d gives it, and the
+ * units hold no CAP_CHOWN.
+ */
+static void
+parent_state_dir(struct parent *p)
+{
+	if (mkdir(p->opt.state_dir, 0700) == -1) {
+		if (errno != EEXIST)
+			fatal("creating %s", p->opt.state_dir);
+		return;
+	}
+	if (lchown(p->opt.state_dir, p->tunnel_uid, p->tunnel_gid) == -1)
+		fatal("giving %s to %s", p->opt.state_dir, p->tunnel_user);
+}
+
+/* Said at start, not at the first sign-in: the files must be ours. */
+static void
+parent_check_files(struct parent *p)
+{
+	char	*copy;
+
+	if (p->opt.wg_file != NULL)
+		return;
+	if (access(p->opt.state_dir, R_OK | W_OK | X_OK) == -1)
+		fatal("state directory %s: not writable by user %s (chown "
+		    "it to %s)",
+		    p->opt.state_dir, p->tunnel_user, p->tunnel_user);
+	copy = xstrdup(p->opt.token_file);
+	if (access(dirname(copy), W_OK | X_OK) == -1)
+		log_warn("%s: not writable by user %s: fzc sign-in cannot "
+		    "store a token (chown it to %s)",
+		    copy, p->tunnel_user, p->tunnel_user);
+	free(copy);
+	if (access(p->opt.token_file, R_OK) == -1 && errno != ENOENT)
+		log_warn("token %s: not readable by user %s (chown it to %s)",
+		    p->opt.token_file, p->tunnel_user, p->tunnel_user);
+}
+
+/*
+ * Forked while root and alone (no threads, no event loop yet): the
+ * spawner takes the control socket along for every controld; this
+ * process needs it no more.
+ */
+static void
+parent_start_spawner(struct parent *p)
+{
+	struct spawner_conf	 c;
+
+	memset(&c, 0, sizeof(c));
+	c.user = p->user;
+	c.uid = p->uid;
+	c.gid = p->gid;
+	c.controld_path = p->controld_path;
+	c.control_socket = p->control_socket;
+	c.control_fd = p->control_fd;
+	c.log_level = p->log_level;
+	c.max_partition = p->max_partition;
+	p->spawner_pid = spawner_start(&c);
+	close(p->control_fd);
+	p->control_fd = -1;
 }
 
 /*
@@ -708,6 +721,7 @@ main(int argc, char *argv[])
 {
 	static const struct option	 longopts[] = {
 		{ "user", required_argument, NULL, 'u' },
+		{ "tunnel-user", required_argument, NULL, 'U' },
 		{ "controld", required_argument, NULL, 'c' },
 		{ "control-socket", required_argument, NULL, 's' },
 		{ "log-level", required_argument, NULL, 'l' },
@@ -735,12 +749,14 @@ main(int argc, char *argv[])
 
 	memset(&p, 0, sizeof(p));
 	p.user = FZC_DEFAULT_USER;
+	p.tunnel_user = FZC_TUNNEL_USER;
 	p.controld_path = LIBEXECDIR "/fzc/fzc-controld";
 	p.control_socket = FZC_CONTROL_SOCKET;
 	p.log_level = LOG_LEVEL_INFO;
 	p.ipc_fd = -1;
 	p.control_fd = -1;
 	p.controld_pid = -1;
+	p.spawner_pid = -1;
 	p.backoff_ms = BACKOFF_MIN_MS;
 	p.opt.ifname = "fzc%d";
 	p.opt.threads = 2;
@@ -771,6 +787,9 @@ main(int argc, char *argv[])
 			return (0);
 		case 'u':
 			p.user = optarg;
+			break;
+		case 'U':
+			p.tunnel_user = optarg;
 			break;
 		case 'c':
 			p.controld_path = optarg;
@@ -862,23 +881,55 @@ main(int argc, char *argv[])
 		    "unprivileged", p.user);
 	p.uid = pw->pw_uid;
 	p.gid = pw->pw_gid;
+	if ((pw = getpwnam(p.tunnel_user)) == NULL)
+		fatalx("user '%s' does not exist; create it with "
+		    "'useradd --system --user-group --no-create-home "
+		    "--shell /usr/sbin/nologin %s' or pass --tunnel-user",
+		    p.tunnel_user, p.tunnel_user);
+	/* controld, assumed compromised, must not be able to signal us. */
+	if (pw->pw_uid == 0 || pw->pw_uid == p.uid)
+		fatalx("user '%s' is root or fzc-controld's user; the data "
+		    "plane needs a user of its own",
+		    p.tunnel_user);
+	p.tunnel_uid = pw->pw_uid;
+	p.tunnel_gid = pw->pw_gid;
 	if (access(p.controld_path, X_OK) == -1)
 		fatal("cannot execute fzc-controld at %s (--controld PATH)",
 		    p.controld_path);
 	if (p.control_socket[0] != '/')
 		fatalx("--control-socket must be an absolute path");
 
-	umask(022);
+	/* Whatever it makes is its own: the tokens, the state. */
+	umask(077);
 	signal(SIGPIPE, SIG_IGN);
 	/* Keys and the token live here: no core dumps. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
 		fatal("PR_SET_DUMPABLE");
 	parent_bind_control(&p);
-	/* The resolver's file is opened while tunneld still may. */
+	/* systemd's credentials are root's alone. */
+	if (p.opt.wg_file == NULL)
+		parent_credential_token();
+	/* WireGuard mode keeps no state. */
+	if (p.opt.wg_file == NULL)
+		parent_state_dir(&p);
+	parent_start_spawner(&p);
+	/*
+	 * Opened as root, after the spawner left: neither controld nor the
+	 * data plane may open a 0600 WireGuard file or the resolver's.
+	 */
+	if (p.opt.wg_file != NULL) {
+		p.opt.wg_fd = open(p.opt.wg_file,
+		    O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (p.opt.wg_fd == -1)
+			fatal("opening %s", p.opt.wg_file);
+	}
 	if (!gateway_role && p.opt.wg_file == NULL)
 		p.opt.sysdns = parent_sysdns(dns_mode, p.opt.state_dir);
-	if (privdrop_narrow(&why) == -1)
-		fatal("%s", why);
+	if (privdrop_to_user(p.tunnel_uid, p.tunnel_gid,
+	    PRIVDROP_CAP(CAP_NET_ADMIN), &why) == -1)
+		fatal("dropping privileges to %s: %s", p.tunnel_user, why);
+	parent_check_files(&p);
+	confine_enter(gateway_role);
 	p.started = util_realtime_s();
 
 	if (sodium_init() == -1)
@@ -888,7 +939,6 @@ main(int argc, char *argv[])
 	if (p.opt.wg_file != NULL)
 		p.role = wgmode_new(p.base, &p.opt);
 	else {
-		parent_credential_token();
 		if (gateway_role)
 			p.role = gateway_new(p.base, &p.opt);
 		else
@@ -919,9 +969,8 @@ main(int argc, char *argv[])
 	event_free(p.ev_sigint);
 	event_free(p.ev_sigterm);
 	event_base_free(p.base);
-	close(p.control_fd);
-	if (unlink(p.control_socket) == -1)
-		log_warn("removing %s", p.control_socket);
+	/* The spawner removes the control socket once it sees us go. */
+	spawner_end();
 	log_info("stopped");
 	return (0);
 }

@@ -1,4 +1,8 @@
-/* privdrop.c: the one-way drop from root to the unprivileged user. */
+/*
+ * privdrop.c: the one-way narrowing of fzc-tunneld's processes: to a set
+ * of capabilities (the spawner, root still), or to a user with at most a
+ * few capabilities kept (the data plane: NET_ADMIN; controld: none).
+ */
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -12,64 +16,55 @@
 
 #include "tunneld/privdrop.h"
 
+/* Permitted and effective become keep; inheritable, inh. */
 static int
-clear_capabilities(void)
+set_capabilities(uint64_t keep, uint64_t inh)
 {
 	struct __user_cap_header_struct	 hdr;
 	struct __user_cap_data_struct	 data[_LINUX_CAPABILITY_U32S_3];
+	int				 i;
 
 	memset(&hdr, 0, sizeof(hdr));
 	memset(data, 0, sizeof(data));
 	hdr.version = _LINUX_CAPABILITY_VERSION_3;
+	for (i = 0; i < _LINUX_CAPABILITY_U32S_3; i++) {
+		data[i].permitted = (uint32_t)(keep >> (32 * i));
+		data[i].effective = (uint32_t)(keep >> (32 * i));
+		data[i].inheritable = (uint32_t)(inh >> (32 * i));
+	}
 	return ((int)syscall(SYS_capset, &hdr, data));
 }
 
-/*
- * What fzc-tunneld keeps for its whole life, as fzc.service allows it:
- * NET_ADMIN for the TUN device, routes, rules, SO_MARK and the gateway's
- * nft; SETUID, SETGID and SETPCAP to start fzc-controld unprivileged;
- * KILL to signal it.
- */
-static const int kept_caps[] = {
-	CAP_NET_ADMIN, CAP_SETUID, CAP_SETGID, CAP_SETPCAP, CAP_KILL
-};
-
+/* Needs CAP_SETPCAP, so it comes before anything that loses it. */
 static int
-kept(int cap)
+narrow_bounding(uint64_t keep)
 {
-	size_t	 i;
+	int	 cap;
 
-	for (i = 0; i < sizeof(kept_caps) / sizeof(kept_caps[0]); i++)
-		if (kept_caps[i] == cap)
-			return (1);
+	for (cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
+		if (!(keep & (1ULL << cap)) &&
+		    prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == -1)
+			return (-1);
 	return (0);
 }
 
 /*
- * tunneld stays root (its files are root's), but gives up every other
- * capability, for itself and whatever it executes, and can never gain
- * privileges by exec again.
+ * The process stays root (the spawner: the control socket's directory
+ * is root's) but keeps only the capabilities in keep, for itself and
+ * whatever it executes, and can never gain privileges by exec again.
  */
 int
-privdrop_narrow(const char **why)
+privdrop_narrow(uint64_t keep, const char **why)
 {
-	struct __user_cap_header_struct	 hdr;
-	struct __user_cap_data_struct	 data[_LINUX_CAPABILITY_U32S_3];
-	int				 cap;
-
-	memset(&hdr, 0, sizeof(hdr));
-	memset(data, 0, sizeof(data));
-	hdr.version = _LINUX_CAPABILITY_VERSION_3;
-	for (cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++) {
-		if (kept(cap)) {
-			data[cap / 32].permitted |= 1U << (cap % 32);
-			data[cap / 32].effective |= 1U << (cap % 32);
-		} else if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == -1) {
-			*why = "dropping the capability bounding set";
-			return (-1);
-		}
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == -1) {
+		*why = "clearing the ambient capabilities";
+		return (-1);
 	}
-	if (syscall(SYS_capset, &hdr, data) == -1) {
+	if (narrow_bounding(keep) == -1) {
+		*why = "dropping the capability bounding set";
+		return (-1);
+	}
+	if (set_capabilities(keep, 0) == -1) {
 		*why = "narrowing the capability sets";
 		return (-1);
 	}
@@ -81,13 +76,16 @@ privdrop_narrow(const char **why)
 }
 
 /*
- * Order matters: the bounding set can only be shrunk while we still hold
- * CAP_SETPCAP, so it goes before the uid change; groups before gid before
- * uid, since each step needs the privilege the next one removes. Returns
- * -1 with *why set on the first step that fails.
+ * To uid and gid, keeping the capabilities in keep (none for controld).
+ * Kept ones are also ambient, so that a program the process runs (the
+ * gateway's nft) has them too, and nothing more. Order matters: the
+ * bounding set shrinks while CAP_SETPCAP is still there; groups before
+ * gid before uid, since each step needs the privilege the next one
+ * removes; PR_SET_KEEPCAPS carries the kept ones over the uid change.
+ * Returns -1 with *why set on the first step that fails.
  */
 int
-privdrop_to_user(uid_t uid, gid_t gid, const char **why)
+privdrop_to_user(uid_t uid, gid_t gid, uint64_t keep, const char **why)
 {
 	int	 cap;
 
@@ -95,11 +93,13 @@ privdrop_to_user(uid_t uid, gid_t gid, const char **why)
 		*why = "clearing the ambient capabilities";
 		return (-1);
 	}
-	for (cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++) {
-		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == -1) {
-			*why = "dropping the capability bounding set";
-			return (-1);
-		}
+	if (narrow_bounding(keep) == -1) {
+		*why = "dropping the capability bounding set";
+		return (-1);
+	}
+	if (keep != 0 && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) == -1) {
+		*why = "PR_SET_KEEPCAPS";
+		return (-1);
 	}
 	if (setgroups(1, &gid) == -1) {
 		*why = "setgroups";
@@ -113,9 +113,20 @@ privdrop_to_user(uid_t uid, gid_t gid, const char **why)
 		*why = "setresuid";
 		return (-1);
 	}
-	/* setresuid cleared permitted and effective; this takes inheritable. */
-	if (clear_capabilities() == -1) {
-		*why = "clearing the capability sets";
+	/* setresuid cleared effective (and, without keep, permitted). */
+	if (set_capabilities(keep, keep) == -1) {
+		*why = "setting the capability sets";
+		return (-1);
+	}
+	for (cap = 0; cap < 64; cap++)
+		if ((keep & (1ULL << cap)) &&
+		    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) ==
+		    -1) {
+			*why = "raising the ambient capabilities";
+			return (-1);
+		}
+	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) == -1) {
+		*why = "PR_SET_KEEPCAPS";
 		return (-1);
 	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {

@@ -35,6 +35,7 @@ struct role_options {
 	int		 threads;
 	/* WireGuard mode. */
 	const char	*wg_file;
+	int		 wg_fd;		/* wg_file, opened while root */
 	unsigned	 mtu;		/* 0: the file's */
 	/* Client and gateway roles. */
 	const char	*api_url;

@@ -62,16 +62,12 @@ struct role *
 wgmode_new(struct event_base *base, const struct role_options *opt)
 {
 	struct wgmode	*wm;
-	int		 fd;
 
-	/* Opened here, as root: controld could not read a 0600 file. */
-	if ((fd = open(opt->wg_file, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
-		fatal("opening %s", opt->wg_file);
 	wm = xcalloc(1, sizeof(*wm));
 	role_init(&wm->r, &wgmode_ops, base, opt);
 	/* Not before controld has parsed the file and the device is up. */
 	wm->r.ready = false;
-	wm->fd = fd;
+	wm->fd = opt->wg_fd;
 	return (&wm->r);
 }
 

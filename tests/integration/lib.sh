@@ -55,6 +55,11 @@ start_tunneld() {
 	shift 2
 	mkdir -p "$dir"
 	chmod 755 "$dir"
+	# The data plane runs as fzc-tunneld: the token and the state are
+	# its own, as the packages' tmpfiles.d makes them.
+	chown fzc-tunneld: "$dir"
+	[ ! -e "$dir/state" ] || chown -R fzc-tunneld: "$dir/state"
+	[ ! -e "$dir/token" ] || chown fzc-tunneld: "$dir/token"
 	TLOG=$dir/tunneld.log
 	# ip netns exec replaces itself with the command: $! is tunneld.
 	# Client-role state stays in DIR; no portal unless a test gives one.

@@ -12,12 +12,13 @@ SRCDIR=$(cd "$HERE/../.." && pwd)
 FZC_RUN=$$
 export B HERE SRCDIR FZC_RUN
 
-# The tests need the fzc user and group and group fzc-admin; they create
-# them and nothing else.
-if ! getent passwd fzc >/dev/null; then
-	useradd --system --user-group --no-create-home \
-	    --shell /usr/sbin/nologin fzc
-fi
+# The tests need the fzc and fzc-tunneld users and groups and group
+# fzc-admin; they create them and nothing else.
+for u in fzc fzc-tunneld; do
+	getent passwd $u >/dev/null ||
+	    useradd --system --user-group --no-create-home \
+	    --shell /usr/sbin/nologin $u
+done
 getent group fzc-admin >/dev/null || groupadd --system fzc-admin
 
 for f in "$HERE"/tests*.sh; do

@@ -1,12 +1,35 @@
 # tests.sh: the integration tests; each t_* function fails by returning
 # non-zero. Sourced by run.sh, run with lib.sh's helpers.
 
+# data_plane_confined PID: tunneld's data plane runs as fzc-tunneld with
+# NET_ADMIN (bit 12) alone, ambient too for the gateway's nft, no-new-privs,
+# under its seccomp filter.
+data_plane_confined() {
+	local pid=$1 uid gid f
+	uid=$(id -u fzc-tunneld)
+	gid=$(id -g fzc-tunneld)
+	[ "$(proc_field "$pid" Uid)" = "$uid $uid $uid $uid" ] ||
+	    fail "tunneld Uid: $(proc_field "$pid" Uid)" || return 1
+	[ "$(proc_field "$pid" Gid)" = "$gid $gid $gid $gid" ] ||
+	    fail "tunneld Gid: $(proc_field "$pid" Gid)" || return 1
+	[ "$(proc_field "$pid" Groups)" = "$gid" ] ||
+	    fail "tunneld Groups: $(proc_field "$pid" Groups)" || return 1
+	for f in CapInh CapPrm CapEff CapBnd CapAmb; do
+		[ "$(proc_field "$pid" $f)" = 0000000000001000 ] ||
+		    fail "tunneld $f: $(proc_field "$pid" $f)" || return 1
+	done
+	[ "$(proc_field "$pid" NoNewPrivs)" = 1 ] ||
+	    fail "tunneld NoNewPrivs" || return 1
+	[ "$(proc_field "$pid" Seccomp)" = 2 ] ||
+	    fail "tunneld Seccomp: $(proc_field "$pid" Seccomp)" || return 1
+}
+
 # controld runs as fzc, with no capability at all and no-new-privs, under
 # its seccomp filter, in a session of its own with stdin from /dev/null,
 # without the proxy and certificate variables tunneld was given, and with
 # its files narrowed by Landlock where the kernel has it.
 t_controld_unprivileged() {
-	local ns pid uid gid f env
+	local ns pid spid uid gid f env
 	new_netns ns priv || return 1
 	https_proxy=http://192.0.2.1:3128 SSL_CERT_FILE=/tmp/evil.pem \
 	    FZC_SECCOMP=kill start_tunneld "$ns" "$WORK/a" \
@@ -50,16 +73,27 @@ sys.exit(libc.syscall(444, None, 0, 1) < 1)'; then
 		grep -q 'files: no Landlock' "$TLOG" ||
 		    fail "Landlock missing, and not said" || return 1
 	fi
-	# tunneld itself is still root, and controld is its child.
+	# controld is the data plane's child, started by the spawner, the
+	# data plane's other child.
 	[ "$(proc_field "$pid" PPid)" = "$TPID" ] || fail "PPid" || return 1
-	# tunneld keeps only what fzc.service gives it: NET_ADMIN, SETUID,
-	# SETGID, SETPCAP, KILL (bits 12, 7, 6, 8, 5), no more by exec.
+	spid=$(tr ' ' '\n' <"/proc/$TPID/task/$TPID/children" | grep -vx "$pid")
+	[ "$(proc_field "$spid" PPid)" = "$TPID" ] ||
+	    fail "no spawner: $spid" || return 1
+	# The spawner stays root with SETUID, SETGID, SETPCAP, KILL (bits
+	# 7, 6, 8, 5) and nothing more, also by exec.
+	[ "$(proc_field "$spid" Uid)" = "0 0 0 0" ] ||
+	    fail "spawner Uid: $(proc_field "$spid" Uid)" || return 1
 	for f in CapPrm CapEff CapBnd; do
-		[ "$(proc_field "$TPID" $f)" = 00000000000011e0 ] ||
-		    fail "tunneld $f: $(proc_field "$TPID" $f)" || return 1
+		[ "$(proc_field "$spid" $f)" = 00000000000001e0 ] ||
+		    fail "spawner $f: $(proc_field "$spid" $f)" || return 1
 	done
-	[ "$(proc_field "$TPID" NoNewPrivs)" = 1 ] ||
-	    fail "tunneld NoNewPrivs" || return 1
+	for f in CapInh CapAmb; do
+		[ "$(proc_field "$spid" $f)" = 0000000000000000 ] ||
+		    fail "spawner $f: $(proc_field "$spid" $f)" || return 1
+	done
+	[ "$(proc_field "$spid" NoNewPrivs)" = 1 ] ||
+	    fail "spawner NoNewPrivs" || return 1
+	data_plane_confined "$TPID" || return 1
 	[ "$(status_field "$WORK/a" tunneld.pid)" = "$TPID" ] ||
 	    fail "tunneld pid in status" || return 1
 }
@@ -231,9 +265,10 @@ t_sd_notify() {
 	local ns out
 	new_netns ns notify || return 1
 	python3 - "$WORK/notify" >"$WORK/notified" <<'PY' &
-import socket, sys
+import os, socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.bind(sys.argv[1])
+os.chmod(sys.argv[1], 0o777)	# as systemd's: the data plane is not root
 s.settimeout(10)
 print(s.recv(4096).decode(), flush=True)
 PY

@@ -97,8 +97,11 @@ t_control_socket_root_dir() {
 	    python3 -c 'import json,sys
 print(json.load(sys.stdin)["tunneld"]["controld_restarts"])')" = 0 ] ||
 	    fail "controld restarted: $(cat "$WORK/log")" || return 1
-	# A new controld serves the same socket.
-	kill -KILL $(pgrep -P "$tpid")
+	# A new controld serves the same socket (the spawner, tunneld's other
+	# child, stays).
+	kill -KILL "$("$B/fzc" --json status --control-socket "$sock" |
+	    python3 -c 'import json,sys
+print(json.load(sys.stdin)["controld"]["pid"])')"
 	wait_until 8 grep -q 'restarting controld' "$WORK/log" ||
 	    fail "no restart" || return 1
 	wait_until 8 "$B/fzc" status --control-socket "$sock" ||

@@ -132,6 +132,8 @@ gw_log_has() {
 t_gateway_rules() {
 	local rc
 	PT_NS_HOOK=gw_dummy gw_start gwrules || return 1
+	# Confined as the client's; nft, which it runs, still does its work.
+	data_plane_confined "$TPID" || return 1
 	# Forwarding is off in a new namespace: said, not changed.
 	gw_log_has "net.ipv4.ip_forward = 1" ||
 	    pt_fail "no warning about net.ipv4.ip_forward" || return 1

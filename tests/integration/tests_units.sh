@@ -12,13 +12,14 @@ t_gateway_unit() {
 	[ -z "$out" ] || fail "verify printed: $out" || return 1
 	grep -q -- '--role gateway' "$unit" || fail "not the gateway" ||
 	    return 1
-	grep -q '^StateDirectory=fzc-gateway$' "$unit" ||
+	grep -q -- '--state-dir /var/lib/fzc-gateway' "$unit" &&
+	    grep -q '^ReadWritePaths=/etc/fzc /var/lib/fzc-gateway$' "$unit" ||
 	    fail "state shared with the client" || return 1
 }
 
 # The sysusers and tmpfiles snippets are what systemd accepts.
 t_service_snippets() {
-	local root=$WORK/root out
+	local root=$WORK/root out uid d
 	mkdir -p "$root/etc"
 	: >"$root/etc/passwd"
 	: >"$root/etc/group"
@@ -31,6 +32,14 @@ t_service_snippets() {
 	out=$(systemd-tmpfiles --root="$root" --create \
 	    "$SRCDIR/packaging/systemd/tmpfiles/fzc.conf" 2>&1) ||
 	    fail "tmpfiles: $out" || return 1
-	[ "$(stat -c '%a %U' "$root/etc/fzc")" = "750 root" ] ||
-	    fail "/etc/fzc: $(stat -c '%a %U' "$root/etc/fzc")" || return 1
+	# The data plane's alone (the uid as the root's passwd has it).
+	uid=$(sed -n 's/^fzc-tunneld:x:\([0-9]*\):.*/\1/p' "$root/etc/passwd")
+	[ -n "$uid" ] || fail "no user fzc-tunneld" || return 1
+	for d in etc/fzc var/lib/fzc var/lib/fzc-gateway; do
+		[ "$(stat -c '%a %u' "$root/$d")" = "700 $uid" ] ||
+		    fail "/$d: $(stat -c '%a %u' "$root/$d")" || return 1
+	done
+	[ "$(stat -c '%a %u' "$root/etc/fzc/gateway-token")" = "600 $uid" ] ||
+	    fail "gateway-token: $(stat -c '%a %u' "$root/etc/fzc/gateway-token")" ||
+	    return 1
 }

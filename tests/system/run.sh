@@ -118,6 +118,19 @@ fzc_procs() {
 	sys_exec sh -c 'cat /proc/[0-9]*/comm 2>/dev/null' | grep '^fzc-'
 }
 
+# Under systemd as by hand: one fzc-tunneld (the data plane) runs as
+# fzc-tunneld under its seccomp filter.
+data_plane_confined() {
+	local out
+	out=$(sys_exec sh -c 'u=$(id -u fzc-tunneld)
+	for d in /proc/[0-9]*; do
+		[ "$(cat $d/comm 2>/dev/null)" = fzc-tunneld ] || continue
+		grep -q "^Uid:[[:space:]]*$u[[:space:]]" $d/status &&
+		    grep -q "^Seccomp:[[:space:]]*2" $d/status && echo confined
+	done')
+	[ "$out" = confined ] || fail "no confined data plane: $out" || return 1
+}
+
 portal_state() {
 	sys_exec fzc --json status | python3 -c \
 	    'import json,sys; print(json.load(sys.stdin)["portal"]["state"])'
@@ -148,8 +161,11 @@ t_deb() {
 	sys_exec apt-get install -y -q "$DEB" >"$WORK/apt.log" 2>&1 ||
 	    fail "apt-get install: $(tail -20 "$WORK/apt.log")" || return 1
 	active_no_restarts fzc.service || return 1
-	[ "$(fzc_procs | sort | tr '\n' ' ')" = "fzc-controld fzc-tunneld " ] ||
+	# The data plane and the spawner, both fzc-tunneld; controld.
+	[ "$(fzc_procs | sort | tr '\n' ' ')" = \
+	    "fzc-controld fzc-tunneld fzc-tunneld " ] ||
 	    fail "processes: $(fzc_procs)" || return 1
+	data_plane_confined || return 1
 	[ "$(sys_exec systemctl is-enabled fzc-gateway.service)" = disabled ] ||
 	    fail "fzc-gateway enabled" || return 1
 	[ "$(sys_exec systemctl is-active fzc-gateway.service)" = inactive ] ||
@@ -346,8 +362,11 @@ t_rpm() {
 	out=$(sys_exec rpm -i --nodeps "$RPM" 2>&1) ||
 	    fail "rpm -i: $out" || return 1
 	active_no_restarts fzc.service || return 1
-	[ "$(fzc_procs | sort | tr '\n' ' ')" = "fzc-controld fzc-tunneld " ] ||
+	# The data plane and the spawner, both fzc-tunneld; controld.
+	[ "$(fzc_procs | sort | tr '\n' ' ')" = \
+	    "fzc-controld fzc-tunneld fzc-tunneld " ] ||
 	    fail "processes: $(fzc_procs)" || return 1
+	data_plane_confined || return 1
 	[ "$(sys_exec systemctl is-enabled fzc-gateway.service)" = disabled ] ||
 	    fail "fzc-gateway enabled" || return 1
 	sys_exec fzc status | grep -q '^daemons:   running' ||
