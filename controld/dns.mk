@@ -13,7 +13,8 @@ libfzcdns_a_SOURCES = \
 	controld/dns_upstream.c controld/dns_upstream.h
 libfzcdns_a_CFLAGS = $(AM_CFLAGS) $(LDNS_CFLAGS) $(JANSSON_CFLAGS)
 
-FZC_DNS_LIBS = libfzcdns.a libfzccommon.a $(LDNS_LIBS) $(JANSSON_LIBS)
+FZC_DNS_LIBS = libfzcdns.a libfzcipc.a libfzccommon.a $(LDNS_LIBS) \
+	$(JANSSON_LIBS)
 
 check_PROGRAMS += tests/unit/check_dns_pattern tests/unit/check_dns_proxy \
 	tests/unit/check_dns_stub tests/unit/check_dns_upstream \

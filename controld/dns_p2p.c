@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "controld/dns_p2p.h"
+#include "ipc/ipc.h"
 
 #define P2P_JSON_MAX	1024	/* as IPC_P2P_MAX */
 
@@ -40,25 +41,14 @@ p2p_uuid(const char *s)
 static bool
 p2p_domain(const char *s, char out[DNS_NAME_MAX + 1])
 {
-	size_t	 i, n = strlen(s), label = 0;
+	size_t	 i;
 
-	if (n == 0 || n > DNS_NAME_MAX)
+	if (!ipc_domain_valid(s, DNS_NAME_MAX + 1))
 		return (false);
-	for (i = 0; i < n; i++) {
-		if (s[i] == '.') {
-			if (label == 0)
-				return (false);
-			label = 0;
-		} else if (isalnum((unsigned char)s[i]) || s[i] == '-' ||
-		    s[i] == '_') {
-			if (++label > 63)
-				return (false);
-		} else
-			return (false);
+	for (i = 0; s[i] != '\0'; i++)
 		out[i] = (char)tolower((unsigned char)s[i]);
-	}
-	out[n] = '\0';
-	return (label > 0);
+	out[i] = '\0';
+	return (true);
 }
 
 /* 100.96.0.0/11 but the sentinels' 100.100.111.0/24; fd00:2021:1111:8000::/107. */

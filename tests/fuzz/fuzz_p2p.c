@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "controld/dns_p2p.c"
+#include "ipc/ipc.c"
 #include "tunneld/p2p.c"
 
 #include "tests/fuzz/fuzz.h"

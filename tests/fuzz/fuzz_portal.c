@@ -40,14 +40,17 @@ static const char *const gw_events[] = {
 	"disconnect",
 };
 
-/* A gateway's filters: sorted, joined, never a port range ending at 0. */
+/*
+ * A gateway's resource (CIDR, Internet or, since the gateway serves them,
+ * DNS) and its filters: sorted, joined, never a port range ending at 0.
+ */
 static void
 check_gw_filters(const struct portal_resource *r)
 {
 	size_t	 i;
 
 	FUZZ_ASSERT(r->type == PORTAL_RES_CIDR ||
-	    r->type == PORTAL_RES_INTERNET);
+	    r->type == PORTAL_RES_INTERNET || r->type == PORTAL_RES_DNS);
 	FUZZ_ASSERT(strlen(r->id) == 36);
 	for (i = 0; i < r->nfilters; i++) {
 		FUZZ_ASSERT(r->filters[i].port_start <= r->filters[i].port_end);
