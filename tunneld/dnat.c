@@ -37,27 +37,15 @@ struct dnat {
 	size_t			 nclients;
 };
 
-/* The same rule as firewall_new(): nothing but these reaches nft. */
+/* The firewall's rule: nothing but those characters reaches nft. */
 struct dnat *
 dnat_new(const char *ifname, const char **why)
 {
 	struct dnat	*d;
-	size_t		 i, len = strlen(ifname);
+	size_t		 len = strlen(ifname);
 
-	if (len == 0 || len >= IF_NAMESIZE) {
-		*why = "interface name empty or too long";
+	if (!firewall_ifname_ok(ifname, why))
 		return (NULL);
-	}
-	for (i = 0; i < len; i++)
-		if (!((ifname[i] >= 'a' && ifname[i] <= 'z') ||
-			(ifname[i] >= 'A' && ifname[i] <= 'Z') ||
-			(ifname[i] >= '0' && ifname[i] <= '9') ||
-			ifname[i] == '_' || ifname[i] == '-' ||
-			ifname[i] == '.')) {
-			*why = "interface name has characters other than "
-			    "letters, digits, '_', '-' and '.'";
-			return (NULL);
-		}
 	d = xcalloc(1, sizeof(*d));
 	memcpy(d->ifname, ifname, len + 1);
 	snprintf(d->table, sizeof(d->table), "fzcdns_%s", ifname);

@@ -133,15 +133,14 @@ fw_script_free(struct fw_script *s)
 }
 
 /* Characters nft takes in a table name and a quoted interface name. */
-struct firewall *
-firewall_new(const char *ifname, const char **why)
+int
+firewall_ifname_ok(const char *ifname, const char **why)
 {
-	struct firewall	*fw;
-	size_t		 i, len = strlen(ifname);
+	size_t	 i, len = strlen(ifname);
 
 	if (len == 0 || len >= IF_NAMESIZE) {
 		*why = "interface name empty or too long";
-		return (NULL);
+		return (0);
 	}
 	for (i = 0; i < len; i++)
 		if (!((ifname[i] >= 'a' && ifname[i] <= 'z') ||
@@ -150,8 +149,19 @@ firewall_new(const char *ifname, const char **why)
 		    ifname[i] == '_' || ifname[i] == '-' || ifname[i] == '.')) {
 			*why = "interface name has characters other than "
 			    "letters, digits, '_', '-' and '.'";
-			return (NULL);
+			return (0);
 		}
+	return (1);
+}
+
+struct firewall *
+firewall_new(const char *ifname, const char **why)
+{
+	struct firewall	*fw;
+	size_t		 len = strlen(ifname);
+
+	if (!firewall_ifname_ok(ifname, why))
+		return (NULL);
 	fw = xcalloc(1, sizeof(*fw));
 	memcpy(fw->ifname, ifname, len + 1);
 	snprintf(fw->table, sizeof(fw->table), "fzc_%s", ifname);

@@ -36,6 +36,8 @@ void		 fw_script_free(struct fw_script *);
 void		 fw_script_add(struct fw_script *, const char *);
 
 /* NULL with *why if ifname cannot name an nft table and rule. */
+/* Whether nft can take the name in a table name; *why when not. */
+int		 firewall_ifname_ok(const char *, const char **);
 struct firewall	*firewall_new(const char *, const char **);
 void		 firewall_free(struct firewall *);
 const char	*firewall_table(const struct firewall *);

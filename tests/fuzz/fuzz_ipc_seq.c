@@ -633,6 +633,14 @@ fw_script_add(struct fw_script *s, const char *text)
 	FUZZ_ASSERT(strchr(text, '\n') != NULL);
 }
 
+int
+firewall_ifname_ok(const char *ifname, const char **why)
+{
+	(void)why;
+	FUZZ_ASSERT(ifname != NULL && ifname[0] != '\0');
+	return (1);
+}
+
 struct firewall *
 firewall_new(const char *ifname, const char **why)
 {
