@@ -598,3 +598,23 @@ assert d["upstreams"] == [{"sentinel": "100.100.111.1",
 	grep -q 'dns: DoH server doh.test answers again' "$TLOG" ||
 	    fail "recovery not logged" || return 1
 }
+
+# fzc status with the portal's Do53 resolver: the sentinel, the address,
+# the source, and the DNS control the test namespace gets by default.
+t_dns_status() {
+	dns_up || return 1
+	fzc_cli "$DIR" --json status | python3 -c '
+import json, sys
+d = json.load(sys.stdin)["dns"]
+assert d == {"control": "etc-resolv-conf", "source": "portal_do53",
+    "upstreams": [{"sentinel": "100.100.111.1", "address": "10.53.0.53",
+                   "source": "portal_do53"}]}, d
+' || fail "fzc --json status: $(fzc_cli "$DIR" --json status)" ||
+	    return 1
+	fzc_cli "$DIR" status | grep -qx \
+	    'dns:       system DNS control etc-resolv-conf' ||
+	    fail "fzc status: $(fzc_cli "$DIR" status)" || return 1
+	fzc_cli "$DIR" status | grep -qx \
+	    '  sentinel 100.100.111.1 -> 10.53.0.53 (portal)' ||
+	    fail "fzc status: $(fzc_cli "$DIR" status)" || return 1
+}
