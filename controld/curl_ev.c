@@ -141,8 +141,13 @@ curl_ev_new(struct event_base *base, curl_ev_done_fn *done, void *arg)
 	struct curl_ev	*ce;
 	int		 r = 0;
 
-	if ((ce = calloc(1, sizeof(*ce))) == NULL)
+	/* Its own reference: a deferred free outlives the owner's. */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return (NULL);
+	if ((ce = calloc(1, sizeof(*ce))) == NULL) {
+		curl_global_cleanup();
+		return (NULL);
+	}
 	ce->base = base;
 	ce->done = done;
 	ce->arg = arg;
@@ -180,6 +185,7 @@ ce_destroy(struct curl_ev *ce)
 	if (ce->timer != NULL)
 		event_free(ce->timer);
 	free(ce);
+	curl_global_cleanup();
 }
 
 void

@@ -16,7 +16,7 @@ struct event_base;
 /* A transfer of the multi handle ended with this code. */
 typedef void curl_ev_done_fn(void *, CURL *, CURLcode);
 
-/* NULL when out of resources; the caller did curl_global_init(). */
+/* NULL when out of resources. */
 struct curl_ev	*curl_ev_new(struct event_base *, curl_ev_done_fn *, void *);
 CURLM		*curl_ev_multi(struct curl_ev *);
 /*
