@@ -741,7 +741,7 @@ ipc_proxy_number(int family, const uint8_t *addr)
 		    PROXY_V4_BASE;
 		if (off == 0 || off >= 1u << PROXY_BITS ||
 		    (off >= PROXY_V4_SENTINELS &&
-		    off < PROXY_V4_SENTINELS + 256))
+			off < PROXY_V4_SENTINELS + 256))
 			return (-1);
 		return (off > PROXY_V4_SENTINELS ? off - 257 : off - 1);
 	}
@@ -815,9 +815,9 @@ check_proxy_state(const struct ipc_msg *m)
 		if (!ipc_proxy_ip(&s->ips[i]) ||
 		    s->ips[i].family !=
 			(i < IPC_PROXY_IPS / 2 ? AF_INET : AF_INET6) ||
-		    ipc_proxy_name(s->ips[i].family, s->ips[i].addr,
-			&which) != ipc_proxy_name(s->ips[0].family,
-			s->ips[0].addr, NULL) ||
+		    ipc_proxy_name(s->ips[i].family, s->ips[i].addr, &which) !=
+			ipc_proxy_name(s->ips[0].family, s->ips[0].addr,
+			    NULL) ||
 		    which != (unsigned)i)
 			return ("proxy state: not the 8 proxy IPs of a name");
 	}

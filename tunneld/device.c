@@ -90,8 +90,8 @@ device_drop_held(struct device *dev, const char *id)
 	int	 n;
 
 	if ((n = peer_drop_held(&dev->tables, id)) > 0)
-		log_info("resource %s: %d packets held for it dropped: "
-		    "no authorization", id, n);
+		log_info("resource %s: %d packets held for it dropped: %s", id,
+		    n, "no authorization");
 }
 
 int
@@ -121,8 +121,8 @@ device_proxy_drop(struct device *dev, uint32_t k, const char *id)
 	int	 n;
 
 	if ((n = peer_proxy_drop(&dev->tables, k)) > 0)
-		log_info("resource %s: %d packets held for it dropped: "
-		    "the gateway did not take the name", id, n);
+		log_info("resource %s: %d packets held for it dropped: %s", id,
+		    n, "the gateway did not take the name");
 }
 
 /*

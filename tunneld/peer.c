@@ -401,8 +401,8 @@ peer_unrouted(struct peer_tables *t, const uint8_t *pkt, size_t len)
 	_Atomic int		*wanted;
 	bool			 proxy;
 
-	if ((n = proxymap_lookup(&t->proxies, pkt, len, false,
-	    &proxy)) != NULL) {
+	if ((n = proxymap_lookup(&t->proxies, pkt, len, false, &proxy)) !=
+	    NULL) {
 		(void)proxymap_hold(n, t->mtu, pkt, len);
 		wanted = &n->wanted;
 	} else if (proxy)
@@ -590,15 +590,15 @@ static void
 peer_log_expired(const char *id, int n)
 {
 	if (n > 0)
-		log_info("resource %s: %d packets held for it dropped: "
-		    "no authorization in %llu s", id, n,
+		log_info("resource %s: %d packets held for it dropped: %s %llu s",
+		    id, n, "no authorization in",
 		    (unsigned long long)(PEER_HOLD_NS / NSEC_PER_SEC));
 }
 
 /* A flagged holder goes to fn at most once a second: a flood asks once. */
 static void
-peer_report(_Atomic int *wanted, uint64_t *last, const char *id,
-    uint64_t now, peer_report_fn *fn, void *arg)
+peer_report(_Atomic int *wanted, uint64_t *last, const char *id, uint64_t now,
+    peer_report_fn *fn, void *arg)
 {
 	if (atomic_exchange(wanted, 0) == 0 ||
 	    (*last != 0 && now - *last < NSEC_PER_SEC))
@@ -641,8 +641,8 @@ peer_report_unrouted(struct peer_tables *t, uint64_t now,
 		    arg);
 	}
 	while ((pn = proxymap_next(&t->proxies, &k)) != NULL) {
-		peer_log_expired(pn->id, proxymap_expire(pn, now,
-		    PEER_HOLD_NS));
+		peer_log_expired(pn->id,
+		    proxymap_expire(pn, now, PEER_HOLD_NS));
 		peer_report(&pn->wanted, &pn->last_report, pn->id, now, fn,
 		    arg);
 	}

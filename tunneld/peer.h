@@ -150,10 +150,9 @@ int		 peer_add_resource(struct peer_tables *,
 int		 peer_del_resource(struct peer_tables *,
 		    const struct ipc_prefix *, const char *);
 int		 peer_drop_held(struct peer_tables *, const char *);
-int		 peer_proxy_route(struct peer_tables *, uint32_t, const char *,
-		    unsigned, bool);
-int		 peer_proxy_gateway(struct peer_tables *, uint32_t,
-		    struct peer *);
+int peer_proxy_route(struct peer_tables *, uint32_t, const char *, unsigned,
+    bool);
+int peer_proxy_gateway(struct peer_tables *, uint32_t, struct peer *);
 int		 peer_proxy_drop(struct peer_tables *, uint32_t);
 int peer_claim_held(struct peer_tables *, struct peer *, const char *,
     const struct ipc_prefix *);

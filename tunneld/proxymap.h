@@ -47,8 +47,7 @@ struct proxymap {
 /* Main thread. */
 void	 proxymap_init(struct proxymap *);
 void	 proxymap_clear(struct proxymap *);
-struct proxymap_name *proxymap_put(struct proxymap *, uint32_t,
-	    const char *);
+struct proxymap_name *proxymap_put(struct proxymap *, uint32_t, const char *);
 struct proxymap_name *proxymap_take(struct proxymap *, uint32_t);
 void	 proxymap_name_free(void *);
 int	 proxymap_drop(struct proxymap_name *);
@@ -57,9 +56,8 @@ int	 proxymap_expire(struct proxymap_name *, uint64_t, uint64_t);
 /* Any thread. */
 struct proxymap_name *proxymap_get(const struct proxymap *, uint32_t);
 struct proxymap_name *proxymap_next(const struct proxymap *, uint32_t *);
-struct proxymap_name *proxymap_lookup(const struct proxymap *,
-	    const uint8_t *, size_t, bool, bool *);
-bool	 proxymap_hold(struct proxymap_name *, unsigned, const uint8_t *,
-	    size_t);
+struct proxymap_name *proxymap_lookup(const struct proxymap *, const uint8_t *,
+    size_t, bool, bool *);
+bool proxymap_hold(struct proxymap_name *, unsigned, const uint8_t *, size_t);
 
 #endif

@@ -438,8 +438,8 @@ device_drop_held(struct device *d, const char *id)
 }
 
 int
-device_proxy_route(struct device *d, uint32_t k, const char *id,
-    unsigned which, bool add)
+device_proxy_route(struct device *d, uint32_t k, const char *id, unsigned which,
+    bool add)
 {
 	(void)d;
 	(void)add;

@@ -520,6 +520,7 @@ START_TEST(test_proxy_names)
 {
 	struct peer_tables	 t;
 	struct peer		 p, q;
+	struct ipc_prefix	 internet = { .family = AF_INET };
 	uint8_t			 pkt[40];
 	size_t			 len;
 	unsigned		 i;
@@ -531,14 +532,13 @@ START_TEST(test_proxy_names)
 	peer_init(&p, &t);
 	peer_init(&q, &t);
 	/* An Internet resource does not take proxy IPs. */
-	ck_assert_int_eq(peer_add_allowed_ip(&t, &q, &(struct ipc_prefix){
-	    .family = AF_INET }), 0);
+	ck_assert_int_eq(peer_add_allowed_ip(&t, &q, &internet), 0);
 	for (i = 0; i < 4; i++)
 		ck_assert_int_eq(peer_proxy_route(&t, 0, "r0", i, true), 0);
 	ck_assert_int_eq(peer_proxy_route(&t, 0, "r0", 4, true), 0);
 	ck_assert_int_eq(peer_proxy_route(&t, 0, "r1", 0, true), -1);
-	ck_assert_int_eq(peer_proxy_route(&t, IPC_PROXY_MAX_NAMES, "r0", 0,
-	    true), -1);
+	k = peer_proxy_route(&t, IPC_PROXY_MAX_NAMES, "r0", 0, true);
+	ck_assert_int_eq(k, -1);
 
 	for (k = 0; k < 40; k++)
 		ck_assert_ptr_null(proxy_dst(&t, "100.96.0.2", true));
