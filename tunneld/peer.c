@@ -590,9 +590,8 @@ static void
 peer_log_expired(const char *id, int n)
 {
 	if (n > 0)
-		log_info("resource %s: %d packets held for it dropped: %s %llu s",
-		    id, n, "no authorization in",
-		    (unsigned long long)(PEER_HOLD_NS / NSEC_PER_SEC));
+		log_info("resource %s: %d packets held for it dropped: %s",
+		    id, n, "no authorization in time");
 }
 
 /* A flagged holder goes to fn at most once a second: a flood asks once. */
