@@ -590,8 +590,9 @@ static void
 peer_log_expired(const char *id, int n)
 {
 	if (n > 0)
-		log_info("resource %s: %d packets held for it dropped: %s",
-		    id, n, "no authorization in time");
+		log_info("resource %s: %d packets held for it dropped: "
+			 "no authorization in %d s",
+		    id, n, (int)(PEER_HOLD_NS / NSEC_PER_SEC));
 }
 
 /* A flagged holder goes to fn at most once a second: a flood asks once. */
