@@ -549,7 +549,6 @@ ip_len(const uint8_t *p, size_t avail)
 struct rx_state {
 	uint32_t		 index;
 	struct keypair		*kp;
-	uint64_t		 last_counter;
 };
 
 static void
@@ -562,11 +561,11 @@ worker_transport(struct worker *w, struct rx_state *st, uint8_t *msg,
 	size_t		 plain, ilen;
 	uint32_t	 index = wg_get_le32(msg + 4);
 	int		 rc;
+	bool		 late;
 
 	if (st->kp == NULL || st->index != index) {
 		st->kp = peer_keypair_by_index(w->tables, index);
 		st->index = index;
-		st->last_counter = 0;
 	}
 	if ((kp = st->kp) == NULL) {
 		drop(w, IPC_DROP_UNKNOWN_INDEX);
@@ -575,6 +574,8 @@ worker_transport(struct worker *w, struct rx_state *st, uint8_t *msg,
 	counter = wg_get_le64(msg + 8);
 	/* Several threads may receive for one keypair when a peer roams. */
 	pthread_mutex_lock(&kp->replay_lock);
+	/* Reordered: a greater counter of the keypair came in before it. */
+	late = counter < kp->kp.replay.top;
 	rc = wg_transport_decrypt(&kp->kp, msg, len, now, &plain);
 	pthread_mutex_unlock(&kp->replay_lock);
 	if (rc != WG_OK) {
@@ -582,10 +583,8 @@ worker_transport(struct worker *w, struct rx_state *st, uint8_t *msg,
 		    IPC_DROP_DECRYPT);
 		return;
 	}
-	if (counter < st->last_counter)
+	if (late)
 		count(&w->c.reorders, 1);
-	else
-		st->last_counter = counter;
 	peer = kp->peer;
 	atomic_fetch_add_explicit(&peer->rx_bytes, len, memory_order_relaxed);
 	pthread_mutex_lock(&peer->lock);
@@ -683,7 +682,7 @@ worker_datagram(struct worker *w, struct rx_state *st, uint8_t *msg,
 static void
 worker_inbound(struct worker *w)
 {
-	struct rx_state	 st = { 0, NULL, 0 };
+	struct rx_state	 st = { 0, NULL };
 	struct cmsghdr	*cmsg;
 	struct sockaddr_in6 src;
 	uint64_t	 now;
