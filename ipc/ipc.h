@@ -498,7 +498,10 @@ struct ipc_p2p {
  * name. active 1: its proxy IPs go to the resource's gateway and what was
  * held for them follows; 0: what is held for them is dropped.
  */
+#define IPC_PROXY_PER_FAMILY	4
 #define IPC_PROXY_IPS		8	/* 4 IPv4 /32, then 4 IPv6 /128 */
+/* Far fewer than the ranges hold: a bound on what a flood can take. */
+#define IPC_PROXY_MAX_NAMES	100000
 struct ipc_proxy_state {
 	char			 resource_id[IPC_ID_MAX];
 	uint8_t			 active;	/* 0 or 1 */
@@ -681,6 +684,8 @@ int			 ipc_address_valid(const struct ipc_prefix *);
 int			 ipc_prefix_valid(const struct ipc_prefix *);
 int			 ipc_sockaddr_valid(const struct ipc_sockaddr *);
 int			 ipc_dns_sentinel(int, const uint8_t *);
+long			 ipc_proxy_number(int, const uint8_t *);
+long			 ipc_proxy_name(int, const uint8_t *, unsigned *);
 int			 ipc_proxy_ip(const struct ipc_prefix *);
 int			 ipc_domain_valid(const char *, size_t);
 const char		*ipc_type_name(uint16_t);

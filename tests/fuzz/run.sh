@@ -63,6 +63,7 @@ pkgs() {
 extra_libs() {
 	case $1 in
 	fuzz_ws)	echo "-lwslay" ;;
+	fuzz_dns_stub)	echo "ipc/ipc.c" ;;
 	fuzz_ipc_seq)	echo "ipc/ipc.c common/log.c common/util.c" \
 	    "common/timer.c tunneld/role.c tunneld/role_settings.c" \
 	    "tunneld/client.c tunneld/gateway.c tunneld/sysdns.c" \

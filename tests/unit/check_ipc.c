@@ -278,7 +278,7 @@ static const struct sample {
 	    { 0 }, { { AF_INET, 32, { 0 }, { 100, 96, 0, 1 } },
 	    { AF_INET, 32, { 0 }, { 100, 96, 0, 2 } },
 	    { AF_INET, 32, { 0 }, { 100, 96, 0, 3 } },
-	    { AF_INET, 32, { 0 }, { 100, 127, 255, 255 } },
+	    { AF_INET, 32, { 0 }, { 100, 96, 0, 4 } },
 	    { AF_INET6, 128, { 0 }, { 0xfd, 0, 0x20, 0x21, 0x11, 0x11,
 	    0x80 } },
 	    { AF_INET6, 128, { 0 }, { 0xfd, 0, 0x20, 0x21, 0x11, 0x11,
@@ -286,7 +286,7 @@ static const struct sample {
 	    { AF_INET6, 128, { 0 }, { 0xfd, 0, 0x20, 0x21, 0x11, 0x11,
 	    0x80, [15] = 2 } },
 	    { AF_INET6, 128, { 0 }, { 0xfd, 0, 0x20, 0x21, 0x11, 0x11,
-	    0x80, [13] = 0x1f, [15] = 3 } } } } } },
+	    0x80, [15] = 3 } } } } } },
 	{ IPC_GW_DNS_MAP, IPC_PEER_TUNNELD, 0, sizeof(struct ipc_gw_dns_map),
 	    { .gw_dns_map = { "d2b6f1a0-3c4e-4f5a-9b8c-7d6e5f4a3b2c",
 	    "a4e2c7d9-1b3f-4e5a-8c7d-2f1e0d9c8b7a", 2, 0,
@@ -847,6 +847,13 @@ mut_proxy_v6_range(union ipc_payload *u)
 	u->proxy_state.ips[7].addr[13] = 0x20;
 }
 
+/* Name 0's first three, name 1's first. */
+static void
+mut_proxy_two_names(union ipc_payload *u)
+{
+	u->proxy_state.ips[3].addr[3] = 5;
+}
+
 static void
 mut_proxy_order(union ipc_payload *u)
 {
@@ -1121,6 +1128,8 @@ static const struct mutation {
 	{ "proxy state past /107", "proxy IPs", IPC_PROXY_STATE,
 	    mut_proxy_v6_range },
 	{ "proxy state order", "proxy IPs", IPC_PROXY_STATE, mut_proxy_order },
+	{ "proxy state two names", "proxy IPs of a name", IPC_PROXY_STATE,
+	    mut_proxy_two_names },
 	{ "proxy state flag", "flag", IPC_PROXY_STATE, mut_proxy_active },
 	{ "dns map family", "family", IPC_GW_DNS_MAP, mut_map_family },
 	{ "dns map network", "host", IPC_GW_DNS_MAP, mut_map_net },
