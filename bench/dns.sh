@@ -337,7 +337,7 @@ if grep -qE '^<[0-4]>' "$FZC_LOG"; then
 	done < <(grep -E '^<[0-4]>' "$FZC_LOG" | sed 's/^<[0-9]>//' |
 	    sort | uniq -c | sort -rn | head -8 | sed 's/^ *//')
 fi
-note "not measured here: the time from a first query for a DNS resource to its first byte through a fresh authorization (it needs the gateway's side of DNS resources)"
+note "the time from a first query for a DNS resource to its first byte through a fresh authorization: bench/e2e.sh -p first-dns (it needs a gateway)"
 note "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "Notes:"
