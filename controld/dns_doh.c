@@ -53,6 +53,7 @@ struct doh_query {
 	uint8_t			 q[IPC_DNS_MAX];	/* the POST body */
 	size_t			 qlen;
 	uint16_t		 client_id;
+	uint64_t		 conn;		/* TCP, or 0: UDP */
 	struct ipc_sockaddr	 client;
 	struct ipc_sockaddr	 sentinel;
 	uint8_t			*body;
@@ -365,9 +366,12 @@ query_fail(struct dns_doh *doh, struct doh_query *q)
 
 	put_id(q->q, q->client_id);
 	if (dns_doh_servfail(q->q, q->qlen, &r, &len) == 0) {
-		doh->answer(doh->arg, &q->client, &q->sentinel, r, len);
+		doh->answer(doh->arg, &q->client, &q->sentinel, q->conn, r,
+		    len);
 		free(r);
-	}
+	} else
+		doh->answer(doh->arg, &q->client, &q->sentinel, q->conn, NULL,
+		    0);
 	query_free(q);
 }
 
@@ -509,7 +513,8 @@ doh_done(void *arg, CURL *easy, CURLcode rc)
 		s->answered = true;
 	}
 	put_id(q->body, q->client_id);
-	doh->answer(doh->arg, &q->client, &q->sentinel, q->body, q->blen);
+	doh->answer(doh->arg, &q->client, &q->sentinel, q->conn, q->body,
+	    q->blen);
 	query_free(q);
 }
 
@@ -607,19 +612,21 @@ doh_kick(struct dns_doh *doh)
 	}
 }
 
-void
-dns_doh_query(struct dns_doh *doh, size_t server, const struct ipc_dns *m)
+bool
+dns_doh_query(struct dns_doh *doh, size_t server, const struct ipc_dns *m,
+    uint64_t conn)
 {
 	struct doh_server	*s;
 	struct doh_query	*q;
 	uint64_t		 now = util_now_ns();
 
-	if (server >= doh->nsrv || m->len < IPC_DNS_MIN || m->len > IPC_DNS_MAX)
-		return;
+	if (doh == NULL || server >= doh->nsrv || m->len < IPC_DNS_MIN ||
+	    m->len > IPC_DNS_MAX)
+		return (false);
 	s = &doh->srv[server];
 	if (doh->nqueries >= DOH_QUERIES) {
 		log_debug("dns: too many DoH queries waiting; dropped");
-		return;
+		return (false);
 	}
 	q = xcalloc(1, sizeof(*q));
 	doh->nqueries++;
@@ -629,33 +636,35 @@ dns_doh_query(struct dns_doh *doh, size_t server, const struct ipc_dns *m)
 	q->qlen = m->len;
 	get_id(q->q, &q->client_id);
 	put_id(q->q, 0);
+	q->conn = conn;
 	q->client = m->client;
 	q->sentinel = m->sentinel;
 	if (s->bad) {
 		server_state(s, "not a URL");
 		query_fail(doh, q);
-		return;
+		return (true);
 	}
 	if (!s->literal && doh->nresolvers == 0) {
 		server_state(s, "the system has no resolver for its name");
 		query_fail(doh, q);
-		return;
+		return (true);
 	}
 	if (s->literal || s->resolve[0] != '\0') {
 		query_go(doh, q);
 		doh_kick(doh);
-		return;
+		return (true);
 	}
 	/* A lookup failed a moment ago: no new one for each query. */
 	if (!s->resolving && s->failed_at != 0 &&
 	    now - s->failed_at < DOH_RETRY_NS) {
 		query_fail(doh, q);
-		return;
+		return (true);
 	}
 	if (s->failed_at != 0)
 		s->failed_at = 0;
 	TAILQ_INSERT_TAIL(&s->waiting, q, entry);
 	doh_kick(doh);
+	return (true);
 }
 
 /* host and port of an https URL, through curl's own parser. */

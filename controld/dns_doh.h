@@ -12,6 +12,7 @@
 #ifndef FZC_DNS_DOH_H
 #define FZC_DNS_DOH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,9 +26,12 @@ struct dns_doh;
 struct event_base;
 struct tunneld_chan;
 
-/* An answer for the application, its id in place, or a SERVFAIL. */
+/*
+ * An answer for the application, its id in place, or a SERVFAIL, to the
+ * query that came over UDP (conn 0) or the TCP connection conn.
+ */
 typedef void dns_doh_answer_fn(void *, const struct ipc_sockaddr *,
-    const struct ipc_sockaddr *, const uint8_t *, size_t);
+    const struct ipc_sockaddr *, uint64_t, const uint8_t *, size_t);
 
 struct dns_doh_config {
 	struct event_base	*base;
@@ -43,7 +47,9 @@ struct dns_doh	*dns_doh_new(const struct dns_doh_config *);
 void		 dns_doh_free(struct dns_doh *);
 /* The servers, by index; queries for another list are dropped. */
 void dns_doh_set_servers(struct dns_doh *, const char *const *, size_t);
-void		 dns_doh_query(struct dns_doh *, size_t, const struct ipc_dns *);
+/* false: not taken, no answer will come. */
+bool		 dns_doh_query(struct dns_doh *, size_t, const struct ipc_dns *,
+		    uint64_t);
 /* An IPC_SOCKET or _FAILED answer (fd -1): 1 if it was ours. */
 int		 dns_doh_socket(struct dns_doh *, uint32_t, int);
 

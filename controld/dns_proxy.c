@@ -201,23 +201,8 @@ dns_proxy_in_range(int family, const uint8_t *addr)
 const struct dns_proxy_name *
 dns_proxy_by_addr(const struct dns_proxy *p, int family, const uint8_t *addr)
 {
-	uint32_t	 off;
-	size_t		 k;
+	long	 k;
 
-	if (!dns_proxy_in_range(family, addr))
-		return (NULL);
-	if (family == AF_INET) {
-		off = ((uint32_t)addr[0] << 24 | (uint32_t)addr[1] << 16 |
-			  (uint32_t)addr[2] << 8 | addr[3]) -
-		    V4_BASE;
-		if (off == 0 ||
-		    (off >= V4_SENTINELS && off < V4_SENTINELS + 256))
-			return (NULL);
-		if (off > V4_SENTINELS)
-			off -= 256;
-		k = off - 1;
-	} else
-		k = (size_t)addr[13] << 16 | (size_t)addr[14] << 8 | addr[15];
-	k /= DNS_PROXY_PER_FAMILY;
-	return (k < p->nnames ? p->names[k] : NULL);
+	k = ipc_proxy_name(family, addr, NULL);
+	return (k != -1 && (size_t)k < p->nnames ? p->names[k] : NULL);
 }

@@ -266,18 +266,29 @@ session_client_assign(struct session *s, struct session_client *sc,
 	return (true);
 }
 
+/* AssignedIps for one name; the timer comes back while it waits. */
+static void
+session_client_assign_one(struct session *s, struct session_client *sc,
+    struct dns_binding *b)
+{
+	struct timeval	 tv = { ASSIGN_RETRY_S, 0 };
+
+	if (b->status == DNS_INACTIVE)
+		b->status = DNS_WAITING;
+	if (session_client_assign(s, sc, b) && b->status == DNS_WAITING &&
+	    !evtimer_pending(sc->ev_assign, NULL))
+		evtimer_add(sc->ev_assign, &tv);
+}
+
 /*
  * AssignedIps for every name of resource_id (NULL: of any resource)
  * whose gateway is up: all of them when refresh, else those not active.
- * The timer comes back while some wait.
  */
 static void
 session_client_assign_all(struct session *s, struct session_client *sc,
     const char *resource_id, bool refresh)
 {
-	struct timeval		 tv = { ASSIGN_RETRY_S, 0 };
 	struct dns_binding	*b;
-	bool			 waiting = false;
 	size_t			 i;
 
 	for (i = 0; i < sc->nbindings; i++) {
@@ -285,15 +296,9 @@ session_client_assign_all(struct session *s, struct session_client *sc,
 		if (resource_id != NULL &&
 		    strcmp(b->resource_id, resource_id) != 0)
 			continue;
-		if (!refresh && b->status == DNS_ACTIVE)
-			continue;
-		if (b->status == DNS_INACTIVE)
-			b->status = DNS_WAITING;
-		if (session_client_assign(s, sc, b) && b->status == DNS_WAITING)
-			waiting = true;
+		if (refresh || b->status != DNS_ACTIVE)
+			session_client_assign_one(s, sc, b);
 	}
-	if (waiting && !evtimer_pending(sc->ev_assign, NULL))
-		evtimer_add(sc->ev_assign, &tv);
 }
 
 static void
@@ -417,12 +422,12 @@ session_client_dns_name(struct session *s, const char *resource_id,
 	for (i = 0; i < sc->nbindings && b == NULL; i++)
 		if (sc->bindings[i].pn == pn)
 			b = &sc->bindings[i];
-	/* Every query refreshes the gateway's resolution (PROTOCOL 4.6). */
+	/*
+	 * Every query refreshes the gateway's resolution (PROTOCOL 4.6); the
+	 * other names of the resource are the timer's, not every query's.
+	 */
 	if (b != NULL && strcmp(b->resource_id, resource_id) == 0) {
-		if (b->status == DNS_ACTIVE)
-			(void)session_client_assign(s, sc, b);
-		else
-			session_client_assign_all(s, sc, resource_id, false);
+		session_client_assign_one(s, sc, b);
 		return;
 	}
 	if (b != NULL)
@@ -438,7 +443,7 @@ session_client_dns_name(struct session *s, const char *resource_id,
 	b->refused = false;
 	session_client_ship_binding(s, b, IPC_ROUTE_ADD);
 	log_info("dns: %s is resource %s", pn->name, resource_id);
-	session_client_assign_all(s, sc, resource_id, false);
+	session_client_assign_one(s, sc, b);
 }
 
 /*

@@ -470,14 +470,22 @@ struct ipc_authz_keep {
  * The sentinels are 100.100.111.0/24 and
  * fd00:2021:1111:8000:100:100:111:0/120; the DNS message is parsed in
  * controld only.
+ * With IPC_DNS_TCP, data is a TCP segment (header and payload) between
+ * the same two ends instead, its ports those of client and sentinel in
+ * the direction of the message; tunneld fills in the reply's checksum.
+ * controld's TCP responder (dns_tcp.c) is the other end.
  */
 #define IPC_DNS_MIN		12	/* a DNS header */
 #define IPC_DNS_MAX		4000
+#define IPC_DNS_TCP		0x1	/* flags: data is a TCP segment */
+#define IPC_DNS_TCP_MIN		20	/* a TCP header */
 struct ipc_dns {
 	struct ipc_sockaddr	 client;	/* the application */
 	struct ipc_sockaddr	 sentinel;	/* same family, port 53 */
-	uint32_t		 len;		/* IPC_DNS_MIN..IPC_DNS_MAX */
-	uint32_t		 reserved;	/* zero */
+	uint32_t		 len;		/* IPC_DNS_MIN (IPC_DNS_TCP_MIN
+						   with IPC_DNS_TCP) ..
+						   IPC_DNS_MAX */
+	uint32_t		 flags;		/* 0 or IPC_DNS_TCP */
 	uint8_t			 data[IPC_DNS_MAX];	/* past len: zero */
 };
 
@@ -504,7 +512,10 @@ struct ipc_p2p {
  * name. active 1: its proxy IPs go to the resource's gateway and what was
  * held for them follows; 0: what is held for them is dropped.
  */
+#define IPC_PROXY_PER_FAMILY	4
 #define IPC_PROXY_IPS		8	/* 4 IPv4 /32, then 4 IPv6 /128 */
+/* Far fewer than the ranges hold: a bound on what a flood can take. */
+#define IPC_PROXY_MAX_NAMES	100000
 struct ipc_proxy_state {
 	char			 resource_id[IPC_ID_MAX];
 	uint8_t			 active;	/* 0 or 1 */
@@ -687,6 +698,8 @@ int			 ipc_address_valid(const struct ipc_prefix *);
 int			 ipc_prefix_valid(const struct ipc_prefix *);
 int			 ipc_sockaddr_valid(const struct ipc_sockaddr *);
 int			 ipc_dns_sentinel(int, const uint8_t *);
+long			 ipc_proxy_number(int, const uint8_t *);
+long			 ipc_proxy_name(int, const uint8_t *, unsigned *);
 int			 ipc_proxy_ip(const struct ipc_prefix *);
 int			 ipc_domain_valid(const char *, size_t);
 const char		*ipc_type_name(uint16_t);
