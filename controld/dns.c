@@ -110,8 +110,7 @@ dns_free(struct dns *d)
 
 static void	dns_configure(struct dns *, const struct portal_interface *);
 static void	dns_answer(struct dns *, const struct ipc_sockaddr *,
-		    const struct ipc_sockaddr *, uint64_t, const uint8_t *,
-		    size_t);
+    const struct ipc_sockaddr *, uint64_t, const uint8_t *, size_t);
 
 /*
  * The system's resolvers, from resolv.conf as the system had it before

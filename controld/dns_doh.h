@@ -48,8 +48,7 @@ void		 dns_doh_free(struct dns_doh *);
 /* The servers, by index; queries for another list are dropped. */
 void dns_doh_set_servers(struct dns_doh *, const char *const *, size_t);
 /* false: not taken, no answer will come. */
-bool		 dns_doh_query(struct dns_doh *, size_t, const struct ipc_dns *,
-		    uint64_t);
+bool dns_doh_query(struct dns_doh *, size_t, const struct ipc_dns *, uint64_t);
 /* An IPC_SOCKET or _FAILED answer (fd -1): 1 if it was ours. */
 int		 dns_doh_socket(struct dns_doh *, uint32_t, int);
 
