@@ -551,6 +551,9 @@ t_dns_doh() {
 	dns_dig "$DNS_SENTINEL" nothing.example.org A |
 	    grep -q 'status: NXDOMAIN\|status: REFUSED' ||
 	    fail "the backend's error not passed on" || return 1
+	# A query over TCP to the sentinel goes out over DoH as well.
+	[ "$(dns_dig "$DNS_SENTINEL" +tcp +short plain.example.org TXT)" = \
+	    '"upstream answer"' ] || fail "over TCP" || return 1
 	grep -q 'plain.example.org. AAAA' "$WORK/doh-queries.log" ||
 	    fail "dnsdist saw nothing: $(cat "$WORK/doh-queries.log")" ||
 	    return 1
@@ -617,6 +620,8 @@ assert d == {"control": "etc-resolv-conf", "source": "portal_do53",
 	fzc_cli "$DIR" status | grep -qx \
 	    '  sentinel 100.100.111.1 -> 10.53.0.53 (portal)' ||
 	    fail "fzc status: $(fzc_cli "$DIR" status)" || return 1
+}
+
 # --- DNS over TCP to the sentinels (controld/dns_tcp.c) -------------------
 
 # dns_tcp_py ARGS...: python3 in the namespace, its program on stdin:
