@@ -493,6 +493,7 @@ t_dns_tcp_answers() {
 	    grep -o 'status: [A-Z]*')
 	[ -n "$out" ] && [ "$out" = "$up" ] ||
 	    fail "error over TCP: '$out', upstream '$up'" || return 1
+	dns_tcp_clean
 }
 
 # Several queries on one connection, sent at once (RFC 7766 pipelining),
@@ -540,6 +541,7 @@ assert s.recv(1) == b"", "no FIN after the answers"
 PY
 	wait_until 5 grep -q "plain.example.org" "$WORK/dnsmasq.log" ||
 	    fail "not forwarded" || return 1
+	dns_tcp_clean
 }
 
 # Malformed TCP: garbage and lying lengths on real connections, raw
@@ -597,6 +599,7 @@ PY
 	wait_until 15 dns_tcp_ok || fail "no answer over TCP after" || return 1
 	[ "$(dns_dig "$DNS_SENTINEL" +short web.corp.example.com A |
 	    wc -l)" = 4 ] || fail "no answer over UDP after" || return 1
+	dns_tcp_clean
 }
 
 # An upstream that truncates over UDP (512 bytes at most) and a TXT
@@ -634,9 +637,17 @@ t_dns_tcp_truncated() {
 	# A small answer is not asked again.
 	[ "$(dns_dig "$DNS_SENTINEL" +short plain.example.org A)" = \
 	    10.9.8.7 ] || fail "small answer" || return 1
+	dns_tcp_clean
 }
 
 dns_tcp_ok() {
 	[ "$(dns_dig "$DNS_SENTINEL" +tcp +short plain.example.org A)" = \
 	    10.9.8.7 ]
+}
+
+# No sanitizer report from either daemon (the sanitizer build).
+dns_tcp_clean() {
+	! grep -q 'ERROR: AddressSanitizer\|runtime error:' "$TLOG" ||
+	    fail "sanitizer report: $(grep -A12 'Sanitizer\|runtime error:' \
+	    "$TLOG" | head -30)"
 }
