@@ -52,10 +52,7 @@ struct doh_query {
 	struct curl_slist	*resolve;
 	uint8_t			 q[IPC_DNS_MAX];	/* the POST body */
 	size_t			 qlen;
-	uint16_t		 client_id;
-	uint64_t		 conn;		/* TCP, or 0: UDP */
-	struct ipc_sockaddr	 client;
-	struct ipc_sockaddr	 sentinel;
+	struct dns_forward_query who;		/* the asker */
 	uint8_t			*body;
 	size_t			 blen;
 	bool			 too_big;
@@ -364,14 +361,12 @@ query_fail(struct dns_doh *doh, struct doh_query *q)
 	uint8_t	*r;
 	size_t	 len;
 
-	put_id(q->q, q->client_id);
+	put_id(q->q, q->who.client_id);
 	if (dns_doh_servfail(q->q, q->qlen, &r, &len) == 0) {
-		doh->answer(doh->arg, &q->client, &q->sentinel, q->conn, r,
-		    len);
+		doh->answer(doh->arg, &q->who, r, len);
 		free(r);
 	} else
-		doh->answer(doh->arg, &q->client, &q->sentinel, q->conn, NULL,
-		    0);
+		doh->answer(doh->arg, &q->who, NULL, 0);
 	query_free(q);
 }
 
@@ -512,9 +507,8 @@ doh_done(void *arg, CURL *easy, CURLcode rc)
 		    srv_name(s), status == CURL_HTTP_VERSION_2_0 ? "2" : "1.1");
 		s->answered = true;
 	}
-	put_id(q->body, q->client_id);
-	doh->answer(doh->arg, &q->client, &q->sentinel, q->conn, q->body,
-	    q->blen);
+	put_id(q->body, q->who.client_id);
+	doh->answer(doh->arg, &q->who, q->body, q->blen);
 	query_free(q);
 }
 
@@ -613,15 +607,15 @@ doh_kick(struct dns_doh *doh)
 }
 
 bool
-dns_doh_query(struct dns_doh *doh, size_t server, const struct ipc_dns *m,
-    uint64_t conn)
+dns_doh_query(struct dns_doh *doh, size_t server, const uint8_t *msg,
+    size_t len, const struct dns_forward_query *who)
 {
 	struct doh_server	*s;
 	struct doh_query	*q;
 	uint64_t		 now = util_now_ns();
 
-	if (doh == NULL || server >= doh->nsrv || m->len < IPC_DNS_MIN ||
-	    m->len > IPC_DNS_MAX)
+	if (doh == NULL || server >= doh->nsrv || len < IPC_DNS_MIN ||
+	    len > IPC_DNS_MAX)
 		return (false);
 	s = &doh->srv[server];
 	if (doh->nqueries >= DOH_QUERIES) {
@@ -632,13 +626,11 @@ dns_doh_query(struct dns_doh *doh, size_t server, const struct ipc_dns *m,
 	doh->nqueries++;
 	q->doh = doh;
 	q->server = server;
-	memcpy(q->q, m->data, m->len);
-	q->qlen = m->len;
-	get_id(q->q, &q->client_id);
+	memcpy(q->q, msg, len);
+	q->qlen = len;
+	q->who = *who;
+	get_id(q->q, &q->who.client_id);
 	put_id(q->q, 0);
-	q->conn = conn;
-	q->client = m->client;
-	q->sentinel = m->sentinel;
 	if (s->bad) {
 		server_state(s, "not a URL");
 		query_fail(doh, q);

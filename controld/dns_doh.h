@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "controld/dns_forward.h"
 #include "controld/dns_p2p.h"
 #include "ipc/ipc.h"
 
@@ -27,11 +28,12 @@ struct event_base;
 struct tunneld_chan;
 
 /*
- * An answer for the application, its id in place, or a SERVFAIL, to the
- * query that came over UDP (conn 0) or the TCP connection conn.
+ * The answer to the query of the asker the query names (its upstream,
+ * client, sentinel, TCP connection, UDP size), with the asker's id in
+ * place, or a SERVFAIL; NULL: none will come.
  */
-typedef void dns_doh_answer_fn(void *, const struct ipc_sockaddr *,
-    const struct ipc_sockaddr *, uint64_t, const uint8_t *, size_t);
+typedef void dns_doh_answer_fn(void *, const struct dns_forward_query *,
+    const uint8_t *, size_t);
 
 struct dns_doh_config {
 	struct event_base	*base;
@@ -47,8 +49,9 @@ struct dns_doh	*dns_doh_new(const struct dns_doh_config *);
 void		 dns_doh_free(struct dns_doh *);
 /* The servers, by index; queries for another list are dropped. */
 void dns_doh_set_servers(struct dns_doh *, const char *const *, size_t);
-/* false: not taken, no answer will come. */
-bool dns_doh_query(struct dns_doh *, size_t, const struct ipc_dns *, uint64_t);
+/* A query for server n; false: not taken, no answer will come. */
+bool	 dns_doh_query(struct dns_doh *, size_t, const uint8_t *, size_t,
+	    const struct dns_forward_query *);
 /* An IPC_SOCKET or _FAILED answer (fd -1): 1 if it was ours. */
 int		 dns_doh_socket(struct dns_doh *, uint32_t, int);
 
