@@ -221,8 +221,8 @@ dns_set_ca_file(struct dns *d, const char *ca_file)
 }
 
 static void
-dns_doh_answer(void *arg, const struct dns_forward_query *q,
-    const uint8_t *msg, size_t len)
+dns_doh_answer(void *arg, const struct dns_forward_query *q, const uint8_t *msg,
+    size_t len)
 {
 	struct dns	*d = arg;
 	uint8_t		*fit;
