@@ -601,6 +601,7 @@ assert d["upstreams"] == [{"sentinel": "100.100.111.1",
 	    fail "no answer once the server is back" || return 1
 	grep -q 'dns: DoH server doh.test answers again' "$TLOG" ||
 	    fail "recovery not logged" || return 1
+	dns_tcp_clean
 }
 
 # fzc status with the portal's Do53 resolver: the sentinel, the address,
