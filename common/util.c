@@ -89,6 +89,8 @@ util_realtime_s(void)
 int
 util_sealed_memfd(const char *name, const void *data, size_t len)
 {
+	const int	 seals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE |
+	    F_SEAL_SEAL;
 	const uint8_t	*p = data;
 	size_t		 off = 0;
 	ssize_t		 n;
@@ -104,9 +106,7 @@ util_sealed_memfd(const char *name, const void *data, size_t len)
 		}
 		off += (size_t)n;
 	}
-	if (fcntl(fd, F_ADD_SEALS,
-		F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) == -1 ||
-	    lseek(fd, 0, SEEK_SET) == -1)
+	if (fcntl(fd, F_ADD_SEALS, seals) == -1 || lseek(fd, 0, SEEK_SET) == -1)
 		goto fail;
 	return (fd);
 fail:

@@ -341,8 +341,7 @@ sysdns_mode(const struct sysdns *s)
 int
 sysdns_original_fd(const struct sysdns *s)
 {
-	return (util_sealed_memfd("resolv.conf", s->original,
-	    s->original_len));
+	return (util_sealed_memfd("resolv.conf", s->original, s->original_len));
 }
 
 static int

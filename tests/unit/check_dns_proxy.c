@@ -157,11 +157,11 @@ START_TEST(test_restore)
 	/* Below the last: taken or given up. A known name is refused. */
 	ck_assert_ptr_null(dns_proxy_restore(&p, 1, "a.example.com"));
 	ck_assert_ptr_null(dns_proxy_restore(&p, 5, "b.example.com"));
-	ck_assert_ptr_null(dns_proxy_restore(&p, DNS_PROXY_MAX_NAMES,
-	    "z.example.com"));
+	ck_assert_ptr_null(
+	    dns_proxy_restore(&p, DNS_PROXY_MAX_NAMES, "z.example.com"));
 	/* Number 0's addresses lead nowhere. */
-	ck_assert_ptr_null(dns_proxy_by_addr(&p, AF_INET,
-	    (const uint8_t[]){ 100, 96, 0, 1 }));
+	ck_assert_ptr_null(
+	    dns_proxy_by_addr(&p, AF_INET, (const uint8_t[]){ 100, 96, 0, 1 }));
 	ck_assert_ptr_eq(dns_proxy_by_addr(&p, AF_INET6, n->v6[3]), n);
 	m = dns_proxy_get(&p, "c.example.com", &fresh);
 	ck_assert(fresh);
