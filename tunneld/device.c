@@ -350,14 +350,20 @@ device_send_data(struct device *dev, struct peer *peer, const uint8_t *pkt,
 	uint16_t		 channel;
 	int			 rc;
 
+	/* In counter order with what the workers send for the peer. */
+	pthread_mutex_lock(&peer->tx_lock);
 	if (!peer_path(peer, &dst, &channel) ||
-	    (kp = peer_current_keypair(peer)) == NULL)
+	    (kp = peer_current_keypair(peer)) == NULL) {
+		pthread_mutex_unlock(&peer->tx_lock);
 		return (false);
+	}
 	rc = wg_transport_encrypt(&kp->kp, pkt, len, dev->cfg.mtu, buf,
 	    sizeof(buf), now, &outlen);
+	if (rc == WG_OK)
+		device_send_path(dev, &dst, channel, buf, outlen);
+	pthread_mutex_unlock(&peer->tx_lock);
 	if (rc != WG_OK)
 		return (false);
-	device_send_path(dev, &dst, channel, buf, outlen);
 	atomic_fetch_add(&peer->tx_bytes, outlen);
 	wg_timers_event(&peer->timers, len == 0 ? WG_TIMERS_KEEPALIVE_SENT :
 	    WG_TIMERS_DATA_SENT, now, NULL);

@@ -74,6 +74,7 @@ void
 peer_init(struct peer *peer, struct peer_tables *t)
 {
 	peer->tables = t;
+	pthread_mutex_init(&peer->tx_lock, NULL);
 	pthread_mutex_init(&peer->lock, NULL);
 }
 
@@ -83,6 +84,7 @@ peer_fini(struct peer *peer)
 {
 	stage_clear(&peer->staged);
 	pthread_mutex_destroy(&peer->lock);
+	pthread_mutex_destroy(&peer->tx_lock);
 }
 
 /* The main thread's view: it is the only writer. */

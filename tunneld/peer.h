@@ -64,6 +64,14 @@ struct peer {
 	uint32_t		 hs_index;	/* 0: no initiation pending */
 	bool			 warned_response;
 
+	/*
+	 * Held while a run of the peer's packets is sealed and sent, by
+	 * whichever thread sends for it: its counters then leave in the
+	 * order they were given out, and the receiver sees no reordering.
+	 * Taken once per GSO batch, never per packet; taken before lock.
+	 */
+	pthread_mutex_t		 tx_lock;
+
 	/* Guarded by lock: shared with the workers. */
 	pthread_mutex_t		 lock;
 	struct keypair		*current;
