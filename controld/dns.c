@@ -27,6 +27,7 @@
 #include "controld/dns_proxy.h"
 #include "controld/dns_stub.h"
 #include "controld/dns_tcp.h"
+#include "controld/dns_tcpup.h"
 #include "controld/dns_upstream.h"
 #include "controld/session_client.h"
 #include "controld/tunneld_chan.h"
@@ -54,6 +55,7 @@ struct dns {
 	struct dns_sock		 sock[2];	/* AF_INET, AF_INET6 */
 	struct dns_tcp		 tcp;		/* DNS over TCP to sentinels */
 	struct event		*tcp_ev;
+	struct dns_tcpup	*tcpup;		/* and to upstreams */
 	bool			 tcp_draining;
 };
 
@@ -65,6 +67,9 @@ fam(int family)
 
 static void dns_tcp_send(void *, const struct ipc_dns *);
 static void dns_tcp_drain(struct dns *);
+static dns_tcpup_done_fn dns_tcpup_done;
+static bool dns_retry(struct dns *, const struct dns_forward_query *,
+    const uint8_t *, size_t);
 static void dns_tcp_timer_cb(evutil_socket_t, short, void *);
 
 struct dns *
@@ -81,6 +86,7 @@ dns_new(struct event_base *base, struct tunneld_chan *tc,
 	dns_tcp_init(&d->tcp, dns_tcp_send, d);
 	if ((d->tcp_ev = evtimer_new(base, dns_tcp_timer_cb, d)) == NULL)
 		fatalx("dns: cannot make a timer");
+	d->tcpup = dns_tcpup_new(base, tc, dns_tcpup_done, d);
 	return (d);
 }
 
@@ -100,6 +106,7 @@ dns_free(struct dns *d)
 	dns_proxy_clear(&d->proxy);
 	dns_tcp_clear(&d->tcp);
 	event_free(d->tcp_ev);
+	dns_tcpup_free(d->tcpup);
 	free(d);
 }
 
@@ -226,6 +233,8 @@ dns_socket(struct dns *d, uint32_t id, int fd)
 	struct dns_sock	*s;
 	int		 i;
 
+	if (dns_tcpup_socket(d->tcpup, id, fd))
+		return (1);
 	for (i = 0; i < 2; i++)
 		if (d->sock[i].pending == id && id != 0)
 			break;
@@ -287,25 +296,38 @@ dns_reply(struct dns *d, const struct ipc_sockaddr *client,
 	free(r);
 }
 
-/* false: not sent, no answer will come. */
+/*
+ * Over UDP, or over TCP for a query that came over TCP; false: not sent,
+ * no answer will come.
+ */
 static bool
-dns_forward(struct dns *d, const struct ipc_dns *q, int up, uint64_t conn)
+dns_forward(struct dns *d, const struct ipc_dns *q, int up, uint64_t conn,
+    uint16_t udp_size)
 {
+	struct dns_forward_query who;
 	struct sockaddr_storage	 ss;
 	struct dns_sock		*s = &d->sock[fam(d->up[up].addr.family)];
 	uint8_t			 msg[IPC_DNS_MAX];
 	socklen_t		 sslen;
 	int			 tries;
 
+	memset(&who, 0, sizeof(who));
+	who.upstream = up;
+	who.conn = conn;
+	who.udp_size = udp_size;
+	who.client = q->client;
+	who.sentinel = q->sentinel;
+	if (conn != 0)
+		return (dns_tcpup_ask(d->tcpup, &d->up[up].addr, q->data,
+		    q->len, &who, NULL, 0));
 	if (s->fd == -1) {
 		log_debug("dns: no socket to the upstream yet; dropped");
 		return (false);
 	}
 	memcpy(msg, q->data, q->len);
 	for (tries = 0; tries < 4; tries++)
-		if (dns_forward_add(&d->fwd, msg, q->len, up, &q->client,
-			&q->sentinel, conn, (uint16_t)arc4random(),
-			util_now_ns()) == 0)
+		if (dns_forward_add(&d->fwd, msg, q->len, &who,
+			(uint16_t)arc4random(), util_now_ns()) == 0)
 			break;
 	if (tries == 4) {
 		log_debug("dns: too many queries waiting; dropped");
@@ -442,7 +464,7 @@ dns_ask(struct dns *d, const struct ipc_dns *q, uint64_t conn)
 		dns_answer(d, &q->client, &q->sentinel, conn, NULL, 0);
 		break;
 	case DNS_STUB_FORWARD:
-		if (!dns_forward(d, q, up, conn))
+		if (!dns_forward(d, q, up, conn, res.udp_size))
 			dns_answer(d, &q->client, &q->sentinel, conn, NULL, 0);
 		break;
 	case DNS_STUB_REPLY:
@@ -580,6 +602,53 @@ dns_read_cb(evutil_socket_t fd, short events, void *arg)
 			log_debug("dns: unexpected datagram dropped");
 			continue;
 		}
+		/* Truncated (the TC bit): asked again over TCP. */
+		if (q.conn == 0 && (msg[2] & 0x02) &&
+		    dns_retry(d, &q, msg, (size_t)n))
+			continue;
 		dns_answer(d, &q.client, &q.sentinel, q.conn, msg, (size_t)n);
 	}
+}
+
+/* A truncated answer to q: its query again, over TCP. */
+static bool
+dns_retry(struct dns *d, const struct dns_forward_query *q, const uint8_t *msg,
+    size_t len)
+{
+	uint8_t	*query;
+	size_t	 qlen;
+	bool	 ok;
+
+	if ((query = dns_forward_retry_query(msg, len, &qlen)) == NULL)
+		return (false);
+	ok = dns_tcpup_ask(d->tcpup, &d->up[q->upstream].addr, query, qlen, q,
+	    msg, len);
+	free(query);
+	return (ok);
+}
+
+/*
+ * An answer over TCP from an upstream (NULL: none): for a TCP connection
+ * as it is; for a truncated UDP answer, the full one if the application
+ * takes it, else truncated as upstreams do; failing that, the truncated
+ * one it would have had.
+ */
+static void
+dns_tcpup_done(void *arg, const struct dns_forward_query *q, const uint8_t *msg,
+    size_t len, const uint8_t *fallback, size_t fallback_len)
+{
+	struct dns	*d = arg;
+	uint8_t		*fit = NULL;
+	size_t		 fitlen;
+
+	if (q->conn != 0) {
+		dns_answer(d, &q->client, &q->sentinel, q->conn, msg, len);
+		return;
+	}
+	if (msg != NULL &&
+	    (fit = dns_forward_fit(msg, len, q->udp_size, &fitlen)) != NULL)
+		dns_reply(d, &q->client, &q->sentinel, fit, fitlen);
+	else if (fallback != NULL)
+		dns_reply(d, &q->client, &q->sentinel, fallback, fallback_len);
+	free(fit);
 }

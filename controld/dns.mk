@@ -41,7 +41,8 @@ tests_unit_check_dns_upstream_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
 tests_unit_check_dns_upstream_LDADD = $(FZC_DNS_LIBS) $(FZC_CHECK_LIBS)
 
 tests_unit_check_dns_forward_SOURCES = tests/unit/check_dns_forward.c
-tests_unit_check_dns_forward_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_dns_forward_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
+	$(LDNS_CFLAGS)
 tests_unit_check_dns_forward_LDADD = $(FZC_DNS_LIBS) $(FZC_CHECK_LIBS)
 
 tests_unit_check_dns_p2p_SOURCES = tests/unit/check_dns_p2p.c

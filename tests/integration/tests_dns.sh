@@ -45,7 +45,8 @@ dns_up() {
 	    --address=/plain.example.org/10.9.8.7 \
 	    --address=/plain.example.org/2001:db8::7 \
 	    --txt-record=plain.example.org,"upstream answer" \
-	    --log-facility="$WORK/dnsmasq.log" --log-queries &
+	    --log-facility="$WORK/dnsmasq.log" --log-queries \
+	    ${DNS_UPSTREAM_EXTRA:-} &
 	PIDS+=($!)
 	cat >"$WORK/scenario.json" <<JSON
 {
@@ -513,6 +514,7 @@ t_dns_tcp_answers() {
 	    grep -o 'status: [A-Z]*')
 	[ -n "$out" ] && [ "$out" = "$up" ] ||
 	    fail "error over TCP: '$out', upstream '$up'" || return 1
+	dns_tcp_clean
 }
 
 # Several queries on one connection, sent at once (RFC 7766 pipelining),
@@ -560,6 +562,7 @@ assert s.recv(1) == b"", "no FIN after the answers"
 PY
 	wait_until 5 grep -q "plain.example.org" "$WORK/dnsmasq.log" ||
 	    fail "not forwarded" || return 1
+	dns_tcp_clean
 }
 
 # Malformed TCP: garbage and lying lengths on real connections, raw
@@ -617,9 +620,55 @@ PY
 	wait_until 15 dns_tcp_ok || fail "no answer over TCP after" || return 1
 	[ "$(dns_dig "$DNS_SENTINEL" +short web.corp.example.com A |
 	    wc -l)" = 4 ] || fail "no answer over UDP after" || return 1
+	dns_tcp_clean
+}
+
+# An upstream that truncates over UDP (512 bytes at most) and a TXT
+# answer of about 1 KB: asked over UDP with room for it, fzc asks again
+# over TCP and gives the whole answer; without room, a truncated one as
+# the upstream gives; asked over TCP, the upstream is asked over TCP.
+t_dns_tcp_truncated() {
+	local big out up
+	big=$(printf '%0250d' 0 | tr 0 a),$(printf '%0250d' 0 | tr 0 b)
+	big=$big,$(printf '%0250d' 0 | tr 0 c),$(printf '%0250d' 0 | tr 0 d)
+	DNS_UPSTREAM_EXTRA="--edns-packet-max=512 --txt-record=big.example.org,$big"
+	dns_up || return 1
+	up=$(dns_dig "$DNS_UPSTREAM" +ignore +bufsize=1232 big.example.org TXT)
+	echo "$up" | grep -q 'flags:.* tc' ||
+	    fail "the upstream does not truncate: $up" || return 1
+	up=$(dns_dig "$DNS_UPSTREAM" +tcp +noall +answer big.example.org TXT)
+	[ "$(echo "$up" | wc -c)" -gt 1000 ] || fail "upstream: $up" ||
+	    return 1
+	out=$(dns_dig "$DNS_SENTINEL" +ignore +bufsize=1232 big.example.org TXT)
+	! echo "$out" | grep -q 'flags:.* tc' || fail "truncated: $out" ||
+	    return 1
+	out=$(dns_dig "$DNS_SENTINEL" +ignore +bufsize=1232 +noall +answer \
+	    big.example.org TXT)
+	[ "$out" = "$up" ] || fail "UDP: '$out', upstream over TCP '$up'" ||
+	    return 1
+	# No room: TC and no records, as the upstream's own.
+	for o in +noedns +bufsize=600; do
+		out=$(dns_dig "$DNS_SENTINEL" +ignore "$o" big.example.org TXT)
+		echo "$out" | grep -q 'flags:.* tc' &&
+		    echo "$out" | grep -q 'ANSWER: 0' ||
+		    fail "$o: $out" || return 1
+	done
+	out=$(dns_dig "$DNS_SENTINEL" +tcp +noall +answer big.example.org TXT)
+	[ "$out" = "$up" ] || fail "TCP: '$out', upstream '$up'" || return 1
+	# A small answer is not asked again.
+	[ "$(dns_dig "$DNS_SENTINEL" +short plain.example.org A)" = \
+	    10.9.8.7 ] || fail "small answer" || return 1
+	dns_tcp_clean
 }
 
 dns_tcp_ok() {
 	[ "$(dns_dig "$DNS_SENTINEL" +tcp +short plain.example.org A)" = \
 	    10.9.8.7 ]
+}
+
+# No sanitizer report from either daemon (the sanitizer build).
+dns_tcp_clean() {
+	! grep -q 'ERROR: AddressSanitizer\|runtime error:' "$TLOG" ||
+	    fail "sanitizer report: $(grep -A12 'Sanitizer\|runtime error:' \
+	    "$TLOG" | head -30)"
 }
