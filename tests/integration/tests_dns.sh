@@ -214,11 +214,8 @@ t_dns_proxy_ips_stable() {
 	    return 1
 	old=$(controld_pid "$DIR")
 	kill -KILL "$old"
-	new_controld() {
-		local p
-		p=$(controld_pid "$DIR") && [ "$p" != "$old" ]
-	}
-	wait_until 15 new_controld || fail "no new controld" || return 1
+	wait_until 15 controld_replaced "$DIR" "$old" ||
+	    fail "no new controld" || return 1
 	wait_until 40 portal_connected ||
 	    fail "no reconnect: $(tail -20 "$TLOG")" || return 1
 	grep -q 'dns: 2 names keep their proxy IPs from before the restart' \
