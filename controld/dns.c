@@ -4,6 +4,7 @@
  * the resolver asked) decides which answers are taken.
  */
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <netinet/in.h>
 
@@ -464,6 +465,80 @@ dns_lookup(void *arg, const char *name, char id[PORTAL_ID_SIZE],
 	return (session_client_dns_lookup(d->session, name, id, stack));
 }
 
+/* A name's number, for tunneld to give back to a restarted controld. */
+static void
+dns_keep_name(struct dns *d, const char *resource_id,
+    const struct dns_proxy_name *pn)
+{
+	struct ipc_proxy_name	 m;
+	long			 k;
+
+	memset(&m, 0, sizeof(m));
+	if ((k = ipc_proxy_name(AF_INET6, pn->v6[0], NULL)) == -1)
+		return;
+	m.k = (uint32_t)k;
+	snprintf(m.resource_id, sizeof(m.resource_id), "%s", resource_id);
+	snprintf(m.name, sizeof(m.name), "%s", pn->name);
+	if (ipc_proxy_name_valid(m.name, sizeof(m.name)))
+		tunneld_chan_send(d->tc, IPC_PROXY_NAME, 0, &m, sizeof(m));
+	else
+		log_info("dns: %s keeps its proxy IPs only while controld "
+			 "runs: not a name tunneld keeps",
+		    pn->name);
+}
+
+/*
+ * IPC_PROXY_NAMES: the names this process's predecessor numbered, as
+ * tunneld kept them ("k resource name" lines, "-": no resource), taken
+ * back with their numbers and, while their resource routes them, their
+ * bindings: applications and gateways still use those proxy IPs.
+ */
+void
+dns_restore_names(struct dns *d, int fd)
+{
+	const struct dns_proxy_name	*pn;
+	struct stat			 st;
+	char				*buf, *line, *save, *end, *res, *name;
+	size_t				 max, len = 0, n = 0, bad = 0;
+	unsigned long			 k;
+	ssize_t				 r;
+
+	max = (size_t)IPC_PROXY_MAX_NAMES *
+	    (IPC_ID_MAX + IPC_PROXY_NAME_MAX + 16);
+	if (fstat(fd, &st) == -1 || st.st_size < 0 ||
+	    (size_t)st.st_size > max) {
+		log_warnx("dns: the names tunneld kept are not readable");
+		return;
+	}
+	buf = xmalloc((size_t)st.st_size + 1);
+	while (len < (size_t)st.st_size &&
+	    (r = read(fd, buf + len, (size_t)st.st_size - len)) > 0)
+		len += (size_t)r;
+	buf[len] = '\0';
+	for (line = strtok_r(buf, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		/* The number, the resource up to a space, the rest. */
+		k = strtoul(line, &end, 10);
+		res = strtok_r(end, " ", &name);
+		if (end == line || res == NULL || name == NULL ||
+		    !ipc_proxy_name_valid(name, strlen(name) + 1) ||
+		    (pn = dns_proxy_restore(&d->proxy, k, name)) == NULL) {
+			bad++;
+			continue;
+		}
+		n++;
+		if (strcmp(res, "-") != 0)
+			session_client_dns_restore(d->session, res, pn);
+	}
+	free(buf);
+	log_info("dns: %zu names keep their proxy IPs from before the "
+		 "restart",
+	    n);
+	if (bad > 0)
+		log_warnx("dns: %zu names tunneld kept are not taken back",
+		    bad);
+}
+
 /* A query to a sentinel, over UDP or (conn) TCP. */
 static void
 dns_ask(struct dns *d, const struct ipc_dns *q, uint64_t conn)
@@ -498,6 +573,8 @@ dns_ask(struct dns *d, const struct ipc_dns *q, uint64_t conn)
 		break;
 	case DNS_STUB_REPLY:
 		/* The routes go first: the application's next packet may. */
+		if (res.proxy != NULL && res.fresh)
+			dns_keep_name(d, res.resource_id, res.proxy);
 		if (res.proxy != NULL)
 			session_client_dns_name(d->session, res.resource_id,
 			    res.proxy);

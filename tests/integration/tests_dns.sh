@@ -189,9 +189,11 @@ assert m[0]["payload"]["resource_id"] == sys.argv[1], m' "$DNS_RES" ||
 	    fail "stub saw violations" || return 1
 }
 
-# Proxy IPs are the process's: the same after the portal restarts.
+# Proxy IPs are the process's: the same after the portal restarts, and
+# after controld is killed (tunneld gives the new one the names back); a
+# new name then takes the next number, not one a name had.
 t_dns_proxy_ips_stable() {
-	local before after
+	local before after old
 	dns_up || return 1
 	dns_dig "$DNS_SENTINEL" +short a.corp.example.com A >/dev/null
 	before=$(dns_dig "$DNS_SENTINEL" +short b.corp.example.com A | sort)
@@ -210,6 +212,22 @@ t_dns_proxy_ips_stable() {
 	[ "$(dns_dig "$DNS_SENTINEL" +short -x "$(echo "$after" |
 	    head -1)")" = b.corp.example.com. ] || fail "PTR after" ||
 	    return 1
+	old=$(controld_pid "$DIR")
+	kill -KILL "$old"
+	wait_until 15 controld_replaced "$DIR" "$old" ||
+	    fail "no new controld" || return 1
+	wait_until 40 portal_connected ||
+	    fail "no reconnect: $(tail -20 "$TLOG")" || return 1
+	grep -q 'dns: 2 names keep their proxy IPs from before the restart' \
+	    "$TLOG" || fail "names not given back: $(grep dns: "$TLOG" |
+	    tail -5)" || return 1
+	after=$(dns_dig "$DNS_SENTINEL" +short b.corp.example.com A | sort)
+	[ "$before" = "$after" ] ||
+	    fail "proxy IPs moved with controld: $before / $after" || return 1
+	[ "$(dns_dig "$DNS_SENTINEL" +short -x 100.96.0.1)" = \
+	    a.corp.example.com. ] || fail "PTR of a after controld" || return 1
+	after=$(dns_dig "$DNS_SENTINEL" +short c.corp.example.com A | head -1)
+	[ "$after" = 100.96.0.9 ] || fail "new name at $after" || return 1
 }
 
 # 200 malformed datagrams to the sentinel: dropped, logged, and both

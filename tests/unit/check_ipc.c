@@ -312,6 +312,11 @@ static const struct sample {
 	    1, 0, 1, 0, 1, 0x11, 0, 2 } } }, "corp.example-1.com" } } },
 	{ IPC_DNS_CONFIG, IPC_PEER_TUNNELD, 0, sizeof(struct ipc_dns_config),
 	    { .dns_config = { 0 } } },
+	{ IPC_PROXY_NAME, IPC_PEER_TUNNELD, 0, sizeof(struct ipc_proxy_name),
+	    { .proxy_name = { 99999, 0, "a4e2c7d9-1b3f-4e5a-8c7d-2f1e0d9c8b7a",
+	    "git_1.corp.example.com" } } },
+	{ IPC_PROXY_NAMES, IPC_PEER_CONTROLD, 1, sizeof(struct ipc_empty),
+	    { .empty = { 0 } } },
 };
 #define NSAMPLES	(sizeof(samples) / sizeof(samples[0]))
 /* clang-format on */
@@ -940,6 +945,30 @@ mut_proxy_active(union ipc_payload *u)
 }
 
 static void
+mut_name_number(union ipc_payload *u)
+{
+	u->proxy_name.k = IPC_PROXY_MAX_NAMES;
+}
+
+static void
+mut_name_upper(union ipc_payload *u)
+{
+	u->proxy_name.name[0] = 'G';
+}
+
+static void
+mut_name_space(union ipc_payload *u)
+{
+	u->proxy_name.name[3] = ' ';
+}
+
+static void
+mut_name_tail(union ipc_payload *u)
+{
+	u->proxy_name.name[IPC_PROXY_NAME_MAX] = 'x';
+}
+
+static void
 mut_map_family(union ipc_payload *u)
 {
 	u->gw_dns_map.v[0].real.family = AF_INET6;
@@ -1210,6 +1239,11 @@ static const struct mutation {
 	{ "proxy state order", "proxy IPs", IPC_PROXY_STATE, mut_proxy_order },
 	{ "proxy state two names", "proxy IPs of a name", IPC_PROXY_STATE,
 	    mut_proxy_two_names },
+	{ "proxy name number", "number", IPC_PROXY_NAME, mut_name_number },
+	{ "proxy name upper case", "lower-case", IPC_PROXY_NAME,
+	    mut_name_upper },
+	{ "proxy name space", "lower-case", IPC_PROXY_NAME, mut_name_space },
+	{ "proxy name past NUL", "lower-case", IPC_PROXY_NAME, mut_name_tail },
 	{ "proxy state flag", "flag", IPC_PROXY_STATE, mut_proxy_active },
 	{ "dns map family", "family", IPC_GW_DNS_MAP, mut_map_family },
 	{ "dns map network", "host", IPC_GW_DNS_MAP, mut_map_net },
