@@ -109,6 +109,7 @@ struct dns_doh {
 };
 
 static void	doh_kick(struct dns_doh *);
+static void doh_unresolved(struct dns_doh *, struct doh_server *, const char *);
 static void	doh_done(void *, CURL *, CURLcode);
 
 static int
@@ -292,7 +293,9 @@ dns_doh_socket(struct dns_doh *doh, uint32_t id, int fd)
 	r = doh->req[i];
 	doh->req[i] = doh->req[--doh->nreq];
 	if (fd == -1) {
+		/* Asked again with the next query, not at once. */
 		log_debug("dns: tunneld gave no socket for DNS over HTTPS");
+		doh_kick(doh);
 		return (1);
 	}
 	for (i = 0; i < DOH_POOL; i++)
@@ -533,38 +536,47 @@ doh_resolved(void *arg, const struct dns_p2p_ip *v, size_t n, const char *why)
 	free(l);
 	s->resolving = false;
 	if (n == 0) {
-		s->failed_at = util_now_ns();
-		server_state(s, why);
-	} else {
-		len = (size_t)snprintf(r, sizeof(r), "%s:%ld:", s->host,
-		    s->port);
-		for (i = 0; i < n && len < sizeof(r); i++) {
-			inet_ntop(v[i].family, v[i].addr, a, sizeof(a));
-			len += (size_t)snprintf(r + len, sizeof(r) - len,
-			    v[i].family == AF_INET6 ? "%s[%s]" : "%s%s",
-			    i > 0 ? "," : "", a);
-		}
-		if (len >= sizeof(r))
-			s->resolve[0] = '\0';
-		else {
-			memcpy(s->resolve, r, len + 1);
-			s->resolved_at = util_now_ns();
-			s->failed_at = 0;
-			log_debug("dns: DoH server %s at %s", srv_name(s),
-			    s->resolve);
-		}
+		doh_unresolved(doh, s, why);
+		return;
 	}
+	len = (size_t)snprintf(r, sizeof(r), "%s:%ld:", s->host, s->port);
+	for (i = 0; i < n && len < sizeof(r); i++) {
+		inet_ntop(v[i].family, v[i].addr, a, sizeof(a));
+		len += (size_t)snprintf(r + len, sizeof(r) - len,
+		    v[i].family == AF_INET6 ? "%s[%s]" : "%s%s",
+		    i > 0 ? "," : "", a);
+	}
+	if (len >= sizeof(r)) {
+		doh_unresolved(doh, s, "too many addresses");
+		return;
+	}
+	memcpy(s->resolve, r, len + 1);
+	s->resolved_at = util_now_ns();
+	s->failed_at = 0;
+	log_debug("dns: DoH server %s at %s", srv_name(s), s->resolve);
 	while ((q = TAILQ_FIRST(&s->waiting)) != NULL) {
 		TAILQ_REMOVE(&s->waiting, q, entry);
-		if (s->resolve[0] != '\0')
-			query_go(doh, q);
-		else
-			query_fail(doh, q);
+		query_go(doh, q);
 	}
 }
 
+/* The name was not looked up: what waits for it fails. */
+static void
+doh_unresolved(struct dns_doh *doh, struct doh_server *s, const char *why)
+{
+	struct doh_query	*q;
+
+	s->failed_at = util_now_ns();
+	server_state(s, why);
+	while ((q = TAILQ_FIRST(&s->waiting)) != NULL) {
+		TAILQ_REMOVE(&s->waiting, q, entry);
+		query_fail(doh, q);
+	}
+}
+
+/* A UDP socket for a lookup, or one asked for. */
 static bool
-have_udp(struct dns_doh *doh)
+have_udp(struct dns_doh *doh, bool asked)
 {
 	size_t	 i, f;
 
@@ -572,6 +584,9 @@ have_udp(struct dns_doh *doh)
 		for (i = 0; i < DOH_POOL; i++)
 			if (doh->pool[POOL_UDP][f][i] != -1)
 				return (true);
+	for (i = 0; asked && i < doh->nreq; i++)
+		if (doh->req[i].type == POOL_UDP)
+			return (true);
 	return (false);
 }
 
@@ -590,11 +605,18 @@ doh_kick(struct dns_doh *doh)
 
 	for (i = 0; i < doh->nsrv; i++) {
 		s = &doh->srv[i];
-		if (s->bad || s->literal || s->resolving || !have_udp(doh) ||
+		if (s->bad || s->literal || s->resolving ||
 		    (s->resolve[0] != '\0' &&
 			now - s->resolved_at < DOH_REFRESH_NS) ||
 		    (s->failed_at != 0 && now - s->failed_at < DOH_RETRY_NS))
 			continue;
+		if (!have_udp(doh, false)) {
+			/* None to come: queries do not wait for ever. */
+			if (!have_udp(doh, true) && !TAILQ_EMPTY(&s->waiting))
+				doh_unresolved(doh, s,
+				    "no socket to look its name up with");
+			continue;
+		}
 		l = xcalloc(1, sizeof(*l));
 		l->doh = doh;
 		l->server = i;
@@ -631,6 +653,7 @@ dns_doh_query(struct dns_doh *doh, size_t server, const uint8_t *msg,
 	q->who = *who;
 	get_id(q->q, &q->who.client_id);
 	put_id(q->q, 0);
+	pool_fill(doh);
 	if (s->bad) {
 		server_state(s, "not a URL");
 		query_fail(doh, q);
