@@ -235,8 +235,8 @@ gateway_dns_pattern(struct gateway *g, const struct ipc_gw_dns_pattern *m)
 
 /* What is not state: nothing is acknowledged. */
 static int
-gateway_dispatch(struct role *r, struct ipc_chan *ch,
-    const struct ipc_msg *msg, const char **why)
+gateway_dispatch(struct role *r, struct ipc_chan *ch, const struct ipc_msg *msg,
+    const char **why)
 {
 	if (msg->hdr.type == IPC_GW_DNS_PATTERN) {
 		gateway_dns_pattern(gateway_of(r), &msg->u.gw_dns_pattern);
