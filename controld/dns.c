@@ -25,6 +25,7 @@
 #include "controld/dns_forward.h"
 #include "controld/dns_proxy.h"
 #include "controld/dns_stub.h"
+#include "controld/dns_tcp.h"
 #include "controld/dns_upstream.h"
 #include "controld/session_client.h"
 #include "controld/tunneld_chan.h"
@@ -50,6 +51,9 @@ struct dns {
 	size_t			 nup;
 	bool			 have_interface;	/* from the portal */
 	struct dns_sock		 sock[2];	/* AF_INET, AF_INET6 */
+	struct dns_tcp		 tcp;		/* DNS over TCP to sentinels */
+	struct event		*tcp_ev;
+	bool			 tcp_draining;
 };
 
 static int
@@ -57,6 +61,10 @@ fam(int family)
 {
 	return (family == AF_INET6);
 }
+
+static void dns_tcp_send(void *, const struct ipc_dns *);
+static void dns_tcp_drain(struct dns *);
+static void dns_tcp_timer_cb(evutil_socket_t, short, void *);
 
 struct dns *
 dns_new(struct event_base *base, struct tunneld_chan *tc,
@@ -69,6 +77,9 @@ dns_new(struct event_base *base, struct tunneld_chan *tc,
 	d->session = session;
 	dns_proxy_init(&d->proxy);
 	d->sock[0].fd = d->sock[1].fd = -1;
+	dns_tcp_init(&d->tcp, dns_tcp_send, d);
+	if ((d->tcp_ev = evtimer_new(base, dns_tcp_timer_cb, d)) == NULL)
+		fatalx("dns: cannot make a timer");
 	return (d);
 }
 
@@ -86,6 +97,8 @@ dns_free(struct dns *d)
 			close(d->sock[i].fd);
 	}
 	dns_proxy_clear(&d->proxy);
+	dns_tcp_clear(&d->tcp);
+	event_free(d->tcp_ev);
 	free(d);
 }
 
@@ -273,8 +286,9 @@ dns_reply(struct dns *d, const struct ipc_sockaddr *client,
 	free(r);
 }
 
-static void
-dns_forward(struct dns *d, const struct ipc_dns *q, int up)
+/* false: not sent, no answer will come. */
+static bool
+dns_forward(struct dns *d, const struct ipc_dns *q, int up, uint64_t conn)
 {
 	struct sockaddr_storage	 ss;
 	struct dns_sock		*s = &d->sock[fam(d->up[up].addr.family)];
@@ -284,21 +298,40 @@ dns_forward(struct dns *d, const struct ipc_dns *q, int up)
 
 	if (s->fd == -1) {
 		log_debug("dns: no socket to the upstream yet; dropped");
-		return;
+		return (false);
 	}
 	memcpy(msg, q->data, q->len);
 	for (tries = 0; tries < 4; tries++)
 		if (dns_forward_add(&d->fwd, msg, q->len, up, &q->client,
-			&q->sentinel, (uint16_t)arc4random(),
+			&q->sentinel, conn, (uint16_t)arc4random(),
 			util_now_ns()) == 0)
 			break;
 	if (tries == 4) {
 		log_debug("dns: too many queries waiting; dropped");
-		return;
+		return (false);
 	}
 	dns_sockaddr(&d->up[up].addr, &ss, &sslen);
 	if (sendto(s->fd, msg, q->len, 0, (struct sockaddr *)&ss, sslen) == -1)
 		log_debug("dns: sending to the upstream: %s", strerror(errno));
+	return (true);
+}
+
+/*
+ * The answer to a query that came over UDP (conn 0) or over the TCP
+ * connection conn; msg NULL: there will be none.
+ */
+static void
+dns_answer(struct dns *d, const struct ipc_sockaddr *client,
+    const struct ipc_sockaddr *sentinel, uint64_t conn, const uint8_t *msg,
+    size_t len)
+{
+	if (conn == 0) {
+		if (msg != NULL)
+			dns_reply(d, client, sentinel, msg, len);
+		return;
+	}
+	dns_tcp_answer(&d->tcp, util_now_ns(), conn, msg, len);
+	dns_tcp_drain(d);
 }
 
 static bool
@@ -310,9 +343,9 @@ dns_lookup(void *arg, const char *name, char id[PORTAL_ID_SIZE],
 	return (session_client_dns_lookup(d->session, name, id, stack));
 }
 
-/* A query an application sent to a sentinel, from tunneld. */
-void
-dns_query(struct dns *d, const struct ipc_dns *q)
+/* A query to a sentinel, over UDP or (conn) TCP. */
+static void
+dns_ask(struct dns *d, const struct ipc_dns *q, uint64_t conn)
 {
 	struct dns_stub_result	 res;
 	struct portal_addr	 sentinel;
@@ -324,25 +357,98 @@ dns_query(struct dns *d, const struct ipc_dns *q)
 	if ((up = dns_upstream_by_sentinel(d->up, d->nup, &sentinel)) == -1) {
 		log_debug("dns: query to a sentinel with no upstream, "
 		    "dropped");
+		dns_answer(d, &q->client, &q->sentinel, conn, NULL, 0);
 		return;
 	}
 	dns_stub_query(&d->proxy, dns_lookup, d, q->data, q->len, &res);
 	switch (res.action) {
 	case DNS_STUB_DROP:
 		log_info("dns: malformed query dropped: %s", res.why);
+		dns_answer(d, &q->client, &q->sentinel, conn, NULL, 0);
 		break;
 	case DNS_STUB_FORWARD:
-		dns_forward(d, q, up);
+		if (!dns_forward(d, q, up, conn))
+			dns_answer(d, &q->client, &q->sentinel, conn, NULL, 0);
 		break;
 	case DNS_STUB_REPLY:
 		/* The routes go first: the application's next packet may. */
 		if (res.proxy != NULL)
 			session_client_dns_name(d->session, res.resource_id,
 			    res.proxy);
-		dns_reply(d, &q->client, &q->sentinel, res.reply, res.len);
+		dns_answer(d, &q->client, &q->sentinel, conn, res.reply,
+		    res.len);
 		free(res.reply);
 		break;
 	}
+}
+
+/* A query an application sent to a sentinel, or a TCP segment, from tunneld. */
+void
+dns_query(struct dns *d, const struct ipc_dns *q)
+{
+	if (q->flags & IPC_DNS_TCP) {
+		dns_tcp_input(&d->tcp, util_now_ns(), q);
+		dns_tcp_drain(d);
+	} else
+		dns_ask(d, q, 0);
+}
+
+static void
+dns_tcp_send(void *arg, const struct ipc_dns *seg)
+{
+	struct dns	*d = arg;
+
+	tunneld_chan_send(d->tc, IPC_DNS_REPLY, 0, seg, sizeof(*seg));
+}
+
+/*
+ * The queries the TCP connections hold, asked one by one (an answer
+ * given at once may let the next out), then the responder's timer.
+ */
+static void
+dns_tcp_drain(struct dns *d)
+{
+	struct dns_tcp_query	*tq;
+	struct ipc_dns		*q;
+	struct timeval		 tv;
+	uint64_t		 at, now;
+
+	if (d->tcp_draining)
+		return;
+	d->tcp_draining = true;
+	tq = xcalloc(1, sizeof(*tq));
+	q = xcalloc(1, sizeof(*q));
+	while (dns_tcp_query(&d->tcp, tq)) {
+		memset(q, 0, sizeof(*q));
+		q->client = tq->client;
+		q->sentinel = tq->sentinel;
+		q->len = (uint32_t)tq->len;
+		memcpy(q->data, tq->msg, tq->len);
+		dns_ask(d, q, tq->conn);
+	}
+	free(q);
+	free(tq);
+	d->tcp_draining = false;
+	if ((at = dns_tcp_deadline(&d->tcp)) == 0) {
+		evtimer_del(d->tcp_ev);
+		return;
+	}
+	now = util_now_ns();
+	at = at > now ? at - now : 0;
+	tv.tv_sec = (time_t)(at / 1000000000ULL);
+	tv.tv_usec = (suseconds_t)(at % 1000000000ULL / 1000 + 1);
+	evtimer_add(d->tcp_ev, &tv);
+}
+
+static void
+dns_tcp_timer_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct dns	*d = arg;
+
+	(void)fd;
+	(void)events;
+	dns_tcp_timeout(&d->tcp, util_now_ns());
+	dns_tcp_drain(d);
 }
 
 /* The upstream a datagram came from (its port 53), or -1. */
@@ -397,6 +503,6 @@ dns_read_cb(evutil_socket_t fd, short events, void *arg)
 			log_debug("dns: unexpected datagram dropped");
 			continue;
 		}
-		dns_reply(d, &q.client, &q.sentinel, msg, (size_t)n);
+		dns_answer(d, &q.client, &q.sentinel, q.conn, msg, (size_t)n);
 	}
 }

@@ -40,13 +40,14 @@ find(struct dns_forward *f, uint16_t id, int upstream)
 }
 
 /*
- * Records the query msg (rewritten to carry id) for upstream; -1: too
- * many wait, or id is taken (the caller draws another).
+ * Records the query msg (rewritten to carry id) for upstream, asked by
+ * client over UDP or over TCP connection conn; -1: too many wait, or id
+ * is taken (the caller draws another).
  */
 int
 dns_forward_add(struct dns_forward *f, uint8_t *msg, size_t len, int upstream,
     const struct ipc_sockaddr *client, const struct ipc_sockaddr *sentinel,
-    uint16_t id, uint64_t now)
+    uint64_t conn, uint16_t id, uint64_t now)
 {
 	struct dns_forward_query	*q;
 
@@ -59,6 +60,7 @@ dns_forward_add(struct dns_forward *f, uint8_t *msg, size_t len, int upstream,
 	q->id = id;
 	q->client_id = get16(msg);
 	q->upstream = upstream;
+	q->conn = conn;
 	q->client = *client;
 	q->sentinel = *sentinel;
 	q->expires = now + DNS_FORWARD_TIMEOUT_NS;

@@ -21,6 +21,7 @@ struct dns_forward_query {
 	uint16_t		 id;		/* ours, on the wire */
 	uint16_t		 client_id;	/* the application's */
 	int			 upstream;
+	uint64_t		 conn;		/* dns_tcp's; 0: over UDP */
 	struct ipc_sockaddr	 client;
 	struct ipc_sockaddr	 sentinel;
 	uint64_t		 expires;
@@ -33,8 +34,8 @@ struct dns_forward {
 
 void	 dns_forward_expire(struct dns_forward *, uint64_t);
 int	 dns_forward_add(struct dns_forward *, uint8_t *, size_t, int,
-	    const struct ipc_sockaddr *, const struct ipc_sockaddr *, uint16_t,
-	    uint64_t);
+	    const struct ipc_sockaddr *, const struct ipc_sockaddr *, uint64_t,
+	    uint16_t, uint64_t);
 bool dns_forward_answer(struct dns_forward *, uint8_t *, size_t, int, uint64_t,
 	    struct dns_forward_query *);
 

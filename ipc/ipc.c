@@ -694,6 +694,26 @@ check_dns_config(const struct ipc_msg *m)
 	return (NULL);
 }
 
+/*
+ * A TCP segment between an application and a sentinel: its header fits,
+ * its ports are the two ends' in the message's direction.
+ */
+static const char *
+check_dns_tcp(bool query, const struct ipc_dns *d)
+{
+	const uint8_t	*t = d->data;
+	uint16_t	 src = (uint16_t)(t[0] << 8 | t[1]);
+	uint16_t	 dst = (uint16_t)(t[2] << 8 | t[3]);
+	size_t		 off = (size_t)(t[12] >> 4) * 4;
+
+	if (off < IPC_DNS_TCP_MIN || off > d->len)
+		return ("dns: TCP header does not fit");
+	if (d->client.port == 0 || src != (query ? d->client.port : 53) ||
+	    dst != (query ? 53 : d->client.port))
+		return ("dns: TCP ports are not the two ends'");
+	return (NULL);
+}
+
 static const char *
 check_dns(const struct ipc_msg *m)
 {
@@ -707,12 +727,15 @@ check_dns(const struct ipc_msg *m)
 	    d->client.scope_id != 0 ||
 	    !ipc_dns_sentinel(d->sentinel.family, d->sentinel.addr))
 		return ("dns: not a sentinel's port 53");
-	if (d->reserved != 0)
-		return ("dns: reserved field not zero");
-	if (d->len < IPC_DNS_MIN || d->len > IPC_DNS_MAX)
+	if (d->flags != 0 && d->flags != IPC_DNS_TCP)
+		return ("dns: unknown flags");
+	if (d->len < (d->flags ? IPC_DNS_TCP_MIN : IPC_DNS_MIN) ||
+	    d->len > IPC_DNS_MAX)
 		return ("dns: length out of range");
 	if (!all_zero(d->data + d->len, IPC_DNS_MAX - d->len))
 		return ("dns: bytes past the length not zero");
+	if (d->flags == IPC_DNS_TCP)
+		return (check_dns_tcp(m->hdr.type == IPC_DNS_QUERY, d));
 	return (NULL);
 }
 

@@ -464,14 +464,22 @@ struct ipc_authz_keep {
  * The sentinels are 100.100.111.0/24 and
  * fd00:2021:1111:8000:100:100:111:0/120; the DNS message is parsed in
  * controld only.
+ * With IPC_DNS_TCP, data is a TCP segment (header and payload) between
+ * the same two ends instead, its ports those of client and sentinel in
+ * the direction of the message; tunneld fills in the reply's checksum.
+ * controld's TCP responder (dns_tcp.c) is the other end.
  */
 #define IPC_DNS_MIN		12	/* a DNS header */
 #define IPC_DNS_MAX		4000
+#define IPC_DNS_TCP		0x1	/* flags: data is a TCP segment */
+#define IPC_DNS_TCP_MIN		20	/* a TCP header */
 struct ipc_dns {
 	struct ipc_sockaddr	 client;	/* the application */
 	struct ipc_sockaddr	 sentinel;	/* same family, port 53 */
-	uint32_t		 len;		/* IPC_DNS_MIN..IPC_DNS_MAX */
-	uint32_t		 reserved;	/* zero */
+	uint32_t		 len;		/* IPC_DNS_MIN (IPC_DNS_TCP_MIN
+						   with IPC_DNS_TCP) ..
+						   IPC_DNS_MAX */
+	uint32_t		 flags;		/* 0 or IPC_DNS_TCP */
 	uint8_t			 data[IPC_DNS_MAX];	/* past len: zero */
 };
 

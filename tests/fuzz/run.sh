@@ -46,7 +46,7 @@ CFLAGS="-std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined
 # The libraries each harness links, by pkg-config name.
 pkgs() {
 	case $1 in
-	fuzz_ipc|fuzz_firewall)	echo "" ;;
+	fuzz_ipc|fuzz_firewall|fuzz_dns_tcp)	echo "" ;;
 	fuzz_wgconf)	echo "libsodium" ;;
 	fuzz_stun|fuzz_turn|fuzz_ice)	echo "libcrypto zlib" ;;
 	fuzz_wg)	echo "libsodium libb2 libcrypto" ;;

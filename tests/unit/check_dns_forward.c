@@ -30,14 +30,14 @@ START_TEST(test_round_trip)
 	m[0] = 0xab;
 	m[1] = 0xcd;
 	ck_assert_int_eq(dns_forward_add(&fwd, m, sizeof(m), 1, &client,
-			     &sentinel, 0x1111, NS(10)),
+			     &sentinel, 7, 0x1111, NS(10)),
 	    0);
 	ck_assert_uint_eq(m[0], 0x11);
 	/* Taken: the caller draws another id. */
 	ck_assert_int_eq(dns_forward_add(&fwd, m, sizeof(m), 1, &client,
-			     &sentinel, 0x1111, NS(10)),
+			     &sentinel, 7, 0x1111, NS(10)),
 	    -1);
-	ck_assert_int_eq(dns_forward_add(&fwd, m, 5, 1, &client, &sentinel,
+	ck_assert_int_eq(dns_forward_add(&fwd, m, 5, 1, &client, &sentinel, 0,
 			     0x2222, NS(10)),
 	    -1);
 
@@ -54,6 +54,7 @@ START_TEST(test_round_trip)
 	ck_assert_uint_eq(m[1], 0xcd);
 	ck_assert_uint_eq(out.client.port, 40000);
 	ck_assert_uint_eq(out.sentinel.port, 53);
+	ck_assert_uint_eq(out.conn, 7);
 	/* Once. */
 	m[0] = m[1] = 0x11;
 	ck_assert(!dns_forward_answer(&fwd, m, sizeof(m), 1, NS(11), &out));
@@ -73,10 +74,10 @@ START_TEST(test_expiry_and_bound)
 	memset(m, 0, sizeof(m));
 	for (i = 0; i < DNS_FORWARD_MAX; i++)
 		ck_assert_int_eq(dns_forward_add(&fwd, m, sizeof(m), 0, &c, &c,
-				     (uint16_t)i, NS(1)),
+				     0, (uint16_t)i, NS(1)),
 		    0);
-	ck_assert_int_eq(dns_forward_add(&fwd, m, sizeof(m), 0, &c, &c, 0xffff,
-			     NS(1)),
+	ck_assert_int_eq(dns_forward_add(&fwd, m, sizeof(m), 0, &c, &c, 0,
+			     0xffff, NS(1)),
 	    -1);
 	/* Late answers are not taken; their room comes back. */
 	m[0] = 0;
@@ -85,8 +86,8 @@ START_TEST(test_expiry_and_bound)
 	ck_assert(!dns_forward_answer(&fwd, m, sizeof(m), 0,
 	    NS(1) + DNS_FORWARD_TIMEOUT_NS, &out));
 	ck_assert_uint_eq(fwd.n, 0);
-	ck_assert_int_eq(dns_forward_add(&fwd, m, sizeof(m), 0, &c, &c, 0xffff,
-			     NS(7)),
+	ck_assert_int_eq(dns_forward_add(&fwd, m, sizeof(m), 0, &c, &c, 0,
+			     0xffff, NS(7)),
 	    0);
 }
 END_TEST

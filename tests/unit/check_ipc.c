@@ -266,6 +266,17 @@ static const struct sample {
 	    { .dns = { { AF_INET6, 40000, 0, { 0xfd, [15] = 9 } },
 	    { AF_INET6, 53, 0, { 0xfd, 0, 0x20, 0x21, 0x11, 0x11, 0x80, 0,
 	    1, 0, 1, 0, 1, 0x11, 0, 2 } }, 13, 0, { 0x12, 0x34, 0x81 } } } },
+	/* TCP segments: the ports in the message's direction. */
+	{ IPC_DNS_QUERY, IPC_PEER_CONTROLD, 0, sizeof(struct ipc_dns),
+	    { .dns = { { AF_INET, 40000, 0, { 100, 71, 34, 9 } },
+	    { AF_INET, 53, 0, { 100, 100, 111, 1 } }, 24, IPC_DNS_TCP,
+	    { 40000 >> 8, 40000 & 0xff, 0, 53, [12] = 0x60, [13] = 0x02,
+	    [20] = 2, 4, 5, 0xb4 } } } },
+	{ IPC_DNS_REPLY, IPC_PEER_TUNNELD, 0, sizeof(struct ipc_dns),
+	    { .dns = { { AF_INET, 40000, 0, { 100, 71, 34, 9 } },
+	    { AF_INET, 53, 0, { 100, 100, 111, 1 } }, 22, IPC_DNS_TCP,
+	    { 0, 53, 40000 >> 8, 40000 & 0xff, [12] = 0x50, [13] = 0x18,
+	    [20] = 'h', 'i' } } } },
 	{ IPC_P2P_SEND, IPC_PEER_TUNNELD, 0, sizeof(struct ipc_p2p),
 	    { .p2p = { "77aa11bb-22cc-4d33-8e44-55ff66aa77bb",
 	    IPC_P2P_ASSIGNED_IPS, { 0 }, 2, "{}" } } },
@@ -798,9 +809,54 @@ mut_dns_tail(union ipc_payload *u)
 }
 
 static void
-mut_dns_reserved(union ipc_payload *u)
+mut_dns_flags(union ipc_payload *u)
 {
-	u->dns.reserved = 1;
+	u->dns.flags = 2;
+}
+
+/* The UDP query made a TCP segment from the application's port. */
+static void
+mut_dns_tcp(union ipc_payload *u)
+{
+	u->dns.flags = IPC_DNS_TCP;
+	u->dns.len = 20;
+	memset(u->dns.data, 0, 20);
+	u->dns.data[0] = 40000 >> 8;
+	u->dns.data[1] = 40000 & 0xff;
+	u->dns.data[3] = 53;
+	u->dns.data[12] = 0x50;
+}
+
+static void
+mut_dns_tcp_short(union ipc_payload *u)
+{
+	mut_dns_tcp(u);
+	u->dns.len = 19;
+	u->dns.data[19] = 0;
+}
+
+static void
+mut_dns_tcp_off(union ipc_payload *u)
+{
+	mut_dns_tcp(u);
+	u->dns.data[12] = 0x60;
+}
+
+static void
+mut_dns_tcp_port(union ipc_payload *u)
+{
+	mut_dns_tcp(u);
+	u->dns.data[3] = 54;
+}
+
+static void
+mut_dns_tcp_dir(union ipc_payload *u)
+{
+	mut_dns_tcp(u);
+	u->dns.data[0] = 0;
+	u->dns.data[1] = 53;
+	u->dns.data[2] = 40000 >> 8;
+	u->dns.data[3] = 40000 & 0xff;
 }
 
 static void
@@ -1115,7 +1171,13 @@ static const struct mutation {
 	{ "dns too long", "length", IPC_DNS_REPLY, mut_dns_long },
 	{ "dns bytes past the length", "past the length", IPC_DNS_REPLY,
 	    mut_dns_tail },
-	{ "dns reserved", "reserved", IPC_DNS_QUERY, mut_dns_reserved },
+	{ "dns flags", "unknown flags", IPC_DNS_QUERY, mut_dns_flags },
+	{ "dns tcp shorter than a header", "length", IPC_DNS_QUERY,
+	    mut_dns_tcp_short },
+	{ "dns tcp data offset", "does not fit", IPC_DNS_QUERY,
+	    mut_dns_tcp_off },
+	{ "dns tcp port", "ports", IPC_DNS_QUERY, mut_dns_tcp_port },
+	{ "dns tcp direction", "ports", IPC_DNS_QUERY, mut_dns_tcp_dir },
 	{ "p2p goodbye", "unknown event", IPC_P2P_SEND, mut_p2p_event },
 	{ "p2p empty", "length", IPC_P2P_RECV, mut_p2p_empty },
 	{ "p2p bytes past the length", "past the length", IPC_P2P_SEND,
