@@ -267,6 +267,36 @@ def dns_stub_seeds():
           rec(1, dns_query(8, "x.a.y", 1, flags=0x2800)))
 
 
+# --- dns_remote -----------------------------------------------------------
+
+def dns_answer(qid, name, qtype, rdatas):
+    a = struct.pack(">HHHHHH", qid, 0x8180, 1, len(rdatas), 0, 0)
+    for label in name.split("."):
+        a += bytes([len(label)]) + label.encode()
+    a += b"\0" + struct.pack(">HH", qtype, 1)
+    for rd in rdatas:
+        a += b"\xc0\x0c" + struct.pack(">HHIH", qtype, 1, 60, len(rd)) + rd
+    return a
+
+
+def dns_remote_seeds():
+    srv = struct.pack(">HHH", 1, 10, 8080) + b"\x03app\x04corp\x07example" \
+        b"\x03com\x00"
+    write("fuzz_dns_remote", "srv-answered",
+          rec(0, dns_query(1, "_http._tcp.app.corp.example.com", 33,
+                           edns=True)) +
+          rec(1, dns_answer(0xbeef, "_http._tcp.app.corp.example.com", 33,
+                            [srv, srv])))
+    write("fuzz_dns_remote", "txt-truncated",
+          rec(0, dns_query(2, "App.Corp.example.com", 16)) +
+          rec(1, dns_answer(7, "app.corp.example.com", 16,
+                            [b"\xff" + b"x" * 255] * 3)))
+    write("fuzz_dns_remote", "refused",
+          rec(0, dns_query(3, "a.corp.example.com", 1)) +
+          rec(0, dns_query(4, "a.corp.example.com", 16, flags=0x2800)) +
+          rec(0, dns_query(5, "a\\.b.example.org", 16)))
+
+
 # --- wgconf ---------------------------------------------------------------
 
 PRIV = "sHOsRzId4ZdiKVr4LCat1GqMLcgGeQLp6Z5fzJVsMls="
@@ -602,6 +632,7 @@ if __name__ == "__main__":
     p2p_ipc_seeds()
     p2p_seeds()
     dns_stub_seeds()
+    dns_remote_seeds()
     wgconf_seeds()
     stun_seeds()
     turn_seeds()
