@@ -129,6 +129,8 @@ controld_interface(void *arg, const struct portal_interface *iface)
 
 	if (session_role(c->session) == &session_client_role)
 		dns_set_interface(c->dns, iface);
+	else
+		session_gateway_interface(c->session, iface);
 }
 
 static void

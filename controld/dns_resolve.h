@@ -7,6 +7,7 @@
 #define FZC_DNS_RESOLVE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "controld/dns_p2p.h"
 
@@ -22,9 +23,19 @@ struct event_base;
 typedef void dns_resolve_fn(void *, const struct dns_p2p_ip *, size_t,
     const char *);
 
+/*
+ * A query's end: the resolver's answer as it came, whatever its rcode; or
+ * none (NULL, why says how); or the resolver went away first (NULL, why
+ * NULL: do nothing).
+ */
+typedef void dns_resolve_raw_fn(void *, const uint8_t *, size_t,
+    const char *);
+
 struct dns_resolve *dns_resolve_new(struct event_base *);
 void	 dns_resolve_free(struct dns_resolve *);
 void	 dns_resolve_name(struct dns_resolve *, const char *, dns_resolve_fn *,
 	    void *);
+void	 dns_resolve_raw(struct dns_resolve *, const char *, int,
+	    dns_resolve_raw_fn *, void *);
 
 #endif

@@ -6,4 +6,7 @@
 
 extern const struct session_role session_gateway_role;
 
+void	 session_gateway_interface(struct session *,
+	    const struct portal_interface *);
+
 #endif
