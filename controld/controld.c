@@ -118,6 +118,9 @@ controld_session_changed(void *arg, int what)
 	if (what & SESSION_CHANGED_PEERS)
 		ctl |= CONTROL_CHANGED_PEERS;
 	control_notify(c->control, ctl);
+	/* An authorization or a connection: SRV and TXT held may go. */
+	if (what & (SESSION_CHANGED_RESOURCES | SESSION_CHANGED_PEERS))
+		dns_session_changed(c->dns);
 }
 
 /* STYLE 5: check what the fd really is before anyone uses it. */

@@ -25,6 +25,7 @@
 #include "controld/dns_forward.h"
 #include "controld/dns_proxy.h"
 #include "controld/dns_stub.h"
+#include "controld/dns_tunnel.h"
 #include "controld/dns_upstream.h"
 #include "controld/session_client.h"
 #include "controld/tunneld_chan.h"
@@ -50,6 +51,7 @@ struct dns {
 	size_t			 nup;
 	bool			 have_interface;	/* from the portal */
 	struct dns_sock		 sock[2];	/* AF_INET, AF_INET6 */
+	struct dns_tunnel	*tunnel;	/* at the first SRV or TXT */
 };
 
 static int
@@ -85,6 +87,7 @@ dns_free(struct dns *d)
 		if (d->sock[i].fd != -1)
 			close(d->sock[i].fd);
 	}
+	dns_tunnel_free(d->tunnel);
 	dns_proxy_clear(&d->proxy);
 	free(d);
 }
@@ -273,6 +276,22 @@ dns_reply(struct dns *d, const struct ipc_sockaddr *client,
 	free(r);
 }
 
+/* A gateway's answer to an SRV or TXT query. */
+static void
+dns_tunnel_reply(void *arg, const struct ipc_sockaddr *client,
+    const struct ipc_sockaddr *sentinel, const uint8_t *msg, size_t len)
+{
+	dns_reply(arg, client, sentinel, msg, len);
+}
+
+/* An authorization or a connection came: held queries may go. */
+void
+dns_session_changed(struct dns *d)
+{
+	if (d != NULL && d->tunnel != NULL)
+		dns_tunnel_retry(d->tunnel);
+}
+
 static void
 dns_forward(struct dns *d, const struct ipc_dns *q, int up)
 {
@@ -333,6 +352,12 @@ dns_query(struct dns *d, const struct ipc_dns *q)
 		break;
 	case DNS_STUB_FORWARD:
 		dns_forward(d, q, up);
+		break;
+	case DNS_STUB_GATEWAY:
+		if (d->tunnel == NULL)
+			d->tunnel = dns_tunnel_new(d->base, d->session,
+			    dns_tunnel_reply, d);
+		dns_tunnel_query(d->tunnel, q, res.resource_id);
 		break;
 	case DNS_STUB_REPLY:
 		/* The routes go first: the application's next packet may. */

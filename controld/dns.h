@@ -24,5 +24,6 @@ void		 dns_load_system(struct dns *, int);
 void		 dns_set_interface(struct dns *, const struct portal_interface *);
 void		 dns_query(struct dns *, const struct ipc_dns *);
 int		 dns_socket(struct dns *, uint32_t, int);
+void		 dns_session_changed(struct dns *);
 
 #endif

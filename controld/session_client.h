@@ -19,5 +19,7 @@ bool	 session_client_dns_lookup(struct session *, const char *,
 	    char[PORTAL_ID_SIZE], enum portal_ip_stack *);
 void	 session_client_dns_name(struct session *, const char *,
 	    const struct dns_proxy_name *);
+bool	 session_client_dns_target(struct session *, const char *, bool,
+	    struct portal_addr *);
 
 #endif

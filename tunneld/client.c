@@ -364,7 +364,8 @@ client_dns_reply(struct client *c, const struct ipc_dns *r)
 /*
  * PROTOCOL 4.5: the proxy-IP ranges and the sentinels go into the
  * tunnel (100.100.111.0/24 is inside 100.96.0.0/11), so that nothing
- * meant for them leaves by another route.
+ * meant for them leaves by another route; and the device ranges, where
+ * the gateways' tunnel addresses answer SRV and TXT queries (port 53535).
  */
 static void
 client_dns_routes(struct client *c)
@@ -379,6 +380,8 @@ client_dns_routes(struct client *c)
 		{ AF_INET6, 120,
 		    { 0xfd, 0x00, 0x20, 0x21, 0x11, 0x11, 0x80, 0x00, 0x01,
 			0x00, 0x01, 0x00, 0x01, 0x11 } },
+		{ AF_INET, 11, { 100, 64 } },
+		{ AF_INET6, 107, { 0xfd, 0x00, 0x20, 0x21, 0x11, 0x11 } },
 	};
 	struct role_tun	*t = &c->r.tun;
 	size_t		 i;
