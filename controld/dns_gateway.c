@@ -58,8 +58,7 @@ struct gw_lookup {
 static void	gw_read_cb(evutil_socket_t, short, void *);
 
 struct dns_gateway *
-dns_gateway_new(struct event_base *base, dns_gateway_allow_fn *allow,
-    void *arg)
+dns_gateway_new(struct event_base *base, dns_gateway_allow_fn *allow, void *arg)
 {
 	struct dns_gateway	*g = xcalloc(1, sizeof(*g));
 
@@ -115,12 +114,15 @@ gw_open(struct dns_gateway *g, struct gw_sock *s, const struct portal_addr *a)
 		len = sizeof(*sin6);
 	}
 	fd = socket(a->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd != -1 && a->family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) == -1) {
+		close(fd);
+		fd = -1;
+	}
 	if (fd == -1 ||
-	    (a->family == AF_INET ?
-		setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &on, sizeof(on)) :
-		(setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) ||
-		    setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &on,
-			sizeof(on)))) == -1 ||
+	    setsockopt(fd, a->family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6,
+		a->family == AF_INET ? IP_FREEBIND : IPV6_FREEBIND, &on,
+		sizeof(on)) == -1 ||
 	    bind(fd, (struct sockaddr *)&ss, len) == -1) {
 		log_warn("dns: port %d on the tunnel address for SRV and TXT",
 		    DNS_REMOTE_PORT);
@@ -129,7 +131,8 @@ gw_open(struct dns_gateway *g, struct gw_sock *s, const struct portal_addr *a)
 		return;
 	}
 	if ((s->ev = event_new(g->base, fd, EV_READ | EV_PERSIST, gw_read_cb,
-	    g)) == NULL || event_add(s->ev, NULL) == -1)
+		 g)) == NULL ||
+	    event_add(s->ev, NULL) == -1)
 		fatalx("dns: cannot watch port %d", DNS_REMOTE_PORT);
 	s->fd = fd;
 	s->addr = *a;
@@ -161,8 +164,9 @@ gw_send(struct dns_gateway *g, int s, const struct sockaddr_storage *to,
 		    DNS_REMOTE_PORT);
 		return;
 	}
-	if (g->sock[s].fd != -1 && sendto(g->sock[s].fd, msg, len, 0,
-	    (const struct sockaddr *)to, tolen) == -1)
+	if (g->sock[s].fd != -1 &&
+	    sendto(g->sock[s].fd, msg, len, 0, (const struct sockaddr *)to,
+		tolen) == -1)
 		log_debug("dns: answering on port %d: %s", DNS_REMOTE_PORT,
 		    strerror(errno));
 	free(msg);
@@ -175,8 +179,7 @@ gw_from(const struct sockaddr_storage *ss)
 	if (ss->ss_family == AF_INET)
 		return ((const uint8_t *)&((const struct sockaddr_in *)ss)
 			->sin_addr);
-	return ((const uint8_t *)&((const struct sockaddr_in6 *)ss)
-		->sin6_addr);
+	return ((const uint8_t *)&((const struct sockaddr_in6 *)ss)->sin6_addr);
 }
 
 /* The resolver answered (or not): the client hears, if still allowed. */
@@ -192,8 +195,7 @@ gw_answer(void *arg, const uint8_t *abuf, size_t alen, const char *why)
 		goto done;	/* the resolver went away */
 	g->nlookups--;
 	/* The authorization may have gone meanwhile. */
-	if (!g->allow(g->arg, l->from.ss_family, gw_from(&l->from),
-	    l->q.name))
+	if (!g->allow(g->arg, l->from.ss_family, gw_from(&l->from), l->q.name))
 		msg = dns_remote_error(&l->q, LDNS_RCODE_REFUSED, &len);
 	else if (abuf != NULL &&
 	    (msg = dns_remote_answer(&l->q, abuf, alen, &len)) != NULL)
@@ -275,8 +277,8 @@ gw_read_cb(evutil_socket_t fd, short events, void *arg)
 			return;
 		}
 		if ((size_t)n > sizeof(msg)) {
-			log_debug("dns: datagram on port %d dropped: too "
-			    "large", DNS_REMOTE_PORT);
+			log_debug("dns: datagram too large on port %d dropped",
+			    DNS_REMOTE_PORT);
 			continue;
 		}
 		gw_query(g, s, &from, fromlen, msg, (size_t)n);

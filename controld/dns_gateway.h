@@ -17,13 +17,11 @@ struct dns_gateway;
 struct event_base;
 
 /* Whether the client with this tunnel address may ask for the name. */
-typedef bool dns_gateway_allow_fn(void *, int, const uint8_t *,
-    const char *);
+typedef bool dns_gateway_allow_fn(void *, int, const uint8_t *, const char *);
 
-struct dns_gateway *dns_gateway_new(struct event_base *,
-		    dns_gateway_allow_fn *, void *);
+struct dns_gateway *dns_gateway_new(struct event_base *, dns_gateway_allow_fn *,
+    void *);
 void		 dns_gateway_free(struct dns_gateway *);
-void		 dns_gateway_listen(struct dns_gateway *,
-		    const struct portal_interface *);
+void dns_gateway_listen(struct dns_gateway *, const struct portal_interface *);
 
 #endif

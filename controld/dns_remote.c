@@ -123,8 +123,7 @@ dns_remote_parse(const uint8_t *msg, size_t len, struct dns_remote_query *q,
 		type = ldns_rr_get_type(rr);
 		/* Only what the client's stub sends here; the rest is not. */
 		if ((type == LDNS_RR_TYPE_SRV || type == LDNS_RR_TYPE_TXT) &&
-		    ldns_rr_get_class(rr) == LDNS_RR_CLASS_IN &&
-		    qname(rr, q)) {
+		    ldns_rr_get_class(rr) == LDNS_RR_CLASS_IN && qname(rr, q)) {
 			q->id = ldns_pkt_id(p);
 			q->type = (uint16_t)type;
 			q->rd = ldns_pkt_rd(p);
@@ -180,8 +179,8 @@ dns_remote_answer(const struct dns_remote_query *q, const uint8_t *abuf,
 	if (alen > q->limit) {
 		if ((rr = question(q)) == NULL)
 			return (NULL);
-		wire = build(q->id, q->rd, rr,
-		    (ldns_pkt_rcode)(abuf[3] & 0x0f), true, len);
+		wire = build(q->id, q->rd, rr, (ldns_pkt_rcode)(abuf[3] & 0x0f),
+		    true, len);
 		ldns_rr_free(rr);
 		return (wire);
 	}

@@ -28,8 +28,7 @@ typedef void dns_resolve_fn(void *, const struct dns_p2p_ip *, size_t,
  * none (NULL, why says how); or the resolver went away first (NULL, why
  * NULL: do nothing).
  */
-typedef void dns_resolve_raw_fn(void *, const uint8_t *, size_t,
-    const char *);
+typedef void dns_resolve_raw_fn(void *, const uint8_t *, size_t, const char *);
 
 struct dns_resolve *dns_resolve_new(struct event_base *);
 void	 dns_resolve_free(struct dns_resolve *);

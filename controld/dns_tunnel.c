@@ -99,8 +99,7 @@ dns_tunnel_free(struct dns_tunnel *t)
 static int
 tunnel_key(int family, const uint8_t *a)
 {
-	static const uint8_t	 v6[13] = { 0xfd, 0x00, 0x20, 0x21, 0x11,
-		0x11 };
+	static const uint8_t v6[13] = { 0xfd, 0x00, 0x20, 0x21, 0x11, 0x11 };
 
 	if (family == AF_INET && a[0] == 100 && (a[1] & 0xe0) == 64)
 		return ((a[1] & 0x1f) << 16 | a[2] << 8 | a[3]);
@@ -124,7 +123,8 @@ tunnel_sock(struct dns_tunnel *t, int family)
 		return (NULL);
 	}
 	if ((s->ev = event_new(t->base, fd, EV_READ | EV_PERSIST,
-	    tunnel_read_cb, t)) == NULL || event_add(s->ev, NULL) == -1)
+		 tunnel_read_cb, t)) == NULL ||
+	    event_add(s->ev, NULL) == -1)
 		fatalx("dns: cannot watch the tunnel's DNS socket");
 	s->fd = fd;
 	return (s);
@@ -267,12 +267,14 @@ tunnel_read_cb(evutil_socket_t fd, short events, void *arg)
 			return;
 		}
 		/* Only a gateway's port 53535, with the id it was asked. */
-		key = ss.ss_family == AF_INET ?
-		    (sin->sin_port != htons(DNS_REMOTE_PORT) ? -1 :
-			tunnel_key(AF_INET, (const uint8_t *)&sin->sin_addr)) :
-		    (sin6->sin6_port != htons(DNS_REMOTE_PORT) ? -1 :
-			tunnel_key(AF_INET6,
-			    (const uint8_t *)&sin6->sin6_addr));
+		key = -1;
+		if (ss.ss_family == AF_INET &&
+		    sin->sin_port == htons(DNS_REMOTE_PORT))
+			key = tunnel_key(AF_INET, (const void *)&sin->sin_addr);
+		else if (ss.ss_family == AF_INET6 &&
+		    sin6->sin6_port == htons(DNS_REMOTE_PORT))
+			key = tunnel_key(AF_INET6,
+			    (const void *)&sin6->sin6_addr);
 		if ((size_t)n > IPC_DNS_MAX || key == -1 ||
 		    !dns_forward_answer(&t->fwd, msg, (size_t)n, key,
 		    util_now_ns(), &q)) {

@@ -314,8 +314,8 @@ session_client_assign_cb(evutil_socket_t fd, short events, void *arg)
  * there is none, as tunneld asks for the first packet to a resource.
  */
 bool
-session_client_dns_target(struct session *s, const char *resource_id,
-    bool ask, struct portal_addr *gw)
+session_client_dns_target(struct session *s, const char *resource_id, bool ask,
+    struct portal_addr *gw)
 {
 	struct session_client	*sc = session_client_of(s);
 	struct authz		*z;

@@ -245,7 +245,8 @@ firewall_setup(const struct firewall *fw, struct fw_script *s)
 	 * (PROTOCOL 4.6), and only from the tunnel, where WireGuard vouches
 	 * for the source address that says which client asks.
 	 */
-	fw_printf(s, "\tchain input {\n"
+	fw_printf(s,
+	    "\tchain input {\n"
 	    "\t\ttype filter hook input priority filter; policy accept;\n"
 	    "\t\tiifname \"%s\" ct direction reply accept\n"
 	    "\t\tudp dport %d ip daddr %s iifname != \"%s\" drop\n"
@@ -253,9 +254,9 @@ firewall_setup(const struct firewall *fw, struct fw_script *s)
 	    "\t\tudp dport %d ip daddr %s accept\n"
 	    "\t\tudp dport %d ip6 daddr %s accept\n"
 	    "\t\tiifname \"%s\" jump from_tunnel\n"
-	    "\t}\n", i, FW_DNS_PORT, FW_TUNNEL_V4, i, FW_DNS_PORT,
-	    FW_TUNNEL_V6, i, FW_DNS_PORT, FW_TUNNEL_V4, FW_DNS_PORT,
-	    FW_TUNNEL_V6, i);
+	    "\t}\n",
+	    i, FW_DNS_PORT, FW_TUNNEL_V4, i, FW_DNS_PORT, FW_TUNNEL_V6, i,
+	    FW_DNS_PORT, FW_TUNNEL_V4, FW_DNS_PORT, FW_TUNNEL_V6, i);
 	fw_printf(s, "\tchain postrouting {\n"
 	    "\t\ttype nat hook postrouting priority srcnat; policy accept;\n"
 	    "\t\toifname != \"%s\" ip saddr %s masquerade\n"

@@ -67,8 +67,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    &len);
 			if (reply == NULL)
 				continue;
-			if (len > last.limit || reply[0] << 8 != (last.id &
-			    0xff00) || reply[1] != (last.id & 0xff))
+			if (len > last.limit ||
+			    reply[0] << 8 != (last.id & 0xff00) ||
+			    reply[1] != (last.id & 0xff))
 				abort();
 			if (rec.len > last.limit)
 				check_reply(reply, len, last.id, true);
@@ -84,8 +85,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			break;
 		case DNS_REMOTE_REPLY:
-			check_reply(reply, len, (uint16_t)(rec.data[0] << 8 |
-			    rec.data[1]), true);
+			check_reply(reply, len,
+			    (uint16_t)(rec.data[0] << 8 | rec.data[1]), true);
 			free(reply);
 			break;
 		case DNS_REMOTE_ASK:

@@ -13,8 +13,8 @@
 
 /* The wire form of a question, id 0x1234, RD; EDNS with size, if not 0. */
 static uint8_t *
-query(const char *name, ldns_rr_type type, ldns_rr_class class,
-    uint16_t edns, size_t *len)
+query(const char *name, ldns_rr_type type, ldns_rr_class class, uint16_t edns,
+    size_t *len)
 {
 	ldns_pkt	*q;
 	uint8_t		*wire;
@@ -133,8 +133,7 @@ START_TEST(test_malformed)
 	uint8_t			*m, junk[64];
 	size_t			 len, i;
 
-	m = query("a.example.com", LDNS_RR_TYPE_SRV, LDNS_RR_CLASS_IN, 0,
-	    &len);
+	m = query("a.example.com", LDNS_RR_TYPE_SRV, LDNS_RR_CLASS_IN, 0, &len);
 	for (i = 0; i < len; i++)
 		ck_assert_int_eq(parse(m, i, &q, &r), DNS_REMOTE_DROP);
 	m[2] |= 0x80;
@@ -176,8 +175,8 @@ START_TEST(test_error)
 	    LDNS_RR_CLASS_IN, 0, &len);
 	ck_assert_int_eq(parse(m, len, &q, &r), DNS_REMOTE_ASK);
 	free(m);
-	ck_assert_ptr_nonnull(m = dns_remote_error(&q, LDNS_RCODE_SERVFAIL,
-	    &len));
+	ck_assert_ptr_nonnull(
+	    m = dns_remote_error(&q, LDNS_RCODE_SERVFAIL, &len));
 	ck_assert_int_eq(ldns_wire2pkt(&r, m, len), LDNS_STATUS_OK);
 	free(m);
 	ck_assert_uint_eq(ldns_pkt_id(r), 0x1234);
@@ -185,12 +184,13 @@ START_TEST(test_error)
 	ck_assert(ldns_pkt_rd(r));
 	ck_assert_int_eq(ldns_pkt_get_rcode(r), LDNS_RCODE_SERVFAIL);
 	ck_assert_uint_eq(ldns_pkt_qdcount(r), 1);
-	owner = ldns_rdf2str(ldns_rr_owner(ldns_rr_list_rr(
-	    ldns_pkt_question(r), 0)));
+	owner = ldns_rdf2str(
+	    ldns_rr_owner(ldns_rr_list_rr(ldns_pkt_question(r), 0)));
 	ck_assert_str_eq(owner, "_Sip._udp.Corp.example.com.");
 	free(owner);
-	ck_assert_int_eq(ldns_rr_get_type(ldns_rr_list_rr(
-	    ldns_pkt_question(r), 0)), LDNS_RR_TYPE_SRV);
+	ck_assert_int_eq(ldns_rr_get_type(
+			     ldns_rr_list_rr(ldns_pkt_question(r), 0)),
+	    LDNS_RR_TYPE_SRV);
 	ldns_pkt_free(r);
 }
 END_TEST
@@ -211,8 +211,10 @@ answer(int n, size_t *len)
 	ldns_pkt_set_id(p, 0xbeef);
 	ldns_pkt_set_qr(p, true);
 	for (i = 0; i < n; i++) {
-		snprintf(text, sizeof(text), "a.example.com. 60 IN TXT "
-		    "\"%0100d\"", i);
+		snprintf(text, sizeof(text),
+		    "a.example.com. 60 IN TXT "
+		    "\"%0100d\"",
+		    i);
 		ck_assert_int_eq(ldns_rr_new_frm_str(&rr, text, 0, NULL, NULL),
 		    LDNS_STATUS_OK);
 		ldns_pkt_push_rr(p, LDNS_SECTION_ANSWER, rr);
@@ -229,8 +231,7 @@ START_TEST(test_answer)
 	uint8_t			*m, *a, *out;
 	size_t			 len, alen, olen;
 
-	m = query("a.example.com", LDNS_RR_TYPE_TXT, LDNS_RR_CLASS_IN, 0,
-	    &len);
+	m = query("a.example.com", LDNS_RR_TYPE_TXT, LDNS_RR_CLASS_IN, 0, &len);
 	ck_assert_int_eq(parse(m, len, &q, &r), DNS_REMOTE_ASK);
 	free(m);
 	/* As it came, with the client's id. */

@@ -235,7 +235,8 @@ START_TEST(test_gateway)
 	ck_assert_ptr_null(
 	    run(&p, "_Http._tcp.x.git.example.com", LDNS_RR_TYPE_SRV, &res));
 	ck_assert_int_eq(res.action, DNS_STUB_FORWARD);
-	ck_assert_ptr_null(run(&p, "X.git.example.com", LDNS_RR_TYPE_SRV, &res));
+	ck_assert_ptr_null(
+	    run(&p, "X.git.example.com", LDNS_RR_TYPE_SRV, &res));
 	ck_assert_int_eq(res.action, DNS_STUB_GATEWAY);
 	ck_assert_str_eq(res.resource_id, RES_GIT);
 	ck_assert_ptr_null(run(&p, "v4.example.com", LDNS_RR_TYPE_TXT, &res));

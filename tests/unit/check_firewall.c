@@ -139,9 +139,11 @@ START_TEST(test_setup_text)
 	ck_assert_ptr_nonnull(strstr(s.text,
 	    "\t\tiifname \"tun0\" jump from_tunnel\n"));
 	/* Port 53535 of the tunnel addresses: from the tunnel alone. */
-	ck_assert_ptr_nonnull(strstr(s.text, "\t\tudp dport 53535 ip daddr "
+	ck_assert_ptr_nonnull(strstr(s.text,
+	    "\t\tudp dport 53535 ip daddr "
 	    "100.64.0.0/11 iifname != \"tun0\" drop\n"));
-	ck_assert_ptr_nonnull(strstr(s.text, "\t\tudp dport 53535 ip6 daddr "
+	ck_assert_ptr_nonnull(strstr(s.text,
+	    "\t\tudp dport 53535 ip6 daddr "
 	    "fd00:2021:1111::/107 accept\n\t\tiifname \"tun0\" jump "
 	    "from_tunnel\n"));
 	ck_assert_ptr_nonnull(strstr(s.text,
