@@ -11,9 +11,9 @@
 #    and `upstream` (the upstream asked directly, for scale);
 #  * latency percentiles of the same four at a fixed, moderate rate (-Q),
 #    from dnsperf's per-query report;
-#  * fzc-controld's VmRSS idle and after 10,000 distinct resource names
-#    have been asked for (each name gets its proxy IPs for the life of the
-#    process).
+#  * fzc-controld's and fzc-tunneld's VmRSS idle and after 10,000
+#    distinct resource names have been asked for (each name gets its proxy
+#    IPs, routed into the tunnel, for the life of the process).
 #
 # The rows run interleaved, -r times. Run as root. The report goes to
 # stdout, progress to stderr; -o FILE also writes the numbers as TSV.
@@ -195,6 +195,7 @@ rss() {
 	awk '/^VmRSS:/{print $2}' "/proc/$1/status" 2>/dev/null || echo 0
 }
 RSS_IDLE=$(rss "$CPID")
+TRSS_IDLE=$(rss "$TUNNELD_PID")
 
 # The query files: 1,000 names of each kind, A and AAAA alternating.
 "$PY" - "$WORK" <<'PY'
@@ -262,12 +263,13 @@ progress "$NNAMES distinct resource names, each asked once"
 import sys
 with open(f"{sys.argv[1]}/many.txt", "w") as f:
     for i in range(int(sys.argv[2])):
-        f.write(f"host{i}.many.corp.example.com A\n")
+        f.write(f"m{i}.corp.example.com A\n")
 PY
 MANY=$(ip netns exec "$NS" dnsperf -s "$SENTINEL" -n 1 -q 50 \
     -d "$WORK/many.txt" 2>&1 | awk '/Queries completed:/{print $3}')
 sleep 1
 RSS_MANY=$(rss "$CPID")
+TRSS_MANY=$(rss "$TUNNELD_PID")
 NAMES_KEPT=$("$BUILD/fzc" --control-socket "$FZC_SOCK" --json resources |
     "$PY" -c 'import json,sys
 print(sum(len(r.get("names", [])) for r in json.load(sys.stdin)["resources"]))')
@@ -315,7 +317,11 @@ printf 'fzc-controld VmRSS: %.1f MiB idle, %.1f MiB after %s of %s distinct reso
     "$(awk -v k="$RSS_IDLE" 'BEGIN{print k/1024}')" \
     "$(awk -v k="$RSS_MANY" 'BEGIN{print k/1024}')" "${MANY:-0}" \
     "$NNAMES" "$NAMES_KEPT"
+printf 'fzc-tunneld VmRSS (data plane): %.1f MiB idle, %.1f MiB after them\n' \
+    "$(awk -v k="$TRSS_IDLE" 'BEGIN{print k/1024}')" \
+    "$(awk -v k="$TRSS_MANY" 'BEGIN{print k/1024}')"
 TSV+=("$(printf 'controld_rss_kib\t%s\t%s\t%s' "$RSS_IDLE" "$RSS_MANY" "$NNAMES")")
+TSV+=("$(printf 'tunneld_rss_kib\t%s\t%s\t%s' "$TRSS_IDLE" "$TRSS_MANY" "$NNAMES")")
 
 [ "$CPID_END" = "$CPID" ] ||
     note "fzc-controld was restarted during the run (pid $CPID, then $CPID_END): the memory figure is of a new process"
@@ -331,7 +337,7 @@ if grep -qE '^<[0-4]>' "$FZC_LOG"; then
 	done < <(grep -E '^<[0-4]>' "$FZC_LOG" | sed 's/^<[0-9]>//' |
 	    sort | uniq -c | sort -rn | head -8 | sed 's/^ *//')
 fi
-note "not measured here: the time from a first query for a DNS resource to its first byte through a fresh authorization (it needs the gateway's side of DNS resources)"
+note "the time from a first query for a DNS resource to its first byte through a fresh authorization: bench/e2e.sh -p first-dns (it needs a gateway)"
 note "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "Notes:"

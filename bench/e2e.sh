@@ -8,7 +8,8 @@
 #    authorization (portal, gateway, ICE, WireGuard handshake), direct
 #    (flat topology) and relayed (NATs mapping per destination, direct path
 #    blocked): each sample restarts the client, whose new key makes the
-#    authorization a new one.
+#    authorization a new one. The same for a DNS resource by name: from
+#    the query to the stub resolver to the first byte of an HTTP answer.
 # 2. iperf3 client -> resource host through the gateway: fzc with
 #    --threads 1 and 2 on each side (direct), fzc relayed through coturn,
 #    and wireguard-go <-> wireguard-go over the same namespaces and links
@@ -26,7 +27,7 @@ usage() {
 usage: $0 [-q] [-t SECONDS] [-n SAMPLES] [-p PHASES] [-b BUILDDIR]
   -t SECONDS  length of each iperf3 run (default 10)
   -p PHASES   only these, comma-separated (default: all): first-direct,
-              first-relayed, tp-wg, tp-t1, tp-t2, tp-relay
+              first-relayed, first-dns, tp-wg, tp-t1, tp-t2, tp-relay
   -n SAMPLES  fresh authorizations timed per path (default 5)
   -q          quick check of the script: 3 s runs, 2 samples, 1 stream
   -b BUILDDIR where fzc, fzc-tunneld and fzc-controld were built
@@ -63,8 +64,8 @@ fi
     { usage >&2; exit 2; }
 
 bench_need_root "network namespaces, TUN"
-bench_need_tools "iproute2 nftables iputils-ping iperf3 coturn wireguard-go wireguard-tools openssl python3" \
-    ip nft ping iperf3 turnserver wireguard-go wg openssl python3
+bench_need_tools "iproute2 nftables iputils-ping iperf3 coturn wireguard-go wireguard-tools openssl python3 curl dnsmasq" \
+    ip nft ping iperf3 turnserver wireguard-go wg openssl python3 curl dnsmasq
 bench_build "$BUILD"
 CLK_TCK=$(getconf CLK_TCK)
 export CLK_TCK
@@ -115,6 +116,50 @@ first_answers() {
 		sed -n 's/.*icmp_seq=1 .*time=\([0-9.]*\) ms.*/\1/p' <<<"$out"
 		progress "$1: first answer $i/$SAMPLES after $(sed -n \
 		    's/.*time=\([0-9.]*\) ms.*/\1/p' <<<"$out") ms ($(e2e_peer_path))"
+	done
+}
+
+# first_dns: SAMPLES times, a fresh client and one HTTP GET by the name of
+# a DNS resource ("*.corp.example.com", resolved by the gateway's own
+# dnsmasq): the stub's answer, the authorization, AssignedIps and the
+# gateway's resolution and translation all lie between the query and the
+# first byte. "lookup first-byte" in ms a line.
+first_dns() {
+	local i out res
+	E2E_FILE_MIB=1
+	res='[{"id": "3c1e5a7b-9d2f-4e6a-8b0c-1d2e3f4a5b6c", "type": "dns",
+	    "address": "*.corp.example.com", "name": "Corp",
+	    "address_description": null, "filters": [],
+	    "sites": [{"id": "'$E2E_SITE1'", "name": "Site A"}],
+	    "ip_stack": "dual"}]'
+	e2e_net flat 1 || return 1
+	echo "nameserver 10.20.0.2" >"/etc/netns/${E2E_G[1]}/resolv.conf"
+	echo "nameserver 10.99.0.53" >"/etc/netns/$E2E_C/resolv.conf"
+	ip netns exec "${E2E_RESNS[1]}" dnsmasq --keep-in-foreground \
+	    --no-resolv --no-hosts --user=root --pid-file= --bind-interfaces \
+	    --listen-address=10.20.0.2 --port=53 \
+	    --address=/app.corp.example.com/10.20.0.2 &
+	PIDS+=($!)
+	e2e_pki && e2e_coturn && e2e_resources 1 && e2e_scenario "$res" &&
+	    e2e_portal && e2e_gateway 1 || return 1
+	e2e_gateway_online 1 15 || fail "gateway not joined" || return 1
+	for ((i = 1; i <= SAMPLES; i++)); do
+		if [ "$i" -gt 1 ]; then
+			kill -TERM "$E2E_CPID"
+			wait "$E2E_CPID"
+		fi
+		e2e_client || return 1
+		wait_until 15 e2e_client_connected &&
+		    wait_until 5 grep -q 'dns: sentinel 100.100.111.1 forwards' \
+		    "$E2E_CLOG" || fail "client $i not connected" || return 1
+		out=$(ip netns exec "$E2E_C" curl -sS -o /dev/null -m 30 \
+		    -w '%{time_namelookup} %{time_starttransfer}\n' \
+		    http://app.corp.example.com/file.bin) ||
+		    fail "sample $i: no answer: $(tail -5 "$E2E_CLOG")" ||
+		    return 1
+		awk '{ printf "%.1f %.1f\n", $1 * 1000, $2 * 1000 }' <<<"$out"
+		progress "dns: first byte $i/$SAMPLES after" \
+		    "$(awk '{ print $2 * 1000 }' <<<"$out") ms"
 	done
 }
 
@@ -237,6 +282,7 @@ wg_throughput() {
 progress "first answers through a fresh authorization, $SAMPLES each"
 phase first-direct first_answers flat
 phase first-relayed first_answers relay
+phase first-dns first_dns
 progress "throughput, iperf3 ${DURATION} s, streams ${STREAMS[*]}"
 phase tp-wg wg_throughput
 phase tp-t1 fzc_throughput flat 1 "fzc direct, --threads 1"
@@ -254,6 +300,21 @@ if [ -s "$RES/first-direct" ] || [ -s "$RES/first-relayed" ]; then
 		sort -n "$RES/first-$m" | awk -v m="$m" '
 		    { v[NR] = $1 }
 		    END { printf "  %-10s %8.1f %8.1f %8.1f\n", m, v[1],
+			(NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2),
+			v[NR] }'
+	done
+fi
+if [ -s "$RES/first-dns" ]; then
+	echo
+	echo "A DNS resource by name through a fresh authorization (ms; curl"
+	echo "right after the client connected: the stub's answer, then the"
+	echo "first byte; $SAMPLES samples)"
+	printf '  %-12s %8s %8s %8s\n' "" min median max
+	for col in 1 2; do
+		awk -v c="$col" '{ print $c }' "$RES/first-dns" | sort -n |
+		    awk -v m="$([ "$col" = 1 ] && echo lookup || echo first-byte)" '
+		    { v[NR] = $1 }
+		    END { printf "  %-12s %8.1f %8.1f %8.1f\n", m, v[1],
 			(NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2),
 			v[NR] }'
 	done

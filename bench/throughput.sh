@@ -401,6 +401,20 @@ offloads() {
 	    END { sub(/^ /, "", o); print o == "" ? "none" : o }'
 }
 
+# fzc_reorders: the reorderings the workers of the current row's fzc
+# instances counted so far (a received counter below the one before it in
+# one batch), both sides together; empty for a row without fzc.
+fzc_reorders() {
+	local dir n total=0
+	[ ${#FZC_DIRS[@]} -gt 0 ] || return 0
+	for dir in "${FZC_DIRS[@]}"; do
+		n=$(fzc_cli "$dir" --json status 2>/dev/null |
+		    jq -e '[.workers[].reorders] | add // 0') || return 0
+		total=$((total + n))
+	done
+	echo "$total"
+}
+
 gone() {
 	! alive "$1"
 }
@@ -409,13 +423,13 @@ iperf_listening() {
 	[ -n "$(ip netns exec "$NS_B" ss -Htln "sport = :$IPERF_PORT")" ]
 }
 
-declare -A GBPS RETR BYTES CPUS CPUGB HWM IDLE UDPDROP TUNDROP BUSY OFFL
+declare -A GBPS RETR BYTES CPUS CPUGB HWM IDLE UDPDROP TUNDROP BUSY OFFL REORD
 
 # measure ROW DIR STREAMS TARGET: one iperf3 run from A to TARGET in B,
 # repetition REP.
 measure() {
 	local row=$1 dir=$2 streams=$3 target=$4 key json sjson spid
-	local c0 c1 u0 d0 rev=() pid hwm
+	local c0 c1 u0 d0 r0 r1 rev=() pid hwm
 	key="$row|$dir|$streams|$REP"
 	json=$WORK/$row-r$REP-$dir-P$streams.json
 	sjson=$WORK/$row-r$REP-$dir-P$streams-server.json
@@ -441,6 +455,7 @@ measure() {
 	done
 	u0=$(udp_rcvbuf_errors)
 	d0=$(tun_drops)
+	r0=$(fzc_reorders)
 	c0=0
 	if [ ${#TUNNEL_PIDS[@]} -gt 0 ]; then
 		c0=$(cpu_ticks "${TUNNEL_PIDS[@]}") ||
@@ -462,6 +477,8 @@ measure() {
 		    { note "$row: a tunnel process is gone"; c1=; }
 	fi
 	UDPDROP[$key]=$(($(udp_rcvbuf_errors) - u0))
+	r1=$(fzc_reorders)
+	[ -z "$r0" ] || [ -z "$r1" ] || REORD[$key]=$((r1 - r0))
 	[ "$row" = bare ] || TUNDROP[$key]=$(($(tun_drops) - d0))
 	# The larger peak of the two sides.
 	for pid in "${TUNNELD_PIDS[@]}"; do
@@ -696,11 +713,11 @@ header() {
 {
 	header
 	echo
-	printf '%-28s %-3s %1s %-19s %5s %-15s %-16s %5s %5s %7s %6s\n' \
-	    "" "" "" "" "ratio" "TCP" "tunnel" "RSS" "RSS" "UDP" "TUN"
-	printf '%-28s %-3s %1s %-19s %5s %-15s %-16s %5s %5s %7s %6s\n' \
+	printf '%-28s %-3s %1s %-19s %5s %-15s %-16s %5s %5s %7s %6s %-15s\n' \
+	    "" "" "" "" "ratio" "TCP" "tunnel" "RSS" "RSS" "UDP" "TUN" "fzc"
+	printf '%-28s %-3s %1s %-19s %5s %-15s %-16s %5s %5s %7s %6s %-15s\n' \
 	    "row" "dir" "P" "Gbit/s median range" "to ref" "retrans" \
-	    "CPU s/GB" "peak" "idle" "rcvbuf" "drops"
+	    "CPU s/GB" "peak" "idle" "rcvbuf" "drops" "reorders"
 	for row in "${ROWS[@]}"; do
 		for streams in "${STREAMS[@]}"; do
 			for dir in fwd rev; do
@@ -712,7 +729,7 @@ header() {
 				    if (g == "-" || r == "-" || r == 0) print "-";
 				    else printf "%.2f", g / r }')
 				peak=$(values HWM "$row" "$dir" "$streams" | sort -n | tail -1)
-				printf '%-28s %-3s %1s %-19s %5s %-15s %-16s %5s %5s %7s %6s\n' \
+				printf '%-28s %-3s %1s %-19s %5s %-15s %-16s %5s %5s %7s %6s %-15s\n' \
 				    "${ROW_NAME[$row]}" "$dir" "$streams" \
 				    "$(printf '%s\n' "${g[@]}" | stats '%.3f')" \
 				    "$ratio" \
@@ -720,7 +737,8 @@ header() {
 				    "$(values CPUGB "$row" "$dir" "$streams" | stats '%.2f')" \
 				    "$(mib "$peak")" "$(mib "${IDLE[$row]:-}")" \
 				    "$(values UDPDROP "$row" "$dir" "$streams" | median '%d')" \
-				    "$(values TUNDROP "$row" "$dir" "$streams" | median '%d')"
+				    "$(values TUNDROP "$row" "$dir" "$streams" | median '%d')" \
+				    "$(values REORD "$row" "$dir" "$streams" | stats '%d')"
 			done
 		done
 	done
@@ -733,7 +751,8 @@ header() {
 	echo "handshake, before iperf3 (the larger side). UDP rcvbuf: datagrams"
 	echo "dropped for a full socket receive buffer, both namespaces. TUN drops:"
 	echo "packets dropped by the tunnel devices of both sides (RX + TX); both"
-	echo "medians."
+	echo "medians. fzc reorders: received counters below the one before them"
+	echo "in a worker's batch, both sides, median and range (fzc rows only)."
 	echo
 	echo "offloads on each side's tunnel device (ethtool -k; A | B):"
 	for row in "${ROWS[@]}"; do
@@ -752,20 +771,20 @@ header() {
 if [ -n "$OUT" ]; then
 	{
 		header | sed 's/^/# /'
-		printf 'row\trepetition\tdirection\tstreams\tduration_s\tgbit_s\tretransmits\tbytes_received\ttunnel_cpu_s\tcpu_s_per_gb\tpeak_rss_kib\tidle_rss_kib\tudp_rcvbuf_errors\ttun_drops\tcpu_busy_pct_before\toffloads\n'
+		printf 'row\trepetition\tdirection\tstreams\tduration_s\tgbit_s\tretransmits\tbytes_received\ttunnel_cpu_s\tcpu_s_per_gb\tpeak_rss_kib\tidle_rss_kib\tudp_rcvbuf_errors\ttun_drops\tcpu_busy_pct_before\toffloads\tfzc_reorders\n'
 		for row in "${ROWS[@]}"; do
 			for ((REP = 1; REP <= REPS; REP++)); do
 				for streams in "${STREAMS[@]}"; do
 					for dir in fwd rev; do
 						key="$row|$dir|$streams|$REP"
-						printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+						printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
 						    "$row" "$REP" "$dir" "$streams" "$DURATION" \
 						    "${GBPS[$key]:-ERR}" "${RETR[$key]:--}" \
 						    "${BYTES[$key]:--}" "${CPUS[$key]:--}" \
 						    "${CPUGB[$key]:--}" "${HWM[$key]:--}" \
 						    "${IDLE[$row]:--}" "${UDPDROP[$key]:--}" \
 						    "${TUNDROP[$key]:--}" "${BUSY[$key]:--}" \
-						    "${OFFL[$row]:--}"
+						    "${OFFL[$row]:--}" "${REORD[$key]:--}"
 					done
 				done
 			done

@@ -248,6 +248,10 @@ controld_dispatch_tunneld(evutil_socket_t fd, short events, void *arg)
 			dns_load_system(c->dns, msg.fd);
 			close(msg.fd);
 			break;
+		case IPC_PROXY_NAMES:
+			dns_restore_names(c->dns, msg.fd);
+			close(msg.fd);
+			break;
 		case IPC_NETWORK_CHANGED:
 			session_network_changed(c->session);
 			break;

@@ -4,6 +4,7 @@
  * the resolver asked) decides which answers are taken.
  */
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <netinet/in.h>
 
@@ -26,6 +27,8 @@
 #include "controld/dns_proxy.h"
 #include "controld/dns_stub.h"
 #include "controld/dns_tunnel.h"
+#include "controld/dns_tcp.h"
+#include "controld/dns_tcpup.h"
 #include "controld/dns_upstream.h"
 #include "controld/session_client.h"
 #include "controld/tunneld_chan.h"
@@ -52,6 +55,10 @@ struct dns {
 	bool			 have_interface;	/* from the portal */
 	struct dns_sock		 sock[2];	/* AF_INET, AF_INET6 */
 	struct dns_tunnel	*tunnel;	/* at the first SRV or TXT */
+	struct dns_tcp		 tcp;		/* DNS over TCP to sentinels */
+	struct event		*tcp_ev;
+	struct dns_tcpup	*tcpup;		/* and to upstreams */
+	bool			 tcp_draining;
 };
 
 static int
@@ -59,6 +66,13 @@ fam(int family)
 {
 	return (family == AF_INET6);
 }
+
+static void dns_tcp_send(void *, const struct ipc_dns *);
+static void dns_tcp_drain(struct dns *);
+static dns_tcpup_done_fn dns_tcpup_done;
+static bool dns_retry(struct dns *, const struct dns_forward_query *,
+    const uint8_t *, size_t);
+static void dns_tcp_timer_cb(evutil_socket_t, short, void *);
 
 struct dns *
 dns_new(struct event_base *base, struct tunneld_chan *tc,
@@ -71,6 +85,10 @@ dns_new(struct event_base *base, struct tunneld_chan *tc,
 	d->session = session;
 	dns_proxy_init(&d->proxy);
 	d->sock[0].fd = d->sock[1].fd = -1;
+	dns_tcp_init(&d->tcp, dns_tcp_send, d);
+	if ((d->tcp_ev = evtimer_new(base, dns_tcp_timer_cb, d)) == NULL)
+		fatalx("dns: cannot make a timer");
+	d->tcpup = dns_tcpup_new(base, tc, dns_tcpup_done, d);
 	return (d);
 }
 
@@ -89,6 +107,9 @@ dns_free(struct dns *d)
 	}
 	dns_tunnel_free(d->tunnel);
 	dns_proxy_clear(&d->proxy);
+	dns_tcp_clear(&d->tcp);
+	event_free(d->tcp_ev);
+	dns_tcpup_free(d->tcpup);
 	free(d);
 }
 
@@ -215,6 +236,8 @@ dns_socket(struct dns *d, uint32_t id, int fd)
 	struct dns_sock	*s;
 	int		 i;
 
+	if (dns_tcpup_socket(d->tcpup, id, fd))
+		return (1);
 	for (i = 0; i < 2; i++)
 		if (d->sock[i].pending == id && id != 0)
 			break;
@@ -276,12 +299,73 @@ dns_reply(struct dns *d, const struct ipc_sockaddr *client,
 	free(r);
 }
 
-/* A gateway's answer to an SRV or TXT query. */
-static void
-dns_tunnel_reply(void *arg, const struct ipc_sockaddr *client,
-    const struct ipc_sockaddr *sentinel, const uint8_t *msg, size_t len)
+/*
+ * Over UDP, or over TCP for a query that came over TCP; false: not sent,
+ * no answer will come.
+ */
+static bool
+dns_forward(struct dns *d, const struct ipc_dns *q, int up, uint64_t conn,
+    uint16_t udp_size)
 {
-	dns_reply(arg, client, sentinel, msg, len);
+	struct dns_forward_query who;
+	struct sockaddr_storage	 ss;
+	struct dns_sock		*s = &d->sock[fam(d->up[up].addr.family)];
+	uint8_t			 msg[IPC_DNS_MAX];
+	socklen_t		 sslen;
+	int			 tries;
+
+	memset(&who, 0, sizeof(who));
+	who.upstream = up;
+	who.conn = conn;
+	who.udp_size = udp_size;
+	who.client = q->client;
+	who.sentinel = q->sentinel;
+	if (conn != 0)
+		return (dns_tcpup_ask(d->tcpup, &d->up[up].addr, q->data,
+		    q->len, &who, NULL, 0));
+	if (s->fd == -1) {
+		log_debug("dns: no socket to the upstream yet; dropped");
+		return (false);
+	}
+	memcpy(msg, q->data, q->len);
+	for (tries = 0; tries < 4; tries++)
+		if (dns_forward_add(&d->fwd, msg, q->len, &who,
+			(uint16_t)arc4random(), util_now_ns()) == 0)
+			break;
+	if (tries == 4) {
+		log_debug("dns: too many queries waiting; dropped");
+		return (false);
+	}
+	dns_sockaddr(&d->up[up].addr, &ss, &sslen);
+	if (sendto(s->fd, msg, q->len, 0, (struct sockaddr *)&ss, sslen) == -1)
+		log_debug("dns: sending to the upstream: %s", strerror(errno));
+	return (true);
+}
+
+/*
+ * The answer to a query that came over UDP (conn 0) or over the TCP
+ * connection conn; msg NULL: there will be none.
+ */
+static void
+dns_answer(struct dns *d, const struct ipc_sockaddr *client,
+    const struct ipc_sockaddr *sentinel, uint64_t conn, const uint8_t *msg,
+    size_t len)
+{
+	if (conn == 0) {
+		if (msg != NULL)
+			dns_reply(d, client, sentinel, msg, len);
+		return;
+	}
+	dns_tcp_answer(&d->tcp, util_now_ns(), conn, msg, len);
+	dns_tcp_drain(d);
+}
+
+/* A gateway's answer to an SRV or TXT query; msg NULL: none will come. */
+static void
+dns_tunnel_reply(void *arg, const struct dns_forward_query *who,
+    const uint8_t *msg, size_t len)
+{
+	dns_answer(arg, &who->client, &who->sentinel, who->conn, msg, len);
 }
 
 /* An authorization or a connection came: held queries may go. */
@@ -290,34 +374,6 @@ dns_session_changed(struct dns *d)
 {
 	if (d != NULL && d->tunnel != NULL)
 		dns_tunnel_retry(d->tunnel);
-}
-
-static void
-dns_forward(struct dns *d, const struct ipc_dns *q, int up)
-{
-	struct sockaddr_storage	 ss;
-	struct dns_sock		*s = &d->sock[fam(d->up[up].addr.family)];
-	uint8_t			 msg[IPC_DNS_MAX];
-	socklen_t		 sslen;
-	int			 tries;
-
-	if (s->fd == -1) {
-		log_debug("dns: no socket to the upstream yet; dropped");
-		return;
-	}
-	memcpy(msg, q->data, q->len);
-	for (tries = 0; tries < 4; tries++)
-		if (dns_forward_add(&d->fwd, msg, q->len, up, &q->client,
-			&q->sentinel, (uint16_t)arc4random(),
-			util_now_ns()) == 0)
-			break;
-	if (tries == 4) {
-		log_debug("dns: too many queries waiting; dropped");
-		return;
-	}
-	dns_sockaddr(&d->up[up].addr, &ss, &sslen);
-	if (sendto(s->fd, msg, q->len, 0, (struct sockaddr *)&ss, sslen) == -1)
-		log_debug("dns: sending to the upstream: %s", strerror(errno));
 }
 
 static bool
@@ -329,9 +385,83 @@ dns_lookup(void *arg, const char *name, char id[PORTAL_ID_SIZE],
 	return (session_client_dns_lookup(d->session, name, id, stack));
 }
 
-/* A query an application sent to a sentinel, from tunneld. */
+/* A name's number, for tunneld to give back to a restarted controld. */
+static void
+dns_keep_name(struct dns *d, const char *resource_id,
+    const struct dns_proxy_name *pn)
+{
+	struct ipc_proxy_name	 m;
+	long			 k;
+
+	memset(&m, 0, sizeof(m));
+	if ((k = ipc_proxy_name(AF_INET6, pn->v6[0], NULL)) == -1)
+		return;
+	m.k = (uint32_t)k;
+	snprintf(m.resource_id, sizeof(m.resource_id), "%s", resource_id);
+	snprintf(m.name, sizeof(m.name), "%s", pn->name);
+	if (ipc_proxy_name_valid(m.name, sizeof(m.name)))
+		tunneld_chan_send(d->tc, IPC_PROXY_NAME, 0, &m, sizeof(m));
+	else
+		log_info("dns: %s keeps its proxy IPs only while controld "
+			 "runs: not a name tunneld keeps",
+		    pn->name);
+}
+
+/*
+ * IPC_PROXY_NAMES: the names this process's predecessor numbered, as
+ * tunneld kept them ("k resource name" lines, "-": no resource), taken
+ * back with their numbers and, while their resource routes them, their
+ * bindings: applications and gateways still use those proxy IPs.
+ */
 void
-dns_query(struct dns *d, const struct ipc_dns *q)
+dns_restore_names(struct dns *d, int fd)
+{
+	const struct dns_proxy_name	*pn;
+	struct stat			 st;
+	char				*buf, *line, *save, *end, *res, *name;
+	size_t				 max, len = 0, n = 0, bad = 0;
+	unsigned long			 k;
+	ssize_t				 r;
+
+	max = (size_t)IPC_PROXY_MAX_NAMES *
+	    (IPC_ID_MAX + IPC_PROXY_NAME_MAX + 16);
+	if (fstat(fd, &st) == -1 || st.st_size < 0 ||
+	    (size_t)st.st_size > max) {
+		log_warnx("dns: the names tunneld kept are not readable");
+		return;
+	}
+	buf = xmalloc((size_t)st.st_size + 1);
+	while (len < (size_t)st.st_size &&
+	    (r = read(fd, buf + len, (size_t)st.st_size - len)) > 0)
+		len += (size_t)r;
+	buf[len] = '\0';
+	for (line = strtok_r(buf, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		/* The number, the resource up to a space, the rest. */
+		k = strtoul(line, &end, 10);
+		res = strtok_r(end, " ", &name);
+		if (end == line || res == NULL || name == NULL ||
+		    !ipc_proxy_name_valid(name, strlen(name) + 1) ||
+		    (pn = dns_proxy_restore(&d->proxy, k, name)) == NULL) {
+			bad++;
+			continue;
+		}
+		n++;
+		if (strcmp(res, "-") != 0)
+			session_client_dns_restore(d->session, res, pn);
+	}
+	free(buf);
+	log_info("dns: %zu names keep their proxy IPs from before the "
+		 "restart",
+	    n);
+	if (bad > 0)
+		log_warnx("dns: %zu names tunneld kept are not taken back",
+		    bad);
+}
+
+/* A query to a sentinel, over UDP or (conn) TCP. */
+static void
+dns_ask(struct dns *d, const struct ipc_dns *q, uint64_t conn)
 {
 	struct dns_stub_result	 res;
 	struct portal_addr	 sentinel;
@@ -343,31 +473,106 @@ dns_query(struct dns *d, const struct ipc_dns *q)
 	if ((up = dns_upstream_by_sentinel(d->up, d->nup, &sentinel)) == -1) {
 		log_debug("dns: query to a sentinel with no upstream, "
 		    "dropped");
+		dns_answer(d, &q->client, &q->sentinel, conn, NULL, 0);
 		return;
 	}
 	dns_stub_query(&d->proxy, dns_lookup, d, q->data, q->len, &res);
 	switch (res.action) {
 	case DNS_STUB_DROP:
 		log_info("dns: malformed query dropped: %s", res.why);
+		dns_answer(d, &q->client, &q->sentinel, conn, NULL, 0);
 		break;
 	case DNS_STUB_FORWARD:
-		dns_forward(d, q, up);
+		if (!dns_forward(d, q, up, conn, res.udp_size))
+			dns_answer(d, &q->client, &q->sentinel, conn, NULL, 0);
 		break;
 	case DNS_STUB_GATEWAY:
 		if (d->tunnel == NULL)
 			d->tunnel = dns_tunnel_new(d->base, d->session,
 			    dns_tunnel_reply, d);
-		dns_tunnel_query(d->tunnel, q, res.resource_id);
+		dns_tunnel_query(d->tunnel, q, conn, res.resource_id);
 		break;
 	case DNS_STUB_REPLY:
 		/* The routes go first: the application's next packet may. */
+		if (res.proxy != NULL && res.fresh)
+			dns_keep_name(d, res.resource_id, res.proxy);
 		if (res.proxy != NULL)
 			session_client_dns_name(d->session, res.resource_id,
 			    res.proxy);
-		dns_reply(d, &q->client, &q->sentinel, res.reply, res.len);
+		dns_answer(d, &q->client, &q->sentinel, conn, res.reply,
+		    res.len);
 		free(res.reply);
 		break;
 	}
+}
+
+/* A query an application sent to a sentinel, or a TCP segment, from tunneld. */
+void
+dns_query(struct dns *d, const struct ipc_dns *q)
+{
+	if (q->flags & IPC_DNS_TCP) {
+		dns_tcp_input(&d->tcp, util_now_ns(), q);
+		dns_tcp_drain(d);
+	} else
+		dns_ask(d, q, 0);
+}
+
+static void
+dns_tcp_send(void *arg, const struct ipc_dns *seg)
+{
+	struct dns	*d = arg;
+
+	tunneld_chan_send(d->tc, IPC_DNS_REPLY, 0, seg, sizeof(*seg));
+}
+
+/*
+ * The queries the TCP connections hold, asked one by one (an answer
+ * given at once may let the next out), then the responder's timer.
+ */
+static void
+dns_tcp_drain(struct dns *d)
+{
+	struct dns_tcp_query	*tq;
+	struct ipc_dns		*q;
+	struct timeval		 tv;
+	uint64_t		 at, now;
+
+	if (d->tcp_draining)
+		return;
+	d->tcp_draining = true;
+	tq = xcalloc(1, sizeof(*tq));
+	q = xcalloc(1, sizeof(*q));
+	while (dns_tcp_query(&d->tcp, tq)) {
+		memset(q, 0, sizeof(*q));
+		q->client = tq->client;
+		q->sentinel = tq->sentinel;
+		q->len = (uint32_t)tq->len;
+		memcpy(q->data, tq->msg, tq->len);
+		dns_ask(d, q, tq->conn);
+	}
+	free(q);
+	free(tq);
+	d->tcp_draining = false;
+	if ((at = dns_tcp_deadline(&d->tcp)) == 0) {
+		evtimer_del(d->tcp_ev);
+		return;
+	}
+	now = util_now_ns();
+	at = at > now ? at - now : 0;
+	tv.tv_sec = (time_t)(at / 1000000000ULL);
+	tv.tv_usec = (suseconds_t)(at % 1000000000ULL / 1000 + 1);
+	evtimer_add(d->tcp_ev, &tv);
+}
+
+static void
+dns_tcp_timer_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct dns	*d = arg;
+
+	(void)fd;
+	(void)events;
+	dns_tcp_timeout(&d->tcp, util_now_ns());
+	dns_tcp_drain(d);
 }
 
 /* The upstream a datagram came from (its port 53), or -1. */
@@ -422,6 +627,53 @@ dns_read_cb(evutil_socket_t fd, short events, void *arg)
 			log_debug("dns: unexpected datagram dropped");
 			continue;
 		}
-		dns_reply(d, &q.client, &q.sentinel, msg, (size_t)n);
+		/* Truncated (the TC bit): asked again over TCP. */
+		if (q.conn == 0 && (msg[2] & 0x02) &&
+		    dns_retry(d, &q, msg, (size_t)n))
+			continue;
+		dns_answer(d, &q.client, &q.sentinel, q.conn, msg, (size_t)n);
 	}
+}
+
+/* A truncated answer to q: its query again, over TCP. */
+static bool
+dns_retry(struct dns *d, const struct dns_forward_query *q, const uint8_t *msg,
+    size_t len)
+{
+	uint8_t	*query;
+	size_t	 qlen;
+	bool	 ok;
+
+	if ((query = dns_forward_retry_query(msg, len, &qlen)) == NULL)
+		return (false);
+	ok = dns_tcpup_ask(d->tcpup, &d->up[q->upstream].addr, query, qlen, q,
+	    msg, len);
+	free(query);
+	return (ok);
+}
+
+/*
+ * An answer over TCP from an upstream (NULL: none): for a TCP connection
+ * as it is; for a truncated UDP answer, the full one if the application
+ * takes it, else truncated as upstreams do; failing that, the truncated
+ * one it would have had.
+ */
+static void
+dns_tcpup_done(void *arg, const struct dns_forward_query *q, const uint8_t *msg,
+    size_t len, const uint8_t *fallback, size_t fallback_len)
+{
+	struct dns	*d = arg;
+	uint8_t		*fit = NULL;
+	size_t		 fitlen;
+
+	if (q->conn != 0) {
+		dns_answer(d, &q->client, &q->sentinel, q->conn, msg, len);
+		return;
+	}
+	if (msg != NULL &&
+	    (fit = dns_forward_fit(msg, len, q->udp_size, &fitlen)) != NULL)
+		dns_reply(d, &q->client, &q->sentinel, fit, fitlen);
+	else if (fallback != NULL)
+		dns_reply(d, &q->client, &q->sentinel, fallback, fallback_len);
+	free(fit);
 }

@@ -21,6 +21,7 @@ struct dns	*dns_new(struct event_base *, struct tunneld_chan *,
 		    struct session *);
 void		 dns_free(struct dns *);
 void		 dns_load_system(struct dns *, int);
+void		 dns_restore_names(struct dns *, int);
 void		 dns_set_interface(struct dns *, const struct portal_interface *);
 void		 dns_query(struct dns *, const struct ipc_dns *);
 int		 dns_socket(struct dns *, uint32_t, int);

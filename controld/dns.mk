@@ -11,6 +11,7 @@ libfzcdns_a_SOURCES = \
 	controld/dns_proxy.c controld/dns_proxy.h \
 	controld/dns_remote.c controld/dns_remote.h \
 	controld/dns_stub.c controld/dns_stub.h \
+	controld/dns_tcp.c controld/dns_tcp.h \
 	controld/dns_upstream.c controld/dns_upstream.h
 libfzcdns_a_CFLAGS = $(AM_CFLAGS) $(LDNS_CFLAGS) $(JANSSON_CFLAGS)
 
@@ -19,7 +20,8 @@ FZC_DNS_LIBS = libfzcdns.a libfzcipc.a libfzccommon.a $(LDNS_LIBS) \
 
 check_PROGRAMS += tests/unit/check_dns_pattern tests/unit/check_dns_proxy \
 	tests/unit/check_dns_stub tests/unit/check_dns_upstream \
-	tests/unit/check_dns_forward tests/unit/check_dns_p2p
+	tests/unit/check_dns_forward tests/unit/check_dns_p2p \
+	tests/unit/check_dns_tcp
 
 tests_unit_check_dns_pattern_SOURCES = tests/unit/check_dns_pattern.c
 tests_unit_check_dns_pattern_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
@@ -40,7 +42,8 @@ tests_unit_check_dns_upstream_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
 tests_unit_check_dns_upstream_LDADD = $(FZC_DNS_LIBS) $(FZC_CHECK_LIBS)
 
 tests_unit_check_dns_forward_SOURCES = tests/unit/check_dns_forward.c
-tests_unit_check_dns_forward_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_dns_forward_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
+	$(LDNS_CFLAGS)
 tests_unit_check_dns_forward_LDADD = $(FZC_DNS_LIBS) $(FZC_CHECK_LIBS)
 
 tests_unit_check_dns_p2p_SOURCES = tests/unit/check_dns_p2p.c
@@ -53,3 +56,7 @@ tests_unit_check_dns_remote_SOURCES = tests/unit/check_dns_remote.c
 tests_unit_check_dns_remote_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
 	$(LDNS_CFLAGS)
 tests_unit_check_dns_remote_LDADD = $(FZC_DNS_LIBS) $(FZC_CHECK_LIBS)
+
+tests_unit_check_dns_tcp_SOURCES = tests/unit/check_dns_tcp.c
+tests_unit_check_dns_tcp_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_dns_tcp_LDADD = $(FZC_DNS_LIBS) $(FZC_CHECK_LIBS)

@@ -13,10 +13,10 @@
 #include <stdint.h>
 
 #include "controld/dns_pattern.h"
+#include "ipc/ipc.h"
 
-#define DNS_PROXY_PER_FAMILY	4
-/* Far fewer than the ranges hold: a bound on what a flood can take. */
-#define DNS_PROXY_MAX_NAMES	100000
+#define DNS_PROXY_PER_FAMILY	IPC_PROXY_PER_FAMILY
+#define DNS_PROXY_MAX_NAMES	IPC_PROXY_MAX_NAMES
 
 struct dns_proxy_name {
 	char		 name[DNS_NAME_MAX + 1];	/* lower case, no
@@ -38,6 +38,8 @@ void	 dns_proxy_init(struct dns_proxy *);
 void	 dns_proxy_clear(struct dns_proxy *);
 const struct dns_proxy_name *dns_proxy_get(struct dns_proxy *, const char *,
 	    bool *);
+const struct dns_proxy_name *dns_proxy_restore(struct dns_proxy *, size_t,
+	    const char *);
 const struct dns_proxy_name *dns_proxy_find(const struct dns_proxy *,
 	    const char *);
 const struct dns_proxy_name *dns_proxy_by_addr(const struct dns_proxy *, int,

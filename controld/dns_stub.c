@@ -201,6 +201,10 @@ dns_stub_query(struct dns_proxy *proxy, dns_stub_lookup_fn *lookup, void *arg,
 		res->why = "a response, not a query";
 		goto out;
 	}
+	/* What an answer over UDP may take (RFC 6891 6.2.3, 6.2.5). */
+	res->udp_size = 512;
+	if (ldns_pkt_edns(q) && ldns_pkt_edns_udp_size(q) > 512)
+		res->udp_size = ldns_pkt_edns_udp_size(q);
 	if (ldns_pkt_get_opcode(q) != LDNS_PACKET_QUERY) {
 		finish(reply_new(q, NULL, LDNS_RCODE_NOTIMPL), true, res);
 		goto out;

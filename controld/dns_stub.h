@@ -37,6 +37,7 @@ struct dns_stub_result {
 	const struct dns_proxy_name	*proxy;
 	bool				 fresh;
 	char				 resource_id[PORTAL_ID_SIZE];
+	uint16_t			 udp_size;	/* the asker's */
 };
 
 void	 dns_stub_query(struct dns_proxy *, dns_stub_lookup_fn *, void *,

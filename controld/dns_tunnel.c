@@ -34,8 +34,7 @@
 /* A query waiting for its gateway's connection. */
 struct tunnel_held {
 	char			 resource_id[PORTAL_ID_SIZE];
-	struct ipc_sockaddr	 client;
-	struct ipc_sockaddr	 sentinel;
+	struct dns_forward_query who;		/* to answer */
 	uint8_t			*msg;
 	size_t			 len;
 	uint64_t		 expires;
@@ -130,10 +129,10 @@ tunnel_sock(struct dns_tunnel *t, int family)
 	return (s);
 }
 
+/* The query to the gateway, or no answer (for a TCP connection) at once. */
 static void
-tunnel_send(struct dns_tunnel *t, const struct ipc_sockaddr *client,
-    const struct ipc_sockaddr *sentinel, const uint8_t *data, size_t len,
-    const struct portal_addr *gw)
+tunnel_send(struct dns_tunnel *t, struct dns_forward_query *who,
+    const uint8_t *data, size_t len, const struct portal_addr *gw)
 {
 	struct sockaddr_storage	 ss;
 	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
@@ -146,17 +145,22 @@ tunnel_send(struct dns_tunnel *t, const struct ipc_sockaddr *client,
 	if ((key = tunnel_key(gw->family, gw->addr)) == -1) {
 		log_warnx("dns: the gateway's tunnel address is outside the "
 		    "tunnel's ranges; SRV or TXT query dropped");
+		t->reply(t->arg, who, NULL, 0);
 		return;
 	}
-	if ((s = tunnel_sock(t, gw->family)) == NULL)
+	if ((s = tunnel_sock(t, gw->family)) == NULL) {
+		t->reply(t->arg, who, NULL, 0);
 		return;
+	}
+	who->upstream = key;
 	memcpy(msg, data, len);
 	for (tries = 0; tries < 4; tries++)
-		if (dns_forward_add(&t->fwd, msg, len, key, client, sentinel,
+		if (dns_forward_add(&t->fwd, msg, len, who,
 		    (uint16_t)arc4random(), util_now_ns()) == 0)
 			break;
 	if (tries == 4) {
 		log_debug("dns: too many queries at gateways; dropped");
+		t->reply(t->arg, who, NULL, 0);
 		return;
 	}
 	memset(&ss, 0, sizeof(ss));
@@ -186,7 +190,8 @@ tunnel_unhold(struct dns_tunnel *t, size_t i)
 
 /*
  * The held queries whose gateway is up go, in order; expired ones go
- * unanswered, as forwarded queries without an answer do.
+ * unanswered, as forwarded queries without an answer do (a TCP
+ * connection hears that none will come).
  */
 void
 dns_tunnel_retry(struct dns_tunnel *t)
@@ -198,42 +203,51 @@ dns_tunnel_retry(struct dns_tunnel *t)
 
 	while (i < t->nheld) {
 		h = &t->held[i];
-		if (h->expires <= now)
+		if (h->expires <= now) {
+			t->reply(t->arg, &h->who, NULL, 0);
 			tunnel_unhold(t, i);
+		}
 		else if (session_client_dns_target(t->session, h->resource_id,
 		    false, &gw)) {
-			tunnel_send(t, &h->client, &h->sentinel, h->msg, h->len,
-			    &gw);
+			tunnel_send(t, &h->who, h->msg, h->len, &gw);
 			tunnel_unhold(t, i);
 		} else
 			i++;
 	}
 }
 
-/* An SRV or TXT query to a sentinel for a name of resource_id. */
+/*
+ * An SRV or TXT query to a sentinel for a name of resource_id, over UDP
+ * or the TCP connection conn; the gateway is asked over UDP either way.
+ */
 void
-dns_tunnel_query(struct dns_tunnel *t, const struct ipc_dns *q,
+dns_tunnel_query(struct dns_tunnel *t, const struct ipc_dns *q, uint64_t conn,
     const char *resource_id)
 {
+	struct dns_forward_query who;
 	struct tunnel_held	*h;
 	struct portal_addr	 gw;
 
+	memset(&who, 0, sizeof(who));
+	who.conn = conn;
+	who.client = q->client;
+	who.sentinel = q->sentinel;
 	/* First: asking may bring held queries' gateways up meanwhile. */
 	if (session_client_dns_target(t->session, resource_id, true, &gw)) {
-		tunnel_send(t, &q->client, &q->sentinel, q->data, q->len, &gw);
+		tunnel_send(t, &who, q->data, q->len, &gw);
 		return;
 	}
 	dns_tunnel_retry(t);
 	if (t->nheld == TUNNEL_HELD_MAX) {
 		log_debug("dns: %d queries wait for gateways; dropped",
 		    TUNNEL_HELD_MAX);
+		t->reply(t->arg, &who, NULL, 0);
 		return;
 	}
 	h = &t->held[t->nheld++];
 	memset(h, 0, sizeof(*h));
 	snprintf(h->resource_id, sizeof(h->resource_id), "%s", resource_id);
-	h->client = q->client;
-	h->sentinel = q->sentinel;
+	h->who = who;
 	h->msg = xmalloc(q->len);
 	memcpy(h->msg, q->data, q->len);
 	h->len = q->len;
@@ -282,6 +296,6 @@ tunnel_read_cb(evutil_socket_t fd, short events, void *arg)
 			    "dropped");
 			continue;
 		}
-		t->reply(t->arg, &q.client, &q.sentinel, msg, (size_t)n);
+		t->reply(t->arg, &q, msg, (size_t)n);
 	}
 }

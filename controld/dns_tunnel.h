@@ -11,21 +11,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "controld/dns_forward.h"
 #include "ipc/ipc.h"
 
 struct dns_tunnel;
 struct event_base;
 struct session;
 
-/* An answer for the application at client, from sentinel. */
-typedef void dns_tunnel_reply_fn(void *, const struct ipc_sockaddr *,
-    const struct ipc_sockaddr *, const uint8_t *, size_t);
+/* The answer for whoever asked (NULL: none will come). */
+typedef void dns_tunnel_reply_fn(void *, const struct dns_forward_query *,
+    const uint8_t *, size_t);
 
 struct dns_tunnel *dns_tunnel_new(struct event_base *, struct session *,
 		    dns_tunnel_reply_fn *, void *);
 void		 dns_tunnel_free(struct dns_tunnel *);
 void		 dns_tunnel_query(struct dns_tunnel *, const struct ipc_dns *,
-		    const char *);
+		    uint64_t, const char *);
 void		 dns_tunnel_retry(struct dns_tunnel *);
 
 #endif

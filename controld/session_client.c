@@ -267,18 +267,29 @@ session_client_assign(struct session *s, struct session_client *sc,
 	return (true);
 }
 
+/* AssignedIps for one name; the timer comes back while it waits. */
+static void
+session_client_assign_one(struct session *s, struct session_client *sc,
+    struct dns_binding *b)
+{
+	struct timeval	 tv = { ASSIGN_RETRY_S, 0 };
+
+	if (b->status == DNS_INACTIVE)
+		b->status = DNS_WAITING;
+	if (session_client_assign(s, sc, b) && b->status == DNS_WAITING &&
+	    !evtimer_pending(sc->ev_assign, NULL))
+		evtimer_add(sc->ev_assign, &tv);
+}
+
 /*
  * AssignedIps for every name of resource_id (NULL: of any resource)
  * whose gateway is up: all of them when refresh, else those not active.
- * The timer comes back while some wait.
  */
 static void
 session_client_assign_all(struct session *s, struct session_client *sc,
     const char *resource_id, bool refresh)
 {
-	struct timeval		 tv = { ASSIGN_RETRY_S, 0 };
 	struct dns_binding	*b;
-	bool			 waiting = false;
 	size_t			 i;
 
 	for (i = 0; i < sc->nbindings; i++) {
@@ -286,15 +297,9 @@ session_client_assign_all(struct session *s, struct session_client *sc,
 		if (resource_id != NULL &&
 		    strcmp(b->resource_id, resource_id) != 0)
 			continue;
-		if (!refresh && b->status == DNS_ACTIVE)
-			continue;
-		if (b->status == DNS_INACTIVE)
-			b->status = DNS_WAITING;
-		if (session_client_assign(s, sc, b) && b->status == DNS_WAITING)
-			waiting = true;
+		if (refresh || b->status != DNS_ACTIVE)
+			session_client_assign_one(s, sc, b);
 	}
-	if (waiting && !evtimer_pending(sc->ev_assign, NULL))
-		evtimer_add(sc->ev_assign, &tv);
 }
 
 static void
@@ -430,6 +435,29 @@ session_client_p2p(struct session *s, const struct ipc_p2p *m)
 	session_notify(s, SESSION_CHANGED_RESOURCES);
 }
 
+/*
+ * A name bound to resource_id before controld restarted: tunneld routes
+ * it still, so only the binding comes back. The resources the portal
+ * gives next decide whether it stays (session_client_dns_rebind).
+ */
+void
+session_client_dns_restore(struct session *s, const char *resource_id,
+    const struct dns_proxy_name *pn)
+{
+	struct session_client	*sc = session_client_of(s);
+	struct dns_binding	*b;
+
+	if (sc == NULL)
+		return;
+	sc->bindings = xreallocarray(sc->bindings, sc->nbindings + 1,
+	    sizeof(*sc->bindings));
+	b = &sc->bindings[sc->nbindings++];
+	memset(b, 0, sizeof(*b));
+	b->pn = pn;
+	snprintf(b->resource_id, sizeof(b->resource_id), "%s", resource_id);
+	b->status = DNS_WAITING;
+}
+
 /* The stub resolver answered name for resource_id with its proxy IPs. */
 void
 session_client_dns_name(struct session *s, const char *resource_id,
@@ -444,12 +472,12 @@ session_client_dns_name(struct session *s, const char *resource_id,
 	for (i = 0; i < sc->nbindings && b == NULL; i++)
 		if (sc->bindings[i].pn == pn)
 			b = &sc->bindings[i];
-	/* Every query refreshes the gateway's resolution (PROTOCOL 4.6). */
+	/*
+	 * Every query refreshes the gateway's resolution (PROTOCOL 4.6); the
+	 * other names of the resource are the timer's, not every query's.
+	 */
 	if (b != NULL && strcmp(b->resource_id, resource_id) == 0) {
-		if (b->status == DNS_ACTIVE)
-			(void)session_client_assign(s, sc, b);
-		else
-			session_client_assign_all(s, sc, resource_id, false);
+		session_client_assign_one(s, sc, b);
 		return;
 	}
 	if (b != NULL)
@@ -465,7 +493,7 @@ session_client_dns_name(struct session *s, const char *resource_id,
 	b->refused = false;
 	session_client_ship_binding(s, b, IPC_ROUTE_ADD);
 	log_info("dns: %s is resource %s", pn->name, resource_id);
-	session_client_assign_all(s, sc, resource_id, false);
+	session_client_assign_one(s, sc, b);
 }
 
 /*

@@ -67,15 +67,11 @@ check_socket_failed(const struct ipc_msg *m)
 	return (NULL);
 }
 
+/* memcmp against itself, one byte on: the DNS payloads' 4 KB are hot. */
 static int
 all_zero(const uint8_t *p, size_t len)
 {
-	size_t	 i;
-	uint8_t	 acc = 0;
-
-	for (i = 0; i < len; i++)
-		acc |= p[i];
-	return (acc == 0);
+	return (len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0));
 }
 
 /* An interface address: host bits are meaningful and allowed. */
@@ -698,6 +694,26 @@ check_dns_config(const struct ipc_msg *m)
 	return (NULL);
 }
 
+/*
+ * A TCP segment between an application and a sentinel: its header fits,
+ * its ports are the two ends' in the message's direction.
+ */
+static const char *
+check_dns_tcp(bool query, const struct ipc_dns *d)
+{
+	const uint8_t	*t = d->data;
+	uint16_t	 src = (uint16_t)(t[0] << 8 | t[1]);
+	uint16_t	 dst = (uint16_t)(t[2] << 8 | t[3]);
+	size_t		 off = (size_t)(t[12] >> 4) * 4;
+
+	if (off < IPC_DNS_TCP_MIN || off > d->len)
+		return ("dns: TCP header does not fit");
+	if (d->client.port == 0 || src != (query ? d->client.port : 53) ||
+	    dst != (query ? 53 : d->client.port))
+		return ("dns: TCP ports are not the two ends'");
+	return (NULL);
+}
+
 static const char *
 check_dns(const struct ipc_msg *m)
 {
@@ -711,33 +727,79 @@ check_dns(const struct ipc_msg *m)
 	    d->client.scope_id != 0 ||
 	    !ipc_dns_sentinel(d->sentinel.family, d->sentinel.addr))
 		return ("dns: not a sentinel's port 53");
-	if (d->reserved != 0)
-		return ("dns: reserved field not zero");
-	if (d->len < IPC_DNS_MIN || d->len > IPC_DNS_MAX)
+	if (d->flags != 0 && d->flags != IPC_DNS_TCP)
+		return ("dns: unknown flags");
+	if (d->len < (d->flags ? IPC_DNS_TCP_MIN : IPC_DNS_MIN) ||
+	    d->len > IPC_DNS_MAX)
 		return ("dns: length out of range");
 	if (!all_zero(d->data + d->len, IPC_DNS_MAX - d->len))
 		return ("dns: bytes past the length not zero");
+	if (d->flags == IPC_DNS_TCP)
+		return (check_dns_tcp(m->hdr.type == IPC_DNS_QUERY, d));
 	return (NULL);
 }
 
+/* 100.96.0.0/11 and fd00:2021:1111:8000::/107: 21 bits of host each. */
+#define PROXY_BITS		21
+#define PROXY_V4_BASE		0x64600000u
+#define PROXY_V4_SENTINELS	(0x64646f00u - PROXY_V4_BASE)
+
 /*
- * A host address of the proxy ranges (PROTOCOL 4.5): 100.96.0.0/11
- * without the sentinels' 100.100.111.0/24, fd00:2021:1111:8000::/107.
+ * PROTOCOL 4.6: controld numbers the proxy IPs of each family from 0, the
+ * IPv4 ones from 100.96.0.1 with the sentinels' /24 skipped, the IPv6
+ * ones from fd00:2021:1111:8000::, and gives name k the numbers 4k to
+ * 4k+3 of both. tunneld finds a name from an address with the same sum.
+ * Returns the number of addr, or -1: not a proxy IP.
  */
-int
-ipc_proxy_ip(const struct ipc_prefix *p)
+long
+ipc_proxy_number(int family, const uint8_t *addr)
 {
 	static const uint8_t v6[13] = { 0xfd, 0x00, 0x20, 0x21, 0x11, 0x11,
 		0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+	uint32_t	 off;
 
-	if (!ipc_prefix_valid(p))
-		return (0);
-	if (p->family == AF_INET)
-		return (p->prefixlen == 32 && p->addr[0] == 100 &&
-		    (p->addr[1] & 0xe0) == 96 &&
-		    !ipc_dns_sentinel(AF_INET, p->addr));
-	return (p->prefixlen == 128 && memcmp(p->addr, v6, 13) == 0 &&
-	    (p->addr[13] & 0xe0) == 0 && !ipc_dns_sentinel(AF_INET6, p->addr));
+	if (family == AF_INET) {
+		off = ((uint32_t)addr[0] << 24 | (uint32_t)addr[1] << 16 |
+			  (uint32_t)addr[2] << 8 | addr[3]) -
+		    PROXY_V4_BASE;
+		if (off == 0 || off >= 1u << PROXY_BITS ||
+		    (off >= PROXY_V4_SENTINELS &&
+			off < PROXY_V4_SENTINELS + 256))
+			return (-1);
+		return (off > PROXY_V4_SENTINELS ? off - 257 : off - 1);
+	}
+	/* The IPv6 sentinels are outside: their byte 9 is not 0. */
+	if (family != AF_INET6 || memcmp(addr, v6, sizeof(v6)) != 0 ||
+	    (addr[13] & 0xe0) != 0)
+		return (-1);
+	return ((long)addr[13] << 16 | (long)addr[14] << 8 | addr[15]);
+}
+
+/*
+ * The number of the name a proxy IP belongs to, and which of the name's
+ * IPC_PROXY_IPS addresses it is, or -1: not a name's proxy IP.
+ */
+long
+ipc_proxy_name(int family, const uint8_t *addr, unsigned *which)
+{
+	long	 n;
+
+	if ((n = ipc_proxy_number(family, addr)) == -1 ||
+	    n / IPC_PROXY_PER_FAMILY >= IPC_PROXY_MAX_NAMES)
+		return (-1);
+	if (which != NULL)
+		*which = (unsigned)(n % IPC_PROXY_PER_FAMILY) +
+		    (family == AF_INET6 ? IPC_PROXY_PER_FAMILY : 0);
+	return (n / IPC_PROXY_PER_FAMILY);
+}
+
+/* A host route to a name's proxy IP (PROTOCOL 4.5). */
+int
+ipc_proxy_ip(const struct ipc_prefix *p)
+{
+	return (ipc_prefix_valid(p) &&
+	    p->prefixlen == (p->family == AF_INET ? 32 : 128) &&
+	    ipc_proxy_name(p->family, p->addr, NULL) != -1);
 }
 
 static const char *
@@ -765,17 +827,57 @@ check_proxy_state(const struct ipc_msg *m)
 {
 	const struct ipc_proxy_state	*s = &m->u.proxy_state;
 	const char			*why;
+	unsigned			 which = IPC_PROXY_IPS;
 	int				 i;
 
 	if ((why = check_id(s->resource_id)) != NULL)
 		return (why);
 	if (s->active > 1 || !all_zero(s->reserved, sizeof(s->reserved)))
 		return ("proxy state: bad flag or reserved field");
-	for (i = 0; i < IPC_PROXY_IPS; i++)
+	for (i = 0; i < IPC_PROXY_IPS; i++) {
 		if (!ipc_proxy_ip(&s->ips[i]) ||
 		    s->ips[i].family !=
-			(i < IPC_PROXY_IPS / 2 ? AF_INET : AF_INET6))
-			return ("proxy state: not 4 IPv4 and 4 IPv6 proxy IPs");
+			(i < IPC_PROXY_IPS / 2 ? AF_INET : AF_INET6) ||
+		    ipc_proxy_name(s->ips[i].family, s->ips[i].addr, &which) !=
+			ipc_proxy_name(s->ips[0].family, s->ips[0].addr,
+			    NULL) ||
+		    which != (unsigned)i)
+			return ("proxy state: not the 8 proxy IPs of a name");
+	}
+	return (NULL);
+}
+
+/*
+ * A name as the stub resolver keeps it: lower case, printable, no space
+ * (it goes into a line of text), 1 to IPC_PROXY_NAME_MAX bytes.
+ */
+int
+ipc_proxy_name_valid(const char *s, size_t size)
+{
+	size_t	 len, i;
+
+	if ((len = strnlen(s, size)) == 0 || len == size ||
+	    len > IPC_PROXY_NAME_MAX ||
+	    !all_zero((const uint8_t *)s + len, size - len))
+		return (0);
+	for (i = 0; i < len; i++)
+		if (s[i] <= ' ' || s[i] > '~' || (s[i] >= 'A' && s[i] <= 'Z'))
+			return (0);
+	return (1);
+}
+
+static const char *
+check_proxy_name(const struct ipc_msg *m)
+{
+	const struct ipc_proxy_name	*n = &m->u.proxy_name;
+	const char			*why;
+
+	if ((why = check_id(n->resource_id)) != NULL)
+		return (why);
+	if (n->k >= IPC_PROXY_MAX_NAMES || n->reserved != 0)
+		return ("proxy name: number out of range");
+	if (!ipc_proxy_name_valid(n->name, sizeof(n->name)))
+		return ("proxy name: not a lower-case name");
 	return (NULL);
 }
 
@@ -915,6 +1017,10 @@ static const struct ipc_rule ipc_rules[IPC_TYPE_MAX] = {
 	RULE(IPC_DNS_CONFIG, struct ipc_dns_config, IPC_PEER_CONTROLD,
 	    IPC_FD_NONE, check_dns_config),
 	RULE(IPC_SYSTEM_RESOLV, struct ipc_empty, IPC_PEER_TUNNELD,
+	    IPC_FD_REQUIRED, check_empty),
+	RULE(IPC_PROXY_NAME, struct ipc_proxy_name, IPC_PEER_CONTROLD,
+	    IPC_FD_NONE, check_proxy_name),
+	RULE(IPC_PROXY_NAMES, struct ipc_empty, IPC_PEER_TUNNELD,
 	    IPC_FD_REQUIRED, check_empty),
 };
 #undef RULE

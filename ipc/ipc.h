@@ -111,6 +111,9 @@ enum ipc_type {
 	IPC_PROXY_STATE = 132,		/* controld -> tunneld, client */
 	IPC_GW_DNS_MAP = 133,		/* controld -> tunneld, gateway,
 					   STATE_ACK'd once in nftables */
+	/* 152-159: names of DNS resources kept across controld restarts */
+	IPC_PROXY_NAME = 152,		/* controld -> tunneld, client */
+	IPC_PROXY_NAMES = 153,		/* tunneld -> controld, carries fd */
 
 	/* 168-175: the system's DNS configuration (PROTOCOL 4.6) */
 	IPC_DNS_CONFIG = 168,		/* controld -> tunneld, STATE_ACK'd */
@@ -464,14 +467,22 @@ struct ipc_authz_keep {
  * The sentinels are 100.100.111.0/24 and
  * fd00:2021:1111:8000:100:100:111:0/120; the DNS message is parsed in
  * controld only.
+ * With IPC_DNS_TCP, data is a TCP segment (header and payload) between
+ * the same two ends instead, its ports those of client and sentinel in
+ * the direction of the message; tunneld fills in the reply's checksum.
+ * controld's TCP responder (dns_tcp.c) is the other end.
  */
 #define IPC_DNS_MIN		12	/* a DNS header */
 #define IPC_DNS_MAX		4000
+#define IPC_DNS_TCP		0x1	/* flags: data is a TCP segment */
+#define IPC_DNS_TCP_MIN		20	/* a TCP header */
 struct ipc_dns {
 	struct ipc_sockaddr	 client;	/* the application */
 	struct ipc_sockaddr	 sentinel;	/* same family, port 53 */
-	uint32_t		 len;		/* IPC_DNS_MIN..IPC_DNS_MAX */
-	uint32_t		 reserved;	/* zero */
+	uint32_t		 len;		/* IPC_DNS_MIN (IPC_DNS_TCP_MIN
+						   with IPC_DNS_TCP) ..
+						   IPC_DNS_MAX */
+	uint32_t		 flags;		/* 0 or IPC_DNS_TCP */
 	uint8_t			 data[IPC_DNS_MAX];	/* past len: zero */
 };
 
@@ -498,7 +509,26 @@ struct ipc_p2p {
  * name. active 1: its proxy IPs go to the resource's gateway and what was
  * held for them follows; 0: what is held for them is dropped.
  */
+#define IPC_PROXY_PER_FAMILY	4
 #define IPC_PROXY_IPS		8	/* 4 IPv4 /32, then 4 IPv6 /128 */
+/* Far fewer than the ranges hold: a bound on what a flood can take. */
+#define IPC_PROXY_MAX_NAMES	100000
+/*
+ * IPC_PROXY_NAME (client role): controld gave number k (proxy IPs 4k to
+ * 4k+3 of each family) to a name of resource_id. tunneld keeps the names
+ * and gives them back to a restarted controld (IPC_PROXY_NAMES: a sealed
+ * memfd of "k resource_id name" lines), so that a name keeps its proxy
+ * IPs for as long as tunneld runs.
+ */
+#define IPC_PROXY_NAME_MAX	253	/* text form, no trailing dot */
+struct ipc_proxy_name {
+	uint32_t		 k;		/* < IPC_PROXY_MAX_NAMES */
+	uint32_t		 reserved;	/* zero */
+	char			 resource_id[IPC_ID_MAX];
+	char			 name[IPC_PROXY_NAME_MAX + 1];	/* past the
+								   NUL: zero */
+};
+
 struct ipc_proxy_state {
 	char			 resource_id[IPC_ID_MAX];
 	uint8_t			 active;	/* 0 or 1 */
@@ -637,6 +667,7 @@ union ipc_payload {
 	struct ipc_dns			dns;
 	struct ipc_p2p			p2p;
 	struct ipc_proxy_state		proxy_state;
+	struct ipc_proxy_name		proxy_name;
 	struct ipc_gw_dns_map		gw_dns_map;
 	struct ipc_dns_config		dns_config;
 	uint8_t				raw[IPC_MAX_PAYLOAD];
@@ -681,7 +712,10 @@ int			 ipc_address_valid(const struct ipc_prefix *);
 int			 ipc_prefix_valid(const struct ipc_prefix *);
 int			 ipc_sockaddr_valid(const struct ipc_sockaddr *);
 int			 ipc_dns_sentinel(int, const uint8_t *);
+long			 ipc_proxy_number(int, const uint8_t *);
+long			 ipc_proxy_name(int, const uint8_t *, unsigned *);
 int			 ipc_proxy_ip(const struct ipc_prefix *);
+int			 ipc_proxy_name_valid(const char *, size_t);
 int			 ipc_domain_valid(const char *, size_t);
 const char		*ipc_type_name(uint16_t);
 size_t			 ipc_encode(uint8_t *, size_t, enum ipc_type, uint32_t,

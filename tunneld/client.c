@@ -27,6 +27,19 @@
 #define CLIENT_MAX_ROUTES	4096
 #define CLIENT_MAX_GATEWAYS	256
 
+/*
+ * A name of a DNS resource, by the number controld gave it (PROTOCOL
+ * 4.6): which of its proxy IPs are routed, and whether its gateway took
+ * it (DomainStatus "Active"). Until then packets to it stay held,
+ * authorized or not: the gateway would refuse them.
+ */
+struct client_name {
+	char			 resource_id[IPC_ID_MAX];
+	uint8_t			 routed;	/* bit i: proxy IP i */
+	bool			 active;
+	char			*name;		/* for a restarted controld */
+};
+
 /* An authorized gateway, its connection, and the resources it serves us. */
 struct client_gateway {
 	struct role_peer	 rp;		/* first: id and connection */
@@ -42,13 +55,8 @@ struct client {
 	bool			 internet;	/* the saved switch */
 	int			 default_routes;	/* 0/0 and ::/0 in */
 	struct ipc_dns_config	 dns;		/* the system's, while up */
-	/*
-	 * Proxy IPs a gateway has taken (DomainStatus "Active", PROTOCOL
-	 * 4.6); until then packets to a proxy IP stay held, authorized or
-	 * not: the gateway would refuse them.
-	 */
-	struct ipc_prefix	*active;
-	size_t			 nactive;
+	struct client_name	*names;		/* by number */
+	size_t			 nnames;
 };
 
 /* The client role's operations, below; a struct role of theirs is ours. */
@@ -122,6 +130,48 @@ client_new(struct event_base *base, const struct role_options *opt)
 	return (&c->r);
 }
 
+/*
+ * The names controld numbered before it restarted, as "k resource name"
+ * lines ("-": no resource routes it now), so that each keeps its proxy
+ * IPs: applications and the gateways still use them.
+ */
+static int
+client_send_names(struct client *c, struct ipc_chan *ch)
+{
+	struct ipc_empty	 e;
+	char			*buf = NULL;
+	size_t			 len = 0, size = 0, k;
+	int			 fd, n, rc;
+
+	for (k = 0; k < c->nnames; k++) {
+		if (c->names[k].name == NULL)
+			continue;
+		for (;;) {
+			n = snprintf(buf + len, size - len, "%zu %s %s\n", k,
+			    c->names[k].routed != 0 ? c->names[k].resource_id :
+						      "-",
+			    c->names[k].name);
+			if (n >= 0 && (size_t)n < size - len)
+				break;
+			size = size == 0 ? 65536 : 2 * size;
+			buf = xreallocarray(buf, size, 1);
+		}
+		len += (size_t)n;
+	}
+	if (len == 0)
+		return (0);
+	fd = util_sealed_memfd("fzc-names", buf, len);
+	free(buf);
+	if (fd == -1) {
+		log_warn("the names of DNS resources for controld");
+		return (0);
+	}
+	memset(&e, 0, sizeof(e));
+	rc = ipc_chan_send(ch, IPC_PROXY_NAMES, 0, &e, sizeof(e), fd);
+	close(fd);
+	return (rc);
+}
+
 /* Sent after every hello: a restarted controld starts from scratch. */
 static int
 client_configure(struct role *r, struct ipc_chan *ch)
@@ -146,7 +196,10 @@ client_configure(struct role *r, struct ipc_chan *ch)
 	}
 	role_portal_config(r, IPC_ROLE_CLIENT, &pc);
 	pc.internet = client_of(r)->internet;
-	return (role_send_config(r, ch, &pc));
+	if (role_send_config(r, ch, &pc) == -1)
+		return (-1);
+	/* After the role, before any query: controld binds them to it. */
+	return (client_send_names(client_of(r), ch));
 }
 
 static int
@@ -180,28 +233,9 @@ client_gateway_serves(const struct client_gateway *g, const char *resource)
 	return (false);
 }
 
-static bool
-client_proxy_active(const struct client *c, const struct ipc_prefix *p)
-{
-	size_t	 i;
-
-	for (i = 0; i < c->nactive; i++)
-		if (memcmp(&c->active[i], p, sizeof(*p)) == 0)
-			return (true);
-	return (false);
-}
-
-/* A route packets may take to its gateway: all but pending proxy IPs. */
-static bool
-client_route_ready(const struct client *c, const struct ipc_route *r)
-{
-	return (
-	    !ipc_proxy_ip(&r->prefix) || client_proxy_active(c, &r->prefix));
-}
-
 /*
  * The gateway's WireGuard peer routes its tunnel IPs and its resources'
- * ready routes; what was held for those follows.
+ * routes, and the names of them it took; what was held for those follows.
  */
 static void
 client_gateway_routes(struct client *c, struct client_gateway *g)
@@ -213,13 +247,16 @@ client_gateway_routes(struct client *c, struct client_gateway *g)
 	(void)device_add_allowed_ip(dev, wg, &g->peer.gateway_ipv4);
 	(void)device_add_allowed_ip(dev, wg, &g->peer.gateway_ipv6);
 	for (i = 0; i < c->nroutes; i++) {
-		if (!client_gateway_serves(g, c->routes[i].resource_id) ||
-		    !client_route_ready(c, &c->routes[i]))
+		if (!client_gateway_serves(g, c->routes[i].resource_id))
 			continue;
 		(void)device_add_allowed_ip(dev, wg, &c->routes[i].prefix);
 		device_claim_held(dev, wg, c->routes[i].resource_id,
 		    &c->routes[i].prefix);
 	}
+	for (i = 0; i < c->nnames; i++)
+		if (c->names[i].active &&
+		    client_gateway_serves(g, c->names[i].resource_id))
+			device_proxy_gateway(dev, (uint32_t)i, wg);
 }
 
 /*
@@ -230,35 +267,117 @@ static void
 client_proxy_state(struct client *c, const struct ipc_proxy_state *m)
 {
 	struct client_gateway	*g;
-	struct ipc_route	 rt;
-	int			 i;
-	size_t			 k;
+	struct client_name	*n;
+	long			 k;
+	size_t			 i;
 
-	if (c->r.tun.dev == NULL)
+	k = ipc_proxy_name(m->ips[0].family, m->ips[0].addr, NULL);
+	if (c->r.tun.dev == NULL || k < 0 || (size_t)k >= c->nnames)
 		return;
-	memset(&rt, 0, sizeof(rt));
-	memcpy(rt.resource_id, m->resource_id, sizeof(rt.resource_id));
-	for (i = 0; i < IPC_PROXY_IPS; i++) {
-		rt.prefix = m->ips[i];
-		if (!m->active)
-			device_drop_held(c->r.tun.dev, m->resource_id,
-			    &m->ips[i]);
-		/* Only routes there are: as many as routes, no more. */
-		else if (client_route_index(c, &rt) != -1 &&
-		    !client_proxy_active(c, &m->ips[i])) {
-			c->active = xreallocarray(c->active, c->nactive + 1,
-			    sizeof(*c->active));
-			c->active[c->nactive++] = m->ips[i];
-		}
+	n = &c->names[k];
+	if (n->routed == 0 || strcmp(n->resource_id, m->resource_id) != 0)
+		return;
+	if (!m->active) {
+		device_proxy_drop(c->r.tun.dev, (uint32_t)k, n->resource_id);
+		return;
 	}
-	if (!m->active)
-		return;
-	for (k = 0; k < c->r.npeers; k++) {
-		g = (struct client_gateway *)c->r.peers[k];
+	n->active = true;
+	for (i = 0; i < c->r.npeers; i++) {
+		g = (struct client_gateway *)c->r.peers[i];
 		if (g->rp.conn != NULL &&
 		    client_gateway_serves(g, m->resource_id))
-			client_gateway_routes(c, g);
+			device_proxy_gateway(c->r.tun.dev, (uint32_t)k,
+			    conn_peer(g->rp.conn));
 	}
+}
+
+/* Room for name k. */
+static void
+client_names_grow(struct client *c, size_t k)
+{
+	size_t	 size;
+
+	if (k < c->nnames)
+		return;
+	size = 2 * c->nnames > k ? 2 * c->nnames : k + 1;
+	c->names = xreallocarray(c->names, size, sizeof(*c->names));
+	memset(c->names + c->nnames, 0, (size - c->nnames) * sizeof(*c->names));
+	c->nnames = size;
+}
+
+/* IPC_PROXY_NAME: what controld calls name k, kept for its next start. */
+static void
+client_proxy_name(struct client *c, const struct ipc_proxy_name *m)
+{
+	struct client_name	*n;
+
+	client_names_grow(c, m->k);
+	n = &c->names[m->k];
+	free(n->name);
+	n->name = xstrdup(m->name);
+	if (n->routed == 0)
+		memcpy(n->resource_id, m->resource_id, sizeof(n->resource_id));
+}
+
+/*
+ * A route to a name's proxy IP, in or out: the name's, not the routing
+ * table's (the proxy ranges go to the device as a whole).
+ */
+static int
+client_name_route(struct client *c, const struct ipc_route *r, bool add)
+{
+	struct client_name	*n;
+	unsigned		 which;
+	long			 k;
+	uint8_t			 bit;
+
+	k = ipc_proxy_name(r->prefix.family, r->prefix.addr, &which);
+	bit = 1u << which;
+	if (add)
+		client_names_grow(c, (size_t)k);
+	if ((size_t)k >= c->nnames)
+		return (ENOENT);
+	n = &c->names[k];
+	if (add) {
+		if (n->routed != 0 &&
+		    strcmp(n->resource_id, r->resource_id) != 0)
+			return (EBUSY);
+		if (n->routed & bit)
+			return (EEXIST);
+		if (n->routed == 0) {
+			memcpy(n->resource_id, r->resource_id,
+			    sizeof(n->resource_id));
+			n->active = false;
+		}
+		n->routed |= bit;
+	} else {
+		if ((n->routed & bit) == 0 ||
+		    strcmp(n->resource_id, r->resource_id) != 0)
+			return (ENOENT);
+		n->routed &= ~bit;
+		/* A name that comes back must be taken by a gateway again. */
+		if (n->routed == 0)
+			n->active = false;
+	}
+	if (c->r.tun.dev != NULL)
+		(void)device_proxy_route(c->r.tun.dev, (uint32_t)k,
+		    r->resource_id, which, add);
+	return (0);
+}
+
+/* A new device: the names' routes go into its map. */
+static void
+client_names_up(struct client *c)
+{
+	unsigned	 i;
+	size_t		 k;
+
+	for (k = 0; k < c->nnames; k++)
+		for (i = 0; i < IPC_PROXY_IPS; i++)
+			if (c->names[k].routed & (1u << i))
+				(void)device_proxy_route(c->r.tun.dev,
+				    (uint32_t)k, c->names[k].resource_id, i,
+				    true);
 }
 
 static void
@@ -591,8 +710,11 @@ client_state(struct role *r, const struct ipc_msg *msg)
 		}
 		for (j = 0; j < c->nroutes; j++)
 			(void)client_route(c, &c->routes[j], true);
+		client_names_up(c);
 		return (0);
 	case IPC_ROUTE_ADD:
+		if (ipc_proxy_ip(&msg->u.route.prefix))
+			return (client_name_route(c, &msg->u.route, true));
 		if (client_route_index(c, &msg->u.route) != -1)
 			return (EEXIST);
 		if (c->nroutes == CLIENT_MAX_ROUTES)
@@ -602,17 +724,11 @@ client_state(struct role *r, const struct ipc_msg *msg)
 		c->routes[c->nroutes++] = msg->u.route;
 		return (client_route(c, &msg->u.route, true));
 	case IPC_ROUTE_DEL:
+		if (ipc_proxy_ip(&msg->u.route.prefix))
+			return (client_name_route(c, &msg->u.route, false));
 		if ((i = client_route_index(c, &msg->u.route)) == -1)
 			return (ENOENT);
 		c->routes[i] = c->routes[--c->nroutes];
-		/* A name that comes back must be taken by a gateway again. */
-		for (j = 0; j < c->nactive; j++)
-			if (memcmp(&c->active[j], &msg->u.route.prefix,
-			    sizeof(c->active[j])) == 0 &&
-			    !client_prefix_routed(c, &msg->u.route.prefix)) {
-				c->active[j] = c->active[--c->nactive];
-				break;
-			}
 		return (client_route(c, &msg->u.route, false));
 	case IPC_GATEWAY_PEER:
 		return (client_gateway_peer(c, &msg->u.gateway_peer));
@@ -620,8 +736,7 @@ client_state(struct role *r, const struct ipc_msg *msg)
 		return (client_save_internet(c, msg->u.internet.enabled));
 	case IPC_AUTHZ_FAILED:
 		if (r->tun.dev != NULL)
-			device_drop_held(r->tun.dev, msg->u.resource_id.id,
-			    NULL);
+			device_drop_held(r->tun.dev, msg->u.resource_id.id);
 		return (0);
 	case IPC_DNS_CONFIG:
 		c->dns = msg->u.dns_config;
@@ -685,12 +800,13 @@ client_owns(uint16_t type)
 	return (role_token_owns(type) || type == IPC_INTERNET_SET ||
 	    type == IPC_DNS_REPLY || type == IPC_DNS_CONFIG ||
 	    type == IPC_P2P_SEND || type == IPC_PROXY_STATE ||
+	    type == IPC_PROXY_NAME ||
 	    (type >= IPC_STATE_FIRST && type <= IPC_STATE_LAST));
 }
 
 /*
- * DNS answers and a name's proxy state are not state: nothing is
- * acknowledged (the proxy state lives as long as the names in controld).
+ * DNS answers, a name's proxy state and its name are not state: nothing
+ * is acknowledged (tunneld keeps the names for controld's next start).
  */
 static int
 client_dispatch(struct role *r, struct ipc_chan *ch, const struct ipc_msg *msg,
@@ -704,6 +820,10 @@ client_dispatch(struct role *r, struct ipc_chan *ch, const struct ipc_msg *msg,
 		client_proxy_state(client_of(r), &msg->u.proxy_state);
 		return (0);
 	}
+	if (msg->hdr.type == IPC_PROXY_NAME) {
+		client_proxy_name(client_of(r), &msg->u.proxy_name);
+		return (0);
+	}
 	return (role_portal_dispatch(r, ch, msg, why));
 }
 
@@ -711,11 +831,14 @@ static void
 client_clear(struct role *r)
 {
 	struct client	*c = client_of(r);
+	size_t		 k;
 
 	while (r->npeers > 0)
 		client_drop(r, r->peers[r->npeers - 1]);
 	free(c->routes);
-	free(c->active);
+	for (k = 0; k < c->nnames; k++)
+		free(c->names[k].name);
+	free(c->names);
 }
 
 static const struct role_ops client_ops = {

@@ -83,21 +83,46 @@ device_del_resource(struct device *dev, const struct ipc_prefix *p,
 	return (peer_del_resource(&dev->tables, p, id));
 }
 
-/*
- * The portal refused the resource (only NULL), or the gateway a name of
- * it (only its proxy IP): what was held for it goes.
- */
+/* The portal refused the resource: what was held for it goes. */
 void
-device_drop_held(struct device *dev, const char *id,
-    const struct ipc_prefix *only)
+device_drop_held(struct device *dev, const char *id)
 {
 	int	 n;
 
-	if ((n = peer_drop_held(&dev->tables, id, only)) > 0)
+	if ((n = peer_drop_held(&dev->tables, id)) > 0)
 		log_info("resource %s: %d packets held for it dropped: %s", id,
-		    n,
-		    only == NULL ? "no authorization" :
-				   "the gateway did not take the name");
+		    n, "no authorization");
+}
+
+int
+device_proxy_route(struct device *dev, uint32_t k, const char *id,
+    unsigned which, bool add)
+{
+	return (peer_proxy_route(&dev->tables, k, id, which, add));
+}
+
+/* Name k's gateway took it: what it held goes to the gateway's peer. */
+void
+device_proxy_gateway(struct device *dev, uint32_t k, struct peer *peer)
+{
+	int	 n;
+
+	if ((n = peer_proxy_gateway(&dev->tables, k, peer)) > 0) {
+		log_debug("%d packets held for a name go to peer %u", n,
+		    peer->id);
+		peer_raise(peer, PEER_EV_WANT_HANDSHAKE);
+	}
+}
+
+/* The gateway did not take name k of resource id. */
+void
+device_proxy_drop(struct device *dev, uint32_t k, const char *id)
+{
+	int	 n;
+
+	if ((n = peer_proxy_drop(&dev->tables, k)) > 0)
+		log_info("resource %s: %d packets held for it dropped: %s", id,
+		    n, "the gateway did not take the name");
 }
 
 /*
@@ -325,14 +350,20 @@ device_send_data(struct device *dev, struct peer *peer, const uint8_t *pkt,
 	uint16_t		 channel;
 	int			 rc;
 
+	/* In counter order with what the workers send for the peer. */
+	pthread_mutex_lock(&peer->tx_lock);
 	if (!peer_path(peer, &dst, &channel) ||
-	    (kp = peer_current_keypair(peer)) == NULL)
+	    (kp = peer_current_keypair(peer)) == NULL) {
+		pthread_mutex_unlock(&peer->tx_lock);
 		return (false);
+	}
 	rc = wg_transport_encrypt(&kp->kp, pkt, len, dev->cfg.mtu, buf,
 	    sizeof(buf), now, &outlen);
+	if (rc == WG_OK)
+		device_send_path(dev, &dst, channel, buf, outlen);
+	pthread_mutex_unlock(&peer->tx_lock);
 	if (rc != WG_OK)
 		return (false);
-	device_send_path(dev, &dst, channel, buf, outlen);
 	atomic_fetch_add(&peer->tx_bytes, outlen);
 	wg_timers_event(&peer->timers, len == 0 ? WG_TIMERS_KEEPALIVE_SENT :
 	    WG_TIMERS_DATA_SENT, now, NULL);

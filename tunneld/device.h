@@ -57,7 +57,10 @@ int		 device_del_resource(struct device *,
 		    const struct ipc_prefix *, const char *);
 void device_claim_held(struct device *, struct peer *, const char *,
     const struct ipc_prefix *);
-void device_drop_held(struct device *, const char *, const struct ipc_prefix *);
+void		 device_drop_held(struct device *, const char *);
+int device_proxy_route(struct device *, uint32_t, const char *, unsigned, bool);
+void device_proxy_gateway(struct device *, uint32_t, struct peer *);
+void		 device_proxy_drop(struct device *, uint32_t, const char *);
 void		 device_set_authz_cb(struct device *, device_authz_fn *,
 		    void *);
 void		 device_set_ctl_cb(struct device *, device_ctl_fn *, void *);

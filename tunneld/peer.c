@@ -40,6 +40,7 @@ peer_tables_init(struct peer_tables *t, unsigned mtu, int nworkers,
 	t->mtu = mtu;
 	t->qsbr = qsbr_new(nworkers, kick, arg);
 	atomic_init(&t->routes, routes_copy(NULL));
+	proxymap_init(&t->proxies);
 	for (i = 0; i < PEER_INDEX_BUCKETS; i++)
 		atomic_init(&t->index[i], NULL);
 	handoff_init(&t->handoff);
@@ -65,6 +66,7 @@ peer_tables_clear(struct peer_tables *t)
 	for (i = 0; i < r->nres; i++)
 		routes_resource_free(r->res[i]);
 	routes_free(r);
+	proxymap_clear(&t->proxies);
 	handoff_free(&t->handoff);
 }
 
@@ -72,6 +74,7 @@ void
 peer_init(struct peer *peer, struct peer_tables *t)
 {
 	peer->tables = t;
+	pthread_mutex_init(&peer->tx_lock, NULL);
 	pthread_mutex_init(&peer->lock, NULL);
 }
 
@@ -81,6 +84,7 @@ peer_fini(struct peer *peer)
 {
 	stage_clear(&peer->staged);
 	pthread_mutex_destroy(&peer->lock);
+	pthread_mutex_destroy(&peer->tx_lock);
 }
 
 /* The main thread's view: it is the only writer. */
@@ -323,17 +327,31 @@ routes_publish(struct peer_tables *t, struct routes *r)
 	qsbr_retire(t->qsbr, old, routes_free);
 }
 
+/* A proxy IP goes to its name's gateway, whatever the routes say. */
+static struct peer *
+peer_route(struct peer_tables *t, const uint8_t *pkt, size_t len, bool src)
+{
+	struct proxymap_name	*n;
+	bool			 proxy;
+
+	if ((n = proxymap_lookup(&t->proxies, pkt, len, src, &proxy)) != NULL)
+		return (atomic_load_explicit(&n->peer, memory_order_acquire));
+	if (proxy)
+		return (NULL);
+	return (routes_lookup(routes_now(t), pkt, len, src));
+}
+
 struct peer *
 peer_lookup_dst(struct peer_tables *t, const uint8_t *pkt, size_t len)
 {
-	return (routes_lookup(routes_now(t), pkt, len, false));
+	return (peer_route(t, pkt, len, false));
 }
 
 bool
 peer_src_allowed(struct peer_tables *t, struct peer *peer,
     const uint8_t *pkt, size_t len)
 {
-	return (routes_lookup(routes_now(t), pkt, len, true) == peer);
+	return (peer_route(t, pkt, len, true) == peer);
 }
 
 bool
@@ -359,31 +377,114 @@ peer_add_allowed_ip(struct peer_tables *t, struct peer *peer,
 void
 peer_remove_allowed_ips(struct peer_tables *t, const struct peer *peer)
 {
-	struct routes	*r = routes_edit(t);
+	struct routes		*r = routes_edit(t);
+	struct proxymap_name	*n;
+	struct peer		*p;
+	uint32_t		 k = 0;
 
 	routes_del_peer(r, peer);
 	routes_publish(t, r);
+	while ((n = proxymap_next(&t->proxies, &k)) != NULL) {
+		p = (struct peer *)peer;
+		atomic_compare_exchange_strong(&n->peer, &p, NULL);
+	}
 }
 
 /*
  * A packet no peer takes: if a resource covers its destination, hold it
- * and flag the resource for the main thread, which asks for an
- * authorization (PROTOCOL 2.3).
+ * and flag the resource (or the name of a DNS resource) for the main
+ * thread, which asks for an authorization (PROTOCOL 2.3).
  */
 bool
 peer_unrouted(struct peer_tables *t, const uint8_t *pkt, size_t len)
 {
 	struct routes_resource	*r;
+	struct proxymap_name	*n;
+	_Atomic int		*wanted;
+	bool			 proxy;
 
-	if ((r = routes_resource_for(routes_now(t), pkt, len)) == NULL)
+	if ((n = proxymap_lookup(&t->proxies, pkt, len, false, &proxy)) !=
+	    NULL) {
+		(void)proxymap_hold(n, t->mtu, pkt, len);
+		wanted = &n->wanted;
+	} else if (proxy)
 		return (false);
-	pthread_mutex_lock(&r->lock);
-	stage_push(&r->held, t->mtu, pkt, len);
-	pthread_mutex_unlock(&r->lock);
+	else if ((r = routes_resource_for(routes_now(t), pkt, len)) != NULL) {
+		pthread_mutex_lock(&r->lock);
+		stage_push(&r->held, t->mtu, pkt, len);
+		pthread_mutex_unlock(&r->lock);
+		wanted = &r->wanted;
+	} else
+		return (false);
 	atomic_store(&t->unrouted, true);
-	if (atomic_exchange(&r->wanted, 1) == 0)
+	if (atomic_exchange(wanted, 1) == 0)
 		handoff_wake(&t->handoff);
 	return (true);
+}
+
+/*
+ * Proxy IP which of name k of resource id is routed (add) or no longer.
+ * A name nothing routes goes, with what it held. -1: k is another
+ * resource's, or (taking out) not routed.
+ */
+int
+peer_proxy_route(struct peer_tables *t, uint32_t k, const char *id,
+    unsigned which, bool add)
+{
+	struct proxymap_name	*n;
+	uint8_t			 bit = 1u << which;
+
+	if (add) {
+		if ((n = proxymap_put(&t->proxies, k, id)) == NULL)
+			return (-1);
+		atomic_fetch_or(&n->routed, bit);
+		return (0);
+	}
+	if ((n = proxymap_get(&t->proxies, k)) == NULL ||
+	    strcmp(n->id, id) != 0 || (atomic_load(&n->routed) & bit) == 0)
+		return (-1);
+	if ((atomic_fetch_and(&n->routed, (uint8_t)~bit) & ~bit) == 0)
+		qsbr_retire(t->qsbr, proxymap_take(&t->proxies, k),
+		    proxymap_name_free);
+	return (0);
+}
+
+/*
+ * Name k's gateway took it: its proxy IPs go to peer, and so do the
+ * packets it held, in order, once the handshake completes. Returns how
+ * many it held.
+ */
+int
+peer_proxy_gateway(struct peer_tables *t, uint32_t k, struct peer *peer)
+{
+	struct proxymap_name	*n;
+	int			 held = 0;
+
+	if ((n = proxymap_get(&t->proxies, k)) == NULL)
+		return (0);
+	pthread_mutex_lock(&n->lock);
+	atomic_store_explicit(&n->peer, peer, memory_order_release);
+	if (n->held != NULL) {
+		held = n->held->n;
+		pthread_mutex_lock(&peer->lock);
+		stage_move(&peer->staged, n->held);
+		pthread_mutex_unlock(&peer->lock);
+		free(n->held);
+		n->held = NULL;
+	}
+	pthread_mutex_unlock(&n->lock);
+	return (held);
+}
+
+/* The gateway did not take name k: what it held goes. */
+int
+peer_proxy_drop(struct peer_tables *t, uint32_t k)
+{
+	struct proxymap_name	*n;
+
+	if ((n = proxymap_get(&t->proxies, k)) == NULL)
+		return (0);
+	return (proxymap_drop(n));
 }
 
 int
@@ -433,28 +534,29 @@ peer_held_for(const struct routes_resource *res, const char *id,
 	    memcmp(res->addr, only->addr, alen) == 0);
 }
 
-/*
- * The portal refused the resource, or the gateway a name of it: what was
- * held for it (for the one route only, when given) goes.
- */
+/* The portal refused the resource: what was held for it goes. */
 int
-peer_drop_held(struct peer_tables *t, const char *id,
-    const struct ipc_prefix *only)
+peer_drop_held(struct peer_tables *t, const char *id)
 {
 	struct routes		*r = routes_now(t);
 	struct routes_resource	*res;
+	struct proxymap_name	*pn;
 	size_t			 i;
+	uint32_t		 k = 0;
 	int			 n = 0;
 
 	for (i = 0; i < r->nres; i++) {
 		res = r->res[i];
-		if (!peer_held_for(res, id, only))
+		if (!peer_held_for(res, id, NULL))
 			continue;
 		pthread_mutex_lock(&res->lock);
 		n += res->held.n;
 		stage_clear(&res->held);
 		pthread_mutex_unlock(&res->lock);
 	}
+	while ((pn = proxymap_next(&t->proxies, &k)) != NULL)
+		if (strcmp(pn->id, id) == 0)
+			n += proxymap_drop(pn);
 	return (n);
 }
 
@@ -486,9 +588,31 @@ peer_claim_held(struct peer_tables *t, struct peer *peer, const char *id,
 	return (n);
 }
 
+static void
+peer_log_expired(const char *id, int n)
+{
+	if (n > 0)
+		log_info("resource %s: %d packets held for it dropped: "
+			 "no authorization in %d s",
+		    id, n, (int)(PEER_HOLD_NS / NSEC_PER_SEC));
+}
+
+/* A flagged holder goes to fn at most once a second: a flood asks once. */
+static void
+peer_report(_Atomic int *wanted, uint64_t *last, const char *id, uint64_t now,
+    peer_report_fn *fn, void *arg)
+{
+	if (atomic_exchange(wanted, 0) == 0 ||
+	    (*last != 0 && now - *last < NSEC_PER_SEC))
+		return;
+	*last = now;
+	if (fn != NULL)
+		fn(arg, id);
+}
+
 /*
- * The resources workers flagged go to fn, at most once a second each: a
- * flood asks once. What waited too long for an answer is dropped.
+ * The resources and names workers flagged go to fn. What waited too long
+ * for an answer is dropped.
  */
 void
 peer_report_unrouted(struct peer_tables *t, uint64_t now,
@@ -496,7 +620,10 @@ peer_report_unrouted(struct peer_tables *t, uint64_t now,
 {
 	struct routes		*r = routes_now(t);
 	struct routes_resource	*res;
+	struct proxymap_name	*pn;
 	size_t			 i;
+	uint32_t		 k = 0;
+	int			 n;
 
 	if (!atomic_exchange(&t->unrouted, false) &&
 	    now - t->unrouted_scan < NSEC_PER_SEC)
@@ -505,20 +632,21 @@ peer_report_unrouted(struct peer_tables *t, uint64_t now,
 	for (i = 0; i < r->nres; i++) {
 		res = r->res[i];
 		pthread_mutex_lock(&res->lock);
+		n = 0;
 		if (res->held.n > 0 && now - res->held.since > PEER_HOLD_NS) {
-			log_info("resource %s: %d packets held for it dropped: "
-			    "no authorization in %llu s", res->id, res->held.n,
-			    (unsigned long long)(PEER_HOLD_NS / NSEC_PER_SEC));
+			n = res->held.n;
 			stage_clear(&res->held);
 		}
 		pthread_mutex_unlock(&res->lock);
-		if (atomic_exchange(&res->wanted, 0) == 0 ||
-		    (res->last_report != 0 &&
-		    now - res->last_report < NSEC_PER_SEC))
-			continue;
-		res->last_report = now;
-		if (fn != NULL)
-			fn(arg, res->id);
+		peer_log_expired(res->id, n);
+		peer_report(&res->wanted, &res->last_report, res->id, now, fn,
+		    arg);
+	}
+	while ((pn = proxymap_next(&t->proxies, &k)) != NULL) {
+		peer_log_expired(pn->id,
+		    proxymap_expire(pn, now, PEER_HOLD_NS));
+		peer_report(&pn->wanted, &pn->last_report, pn->id, now, fn,
+		    arg);
 	}
 }
 

@@ -16,6 +16,7 @@
 
 #include "ipc/ipc.h"
 #include "tunneld/handoff.h"
+#include "tunneld/proxymap.h"
 #include "tunneld/stage.h"
 #include "tunneld/wg/noise.h"
 #include "tunneld/wg/timers.h"
@@ -63,6 +64,14 @@ struct peer {
 	uint32_t		 hs_index;	/* 0: no initiation pending */
 	bool			 warned_response;
 
+	/*
+	 * Held while a run of the peer's packets is sealed and sent, by
+	 * whichever thread sends for it: its counters then leave in the
+	 * order they were given out, and the receiver sees no reordering.
+	 * Taken once per GSO batch, never per packet; taken before lock.
+	 */
+	pthread_mutex_t		 tx_lock;
+
 	/* Guarded by lock: shared with the workers. */
 	pthread_mutex_t		 lock;
 	struct keypair		*current;
@@ -95,6 +104,7 @@ struct peer_tables {
 	unsigned		 mtu;
 	struct qsbr		*qsbr;
 	struct routes *_Atomic	 routes;
+	struct proxymap		 proxies;
 	struct peer_index *_Atomic index[PEER_INDEX_BUCKETS];
 
 	struct handoff		 handoff;
@@ -147,8 +157,11 @@ int		 peer_add_resource(struct peer_tables *,
 		    const struct ipc_prefix *, const char *);
 int		 peer_del_resource(struct peer_tables *,
 		    const struct ipc_prefix *, const char *);
-int peer_drop_held(struct peer_tables *, const char *,
-    const struct ipc_prefix *);
+int		 peer_drop_held(struct peer_tables *, const char *);
+int peer_proxy_route(struct peer_tables *, uint32_t, const char *, unsigned,
+    bool);
+int peer_proxy_gateway(struct peer_tables *, uint32_t, struct peer *);
+int		 peer_proxy_drop(struct peer_tables *, uint32_t);
 int peer_claim_held(struct peer_tables *, struct peer *, const char *,
     const struct ipc_prefix *);
 void		 peer_report_unrouted(struct peer_tables *, uint64_t,

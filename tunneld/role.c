@@ -5,7 +5,6 @@
  * handed over as an fd to read, and controld may only ask for it to be
  * replaced or deleted.
  */
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -127,19 +126,8 @@ role_token_fd(struct role *r)
 	int			 fd;
 
 	if (id->env_token != NULL) {
-		fd = memfd_create("fzc-token", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-		if (fd == -1)
-			return (-1);
-		/* Sealed: controld can read it, not change it. */
-		if (write(fd, id->env_token, strlen(id->env_token)) == -1 ||
-		    fcntl(fd, F_ADD_SEALS,
-			F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE |
-			    F_SEAL_SEAL) == -1 ||
-		    lseek(fd, 0, SEEK_SET) == -1) {
-			close(fd);
-			return (-1);
-		}
-		return (fd);
+		return (util_sealed_memfd("fzc-token", id->env_token,
+		    strlen(id->env_token)));
 	}
 	fd = open(r->opt.token_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd == -1)

@@ -4,6 +4,9 @@
  * queue are encrypted and sent, datagrams the kernel hashed to its socket
  * are decrypted and written to its queue. One peer's datagrams all reach
  * one socket, so one worker writes all of a flow's packets, in order.
+ * Flows to one peer may come from every queue: a worker seals and sends
+ * a run of them under the peer's tx_lock, so that its counters leave in
+ * the order they were given out whichever worker sends.
  *
  * With TUN offloads on, a read may return a TCP or UDP super-packet of up
  * to 64 KiB: it is cut into segments (gso.c), sealed into the slots of
@@ -258,7 +261,10 @@ flush_tx(struct worker *w)
 	w->ntx = 0;
 }
 
-/* The peer a batch's packets go to, and what sealing for it needs. */
+/*
+ * The peer a run of packets goes to, whose tx_lock is held, and what
+ * sealing for it needs.
+ */
 struct tx_state {
 	struct peer		*peer;
 	struct keypair		*kp;
@@ -269,14 +275,27 @@ struct tx_state {
 	uint64_t		 now;
 };
 
+/* Sends what was sealed for the peer and lets other threads send for it. */
 static void
-tx_peer(struct tx_state *ts, struct peer *p)
+tx_release(struct worker *w, struct tx_state *ts)
 {
-	if (p == ts->peer)
+	if (ts->peer == NULL)
 		return;
+	flush_tx(w);
 	if (ts->ev != 0)
 		peer_raise(ts->peer, ts->ev);
 	ts->ev = 0;
+	pthread_mutex_unlock(&ts->peer->tx_lock);
+	ts->peer = NULL;
+}
+
+static void
+tx_peer(struct worker *w, struct tx_state *ts, struct peer *p)
+{
+	if (p == ts->peer)
+		return;
+	tx_release(w, ts);
+	pthread_mutex_lock(&p->tx_lock);
 	ts->peer = p;
 	ts->kp = peer_current_keypair(p);
 	pthread_mutex_lock(&p->lock);
@@ -288,15 +307,18 @@ tx_peer(struct tx_state *ts, struct peer *p)
 
 /*
  * Seals the packet of n bytes at pkt into the next slot (pkt may already
- * lie there, at HEADROOM); the caller makes sure a slot is free.
+ * lie there, at HEADROOM, or in any slot past the last one sealed).
  */
 static void
 tx_seal(struct worker *w, struct tx_state *ts, const uint8_t *pkt, size_t n)
 {
-	uint8_t		*slot = w->tx + (size_t)w->ntx * w->tx_stride;
+	uint8_t		*slot;
 	size_t		 outlen;
 	int		 rc;
 
+	if (w->ntx == TX_SLOTS)
+		flush_tx(w);
+	slot = w->tx + (size_t)w->ntx * w->tx_stride;
 	if (ts->kp == NULL)
 		rc = WG_ERR_EXPIRED;
 	else if (!ts->has_dst)
@@ -374,7 +396,7 @@ read_plain(struct worker *w, struct tx_state *ts)
 		return (-1);
 	if ((p = tx_route(w, pkt, (size_t)n)) == NULL)
 		return (0);
-	tx_peer(ts, p);
+	tx_peer(w, ts, p);
 	tx_seal(w, ts, pkt, (size_t)n);
 	return (0);
 }
@@ -408,12 +430,9 @@ read_super(struct worker *w, struct tx_state *ts)
 	/* Every segment has the super-packet's addresses. */
 	if ((p = tx_route(w, pkt, len)) == NULL)
 		return (0);
-	tx_peer(ts, p);
-	while ((seg = gso_next(g, &len)) != NULL) {
-		if (w->ntx == TX_SLOTS)
-			flush_tx(w);
+	tx_peer(w, ts, p);
+	while ((seg = gso_next(g, &len)) != NULL)
 		tx_seal(w, ts, seg, len);
-	}
 	return (0);
 }
 
@@ -428,18 +447,15 @@ worker_outbound(struct worker *w)
 	ts.now = util_now_ns();
 	for (i = 0; i < (w->vnet ? TX_READS_GSO : TX_READS); i++) {
 		/*
-		 * Full GSO sends go out at once: another worker sealing for
-		 * the same peer meanwhile would push these counters towards
-		 * the edge of the receiver's replay window.
+		 * Full GSO sends go out at once, and another worker waiting
+		 * to send for the same peer gets its turn.
 		 */
 		if (w->ntx >= (w->vnet ? TX_BATCH : TX_SLOTS))
-			flush_tx(w);
+			tx_release(w, &ts);
 		if ((w->vnet ? read_super(w, &ts) : read_plain(w, &ts)) == -1)
 			break;
 	}
-	if (ts.ev != 0)
-		peer_raise(ts.peer, ts.ev);
-	flush_tx(w);
+	tx_release(w, &ts);
 }
 
 /*
@@ -549,7 +565,6 @@ ip_len(const uint8_t *p, size_t avail)
 struct rx_state {
 	uint32_t		 index;
 	struct keypair		*kp;
-	uint64_t		 last_counter;
 };
 
 static void
@@ -562,11 +577,11 @@ worker_transport(struct worker *w, struct rx_state *st, uint8_t *msg,
 	size_t		 plain, ilen;
 	uint32_t	 index = wg_get_le32(msg + 4);
 	int		 rc;
+	bool		 late;
 
 	if (st->kp == NULL || st->index != index) {
 		st->kp = peer_keypair_by_index(w->tables, index);
 		st->index = index;
-		st->last_counter = 0;
 	}
 	if ((kp = st->kp) == NULL) {
 		drop(w, IPC_DROP_UNKNOWN_INDEX);
@@ -575,6 +590,8 @@ worker_transport(struct worker *w, struct rx_state *st, uint8_t *msg,
 	counter = wg_get_le64(msg + 8);
 	/* Several threads may receive for one keypair when a peer roams. */
 	pthread_mutex_lock(&kp->replay_lock);
+	/* Reordered: a greater counter of the keypair came in before it. */
+	late = counter < kp->kp.replay.top;
 	rc = wg_transport_decrypt(&kp->kp, msg, len, now, &plain);
 	pthread_mutex_unlock(&kp->replay_lock);
 	if (rc != WG_OK) {
@@ -582,10 +599,8 @@ worker_transport(struct worker *w, struct rx_state *st, uint8_t *msg,
 		    IPC_DROP_DECRYPT);
 		return;
 	}
-	if (counter < st->last_counter)
+	if (late)
 		count(&w->c.reorders, 1);
-	else
-		st->last_counter = counter;
 	peer = kp->peer;
 	atomic_fetch_add_explicit(&peer->rx_bytes, len, memory_order_relaxed);
 	pthread_mutex_lock(&peer->lock);
@@ -683,7 +698,7 @@ worker_datagram(struct worker *w, struct rx_state *st, uint8_t *msg,
 static void
 worker_inbound(struct worker *w)
 {
-	struct rx_state	 st = { 0, NULL, 0 };
+	struct rx_state	 st = { 0, NULL };
 	struct cmsghdr	*cmsg;
 	struct sockaddr_in6 src;
 	uint64_t	 now;

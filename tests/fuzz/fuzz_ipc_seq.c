@@ -431,12 +431,37 @@ device_claim_held(struct device *d, struct peer *p, const char *id,
 }
 
 void
-device_drop_held(struct device *d, const char *id,
-    const struct ipc_prefix *only)
+device_drop_held(struct device *d, const char *id)
 {
 	(void)d;
-	(void)id;
-	FUZZ_ASSERT(only == NULL || ipc_proxy_ip(only));
+	FUZZ_ASSERT(id != NULL && strlen(id) < IPC_ID_MAX);
+}
+
+int
+device_proxy_route(struct device *d, uint32_t k, const char *id, unsigned which,
+    bool add)
+{
+	(void)d;
+	(void)add;
+	FUZZ_ASSERT(k < IPC_PROXY_MAX_NAMES && which < IPC_PROXY_IPS);
+	FUZZ_ASSERT(id != NULL && strlen(id) < IPC_ID_MAX);
+	return (0);
+}
+
+void
+device_proxy_gateway(struct device *d, uint32_t k, struct peer *p)
+{
+	(void)d;
+	(void)p;
+	FUZZ_ASSERT(k < IPC_PROXY_MAX_NAMES);
+}
+
+void
+device_proxy_drop(struct device *d, uint32_t k, const char *id)
+{
+	(void)d;
+	FUZZ_ASSERT(k < IPC_PROXY_MAX_NAMES);
+	FUZZ_ASSERT(id != NULL && strlen(id) < IPC_ID_MAX);
 }
 
 void

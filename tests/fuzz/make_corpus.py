@@ -105,6 +105,19 @@ def ipc_seeds():
                         b"corp.example.com".ljust(256, b"\0")))
     write("fuzz_ipc", "system-resolv-with-fd",
           b"\x03" + ipc(169, bytes(4)))
+    # A TCP SYN to the sentinel, and a SYN-ACK back (IPC_DNS_TCP).
+    syn = struct.pack(">HHIIBBHHHBBH", 40000, 53, 1000, 0, 6 << 4, 0x02,
+                      65535, 0, 0, 2, 4, 1460)
+    write("fuzz_ipc", "dns-tcp-query",
+          b"\x01" + ipc(128, client + sentinel +
+                        struct.pack("=II", len(syn), 1) +
+                        syn.ljust(4000, b"\0")))
+    synack = struct.pack(">HHIIBBHHH", 53, 40000, 77, 1001, 5 << 4, 0x12,
+                         1220, 0, 0)
+    write("fuzz_ipc", "dns-tcp-reply",
+          b"\x00" + ipc(129, client + sentinel +
+                        struct.pack("=II", len(synack), 1) +
+                        synack.ljust(4000, b"\0")))
     write("fuzz_ipc", "dns-reply",
           b"\x00" + ipc(129, client + sentinel +
                         struct.pack("=II", len(query), 0) +
@@ -295,6 +308,33 @@ def dns_remote_seeds():
           rec(0, dns_query(3, "a.corp.example.com", 1)) +
           rec(0, dns_query(4, "a.corp.example.com", 16, flags=0x2800)) +
           rec(0, dns_query(5, "a\\.b.example.org", 16)))
+
+
+def tcp_seg(seq, ack, flags, data=b"", mss=None):
+    opts = struct.pack(">BBH", 2, 4, mss) if mss else b""
+    return struct.pack(">HHIIBBHHH", 40000, 53, seq, ack,
+                       (20 + len(opts)) // 4 << 4, flags, 65535, 0,
+                       0) + opts + data
+
+
+def dns_tcp_seeds():
+    # ACK numbers relative to the responder's ISS, as the harness takes
+    # them.
+    q1 = dns_query(1, "web.corp.example.com", 1)
+    q2 = dns_query(2, "plain.example.org", 16)
+    wire = (struct.pack(">H", len(q1)) + q1 +
+            struct.pack(">H", len(q2)) + q2)
+    write("fuzz_dns_tcp", "syn-data-fin",
+          rec(0, tcp_seg(1000, 0, 0x02, mss=1460)) +
+          rec(0, tcp_seg(1001, 1, 0x18, wire)) +
+          rec(1, struct.pack(">H", 300)) +
+          rec(2, struct.pack(">H", 250)) +
+          rec(0, tcp_seg(1001 + len(wire), 1, 0x11)) +
+          rec(3, b"\x01") +
+          rec(2, struct.pack(">H", 20000)))
+    write("fuzz_dns_tcp", "two-conns-rst",
+          rec(0, tcp_seg(7, 0, 0x02)) + rec(4, tcp_seg(9, 0, 0x02)) +
+          rec(0, tcp_seg(8, 0, 0x04)) + rec(4, tcp_seg(10, 5, 0x10)))
 
 
 # --- wgconf ---------------------------------------------------------------
@@ -633,6 +673,7 @@ if __name__ == "__main__":
     p2p_seeds()
     dns_stub_seeds()
     dns_remote_seeds()
+    dns_tcp_seeds()
     wgconf_seeds()
     stun_seeds()
     turn_seeds()

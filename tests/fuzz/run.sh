@@ -46,7 +46,7 @@ CFLAGS="-std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined
 # The libraries each harness links, by pkg-config name.
 pkgs() {
 	case $1 in
-	fuzz_ipc|fuzz_firewall)	echo "" ;;
+	fuzz_ipc|fuzz_firewall|fuzz_dns_tcp)	echo "" ;;
 	fuzz_wgconf)	echo "libsodium" ;;
 	fuzz_stun|fuzz_turn|fuzz_ice)	echo "libcrypto zlib" ;;
 	fuzz_wg)	echo "libsodium libb2 libcrypto" ;;
@@ -64,6 +64,7 @@ pkgs() {
 extra_libs() {
 	case $1 in
 	fuzz_ws)	echo "-lwslay" ;;
+	fuzz_dns_stub)	echo "ipc/ipc.c" ;;
 	fuzz_ipc_seq)	echo "ipc/ipc.c common/log.c common/util.c" \
 	    "common/timer.c tunneld/role.c tunneld/role_settings.c" \
 	    "tunneld/client.c tunneld/gateway.c tunneld/sysdns.c" \

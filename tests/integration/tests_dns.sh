@@ -45,7 +45,8 @@ dns_up() {
 	    --address=/plain.example.org/10.9.8.7 \
 	    --address=/plain.example.org/2001:db8::7 \
 	    --txt-record=plain.example.org,"upstream answer" \
-	    --log-facility="$WORK/dnsmasq.log" --log-queries &
+	    --log-facility="$WORK/dnsmasq.log" --log-queries \
+	    ${DNS_UPSTREAM_EXTRA:-} &
 	PIDS+=($!)
 	cat >"$WORK/scenario.json" <<JSON
 {
@@ -188,9 +189,11 @@ assert m[0]["payload"]["resource_id"] == sys.argv[1], m' "$DNS_RES" ||
 	    fail "stub saw violations" || return 1
 }
 
-# Proxy IPs are the process's: the same after the portal restarts.
+# Proxy IPs are the process's: the same after the portal restarts, and
+# after controld is killed (tunneld gives the new one the names back); a
+# new name then takes the next number, not one a name had.
 t_dns_proxy_ips_stable() {
-	local before after
+	local before after old
 	dns_up || return 1
 	dns_dig "$DNS_SENTINEL" +short a.corp.example.com A >/dev/null
 	before=$(dns_dig "$DNS_SENTINEL" +short b.corp.example.com A | sort)
@@ -209,6 +212,25 @@ t_dns_proxy_ips_stable() {
 	[ "$(dns_dig "$DNS_SENTINEL" +short -x "$(echo "$after" |
 	    head -1)")" = b.corp.example.com. ] || fail "PTR after" ||
 	    return 1
+	old=$(controld_pid "$DIR")
+	kill -KILL "$old"
+	new_controld() {
+		local p
+		p=$(controld_pid "$DIR") && [ "$p" != "$old" ]
+	}
+	wait_until 15 new_controld || fail "no new controld" || return 1
+	wait_until 40 portal_connected ||
+	    fail "no reconnect: $(tail -20 "$TLOG")" || return 1
+	grep -q 'dns: 2 names keep their proxy IPs from before the restart' \
+	    "$TLOG" || fail "names not given back: $(grep dns: "$TLOG" |
+	    tail -5)" || return 1
+	after=$(dns_dig "$DNS_SENTINEL" +short b.corp.example.com A | sort)
+	[ "$before" = "$after" ] ||
+	    fail "proxy IPs moved with controld: $before / $after" || return 1
+	[ "$(dns_dig "$DNS_SENTINEL" +short -x 100.96.0.1)" = \
+	    a.corp.example.com. ] || fail "PTR of a after controld" || return 1
+	after=$(dns_dig "$DNS_SENTINEL" +short c.corp.example.com A | head -1)
+	[ "$after" = 100.96.0.9 ] || fail "new name at $after" || return 1
 }
 
 # 200 malformed datagrams to the sentinel: dropped, logged, and both
@@ -639,4 +661,203 @@ for i in range(200):
 	[ "$(ts_dig "$E2E_C" "$TS_GW4" -p 53535 +short "$TS_SRV" SRV)" = \
 	    "$want" ] || fail "no answer after the malformed ones" || return 1
 	te_healthy
+}
+
+# --- DNS over TCP to the sentinels (controld/dns_tcp.c) -------------------
+
+# dns_tcp_py ARGS...: python3 in the namespace, its program on stdin:
+# the TCP clients below (pipelined queries, malformed input).
+dns_tcp_py() {
+	ip netns exec "$NS" python3 - "$@"
+}
+
+# dig +tcp to the sentinel: a resource name gets its proxy IPs, a
+# forwarded name the upstream's answer, as the upstream gives it over
+# TCP itself.
+t_dns_tcp_answers() {
+	local out a up
+	dns_up || return 1
+	out=$(dns_dig "$DNS_SENTINEL" +tcp +noall +answer web.corp.example.com A)
+	echo "$out"
+	a=$(echo "$out" | awk '$4 == "A" {print $5}' | sort)
+	[ "$a" = "$(printf '100.96.0.%s\n' 1 2 3 4)" ] ||
+	    fail "A over TCP: $out" || return 1
+	out=$(dns_dig "$DNS_SENTINEL" +tcp +short web.corp.example.com AAAA |
+	    sort)
+	[ "$out" = "$(printf 'fd00:2021:1111:8000::%s\n' '' 1 2 3)" ] ||
+	    fail "AAAA over TCP: $out" || return 1
+	for t in A AAAA TXT; do
+		out=$(dns_dig "$DNS_SENTINEL" +tcp +noall +answer \
+		    plain.example.org "$t")
+		up=$(dns_dig "$DNS_UPSTREAM" +tcp +noall +answer \
+		    plain.example.org "$t")
+		echo "$t: $out"
+		[ -n "$out" ] && [ "$out" = "$up" ] ||
+		    fail "$t forwarded over TCP: '$out', upstream '$up'" ||
+		    return 1
+	done
+	# An error answer too.
+	out=$(dns_dig "$DNS_SENTINEL" +tcp nothing.example.org A |
+	    grep -o 'status: [A-Z]*')
+	up=$(dns_dig "$DNS_UPSTREAM" +tcp nothing.example.org A |
+	    grep -o 'status: [A-Z]*')
+	[ -n "$out" ] && [ "$out" = "$up" ] ||
+	    fail "error over TCP: '$out', upstream '$up'" || return 1
+	dns_tcp_clean
+}
+
+# Several queries on one connection, sent at once (RFC 7766 pipelining),
+# in segments cut anywhere: every one answered, ids matched; then a clean
+# close from the application.
+t_dns_tcp_pipelined() {
+	dns_up || return 1
+	dns_tcp_py "$DNS_SENTINEL" <<'PY' || fail "pipelined" || return 1
+import socket, struct, sys, time
+
+def q(i, name, t):
+    m = struct.pack(">HHHHHH", i, 0x0100, 1, 0, 0, 0)
+    for l in name.split("."):
+        m += bytes([len(l)]) + l.encode()
+    return m + b"\x00" + struct.pack(">HH", t, 1)
+
+names = [("web.corp.example.com", 1), ("plain.example.org", 1),
+         ("b.corp.example.com", 28), ("plain.example.org", 16),
+         ("v4.corp.example.com", 1)]
+s = socket.create_connection((sys.argv[1], 53), timeout=5)
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+wire = b"".join(struct.pack(">H", len(m)) + m
+                for m in (q(100 + i, n, t) for i, (n, t) in enumerate(names)))
+# Cut in odd places: inside a length prefix, inside a message.
+for a, b in ((0, 1), (1, 30), (30, 31), (31, len(wire))):
+    s.sendall(wire[a:b])
+    time.sleep(0.05)
+buf, got = b"", {}
+while len(got) < len(names):
+    d = s.recv(4096)
+    if not d:
+        sys.exit("closed after %d answers" % len(got))
+    buf += d
+    while len(buf) >= 2 and len(buf) >= 2 + struct.unpack(">H", buf[:2])[0]:
+        n = struct.unpack(">H", buf[:2])[0]
+        m, buf = buf[2:2 + n], buf[2 + n:]
+        i, flags, qd, an = struct.unpack(">HHHH", m[:8])
+        assert flags & 0x8000 and flags & 0xf == 0, (i, flags)
+        assert an > 0, (i, an)
+        got[i] = an
+assert sorted(got) == list(range(100, 100 + len(names))), got
+print("answers:", got)
+s.shutdown(socket.SHUT_WR)
+assert s.recv(1) == b"", "no FIN after the answers"
+PY
+	wait_until 5 grep -q "plain.example.org" "$WORK/dnsmasq.log" ||
+	    fail "not forwarded" || return 1
+	dns_tcp_clean
+}
+
+# Malformed TCP: garbage and lying lengths on real connections, raw
+# segments with any flags, a flood of SYNs over the connection cap. Both
+# daemons carry on, and DNS over TCP still answers.
+t_dns_tcp_malformed() {
+	local cpid
+	dns_up || return 1
+	cpid=$(controld_pid "$DIR")
+	dns_tcp_py "$DNS_SENTINEL" <<'PY' || fail "sending" || return 1
+import os, random, socket, struct, sys
+random.seed(13)
+dst = sys.argv[1]
+# Connections that say something wrong.
+for i in range(40):
+    try:
+        s = socket.create_connection((dst, 53), timeout=2)
+        k = i % 4
+        if k == 0:
+            s.sendall(os.urandom(random.randint(1, 3000)))
+        elif k == 1:
+            s.sendall(struct.pack(">H", random.randint(0, 11)) + b"x" * 11)
+        elif k == 2:
+            s.sendall(b"\xff\xff" + os.urandom(2000))
+        else:
+            s.sendall(struct.pack(">H", 40) + os.urandom(40))
+        s.close()
+    except OSError as e:
+        print("connection", i, e)
+# Raw segments to port 53 with any flags, sequence numbers and options.
+r = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+for i in range(300):
+    off = random.randint(5, 15)
+    opts = os.urandom((off - 5) * 4)
+    seg = struct.pack(">HHIIBBHHH", random.randint(1024, 65535), 53,
+                      random.getrandbits(32), random.getrandbits(32),
+                      off << 4, random.getrandbits(8),
+                      random.getrandbits(16), 0, 0) + opts + \
+        os.urandom(random.randint(0, 200))
+    r.sendto(seg, (dst, 0))
+# SYNs over the cap: connections left open, then more refused.
+held = []
+for i in range(120):
+    s = socket.socket()
+    s.setblocking(False)
+    s.connect_ex((dst, 53))
+    held.append(s)
+for s in held:
+    s.close()
+PY
+	sleep 1
+	kill -0 "$TPID" || fail "tunneld died" || return 1
+	[ "$(controld_pid "$DIR")" = "$cpid" ] ||
+	    fail "controld restarted" || return 1
+	wait_until 15 dns_tcp_ok || fail "no answer over TCP after" || return 1
+	[ "$(dns_dig "$DNS_SENTINEL" +short web.corp.example.com A |
+	    wc -l)" = 4 ] || fail "no answer over UDP after" || return 1
+	dns_tcp_clean
+}
+
+# An upstream that truncates over UDP (512 bytes at most) and a TXT
+# answer of about 1 KB: asked over UDP with room for it, fzc asks again
+# over TCP and gives the whole answer; without room, a truncated one as
+# the upstream gives; asked over TCP, the upstream is asked over TCP.
+t_dns_tcp_truncated() {
+	local big out up
+	big=$(printf '%0250d' 0 | tr 0 a),$(printf '%0250d' 0 | tr 0 b)
+	big=$big,$(printf '%0250d' 0 | tr 0 c),$(printf '%0250d' 0 | tr 0 d)
+	DNS_UPSTREAM_EXTRA="--edns-packet-max=512 --txt-record=big.example.org,$big"
+	dns_up || return 1
+	up=$(dns_dig "$DNS_UPSTREAM" +ignore +bufsize=1232 big.example.org TXT)
+	echo "$up" | grep -q 'flags:.* tc' ||
+	    fail "the upstream does not truncate: $up" || return 1
+	up=$(dns_dig "$DNS_UPSTREAM" +tcp +noall +answer big.example.org TXT)
+	[ "$(echo "$up" | wc -c)" -gt 1000 ] || fail "upstream: $up" ||
+	    return 1
+	out=$(dns_dig "$DNS_SENTINEL" +ignore +bufsize=1232 big.example.org TXT)
+	! echo "$out" | grep -q 'flags:.* tc' || fail "truncated: $out" ||
+	    return 1
+	out=$(dns_dig "$DNS_SENTINEL" +ignore +bufsize=1232 +noall +answer \
+	    big.example.org TXT)
+	[ "$out" = "$up" ] || fail "UDP: '$out', upstream over TCP '$up'" ||
+	    return 1
+	# No room: TC and no records, as the upstream's own.
+	for o in +noedns +bufsize=600; do
+		out=$(dns_dig "$DNS_SENTINEL" +ignore "$o" big.example.org TXT)
+		echo "$out" | grep -q 'flags:.* tc' &&
+		    echo "$out" | grep -q 'ANSWER: 0' ||
+		    fail "$o: $out" || return 1
+	done
+	out=$(dns_dig "$DNS_SENTINEL" +tcp +noall +answer big.example.org TXT)
+	[ "$out" = "$up" ] || fail "TCP: '$out', upstream '$up'" || return 1
+	# A small answer is not asked again.
+	[ "$(dns_dig "$DNS_SENTINEL" +short plain.example.org A)" = \
+	    10.9.8.7 ] || fail "small answer" || return 1
+	dns_tcp_clean
+}
+
+dns_tcp_ok() {
+	[ "$(dns_dig "$DNS_SENTINEL" +tcp +short plain.example.org A)" = \
+	    10.9.8.7 ]
+}
+
+# No sanitizer report from either daemon (the sanitizer build).
+dns_tcp_clean() {
+	! grep -q 'ERROR: AddressSanitizer\|runtime error:' "$TLOG" ||
+	    fail "sanitizer report: $(grep -A12 'Sanitizer\|runtime error:' \
+	    "$TLOG" | head -30)"
 }

@@ -266,6 +266,17 @@ static const struct sample {
 	    { .dns = { { AF_INET6, 40000, 0, { 0xfd, [15] = 9 } },
 	    { AF_INET6, 53, 0, { 0xfd, 0, 0x20, 0x21, 0x11, 0x11, 0x80, 0,
 	    1, 0, 1, 0, 1, 0x11, 0, 2 } }, 13, 0, { 0x12, 0x34, 0x81 } } } },
+	/* TCP segments: the ports in the message's direction. */
+	{ IPC_DNS_QUERY, IPC_PEER_CONTROLD, 0, sizeof(struct ipc_dns),
+	    { .dns = { { AF_INET, 40000, 0, { 100, 71, 34, 9 } },
+	    { AF_INET, 53, 0, { 100, 100, 111, 1 } }, 24, IPC_DNS_TCP,
+	    { 40000 >> 8, 40000 & 0xff, 0, 53, [12] = 0x60, [13] = 0x02,
+	    [20] = 2, 4, 5, 0xb4 } } } },
+	{ IPC_DNS_REPLY, IPC_PEER_TUNNELD, 0, sizeof(struct ipc_dns),
+	    { .dns = { { AF_INET, 40000, 0, { 100, 71, 34, 9 } },
+	    { AF_INET, 53, 0, { 100, 100, 111, 1 } }, 22, IPC_DNS_TCP,
+	    { 0, 53, 40000 >> 8, 40000 & 0xff, [12] = 0x50, [13] = 0x18,
+	    [20] = 'h', 'i' } } } },
 	{ IPC_P2P_SEND, IPC_PEER_TUNNELD, 0, sizeof(struct ipc_p2p),
 	    { .p2p = { "77aa11bb-22cc-4d33-8e44-55ff66aa77bb",
 	    IPC_P2P_ASSIGNED_IPS, { 0 }, 2, "{}" } } },
@@ -278,7 +289,7 @@ static const struct sample {
 	    { 0 }, { { AF_INET, 32, { 0 }, { 100, 96, 0, 1 } },
 	    { AF_INET, 32, { 0 }, { 100, 96, 0, 2 } },
 	    { AF_INET, 32, { 0 }, { 100, 96, 0, 3 } },
-	    { AF_INET, 32, { 0 }, { 100, 127, 255, 255 } },
+	    { AF_INET, 32, { 0 }, { 100, 96, 0, 4 } },
 	    { AF_INET6, 128, { 0 }, { 0xfd, 0, 0x20, 0x21, 0x11, 0x11,
 	    0x80 } },
 	    { AF_INET6, 128, { 0 }, { 0xfd, 0, 0x20, 0x21, 0x11, 0x11,
@@ -286,7 +297,7 @@ static const struct sample {
 	    { AF_INET6, 128, { 0 }, { 0xfd, 0, 0x20, 0x21, 0x11, 0x11,
 	    0x80, [15] = 2 } },
 	    { AF_INET6, 128, { 0 }, { 0xfd, 0, 0x20, 0x21, 0x11, 0x11,
-	    0x80, [13] = 0x1f, [15] = 3 } } } } } },
+	    0x80, [15] = 3 } } } } } },
 	{ IPC_GW_DNS_MAP, IPC_PEER_TUNNELD, 0, sizeof(struct ipc_gw_dns_map),
 	    { .gw_dns_map = { "d2b6f1a0-3c4e-4f5a-9b8c-7d6e5f4a3b2c",
 	    "a4e2c7d9-1b3f-4e5a-8c7d-2f1e0d9c8b7a", 2, 0,
@@ -301,6 +312,11 @@ static const struct sample {
 	    1, 0, 1, 0, 1, 0x11, 0, 2 } } }, "corp.example-1.com" } } },
 	{ IPC_DNS_CONFIG, IPC_PEER_TUNNELD, 0, sizeof(struct ipc_dns_config),
 	    { .dns_config = { 0 } } },
+	{ IPC_PROXY_NAME, IPC_PEER_TUNNELD, 0, sizeof(struct ipc_proxy_name),
+	    { .proxy_name = { 99999, 0, "a4e2c7d9-1b3f-4e5a-8c7d-2f1e0d9c8b7a",
+	    "git_1.corp.example.com" } } },
+	{ IPC_PROXY_NAMES, IPC_PEER_CONTROLD, 1, sizeof(struct ipc_empty),
+	    { .empty = { 0 } } },
 };
 #define NSAMPLES	(sizeof(samples) / sizeof(samples[0]))
 /* clang-format on */
@@ -798,9 +814,54 @@ mut_dns_tail(union ipc_payload *u)
 }
 
 static void
-mut_dns_reserved(union ipc_payload *u)
+mut_dns_flags(union ipc_payload *u)
 {
-	u->dns.reserved = 1;
+	u->dns.flags = 2;
+}
+
+/* The UDP query made a TCP segment from the application's port. */
+static void
+mut_dns_tcp(union ipc_payload *u)
+{
+	u->dns.flags = IPC_DNS_TCP;
+	u->dns.len = 20;
+	memset(u->dns.data, 0, 20);
+	u->dns.data[0] = 40000 >> 8;
+	u->dns.data[1] = 40000 & 0xff;
+	u->dns.data[3] = 53;
+	u->dns.data[12] = 0x50;
+}
+
+static void
+mut_dns_tcp_short(union ipc_payload *u)
+{
+	mut_dns_tcp(u);
+	u->dns.len = 19;
+	u->dns.data[19] = 0;
+}
+
+static void
+mut_dns_tcp_off(union ipc_payload *u)
+{
+	mut_dns_tcp(u);
+	u->dns.data[12] = 0x60;
+}
+
+static void
+mut_dns_tcp_port(union ipc_payload *u)
+{
+	mut_dns_tcp(u);
+	u->dns.data[3] = 54;
+}
+
+static void
+mut_dns_tcp_dir(union ipc_payload *u)
+{
+	mut_dns_tcp(u);
+	u->dns.data[0] = 0;
+	u->dns.data[1] = 53;
+	u->dns.data[2] = 40000 >> 8;
+	u->dns.data[3] = 40000 & 0xff;
 }
 
 static void
@@ -847,6 +908,13 @@ mut_proxy_v6_range(union ipc_payload *u)
 	u->proxy_state.ips[7].addr[13] = 0x20;
 }
 
+/* Name 0's first three, name 1's first. */
+static void
+mut_proxy_two_names(union ipc_payload *u)
+{
+	u->proxy_state.ips[3].addr[3] = 5;
+}
+
 static void
 mut_proxy_order(union ipc_payload *u)
 {
@@ -860,6 +928,30 @@ static void
 mut_proxy_active(union ipc_payload *u)
 {
 	u->proxy_state.active = 2;
+}
+
+static void
+mut_name_number(union ipc_payload *u)
+{
+	u->proxy_name.k = IPC_PROXY_MAX_NAMES;
+}
+
+static void
+mut_name_upper(union ipc_payload *u)
+{
+	u->proxy_name.name[0] = 'G';
+}
+
+static void
+mut_name_space(union ipc_payload *u)
+{
+	u->proxy_name.name[3] = ' ';
+}
+
+static void
+mut_name_tail(union ipc_payload *u)
+{
+	u->proxy_name.name[IPC_PROXY_NAME_MAX] = 'x';
 }
 
 static void
@@ -1108,7 +1200,13 @@ static const struct mutation {
 	{ "dns too long", "length", IPC_DNS_REPLY, mut_dns_long },
 	{ "dns bytes past the length", "past the length", IPC_DNS_REPLY,
 	    mut_dns_tail },
-	{ "dns reserved", "reserved", IPC_DNS_QUERY, mut_dns_reserved },
+	{ "dns flags", "unknown flags", IPC_DNS_QUERY, mut_dns_flags },
+	{ "dns tcp shorter than a header", "length", IPC_DNS_QUERY,
+	    mut_dns_tcp_short },
+	{ "dns tcp data offset", "does not fit", IPC_DNS_QUERY,
+	    mut_dns_tcp_off },
+	{ "dns tcp port", "ports", IPC_DNS_QUERY, mut_dns_tcp_port },
+	{ "dns tcp direction", "ports", IPC_DNS_QUERY, mut_dns_tcp_dir },
 	{ "p2p goodbye", "unknown event", IPC_P2P_SEND, mut_p2p_event },
 	{ "p2p empty", "length", IPC_P2P_RECV, mut_p2p_empty },
 	{ "p2p bytes past the length", "past the length", IPC_P2P_SEND,
@@ -1121,6 +1219,13 @@ static const struct mutation {
 	{ "proxy state past /107", "proxy IPs", IPC_PROXY_STATE,
 	    mut_proxy_v6_range },
 	{ "proxy state order", "proxy IPs", IPC_PROXY_STATE, mut_proxy_order },
+	{ "proxy state two names", "proxy IPs of a name", IPC_PROXY_STATE,
+	    mut_proxy_two_names },
+	{ "proxy name number", "number", IPC_PROXY_NAME, mut_name_number },
+	{ "proxy name upper case", "lower-case", IPC_PROXY_NAME,
+	    mut_name_upper },
+	{ "proxy name space", "lower-case", IPC_PROXY_NAME, mut_name_space },
+	{ "proxy name past NUL", "lower-case", IPC_PROXY_NAME, mut_name_tail },
 	{ "proxy state flag", "flag", IPC_PROXY_STATE, mut_proxy_active },
 	{ "dns map family", "family", IPC_GW_DNS_MAP, mut_map_family },
 	{ "dns map network", "host", IPC_GW_DNS_MAP, mut_map_net },

@@ -483,19 +483,96 @@ START_TEST(test_held_cap)
 	ck_assert_uint_eq(stage_bytes(), held * HELD_LEN);
 
 	/* Refused: what was held for it frees its share. */
-	ck_assert_int_eq(peer_drop_held(&t, "r1", NULL), STAGE_MAX);
+	ck_assert_int_eq(peer_drop_held(&t, "r1"), STAGE_MAX);
 	ck_assert_uint_eq(stage_bytes(), (held - STAGE_MAX) * HELD_LEN);
 	held_packet(pkt, 1, 501);
 	ck_assert(peer_unrouted(&t, pkt, HELD_LEN));
 	ck_assert_uint_eq(stage_bytes(), (held - STAGE_MAX + 1) * HELD_LEN);
 	for (i = 1; i < NRES; i++) {
 		snprintf(id, sizeof(id), "r%zu", i);
-		(void)peer_drop_held(&t, id, NULL);
+		(void)peer_drop_held(&t, id);
 	}
 	ck_assert_uint_eq(stage_bytes(), STAGE_MAX * HELD_LEN);
 	peer_fini(&p);
 	ck_assert_uint_eq(stage_bytes(), 0);
 	peer_tables_clear(&t);
+}
+END_TEST
+
+static struct peer *
+proxy_dst(struct peer_tables *t, const char *dst, bool hold)
+{
+	uint8_t	 pkt[40];
+	size_t	 len;
+
+	len = packet(pkt, strchr(dst, ':') ? "::1" : "192.0.2.1", dst);
+	if (hold)
+		ck_assert(peer_unrouted(t, pkt, len));
+	return (peer_lookup_dst(t, pkt, len));
+}
+
+/*
+ * Names of DNS resources (PROTOCOL 4.6): a proxy IP leads to its name
+ * only if that IP is routed, to nothing else ever, and the name holds
+ * 32 packets until its gateway takes it.
+ */
+START_TEST(test_proxy_names)
+{
+	struct peer_tables	 t;
+	struct peer		 p, q;
+	struct ipc_prefix	 internet = { .family = AF_INET };
+	uint8_t			 pkt[40];
+	size_t			 len;
+	unsigned		 i;
+	int			 k;
+
+	memset(&p, 0, sizeof(p));
+	memset(&q, 0, sizeof(q));
+	peer_tables_init(&t, 1280, 1, NULL, NULL);
+	peer_init(&p, &t);
+	peer_init(&q, &t);
+	/* An Internet resource does not take proxy IPs. */
+	ck_assert_int_eq(peer_add_allowed_ip(&t, &q, &internet), 0);
+	for (i = 0; i < 4; i++)
+		ck_assert_int_eq(peer_proxy_route(&t, 0, "r0", i, true), 0);
+	ck_assert_int_eq(peer_proxy_route(&t, 0, "r0", 4, true), 0);
+	ck_assert_int_eq(peer_proxy_route(&t, 0, "r1", 0, true), -1);
+	k = peer_proxy_route(&t, IPC_PROXY_MAX_NAMES, "r0", 0, true);
+	ck_assert_int_eq(k, -1);
+
+	for (k = 0; k < 40; k++)
+		ck_assert_ptr_null(proxy_dst(&t, "100.96.0.2", true));
+	ck_assert_int_eq(proxymap_get(&t.proxies, 0)->held->n,
+	    PROXYMAP_HELD_MAX);
+	ck_assert_ptr_null(proxy_dst(&t, "fd00:2021:1111:8000::", false));
+	/* Not routed: name 0's fifth IPv6 address, name 1. */
+	len = packet(pkt, "::1", "fd00:2021:1111:8000::1");
+	ck_assert(!peer_unrouted(&t, pkt, len));
+	len = packet(pkt, "192.0.2.1", "100.96.0.5");
+	ck_assert(!peer_unrouted(&t, pkt, len));
+	ck_assert_ptr_null(peer_lookup_dst(&t, pkt, len));
+	ck_assert_ptr_eq(proxy_dst(&t, "100.95.255.255", false), &q);
+
+	ck_assert_int_eq(peer_proxy_gateway(&t, 0, &p), PROXYMAP_HELD_MAX);
+	ck_assert_int_eq(p.staged.n, PROXYMAP_HELD_MAX);
+	ck_assert_ptr_eq(proxy_dst(&t, "100.96.0.4", false), &p);
+	ck_assert_ptr_eq(proxy_dst(&t, "fd00:2021:1111:8000::", false), &p);
+	len = packet(pkt, "100.96.0.3", "100.64.0.2");
+	ck_assert(peer_src_allowed(&t, &p, pkt, len));
+	ck_assert(!peer_src_allowed(&t, &q, pkt, len));
+
+	peer_remove_allowed_ips(&t, &p);
+	ck_assert_ptr_null(proxy_dst(&t, "100.96.0.4", false));
+	for (i = 0; i < 4; i++)
+		ck_assert_int_eq(peer_proxy_route(&t, 0, "r0", i, false), 0);
+	ck_assert_ptr_nonnull(proxymap_get(&t.proxies, 0));
+	ck_assert_int_eq(peer_proxy_route(&t, 0, "r0", 0, false), -1);
+	ck_assert_int_eq(peer_proxy_route(&t, 0, "r0", 4, false), 0);
+	ck_assert_ptr_null(proxymap_get(&t.proxies, 0));
+	peer_fini(&p);
+	peer_fini(&q);
+	peer_tables_clear(&t);
+	ck_assert_uint_eq(stage_bytes(), 0);
 }
 END_TEST
 
@@ -512,6 +589,7 @@ peer_suite(void)
 	tcase_add_test(tc, test_swap_while_reading);
 	tcase_add_test(tc, test_index);
 	tcase_add_test(tc, test_held_cap);
+	tcase_add_test(tc, test_proxy_names);
 	suite_add_tcase(s, tc);
 	return (s);
 }

@@ -115,6 +115,61 @@ START_TEST(test_round_trip)
 }
 END_TEST
 
+/* A TCP segment to the sentinel: handed over whole, and one back. */
+START_TEST(test_tcp)
+{
+	struct handoff	 h;
+	struct ipc_dns	 q;
+	uint8_t		 p[256], r[256];
+	size_t		 n;
+	uint32_t	 acc;
+
+	handoff_init(&h);
+	memset(p, 0, sizeof(p));
+	p[0] = 0x45;
+	p[3] = 20 + 24;
+	p[8] = 64;
+	p[9] = IPPROTO_TCP;
+	inet_pton(AF_INET, "100.64.0.2", p + 12);
+	inet_pton(AF_INET, "100.100.111.1", p + 16);
+	p[20] = 40000 >> 8;
+	p[21] = 40000 & 0xff;
+	p[23] = 53;
+	p[32] = 6 << 4;		/* header and the MSS option */
+	p[33] = 0x02;		/* SYN */
+	p[40] = 2;
+	p[41] = 4;
+	n = 20 + 24;
+	ck_assert_int_eq(sentinel_take(&h, p, n), SENTINEL_QUEUED);
+	ck_assert_int_eq(sentinel_query(p, n, &q), 0);
+	ck_assert_uint_eq(q.flags, IPC_DNS_TCP);
+	ck_assert_uint_eq(q.len, 24);
+	ck_assert_uint_eq(q.client.port, 40000);
+	ck_assert(memcmp(q.data, p + 20, 24) == 0);
+	/* A data offset past the end, another port: not for controld. */
+	p[32] = 7 << 4;
+	ck_assert_int_eq(sentinel_take(&h, p, n), SENTINEL_NOT);
+	p[32] = 6 << 4;
+	p[23] = 54;
+	ck_assert_int_eq(sentinel_take(&h, p, n), SENTINEL_NOT);
+
+	/* The answer: controld's segment as it is, its checksum filled. */
+	q.data[0] = 0;
+	q.data[1] = 53;
+	q.data[2] = 40000 >> 8;
+	q.data[3] = 40000 & 0xff;
+	q.data[13] = 0x12;
+	q.data[16] = q.data[17] = 0xaa;
+	n = sentinel_reply(&q, r, sizeof(r));
+	ck_assert_uint_eq(n, 20 + 24);
+	ck_assert_uint_eq(r[9], IPPROTO_TCP);
+	ck_assert_uint_eq(r[33], 0x12);
+	acc = sum(r + 12, 8) + IPPROTO_TCP + 24 + sum(r + 20, 24);
+	ck_assert_uint_eq(fold(acc), 0xffff);
+	handoff_free(&h);
+}
+END_TEST
+
 START_TEST(test_not_queries)
 {
 	struct handoff	 h;
@@ -152,6 +207,7 @@ sentinel_suite(void)
 
 	tcase_add_test(tc, test_round_trip);
 	tcase_add_test(tc, test_not_queries);
+	tcase_add_test(tc, test_tcp);
 	suite_add_tcase(s, tc);
 	return (s);
 }
