@@ -569,6 +569,10 @@ t_dns_srv_txt() {
 	    "$(grep 'dns\|authoriz' "$E2E_CLOG" | tail -8)" || return 1
 	grep -q "portal: resource $TS_RES authorized" "$E2E_CLOG" ||
 	    fail "no authorization" || return 1
+	# Over TCP to the sentinel too (the gateway is asked over UDP).
+	out=$(ts_dig "$E2E_C" 100.100.111.1 +tcp +short "$TS_SRV" SRV)
+	[ "$out" = "$(ts_gateway_view "$TS_SRV" SRV)" ] ||
+	    fail "SRV over TCP: '$out'" || return 1
 	want=$(ts_gateway_view app.corp.example.com TXT)
 	[ -n "$want" ] || fail "dnsmasq TXT" || return 1
 	out=$(ts_dig "$E2E_C" 100.100.111.1 +short APP.corp.example.com TXT)
