@@ -179,13 +179,19 @@ tunnel_send(struct dns_tunnel *t, struct dns_forward_query *who,
 		log_debug("dns: sending to the gateway: %s", strerror(errno));
 }
 
-static void
+/*
+ * Held query i, out of the table before anything is done with it: an
+ * answer to a TCP connection may ask the next query of it at once.
+ */
+static struct tunnel_held
 tunnel_unhold(struct dns_tunnel *t, size_t i)
 {
-	free(t->held[i].msg);
+	struct tunnel_held	 h = t->held[i];
+
 	memmove(&t->held[i], &t->held[i + 1],
 	    (t->nheld - i - 1) * sizeof(t->held[0]));
 	t->nheld--;
+	return (h);
 }
 
 /*
@@ -196,23 +202,24 @@ tunnel_unhold(struct dns_tunnel *t, size_t i)
 void
 dns_tunnel_retry(struct dns_tunnel *t)
 {
-	struct tunnel_held	*h;
+	struct tunnel_held	 h;
 	struct portal_addr	 gw;
 	uint64_t		 now = util_now_ns();
 	size_t			 i = 0;
 
 	while (i < t->nheld) {
-		h = &t->held[i];
-		if (h->expires <= now) {
-			t->reply(t->arg, &h->who, NULL, 0);
-			tunnel_unhold(t, i);
-		}
-		else if (session_client_dns_target(t->session, h->resource_id,
-		    false, &gw)) {
-			tunnel_send(t, &h->who, h->msg, h->len, &gw);
-			tunnel_unhold(t, i);
-		} else
+		if (t->held[i].expires <= now) {
+			h = tunnel_unhold(t, i);
+			t->reply(t->arg, &h.who, NULL, 0);
+		} else if (session_client_dns_target(t->session,
+		    t->held[i].resource_id, false, &gw)) {
+			h = tunnel_unhold(t, i);
+			tunnel_send(t, &h.who, h.msg, h.len, &gw);
+		} else {
 			i++;
+			continue;
+		}
+		free(h.msg);
 	}
 }
 

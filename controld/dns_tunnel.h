@@ -25,8 +25,8 @@ typedef void dns_tunnel_reply_fn(void *, const struct dns_forward_query *,
 struct dns_tunnel *dns_tunnel_new(struct event_base *, struct session *,
 		    dns_tunnel_reply_fn *, void *);
 void		 dns_tunnel_free(struct dns_tunnel *);
-void		 dns_tunnel_query(struct dns_tunnel *, const struct ipc_dns *,
-		    uint64_t, const char *);
+void dns_tunnel_query(struct dns_tunnel *, const struct ipc_dns *, uint64_t,
+    const char *);
 void		 dns_tunnel_retry(struct dns_tunnel *);
 
 #endif

@@ -533,16 +533,17 @@ client_device_routes(struct client *c)
 	size_t			 i;
 	int			 rc;
 
-	for (i = 0; i < sizeof(r) / sizeof(r[0]); i++)
-		if (((rc = netlink_route_add(t->nl, t->ifindex, r[i].family,
-			  r[i].addr, r[i].prefixlen, CLIENT_TABLE_DEVICES, 0)) < 0 &&
-			rc != -EEXIST) ||
-		    ((rc = netlink_rule_add(t->nl, r[i].family, FZC_FWMARK,
-			  true, CLIENT_TABLE_DEVICES, CLIENT_RULE_DEVICES,
-			  false)) < 0 &&
-			rc != -EEXIST))
+	for (i = 0; i < sizeof(r) / sizeof(r[0]); i++) {
+		rc = netlink_route_add(t->nl, t->ifindex, r[i].family,
+		    r[i].addr, r[i].prefixlen, CLIENT_TABLE_DEVICES, 0);
+		if (rc == 0 || rc == -EEXIST)
+			rc = netlink_rule_add(t->nl, r[i].family, FZC_FWMARK,
+			    true, CLIENT_TABLE_DEVICES, CLIENT_RULE_DEVICES,
+			    false);
+		if (rc < 0 && rc != -EEXIST)
 			log_warnx("route for the gateways' DNS: %s",
 			    strerror(-rc));
+	}
 }
 
 /*
