@@ -299,6 +299,10 @@ check_portal_config(const struct ipc_msg *m)
 		return ("portal config: unknown role");
 	if (c->internet > 1)
 		return ("portal config: internet flag not 0 or 1");
+	if (c->dns_control > IPC_DNS_CONTROL_RESOLVED ||
+	    (c->role == IPC_ROLE_GATEWAY &&
+		c->dns_control != IPC_DNS_CONTROL_NONE))
+		return ("portal config: unknown DNS control");
 	if (!all_zero(c->reserved, sizeof(c->reserved)))
 		return ("portal config: reserved field not zero");
 	return (NULL);

@@ -289,8 +289,14 @@ struct ipc_portal_config {
 							   private half */
 	uint8_t		role;		/* IPC_ROLE_CLIENT or _GATEWAY */
 	uint8_t		internet;	/* 0 or 1: the saved Internet switch */
-	uint8_t		reserved[6];	/* zero */
+	uint8_t		dns_control;	/* IPC_DNS_CONTROL_*, for status */
+	uint8_t		reserved[5];	/* zero */
 };
+/* The system DNS control tunneld settled on (--dns-control). */
+#define IPC_DNS_CONTROL_NONE		0	/* the gateway: no sentinels */
+#define IPC_DNS_CONTROL_DISABLED	1
+#define IPC_DNS_CONTROL_RESOLV_CONF	2
+#define IPC_DNS_CONTROL_RESOLVED	3
 
 /*
  * IPC_INTERNET_SET: the user turned the Internet resource on or off;

@@ -28,6 +28,7 @@
 #include "tunneld/netwatch.h"
 #include "tunneld/p2p.h"
 #include "tunneld/role.h"
+#include "tunneld/sysdns.h"
 
 /* PROTOCOL 4.4: the inner MTU. */
 #define ROLE_MTU	1280
@@ -187,6 +188,20 @@ role_portal_config(const struct role *r, uint8_t role,
 	memcpy(pc->device_id, r->id.device_id, sizeof(pc->device_id));
 	memcpy(pc->public_key, r->id.public_key, sizeof(pc->public_key));
 	pc->role = role;
+	/* The client's system DNS control, for `fzc status`. */
+	if (role == IPC_ROLE_CLIENT && r->opt.sysdns != NULL) {
+		switch (sysdns_mode(r->opt.sysdns)) {
+		case SYSDNS_RESOLVED:
+			pc->dns_control = IPC_DNS_CONTROL_RESOLVED;
+			break;
+		case SYSDNS_RESOLV_CONF:
+			pc->dns_control = IPC_DNS_CONTROL_RESOLV_CONF;
+			break;
+		default:
+			pc->dns_control = IPC_DNS_CONTROL_DISABLED;
+			break;
+		}
+	}
 }
 
 /* Sent after every hello: a restarted controld starts from scratch. */

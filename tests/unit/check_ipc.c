@@ -144,7 +144,7 @@ static const struct sample {
 	    sizeof(struct ipc_portal_config),
 	    { .portal_config = { "wss://api.example.test", "", "box",
 	    "5c0a4d62-3f1e-4a2b-9c1d-2e3f4a5b6c7d", { 1 },
-	    IPC_ROLE_CLIENT, 1 } } },
+	    IPC_ROLE_CLIENT, 1, IPC_DNS_CONTROL_RESOLV_CONF } } },
 	{ IPC_INTERNET_SET, IPC_PEER_TUNNELD, 0, sizeof(struct ipc_internet),
 	    { .internet = { 1, { 0 } } } },
 	{ IPC_AUTHZ_FAILED, IPC_PEER_TUNNELD, 0,
@@ -552,13 +552,27 @@ mut_role(union ipc_payload *u)
 static void
 mut_config_reserved(union ipc_payload *u)
 {
-	u->portal_config.reserved[5] = 1;
+	u->portal_config.reserved[4] = 1;
 }
 
 static void
 mut_config_internet(union ipc_payload *u)
 {
 	u->portal_config.internet = 2;
+}
+
+static void
+mut_config_dns_control(union ipc_payload *u)
+{
+	u->portal_config.dns_control = IPC_DNS_CONTROL_RESOLVED + 1;
+}
+
+/* The gateway has no sentinels, so no DNS control to show. */
+static void
+mut_config_gw_dns_control(union ipc_payload *u)
+{
+	u->portal_config.role = IPC_ROLE_GATEWAY;
+	u->portal_config.dns_control = IPC_DNS_CONTROL_DISABLED;
 }
 
 static void
@@ -1120,6 +1134,10 @@ static const struct mutation {
 	    mut_config_reserved },
 	{ "config internet flag", "internet flag", IPC_PORTAL_CONFIG,
 	    mut_config_internet },
+	{ "config DNS control", "DNS control", IPC_PORTAL_CONFIG,
+	    mut_config_dns_control },
+	{ "gateway DNS control", "DNS control", IPC_PORTAL_CONFIG,
+	    mut_config_gw_dns_control },
 	{ "internet flag", "flag not 0 or 1", IPC_INTERNET_SET, mut_internet },
 	{ "internet reserved", "reserved", IPC_INTERNET_SET,
 	    mut_internet_reserved },
