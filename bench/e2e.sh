@@ -95,6 +95,20 @@ phase() {
 	) || die "$name: $(tail -3 "$RES/$name" 2>/dev/null)"
 }
 
+# fresh_client I CHECK...: sample I's client, the last one stopped (a new
+# key makes the next authorization a new one), connected and CHECK true.
+fresh_client() {
+	local i=$1
+	shift
+	if [ "$i" -gt 1 ]; then
+		kill -TERM "$E2E_CPID"
+		wait "$E2E_CPID"
+	fi
+	e2e_client || return 1
+	wait_until 15 e2e_client_connected && wait_until 5 "$@" ||
+	    fail "client $i not connected" || return 1
+}
+
 # first_answers MODE: SAMPLES times, a fresh client and one ping; one
 # round-trip time in ms a line.
 first_answers() {
@@ -103,12 +117,7 @@ first_answers() {
 	e2e_topology "$1" || return 1
 	for ((i = 1; i <= SAMPLES; i++)); do
 		if [ "$i" -gt 1 ]; then
-			kill -TERM "$E2E_CPID"
-			wait "$E2E_CPID"
-			e2e_client || return 1
-			wait_until 15 e2e_client_connected &&
-			    wait_until 5 e2e_route 10.20.0.0/24 ||
-			    fail "client $i not connected" || return 1
+			fresh_client "$i" e2e_route 10.20.0.0/24 || return 1
 		fi
 		out=$(ip netns exec "$E2E_C" ping -c 1 -W 20 10.20.0.2) ||
 		    fail "$1: sample $i not answered: $(tail -5 "$E2E_CLOG")" ||
@@ -117,6 +126,10 @@ first_answers() {
 		progress "$1: first answer $i/$SAMPLES after $(sed -n \
 		    's/.*time=\([0-9.]*\) ms.*/\1/p' <<<"$out") ms ($(e2e_peer_path))"
 	done
+}
+
+sentinel_ready() {
+	grep -q 'dns: sentinel 100.100.111.1 forwards' "$E2E_CLOG"
 }
 
 # first_dns: SAMPLES times, a fresh client and one HTTP GET by the name of
@@ -144,14 +157,7 @@ first_dns() {
 	    e2e_portal && e2e_gateway 1 || return 1
 	e2e_gateway_online 1 15 || fail "gateway not joined" || return 1
 	for ((i = 1; i <= SAMPLES; i++)); do
-		if [ "$i" -gt 1 ]; then
-			kill -TERM "$E2E_CPID"
-			wait "$E2E_CPID"
-		fi
-		e2e_client || return 1
-		wait_until 15 e2e_client_connected &&
-		    wait_until 5 grep -q 'dns: sentinel 100.100.111.1 forwards' \
-		    "$E2E_CLOG" || fail "client $i not connected" || return 1
+		fresh_client "$i" sentinel_ready || return 1
 		out=$(ip netns exec "$E2E_C" curl -sS -o /dev/null -m 30 \
 		    -w '%{time_namelookup} %{time_starttransfer}\n' \
 		    http://app.corp.example.com/file.bin) ||

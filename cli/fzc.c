@@ -292,6 +292,38 @@ print_portal(json_t *p)
 		printf("tunnel:    %s, %s\n", v4, v6);
 }
 
+/* The client's DNS: who points the system at fzc, and where fzc asks. */
+static void
+print_dns(json_t *d)
+{
+	static const struct {
+		const char	*key, *text;
+	} sources[] = {
+		{ "portal_do53", "portal" },
+		{ "portal_doh", "portal, DoH" },
+		{ "system", "system" },
+	};
+	json_t		*u;
+	const char	*src, *to, *control;
+	size_t		 i, j, n = sizeof(sources) / sizeof(sources[0]);
+
+	if ((control = json_string_value(json_object_get(d, "control"))) ==
+	    NULL)
+		return;
+	printf("dns:       system DNS control %s\n", control);
+	json_array_foreach(json_object_get(d, "upstreams"), i, u) {
+		src = json_string_value(json_object_get(u, "source"));
+		for (j = 0; src != NULL && j < n; j++)
+			if (strcmp(src, sources[j].key) == 0)
+				src = sources[j].text;
+		if ((to = json_string_value(json_object_get(u, "url"))) == NULL)
+			to = json_string_value(json_object_get(u, "address"));
+		printf("  sentinel %s -> %s (%s)\n",
+		    json_string_value(json_object_get(u, "sentinel")),
+		    to != NULL ? to : "?", src != NULL ? src : "?");
+	}
+}
+
 static void
 print_status(json_t *r)
 {
@@ -312,6 +344,7 @@ print_status(json_t *r)
 	    restarts, restarts == 1 ? "" : "s");
 	print_workers(r);
 	print_portal(json_object_get(r, "portal"));
+	print_dns(json_object_get(r, "dns"));
 }
 
 static void

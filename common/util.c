@@ -1,4 +1,5 @@
 /* util.c: allocation wrappers and small helpers shared by all programs. */
+#include <sys/mman.h>
 #include <sys/types.h>
 
 #include <errno.h>
@@ -79,6 +80,40 @@ util_realtime_s(void)
 	if (clock_gettime(CLOCK_REALTIME, &ts) == -1)
 		fatal("clock_gettime");
 	return ((uint64_t)ts.tv_sec);
+}
+
+/*
+ * len bytes of data in a memfd sealed against every change, read from
+ * the start: what controld may read but not alter. -1 with errno.
+ */
+int
+util_sealed_memfd(const char *name, const void *data, size_t len)
+{
+	const int	 seals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE |
+	    F_SEAL_SEAL;
+	const uint8_t	*p = data;
+	size_t		 off = 0;
+	ssize_t		 n;
+	int		 fd, saved;
+
+	if ((fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING)) == -1)
+		return (-1);
+	while (off < len) {
+		if ((n = write(fd, p + off, len - off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		off += (size_t)n;
+	}
+	if (fcntl(fd, F_ADD_SEALS, seals) == -1 || lseek(fd, 0, SEEK_SET) == -1)
+		goto fail;
+	return (fd);
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return (-1);
 }
 
 /*

@@ -46,5 +46,6 @@ char		*xstrdup(const char *);
 uint64_t	 util_now_ns(void);
 uint64_t	 util_realtime_s(void);
 int		 util_save_file(const char *, const char *, mode_t);
+int		 util_sealed_memfd(const char *, const void *, size_t);
 
 #endif

@@ -51,6 +51,8 @@ struct controld {
 	struct session		*session;
 	struct dns		*dns;
 	int			 wg_configured;
+	uint8_t			 dns_control;	/* IPC_DNS_CONTROL_* */
+	uint8_t			 role;		/* IPC_ROLE_* */
 };
 
 static __dead void
@@ -80,6 +82,22 @@ controld_seconds(const char *s)
 	return (v);
 }
 
+/* The stub resolver's upstreams, and who points the system at it. */
+static json_t *
+controld_dns_status(struct controld *c)
+{
+	static const char *const modes[] = {
+		[IPC_DNS_CONTROL_NONE] = "none",
+		[IPC_DNS_CONTROL_DISABLED] = "disabled",
+		[IPC_DNS_CONTROL_RESOLV_CONF] = "etc-resolv-conf",
+		[IPC_DNS_CONTROL_RESOLVED] = "systemd-resolved",
+	};
+	json_t	*o = dns_status(c->dns);
+
+	json_object_set_new(o, "control", json_string(modes[c->dns_control]));
+	return (o);
+}
+
 /* What `fzc status` shows, around tunneld's worker counters. */
 static json_t *
 controld_status(void *arg, json_t *workers)
@@ -101,6 +119,8 @@ controld_status(void *arg, json_t *workers)
 	    "workers", workers);
 	if (!c->wg_configured)
 		json_object_set_new(o, "portal", session_status(c->session));
+	if (!c->wg_configured && c->role == IPC_ROLE_CLIENT)
+		json_object_set_new(o, "dns", controld_dns_status(c));
 	return (o);
 }
 
@@ -206,6 +226,9 @@ controld_dispatch_tunneld(evutil_socket_t fd, short events, void *arg)
 			break;
 		case IPC_PORTAL_CONFIG:
 			sandbox_files(msg.u.portal_config.ca_file);
+			c->dns_control = msg.u.portal_config.dns_control;
+			c->role = msg.u.portal_config.role;
+			dns_set_ca_file(c->dns, msg.u.portal_config.ca_file);
 			session_config(c->session, &msg.u.portal_config,
 			    msg.u.portal_config.role == IPC_ROLE_GATEWAY ?
 			    &session_gateway_role : &session_client_role);
@@ -241,6 +264,10 @@ controld_dispatch_tunneld(evutil_socket_t fd, short events, void *arg)
 			break;
 		case IPC_SYSTEM_RESOLV:
 			dns_load_system(c->dns, msg.fd);
+			close(msg.fd);
+			break;
+		case IPC_PROXY_NAMES:
+			dns_restore_names(c->dns, msg.fd);
 			close(msg.fd);
 			break;
 		case IPC_NETWORK_CHANGED:

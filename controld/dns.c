@@ -4,6 +4,7 @@
  * the resolver asked) decides which answers are taken.
  */
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <netinet/in.h>
 
@@ -22,6 +23,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "controld/dns.h"
+#include "controld/dns_doh.h"
 #include "controld/dns_forward.h"
 #include "controld/dns_proxy.h"
 #include "controld/dns_stub.h"
@@ -50,6 +52,9 @@ struct dns {
 	size_t			 nsystem;
 	struct dns_upstream	 up[DNS_UPSTREAM_MAX];
 	size_t			 nup;
+	enum dns_upstream_source src;
+	struct dns_doh		*doh;		/* once a DoH server is */
+	char			*ca_file;	/* NULL: the system's */
 	bool			 have_interface;	/* from the portal */
 	struct dns_sock		 sock[2];	/* AF_INET, AF_INET6 */
 	struct dns_tcp		 tcp;		/* DNS over TCP to sentinels */
@@ -106,10 +111,16 @@ dns_free(struct dns *d)
 	dns_tcp_clear(&d->tcp);
 	event_free(d->tcp_ev);
 	dns_tcpup_free(d->tcpup);
+	dns_doh_free(d->doh);
+	free(d->ca_file);
 	free(d);
 }
 
 static void	dns_configure(struct dns *, const struct portal_interface *);
+static void	dns_answer(struct dns *, const struct ipc_sockaddr *,
+    const struct ipc_sockaddr *, uint64_t, const uint8_t *, size_t);
+static void	dns_reply(struct dns *, const struct ipc_sockaddr *,
+    const struct ipc_sockaddr *, const uint8_t *, size_t);
 
 /*
  * The system's resolvers, from resolv.conf as the system had it before
@@ -151,6 +162,8 @@ dns_want_sockets(struct dns *d)
 	size_t		 i;
 
 	for (i = 0; i < d->nup; i++) {
+		if (d->up[i].url[0] != '\0')
+			continue;
 		s = &d->sock[fam(d->up[i].addr.family)];
 		if (s->fd != -1 || s->pending != 0)
 			continue;
@@ -200,29 +213,99 @@ dns_set_interface(struct dns *d, const struct portal_interface *iface)
 	dns_send_config(d, iface);
 }
 
+/* The file the portal's TLS trusts, for DoH servers too; "": the system's. */
+void
+dns_set_ca_file(struct dns *d, const char *ca_file)
+{
+	free(d->ca_file);
+	d->ca_file = ca_file[0] != '\0' ? xstrdup(ca_file) : NULL;
+}
+
+static void
+dns_doh_answer(void *arg, const struct dns_forward_query *q, const uint8_t *msg,
+    size_t len)
+{
+	struct dns	*d = arg;
+	uint8_t		*fit;
+	size_t		 fitlen;
+
+	if (q->conn != 0 || msg == NULL) {
+		dns_answer(d, &q->client, &q->sentinel, q->conn, msg, len);
+		return;
+	}
+	/* HTTPS has no size limit, the asker's UDP has. */
+	if ((fit = dns_forward_fit(msg, len, q->udp_size, &fitlen)) != NULL)
+		dns_reply(d, &q->client, &q->sentinel, fit, fitlen);
+	free(fit);
+}
+
+/* The DoH client, made when a DoH server first is an upstream. */
+static void
+dns_configure_doh(struct dns *d)
+{
+	struct dns_doh_config	 cfg;
+	struct dns_p2p_ip	 sys[DNS_UPSTREAM_MAX];
+	const char		*urls[DNS_UPSTREAM_MAX];
+	size_t			 i, n = 0;
+
+	for (i = 0; i < d->nup; i++)
+		if (d->up[i].url[0] != '\0')
+			urls[n++] = d->up[i].url;
+	if (n > 0 && d->doh == NULL) {
+		memset(&cfg, 0, sizeof(cfg));
+		memset(sys, 0, sizeof(sys));
+		for (i = 0; i < d->nsystem; i++) {
+			sys[i].family = d->system[i].family;
+			memcpy(sys[i].addr, d->system[i].addr, 16);
+		}
+		cfg.base = d->base;
+		cfg.tc = d->tc;
+		cfg.ca_file = d->ca_file;
+		cfg.resolvers = sys;
+		cfg.nresolvers = d->nsystem;
+		cfg.answer = dns_doh_answer;
+		cfg.arg = d;
+		d->doh = dns_doh_new(&cfg);
+	}
+	if (d->doh != NULL)
+		dns_doh_set_servers(d->doh, urls, n);
+}
+
 static void
 dns_configure(struct dns *d, const struct portal_interface *iface)
 {
-	static const char *const from[] = { "none", "the portal",
-	    "the system" };
-	enum dns_upstream_source src;
 	char			 a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
 	size_t			 i;
 
-	if (iface->ndo53 == 0 && iface->ndoh > 0)
-		log_warnx("dns: DNS over HTTPS is not supported yet; "
-		    "forwarding to the system's resolvers");
-	src = dns_upstream_effective(iface, d->system, d->nsystem, d->up,
+	d->src = dns_upstream_effective(iface, d->system, d->nsystem, d->up,
 	    &d->nup);
-	log_info("dns: %zu upstream resolvers from %s", d->nup, from[src]);
+	log_info("dns: %zu upstream resolvers from %s", d->nup,
+	    dns_upstream_source_name(d->src));
 	for (i = 0; i < d->nup; i++) {
-		inet_ntop(d->up[i].addr.family, d->up[i].addr.addr, a,
-		    sizeof(a));
 		inet_ntop(d->up[i].sentinel.family, d->up[i].sentinel.addr, b,
 		    sizeof(b));
+		/* The URL without its query, if it has one. */
+		if (d->up[i].url[0] != '\0') {
+			log_info("dns: sentinel %s forwards over HTTPS to %.*s",
+			    b, (int)strcspn(d->up[i].url, "?"), d->up[i].url);
+			continue;
+		}
+		inet_ntop(d->up[i].addr.family, d->up[i].addr.addr, a,
+		    sizeof(a));
 		log_info("dns: sentinel %s forwards to %s", b, a);
 	}
 	dns_want_sockets(d);
+	dns_configure_doh(d);
+}
+
+/* For `fzc status`: the upstreams, their sentinels, their source. */
+json_t *
+dns_status(struct dns *d)
+{
+	const char	*src = dns_upstream_source_name(d->src);
+
+	return (json_pack("{s:s, s:o}", "source", src, "upstreams",
+	    dns_upstream_json(d->up, d->nup, d->src)));
 }
 
 /* An IPC_SOCKET or _FAILED answer: 1 if it was ours. */
@@ -232,7 +315,8 @@ dns_socket(struct dns *d, uint32_t id, int fd)
 	struct dns_sock	*s;
 	int		 i;
 
-	if (dns_tcpup_socket(d->tcpup, id, fd))
+	if (dns_tcpup_socket(d->tcpup, id, fd) ||
+	    dns_doh_socket(d->doh, id, fd))
 		return (1);
 	for (i = 0; i < 2; i++)
 		if (d->sock[i].pending == id && id != 0)
@@ -338,6 +422,22 @@ dns_forward(struct dns *d, const struct ipc_dns *q, int up, uint64_t conn,
 	return (true);
 }
 
+/* To a DoH server: its answer comes through dns_doh_answer(). */
+static bool
+dns_doh_forward(struct dns *d, const struct ipc_dns *q, int up, uint64_t conn,
+    uint16_t udp_size)
+{
+	struct dns_forward_query who;
+
+	memset(&who, 0, sizeof(who));
+	who.upstream = up;
+	who.conn = conn;
+	who.udp_size = udp_size;
+	who.client = q->client;
+	who.sentinel = q->sentinel;
+	return (dns_doh_query(d->doh, (size_t)up, q->data, q->len, &who));
+}
+
 /*
  * The answer to a query that came over UDP (conn 0) or over the TCP
  * connection conn; msg NULL: there will be none.
@@ -365,6 +465,80 @@ dns_lookup(void *arg, const char *name, char id[PORTAL_ID_SIZE],
 	return (session_client_dns_lookup(d->session, name, id, stack));
 }
 
+/* A name's number, for tunneld to give back to a restarted controld. */
+static void
+dns_keep_name(struct dns *d, const char *resource_id,
+    const struct dns_proxy_name *pn)
+{
+	struct ipc_proxy_name	 m;
+	long			 k;
+
+	memset(&m, 0, sizeof(m));
+	if ((k = ipc_proxy_name(AF_INET6, pn->v6[0], NULL)) == -1)
+		return;
+	m.k = (uint32_t)k;
+	snprintf(m.resource_id, sizeof(m.resource_id), "%s", resource_id);
+	snprintf(m.name, sizeof(m.name), "%s", pn->name);
+	if (ipc_proxy_name_valid(m.name, sizeof(m.name)))
+		tunneld_chan_send(d->tc, IPC_PROXY_NAME, 0, &m, sizeof(m));
+	else
+		log_info("dns: %s keeps its proxy IPs only while controld "
+			 "runs: not a name tunneld keeps",
+		    pn->name);
+}
+
+/*
+ * IPC_PROXY_NAMES: the names this process's predecessor numbered, as
+ * tunneld kept them ("k resource name" lines, "-": no resource), taken
+ * back with their numbers and, while their resource routes them, their
+ * bindings: applications and gateways still use those proxy IPs.
+ */
+void
+dns_restore_names(struct dns *d, int fd)
+{
+	const struct dns_proxy_name	*pn;
+	struct stat			 st;
+	char				*buf, *line, *save, *end, *res, *name;
+	size_t				 max, len = 0, n = 0, bad = 0;
+	unsigned long			 k;
+	ssize_t				 r;
+
+	max = (size_t)IPC_PROXY_MAX_NAMES *
+	    (IPC_ID_MAX + IPC_PROXY_NAME_MAX + 16);
+	if (fstat(fd, &st) == -1 || st.st_size < 0 ||
+	    (size_t)st.st_size > max) {
+		log_warnx("dns: the names tunneld kept are not readable");
+		return;
+	}
+	buf = xmalloc((size_t)st.st_size + 1);
+	while (len < (size_t)st.st_size &&
+	    (r = read(fd, buf + len, (size_t)st.st_size - len)) > 0)
+		len += (size_t)r;
+	buf[len] = '\0';
+	for (line = strtok_r(buf, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		/* The number, the resource up to a space, the rest. */
+		k = strtoul(line, &end, 10);
+		res = strtok_r(end, " ", &name);
+		if (end == line || res == NULL || name == NULL ||
+		    !ipc_proxy_name_valid(name, strlen(name) + 1) ||
+		    (pn = dns_proxy_restore(&d->proxy, k, name)) == NULL) {
+			bad++;
+			continue;
+		}
+		n++;
+		if (strcmp(res, "-") != 0)
+			session_client_dns_restore(d->session, res, pn);
+	}
+	free(buf);
+	log_info("dns: %zu names keep their proxy IPs from before the "
+		 "restart",
+	    n);
+	if (bad > 0)
+		log_warnx("dns: %zu names tunneld kept are not taken back",
+		    bad);
+}
+
 /* A query to a sentinel, over UDP or (conn) TCP. */
 static void
 dns_ask(struct dns *d, const struct ipc_dns *q, uint64_t conn)
@@ -372,6 +546,7 @@ dns_ask(struct dns *d, const struct ipc_dns *q, uint64_t conn)
 	struct dns_stub_result	 res;
 	struct portal_addr	 sentinel;
 	int			 up;
+	bool			 sent;
 
 	memset(&sentinel, 0, sizeof(sentinel));
 	sentinel.family = q->sentinel.family;
@@ -389,11 +564,17 @@ dns_ask(struct dns *d, const struct ipc_dns *q, uint64_t conn)
 		dns_answer(d, &q->client, &q->sentinel, conn, NULL, 0);
 		break;
 	case DNS_STUB_FORWARD:
-		if (!dns_forward(d, q, up, conn, res.udp_size))
+		if (d->up[up].url[0] != '\0')
+			sent = dns_doh_forward(d, q, up, conn, res.udp_size);
+		else
+			sent = dns_forward(d, q, up, conn, res.udp_size);
+		if (!sent)
 			dns_answer(d, &q->client, &q->sentinel, conn, NULL, 0);
 		break;
 	case DNS_STUB_REPLY:
 		/* The routes go first: the application's next packet may. */
+		if (res.proxy != NULL && res.fresh)
+			dns_keep_name(d, res.resource_id, res.proxy);
 		if (res.proxy != NULL)
 			session_client_dns_name(d->session, res.resource_id,
 			    res.proxy);

@@ -50,6 +50,18 @@ tests_unit_check_dns_p2p_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
 	$(JANSSON_CFLAGS)
 tests_unit_check_dns_p2p_LDADD = $(FZC_DNS_LIBS) $(FZC_CHECK_LIBS)
 
+# The DoH client's checks of answers and its SERVFAIL; the client itself
+# runs against dnsdist in the integration tests.
+check_PROGRAMS += tests/unit/check_dns_doh
+tests_unit_check_dns_doh_SOURCES = tests/unit/check_dns_doh.c \
+	controld/dns_doh.c controld/dns_doh.h \
+	controld/dns_resolve.c controld/dns_resolve.h \
+	controld/tunneld_chan.c controld/tunneld_chan.h
+tests_unit_check_dns_doh_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
+	$(LIBCURL_CFLAGS) $(LIBEVENT_CFLAGS) $(LDNS_CFLAGS) $(CARES_CFLAGS) \
+	$(JANSSON_CFLAGS)
+tests_unit_check_dns_doh_LDADD = libfzcws.a $(FZC_DNS_LIBS) \
+	$(FZC_CHECK_LIBS) $(LIBCURL_LIBS) $(LIBEVENT_LIBS) $(CARES_LIBS)
 tests_unit_check_dns_tcp_SOURCES = tests/unit/check_dns_tcp.c
 tests_unit_check_dns_tcp_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_dns_tcp_LDADD = $(FZC_DNS_LIBS) $(FZC_CHECK_LIBS)

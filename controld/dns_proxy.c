@@ -144,24 +144,18 @@ dns_proxy_find(const struct dns_proxy *p, const char *name)
 }
 
 /*
- * The name's addresses, given them if it had none (*fresh set then).
- * NULL: not a name, or no addresses left.
+ * The next number's addresses for name; NULL: not a name. A NULL name
+ * keeps the number from being given: no lookup finds it.
  */
-const struct dns_proxy_name *
-dns_proxy_get(struct dns_proxy *p, const char *name, bool *fresh)
+static struct dns_proxy_name *
+append(struct dns_proxy *p, const char *name)
 {
-	const struct dns_proxy_name	*found;
-	struct dns_proxy_name		*n;
-	struct dns_proxy_bucket		*b;
-	size_t				 h;
+	struct dns_proxy_name	*n;
+	struct dns_proxy_bucket	*b;
+	size_t			 h;
 
-	*fresh = false;
-	if ((found = dns_proxy_find(p, name)) != NULL)
-		return (found);
-	if (p->nnames == DNS_PROXY_MAX_NAMES)
-		return (NULL);
 	n = xcalloc(1, sizeof(*n));
-	if (!canonical(name, n->name)) {
+	if (name != NULL && !canonical(name, n->name)) {
 		free(n);
 		return (NULL);
 	}
@@ -173,13 +167,51 @@ dns_proxy_get(struct dns_proxy *p, const char *name, bool *fresh)
 		p->names = xreallocarray(p->names, p->cap, sizeof(*p->names));
 	}
 	p->names[p->nnames++] = n;
+	if (name == NULL)
+		return (n);
 	b = xcalloc(1, sizeof(*b));
 	b->name = n;
 	h = hash(n->name) & (p->nbuckets - 1);
 	b->next = p->buckets[h];
 	p->buckets[h] = b;
-	*fresh = true;
 	return (n);
+}
+
+/*
+ * The name's addresses, given them if it had none (*fresh set then).
+ * NULL: not a name, or no addresses left.
+ */
+const struct dns_proxy_name *
+dns_proxy_get(struct dns_proxy *p, const char *name, bool *fresh)
+{
+	const struct dns_proxy_name	*found;
+	struct dns_proxy_name		*n;
+
+	*fresh = false;
+	if ((found = dns_proxy_find(p, name)) != NULL)
+		return (found);
+	if (p->nnames == DNS_PROXY_MAX_NAMES)
+		return (NULL);
+	if ((n = append(p, name)) != NULL)
+		*fresh = true;
+	return (n);
+}
+
+/*
+ * Name k as tunneld kept it for a restarted controld: numbers below k
+ * that nobody gave back stay unused, so that no name takes another's
+ * addresses. NULL: k is taken or out of range, the name is known, or it
+ * is not a name.
+ */
+const struct dns_proxy_name *
+dns_proxy_restore(struct dns_proxy *p, size_t k, const char *name)
+{
+	if (k < p->nnames || k >= DNS_PROXY_MAX_NAMES ||
+	    dns_proxy_find(p, name) != NULL)
+		return (NULL);
+	while (p->nnames < k)
+		(void)append(p, NULL);
+	return (append(p, name));
 }
 
 /* Whether addr is in the proxy range of its family. */
@@ -204,5 +236,7 @@ dns_proxy_by_addr(const struct dns_proxy *p, int family, const uint8_t *addr)
 	long	 k;
 
 	k = ipc_proxy_name(family, addr, NULL);
-	return (k != -1 && (size_t)k < p->nnames ? p->names[k] : NULL);
+	if (k == -1 || (size_t)k >= p->nnames || p->names[k]->name[0] == '\0')
+		return (NULL);
+	return (p->names[k]);
 }

@@ -38,6 +38,8 @@ void	 dns_proxy_init(struct dns_proxy *);
 void	 dns_proxy_clear(struct dns_proxy *);
 const struct dns_proxy_name *dns_proxy_get(struct dns_proxy *, const char *,
 	    bool *);
+const struct dns_proxy_name *dns_proxy_restore(struct dns_proxy *, size_t,
+	    const char *);
 const struct dns_proxy_name *dns_proxy_find(const struct dns_proxy *,
 	    const char *);
 const struct dns_proxy_name *dns_proxy_by_addr(const struct dns_proxy *, int,

@@ -9,9 +9,12 @@
 
 #include <netinet/in.h>
 
+#include <sys/uio.h>
+
 #include <ares.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -32,6 +35,8 @@ struct dns_resolve {
 	struct event		*ev_timer;
 	struct resolve_sock	 socks[RESOLVE_MAX_SOCKS];
 	size_t			 nsocks;
+	dns_resolve_socket_fn	*open_socket;
+	void			*sock_arg;
 };
 
 struct resolve_query {
@@ -133,6 +138,81 @@ dns_resolve_new(struct event_base *base)
 	if ((r->ev_timer = evtimer_new(base, resolve_timer_cb, r)) == NULL)
 		fatalx("evtimer_new");
 	return (r);
+}
+
+static ares_socket_t
+resolve_asocket(int family, int type, int protocol, void *arg)
+{
+	struct dns_resolve	*r = arg;
+	int			 fd;
+
+	(void)protocol;
+	if ((fd = r->open_socket(r->sock_arg, family, type)) == -1)
+		return (ARES_SOCKET_BAD);
+	return (fd);
+}
+
+static int
+resolve_aclose(ares_socket_t fd, void *arg)
+{
+	(void)arg;
+	return (close(fd));
+}
+
+static int
+resolve_aconnect(ares_socket_t fd, const struct sockaddr *sa,
+    ares_socklen_t len, void *arg)
+{
+	(void)arg;
+	return (connect(fd, sa, len));
+}
+
+static ares_ssize_t
+resolve_arecvfrom(ares_socket_t fd, void *buf, size_t len, int flags,
+    struct sockaddr *sa, ares_socklen_t *salen, void *arg)
+{
+	(void)arg;
+	return (recvfrom(fd, buf, len, flags, sa, salen));
+}
+
+static ares_ssize_t
+resolve_asendv(ares_socket_t fd, const struct iovec *iov, int n, void *arg)
+{
+	(void)arg;
+	return (writev(fd, iov, n));
+}
+
+static const struct ares_socket_functions resolve_sockets = {
+	.asocket = resolve_asocket,
+	.aclose = resolve_aclose,
+	.aconnect = resolve_aconnect,
+	.arecvfrom = resolve_arecvfrom,
+	.asendv = resolve_asendv,
+};
+
+int
+dns_resolve_set_servers(struct dns_resolve *r, const struct dns_p2p_ip *v,
+    size_t n, dns_resolve_socket_fn *fn, void *arg)
+{
+	struct ares_addr_node	*nodes;
+	size_t			 i;
+	int			 rc;
+
+	nodes = xcalloc(n > 0 ? n : 1, sizeof(*nodes));
+	for (i = 0; i < n; i++) {
+		nodes[i].next = i + 1 < n ? &nodes[i + 1] : NULL;
+		nodes[i].family = v[i].family;
+		memcpy(&nodes[i].addr, v[i].addr,
+		    v[i].family == AF_INET ? 4 : 16);
+	}
+	rc = ares_set_servers(r->ch, n > 0 ? nodes : NULL);
+	free(nodes);
+	if (rc != ARES_SUCCESS)
+		return (-1);
+	r->open_socket = fn;
+	r->sock_arg = arg;
+	ares_set_socket_functions(r->ch, &resolve_sockets, r);
+	return (0);
 }
 
 /* Lookups still running end with nothing for their callers. */

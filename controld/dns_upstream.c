@@ -1,7 +1,7 @@
 /*
  * dns_upstream.c: which resolvers fzc forwards to, and the sentinel each
  * is asked through. Sentinels are handed out in list order, IPv4
- * resolvers from 100.100.111.1, IPv6 ones from
+ * resolvers and DoH servers from 100.100.111.1, IPv6 ones from
  * fd00:2021:1111:8000:100:100:111:1, so the same list gives the same
  * sentinels.
  */
@@ -60,11 +60,30 @@ dns_upstream_parse_resolv(const char *text, struct portal_addr *out, size_t max)
 	return (n);
 }
 
+/* The portal's DoH servers, each with an IPv4 sentinel. */
+static size_t
+effective_doh(const struct portal_interface *iface, struct dns_upstream *out)
+{
+	size_t	 i, n = 0;
+
+	for (i = 0; i < iface->ndoh && n < DNS_UPSTREAM_MAX; i++) {
+		if (strlen(iface->doh[i]) >= sizeof(out[n].url))
+			continue;
+		memset(&out[n], 0, sizeof(out[n]));
+		snprintf(out[n].url, sizeof(out[n].url), "%s", iface->doh[i]);
+		out[n].sentinel.family = AF_INET;
+		memcpy(out[n].sentinel.addr, sentinel4, 4);
+		out[n].sentinel.addr[3] = (uint8_t)(n + 1);
+		n++;
+	}
+	return (n);
+}
+
 /*
  * The effective upstreams into out (at most DNS_UPSTREAM_MAX), with
- * their sentinels. The system's list is used when the portal gives no
- * Do53 resolvers; sentinels in it are ours, from an earlier run, and are
- * left out.
+ * their sentinels. The portal's DoH list is used when it gives no Do53
+ * resolvers, the system's list when it gives neither; sentinels in that
+ * are ours, from an earlier run, and are left out.
  */
 enum dns_upstream_source
 dns_upstream_effective(const struct portal_interface *iface,
@@ -79,7 +98,11 @@ dns_upstream_effective(const struct portal_interface *iface,
 	if (iface != NULL && iface->ndo53 > 0) {
 		list = iface->do53;
 		n = iface->ndo53;
-		src = DNS_UPSTREAM_PORTAL;
+		src = DNS_UPSTREAM_PORTAL_DO53;
+	} else if (iface != NULL && iface->ndoh > 0) {
+		if ((*nout = effective_doh(iface, out)) == 0)
+			return (DNS_UPSTREAM_NONE);
+		return (DNS_UPSTREAM_PORTAL_DOH);
 	}
 	*nout = 0;
 	for (i = 0; i < n && *nout < DNS_UPSTREAM_MAX; i++) {
@@ -114,4 +137,45 @@ dns_upstream_by_sentinel(const struct dns_upstream *u, size_t n,
 		    sentinel->family == AF_INET ? 4 : 16) == 0)
 			return ((int)i);
 	return (-1);
+}
+
+const char *
+dns_upstream_source_name(enum dns_upstream_source src)
+{
+	static const char *const names[] = {
+		[DNS_UPSTREAM_NONE] = "none",
+		[DNS_UPSTREAM_PORTAL_DO53] = "portal_do53",
+		[DNS_UPSTREAM_PORTAL_DOH] = "portal_doh",
+		[DNS_UPSTREAM_SYSTEM] = "system",
+	};
+
+	return (names[src]);
+}
+
+/* For `fzc status`: each upstream, its sentinel, where it came from. */
+json_t *
+dns_upstream_json(const struct dns_upstream *u, size_t n,
+    enum dns_upstream_source src)
+{
+	json_t	*a, *o;
+	char	 s[INET6_ADDRSTRLEN], r[INET6_ADDRSTRLEN];
+	size_t	 i;
+
+	a = json_array();
+	for (i = 0; i < n; i++) {
+		inet_ntop(u[i].sentinel.family, u[i].sentinel.addr, s,
+		    sizeof(s));
+		if (u[i].url[0] != '\0')
+			o = json_pack("{s:s, s:s, s:s}", "sentinel", s, "url",
+			    u[i].url, "source", dns_upstream_source_name(src));
+		else {
+			inet_ntop(u[i].addr.family, u[i].addr.addr, r,
+			    sizeof(r));
+			o = json_pack("{s:s, s:s, s:s}", "sentinel", s,
+			    "address", r, "source",
+			    dns_upstream_source_name(src));
+		}
+		json_array_append_new(a, o);
+	}
+	return (a);
 }

@@ -408,6 +408,29 @@ session_client_p2p(struct session *s, const struct ipc_p2p *m)
 	session_notify(s, SESSION_CHANGED_RESOURCES);
 }
 
+/*
+ * A name bound to resource_id before controld restarted: tunneld routes
+ * it still, so only the binding comes back. The resources the portal
+ * gives next decide whether it stays (session_client_dns_rebind).
+ */
+void
+session_client_dns_restore(struct session *s, const char *resource_id,
+    const struct dns_proxy_name *pn)
+{
+	struct session_client	*sc = session_client_of(s);
+	struct dns_binding	*b;
+
+	if (sc == NULL)
+		return;
+	sc->bindings = xreallocarray(sc->bindings, sc->nbindings + 1,
+	    sizeof(*sc->bindings));
+	b = &sc->bindings[sc->nbindings++];
+	memset(b, 0, sizeof(*b));
+	b->pn = pn;
+	snprintf(b->resource_id, sizeof(b->resource_id), "%s", resource_id);
+	b->status = DNS_WAITING;
+}
+
 /* The stub resolver answered name for resource_id with its proxy IPs. */
 void
 session_client_dns_name(struct session *s, const char *resource_id,

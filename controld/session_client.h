@@ -17,6 +17,8 @@ int	 session_client_set_internet(struct session *, bool,
 json_t	*session_client_resources(struct session *);
 bool	 session_client_dns_lookup(struct session *, const char *,
 	    char[PORTAL_ID_SIZE], enum portal_ip_stack *);
+void	 session_client_dns_restore(struct session *, const char *,
+	    const struct dns_proxy_name *);
 void	 session_client_dns_name(struct session *, const char *,
 	    const struct dns_proxy_name *);
 

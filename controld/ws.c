@@ -23,6 +23,7 @@
 #include <openssl/rand.h>
 #include <wslay/wslay.h>
 
+#include "controld/curl_ev.h"
 #include "controld/ws.h"
 
 #define WS_GUID		"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -47,13 +48,6 @@ enum ws_state {
 	ST_DEAD,		/* on_close delivered */
 };
 
-/* A socket curl asked us to watch while it connects. */
-struct csock {
-	struct csock	*next;
-	struct ws	*ws;
-	struct event	*ev;
-};
-
 struct ws {
 	struct event_base	*base;
 	enum ws_state		 state;
@@ -66,10 +60,8 @@ struct ws {
 	int			 depth;	/* handlers on the stack */
 	bool			 freeing; /* ws_close() while depth > 0 */
 
-	CURLM			*multi;
+	struct curl_ev		*ce;
 	CURL			*easy;
-	struct csock		*csocks;
-	struct event		*curl_timer;
 	struct event		*deadline;
 	char			 curlerr[CURL_ERROR_SIZE];
 	CURLcode		 curlrc;	/* last I/O error */
@@ -895,7 +887,6 @@ start_upgrade(struct ws *ws)
 		return;
 	}
 	/* curl no longer watches the socket; these events do. */
-	evtimer_del(ws->curl_timer);
 	ws->rev = event_new(ws->base, fd, EV_READ | EV_PERSIST, io_cb, ws);
 	ws->wev = event_new(ws->base, fd, EV_WRITE | EV_PERSIST, io_cb, ws);
 	if (ws->rev == NULL || ws->wev == NULL) {
@@ -944,120 +935,21 @@ connect_failed(struct ws *ws, CURLcode rc)
 	}
 }
 
+/* curl has connected, or given up; only the connect is curl's. */
 static void
-check_multi(struct ws *ws)
-{
-	CURLMsg	*m;
-	int	 left;
-
-	while ((m = curl_multi_info_read(ws->multi, &left)) != NULL) {
-		if (m->msg != CURLMSG_DONE)
-			continue;
-		if (m->data.result == CURLE_OK)
-			start_upgrade(ws);
-		else
-			connect_failed(ws, m->data.result);
-		return;
-	}
-}
-
-static void
-curl_ev_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct csock	*cs = arg;
-	struct ws	*ws = cs->ws;
-	int		 action = 0, running;
-
-	if (what & EV_READ)
-		action |= CURL_CSELECT_IN;
-	if (what & EV_WRITE)
-		action |= CURL_CSELECT_OUT;
-	hold(ws);
-	/* cs may be freed in here. */
-	curl_multi_socket_action(ws->multi, fd, action, &running);
-	if (ws->state == ST_CONNECTING)
-		check_multi(ws);
-	release(ws);
-}
-
-static void
-curl_timer_cb(evutil_socket_t fd, short what, void *arg)
+curl_done(void *arg, CURL *easy, CURLcode rc)
 {
 	struct ws	*ws = arg;
-	int		 running;
-
-	(void)fd;
-	(void)what;
-	hold(ws);
-	curl_multi_socket_action(ws->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	if (ws->state == ST_CONNECTING)
-		check_multi(ws);
-	release(ws);
-}
-
-static void
-csock_free(struct ws *ws, struct csock *cs)
-{
-	struct csock	**pp;
-
-	for (pp = &ws->csocks; *pp != NULL; pp = &(*pp)->next) {
-		if (*pp == cs) {
-			*pp = cs->next;
-			break;
-		}
-	}
-	if (cs->ev != NULL)
-		event_free(cs->ev);
-	free(cs);
-}
-
-static int
-curl_sock_cb(CURL *easy, curl_socket_t s, int what, void *arg, void *sockp)
-{
-	struct ws	*ws = arg;
-	struct csock	*cs = sockp;
-	short		 ev = EV_PERSIST;
 
 	(void)easy;
-	if (what == CURL_POLL_REMOVE) {
-		if (cs != NULL)
-			csock_free(ws, cs);
-		return (0);
-	}
-	if (cs == NULL) {
-		if ((cs = calloc(1, sizeof(*cs))) == NULL)
-			return (-1);
-		cs->ws = ws;
-		cs->next = ws->csocks;
-		ws->csocks = cs;
-		curl_multi_assign(ws->multi, s, cs);
-	}
-	if (cs->ev != NULL)
-		event_free(cs->ev);
-	if (what & CURL_POLL_IN)
-		ev |= EV_READ;
-	if (what & CURL_POLL_OUT)
-		ev |= EV_WRITE;
-	if ((cs->ev = event_new(ws->base, s, ev, curl_ev_cb, cs)) == NULL ||
-	    event_add(cs->ev, NULL) == -1)
-		return (-1);
-	return (0);
-}
-
-static int
-curl_timer_set(CURLM *multi, long ms, void *arg)
-{
-	struct ws	*ws = arg;
-	struct timeval	 tv;
-
-	(void)multi;
-	if (ms < 0 || ws->state != ST_CONNECTING) {
-		evtimer_del(ws->curl_timer);
-		return (0);
-	}
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	return (evtimer_add(ws->curl_timer, &tv));
+	if (ws->state != ST_CONNECTING)
+		return;
+	hold(ws);
+	if (rc == CURLE_OK)
+		start_upgrade(ws);
+	else
+		connect_failed(ws, rc);
+	release(ws);
 }
 
 static curl_socket_t
@@ -1105,8 +997,6 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 static void
 teardown(struct ws *ws)
 {
-	struct csock	*cs;
-
 	if (ws->rev != NULL)
 		event_free(ws->rev);
 	if (ws->wev != NULL)
@@ -1116,19 +1006,13 @@ teardown(struct ws *ws)
 		wslay_event_context_free(ws->wctx);
 	ws->wctx = NULL;
 	/* curl closes the socket, and may still call back while it does. */
-	if (ws->multi != NULL && ws->easy != NULL)
-		curl_multi_remove_handle(ws->multi, ws->easy);
+	if (ws->ce != NULL && ws->easy != NULL)
+		curl_multi_remove_handle(curl_ev_multi(ws->ce), ws->easy);
 	if (ws->easy != NULL)
 		curl_easy_cleanup(ws->easy);
-	if (ws->multi != NULL)
-		curl_multi_cleanup(ws->multi);
+	curl_ev_free(ws->ce);
 	ws->easy = NULL;
-	ws->multi = NULL;
-	while ((cs = ws->csocks) != NULL)
-		csock_free(ws, cs);
-	if (ws->curl_timer != NULL)
-		event_free(ws->curl_timer);
-	ws->curl_timer = NULL;
+	ws->ce = NULL;
 	if (ws->deadline != NULL)
 		evtimer_del(ws->deadline);
 	explicit_bzero(ws->obuf, sizeof(ws->obuf));
@@ -1168,7 +1052,7 @@ setup_curl(struct ws *ws, const struct ws_config *cfg, bool tls,
 	char	 url[WS_HOST_MAX + 32];
 	int	 r = 0;
 
-	if ((ws->multi = curl_multi_init()) == NULL ||
+	if ((ws->ce = curl_ev_new(ws->base, curl_done, ws)) == NULL ||
 	    (ws->easy = curl_easy_init()) == NULL)
 		return (-1);
 	/* Only scheme, host and port: the target never reaches curl. */
@@ -1197,16 +1081,10 @@ setup_curl(struct ws *ws, const struct ws_config *cfg, bool tls,
 		    open_socket_cb);
 		r |= curl_easy_setopt(ws->easy, CURLOPT_OPENSOCKETDATA, ws);
 	}
-	r |= curl_multi_setopt(ws->multi, CURLMOPT_SOCKETFUNCTION,
-	    curl_sock_cb);
-	r |= curl_multi_setopt(ws->multi, CURLMOPT_SOCKETDATA, ws);
-	r |= curl_multi_setopt(ws->multi, CURLMOPT_TIMERFUNCTION,
-	    curl_timer_set);
-	r |= curl_multi_setopt(ws->multi, CURLMOPT_TIMERDATA, ws);
-	if (r != 0)
+	if (r != 0 ||
+	    curl_multi_add_handle(curl_ev_multi(ws->ce), ws->easy) != CURLM_OK)
 		return (-1);
-	return (curl_multi_add_handle(ws->multi, ws->easy) == CURLM_OK ?
-	    0 : -1);
+	return (0);
 }
 
 struct ws *
@@ -1251,9 +1129,8 @@ ws_connect(struct event_base *base, const struct ws_config *cfg, char *err,
 		ws_free(ws);
 		return (NULL);
 	}
-	ws->curl_timer = evtimer_new(base, curl_timer_cb, ws);
 	ws->deadline = evtimer_new(base, deadline_cb, ws);
-	if (ws->curl_timer == NULL || ws->deadline == NULL ||
+	if (ws->deadline == NULL ||
 	    setup_curl(ws, cfg, tls, host, port) == -1) {
 		ws_free(ws);
 		snprintf(err, errlen, "cannot set up the connection");

@@ -3,7 +3,8 @@
 # python3-websockets server.  Included from the top-level Makefile.am.
 
 noinst_LIBRARIES += libfzcws.a
-libfzcws_a_SOURCES = controld/ws.c controld/ws.h
+libfzcws_a_SOURCES = controld/ws.c controld/ws.h \
+	controld/curl_ev.c controld/curl_ev.h
 libfzcws_a_CFLAGS = $(AM_CFLAGS) $(LIBCURL_CFLAGS) $(WSLAY_CFLAGS) \
 	$(LIBEVENT_CFLAGS) $(LIBCRYPTO_CFLAGS)
 

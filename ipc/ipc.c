@@ -299,6 +299,10 @@ check_portal_config(const struct ipc_msg *m)
 		return ("portal config: unknown role");
 	if (c->internet > 1)
 		return ("portal config: internet flag not 0 or 1");
+	if (c->dns_control > IPC_DNS_CONTROL_RESOLVED ||
+	    (c->role == IPC_ROLE_GATEWAY &&
+		c->dns_control != IPC_DNS_CONTROL_NONE))
+		return ("portal config: unknown DNS control");
 	if (!all_zero(c->reserved, sizeof(c->reserved)))
 		return ("portal config: reserved field not zero");
 	return (NULL);
@@ -847,6 +851,40 @@ check_proxy_state(const struct ipc_msg *m)
 	return (NULL);
 }
 
+/*
+ * A name as the stub resolver keeps it: lower case, printable, no space
+ * (it goes into a line of text), 1 to IPC_PROXY_NAME_MAX bytes.
+ */
+int
+ipc_proxy_name_valid(const char *s, size_t size)
+{
+	size_t	 len, i;
+
+	if ((len = strnlen(s, size)) == 0 || len == size ||
+	    len > IPC_PROXY_NAME_MAX ||
+	    !all_zero((const uint8_t *)s + len, size - len))
+		return (0);
+	for (i = 0; i < len; i++)
+		if (s[i] <= ' ' || s[i] > '~' || (s[i] >= 'A' && s[i] <= 'Z'))
+			return (0);
+	return (1);
+}
+
+static const char *
+check_proxy_name(const struct ipc_msg *m)
+{
+	const struct ipc_proxy_name	*n = &m->u.proxy_name;
+	const char			*why;
+
+	if ((why = check_id(n->resource_id)) != NULL)
+		return (why);
+	if (n->k >= IPC_PROXY_MAX_NAMES || n->reserved != 0)
+		return ("proxy name: number out of range");
+	if (!ipc_proxy_name_valid(n->name, sizeof(n->name)))
+		return ("proxy name: not a lower-case name");
+	return (NULL);
+}
+
 static const char *
 check_gw_dns_map(const struct ipc_msg *m)
 {
@@ -983,6 +1021,10 @@ static const struct ipc_rule ipc_rules[IPC_TYPE_MAX] = {
 	RULE(IPC_DNS_CONFIG, struct ipc_dns_config, IPC_PEER_CONTROLD,
 	    IPC_FD_NONE, check_dns_config),
 	RULE(IPC_SYSTEM_RESOLV, struct ipc_empty, IPC_PEER_TUNNELD,
+	    IPC_FD_REQUIRED, check_empty),
+	RULE(IPC_PROXY_NAME, struct ipc_proxy_name, IPC_PEER_CONTROLD,
+	    IPC_FD_NONE, check_proxy_name),
+	RULE(IPC_PROXY_NAMES, struct ipc_empty, IPC_PEER_TUNNELD,
 	    IPC_FD_REQUIRED, check_empty),
 };
 #undef RULE

@@ -111,6 +111,9 @@ enum ipc_type {
 	IPC_PROXY_STATE = 132,		/* controld -> tunneld, client */
 	IPC_GW_DNS_MAP = 133,		/* controld -> tunneld, gateway,
 					   STATE_ACK'd once in nftables */
+	/* 152-159: names of DNS resources kept across controld restarts */
+	IPC_PROXY_NAME = 152,		/* controld -> tunneld, client */
+	IPC_PROXY_NAMES = 153,		/* tunneld -> controld, carries fd */
 
 	/* 168-175: the system's DNS configuration (PROTOCOL 4.6) */
 	IPC_DNS_CONFIG = 168,		/* controld -> tunneld, STATE_ACK'd */
@@ -286,8 +289,14 @@ struct ipc_portal_config {
 							   private half */
 	uint8_t		role;		/* IPC_ROLE_CLIENT or _GATEWAY */
 	uint8_t		internet;	/* 0 or 1: the saved Internet switch */
-	uint8_t		reserved[6];	/* zero */
+	uint8_t		dns_control;	/* IPC_DNS_CONTROL_*, for status */
+	uint8_t		reserved[5];	/* zero */
 };
+/* The system DNS control tunneld settled on (--dns-control). */
+#define IPC_DNS_CONTROL_NONE		0	/* the gateway: no sentinels */
+#define IPC_DNS_CONTROL_DISABLED	1
+#define IPC_DNS_CONTROL_RESOLV_CONF	2
+#define IPC_DNS_CONTROL_RESOLVED	3
 
 /*
  * IPC_INTERNET_SET: the user turned the Internet resource on or off;
@@ -510,6 +519,22 @@ struct ipc_p2p {
 #define IPC_PROXY_IPS		8	/* 4 IPv4 /32, then 4 IPv6 /128 */
 /* Far fewer than the ranges hold: a bound on what a flood can take. */
 #define IPC_PROXY_MAX_NAMES	100000
+/*
+ * IPC_PROXY_NAME (client role): controld gave number k (proxy IPs 4k to
+ * 4k+3 of each family) to a name of resource_id. tunneld keeps the names
+ * and gives them back to a restarted controld (IPC_PROXY_NAMES: a sealed
+ * memfd of "k resource_id name" lines), so that a name keeps its proxy
+ * IPs for as long as tunneld runs.
+ */
+#define IPC_PROXY_NAME_MAX	253	/* text form, no trailing dot */
+struct ipc_proxy_name {
+	uint32_t		 k;		/* < IPC_PROXY_MAX_NAMES */
+	uint32_t		 reserved;	/* zero */
+	char			 resource_id[IPC_ID_MAX];
+	char			 name[IPC_PROXY_NAME_MAX + 1];	/* past the
+								   NUL: zero */
+};
+
 struct ipc_proxy_state {
 	char			 resource_id[IPC_ID_MAX];
 	uint8_t			 active;	/* 0 or 1 */
@@ -648,6 +673,7 @@ union ipc_payload {
 	struct ipc_dns			dns;
 	struct ipc_p2p			p2p;
 	struct ipc_proxy_state		proxy_state;
+	struct ipc_proxy_name		proxy_name;
 	struct ipc_gw_dns_map		gw_dns_map;
 	struct ipc_dns_config		dns_config;
 	uint8_t				raw[IPC_MAX_PAYLOAD];
@@ -695,6 +721,7 @@ int			 ipc_dns_sentinel(int, const uint8_t *);
 long			 ipc_proxy_number(int, const uint8_t *);
 long			 ipc_proxy_name(int, const uint8_t *, unsigned *);
 int			 ipc_proxy_ip(const struct ipc_prefix *);
+int			 ipc_proxy_name_valid(const char *, size_t);
 int			 ipc_domain_valid(const char *, size_t);
 const char		*ipc_type_name(uint16_t);
 size_t			 ipc_encode(uint8_t *, size_t, enum ipc_type, uint32_t,

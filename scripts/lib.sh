@@ -11,7 +11,7 @@ FZC_PACKAGES=(
 	iproute2 util-linux procps passwd systemd
 	python3 python3-websockets openssl
 	wireguard-go wireguard-tools iputils-ping netcat-openbsd iperf3 ethtool
-	coturn nftables conntrack dnsmasq-base bind9-dnsutils
+	coturn nftables conntrack dnsmasq-base bind9-dnsutils dnsdist
 	clang-14 libclang-rt-14-dev clang-format
 	libgtk-4-dev libdbusmenu-glib-dev libarchive-dev
 	xvfb xauth dbus at-spi2-core python3-gi gir1.2-atspi-2.0

@@ -37,6 +37,7 @@ struct client_name {
 	char			 resource_id[IPC_ID_MAX];
 	uint8_t			 routed;	/* bit i: proxy IP i */
 	bool			 active;
+	char			*name;		/* for a restarted controld */
 };
 
 /* An authorized gateway, its connection, and the resources it serves us. */
@@ -126,6 +127,48 @@ client_new(struct event_base *base, const struct role_options *opt)
 	return (&c->r);
 }
 
+/*
+ * The names controld numbered before it restarted, as "k resource name"
+ * lines ("-": no resource routes it now), so that each keeps its proxy
+ * IPs: applications and the gateways still use them.
+ */
+static int
+client_send_names(struct client *c, struct ipc_chan *ch)
+{
+	struct ipc_empty	 e;
+	char			*buf = NULL;
+	size_t			 len = 0, size = 0, k;
+	int			 fd, n, rc;
+
+	for (k = 0; k < c->nnames; k++) {
+		if (c->names[k].name == NULL)
+			continue;
+		for (;;) {
+			n = snprintf(buf + len, size - len, "%zu %s %s\n", k,
+			    c->names[k].routed != 0 ? c->names[k].resource_id :
+						      "-",
+			    c->names[k].name);
+			if (n >= 0 && (size_t)n < size - len)
+				break;
+			size = size == 0 ? 65536 : 2 * size;
+			buf = xreallocarray(buf, size, 1);
+		}
+		len += (size_t)n;
+	}
+	if (len == 0)
+		return (0);
+	fd = util_sealed_memfd("fzc-names", buf, len);
+	free(buf);
+	if (fd == -1) {
+		log_warn("the names of DNS resources for controld");
+		return (0);
+	}
+	memset(&e, 0, sizeof(e));
+	rc = ipc_chan_send(ch, IPC_PROXY_NAMES, 0, &e, sizeof(e), fd);
+	close(fd);
+	return (rc);
+}
+
 /* Sent after every hello: a restarted controld starts from scratch. */
 static int
 client_configure(struct role *r, struct ipc_chan *ch)
@@ -150,7 +193,10 @@ client_configure(struct role *r, struct ipc_chan *ch)
 	}
 	role_portal_config(r, IPC_ROLE_CLIENT, &pc);
 	pc.internet = client_of(r)->internet;
-	return (role_send_config(r, ch, &pc));
+	if (role_send_config(r, ch, &pc) == -1)
+		return (-1);
+	/* After the role, before any query: controld binds them to it. */
+	return (client_send_names(client_of(r), ch));
 }
 
 static int
@@ -242,6 +288,34 @@ client_proxy_state(struct client *c, const struct ipc_proxy_state *m)
 	}
 }
 
+/* Room for name k. */
+static void
+client_names_grow(struct client *c, size_t k)
+{
+	size_t	 size;
+
+	if (k < c->nnames)
+		return;
+	size = 2 * c->nnames > k ? 2 * c->nnames : k + 1;
+	c->names = xreallocarray(c->names, size, sizeof(*c->names));
+	memset(c->names + c->nnames, 0, (size - c->nnames) * sizeof(*c->names));
+	c->nnames = size;
+}
+
+/* IPC_PROXY_NAME: what controld calls name k, kept for its next start. */
+static void
+client_proxy_name(struct client *c, const struct ipc_proxy_name *m)
+{
+	struct client_name	*n;
+
+	client_names_grow(c, m->k);
+	n = &c->names[m->k];
+	free(n->name);
+	n->name = xstrdup(m->name);
+	if (n->routed == 0)
+		memcpy(n->resource_id, m->resource_id, sizeof(n->resource_id));
+}
+
 /*
  * A route to a name's proxy IP, in or out: the name's, not the routing
  * table's (the proxy ranges go to the device as a whole).
@@ -252,19 +326,12 @@ client_name_route(struct client *c, const struct ipc_route *r, bool add)
 	struct client_name	*n;
 	unsigned		 which;
 	long			 k;
-	size_t			 size;
 	uint8_t			 bit;
 
 	k = ipc_proxy_name(r->prefix.family, r->prefix.addr, &which);
 	bit = 1u << which;
-	if (add && (size_t)k >= c->nnames) {
-		size = 2 * c->nnames > (size_t)k ? 2 * c->nnames :
-		    (size_t)k + 1;
-		c->names = xreallocarray(c->names, size, sizeof(*c->names));
-		memset(c->names + c->nnames, 0,
-		    (size - c->nnames) * sizeof(*c->names));
-		c->nnames = size;
-	}
+	if (add)
+		client_names_grow(c, (size_t)k);
 	if ((size_t)k >= c->nnames)
 		return (ENOENT);
 	n = &c->names[k];
@@ -697,12 +764,13 @@ client_owns(uint16_t type)
 	return (role_token_owns(type) || type == IPC_INTERNET_SET ||
 	    type == IPC_DNS_REPLY || type == IPC_DNS_CONFIG ||
 	    type == IPC_P2P_SEND || type == IPC_PROXY_STATE ||
+	    type == IPC_PROXY_NAME ||
 	    (type >= IPC_STATE_FIRST && type <= IPC_STATE_LAST));
 }
 
 /*
- * DNS answers and a name's proxy state are not state: nothing is
- * acknowledged (the proxy state lives as long as the names in controld).
+ * DNS answers, a name's proxy state and its name are not state: nothing
+ * is acknowledged (tunneld keeps the names for controld's next start).
  */
 static int
 client_dispatch(struct role *r, struct ipc_chan *ch, const struct ipc_msg *msg,
@@ -716,6 +784,10 @@ client_dispatch(struct role *r, struct ipc_chan *ch, const struct ipc_msg *msg,
 		client_proxy_state(client_of(r), &msg->u.proxy_state);
 		return (0);
 	}
+	if (msg->hdr.type == IPC_PROXY_NAME) {
+		client_proxy_name(client_of(r), &msg->u.proxy_name);
+		return (0);
+	}
 	return (role_portal_dispatch(r, ch, msg, why));
 }
 
@@ -723,10 +795,13 @@ static void
 client_clear(struct role *r)
 {
 	struct client	*c = client_of(r);
+	size_t		 k;
 
 	while (r->npeers > 0)
 		client_drop(r, r->peers[r->npeers - 1]);
 	free(c->routes);
+	for (k = 0; k < c->nnames; k++)
+		free(c->names[k].name);
 	free(c->names);
 }
 

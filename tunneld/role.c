@@ -5,7 +5,6 @@
  * handed over as an fd to read, and controld may only ask for it to be
  * replaced or deleted.
  */
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -29,6 +28,7 @@
 #include "tunneld/netwatch.h"
 #include "tunneld/p2p.h"
 #include "tunneld/role.h"
+#include "tunneld/sysdns.h"
 
 /* PROTOCOL 4.4: the inner MTU. */
 #define ROLE_MTU	1280
@@ -127,19 +127,8 @@ role_token_fd(struct role *r)
 	int			 fd;
 
 	if (id->env_token != NULL) {
-		fd = memfd_create("fzc-token", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-		if (fd == -1)
-			return (-1);
-		/* Sealed: controld can read it, not change it. */
-		if (write(fd, id->env_token, strlen(id->env_token)) == -1 ||
-		    fcntl(fd, F_ADD_SEALS,
-			F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE |
-			    F_SEAL_SEAL) == -1 ||
-		    lseek(fd, 0, SEEK_SET) == -1) {
-			close(fd);
-			return (-1);
-		}
-		return (fd);
+		return (util_sealed_memfd("fzc-token", id->env_token,
+		    strlen(id->env_token)));
 	}
 	fd = open(r->opt.token_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd == -1)
@@ -199,6 +188,20 @@ role_portal_config(const struct role *r, uint8_t role,
 	memcpy(pc->device_id, r->id.device_id, sizeof(pc->device_id));
 	memcpy(pc->public_key, r->id.public_key, sizeof(pc->public_key));
 	pc->role = role;
+	/* The client's system DNS control, for `fzc status`. */
+	if (role == IPC_ROLE_CLIENT && r->opt.sysdns != NULL) {
+		switch (sysdns_mode(r->opt.sysdns)) {
+		case SYSDNS_RESOLVED:
+			pc->dns_control = IPC_DNS_CONTROL_RESOLVED;
+			break;
+		case SYSDNS_RESOLV_CONF:
+			pc->dns_control = IPC_DNS_CONTROL_RESOLV_CONF;
+			break;
+		default:
+			pc->dns_control = IPC_DNS_CONTROL_DISABLED;
+			break;
+		}
+	}
 }
 
 /* Sent after every hello: a restarted controld starts from scratch. */

@@ -14,7 +14,6 @@
  * over D-Bus; resolved forgets them with the link, and RevertLink drops
  * them at a clean stop.
  */
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -342,20 +341,7 @@ sysdns_mode(const struct sysdns *s)
 int
 sysdns_original_fd(const struct sysdns *s)
 {
-	const int	 seals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE |
-	    F_SEAL_SEAL;
-	int		 fd;
-
-	fd = memfd_create("resolv.conf", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (fd == -1)
-		return (-1);
-	if (rewrite(fd, s->original, s->original_len) != 0 ||
-	    fcntl(fd, F_ADD_SEALS, seals) == -1 ||
-	    lseek(fd, 0, SEEK_SET) == -1) {
-		close(fd);
-		return (-1);
-	}
-	return (fd);
+	return (util_sealed_memfd("resolv.conf", s->original, s->original_len));
 }
 
 static int

@@ -105,6 +105,15 @@ def ipc_seeds():
                         b"corp.example.com".ljust(256, b"\0")))
     write("fuzz_ipc", "system-resolv-with-fd",
           b"\x03" + ipc(169, bytes(4)))
+    # The client's portal configuration, with the DNS control tunneld
+    # settled on (etc-resolv-conf).
+    write("fuzz_ipc", "portal-config",
+          b"\x01" + ipc(64, b"wss://api.example.test".ljust(512, b"\0") +
+                        b"/etc/fzc/ca.pem".ljust(256, b"\0") +
+                        b"box".ljust(256, b"\0") +
+                        b"5c0a4d62-3f1e-4a2b-9c1d-2e3f4a5b6c7d".ljust(
+                            40, b"\0") +
+                        bytes(32) + bytes([0, 1, 2]) + bytes(5)))
     # A TCP SYN to the sentinel, and a SYN-ACK back (IPC_DNS_TCP).
     syn = struct.pack(">HHIIBBHHHBBH", 40000, 53, 1000, 0, 6 << 4, 0x02,
                       65535, 0, 0, 2, 4, 1460)

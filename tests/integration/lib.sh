@@ -92,6 +92,12 @@ controld_pid() {
 	status_field "$1" controld.pid
 }
 
+# controld_replaced DIR OLD: a controld other than pid OLD answers.
+controld_replaced() {
+	local p
+	p=$(controld_pid "$1") && [ "$p" != "$2" ]
+}
+
 proc_field() {
 	sed -n "s/^$2:[[:space:]]*//p" "/proc/$1/status" | xargs
 }

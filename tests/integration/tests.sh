@@ -106,11 +106,8 @@ t_controld_restart() {
 	wait_until 5 fzc_cli "$WORK/a" status || fail "no status" || return 1
 	old=$(controld_pid "$WORK/a")
 	kill -KILL "$old"
-	new_controld() {
-		local p
-		p=$(controld_pid "$WORK/a") && [ "$p" != "$old" ]
-	}
-	wait_until 5 new_controld || fail "no new controld in 5 s" || return 1
+	wait_until 5 controld_replaced "$WORK/a" "$old" ||
+	    fail "no new controld in 5 s" || return 1
 	new=$(controld_pid "$WORK/a")
 	[ "$(proc_field "$new" PPid)" = "$TPID" ] || fail "PPid" || return 1
 	[ "$(status_field "$WORK/a" tunneld.controld_restarts)" = 1 ] ||

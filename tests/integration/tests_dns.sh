@@ -189,9 +189,11 @@ assert m[0]["payload"]["resource_id"] == sys.argv[1], m' "$DNS_RES" ||
 	    fail "stub saw violations" || return 1
 }
 
-# Proxy IPs are the process's: the same after the portal restarts.
+# Proxy IPs are the process's: the same after the portal restarts, and
+# after controld is killed (tunneld gives the new one the names back); a
+# new name then takes the next number, not one a name had.
 t_dns_proxy_ips_stable() {
-	local before after
+	local before after old
 	dns_up || return 1
 	dns_dig "$DNS_SENTINEL" +short a.corp.example.com A >/dev/null
 	before=$(dns_dig "$DNS_SENTINEL" +short b.corp.example.com A | sort)
@@ -210,6 +212,22 @@ t_dns_proxy_ips_stable() {
 	[ "$(dns_dig "$DNS_SENTINEL" +short -x "$(echo "$after" |
 	    head -1)")" = b.corp.example.com. ] || fail "PTR after" ||
 	    return 1
+	old=$(controld_pid "$DIR")
+	kill -KILL "$old"
+	wait_until 15 controld_replaced "$DIR" "$old" ||
+	    fail "no new controld" || return 1
+	wait_until 40 portal_connected ||
+	    fail "no reconnect: $(tail -20 "$TLOG")" || return 1
+	grep -q 'dns: 2 names keep their proxy IPs from before the restart' \
+	    "$TLOG" || fail "names not given back: $(grep dns: "$TLOG" |
+	    tail -5)" || return 1
+	after=$(dns_dig "$DNS_SENTINEL" +short b.corp.example.com A | sort)
+	[ "$before" = "$after" ] ||
+	    fail "proxy IPs moved with controld: $before / $after" || return 1
+	[ "$(dns_dig "$DNS_SENTINEL" +short -x 100.96.0.1)" = \
+	    a.corp.example.com. ] || fail "PTR of a after controld" || return 1
+	after=$(dns_dig "$DNS_SENTINEL" +short c.corp.example.com A | head -1)
+	[ "$after" = 100.96.0.9 ] || fail "new name at $after" || return 1
 }
 
 # 200 malformed datagrams to the sentinel: dropped, logged, and both
@@ -451,6 +469,177 @@ t_dns_e2e_filters() {
 	echo "tcp/80: $out"
 	[[ $out =~ ^113\  ]] || fail "tcp/80 not refused: $out" || return 1
 	te_healthy
+}
+
+# DNS over HTTPS (issue 13 item 1): the portal gives only upstream_doh,
+# https://doh.test/dns-query; dnsdist serves it on 10.54.0.54:443 with a
+# certificate of the test CA, which fzc trusts through --ca-file as it
+# does the portal's, and asks dnsmasq (10.53.0.53), which is also the
+# system's resolver that fzc looks doh.test up with.
+DOH_ADDR=10.54.0.54
+
+# doh_dnsdist: dnsdist in the namespace, its pid in DOH_PID; its query
+# log is WORK/doh-queries.log.
+doh_dnsdist() {
+	cat >"$WORK/dnsdist.conf" <<LUA
+setLocal("127.0.0.1:5300")
+-- No security polling: nothing leaves the namespace.
+setSecurityPollSuffix("")
+addDOHLocal("$DOH_ADDR:443", "$WORK/pki/doh.crt", "$WORK/pki/doh.key",
+    "/dns-query")
+newServer({address = "$DNS_UPSTREAM:53", checkInterval = 3600})
+addAction(AllRule(), LogAction("$WORK/doh-queries.log", false, true, false))
+LUA
+	ip netns exec "$NS" dnsdist --supervised --disable-syslog \
+	    -C "$WORK/dnsdist.conf" >>"$WORK/dnsdist.out" 2>&1 &
+	DOH_PID=$!
+	PIDS+=("$DOH_PID")
+	wait_until 10 eval 'ip netns exec "$NS" ss -tlnH |
+	    grep -q "$DOH_ADDR:443"' ||
+	    fail "dnsdist: $(cat "$WORK/dnsdist.out")" || return 1
+}
+
+doh_up() {
+	new_netns NS doh || return 1
+	DIR=$WORK/a
+	mkdir -p "$DIR"
+	chmod 755 "$DIR"
+	ip -n "$NS" link add up0 type veth peer name up1
+	ip -n "$NS" addr add "$DNS_UPSTREAM/24" dev up0
+	ip -n "$NS" link add doh0 type veth peer name doh1
+	ip -n "$NS" addr add "$DOH_ADDR/24" dev doh0
+	local l
+	for l in up0 up1 doh0 doh1; do
+		ip -n "$NS" link set "$l" up
+	done
+	echo "nameserver $DNS_UPSTREAM" >"/etc/netns/$NS/resolv.conf"
+	ip netns exec "$NS" dnsmasq --keep-in-foreground --no-resolv \
+	    --no-hosts --user=root --pid-file= --bind-interfaces \
+	    --listen-address="$DNS_UPSTREAM" --port=53 \
+	    --address=/doh.test/"$DOH_ADDR" \
+	    --address=/plain.example.org/10.9.8.7 \
+	    --address=/plain.example.org/2001:db8::7 \
+	    --txt-record=plain.example.org,"upstream answer" \
+	    --log-facility="$WORK/dnsmasq.log" --log-queries &
+	PIDS+=($!)
+	pt_ca "$WORK/pki" && pt_cert "$WORK/pki" srv 127.0.0.1 \
+	    "DNS:portal.test,IP:127.0.0.1" &&
+	    pt_cert "$WORK/pki" doh doh.test "DNS:doh.test" &&
+	    chmod 644 "$WORK/pki/doh.key" ||
+	    fail "cannot make the test PKI" || return 1
+	doh_dnsdist || return 1
+	cat >"$WORK/scenario.json" <<JSON
+{
+  "sites": [{"id": "$DNS_SITE", "name": "HQ"}],
+  "interface": {"ipv4": "100.64.0.2", "ipv6": "fd00:2021:1111::2",
+                "search_domain": null, "upstream_do53": [],
+                "upstream_doh": [{"url": "https://doh.test/dns-query"}]},
+  "resources": [
+    {"id": "$DNS_RES", "type": "dns", "address": "*.corp.example.com",
+     "name": "Corp", "address_description": null, "filters": [],
+     "sites": [{"id": "$DNS_SITE", "name": "HQ"}], "ip_stack": "dual"}
+  ]
+}
+JSON
+	pt_stub "$NS" "$WORK/portal.ctl" "$WORK/pki/srv" \
+	    "$WORK/scenario.json" 127.0.0.1:0 || return 1
+	echo dns-token >"$DIR/token"
+	chmod 600 "$DIR/token"
+	start_tunneld "$NS" "$DIR" --api-url "wss://127.0.0.1:$PT_PORT" \
+	    --ca-file "$WORK/pki/ca.crt" --interface "fzdo$$"
+	wait_until 10 portal_connected ||
+	    fail "not connected: $(cat "$TLOG")" || return 1
+	wait_until 5 grep -q 'dns: sentinel 100.100.111.1 forwards over HTTPS to https://doh.test/dns-query' \
+	    "$TLOG" || fail "no DoH sentinel: $(cat "$TLOG")" || return 1
+}
+
+# Forwarded names go to the DoH server, over one HTTP/2 connection, and
+# answer as its backend does; the server down: SERVFAIL or nothing, and
+# both daemons carry on; back up: answers again. `fzc status` shows the
+# DNS control and the upstream.
+t_dns_doh() {
+	local t cpid out
+	doh_up || return 1
+	wait_until 8 dns_dig_ok plain.example.org ||
+	    fail "no answer through DoH: $(grep dns: "$TLOG")" || return 1
+	for t in A AAAA TXT MX; do
+		[ "$(dns_dig "$DNS_SENTINEL" +short plain.example.org $t)" = \
+		    "$(dns_dig "$DNS_UPSTREAM" +short plain.example.org $t)" ] ||
+		    fail "forwarded $t differs" || return 1
+	done
+	dns_dig "$DNS_SENTINEL" nothing.example.org A |
+	    grep -q 'status: NXDOMAIN\|status: REFUSED' ||
+	    fail "the backend's error not passed on" || return 1
+	# A query over TCP to the sentinel goes out over DoH as well.
+	[ "$(dns_dig "$DNS_SENTINEL" +tcp +short plain.example.org TXT)" = \
+	    '"upstream answer"' ] || fail "over TCP" || return 1
+	grep -q 'plain.example.org. AAAA' "$WORK/doh-queries.log" ||
+	    fail "dnsdist saw nothing: $(cat "$WORK/doh-queries.log")" ||
+	    return 1
+	# Resource names stay local; doh.test came from the system's resolver.
+	! grep -q 'corp.example.com' "$WORK/doh-queries.log" ||
+	    fail "resource name leaked" || return 1
+	[ "$(dns_dig "$DNS_SENTINEL" +short web.corp.example.com A |
+	    wc -l)" = 4 ] || fail "no proxy IPs" || return 1
+	grep -q 'query\[A\] doh.test' "$WORK/dnsmasq.log" ||
+	    fail "doh.test not looked up" || return 1
+	grep -q 'dns: DoH server doh.test answers, over HTTP/2' "$TLOG" ||
+	    fail "not HTTP/2: $(grep 'dns: DoH' "$TLOG")" || return 1
+	out=$(ip netns exec "$NS" ss -tnH state established \
+	    dst "$DOH_ADDR:443")
+	[ "$(echo "$out" | grep -c .)" = 1 ] ||
+	    fail "connections to the DoH server: $out" || return 1
+	# fzc status: the mode tunneld settled on, the sentinel, the URL.
+	fzc_cli "$DIR" --json status | python3 -c '
+import json, sys
+d = json.load(sys.stdin)["dns"]
+assert d["control"] == "etc-resolv-conf", d
+assert d["source"] == "portal_doh", d
+assert d["upstreams"] == [{"sentinel": "100.100.111.1",
+    "url": "https://doh.test/dns-query", "source": "portal_doh"}], d
+' || fail "fzc --json status: $(fzc_cli "$DIR" --json status)" ||
+	    return 1
+	fzc_cli "$DIR" status | grep -q \
+	    '^  sentinel 100.100.111.1 -> https://doh.test/dns-query (portal, DoH)$' ||
+	    fail "fzc status: $(fzc_cli "$DIR" status)" || return 1
+	# The DoH server goes away.
+	cpid=$(controld_pid "$DIR")
+	kill "$DOH_PID"
+	wait "$DOH_PID" 2>/dev/null
+	out=$(dns_dig "$DNS_SENTINEL" plain.example.org A)
+	echo "$out" | grep -q 'status: SERVFAIL\|timed out' ||
+	    fail "with the server down: $out" || return 1
+	wait_until 5 grep -q 'dns: DoH server doh.test fails' "$TLOG" ||
+	    fail "not logged: $(grep 'dns: DoH' "$TLOG")" || return 1
+	kill -0 "$TPID" || fail "tunneld died" || return 1
+	[ "$(controld_pid "$DIR")" = "$cpid" ] ||
+	    fail "controld restarted" || return 1
+	doh_dnsdist || return 1
+	wait_until 10 dns_dig_ok plain.example.org ||
+	    fail "no answer once the server is back" || return 1
+	grep -q 'dns: DoH server doh.test answers again' "$TLOG" ||
+	    fail "recovery not logged" || return 1
+	dns_tcp_clean
+}
+
+# fzc status with the portal's Do53 resolver: the sentinel, the address,
+# the source, and the DNS control the test namespace gets by default.
+t_dns_status() {
+	dns_up || return 1
+	fzc_cli "$DIR" --json status | python3 -c '
+import json, sys
+d = json.load(sys.stdin)["dns"]
+assert d == {"control": "etc-resolv-conf", "source": "portal_do53",
+    "upstreams": [{"sentinel": "100.100.111.1", "address": "10.53.0.53",
+                   "source": "portal_do53"}]}, d
+' || fail "fzc --json status: $(fzc_cli "$DIR" --json status)" ||
+	    return 1
+	fzc_cli "$DIR" status | grep -qx \
+	    'dns:       system DNS control etc-resolv-conf' ||
+	    fail "fzc status: $(fzc_cli "$DIR" status)" || return 1
+	fzc_cli "$DIR" status | grep -qx \
+	    '  sentinel 100.100.111.1 -> 10.53.0.53 (portal)' ||
+	    fail "fzc status: $(fzc_cli "$DIR" status)" || return 1
 }
 
 # --- DNS over TCP to the sentinels (controld/dns_tcp.c) -------------------

@@ -136,6 +136,41 @@ START_TEST(test_bad_names)
 }
 END_TEST
 
+/*
+ * A restarted controld takes back the names tunneld kept, with their
+ * numbers; numbers nobody gave back stay unused, and new names come
+ * after the last.
+ */
+START_TEST(test_restore)
+{
+	struct dns_proxy		 p;
+	const struct dns_proxy_name	*n, *m;
+	char				 buf[INET6_ADDRSTRLEN];
+	bool				 fresh;
+
+	dns_proxy_init(&p);
+	n = dns_proxy_restore(&p, 2, "b.example.com");
+	ck_assert_ptr_nonnull(n);
+	text(AF_INET, n->v4[0], buf);
+	ck_assert_str_eq(buf, "100.96.0.9");
+	ck_assert_ptr_eq(dns_proxy_find(&p, "b.example.com"), n);
+	/* Below the last: taken or given up. A known name is refused. */
+	ck_assert_ptr_null(dns_proxy_restore(&p, 1, "a.example.com"));
+	ck_assert_ptr_null(dns_proxy_restore(&p, 5, "b.example.com"));
+	ck_assert_ptr_null(
+	    dns_proxy_restore(&p, DNS_PROXY_MAX_NAMES, "z.example.com"));
+	/* Number 0's addresses lead nowhere. */
+	ck_assert_ptr_null(
+	    dns_proxy_by_addr(&p, AF_INET, (const uint8_t[]){ 100, 96, 0, 1 }));
+	ck_assert_ptr_eq(dns_proxy_by_addr(&p, AF_INET6, n->v6[3]), n);
+	m = dns_proxy_get(&p, "c.example.com", &fresh);
+	ck_assert(fresh);
+	text(AF_INET, m->v4[0], buf);
+	ck_assert_str_eq(buf, "100.96.0.13");
+	dns_proxy_clear(&p);
+}
+END_TEST
+
 static Suite *
 dns_proxy_suite(void)
 {
@@ -145,6 +180,7 @@ dns_proxy_suite(void)
 	tcase_add_test(tc, test_first);
 	tcase_add_test(tc, test_many);
 	tcase_add_test(tc, test_bad_names);
+	tcase_add_test(tc, test_restore);
 	suite_add_tcase(s, tc);
 	return (s);
 }

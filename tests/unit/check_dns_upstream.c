@@ -81,7 +81,7 @@ START_TEST(test_effective)
 	ifc.do53 = do53;
 	ifc.ndo53 = 3;
 	ck_assert_int_eq(dns_upstream_effective(&ifc, sys, 3, u, &n),
-	    DNS_UPSTREAM_PORTAL);
+	    DNS_UPSTREAM_PORTAL_DO53);
 	ck_assert_uint_eq(n, 3);
 	ck_addr(&u[0].sentinel, "100.100.111.1");
 	ck_addr(&u[1].addr, "2001:db8::1");
@@ -96,6 +96,55 @@ START_TEST(test_effective)
 }
 END_TEST
 
+/* A string of the status' upstream i. */
+static const char *
+field(json_t *a, size_t i, const char *key)
+{
+	return (json_string_value(json_object_get(json_array_get(a, i), key)));
+}
+
+/* DoH when the portal gives no Do53: IPv4 sentinels from .1, in order. */
+START_TEST(test_effective_doh)
+{
+	struct portal_interface	 ifc;
+	struct portal_addr	 do53[1], sys[1];
+	struct dns_upstream	 u[DNS_UPSTREAM_MAX];
+	char			*doh[2] = { "https://doh.test/dns-query",
+	    "https://[2001:db8::5]:8443/q" };
+	json_t			*j;
+	size_t			 n;
+
+	memset(&ifc, 0, sizeof(ifc));
+	sys[0] = addr("192.168.1.1");
+	ifc.doh = doh;
+	ifc.ndoh = 2;
+	ck_assert_int_eq(dns_upstream_effective(&ifc, sys, 1, u, &n),
+	    DNS_UPSTREAM_PORTAL_DOH);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(u[0].url, doh[0]);
+	ck_addr(&u[0].sentinel, "100.100.111.1");
+	ck_assert_str_eq(u[1].url, doh[1]);
+	ck_addr(&u[1].sentinel, "100.100.111.2");
+	j = dns_upstream_json(u, n, DNS_UPSTREAM_PORTAL_DOH);
+	ck_assert_str_eq(field(j, 1, "url"), doh[1]);
+	ck_assert_str_eq(field(j, 1, "sentinel"), "100.100.111.2");
+	ck_assert_str_eq(field(j, 0, "source"), "portal_doh");
+	json_decref(j);
+
+	/* Do53 wins over DoH. */
+	do53[0] = addr("10.20.0.53");
+	ifc.do53 = do53;
+	ifc.ndo53 = 1;
+	ck_assert_int_eq(dns_upstream_effective(&ifc, sys, 1, u, &n),
+	    DNS_UPSTREAM_PORTAL_DO53);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(u[0].url, "");
+	j = dns_upstream_json(u, n, DNS_UPSTREAM_PORTAL_DO53);
+	ck_assert_str_eq(field(j, 0, "address"), "10.20.0.53");
+	json_decref(j);
+}
+END_TEST
+
 static Suite *
 dns_upstream_suite(void)
 {
@@ -104,6 +153,7 @@ dns_upstream_suite(void)
 
 	tcase_add_test(tc, test_resolv);
 	tcase_add_test(tc, test_effective);
+	tcase_add_test(tc, test_effective_doh);
 	suite_add_tcase(s, tc);
 	return (s);
 }

@@ -144,7 +144,7 @@ static const struct sample {
 	    sizeof(struct ipc_portal_config),
 	    { .portal_config = { "wss://api.example.test", "", "box",
 	    "5c0a4d62-3f1e-4a2b-9c1d-2e3f4a5b6c7d", { 1 },
-	    IPC_ROLE_CLIENT, 1 } } },
+	    IPC_ROLE_CLIENT, 1, IPC_DNS_CONTROL_RESOLV_CONF } } },
 	{ IPC_INTERNET_SET, IPC_PEER_TUNNELD, 0, sizeof(struct ipc_internet),
 	    { .internet = { 1, { 0 } } } },
 	{ IPC_AUTHZ_FAILED, IPC_PEER_TUNNELD, 0,
@@ -312,6 +312,11 @@ static const struct sample {
 	    1, 0, 1, 0, 1, 0x11, 0, 2 } } }, "corp.example-1.com" } } },
 	{ IPC_DNS_CONFIG, IPC_PEER_TUNNELD, 0, sizeof(struct ipc_dns_config),
 	    { .dns_config = { 0 } } },
+	{ IPC_PROXY_NAME, IPC_PEER_TUNNELD, 0, sizeof(struct ipc_proxy_name),
+	    { .proxy_name = { 99999, 0, "a4e2c7d9-1b3f-4e5a-8c7d-2f1e0d9c8b7a",
+	    "git_1.corp.example.com" } } },
+	{ IPC_PROXY_NAMES, IPC_PEER_CONTROLD, 1, sizeof(struct ipc_empty),
+	    { .empty = { 0 } } },
 };
 #define NSAMPLES	(sizeof(samples) / sizeof(samples[0]))
 /* clang-format on */
@@ -547,13 +552,27 @@ mut_role(union ipc_payload *u)
 static void
 mut_config_reserved(union ipc_payload *u)
 {
-	u->portal_config.reserved[5] = 1;
+	u->portal_config.reserved[4] = 1;
 }
 
 static void
 mut_config_internet(union ipc_payload *u)
 {
 	u->portal_config.internet = 2;
+}
+
+static void
+mut_config_dns_control(union ipc_payload *u)
+{
+	u->portal_config.dns_control = IPC_DNS_CONTROL_RESOLVED + 1;
+}
+
+/* The gateway has no sentinels, so no DNS control to show. */
+static void
+mut_config_gw_dns_control(union ipc_payload *u)
+{
+	u->portal_config.role = IPC_ROLE_GATEWAY;
+	u->portal_config.dns_control = IPC_DNS_CONTROL_DISABLED;
 }
 
 static void
@@ -926,6 +945,30 @@ mut_proxy_active(union ipc_payload *u)
 }
 
 static void
+mut_name_number(union ipc_payload *u)
+{
+	u->proxy_name.k = IPC_PROXY_MAX_NAMES;
+}
+
+static void
+mut_name_upper(union ipc_payload *u)
+{
+	u->proxy_name.name[0] = 'G';
+}
+
+static void
+mut_name_space(union ipc_payload *u)
+{
+	u->proxy_name.name[3] = ' ';
+}
+
+static void
+mut_name_tail(union ipc_payload *u)
+{
+	u->proxy_name.name[IPC_PROXY_NAME_MAX] = 'x';
+}
+
+static void
 mut_map_family(union ipc_payload *u)
 {
 	u->gw_dns_map.v[0].real.family = AF_INET6;
@@ -1091,6 +1134,10 @@ static const struct mutation {
 	    mut_config_reserved },
 	{ "config internet flag", "internet flag", IPC_PORTAL_CONFIG,
 	    mut_config_internet },
+	{ "config DNS control", "DNS control", IPC_PORTAL_CONFIG,
+	    mut_config_dns_control },
+	{ "gateway DNS control", "DNS control", IPC_PORTAL_CONFIG,
+	    mut_config_gw_dns_control },
 	{ "internet flag", "flag not 0 or 1", IPC_INTERNET_SET, mut_internet },
 	{ "internet reserved", "reserved", IPC_INTERNET_SET,
 	    mut_internet_reserved },
@@ -1192,6 +1239,11 @@ static const struct mutation {
 	{ "proxy state order", "proxy IPs", IPC_PROXY_STATE, mut_proxy_order },
 	{ "proxy state two names", "proxy IPs of a name", IPC_PROXY_STATE,
 	    mut_proxy_two_names },
+	{ "proxy name number", "number", IPC_PROXY_NAME, mut_name_number },
+	{ "proxy name upper case", "lower-case", IPC_PROXY_NAME,
+	    mut_name_upper },
+	{ "proxy name space", "lower-case", IPC_PROXY_NAME, mut_name_space },
+	{ "proxy name past NUL", "lower-case", IPC_PROXY_NAME, mut_name_tail },
 	{ "proxy state flag", "flag", IPC_PROXY_STATE, mut_proxy_active },
 	{ "dns map family", "family", IPC_GW_DNS_MAP, mut_map_family },
 	{ "dns map network", "host", IPC_GW_DNS_MAP, mut_map_net },
