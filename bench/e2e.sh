@@ -11,8 +11,8 @@
 #    authorization a new one. The same for a DNS resource by name: from
 #    the query to the stub resolver to the first byte of an HTTP answer.
 # 2. iperf3 client -> resource host through the gateway: fzc with
-#    --threads 1 and 2 on each side (direct), fzc relayed through coturn,
-#    and wireguard-go <-> wireguard-go over the same namespaces and links
+#    --threads 1 and 2 on each side (direct), fzc relayed through coturn
+#    unpaced and paced (-P, FZC_RELAY_PACE), and wireguard-go <-> wireguard-go over the same namespaces and links
 #    as the reference of bench/throughput.sh; ratios against it. For each
 #    run: the CPU use of the client's and the gateway's tunnel process
 #    and of coturn, and UDP datagrams dropped for full socket buffers in
@@ -24,10 +24,13 @@ set -uo pipefail
 
 usage() {
 	cat <<EOF
-usage: $0 [-q] [-t SECONDS] [-n SAMPLES] [-p PHASES] [-b BUILDDIR]
+usage: $0 [-q] [-t SECONDS] [-n SAMPLES] [-p PHASES] [-P MBIT] [-b BUILDDIR]
   -t SECONDS  length of each iperf3 run (default 10)
   -p PHASES   only these, comma-separated (default: all): first-direct,
-              first-relayed, first-dns, tp-wg, tp-t1, tp-t2, tp-relay
+              first-relayed, first-dns, tp-wg, tp-t1, tp-t2, tp-relay,
+              tp-relay-paced
+  -P MBIT     the pace of the relayed paths in tp-relay-paced
+              (FZC_RELAY_PACE; default 250)
   -n SAMPLES  fresh authorizations timed per path (default 5)
   -q          quick check of the script: 3 s runs, 2 samples, 1 stream
   -b BUILDDIR where fzc, fzc-tunneld and fzc-controld were built
@@ -42,11 +45,13 @@ DURATION=
 SAMPLES=
 QUICK=0
 PHASES=
-while getopts "t:n:p:b:qh" opt; do
+PACE=250
+while getopts "t:n:p:P:b:qh" opt; do
 	case $opt in
 	t) DURATION=$OPTARG ;;
 	n) SAMPLES=$OPTARG ;;
 	p) PHASES=$OPTARG ;;
+	P) PACE=$OPTARG ;;
 	q) QUICK=1 ;;
 	b) BUILD=$OPTARG ;;
 	h) usage; exit 0 ;;
@@ -60,7 +65,8 @@ if [ "$QUICK" = 1 ]; then
 else
 	DURATION=${DURATION:-10} SAMPLES=${SAMPLES:-5} STREAMS=(1 4)
 fi
-[[ $DURATION =~ ^[1-9][0-9]*$ && $SAMPLES =~ ^[1-9][0-9]*$ ]] ||
+[[ $DURATION =~ ^[1-9][0-9]*$ && $SAMPLES =~ ^[1-9][0-9]*$ &&
+    $PACE =~ ^[1-9][0-9]*$ ]] ||
     { usage >&2; exit 2; }
 
 bench_need_root "network namespaces, TUN"
@@ -233,10 +239,12 @@ print(sys.argv[2], "|", sys.argv[3], "%.3f" % (e["sum_received"]["bits_per_secon
 	done
 }
 
-# fzc_throughput MODE THREADS LABEL
+# fzc_throughput MODE THREADS LABEL [PACE]: PACE (Mbit/s) paces the
+# relayed paths of both tunnelds.
 fzc_throughput() {
 	E2E_FILE_MIB=1
 	E2E_TUNNELD_ARGS=(--threads "$2")
+	[ -z "${4:-}" ] || export FZC_RELAY_PACE=$4
 	e2e_topology "$1" || return 1
 	ip netns exec "$E2E_C" ping -c 1 -W 20 10.20.0.2 >/dev/null ||
 	    fail "$3: no answer: $(tail -5 "$E2E_CLOG")" || return 1
@@ -294,6 +302,7 @@ phase tp-wg wg_throughput
 phase tp-t1 fzc_throughput flat 1 "fzc direct, --threads 1"
 phase tp-t2 fzc_throughput flat 2 "fzc direct, --threads 2"
 phase tp-relay fzc_throughput relay 2 "fzc relayed, --threads 2"
+phase tp-relay-paced fzc_throughput relay 2 "fzc relayed, $PACE Mbit/s" "$PACE"
 
 echo "# fzc end to end: $(uname -r), $(nproc) CPUs, $(date -u +%FT%TZ)"
 if [ -s "$RES/first-direct" ] || [ -s "$RES/first-relayed" ]; then
@@ -332,7 +341,8 @@ echo "CPU over the run, of the client's and the gateway's tunnel process and"
 echo "of coturn; UDP buffer drops: datagrams dropped for a full receive/send"
 echo "socket buffer in the client's, the relay's and the gateway's namespace;"
 echo "backlog: packets dropped for a full input queue, machine-wide)"
-cat "$RES"/tp-wg "$RES"/tp-t1 "$RES"/tp-t2 "$RES"/tp-relay 2>/dev/null |
+cat "$RES"/tp-wg "$RES"/tp-t1 "$RES"/tp-t2 "$RES"/tp-relay \
+    "$RES"/tp-relay-paced 2>/dev/null |
     python3 -c '
 import sys
 rows, ref = [], {}

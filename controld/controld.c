@@ -270,6 +270,10 @@ controld_dispatch_tunneld(evutil_socket_t fd, short events, void *arg)
 			dns_restore_names(c->dns, msg.fd);
 			close(msg.fd);
 			break;
+		case IPC_GW_DNS_PATTERN:
+			session_gateway_dns_kept(c->session,
+			    &msg.u.gw_dns_pattern);
+			break;
 		case IPC_NETWORK_CHANGED:
 			session_network_changed(c->session);
 			break;

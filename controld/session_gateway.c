@@ -103,17 +103,17 @@ session_gateway_add_grant(struct session *s, const char *client_id,
 	session_notify(s, SESSION_CHANGED_PORTAL | SESSION_CHANGED_PEERS);
 }
 
-/* A DNS resource's pattern, as the portal last gave it. */
+/* Resource id's pattern, or (NULL) it is no DNS resource. */
 static void
-session_gateway_dns_pattern(struct session_gateway *g,
-    const struct portal_resource *r)
+session_gateway_set_pattern(struct session_gateway *g, const char *id,
+    const char *pattern)
 {
 	size_t	 i;
 
 	for (i = 0; i < g->ndns; i++)
-		if (strcmp(g->dns[i].id, r->id) == 0)
+		if (strcmp(g->dns[i].id, id) == 0)
 			break;
-	if (r->type != PORTAL_RES_DNS) {
+	if (pattern == NULL) {
 		if (i < g->ndns) {
 			free(g->dns[i].pattern);
 			g->dns[i] = g->dns[--g->ndns];
@@ -123,10 +123,44 @@ session_gateway_dns_pattern(struct session_gateway *g,
 	if (i == g->ndns) {
 		g->dns = xreallocarray(g->dns, g->ndns + 1, sizeof(*g->dns));
 		i = g->ndns++;
-		snprintf(g->dns[i].id, sizeof(g->dns[i].id), "%s", r->id);
+		snprintf(g->dns[i].id, sizeof(g->dns[i].id), "%s", id);
 	} else
 		free(g->dns[i].pattern);
-	g->dns[i].pattern = xstrdup(r->address);
+	g->dns[i].pattern = xstrdup(pattern);
+}
+
+/*
+ * A DNS resource's pattern, as the portal last gave it; tunneld keeps it
+ * for a controld started again (which the portal does not tell).
+ */
+static void
+session_gateway_dns_pattern(struct session *s, const struct portal_resource *r)
+{
+	struct ipc_gw_dns_pattern	 m;
+	bool				 dns = r->type == PORTAL_RES_DNS;
+
+	session_gateway_set_pattern(session_role_state(s), r->id,
+	    dns ? r->address : NULL);
+	memset(&m, 0, sizeof(m));
+	snprintf(m.id, sizeof(m.id), "%s", r->id);
+	if (dns && strlen(r->address) < sizeof(m.pattern))
+		memcpy(m.pattern, r->address, strlen(r->address));
+	if (ipc_word_valid(m.pattern, sizeof(m.pattern), false))
+		session_ipc(s, IPC_GW_DNS_PATTERN, &m, sizeof(m));
+	else
+		log_info("portal: resource %s: a pattern fzc-tunneld does not "
+			 "keep; a restarted controld learns it again from the "
+			 "portal",
+		    r->id);
+}
+
+/* A pattern tunneld kept from before controld restarted. */
+void
+session_gateway_dns_kept(struct session *s, const struct ipc_gw_dns_pattern *m)
+{
+	if (session_role(s) != &session_gateway_role || m->pattern[0] == '\0')
+		return;
+	session_gateway_set_pattern(session_role_state(s), m->id, m->pattern);
 }
 
 /* DomainStatus for the client's name (PROTOCOL 4.6). */
@@ -410,7 +444,7 @@ session_gateway_on_create_authz(struct session *s,
 	session_ice(cp.local_ufrag, cp.local_pwd, &a->gateway_ice);
 	session_ice(cp.remote_ufrag, cp.remote_pwd, &a->client_ice);
 	cp.expires_at = a->expires_at;
-	session_gateway_dns_pattern(g, &a->resource);
+	session_gateway_dns_pattern(s, &a->resource);
 	if (g->npending == MAX_PENDING) {
 		log_warnx("portal: tunneld has not answered %d authorizations;"
 		    " forgetting the oldest", MAX_PENDING);
@@ -522,7 +556,7 @@ session_gateway_on_resource_updated(struct session *s,
 	struct ipc_gw_resource	 gr;
 	size_t			 i;
 
-	session_gateway_dns_pattern(g, r);
+	session_gateway_dns_pattern(s, r);
 	if (session_gateway_resource(r, &gr)) {
 		session_ipc(s, IPC_GW_RESOURCE, &gr, sizeof(gr));
 		log_info("portal: resource %s updated", r->id);

@@ -6,4 +6,7 @@
 
 extern const struct session_role session_gateway_role;
 
+void	session_gateway_dns_kept(struct session *,
+	    const struct ipc_gw_dns_pattern *);
+
 #endif

@@ -852,22 +852,43 @@ check_proxy_state(const struct ipc_msg *m)
 }
 
 /*
- * A name as the stub resolver keeps it: lower case, printable, no space
- * (it goes into a line of text), 1 to IPC_PROXY_NAME_MAX bytes.
+ * A word of text in a fixed field: printable, no space (it may go into a
+ * line of text), NUL-terminated, zero after; lower case only if lower.
  */
 int
-ipc_proxy_name_valid(const char *s, size_t size)
+ipc_word_valid(const char *s, size_t size, bool lower)
 {
 	size_t	 len, i;
 
-	if ((len = strnlen(s, size)) == 0 || len == size ||
-	    len > IPC_PROXY_NAME_MAX ||
+	if ((len = strnlen(s, size)) == size ||
 	    !all_zero((const uint8_t *)s + len, size - len))
 		return (0);
 	for (i = 0; i < len; i++)
-		if (s[i] <= ' ' || s[i] > '~' || (s[i] >= 'A' && s[i] <= 'Z'))
+		if (s[i] <= ' ' || s[i] > '~' ||
+		    (lower && s[i] >= 'A' && s[i] <= 'Z'))
 			return (0);
 	return (1);
+}
+
+/* A name as the stub resolver keeps it: lower case, 1 to 253 bytes. */
+int
+ipc_proxy_name_valid(const char *s, size_t size)
+{
+	return (s[0] != '\0' && ipc_word_valid(s, size, true) &&
+	    strlen(s) <= IPC_PROXY_NAME_MAX);
+}
+
+static const char *
+check_gw_dns_pattern(const struct ipc_msg *m)
+{
+	const struct ipc_gw_dns_pattern	*p = &m->u.gw_dns_pattern;
+	const char			*why;
+
+	if ((why = check_id(p->id)) != NULL)
+		return (why);
+	if (!ipc_word_valid(p->pattern, sizeof(p->pattern), false))
+		return ("dns pattern: not a word of printable text");
+	return (NULL);
 }
 
 static const char *
@@ -1026,6 +1047,8 @@ static const struct ipc_rule ipc_rules[IPC_TYPE_MAX] = {
 	    IPC_FD_NONE, check_proxy_name),
 	RULE(IPC_PROXY_NAMES, struct ipc_empty, IPC_PEER_TUNNELD,
 	    IPC_FD_REQUIRED, check_empty),
+	RULE(IPC_GW_DNS_PATTERN, struct ipc_gw_dns_pattern, 0, IPC_FD_NONE,
+	    check_gw_dns_pattern),
 };
 #undef RULE
 /* clang-format on */

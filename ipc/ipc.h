@@ -10,6 +10,7 @@
 #ifndef FZC_IPC_H
 #define FZC_IPC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -114,6 +115,7 @@ enum ipc_type {
 	/* 152-159: names of DNS resources kept across controld restarts */
 	IPC_PROXY_NAME = 152,		/* controld -> tunneld, client */
 	IPC_PROXY_NAMES = 153,		/* tunneld -> controld, carries fd */
+	IPC_GW_DNS_PATTERN = 154,	/* both ways, gateway */
 
 	/* 168-175: the system's DNS configuration (PROTOCOL 4.6) */
 	IPC_DNS_CONFIG = 168,		/* controld -> tunneld, STATE_ACK'd */
@@ -535,6 +537,20 @@ struct ipc_proxy_name {
 								   NUL: zero */
 };
 
+/*
+ * IPC_GW_DNS_PATTERN (gateway role): the name pattern of DNS resource id
+ * (empty: id is no DNS resource now). controld tells tunneld each one it
+ * learns; tunneld gives them back to a restarted controld, which needs
+ * them for the AssignedIps of clients authorized before it started and
+ * does not hear them again in the portal's init.
+ */
+#define IPC_PATTERN_MAX		253
+struct ipc_gw_dns_pattern {
+	char			 id[IPC_ID_MAX];
+	char			 pattern[IPC_PATTERN_MAX + 1];	/* past the
+								   NUL: zero */
+};
+
 struct ipc_proxy_state {
 	char			 resource_id[IPC_ID_MAX];
 	uint8_t			 active;	/* 0 or 1 */
@@ -674,6 +690,7 @@ union ipc_payload {
 	struct ipc_p2p			p2p;
 	struct ipc_proxy_state		proxy_state;
 	struct ipc_proxy_name		proxy_name;
+	struct ipc_gw_dns_pattern	gw_dns_pattern;
 	struct ipc_gw_dns_map		gw_dns_map;
 	struct ipc_dns_config		dns_config;
 	uint8_t				raw[IPC_MAX_PAYLOAD];
@@ -722,6 +739,7 @@ long			 ipc_proxy_number(int, const uint8_t *);
 long			 ipc_proxy_name(int, const uint8_t *, unsigned *);
 int			 ipc_proxy_ip(const struct ipc_prefix *);
 int			 ipc_proxy_name_valid(const char *, size_t);
+int			 ipc_word_valid(const char *, size_t, bool);
 int			 ipc_domain_valid(const char *, size_t);
 const char		*ipc_type_name(uint16_t);
 size_t			 ipc_encode(uint8_t *, size_t, enum ipc_type, uint32_t,

@@ -811,6 +811,28 @@ device_jitter(void *arg)
 	return (randombytes_uniform(WG_REKEY_JITTER_MAX_MS + 1));
 }
 
+/*
+ * FZC_RELAY_PACE=MBIT: relayed paths are paced to that many Mbit/s (a
+ * relay that drops bursts, bench/e2e.sh); unset, they are not paced.
+ */
+static uint64_t
+device_relay_pace(void)
+{
+	const char	*env = getenv("FZC_RELAY_PACE"), *err;
+	long long	 mbit;
+
+	if (env == NULL)
+		return (0);
+	mbit = strtonum(env, 1, 100000, &err);
+	if (err != NULL) {
+		log_warnx("FZC_RELAY_PACE=%s: %s, relayed paths unpaced", env,
+		    err);
+		return (0);
+	}
+	log_info("relayed paths paced to %lld Mbit/s", mbit);
+	return ((uint64_t)mbit * 1000000 / 8);
+}
+
 struct device *
 device_new(struct event_base *base, const struct device_config *cfg,
     const char **why)
@@ -833,6 +855,7 @@ device_new(struct event_base *base, const struct device_config *cfg,
 		fatalx("evtimer_new");
 	peer_tables_init(&dev->tables, cfg->mtu, cfg->nworkers,
 	    device_reclaim_kick, dev);
+	dev->tables.relay_pace = device_relay_pace();
 	dev->ev_wake = event_new(base, dev->tables.handoff.fd,
 	    EV_READ | EV_PERSIST, device_wake_cb, dev);
 	dev->ev_holdoff = evtimer_new(base, device_holdoff_cb, dev);

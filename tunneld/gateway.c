@@ -92,7 +92,13 @@ struct gateway {
 	struct event		*ev_expiry;
 	struct event		*ev_tick;	/* debug level only */
 	uint64_t		 tick_due;	/* ns */
+	/* controld's, kept for its next start; oldest first. */
+	struct ipc_gw_dns_pattern *patterns;
+	size_t			 npatterns;
 };
+
+/* DNS resources whose patterns tunneld keeps, at most. */
+#define GATEWAY_MAX_PATTERNS	4096
 
 /* The gateway role's operations, below; a struct role of theirs is ours. */
 static const struct role_ops	gateway_ops;
@@ -190,10 +196,53 @@ gateway_configure(struct role *r, struct ipc_chan *ch)
 	struct gateway			*g = gateway_of(r);
 	struct ipc_portal_config	 pc;
 
+	size_t				 i;
+
 	/* Acknowledgements owed to an earlier controld mean nothing now. */
 	g->nwaiting = 0;
 	role_portal_config(r, IPC_ROLE_GATEWAY, &pc);
-	return (role_send_config(r, ch, &pc));
+	if (role_send_config(r, ch, &pc) == -1)
+		return (-1);
+	/* After the role: the clients it authorized still send names. */
+	for (i = 0; i < g->npatterns; i++)
+		if (ipc_chan_send(ch, IPC_GW_DNS_PATTERN, 0, &g->patterns[i],
+		    sizeof(g->patterns[i]), -1) == -1)
+			return (-1);
+	return (0);
+}
+
+/* IPC_GW_DNS_PATTERN: controld's, kept; the oldest goes when full. */
+static void
+gateway_dns_pattern(struct gateway *g, const struct ipc_gw_dns_pattern *m)
+{
+	size_t	 i;
+
+	for (i = 0; i < g->npatterns; i++)
+		if (strcmp(g->patterns[i].id, m->id) == 0)
+			break;
+	if (i < g->npatterns)
+		memmove(&g->patterns[i], &g->patterns[i + 1],
+		    (--g->npatterns - i) * sizeof(g->patterns[0]));
+	if (m->pattern[0] == '\0')
+		return;
+	if (g->npatterns == GATEWAY_MAX_PATTERNS)
+		memmove(&g->patterns[0], &g->patterns[1],
+		    --g->npatterns * sizeof(g->patterns[0]));
+	g->patterns = xreallocarray(g->patterns, g->npatterns + 1,
+	    sizeof(g->patterns[0]));
+	g->patterns[g->npatterns++] = *m;
+}
+
+/* What is not state: nothing is acknowledged. */
+static int
+gateway_dispatch(struct role *r, struct ipc_chan *ch, const struct ipc_msg *msg,
+    const char **why)
+{
+	if (msg->hdr.type == IPC_GW_DNS_PATTERN) {
+		gateway_dns_pattern(gateway_of(r), &msg->u.gw_dns_pattern);
+		return (0);
+	}
+	return (role_portal_dispatch(r, ch, msg, why));
 }
 
 /*
@@ -916,6 +965,7 @@ gateway_owns(uint16_t type)
 	case IPC_REMOTE_CANDIDATE_DEL:
 	case IPC_P2P_SEND:
 	case IPC_GW_DNS_MAP:
+	case IPC_GW_DNS_PATTERN:
 		return (true);
 	default:
 		return (role_token_owns(type) ||
@@ -937,6 +987,7 @@ gateway_clear(struct role *r)
 		gateway_client_free(g, gateway_client_at(g, r->npeers - 1),
 		    true);
 	free(g->waiting);
+	free(g->patterns);
 	event_free(g->ev_expiry);
 	if (g->ev_tick != NULL)
 		event_free(g->ev_tick);
@@ -947,7 +998,7 @@ static const struct role_ops gateway_ops = {
 	.stray = "not a gateway-role message",
 	.configure = gateway_configure,
 	.owns = gateway_owns,
-	.dispatch = role_portal_dispatch,
+	.dispatch = gateway_dispatch,
 	.clear = gateway_clear,
 	.kind = "gateway",
 	.peer_kind = "client",

@@ -75,6 +75,7 @@ peer_init(struct peer *peer, struct peer_tables *t)
 {
 	peer->tables = t;
 	pthread_mutex_init(&peer->tx_lock, NULL);
+	pace_init(&peer->pace, t->relay_pace, PEER_PACE_BURST);
 	pthread_mutex_init(&peer->lock, NULL);
 }
 

@@ -16,6 +16,7 @@
 
 #include "ipc/ipc.h"
 #include "tunneld/handoff.h"
+#include "tunneld/pace.h"
 #include "tunneld/proxymap.h"
 #include "tunneld/stage.h"
 #include "tunneld/wg/noise.h"
@@ -30,6 +31,8 @@ struct routes;
 #define PEER_INDEX_BUCKETS	1024
 /* A TURN ChannelData header (PROTOCOL 4.1), for relayed paths. */
 #define PEER_CHANNEL_HDR	4
+/* What a paced relayed path sends at once: a quarter of coturn's buffer. */
+#define PEER_PACE_BURST		32768
 
 /* Events workers raise for the main thread, per peer. */
 #define PEER_EV_DATA_SENT	0x01
@@ -71,6 +74,7 @@ struct peer {
 	 * Taken once per GSO batch, never per packet; taken before lock.
 	 */
 	pthread_mutex_t		 tx_lock;
+	struct pace		 pace;		/* relayed paths; tx_lock */
 
 	/* Guarded by lock: shared with the workers. */
 	pthread_mutex_t		 lock;
@@ -102,6 +106,7 @@ struct peer_index;
  */
 struct peer_tables {
 	unsigned		 mtu;
+	uint64_t		 relay_pace;	/* bytes/s to relays, 0: none */
 	struct qsbr		*qsbr;
 	struct routes *_Atomic	 routes;
 	struct proxymap		 proxies;

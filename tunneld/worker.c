@@ -29,9 +29,11 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/timer.h"
 #include "common/util.h"
 #include "tunneld/gro.h"
 #include "tunneld/gso.h"
@@ -52,6 +54,8 @@
 /* TUN reads per wake-up: plain packets, super-packets. */
 #define TX_READS	TX_BATCH
 #define TX_READS_GSO	8
+/* A paced path's sender sleeps once it is this far ahead of the pace. */
+#define PACE_SLEEP_MIN_NS	100000
 /* One byte more than a super-packet: a read that fills it was cut short. */
 #define TUN_BUF_SIZE	(GSO_VNET_LEN + GSO_PKT_MAX + 1)
 #define RX_BATCH	16
@@ -271,6 +275,7 @@ struct tx_state {
 	struct sockaddr_in6	 dst;
 	bool			 has_dst;
 	uint16_t		 channel;
+	bool			 paced;
 	uint32_t		 ev;
 	uint64_t		 now;
 };
@@ -302,7 +307,18 @@ tx_peer(struct worker *w, struct tx_state *ts, struct peer *p)
 	ts->has_dst = p->has_endpoint;
 	ts->dst = p->endpoint;
 	ts->channel = p->channel;
+	ts->paced = p->relayed && p->pace.rate != 0;
 	pthread_mutex_unlock(&p->lock);
+}
+
+static void
+pace_sleep(uint64_t ns)
+{
+	struct timespec	 ts = { (time_t)(ns / NSEC_PER_SEC),
+			    (long)(ns % NSEC_PER_SEC) };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
 }
 
 /*
@@ -314,8 +330,21 @@ tx_seal(struct worker *w, struct tx_state *ts, const uint8_t *pkt, size_t n)
 {
 	uint8_t		*slot;
 	size_t		 outlen;
+	uint64_t	 wait;
 	int		 rc;
 
+	wait = 0;
+	if (ts->paced)
+		wait = pace_take(&ts->peer->pace, util_now_ns(),
+		    n + WG_TRANSPORT_OVERHEAD);
+	if (wait >= PACE_SLEEP_MIN_NS) {
+		/*
+		 * Ahead of the pace: what was sealed leaves, then the worker
+		 * waits, and the TUN queue holding the rest pushes back.
+		 */
+		flush_tx(w);
+		pace_sleep(wait);
+	}
 	if (w->ntx == TX_SLOTS)
 		flush_tx(w);
 	slot = w->tx + (size_t)w->ntx * w->tx_stride;

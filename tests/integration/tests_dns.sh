@@ -382,6 +382,34 @@ t_dns_e2e_fetch() {
 	te_healthy
 }
 
+# The gateway's controld killed: the new one takes back the patterns
+# tunneld kept (the portal's init lists authorizations, not resources), so
+# the client, still authorized, gets a new name of the resource through.
+t_dns_e2e_gateway_restart() {
+	local ip old sha
+	td_topology || return 1
+	ip=$(td_proxy app.corp.example.com)
+	sha=$(e2e_fetch "http://$ip/file.bin")
+	[ "$sha" = "$E2E_FILE_SHA" ] || fail "before: sha256 $sha" || return 1
+	old=$(controld_pid "$WORK/gw1")
+	kill -KILL "$old"
+	wait_until 15 controld_replaced "$WORK/gw1" "$old" ||
+	    fail "no new controld at the gateway" || return 1
+	td_inits() {
+		[ "$(grep -c 'portal: init with' "${E2E_GLOG[1]}")" -ge 2 ]
+	}
+	wait_until 30 td_inits || fail "the gateway's controld not back" ||
+	    return 1
+	ip=$(td_proxy other.corp.example.com)
+	sha=$(e2e_fetch "http://$ip/file.bin")
+	[ "$sha" = "$E2E_FILE_SHA" ] ||
+	    fail "after: sha256 $sha; gateway: $(grep dns: "${E2E_GLOG[1]}" |
+	    tail -5)" || return 1
+	[ "$(td_status other.corp.example.com)" = active ] ||
+	    fail "status $(td_status other.corp.example.com)" || return 1
+	te_healthy
+}
+
 # A name the gateway's resolver does not know: DomainStatus Inactive, the
 # client drops what it held for it, says so, and shows it.
 t_dns_e2e_inactive() {

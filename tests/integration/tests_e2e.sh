@@ -260,6 +260,18 @@ t_e2e_cidr_relayed() {
 	te_cidr relay relayed
 }
 
+# FZC_RELAY_PACE in both tunnelds' environment: the relayed download
+# through the paced path is whole, and both said they pace.
+t_e2e_cidr_relayed_paced() {
+	local FZC_RELAY_PACE=100
+	export FZC_RELAY_PACE
+	te_cidr relay relayed || return 1
+	grep -q 'relayed paths paced to 100 Mbit/s' "$E2E_CLOG" ||
+	    fail "client: no pace in its log" || return 1
+	grep -q 'relayed paths paced to 100 Mbit/s' "${E2E_GLOG[1]}" ||
+	    fail "gateway: no pace in its log"
+}
+
 # Behind home routers on both sides (a mapping per host, inbound only in
 # answer): ICE punches through, the srflx pair carries the download and the
 # relay under 1 MiB of it.

@@ -317,6 +317,14 @@ static const struct sample {
 	    "git_1.corp.example.com" } } },
 	{ IPC_PROXY_NAMES, IPC_PEER_CONTROLD, 1, sizeof(struct ipc_empty),
 	    { .empty = { 0 } } },
+	{ IPC_GW_DNS_PATTERN, IPC_PEER_TUNNELD, 0,
+	    sizeof(struct ipc_gw_dns_pattern),
+	    { .gw_dns_pattern = { "3c1e5a7b-9d2f-4e6a-8b0c-1d2e3f4a5b6c",
+	    "**.Corp.example.com" } } },
+	{ IPC_GW_DNS_PATTERN, IPC_PEER_CONTROLD, 0,
+	    sizeof(struct ipc_gw_dns_pattern),
+	    { .gw_dns_pattern = { "3c1e5a7b-9d2f-4e6a-8b0c-1d2e3f4a5b6c",
+	    "" } } },
 };
 #define NSAMPLES	(sizeof(samples) / sizeof(samples[0]))
 /* clang-format on */
@@ -969,6 +977,18 @@ mut_name_tail(union ipc_payload *u)
 }
 
 static void
+mut_pattern_newline(union ipc_payload *u)
+{
+	u->gw_dns_pattern.pattern[2] = '\n';
+}
+
+static void
+mut_pattern_tail(union ipc_payload *u)
+{
+	u->gw_dns_pattern.pattern[IPC_PATTERN_MAX] = '*';
+}
+
+static void
 mut_map_family(union ipc_payload *u)
 {
 	u->gw_dns_map.v[0].real.family = AF_INET6;
@@ -1244,6 +1264,10 @@ static const struct mutation {
 	    mut_name_upper },
 	{ "proxy name space", "lower-case", IPC_PROXY_NAME, mut_name_space },
 	{ "proxy name past NUL", "lower-case", IPC_PROXY_NAME, mut_name_tail },
+	{ "dns pattern newline", "printable", IPC_GW_DNS_PATTERN,
+	    mut_pattern_newline },
+	{ "dns pattern past NUL", "printable", IPC_GW_DNS_PATTERN,
+	    mut_pattern_tail },
 	{ "proxy state flag", "flag", IPC_PROXY_STATE, mut_proxy_active },
 	{ "dns map family", "family", IPC_GW_DNS_MAP, mut_map_family },
 	{ "dns map network", "host", IPC_GW_DNS_MAP, mut_map_net },
