@@ -287,6 +287,16 @@ def dns_stub_seeds():
           rec(1, dns_query(6, "example.com", 65)) +
           rec(1, dns_query(7, "plain.example.org", 16)) +
           rec(1, dns_query(8, "x.a.y", 1, flags=0x2800)))
+    # Upstream answers: truncated, and one too big for 512 bytes.
+    txt = b"".join(bytes([200]) + bytes([97 + i]) * 200 for i in range(4))
+    big = (bytes.fromhex("424281800001000100000001") +
+           dns_query(0, "big.example.org", 16)[12:] + b"\xc0\x0c" +
+           struct.pack(">HHIH", 16, 1, 0, len(txt)) + txt +
+           b"\x00" + struct.pack(">HHIH", 41, 1232, 0, 0))
+    write("fuzz_dns_stub", "upstream-answers",
+          rec(2, dns_query(9, "big.example.org", 16, flags=0x8380,
+                           edns=True)) +
+          rec(2, big) + rec(6, big))
 
 
 # --- dns_remote -----------------------------------------------------------

@@ -993,12 +993,21 @@ for i in range(300):
         os.urandom(random.randint(0, 200))
     r.sendto(seg, (dst, 0))
 # SYNs over the cap: connections left open, then more refused.
+import errno, select
 held = []
 for i in range(120):
     s = socket.socket()
     s.setblocking(False)
     s.connect_ex((dst, 53))
     held.append(s)
+up = refused = 0
+for s in held:
+    select.select([], [s], [], 5)
+    e = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    up += e == 0
+    refused += e == errno.ECONNREFUSED
+print("SYN flood: %d connected, %d refused" % (up, refused))
+assert up <= 64 and up + refused == len(held), (up, refused)
 for s in held:
     s.close()
 PY
