@@ -138,6 +138,9 @@ controld_session_changed(void *arg, int what)
 	if (what & SESSION_CHANGED_PEERS)
 		ctl |= CONTROL_CHANGED_PEERS;
 	control_notify(c->control, ctl);
+	/* An authorization or a connection: SRV and TXT held may go. */
+	if (what & (SESSION_CHANGED_RESOURCES | SESSION_CHANGED_PEERS))
+		dns_session_changed(c->dns);
 }
 
 /* STYLE 5: check what the fd really is before anyone uses it. */
@@ -149,6 +152,8 @@ controld_interface(void *arg, const struct portal_interface *iface)
 
 	if (session_role(c->session) == &session_client_role)
 		dns_set_interface(c->dns, iface);
+	else
+		session_gateway_interface(c->session, iface);
 }
 
 static void

@@ -27,6 +27,7 @@
 #include "controld/dns_forward.h"
 #include "controld/dns_proxy.h"
 #include "controld/dns_stub.h"
+#include "controld/dns_tunnel.h"
 #include "controld/dns_tcp.h"
 #include "controld/dns_tcpup.h"
 #include "controld/dns_upstream.h"
@@ -57,6 +58,7 @@ struct dns {
 	char			*ca_file;	/* NULL: the system's */
 	bool			 have_interface;	/* from the portal */
 	struct dns_sock		 sock[2];	/* AF_INET, AF_INET6 */
+	struct dns_tunnel	*tunnel;	/* at the first SRV or TXT */
 	struct dns_tcp		 tcp;		/* DNS over TCP to sentinels */
 	struct event		*tcp_ev;
 	struct dns_tcpup	*tcpup;		/* and to upstreams */
@@ -107,6 +109,7 @@ dns_free(struct dns *d)
 		if (d->sock[i].fd != -1)
 			close(d->sock[i].fd);
 	}
+	dns_tunnel_free(d->tunnel);
 	dns_proxy_clear(&d->proxy);
 	dns_tcp_clear(&d->tcp);
 	event_free(d->tcp_ev);
@@ -456,6 +459,22 @@ dns_answer(struct dns *d, const struct ipc_sockaddr *client,
 	dns_tcp_drain(d);
 }
 
+/* A gateway's answer to an SRV or TXT query; msg NULL: none will come. */
+static void
+dns_tunnel_reply(void *arg, const struct dns_forward_query *who,
+    const uint8_t *msg, size_t len)
+{
+	dns_answer(arg, &who->client, &who->sentinel, who->conn, msg, len);
+}
+
+/* An authorization or a connection came: held queries may go. */
+void
+dns_session_changed(struct dns *d)
+{
+	if (d != NULL && d->tunnel != NULL)
+		dns_tunnel_retry(d->tunnel);
+}
+
 static bool
 dns_lookup(void *arg, const char *name, char id[PORTAL_ID_SIZE],
     enum portal_ip_stack *stack)
@@ -570,6 +589,12 @@ dns_ask(struct dns *d, const struct ipc_dns *q, uint64_t conn)
 			sent = dns_forward(d, q, up, conn, res.udp_size);
 		if (!sent)
 			dns_answer(d, &q->client, &q->sentinel, conn, NULL, 0);
+		break;
+	case DNS_STUB_GATEWAY:
+		if (d->tunnel == NULL)
+			d->tunnel = dns_tunnel_new(d->base, d->session,
+			    dns_tunnel_reply, d);
+		dns_tunnel_query(d->tunnel, q, conn, res.resource_id);
 		break;
 	case DNS_STUB_REPLY:
 		/* The routes go first: the application's next packet may. */

@@ -28,6 +28,7 @@ void		 dns_restore_names(struct dns *, int);
 void		 dns_set_interface(struct dns *, const struct portal_interface *);
 void		 dns_query(struct dns *, const struct ipc_dns *);
 int		 dns_socket(struct dns *, uint32_t, int);
+void		 dns_session_changed(struct dns *);
 void		 dns_set_ca_file(struct dns *, const char *);
 json_t		*dns_status(struct dns *);
 

@@ -9,6 +9,7 @@ libfzcdns_a_SOURCES = \
 	controld/dns_p2p.c controld/dns_p2p.h \
 	controld/dns_pattern.c controld/dns_pattern.h \
 	controld/dns_proxy.c controld/dns_proxy.h \
+	controld/dns_remote.c controld/dns_remote.h \
 	controld/dns_stub.c controld/dns_stub.h \
 	controld/dns_tcp.c controld/dns_tcp.h \
 	controld/dns_upstream.c controld/dns_upstream.h
@@ -49,6 +50,12 @@ tests_unit_check_dns_p2p_SOURCES = tests/unit/check_dns_p2p.c
 tests_unit_check_dns_p2p_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
 	$(JANSSON_CFLAGS)
 tests_unit_check_dns_p2p_LDADD = $(FZC_DNS_LIBS) $(FZC_CHECK_LIBS)
+
+check_PROGRAMS += tests/unit/check_dns_remote
+tests_unit_check_dns_remote_SOURCES = tests/unit/check_dns_remote.c
+tests_unit_check_dns_remote_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
+	$(LDNS_CFLAGS)
+tests_unit_check_dns_remote_LDADD = $(FZC_DNS_LIBS) $(FZC_CHECK_LIBS)
 
 # The DoH client's checks of answers and its SERVFAIL; the client itself
 # runs against dnsdist in the integration tests.

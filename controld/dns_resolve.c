@@ -12,6 +12,7 @@
 #include <sys/uio.h>
 
 #include <ares.h>
+#include <ares_nameser.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -291,5 +292,43 @@ dns_resolve_name(struct dns_resolve *r, const char *name, dns_resolve_fn *fn,
 	h.ai_family = AF_UNSPEC;
 	h.ai_flags = ARES_AI_NOSORT;
 	ares_getaddrinfo(r->ch, name, NULL, &h, resolve_done, q);
+	resolve_timer_arm(r);
+}
+
+struct resolve_raw {
+	dns_resolve_raw_fn	*fn;
+	void			*arg;
+};
+
+static void
+resolve_raw_done(void *arg, int status, int timeouts, unsigned char *abuf,
+    int alen)
+{
+	struct resolve_raw	*q = arg;
+
+	(void)timeouts;
+	if (status == ARES_EDESTRUCTION || status == ARES_ECANCELLED)
+		q->fn(q->arg, NULL, 0, NULL);
+	else if (abuf == NULL || alen <= 0)
+		q->fn(q->arg, NULL, 0, ares_strerror(status));
+	else
+		q->fn(q->arg, abuf, (size_t)alen, NULL);
+	free(q);
+}
+
+/*
+ * A query of type for name, class IN, to the system's resolvers: their
+ * answer as it came (an NXDOMAIN or NODATA too), for the caller to pass
+ * on. c-ares retries over TCP when the answer is truncated.
+ */
+void
+dns_resolve_raw(struct dns_resolve *r, const char *name, int type,
+    dns_resolve_raw_fn *fn, void *arg)
+{
+	struct resolve_raw	*q = xcalloc(1, sizeof(*q));
+
+	q->fn = fn;
+	q->arg = arg;
+	ares_query(r->ch, name, C_IN, type, resolve_raw_done, q);
 	resolve_timer_arm(r);
 }

@@ -8,6 +8,7 @@
 #define FZC_DNS_RESOLVE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "controld/dns_p2p.h"
 
@@ -23,6 +24,13 @@ struct event_base;
 typedef void dns_resolve_fn(void *, const struct dns_p2p_ip *, size_t,
     const char *);
 
+/*
+ * A query's end: the resolver's answer as it came, whatever its rcode; or
+ * none (NULL, why says how); or the resolver went away first (NULL, why
+ * NULL: do nothing).
+ */
+typedef void dns_resolve_raw_fn(void *, const uint8_t *, size_t, const char *);
+
 /* A fresh, unconnected socket (family, type) for c-ares; -1: none. */
 typedef int dns_resolve_socket_fn(void *, int, int);
 
@@ -37,5 +45,7 @@ int	 dns_resolve_set_servers(struct dns_resolve *, const struct dns_p2p_ip *,
 	    size_t, dns_resolve_socket_fn *, void *);
 void	 dns_resolve_name(struct dns_resolve *, const char *, dns_resolve_fn *,
 	    void *);
+void	 dns_resolve_raw(struct dns_resolve *, const char *, int,
+	    dns_resolve_raw_fn *, void *);
 
 #endif

@@ -233,11 +233,15 @@ dns_stub_query(struct dns_proxy *proxy, dns_stub_lookup_fn *lookup, void *arg,
 		res->action = DNS_STUB_FORWARD;
 		goto out;
 	}
+	/* The resource's gateway answers these from its own resolver. */
+	if (type == LDNS_RR_TYPE_SRV || type == LDNS_RR_TYPE_TXT) {
+		res->action = DNS_STUB_GATEWAY;
+		goto out;
+	}
 	r = reply_new(q, question, LDNS_RCODE_NOERROR);
 	/*
 	 * A and AAAA get proxy IPs; HTTPS gets nothing, so that browsers use
-	 * A and AAAA; the other types, empty too, until SRV and TXT go to
-	 * the gateway.
+	 * A and AAAA; the other types, empty too.
 	 */
 	if (r != NULL &&
 	    (type == LDNS_RR_TYPE_A || type == LDNS_RR_TYPE_AAAA)) {

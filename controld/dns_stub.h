@@ -20,6 +20,8 @@ enum dns_stub_action {
 	DNS_STUB_DROP,		/* malformed: why says how */
 	DNS_STUB_REPLY,		/* reply, len: the answer */
 	DNS_STUB_FORWARD,	/* for the upstream resolver */
+	DNS_STUB_GATEWAY,	/* SRV or TXT of resource_id's name: for the
+				   resource's gateway */
 };
 
 /* The DNS resource whose pattern matches a name best, if any. */

@@ -36,6 +36,7 @@ struct authz {
 	char			 resource_id[PORTAL_ID_SIZE];
 	char			 gateway_id[PORTAL_ID_SIZE];
 	char			 site_id[PORTAL_ID_SIZE];	/* the gateway's */
+	struct portal_addr	 gateway_ipv4, gateway_ipv6;	/* tunnel */
 	bool			 authorized;
 	enum portal_authz_reason failed;	/* when not authorized */
 };
@@ -309,6 +310,32 @@ session_client_assign_cb(evutil_socket_t fd, short events, void *arg)
 	(void)fd;
 	(void)events;
 	session_client_assign_all(sc->s, sc, NULL, false);
+}
+
+/*
+ * Where SRV and TXT queries for a name of resource_id go (PROTOCOL 4.6):
+ * true, with the gateway's tunnel address, once its connection is up;
+ * else false, and with ask the portal is asked for the authorization if
+ * there is none, as tunneld asks for the first packet to a resource.
+ */
+bool
+session_client_dns_target(struct session *s, const char *resource_id, bool ask,
+    struct portal_addr *gw)
+{
+	struct session_client	*sc = session_client_of(s);
+	struct authz		*z;
+
+	if (sc == NULL)
+		return (false);
+	z = session_client_authz(sc, resource_id, false);
+	if (session_client_dns_gateway(s, sc, resource_id) != NULL) {
+		*gw = z->gateway_ipv4.family == AF_INET ? z->gateway_ipv4 :
+		    z->gateway_ipv6;
+		return (gw->family != 0);
+	}
+	if (ask && (z == NULL || !z->authorized))
+		session_client_need_authz(s, resource_id);
+	return (false);
 }
 
 /* A connection came up: its gateway learns the names of its resources. */
@@ -687,6 +714,8 @@ session_client_on_authorized(struct session *s,
 	z = session_client_authz(sc, a->resource_id, true);
 	snprintf(z->gateway_id, sizeof(z->gateway_id), "%s", a->gateway_id);
 	snprintf(z->site_id, sizeof(z->site_id), "%s", a->site_id);
+	z->gateway_ipv4 = a->gateway_ipv4;
+	z->gateway_ipv6 = a->gateway_ipv6;
 	z->authorized = true;
 	session_notify(s, SESSION_CHANGED_RESOURCES | SESSION_CHANGED_PEERS);
 	log_info("portal: resource %s authorized through gateway %s",

@@ -21,5 +21,7 @@ void	 session_client_dns_restore(struct session *, const char *,
 	    const struct dns_proxy_name *);
 void	 session_client_dns_name(struct session *, const char *,
 	    const struct dns_proxy_name *);
+bool	 session_client_dns_target(struct session *, const char *, bool,
+	    struct portal_addr *);
 
 #endif

@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "common/timer.h"
 #include "common/util.h"
+#include "controld/dns_gateway.h"
 #include "controld/dns_p2p.h"
 #include "controld/dns_pattern.h"
 #include "controld/dns_resolve.h"
@@ -35,6 +36,13 @@ struct pending {
 	char		 client_id[PORTAL_ID_SIZE];
 	char		 resource_id[PORTAL_ID_SIZE];
 	int64_t		 expires_at;
+	struct portal_addr ipv4, ipv6;	/* the client's tunnel addresses */
+};
+
+/* A client tunneld holds, by the tunnel addresses its packets come from. */
+struct gw_client {
+	char			 id[PORTAL_ID_SIZE];
+	struct portal_addr	 ipv4, ipv6;
 };
 
 /* A DNS resource's name pattern, for the names clients send. */
@@ -62,6 +70,9 @@ struct session_gateway {
 	struct gw_dns_resource	*dns;
 	size_t			 ndns;
 	struct dns_resolve	*resolver;	/* made at the first name */
+	struct gw_client	*clients;	/* with grants, as far as known */
+	size_t			 nclients;
+	struct dns_gateway	*server;	/* port 53535, after init */
 };
 
 static ssize_t
@@ -335,6 +346,86 @@ session_gateway_p2p(struct session *s, const struct ipc_p2p *m)
 	dns_resolve_name(g->resolver, a.domain, session_gateway_resolved, l);
 }
 
+/*
+ * The client's tunnel addresses, for its queries to port 53535; clients
+ * without a grant left go. A client known only from an init (no
+ * addresses there) is found once the portal authorizes it again.
+ */
+static void
+session_gateway_add_client(struct session_gateway *g, const struct pending *p)
+{
+	size_t	 i = 0, k;
+
+	while (i < g->nclients) {
+		for (k = 0; k < g->ngrants; k++)
+			if (strcmp(g->grants[k].client_id, g->clients[i].id) ==
+			    0)
+				break;
+		if (k == g->ngrants ||
+		    strcmp(g->clients[i].id, p->client_id) == 0)
+			g->clients[i] = g->clients[--g->nclients];
+		else
+			i++;
+	}
+	g->clients = xreallocarray(g->clients, g->nclients + 1,
+	    sizeof(*g->clients));
+	memcpy(g->clients[g->nclients].id, p->client_id, PORTAL_ID_SIZE);
+	g->clients[g->nclients].ipv4 = p->ipv4;
+	g->clients[g->nclients++].ipv6 = p->ipv6;
+}
+
+/*
+ * Port 53535: the client with this tunnel address holds an authorization
+ * that has not expired for a DNS resource whose pattern matches name.
+ */
+static bool
+session_gateway_dns_allowed(void *arg, int family, const uint8_t *addr,
+    const char *name)
+{
+	struct session_gateway	*g = session_role_state(arg);
+	const struct portal_access *a;
+	const struct gw_client	*c = NULL;
+	int64_t			 now = (int64_t)time(NULL);
+	size_t			 i, k;
+
+	for (i = 0; i < g->nclients && c == NULL; i++)
+		if (family == AF_INET ?
+			(g->clients[i].ipv4.family == AF_INET &&
+			    memcmp(g->clients[i].ipv4.addr, addr, 4) == 0) :
+			(g->clients[i].ipv6.family == AF_INET6 &&
+			    memcmp(g->clients[i].ipv6.addr, addr, 16) == 0))
+			c = &g->clients[i];
+	if (c == NULL)
+		return (false);
+	for (i = 0; i < g->ngrants; i++) {
+		a = &g->grants[i];
+		if (strcmp(a->client_id, c->id) != 0 ||
+		    (a->expires_at > 0 && a->expires_at <= now))
+			continue;
+		for (k = 0; k < g->ndns; k++)
+			if (strcmp(g->dns[k].id, a->resource_id) == 0 &&
+			    dns_pattern_match(g->dns[k].pattern, name))
+				return (true);
+	}
+	return (false);
+}
+
+/* init gave the gateway's tunnel addresses: port 53535 is on them. */
+void
+session_gateway_interface(struct session *s,
+    const struct portal_interface *iface)
+{
+	struct session_gateway	*g;
+
+	if (session_role(s) != &session_gateway_role)
+		return;
+	g = session_role_state(s);
+	if (g->server == NULL)
+		g->server = dns_gateway_new(session_base(s),
+		    session_gateway_dns_allowed, s);
+	dns_gateway_listen(g->server, iface);
+}
+
 static void
 session_gateway_ship_access_del(struct session *s, const char *client_id,
     const char *resource_id)
@@ -461,6 +552,8 @@ session_gateway_on_create_authz(struct session *s,
 	memcpy(p->client_id, a->client_id, PORTAL_ID_SIZE);
 	memcpy(p->resource_id, a->resource.id, PORTAL_ID_SIZE);
 	p->expires_at = a->expires_at;
+	p->ipv4 = a->client_ipv4;
+	p->ipv6 = a->client_ipv6;
 	log_info("portal: authorization of client %s for resource %s (until "
 	    "%lld) passed to tunneld", a->client_id, a->resource.id,
 	    (long long)a->expires_at);
@@ -522,6 +615,7 @@ session_gateway_state_ack(struct session *s, uint32_t id,
 	else {
 		session_gateway_add_grant(s, p.client_id, p.resource_id,
 		    p.expires_at);
+		session_gateway_add_client(g, &p);
 		/* A ref from an older connection means nothing now. */
 		if (session_connected(s)) {
 			log_info("portal: client %s is ready for resource %s",
@@ -644,6 +738,8 @@ session_gateway_free(void *arg)
 		free(g->pending[--g->npending].ref);
 	/* First: lookups still running end, with the state still here. */
 	dns_resolve_free(g->resolver);
+	dns_gateway_free(g->server);
+	free(g->clients);
 	free(g->grants);
 	while (g->ndns > 0)
 		free(g->dns[--g->ndns].pattern);

@@ -6,6 +6,8 @@
 
 extern const struct session_role session_gateway_role;
 
+void	 session_gateway_interface(struct session *,
+	    const struct portal_interface *);
 void	session_gateway_dns_kept(struct session *,
 	    const struct ipc_gw_dns_pattern *);
 

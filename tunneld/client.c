@@ -76,6 +76,9 @@ client_of(struct role *r)
 #define CLIENT_TABLE		FZC_FWMARK
 #define CLIENT_RULE_MAIN	32000
 #define CLIENT_RULE_TABLE	32001
+/* client_device_routes(): the gateways' tunnel addresses. */
+#define CLIENT_TABLE_DEVICES	(FZC_FWMARK + 1)
+#define CLIENT_RULE_DEVICES	32002
 
 static void
 client_internet_path(struct client *c, char *path, size_t len)
@@ -511,6 +514,39 @@ client_dns_routes(struct client *c)
 }
 
 /*
+ * PROTOCOL 4.5: the device ranges, where the gateways' tunnel addresses
+ * answer SRV and TXT queries (port 53535, controld's dns_tunnel.c), go
+ * into the tunnel from a table of their own, which only what is not fzc's
+ * own (unmarked) asks, as the Internet resource's: a connection's own
+ * packets must not find a path through itself (ICE checks to a gateway's
+ * tunnel address).
+ */
+static void
+client_device_routes(struct client *c)
+{
+	static const struct ipc_prefix	 r[] = {
+		{ AF_INET, 11, { 0, 0 }, { 100, 64 } },
+		{ AF_INET6, 107, { 0, 0 },
+		    { 0xfd, 0x00, 0x20, 0x21, 0x11, 0x11 } },
+	};
+	struct role_tun		*t = &c->r.tun;
+	size_t			 i;
+	int			 rc;
+
+	for (i = 0; i < sizeof(r) / sizeof(r[0]); i++) {
+		rc = netlink_route_add(t->nl, t->ifindex, r[i].family,
+		    r[i].addr, r[i].prefixlen, CLIENT_TABLE_DEVICES, 0);
+		if (rc == 0 || rc == -EEXIST)
+			rc = netlink_rule_add(t->nl, r[i].family, FZC_FWMARK,
+			    true, CLIENT_TABLE_DEVICES, CLIENT_RULE_DEVICES,
+			    false);
+		if (rc < 0 && rc != -EEXIST)
+			log_warnx("route for the gateways' DNS: %s",
+			    strerror(-rc));
+	}
+}
+
+/*
  * The tunnel device comes up with the first tunnel addresses the portal
  * gives; later ones (the portal moved the device) move the device.
  */
@@ -548,6 +584,7 @@ client_device_up(struct client *c)
 	device_set_authz_cb(c->r.tun.dev, client_need_authz, c);
 	device_set_dns_cb(c->r.tun.dev, client_dns_query, c);
 	client_dns_routes(c);
+	client_device_routes(c);
 	role_conns_new(&c->r, true);
 	(void)client_system_dns(c);
 	return (0);

@@ -42,6 +42,8 @@
 /* Where the portal allocates device tunnel IPs (PROTOCOL 4.5). */
 #define FW_TUNNEL_V4		"100.64.0.0/11"
 #define FW_TUNNEL_V6		"fd00:2021:1111::/107"
+/* The gateway's DNS server for SRV and TXT (PROTOCOL 4.6). */
+#define FW_DNS_PORT		53535
 
 __extension__ typedef unsigned __int128 u128;
 
@@ -237,11 +239,24 @@ firewall_setup(const struct firewall *fw, struct fw_script *s)
 	    "\t\toifname \"%s\" drop\n"
 	    "\t\tiifname \"%s\" jump from_tunnel\n"
 	    "\t}\n", i, i, i);
-	fw_printf(s, "\tchain input {\n"
+	/*
+	 * Port 53535 on the gateway's tunnel addresses (the only local ones
+	 * in the device ranges) answers the clients' SRV and TXT queries
+	 * (PROTOCOL 4.6), and only from the tunnel, where WireGuard vouches
+	 * for the source address that says which client asks.
+	 */
+	fw_printf(s,
+	    "\tchain input {\n"
 	    "\t\ttype filter hook input priority filter; policy accept;\n"
 	    "\t\tiifname \"%s\" ct direction reply accept\n"
+	    "\t\tudp dport %d ip daddr %s iifname != \"%s\" drop\n"
+	    "\t\tudp dport %d ip6 daddr %s iifname != \"%s\" drop\n"
+	    "\t\tudp dport %d ip daddr %s accept\n"
+	    "\t\tudp dport %d ip6 daddr %s accept\n"
 	    "\t\tiifname \"%s\" jump from_tunnel\n"
-	    "\t}\n", i, i);
+	    "\t}\n",
+	    i, FW_DNS_PORT, FW_TUNNEL_V4, i, FW_DNS_PORT, FW_TUNNEL_V6, i,
+	    FW_DNS_PORT, FW_TUNNEL_V4, FW_DNS_PORT, FW_TUNNEL_V6, i);
 	fw_printf(s, "\tchain postrouting {\n"
 	    "\t\ttype nat hook postrouting priority srcnat; policy accept;\n"
 	    "\t\toifname != \"%s\" ip saddr %s masquerade\n"

@@ -5,12 +5,17 @@
  * get proxy IPs and the PTR path has names to find. Oracles: a reply is
  * a DNS message ldns parses, an answer to that query (same id, QR set),
  * and answers with proxy IPs carry addresses from the proxy ranges.
+ * With op bit 1 set the record is an upstream's answer instead, as the
+ * truncation path takes it (dns_forward.c), for a UDP size of 512 + 64 *
+ * (op >> 2): the query asked again is a query with its id, and the
+ * answer made to fit is the same bytes when they fit, else truncated.
  */
 #include "common/log.c"
 #include "common/util.c"
 #include "controld/dns_pattern.c"
 #include "controld/dns_proxy.c"
 #include "controld/dns_stub.c"
+#include "controld/dns_forward.c"
 
 #include "tests/fuzz/fuzz.h"
 
@@ -63,6 +68,33 @@ check_reply(const uint8_t *q, size_t qlen, const struct dns_stub_result *r)
 	ldns_pkt_free(p);
 }
 
+static void
+check_upstream(const uint8_t *a, size_t len, size_t size)
+{
+	ldns_pkt	*p = NULL;
+	uint8_t		*out;
+	size_t		 n;
+
+	if ((out = dns_forward_retry_query(a, len, &n)) != NULL) {
+		if (ldns_wire2pkt(&p, out, n) != LDNS_STATUS_OK ||
+		    ldns_pkt_qr(p) || ldns_pkt_qdcount(p) != 1 ||
+		    ldns_pkt_id(p) != get16(a))
+			abort();
+		ldns_pkt_free(p);
+		p = NULL;
+		free(out);
+	}
+	if ((out = dns_forward_fit(a, len, size, &n)) != NULL) {
+		if (len <= size ? n != len || memcmp(out, a, len) != 0 :
+		    ldns_wire2pkt(&p, out, n) != LDNS_STATUS_OK ||
+		    !ldns_pkt_tc(p) || ldns_pkt_ancount(p) != 0 ||
+		    ldns_pkt_id(p) != get16(a))
+			abort();
+		ldns_pkt_free(p);
+		free(out);
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -74,9 +106,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	log_init(LOG_LEVEL_WARNING, "fuzz_dns_stub");
 	dns_proxy_init(&proxy);
 	while (fuzz_next(&in, &rec)) {
+		if (rec.op & 2) {
+			check_upstream(rec.data, rec.len,
+			    512 + 64 * (size_t)(rec.op >> 2));
+			continue;
+		}
 		dns_stub_query(&proxy, lookup, (void *)sets[rec.op & 1],
 		    rec.data, rec.len, &res);
 		if (res.action == DNS_STUB_DROP && res.why == NULL)
+			abort();
+		if (res.action != DNS_STUB_DROP && res.udp_size < 512)
 			abort();
 		check_reply(rec.data, rec.len, &res);
 		free(res.reply);

@@ -287,6 +287,46 @@ def dns_stub_seeds():
           rec(1, dns_query(6, "example.com", 65)) +
           rec(1, dns_query(7, "plain.example.org", 16)) +
           rec(1, dns_query(8, "x.a.y", 1, flags=0x2800)))
+    # Upstream answers: truncated, and one too big for 512 bytes.
+    txt = b"".join(bytes([200]) + bytes([97 + i]) * 200 for i in range(4))
+    big = (bytes.fromhex("424281800001000100000001") +
+           dns_query(0, "big.example.org", 16)[12:] + b"\xc0\x0c" +
+           struct.pack(">HHIH", 16, 1, 0, len(txt)) + txt +
+           b"\x00" + struct.pack(">HHIH", 41, 1232, 0, 0))
+    write("fuzz_dns_stub", "upstream-answers",
+          rec(2, dns_query(9, "big.example.org", 16, flags=0x8380,
+                           edns=True)) +
+          rec(2, big) + rec(6, big))
+
+
+# --- dns_remote -----------------------------------------------------------
+
+def dns_answer(qid, name, qtype, rdatas):
+    a = struct.pack(">HHHHHH", qid, 0x8180, 1, len(rdatas), 0, 0)
+    for label in name.split("."):
+        a += bytes([len(label)]) + label.encode()
+    a += b"\0" + struct.pack(">HH", qtype, 1)
+    for rd in rdatas:
+        a += b"\xc0\x0c" + struct.pack(">HHIH", qtype, 1, 60, len(rd)) + rd
+    return a
+
+
+def dns_remote_seeds():
+    srv = struct.pack(">HHH", 1, 10, 8080) + b"\x03app\x04corp\x07example" \
+        b"\x03com\x00"
+    write("fuzz_dns_remote", "srv-answered",
+          rec(0, dns_query(1, "_http._tcp.app.corp.example.com", 33,
+                           edns=True)) +
+          rec(1, dns_answer(0xbeef, "_http._tcp.app.corp.example.com", 33,
+                            [srv, srv])))
+    write("fuzz_dns_remote", "txt-truncated",
+          rec(0, dns_query(2, "App.Corp.example.com", 16)) +
+          rec(1, dns_answer(7, "app.corp.example.com", 16,
+                            [b"\xff" + b"x" * 255] * 3)))
+    write("fuzz_dns_remote", "refused",
+          rec(0, dns_query(3, "a.corp.example.com", 1)) +
+          rec(0, dns_query(4, "a.corp.example.com", 16, flags=0x2800)) +
+          rec(0, dns_query(5, "a\\.b.example.org", 16)))
 
 
 def tcp_seg(seq, ack, flags, data=b"", mss=None):
@@ -651,6 +691,7 @@ if __name__ == "__main__":
     p2p_ipc_seeds()
     p2p_seeds()
     dns_stub_seeds()
+    dns_remote_seeds()
     dns_tcp_seeds()
     wgconf_seeds()
     stun_seeds()

@@ -52,6 +52,7 @@ pkgs() {
 	fuzz_wg)	echo "libsodium libb2 libcrypto" ;;
 	fuzz_portal)	echo "jansson libsodium libcrypto" ;;
 	fuzz_dns_stub)	echo "ldns jansson" ;;
+	fuzz_dns_remote)	echo "ldns" ;;
 	fuzz_ws)	echo "libcurl libevent libcrypto" ;;
 	fuzz_ipc_seq)	echo "libsodium libevent libsystemd" ;;
 	fuzz_p2p)	echo "jansson" ;;

@@ -545,11 +545,13 @@ e2e_scenario() {
 	   "sites": [{"id": "'$E2E_SITE1'", "name": "Site A"}]}')"']'
 	E2E_GWIDS=(- "$E2E_GW1" "$E2E_GW2")
 	E2E_GWSITES=(- "$E2E_SITE1" "$E2E_SITE2")
+	# Tunnel addresses inside the device ranges (PROTOCOL 4.5), which the
+	# client routes into the tunnel for the gateways' port 53535.
 	for k in 1 2; do
 		gws+="${gws:+,}"'
 	  {"id": "'${E2E_GWIDS[k]}'", "site_id": "'${E2E_GWSITES[k]}'",
 	   "token": "e2e-gateway-'$k'-token",
-	   "ipv4": "100.82.0.'$k'", "ipv6": "fd00:2021:1111::82:'$k'",
+	   "ipv4": "100.82.0.'$k'", "ipv6": "fd00:2021:1111::1:82'$k'",
 	   "simulated": false}'
 	done
 	n=$(e2e_nrelays) || return 1

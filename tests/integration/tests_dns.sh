@@ -499,6 +499,199 @@ t_dns_e2e_filters() {
 	te_healthy
 }
 
+# SRV and TXT for names of DNS resources (issue 13 items 1 and 3): the
+# client's stub sends them through the tunnel to the resource's gateway,
+# UDP port 53535 on its tunnel address, which asks its own resolver
+# (dnsmasq on site A's resource host) for a client authorized for a DNS
+# resource whose pattern matches the name, and refuses everyone else.
+# The client's own upstream (dnsmasq on 10.99.0.53 in its namespace)
+# answers the rest.
+TS_RES=9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d
+TS_GW4=100.82.0.1
+TS_GW6=fd00:2021:1111::1:821
+TS_SRV=_http._tcp.app.corp.example.com
+
+# ts_topology [cidr]: the world of td_topology with "**.corp.example.com"
+# (and with cidr site A's CIDR resource), dnsmasq with SRV and TXT records
+# at the gateway's side, and the client's upstream.
+ts_topology() {
+	local res=
+	[ "${1:-}" != cidr ] || res='
+	  {"id": "'$E2E_RES1'", "type": "cidr", "address": "10.20.0.0/24",
+	   "name": "Site A LAN", "filters": [],
+	   "sites": [{"id": "'$E2E_SITE1'", "name": "Site A"}]},'
+	res='['"$res"'
+	  {"id": "'$TS_RES'", "type": "dns", "address": "**.corp.example.com",
+	   "name": "Corp", "address_description": null, "filters": [],
+	   "sites": [{"id": "'$E2E_SITE1'", "name": "Site A"}],
+	   "ip_stack": "dual"}]'
+	e2e_net flat 1 || return 1
+	echo "nameserver 10.20.0.2" >"/etc/netns/${E2E_G[1]}/resolv.conf"
+	echo "nameserver 10.99.0.53" >"/etc/netns/$E2E_C/resolv.conf"
+	ip netns exec "${E2E_RESNS[1]}" dnsmasq --keep-in-foreground \
+	    --no-resolv --no-hosts --user=root --pid-file= --bind-interfaces \
+	    --listen-address=10.20.0.2 --port=53 --local=/corp.example.com/ \
+	    --local=/example.org/ \
+	    --srv-host="$TS_SRV,app.corp.example.com,8080,1,10" \
+	    --srv-host="$TS_SRV,app2.corp.example.com,8081,2,20" \
+	    --srv-host=_http._tcp.outside.example.org,app.corp.example.com,80 \
+	    --txt-record=app.corp.example.com,"v=fzc gateway","second string" \
+	    --txt-record=outside.example.org,"outside every pattern" \
+	    --log-facility="$WORK/dnsmasq.log" --log-queries &
+	PIDS+=($!)
+	# The client's upstream, outside the tunnel, with records of its own.
+	ip -n "$E2E_C" link add up0 type veth peer name up1
+	ip -n "$E2E_C" addr add 10.99.0.53/24 dev up0
+	ip -n "$E2E_C" link set up1 up
+	ip -n "$E2E_C" link set up0 up
+	ip netns exec "$E2E_C" dnsmasq --keep-in-foreground --no-resolv \
+	    --no-hosts --user=root --pid-file= --bind-interfaces \
+	    --listen-address=10.99.0.53 --port=53 \
+	    --srv-host=_sip._udp.plain.example.org,sip.plain.example.org,5060 \
+	    --txt-record=plain.example.org,"client upstream" \
+	    --log-facility="$WORK/upstream.log" --log-queries &
+	PIDS+=($!)
+	e2e_pki || return 1
+	e2e_coturn || return 1
+	e2e_resources 1 || return 1
+	e2e_scenario "$res" || return 1
+	e2e_portal || return 1
+	e2e_gateway 1 || return 1
+	e2e_gateway_online 1 15 ||
+	    fail "gateway not joined: $(tail -15 "${E2E_GLOG[1]}")" ||
+	    return 1
+	e2e_client || return 1
+	wait_until 15 e2e_client_connected ||
+	    fail "client not connected: $(tail -15 "$E2E_CLOG")" || return 1
+	wait_until 5 grep -q 'dns: sentinel 100.100.111.1 forwards' \
+	    "$E2E_CLOG" || fail "no sentinel: $(tail "$E2E_CLOG")"
+}
+
+# ts_dig NS SERVER ARGS...: dig in NS, one try, answers sorted.
+ts_dig() {
+	local ns=$1 server=$2
+	shift 2
+	ip netns exec "$ns" dig +tries=1 +time=3 "@$server" "$@" | sort
+}
+
+# ts_gateway_view ARGS...: what the gateway's resolver itself says.
+ts_gateway_view() {
+	ts_dig "${E2E_G[1]}" 10.20.0.2 +short "$@"
+}
+
+# SRV and TXT of resource names come from the gateway's resolver, record
+# for record, the first one after the authorization it asks for; other
+# names from the client's upstream; the resolver's NXDOMAIN passes on.
+t_dns_srv_txt() {
+	local out want
+	ts_topology || return 1
+	want=$(ts_gateway_view "$TS_SRV" SRV)
+	[ "$(echo "$want" | wc -l)" = 2 ] || fail "dnsmasq: $want" || return 1
+	# The first query waits for the authorization and the connection.
+	out=$(ts_dig "$E2E_C" 100.100.111.1 +time=10 +short "$TS_SRV" SRV)
+	[ "$out" = "$want" ] ||
+	    fail "SRV through the tunnel: '$out', want '$want';" \
+	    "$(grep 'dns\|authoriz' "$E2E_CLOG" | tail -8)" || return 1
+	grep -q "portal: resource $TS_RES authorized" "$E2E_CLOG" ||
+	    fail "no authorization" || return 1
+	# Over TCP to the sentinel too (the gateway is asked over UDP).
+	out=$(ts_dig "$E2E_C" 100.100.111.1 +tcp +short "$TS_SRV" SRV)
+	[ "$out" = "$(ts_gateway_view "$TS_SRV" SRV)" ] ||
+	    fail "SRV over TCP: '$out'" || return 1
+	want=$(ts_gateway_view app.corp.example.com TXT)
+	[ -n "$want" ] || fail "dnsmasq TXT" || return 1
+	out=$(ts_dig "$E2E_C" 100.100.111.1 +short APP.corp.example.com TXT)
+	[ "$out" = "$want" ] || fail "TXT: '$out', want '$want'" || return 1
+	out=$(ts_dig "$E2E_C" 100.100.111.1 nope.corp.example.com TXT)
+	grep -q 'status: NXDOMAIN' <<<"$out" ||
+	    fail "the resolver's NXDOMAIN: $out" || return 1
+	grep -q "$TS_SRV" "$WORK/dnsmasq.log" &&
+	    grep -q 'nope.corp.example.com' "$WORK/dnsmasq.log" ||
+	    fail "the gateway's resolver was not asked" || return 1
+	# Outside every pattern: the client's upstream, not the gateway.
+	want=$(ts_dig "$E2E_C" 10.99.0.53 +short _sip._udp.plain.example.org \
+	    SRV)
+	[ -n "$want" ] &&
+	    [ "$(ts_dig "$E2E_C" 100.100.111.1 +short \
+	    _sip._udp.plain.example.org SRV)" = "$want" ] ||
+	    fail "forwarded SRV" || return 1
+	[ "$(ts_dig "$E2E_C" 100.100.111.1 +short plain.example.org TXT)" = \
+	    '"client upstream"' ] || fail "forwarded TXT" || return 1
+	! grep -q 'plain.example.org' "$WORK/dnsmasq.log" ||
+	    fail "the gateway was asked for plain.example.org" || return 1
+	! grep -q 'corp.example.com' "$WORK/upstream.log" ||
+	    fail "a resource name reached the client's upstream" || return 1
+	te_healthy
+}
+
+# Port 53535 itself: REFUSED to a client not authorized for the DNS
+# resource, for a name outside its pattern and for other types; answered
+# once authorized, over IPv6 too; nothing from outside the tunnel; 200
+# malformed datagrams change nothing.
+t_dns_srv_refused() {
+	local gpid out want
+	ts_topology cidr || return 1
+	te_first_packet 10.20.0.2 >/dev/null || return 1
+	gpid=$(controld_pid "$WORK/gw1")
+	out=$(ts_dig "$E2E_C" "$TS_GW4" -p 53535 "$TS_SRV" SRV)
+	grep -q 'status: REFUSED' <<<"$out" ||
+	    fail "unauthorized client: $out; gateway:" \
+	    "$(grep 'dns:\|53535' "${E2E_GLOG[1]}" | tail -5)" || return 1
+	want=$(ts_gateway_view "$TS_SRV" SRV)
+	[ "$(ts_dig "$E2E_C" 100.100.111.1 +time=10 +short "$TS_SRV" SRV)" = \
+	    "$want" ] || fail "SRV through the sentinel" || return 1
+	[ "$(ts_dig "$E2E_C" "$TS_GW4" -p 53535 +short "$TS_SRV" SRV)" = \
+	    "$want" ] || fail "authorized, straight to 53535" || return 1
+	[ "$(ts_dig "$E2E_C" "$TS_GW6" -p 53535 +short "$TS_SRV" SRV)" = \
+	    "$want" ] || fail "over IPv6" || return 1
+	# The gateway does not give out a name outside the pattern, which its
+	# resolver knows.
+	out=$(ts_dig "$E2E_C" "$TS_GW4" -p 53535 outside.example.org TXT)
+	grep -q 'status: REFUSED' <<<"$out" ||
+	    fail "outside the pattern: $out" || return 1
+	out=$(ts_dig "$E2E_C" "$TS_GW4" -p 53535 app.corp.example.com A)
+	grep -q 'status: REFUSED' <<<"$out" || fail "type A: $out" || return 1
+	! grep -q 'outside.example.org' "$WORK/dnsmasq.log" ||
+	    fail "the resolver was asked for a refused name" || return 1
+	[ -n "$(ts_gateway_view outside.example.org TXT)" ] ||
+	    fail "dnsmasq: no outside.example.org" || return 1
+	# From the resource's side, not the tunnel: nothing at all.
+	out=$(ts_dig "${E2E_RESNS[1]}" "$TS_GW4" -p 53535 "$TS_SRV" SRV)
+	! grep -q 'status:' <<<"$out" || fail "answered outside the tunnel:" \
+	    "$out" || return 1
+	ip netns exec "$E2E_C" python3 -c '
+import os, random, socket, struct
+random.seed(53535)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+good = struct.pack(">HHHHHH", 7, 0x0100, 1, 0, 0, 0) + \
+    b"\x05_http\x04_tcp\x03app\x04corp\x07example\x03com\x00\x00\x21\x00\x01"
+for i in range(200):
+    k = i % 5
+    if k == 0:
+        m = os.urandom(random.randint(0, 1400))
+    elif k == 1:
+        m = good[:random.randint(0, len(good) - 1)]
+    elif k == 2:
+        m = bytearray(good)
+        for _ in range(4):
+            m[random.randrange(len(m))] = random.randrange(256)
+        m = bytes(m)
+    elif k == 3:
+        m = struct.pack(">HHHHHH", i, 0x0100, 1, 5, 5, 5) + b"\xc0\x0c" + \
+            b"\x00\x21\x00\x01"
+    else:
+        # A response, not a query.
+        m = bytes([good[0], good[1], good[2] | 0x80]) + good[3:]
+    s.sendto(m, ("100.82.0.1", 53535))
+' || fail "sending" || return 1
+	kill -0 "${E2E_GPID[1]}" || fail "gateway tunneld died" || return 1
+	[ "$(controld_pid "$WORK/gw1")" = "$gpid" ] ||
+	    fail "gateway controld restarted" || return 1
+	[ "$(ts_dig "$E2E_C" "$TS_GW4" -p 53535 +short "$TS_SRV" SRV)" = \
+	    "$want" ] || fail "no answer after the malformed ones" || return 1
+	te_healthy
+}
+
 # DNS over HTTPS (issue 13 item 1): the portal gives only upstream_doh,
 # https://doh.test/dns-query; dnsdist serves it on 10.54.0.54:443 with a
 # certificate of the test CA, which fzc trusts through --ca-file as it
@@ -800,12 +993,21 @@ for i in range(300):
         os.urandom(random.randint(0, 200))
     r.sendto(seg, (dst, 0))
 # SYNs over the cap: connections left open, then more refused.
+import errno, select
 held = []
 for i in range(120):
     s = socket.socket()
     s.setblocking(False)
     s.connect_ex((dst, 53))
     held.append(s)
+up = refused = 0
+for s in held:
+    select.select([], [s], [], 5)
+    e = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    up += e == 0
+    refused += e == errno.ECONNREFUSED
+print("SYN flood: %d connected, %d refused" % (up, refused))
+assert up <= 64 and up + refused == len(held), (up, refused)
 for s in held:
     s.close()
 PY

@@ -225,6 +225,31 @@ START_TEST(test_forward)
 }
 END_TEST
 
+/* SRV and TXT of a resource name are the gateway's; of others, upstream. */
+START_TEST(test_gateway)
+{
+	struct dns_proxy	 p;
+	struct dns_stub_result	 res;
+
+	dns_proxy_init(&p);
+	ck_assert_ptr_null(
+	    run(&p, "_Http._tcp.x.git.example.com", LDNS_RR_TYPE_SRV, &res));
+	ck_assert_int_eq(res.action, DNS_STUB_FORWARD);
+	ck_assert_ptr_null(
+	    run(&p, "X.git.example.com", LDNS_RR_TYPE_SRV, &res));
+	ck_assert_int_eq(res.action, DNS_STUB_GATEWAY);
+	ck_assert_str_eq(res.resource_id, RES_GIT);
+	ck_assert_ptr_null(run(&p, "v4.example.com", LDNS_RR_TYPE_TXT, &res));
+	ck_assert_int_eq(res.action, DNS_STUB_GATEWAY);
+	ck_assert_str_eq(res.resource_id, RES_V4);
+	ck_assert_ptr_null(run(&p, "example.com", LDNS_RR_TYPE_TXT, &res));
+	ck_assert_int_eq(res.action, DNS_STUB_FORWARD);
+	/* No proxy IPs for them. */
+	ck_assert_uint_eq(p.nnames, 0);
+	dns_proxy_clear(&p);
+}
+END_TEST
+
 START_TEST(test_malformed)
 {
 	struct dns_proxy	 p;
@@ -265,6 +290,7 @@ dns_stub_suite(void)
 	tcase_add_test(tc, test_ip_stack);
 	tcase_add_test(tc, test_special);
 	tcase_add_test(tc, test_forward);
+	tcase_add_test(tc, test_gateway);
 	tcase_add_test(tc, test_malformed);
 	suite_add_tcase(s, tc);
 	return (s);

@@ -322,6 +322,37 @@ START_TEST(test_bounds)
 }
 END_TEST
 
+/* A SYN-ACK never acked: sent again, backing off, then given up. */
+START_TEST(test_handshake_gives_up)
+{
+	struct dns_tcp	 t;
+	uint64_t	 at;
+	int		 i;
+
+	dns_tcp_init(&t, capture, NULL);
+	nsent = 0;
+	input(&t, 0, 1000, 0, SYN, 0, NULL, 0);
+	/* The SYN again: the same SYN-ACK. */
+	input(&t, 1, 1000, 0, SYN, 0, NULL, 0);
+	ck_assert_uint_eq(nsent, 2);
+	ck_assert_uint_eq(SEQ(&sent[1]), SEQ(&sent[0]));
+	for (i = 0; i < 4; i++) {
+		at = dns_tcp_deadline(&t);
+		dns_tcp_timeout(&t, at);
+		ck_assert_uint_eq(FLAGS(&sent[nsent - 1]), SYN | ACK);
+		ck_assert_uint_eq(dns_tcp_deadline(&t) - at,
+		    DNS_TCP_RTO_NS << (i + 1));
+	}
+	/* Given up when idle for long enough, or out of tries. */
+	for (i = 0; i < DNS_TCP_TRIES && t.n > 0; i++)
+		dns_tcp_timeout(&t, (at = dns_tcp_deadline(&t)));
+	ck_assert_uint_eq(t.n, 0);
+	ck_assert_uint_le(at, DNS_TCP_IDLE_NS);
+	ck_assert_uint_eq(FLAGS(&sent[nsent - 1]), RST | ACK);
+	ck_assert_uint_eq(dns_tcp_deadline(&t), 0);
+}
+END_TEST
+
 static Suite *
 dns_tcp_suite(void)
 {
@@ -331,6 +362,7 @@ dns_tcp_suite(void)
 	tcase_add_test(tc, test_pipelined);
 	tcase_add_test(tc, test_unexpected);
 	tcase_add_test(tc, test_bounds);
+	tcase_add_test(tc, test_handshake_gives_up);
 	suite_add_tcase(s, tc);
 	return (s);
 }

@@ -138,6 +138,14 @@ START_TEST(test_setup_text)
 	    "delete table inet fzc_tun0\ntable inet fzc_tun0 {\n"));
 	ck_assert_ptr_nonnull(strstr(s.text,
 	    "\t\tiifname \"tun0\" jump from_tunnel\n"));
+	/* Port 53535 of the tunnel addresses: from the tunnel alone. */
+	ck_assert_ptr_nonnull(strstr(s.text,
+	    "\t\tudp dport 53535 ip daddr "
+	    "100.64.0.0/11 iifname != \"tun0\" drop\n"));
+	ck_assert_ptr_nonnull(strstr(s.text,
+	    "\t\tudp dport 53535 ip6 daddr "
+	    "fd00:2021:1111::/107 accept\n\t\tiifname \"tun0\" jump "
+	    "from_tunnel\n"));
 	ck_assert_ptr_nonnull(strstr(s.text,
 	    "reject with icmpx type admin-prohibited\n"));
 	ck_assert_ptr_nonnull(strstr(s.text, "oifname != \"tun0\" ip saddr "
