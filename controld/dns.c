@@ -387,32 +387,26 @@ dns_reply(struct dns *d, const struct ipc_sockaddr *client,
  * no answer will come.
  */
 static bool
-dns_forward(struct dns *d, const struct ipc_dns *q, int up, uint64_t conn,
-    uint16_t udp_size)
+dns_forward(struct dns *d, const struct ipc_dns *q,
+    const struct dns_forward_query *who)
 {
-	struct dns_forward_query who;
 	struct sockaddr_storage	 ss;
+	int			 up = who->upstream;
 	struct dns_sock		*s = &d->sock[fam(d->up[up].addr.family)];
 	uint8_t			 msg[IPC_DNS_MAX];
 	socklen_t		 sslen;
 	int			 tries;
 
-	memset(&who, 0, sizeof(who));
-	who.upstream = up;
-	who.conn = conn;
-	who.udp_size = udp_size;
-	who.client = q->client;
-	who.sentinel = q->sentinel;
-	if (conn != 0)
+	if (who->conn != 0)
 		return (dns_tcpup_ask(d->tcpup, &d->up[up].addr, q->data,
-		    q->len, &who, NULL, 0));
+		    q->len, who, NULL, 0));
 	if (s->fd == -1) {
 		log_debug("dns: no socket to the upstream yet; dropped");
 		return (false);
 	}
 	memcpy(msg, q->data, q->len);
 	for (tries = 0; tries < 4; tries++)
-		if (dns_forward_add(&d->fwd, msg, q->len, &who,
+		if (dns_forward_add(&d->fwd, msg, q->len, who,
 			(uint16_t)arc4random(), util_now_ns()) == 0)
 			break;
 	if (tries == 4) {
@@ -423,22 +417,6 @@ dns_forward(struct dns *d, const struct ipc_dns *q, int up, uint64_t conn,
 	if (sendto(s->fd, msg, q->len, 0, (struct sockaddr *)&ss, sslen) == -1)
 		log_debug("dns: sending to the upstream: %s", strerror(errno));
 	return (true);
-}
-
-/* To a DoH server: its answer comes through dns_doh_answer(). */
-static bool
-dns_doh_forward(struct dns *d, const struct ipc_dns *q, int up, uint64_t conn,
-    uint16_t udp_size)
-{
-	struct dns_forward_query who;
-
-	memset(&who, 0, sizeof(who));
-	who.upstream = up;
-	who.conn = conn;
-	who.udp_size = udp_size;
-	who.client = q->client;
-	who.sentinel = q->sentinel;
-	return (dns_doh_query(d->doh, (size_t)up, q->data, q->len, &who));
 }
 
 /*
@@ -565,6 +543,7 @@ dns_ask(struct dns *d, const struct ipc_dns *q, uint64_t conn)
 	struct dns_stub_result	 res;
 	struct portal_addr	 sentinel;
 	int			 up;
+	struct dns_forward_query who;
 	bool			 sent;
 
 	memset(&sentinel, 0, sizeof(sentinel));
@@ -583,10 +562,18 @@ dns_ask(struct dns *d, const struct ipc_dns *q, uint64_t conn)
 		dns_answer(d, &q->client, &q->sentinel, conn, NULL, 0);
 		break;
 	case DNS_STUB_FORWARD:
+		memset(&who, 0, sizeof(who));
+		who.upstream = up;
+		who.conn = conn;
+		who.udp_size = res.udp_size;
+		who.client = q->client;
+		who.sentinel = q->sentinel;
+		/* A DoH server's answer comes through dns_doh_answer(). */
 		if (d->up[up].url[0] != '\0')
-			sent = dns_doh_forward(d, q, up, conn, res.udp_size);
+			sent = dns_doh_query(d->doh, (size_t)up, q->data,
+			    q->len, &who);
 		else
-			sent = dns_forward(d, q, up, conn, res.udp_size);
+			sent = dns_forward(d, q, &who);
 		if (!sent)
 			dns_answer(d, &q->client, &q->sentinel, conn, NULL, 0);
 		break;
