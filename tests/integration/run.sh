@@ -10,7 +10,11 @@ SRCDIR=$(cd "$HERE/../.." && pwd)
 # Namespaces of this run carry its pid, so that the cleanup check below
 # does not count another run's.
 FZC_RUN=$$
-export B HERE SRCDIR FZC_RUN
+# The real parts are Debian's (python3 with python3-websockets, dnsmasq,
+# ...): a python3 earlier in PATH, such as a pyenv shim, lacks those
+# modules, or takes a second to start, which timing-bound waits miss.
+PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+export B HERE SRCDIR FZC_RUN PATH
 
 # The tests need the fzc and fzc-tunneld users and groups and group
 # fzc-admin; they create them and nothing else.
