@@ -402,8 +402,8 @@ offloads() {
 }
 
 # fzc_reorders: the reorderings the workers of the current row's fzc
-# instances counted so far (a received counter below the one before it in
-# one batch), both sides together; empty for a row without fzc.
+# instances counted so far (a received counter below the greatest its
+# keypair had accepted), both sides together; empty for a row without fzc.
 fzc_reorders() {
 	local dir n total=0
 	[ ${#FZC_DIRS[@]} -gt 0 ] || return 0
@@ -751,8 +751,9 @@ header() {
 	echo "handshake, before iperf3 (the larger side). UDP rcvbuf: datagrams"
 	echo "dropped for a full socket receive buffer, both namespaces. TUN drops:"
 	echo "packets dropped by the tunnel devices of both sides (RX + TX); both"
-	echo "medians. fzc reorders: received counters below the one before them"
-	echo "in a worker's batch, both sides, median and range (fzc rows only)."
+	echo "medians. fzc reorders: received counters below the greatest one"
+	echo "their keypair had accepted, both sides, median and range (fzc rows"
+	echo "only)."
 	echo
 	echo "offloads on each side's tunnel device (ethtool -k; A | B):"
 	for row in "${ROWS[@]}"; do
