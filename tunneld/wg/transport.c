@@ -59,9 +59,10 @@ wg_transport_encrypt(struct wg_keypair *kp, const uint8_t *payload,
 	if (wg_transport_expired(kp, now))
 		return (WG_ERR_EXPIRED);
 	/*
-	 * Workers seal for the same keypair concurrently, so the nonce comes
-	 * from a fetch-add.  Checking first keeps an exhausted counter from
-	 * ever wrapping: the 2^13 slack absorbs the racing threads.
+	 * tunneld seals a peer's packets under its send lock, so that their
+	 * counters leave in order; the fetch-add keeps this function safe
+	 * without it.  Checking first keeps an exhausted counter from ever
+	 * wrapping: the 2^13 slack absorbs racing callers.
 	 */
 	if (atomic_load_explicit(&kp->send_counter, memory_order_relaxed) >=
 	    WG_REJECT_AFTER_MESSAGES)
