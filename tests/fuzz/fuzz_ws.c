@@ -26,6 +26,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include "controld/curl_ev.c"
 #include "controld/ws.c"
 
 #include "tests/fuzz/fuzz.h"
