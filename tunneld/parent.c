@@ -680,6 +680,8 @@ parent_start_spawner(struct parent *p)
 	c.log_level = p->log_level;
 	c.max_partition = p->max_partition;
 	p->spawner_pid = spawner_start(&c);
+	if (atexit(spawner_end) != 0)
+		fatalx("atexit");
 	close(p->control_fd);
 	p->control_fd = -1;
 }

@@ -379,10 +379,16 @@ spawner_start(const struct spawner_conf *c)
 	spawner_loop(c, sv[1]);
 }
 
-/* Closes our end and waits: the spawner removes the control socket. */
+/*
+ * Closes our end and waits: the spawner removes the control socket. Once
+ * only; also at exit, so that a fatal error leaves no controld behind
+ * for the next start to find on the socket.
+ */
 void
 spawner_end(void)
 {
+	if (spawner_fd == -1)
+		return;
 	close(spawner_fd);
 	spawner_fd = -1;
 	while (waitpid(spawner_pid, NULL, 0) == -1 && errno == EINTR)
