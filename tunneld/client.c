@@ -139,33 +139,27 @@ static int
 client_send_names(struct client *c, struct ipc_chan *ch)
 {
 	struct ipc_empty	 e;
+	FILE			*f;
 	char			*buf = NULL;
-	size_t			 len = 0, size = 0, k;
-	int			 fd, n, rc;
+	size_t			 len = 0, k;
+	int			 fd = -1, rc;
 
-	for (k = 0; k < c->nnames; k++) {
-		if (c->names[k].name == NULL)
-			continue;
-		for (;;) {
-			n = snprintf(buf + len, size - len, "%zu %s %s\n", k,
-			    c->names[k].routed != 0 ? c->names[k].resource_id :
-						      "-",
-			    c->names[k].name);
-			if (n >= 0 && (size_t)n < size - len)
-				break;
-			size = size == 0 ? 65536 : 2 * size;
-			buf = xreallocarray(buf, size, 1);
-		}
-		len += (size_t)n;
-	}
-	if (len == 0)
-		return (0);
-	fd = util_sealed_memfd("fzc-names", buf, len);
-	free(buf);
-	if (fd == -1) {
+	if ((f = open_memstream(&buf, &len)) == NULL) {
 		log_warn("the names of DNS resources for controld");
 		return (0);
 	}
+	for (k = 0; k < c->nnames; k++)
+		if (c->names[k].name != NULL)
+			fprintf(f, "%zu %s %s\n", k,
+			    c->names[k].routed != 0 ? c->names[k].resource_id :
+						      "-",
+			    c->names[k].name);
+	if (fclose(f) != 0 ||
+	    (len > 0 && (fd = util_sealed_memfd("fzc-names", buf, len)) == -1))
+		log_warn("the names of DNS resources for controld");
+	free(buf);
+	if (fd == -1)
+		return (0);
 	memset(&e, 0, sizeof(e));
 	rc = ipc_chan_send(ch, IPC_PROXY_NAMES, 0, &e, sizeof(e), fd);
 	close(fd);
