@@ -44,6 +44,7 @@ struct device {
 
 	struct event		*ev_wake;	/* on tables.handoff.fd */
 	struct event		*ev_holdoff;
+	struct event		*ev_unrouted;	/* a report held back */
 
 	device_ctl_fn		*ctl_fn;
 	void			*ctl_arg;
@@ -757,6 +758,31 @@ device_holdoff_cb(evutil_socket_t fd, short events, void *arg)
 	}
 }
 
+/* Asks for what workers flagged; comes back for what had to wait. */
+static void
+device_unrouted(struct device *dev, uint64_t now)
+{
+	struct timeval	 tv;
+	uint64_t	 due;
+
+	due = peer_report_unrouted(&dev->tables, now, dev->authz_fn,
+	    dev->authz_arg);
+	if (due == 0 || evtimer_pending(dev->ev_unrouted, NULL))
+		return;
+	due = due > now ? due - now : 0;
+	tv.tv_sec = due / NSEC_PER_SEC;
+	tv.tv_usec = due % NSEC_PER_SEC / 1000;
+	evtimer_add(dev->ev_unrouted, &tv);
+}
+
+static void
+device_unrouted_cb(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	device_unrouted(arg, util_now_ns());
+}
+
 static void
 device_wake_cb(evutil_socket_t fd, short events, void *arg)
 {
@@ -771,8 +797,7 @@ device_wake_cb(evutil_socket_t fd, short events, void *arg)
 	device_controls(dev);
 	device_dns_queries(dev);
 	device_p2p_packets(dev);
-	peer_report_unrouted(&dev->tables, now, dev->authz_fn,
-	    dev->authz_arg);
+	device_unrouted(dev, now);
 	device_all_peer_events(dev, now);
 	if (atomic_load(&dev->tables.timers_pending))
 		device_holdoff_add(dev);
@@ -859,7 +884,9 @@ device_new(struct event_base *base, const struct device_config *cfg,
 	dev->ev_wake = event_new(base, dev->tables.handoff.fd,
 	    EV_READ | EV_PERSIST, device_wake_cb, dev);
 	dev->ev_holdoff = evtimer_new(base, device_holdoff_cb, dev);
+	dev->ev_unrouted = evtimer_new(base, device_unrouted_cb, dev);
 	if (dev->ev_wake == NULL || dev->ev_holdoff == NULL ||
+	    dev->ev_unrouted == NULL ||
 	    event_add(dev->ev_wake, NULL) == -1)
 		fatalx("event_add");
 	return (dev);
@@ -1037,6 +1064,7 @@ device_free(struct device *dev)
 	free(dev->peers);
 	event_free(dev->ev_wake);
 	event_free(dev->ev_holdoff);
+	event_free(dev->ev_unrouted);
 	peer_tables_clear(&dev->tables);
 	event_free(dev->ev_reclaim);
 	wg_cookie_checker_clear(&dev->cookie);

@@ -598,24 +598,38 @@ peer_log_expired(const char *id, int n)
 		    id, n, (int)(PEER_HOLD_NS / NSEC_PER_SEC));
 }
 
-/* A flagged holder goes to fn at most once a second: a flood asks once. */
-static void
+/*
+ * A flagged holder goes to fn at most once a second: a flood asks once.
+ * A flag raised within that second stays raised, for the next scan: the
+ * packet that raised it may be the only one (a move, a ping). Returns when
+ * that scan is due, or 0.
+ */
+static uint64_t
 peer_report(_Atomic int *wanted, uint64_t *last, const char *id, uint64_t now,
     peer_report_fn *fn, void *arg)
 {
-	if (atomic_exchange(wanted, 0) == 0 ||
-	    (*last != 0 && now - *last < NSEC_PER_SEC))
-		return;
+	if (atomic_load(wanted) == 0)
+		return (0);
+	if (*last != 0 && now - *last < NSEC_PER_SEC)
+		return (*last + NSEC_PER_SEC);
+	atomic_store(wanted, 0);
 	*last = now;
 	if (fn != NULL)
 		fn(arg, id);
+	return (0);
+}
+
+static uint64_t
+peer_earlier(uint64_t a, uint64_t b)
+{
+	return (a == 0 || (b != 0 && b < a) ? b : a);
 }
 
 /*
  * The resources and names workers flagged go to fn. What waited too long
- * for an answer is dropped.
+ * for an answer is dropped. Returns when a report held back is due, or 0.
  */
-void
+uint64_t
 peer_report_unrouted(struct peer_tables *t, uint64_t now,
     peer_report_fn *fn, void *arg)
 {
@@ -624,11 +638,12 @@ peer_report_unrouted(struct peer_tables *t, uint64_t now,
 	struct proxymap_name	*pn;
 	size_t			 i;
 	uint32_t		 k = 0;
+	uint64_t		 due = 0;
 	int			 n;
 
 	if (!atomic_exchange(&t->unrouted, false) &&
 	    now - t->unrouted_scan < NSEC_PER_SEC)
-		return;
+		return (0);
 	t->unrouted_scan = now;
 	for (i = 0; i < r->nres; i++) {
 		res = r->res[i];
@@ -640,15 +655,18 @@ peer_report_unrouted(struct peer_tables *t, uint64_t now,
 		}
 		pthread_mutex_unlock(&res->lock);
 		peer_log_expired(res->id, n);
-		peer_report(&res->wanted, &res->last_report, res->id, now, fn,
-		    arg);
+		due = peer_earlier(due, peer_report(&res->wanted,
+		    &res->last_report, res->id, now, fn, arg));
 	}
 	while ((pn = proxymap_next(&t->proxies, &k)) != NULL) {
 		peer_log_expired(pn->id,
 		    proxymap_expire(pn, now, PEER_HOLD_NS));
-		peer_report(&pn->wanted, &pn->last_report, pn->id, now, fn,
-		    arg);
+		due = peer_earlier(due, peer_report(&pn->wanted,
+		    &pn->last_report, pn->id, now, fn, arg));
 	}
+	if (due != 0)
+		atomic_store(&t->unrouted, true);
+	return (due);
 }
 
 int

@@ -511,6 +511,63 @@ proxy_dst(struct peer_tables *t, const char *dst, bool hold)
 	return (peer_lookup_dst(t, pkt, len));
 }
 
+/* The authorization asks peer_report_unrouted() passes on, in order. */
+static char	 reported[4][IPC_ID_MAX];
+static int	 nreported;
+
+static void
+report(void *arg, const char *id)
+{
+	(void)arg;
+	ck_assert_int_lt(nreported, 4);
+	snprintf(reported[nreported++], IPC_ID_MAX, "%s", id);
+}
+
+/*
+ * A resource is asked for at most once a second. A packet within that
+ * second is not forgotten: it is asked for when the second is over, even
+ * if it was the only one (the client moved, a single ping).
+ */
+START_TEST(test_report_held_back)
+{
+	struct peer_tables	 t;
+	struct ipc_prefix	 pfx = prefix("10.20.0.0", 24);
+	uint8_t			 pkt[HELD_LEN];
+	uint64_t		 now = 5 * NSEC_PER_SEC, due;
+
+	nreported = 0;
+	peer_tables_init(&t, 1280, 1, NULL, NULL);
+	ck_assert_int_eq(peer_add_resource(&t, &pfx, "r0"), 0);
+	memset(pkt, 0, sizeof(pkt));
+	(void)packet(pkt, "100.64.0.5", "10.20.0.2");
+
+	ck_assert(peer_unrouted(&t, pkt, HELD_LEN));
+	ck_assert_uint_eq(peer_report_unrouted(&t, now, report, NULL), 0);
+	ck_assert_int_eq(nreported, 1);
+	ck_assert_str_eq(reported[0], "r0");
+	/* Nothing flagged: nothing asked, nothing due. */
+	ck_assert_uint_eq(peer_report_unrouted(&t, now + 1, report, NULL), 0);
+	ck_assert_int_eq(nreported, 1);
+
+	/* One packet 300 ms later waits for the second to end. */
+	ck_assert(peer_unrouted(&t, pkt, HELD_LEN));
+	due = peer_report_unrouted(&t, now + 300000000, report, NULL);
+	ck_assert_uint_eq(due, now + NSEC_PER_SEC);
+	ck_assert_int_eq(nreported, 1);
+	/* A scan before then asks nothing either, and says the same. */
+	ck_assert_uint_eq(peer_report_unrouted(&t, now + 600000000, report,
+	    NULL), now + NSEC_PER_SEC);
+	ck_assert_int_eq(nreported, 1);
+	ck_assert_uint_eq(peer_report_unrouted(&t, due, report, NULL), 0);
+	ck_assert_int_eq(nreported, 2);
+	ck_assert_str_eq(reported[1], "r0");
+	ck_assert_uint_eq(peer_report_unrouted(&t, due + 1, report, NULL), 0);
+	ck_assert_int_eq(nreported, 2);
+	(void)peer_drop_held(&t, "r0");
+	peer_tables_clear(&t);
+}
+END_TEST
+
 /*
  * Names of DNS resources (PROTOCOL 4.6): a proxy IP leads to its name
  * only if that IP is routed, to nothing else ever, and the name holds
@@ -589,6 +646,7 @@ peer_suite(void)
 	tcase_add_test(tc, test_swap_while_reading);
 	tcase_add_test(tc, test_index);
 	tcase_add_test(tc, test_held_cap);
+	tcase_add_test(tc, test_report_held_back);
 	tcase_add_test(tc, test_proxy_names);
 	suite_add_tcase(s, tc);
 	return (s);
