@@ -886,8 +886,7 @@ device_new(struct event_base *base, const struct device_config *cfg,
 	dev->ev_holdoff = evtimer_new(base, device_holdoff_cb, dev);
 	dev->ev_unrouted = evtimer_new(base, device_unrouted_cb, dev);
 	if (dev->ev_wake == NULL || dev->ev_holdoff == NULL ||
-	    dev->ev_unrouted == NULL ||
-	    event_add(dev->ev_wake, NULL) == -1)
+	    dev->ev_unrouted == NULL || event_add(dev->ev_wake, NULL) == -1)
 		fatalx("event_add");
 	return (dev);
 }

@@ -630,8 +630,8 @@ peer_earlier(uint64_t a, uint64_t b)
  * for an answer is dropped. Returns when a report held back is due, or 0.
  */
 uint64_t
-peer_report_unrouted(struct peer_tables *t, uint64_t now,
-    peer_report_fn *fn, void *arg)
+peer_report_unrouted(struct peer_tables *t, uint64_t now, peer_report_fn *fn,
+    void *arg)
 {
 	struct routes		*r = routes_now(t);
 	struct routes_resource	*res;
@@ -655,14 +655,16 @@ peer_report_unrouted(struct peer_tables *t, uint64_t now,
 		}
 		pthread_mutex_unlock(&res->lock);
 		peer_log_expired(res->id, n);
-		due = peer_earlier(due, peer_report(&res->wanted,
-		    &res->last_report, res->id, now, fn, arg));
+		due = peer_earlier(due,
+		    peer_report(&res->wanted, &res->last_report, res->id, now,
+			fn, arg));
 	}
 	while ((pn = proxymap_next(&t->proxies, &k)) != NULL) {
 		peer_log_expired(pn->id,
 		    proxymap_expire(pn, now, PEER_HOLD_NS));
-		due = peer_earlier(due, peer_report(&pn->wanted,
-		    &pn->last_report, pn->id, now, fn, arg));
+		due = peer_earlier(due,
+		    peer_report(&pn->wanted, &pn->last_report, pn->id, now, fn,
+			arg));
 	}
 	if (due != 0)
 		atomic_store(&t->unrouted, true);

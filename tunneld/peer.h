@@ -169,8 +169,8 @@ int peer_proxy_gateway(struct peer_tables *, uint32_t, struct peer *);
 int		 peer_proxy_drop(struct peer_tables *, uint32_t);
 int peer_claim_held(struct peer_tables *, struct peer *, const char *,
     const struct ipc_prefix *);
-uint64_t	 peer_report_unrouted(struct peer_tables *, uint64_t,
-		    peer_report_fn *, void *);
+uint64_t peer_report_unrouted(struct peer_tables *, uint64_t, peer_report_fn *,
+    void *);
 int		 peer_relay_add(struct peer_tables *,
 		    const struct sockaddr_in6 *);
 void		 peer_relay_del(struct peer_tables *,
