@@ -69,16 +69,18 @@ client_of(struct role *r)
 }
 
 /*
- * The Internet resource's default routes live in a table of their own,
- * which rules send everything to but fzc's own marked sockets; the main
- * table still wins for anything more specific than a default route.
+ * Every route into the tunnel lives in a table fzc's own marked sockets
+ * never ask (FIREZONE-CLIENTS 2.4 and 2.5): a path of the tunnel must not
+ * lead through the tunnel itself, as an ICE check to a gateway address
+ * inside a resource would. Resources come first, even before routes of the
+ * LAN; the Internet resource's default routes have a table of their own,
+ * after the main table's more specific routes.
  */
 #define CLIENT_TABLE		FZC_FWMARK
 #define CLIENT_RULE_MAIN	32000
 #define CLIENT_RULE_TABLE	32001
-/* client_device_routes(): the gateways' tunnel addresses. */
-#define CLIENT_TABLE_DEVICES	(FZC_FWMARK + 1)
-#define CLIENT_RULE_DEVICES	32002
+#define CLIENT_TABLE_ROUTES	(FZC_FWMARK + 1)
+#define CLIENT_RULE_ROUTES	31999
 
 static void
 client_internet_path(struct client *c, char *path, size_t len)
@@ -478,64 +480,42 @@ client_dns_reply(struct client *c, const struct ipc_dns *r)
 }
 
 /*
- * PROTOCOL 4.5: the proxy-IP ranges and the sentinels go into the
- * tunnel (100.100.111.0/24 is inside 100.96.0.0/11), so that nothing
- * meant for them leaves by another route.
+ * The ranges of PROTOCOL 4.5 go into the tunnel: proxy IPs and sentinels
+ * (100.100.111.0/24 is inside 100.96.0.0/11), so that nothing meant for
+ * them leaves by another route, and the device ranges, where the gateways'
+ * tunnel addresses answer SRV and TXT queries (port 53535, controld's
+ * dns_tunnel.c).
  */
 static void
-client_dns_routes(struct client *c)
-{
-	static const struct {
-		int	 family;
-		uint8_t	 plen;
-		uint8_t	 addr[16];
-	} r[] = {
-		{ AF_INET, 11, { 100, 96 } },
-		{ AF_INET6, 107, { 0xfd, 0x00, 0x20, 0x21, 0x11, 0x11, 0x80 } },
-		{ AF_INET6, 120,
-		    { 0xfd, 0x00, 0x20, 0x21, 0x11, 0x11, 0x80, 0x00, 0x01,
-			0x00, 0x01, 0x00, 0x01, 0x11 } },
-	};
-	struct role_tun	*t = &c->r.tun;
-	size_t		 i;
-	int		 rc;
-
-	for (i = 0; i < sizeof(r) / sizeof(r[0]); i++)
-		if ((rc = netlink_route_add(t->nl, t->ifindex, r[i].family,
-			 r[i].addr, r[i].plen, 0, 0)) < 0 &&
-		    rc != -EEXIST)
-			log_warnx("route for DNS resources: %s", strerror(-rc));
-}
-
-/*
- * PROTOCOL 4.5: the device ranges, where the gateways' tunnel addresses
- * answer SRV and TXT queries (port 53535, controld's dns_tunnel.c), go
- * into the tunnel from a table of their own, which only what is not fzc's
- * own (unmarked) asks, as the Internet resource's: a connection's own
- * packets must not find a path through itself (ICE checks to a gateway's
- * tunnel address).
- */
-static void
-client_device_routes(struct client *c)
+client_tunnel_routes(struct client *c)
 {
 	static const struct ipc_prefix	 r[] = {
+		{ AF_INET, 11, { 0, 0 }, { 100, 96 } },
+		{ AF_INET6, 107, { 0, 0 },
+		    { 0xfd, 0x00, 0x20, 0x21, 0x11, 0x11, 0x80 } },
+		{ AF_INET6, 120, { 0, 0 },
+		    { 0xfd, 0x00, 0x20, 0x21, 0x11, 0x11, 0x80, 0x00, 0x01,
+			0x00, 0x01, 0x00, 0x01, 0x11 } },
 		{ AF_INET, 11, { 0, 0 }, { 100, 64 } },
 		{ AF_INET6, 107, { 0, 0 },
 		    { 0xfd, 0x00, 0x20, 0x21, 0x11, 0x11 } },
 	};
-	struct role_tun		*t = &c->r.tun;
-	size_t			 i;
-	int			 rc;
+	static const int		 fams[2] = { AF_INET, AF_INET6 };
+	struct role_tun			*t = &c->r.tun;
+	size_t				 i;
+	int				 rc;
 
+	for (i = 0; i < 2; i++)
+		if ((rc = netlink_rule_add(t->nl, fams[i], FZC_FWMARK, true,
+		    CLIENT_TABLE_ROUTES, CLIENT_RULE_ROUTES, false)) < 0 &&
+		    rc != -EEXIST)
+			log_warnx("rule for the tunnel's routes: %s",
+			    strerror(-rc));
 	for (i = 0; i < sizeof(r) / sizeof(r[0]); i++) {
 		rc = netlink_route_add(t->nl, t->ifindex, r[i].family,
-		    r[i].addr, r[i].prefixlen, CLIENT_TABLE_DEVICES, 0);
-		if (rc == 0 || rc == -EEXIST)
-			rc = netlink_rule_add(t->nl, r[i].family, FZC_FWMARK,
-			    true, CLIENT_TABLE_DEVICES, CLIENT_RULE_DEVICES,
-			    false);
+		    r[i].addr, r[i].prefixlen, CLIENT_TABLE_ROUTES, 0);
 		if (rc < 0 && rc != -EEXIST)
-			log_warnx("route for the gateways' DNS: %s",
+			log_warnx("route for the tunnel's ranges: %s",
 			    strerror(-rc));
 	}
 }
@@ -577,8 +557,7 @@ client_device_up(struct client *c)
 		return (error);
 	device_set_authz_cb(c->r.tun.dev, client_need_authz, c);
 	device_set_dns_cb(c->r.tun.dev, client_dns_query, c);
-	client_dns_routes(c);
-	client_device_routes(c);
+	client_tunnel_routes(c);
 	role_conns_new(&c->r, true);
 	(void)client_system_dns(c);
 	return (0);
@@ -649,7 +628,7 @@ client_route(struct client *c, const struct ipc_route *r, bool add)
 {
 	const struct ipc_prefix	*p = &r->prefix;
 	struct role_tun		*t = &c->r.tun;
-	uint32_t		 table = 0;
+	uint32_t		 table = CLIENT_TABLE_ROUTES;
 	int			 rc;
 
 	if (t->dev == NULL || t->nl == NULL)
@@ -661,7 +640,8 @@ client_route(struct client *c, const struct ipc_route *r, bool add)
 			return (EEXIST);
 		rc = netlink_route_add(t->nl, t->ifindex, p->family,
 		    p->addr, p->prefixlen, table, 0);
-		if (rc == 0 && table != 0 && c->default_routes++ == 0 &&
+		if (rc == 0 && table == CLIENT_TABLE &&
+		    c->default_routes++ == 0 &&
 		    (rc = client_rules(c, true)) != 0)
 			log_warnx("Internet resource rules: %s",
 			    strerror(-rc));
@@ -672,7 +652,8 @@ client_route(struct client *c, const struct ipc_route *r, bool add)
 			return (0);
 		rc = netlink_route_del(t->nl, t->ifindex, p->family,
 		    p->addr, p->prefixlen, table, 0);
-		if (rc == 0 && table != 0 && --c->default_routes == 0 &&
+		if (rc == 0 && table == CLIENT_TABLE &&
+		    --c->default_routes == 0 &&
 		    (rc = client_rules(c, false)) != 0)
 			log_warnx("Internet resource rules: %s",
 			    strerror(-rc));

@@ -655,7 +655,7 @@ e2e_client_connected() {
 e2e_route() {
 	local f=-4
 	[[ $1 != *:* ]] || f=-6
-	ip -n "$E2E_C" "$f" route show "$1" | grep -q 'dev fzc0'
+	ip -n "$E2E_C" "$f" route show table all "$1" | grep -q 'dev fzc0'
 }
 
 # e2e_topology MODE [GATEWAYS] [RESOURCES-JSON]: everything: namespaces,
@@ -686,8 +686,8 @@ e2e_topology() {
 	wait_until 15 e2e_client_connected ||
 	    fail "client not connected: $(tail -15 "$E2E_CLOG")" || return 1
 	wait_until 5 e2e_route 10.20.0.0/24 ||
-	    fail "no route to 10.20.0.0/24: $(ip -n "$E2E_C" route)" ||
-	    return 1
+	    fail "no route to 10.20.0.0/24:" \
+	    "$(ip -n "$E2E_C" route show table all)" || return 1
 }
 
 # e2e_fetch URL [OUT]: HTTP GET from the client's namespace; the body's

@@ -333,7 +333,7 @@ t_hostile_controld() {
 	echo "$a"
 	[ "$(grep -c '=0$' <<<"$a")" = 4 ] ||
 	    fail "allowed requests refused" || return 1
-	ip -n "$ns" route show 10.55.0.0/24 | grep -q . ||
+	ip -n "$ns" route show table all 10.55.0.0/24 | grep -q . ||
 	    fail "the shared route went with the first resource" || return 1
 	kill -0 "$TPID" || fail "tunneld died" || return 1
 }

@@ -54,12 +54,12 @@ JSON
 	wait_until 10 portal_connected ||
 	    fail "not connected: $(cat "$TLOG")" || return 1
 	wait_until 5 has_route 10.20.0.0/16 ||
-	    fail "no route: $(ip -n "$NS" route)" || return 1
+	    fail "no route: $(ip -n "$NS" route show table all)" || return 1
 }
 
 # has_route PREFIX: routed into the tunnel device.
 has_route() {
-	ip -n "$NS" route show "$1" | grep -q "dev fzcl$$"
+	ip -n "$NS" route show table all "$1" | grep -q "dev fzcl$$"
 }
 
 portal_connected() {
@@ -94,7 +94,7 @@ t_client_device_from_init() {
 	    echo "$out" | grep -q 'inet6 fd00:2021:1111::2/128' &&
 	    echo "$out" | grep -q 'mtu 1280' ||
 	    fail "addresses: $out" || return 1
-	ip -n "$NS" route show 10.30.1.0/24 | grep -q "fzcl$$" ||
+	ip -n "$NS" route show table all 10.30.1.0/24 | grep -q "fzcl$$" ||
 	    fail "second route missing" || return 1
 	grep -q 'client state: IPC_TUN_ADDRESSES 100.64.0.2/32' "$TLOG" ||
 	    fail "tunnel addresses not shipped" || return 1

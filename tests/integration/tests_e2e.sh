@@ -151,8 +151,14 @@ print("TLS to the portal:", s.version())' "$E2E_CA" "$E2E_PORTAL_IP" \
 	wait_until 15 e2e_client_connected ||
 	    fail "client not connected: $(tail -15 "$E2E_CLOG")" || return 1
 	wait_until 5 e2e_route 10.20.0.0/24 ||
-	    fail "no route to 10.20.0.0/24: $(ip -n "$E2E_C" route)" ||
-	    return 1
+	    fail "no route to 10.20.0.0/24:" \
+	    "$(ip -n "$E2E_C" route show table all)" || return 1
+	# fzc's own (marked) packets to a resource address, such as ICE checks
+	# to the gateway's address 10.20.0.1, do not take the tunnel.
+	ip netns exec "$E2E_C" ip route get 10.20.0.1 | grep -q 'dev fzc0' &&
+	    ip netns exec "$E2E_C" ip route get 10.20.0.1 mark 0x667a63 |
+	    grep -q 'dev eth0' ||
+	    fail "routes by mark: $(ip -n "$E2E_C" rule)" || return 1
 	te_healthy
 }
 
@@ -210,7 +216,8 @@ te_v6() {
 	local E2E_IPV6=1 mode=$1 want=$2 rb0 srflx=
 	e2e_topology "$mode" || return 1
 	wait_until 5 e2e_route fd20::/64 ||
-	    fail "no route to fd20::/64: $(ip -n "$E2E_C" -6 route)" ||
+	    fail "no route to fd20::/64:" \
+	    "$(ip -n "$E2E_C" -6 route show table all)" ||
 	    return 1
 	rb0=$(e2e_relay_bytes)
 	te_first_packet fd20::2 >/dev/null || return 1
@@ -561,7 +568,7 @@ t_e2e_resource_deleted() {
 	t1=$(now_s)
 	sleep 4
 	kill "$TE_PING"
-	no_route || fail "route still there: $(ip -n "$E2E_C" route)" ||
+	no_route || fail "route still there: $(ip -n "$E2E_C" route show table all)" ||
 	    return 1
 	echo "route gone after $(awk "BEGIN{printf \"%.2f\", $t1 - $t0}") s"
 	te_stops_within "$WORK/ping.txt" "$t0" 2 || return 1

@@ -141,12 +141,12 @@ connected() {
 }
 
 # What fzc leaves in the kernel: the TUN device, its routes, the rules to
-# fzc's table (0x667a63) or with fzc's mark.
+# fzc's tables (0x667a63, 0x667a64) or with fzc's mark.
 fzc_net_traces() {
 	sys_exec ip -o link show type tun
-	sys_exec ip -o route show table all | grep -E 'dev fzc|table 6715747'
-	sys_exec ip -o rule show | grep -E '0x667a63|6715747'
-	sys_exec ip -o -6 rule show | grep -E '0x667a63|6715747'
+	sys_exec ip -o route show table all | grep -E 'dev fzc|table 671600[34]'
+	sys_exec ip -o rule show | grep -E '0x667a63|671600[34]'
+	sys_exec ip -o -6 rule show | grep -E '0x667a63|671600[34]'
 }
 
 t_deb() {
