@@ -29,6 +29,13 @@
  * 51820 (0xca6c) and of small marks other tools commonly use.
  */
 #define FZC_FWMARK		0x667a63
+/*
+ * Routes into the tunnel live in a table only unmarked traffic asks
+ * (FIREZONE-CLIENTS 2.4 and 2.5), by a rule ahead of the main table: a
+ * path of the tunnel never leads through the tunnel itself.
+ */
+#define FZC_TABLE_TUNNEL	(FZC_FWMARK + 1)
+#define FZC_RULE_TUNNEL		31999
 
 #define FZC_DEFAULT_USER	"fzc"
 /* fzc-tunneld's data plane, once set up */

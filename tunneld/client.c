@@ -69,18 +69,15 @@ client_of(struct role *r)
 }
 
 /*
- * Every route into the tunnel lives in a table fzc's own marked sockets
- * never ask (FIREZONE-CLIENTS 2.4 and 2.5): a path of the tunnel must not
- * lead through the tunnel itself, as an ICE check to a gateway address
- * inside a resource would. Resources come first, even before routes of the
- * LAN; the Internet resource's default routes have a table of their own,
- * after the main table's more specific routes.
+ * The Internet resource's default routes live in a table of their own,
+ * which rules send everything to but fzc's own marked sockets; the main
+ * table still wins for anything more specific than a default route. Every
+ * other route into the tunnel is in FZC_TABLE_TUNNEL, before the main
+ * table: a resource wins over a LAN route to the same addresses.
  */
 #define CLIENT_TABLE		FZC_FWMARK
 #define CLIENT_RULE_MAIN	32000
 #define CLIENT_RULE_TABLE	32001
-#define CLIENT_TABLE_ROUTES	(FZC_FWMARK + 1)
-#define CLIENT_RULE_ROUTES	31999
 
 static void
 client_internet_path(struct client *c, char *path, size_t len)
@@ -500,24 +497,8 @@ client_tunnel_routes(struct client *c)
 		{ AF_INET6, 107, { 0, 0 },
 		    { 0xfd, 0x00, 0x20, 0x21, 0x11, 0x11 } },
 	};
-	static const int		 fams[2] = { AF_INET, AF_INET6 };
-	struct role_tun			*t = &c->r.tun;
-	size_t				 i;
-	int				 rc;
 
-	for (i = 0; i < 2; i++)
-		if ((rc = netlink_rule_add(t->nl, fams[i], FZC_FWMARK, true,
-		    CLIENT_TABLE_ROUTES, CLIENT_RULE_ROUTES, false)) < 0 &&
-		    rc != -EEXIST)
-			log_warnx("rule for the tunnel's routes: %s",
-			    strerror(-rc));
-	for (i = 0; i < sizeof(r) / sizeof(r[0]); i++) {
-		rc = netlink_route_add(t->nl, t->ifindex, r[i].family,
-		    r[i].addr, r[i].prefixlen, CLIENT_TABLE_ROUTES, 0);
-		if (rc < 0 && rc != -EEXIST)
-			log_warnx("route for the tunnel's ranges: %s",
-			    strerror(-rc));
-	}
+	(void)role_tun_routes(&c->r, r, sizeof(r) / sizeof(r[0]));
 }
 
 /*
@@ -628,7 +609,7 @@ client_route(struct client *c, const struct ipc_route *r, bool add)
 {
 	const struct ipc_prefix	*p = &r->prefix;
 	struct role_tun		*t = &c->r.tun;
-	uint32_t		 table = CLIENT_TABLE_ROUTES;
+	uint32_t		 table = FZC_TABLE_TUNNEL;
 	int			 rc;
 
 	if (t->dev == NULL || t->nl == NULL)

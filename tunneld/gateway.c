@@ -729,23 +729,13 @@ gateway_device_up(struct gateway *g)
 	struct role_tun		*t = &g->r.tun;
 	struct fw_script	 s;
 	const char		*why;
-	size_t			 i;
+	size_t			 n;
 	int			 rc, error;
 
-	if ((error = role_tun_up(&g->r)) != 0)
+	n = sizeof(gateway_client_ranges) / sizeof(gateway_client_ranges[0]);
+	if ((error = role_tun_up(&g->r)) != 0 ||
+	    (error = role_tun_routes(&g->r, gateway_client_ranges, n)) != 0)
 		return (error);
-	for (i = 0; i < sizeof(gateway_client_ranges) /
-	    sizeof(gateway_client_ranges[0]); i++) {
-		rc = netlink_route_add(t->nl, t->ifindex,
-		    gateway_client_ranges[i].family,
-		    gateway_client_ranges[i].addr,
-		    gateway_client_ranges[i].prefixlen, 0, 0);
-		if (rc < 0 && rc != -EEXIST) {
-			log_warnx("routing the clients' range into %s: %s",
-			    device_ifname(t->dev), strerror(-rc));
-			return (-rc);
-		}
-	}
 	if ((g->fw = firewall_new(device_ifname(t->dev), &why)) == NULL ||
 	    (g->dnat = dnat_new(device_ifname(t->dev), &why)) == NULL) {
 		log_warnx("firewall for %s: %s", device_ifname(t->dev), why);

@@ -425,6 +425,35 @@ role_tun_move(struct role *r, const struct ipc_tun_addresses *a)
 	return (0);
 }
 
+int
+role_tun_routes(struct role *r, const struct ipc_prefix *p, size_t n)
+{
+	static const int	 fams[2] = { AF_INET, AF_INET6 };
+	struct role_tun		*t = &r->tun;
+	size_t			 i;
+	int			 rc, first = 0;
+
+	for (i = 0; i < 2; i++) {
+		rc = netlink_rule_add(t->nl, fams[i], FZC_FWMARK, true,
+		    FZC_TABLE_TUNNEL, FZC_RULE_TUNNEL, false);
+		if (rc < 0 && rc != -EEXIST) {
+			log_warnx("rule for the routes into %s: %s",
+			    device_ifname(t->dev), strerror(-rc));
+			first = first != 0 ? first : -rc;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		rc = netlink_route_add(t->nl, t->ifindex, p[i].family,
+		    p[i].addr, p[i].prefixlen, FZC_TABLE_TUNNEL, 0);
+		if (rc < 0 && rc != -EEXIST) {
+			log_warnx("route into %s: %s", device_ifname(t->dev),
+			    strerror(-rc));
+			first = first != 0 ? first : -rc;
+		}
+	}
+	return (first);
+}
+
 void
 role_tun_down(struct role *r)
 {

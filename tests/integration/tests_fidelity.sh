@@ -388,7 +388,8 @@ t_e2e_tunnel_addresses_move() {
 	[ "$(status_field "$WORK/gw1" portal.tunnel_ipv4)" = "$g4" ] ||
 	    fail "gateway's fzc status: $(status_field "$WORK/gw1" portal)" ||
 	    return 1
-	ip -n "${E2E_G[1]}" route show 100.64.0.0/11 | grep -q 'dev fzcg0' ||
+	ip -n "${E2E_G[1]}" route show table all 100.64.0.0/11 |
+	    grep -q 'dev fzcg0' ||
 	    fail "the clients' range is no longer routed" || return 1
 	ip netns exec "$E2E_C" ping -c 3 -W 5 10.20.0.2 >/dev/null ||
 	    fail "no answer after the gateway moved" || return 1
