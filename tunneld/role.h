@@ -193,8 +193,7 @@ int		 role_tun_move(struct role *, const struct ipc_tun_addresses *);
  * and the rules to it. Returns 0 or the first errno value; what failed is
  * logged, the rest is done anyway.
  */
-int		 role_tun_routes(struct role *, const struct ipc_prefix *,
-		    size_t);
+int role_tun_routes(struct role *, const struct ipc_prefix *, size_t);
 /*
  * The connections, controlling ICE or not, over the device; the kept
  * relays given to them.
