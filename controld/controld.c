@@ -279,6 +279,10 @@ controld_dispatch_tunneld(evutil_socket_t fd, short events, void *arg)
 			session_gateway_dns_kept(c->session,
 			    &msg.u.gw_dns_pattern);
 			break;
+		case IPC_GW_CLIENT:
+			session_gateway_client_kept(c->session,
+			    &msg.u.gw_client);
+			break;
 		case IPC_NETWORK_CHANGED:
 			session_network_changed(c->session);
 			break;

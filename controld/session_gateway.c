@@ -347,12 +347,32 @@ session_gateway_p2p(struct session *s, const struct ipc_p2p *m)
 }
 
 /*
- * The client's tunnel addresses, for its queries to port 53535; clients
- * without a grant left go. A client known only from an init (no
- * addresses there) is found once the portal authorizes it again.
+ * The client's tunnel addresses, for its queries to port 53535. A
+ * restarted controld learns those of the clients tunneld kept from it
+ * (IPC_GW_CLIENT): the portal's init does not give them.
  */
 static void
-session_gateway_add_client(struct session_gateway *g, const struct pending *p)
+session_gateway_set_client(struct session_gateway *g, const char *id,
+    const struct portal_addr *ipv4, const struct portal_addr *ipv6)
+{
+	size_t	 i;
+
+	for (i = 0; i < g->nclients; i++)
+		if (strcmp(g->clients[i].id, id) == 0)
+			break;
+	if (i == g->nclients) {
+		g->clients = xreallocarray(g->clients, g->nclients + 1,
+		    sizeof(*g->clients));
+		snprintf(g->clients[g->nclients++].id, PORTAL_ID_SIZE, "%s",
+		    id);
+	}
+	g->clients[i].ipv4 = *ipv4;
+	g->clients[i].ipv6 = *ipv6;
+}
+
+/* Clients without a grant left go. */
+static void
+session_gateway_prune_clients(struct session_gateway *g)
 {
 	size_t	 i = 0, k;
 
@@ -361,17 +381,29 @@ session_gateway_add_client(struct session_gateway *g, const struct pending *p)
 			if (strcmp(g->grants[k].client_id, g->clients[i].id) ==
 			    0)
 				break;
-		if (k == g->ngrants ||
-		    strcmp(g->clients[i].id, p->client_id) == 0)
+		if (k == g->ngrants)
 			g->clients[i] = g->clients[--g->nclients];
 		else
 			i++;
 	}
-	g->clients = xreallocarray(g->clients, g->nclients + 1,
-	    sizeof(*g->clients));
-	memcpy(g->clients[g->nclients].id, p->client_id, PORTAL_ID_SIZE);
-	g->clients[g->nclients].ipv4 = p->ipv4;
-	g->clients[g->nclients++].ipv6 = p->ipv6;
+}
+
+/* A client tunneld kept from before controld restarted. */
+void
+session_gateway_client_kept(struct session *s, const struct ipc_gw_client *m)
+{
+	struct portal_addr	 a4, a6;
+
+	if (session_role(s) != &session_gateway_role)
+		return;
+	memset(&a4, 0, sizeof(a4));
+	memset(&a6, 0, sizeof(a6));
+	a4.family = AF_INET;
+	memcpy(a4.addr, m->ipv4.addr, 4);
+	a6.family = AF_INET6;
+	memcpy(a6.addr, m->ipv6.addr, 16);
+	session_gateway_set_client(session_role_state(s), m->client_id, &a4,
+	    &a6);
 }
 
 /*
@@ -615,7 +647,8 @@ session_gateway_state_ack(struct session *s, uint32_t id,
 	else {
 		session_gateway_add_grant(s, p.client_id, p.resource_id,
 		    p.expires_at);
-		session_gateway_add_client(g, &p);
+		session_gateway_prune_clients(g);
+		session_gateway_set_client(g, p.client_id, &p.ipv4, &p.ipv6);
 		/* A ref from an older connection means nothing now. */
 		if (session_connected(s)) {
 			log_info("portal: client %s is ready for resource %s",

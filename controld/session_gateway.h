@@ -10,5 +10,7 @@ void	 session_gateway_interface(struct session *,
 	    const struct portal_interface *);
 void	session_gateway_dns_kept(struct session *,
 	    const struct ipc_gw_dns_pattern *);
+void	session_gateway_client_kept(struct session *,
+	    const struct ipc_gw_client *);
 
 #endif

@@ -892,6 +892,20 @@ check_gw_dns_pattern(const struct ipc_msg *m)
 }
 
 static const char *
+check_gw_client(const struct ipc_msg *m)
+{
+	const struct ipc_gw_client	*c = &m->u.gw_client;
+	const char			*why;
+
+	if ((why = check_id(c->client_id)) != NULL)
+		return (why);
+	if (!host_pair_valid(&c->ipv4, &c->ipv6))
+		return ("gateway client: addresses not an IPv4 /32 and IPv6 "
+			"/128");
+	return (NULL);
+}
+
+static const char *
 check_proxy_name(const struct ipc_msg *m)
 {
 	const struct ipc_proxy_name	*n = &m->u.proxy_name;
@@ -1049,6 +1063,8 @@ static const struct ipc_rule ipc_rules[IPC_TYPE_MAX] = {
 	    IPC_FD_REQUIRED, check_empty),
 	RULE(IPC_GW_DNS_PATTERN, struct ipc_gw_dns_pattern, 0, IPC_FD_NONE,
 	    check_gw_dns_pattern),
+	RULE(IPC_GW_CLIENT, struct ipc_gw_client, IPC_PEER_TUNNELD,
+	    IPC_FD_NONE, check_gw_client),
 };
 #undef RULE
 /* clang-format on */

@@ -116,6 +116,7 @@ enum ipc_type {
 	IPC_PROXY_NAME = 152,		/* controld -> tunneld, client */
 	IPC_PROXY_NAMES = 153,		/* tunneld -> controld, carries fd */
 	IPC_GW_DNS_PATTERN = 154,	/* both ways, gateway */
+	IPC_GW_CLIENT = 155,		/* tunneld -> controld, gateway */
 
 	/* 168-175: the system's DNS configuration (PROTOCOL 4.6) */
 	IPC_DNS_CONFIG = 168,		/* controld -> tunneld, STATE_ACK'd */
@@ -551,6 +552,17 @@ struct ipc_gw_dns_pattern {
 								   NUL: zero */
 };
 
+/*
+ * IPC_GW_CLIENT (gateway role): a client tunneld kept from before controld
+ * restarted, with its tunnel addresses, which the portal's init does not
+ * give again: port 53535 knows the client by them.
+ */
+struct ipc_gw_client {
+	char			 client_id[IPC_ID_MAX];
+	struct ipc_prefix	 ipv4;		/* /32 */
+	struct ipc_prefix	 ipv6;		/* /128 */
+};
+
 struct ipc_proxy_state {
 	char			 resource_id[IPC_ID_MAX];
 	uint8_t			 active;	/* 0 or 1 */
@@ -691,6 +703,7 @@ union ipc_payload {
 	struct ipc_proxy_state		proxy_state;
 	struct ipc_proxy_name		proxy_name;
 	struct ipc_gw_dns_pattern	gw_dns_pattern;
+	struct ipc_gw_client		gw_client;
 	struct ipc_gw_dns_map		gw_dns_map;
 	struct ipc_dns_config		dns_config;
 	uint8_t				raw[IPC_MAX_PAYLOAD];

@@ -195,7 +195,8 @@ gateway_configure(struct role *r, struct ipc_chan *ch)
 {
 	struct gateway			*g = gateway_of(r);
 	struct ipc_portal_config	 pc;
-
+	struct ipc_gw_client		 m;
+	const struct ipc_client_peer	*p;
 	size_t				 i;
 
 	/* Acknowledgements owed to an earlier controld mean nothing now. */
@@ -208,6 +209,16 @@ gateway_configure(struct role *r, struct ipc_chan *ch)
 		if (ipc_chan_send(ch, IPC_GW_DNS_PATTERN, 0, &g->patterns[i],
 		    sizeof(g->patterns[i]), -1) == -1)
 			return (-1);
+	for (i = 0; i < g->r.npeers; i++) {
+		p = &((struct gateway_client *)g->r.peers[i])->peer;
+		memset(&m, 0, sizeof(m));
+		memcpy(m.client_id, p->client_id, sizeof(m.client_id));
+		m.ipv4 = p->client_ipv4;
+		m.ipv6 = p->client_ipv6;
+		if (ipc_chan_send(ch, IPC_GW_CLIENT, 0, &m, sizeof(m), -1) ==
+		    -1)
+			return (-1);
+	}
 	return (0);
 }
 

@@ -624,6 +624,33 @@ t_dns_srv_txt() {
 	te_healthy
 }
 
+# The gateway's controld restarted: the portal's init names the client's
+# authorization but not its tunnel addresses; tunneld gives them back, so
+# the client's SRV and TXT queries are still answered, not REFUSED.
+t_dns_srv_gateway_restart() {
+	local old out want
+	ts_topology || return 1
+	want=$(ts_gateway_view "$TS_SRV" SRV)
+	out=$(ts_dig "$E2E_C" 100.100.111.1 +time=10 +short "$TS_SRV" SRV)
+	[ -n "$want" ] && [ "$out" = "$want" ] ||
+	    fail "SRV before: '$out', want '$want'" || return 1
+	old=$(controld_pid "$WORK/gw1")
+	kill -KILL "$old"
+	wait_until 15 controld_replaced "$WORK/gw1" "$old" ||
+	    fail "no new controld at the gateway" || return 1
+	ts_inits() {
+		[ "$(grep -c 'portal: init with' "${E2E_GLOG[1]}")" -ge 2 ]
+	}
+	wait_until 30 ts_inits || fail "the gateway's controld not back" ||
+	    return 1
+	want=$(ts_gateway_view app.corp.example.com TXT)
+	out=$(ts_dig "$E2E_C" 100.100.111.1 +short app.corp.example.com TXT)
+	[ -n "$want" ] && [ "$out" = "$want" ] ||
+	    fail "TXT after the restart: '$out', want '$want'; gateway:" \
+	    "$(grep 'dns:' "${E2E_GLOG[1]}" | tail -5)" || return 1
+	te_healthy
+}
+
 # Port 53535 itself: REFUSED to a client not authorized for the DNS
 # resource, for a name outside its pattern and for other types; answered
 # once authorized, over IPv6 too; nothing from outside the tunnel; 200

@@ -325,6 +325,11 @@ static const struct sample {
 	    sizeof(struct ipc_gw_dns_pattern),
 	    { .gw_dns_pattern = { "3c1e5a7b-9d2f-4e6a-8b0c-1d2e3f4a5b6c",
 	    "" } } },
+	{ IPC_GW_CLIENT, IPC_PEER_CONTROLD, 0, sizeof(struct ipc_gw_client),
+	    { .gw_client = { "d2b6f1a0-3c4e-4f5a-9b8c-7d6e5f4a3b2c",
+	    { AF_INET, 32, { 0 }, { 100, 64, 0, 2 } },
+	    { AF_INET6, 128, { 0 }, { 0xfd, 0, 0x20, 0x21, 0x11, 0x11,
+	    [15] = 2 } } } } },
 };
 #define NSAMPLES	(sizeof(samples) / sizeof(samples[0]))
 /* clang-format on */
@@ -989,6 +994,18 @@ mut_pattern_tail(union ipc_payload *u)
 }
 
 static void
+mut_gw_client_net(union ipc_payload *u)
+{
+	u->gw_client.ipv4.prefixlen = 24;
+}
+
+static void
+mut_gw_client_v6(union ipc_payload *u)
+{
+	u->gw_client.ipv6.family = AF_INET;
+}
+
+static void
 mut_map_family(union ipc_payload *u)
 {
 	u->gw_dns_map.v[0].real.family = AF_INET6;
@@ -1268,6 +1285,10 @@ static const struct mutation {
 	    mut_pattern_newline },
 	{ "dns pattern past NUL", "printable", IPC_GW_DNS_PATTERN,
 	    mut_pattern_tail },
+	{ "gateway client /24", "addresses", IPC_GW_CLIENT,
+	    mut_gw_client_net },
+	{ "gateway client IPv6 family", "addresses", IPC_GW_CLIENT,
+	    mut_gw_client_v6 },
 	{ "proxy state flag", "flag", IPC_PROXY_STATE, mut_proxy_active },
 	{ "dns map family", "family", IPC_GW_DNS_MAP, mut_map_family },
 	{ "dns map network", "host", IPC_GW_DNS_MAP, mut_map_net },
