@@ -382,15 +382,10 @@ t_dns_e2e_fetch() {
 	te_healthy
 }
 
-# The gateway's controld killed: the new one takes back the patterns
-# tunneld kept (the portal's init lists authorizations, not resources), so
-# the client, still authorized, gets a new name of the resource through.
-t_dns_e2e_gateway_restart() {
-	local ip old sha
-	td_topology || return 1
-	ip=$(td_proxy app.corp.example.com)
-	sha=$(e2e_fetch "http://$ip/file.bin")
-	[ "$sha" = "$E2E_FILE_SHA" ] || fail "before: sha256 $sha" || return 1
+# td_gateway_controld_killed: the gateway's controld killed; its successor
+# has the portal's init.
+td_gateway_controld_killed() {
+	local old
 	old=$(controld_pid "$WORK/gw1")
 	kill -KILL "$old"
 	wait_until 15 controld_replaced "$WORK/gw1" "$old" ||
@@ -398,8 +393,19 @@ t_dns_e2e_gateway_restart() {
 	td_inits() {
 		[ "$(grep -c 'portal: init with' "${E2E_GLOG[1]}")" -ge 2 ]
 	}
-	wait_until 30 td_inits || fail "the gateway's controld not back" ||
-	    return 1
+	wait_until 30 td_inits || fail "the gateway's controld not back"
+}
+
+# The gateway's controld killed: the new one takes back the patterns
+# tunneld kept (the portal's init lists authorizations, not resources), so
+# the client, still authorized, gets a new name of the resource through.
+t_dns_e2e_gateway_restart() {
+	local ip sha
+	td_topology || return 1
+	ip=$(td_proxy app.corp.example.com)
+	sha=$(e2e_fetch "http://$ip/file.bin")
+	[ "$sha" = "$E2E_FILE_SHA" ] || fail "before: sha256 $sha" || return 1
+	td_gateway_controld_killed || return 1
 	ip=$(td_proxy other.corp.example.com)
 	sha=$(e2e_fetch "http://$ip/file.bin")
 	[ "$sha" = "$E2E_FILE_SHA" ] ||
@@ -628,21 +634,13 @@ t_dns_srv_txt() {
 # authorization but not its tunnel addresses; tunneld gives them back, so
 # the client's SRV and TXT queries are still answered, not REFUSED.
 t_dns_srv_gateway_restart() {
-	local old out want
+	local out want
 	ts_topology || return 1
 	want=$(ts_gateway_view "$TS_SRV" SRV)
 	out=$(ts_dig "$E2E_C" 100.100.111.1 +time=10 +short "$TS_SRV" SRV)
 	[ -n "$want" ] && [ "$out" = "$want" ] ||
 	    fail "SRV before: '$out', want '$want'" || return 1
-	old=$(controld_pid "$WORK/gw1")
-	kill -KILL "$old"
-	wait_until 15 controld_replaced "$WORK/gw1" "$old" ||
-	    fail "no new controld at the gateway" || return 1
-	ts_inits() {
-		[ "$(grep -c 'portal: init with' "${E2E_GLOG[1]}")" -ge 2 ]
-	}
-	wait_until 30 ts_inits || fail "the gateway's controld not back" ||
-	    return 1
+	td_gateway_controld_killed || return 1
 	want=$(ts_gateway_view app.corp.example.com TXT)
 	out=$(ts_dig "$E2E_C" 100.100.111.1 +short app.corp.example.com TXT)
 	[ -n "$want" ] && [ "$out" = "$want" ] ||
