@@ -568,7 +568,8 @@ t_e2e_resource_deleted() {
 	t1=$(now_s)
 	sleep 4
 	kill "$TE_PING"
-	no_route || fail "route still there: $(ip -n "$E2E_C" route show table all)" ||
+	no_route ||
+	    fail "route still there: $(ip -n "$E2E_C" route show table all)" ||
 	    return 1
 	echo "route gone after $(awk "BEGIN{printf \"%.2f\", $t1 - $t0}") s"
 	te_stops_within "$WORK/ping.txt" "$t0" 2 || return 1

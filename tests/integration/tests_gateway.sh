@@ -361,7 +361,7 @@ t_gateway_traffic() {
 	gw_start gwtraffic || return 1
 	gw_authz ref-1 "$(gw_res "$GW_RES1" 10.20.0.0/16 "[$(gw_tcp 443)]")"
 	gw_authz ref-2 "$(gw_res "$GW_RES2" fd20::/64 "[$(gw_tcp 443)]")"
-	wait_until 5 gw_set_has port6 "$GW_C6 . fd20::/64 . tcp . 443" &&
+	wait_until 15 gw_set_has port6 "$GW_C6 . fd20::/64 . tcp . 443" &&
 	    gw_set_has port4 "$GW_C4 . 10.20.0.0/16 . tcp . 443" ||
 	    pt_fail "elements missing: $(gw_set port4) $(gw_set port6)" ||
 	    return 1

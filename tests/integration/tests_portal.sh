@@ -499,7 +499,7 @@ t_portal_token_expired() {
 # fzc status and in controld's log, retried, nothing reached the stub.
 pt_tls_refused() {
 	local reason
-	wait_until 5 eval '[ "$(pt_pstate)" = waiting ]' ||
+	wait_until 15 eval '[ "$(pt_pstate)" = waiting ]' ||
 	    pt_fail "state $(pt_pstate), not waiting" || return 1
 	reason=$(status_field "$PT_DIR" portal.reason)
 	echo "reason: $reason"
@@ -511,8 +511,8 @@ pt_tls_refused() {
 	retried() {
 		[ "$(grep -c 'portal: connecting' "$TLOG")" -ge 3 ]
 	}
-	wait_until 6 retried || pt_fail "not retried" || return 1
-	wait_until 2 eval '[ "$(pt_pstate)" = waiting ]' ||
+	wait_until 15 retried || pt_fail "not retried" || return 1
+	wait_until 5 eval '[ "$(pt_pstate)" = waiting ]' ||
 	    pt_fail "state $(pt_pstate) after retries, not waiting" ||
 	    return 1
 	[ "$(pt_state 'v["connection_attempts"]')" = 0 ] ||
