@@ -7,20 +7,8 @@
 
 #include <ldns/ldns.h>
 
+#include "common/be.h"
 #include "controld/dns_forward.h"
-
-static uint16_t
-get16(const uint8_t *p)
-{
-	return ((uint16_t)(p[0] << 8 | p[1]));
-}
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-}
 
 void
 dns_forward_expire(struct dns_forward *f, uint64_t now)
@@ -63,9 +51,9 @@ dns_forward_add(struct dns_forward *f, uint8_t *msg, size_t len,
 	q = &f->v[f->n++];
 	*q = *who;
 	q->id = id;
-	q->client_id = get16(msg);
+	q->client_id = be_get16(msg);
 	q->expires = now + DNS_FORWARD_TIMEOUT_NS;
-	put16(msg, id);
+	be_put16(msg, id);
 	return (0);
 }
 
@@ -82,10 +70,10 @@ dns_forward_answer(struct dns_forward *f, uint8_t *msg, size_t len,
 	dns_forward_expire(f, now);
 	/* The QR bit: an answer. */
 	if (len < DNS_HDR_LEN || (msg[2] & 0x80) == 0 ||
-	    (q = find(f, get16(msg), upstream)) == NULL)
+	    (q = find(f, be_get16(msg), upstream)) == NULL)
 		return (false);
 	*out = *q;
-	put16(msg, q->client_id);
+	be_put16(msg, q->client_id);
 	*q = f->v[--f->n];
 	return (true);
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/be.h"
 #include "controld/dns_tcp.h"
 
 #define TH_FIN		0x01
@@ -58,33 +59,6 @@ struct seg {
 	const uint8_t	*data;
 	size_t		 len;
 };
-
-static uint16_t
-get16(const uint8_t *p)
-{
-	return ((uint16_t)(p[0] << 8 | p[1]));
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3]);
-}
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, v & 0xffff);
-}
 
 /* Sequence numbers compared modulo 2^32. */
 static bool
@@ -149,17 +123,17 @@ emit(struct dns_tcp *t, const struct ipc_sockaddr *client,
 	s->client = *client;
 	s->sentinel = *sentinel;
 	s->flags = IPC_DNS_TCP;
-	put16(s->data, 53);
-	put16(s->data + 2, client->port);
-	put32(s->data + 4, seq);
-	put32(s->data + 8, ack);
+	be_put16(s->data, 53);
+	be_put16(s->data + 2, client->port);
+	be_put32(s->data + 4, seq);
+	be_put32(s->data + 8, ack);
 	s->data[12] = (uint8_t)(hlen / 4) << 4;
 	s->data[13] = flags;
-	put16(s->data + 14, wnd);
+	be_put16(s->data + 14, wnd);
 	if (mss) {
 		s->data[20] = OPT_MSS;
 		s->data[21] = 4;
-		put16(s->data + 22, DNS_TCP_MSS);
+		be_put16(s->data + 22, DNS_TCP_MSS);
 	}
 	if (len > 0)
 		memcpy(s->data + hlen, data, len);
@@ -237,7 +211,7 @@ flush(struct dns_tcp *t, struct dns_tcp_conn *c, uint64_t now)
 static bool
 has_query(const struct dns_tcp_conn *c)
 {
-	return (c->rxlen >= 2 && c->rxlen >= 2 + (size_t)get16(c->rx));
+	return (c->rxlen >= 2 && c->rxlen >= 2 + (size_t)be_get16(c->rx));
 }
 
 /* The next length in rx is not one of a query we take. */
@@ -245,7 +219,7 @@ static bool
 bad_length(const struct dns_tcp_conn *c)
 {
 	return (c->rxlen >= 2 &&
-	    (get16(c->rx) < DNS_HDR || get16(c->rx) > DNS_TCP_MSG_MAX));
+	    (be_get16(c->rx) < DNS_HDR || be_get16(c->rx) > DNS_TCP_MSG_MAX));
 }
 
 /* Our FIN once the peer's came and everything asked is answered. */
@@ -269,10 +243,10 @@ parse(const struct ipc_dns *in, struct seg *s)
 	hlen = (size_t)(p[12] >> 4) * 4;
 	if (hlen < TCP_HDR || hlen > in->len)
 		return (false);
-	s->seq = get32(p + 4);
-	s->ack = get32(p + 8);
+	s->seq = be_get32(p + 4);
+	s->ack = be_get32(p + 8);
 	s->flags = p[13];
-	s->wnd = get16(p + 14);
+	s->wnd = be_get16(p + 14);
 	s->data = p + hlen;
 	s->len = in->len - hlen;
 	s->mss = MSS_DEFAULT;
@@ -288,7 +262,7 @@ parse(const struct ipc_dns *in, struct seg *s)
 		if (i + 1 >= olen || o[i + 1] < 2 || i + o[i + 1] > olen)
 			return (false);
 		if (o[i] == OPT_MSS && o[i + 1] == 4)
-			s->mss = get16(o + i + 2);
+			s->mss = be_get16(o + i + 2);
 		i += o[i + 1];
 	}
 	return (true);
@@ -514,7 +488,7 @@ dns_tcp_query(struct dns_tcp *t, struct dns_tcp_query *q)
 			i++;
 			continue;
 		}
-		len = get16(c->rx);
+		len = be_get16(c->rx);
 		q->conn = c->id;
 		q->client = c->client;
 		q->sentinel = c->sentinel;
@@ -565,7 +539,7 @@ dns_tcp_answer(struct dns_tcp *t, uint64_t now, uint64_t id, const uint8_t *msg,
 		return;
 	}
 	c->tx = tx;
-	put16(c->tx + c->txlen, (uint16_t)len);
+	be_put16(c->tx + c->txlen, (uint16_t)len);
 	memcpy(c->tx + c->txlen + 2, msg, len);
 	c->txlen += 2 + len;
 	t->bytes += 2 + len;

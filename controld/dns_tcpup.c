@@ -15,6 +15,7 @@
 
 #include <event2/event.h>
 
+#include "common/be.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "controld/dns_tcpup.h"
@@ -48,19 +49,6 @@ struct dns_tcpup {
 	struct tq		*q[DNS_TCPUP_MAX];
 	size_t			 n;
 };
-
-static uint16_t
-get16(const uint8_t *p)
-{
-	return ((uint16_t)(p[0] << 8 | p[1]));
-}
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-}
 
 struct dns_tcpup *
 dns_tcpup_new(struct event_base *base, struct tunneld_chan *tc,
@@ -135,7 +123,7 @@ dns_tcpup_ask(struct dns_tcpup *t, const struct portal_addr *addr,
 	q->fd = -1;
 	q->addr = *addr;
 	q->who = *who;
-	q->who.client_id = get16(query);
+	q->who.client_id = be_get16(query);
 	q->who.id = (uint16_t)arc4random();
 	q->outlen = 2 + len;
 	if ((q->out = malloc(q->outlen)) == NULL ||
@@ -144,9 +132,9 @@ dns_tcpup_ask(struct dns_tcpup *t, const struct portal_addr *addr,
 		tq_free(q);
 		return (false);
 	}
-	put16(q->out, (uint16_t)len);
+	be_put16(q->out, (uint16_t)len);
 	memcpy(q->out + 2, query, len);
-	put16(q->out + 2, q->who.id);
+	be_put16(q->out + 2, q->who.id);
 	if (fallback != NULL) {
 		memcpy(q->fallback, fallback, fallback_len);
 		q->fallback_len = fallback_len;
@@ -200,7 +188,7 @@ io_read(struct tq *q)
 			q->lenoff += (size_t)n;
 			if (q->lenoff < 2)
 				continue;
-			q->inlen = get16(q->len);
+			q->inlen = be_get16(q->len);
 			if (q->inlen < DNS_HDR_LEN ||
 			    (q->in = malloc(q->inlen)) == NULL)
 				return (-1);
@@ -242,12 +230,12 @@ io_cb(evutil_socket_t fd, short what, void *arg)
 	if ((rc = io_read(q)) == 0)
 		return;
 	/* The QR bit, and our id: the answer to what was asked. */
-	if (rc == -1 || (q->in[2] & 0x80) == 0 || get16(q->in) != q->who.id) {
+	if (rc == -1 || (q->in[2] & 0x80) == 0 || be_get16(q->in) != q->who.id) {
 		log_debug("dns: no answer from the upstream over TCP");
 		finish(q, NULL, 0);
 		return;
 	}
-	put16(q->in, q->who.client_id);
+	be_put16(q->in, q->who.client_id);
 	finish(q, q->in, q->inlen);
 }
 

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/be.h"
+
 #define IPHDR_V4		4
 #define IPHDR_V6		6
 
@@ -26,34 +28,29 @@
 #define IP6_DST			24
 #define IP6_ADDR_LEN		16
 
-/* Header fields are big-endian. */
+/* Header fields are big-endian; lengths come back as size_t. */
 static inline size_t
 iphdr_get16(const uint8_t *p)
 {
-	return ((size_t)p[0] << 8 | p[1]);
+	return (be_get16(p));
 }
 
 static inline uint32_t
 iphdr_get32(const uint8_t *p)
 {
-	return ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3]);
+	return (be_get32(p));
 }
 
 static inline void
 iphdr_put16(uint8_t *p, uint32_t v)
 {
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
+	be_put16(p, (uint16_t)v);
 }
 
 static inline void
 iphdr_put32(uint8_t *p, uint32_t v)
 {
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
+	be_put32(p, v);
 }
 
 /* The version nibble of the packet at p. */

@@ -14,36 +14,8 @@
 #include <openssl/params.h>
 #include <zlib.h>
 
+#include "common/be.h"
 #include "tunneld/nat/stun.h"
-
-static uint16_t
-get16(const uint8_t *p)
-{
-	return ((uint16_t)(p[0] << 8 | p[1]));
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | (uint32_t)p[3]);
-}
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = (v >> 16) & 0xff;
-	p[2] = (v >> 8) & 0xff;
-	p[3] = v & 0xff;
-}
 
 static size_t
 pad4(size_t n)
@@ -69,8 +41,8 @@ stun_classify(const uint8_t *p, size_t len)
 	 * impossible.
 	 */
 	if (len >= STUN_HDR_LEN && (p[0] & 0xc0) == 0 &&
-	    get32(p + 4) == STUN_MAGIC &&
-	    (size_t)get16(p + 2) + STUN_HDR_LEN == len)
+	    be_get32(p + 4) == STUN_MAGIC &&
+	    (size_t)be_get16(p + 2) + STUN_HDR_LEN == len)
 		return (STUN_KIND_STUN);
 	if (len >= 4 && p[0] >= 64 && p[0] <= 79)
 		return (STUN_KIND_CHANNELDATA);
@@ -192,7 +164,7 @@ hmac_sha1(const uint8_t *key, size_t keylen, const uint8_t *p, size_t upto,
 	int		 rv = -1;
 
 	memcpy(hdr, p, sizeof(hdr));
-	put16(hdr + 2, hdrlen);
+	be_put16(hdr + 2, hdrlen);
 	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
 	    "SHA1", 0);
 	params[1] = OSSL_PARAM_construct_end();
@@ -232,12 +204,12 @@ stun_parse(struct stun_msg *m, const uint8_t *p, size_t len,
 		err = "top bits of type not zero";
 		goto bad;
 	}
-	mlen = get16(p + 2);
+	mlen = be_get16(p + 2);
 	if (mlen % 4 != 0) {
 		err = "length not a multiple of 4";
 		goto bad;
 	}
-	if (get32(p + 4) != STUN_MAGIC) {
+	if (be_get32(p + 4) != STUN_MAGIC) {
 		err = "bad magic cookie";
 		goto bad;
 	}
@@ -249,15 +221,15 @@ stun_parse(struct stun_msg *m, const uint8_t *p, size_t len,
 		err = "trailing bytes after message";
 		goto bad;
 	}
-	t = get16(p);
+	t = be_get16(p);
 	m->method = (t & 0x000f) | ((t >> 1) & 0x0070) | ((t >> 2) & 0x0f80);
 	m->class = ((t >> 4) & 1) | ((t >> 7) & 2);
 	memcpy(m->txid, p + 8, STUN_TXID_LEN);
 
 	for (off = STUN_HDR_LEN; off < len; off += 4 + pad4(alen)) {
 		/* off stays a multiple of 4 below len, so 4 bytes remain. */
-		type = get16(p + off);
-		alen = get16(p + off + 2);
+		type = be_get16(p + off);
+		alen = be_get16(p + off + 2);
 		if (pad4(alen) > len - off - 4) {
 			err = "attribute overruns message";
 			goto bad;
@@ -291,7 +263,7 @@ stun_parse(struct stun_msg *m, const uint8_t *p, size_t len,
 	}
 	/* FINGERPRINT is last, so the header length already covers it. */
 	if (m->has_fingerprint &&
-	    get32(p + fp_off + 4) != fingerprint(p, fp_off)) {
+	    be_get32(p + fp_off + 4) != fingerprint(p, fp_off)) {
 		err = "bad fingerprint";
 		goto bad;
 	}
@@ -337,11 +309,11 @@ stun_attr_addr(const struct stun_msg *m, const struct stun_attr *a,
 		return (false);
 	/* stun_parse() has checked family and length already. */
 	n = a->val[1] == STUN_FAMILY_V4 ? 4 : 16;
-	put32(mask, STUN_MAGIC);
+	be_put32(mask, STUN_MAGIC);
 	memcpy(mask + 4, m->txid, STUN_TXID_LEN);
 	memset(out, 0, sizeof(*out));
 	out->family = n == 4 ? AF_INET : AF_INET6;
-	out->port = get16(a->val + 2) ^ (x ? STUN_MAGIC >> 16 : 0);
+	out->port = be_get16(a->val + 2) ^ (x ? STUN_MAGIC >> 16 : 0);
 	for (i = 0; i < n; i++)
 		out->ip[i] = a->val[4 + i] ^ (x ? mask[i] : 0);
 	return (true);
@@ -364,7 +336,7 @@ stun_get_u32(const struct stun_msg *m, uint16_t type, uint32_t *out)
 
 	if ((a = stun_find(m, type)) == NULL || a->len != 4)
 		return (false);
-	*out = get32(a->val);
+	*out = be_get32(a->val);
 	return (true);
 }
 
@@ -375,7 +347,7 @@ stun_get_u64(const struct stun_msg *m, uint16_t type, uint64_t *out)
 
 	if ((a = stun_find(m, type)) == NULL || a->len != 8)
 		return (false);
-	*out = (uint64_t)get32(a->val) << 32 | get32(a->val + 4);
+	*out = (uint64_t)be_get32(a->val) << 32 | be_get32(a->val + 4);
 	return (true);
 }
 
@@ -447,9 +419,9 @@ stun_build(struct stun_builder *b, uint8_t *buf, size_t cap,
 		b->failed = true;
 		return;
 	}
-	put16(buf, stun_msg_type(method, class));
-	put16(buf + 2, 0);
-	put32(buf + 4, STUN_MAGIC);
+	be_put16(buf, stun_msg_type(method, class));
+	be_put16(buf + 2, 0);
+	be_put32(buf + 4, STUN_MAGIC);
 	memcpy(buf + 8, txid, STUN_TXID_LEN);
 	b->len = STUN_HDR_LEN;
 }
@@ -470,11 +442,11 @@ reserve(struct stun_builder *b, uint16_t type, size_t n)
 		return (NULL);
 	}
 	v = b->buf + b->len + 4;
-	put16(v - 4, type);
-	put16(v - 2, (uint16_t)n);
+	be_put16(v - 4, type);
+	be_put16(v - 2, (uint16_t)n);
 	memset(v + n, b->padbyte, pad4(n) - n);
 	b->len += total;
-	put16(b->buf + 2, (uint16_t)(b->len - STUN_HDR_LEN));
+	be_put16(b->buf + 2, (uint16_t)(b->len - STUN_HDR_LEN));
 	return (v);
 }
 
@@ -499,7 +471,7 @@ stun_put_u32(struct stun_builder *b, uint16_t type, uint32_t val)
 	uint8_t	*v;
 
 	if ((v = reserve(b, type, 4)) != NULL)
-		put32(v, val);
+		be_put32(v, val);
 }
 
 void
@@ -508,8 +480,8 @@ stun_put_u64(struct stun_builder *b, uint16_t type, uint64_t val)
 	uint8_t	*v;
 
 	if ((v = reserve(b, type, 8)) != NULL) {
-		put32(v, val >> 32);
-		put32(v + 4, val & 0xffffffff);
+		be_put32(v, val >> 32);
+		be_put32(v + 4, val & 0xffffffff);
 	}
 }
 
@@ -529,11 +501,11 @@ stun_put_addr(struct stun_builder *b, uint16_t type,
 	if ((v = reserve(b, type, 4 + n)) == NULL)
 		return;
 	x = is_xor_addr(type);
-	put32(mask, STUN_MAGIC);
+	be_put32(mask, STUN_MAGIC);
 	memcpy(mask + 4, b->buf + 8, STUN_TXID_LEN);
 	v[0] = 0;
 	v[1] = n == 4 ? STUN_FAMILY_V4 : STUN_FAMILY_V6;
-	put16(v + 2, a->port ^ (x ? STUN_MAGIC >> 16 : 0));
+	be_put16(v + 2, a->port ^ (x ? STUN_MAGIC >> 16 : 0));
 	for (i = 0; i < n; i++)
 		v[4 + i] = a->ip[i] ^ (x ? mask[i] : 0);
 }
@@ -583,7 +555,7 @@ stun_put_fingerprint(struct stun_builder *b)
 	upto = b->len;
 	/* reserve() sets the header length to include FINGERPRINT first. */
 	if ((v = reserve(b, STUN_A_FINGERPRINT, 4)) != NULL)
-		put32(v, fingerprint(b->buf, upto));
+		be_put32(v, fingerprint(b->buf, upto));
 }
 
 int
