@@ -230,7 +230,8 @@ io_cb(evutil_socket_t fd, short what, void *arg)
 	if ((rc = io_read(q)) == 0)
 		return;
 	/* The QR bit, and our id: the answer to what was asked. */
-	if (rc == -1 || (q->in[2] & 0x80) == 0 || be_get16(q->in) != q->who.id) {
+	if (rc == -1 || (q->in[2] & 0x80) == 0 ||
+	    be_get16(q->in) != q->who.id) {
 		log_debug("dns: no answer from the upstream over TCP");
 		finish(q, NULL, 0);
 		return;

@@ -78,7 +78,7 @@ check_upstream(const uint8_t *a, size_t len, size_t size)
 	if ((out = dns_forward_retry_query(a, len, &n)) != NULL) {
 		if (ldns_wire2pkt(&p, out, n) != LDNS_STATUS_OK ||
 		    ldns_pkt_qr(p) || ldns_pkt_qdcount(p) != 1 ||
-		    ldns_pkt_id(p) != get16(a))
+		    ldns_pkt_id(p) != be_get16(a))
 			abort();
 		ldns_pkt_free(p);
 		p = NULL;
@@ -88,7 +88,7 @@ check_upstream(const uint8_t *a, size_t len, size_t size)
 		if (len <= size ? n != len || memcmp(out, a, len) != 0 :
 		    ldns_wire2pkt(&p, out, n) != LDNS_STATUS_OK ||
 		    !ldns_pkt_tc(p) || ldns_pkt_ancount(p) != 0 ||
-		    ldns_pkt_id(p) != get16(a))
+		    ldns_pkt_id(p) != be_get16(a))
 			abort();
 		ldns_pkt_free(p);
 		free(out);

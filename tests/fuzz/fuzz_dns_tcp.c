@@ -35,7 +35,7 @@ send_seg(void *arg, const struct ipc_dns *s)
 	FUZZ_ASSERT(n != 0);
 	FUZZ_ASSERT(ipc_decode(IPC_PEER_TUNNELD, wire, n, 0, m, &why) == 0);
 	if (s->data[13] & TH_SYN)
-		iss[(s->client.port - 40000) & 3] = get32(s->data + 4);
+		iss[(s->client.port - 40000) & 3] = be_get32(s->data + 4);
 }
 
 static void
@@ -75,11 +75,12 @@ segment(struct dns_tcp *t, uint64_t now, uint8_t op, const uint8_t *data,
 	s->len = (uint32_t)len;
 	memcpy(s->data, data, len);
 	if (len >= 4) {
-		put16(s->data, port);
-		put16(s->data + 2, 53);
+		be_put16(s->data, port);
+		be_put16(s->data + 2, 53);
 	}
 	if (len >= 12)
-		put32(s->data + 8, get32(s->data + 8) + iss[port - 40000]);
+		be_put32(s->data + 8,
+		    be_get32(s->data + 8) + iss[port - 40000]);
 	n = ipc_encode(wire, sizeof(wire), IPC_DNS_QUERY, 0, s, sizeof(*s));
 	if (n == 0 || ipc_decode(IPC_PEER_CONTROLD, wire, n, 0, m, &why) != 0)
 		return;
@@ -94,7 +95,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct dns_tcp		*t;
 	struct dns_tcp_query	*q;
 	struct ipc_msg		*m, *out;
-	uint64_t		 now = 1;
+	uint64_t		 now = 1, ms;
 	size_t			 alen;
 
 	if ((t = malloc(sizeof(*t))) == NULL ||
@@ -110,7 +111,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			segment(t, now, rec.op, rec.data, rec.len, m);
 			break;
 		case 1:
-			alen = rec.len >= 2 ? get16(rec.data) : DNS_HDR;
+			alen = rec.len >= 2 ? be_get16(rec.data) : DNS_HDR;
 			if (alen < DNS_HDR)
 				alen = DNS_HDR;
 			while (dns_tcp_query(t, q)) {
@@ -122,8 +123,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 			break;
 		case 2:
-			now += (uint64_t)(rec.len >= 2 ? get16(rec.data) : 1) *
-			    1000000ULL;
+			ms = rec.len >= 2 ? be_get16(rec.data) : 1;
+			now += ms * 1000000ULL;
 			FUZZ_ASSERT(dns_tcp_deadline(t) == 0 || t->n > 0);
 			dns_tcp_timeout(t, now);
 			break;

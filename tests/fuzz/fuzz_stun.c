@@ -151,7 +151,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* What parses as STUN is never taken for ChannelData or WireGuard. */
 	FUZZ_ASSERT(kind == STUN_KIND_STUN);
 	FUZZ_ASSERT(m.buf == p && m.len == len);
-	FUZZ_ASSERT(get16(p) == stun_msg_type(m.method, m.class));
+	FUZZ_ASSERT(be_get16(p) == stun_msg_type(m.method, m.class));
 	check_attrs(&m);
 
 	ok_short = stun_check_integrity(&m, (const uint8_t *)short_pw,

@@ -14,8 +14,8 @@ stun_fix_header(uint8_t *p, size_t len)
 	if (len < STUN_HDR_LEN)
 		return;
 	p[0] &= 0x3f;
-	put16(p + 2, (uint16_t)(len - STUN_HDR_LEN));
-	put32(p + 4, STUN_MAGIC);
+	be_put16(p + 2, (uint16_t)(len - STUN_HDR_LEN));
+	be_put32(p + 4, STUN_MAGIC);
 }
 
 /*
@@ -33,8 +33,8 @@ stun_fix_integrity(uint8_t *p, size_t len, const uint8_t *key,
 	if (len < STUN_HDR_LEN)
 		return;
 	for (off = STUN_HDR_LEN; off + 4 <= len; off += 4 + pad4(alen)) {
-		type = get16(p + off);
-		alen = get16(p + off + 2);
+		type = be_get16(p + off);
+		alen = be_get16(p + off + 2);
 		if (alen > len - off - 4)
 			return;
 		if (type == STUN_A_MESSAGE_INTEGRITY && alen == STUN_MI_LEN &&
@@ -42,7 +42,7 @@ stun_fix_integrity(uint8_t *p, size_t len, const uint8_t *key,
 		    (uint16_t)(off + 4 + STUN_MI_LEN - STUN_HDR_LEN), mac) == 0)
 			memcpy(p + off + 4, mac, STUN_MI_LEN);
 		if (type == STUN_A_FINGERPRINT && alen == 4)
-			put32(p + off + 4, fingerprint(p, off));
+			be_put32(p + off + 4, fingerprint(p, off));
 	}
 }
 

@@ -5,6 +5,7 @@
 
 #include <check.h>
 
+#include "common/be.h"
 #include "controld/dns_tcp.h"
 #include "tests/unit/check_main.h"
 
@@ -31,24 +32,8 @@ capture(void *arg, const struct ipc_dns *s)
 	sent[nsent++] = *s;
 }
 
-static uint32_t
-get32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3]);
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = (v >> 16) & 0xff;
-	p[2] = (v >> 8) & 0xff;
-	p[3] = v & 0xff;
-}
-
-#define SEQ(s)		get32((s)->data + 4)
-#define ACKNO(s)	get32((s)->data + 8)
+#define SEQ(s)		be_get32((s)->data + 4)
+#define ACKNO(s)	be_get32((s)->data + 8)
 #define FLAGS(s)	((s)->data[13])
 #define WND(s)		((s)->data[14] << 8 | (s)->data[15])
 #define PAYLEN(s)	((s)->len - (size_t)((s)->data[12] >> 4) * 4)
@@ -72,8 +57,8 @@ input(struct dns_tcp *t, uint64_t now, uint32_t seq, uint32_t ack,
 	s.data[0] = port >> 8;
 	s.data[1] = port & 0xff;
 	s.data[3] = 53;
-	put32(s.data + 4, seq);
-	put32(s.data + 8, ack);
+	be_put32(s.data + 4, seq);
+	be_put32(s.data + 8, ack);
 	s.data[12] = (uint8_t)(h / 4) << 4;
 	s.data[13] = flags;
 	s.data[14] = 0xff;
