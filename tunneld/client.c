@@ -479,9 +479,9 @@ client_dns_reply(struct client *c, const struct ipc_dns *r)
 /*
  * The ranges of PROTOCOL 4.5 go into the tunnel: proxy IPs and sentinels
  * (100.100.111.0/24 is inside 100.96.0.0/11), so that nothing meant for
- * them leaves by another route, and the device ranges, where the gateways'
- * tunnel addresses answer SRV and TXT queries (port 53535, controld's
- * dns_tunnel.c).
+ * them leaves by another route, and the device ranges (role.c), where the
+ * gateways' tunnel addresses answer SRV and TXT queries (port 53535,
+ * controld's dns_tunnel.c).
  */
 static void
 client_tunnel_routes(struct client *c)
@@ -493,9 +493,6 @@ client_tunnel_routes(struct client *c)
 		{ AF_INET6, 120, { 0, 0 },
 		    { 0xfd, 0x00, 0x20, 0x21, 0x11, 0x11, 0x80, 0x00, 0x01,
 			0x00, 0x01, 0x00, 0x01, 0x11 } },
-		{ AF_INET, 11, { 0, 0 }, { 100, 64 } },
-		{ AF_INET6, 107, { 0, 0 },
-		    { 0xfd, 0x00, 0x20, 0x21, 0x11, 0x11 } },
 	};
 
 	(void)role_tun_routes(&c->r, r, sizeof(r) / sizeof(r[0]));

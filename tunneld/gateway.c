@@ -45,12 +45,6 @@
 #define GATEWAY_TICK_MS		50
 #define GATEWAY_LATE_MS		50
 
-/* PROTOCOL 4.5: the clients' tunnel addresses, routed into the tunnel. */
-static const struct ipc_prefix gateway_client_ranges[] = {
-	{ AF_INET, 11, { 0, 0 }, { 100, 64 } },
-	{ AF_INET6, 107, { 0, 0 }, { 0xfd, 0x00, 0x20, 0x21, 0x11, 0x11 } },
-};
-
 /* One (client, resource) pair the portal authorized, until expires_at. */
 struct gateway_authz {
 	int64_t			 expires_at;	/* Unix s */
@@ -740,12 +734,11 @@ gateway_device_up(struct gateway *g)
 	struct role_tun		*t = &g->r.tun;
 	struct fw_script	 s;
 	const char		*why;
-	size_t			 n;
 	int			 rc, error;
 
-	n = sizeof(gateway_client_ranges) / sizeof(gateway_client_ranges[0]);
+	/* The clients' tunnel addresses are the device ranges. */
 	if ((error = role_tun_up(&g->r)) != 0 ||
-	    (error = role_tun_routes(&g->r, gateway_client_ranges, n)) != 0)
+	    (error = role_tun_routes(&g->r, NULL, 0)) != 0)
 		return (error);
 	if ((g->fw = firewall_new(device_ifname(t->dev), &why)) == NULL ||
 	    (g->dnat = dnat_new(device_ifname(t->dev), &why)) == NULL) {

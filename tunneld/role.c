@@ -425,6 +425,27 @@ role_tun_move(struct role *r, const struct ipc_tun_addresses *a)
 	return (0);
 }
 
+/* PROTOCOL 4.5: where the portal puts devices' tunnel addresses. */
+static const struct ipc_prefix role_device_ranges[] = {
+	{ AF_INET, 11, { 0, 0 }, { 100, 64 } },
+	{ AF_INET6, 107, { 0, 0 }, { 0xfd, 0x00, 0x20, 0x21, 0x11, 0x11 } },
+};
+
+static int
+role_tun_route(struct role_tun *t, const struct ipc_prefix *p)
+{
+	int	 rc;
+
+	rc = netlink_route_add(t->nl, t->ifindex, p->family, p->addr,
+	    p->prefixlen, FZC_TABLE_TUNNEL, 0);
+	if (rc < 0 && rc != -EEXIST) {
+		log_warnx("route into %s: %s", device_ifname(t->dev),
+		    strerror(-rc));
+		return (-rc);
+	}
+	return (0);
+}
+
 int
 role_tun_routes(struct role *r, const struct ipc_prefix *p, size_t n)
 {
@@ -442,15 +463,12 @@ role_tun_routes(struct role *r, const struct ipc_prefix *p, size_t n)
 			first = first != 0 ? first : -rc;
 		}
 	}
-	for (i = 0; i < n; i++) {
-		rc = netlink_route_add(t->nl, t->ifindex, p[i].family,
-		    p[i].addr, p[i].prefixlen, FZC_TABLE_TUNNEL, 0);
-		if (rc < 0 && rc != -EEXIST) {
-			log_warnx("route into %s: %s", device_ifname(t->dev),
-			    strerror(-rc));
-			first = first != 0 ? first : -rc;
-		}
-	}
+	for (i = 0; i < 2; i++)
+		if ((rc = role_tun_route(t, &role_device_ranges[i])) != 0)
+			first = first != 0 ? first : rc;
+	for (i = 0; i < n; i++)
+		if ((rc = role_tun_route(t, &p[i])) != 0)
+			first = first != 0 ? first : rc;
 	return (first);
 }
 

@@ -189,9 +189,10 @@ void		 role_tun_down(struct role *);
  */
 int		 role_tun_move(struct role *, const struct ipc_tun_addresses *);
 /*
- * The prefixes routed into the device that is up, from FZC_TABLE_TUNNEL,
- * and the rules to it. Returns 0 or the first errno value; what failed is
- * logged, the rest is done anyway.
+ * The device ranges (PROTOCOL 4.5, both roles) and these prefixes routed
+ * into the device that is up, from FZC_TABLE_TUNNEL, and the rules to it.
+ * Returns 0 or the first errno value; what failed is logged, the rest is
+ * done anyway.
  */
 int role_tun_routes(struct role *, const struct ipc_prefix *, size_t);
 /*
