@@ -34,7 +34,6 @@
 #include "controld/session_client.h"
 #include "controld/tunneld_chan.h"
 
-#define DNS_PORT	53
 #define RESOLV_MAX	8192
 
 struct dns_sock {
@@ -343,27 +342,6 @@ dns_socket(struct dns *d, uint32_t id, int fd)
 }
 
 static void
-dns_sockaddr(const struct portal_addr *a, struct sockaddr_storage *ss,
-    socklen_t *len)
-{
-	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (a->family == AF_INET) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(DNS_PORT);
-		memcpy(&sin->sin_addr, a->addr, 4);
-		*len = sizeof(*sin);
-	} else {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(DNS_PORT);
-		memcpy(&sin6->sin6_addr, a->addr, 16);
-		*len = sizeof(*sin6);
-	}
-}
-
-static void
 dns_reply(struct dns *d, const struct ipc_sockaddr *client,
     const struct ipc_sockaddr *sentinel, const uint8_t *msg, size_t len)
 {
@@ -395,7 +373,6 @@ dns_forward(struct dns *d, const struct ipc_dns *q,
 	struct dns_sock		*s = &d->sock[fam(d->up[up].addr.family)];
 	uint8_t			 msg[IPC_DNS_MAX];
 	socklen_t		 sslen;
-	int			 tries;
 
 	if (who->conn != 0)
 		return (dns_tcpup_ask(d->tcpup, &d->up[up].addr, q->data,
@@ -405,15 +382,12 @@ dns_forward(struct dns *d, const struct ipc_dns *q,
 		return (false);
 	}
 	memcpy(msg, q->data, q->len);
-	for (tries = 0; tries < 4; tries++)
-		if (dns_forward_add(&d->fwd, msg, q->len, who,
-			(uint16_t)arc4random(), util_now_ns()) == 0)
-			break;
-	if (tries == 4) {
+	if (dns_forward_add_random(&d->fwd, msg, q->len, who, util_now_ns()) ==
+	    -1) {
 		log_debug("dns: too many queries waiting; dropped");
 		return (false);
 	}
-	dns_sockaddr(&d->up[up].addr, &ss, &sslen);
+	sslen = dns_forward_sockaddr(&d->up[up].addr, DNS_PORT, &ss);
 	if (sendto(s->fd, msg, q->len, 0, (struct sockaddr *)&ss, sslen) == -1)
 		log_debug("dns: sending to the upstream: %s", strerror(errno));
 	return (true);

@@ -2,6 +2,8 @@
  * dns_forward.c: the table of forwarded queries, and the messages for a
  * truncated answer (dns_forward.h), on ldns.
  */
+#include <netinet/in.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,6 +57,41 @@ dns_forward_add(struct dns_forward *f, uint8_t *msg, size_t len,
 	q->expires = now + DNS_FORWARD_TIMEOUT_NS;
 	be_put16(msg, id);
 	return (0);
+}
+
+/* dns_forward_add() under an id drawn at random, a few draws at most. */
+int
+dns_forward_add_random(struct dns_forward *f, uint8_t *msg, size_t len,
+    const struct dns_forward_query *who, uint64_t now)
+{
+	int	 tries;
+
+	for (tries = 0; tries < 4; tries++)
+		if (dns_forward_add(f, msg, len, who, (uint16_t)arc4random(),
+		    now) == 0)
+			return (0);
+	return (-1);
+}
+
+/* Address a and port as a socket address; returns its length. */
+socklen_t
+dns_forward_sockaddr(const struct portal_addr *a, uint16_t port,
+    struct sockaddr_storage *ss)
+{
+	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (a->family == AF_INET) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		memcpy(&sin->sin_addr, a->addr, 4);
+		return (sizeof(*sin));
+	}
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(port);
+	memcpy(&sin6->sin6_addr, a->addr, 16);
+	return (sizeof(*sin6));
 }
 
 /*

@@ -9,16 +9,20 @@
 #ifndef FZC_DNS_FORWARD_H
 #define FZC_DNS_FORWARD_H
 
+#include <sys/socket.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "controld/portal_msg.h"
 #include "ipc/ipc.h"
 
 #define DNS_FORWARD_MAX		1024	/* waiting at once */
 #define DNS_FORWARD_TIMEOUT_NS	(5ULL * 1000000000ULL)
 #define DNS_HDR_LEN		12
 #define DNS_UDP_SIZE		512	/* without EDNS (RFC 1035 4.2.1) */
+#define DNS_PORT		53
 
 struct dns_forward_query {
 	uint16_t		 id;		/* ours, on the wire */
@@ -39,6 +43,10 @@ struct dns_forward {
 void	 dns_forward_expire(struct dns_forward *, uint64_t);
 int	 dns_forward_add(struct dns_forward *, uint8_t *, size_t,
 	    const struct dns_forward_query *, uint16_t, uint64_t);
+int	 dns_forward_add_random(struct dns_forward *, uint8_t *, size_t,
+	    const struct dns_forward_query *, uint64_t);
+socklen_t dns_forward_sockaddr(const struct portal_addr *, uint16_t,
+	    struct sockaddr_storage *);
 bool dns_forward_answer(struct dns_forward *, uint8_t *, size_t, int, uint64_t,
 	    struct dns_forward_query *);
 uint8_t *dns_forward_retry_query(const uint8_t *, size_t, size_t *);

@@ -20,6 +20,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "controld/dns_forward.h"
 #include "controld/dns_gateway.h"
 #include "controld/dns_remote.h"
 #include "controld/dns_resolve.h"
@@ -96,23 +97,10 @@ static void
 gw_open(struct dns_gateway *g, struct gw_sock *s, const struct portal_addr *a)
 {
 	struct sockaddr_storage	 ss;
-	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&ss;
 	socklen_t		 len;
 	int			 on = 1, fd;
 
-	memset(&ss, 0, sizeof(ss));
-	if (a->family == AF_INET) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(DNS_REMOTE_PORT);
-		memcpy(&sin->sin_addr, a->addr, 4);
-		len = sizeof(*sin);
-	} else {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(DNS_REMOTE_PORT);
-		memcpy(&sin6->sin6_addr, a->addr, 16);
-		len = sizeof(*sin6);
-	}
+	len = dns_forward_sockaddr(a, DNS_REMOTE_PORT, &ss);
 	fd = socket(a->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd != -1 && a->family == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) == -1) {

@@ -21,8 +21,6 @@
 #include "controld/dns_tcpup.h"
 #include "controld/tunneld_chan.h"
 
-#define DNS_PORT	53
-
 struct tq {
 	struct dns_tcpup		*t;
 	uint32_t			 req;	/* the socket asked; 0: here */
@@ -244,9 +242,7 @@ io_cb(evutil_socket_t fd, short what, void *arg)
 int
 dns_tcpup_socket(struct dns_tcpup *t, uint32_t id, int fd)
 {
-	struct sockaddr_in	 sin;
-	struct sockaddr_in6	 sin6;
-	struct sockaddr		*sa;
+	struct sockaddr_storage	 ss;
 	struct tq		*q = NULL;
 	socklen_t		 salen;
 	size_t			 i;
@@ -265,23 +261,10 @@ dns_tcpup_socket(struct dns_tcpup *t, uint32_t id, int fd)
 		finish(q, NULL, 0);
 		return (1);
 	}
-	if (q->addr.family == AF_INET) {
-		memset(&sin, 0, sizeof(sin));
-		sin.sin_family = AF_INET;
-		sin.sin_port = htons(DNS_PORT);
-		memcpy(&sin.sin_addr, q->addr.addr, 4);
-		sa = (struct sockaddr *)&sin;
-		salen = sizeof(sin);
-	} else {
-		memset(&sin6, 0, sizeof(sin6));
-		sin6.sin6_family = AF_INET6;
-		sin6.sin6_port = htons(DNS_PORT);
-		memcpy(&sin6.sin6_addr, q->addr.addr, 16);
-		sa = (struct sockaddr *)&sin6;
-		salen = sizeof(sin6);
-	}
+	salen = dns_forward_sockaddr(&q->addr, DNS_PORT, &ss);
 	if (evutil_make_socket_nonblocking(fd) == -1 ||
-	    (connect(fd, sa, salen) == -1 && errno != EINPROGRESS) ||
+	    (connect(fd, (struct sockaddr *)&ss, salen) == -1 &&
+	    errno != EINPROGRESS) ||
 	    watch(q, EV_WRITE) == -1) {
 		log_debug("dns: connecting to the upstream over TCP: %s",
 		    strerror(errno));

@@ -135,12 +135,10 @@ tunnel_send(struct dns_tunnel *t, struct dns_forward_query *who,
     const uint8_t *data, size_t len, const struct portal_addr *gw)
 {
 	struct sockaddr_storage	 ss;
-	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&ss;
 	struct tunnel_sock	*s;
 	uint8_t			 msg[IPC_DNS_MAX];
 	socklen_t		 sslen;
-	int			 key, tries;
+	int			 key;
 
 	if ((key = tunnel_key(gw->family, gw->addr)) == -1) {
 		log_warnx("dns: the gateway's tunnel address is outside the "
@@ -154,27 +152,13 @@ tunnel_send(struct dns_tunnel *t, struct dns_forward_query *who,
 	}
 	who->upstream = key;
 	memcpy(msg, data, len);
-	for (tries = 0; tries < 4; tries++)
-		if (dns_forward_add(&t->fwd, msg, len, who,
-		    (uint16_t)arc4random(), util_now_ns()) == 0)
-			break;
-	if (tries == 4) {
+	if (dns_forward_add_random(&t->fwd, msg, len, who, util_now_ns()) ==
+	    -1) {
 		log_debug("dns: too many queries at gateways; dropped");
 		t->reply(t->arg, who, NULL, 0);
 		return;
 	}
-	memset(&ss, 0, sizeof(ss));
-	if (gw->family == AF_INET) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(DNS_REMOTE_PORT);
-		memcpy(&sin->sin_addr, gw->addr, 4);
-		sslen = sizeof(*sin);
-	} else {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(DNS_REMOTE_PORT);
-		memcpy(&sin6->sin6_addr, gw->addr, 16);
-		sslen = sizeof(*sin6);
-	}
+	sslen = dns_forward_sockaddr(gw, DNS_REMOTE_PORT, &ss);
 	if (sendto(s->fd, msg, len, 0, (struct sockaddr *)&ss, sslen) == -1)
 		log_debug("dns: sending to the gateway: %s", strerror(errno));
 }

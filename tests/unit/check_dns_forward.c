@@ -2,6 +2,8 @@
 
 #include <sys/socket.h>
 
+#include <netinet/in.h>
+
 #include <string.h>
 
 #include <check.h>
@@ -64,6 +66,47 @@ START_TEST(test_round_trip)
 	m[0] = m[1] = 0x11;
 	ck_assert(!dns_forward_answer(&fwd, m, sizeof(m), 1, NS(11), &out));
 	ck_assert_uint_eq(fwd.n, 0);
+}
+END_TEST
+
+/*
+ * A random id each: the answer comes back under the id the query went
+ * with; the socket addresses carry family, address and port.
+ */
+START_TEST(test_random_id_and_sockaddr)
+{
+	struct dns_forward_query	 out, who;
+	struct portal_addr		 a4 = { AF_INET, { 10, 99, 0, 53 } };
+	struct portal_addr		 a6 = { AF_INET6, { 0xfd, [15] = 1 } };
+	struct sockaddr_storage		 ss;
+	const struct sockaddr_in	*sin = (const void *)&ss;
+	const struct sockaddr_in6	*sin6 = (const void *)&ss;
+	uint8_t				 m[32];
+
+	memset(&fwd, 0, sizeof(fwd));
+	memset(&who, 0, sizeof(who));
+	memset(m, 0, sizeof(m));
+	m[0] = 0xab;
+	m[1] = 0xcd;
+	ck_assert_int_eq(dns_forward_add_random(&fwd, m, sizeof(m), &who,
+			     NS(10)),
+	    0);
+	ck_assert_uint_eq(fwd.n, 1);
+	ck_assert_uint_eq(m[0] << 8 | m[1], fwd.v[0].id);
+	m[2] = 0x80;
+	ck_assert(dns_forward_answer(&fwd, m, sizeof(m), 0, NS(11), &out));
+	ck_assert_uint_eq(m[0] << 8 | m[1], 0xabcd);
+	/* Too short: no id helps. */
+	ck_assert_int_eq(dns_forward_add_random(&fwd, m, 5, &who, NS(10)), -1);
+
+	ck_assert_uint_eq(dns_forward_sockaddr(&a4, 53, &ss), sizeof(*sin));
+	ck_assert_int_eq(sin->sin_family, AF_INET);
+	ck_assert_uint_eq(ntohs(sin->sin_port), 53);
+	ck_assert_mem_eq(&sin->sin_addr, a4.addr, 4);
+	ck_assert_uint_eq(dns_forward_sockaddr(&a6, 53535, &ss), sizeof(*sin6));
+	ck_assert_int_eq(sin6->sin6_family, AF_INET6);
+	ck_assert_uint_eq(ntohs(sin6->sin6_port), 53535);
+	ck_assert_mem_eq(&sin6->sin6_addr, a6.addr, 16);
 }
 END_TEST
 
@@ -180,6 +223,7 @@ dns_forward_suite(void)
 	TCase	*tc = tcase_create("forward");
 
 	tcase_add_test(tc, test_round_trip);
+	tcase_add_test(tc, test_random_id_and_sockaddr);
 	tcase_add_test(tc, test_expiry_and_bound);
 	tcase_add_test(tc, test_truncated);
 	suite_add_tcase(s, tc);
