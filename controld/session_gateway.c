@@ -194,6 +194,25 @@ session_gateway_domain_status(struct session *s, const char *client_id,
 	free(json);
 }
 
+/* Resource id's name pattern, or NULL: it is no DNS resource. */
+static const char *
+session_gateway_pattern(const struct session_gateway *g, const char *id)
+{
+	size_t	 i;
+
+	for (i = 0; i < g->ndns; i++)
+		if (strcmp(g->dns[i].id, id) == 0)
+			return (g->dns[i].pattern);
+	return (NULL);
+}
+
+/* A grant that has not expired at now. */
+static bool
+session_gateway_grant_live(const struct portal_access *a, int64_t now)
+{
+	return (a->expires_at <= 0 || a->expires_at > now);
+}
+
 /*
  * Why the client may not have translations for the name, or NULL: it
  * holds an authorization for the resource that has not expired, and the
@@ -203,20 +222,16 @@ static const char *
 session_gateway_dns_refusal(struct session_gateway *g, const char *client_id,
     const struct dns_p2p_assigned *a)
 {
-	ssize_t	 k;
-	size_t	 i;
+	const char	*pattern;
+	ssize_t		 k;
 
 	if ((k = session_gateway_find_grant(g, client_id, a->resource_id)) <
 		0 ||
-	    (g->grants[k].expires_at > 0 &&
-		g->grants[k].expires_at <= (int64_t)time(NULL)))
+	    !session_gateway_grant_live(&g->grants[k], (int64_t)time(NULL)))
 		return ("not authorized for the resource");
-	for (i = 0; i < g->ndns; i++)
-		if (strcmp(g->dns[i].id, a->resource_id) == 0)
-			break;
-	if (i == g->ndns)
+	if ((pattern = session_gateway_pattern(g, a->resource_id)) == NULL)
 		return ("not a DNS resource");
-	if (!dns_pattern_match(g->dns[i].pattern, a->domain))
+	if (!dns_pattern_match(pattern, a->domain))
 		return ("the name does not match the resource's pattern");
 	return (NULL);
 }
@@ -417,8 +432,9 @@ session_gateway_dns_allowed(void *arg, int family, const uint8_t *addr,
 	struct session_gateway	*g = session_role_state(arg);
 	const struct portal_access *a;
 	const struct gw_client	*c = NULL;
+	const char		*pattern;
 	int64_t			 now = (int64_t)time(NULL);
-	size_t			 i, k;
+	size_t			 i;
 
 	for (i = 0; i < g->nclients && c == NULL; i++)
 		if (family == AF_INET ?
@@ -431,13 +447,12 @@ session_gateway_dns_allowed(void *arg, int family, const uint8_t *addr,
 		return (false);
 	for (i = 0; i < g->ngrants; i++) {
 		a = &g->grants[i];
-		if (strcmp(a->client_id, c->id) != 0 ||
-		    (a->expires_at > 0 && a->expires_at <= now))
-			continue;
-		for (k = 0; k < g->ndns; k++)
-			if (strcmp(g->dns[k].id, a->resource_id) == 0 &&
-			    dns_pattern_match(g->dns[k].pattern, name))
-				return (true);
+		if (strcmp(a->client_id, c->id) == 0 &&
+		    session_gateway_grant_live(a, now) &&
+		    (pattern = session_gateway_pattern(g, a->resource_id)) !=
+			NULL &&
+		    dns_pattern_match(pattern, name))
+			return (true);
 	}
 	return (false);
 }
