@@ -24,6 +24,7 @@
 #include <curl/curl.h>
 #include <ldns/ldns.h>
 
+#include "common/be.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "controld/curl_ev.h"
@@ -118,19 +119,6 @@ fam_index(int family)
 	return (family == AF_INET6);
 }
 
-static void
-get_id(const uint8_t *p, uint16_t *id)
-{
-	*id = (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void
-put_id(uint8_t *p, uint16_t id)
-{
-	p[0] = id >> 8;
-	p[1] = id & 0xff;
-}
-
 /* The host for the log: neither the path nor the query. */
 static const char *
 srv_name(const struct doh_server *s)
@@ -152,8 +140,6 @@ media_type_is(const char *ctype, const char *want)
 const char *
 dns_doh_check(long status, const char *ctype, const uint8_t *b, size_t len)
 {
-	uint16_t	 id;
-
 	if (status != 200)
 		return ("HTTP status not 200");
 	if (ctype == NULL || !media_type_is(ctype, DOH_CTYPE))
@@ -162,9 +148,8 @@ dns_doh_check(long status, const char *ctype, const uint8_t *b, size_t len)
 		return ("shorter than a DNS header");
 	if (len > DNS_DOH_BODY_MAX)
 		return ("larger than a DNS message");
-	get_id(b, &id);
 	/* QR: an answer; id 0 as sent (RFC 8484 4.1). */
-	if ((b[2] & 0x80) == 0 || id != 0)
+	if ((b[2] & 0x80) == 0 || be_get16(b) != 0)
 		return ("not an answer to the query");
 	return (NULL);
 }
@@ -364,7 +349,7 @@ query_fail(struct dns_doh *doh, struct doh_query *q)
 	uint8_t	*r;
 	size_t	 len;
 
-	put_id(q->q, q->who.client_id);
+	be_put16(q->q, q->who.client_id);
 	if (dns_doh_servfail(q->q, q->qlen, &r, &len) == 0) {
 		doh->answer(doh->arg, &q->who, r, len);
 		free(r);
@@ -510,7 +495,7 @@ doh_done(void *arg, CURL *easy, CURLcode rc)
 		    srv_name(s), status == CURL_HTTP_VERSION_2_0 ? "2" : "1.1");
 		s->answered = true;
 	}
-	put_id(q->body, q->who.client_id);
+	be_put16(q->body, q->who.client_id);
 	doh->answer(doh->arg, &q->who, q->body, q->blen);
 	query_free(q);
 }
@@ -651,8 +636,8 @@ dns_doh_query(struct dns_doh *doh, size_t server, const uint8_t *msg,
 	memcpy(q->q, msg, len);
 	q->qlen = len;
 	q->who = *who;
-	get_id(q->q, &q->who.client_id);
-	put_id(q->q, 0);
+	q->who.client_id = be_get16(q->q);
+	be_put16(q->q, 0);
 	pool_fill(doh);
 	if (s->bad) {
 		server_state(s, "not a URL");

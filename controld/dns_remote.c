@@ -11,6 +11,7 @@
 
 #include <ldns/ldns.h>
 
+#include "common/be.h"
 #include "controld/dns_remote.h"
 
 #define DNS_HDR_LEN	12
@@ -187,8 +188,7 @@ dns_remote_answer(const struct dns_remote_query *q, const uint8_t *abuf,
 	if ((wire = malloc(alen)) == NULL)
 		return (NULL);
 	memcpy(wire, abuf, alen);
-	wire[0] = q->id >> 8;
-	wire[1] = q->id & 0xff;
+	be_put16(wire, q->id);
 	*len = alen;
 	return (wire);
 }
